@@ -1,0 +1,117 @@
+"""Read models for the public pages and the JSON API: builders and their active session types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from booking.models import Builder, SessionType
+from booking.money import format_money
+
+
+@dataclass(frozen=True)
+class PriceView:
+    amount: int
+    currency: str
+    display: str
+
+
+@dataclass(frozen=True)
+class BuilderSummary:
+    id: str
+    name: str
+    slug: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class SessionTypeView:
+    id: str
+    name: str
+    description: str
+    duration_minutes: int
+    price: PriceView
+    builder: BuilderSummary
+
+
+@dataclass(frozen=True)
+class BuilderView:
+    id: str
+    name: str
+    slug: str
+    time_zone: str
+    bio: str
+    session_types: list[SessionTypeView] = field(default_factory=list)
+
+
+def _summary(builder: Builder) -> BuilderSummary:
+    return BuilderSummary(
+        id=str(builder.id), name=builder.name, slug=builder.slug, time_zone=builder.time_zone
+    )
+
+
+def session_type_view(session_type: SessionType, builder: Builder) -> SessionTypeView:
+    return SessionTypeView(
+        id=str(session_type.id),
+        name=session_type.name,
+        description=session_type.description,
+        duration_minutes=session_type.duration_minutes,
+        price=PriceView(
+            amount=session_type.price_amount,
+            currency=session_type.currency,
+            display=format_money(session_type.price_amount, session_type.currency),
+        ),
+        builder=_summary(builder),
+    )
+
+
+def list_active_session_types(*, session: Session) -> list[SessionTypeView]:
+    rows = session.exec(
+        select(SessionType, Builder)
+        .join(Builder, SessionType.builder_id == Builder.id)
+        .where(SessionType.active == True)  # noqa: E712 - SQL expression
+        .order_by(Builder.name, SessionType.price_amount, SessionType.id)
+    ).all()
+    return [session_type_view(session_type, builder) for session_type, builder in rows]
+
+
+def list_builders(*, session: Session) -> list[BuilderView]:
+    """Every builder with their active session types, for the home page."""
+    by_builder: dict[str, list[SessionTypeView]] = {}
+    for view in list_active_session_types(session=session):
+        by_builder.setdefault(view.builder.id, []).append(view)
+    builders = session.exec(select(Builder).order_by(Builder.name)).all()
+    return [_builder_view(builder, by_builder.get(str(builder.id), [])) for builder in builders]
+
+
+def get_builder(*, session: Session, slug: str) -> BuilderView | None:
+    builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
+    if builder is None:
+        return None
+    types = session.exec(
+        select(SessionType)
+        .where(SessionType.builder_id == builder.id, SessionType.active == True)  # noqa: E712
+        .order_by(SessionType.price_amount, SessionType.id)
+    ).all()
+    return _builder_view(builder, [session_type_view(t, builder) for t in types])
+
+
+def get_session_type(*, session: Session, session_type_id: int) -> SessionTypeView | None:
+    row = session.exec(
+        select(SessionType, Builder)
+        .join(Builder, SessionType.builder_id == Builder.id)
+        .where(SessionType.id == session_type_id)
+    ).first()
+    return session_type_view(*row) if row else None
+
+
+def _builder_view(builder: Builder, session_types: list[SessionTypeView]) -> BuilderView:
+    return BuilderView(
+        id=str(builder.id),
+        name=builder.name,
+        slug=builder.slug,
+        time_zone=builder.time_zone,
+        bio=builder.bio,
+        session_types=session_types,
+    )

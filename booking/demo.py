@@ -1,0 +1,85 @@
+"""Demo data for a fresh install: builders in different zones, prices in their currencies."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from sqlmodel import Session, select
+
+from booking.models import AvailabilityRule, Builder, SessionType
+
+DEMO_BUILDERS = [
+    {
+        "name": "Ada Lovelace",
+        "slug": "ada",
+        "email": "ada@example.com",
+        "time_zone": "Europe/London",
+        "bio": "Analytical engines, data pipelines and honest code reviews.",
+        "hours": (time(9, 0), time(17, 0)),
+        "session_types": [
+            ("1:1 call", "A focused hour on whatever you are building.", 60, 5000, "gbp"),
+            ("Code review", "A written and spoken review of one pull request.", 30, 3500, "gbp"),
+        ],
+    },
+    {
+        "name": "Grace Hopper",
+        "slug": "grace",
+        "email": "grace@example.com",
+        "time_zone": "America/New_York",
+        "bio": "Compilers, debugging, and shipping under pressure.",
+        "hours": (time(10, 0), time(18, 0)),
+        "session_types": [
+            ("Debugging session", "Bring a bug; leave with a fix or a plan.", 45, 7500, "usd"),
+            ("Architecture workshop", "Two hours on your system's design.", 120, 30000, "usd"),
+        ],
+    },
+    {
+        "name": "Kenji Sato",
+        "slug": "kenji",
+        "email": "kenji@example.com",
+        "time_zone": "Asia/Tokyo",
+        "bio": "Mobile apps and product launches in Japan.",
+        "hours": (time(9, 0), time(18, 0)),
+        "session_types": [
+            ("Quick consult", "Thirty minutes, one question, a straight answer.", 30, 5000, "jpy"),
+            ("Launch review", "Your launch checklist, reviewed line by line.", 60, 15000, "jpy"),
+        ],
+    },
+]
+
+
+def seed_demo(*, session: Session) -> bool:
+    """Insert the demo builders when there are none. Returns True when it seeded."""
+    if session.exec(select(Builder.id).limit(1)).first() is not None:
+        return False
+    for spec in DEMO_BUILDERS:
+        builder = Builder(
+            name=spec["name"],
+            slug=spec["slug"],
+            email=spec["email"],
+            time_zone=spec["time_zone"],
+            bio=spec["bio"],
+            buffer_minutes=15,
+            min_notice_minutes=120,
+            horizon_days=30,
+        )
+        session.add(builder)
+        session.flush()
+        start, end = spec["hours"]
+        for weekday in range(5):  # Monday to Friday, in the builder's own zone
+            session.add(
+                AvailabilityRule(builder_id=builder.id, weekday=weekday, start_time=start, end_time=end)
+            )
+        for name, description, minutes, amount, currency in spec["session_types"]:
+            session.add(
+                SessionType(
+                    builder_id=builder.id,
+                    name=name,
+                    description=description,
+                    duration_minutes=minutes,
+                    price_amount=amount,
+                    currency=currency,
+                )
+            )
+    session.flush()
+    return True

@@ -1,0 +1,229 @@
+"""The schema: plain SQLModel tables. Money is integer minor units + ISO currency; times are UTC."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timezone
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_booking_id() -> str:
+    return str(uuid.uuid4())
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"  # slot held while the client pays
+    CONFIRMED = "confirmed"  # paid
+    CANCELLED = "cancelled"  # released by the client, a refund, or a failed async payment
+    EXPIRED = "expired"  # the hold ran out unpaid
+
+
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+_ACTIVE_SQL = "status IN ('pending', 'confirmed')"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PROCESSING = "processing"  # async payment methods: paid later or failed later
+    FAILED = "failed"  # last attempt failed; the client may retry while the hold lasts
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class EventStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # a type we do not handle
+    FAILED = "failed"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+
+
+def _enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
+    # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate.
+    return sa.Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Builder(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    slug: str = Field(max_length=80, unique=True)
+    email: str = Field(max_length=254)
+    time_zone: str = Field(max_length=64)  # IANA name, e.g. Europe/London
+    bio: str = Field(default="", max_length=2000)
+    buffer_minutes: int = Field(default=0)
+    min_notice_minutes: int = Field(default=120)
+    horizon_days: int = Field(default=60)
+    slot_step_minutes: int = Field(default=30)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Client(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased: one client per address
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionType(SQLModel, table=True):
+    __tablename__ = "session_type"
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=2000)
+    duration_minutes: int
+    price_amount: int  # minor units (pence, cents; yen are already minor)
+    currency: str = Field(max_length=3)  # ISO 4217, lower case as Stripe uses
+    active: bool = Field(default=True)
+    stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AvailabilityRule(SQLModel, table=True):
+    """Weekly open hours in the builder's own zone."""
+
+    __tablename__ = "availability_rule"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_availability_rule_weekday"),
+        sa.CheckConstraint("start_time < end_time", name="ck_availability_rule_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    weekday: int  # 0 = Monday
+    start_time: time
+    end_time: time
+
+
+class AvailabilityOverride(SQLModel, table=True):
+    """One builder-local date: closed (no hours) or other hours (one row per window)."""
+
+    __tablename__ = "availability_override"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(closed AND start_time IS NULL AND end_time IS NULL)"
+            " OR (NOT closed AND start_time < end_time)",
+            name="ck_availability_override_shape",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    day: date = Field(index=True)
+    closed: bool = Field(default=False)
+    start_time: time | None = None
+    end_time: time | None = None
+
+
+class Booking(SQLModel, table=True):
+    __table_args__ = (
+        sa.CheckConstraint("start_time < end_time", name="ck_booking_order"),
+        sa.CheckConstraint("amount >= 0", name="ck_booking_amount"),
+        # SQLite: the same start can never be held twice (plus BEGIN IMMEDIATE serialisation).
+        sa.Index(
+            "uq_booking_active_start",
+            "builder_id",
+            "start_time",
+            unique=True,
+            sqlite_where=sa.text(_ACTIVE_SQL),
+            postgresql_where=sa.text(_ACTIVE_SQL),
+        ),
+        # PostgreSQL: no two active bookings of a builder overlap at all.
+        postgresql.ExcludeConstraint(
+            ("builder_id", "="),
+            (sa.text("tstzrange(start_time, end_time)"), "&&"),
+            name="ex_booking_no_overlap",
+            using="gist",
+            where=sa.text(_ACTIVE_SQL),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: str = Field(default_factory=new_booking_id, primary_key=True, max_length=36)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    session_type_id: int = Field(foreign_key="session_type.id", index=True)
+    start_time: datetime
+    end_time: datetime
+    status: BookingStatus = Field(
+        default=BookingStatus.PENDING, sa_type=_enum_column(BookingStatus, "booking_status")
+    )
+    payment_status: PaymentStatus = Field(
+        default=PaymentStatus.UNPAID, sa_type=_enum_column(PaymentStatus, "payment_status")
+    )
+    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    checkout_url: str | None = Field(default=None, max_length=2000)
+    checkout_attempts: int = Field(default=0)  # part of each Checkout idempotency key
+    amount: int
+    currency: str = Field(max_length=3)
+    amount_refunded: int = Field(default=0)
+    client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
+    hold_expires_at: datetime | None = None
+    cancellation_reason: str | None = Field(default=None, max_length=500)
+    confirmed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StripeEvent(SQLModel, table=True):
+    """Every verified webhook event, stored once by its evt_ id (the dedupe key)."""
+
+    __tablename__ = "stripe_event"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100, index=True)
+    payload: str  # the raw JSON body as Stripe signed it
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None
+    status: EventStatus = Field(
+        default=EventStatus.RECEIVED, sa_type=_enum_column(EventStatus, "event_status")
+    )
+    error: str | None = None
+    attempts: int = Field(default=0)
+
+
+class Notification(SQLModel, table=True):
+    """Outbox: written in the state change's transaction, sent by the worker."""
+
+    __table_args__ = (
+        sa.Index("ix_notification_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The same email for the same cause is queued once, however often an event repeats.
+    dedupe_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=50)
+    recipient: str = Field(max_length=254)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
+    payload: str = Field(default="{}")  # JSON: subject and body context
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING,
+        sa_type=_enum_column(NotificationStatus, "notification_status"),
+    )
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -1,0 +1,27 @@
+import reflex as rx
+
+from booking_ui.components.layout import layout
+from booking_ui.components.session_type_card import session_type_card
+from booking_ui.state.catalog import BuilderState
+
+
+def builder_page() -> rx.Component:
+    return layout(
+        rx.cond(
+            BuilderState.not_found,
+            rx.callout("We could not find that builder.", icon="triangle_alert", color_scheme="red"),
+            rx.cond(
+                BuilderState.builder,
+                rx.vstack(
+                    rx.heading(BuilderState.builder.name, size="7", as_="h1"),
+                    rx.text(BuilderState.builder.bio),
+                    rx.text("Times are set in ", BuilderState.builder.time_zone,
+                            "; you will see them in your own zone.", size="2", color_scheme="gray"),
+                    rx.foreach(BuilderState.builder.session_types, session_type_card),
+                    width="100%",
+                    spacing="3",
+                ),
+                rx.spinner(),
+            ),
+        ),
+    )

@@ -1,0 +1,27 @@
+"""Home and builder pages: load read models from booking.catalog."""
+
+import reflex as rx
+
+from booking import catalog
+from booking.db import session_scope
+
+
+class HomeState(rx.State):
+    builders: list[catalog.BuilderView] = []
+
+    @rx.event
+    def load(self) -> None:
+        with session_scope() as session:
+            self.builders = catalog.list_builders(session=session)
+
+
+class BuilderState(rx.State):
+    builder: catalog.BuilderView | None = None
+    not_found: bool = False
+
+    @rx.event
+    def load(self) -> None:
+        slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
+        with session_scope() as session:
+            self.builder = catalog.get_builder(session=session, slug=slug)
+        self.not_found = self.builder is None

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README's run command: set up, migrate, seed demo data, start the Stripe emulator when no
+# Stripe key is set, and serve the production build on http://localhost:$PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+source scripts/env.sh
+
+export PORT=${PORT:-3000}
+export PUBLIC_URL=${PUBLIC_URL:-${NEXT_PUBLIC_URL:-http://localhost:$PORT}}
+mkdir -p var
+
+python -m booking check-settings
+python -m booking migrate
+python -m booking seed-demo
+
+emulator_pid=""
+cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+has_key=$(python -c 'from booking.config import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
+if [[ -z $has_key ]]; then
+  emulator_port=${STRIPE_EMULATOR_PORT:-12111}
+  export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
+  export STRIPE_SECRET_KEY=sk_test_emulator
+  export STRIPE_API_BASE=http://127.0.0.1:$emulator_port
+  python -m stripe_emulator --port "$emulator_port" \
+    --public-url "http://localhost:$emulator_port" \
+    --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
+    --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+    --state-file var/stripe_emulator.sqlite3 &
+  emulator_pid=$!
+  echo "==> No STRIPE_SECRET_KEY set: using the local Stripe emulator at http://localhost:$emulator_port"
+  echo "    (payments, hosted checkout and webhooks; its dashboard lists what happened)."
+fi
+
+echo "==> Serving the app on http://localhost:$PORT"
+reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "${HOST:-0.0.0.0}" &
+app_pid=$!
+trap 'kill $app_pid 2>/dev/null; cleanup' EXIT INT TERM
+wait $app_pid

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: set up (venv, bun, Chromium) and run the whole suite.
+# PostgreSQL leg: TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh --tests
+source scripts/env.sh
+python -m pytest "$@"

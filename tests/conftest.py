@@ -1,0 +1,67 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browser import launched_chromium
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test: no cookies or storage leak between tests."""
+    context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+# --- databases -------------------------------------------------------------------------------
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from booking.config import get_settings  # noqa: E402
+from booking.db import engine_for  # noqa: E402
+from tests.support.databases import backends, empty_all_tables, temporary_database  # noqa: E402
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database per backend per test run, dropped at the end."""
+    with temporary_database(request.param, Path(tmp_path_factory.mktemp("db"))) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The test's database, empty; the app's settings point at it for the test's duration."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield engine_for(database_url)
+    empty_all_tables(database_url)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as db_session:
+        yield db_session
+        db_session.rollback()

@@ -1,0 +1,61 @@
+"""A fresh, migrated database per test run: a SQLite file, or a new PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from booking import migrations
+from booking.db import engine_for
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if POSTGRES_ADMIN_URL else ["sqlite"]
+
+
+@contextmanager
+def temporary_database(backend: str, directory: Path) -> Iterator[str]:
+    """Create an empty database, migrate it to head, yield its URL, drop it afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / f'booking-{secrets.token_hex(4)}.db'}"
+        migrations.upgrade(url)
+        try:
+            yield url
+        finally:
+            engine_for(url).dispose()
+        return
+    name = f"booking_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        engine_for(url).dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def empty_all_tables(url: str) -> None:
+    """Per-test isolation that still lets a test use many connections (concurrency tests)."""
+    engine = engine_for(url)
+    tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+        else:
+            for table in tables:
+                connection.exec_driver_sql(f'DELETE FROM "{table}"')
