@@ -309,8 +309,14 @@ class _Rules:
                 result.append((start, real_start, real_end))
         return result
 
-    def candidates(self, day: date, duration: timedelta, step: timedelta) -> Iterable[datetime]:
-        """UTC starts of every slot that fits a window of ``day`` (before busy/notice checks)."""
+    def candidates(
+        self, day: date, duration: timedelta, step: timedelta, stop_after: datetime | None = None
+    ) -> Iterable[datetime]:
+        """UTC starts of every slot that fits a window of ``day`` (before busy/notice checks).
+
+        Each window's starts come out in increasing order; ``stop_after`` ends a
+        window's walk early once its starts pass that instant.
+        """
         tz = self.tz
         for local_start, _real_start, real_end in self.real_windows(day):
             wall = datetime.combine(day, local_start)
@@ -318,6 +324,8 @@ class _Rules:
             # end, which is at most the next local midnight.
             wall_limit = datetime.combine(day + _ONE_DAY, time(0, 0))
             latest_start = real_end - duration
+            if stop_after is not None and stop_after < latest_start:
+                latest_start = stop_after
             previous: datetime | None = None
             while wall < wall_limit:
                 instant = _existing_utc(wall, tz)
@@ -487,12 +495,13 @@ def is_slot_open(
     if not check.is_open(start_utc):
         return False
     rules = _Rules(builder_tz, weekly, overrides)
+    # A candidate's builder wall-clock reading is its grid time, which lies on
+    # the day whose windows produced it: only that day needs walking.
     local_day = _wall(start_utc, builder_tz).date()
-    for day in (local_day - _ONE_DAY, local_day, local_day + _ONE_DAY):
-        for instant in rules.candidates(day, check.duration, check.step):
-            if instant == start_utc:
-                return True
-    return False
+    return any(
+        instant == start_utc
+        for instant in rules.candidates(local_day, check.duration, check.step, stop_after=start_utc)
+    )
 
 
 def working_windows(

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     mail_from: str = Field("Booking <bookings@localhost>", validation_alias="MAIL_FROM")
     hold_minutes: int = Field(30, validation_alias="HOLD_MINUTES")
     sweep_interval_seconds: float = Field(30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
+    notification_interval_seconds: float = Field(5.0, validation_alias="NOTIFICATION_INTERVAL_SECONDS")
 
     @field_validator("database_url")
     @classmethod

@@ -52,3 +52,27 @@ def make_client(session: Session, **fields: object) -> Client:
     session.add(client)
     session.flush()
     return client
+
+
+def make_hold(session: Session, *, builder: Builder | None = None, session_type: SessionType | None = None,
+              client: Client | None = None, start=None, hold_minutes: int = 30, **fields: object):  # noqa: ANN001
+    """A pending booking holding a slot, as start_checkout leaves it."""
+    from datetime import datetime, timedelta, timezone
+
+    from booking.models import Booking
+
+    builder = builder or make_builder(session)
+    session_type = session_type or make_session_type(session, builder)
+    client = client or make_client(session)
+    now = datetime.now(timezone.utc)
+    start = start or (now + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    booking = Booking(
+        client_id=client.id, builder_id=builder.id, session_type_id=session_type.id, start_time=start,
+        end_time=start + timedelta(minutes=session_type.duration_minutes), amount=session_type.price_amount,
+        currency=session_type.currency, hold_expires_at=now + timedelta(minutes=hold_minutes),
+        checkout_session_id=fields.pop("checkout_session_id", f"cs_test_hold{next(_sequence)}"),
+        checkout_attempts=1, **fields,
+    )
+    session.add(booking)
+    session.flush()
+    return booking

@@ -1,0 +1,198 @@
+"""The only module that talks to Stripe. Real Stripe and the emulator differ only in address and keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import stripe
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class PaymentProviderError(RuntimeError):
+    """Stripe could not be reached or refused the request. The message is safe to log."""
+
+
+class InvalidWebhook(ValueError):
+    """The payload or its signature did not verify: nothing may be stored."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    booking_id: str
+    line_item_name: str
+    line_item_description: str
+    amount: int  # minor units
+    currency: str
+    price_id: str | None  # a Stripe Price, when the session type has one
+    customer_email: str
+    client_reference_id: str
+    success_url: str
+    cancel_url: str
+    expires_at: datetime
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str | None
+    status: str  # open | complete | expired
+    payment_status: str  # unpaid | paid | no_payment_required
+    payment_intent_id: str | None
+    amount_total: int | None
+    currency: str | None
+    metadata: dict[str, str]
+    client_reference_id: str | None
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> CheckoutSession:
+        payment_intent = data.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        return cls(
+            id=data["id"],
+            url=data.get("url"),
+            status=data.get("status") or "open",
+            payment_status=data.get("payment_status") or "unpaid",
+            payment_intent_id=payment_intent,
+            amount_total=data.get("amount_total"),
+            currency=data.get("currency"),
+            metadata=dict(data.get("metadata") or {}),
+            client_reference_id=data.get("client_reference_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    amount: int
+    status: str
+
+
+class PaymentGateway(Protocol):
+    def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession: ...
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSession: ...
+    def expire_checkout_session(self, session_id: str, *, idempotency_key: str) -> CheckoutSession: ...
+    def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
+               metadata: dict[str, str]) -> Refund: ...
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
+
+
+def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
+    """Stripe's Checkout Session parameters. No payment_method_types: Stripe picks them (dynamic)."""
+    if request.price_id:
+        line_item: dict[str, Any] = {"price": request.price_id, "quantity": 1}
+    else:
+        product_data: dict[str, Any] = {"name": request.line_item_name}
+        if request.line_item_description:
+            product_data["description"] = request.line_item_description
+        line_item = {
+            "price_data": {
+                "currency": request.currency,
+                "unit_amount": request.amount,
+                "product_data": product_data,
+            },
+            "quantity": 1,
+        }
+    return {
+        "mode": "payment",
+        "line_items": [line_item],
+        "customer_email": request.customer_email,
+        "client_reference_id": request.client_reference_id,
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+        "expires_at": int(request.expires_at.timestamp()),
+        "metadata": request.metadata,
+        "payment_intent_data": {"metadata": request.metadata},
+    }
+
+
+class StripeGateway:
+    def __init__(self, *, secret_key: str, webhook_secret: str | None, api_base: str | None = None) -> None:
+        base_addresses = {"api": api_base} if api_base else None
+        self._client = stripe.StripeClient(secret_key, base_addresses=base_addresses, max_network_retries=2)
+        self._webhook_secret = webhook_secret
+
+    def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
+        with _provider_errors("create a Checkout Session"):
+            session = self._client.v1.checkout.sessions.create(
+                params=checkout_params(request), options={"idempotency_key": idempotency_key}
+            )
+        return CheckoutSession.from_stripe(_plain(session))
+
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
+        with _provider_errors("retrieve a Checkout Session"):
+            session = self._client.v1.checkout.sessions.retrieve(session_id)
+        return CheckoutSession.from_stripe(_plain(session))
+
+    def expire_checkout_session(self, session_id: str, *, idempotency_key: str) -> CheckoutSession:
+        with _provider_errors("expire a Checkout Session"):
+            session = self._client.v1.checkout.sessions.expire(
+                session_id, options={"idempotency_key": idempotency_key}
+            )
+        return CheckoutSession.from_stripe(_plain(session))
+
+    def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
+               metadata: dict[str, str]) -> Refund:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "reason": reason, "metadata": metadata}
+        if amount is not None:
+            params["amount"] = amount
+        with _provider_errors("create a refund"):
+            refund = self._client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        return Refund(id=refund.id, amount=refund.amount, status=refund.status)
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        return verify_webhook(payload, signature, self._webhook_secret)
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str | None) -> dict[str, Any]:
+    """Check Stripe's signature on the raw bytes (5-minute tolerance), then parse the event."""
+    if not secret:
+        raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not set")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature or "", secret, WEBHOOK_TOLERANCE_SECONDS
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidWebhook(str(exc).split("\n")[0] or "invalid signature") from None
+    if not isinstance(event, dict) or not str(event.get("id", "")).startswith("evt_") or "type" not in event:
+        raise InvalidWebhook("payload is not a Stripe event")
+    return event
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+class _provider_errors:  # noqa: N801 - used as a context manager
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, _tb) -> bool:  # noqa: ANN001
+        if exc is not None and isinstance(exc, stripe.StripeError):
+            # user_message/code only: never the request, which could carry keys.
+            code = getattr(exc, "code", None) or type(exc).__name__
+            raise PaymentProviderError(f"Stripe could not {self.action} ({code})") from exc
+        return False
+
+
+def gateway_from_settings(settings) -> StripeGateway:  # noqa: ANN001
+    if not settings.stripe_secret_key:
+        raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
+    return StripeGateway(
+        secret_key=settings.stripe_secret_key,
+        webhook_secret=settings.stripe_webhook_secret,
+        api_base=settings.stripe_api_base,
+    )
+
+
+def utc_from_timestamp(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, timezone.utc) if value else None

@@ -1,0 +1,143 @@
+"""Delivering an email: over SMTP (`SMTP_URL`), or into a local folder of .eml files when none is set.
+
+The SMTP password stays inside `SmtpMailer`: its repr, its log lines and the errors it raises
+show the URL with the password masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SENDER = "Booking <bookings@localhost>"
+# Set by the notification worker; the folder mailer names its files after them.
+KIND_HEADER = "X-Booking-Notification-Kind"
+NOTIFICATION_ID_HEADER = "X-Booking-Notification-Id"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class MailDeliveryError(RuntimeError):
+    """Sending failed. `permanent` means retrying the same message cannot succeed (e.g. 550 no such user)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def _fill_sender(message: EmailMessage, sender: str) -> None:
+    if "From" not in message:
+        message["From"] = sender
+
+
+class SmtpMailer:
+    """smtp://[user:pass@]host[:port][?starttls=1][&timeout=seconds] or smtps://... (TLS from the start)."""
+
+    def __init__(self, url: str, *, sender: str = DEFAULT_SENDER, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP_URL must look like smtp://user:pass@host:port or smtps://host:port")
+        options = {key.lower(): values[-1] for key, values in parse_qs(parts.query).items()}
+        self.use_ssl = parts.scheme == "smtps"
+        self.starttls = not self.use_ssl and options.get("starttls", "").lower() in _TRUE
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.use_ssl else 587 if self.starttls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password else None
+        self.timeout = float(options.get("timeout", timeout))
+        self.sender = sender
+
+    @property
+    def safe_url(self) -> str:
+        """The URL for logs: the password is never shown."""
+        credentials = f"{quote(self.username, safe='')}:***@" if self.username else ""
+        query = "?starttls=1" if self.starttls else ""
+        return f"{'smtps' if self.use_ssl else 'smtp'}://{credentials}{self.host}:{self.port}{query}"
+
+    def __repr__(self) -> str:
+        return f"SmtpMailer({self.safe_url!r})"
+
+    def send(self, message: EmailMessage) -> None:
+        _fill_sender(message, self.sender)
+        try:
+            with self._connect() as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self._password or "")
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            permanent = all(code >= 500 for code, _ in exc.recipients.values())
+            raise MailDeliveryError(self._describe(exc), permanent=permanent) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            # `from None`: the original traceback could carry the login arguments.
+            raise MailDeliveryError(self._describe(exc)) from None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.use_ssl:
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+    def _describe(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__} from {self.host}:{self.port}: {exc}"
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+
+class FolderMailer:
+    """Development without SMTP: each message becomes <dir>/<timestamp>-<kind>-<id>.eml, and a log line."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, sender: str = DEFAULT_SENDER) -> None:
+        self.directory = Path(directory)
+        self.sender = sender
+
+    def __repr__(self) -> str:
+        return f"FolderMailer({str(self.directory)!r})"
+
+    def send(self, message: EmailMessage) -> Path:
+        _fill_sender(message, self.sender)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        kind = _file_part(message.get(KIND_HEADER, "mail"))
+        notification_id = _file_part(message.get(NOTIFICATION_ID_HEADER, "0"))
+        path = self.directory / f"{stamp}-{kind}-{notification_id}.eml"
+        # Write then rename, so a reader of the folder never sees half a message.
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(message.as_bytes())
+        os.replace(partial, path)
+        log.info("mail to %s: %s (saved to %s)", message.get("To", "?"), message.get("Subject", ""), path)
+        return path
+
+
+def _file_part(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(value))[:60] or "x"
+
+
+def mailer_from_settings(settings: object) -> Mailer:
+    """SMTP when `smtp_url` is set, else the mail folder (`mail_dir`)."""
+    sender = getattr(settings, "mail_from", None) or DEFAULT_SENDER
+    smtp_url = getattr(settings, "smtp_url", None)
+    if smtp_url:
+        mailer = SmtpMailer(smtp_url, sender=sender)
+        log.info("mail goes out via %s", mailer.safe_url)
+        return mailer
+    directory = getattr(settings, "mail_dir", None) or "var/mail"
+    log.info("no SMTP_URL set: mail is saved to %s", directory)
+    return FolderMailer(directory, sender=sender)

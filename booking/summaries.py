@@ -1,0 +1,58 @@
+"""What a client sees about one booking: names, time in their zone, amount, state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from booking.availability import load_zone
+from booking.models import Booking, Builder, SessionType
+from booking.money import format_money
+
+
+@dataclass(frozen=True)
+class BookingSummary:
+    id: str
+    status: str
+    payment_status: str
+    builder_name: str
+    builder_slug: str
+    session_type_id: str
+    session_type_name: str
+    duration_minutes: int
+    when: str  # e.g. "Tuesday 1 December 2026, 09:00–10:00 EST"
+    time_zone: str
+    amount: str
+    hold_expires: str  # in the client's zone, "" when not held
+
+
+def format_when(start: datetime, end: datetime, time_zone: str) -> str:
+    zone = load_zone(time_zone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return (f"{local_start:%A} {local_start.day} {local_start:%B %Y}, "
+            f"{local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}")
+
+
+def summarise(*, session: Session, booking: Booking, time_zone: str | None = None) -> BookingSummary:
+    builder = session.get(Builder, booking.builder_id)
+    session_type = session.get(SessionType, booking.session_type_id)
+    zone_name = time_zone or booking.client_time_zone
+    hold = ""
+    if booking.hold_expires_at is not None:
+        hold = booking.hold_expires_at.astimezone(load_zone(zone_name)).strftime("%H:%M %Z")
+    return BookingSummary(
+        id=booking.id,
+        status=str(booking.status),
+        payment_status=str(booking.payment_status),
+        builder_name=builder.name,
+        builder_slug=builder.slug,
+        session_type_id=str(session_type.id),
+        session_type_name=session_type.name,
+        duration_minutes=session_type.duration_minutes,
+        when=format_when(booking.start_time, booking.end_time, zone_name),
+        time_zone=zone_name,
+        amount=format_money(booking.amount, booking.currency),
+        hold_expires=hold,
+    )

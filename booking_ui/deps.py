@@ -1,0 +1,25 @@
+"""Process-wide collaborators for the adapters, built lazily from the settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy.engine import Engine
+
+from booking.config import get_settings
+from booking.db import engine_for
+from booking.gateway import StripeGateway, gateway_from_settings
+
+
+def engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+def gateway() -> StripeGateway:
+    settings = get_settings()
+    return _gateway(settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base)
+
+
+@lru_cache(maxsize=4)
+def _gateway(secret_key: str | None, webhook_secret: str | None, api_base: str | None) -> StripeGateway:
+    return gateway_from_settings(get_settings())

@@ -1,0 +1,77 @@
+import reflex as rx
+
+from booking_ui.components.booking_summary import booking_summary
+from booking_ui.components.layout import layout
+from booking_ui.state.payment import CancelState, SuccessState
+
+
+def success_page() -> rx.Component:
+    return layout(
+        rx.match(
+            SuccessState.state,
+            ("loading", rx.hstack(rx.spinner(), rx.text("Checking your payment…"))),
+            ("confirmed", rx.vstack(
+                rx.heading("Booking confirmed", size="7", as_="h1", data_testid="booking-confirmed"),
+                rx.text("Thank you — you're booked. A confirmation email is on its way."),
+                booking_summary(SuccessState.summary),
+                rx.link(rx.button("Add to calendar", variant="soft"),
+                        href="/api/bookings/" + SuccessState.summary.id + "/invite.ics", is_external=True),
+                spacing="3", align="start")),
+            ("processing", rx.vstack(
+                rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
+                rx.text("Your bank is still confirming the payment. Your time is held; this page updates "
+                        "by itself, and we will email you as soon as it is confirmed."),
+                booking_summary(SuccessState.summary),
+                spacing="3", align="start")),
+            ("refunded", rx.vstack(
+                rx.heading("Payment refunded", size="7", as_="h1"),
+                rx.text("Your payment arrived after the hold ended and the time was taken by someone else, "
+                        "so we refunded it in full. Please pick another time."),
+                spacing="3", align="start")),
+            ("unpaid", rx.vstack(
+                rx.heading("Payment not completed", size="7", as_="h1", data_testid="booking-unpaid"),
+                rx.text("We have not received a payment for this checkout, so nothing is booked."),
+                spacing="3", align="start")),
+            rx.vstack(
+                rx.heading("We couldn't find that payment", size="7", as_="h1", data_testid="booking-unknown"),
+                rx.text("This link does not match a checkout of ours. If you paid, check your email for a "
+                        "confirmation, or contact us."),
+                rx.link("Back to all builders", href="/"),
+                spacing="3", align="start"),
+        ),
+    )
+
+
+def cancel_page() -> rx.Component:
+    return layout(
+        rx.cond(CancelState.message != "", rx.callout(CancelState.message, icon="info", color_scheme="amber")),
+        rx.match(
+            CancelState.state,
+            ("loading", rx.spinner()),
+            ("held", rx.vstack(
+                rx.heading("Payment cancelled", size="7", as_="h1"),
+                rx.text("Nothing was charged. We are still holding this time for you until ",
+                        CancelState.summary.hold_expires, "."),
+                booking_summary(CancelState.summary),
+                rx.hstack(
+                    rx.button("Try again", on_click=CancelState.try_again, loading=CancelState.working, size="3"),
+                    rx.button("Pick another time", on_click=CancelState.pick_another_time, variant="outline",
+                              disabled=CancelState.working, size="3"),
+                ),
+                spacing="3", align="start")),
+            ("confirmed", rx.vstack(
+                rx.heading("Already paid", size="7", as_="h1"),
+                rx.text("This booking is paid and confirmed."),
+                booking_summary(CancelState.summary),
+                spacing="3", align="start")),
+            ("unknown", rx.vstack(
+                rx.heading("Nothing to cancel", size="7", as_="h1"),
+                rx.link("Back to all builders", href="/"),
+                spacing="3", align="start")),
+            rx.vstack(
+                rx.heading("This hold has ended", size="7", as_="h1"),
+                rx.text("Nothing was charged. The time may still be free:"),
+                rx.link(rx.button("Pick another time"), href="/book/" + CancelState.summary.session_type_id),
+                spacing="3", align="start"),
+        ),
+    )

@@ -1,0 +1,102 @@
+"""/payment/success and /payment/cancel: thin over booking.receipts and booking.payments."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from booking import payments, receipts
+from booking.config import get_settings
+from booking.gateway import PaymentProviderError
+from booking.summaries import BookingSummary
+from booking_ui import deps
+
+PROCESSING_POLL_SECONDS = 2
+PROCESSING_POLL_LIMIT = 90  # three minutes, then the page says an email will follow
+
+
+class SuccessState(rx.State):
+    state: str = "loading"  # loading | confirmed | processing | unpaid | refunded | unknown
+    summary: BookingSummary | None = None
+
+    @rx.event(background=True)
+    async def load(self):
+        async with self:
+            session_id = self.router.url.query_parameters.get("session_id", "")
+            self.state, self.summary = "loading", None
+        receipt = await asyncio.to_thread(receipts.confirm_from_success_page, engine=deps.engine(),
+                                          gateway=deps.gateway(), checkout_session_id=session_id)
+        async with self:
+            self.state, self.summary = receipt.state, receipt.summary
+        if receipt.state != "processing" or receipt.summary is None:
+            return
+        for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
+            await asyncio.sleep(PROCESSING_POLL_SECONDS)
+            update = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
+                                             booking_id=receipt.summary.id)
+            if update.state != "processing":
+                async with self:
+                    self.state, self.summary = update.state, update.summary
+                return
+
+
+class CancelState(rx.State):
+    state: str = "loading"  # loading | held | confirmed | ended | unknown | ...
+    summary: BookingSummary | None = None
+    working: bool = False
+    message: str = ""
+
+    def _booking_id(self) -> str:
+        return self.router.url.query_parameters.get("booking", "")
+
+    @rx.event
+    def load(self):
+        self.working, self.message = False, ""
+        receipt = receipts.booking_receipt(engine=deps.engine(), booking_id=self._booking_id())
+        self.state, self.summary = receipt.state, receipt.summary
+
+    @rx.event(background=True)
+    async def try_again(self):
+        async with self:
+            if self.working:
+                return None
+            self.working, self.message = True, ""
+            booking_id = self._booking_id()
+        try:
+            started = await asyncio.to_thread(payments.retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
+                                              settings=get_settings(), booking_id=booking_id)
+        except (payments.HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            async with self:
+                self.working = False
+                self.state, self.summary = receipt.state, receipt.summary
+                self.message = ("We could not reach the payment provider; please try again in a moment."
+                                if isinstance(exc, PaymentProviderError) else "This hold has ended.")
+            return None
+        return rx.redirect(started.checkout_url)
+
+    @rx.event(background=True)
+    async def pick_another_time(self):
+        async with self:
+            if self.working:
+                return None
+            self.working = True
+            booking_id = self._booking_id()
+            session_type_id = self.summary.session_type_id if self.summary else ""
+        try:
+            released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+                                               gateway=deps.gateway(), booking_id=booking_id)
+        except PaymentProviderError:
+            async with self:
+                self.working = False
+                self.message = "We could not reach the payment provider; your time is still held. Please retry."
+            return None
+        if not released:  # paid meanwhile, or already ended: show what it is now
+            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            async with self:
+                self.working = False
+                self.state, self.summary = receipt.state, receipt.summary
+            if receipt.state == "confirmed":
+                return None
+        return rx.redirect(f"/book/{session_type_id}" if session_type_id else "/")

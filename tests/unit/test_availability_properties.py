@@ -1,0 +1,405 @@
+"""Property-based tests for booking.availability (Hypothesis).
+
+The oracles here deliberately avoid the module's own helpers: they work from
+wall-clock readings (``instant.astimezone(zone)``) and brute force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from booking.availability import (
+    END_OF_DAY,
+    BookingPolicy,
+    DateOverride,
+    Interval,
+    WeeklyWindow,
+    is_slot_open,
+    open_slots,
+    working_windows,
+)
+
+UTC = timezone.utc
+MINUTE = timedelta(minutes=1)
+ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",  # 30-minute DST shift
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "UTC",
+]
+
+PROPERTY_SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def _transition_days(name: str) -> list[date]:
+    """Local dates in 2026-2027 on which zone ``name`` changes its UTC offset."""
+    tz = ZoneInfo(name)
+    days = []
+    d = date(2026, 1, 1)
+    previous = datetime.combine(d, time(0), tz).utcoffset()
+    while d < date(2028, 1, 1):
+        d += timedelta(days=1)
+        offset = datetime.combine(d, time(0), tz).utcoffset()
+        if offset != previous:
+            days.append(d - timedelta(days=1))
+        previous = offset
+    return days
+
+
+TRANSITIONS = {name: _transition_days(name) for name in ZONES}
+TRANSITION_DAYS = sorted({d for days in TRANSITIONS.values() for d in days})
+# London, New York, Lord Howe and Auckland change twice a year; the others never.
+assert [n for n, days in TRANSITIONS.items() if len(days) == 4] == [
+    "Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Auckland"
+]
+
+
+# ---------------------------------------------------------------------------
+# Scenario generation
+# ---------------------------------------------------------------------------
+
+
+def _clock(minutes: int) -> time:
+    return END_OF_DAY if minutes == 24 * 60 else time(minutes // 60, minutes % 60)
+
+
+@dataclass
+class Scenario:
+    builder: str
+    viewer: str
+    weekly: list[WeeklyWindow]
+    overrides: list[DateOverride]
+    duration: int
+    busy: list[Interval]
+    policy: BookingPolicy
+    now: datetime
+    from_day: date
+    days: int
+
+    def common(self) -> dict:
+        return dict(
+            builder_time_zone=self.builder,
+            weekly=self.weekly,
+            overrides=self.overrides,
+            duration_minutes=self.duration,
+            busy=self.busy,
+            policy=self.policy,
+            now=self.now,
+        )
+
+    def slots(self, **changes):
+        kw = dict(self.common(), from_day=self.from_day, days=self.days, viewer_time_zone=self.viewer)
+        kw.update(changes)
+        return open_slots(**kw)
+
+    def is_open(self, start: datetime) -> bool:
+        return is_slot_open(start=start, **self.common())
+
+    def range_utc(self) -> tuple[datetime, datetime]:
+        tz = ZoneInfo(self.viewer)
+        return (
+            first_occurrence(datetime.combine(self.from_day, time(0)), tz),
+            first_occurrence(datetime.combine(self.from_day + timedelta(days=self.days), time(0)), tz),
+        )
+
+    def local_windows(self, day: date) -> tuple[tuple[time, time], ...]:
+        for o in self.overrides:
+            if o.day == day:
+                return o.windows
+        return tuple((w.start, w.end) for w in self.weekly if w.weekday == day.weekday())
+
+
+@st.composite
+def windows(draw, unit: int) -> tuple[time, time]:
+    slots_per_day = 24 * 60 // unit
+    # often start in the small hours, where DST transitions happen
+    start = draw(st.one_of(st.integers(0, slots_per_day - 1), st.integers(0, 3 * 60 // unit)))
+    length = draw(st.one_of(st.integers(1, 8 * 60 // unit), st.integers(1, slots_per_day - start)))
+    end = min(start + length, slots_per_day)
+    return _clock(start * unit), _clock(end * unit)
+
+
+@st.composite
+def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scenario:
+    viewer = draw(st.sampled_from(ZONES))
+    days = draw(st.integers(1, 3))
+    night_window = None
+    if draw(st.booleans()):
+        # Focus on the builder's own DST night: the range contains a transition
+        # day of the builder's zone, which has a window over the small hours.
+        builder = draw(st.sampled_from([n for n in ZONES if TRANSITIONS[n]]))
+        transition = draw(st.sampled_from(TRANSITIONS[builder]))
+        from_day = transition - timedelta(days=draw(st.integers(0, days - 1)))
+        night_window = WeeklyWindow(
+            transition.weekday(),
+            _clock(draw(st.integers(0, 2 * 60 // unit)) * unit),
+            _clock(draw(st.integers(3 * 60 // unit, 6 * 60 // unit)) * unit),
+        )
+    else:
+        builder = draw(st.sampled_from(ZONES))
+        near_transition = TRANSITIONS[builder] + TRANSITIONS[viewer] or TRANSITION_DAYS
+        from_day = draw(
+            st.one_of(
+                st.builds(
+                    lambda d, k: d + timedelta(days=k),
+                    st.sampled_from(near_transition),
+                    st.integers(-2, 1),
+                ),
+                st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+            )
+        )
+    # weekdays of the requested range (and a day either side) are the interesting ones
+    weekday = st.one_of(
+        st.integers(-1, days).map(lambda k: (from_day.weekday() + k) % 7), st.integers(0, 6)
+    )
+
+    if single_window_per_day:
+        weekdays = draw(st.lists(weekday, unique=True, max_size=7))
+        weekly = [WeeklyWindow(d, *draw(windows(unit))) for d in weekdays]
+        overrides = []
+    else:
+        weekly = draw(
+            st.lists(
+                st.builds(lambda d, w: WeeklyWindow(d, *w), weekday, windows(unit)),
+                max_size=6,
+            )
+        )
+        override_days = draw(st.lists(st.integers(-2, days + 1), unique=True, max_size=3))
+        overrides = [
+            DateOverride(
+                from_day + timedelta(days=k),
+                tuple(draw(st.lists(windows(unit), max_size=2))),
+            )
+            for k in override_days
+        ]
+    if night_window is not None:
+        weekly = [night_window] + [w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day]
+
+    duration = draw(st.integers(1, 180 // unit)) * unit
+    step_low = max(1, 5 // unit)
+    step = draw(st.integers(step_low, 120 // unit)) * unit
+    policy = BookingPolicy(
+        buffer_minutes=draw(st.integers(0, 60)),
+        min_notice_minutes=draw(st.one_of(st.just(0), st.integers(0, 3000))),
+        horizon_days=draw(st.one_of(st.integers(0, 10), st.just(60))),
+        slot_step_minutes=step,
+    )
+
+    anchor = datetime.combine(from_day, time(0), UTC)
+    zone = st.sampled_from(ZONES).map(ZoneInfo)
+    busy = []
+    for offset, length, tz in draw(
+        st.lists(
+            st.tuples(st.integers(-2 * 1440, (days + 1) * 1440), st.integers(0, 300), zone),
+            max_size=12,
+        )
+    ):
+        start = anchor + offset * MINUTE
+        busy.append(Interval(start.astimezone(tz), (start + length * MINUTE).astimezone(tz)))
+    now_offset = draw(st.one_of(st.integers(-3 * 1440, 0), st.integers(-4 * 1440, 2 * 1440)))
+    now = (anchor + now_offset * MINUTE).astimezone(draw(zone))
+    return Scenario(builder, viewer, weekly, overrides, duration, busy, policy, now, from_day, days)
+
+
+# ---------------------------------------------------------------------------
+# Independent oracles
+# ---------------------------------------------------------------------------
+
+
+def wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def first_occurrence(naive: datetime, tz: ZoneInfo) -> datetime | None:
+    """Earliest UTC instant whose wall clock in tz reads exactly ``naive``; None in a gap."""
+    hits = [
+        instant
+        for fold in (0, 1)
+        if wall(instant := naive.replace(tzinfo=tz, fold=fold).astimezone(UTC), tz) == naive
+    ]
+    return min(hits) if hits else None
+
+
+def naive_end(day: date, end: time) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0)) if end == END_OF_DAY else datetime.combine(day, end)
+
+
+def ends_in_time(start: datetime, duration: timedelta, limit: datetime, tz: ZoneInfo) -> bool:
+    """Is the builder's wall clock below ``limit`` throughout ``[start, start + duration)``?"""
+    end = start + duration
+    if start.astimezone(tz).utcoffset() == (end - timedelta(microseconds=1)).astimezone(tz).utcoffset():
+        return wall(start, tz) + duration <= limit  # no transition inside: the clock runs linearly
+    # A transition inside: offsets change on whole minutes, so check minute by minute.
+    probe = start
+    while probe < end:
+        if wall(probe, tz) + MINUTE > limit:
+            return False
+        probe += MINUTE
+    return True
+
+
+def blocked(start: datetime, end: datetime, sc: Scenario) -> bool:
+    buffer = timedelta(minutes=sc.policy.buffer_minutes)
+    for b in sc.busy:
+        lo, hi = b.start - buffer, b.end + buffer
+        if lo < hi and start < hi and lo < end:
+            return True
+    return False
+
+
+def reference_starts(sc: Scenario) -> set[datetime]:
+    """Brute-force model of the documented semantics."""
+    btz = ZoneInfo(sc.builder)
+    duration = timedelta(minutes=sc.duration)
+    step = timedelta(minutes=sc.policy.slot_step_minutes)
+    range_start, range_end = sc.range_utc()
+    earliest = sc.now + timedelta(minutes=sc.policy.min_notice_minutes)
+    latest = sc.now + timedelta(days=sc.policy.horizon_days)
+    result = set()
+    day = wall(range_start, btz).date() - timedelta(days=1)
+    while day <= wall(range_end, btz).date() + timedelta(days=1):
+        for ws, we in sc.local_windows(day):
+            limit = naive_end(day, we)
+            clock = datetime.combine(day, ws)
+            previous = None
+            while clock < limit:
+                start = first_occurrence(clock, btz)
+                if start is not None and ends_in_time(start, duration, limit, btz):
+                    if previous is None or start - previous >= step:
+                        previous = start
+                        if (
+                            range_start <= start < range_end
+                            and earliest <= start <= latest
+                            and not blocked(start, start + duration, sc)
+                        ):
+                            result.add(start)
+                clock += step
+        day += timedelta(days=1)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Properties
+# ---------------------------------------------------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(unit=5))
+def test_matches_brute_force_reference(sc: Scenario):
+    assert {s.start.astimezone(UTC) for s in sc.slots()} == reference_starts(sc)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_no_slot_overlaps_a_busy_interval_plus_buffer(sc: Scenario):
+    buffer = timedelta(minutes=sc.policy.buffer_minutes)
+    for slot in sc.slots():
+        for b in sc.busy:
+            assert slot.end <= b.start - buffer or slot.start >= b.end + buffer or b.start - buffer >= b.end + buffer
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_every_slot_lies_inside_a_window_of_its_builder_day(sc: Scenario):
+    btz = ZoneInfo(sc.builder)
+    step = timedelta(minutes=sc.policy.slot_step_minutes)
+    duration = timedelta(minutes=sc.duration)
+    result = sc.slots()
+    for slot in result:
+        start = slot.start.astimezone(UTC)
+        clock = wall(start, btz)
+        day = clock.date()
+        # the start is the first occurrence of its builder wall-clock time
+        assert first_occurrence(clock, btz) == start
+        assert any(
+            datetime.combine(day, ws) <= clock
+            and (clock - datetime.combine(day, ws)) % step == timedelta(0)
+            and ends_in_time(start, duration, naive_end(day, we), btz)
+            for ws, we in sc.local_windows(day)
+        ), (slot, clock, sc.local_windows(day))
+    if result:
+        spans = working_windows(
+            builder_time_zone=sc.builder,
+            weekly=sc.weekly,
+            overrides=sc.overrides,
+            start_day=wall(result[0].start, btz).date(),
+            end_day=wall(result[-1].start, btz).date(),
+        )
+        for slot in result:
+            assert any(w.start <= slot.start and slot.end <= w.end for w in spans)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_slots_are_in_the_viewer_zone_with_the_right_offset(sc: Scenario):
+    vtz = ZoneInfo(sc.viewer)
+    for slot in sc.slots():
+        for moment in (slot.start, slot.end):
+            assert isinstance(moment.tzinfo, ZoneInfo) and moment.tzinfo.key == sc.viewer
+            assert moment.utcoffset() == vtz.utcoffset(moment)
+            as_utc = moment.astimezone(UTC)
+            # the wall reading minus its offset really is the instant
+            assert moment.replace(tzinfo=None) - moment.utcoffset() == as_utc.replace(tzinfo=None)
+            assert as_utc.astimezone(vtz).utcoffset() == moment.utcoffset()
+        assert slot.end.astimezone(UTC) - slot.start.astimezone(UTC) == timedelta(minutes=sc.duration)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_sorted_unique_in_range_and_within_notice_and_horizon(sc: Scenario):
+    starts = [s.start.astimezone(UTC) for s in sc.slots()]
+    assert starts == sorted(set(starts))
+    range_start, range_end = sc.range_utc()
+    earliest = sc.now + timedelta(minutes=sc.policy.min_notice_minutes)
+    latest = sc.now + timedelta(days=sc.policy.horizon_days)
+    for start in starts:
+        assert range_start <= start < range_end
+        assert earliest <= start <= latest
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.data())
+def test_is_slot_open_agrees_with_open_slots(sc: Scenario, data):
+    listed = {s.start.astimezone(UTC) for s in sc.slots()}
+    for start in listed:
+        assert sc.is_open(start)
+        assert sc.is_open(start.astimezone(ZoneInfo(sc.viewer)))
+    range_start, range_end = sc.range_utc()
+    span = int((range_end - range_start) / MINUTE)
+    probes = {range_start + k * MINUTE for k in data.draw(st.lists(st.integers(0, span - 1), max_size=20))}
+    nudges = [MINUTE, timedelta(minutes=sc.policy.slot_step_minutes), timedelta(minutes=sc.duration)]
+    probes |= {s + sign * d for s in listed for d in nudges for sign in (1, -1)}
+    for probe in probes:
+        if range_start <= probe < range_end:
+            assert sc.is_open(probe) == (probe in listed), probe
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_splitting_the_range_into_days_gives_the_same_slots(sc: Scenario):
+    whole = sc.slots()
+    pieces = []
+    for k in range(sc.days):
+        pieces += sc.slots(from_day=sc.from_day + timedelta(days=k), days=1)
+    assert whole == pieces
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(single_window_per_day=True))
+def test_one_window_a_day_and_step_at_least_duration_means_no_overlaps(sc: Scenario):
+    if sc.policy.slot_step_minutes < sc.duration:
+        sc.duration = sc.policy.slot_step_minutes
+    result = sc.slots()
+    for a, b in zip(result, result[1:]):
+        assert a.end.astimezone(UTC) <= b.start.astimezone(UTC)

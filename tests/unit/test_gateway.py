@@ -1,0 +1,78 @@
+"""Stripe request shapes and webhook verification, with no network."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from booking.gateway import CheckoutRequest, InvalidWebhook, checkout_params, verify_webhook
+from tests.support.stripe_events import WEBHOOK_SECRET, encode, event, sign
+
+
+def _request(**overrides) -> CheckoutRequest:
+    fields = dict(
+        booking_id="b-1", line_item_name="1:1 call with Ada", line_item_description="60 min", amount=5000,
+        currency="jpy", price_id=None, customer_email="c@example.com", client_reference_id="b-1",
+        success_url="http://x/payment/success?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://x/payment/cancel?booking=b-1",
+        expires_at=datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc), metadata={"booking_id": "b-1"},
+    )
+    fields.update(overrides)
+    return CheckoutRequest(**fields)
+
+
+def test_checkout_uses_server_price_in_minor_units_without_fixed_payment_methods():
+    params = checkout_params(_request())
+
+    item = params["line_items"][0]
+    assert item["price_data"] == {"currency": "jpy", "unit_amount": 5000,
+                                  "product_data": {"name": "1:1 call with Ada", "description": "60 min"}}
+    assert "payment_method_types" not in params
+    assert params["mode"] == "payment"
+    assert params["expires_at"] == int(datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc).timestamp())
+    assert params["metadata"] == params["payment_intent_data"]["metadata"] == {"booking_id": "b-1"}
+    assert "{CHECKOUT_SESSION_ID}" in params["success_url"]
+
+
+def test_checkout_uses_the_stripe_price_when_the_session_type_has_one():
+    params = checkout_params(_request(price_id="price_123"))
+
+    assert params["line_items"] == [{"price": "price_123", "quantity": 1}]
+
+
+def test_webhook_with_valid_signature_is_parsed():
+    payload = encode(event("checkout.session.completed", {"id": "cs_1"}))
+
+    parsed = verify_webhook(payload, sign(payload), WEBHOOK_SECRET)
+
+    assert parsed["type"] == "checkout.session.completed"
+
+
+@pytest.mark.parametrize("header", [None, "", "t=1,v1=deadbeef", "garbage"])
+def test_webhook_with_bad_signature_is_refused(header):
+    payload = encode(event("checkout.session.completed", {"id": "cs_1"}))
+
+    with pytest.raises(InvalidWebhook):
+        verify_webhook(payload, header, WEBHOOK_SECRET)
+
+
+def test_webhook_signed_with_another_secret_is_refused():
+    payload = encode(event("checkout.session.completed", {"id": "cs_1"}))
+
+    with pytest.raises(InvalidWebhook):
+        verify_webhook(payload, sign(payload, secret="whsec_other"), WEBHOOK_SECRET)
+
+
+def test_stale_webhook_is_refused():
+    payload = encode(event("checkout.session.completed", {"id": "cs_1"}))
+    ten_minutes_ago = int(datetime.now(timezone.utc).timestamp()) - 600
+
+    with pytest.raises(InvalidWebhook):
+        verify_webhook(payload, sign(payload, timestamp=ten_minutes_ago), WEBHOOK_SECRET)
+
+
+def test_tampered_body_is_refused():
+    payload = encode(event("checkout.session.completed", {"id": "cs_1"}))
+    header = sign(payload)
+
+    with pytest.raises(InvalidWebhook):
+        verify_webhook(payload.replace(b"cs_1", b"cs_2"), header, WEBHOOK_SECRET)
