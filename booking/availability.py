@@ -163,7 +163,9 @@ class Interval:
     def __post_init__(self) -> None:
         _require_aware(self.start, "Interval.start")
         _require_aware(self.end, "Interval.end")
-        if self.end < self.start:
+        # Compare in UTC: aware datetimes sharing a tzinfo compare by wall clock,
+        # which is wrong across a fall-back (01:30 BST is before 01:00 GMT).
+        if self.end.astimezone(UTC) < self.start.astimezone(UTC):
             raise ValueError(f"Interval end {self.end} is before its start {self.start}")
 
 
@@ -258,7 +260,7 @@ def _local_bound(day: date, t: time, tz: tzinfo) -> datetime:
         naive = datetime.combine(day + _ONE_DAY, time(0, 0))
     else:
         naive = datetime.combine(day, t)
-    return _earliest_at_or_after(naive, tz)
+    return _fold0_utc(naive, tz)
 
 
 # --------------------------------------------------------------------------

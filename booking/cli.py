@@ -42,6 +42,38 @@ def seed_demo() -> None:
     typer.echo("demo data seeded" if seeded else "database already has builders; demo data skipped")
 
 
+@cli.command("replay-event")
+def replay_event(event_id: str) -> None:
+    """Run a stored webhook event's handler again (after fixing what made it fail)."""
+    from booking.db import get_engine
+    from booking.gateway import gateway_from_settings
+    from booking.webhooks import replay_event as replay
+
+    typer.echo(replay(engine=get_engine(), gateway=gateway_from_settings(get_settings()), event_id=event_id))
+
+
+@cli.command()
+def reconcile() -> None:
+    """Ask Stripe about every booking still waiting for payment; confirm the paid, release the lapsed."""
+    from booking.db import get_engine
+    from booking.gateway import gateway_from_settings
+    from booking.payments import reconcile_pending
+
+    counts = reconcile_pending(engine=get_engine(), gateway=gateway_from_settings(get_settings()))
+    typer.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+@cli.command("send-mail")
+def send_mail() -> None:
+    """Send every due email in the outbox once (the app's worker does this every few seconds)."""
+    from booking.db import get_engine
+    from booking.mailer import mailer_from_settings
+    from booking.notifications import send_due_notifications
+
+    report = send_due_notifications(engine=get_engine(), mailer=mailer_from_settings(get_settings()))
+    typer.echo(str(report))
+
+
 def main() -> None:
     try:
         cli()

@@ -65,14 +65,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a webhook signing secret (whsec_...)")
         return value
 
-    @field_validator("public_url", "stripe_api_base")
+    @field_validator("stripe_api_base")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
+    def _api_base(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        # Every Checkout success/cancel URL starts with this: an empty value is an error, not a default.
+        return _http_url(value)
 
     @field_validator("hold_minutes")
     @classmethod
@@ -84,6 +86,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
 
 
 def load_settings(**overrides: object) -> Settings:

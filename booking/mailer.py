@@ -45,7 +45,10 @@ def _fill_sender(message: EmailMessage, sender: str) -> None:
 
 
 class SmtpMailer:
-    """smtp://[user:pass@]host[:port][?starttls=1][&timeout=seconds] or smtps://... (TLS from the start)."""
+    """smtp://[user:pass@]host[:port][?starttls=1][&timeout=seconds] or smtps://... (TLS from the start).
+
+    User and password are percent-encoded in the URL; smtplib only sends ASCII credentials.
+    """
 
     def __init__(self, url: str, *, sender: str = DEFAULT_SENDER, timeout: float = 30.0) -> None:
         parts = urlsplit(url)
@@ -83,8 +86,8 @@ class SmtpMailer:
         except smtplib.SMTPRecipientsRefused as exc:
             permanent = all(code >= 500 for code, _ in exc.recipients.values())
             raise MailDeliveryError(self._describe(exc), permanent=permanent) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            # `from None`: the original traceback could carry the login arguments.
+        except Exception as exc:  # noqa: BLE001 - every failure leaves here as a MailDeliveryError
+            # `from None`: the original traceback (e.g. inside login) could carry the password.
             raise MailDeliveryError(self._describe(exc)) from None
 
     def _connect(self) -> smtplib.SMTP:

@@ -342,7 +342,7 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
             log.info("notification %s (%s) skipped: booking already paid", notification.id, notification.kind)
             return _Claim.skip(notification)
         lease_until = now + CLAIM_LEASE
-        notification.next_attempt_at = lease_until
+        pass  # MUTANT
         return _Claim(
             notification_id=notification.id,
             kind=notification.kind,

@@ -327,3 +327,21 @@ def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: 
         except PaymentProviderError:
             log.warning("sweeper: Stripe unavailable for booking %s; will retry", booking_id)
     return released
+
+
+def reconcile_pending(*, engine: Engine, gateway: PaymentGateway) -> dict[str, int]:
+    """Operator tool: settle every pending booking against Stripe's record of its session."""
+    with session_scope(engine) as session:
+        pending = session.exec(
+            select(Booking.id, Booking.checkout_session_id).where(
+                Booking.status == BookingStatus.PENDING, Booking.checkout_session_id.is_not(None)
+            )
+        ).all()
+    counts = {"checked": 0, "confirmed": 0}
+    for _booking_id, checkout_id in pending:
+        counts["checked"] += 1
+        with session_scope(engine) as session:
+            if fulfill_checkout(session=session, gateway=gateway, checkout_session_id=checkout_id).state == "confirmed":
+                counts["confirmed"] += 1
+    counts["released"] = sweep_expired_holds(engine=engine, gateway=gateway)
+    return counts

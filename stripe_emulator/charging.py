@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator import checkout, payments, resources
@@ -88,7 +88,7 @@ def pay(
 ) -> PaymentResult:
     with emu.tx():
         session = payable_session(emu, session_id)
-        today = datetime.fromtimestamp(emu.clock.now(), tz=timezone.utc).date()
+        today = datetime.fromtimestamp(emu.clock.now(), tz=UTC).date()
         problems: dict[str, str] = {}
         email = (email or "").strip()
         name = (name or "").strip()

@@ -22,17 +22,7 @@ EXPIRY_GRACE = 10
 # Real Stripe parameters of POST /v1/checkout/sessions. The ones the emulator does not model
 # are accepted and ignored; anything else is rejected like Stripe does.
 CREATE_PARAMS = frozenset(
-    """
-    adaptive_pricing after_expiration allow_promotion_codes automatic_tax billing_address_collection
-    branding_settings cancel_url client_reference_id consent_collection currency custom_fields
-    custom_text customer customer_creation customer_email customer_update discounts expand
-    expires_at invoice_creation line_items locale metadata mode name_collection optional_items
-    origin_context payment_intent_data payment_method_collection payment_method_configuration
-    payment_method_data payment_method_options payment_method_types permissions
-    phone_number_collection redirect_on_completion return_url saved_payment_method_options
-    setup_intent_data shipping_address_collection shipping_options submit_type subscription_data
-    success_url tax_id_collection ui_mode wallet_options
-    """.split()
+    ["adaptive_pricing", "after_expiration", "allow_promotion_codes", "automatic_tax", "billing_address_collection", "branding_settings", "cancel_url", "client_reference_id", "consent_collection", "currency", "custom_fields", "custom_text", "customer", "customer_creation", "customer_email", "customer_update", "discounts", "expand", "expires_at", "invoice_creation", "line_items", "locale", "metadata", "mode", "name_collection", "optional_items", "origin_context", "payment_intent_data", "payment_method_collection", "payment_method_configuration", "payment_method_data", "payment_method_options", "payment_method_types", "permissions", "phone_number_collection", "redirect_on_completion", "return_url", "saved_payment_method_options", "setup_intent_data", "shipping_address_collection", "shipping_options", "submit_type", "subscription_data", "success_url", "tax_id_collection", "ui_mode", "wallet_options"]
 )
 LINE_ITEM_PARAMS = frozenset(
     {"price", "price_data", "quantity", "adjustable_quantity", "dynamic_tax_rates", "tax_rates",

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from stripe_emulator import catalog, charging, checkout, errors, refunds
 from stripe_emulator.clock import Clock
@@ -100,7 +100,7 @@ class Emulator:
             self.store.close()
         self._closed = True
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -415,6 +415,8 @@ def _dig(obj: Any, path: str) -> Any:
 
 
 def _matches(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return any(_matches(actual, item) for item in wanted)
     if isinstance(actual, bool):
         return str(actual).lower() == str(wanted).lower()
     if isinstance(actual, dict) and "id" in actual:

@@ -80,6 +80,13 @@ def _finalize(node: Any, name: str | None) -> Any:
     return finalized
 
 
+def decode_flat(body: bytes | str) -> dict[str, str]:
+    """A plain HTML form body (no brackets): name -> value, later duplicates win."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
 def encode_pairs(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """The inverse, used by tests and the control API helper: nested -> bracket pairs."""
     pairs: list[tuple[str, str]] = []

@@ -49,6 +49,8 @@ class Params:
         allow_empty: bool = False,
     ) -> str | None:
         value = self.data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
         if value is None or (value == "" and not allow_empty and not required):
             if required:
                 raise errors.missing(self.path(key))
@@ -86,6 +88,8 @@ class Params:
         maximum: int | None = None,
     ) -> int | None:
         value = self.data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # JSON bodies (a convenience; Stripe itself takes forms)
         if value is None or value == "":
             if required:
                 raise errors.missing(self.path(key))
@@ -111,6 +115,8 @@ class Params:
 
     def boolean(self, key: str) -> bool | None:
         value = self.data.get(key)
+        if isinstance(value, bool):
+            return value
         if value is None or value == "":
             return None
         if value in ("true", "True", "1"):

@@ -220,9 +220,7 @@ class Store:
             sql += " WHERE event_id = ?"
             args = (event_id,)
         rows = self._execute(sql + " ORDER BY id", args).fetchall()
-        keys = (
-            "id event_id event_type attempt url status_code error duration_ms succeeded final at"
-        ).split()
+        keys = ["id", "event_id", "event_type", "attempt", "url", "status_code", "error", "duration_ms", "succeeded", "final", "at"]
         result = []
         for row in rows:
             record = dict(zip(keys, row))
@@ -277,4 +275,4 @@ class Store:
     def reset(self) -> None:
         with self.transaction():
             for table in TABLES:
-                self._execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self._execute(f"DELETE FROM {table}")

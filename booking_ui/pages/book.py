@@ -4,11 +4,11 @@ from booking_ui.components.layout import layout
 from booking_ui.state.book import BookState
 
 
-def slot_button(slot) -> rx.Component:  # noqa: ANN001 - a Var of SlotOption
+def slot_button(slot, day) -> rx.Component:  # noqa: ANN001 - Vars of SlotOption and DaySlots
     return rx.button(
         slot.label,
         variant=rx.cond(BookState.selected_start == slot.start, "solid", "outline"),
-        on_click=BookState.choose(slot.start, slot.label),
+        on_click=BookState.choose(slot.start, day.label + ", " + slot.label),
         data_testid="slot",
         size="2",
     )
@@ -17,7 +17,7 @@ def slot_button(slot) -> rx.Component:  # noqa: ANN001 - a Var of SlotOption
 def day_column(day) -> rx.Component:  # noqa: ANN001 - a Var of DaySlots
     return rx.vstack(
         rx.text(day.label, weight="bold", size="2"),
-        rx.flex(rx.foreach(day.slots, slot_button), wrap="wrap", spacing="2"),
+        rx.flex(rx.foreach(day.slots, lambda slot: slot_button(slot, day)), wrap="wrap", spacing="2"),
         spacing="2",
         width="100%",
         data_testid="day",
@@ -28,7 +28,8 @@ def details_step() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Your details", size="4", as_="h2"),
-            rx.text("Selected: ", rx.text.strong(BookState.selected_label), data_testid="selected-slot"),
+            rx.text("Selected: ", rx.text.strong(BookState.selected_label), " (", BookState.time_zone, ")",
+                    data_testid="selected-slot"),
             rx.el.label("Name", html_for="client-name"),
             rx.input(id="client-name", value=BookState.client_name, on_change=BookState.set_client_name,
                      placeholder="Your full name", width="100%"),

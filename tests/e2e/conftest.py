@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from booking import migrations
 from booking.db import engine_for
+from booking.migrations import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.support.app_server import AppServer, start_app
+from tests.support.processes import ServerProcess
 
-pytestmark = pytest.mark.e2e
+WEBHOOK_SECRET = "whsec_e2e_" + "x" * 24
+
+
+@dataclass
+class Emulator:
+    url: str
+    process: ServerProcess
+
+    def control(self, path: str, **json: object) -> dict:
+        response = httpx.post(f"{self.url}/_emulator/{path}", json=json, timeout=10)
+        response.raise_for_status()
+        return response.json()
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +47,46 @@ def e2e_database_url(e2e_workdir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_server(e2e_workdir: Path, e2e_database_url: str) -> Iterator[AppServer]:
-    port = free_port()
+def ports() -> dict[str, int]:
+    return {"app": free_port(), "emulator": free_port()}
+
+
+@pytest.fixture(scope="session")
+def emulator(e2e_workdir: Path, ports: dict[str, int]) -> Iterator[Emulator]:
+    url = f"http://127.0.0.1:{ports['emulator']}"
+    process = ServerProcess(
+        [sys.executable, "-m", "stripe_emulator", "--port", str(ports["emulator"]), "--public-url", url,
+         "--webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
+         "--webhook-secret", WEBHOOK_SECRET, "--state-file", str(e2e_workdir / "emulator.sqlite3"),
+         "--test-mode", "--retry-schedule", "0.5,1,2,4"],
+        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)},
+        log_path=e2e_workdir / "emulator.log",
+    )
+    process.wait_ready(f"{url}/", timeout=30)
+    yield Emulator(url=url, process=process)
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_dir(e2e_workdir: Path) -> Path:
+    return e2e_workdir / "mail"
+
+
+@pytest.fixture(scope="session")
+def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], emulator: Emulator,
+               mail_dir: Path) -> Iterator[AppServer]:
     server = start_app(
         e2e_workdir,
-        port=port,
+        port=ports["app"],
         settings={
             "DATABASE_URL": e2e_database_url,
-            "PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "MAIL_DIR": str(e2e_workdir / "mail"),
+            "PUBLIC_URL": f"http://127.0.0.1:{ports['app']}",
+            "STRIPE_SECRET_KEY": "sk_test_e2e",
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": emulator.url,
+            "MAIL_DIR": str(mail_dir),
+            "NOTIFICATION_INTERVAL_SECONDS": "0.5",
+            "SWEEP_INTERVAL_SECONDS": "1",
         },
     )
     yield server
@@ -48,7 +95,11 @@ def app_server(e2e_workdir: Path, e2e_database_url: str) -> Iterator[AppServer]:
 
 @pytest.fixture
 def app_db(e2e_database_url: str) -> Iterator[Session]:
-    """Write test data straight into the running app's database (each test makes its own)."""
+    """Write test data straight into the running app's database (each test makes its own).
+
+    Commit promptly: on SQLite an open transaction holds the app's write lock.
+    """
     engine: Engine = engine_for(e2e_database_url)
     with Session(engine, expire_on_commit=False) as session:
         yield session
+        session.rollback()

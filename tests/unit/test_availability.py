@@ -25,6 +25,7 @@ NEW_YORK = "America/New_York"
 
 MONDAY = date(2026, 1, 5)  # a winter Monday: London is on GMT (+00:00), New York on EST (-05:00)
 MORNING = (WeeklyWindow(weekday=0, start=time(9), end=time(12)),)
+NIGHT_SUNDAY = (WeeklyWindow(weekday=6, start=time(0), end=time(4)),)  # every DST night below is a Sunday
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)  # "now" well before MONDAY
 
 
@@ -183,6 +184,25 @@ def test_many_busy_intervals_unsorted():
     assert hhmm(slots(busy=busy)) == ["09:30", "10:00", "10:30"]
 
 
+def test_busy_interval_inside_another_does_not_shorten_it():
+    busy = [london_busy(9, 0, 12, 0), london_busy(9, 30, 10, 0)]
+    assert slots(busy=busy) == []
+    busy = [london_busy(9, 0, 10, 30), london_busy(9, 30, 10, 0), london_busy(9, 45, 9, 50)]
+    assert hhmm(slots(busy=busy)) == ["10:30", "11:00"]
+
+
+def test_busy_interval_across_fall_back_in_one_zone():
+    # 01:30 BST -> 01:10 GMT is 40 real minutes although the wall clock goes backwards.
+    tz = ZoneInfo(LONDON)
+    busy = Interval(datetime(2026, 10, 25, 1, 30, tzinfo=tz), datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=tz))
+    assert busy.start.astimezone(UTC) == utc(2026, 10, 25, 0, 30)
+    result = slots(weekly=NIGHT_SUNDAY, from_day=date(2026, 10, 25), now=utc(2026, 10, 1), busy=[busy])
+    # 00:30 BST (ends 01:30 BST) only touches it; 02:00 GMT is after 01:10 GMT
+    assert hhmm(result) == ["00:00", "00:30", "02:00", "02:30", "03:00"]
+    with pytest.raises(ValueError, match="before its start"):
+        Interval(datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=tz), datetime(2026, 10, 25, 1, 30, tzinfo=tz))
+
+
 def test_empty_busy_interval_blocks_only_with_buffer():
     point = london_busy(10, 15, 10, 15)
     assert hhmm(slots(busy=[point])) == ["09:00", "09:30", "10:00", "10:30", "11:00"]
@@ -240,9 +260,6 @@ def test_duplicate_override_for_a_day_is_rejected():
 
 
 # -- DST in the builder's zone -------------------------------------------------
-
-NIGHT_SUNDAY = (WeeklyWindow(weekday=6, start=time(0), end=time(4)),)
-
 
 def test_us_spring_forward_skips_the_missing_hour():
     # America/New_York 2026-03-08: 02:00 EST jumps to 03:00 EDT. 00:00-04:00 is 3 real hours.

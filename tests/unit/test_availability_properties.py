@@ -113,6 +113,20 @@ class Scenario:
             first_occurrence(datetime.combine(self.from_day + timedelta(days=self.days), time(0)), tz),
         )
 
+    def bounds(self) -> tuple[datetime, datetime]:
+        """now + notice and now + horizon, in real time (UTC arithmetic, not wall clock)."""
+        now = self.now.astimezone(UTC)
+        return (
+            now + timedelta(minutes=self.policy.min_notice_minutes),
+            now + timedelta(days=self.policy.horizon_days),
+        )
+
+    def busy_utc(self) -> list[tuple[datetime, datetime]]:
+        """Busy intervals widened by the buffer, in UTC; empty ones dropped."""
+        buffer = timedelta(minutes=self.policy.buffer_minutes)
+        spans = [(b.start.astimezone(UTC) - buffer, b.end.astimezone(UTC) + buffer) for b in self.busy]
+        return [(lo, hi) for lo, hi in spans if lo < hi]
+
     def local_windows(self, day: date) -> tuple[tuple[time, time], ...]:
         for o in self.overrides:
             if o.day == day:
@@ -141,10 +155,16 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
         builder = draw(st.sampled_from([n for n in ZONES if TRANSITIONS[n]]))
         transition = draw(st.sampled_from(TRANSITIONS[builder]))
         from_day = transition - timedelta(days=draw(st.integers(0, days - 1)))
+        night_start = draw(st.integers(0, 3 * 60 // unit))
+        night_end = draw(
+            st.one_of(
+                st.integers(night_start + 1, 6 * 60 // unit),
+                # ending between 01:00 and 03:00: often inside a spring-forward gap
+                st.integers(max(night_start + 1, 60 // unit), 3 * 60 // unit),
+            )
+        )
         night_window = WeeklyWindow(
-            transition.weekday(),
-            _clock(draw(st.integers(0, 2 * 60 // unit)) * unit),
-            _clock(draw(st.integers(3 * 60 // unit, 6 * 60 // unit)) * unit),
+            transition.weekday(), _clock(night_start * unit), _clock(night_end * unit)
         )
     else:
         builder = draw(st.sampled_from(ZONES))
@@ -191,7 +211,9 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
     step = draw(st.integers(step_low, 120 // unit)) * unit
     policy = BookingPolicy(
         buffer_minutes=draw(st.integers(0, 60)),
-        min_notice_minutes=draw(st.one_of(st.just(0), st.integers(0, 3000))),
+        min_notice_minutes=draw(
+            st.one_of(st.just(0), st.integers(0, 3000), st.integers(0, 48).map(lambda h: h * 60))
+        ),
         horizon_days=draw(st.one_of(st.integers(0, 10), st.just(60))),
         slot_step_minutes=step,
     )
@@ -207,7 +229,13 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
     ):
         start = anchor + offset * MINUTE
         busy.append(Interval(start.astimezone(tz), (start + length * MINUTE).astimezone(tz)))
-    now_offset = draw(st.one_of(st.integers(-3 * 1440, 0), st.integers(-4 * 1440, 2 * 1440)))
+    now_offset = draw(
+        st.one_of(
+            st.integers(-3 * 1440, 0),
+            st.integers(-4 * 1440, 2 * 1440),
+            st.integers(-96, 48).map(lambda h: h * 60),  # on the hour: hits notice/horizon edges
+        )
+    )
     now = (anchor + now_offset * MINUTE).astimezone(draw(zone))
     return Scenario(builder, viewer, weekly, overrides, duration, busy, policy, now, from_day, days)
 
@@ -250,12 +278,7 @@ def ends_in_time(start: datetime, duration: timedelta, limit: datetime, tz: Zone
 
 
 def blocked(start: datetime, end: datetime, sc: Scenario) -> bool:
-    buffer = timedelta(minutes=sc.policy.buffer_minutes)
-    for b in sc.busy:
-        lo, hi = b.start - buffer, b.end + buffer
-        if lo < hi and start < hi and lo < end:
-            return True
-    return False
+    return any(start < hi and lo < end for lo, hi in sc.busy_utc())
 
 
 def reference_starts(sc: Scenario) -> set[datetime]:
@@ -264,8 +287,7 @@ def reference_starts(sc: Scenario) -> set[datetime]:
     duration = timedelta(minutes=sc.duration)
     step = timedelta(minutes=sc.policy.slot_step_minutes)
     range_start, range_end = sc.range_utc()
-    earliest = sc.now + timedelta(minutes=sc.policy.min_notice_minutes)
-    latest = sc.now + timedelta(days=sc.policy.horizon_days)
+    earliest, latest = sc.bounds()
     result = set()
     day = wall(range_start, btz).date() - timedelta(days=1)
     while day <= wall(range_end, btz).date() + timedelta(days=1):
@@ -303,10 +325,10 @@ def test_matches_brute_force_reference(sc: Scenario):
 @PROPERTY_SETTINGS
 @given(scenarios())
 def test_no_slot_overlaps_a_busy_interval_plus_buffer(sc: Scenario):
-    buffer = timedelta(minutes=sc.policy.buffer_minutes)
     for slot in sc.slots():
-        for b in sc.busy:
-            assert slot.end <= b.start - buffer or slot.start >= b.end + buffer or b.start - buffer >= b.end + buffer
+        start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
+        for lo, hi in sc.busy_utc():
+            assert end <= lo or start >= hi
 
 
 @PROPERTY_SETTINGS
@@ -337,7 +359,8 @@ def test_every_slot_lies_inside_a_window_of_its_builder_day(sc: Scenario):
             end_day=wall(result[-1].start, btz).date(),
         )
         for slot in result:
-            assert any(w.start <= slot.start and slot.end <= w.end for w in spans)
+            start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
+            assert any(w.start.astimezone(UTC) <= start and end <= w.end.astimezone(UTC) for w in spans)
 
 
 @PROPERTY_SETTINGS
@@ -361,8 +384,7 @@ def test_sorted_unique_in_range_and_within_notice_and_horizon(sc: Scenario):
     starts = [s.start.astimezone(UTC) for s in sc.slots()]
     assert starts == sorted(set(starts))
     range_start, range_end = sc.range_utc()
-    earliest = sc.now + timedelta(minutes=sc.policy.min_notice_minutes)
-    latest = sc.now + timedelta(days=sc.policy.horizon_days)
+    earliest, latest = sc.bounds()
     for start in starts:
         assert range_start <= start < range_end
         assert earliest <= start <= latest

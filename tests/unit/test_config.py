@@ -98,11 +98,6 @@ def test_public_url_that_is_not_http_is_refused_by_name() -> None:
     assert "PUBLIC_URL" in refused(PUBLIC_URL="book.example.com")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: booking/config.py _http_url returns None for an empty PUBLIC_URL, so the "
-    "non-optional public_url becomes None (links would read 'None/payment/success')",
-)
 def test_empty_public_url_never_leaves_the_app_without_a_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLIC_URL", "")  # e.g. `PUBLIC_URL=` copied from a .env template
 

@@ -1,0 +1,163 @@
+"""The test-only control API under /_emulator/ (enabled by --test-mode; 404 otherwise)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from stripe_emulator import errors
+from stripe_emulator.charging import SessionUnavailable
+from stripe_emulator.emulator import Emulator
+from stripe_emulator.forms import decode_flat
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """JSON or form body, merged over query parameters."""
+    data: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return data
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            raise errors.StripeError("Invalid JSON body.") from None
+        if not isinstance(parsed, dict):
+            raise errors.StripeError("Invalid JSON body: expected an object.")
+        data.update(parsed)
+    else:
+        data.update(decode_flat(body))
+    return data
+
+
+def _error(error: errors.StripeError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=error.status)
+
+
+def disabled_routes() -> list[Route]:
+    async def not_found(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "The control API is only available when the emulator runs with "
+                    "--test-mode.",
+                }
+            },
+            status_code=404,
+        )
+
+    return [
+        Route("/_emulator", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+        Route("/_emulator/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+    ]
+
+
+def routes(emu: Emulator) -> list[Route]:
+    async def reset(request: Request) -> Response:
+        emu.reset()
+        return JSONResponse({"ok": True})
+
+    async def deliveries(request: Request) -> Response:
+        return JSONResponse(emu.deliveries(request.query_params.get("event_id") or None))
+
+    async def wait_deliveries(request: Request) -> Response:
+        try:
+            timeout = float(request.query_params.get("timeout", "10"))
+        except ValueError:
+            return _error(errors.invalid("timeout", "timeout must be a number of seconds"))
+        deadline = time.monotonic() + timeout
+        while emu.pending_deliveries() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        pending = emu.pending_deliveries()
+        return JSONResponse({"idle": pending == 0, "pending": pending})
+
+    async def clock(request: Request) -> Response:
+        return JSONResponse({"now": emu.clock.now(), "offset": emu.clock.offset})
+
+    async def advance(request: Request) -> Response:
+        try:
+            data = await read_body(request)
+            try:
+                seconds = float(data.get("seconds", ""))
+            except (TypeError, ValueError):
+                raise errors.invalid("seconds", "Pass `seconds`, a number >= 0.") from None
+            if seconds < 0:
+                raise errors.invalid("seconds", "The clock only moves forward.")
+        except errors.StripeError as error:
+            return _error(error)
+        expired = emu.advance_clock(seconds)
+        return JSONResponse(
+            {"now": emu.clock.now(), "offset": emu.clock.offset, "expired_sessions": expired}
+        )
+
+    async def complete(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        try:
+            data = await read_body(request)
+        except errors.StripeError as error:
+            return _error(error)
+        session = emu.store.get("checkout.session", session_id)
+        if session is None:
+            return _error(errors.no_such("checkout.session", session_id))
+        card = str(data.get("card") or "4242424242424242")
+        year = datetime.fromtimestamp(emu.clock.now(), tz=UTC).year + 5
+        form = {
+            "number": card,
+            "expiry": str(data.get("expiry") or f"12/{year % 100:02d}"),
+            "cvc": str(data.get("cvc") or ("1234" if card.replace(" ", "").startswith(("34", "37")) else "123")),
+            "email": str(data.get("email") or session.get("customer_email") or "customer@example.com"),
+            "name": str(data.get("name") or "Test Customer"),
+        }
+        three_d_secure = data.get("three_d_secure")
+        if three_d_secure not in (None, "", "complete", "fail"):
+            return _error(errors.invalid("three_d_secure", "Use `complete` or `fail`."))
+        try:
+            result = emu.pay(session_id, **form)
+            if result.status == "requires_action" and three_d_secure:
+                assert result.challenge_id is not None
+                result = emu.authenticate(session_id, result.challenge_id, str(three_d_secure))
+        except SessionUnavailable as exc:
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "status": exc.reason,
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": f"checkout_session_{exc.reason}",
+                        "message": f"This Checkout Session is {exc.reason} and cannot be paid.",
+                    },
+                    "session": exc.session,
+                },
+                status_code=409,
+            )
+        return JSONResponse(result.to_dict())
+
+    async def resend(request: Request) -> Response:
+        event_id = request.path_params["event_id"]
+        try:
+            emu.resend_event(event_id)
+        except errors.StripeError as error:
+            return _error(error)
+        return JSONResponse({"ok": True, "event_id": event_id, "queued": True})
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(emu.snapshot())
+
+    return [
+        Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/deliveries", deliveries, methods=["GET"]),
+        Route("/_emulator/deliveries/wait", wait_deliveries, methods=["GET", "POST"]),
+        Route("/_emulator/clock", clock, methods=["GET"]),
+        Route("/_emulator/clock/advance", advance, methods=["POST"]),
+        Route("/_emulator/checkout/sessions/{session_id}/complete", complete, methods=["POST"]),
+        Route("/_emulator/events/{event_id}/resend", resend, methods=["POST"]),
+        Route("/_emulator/state", state, methods=["GET"]),
+    ]

@@ -1,0 +1,171 @@
+"""The money paths in a real browser: our pages -> the emulator's hosted Checkout -> webhook -> pages."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session, select
+
+from booking.models import Booking, BookingStatus
+from tests.factories import make_builder, make_session_type
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CARD_OK = "4242 4242 4242 4242"
+CARD_DECLINED = "4000 0000 0000 0002"
+CARD_3DS = "4000 0027 6000 3184"
+
+
+@pytest.fixture
+def session_type(app_db: Session):
+    """A builder open around the clock (UTC), so a slot exists whenever the test runs."""
+    builder = make_builder(app_db, time_zone="Europe/London", hours=(time(0, 0), time(23, 0)),
+                           min_notice_minutes=60)
+    st = make_session_type(app_db, builder, price_amount=5000, currency="gbp", name="E2E call")
+    app_db.commit()
+    return st
+
+
+def pick_first_slot_and_pay(page: Page, app_url: str, session_type, *, email_address="ann@example.com") -> str:
+    page.goto(f"{app_url}/book/{session_type.id}")
+    first_slot = page.get_by_test_id("slot").first
+    expect(first_slot).to_be_visible()
+    first_slot.click()
+    selected = page.get_by_test_id("selected-slot").inner_text()
+    page.get_by_label("Name").fill("Ann Client")
+    page.get_by_label("Email").fill(email_address)
+    page.get_by_role("button", name=re.compile(r"^Pay")).click()
+    expect(page.get_by_label("Card number")).to_be_visible()
+    return selected
+
+
+def fill_card(page: Page, number: str) -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Cardholder name").fill("Ann Client")
+    page.get_by_role("button", name="Pay").click()
+
+
+def booking_of(app_db: Session, session_type) -> Booking:
+    # A short transaction of its own: on SQLite an open one would hold the app's write lock.
+    with Session(app_db.get_bind()) as fresh:
+        return fresh.exec(select(Booking).where(Booking.session_type_id == session_type.id)
+                          .order_by(Booking.created_at.desc())).first()
+
+
+def expect_confirmed(page: Page) -> None:
+    expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
+
+
+def test_pay_with_4242_confirms_and_shows_the_clients_local_time(app_server, app_db, session_type, browser,
+                                                                 mail_dir: Path):
+    context = browser.new_context(timezone_id="America/New_York", locale="en-US")
+    page = context.new_page()
+    selected = pick_first_slot_and_pay(page, app_server.url, session_type, email_address="ny@example.com")
+    assert "America/New_York" in selected
+
+    fill_card(page, CARD_OK)
+
+    expect_confirmed(page)
+    expect(page).to_have_url(re.compile(r"/payment/success/?\?session_id=cs_"))
+    expect(page.get_by_test_id("booking-amount")).to_have_text("£50.00")
+    expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"E[SD]T$"))
+    booking = booking_of(app_db, session_type)
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.payment_intent_id and booking.payment_intent_id.startswith("pi_")
+
+    def client_mail() -> list[Path]:
+        return [p for p in mail_dir.glob("*.eml") if "ny@example.com" in p.read_text(errors="replace")]
+
+    wait_until(lambda: bool(client_mail()), timeout=30, message="the confirmation email in the mail folder")
+    message = email.message_from_bytes(client_mail()[0].read_bytes())
+    assert "Confirmed" in message["Subject"]
+    assert any(part.get_content_type() == "text/calendar" for part in message.walk())
+
+    page.goto(f"{app_server.url}/book/{session_type.id}")
+    expect(page.get_by_test_id("slot").first).to_be_visible()
+    first_time = selected.split(", ")[-1].split(" ")[0]
+    day_label = selected.split("Selected: ")[-1].rsplit(", ", 1)[0]
+    day = page.get_by_test_id("day").filter(has_text=day_label)
+    expect(day.get_by_test_id("slot").filter(has_text=re.compile(f"^{first_time}$"))).to_have_count(0)
+    context.close()
+
+
+def test_declined_card_then_4242_confirms(app_server, app_db, session_type, page: Page):
+    pick_first_slot_and_pay(page, app_server.url, session_type)
+
+    fill_card(page, CARD_DECLINED)
+    expect(page.get_by_text("Your card was declined.")).to_be_visible()
+    assert booking_of(app_db, session_type).status == BookingStatus.PENDING
+    fill_card(page, CARD_OK)
+
+    expect_confirmed(page)
+    assert booking_of(app_db, session_type).status == BookingStatus.CONFIRMED
+
+
+def test_3d_secure_complete_confirms(app_server, app_db, session_type, page: Page):
+    pick_first_slot_and_pay(page, app_server.url, session_type)
+
+    fill_card(page, CARD_3DS)
+    page.get_by_role("button", name="Complete").click()
+
+    expect_confirmed(page)
+    assert booking_of(app_db, session_type).status == BookingStatus.CONFIRMED
+
+
+def test_cancel_then_try_again_then_pay_confirms(app_server, app_db, session_type, page: Page):
+    pick_first_slot_and_pay(page, app_server.url, session_type)
+    first_session = booking_of(app_db, session_type).checkout_session_id
+
+    page.get_by_role("link", name=re.compile("Back|Cancel", re.I)).first.click()
+    expect(page).to_have_url(re.compile(r"/payment/cancel/?\?booking="))
+    expect(page.get_by_text("Nothing was charged")).to_be_visible()
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_label("Card number")).to_be_visible()
+    fill_card(page, CARD_OK)
+
+    expect_confirmed(page)
+    booking = booking_of(app_db, session_type)
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.checkout_session_id != first_session
+
+
+def test_pick_another_time_releases_the_hold(app_server, app_db, session_type, page: Page):
+    pick_first_slot_and_pay(page, app_server.url, session_type)
+    page.get_by_role("link", name=re.compile("Back|Cancel", re.I)).first.click()
+
+    page.get_by_role("button", name="Pick another time").click()
+
+    expect(page).to_have_url(re.compile(rf"/book/{session_type.id}/?$"))
+    expect(page.get_by_test_id("slot").first).to_be_visible()
+    assert booking_of(app_db, session_type).status == BookingStatus.CANCELLED
+
+
+def test_hold_expired_by_the_emulator_clock_frees_the_slot(app_server, app_db, session_type, emulator, browser):
+    first = browser.new_context(timezone_id="UTC")
+    page = first.new_page()
+    selected = pick_first_slot_and_pay(page, app_server.url, session_type)
+    held = booking_of(app_db, session_type)
+    first_time = selected.split("Selected: ")[-1].split(" (")[0]
+
+    emulator.control("clock/advance", seconds=31 * 60)
+
+    wait_until(lambda: booking_of(app_db, session_type).status == BookingStatus.EXPIRED, timeout=30,
+               message="the expired webhook to release the hold")
+    page.reload()
+    expect(page.get_by_text(re.compile("expired", re.I)).first).to_be_visible()
+    other = browser.new_context(timezone_id="UTC").new_page()
+    other.goto(f"{app_server.url}/book/{session_type.id}")
+    day_label, time_label = first_time.rsplit(", ", 1)
+    day = other.get_by_test_id("day").filter(has_text=day_label)
+    expect(day.get_by_test_id("slot").filter(has_text=re.compile(f"^{time_label}$"))).to_have_count(1)
+    assert held.id == booking_of(app_db, session_type).id
+    first.close()
+    other.context.close()
