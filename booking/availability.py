@@ -260,7 +260,7 @@ def _local_bound(day: date, t: time, tz: tzinfo) -> datetime:
         naive = datetime.combine(day + _ONE_DAY, time(0, 0))
     else:
         naive = datetime.combine(day, t)
-    return _fold0_utc(naive, tz)
+    return _earliest_at_or_after(naive, tz)
 
 
 # --------------------------------------------------------------------------

@@ -52,7 +52,16 @@ def seed_demo(*, session: Session) -> bool:
     """Insert the demo builders when there are none. Returns True when it seeded."""
     if session.exec(select(Builder.id).limit(1)).first() is not None:
         return False
+    add_demo_builders(session=session)
+    return True
+
+
+def add_demo_builders(*, session: Session) -> None:
+    """Insert each demo builder whose slug is not taken yet."""
+    taken = set(session.exec(select(Builder.slug)).all())
     for spec in DEMO_BUILDERS:
+        if spec["slug"] in taken:
+            continue
         builder = Builder(
             name=spec["name"],
             slug=spec["slug"],
@@ -82,4 +91,3 @@ def seed_demo(*, session: Session) -> bool:
                 )
             )
     session.flush()
-    return True

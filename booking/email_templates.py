@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,7 +64,7 @@ class BookingFacts:
         data = asdict(self)
         for name in ("start_time", "end_time", "hold_expires_at"):
             value = data[name]
-            data[name] = value.astimezone(timezone.utc).isoformat() if value else None
+            data[name] = value.astimezone(UTC).isoformat() if value else None
         return data
 
     @classmethod
@@ -325,10 +325,10 @@ def _as_html(draft: _Draft) -> str:
 
 
 def _parse_utc(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(value)
     if moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def payload_json(*, kind: NotificationKind | str, role: RecipientRole | str, facts: BookingFacts) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from icalendar import Calendar, Event, vCalAddress
 
@@ -47,7 +47,7 @@ def booking_invite(
 
     event = Event()
     event.add("uid", uid)
-    event.add("dtstamp", _as_utc(stamp, "stamp") if stamp else datetime.now(timezone.utc))
+    event.add("dtstamp", _as_utc(stamp, "stamp") if stamp else datetime.now(UTC))
     event.add("dtstart", start_utc)
     event.add("dtend", end_utc)
     event.add("summary", summary)
@@ -69,7 +69,7 @@ def booking_invite(
 def _as_utc(value: datetime, name: str) -> datetime:
     if value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _address(email: str, name: str, *, role: str | None) -> vCalAddress:

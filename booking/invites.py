@@ -23,4 +23,7 @@ def invite_for_booking(*, session: Session, booking_id: str) -> bytes | None:
         end=booking.end_time,
         organizer_email=builder.email,
         attendee_email=client.email,
+        method="PUBLISH",  # a download to import, not an invitation to answer
+        organizer_name=builder.name,
+        attendee_name=client.name,
     )

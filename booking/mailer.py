@@ -11,7 +11,7 @@ import os
 import re
 import smtplib
 import ssl
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -117,7 +117,7 @@ class FolderMailer:
     def send(self, message: EmailMessage) -> Path:
         _fill_sender(message, self.sender)
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         kind = _file_part(message.get(KIND_HEADER, "mail"))
         notification_id = _file_part(message.get(NOTIFICATION_ID_HEADER, "0"))
         path = self.directory / f"{stamp}-{kind}-{notification_id}.eml"

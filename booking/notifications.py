@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
@@ -36,7 +36,12 @@ from booking.email_templates import (
     render_booking_email,
 )
 from booking.ics import booking_invite
-from booking.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, MailDeliveryError, Mailer
+from booking.mailer import (
+    KIND_HEADER,
+    NOTIFICATION_ID_HEADER,
+    MailDeliveryError,
+    Mailer,
+)
 from booking.models import (
     Booking,
     BookingStatus,
@@ -176,8 +181,8 @@ def _booking_facts(*, booking: Booking, client: Client, builder: Builder, sessio
 
 def _utc(moment: datetime) -> datetime:
     if moment.utcoffset() is None:  # stored UTC without an offset
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 # --- the message -------------------------------------------------------------------------------------
@@ -192,7 +197,7 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
     message = EmailMessage()
     message["To"] = formataddr((" ".join(recipient_name.split()), recipient))
     message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(now.astimezone(timezone.utc))
+    message["Date"] = format_datetime(now.astimezone(UTC))
     # Stable across retries, so a receiving server can drop a duplicate of an at-least-once resend.
     message["Message-ID"] = f"<notification-{notification_id}.{facts.booking_id}@{facts.site_domain}>"
     message[KIND_HEADER] = str(kind)
@@ -289,13 +294,13 @@ def send_due_notifications(
 
     `now` pins the clock (tests); by default each step reads the real time.
     """
-    if now is not None:
-        pinned = _utc(now)
-        clock: Callable[[], datetime] = lambda: pinned  # noqa: E731
-    else:
-        clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    pinned = _utc(now) if now is not None else None
+
+    def clock() -> datetime:
+        return pinned or datetime.now(UTC)
+
     report = SendReport()
-    while report.total < batch_size:
+    for _ in range(batch_size):
         claim = _claim_next_due(engine=engine, now=clock())
         if claim is None:
             break
@@ -342,7 +347,7 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
             log.info("notification %s (%s) skipped: booking already paid", notification.id, notification.kind)
             return _Claim.skip(notification)
         lease_until = now + CLAIM_LEASE
-        pass  # MUTANT
+        notification.next_attempt_at = lease_until
         return _Claim(
             notification_id=notification.id,
             kind=notification.kind,
@@ -356,7 +361,7 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
 def _booking_now_paid(session: Session, booking_id: str | None) -> bool:
     if booking_id is None:
         return False
-    booking = session.get(Booking, booking_id, populate_existing=True)
+    booking = session.get(Booking, booking_id)
     return booking is not None and booking_is_paid(booking)
 
 
@@ -480,6 +485,6 @@ async def notification_worker(
             await asyncio.to_thread(send_due_notifications, engine=engine, mailer=mailer)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - keep the loop alive; the next tick retries
+        except Exception:  # keep the loop alive: the next tick retries
             log.exception("notification worker tick failed")
         await asyncio.sleep(interval_seconds)

@@ -77,6 +77,7 @@ class EmulatorProcess:
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
+        self._pump_thread: threading.Thread | None = None
 
     def start(self, timeout: float = 20.0) -> EmulatorProcess:
         env = dict(os.environ if self.env is None else self.env)
@@ -89,7 +90,8 @@ class EmulatorProcess:
             stderr=self.stderr,
             text=True,
         )
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
         deadline = time.monotonic() + timeout
         while self.url is None:
             remaining = deadline - time.monotonic()
@@ -139,6 +141,10 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self._pump_thread is not None:
+            self._pump_thread.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return self.process.returncode
 
     def __enter__(self) -> Self:

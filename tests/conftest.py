@@ -65,3 +65,18 @@ def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as db_session:
         yield db_session
         db_session.rollback()
+
+
+# --- order ------------------------------------------------------------------------------------
+_TIER_ORDER = {"unit": 0, "integration": 1, "emulator": 2, "e2e": 3}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tiers first; browser tiers last, since Playwright's sync API keeps an event loop
+    running in the main thread for the rest of the session (asyncio.run would refuse it)."""
+
+    def tier(item: pytest.Item) -> int:
+        parts = item.path.parts
+        return next((rank for name, rank in _TIER_ORDER.items() if name in parts), 1)
+
+    items.sort(key=tier)  # stable: keeps file order within a tier

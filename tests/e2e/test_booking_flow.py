@@ -148,14 +148,23 @@ def test_pick_another_time_releases_the_hold(app_server, app_db, session_type, p
     assert booking_of(app_db, session_type).status == BookingStatus.CANCELLED
 
 
-def test_hold_expired_by_the_emulator_clock_frees_the_slot(app_server, app_db, session_type, emulator, browser):
+@pytest.fixture
+def emulator_clock(emulator):
+    """Advance the emulator's clock; afterwards reset the emulator, whose clock never goes back
+    (sessions created later with real-time expiries would look too short to it)."""
+    yield lambda seconds: emulator.control("clock/advance", seconds=seconds)
+    emulator.control("reset")
+
+
+def test_hold_expired_by_the_emulator_clock_frees_the_slot(app_server, app_db, session_type, emulator_clock,
+                                                           browser):
     first = browser.new_context(timezone_id="UTC")
     page = first.new_page()
     selected = pick_first_slot_and_pay(page, app_server.url, session_type)
     held = booking_of(app_db, session_type)
     first_time = selected.split("Selected: ")[-1].split(" (")[0]
 
-    emulator.control("clock/advance", seconds=31 * 60)
+    emulator_clock(31 * 60)
 
     wait_until(lambda: booking_of(app_db, session_type).status == BookingStatus.EXPIRED, timeout=30,
                message="the expired webhook to release the hold")
@@ -169,3 +178,26 @@ def test_hold_expired_by_the_emulator_clock_frees_the_slot(app_server, app_db, s
     assert held.id == booking_of(app_db, session_type).id
     first.close()
     other.context.close()
+
+
+def test_a_slot_taken_meanwhile_gives_a_clear_message_and_fresh_slots(app_server, app_db, session_type, browser):
+    slow = browser.new_context(timezone_id="UTC").new_page()
+    slow.goto(f"{app_server.url}/book/{session_type.id}")
+    slow.get_by_test_id("slot").first.click()
+    wanted = slow.get_by_test_id("selected-slot").inner_text().split("Selected: ")[-1].split(" (")[0]
+    slow.get_by_label("Name").fill("Slow Client")
+    slow.get_by_label("Email").fill("slow@example.com")
+    fast = browser.new_context(timezone_id="UTC").new_page()
+    pick_first_slot_and_pay(fast, app_server.url, session_type, email_address="fast@example.com")
+
+    slow.get_by_role("button", name=re.compile(r"^Pay")).click()
+
+    expect(slow.get_by_test_id("notice")).to_contain_text("just taken")
+    day_label, time_label = wanted.rsplit(", ", 1)
+    day = slow.get_by_test_id("day").filter(has_text=day_label)
+    expect(day.get_by_test_id("slot").filter(has_text=re.compile(f"^{time_label}$"))).to_have_count(0)
+    with Session(app_db.get_bind()) as fresh:
+        held = fresh.exec(select(Booking).where(Booking.session_type_id == session_type.id)).all()
+    assert len([b for b in held if b.status == BookingStatus.PENDING]) == 1
+    slow.context.close()
+    fast.context.close()

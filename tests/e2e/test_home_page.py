@@ -1,13 +1,13 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from booking.demo import seed_demo
+from booking.demo import add_demo_builders
 
 pytestmark = pytest.mark.e2e
 
 
 def test_home_page_lists_demo_builders_with_prices_in_their_currency(app_server, app_db, page: Page):
-    seed_demo(session=app_db)
+    add_demo_builders(session=app_db)
     app_db.commit()
 
     page.goto(app_server.url + "/")
@@ -20,7 +20,7 @@ def test_home_page_lists_demo_builders_with_prices_in_their_currency(app_server,
 
 
 def test_builder_page_shows_their_session_types(app_server, app_db, page: Page):
-    seed_demo(session=app_db)
+    add_demo_builders(session=app_db)
     app_db.commit()
 
     page.goto(app_server.url + "/b/grace")

@@ -51,6 +51,7 @@ class WebhookReceiver:
         self.requests: list[dict[str, Any]] = []
         self.fail_with: list[int] = []
         self.delays: list[float] = []
+        self.started = 0  # requests whose handling has begun (before any delay)
         self.lock = threading.Lock()
         receiver = self
 
@@ -96,6 +97,7 @@ class WebhookReceiver:
 
     def _handle_post(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         with self.lock:
+            self.started += 1
             delay = self.delays.pop(0) if self.delays else 0.0
         if delay:
             time.sleep(delay)

@@ -249,3 +249,16 @@ def test_success_page_with_an_unpaid_session_does_not_confirm(engine, gateway, s
 def test_success_page_with_an_unknown_session_says_so(engine, gateway, session_id):
     assert receipts.confirm_from_success_page(engine=engine, gateway=gateway,
                                               checkout_session_id=session_id).state == "unknown"
+
+
+def test_sweepers_in_several_workers_release_each_hold_once(engine, gateway, session_type):
+    first = begin(engine, gateway, session_type)
+    later = datetime.now(timezone.utc) + timedelta(minutes=32)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        released = list(pool.map(lambda _: payments.sweep_expired_holds(engine=engine, gateway=gateway, now=later),
+                                 range(4)))
+
+    assert sum(released) == 1
+    assert all_bookings(engine)[0].status == BookingStatus.EXPIRED
+    assert set(gateway.expired) == {first.checkout_session_id}

@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -28,7 +28,15 @@ from sqlmodel import Session, select
 from booking.config import get_settings, load_settings
 from booking.db import session_scope
 from booking.mailer import FolderMailer, SmtpMailer, mailer_from_settings
-from booking.models import Booking, BookingStatus, Builder, Client, Notification, NotificationStatus, PaymentStatus
+from booking.models import (
+    Booking,
+    BookingStatus,
+    Builder,
+    Client,
+    Notification,
+    NotificationStatus,
+    PaymentStatus,
+)
 from booking.notifications import (
     SKIPPED_ALREADY_PAID,
     NotificationKind,
@@ -40,7 +48,6 @@ from booking.notifications import (
 from tests.conftest import free_port
 from tests.factories import make_builder, make_client, make_session_type
 
-UTC = timezone.utc
 SESSION_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 EST in New York, 14:00 GMT in London
 _day = itertools.count()
 
@@ -56,13 +63,13 @@ class CollectingHandler:
         self.refused: set[str] = set()
         self._lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
             return "550 5.1.1 No such user"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         with self._lock:
             self.messages.append(message)
@@ -494,7 +501,7 @@ def test_the_smtp_password_never_reaches_logs_or_rows(
     password = "s3cret/p@ss:word"  # percent-encoded in the URL
     accepted = {"user": "mailer", "password": password}
 
-    def authenticator(server, smtp_session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+    def authenticator(server, smtp_session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == accepted["user"] \
             and auth_data.password.decode() == accepted["password"]
         return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself

@@ -134,109 +134,104 @@ class Scenario:
         return tuple((w.start, w.end) for w in self.weekly if w.weekday == day.weekday())
 
 
-@st.composite
-def windows(draw, unit: int) -> tuple[time, time]:
-    slots_per_day = 24 * 60 // unit
+# Strategies are built once here: constructing them inside the composite for
+# every example costs more than running the code under test.
+ZONE = st.sampled_from(ZONES)
+DST_ZONE = st.sampled_from([n for n in ZONES if TRANSITIONS[n]])
+ZONE_INFO = ZONE.map(ZoneInfo)
+ANY_DAY = st.dates(date(2026, 1, 1), date(2027, 12, 31))
+NOTICE = st.one_of(st.just(0), st.integers(0, 3000), st.integers(0, 48).map(lambda h: h * 60))
+HORIZON = st.one_of(st.integers(0, 10), st.just(60))
+NOW_OFFSET = st.one_of(
+    st.integers(-3 * 1440, 0),
+    st.integers(-4 * 1440, 2 * 1440),
+    st.integers(-96, 48).map(lambda h: h * 60),  # on the hour: hits notice/horizon edges
+)
+BUSY = st.lists(  # (minutes after from_day 00:00 UTC, length in minutes, zone to express it in)
+    st.tuples(st.integers(-2 * 1440, 4 * 1440), st.integers(0, 300), ZONE_INFO), max_size=12
+)
+
+
+def _windows(unit: int) -> st.SearchStrategy[tuple[time, time]]:
+    per_day = 24 * 60 // unit
     # often start in the small hours, where DST transitions happen
-    start = draw(st.one_of(st.integers(0, slots_per_day - 1), st.integers(0, 3 * 60 // unit)))
-    length = draw(st.one_of(st.integers(1, 8 * 60 // unit), st.integers(1, slots_per_day - start)))
-    end = min(start + length, slots_per_day)
-    return _clock(start * unit), _clock(end * unit)
+    start = st.one_of(st.integers(0, per_day - 1), st.integers(0, 3 * 60 // unit))
+    length = st.one_of(st.integers(1, 8 * 60 // unit), st.integers(1, per_day))
+    return st.builds(
+        lambda s, n: (_clock(s * unit), _clock(min(s + n, per_day) * unit)), start, length
+    )
+
+
+WINDOWS = {unit: _windows(unit) for unit in (1, 5)}
+WINDOW_LISTS = {unit: st.lists(WINDOWS[unit], max_size=2) for unit in (1, 5)}
+# weekday = from_day's weekday + shift: mostly days of the requested range (or one either side)
+WEEKDAY_SHIFT = {days: st.one_of(st.integers(-1, days), st.integers(0, 6)) for days in (1, 2, 3)}
 
 
 @st.composite
 def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scenario:
-    viewer = draw(st.sampled_from(ZONES))
+    viewer = draw(ZONE)
     days = draw(st.integers(1, 3))
     night_window = None
     if draw(st.booleans()):
         # Focus on the builder's own DST night: the range contains a transition
         # day of the builder's zone, which has a window over the small hours.
-        builder = draw(st.sampled_from([n for n in ZONES if TRANSITIONS[n]]))
+        builder = draw(DST_ZONE)
         transition = draw(st.sampled_from(TRANSITIONS[builder]))
         from_day = transition - timedelta(days=draw(st.integers(0, days - 1)))
         night_start = draw(st.integers(0, 3 * 60 // unit))
-        night_end = draw(
-            st.one_of(
-                st.integers(night_start + 1, 6 * 60 // unit),
-                # ending between 01:00 and 03:00: often inside a spring-forward gap
-                st.integers(max(night_start + 1, 60 // unit), 3 * 60 // unit),
-            )
-        )
+        if draw(st.booleans()):
+            night_end = draw(st.integers(night_start + 1, 6 * 60 // unit))
+        else:  # ending between 01:00 and 03:00: often inside a spring-forward gap
+            low = max(night_start + 1, 60 // unit)
+            night_end = draw(st.integers(low, max(low, 3 * 60 // unit)))
         night_window = WeeklyWindow(
             transition.weekday(), _clock(night_start * unit), _clock(night_end * unit)
         )
     else:
-        builder = draw(st.sampled_from(ZONES))
+        builder = draw(ZONE)
         near_transition = TRANSITIONS[builder] + TRANSITIONS[viewer] or TRANSITION_DAYS
-        from_day = draw(
-            st.one_of(
-                st.builds(
-                    lambda d, k: d + timedelta(days=k),
-                    st.sampled_from(near_transition),
-                    st.integers(-2, 1),
-                ),
-                st.dates(date(2026, 1, 1), date(2027, 12, 31)),
-            )
-        )
-    # weekdays of the requested range (and a day either side) are the interesting ones
-    weekday = st.one_of(
-        st.integers(-1, days).map(lambda k: (from_day.weekday() + k) % 7), st.integers(0, 6)
-    )
+        if draw(st.booleans()):
+            from_day = draw(st.sampled_from(near_transition)) + timedelta(days=draw(st.integers(-2, 1)))
+        else:
+            from_day = draw(ANY_DAY)
 
+    def weekday() -> int:
+        # weekdays of the requested range (and a day either side) are the interesting ones
+        return (from_day.weekday() + draw(WEEKDAY_SHIFT[days])) % 7
+
+    window = WINDOWS[unit]
     if single_window_per_day:
-        weekdays = draw(st.lists(weekday, unique=True, max_size=7))
-        weekly = [WeeklyWindow(d, *draw(windows(unit))) for d in weekdays]
+        weekdays = {weekday() for _ in range(draw(st.integers(0, 7)))}
+        weekly = [WeeklyWindow(d, *draw(window)) for d in sorted(weekdays)]
         overrides = []
     else:
-        weekly = draw(
-            st.lists(
-                st.builds(lambda d, w: WeeklyWindow(d, *w), weekday, windows(unit)),
-                max_size=6,
-            )
-        )
+        weekly = [WeeklyWindow(weekday(), *draw(window)) for _ in range(draw(st.integers(0, 6)))]
         override_days = draw(st.lists(st.integers(-2, days + 1), unique=True, max_size=3))
         overrides = [
-            DateOverride(
-                from_day + timedelta(days=k),
-                tuple(draw(st.lists(windows(unit), max_size=2))),
-            )
+            DateOverride(from_day + timedelta(days=k), tuple(draw(WINDOW_LISTS[unit])))
             for k in override_days
         ]
     if night_window is not None:
-        weekly = [night_window] + [w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day]
+        weekly = [night_window] + [
+            w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day
+        ]
 
     duration = draw(st.integers(1, 180 // unit)) * unit
-    step_low = max(1, 5 // unit)
-    step = draw(st.integers(step_low, 120 // unit)) * unit
+    step = draw(st.integers(max(1, 5 // unit), 120 // unit)) * unit
     policy = BookingPolicy(
         buffer_minutes=draw(st.integers(0, 60)),
-        min_notice_minutes=draw(
-            st.one_of(st.just(0), st.integers(0, 3000), st.integers(0, 48).map(lambda h: h * 60))
-        ),
-        horizon_days=draw(st.one_of(st.integers(0, 10), st.just(60))),
+        min_notice_minutes=draw(NOTICE),
+        horizon_days=draw(HORIZON),
         slot_step_minutes=step,
     )
 
     anchor = datetime.combine(from_day, time(0), UTC)
-    zone = st.sampled_from(ZONES).map(ZoneInfo)
     busy = []
-    for offset, length, tz in draw(
-        st.lists(
-            st.tuples(st.integers(-2 * 1440, (days + 1) * 1440), st.integers(0, 300), zone),
-            max_size=12,
-        )
-    ):
+    for offset, length, tz in draw(BUSY):
         start = anchor + offset * MINUTE
         busy.append(Interval(start.astimezone(tz), (start + length * MINUTE).astimezone(tz)))
-    now_offset = draw(
-        st.one_of(
-            st.integers(-3 * 1440, 0),
-            st.integers(-4 * 1440, 2 * 1440),
-            st.integers(-96, 48).map(lambda h: h * 60),  # on the hour: hits notice/horizon edges
-        )
-    )
-    now = (anchor + now_offset * MINUTE).astimezone(draw(zone))
+    now = (anchor + draw(NOW_OFFSET) * MINUTE).astimezone(draw(ZONE_INFO))
     return Scenario(builder, viewer, weekly, overrides, duration, busy, policy, now, from_day, days)
 
 

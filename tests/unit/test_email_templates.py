@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,27 +21,26 @@ from booking.email_templates import (
     render_booking_email,
 )
 
-UTC = timezone.utc
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER
 
 
 def _facts(start: datetime = datetime(2026, 12, 1, 14, 0, tzinfo=UTC), **overrides: object) -> BookingFacts:
-    fields: dict[str, object] = dict(
-        booking_id="bk-1",
-        session_type_name="1:1 call",
-        duration_minutes=60,
-        start_time=start,
-        end_time=start + timedelta(hours=1),
-        client_name="Grace Hopper",
-        client_email="grace@example.com",
-        client_time_zone="America/New_York",
-        builder_name="Ada Lovelace",
-        builder_email="ada@example.com",
-        builder_time_zone="Europe/London",
-        amount=5000,
-        currency="gbp",
-        booking_status="confirmed",
-    )
+    fields: dict[str, object] = {
+        "booking_id": "bk-1",
+        "session_type_name": "1:1 call",
+        "duration_minutes": 60,
+        "start_time": start,
+        "end_time": start + timedelta(hours=1),
+        "client_name": "Grace Hopper",
+        "client_email": "grace@example.com",
+        "client_time_zone": "America/New_York",
+        "builder_name": "Ada Lovelace",
+        "builder_email": "ada@example.com",
+        "builder_time_zone": "Europe/London",
+        "amount": 5000,
+        "currency": "gbp",
+        "booking_status": "confirmed",
+    }
     fields.update(overrides)
     return BookingFacts(**fields)
 
@@ -120,7 +118,7 @@ def test_money_is_formatted_for_its_currency(amount: int, currency: str, shown: 
         kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=_facts(amount=amount, currency=currency)
     )
 
-    assert f"Paid:" in email.text and shown in email.text
+    assert "Paid:" in email.text and shown in email.text
     assert shown in email.html
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -12,25 +12,24 @@ from hypothesis import strategies as st
 
 from booking.ics import booking_invite
 
-UTC = timezone.utc
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
 STAMP = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 
 def _invite(**overrides: object) -> bytes:
-    fields: dict[str, object] = dict(
-        uid="booking-123@example.com",
-        summary="1:1 call with Ada Lovelace",
-        description="Booking reference 123.",
-        start=START,
-        end=END,
-        organizer_email="ada@example.com",
-        organizer_name="Ada Lovelace",
-        attendee_email="grace@example.com",
-        attendee_name="Grace Hopper",
-        stamp=STAMP,
-    )
+    fields: dict[str, object] = {
+        "uid": "booking-123@example.com",
+        "summary": "1:1 call with Ada Lovelace",
+        "description": "Booking reference 123.",
+        "start": START,
+        "end": END,
+        "organizer_email": "ada@example.com",
+        "organizer_name": "Ada Lovelace",
+        "attendee_email": "grace@example.com",
+        "attendee_name": "Grace Hopper",
+        "stamp": STAMP,
+    }
     fields.update(overrides)
     return booking_invite(**fields)
 
