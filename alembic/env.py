@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import booking.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from alembic import context
 from booking.config import get_settings
 from booking.db import make_engine
 
@@ -22,7 +22,7 @@ def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
 
-def _configure(**kwargs) -> None:  # noqa: ANN003
+def _configure(**kwargs) -> None:
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,

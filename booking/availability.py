@@ -348,7 +348,7 @@ class _BusyIndex:
         for interval in busy:
             if not isinstance(interval, Interval):
                 raise TypeError("busy must contain Interval values")
-            start = _require_aware(interval.start, "busy interval start").astimezone(UTC) - buffer
+            start = _require_aware(interval.start, "busy interval start").astimezone(UTC)
             end = _require_aware(interval.end, "busy interval end").astimezone(UTC) + buffer
             if start < end:  # an empty interval blocks nothing
                 spans.append((start, end))

@@ -29,7 +29,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     """
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -37,7 +37,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _on_begin(connection):  # noqa: ANN001
+    def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -72,5 +72,5 @@ def database_reachable(engine: Engine | None = None) -> bool:
         with (engine or get_engine()).connect() as connection:
             connection.execute(sa.text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable" for the health check
+    except Exception:
         return False

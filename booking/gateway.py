@@ -169,14 +169,14 @@ def _plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-class _provider_errors:  # noqa: N801 - used as a context manager
+class _provider_errors:
     def __init__(self, action: str) -> None:
         self.action = action
 
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type, exc, _tb) -> bool:  # noqa: ANN001
+    def __exit__(self, exc_type, exc, _tb) -> bool:
         if exc is not None and isinstance(exc, stripe.StripeError):
             # user_message/code only: never the request, which could carry keys.
             code = getattr(exc, "code", None) or type(exc).__name__
@@ -184,7 +184,7 @@ class _provider_errors:  # noqa: N801 - used as a context manager
         return False
 
 
-def gateway_from_settings(settings) -> StripeGateway:  # noqa: ANN001
+def gateway_from_settings(settings) -> StripeGateway:
     if not settings.stripe_secret_key:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(

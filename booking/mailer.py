@@ -86,7 +86,7 @@ class SmtpMailer:
         except smtplib.SMTPRecipientsRefused as exc:
             permanent = all(code >= 500 for code, _ in exc.recipients.values())
             raise MailDeliveryError(self._describe(exc), permanent=permanent) from None
-        except Exception as exc:  # noqa: BLE001 - every failure leaves here as a MailDeliveryError
+        except Exception as exc:
             # `from None`: the original traceback (e.g. inside login) could carry the password.
             raise MailDeliveryError(self._describe(exc)) from None
 

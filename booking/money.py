@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Stripe's zero-decimal currencies: the amount is already in the smallest unit (¥5000 = 5000).
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
 )
 # Stripe's three-decimal currencies (amounts must end in 0 for card payments).
-THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
 _SYMBOLS = {
     "gbp": "£", "usd": "$", "eur": "€", "jpy": "¥", "cny": "¥", "inr": "₹", "krw": "₩",

@@ -386,14 +386,14 @@ def _deliver(
             payload=claim.payload,
             now=clock(),
         )
-    except Exception as exc:  # noqa: BLE001 - a row we cannot render must not stop the others
+    except Exception as exc:
         error, permanent = f"cannot render: {type(exc).__name__}: {exc}", True
     else:
         try:
             mailer.send(message)
         except MailDeliveryError as exc:
             error, permanent = str(exc), exc.permanent
-        except Exception as exc:  # noqa: BLE001 - any mailer failure is retried, never fatal to the tick
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
     _record_outcome(
         engine=engine,

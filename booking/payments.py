@@ -22,6 +22,7 @@ from booking.config import Settings
 from booking.db import session_scope
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
 from booking.models import Booking, BookingStatus, Client, PaymentStatus, utcnow
+from booking.summaries import format_when
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         booking_id=booking.id,
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
-        + booking.start_time.strftime("%Y-%m-%d %H:%M UTC"),
+        + format_when(booking.start_time, booking.end_time, booking.client_time_zone),
         amount=booking.amount,
         currency=booking.currency,
         price_id=session_type.stripe_price_id,

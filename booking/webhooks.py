@@ -21,7 +21,7 @@ from booking import bookings
 from booking.db import session_scope
 from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway
 from booking.models import Booking, EventStatus, StripeEvent, utcnow
-from booking.payments import booking_id_of, fulfill_checkout, refund_late_payment
+from booking.payments import fulfill_checkout, refund_late_payment
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
                     outcome, status = f"no booking {exc}", EventStatus.IGNORED
             row.status, row.processed_at, row.error = status, utcnow(), None
             session.add(row)
-    except Exception as exc:  # noqa: BLE001 - kept on the row; Stripe retries on our 500
+    except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("webhook %s (%s) failed", event["id"], event["type"])
         return WebhookResult(500, {"error": {"code": "handler_failed", "message": "will be retried"}})

@@ -29,7 +29,7 @@ async def hold_sweeper(interval_seconds: float) -> None:
             released = await asyncio.to_thread(sweep_expired_holds, engine=deps.engine(), gateway=gateway)
             if released:
                 log.info("sweeper released %d expired holds", released)
-        except Exception:  # noqa: BLE001 - the loop must survive a bad tick
+        except Exception:
             log.exception("hold sweep failed")
         await asyncio.sleep(interval_seconds)
 

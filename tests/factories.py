@@ -55,7 +55,7 @@ def make_client(session: Session, **fields: object) -> Client:
 
 
 def make_hold(session: Session, *, builder: Builder | None = None, session_type: SessionType | None = None,
-              client: Client | None = None, start=None, hold_minutes: int = 30, **fields: object):  # noqa: ANN001
+              client: Client | None = None, start=None, hold_minutes: int = 30, **fields: object):
     """A pending booking holding a slot, as start_checkout leaves it."""
     from datetime import datetime, timedelta, timezone
 

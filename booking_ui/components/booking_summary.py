@@ -1,7 +1,7 @@
 import reflex as rx
 
 
-def booking_summary(summary) -> rx.Component:  # noqa: ANN001 - a Var of BookingSummary
+def booking_summary(summary) -> rx.Component:
     return rx.data_list.root(
         rx.data_list.item(rx.data_list.label("Session"), rx.data_list.value(summary.session_type_name)),
         rx.data_list.item(rx.data_list.label("Builder"), rx.data_list.value(summary.builder_name)),

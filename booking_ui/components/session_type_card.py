@@ -1,9 +1,7 @@
 import reflex as rx
 
 
-
-
-def session_type_card(session_type) -> rx.Component:  # noqa: ANN001 - a Var of SessionTypeView
+def session_type_card(session_type) -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.vstack(

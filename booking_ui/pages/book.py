@@ -4,7 +4,7 @@ from booking_ui.components.layout import layout
 from booking_ui.state.book import BookState
 
 
-def slot_button(slot, day) -> rx.Component:  # noqa: ANN001 - Vars of SlotOption and DaySlots
+def slot_button(slot, day) -> rx.Component:
     return rx.button(
         slot.label,
         variant=rx.cond(BookState.selected_start == slot.start, "solid", "outline"),
@@ -14,7 +14,7 @@ def slot_button(slot, day) -> rx.Component:  # noqa: ANN001 - Vars of SlotOption
     )
 
 
-def day_column(day) -> rx.Component:  # noqa: ANN001 - a Var of DaySlots
+def day_column(day) -> rx.Component:
     return rx.vstack(
         rx.text(day.label, weight="bold", size="2"),
         rx.flex(rx.foreach(day.slots, lambda slot: slot_button(slot, day)), wrap="wrap", spacing="2"),

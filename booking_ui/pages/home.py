@@ -5,7 +5,7 @@ from booking_ui.components.session_type_card import session_type_card
 from booking_ui.state.catalog import HomeState
 
 
-def builder_section(builder) -> rx.Component:  # noqa: ANN001 - a Var of BuilderView
+def builder_section(builder) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.link(rx.heading(builder.name, size="5", as_="h2"), href="/b/" + builder.slug),

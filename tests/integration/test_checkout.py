@@ -262,3 +262,26 @@ def test_sweepers_in_several_workers_release_each_hold_once(engine, gateway, ses
     assert sum(released) == 1
     assert all_bookings(engine)[0].status == BookingStatus.EXPIRED
     assert set(gateway.expired) == {first.checkout_session_id}
+
+
+def test_processing_payment_is_reported_until_the_async_result_lands(engine, gateway, session_type):
+    from booking.gateway import CheckoutSession
+    from booking.webhooks import handle_webhook
+    from tests.support import stripe_events as se
+
+    started = begin(engine, gateway, session_type)
+    current = gateway.sessions[started.checkout_session_id]
+    gateway.sessions[current.id] = CheckoutSession(**{**current.__dict__, "status": "complete",
+                                                      "payment_intent_id": "pi_slow"})
+
+    receipt = receipts.confirm_from_success_page(engine=engine, gateway=gateway, checkout_session_id=current.id)
+    assert receipt.state == "processing"
+    assert receipts.booking_receipt(engine=engine, booking_id=started.booking_id).state == "processing"
+    assert payments.sweep_expired_holds(engine=engine, gateway=gateway,
+                                        now=datetime.now(timezone.utc) + timedelta(hours=2)) == 0
+
+    obj = se.checkout_session(started.booking_id, current.id, payment_intent="pi_slow")
+    payload = se.encode(se.event("checkout.session.async_payment_succeeded", obj))
+    handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
+
+    assert receipts.booking_receipt(engine=engine, booking_id=started.booking_id).state == "confirmed"

@@ -221,7 +221,7 @@ def test_a_concurrent_duplicate_is_swallowed_and_the_callers_transaction_stays_u
                     session=other, booking=same_booking, kind=NotificationKind.BOOKING_CONFIRMED
                 )
                 same_booking.cancellation_reason = "still writable"  # the transaction goes on after the clash
-        except Exception as exc:  # noqa: BLE001 - reported to the test thread
+        except Exception as exc:
             outcome["error"] = exc
 
     first_rows = queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CONFIRMED)
@@ -476,7 +476,7 @@ def test_two_workers_at_once_never_send_a_message_twice(session: Session, engine
         try:
             barrier.wait()
             reports.append(send_due_notifications(engine=engine, mailer=SmtpMailer(smtp.url), now=now, batch_size=100))
-        except Exception as exc:  # noqa: BLE001 - reported to the test thread
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
