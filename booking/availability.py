@@ -348,7 +348,7 @@ class _BusyIndex:
         for interval in busy:
             if not isinstance(interval, Interval):
                 raise TypeError("busy must contain Interval values")
-            start = _require_aware(interval.start, "busy interval start").astimezone(UTC)
+            start = _require_aware(interval.start, "busy interval start").astimezone(UTC) - buffer
             end = _require_aware(interval.end, "busy interval end").astimezone(UTC) + buffer
             if start < end:  # an empty interval blocks nothing
                 spans.append((start, end))
@@ -368,7 +368,7 @@ class _BusyIndex:
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Does ``[start, end)`` intersect any (merged) busy span?"""
         i = bisect_right(self.ends, start)  # first span ending after start
-        return i < len(self.starts) and self.starts[i] < end
+        return i < len(self.starts) and self.starts[i] <= end
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from booking import payments, receipts
 from booking.config import load_settings
@@ -78,4 +78,4 @@ def test_emulator_unreachable_is_a_provider_error_and_leaves_nothing(engine, ses
         start(engine, down, session_type)
 
     with Session(engine) as s:
-        assert s.query(Booking).count() == 0
+        assert s.exec(select(Booking)).all() == []

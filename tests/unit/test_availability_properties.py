@@ -148,8 +148,18 @@ NOW_OFFSET = st.one_of(
     st.integers(-96, 48).map(lambda h: h * 60),  # on the hour: hits notice/horizon edges
 )
 BUSY = st.lists(  # (minutes after from_day 00:00 UTC, length in minutes, zone to express it in)
-    st.tuples(st.integers(-2 * 1440, 4 * 1440), st.integers(0, 300), ZONE_INFO), max_size=12
+    st.one_of(
+        st.tuples(st.integers(-2 * 1440, 4 * 1440), st.integers(0, 300), ZONE_INFO),
+        # on a quarter-hour grid, so edges often touch slot edges exactly
+        st.tuples(
+            st.integers(-2 * 96, 4 * 96).map(lambda q: q * 15),
+            st.integers(0, 20).map(lambda q: q * 15),
+            ZONE_INFO,
+        ),
+    ),
+    max_size=12,
 )
+BUFFER = st.one_of(st.integers(0, 60), st.sampled_from([0, 15, 30]))
 
 
 def _windows(unit: int) -> st.SearchStrategy[tuple[time, time]]:
@@ -163,7 +173,9 @@ def _windows(unit: int) -> st.SearchStrategy[tuple[time, time]]:
 
 
 WINDOWS = {unit: _windows(unit) for unit in (1, 5)}
-DURATION = {unit: st.sampled_from(sorted({max(1, m // unit) for m in (15, 30, 45, 60, 90)})) for unit in (1, 5)}
+COMMON_MINUTES = (15, 30, 45, 60, 90, 120)
+DURATION = {u: st.one_of(st.sampled_from([m // u for m in COMMON_MINUTES]), st.integers(1, 180 // u)) for u in (1, 5)}
+STEP = {u: st.one_of(st.sampled_from([m // u for m in COMMON_MINUTES]), st.integers(max(1, 5 // u), 120 // u)) for u in (1, 5)}
 WINDOW_LISTS = {unit: st.lists(WINDOWS[unit], max_size=2) for unit in (1, 5)}
 # weekday = from_day's weekday + shift: mostly days of the requested range (or one either side)
 WEEKDAY_SHIFT = {days: st.one_of(st.integers(-1, days), st.integers(0, 6)) for days in (1, 2, 3)}
@@ -218,10 +230,10 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
             w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day
         ]
 
-    duration = draw(st.one_of(DURATION[unit], st.integers(1, 180 // unit))) * unit
-    step = draw(st.integers(max(1, 5 // unit), 120 // unit)) * unit
+    duration = draw(DURATION[unit]) * unit
+    step = draw(STEP[unit]) * unit
     policy = BookingPolicy(
-        buffer_minutes=draw(st.integers(0, 60)),
+        buffer_minutes=draw(BUFFER),
         min_notice_minutes=draw(NOTICE),
         horizon_days=draw(HORIZON),
         slot_step_minutes=step,
