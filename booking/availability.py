@@ -92,9 +92,7 @@ def _check_window(start: time, end: time, what: str) -> None:
     if start.tzinfo is not None or end.tzinfo is not None:
         raise ValueError(f"{what}: times must be naive builder-local wall-clock times")
     if end == time(0, 0):
-        raise ValueError(
-            f"{what}: end 00:00 is not allowed; use END_OF_DAY (time.max) for 'until midnight'"
-        )
+        raise ValueError(f"{what}: end 00:00 is not allowed; use END_OF_DAY (time.max) for 'until midnight'")
     if not start < end:
         raise ValueError(f"{what}: start {start} must be before end {end}")
 
@@ -207,9 +205,7 @@ def load_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(
-            f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'"
-        ) from exc
+        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'") from exc
 
 
 def _wall(instant: datetime, tz: tzinfo) -> datetime:
@@ -368,7 +364,7 @@ class _BusyIndex:
     def overlaps(self, start: datetime, end: datetime) -> bool:
         """Does ``[start, end)`` intersect any (merged) busy span?"""
         i = bisect_right(self.ends, start)  # first span ending after start
-        return i < len(self.starts) and self.starts[i] <= end
+        return i < len(self.starts) and self.starts[i] < end
 
 
 @dataclass(frozen=True)
@@ -380,15 +376,10 @@ class _Check:
     busy: _BusyIndex
 
     def is_open(self, start: datetime) -> bool:
-        return (
-            self.earliest <= start <= self.latest
-            and not self.busy.overlaps(start, start + self.duration)
-        )
+        return self.earliest <= start <= self.latest and not self.busy.overlaps(start, start + self.duration)
 
 
-def _prepare(
-    duration_minutes: int, busy: Sequence[Interval], policy: BookingPolicy, now: datetime
-) -> _Check:
+def _prepare(duration_minutes: int, busy: Sequence[Interval], policy: BookingPolicy, now: datetime) -> _Check:
     if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
         raise TypeError("duration_minutes must be an int")
     if duration_minutes < 1:
@@ -447,9 +438,7 @@ def open_slots(
     rules = _Rules(builder_tz, weekly, overrides)
 
     range_start = _earliest_at_or_after(datetime.combine(from_day, time(0, 0)), viewer_tz)
-    range_end = _earliest_at_or_after(
-        datetime.combine(from_day + timedelta(days=days), time(0, 0)), viewer_tz
-    )
+    range_end = _earliest_at_or_after(datetime.combine(from_day + timedelta(days=days), time(0, 0)), viewer_tz)
     lower = max(range_start, check.earliest)
     upper = min(range_end, check.latest + timedelta(microseconds=1))  # exclusive
     if lower >= upper:
@@ -469,10 +458,7 @@ def open_slots(
                 starts.add(instant)
         day += _ONE_DAY
 
-    return [
-        Slot(start=s.astimezone(viewer_tz), end=(s + check.duration).astimezone(viewer_tz))
-        for s in sorted(starts)
-    ]
+    return [Slot(start=s.astimezone(viewer_tz), end=(s + check.duration).astimezone(viewer_tz)) for s in sorted(starts)]
 
 
 def is_slot_open(

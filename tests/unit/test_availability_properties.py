@@ -37,9 +37,7 @@ ZONES = [
     "UTC",
 ]
 
-PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _transition_days(name: str) -> list[date]:
@@ -59,9 +57,19 @@ def _transition_days(name: str) -> list[date]:
 
 TRANSITIONS = {name: _transition_days(name) for name in ZONES}
 TRANSITION_DAYS = sorted({d for days in TRANSITIONS.values() for d in days})
+SPRING_FORWARD = [  # (zone, local date) where the clocks jump forward
+    (name, d)
+    for name, days in TRANSITIONS.items()
+    for d in days
+    if datetime.combine(d + timedelta(days=1), time(0), ZoneInfo(name)).utcoffset()
+    > datetime.combine(d, time(0), ZoneInfo(name)).utcoffset()
+]
 # London, New York, Lord Howe and Auckland change twice a year; the others never.
 assert [n for n, days in TRANSITIONS.items() if len(days) == 4] == [
-    "Europe/London", "America/New_York", "Australia/Lord_Howe", "Pacific/Auckland"
+    "Europe/London",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
 ]
 
 
@@ -167,26 +175,28 @@ def _windows(unit: int) -> st.SearchStrategy[tuple[time, time]]:
     # often start in the small hours, where DST transitions happen
     start = st.one_of(st.integers(0, per_day - 1), st.integers(0, 3 * 60 // unit))
     length = st.one_of(st.integers(1, 8 * 60 // unit), st.integers(1, per_day))
-    return st.builds(
-        lambda s, n: (_clock(s * unit), _clock(min(s + n, per_day) * unit)), start, length
-    )
+    return st.builds(lambda s, n: (_clock(s * unit), _clock(min(s + n, per_day) * unit)), start, length)
 
 
 WINDOWS = {unit: _windows(unit) for unit in (1, 5)}
 COMMON_MINUTES = (15, 30, 45, 60, 90, 120)
 DURATION = {u: st.one_of(st.sampled_from([m // u for m in COMMON_MINUTES]), st.integers(1, 180 // u)) for u in (1, 5)}
-STEP = {u: st.one_of(st.sampled_from([m // u for m in COMMON_MINUTES]), st.integers(max(1, 5 // u), 120 // u)) for u in (1, 5)}
+STEP = {
+    u: st.one_of(st.sampled_from([m // u for m in COMMON_MINUTES]), st.integers(max(1, 5 // u), 120 // u))
+    for u in (1, 5)
+}
 WINDOW_LISTS = {unit: st.lists(WINDOWS[unit], max_size=2) for unit in (1, 5)}
 # weekday = from_day's weekday + shift: mostly days of the requested range (or one either side)
 WEEKDAY_SHIFT = {days: st.one_of(st.integers(-1, days), st.integers(0, 6)) for days in (1, 2, 3)}
 
 
 @st.composite
-def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scenario:
+def scenarios(draw, unit: int = 1, single_window_per_day: bool = False, dst_night: bool | None = None) -> Scenario:
+    """Random inputs; ``dst_night`` forces (True) or forbids (False) the DST-night focus."""
     viewer = draw(ZONE)
     days = draw(st.integers(1, 3))
     night_window = None
-    if draw(st.booleans()):
+    if dst_night if dst_night is not None else draw(st.booleans()):
         # Focus on the builder's own DST night: the range contains a transition
         # day of the builder's zone, which has a window over the small hours.
         builder = draw(DST_ZONE)
@@ -198,9 +208,7 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
         else:  # ending between 01:00 and 03:00: often inside a spring-forward gap
             low = max(night_start + 1, 60 // unit)
             night_end = draw(st.integers(low, max(low, 3 * 60 // unit)))
-        night_window = WeeklyWindow(
-            transition.weekday(), _clock(night_start * unit), _clock(night_end * unit)
-        )
+        night_window = WeeklyWindow(transition.weekday(), _clock(night_start * unit), _clock(night_end * unit))
     else:
         builder = draw(ZONE)
         near_transition = TRANSITIONS[builder] + TRANSITIONS[viewer] or TRANSITION_DAYS
@@ -221,14 +229,9 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
     else:
         weekly = [WeeklyWindow(weekday(), *draw(window)) for _ in range(draw(st.integers(0, 6)))]
         override_days = draw(st.lists(st.integers(-2, days + 1), unique=True, max_size=2))
-        overrides = [
-            DateOverride(from_day + timedelta(days=k), tuple(draw(WINDOW_LISTS[unit])))
-            for k in override_days
-        ]
+        overrides = [DateOverride(from_day + timedelta(days=k), tuple(draw(WINDOW_LISTS[unit]))) for k in override_days]
     if night_window is not None:
-        weekly = [night_window] + [
-            w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day
-        ]
+        weekly = [night_window] + [w for w in weekly if w.weekday != night_window.weekday or not single_window_per_day]
 
     duration = draw(DURATION[unit]) * unit
     step = draw(STEP[unit]) * unit
@@ -253,6 +256,12 @@ def scenarios(draw, unit: int = 1, single_window_per_day: bool = False) -> Scena
 # ---------------------------------------------------------------------------
 
 
+def utc_pairs(slots) -> list[tuple[datetime, datetime]]:
+    """Slots as UTC instants. (Aware datetimes sharing a tzinfo compare by wall
+    clock and ignore ``fold``, so comparing Slot objects directly is too lax.)"""
+    return [(s.start.astimezone(UTC), s.end.astimezone(UTC)) for s in slots]
+
+
 def wall(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None)
 
@@ -260,9 +269,7 @@ def wall(instant: datetime, tz: ZoneInfo) -> datetime:
 def first_occurrence(naive: datetime, tz: ZoneInfo) -> datetime | None:
     """Earliest UTC instant whose wall clock in tz reads exactly ``naive``; None in a gap."""
     hits = [
-        instant
-        for fold in (0, 1)
-        if wall(instant := naive.replace(tzinfo=tz, fold=fold).astimezone(UTC), tz) == naive
+        instant for fold in (0, 1) if wall(instant := naive.replace(tzinfo=tz, fold=fold).astimezone(UTC), tz) == naive
     ]
     return min(hits) if hits else None
 
@@ -423,13 +430,96 @@ def test_splitting_the_range_into_days_gives_the_same_slots(sc: Scenario):
     for k in range(sc.days):
         pieces += sc.slots(from_day=sc.from_day + timedelta(days=k), days=1)
     assert whole == pieces
+    assert utc_pairs(whole) == utc_pairs(pieces)
 
 
 @PROPERTY_SETTINGS
-@given(scenarios(single_window_per_day=True))
+@given(scenarios(), st.data())
+def test_busy_touching_a_slot_does_not_block_it_but_one_minute_more_does(sc: Scenario, data):
+    listed = sc.slots(busy=[])
+    if not listed:
+        return
+    buffer = timedelta(minutes=sc.policy.buffer_minutes)
+    for slot in data.draw(st.lists(st.sampled_from(listed), min_size=1, max_size=3, unique=True)):
+        start, end = slot.start.astimezone(UTC), slot.end.astimezone(UTC)
+        length = data.draw(st.integers(0, 120)) * MINUTE
+        zone = data.draw(ZONE_INFO)
+
+        def busy(lo: datetime, hi: datetime, zone: ZoneInfo = zone) -> Interval:
+            return Interval(lo.astimezone(zone), hi.astimezone(zone))  # arithmetic done in UTC
+
+        before = busy(start - buffer - length, start - buffer)
+        after = busy(end + buffer, end + buffer + length)
+        sc.busy = [before, after]
+        assert sc.is_open(slot.start)
+        assert (start, end) in utc_pairs(sc.slots())
+        sc.busy = [before, busy(end + buffer - MINUTE, end + buffer + length)]
+        assert not sc.is_open(slot.start)
+        sc.busy = [busy(start - buffer - length, start - buffer + MINUTE), after]
+        assert not sc.is_open(slot.start)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.data())
+def test_busy_inside_other_busy_and_busy_order_change_nothing(sc: Scenario, data):
+    expected = sc.slots()
+    extra = []
+    for b in sc.busy:
+        start, end = b.start.astimezone(UTC), b.end.astimezone(UTC)
+        span = int((end - start) / MINUTE)
+        lo = data.draw(st.integers(0, span))
+        hi = data.draw(st.integers(lo, span))
+        extra.append(Interval(start + lo * MINUTE, start + hi * MINUTE))
+    sc.busy = data.draw(st.permutations(sc.busy + extra))
+    assert utc_pairs(sc.slots()) == utc_pairs(expected)
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(single_window_per_day=True, dst_night=True))
 def test_one_window_a_day_and_step_at_least_duration_means_no_overlaps(sc: Scenario):
-    if sc.policy.slot_step_minutes < sc.duration:
-        sc.duration = sc.policy.slot_step_minutes
+    # Only the rules matter here: drop busy intervals, notice and horizon.
+    step = sc.policy.slot_step_minutes
+    sc.duration = data_duration = min(sc.duration, step)
+    sc.busy = []
+    sc.policy = BookingPolicy(slot_step_minutes=step)
+    sc.now = sc.range_utc()[0] - timedelta(days=1)
     result = sc.slots()
+    assert all(s.end.astimezone(UTC) - s.start.astimezone(UTC) == data_duration * MINUTE for s in result)
     for a, b in zip(result, result[1:]):
         assert a.end.astimezone(UTC) <= b.start.astimezone(UTC)
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from(SPRING_FORWARD),
+    st.integers(0, 120),
+    st.integers(180, 360),
+    st.integers(5, 120),
+)
+def test_starts_stay_a_step_apart_across_a_spring_forward_gap(zone_day, first, last, step):
+    name, day = zone_day
+    tz = ZoneInfo(name)
+    result = open_slots(
+        builder_time_zone=name,
+        weekly=[WeeklyWindow(day.weekday(), _clock(first), _clock(last))],
+        overrides=[],
+        duration_minutes=1,
+        busy=[],
+        policy=BookingPolicy(slot_step_minutes=step),
+        now=datetime.combine(day, time(0), UTC) - timedelta(days=2),
+        from_day=day,
+        days=1,
+        viewer_time_zone=name,
+    )
+    starts = [s.start.astimezone(UTC) for s in result]
+    assert all(b - a >= step * MINUTE for a, b in zip(starts, starts[1:]))
+    # ... and only grid times that exist and would come too soon are dropped
+    clock, previous = datetime.combine(day, _clock(first)), None
+    while clock < datetime.combine(day, _clock(last)) - MINUTE:
+        instant = first_occurrence(clock, tz)
+        if instant is not None:
+            kept = previous is None or instant - previous >= step * MINUTE
+            assert (instant in starts) == kept, clock
+            if kept:
+                previous = instant
+        clock += step * MINUTE
