@@ -1,0 +1,21 @@
+"""The one explicit handler table covers every event the product reacts to."""
+
+from booking.webhooks import HANDLERS
+
+REQUIRED_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+}
+
+
+def test_every_event_the_product_handles_has_a_handler():
+    assert set(HANDLERS) == REQUIRED_EVENTS
+
+
+def test_async_success_is_fulfilled_like_a_completed_checkout():
+    assert HANDLERS["checkout.session.async_payment_succeeded"] is HANDLERS["checkout.session.completed"]
