@@ -54,16 +54,24 @@ class CheckoutStarted:
     expires_at: datetime
 
 
-def validate_client(*, name: str, email: str) -> tuple[str, str]:
+def client_detail_errors(*, name: str, email: str) -> dict[str, str]:
+    """Every problem with the client's details at once, by field (for inline messages)."""
     name = (name or "").strip()
-    email = (email or "").strip().lower()
+    email = (email or "").strip()
+    errors = {}
     if not name:
-        raise InvalidRequest("client_name", "Please enter your name.")
-    if len(name) > 120:
-        raise InvalidRequest("client_name", "Your name must be at most 120 characters.")
+        errors["client_name"] = "Please enter your name."
+    elif len(name) > 120:
+        errors["client_name"] = "Your name must be at most 120 characters."
     if not _EMAIL.match(email) or len(email) > 254:
-        raise InvalidRequest("client_email", "Please enter a valid email address.")
-    return name, email
+        errors["client_email"] = "Please enter a valid email address."
+    return errors
+
+
+def validate_client(*, name: str, email: str) -> tuple[str, str]:
+    for field, message in client_detail_errors(name=name, email=email).items():
+        raise InvalidRequest(field, message)
+    return name.strip(), email.strip().lower()
 
 
 def _upsert_client(*, session: Session, name: str, email: str) -> Client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 import reflex as rx
@@ -15,6 +16,8 @@ from booking.db import session_scope
 from booking.gateway import PaymentProviderError
 from booking.models import utcnow
 from booking_ui import deps
+
+log = logging.getLogger(__name__)
 
 COMMON_ZONES = [
     "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
@@ -105,13 +108,10 @@ class BookState(rx.State):
     def pay(self):
         if self.paying or not self.selected_start:
             return None
-        try:
-            payments.validate_client(name=self.client_name, email=self.client_email)
-        except payments.InvalidRequest as exc:
-            if exc.field == "client_name":
-                self.name_error = exc.message
-            else:
-                self.email_error = exc.message
+        errors = payments.client_detail_errors(name=self.client_name, email=self.client_email)
+        self.name_error = errors.get("client_name", "")
+        self.email_error = errors.get("client_email", "")
+        if errors:
             return None
         self.paying = True
         self.notice = ""
@@ -139,7 +139,9 @@ class BookState(rx.State):
                 self.notice = "Sorry — that time was just taken. Here are the times still free; nothing was charged."
                 self._refresh_slots()
             return None
-        except (PaymentProviderError, payments.InvalidRequest, slots.SessionTypeNotFound) as exc:
+        except Exception as exc:
+            if not isinstance(exc, (PaymentProviderError, payments.InvalidRequest, slots.SessionTypeNotFound)):
+                log.exception("checkout could not start")
             async with self:
                 self.paying = False
                 self.notice = (exc.message if isinstance(exc, payments.InvalidRequest) else

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking import migrations
 from booking.db import engine_for
 from booking.migrations import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.support.app_server import AppServer, start_app
+from tests.support.databases import backends, temporary_database
 from tests.support.processes import ServerProcess
 
 WEBHOOK_SECRET = "whsec_e2e_" + "x" * 24
@@ -38,12 +38,11 @@ def e2e_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(tmp_path_factory.mktemp("e2e"))
 
 
-@pytest.fixture(scope="session")
-def e2e_database_url(e2e_workdir: Path) -> Iterator[str]:
-    url = f"sqlite:///{e2e_workdir / 'app.db'}"
-    migrations.upgrade(url)
-    yield url
-    engine_for(url).dispose()
+@pytest.fixture(scope="session", params=backends())
+def e2e_database_url(request: pytest.FixtureRequest, e2e_workdir: Path) -> Iterator[str]:
+    """The running app's own database: SQLite, and PostgreSQL too when TEST_POSTGRES_URL is set."""
+    with temporary_database(request.param, e2e_workdir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +74,10 @@ def mail_dir(e2e_workdir: Path) -> Path:
 @pytest.fixture(scope="session")
 def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], emulator: Emulator,
                mail_dir: Path) -> Iterator[AppServer]:
+    workdir = e2e_workdir / Path(e2e_database_url.split("://")[0].split("+")[0])
+    workdir.mkdir(exist_ok=True)
     server = start_app(
-        e2e_workdir,
+        workdir,
         port=ports["app"],
         settings={
             "DATABASE_URL": e2e_database_url,

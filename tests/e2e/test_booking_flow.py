@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import uuid
 from datetime import time
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def test_pay_with_4242_confirms_and_shows_the_clients_local_time(app_server, app
                                                                  mail_dir: Path):
     context = browser.new_context(timezone_id="America/New_York", locale="en-US")
     page = context.new_page()
-    selected = pick_first_slot_and_pay(page, app_server.url, session_type, email_address="ny@example.com")
+    address = f"ny-{uuid.uuid4().hex[:8]}@example.com"
+    selected = pick_first_slot_and_pay(page, app_server.url, session_type, email_address=address)
     assert "America/New_York" in selected
 
     fill_card(page, CARD_OK)
@@ -82,7 +84,7 @@ def test_pay_with_4242_confirms_and_shows_the_clients_local_time(app_server, app
     assert booking.payment_intent_id and booking.payment_intent_id.startswith("pi_")
 
     def client_mail() -> list[Path]:
-        return [p for p in mail_dir.glob("*.eml") if "ny@example.com" in p.read_text(errors="replace")]
+        return [p for p in mail_dir.glob("*.eml") if address in p.read_text(errors="replace")]
 
     wait_until(lambda: bool(client_mail()), timeout=30, message="the confirmation email in the mail folder")
     message = email.message_from_bytes(client_mail()[0].read_bytes())
@@ -201,3 +203,15 @@ def test_a_slot_taken_meanwhile_gives_a_clear_message_and_fresh_slots(app_server
     assert len([b for b in held if b.status == BookingStatus.PENDING]) == 1
     slow.context.close()
     fast.context.close()
+
+
+def test_missing_details_are_shown_inline_and_nothing_is_held(app_server, app_db, session_type, page: Page):
+    page.goto(f"{app_server.url}/book/{session_type.id}")
+    page.get_by_test_id("slot").first.click()
+    page.get_by_label("Email").fill("not-an-email")
+
+    page.get_by_role("button", name=re.compile(r"^Pay")).click()
+
+    expect(page.get_by_text("Please enter your name.")).to_be_visible()
+    expect(page.get_by_text("Please enter a valid email address.")).to_be_visible()
+    assert booking_of(app_db, session_type) is None
