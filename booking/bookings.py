@@ -168,13 +168,14 @@ def record_payment_failure(*, session: Session, booking_id: str, payment_intent_
 
 
 def cancel_unpaid(*, session: Session, booking_id: str, reason: str, notify: bool = False,
-                  checkout_session_id: str | None = None) -> bool:
+                  checkout_session_id: str | None = None,
+                  from_statuses: tuple[BookingStatus, ...] = (BookingStatus.PENDING,)) -> bool:
     """Release a hold (client picked another time, async payment failed). Never touches paid bookings."""
     where: tuple = (Booking.payment_status != PaymentStatus.PAID,)
     if checkout_session_id is not None:
         where += (Booking.checkout_session_id == checkout_session_id,)
     released = _swap_status(
-        session=session, booking_id=booking_id, from_statuses=(BookingStatus.PENDING,),
+        session=session, booking_id=booking_id, from_statuses=from_statuses,
         values={"status": BookingStatus.CANCELLED, "cancellation_reason": reason, "hold_expires_at": None},
         extra_where=where,
     )

@@ -201,7 +201,9 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         with session_scope(engine) as session:
             booking = bookings.get_booking(session=session, booking_id=booking_id)
             bookings.lock_builder(session=session, builder_id=booking.builder_id)
-            session.refresh(booking)
+            # Row lock: the expiry webhook of the session replaced below waits for this commit, then
+            # finds a different current session and leaves the hold alone.
+            session.refresh(booking, with_for_update=True)
             if booking.status != BookingStatus.PENDING or booking.payment_status == PaymentStatus.PAID:
                 raise HoldNotActive(booking.status)
             if booking.hold_expires_at is None or booking.hold_expires_at <= now:
@@ -248,7 +250,10 @@ def release_hold_and_expire(*, engine: Engine, gateway: PaymentGateway, booking_
         if current.status == "open":
             gateway.expire_checkout_session(checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}")
     with session_scope(engine) as session:
-        return bookings.cancel_unpaid(session=session, booking_id=booking_id, reason="released by client")
+        # Expiring the session sends checkout.session.expired, which may have marked the hold expired
+        # already: either way the client released it, and the record says so.
+        return bookings.cancel_unpaid(session=session, booking_id=booking_id, reason="released by client",
+                                      from_statuses=(BookingStatus.PENDING, BookingStatus.EXPIRED))
 
 
 def _expire_quietly(gateway: PaymentGateway, checkout_session_id: str, booking_id: str) -> None:

@@ -285,3 +285,60 @@ def test_processing_payment_is_reported_until_the_async_result_lands(engine, gat
     handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
 
     assert receipts.booking_receipt(engine=engine, booking_id=started.booking_id).state == "confirmed"
+
+
+def test_pick_another_time_wins_over_the_expiry_webhook_that_it_triggers(engine, gateway, session_type):
+    from booking.bookings import expire_hold
+
+    first = begin(engine, gateway, session_type)
+    real_expire = gateway.expire_checkout_session
+
+    def expire_and_deliver_webhook(session_id, *, idempotency_key):
+        result = real_expire(session_id, idempotency_key=idempotency_key)
+        with Session(engine) as s:  # Stripe's checkout.session.expired lands before we continue
+            expire_hold(session=s, booking_id=first.booking_id, checkout_session_id=session_id, only_if_lapsed=False)
+            s.commit()
+        return result
+
+    gateway.expire_checkout_session = expire_and_deliver_webhook
+
+    assert payments.release_hold_and_expire(engine=engine, gateway=gateway, booking_id=first.booking_id)
+    [booking] = all_bookings(engine)
+    assert (booking.status, booking.cancellation_reason) == (BookingStatus.CANCELLED, "released by client")
+
+
+def test_try_again_is_not_undone_by_the_expiry_webhook_of_the_replaced_session(engine, gateway, session_type):
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor as Pool
+    from concurrent.futures import TimeoutError as FuturesTimeout
+
+    from booking.bookings import expire_hold
+
+    first = begin(engine, gateway, session_type)
+    real_expire = gateway.expire_checkout_session
+    webhook = Pool(max_workers=1)
+    delivered = []
+
+    def deliver_expiry(session_id: str) -> bool:
+        with Session(engine) as s:
+            changed = expire_hold(session=s, booking_id=first.booking_id, checkout_session_id=session_id,
+                                  only_if_lapsed=False)
+            s.commit()
+            return changed
+
+    def expire_and_send_webhook(session_id, *, idempotency_key):
+        result = real_expire(session_id, idempotency_key=idempotency_key)
+        future = webhook.submit(deliver_expiry, session_id)  # arrives while we are mid-transaction
+        delivered.append(future)
+        with contextlib.suppress(FuturesTimeout):  # it either lands now, or waits for our row lock
+            future.result(timeout=1)
+        return result
+
+    gateway.expire_checkout_session = expire_and_send_webhook
+
+    second = payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=first.booking_id)
+
+    assert delivered[0].result(timeout=30) is False
+    webhook.shutdown()
+    [booking] = all_bookings(engine)
+    assert (booking.status, booking.checkout_session_id) == (BookingStatus.PENDING, second.checkout_session_id)
