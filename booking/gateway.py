@@ -79,6 +79,7 @@ class PaymentGateway(Protocol):
     def expire_checkout_session(self, session_id: str, *, idempotency_key: str) -> CheckoutSession: ...
     def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
                metadata: dict[str, str]) -> Refund: ...
+    def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None: ...
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
 
 
@@ -144,6 +145,15 @@ class StripeGateway:
         with _provider_errors("create a refund"):
             refund = self._client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
         return Refund(id=refund.id, amount=refund.amount, status=refund.status)
+
+    def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None:
+        """Which booking a payment belongs to, from the Checkout Session that created it."""
+        with _provider_errors("list Checkout Sessions"):
+            found = self._client.v1.checkout.sessions.list(params={"payment_intent": payment_intent_id, "limit": 1})
+        for checkout in found.data:
+            data = _plain(checkout)
+            return (data.get("metadata") or {}).get("booking_id") or data.get("client_reference_id")
+        return None
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return verify_webhook(payload, signature, self._webhook_secret)

@@ -93,8 +93,17 @@ def on_payment_intent_failed(session: Session, gateway: PaymentGateway, event: d
 
 def on_charge_refunded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     charge = event["data"]["object"]
-    booking = _booking_for(session, {"payment_intent": charge.get("payment_intent"),
-                                     "metadata": charge.get("metadata") or {}, "id": charge.get("id")})
+    payment_intent = charge.get("payment_intent")
+    metadata = dict(charge.get("metadata") or {})
+    known = payment_intent and session.exec(select(Booking.id).where(Booking.payment_intent_id == payment_intent)).first()
+    if payment_intent and not known and "booking_id" not in metadata:
+        # The refund overtook the payment events: Stripe's session record says whose payment it was.
+        booking_id = gateway.booking_id_for_payment_intent(payment_intent)
+        if booking_id:
+            metadata["booking_id"] = booking_id
+    booking = _booking_for(session, {"payment_intent": payment_intent, "metadata": metadata, "id": charge.get("id")})
+    if not booking.payment_intent_id:
+        booking.payment_intent_id = payment_intent
     bookings.record_refund(session=session, booking_id=booking.id,
                            amount_refunded=int(charge.get("amount_refunded") or 0),
                            fully_refunded=bool(charge.get("refunded")))

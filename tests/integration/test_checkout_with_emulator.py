@@ -79,3 +79,14 @@ def test_emulator_unreachable_is_a_provider_error_and_leaves_nothing(engine, ses
 
     with Session(engine) as s:
         assert s.exec(select(Booking)).all() == []
+
+
+def test_a_payment_is_traced_back_to_its_booking_through_stripe(engine, gateway, emulator, session_type):
+    started = start(engine, gateway, session_type)
+    result = emulator.emulator.pay(started.checkout_session_id, number="4242424242424242", expiry="12/34",
+                                   cvc="123", email="ann@example.com", name="Ann")
+    payment_intent = gateway.retrieve_checkout_session(started.checkout_session_id).payment_intent_id
+
+    assert payment_intent and result is not None
+    assert gateway.booking_id_for_payment_intent(payment_intent) == started.booking_id
+    assert gateway.booking_id_for_payment_intent("pi_unknown") is None

@@ -287,3 +287,20 @@ def test_payment_after_the_hold_lapsed_keeps_the_slot_when_it_is_still_free(engi
 
     assert reload(engine, late.id).status == BookingStatus.CONFIRMED
     assert gateway.refunds == []
+
+
+def test_a_refund_that_overtakes_the_payment_events_still_cancels_the_booking(engine, gateway, hold):
+    from booking.gateway import CheckoutSession
+
+    # Stripe knows the paid session; our payment events are still on their way.
+    gateway.sessions[hold.checkout_session_id] = CheckoutSession(
+        id=hold.checkout_session_id, url=None, status="complete", payment_status="paid", payment_intent_id="pi_fast",
+        amount_total=5000, currency="gbp", metadata={"booking_id": hold.id}, client_reference_id=hold.id)
+
+    deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_fast", amount=5000, amount_refunded=5000)))
+    deliver(engine, gateway, completed(hold, payment_intent="pi_fast"))
+    deliver(engine, gateway, se.event("payment_intent.succeeded", se.payment_intent(hold.id, "pi_fast")))
+
+    booking = reload(engine, hold.id)
+    assert (booking.status, booking.payment_status, booking.payment_intent_id) == (
+        BookingStatus.CANCELLED, PaymentStatus.REFUNDED, "pi_fast")

@@ -60,5 +60,12 @@ class FakeGateway:
         self.refunds.append({"payment_intent": payment_intent_id, "amount": amount, "key": idempotency_key})
         return Refund(id=f"re_{next(_ids)}", amount=amount or 0, status="succeeded")
 
+    def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None:
+        self._check()
+        for checkout in self.sessions.values():
+            if checkout.payment_intent_id == payment_intent_id:
+                return checkout.metadata.get("booking_id")
+        return None
+
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return verify_webhook(payload, signature, self.webhook_secret)
