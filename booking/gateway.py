@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 import stripe
@@ -203,6 +203,3 @@ def gateway_from_settings(settings) -> StripeGateway:
         api_base=settings.stripe_api_base,
     )
 
-
-def utc_from_timestamp(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, timezone.utc) if value else None

@@ -53,8 +53,10 @@ def _booking_for(session: Session, obj: dict[str, Any]) -> Booking:
 
 def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     checkout = CheckoutSession.from_stripe(event["data"]["object"])
-    _booking_for(session, event["data"]["object"])
-    return "fulfilment:" + fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout).state
+    fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout)
+    if fulfilment.booking is None:
+        raise UnknownBooking(checkout.id)
+    return "fulfilment:" + fulfilment.state
 
 
 def on_async_payment_failed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
@@ -146,27 +148,34 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
     if not _store_event(engine, event, payload):
         return WebhookResult(200, {"received": True, "duplicate": True})
 
-    handler = HANDLERS.get(event["type"])
     try:
         with session_scope(engine) as session:
-            row = session.get(StripeEvent, event["id"])
-            row.attempts += 1
-            if handler is None:
-                outcome, status = "unhandled type", EventStatus.IGNORED
-            else:
-                try:
-                    with session.begin_nested():
-                        outcome, status = handler(session, gateway, event), EventStatus.PROCESSED
-                except UnknownBooking as exc:
-                    outcome, status = f"no booking {exc}", EventStatus.IGNORED
-            row.status, row.processed_at, row.error = status, utcnow(), None
-            session.add(row)
+            outcome = _dispatch(session, gateway, event, count_attempt=True)
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("webhook %s (%s) failed", event["id"], event["type"])
         return WebhookResult(500, {"error": {"code": "handler_failed", "message": "will be retried"}})
     log.info("webhook %s %s: %s", event["id"], event["type"], outcome)
     return WebhookResult(200, {"received": True, "outcome": outcome})
+
+
+def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], *, count_attempt: bool) -> str:
+    """Run the event's handler in the caller's transaction and record the outcome on its row."""
+    row = session.get(StripeEvent, event["id"])
+    if count_attempt:
+        row.attempts += 1
+    handler = HANDLERS.get(event["type"])
+    if handler is None:
+        outcome, status = "unhandled type", EventStatus.IGNORED
+    else:
+        try:
+            with session.begin_nested():
+                outcome, status = handler(session, gateway, event), EventStatus.PROCESSED
+        except UnknownBooking as exc:
+            outcome, status = f"no booking {exc}", EventStatus.IGNORED
+    row.status, row.processed_at, row.error = status, utcnow(), None
+    session.add(row)
+    return outcome
 
 
 def _record_failure(engine: Engine, event_id: str, exc: Exception) -> None:
@@ -185,9 +194,4 @@ def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> s
         row = session.get(StripeEvent, event_id)
         if row is None:
             raise LookupError(event_id)
-        event = json.loads(row.payload)
-        handler = HANDLERS.get(row.type)
-        outcome = handler(session, gateway, event) if handler else "unhandled type"
-        row.status, row.processed_at, row.error = EventStatus.PROCESSED, utcnow(), None
-        session.add(row)
-    return outcome
+        return _dispatch(session, gateway, json.loads(row.payload), count_attempt=False)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from booking.config import get_settings
 from booking.db import engine_for
-from booking.gateway import StripeGateway, gateway_from_settings
+from booking.gateway import PaymentProviderError, StripeGateway
 
 
 def engine() -> Engine:
@@ -22,4 +22,6 @@ def gateway() -> StripeGateway:
 
 @lru_cache(maxsize=4)
 def _gateway(secret_key: str | None, webhook_secret: str | None, api_base: str | None) -> StripeGateway:
-    return gateway_from_settings(get_settings())
+    if not secret_key:
+        raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
+    return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base)

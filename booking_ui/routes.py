@@ -20,3 +20,7 @@ def builder_page(slug: str) -> str:
 
 def book_page(session_type_id: str) -> str:
     return f"/book/{session_type_id}"
+
+
+def booking_invite(booking_id: str) -> str:
+    return API_ICS.format(booking_id=booking_id)

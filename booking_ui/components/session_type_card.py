@@ -1,5 +1,7 @@
 import reflex as rx
 
+from booking_ui import routes
+
 
 def session_type_card(session_type) -> rx.Component:
     return rx.card(
@@ -17,7 +19,7 @@ def session_type_card(session_type) -> rx.Component:
                         data_testid="price"),
                 rx.link(
                     rx.button("Book"),
-                    href="/book/" + session_type.id,
+                    href=routes.book_page(session_type.id),
                 ),
                 align="end",
             ),

@@ -1,5 +1,6 @@
 import reflex as rx
 
+from booking_ui import routes
 from booking_ui.components.layout import layout
 from booking_ui.state.book import BookState
 
@@ -64,7 +65,7 @@ def picker() -> rx.Component:
     return rx.vstack(
         rx.heading(BookState.session_type.name, size="7", as_="h1"),
         rx.text("with ", rx.link(BookState.session_type.builder.name,
-                                 href="/b/" + BookState.session_type.builder.slug)),
+                                 href=routes.builder_page(BookState.session_type.builder.slug))),
         rx.hstack(
             rx.badge(BookState.session_type.duration_minutes.to_string() + " min", size="2"),
             rx.badge(BookState.session_type.price.display, size="2", color_scheme="green",

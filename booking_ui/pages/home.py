@@ -1,5 +1,6 @@
 import reflex as rx
 
+from booking_ui import routes
 from booking_ui.components.layout import layout
 from booking_ui.components.session_type_card import session_type_card
 from booking_ui.state.catalog import HomeState
@@ -8,7 +9,7 @@ from booking_ui.state.catalog import HomeState
 def builder_section(builder) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.link(rx.heading(builder.name, size="5", as_="h2"), href="/b/" + builder.slug),
+            rx.link(rx.heading(builder.name, size="5", as_="h2"), href=routes.builder_page(builder.slug)),
             rx.badge(builder.time_zone, variant="soft"),
             align="center",
         ),

@@ -1,5 +1,6 @@
 import reflex as rx
 
+from booking_ui import routes
 from booking_ui.components.booking_summary import booking_summary
 from booking_ui.components.layout import layout
 from booking_ui.state.payment import CancelState, SuccessState
@@ -15,7 +16,7 @@ def success_page() -> rx.Component:
                 rx.text("Thank you — you're booked. A confirmation email is on its way."),
                 booking_summary(SuccessState.summary),
                 rx.link(rx.button("Add to calendar", variant="soft"),
-                        href="/api/bookings/" + SuccessState.summary.id + "/invite.ics", is_external=True),
+                        href=routes.booking_invite(SuccessState.summary.id), is_external=True),
                 spacing="3", align="start")),
             ("processing", rx.vstack(
                 rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
@@ -71,7 +72,7 @@ def cancel_page() -> rx.Component:
             rx.vstack(
                 rx.heading("This hold has ended", size="7", as_="h1"),
                 rx.text("Nothing was charged. The time may still be free:"),
-                rx.link(rx.button("Pick another time"), href="/book/" + CancelState.summary.session_type_id),
+                rx.link(rx.button("Pick another time"), href=routes.book_page(CancelState.summary.session_type_id)),
                 spacing="3", align="start"),
         ),
     )

@@ -10,7 +10,7 @@ from booking import payments, receipts
 from booking.config import get_settings
 from booking.gateway import PaymentProviderError
 from booking.summaries import BookingSummary
-from booking_ui import deps
+from booking_ui import deps, routes
 
 PROCESSING_POLL_SECONDS = 2
 PROCESSING_POLL_LIMIT = 90  # three minutes, then the page says an email will follow
@@ -99,4 +99,4 @@ class CancelState(rx.State):
                 self.state, self.summary = receipt.state, receipt.summary
             if receipt.state == "confirmed":
                 return None
-        return rx.redirect(f"/book/{session_type_id}" if session_type_id else "/")
+        return rx.redirect(routes.book_page(session_type_id) if session_type_id else routes.HOME)
