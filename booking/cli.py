@@ -33,13 +33,81 @@ def migrate() -> None:
 
 @cli.command("seed-demo")
 def seed_demo() -> None:
-    """Insert demo builders, session types and availability when the database has none."""
+    """Insert demo builders, session types and availability when the database has none; on the Stripe
+    emulator (no real key) also the demo sign-ins."""
     from booking.db import session_scope
+    from booking.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo_accounts
     from booking.demo import seed_demo as seed
 
     with session_scope() as session:
         seeded = seed(session=session)
     typer.echo("demo data seeded" if seeded else "database already has builders; demo data skipped")
+    if not get_settings().uses_emulator:
+        typer.echo("real Stripe key set: no demo sign-ins created")
+        return
+    with session_scope() as session:
+        seed_demo_accounts(session=session)
+    typer.echo(f"demo sign-ins (password {DEMO_PASSWORD}): " + ", ".join(email for email, _ in DEMO_ACCOUNTS))
+
+
+def _read_password() -> str:
+    """From a hidden prompt on a terminal, else the first line of stdin: never from an argument."""
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
+@cli.command("create-builder")
+def create_builder(
+    email: str = typer.Option(..., help="Sign-in email (also where booking emails go)."),
+    name: str = typer.Option(..., help="Public name."),
+    slug: str = typer.Option(..., help="Public page /b/<slug>."),
+    time_zone: str = typer.Option("UTC", help="IANA zone of the builder's hours, e.g. Europe/London."),
+) -> None:
+    """Create a builder and their sign-in. The password is read from a prompt or stdin."""
+    from booking.accounts.users import AccountError, create_user
+    from booking.availability import load_zone
+    from booking.db import session_scope
+    from booking.models import Builder, UserRole
+
+    try:
+        load_zone(time_zone)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    password = _read_password()
+    try:
+        with session_scope() as session:
+            builder = Builder(name=name.strip(), slug=slug.strip().lower(), email=email.strip().lower(),
+                              time_zone=time_zone)
+            session.add(builder)
+            session.flush()
+            create_user(session=session, email=email, password=password, role=UserRole.BUILDER,
+                        builder_id=builder.id)
+    except AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # e.g. the slug is taken (unique constraint)
+        typer.echo(f"error: could not create the builder ({type(exc).__name__}); is the slug taken?", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"builder {slug} created; sign in at /admin/login as {email.strip().lower()}")
+
+
+@cli.command("create-admin")
+def create_admin(email: str = typer.Option(..., help="Sign-in email.")) -> None:
+    """Create a platform admin. The password is read from a prompt or stdin."""
+    from booking.accounts.users import AccountError, create_user
+    from booking.db import session_scope
+    from booking.models import UserRole
+
+    password = _read_password()
+    try:
+        with session_scope() as session:
+            create_user(session=session, email=email, password=password, role=UserRole.ADMIN)
+    except AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"admin {email.strip().lower()} created")
 
 
 @cli.command("replay-event")

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     hold_minutes: int = Field(30, validation_alias="HOLD_MINUTES")
     sweep_interval_seconds: float = Field(30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
     notification_interval_seconds: float = Field(5.0, validation_alias="NOTIFICATION_INTERVAL_SECONDS")
+    platform_name: str = Field("Book a builder", validation_alias="PLATFORM_NAME")
+    # Admin sign-in: a session dies after this long unused, and after the absolute limit regardless.
+    admin_session_idle_minutes: int = Field(120, ge=5, validation_alias="ADMIN_SESSION_IDLE_MINUTES")
+    admin_session_max_hours: int = Field(72, ge=1, validation_alias="ADMIN_SESSION_MAX_HOURS")
+    # Failed sign-ins allowed per 15 minutes, per account and per client IP.
+    sign_in_failures_per_account: int = Field(5, ge=1, validation_alias="SIGN_IN_FAILURES_PER_ACCOUNT")
+    sign_in_failures_per_ip: int = Field(20, ge=1, validation_alias="SIGN_IN_FAILURES_PER_IP")
 
     @field_validator("database_url")
     @classmethod
@@ -86,6 +93,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_emulator(self) -> bool:
+        """No real Stripe key: the app runs offline on the bundled emulator (demo accounts allowed)."""
+        key = self.stripe_secret_key or ""
+        return not key or key == "sk_test_emulator" or bool(self.stripe_api_base and "api.stripe.com" not in self.stripe_api_base)
 
 
 def _http_url(value: str) -> str:

@@ -91,3 +91,30 @@ def add_demo_builders(*, session: Session) -> None:
                 )
             )
     session.flush()
+
+
+DEMO_PASSWORD = "demo-password"
+# Builder accounts sign in with the builder's slug at demo.test; the admin sees everything.
+DEMO_ACCOUNTS = [("ada@demo.test", "ada"), ("grace@demo.test", "grace"), ("kenji@demo.test", "kenji"),
+                 ("admin@demo.test", None)]
+
+
+def seed_demo_accounts(*, session: Session) -> list[str]:
+    """Create the demo sign-ins that are missing (only ever called on the emulator). Returns their emails."""
+    from booking.accounts.users import create_user, find_user
+    from booking.models import UserRole
+
+    created = []
+    for email, slug in DEMO_ACCOUNTS:
+        if find_user(session=session, email=email) is not None:
+            continue
+        if slug is None:
+            create_user(session=session, email=email, password=DEMO_PASSWORD, role=UserRole.ADMIN)
+        else:
+            builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
+            if builder is None:
+                continue
+            create_user(session=session, email=email, password=DEMO_PASSWORD, role=UserRole.BUILDER,
+                        builder_id=builder.id)
+        created.append(email)
+    return created

@@ -52,6 +52,35 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"  # gave up after the last retry
 
 
+class UserRole(StrEnum):
+    BUILDER = "builder"  # manages one Builder's session types, hours and bookings
+    ADMIN = "admin"  # the platform's operator: sees everything
+
+
+class CheckoutStatus(StrEnum):
+    """One Checkout attempt's money state (a `Payment` row)."""
+
+    CREATING = "creating"  # row written, Stripe not answered yet (reconcile repairs a crash here)
+    OPEN = "open"  # the client can pay on Stripe's page
+    PROCESSING = "processing"  # a delayed payment method: paid or failed later
+    FAILED = "failed"  # the last try was declined; the session may still be paid
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"  # the session ended unpaid (expired, replaced or abandoned)
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # row written, Stripe not answered yet
+    PENDING = "pending"  # Stripe accepted it; the money is on its way
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")  # Stripe's list
+
+
 def _enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
     # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate.
     return sa.Enum(
@@ -75,6 +104,8 @@ class Builder(SQLModel, table=True):
     min_notice_minutes: int = Field(default=120)
     horizon_days: int = Field(default=60)
     slot_step_minutes: int = Field(default=30)
+    # The private calendar feed (/calendar/<token>.ics): only the token's SHA-256 is kept.
+    calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -96,9 +127,14 @@ class SessionType(SQLModel, table=True):
     price_amount: int  # minor units (pence, cents; yen are already minor)
     currency: str = Field(max_length=3)  # ISO 4217, lower case as Stripe uses
     active: bool = Field(default=True)
+    # A video link or an address: shown to the client once paid (success page, emails, .ics LOCATION).
+    location: str = Field(default="", max_length=500)
     stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    # Raised by every admin save: part of the Stripe idempotency keys of that save.
+    revision: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class AvailabilityRule(SQLModel, table=True):
@@ -141,6 +177,8 @@ class Booking(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("start_time < end_time", name="ck_booking_order"),
         sa.CheckConstraint("amount >= 0", name="ck_booking_amount"),
+        # The admin's booking list: one builder's bookings by time, thousands of them.
+        sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
         # SQLite: the same start can never be held twice (plus BEGIN IMMEDIATE serialisation).
         sa.Index(
             "uq_booking_active_start",
@@ -202,6 +240,9 @@ class StripeEvent(SQLModel, table=True):
     )
     error: str | None = None
     attempts: int = Field(default=0)
+    source: str = Field(default="webhook", max_length=20)  # webhook | reconcile
+    # The booking the event turned out to be about (set by dispatch): lets a builder see their own events.
+    booking_id: str | None = Field(default=None, max_length=36, index=True)
 
 
 class Notification(SQLModel, table=True):
@@ -227,3 +268,109 @@ class Notification(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class UserAccount(SQLModel, table=True):
+    """Someone who signs in to /admin: a builder (linked to one Builder) or a platform admin."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'builder' AND builder_id IS NOT NULL) OR (role = 'admin' AND builder_id IS NULL)",
+            name="ck_user_account_role_builder",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased
+    password_hash: str = Field(max_length=255)
+    role: UserRole = Field(sa_type=_enum_column(UserRole, "user_role"))
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", unique=True)
+    active: bool = Field(default=True)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The token lives in the browser; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute limit, however active the session is
+    revoked_at: datetime | None = None
+
+
+class Payment(SQLModel, table=True):
+    """One Checkout attempt of a booking: the money, apart from the appointment."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("booking_id", "attempt", name="uq_payment_booking_attempt"),
+        sa.CheckConstraint("amount >= 0 AND amount_refunded >= 0", name="ck_payment_amounts"),
+        sa.Index("ix_payment_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    attempt: int = Field(default=1)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: CheckoutStatus = Field(
+        default=CheckoutStatus.CREATING, sa_type=_enum_column(CheckoutStatus, "checkout_status")
+    )
+    amount_refunded: int = Field(default=0)
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_message: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    paid_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class Refund(SQLModel, table=True):
+    """One refund of a payment, asked for here (an admin, a late payment) or found at Stripe."""
+
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="ck_refund_amount"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    stripe_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    # One request, one refund: a double click or a retry carries the same key (also Stripe's).
+    request_key: str | None = Field(default=None, max_length=100, unique=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    reason: str | None = Field(default=None, max_length=40)  # one of REFUND_REASONS
+    status: RefundStatus = Field(
+        default=RefundStatus.REQUESTED, sa_type=_enum_column(RefundStatus, "refund_status")
+    )
+    failure_reason: str | None = Field(default=None, max_length=255)
+    requested_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    requested_by: str = Field(default="stripe", max_length=254)  # an admin's email, "system" or "stripe"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what and when, with before and after: one row per admin write."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    actor_email: str = Field(max_length=254)
+    action: str = Field(max_length=80)
+    entity_type: str = Field(max_length=40)
+    entity_id: str = Field(max_length=64)
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
+    before: str | None = None  # JSON
+    after: str | None = None  # JSON

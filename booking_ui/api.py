@@ -20,6 +20,7 @@ from booking.gateway import PaymentProviderError
 from booking.models import utcnow
 from booking.webhooks import handle_webhook
 from booking_ui import deps, routes
+from booking_ui.admin.http import admin_routes
 
 MAX_SLOT_DAYS = 31
 
@@ -163,5 +164,6 @@ def build_api() -> Starlette:
             Route(routes.API_CREATE_CHECKOUT, create_checkout_session, methods=["POST"]),
             Route(routes.API_WEBHOOK, stripe_webhook, methods=["POST"]),
             Route(routes.API_ICS, booking_invite, methods=["GET"]),
+            *admin_routes(),
         ]
     )

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from booking_ui import routes
+from booking_ui.admin.pages import register_admin_pages
 from booking_ui.api import build_api
 from booking_ui.background import register_background_tasks
 from booking_ui.pages.book import book_page
@@ -19,4 +20,5 @@ app.add_page(builder_page, route=routes.BUILDER, title="Builder", on_load=Builde
 app.add_page(book_page, route=routes.BOOK, title="Pick a time", on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title="Booking confirmed", on_load=SuccessState.load)
 app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title="Payment cancelled", on_load=CancelState.load)
+register_admin_pages(app)
 register_background_tasks(app)

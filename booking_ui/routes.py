@@ -24,3 +24,30 @@ def book_page(session_type_id: str) -> str:
 
 def booking_invite(booking_id: str) -> str:
     return API_ICS.format(booking_id=booking_id)
+
+
+# --- the builder workspace ------------------------------------------------------------------------
+ADMIN = "/admin"
+ADMIN_LOGIN = "/admin/login"
+ADMIN_SESSION_TYPES = "/admin/session-types"
+ADMIN_AVAILABILITY = "/admin/availability"
+ADMIN_BOOKINGS = "/admin/bookings"
+ADMIN_PAYMENTS = "/admin/payments"
+ADMIN_WEBHOOKS = "/admin/webhooks"
+ADMIN_OUTBOX = "/admin/outbox"
+ADMIN_AUDIT = "/admin/audit"
+ADMIN_ACCOUNT = "/admin/account"
+
+# Admin HTTP routes (each re-checks the signed-in user from the session cookie).
+API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"
+
+# A builder's private calendar subscription (the token is the secret; only its hash is stored).
+CALENDAR_FEED = "/calendar/{token}.ics"
+
+
+def admin_event_payload(event_id: str) -> str:
+    return API_ADMIN_EVENT_PAYLOAD.format(event_id=event_id)
+
+
+def calendar_feed(token: str) -> str:
+    return CALENDAR_FEED.format(token=token)

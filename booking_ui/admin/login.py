@@ -1,0 +1,94 @@
+"""/admin/login: email and password; one message for an unknown email and a wrong password."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from booking.accounts.throttle import throttle_from_settings
+from booking.accounts.users import sign_in
+from booking.config import get_settings
+from booking.db import session_scope
+from booking_ui import deps, routes
+from booking_ui.admin.base import AdminState, public_admin_event, resolve_actor
+from booking_ui.components.layout import layout
+
+
+class LoginState(AdminState):
+    email: str = ""
+    password: str = ""
+    error: str = ""
+    busy: bool = False
+
+    @public_admin_event
+    def load(self):
+        self.password = self.error = ""
+        self.busy = False
+        if resolve_actor(self.auth_token) is not None:
+            return rx.redirect(routes.ADMIN)
+        return None
+
+    @public_admin_event
+    def set_email(self, value: str):
+        self.email = value[:254]
+
+    @public_admin_event
+    def set_password(self, value: str):
+        self.password = value[:256]
+
+    @public_admin_event
+    def submit(self, form: dict):
+        """Sign in. Throttled per account and per IP; a new random session token on success."""
+        email = str(form.get("email", self.email) or "")[:254]
+        password = str(form.get("password", self.password) or "")[:256]
+        settings = get_settings()
+        with session_scope(deps.engine()) as session:
+            result = sign_in(session=session, email=email, password=password,
+                             client_ip=self.router.session.client_ip or "unknown",
+                             throttle=throttle_from_settings(settings),
+                             idle_minutes=settings.admin_session_idle_minutes,
+                             max_hours=settings.admin_session_max_hours)
+        self.password = ""
+        if result.token is None:
+            self.error = result.error
+            return None
+        self.error = ""
+        self.email = ""
+        self.auth_token = result.token
+        return rx.redirect(routes.ADMIN)
+
+
+def login_page() -> rx.Component:
+    return layout(
+        rx.center(
+            rx.card(
+                rx.form(
+                    rx.vstack(
+                        rx.heading("Sign in", size="6", as_="h1"),
+                        rx.text("The workspace for builders and the platform's admins.", color_scheme="gray",
+                                size="2"),
+                        rx.cond(LoginState.error != "",
+                                rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red",
+                                           role="alert", width="100%", data_testid="login-error")),
+                        rx.el.label("Email", html_for="login-email"),
+                        rx.input(id="login-email", name="email", type="email", auto_complete="username",
+                                 value=LoginState.email, on_change=LoginState.set_email, width="100%",
+                                 required=True),
+                        rx.el.label("Password", html_for="login-password"),
+                        rx.input(id="login-password", name="password", type="password",
+                                 auto_complete="current-password", value=LoginState.password,
+                                 on_change=LoginState.set_password, width="100%", required=True),
+                        rx.button("Sign in", type="submit", size="3", width="100%"),
+                        spacing="3",
+                        width="100%",
+                        align="start",
+                    ),
+                    on_submit=LoginState.submit,
+                    reset_on_submit=False,
+                ),
+                width="100%",
+                max_width="24em",
+            ),
+            width="100%",
+            padding_top="2em",
+        ),
+    )

@@ -1,0 +1,123 @@
+"""Signing in to the workspace: argon2 hashes, hashed session tokens, expiry, sign-out, throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from booking.accounts import sessions
+from booking.accounts.throttle import throttle_for
+from booking.accounts.users import SIGN_IN_FAILED, SIGN_IN_THROTTLED, change_password, sign_in
+from booking.db import session_scope
+from booking.models import AuthSession, UserAccount, UserRole, utcnow
+from booking_ui import routes
+from booking_ui.admin.base import AdminState
+from booking_ui.admin.login import LoginState
+from tests.factories import make_builder
+from tests.support.admin_states import PASSWORD, call, make_user, redirect_path, state_of, token_for
+
+
+@pytest.fixture
+def builder_user(engine):
+    with session_scope(engine) as session:
+        builder_id = make_builder(session, slug="ada-s").id
+    return make_user(engine, email="ada@example.test", builder_id=builder_id)
+
+
+def _sign_in(engine, email, password, ip="10.0.0.1", throttle=None, now=None):
+    throttle = throttle or throttle_for(None, 5, 20)
+    with session_scope(engine) as session:
+        return sign_in(session=session, email=email, password=password, client_ip=ip, throttle=throttle,
+                       idle_minutes=120, max_hours=72, now=now)
+
+
+def test_password_is_stored_as_an_argon2_hash(engine, builder_user):
+    with session_scope(engine) as session:
+        user = session.get(UserAccount, builder_user)
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_sign_in_stores_only_the_hash_of_a_random_token(engine, builder_user):
+    result = _sign_in(engine, "ADA@example.test ", PASSWORD)
+    assert result.token and len(result.token) >= 40
+    with session_scope(engine) as session:
+        rows = session.exec(select(AuthSession)).all()
+    assert [row.token_hash for row in rows] == [sessions.token_hash(result.token)]
+    assert result.token not in rows[0].token_hash
+
+
+def test_unknown_email_and_wrong_password_get_the_same_message(engine, builder_user):
+    assert _sign_in(engine, "nobody@example.test", PASSWORD).error == SIGN_IN_FAILED
+    assert _sign_in(engine, "ada@example.test", "wrong-password").error == SIGN_IN_FAILED
+
+
+def test_failed_sign_ins_are_throttled_per_account_even_with_the_right_password(engine, builder_user):
+    throttle = throttle_for(None, 3, 100)
+    for ip in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+        assert _sign_in(engine, "ada@example.test", "wrong-password", ip=ip, throttle=throttle).token is None
+    assert _sign_in(engine, "ada@example.test", PASSWORD, throttle=throttle).error == SIGN_IN_THROTTLED
+
+
+def test_failed_sign_ins_are_throttled_per_ip_across_accounts(engine, builder_user):
+    throttle = throttle_for(None, 100, 4)
+    for n in range(4):
+        _sign_in(engine, f"guess{n}@example.test", "wrong-password", ip="9.9.9.9", throttle=throttle)
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="9.9.9.9", throttle=throttle).error == SIGN_IN_THROTTLED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="8.8.8.8", throttle=throttle).token
+
+
+def test_sessions_expire_when_idle_and_at_their_absolute_limit(engine, builder_user):
+    start = utcnow()
+    token = _sign_in(engine, "ada@example.test", PASSWORD, now=start).token
+    with session_scope(engine) as session:
+        assert sessions.resolve(session=session, token=token, idle_minutes=120, now=start + timedelta(minutes=119))
+        assert sessions.resolve(session=session, token=token, idle_minutes=120,
+                                now=start + timedelta(minutes=119 + 121)) is None
+    token = _sign_in(engine, "ada@example.test", PASSWORD, now=start).token
+    moment = start
+    with session_scope(engine) as session:
+        for _ in range(80):  # active all the time, but 72 hours is the end
+            moment += timedelta(hours=1)
+            alive = sessions.resolve(session=session, token=token, idle_minutes=120, now=moment)
+            if moment - start >= timedelta(hours=72):
+                assert alive is None
+                break
+            assert alive is not None
+
+
+def test_a_password_change_ends_every_session(engine, builder_user):
+    token = _sign_in(engine, "ada@example.test", PASSWORD).token
+    with session_scope(engine) as session:
+        change_password(session=session, user_id=builder_user, new_password="another-long-password")
+    with session_scope(engine) as session:
+        assert sessions.resolve(session=session, token=token, idle_minutes=120) is None
+    assert _sign_in(engine, "ada@example.test", "another-long-password").token
+
+
+def test_login_page_signs_in_and_sign_out_kills_the_token_on_the_server(engine, builder_user):
+    login = state_of(LoginState)
+    result = call(login, "submit", {"email": "ada@example.test", "password": PASSWORD})
+    assert redirect_path(result) == routes.ADMIN
+    token = login.auth_token
+    assert token
+    admin = state_of(AdminState, token)
+    assert call(admin, "guard") is None and admin.signed_in_email == "ada@example.test"
+    assert redirect_path(call(admin, "sign_out")) == routes.ADMIN_LOGIN
+    stale = state_of(AdminState, token)  # a copy of the cookie kept elsewhere
+    assert redirect_path(call(stale, "guard")) == routes.ADMIN_LOGIN
+
+
+def test_login_page_shows_one_message_and_keeps_nobody_signed_in(engine, builder_user):
+    login = state_of(LoginState)
+    assert call(login, "submit", {"email": "ada@example.test", "password": "nope-nope-nope"}) is None
+    assert login.error == SIGN_IN_FAILED and login.auth_token == "" and login.password == ""
+
+
+def test_admin_role_needs_no_builder(engine):
+    user_id = make_user(engine, email="root@example.test", role=UserRole.ADMIN)
+    admin = state_of(AdminState, token_for(engine, user_id))
+    call(admin, "guard")
+    assert admin.is_platform_admin
