@@ -43,7 +43,11 @@ def seed_demo() -> None:
         seeded = seed(session=session)
     typer.echo("demo data seeded" if seeded else "database already has builders; demo data skipped")
     if not get_settings().uses_emulator:
-        typer.echo("real Stripe key set: no demo sign-ins created")
+        from booking.demo import retire_demo_accounts
+
+        with session_scope() as session:
+            retired = retire_demo_accounts(session=session)
+        typer.echo("real Stripe key set: no demo sign-ins" + (f" ({retired} switched off)" if retired else ""))
         return
     with session_scope() as session:
         seed_demo_accounts(session=session)

@@ -118,3 +118,17 @@ def seed_demo_accounts(*, session: Session) -> list[str]:
                         builder_id=builder.id)
         created.append(email)
     return created
+
+
+def retire_demo_accounts(*, session: Session) -> int:
+    """On real Stripe the demo sign-ins (known passwords) must not work: switch off any left over."""
+    from booking.models import UserAccount
+
+    retired = 0
+    for email, _slug in DEMO_ACCOUNTS:
+        user = session.exec(select(UserAccount).where(UserAccount.email == email)).first()
+        if user is not None and user.active:
+            user.active = False
+            session.add(user)
+            retired += 1
+    return retired

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from booking.ics import booking_uid, one_line
 from booking.money import format_money
 
 
@@ -54,11 +55,13 @@ class BookingFacts:
     reason: str = ""
     was_confirmed: bool = False  # the builder knew of it and both calendars got the invite
     site_domain: str = "localhost"
+    # Where the session happens (a video link or an address); set only once the booking is paid.
+    location: str = ""
 
     @property
     def invite_uid(self) -> str:
-        # One UID for the booking's whole life: the cancellation replaces the confirmation's event.
-        return f"booking-{self.booking_id}@{self.site_domain}"
+        # One UID for the booking's whole life, shared with the download and the calendar feed.
+        return booking_uid(self.booking_id, self.site_domain)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -88,6 +91,12 @@ def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | 
     kind, role = NotificationKind(kind), RecipientRole(role)
     draft = _DRAFTS[kind](role, facts)
     return RenderedEmail(subject=draft.subject, text=_as_text(draft), html=_as_html(draft))
+
+
+def is_web_link(text: str) -> bool:
+    """A location that is an http(s) address (a video call) is shown as a link; anything else as text."""
+    value = (text or "").strip()
+    return value.lower().startswith(("http://", "https://")) and len(value.split()) == 1
 
 
 def recipient_zone(role: RecipientRole | str, facts: BookingFacts) -> ZoneInfo:
@@ -183,11 +192,14 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         opening = f"{_one_line(facts.client_name)} booked a session with you and has paid."
     else:
         opening = "Your booking is confirmed and paid. See you then!"
+    details = _session_details(role, facts)
+    if facts.location.strip():
+        details.append(("Where", one_line(facts.location)))
     return _Draft(
         subject=_subject("Confirmed", role, facts),
         greeting_name=_greeting_name(role, facts),
         paragraphs=[opening, "The calendar invite is attached (invite.ics)."],
-        details=[*_session_details(role, facts), ("Paid", _price(facts)), _reference(facts)],
+        details=[*details, ("Paid", _price(facts)), _reference(facts)],
     )
 
 
@@ -314,7 +326,7 @@ def _as_html(draft: _Draft) -> str:
     for label, value in draft.details:
         parts.append(
             f'<tr><th style="text-align: left; padding: 2px 12px 2px 0;">{esc(label)}</th>'
-            f"<td>{esc(value)}</td></tr>"
+            f"<td>{_html_value(value)}</td></tr>"
         )
     parts.append("</table>")
     if draft.link:
@@ -322,6 +334,12 @@ def _as_html(draft: _Draft) -> str:
         parts.append(f'<p><a href="{esc(url, quote=True)}">{esc(label)}</a></p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _html_value(value: str) -> str:
+    if is_web_link(value):
+        return f'<a href="{html.escape(value.strip(), quote=True)}">{html.escape(value)}</a>'
+    return html.escape(value)
 
 
 def _parse_utc(value: str) -> datetime:

@@ -73,6 +73,45 @@ class Refund:
     status: str
 
 
+# --- what reconcile reads back from Stripe (listings; never changed through these) ---------------
+
+
+@dataclass(frozen=True)
+class PaymentIntentRecord:
+    id: str
+    status: str  # succeeded | processing | requires_payment_method | canceled | ...
+    amount: int
+    amount_received: int
+    currency: str
+    metadata: dict[str, str]
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> PaymentIntentRecord:
+        return cls(id=data["id"], status=data.get("status") or "", amount=int(data.get("amount") or 0),
+                   amount_received=int(data.get("amount_received") or 0), currency=data.get("currency") or "",
+                   metadata=dict(data.get("metadata") or {}))
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    id: str
+    amount: int
+    currency: str
+    status: str  # pending | succeeded | failed | canceled | requires_action
+    payment_intent_id: str | None
+    reason: str | None
+    metadata: dict[str, str]
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> RefundRecord:
+        payment_intent = data.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        return cls(id=data["id"], amount=int(data.get("amount") or 0), currency=data.get("currency") or "",
+                   status=data.get("status") or "", payment_intent_id=payment_intent, reason=data.get("reason"),
+                   metadata=dict(data.get("metadata") or {}))
+
+
 class PaymentGateway(Protocol):
     def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession: ...
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession: ...
@@ -81,6 +120,11 @@ class PaymentGateway(Protocol):
                metadata: dict[str, str]) -> Refund: ...
     def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None: ...
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
+    # Listings for reconcile: every object created since a time, all pages.
+    def list_checkout_sessions(self, *, created_since: datetime) -> list[CheckoutSession]: ...
+    def list_payment_intents(self, *, created_since: datetime) -> list[PaymentIntentRecord]: ...
+    def list_refunds(self, *, created_since: datetime) -> list[RefundRecord]: ...
+    def list_events(self, *, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -157,6 +201,29 @@ class StripeGateway:
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return verify_webhook(payload, signature, self._webhook_secret)
+
+    # --- listings for reconcile: the SDK's auto-paging walks every page ---------------------------
+    def list_checkout_sessions(self, *, created_since: datetime) -> list[CheckoutSession]:
+        found = self._list_since(self._client.v1.checkout.sessions, "list Checkout Sessions", created_since)
+        return [CheckoutSession.from_stripe(data) for data in found]
+
+    def list_payment_intents(self, *, created_since: datetime) -> list[PaymentIntentRecord]:
+        found = self._list_since(self._client.v1.payment_intents, "list PaymentIntents", created_since)
+        return [PaymentIntentRecord.from_stripe(data) for data in found]
+
+    def list_refunds(self, *, created_since: datetime) -> list[RefundRecord]:
+        return [RefundRecord.from_stripe(data)
+                for data in self._list_since(self._client.v1.refunds, "list refunds", created_since)]
+
+    def list_events(self, *, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Events as plain dicts, the same shape a webhook delivers (Stripe takes at most 20 types)."""
+        extra = {"types": list(types)} if types else {}
+        return self._list_since(self._client.v1.events, "list events", created_since, **extra)
+
+    def _list_since(self, service: Any, action: str, created_since: datetime, **params: Any) -> list[dict[str, Any]]:
+        with _provider_errors(action):
+            page = service.list(params={"created": {"gte": int(created_since.timestamp())}, "limit": 100, **params})
+            return [_plain(item) for item in page.auto_paging_iter()]
 
 
 def verify_webhook(payload: bytes, signature: str | None, secret: str | None) -> dict[str, Any]:

@@ -1,17 +1,37 @@
-"""Calendar invites (RFC 5545) for a booking: one VEVENT, times in UTC, a UID stable per booking."""
+"""Calendar data (RFC 5545): a booking's invite (one VEVENT) and a builder's subscription feed (many).
+
+Times are written in UTC. Every calendar object about one booking carries the same UID, from
+`booking_uid`, so a calendar app that sees the emailed invite, the downloaded one and the feed entry
+keeps a single event (and a CANCEL removes it).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vDuration
 
 PRODUCT_ID = "-//Booking//Paid sessions//EN"
+# How often a subscribed calendar app should fetch the feed again (a hint; apps may poll less often).
+FEED_REFRESH = timedelta(hours=1)
 
 # REQUEST: sent by email, calendar apps offer "add / accept".
 # PUBLISH: a plain download, no RSVP machinery.
 # CANCEL: removes the event the earlier REQUEST (same UID) created.
 INVITE_METHODS = ("REQUEST", "PUBLISH", "CANCEL")
+
+
+def site_domain(public_url: str) -> str:
+    """The host part of the site's public URL, e.g. "book.example.com" (UIDs are scoped by it)."""
+    return urlsplit(public_url).hostname or "localhost"
+
+
+def booking_uid(booking_id: str, domain: str) -> str:
+    """THE calendar UID of a booking: the emailed REQUEST and CANCEL, the download and the feed all use it."""
+    return f"booking-{booking_id}@{domain}"
 
 
 def booking_invite(
@@ -24,6 +44,7 @@ def booking_invite(
     organizer_email: str,
     attendee_email: str,
     url: str = "",
+    location: str = "",
     method: str = "REQUEST",
     organizer_name: str = "",
     attendee_name: str = "",
@@ -55,6 +76,8 @@ def booking_invite(
         event.add("description", description)
     if url:
         event.add("url", url)
+    if location.strip():
+        event.add("location", one_line(location))
     # A cancellation must sort after the request it cancels.
     event.add("sequence", max(sequence, 1) if method == "CANCEL" else sequence)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
@@ -64,6 +87,51 @@ def booking_invite(
         event.add("attendee", _address(attendee_email, attendee_name, role="REQ-PARTICIPANT"))
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One confirmed booking as a builder's subscribed calendar shows it."""
+
+    uid: str
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    location: str = ""
+
+
+def publish_feed(*, name: str, entries: Iterable[FeedEntry], stamp: datetime | None = None) -> bytes:
+    """A subscription calendar (METHOD:PUBLISH): one VEVENT per entry, no attendees, times in UTC."""
+    stamp_utc = _as_utc(stamp, "stamp") if stamp else datetime.now(UTC)
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(FEED_REFRESH).to_ical().decode())  # Outlook's name for it
+    for entry in entries:
+        event = Event()
+        event.add("uid", entry.uid)
+        event.add("dtstamp", stamp_utc)
+        event.add("dtstart", _as_utc(entry.start, "start"))
+        event.add("dtend", _as_utc(entry.end, "end"))
+        event.add("summary", entry.summary)
+        if entry.description:
+            event.add("description", entry.description)
+        if entry.location.strip():
+            event.add("location", one_line(entry.location))
+        event.add("status", "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def one_line(text: str) -> str:
+    """A multi-line address reads as one line ("1 Main St, London"); a link stays as it is."""
+    return ", ".join(" ".join(line.split()) for line in str(text).splitlines() if line.strip())
 
 
 def _as_utc(value: datetime, name: str) -> datetime:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +34,7 @@ from booking.email_templates import (
     recipient_zone,
     render_booking_email,
 )
-from booking.ics import booking_invite
+from booking.ics import booking_invite, site_domain
 from booking.mailer import (
     KIND_HEADER,
     NOTIFICATION_ID_HEADER,
@@ -175,7 +174,9 @@ def _booking_facts(*, booking: Booking, client: Client, builder: Builder, sessio
         checkout_url=booking.checkout_url or "",
         reason=booking.cancellation_reason or "",
         was_confirmed=booking.confirmed_at is not None or booking.status == BookingStatus.CONFIRMED,
-        site_domain=urlsplit(get_settings().public_url).hostname or "localhost",
+        site_domain=site_domain(get_settings().public_url),
+        # The client learns where the session is only once it is paid.
+        location=(session_type.location or "") if session_type and booking_is_paid(booking) else "",
     )
 
 
@@ -237,6 +238,7 @@ def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFa
         organizer_name=facts.builder_name,
         attendee_email=facts.client_email,
         attendee_name=facts.client_name,
+        location=facts.location,
         method=method,
         stamp=now,
     )

@@ -195,3 +195,28 @@ def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> s
         if row is None:
             raise LookupError(event_id)
         return _dispatch(session, gateway, json.loads(row.payload), count_attempt=False)
+
+
+def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any], source: str) -> str:
+    """Apply an event fetched from Stripe rather than delivered (reconcile), on the webhook's own path:
+    stored once by its id (marked with `source`), dispatched only if never processed, a handler error
+    kept on the row. Returns "duplicate", "failed" or the handler's outcome."""
+    payload = json.dumps(event, separators=(",", ":")).encode("utf-8")
+    with session_scope(engine) as session:
+        if session.get(StripeEvent, event["id"]) is None:
+            try:
+                with session.begin_nested():
+                    session.add(StripeEvent(id=event["id"], type=event["type"], payload=payload.decode("utf-8"),
+                                            source=source))
+                    session.flush()
+            except sa.exc.IntegrityError:  # a delivery of the same event stored it meanwhile
+                pass
+    if not _store_event(engine, event, payload):
+        return "duplicate"
+    try:
+        with session_scope(engine) as session:
+            return _dispatch(session, gateway, event, count_attempt=True)
+    except Exception as exc:
+        _record_failure(engine, event["id"], exc)
+        log.exception("%s event %s (%s) failed", source, event["id"], event["type"])
+        return "failed"

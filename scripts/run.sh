@@ -12,7 +12,6 @@ mkdir -p var
 
 python -m booking check-settings
 python -m booking migrate
-python -m booking seed-demo
 
 emulator_pid=""
 cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; }
@@ -30,11 +29,32 @@ if [[ -z $has_key ]]; then
     --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!
+  python - "$STRIPE_API_BASE" <<'PY'
+import sys, time, httpx
+for _ in range(200):
+    try:
+        httpx.get(sys.argv[1] + "/", timeout=1)
+        break
+    except httpx.HTTPError:
+        time.sleep(0.1)
+PY
   echo "==> No STRIPE_SECRET_KEY set: using the local Stripe emulator at http://localhost:$emulator_port"
   echo "    (payments, hosted checkout and webhooks; its dashboard lists what happened)."
 fi
 
+# Demo builders when the database is empty; demo sign-ins only on the emulator (no real key).
+python -m booking seed-demo
+if [[ -z $has_key ]]; then
+  # Every session type becomes a Stripe Product with a Price (idempotent).
+  python -m booking sync-stripe-catalog
+fi
+
 echo "==> Serving the app on http://localhost:$PORT"
+if [[ -z $has_key ]]; then
+  echo "    Builder workspace: http://localhost:$PORT/admin/login"
+  echo "    Demo sign-ins (password: demo-password): ada@demo.test, grace@demo.test, kenji@demo.test (builders),"
+  echo "    admin@demo.test (platform admin)."
+fi
 reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "${HOST:-0.0.0.0}" &
 app_pid=$!
 trap 'kill $app_pid 2>/dev/null; cleanup' EXIT INT TERM
