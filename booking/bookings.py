@@ -2,6 +2,7 @@
 
 pending --paid--> confirmed --full refund--> cancelled
 pending --hold ran out--> expired ; pending --released / async payment failed--> cancelled
+pending|confirmed --cancelled by the builder--> cancelled
 expired|cancelled (never paid) --late payment, slot still free--> confirmed
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus, Builder, PaymentStatus, utcnow
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, PaymentStatus, utcnow
 from booking.notifications import NotificationKind, queue_booking_notifications
 
 # A paid booking that lost its hold can be revived only if it was never paid or refunded before.
@@ -184,6 +185,21 @@ def cancel_unpaid(*, session: Session, booking_id: str, reason: str, notify: boo
         queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
                                     cause=reason)
     return released
+
+
+def cancel_by_builder(*, session: Session, booking_id: str, reason: str) -> bool:
+    """The builder (or the platform) cancels a hold or a confirmed booking: the slot is free again and
+    the client is told (with a CANCEL invite when the booking had been confirmed). Money is not touched
+    here: a refund goes through its own flow."""
+    cancelled = _swap_status(
+        session=session, booking_id=booking_id, from_statuses=ACTIVE_BOOKING_STATUSES,
+        values={"status": BookingStatus.CANCELLED, "cancellation_reason": reason, "hold_expires_at": None},
+    )
+    if cancelled:
+        booking = get_booking(session=session, booking_id=booking_id)
+        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
+                                    cause="cancelled-by-builder")
+    return cancelled
 
 
 def expire_hold(*, session: Session, booking_id: str, checkout_session_id: str | None = None,

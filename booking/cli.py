@@ -125,14 +125,28 @@ def replay_event(event_id: str) -> None:
 
 
 @cli.command()
-def reconcile() -> None:
-    """Ask Stripe about every booking still waiting for payment; confirm the paid, release the lapsed."""
+def reconcile(since: str = typer.Option("7d", help="How far back to look: Nd, Nh or Nm (e.g. 7d, 12h, 30m).")) -> None:
+    """Compare Stripe with the database over a recent window: apply every event never processed here
+    (through the webhook handlers), settle pending bookings, and print the counts and the mismatches.
+    Exits 3 when something still disagrees or an event failed (for cron), 0 when all agrees."""
     from booking.db import get_engine
-    from booking.gateway import gateway_from_settings
-    from booking.payments import reconcile_pending
+    from booking.gateway import PaymentProviderError, gateway_from_settings
+    from booking.reconcile import format_report, parse_since
+    from booking.reconcile import reconcile as run
 
-    counts = reconcile_pending(engine=get_engine(), gateway=gateway_from_settings(get_settings()))
-    typer.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = run(engine=get_engine(), gateway=gateway_from_settings(get_settings()), since=window)
+    except PaymentProviderError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(format_report(report))
+    if report.mismatches or report.events_failed:
+        raise typer.Exit(3)
 
 
 @cli.command("send-mail")
@@ -144,6 +158,23 @@ def send_mail() -> None:
 
     report = send_due_notifications(engine=get_engine(), mailer=mailer_from_settings(get_settings()))
     typer.echo(str(report))
+
+
+@cli.command("sync-stripe-catalog")
+def sync_stripe_catalog() -> None:
+    """Make every session type a Stripe Product with one active Price (creates what is missing; idempotent)."""
+    from booking.db import get_engine
+    from booking.gateway import PaymentProviderError, gateway_from_settings
+    from booking.session_type_admin import sync_catalog
+
+    try:
+        report = sync_catalog(engine=get_engine(), gateway=gateway_from_settings(get_settings()))
+    except PaymentProviderError as exc:  # no key, or Stripe unreachable before the first type
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

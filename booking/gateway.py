@@ -70,7 +70,28 @@ class CheckoutSession:
 class Refund:
     id: str
     amount: int
-    status: str
+    status: str  # pending | requires_action | succeeded | failed | canceled
+    currency: str | None = None
+    reason: str | None = None
+    payment_intent_id: str | None = None
+    failure_reason: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # ours: booking_id, refund_id
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> Refund:
+        payment_intent = data.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        return cls(
+            id=data["id"],
+            amount=int(data.get("amount") or 0),
+            status=data.get("status") or "pending",
+            currency=data.get("currency"),
+            reason=data.get("reason"),
+            payment_intent_id=payment_intent,
+            failure_reason=data.get("failure_reason"),
+            metadata=dict(data.get("metadata") or {}),
+        )
 
 
 # --- what reconcile reads back from Stripe (listings; never changed through these) ---------------
@@ -92,24 +113,42 @@ class PaymentIntentRecord:
                    metadata=dict(data.get("metadata") or {}))
 
 
+# --- the catalog: each session type is a Product with one active Price (booking.session_type_admin) ----
+
+
 @dataclass(frozen=True)
-class RefundRecord:
+class StripeProduct:
     id: str
-    amount: int
-    currency: str
-    status: str  # pending | succeeded | failed | canceled | requires_action
-    payment_intent_id: str | None
-    reason: str | None
+    name: str
+    description: str
+    active: bool
     metadata: dict[str, str]
 
     @classmethod
-    def from_stripe(cls, data: dict[str, Any]) -> RefundRecord:
-        payment_intent = data.get("payment_intent")
-        if isinstance(payment_intent, dict):
-            payment_intent = payment_intent.get("id")
-        return cls(id=data["id"], amount=int(data.get("amount") or 0), currency=data.get("currency") or "",
-                   status=data.get("status") or "", payment_intent_id=payment_intent, reason=data.get("reason"),
-                   metadata=dict(data.get("metadata") or {}))
+    def from_stripe(cls, data: dict[str, Any]) -> StripeProduct:
+        return cls(id=data["id"], name=data.get("name") or "", description=data.get("description") or "",
+                   active=bool(data.get("active")), metadata=dict(data.get("metadata") or {}))
+
+
+@dataclass(frozen=True)
+class StripePrice:
+    id: str
+    product_id: str
+    unit_amount: int | None
+    currency: str
+    active: bool
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> StripePrice:
+        product = data.get("product")
+        if isinstance(product, dict):
+            product = product.get("id")
+        return cls(id=data["id"], product_id=product or "", unit_amount=data.get("unit_amount"),
+                   currency=(data.get("currency") or "").lower(), active=bool(data.get("active")))
+
+
+def _missing_at_stripe(exc: PaymentProviderError) -> bool:
+    return getattr(exc.__cause__, "code", None) == "resource_missing"
 
 
 class PaymentGateway(Protocol):
@@ -118,13 +157,25 @@ class PaymentGateway(Protocol):
     def expire_checkout_session(self, session_id: str, *, idempotency_key: str) -> CheckoutSession: ...
     def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
                metadata: dict[str, str]) -> Refund: ...
+    def list_refunds(self, payment_intent_id: str) -> list[Refund]: ...
     def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None: ...
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]: ...
+    # The catalog (session types as Products and Prices); retrieve_* answer None when Stripe has no such object.
+    def create_product(self, *, name: str, description: str, active: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> StripeProduct: ...
+    def update_product(self, product_id: str, *, name: str, description: str, active: bool,
+                       metadata: dict[str, str], idempotency_key: str) -> StripeProduct: ...
+    def retrieve_product(self, product_id: str) -> StripeProduct | None: ...
+    def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
+                     idempotency_key: str) -> StripePrice: ...
+    def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice: ...
+    def retrieve_price(self, price_id: str) -> StripePrice | None: ...
+    def list_active_prices(self, product_id: str) -> list[StripePrice]: ...
     # Listings for reconcile: every object created since a time, all pages.
-    def list_checkout_sessions(self, *, created_since: datetime) -> list[CheckoutSession]: ...
-    def list_payment_intents(self, *, created_since: datetime) -> list[PaymentIntentRecord]: ...
-    def list_refunds(self, *, created_since: datetime) -> list[RefundRecord]: ...
-    def list_events(self, *, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
+    def list_checkout_sessions_since(self, created_since: datetime) -> list[CheckoutSession]: ...
+    def list_payment_intents_since(self, created_since: datetime) -> list[PaymentIntentRecord]: ...
+    def list_refunds_since(self, created_since: datetime) -> list[Refund]: ...
+    def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -186,9 +237,20 @@ class StripeGateway:
         params: dict[str, Any] = {"payment_intent": payment_intent_id, "reason": reason, "metadata": metadata}
         if amount is not None:
             params["amount"] = amount
-        with _provider_errors("create a refund"):
-            refund = self._client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
-        return Refund(id=refund.id, amount=refund.amount, status=refund.status)
+        try:
+            with _provider_errors("create a refund"):
+                refund = self._client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
+        except PaymentProviderError as exc:
+            # A refused refund is shown to the admin who asked: Stripe's own sentence says why.
+            detail = getattr(exc.__cause__, "user_message", None)
+            raise PaymentProviderError(f"{exc}: {detail}" if detail else str(exc)) from exc.__cause__
+        return Refund.from_stripe(_plain(refund))
+
+    def list_refunds(self, payment_intent_id: str) -> list[Refund]:
+        """Every refund of a payment (a charge.refunded event need not carry the list)."""
+        with _provider_errors("list refunds"):
+            found = self._client.v1.refunds.list(params={"payment_intent": payment_intent_id, "limit": 100})
+        return [Refund.from_stripe(_plain(refund)) for refund in found.data]
 
     def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None:
         """Which booking a payment belongs to, from the Checkout Session that created it."""
@@ -202,20 +264,77 @@ class StripeGateway:
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return verify_webhook(payload, signature, self._webhook_secret)
 
+    # --- the catalog: Products and Prices ------------------------------------------------------------
+    def create_product(self, *, name: str, description: str, active: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> StripeProduct:
+        params: dict[str, Any] = {"name": name, "active": active, "metadata": metadata}
+        if description:  # Stripe refuses an empty string here
+            params["description"] = description
+        with _provider_errors("create a Product"):
+            product = self._client.v1.products.create(params=params, options={"idempotency_key": idempotency_key})
+        return StripeProduct.from_stripe(_plain(product))
+
+    def update_product(self, product_id: str, *, name: str, description: str, active: bool,
+                       metadata: dict[str, str], idempotency_key: str) -> StripeProduct:
+        # An empty description unsets it (Stripe's convention for optional fields).
+        params: dict[str, Any] = {"name": name, "description": description, "active": active, "metadata": metadata}
+        with _provider_errors("update a Product"):
+            product = self._client.v1.products.update(
+                product_id, params=params, options={"idempotency_key": idempotency_key}
+            )
+        return StripeProduct.from_stripe(_plain(product))
+
+    def retrieve_product(self, product_id: str) -> StripeProduct | None:
+        try:
+            with _provider_errors("retrieve a Product"):
+                return StripeProduct.from_stripe(_plain(self._client.v1.products.retrieve(product_id)))
+        except PaymentProviderError as exc:
+            if _missing_at_stripe(exc):
+                return None
+            raise
+
+    def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
+                     idempotency_key: str) -> StripePrice:
+        params = {"product": product_id, "unit_amount": unit_amount, "currency": currency, "metadata": metadata}
+        with _provider_errors("create a Price"):
+            price = self._client.v1.prices.create(params=params, options={"idempotency_key": idempotency_key})
+        return StripePrice.from_stripe(_plain(price))
+
+    def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice:
+        with _provider_errors("update a Price"):
+            price = self._client.v1.prices.update(
+                price_id, params={"active": active}, options={"idempotency_key": idempotency_key}
+            )
+        return StripePrice.from_stripe(_plain(price))
+
+    def retrieve_price(self, price_id: str) -> StripePrice | None:
+        try:
+            with _provider_errors("retrieve a Price"):
+                return StripePrice.from_stripe(_plain(self._client.v1.prices.retrieve(price_id)))
+        except PaymentProviderError as exc:
+            if _missing_at_stripe(exc):
+                return None
+            raise
+
+    def list_active_prices(self, product_id: str) -> list[StripePrice]:
+        with _provider_errors("list Prices"):
+            page = self._client.v1.prices.list(params={"product": product_id, "active": True, "limit": 100})
+            return [StripePrice.from_stripe(_plain(price)) for price in page.auto_paging_iter()]
+
     # --- listings for reconcile: the SDK's auto-paging walks every page ---------------------------
-    def list_checkout_sessions(self, *, created_since: datetime) -> list[CheckoutSession]:
+    def list_checkout_sessions_since(self, created_since: datetime) -> list[CheckoutSession]:
         found = self._list_since(self._client.v1.checkout.sessions, "list Checkout Sessions", created_since)
         return [CheckoutSession.from_stripe(data) for data in found]
 
-    def list_payment_intents(self, *, created_since: datetime) -> list[PaymentIntentRecord]:
+    def list_payment_intents_since(self, created_since: datetime) -> list[PaymentIntentRecord]:
         found = self._list_since(self._client.v1.payment_intents, "list PaymentIntents", created_since)
         return [PaymentIntentRecord.from_stripe(data) for data in found]
 
-    def list_refunds(self, *, created_since: datetime) -> list[RefundRecord]:
-        return [RefundRecord.from_stripe(data)
+    def list_refunds_since(self, created_since: datetime) -> list[Refund]:
+        return [Refund.from_stripe(data)
                 for data in self._list_since(self._client.v1.refunds, "list refunds", created_since)]
 
-    def list_events(self, *, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Events as plain dicts, the same shape a webhook delivers (Stripe takes at most 20 types)."""
         extra = {"types": list(types)} if types else {}
         return self._list_since(self._client.v1.events, "list events", created_since, **extra)

@@ -179,6 +179,7 @@ class Booking(SQLModel, table=True):
         sa.CheckConstraint("amount >= 0", name="ck_booking_amount"),
         # The admin's booking list: one builder's bookings by time, thousands of them.
         sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
+        sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
         # SQLite: the same start can never be held twice (plus BEGIN IMMEDIATE serialisation).
         sa.Index(
             "uq_booking_active_start",
@@ -233,7 +234,7 @@ class StripeEvent(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=100, index=True)
     payload: str  # the raw JSON body as Stripe signed it
-    received_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime = Field(default_factory=utcnow, index=True)  # the webhook log's order
     processed_at: datetime | None = None
     status: EventStatus = Field(
         default=EventStatus.RECEIVED, sa_type=_enum_column(EventStatus, "event_status")
@@ -250,6 +251,7 @@ class Notification(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_notification_due", "status", "next_attempt_at"),
+        sa.Index("ix_notification_created_at", "created_at"),  # the outbox page's order
     )
 
     id: int | None = Field(default=None, primary_key=True)

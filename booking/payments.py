@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import bookings, slots
+from booking import bookings, payment_records, slots
 from booking.config import Settings
 from booking.db import session_scope
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
-from booking.models import Booking, BookingStatus, Client, PaymentStatus, utcnow
+from booking.models import Booking, BookingStatus, Client, PaymentStatus, Refund, RefundStatus, utcnow
+from booking.payment_records import StripeRef
 from booking.summaries import format_when
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ def start_checkout(*, session: Session, gateway: PaymentGateway, settings: Setti
         idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
     )
     _attach_checkout(session=session, booking=booking, checkout=checkout)
+    payment_records.open_attempt(session=session, booking=booking, checkout=checkout)
     return CheckoutStarted(booking.id, checkout.id, checkout.url or "", booking.hold_expires_at)
 
 
@@ -217,6 +219,7 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
                     gateway.expire_checkout_session(previous, idempotency_key=f"booking-{booking.id}-expire-{previous}")
             schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
             client = session.get(Client, booking.client_id)
+            payment_records.expire_session_attempt(session=session, checkout_session_id=previous)
             booking.checkout_attempts += 1
             # Stripe needs 30+ minutes ahead: the hold is renewed along with the session.
             booking.hold_expires_at = now + timedelta(minutes=settings.hold_minutes) + NETWORK_GRACE
@@ -226,6 +229,7 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
                 idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
             )
             _attach_checkout(session=session, booking=booking, checkout=checkout)
+            payment_records.open_attempt(session=session, booking=booking, checkout=checkout)
             started = CheckoutStarted(booking.id, checkout.id, checkout.url or "", booking.hold_expires_at)
     except Exception:
         if started is not None:
@@ -250,6 +254,7 @@ def release_hold_and_expire(*, engine: Engine, gateway: PaymentGateway, booking_
         if current.status == "open":
             gateway.expire_checkout_session(checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}")
     with session_scope(engine) as session:
+        payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
         # Expiring the session sends checkout.session.expired, which may have marked the hold expired
         # already: either way the client released it, and the record says so.
         return bookings.cancel_unpaid(session=session, booking_id=booking_id, reason="released by client",
@@ -283,13 +288,16 @@ def fulfill_checkout(*, session: Session, gateway: PaymentGateway, checkout_sess
     Called by the webhook and by the success page. Given only an id, it asks Stripe for the truth.
     """
     checkout = checkout_session or gateway.retrieve_checkout_session(checkout_session_id or "")
-    booking_id = booking_id_of(checkout)
-    booking = session.get(Booking, booking_id) if booking_id else None
-    if booking is None:
+    try:
+        located = payment_records.locate(session=session, ref=StripeRef.of_checkout(checkout))
+    except payment_records.UnknownBooking:
         return Fulfilment(state="unknown", booking=None)
+    booking = located.booking
     if checkout.payment_status == "paid":
         outcome = bookings.confirm_paid(session=session, booking_id=booking.id,
                                         payment_intent_id=checkout.payment_intent_id)
+        payment_records.mark_paid(session=session, payment=located.payment,
+                                  payment_intent_id=checkout.payment_intent_id)
         if outcome.refund_required:
             refund_late_payment(session=session, gateway=gateway, booking=outcome.booking)
         return Fulfilment(state="confirmed" if outcome.booking.status == BookingStatus.CONFIRMED else "refunded",
@@ -297,6 +305,7 @@ def fulfill_checkout(*, session: Session, gateway: PaymentGateway, checkout_sess
     if checkout.status == "complete":  # completed with a delayed payment method
         booking = bookings.mark_payment_processing(session=session, booking_id=booking.id,
                                                    payment_intent_id=checkout.payment_intent_id)
+        payment_records.mark_processing(session=session, payment=located.payment)
         return Fulfilment(state="processing", booking=booking)
     session.refresh(booking)
     state = "confirmed" if booking.status == BookingStatus.CONFIRMED else "unpaid"
@@ -304,17 +313,43 @@ def fulfill_checkout(*, session: Session, gateway: PaymentGateway, checkout_sess
 
 
 def refund_late_payment(*, session: Session, gateway: PaymentGateway, booking: Booking) -> None:
-    """Paid after the hold was given to someone else: give the money back, automatically."""
+    """Paid after the hold was given to someone else: give the money back, automatically.
+
+    This runs inside the fulfilment's transaction (a webhook's or the success page's), so its
+    idempotency key comes from the booking, not from the Refund row's id: if the transaction rolls
+    back after Stripe refunded, the retry gets the same refund back, and writes the same row again.
+    """
     if not booking.payment_intent_id:
         raise PaymentProviderError("late payment without a payment intent id")
-    gateway.refund(
+    located = payment_records.locate(session=session, ref=StripeRef(
+        object_id=booking.payment_intent_id, payment_intent_id=booking.payment_intent_id, booking_id=booking.id))
+    row = _late_payment_refund_row(session=session, located=located)
+    answer = gateway.refund(
         payment_intent_id=booking.payment_intent_id,
         amount=None,
         reason="requested_by_customer",
         idempotency_key=f"booking-{booking.id}-late-payment-refund",
+        # No row id in here: a retried transaction makes a new row, and Stripe refuses a repeated key
+        # with other parameters.
         metadata={"booking_id": booking.id, "why": "slot no longer available"},
     )
+    payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=row)
+    payment_records.settle_refunds(session=session, located=located, reason="paid after the slot was taken")
     log.warning("booking %s paid after its hold lapsed and the slot was taken: refunded", booking.id)
+
+
+def _late_payment_refund_row(*, session: Session, located: payment_records.Located) -> Refund | None:
+    payment = located.payment
+    key = f"late-payment-{located.booking.id}"
+    row = session.exec(select(Refund).where(Refund.request_key == key)).first()
+    if row is not None or payment is None or payment.amount - payment.amount_refunded <= 0:
+        return row
+    row = Refund(payment_id=payment.id, booking_id=located.booking.id, request_key=key,
+                 amount=payment.amount - payment.amount_refunded, currency=payment.currency,
+                 reason="requested_by_customer", status=RefundStatus.REQUESTED, requested_by="system")
+    session.add(row)
+    session.flush()
+    return row
 
 
 def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: datetime | None = None,
@@ -337,7 +372,9 @@ def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: 
                         checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}"
                     )
             with session_scope(engine) as session:
-                released += bookings.expire_hold(session=session, booking_id=booking_id, now=now)
+                if bookings.expire_hold(session=session, booking_id=booking_id, now=now):
+                    payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
+                    released += 1
         except PaymentProviderError:
             log.warning("sweeper: Stripe unavailable for booking %s; will retry", booking_id)
     return released

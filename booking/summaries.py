@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from booking.availability import load_zone
-from booking.models import Booking, Builder, SessionType
+from booking.email_templates import is_web_link
+from booking.ics import one_line
+from booking.models import Booking, BookingStatus, Builder, SessionType
 from booking.money import format_money
 
 
@@ -26,6 +28,9 @@ class BookingSummary:
     time_zone: str
     amount: str
     hold_expires: str  # in the client's zone, "" when not held
+    # Where the session happens: "" until the booking is confirmed (paid), so an unpaid hold never shows it.
+    location: str = ""
+    location_is_link: bool = False
 
 
 def format_when(start: datetime, end: datetime, time_zone: str) -> str:
@@ -39,6 +44,7 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone_name = time_zone or booking.client_time_zone
+    location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
     hold = ""
     if booking.hold_expires_at is not None:
         hold = booking.hold_expires_at.astimezone(load_zone(zone_name)).strftime("%H:%M %Z")
@@ -55,4 +61,6 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         time_zone=zone_name,
         amount=format_money(booking.amount, booking.currency),
         hold_expires=hold,
+        location=location,
+        location_is_link=is_web_link(location),
     )

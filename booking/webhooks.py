@@ -15,12 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from booking import bookings
+from booking import bookings, payment_records
 from booking.db import session_scope
 from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway
-from booking.models import Booking, EventStatus, StripeEvent, utcnow
+from booking.gateway import Refund as StripeRefund
+from booking.models import EventStatus, StripeEvent, utcnow
+from booking.payment_records import StripeRef, UnknownBooking, locate
 from booking.payments import fulfill_checkout, refund_late_payment
 
 log = logging.getLogger(__name__)
@@ -34,21 +36,13 @@ class WebhookResult:
     body: dict[str, Any]
 
 
-class UnknownBooking(LookupError):
-    """The event names no booking of ours: stored and acknowledged, nothing changed."""
-
-
-def _booking_for(session: Session, obj: dict[str, Any]) -> Booking:
-    metadata = obj.get("metadata") or {}
-    booking_id = metadata.get("booking_id") or obj.get("client_reference_id")
-    booking = session.get(Booking, booking_id) if booking_id else None
-    if booking is None and obj.get("payment_intent"):
-        payment_intent = obj["payment_intent"]
-        payment_intent = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
-        booking = session.exec(select(Booking).where(Booking.payment_intent_id == payment_intent)).first()
-    if booking is None:
-        raise UnknownBooking(booking_id or obj.get("id"))
-    return booking
+def _refunds_of(gateway: PaymentGateway, charge: dict[str, Any]) -> list[StripeRefund]:
+    """The charge's refunds: from the event when it carries the whole list, else from Stripe."""
+    listed = charge.get("refunds")
+    if isinstance(listed, dict) and not listed.get("has_more"):
+        return [StripeRefund.from_stripe(refund) for refund in listed.get("data") or []]
+    payment_intent = StripeRef.of(charge).payment_intent_id
+    return gateway.list_refunds(payment_intent) if payment_intent else []
 
 
 def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
@@ -60,25 +54,29 @@ def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict
 
 
 def on_async_payment_failed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
-    obj = event["data"]["object"]
-    booking = _booking_for(session, obj)
-    released = bookings.cancel_unpaid(session=session, booking_id=booking.id, reason="payment failed", notify=True)
+    located = locate(session=session, ref=StripeRef.of(event["data"]["object"]))
+    payment_records.mark_failed(session=session, payment=located.payment, code=None,
+                                message="The delayed payment method failed.", after_processing=True)
+    released = bookings.cancel_unpaid(session=session, booking_id=located.booking.id, reason="payment failed",
+                                      notify=True)
     return "released" if released else "no change"
 
 
 def on_checkout_expired(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     obj = event["data"]["object"]
-    booking = _booking_for(session, obj)
+    located = locate(session=session, ref=StripeRef.of(obj))
+    payment_records.mark_expired(session=session, payment=located.payment)
     # Only the booking's current session releases it: "Try again" expires the previous one.
-    released = bookings.expire_hold(session=session, booking_id=booking.id, checkout_session_id=obj["id"],
+    released = bookings.expire_hold(session=session, booking_id=located.booking.id, checkout_session_id=obj["id"],
                                     only_if_lapsed=False)
     return "released" if released else "no change"
 
 
 def on_payment_intent_succeeded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     obj = event["data"]["object"]
-    booking = _booking_for(session, obj)
-    outcome = bookings.confirm_paid(session=session, booking_id=booking.id, payment_intent_id=obj["id"])
+    located = locate(session=session, ref=StripeRef.of(obj))
+    outcome = bookings.confirm_paid(session=session, booking_id=located.booking.id, payment_intent_id=obj["id"])
+    payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=obj["id"])
     if outcome.refund_required:
         refund_late_payment(session=session, gateway=gateway, booking=outcome.booking)
         return "late payment refunded"
@@ -87,29 +85,41 @@ def on_payment_intent_succeeded(session: Session, gateway: PaymentGateway, event
 
 def on_payment_intent_failed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     obj = event["data"]["object"]
-    booking = _booking_for(session, obj)
-    recorded = bookings.record_payment_failure(session=session, booking_id=booking.id,
+    located = locate(session=session, ref=StripeRef.of(obj))
+    error = obj.get("last_payment_error") or {}
+    payment_records.mark_failed(session=session, payment=located.payment,
+                                code=error.get("decline_code") or error.get("code"), message=error.get("message"))
+    recorded = bookings.record_payment_failure(session=session, booking_id=located.booking.id,
                                                payment_intent_id=obj["id"], cause=obj["id"])
     return "failure recorded" if recorded else "no change"
 
 
 def on_charge_refunded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     charge = event["data"]["object"]
-    payment_intent = charge.get("payment_intent")
-    metadata = dict(charge.get("metadata") or {})
-    known = payment_intent and session.exec(select(Booking.id).where(Booking.payment_intent_id == payment_intent)).first()
-    if payment_intent and not known and "booking_id" not in metadata:
-        # The refund overtook the payment events: Stripe's session record says whose payment it was.
-        booking_id = gateway.booking_id_for_payment_intent(payment_intent)
-        if booking_id:
-            metadata["booking_id"] = booking_id
-    booking = _booking_for(session, {"payment_intent": payment_intent, "metadata": metadata, "id": charge.get("id")})
-    if not booking.payment_intent_id:
+    # A refund can overtake the payment events: then Stripe's session record says whose payment it was.
+    located = locate(session=session, ref=StripeRef.of(charge), gateway=gateway)
+    payment_records.lock_money(session=session, located=located)
+    booking, payment_intent = located.booking, StripeRef.of(charge).payment_intent_id
+    if payment_intent and not booking.payment_intent_id:
         booking.payment_intent_id = payment_intent
-    bookings.record_refund(session=session, booking_id=booking.id,
-                           amount_refunded=int(charge.get("amount_refunded") or 0),
-                           fully_refunded=bool(charge.get("refunded")))
+        session.add(booking)
+        session.flush()
+    for refund in _refunds_of(gateway, charge):
+        payment_records.record_stripe_refund(session=session, located=located, refund=refund)
+    payment_records.settle_refunds(session=session, located=located,
+                                   stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
+                                   fully_refunded=bool(charge.get("refunded")))
     return "refund recorded"
+
+
+def on_refund_changed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    """refund.created / updated / failed: one refund's own record (pending -> succeeded or failed)."""
+    refund = StripeRefund.from_stripe(event["data"]["object"])
+    located = locate(session=session, ref=StripeRef.of(event["data"]["object"]), gateway=gateway)
+    payment_records.lock_money(session=session, located=located)
+    row = payment_records.record_stripe_refund(session=session, located=located, refund=refund)
+    payment_records.settle_refunds(session=session, located=located)
+    return f"refund {row.status}" if row is not None else "no change"
 
 
 HANDLERS: dict[str, Handler] = {
@@ -120,6 +130,10 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": on_payment_intent_succeeded,
     "payment_intent.payment_failed": on_payment_intent_failed,
     "charge.refunded": on_charge_refunded,
+    "refund.created": on_refund_changed,
+    "refund.updated": on_refund_changed,
+    "refund.failed": on_refund_changed,
+    "charge.refund.updated": on_refund_changed,
 }
 
 
@@ -165,6 +179,7 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
     if count_attempt:
         row.attempts += 1
     handler = HANDLERS.get(event["type"])
+    session.info.pop(payment_records.LOCATED_BOOKING, None)
     if handler is None:
         outcome, status = "unhandled type", EventStatus.IGNORED
     else:
@@ -173,6 +188,13 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
                 outcome, status = handler(session, gateway, event), EventStatus.PROCESSED
         except UnknownBooking as exc:
             outcome, status = f"no booking {exc}", EventStatus.IGNORED
+    # Filed under its booking, so the builder sees their own events in the webhook log.
+    if status == EventStatus.PROCESSED and payment_records.last_located_booking(session):
+        row.booking_id = payment_records.last_located_booking(session)
+    elif handler is None and row.booking_id is None:  # e.g. charge.succeeded: still that booking's story
+        obj = (event.get("data") or {}).get("object")
+        if isinstance(obj, dict):
+            row.booking_id = payment_records.known_booking_id(session=session, ref=StripeRef.of(obj))
     row.status, row.processed_at, row.error = status, utcnow(), None
     session.add(row)
     return outcome
@@ -185,7 +207,18 @@ def _record_failure(engine: Engine, event_id: str, exc: Exception) -> None:
             row.attempts += 1
             row.status = EventStatus.FAILED
             row.error = "".join(traceback.format_exception(exc))[-4000:]
+            row.booking_id = row.booking_id or _known_booking_id(session, row.payload)
             session.add(row)
+
+
+def _known_booking_id(session: Session, payload: str) -> str | None:
+    """A failed event is filed under its booking too, when our rows already tell which (read-only)."""
+    try:
+        obj = json.loads(payload)["data"]["object"]
+        return payment_records.known_booking_id(session=session, ref=StripeRef.of(obj))
+    except Exception:  # a failure record must never fail on account of this lookup
+        log.debug("no booking for a failed event", exc_info=True)
+        return None
 
 
 def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> str:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from booking import availability, catalog, invites, payments, slots
+from booking import calendar_feed as calendar_feeds
 from booking.config import get_settings
 from booking.db import database_reachable, session_scope
 from booking.gateway import PaymentProviderError
@@ -155,6 +156,23 @@ async def booking_invite(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="booking.ics"'})
 
 
+async def calendar_feed(request: Request) -> Response:
+    """A builder's private subscription: the token in the URL is the only credential."""
+    token = request.path_params["token"]
+
+    def load() -> bytes | None:
+        with session_scope(deps.engine()) as session:
+            feed = calendar_feeds.load_feed(session=session, token=token)
+        return feed.to_ical() if feed is not None else None  # rendered after the transaction ends
+
+    ics = await run_in_threadpool(load)
+    if ics is None:
+        return error(404, "calendar_not_found", "No calendar at this address (the link may have been replaced).")
+    return Response(ics, media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer",
+                             "Content-Disposition": 'inline; filename="bookings.ics"'})
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -164,6 +182,7 @@ def build_api() -> Starlette:
             Route(routes.API_CREATE_CHECKOUT, create_checkout_session, methods=["POST"]),
             Route(routes.API_WEBHOOK, stripe_webhook, methods=["POST"]),
             Route(routes.API_ICS, booking_invite, methods=["GET"]),
+            Route(routes.CALENDAR_FEED, calendar_feed, methods=["GET"]),
             *admin_routes(),
         ]
     )

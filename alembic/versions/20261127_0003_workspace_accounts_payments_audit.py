@@ -128,6 +128,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.create_index('ix_booking_builder_start', ['builder_id', 'start_time'], unique=False)
+        batch_op.create_index('ix_booking_start', ['start_time'], unique=False)
 
     with op.batch_alter_table('builder', schema=None) as batch_op:
         batch_op.add_column(sa.Column('calendar_token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
@@ -144,6 +145,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False, server_default='webhook'))
         batch_op.add_column(sa.Column('booking_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True))
         batch_op.create_index(batch_op.f('ix_stripe_event_booking_id'), ['booking_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stripe_event_received_at'), ['received_at'], unique=False)
+
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_created_at', ['created_at'], unique=False)
 
     _carry_over_payments()
 
@@ -175,7 +180,11 @@ def _carry_over_payments() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_created_at')
+
     with op.batch_alter_table('stripe_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stripe_event_received_at'))
         batch_op.drop_index(batch_op.f('ix_stripe_event_booking_id'))
         batch_op.drop_column('booking_id')
         batch_op.drop_column('source')
@@ -190,6 +199,7 @@ def downgrade() -> None:
         batch_op.drop_column('calendar_token_hash')
 
     with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_index('ix_booking_start')
         batch_op.drop_index('ix_booking_builder_start')
 
     with op.batch_alter_table('refund', schema=None) as batch_op:

@@ -1,24 +1,587 @@
-"""Bookings (routes.ADMIN_BOOKINGS). Placeholder: to be built."""
+"""Bookings (routes.ADMIN_BOOKINGS): upcoming and past bookings, 50 a page, filtered by status, dates
+and client email; a booking's detail with its payment history; refund and cancel forms.
+
+Thin: the list and detail come from `booking.booking_admin`, refunds and cancellations from
+`booking.refunds` (Stripe is called off the event loop, in a background handler that shows progress).
+Each form gets a request key when it opens, kept on the server: a double click sends the same key,
+and the second request returns the first refund instead of making another.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
+from datetime import date
+
 import reflex as rx
 
-from booking_ui import routes
-from booking_ui.admin.base import AdminState, admin_event
+from booking import booking_admin, refunds
+from booking.accounts import authz
+from booking.accounts.authz import Actor
+from booking.db import session_scope
+from booking.gateway import PaymentProviderError
+from booking.models import REFUND_REASONS, Builder
+from booking.money import MoneyError, to_minor_units
+from booking_ui import deps, routes
+from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Bookings"
+log = logging.getLogger(__name__)
+
+_STATUS_OPTIONS = tuple(booking_admin.STATUS_LABELS.items())
+_REASON_LABELS = {"requested_by_customer": "Requested by the client", "duplicate": "Duplicate payment",
+                  "fraudulent": "Fraudulent"}
+_AMOUNT_HELP = "Enter an amount such as 12.50 (or 5000 for yen)."
 
 
-class BookingsState(AdminState):
-    @admin_event
-    def load(self):
+def _parse_date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value or "").strip()) if str(value or "").strip() else None
+    except ValueError:
         return None
 
 
+def _parse_amount(value: object, currency: str) -> int | None:
+    """Major units typed in the form -> minor units; empty means "all that is left"."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    return to_minor_units(text, currency)
+
+
+def _viewer_zone(actor: Actor) -> str:
+    if actor.builder_id is None:
+        return "UTC"
+    with session_scope(deps.engine()) as session:
+        builder = session.get(Builder, actor.builder_id)
+        return builder.time_zone if builder else "UTC"
+
+
+def _load_detail(actor: Actor, booking_id: str) -> booking_admin.BookingDetail:
+    with session_scope(deps.engine()) as session:
+        return booking_admin.booking_detail(session=session, actor=actor, booking_id=booking_id)
+
+
+class BookingsState(AdminState):
+    rows: list[booking_admin.BookingRow] = []
+    page: int = 1
+    has_next: bool = False
+    when: str = "upcoming"  # upcoming | past
+    status_filter: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    search: str = ""
+    filter_error: str = ""
+
+    detail: booking_admin.BookingDetail = booking_admin.BookingDetail()
+    form_version: int = 0  # remounts the forms (fresh defaults) when a booking or a new form opens
+    refund_busy: bool = False
+    refund_done: bool = False
+    refund_ok: bool = False
+    refund_result: str = ""
+    cancel_busy: bool = False
+    cancel_ok: bool = False
+    cancel_result: str = ""
+    cancel_choice: str = "full"
+    retrying: str = ""
+
+    _refund_key: str = ""
+    _cancel_key: str = ""
+
+    # --- list ---------------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        actor = current_actor()
+        query = booking_admin.BookingQuery(
+            builder_id=authz.builder_scope(actor, None), past=self.when == "past", status=self.status_filter,
+            date_from=_parse_date(self.date_from), date_to=_parse_date(self.date_to), email=self.search,
+            page=self.page, time_zone=_viewer_zone(actor),
+        )
+        with session_scope(deps.engine()) as session:
+            found = booking_admin.list_bookings(session=session, query=query)
+        self.rows, self.page, self.has_next = found.rows, found.page, found.has_next
+
+    @admin_event
+    def load(self):
+        self.page, self.filter_error = 1, ""
+        self._close()
+        self._refresh()
+        return None
+
+    @admin_event
+    def set_when(self, value: str):
+        """Upcoming (today on) or past."""
+        self.when = "past" if value == "past" else "upcoming"
+        self.page = 1
+        self._refresh()
+        return None
+
+    @admin_event
+    def set_status(self, status: str):
+        """One status badge ("" or anything unknown: all)."""
+        self.status_filter = status if status in booking_admin.STATUS_LABELS else ""
+        self.page = 1
+        self._refresh()
+        return None
+
+    @admin_event
+    def set_search(self, value: str):
+        """The client's email, or its beginning."""
+        self.search = str(value or "").strip().lower()[:254]
+        self.page = 1
+        self._refresh()
+        return None
+
+    @admin_event
+    def set_dates(self, form: dict):
+        """From and to (inclusive), in the viewer's zone; either may be empty."""
+        start, end = form.get("date_from", ""), form.get("date_to", "")
+        parsed_start, parsed_end = _parse_date(start), _parse_date(end)
+        if (str(start or "").strip() and parsed_start is None) or (str(end or "").strip() and parsed_end is None):
+            self.filter_error = "Enter dates as YYYY-MM-DD."
+            return None
+        if parsed_start and parsed_end and parsed_end < parsed_start:
+            self.filter_error = "The end date is before the start date."
+            return None
+        self.filter_error = ""
+        self.date_from = parsed_start.isoformat() if parsed_start else ""
+        self.date_to = parsed_end.isoformat() if parsed_end else ""
+        self.page = 1
+        self._refresh()
+        return None
+
+    @admin_event
+    def set_page(self, page: int):
+        try:
+            self.page = max(1, int(page))
+        except (TypeError, ValueError):
+            self.page = 1
+        self._refresh()
+        return None
+
+    # --- one booking --------------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        self.detail = booking_admin.BookingDetail()
+        self._refund_key = self._cancel_key = ""
+        self.refund_busy = self.cancel_busy = False
+        self.refund_done = self.refund_ok = self.cancel_ok = False
+        self.refund_result = self.cancel_result = self.retrying = ""
+
+    def _new_forms(self) -> None:
+        self._refund_key, self._cancel_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        self.refund_done, self.refund_ok, self.refund_result = False, False, ""
+        self.cancel_ok, self.cancel_result, self.cancel_choice = False, "", "full"
+        self.form_version += 1
+
+    @admin_event
+    def open_booking(self, booking_id: str):
+        """The detail panel: payment history, and the refund and cancel forms (each with a fresh key)."""
+        self._close()
+        self.detail = _load_detail(current_actor(), str(booking_id))
+        self._new_forms()
+        return None
+
+    @admin_event
+    def close_booking(self):
+        self._close()
+        return None
+
+    @admin_event
+    def new_refund(self):
+        """Another refund after one finished: a new form, a new request key."""
+        if self.detail.id and not self.refund_busy:
+            self.detail = _load_detail(current_actor(), self.detail.id)
+            self._new_forms()
+        return None
+
+    @admin_event
+    def set_cancel_choice(self, value: str):
+        self.cancel_choice = value if value in refunds.REFUND_CHOICES else "full"
+        return None
+
+    async def _after_money_change(self, actor: Actor, booking_id: str) -> None:
+        detail = await asyncio.to_thread(_load_detail, actor, booking_id)
+        async with self:
+            if self.detail.id == booking_id:
+                self.detail = detail
+            self._refresh()
+
+    @admin_background
+    async def refund(self, form: dict):
+        """Refund part or all of what is left; Stripe is asked off the event loop."""
+        actor = current_actor()
+        async with self:
+            if self.refund_busy or not self.detail.id or not self._refund_key:
+                return
+            booking_id, key, currency = self.detail.id, self._refund_key, self.detail.currency
+            self.refund_busy, self.refund_result = True, ""
+        ok, answered, message = False, False, ""
+        try:
+            amount = _parse_amount(form.get("amount"), currency)
+            outcome = await asyncio.to_thread(
+                refunds.request_refund, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
+                booking_id=booking_id, amount=amount, reason=str(form.get("reason") or ""), request_key=key)
+            ok, answered, message = outcome.ok, True, outcome.message
+        except MoneyError:
+            message = _AMOUNT_HELP
+        except refunds.Refused as exc:
+            message = exc.message
+        except PaymentProviderError as exc:
+            message = f"Stripe is not available: {exc}"
+        finally:
+            async with self:
+                self.refund_busy = False
+        async with self:
+            # A refused form can be corrected and sent again with the same key (nothing was written);
+            # an answered one (its key now names a refund) shows its result until "New refund".
+            self.refund_ok, self.refund_result, self.refund_done = ok, message, answered
+        await self._after_money_change(actor, booking_id)
+
+    @admin_background
+    async def retry_refund(self, refund_id: str):
+        """Ask again for a failed refund (once per failed row, however often it is clicked)."""
+        actor = current_actor()
+        async with self:
+            if self.retrying or not self.detail.id:
+                return
+            booking_id, self.retrying, self.refund_result = self.detail.id, str(refund_id), ""
+        ok, message = False, ""
+        try:
+            outcome = await asyncio.to_thread(refunds.retry_refund, engine=deps.engine(), gateway=deps.gateway(),
+                                              actor=actor, refund_id=str(refund_id))
+            ok, message = outcome.ok, outcome.message
+        except refunds.Refused as exc:
+            message = exc.message
+        except PaymentProviderError as exc:
+            message = f"Stripe is not available: {exc}"
+        finally:
+            async with self:
+                self.retrying = ""
+        async with self:
+            self.refund_ok, self.refund_result, self.refund_done = ok, message, True
+        await self._after_money_change(actor, booking_id)
+
+    @admin_background
+    async def cancel_booking(self, form: dict):
+        """Cancel (the slot is freed, the client emailed), then refund all, part or none."""
+        actor = current_actor()
+        async with self:
+            if self.cancel_busy or not self.detail.id or not self._cancel_key:
+                return
+            booking_id, key, currency = self.detail.id, self._cancel_key, self.detail.currency
+            self.cancel_busy, self.cancel_result = True, ""
+        ok, message = False, ""
+        try:
+            choice = str(form.get("refund") or "")
+            amount = _parse_amount(form.get("amount"), currency) if choice == "partial" else None
+            outcome = await asyncio.to_thread(
+                refunds.cancel_booking, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
+                booking_id=booking_id, refund=choice, amount=amount,
+                refund_reason=str(form.get("refund_reason") or ""), request_key=key,
+                reason=str(form.get("reason") or ""))
+            ok, message = outcome.refund is None or outcome.refund.ok, outcome.message
+        except MoneyError:
+            message = _AMOUNT_HELP
+        except refunds.Refused as exc:
+            message = exc.message
+        except PaymentProviderError as exc:
+            message = f"Stripe is not available: {exc}"
+        finally:
+            async with self:
+                self.cancel_busy = False
+        async with self:
+            self.cancel_ok, self.cancel_result = ok, message
+        await self._after_money_change(actor, booking_id)
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+def _status_badge(status, label) -> rx.Component:
+    return rx.badge(label, variant="soft", data_testid="booking-status",
+                    color_scheme=rx.match(status, *booking_admin.STATUS_COLOURS.items(), "gray"))
+
+
+def _row(row: booking_admin.BookingRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.when, white_space="nowrap")),
+        rx.table.cell(_status_badge(row.status, row.status_label)),
+        rx.table.cell(rx.vstack(rx.text(row.client_name, weight="medium"),
+                                rx.text(row.client_email, size="1", color_scheme="gray",
+                                        data_testid="booking-client-email"),
+                                spacing="0")),
+        rx.table.cell(row.session_type),
+        rx.cond(AdminState.is_platform_admin, rx.table.cell(row.builder_name), rx.fragment()),
+        rx.table.cell(rx.text(row.amount, white_space="nowrap")),
+        rx.table.cell(rx.button("Open", size="1", variant="soft", on_click=BookingsState.open_booking(row.id),
+                                aria_label="Open booking " + row.id, data_testid="open-booking")),
+        data_testid="booking-row",
+    )
+
+
+def _labelled(label: str, control_id: str, control: rx.Component) -> rx.Component:
+    return rx.vstack(rx.el.label(label, html_for=control_id), control, spacing="1")
+
+
+def _filters() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.hstack(
+                *[rx.button(label, variant=rx.cond(BookingsState.when == value, "solid", "soft"),
+                            aria_pressed=rx.cond(BookingsState.when == value, "true", "false"),
+                            on_click=BookingsState.set_when(value), data_testid=f"show-{value}")
+                  for value, label in (("upcoming", "Upcoming"), ("past", "Past"))],
+                spacing="1", role="group", aria_label="Which bookings",
+            ),
+            _labelled("Status", "booking-status-filter", rx.el.select(
+                rx.el.option("All", value=""),
+                *[rx.el.option(label, value=value) for value, label in _STATUS_OPTIONS],
+                id="booking-status-filter", value=BookingsState.status_filter, on_change=BookingsState.set_status,
+            )),
+            _labelled("Client email", "booking-search", rx.input(
+                id="booking-search", type="search", default_value=BookingsState.search,
+                on_blur=BookingsState.set_search, placeholder="e.g. ann@example.com", max_length=254,
+            )),
+            rx.form(
+                rx.hstack(
+                    _labelled("From", "booking-date-from", rx.input(id="booking-date-from", name="date_from",
+                                                                    type="date", default_value=BookingsState.date_from)),
+                    _labelled("To", "booking-date-to", rx.input(id="booking-date-to", name="date_to", type="date",
+                                                                default_value=BookingsState.date_to)),
+                    rx.button("Apply dates", type="submit", variant="soft"),
+                    align="end",
+                    spacing="2",
+                ),
+                on_submit=BookingsState.set_dates,
+            ),
+            spacing="4",
+            align="end",
+            wrap="wrap",
+        ),
+        rx.cond(BookingsState.filter_error != "",
+                rx.text(BookingsState.filter_error, color_scheme="red", size="2", role="alert")),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _pager() -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", variant="soft", disabled=BookingsState.page <= 1,
+                  on_click=BookingsState.set_page(BookingsState.page - 1)),
+        rx.text("Page ", BookingsState.page, size="2"),
+        rx.button("Next", variant="soft", disabled=~BookingsState.has_next,
+                  on_click=BookingsState.set_page(BookingsState.page + 1)),
+        align="center",
+        spacing="3",
+    )
+
+
+def _payment_row(line: booking_admin.PaymentLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(line.attempt),
+        rx.table.cell(rx.badge(line.status, variant="soft")),
+        rx.table.cell(line.amount),
+        rx.table.cell(line.refunded),
+        rx.table.cell(rx.vstack(rx.code(line.checkout_session_id, size="1"),
+                                rx.code(line.payment_intent_id, size="1"), spacing="1")),
+        rx.table.cell(rx.text(line.failure, size="1")),
+        rx.table.cell(rx.text(line.created, white_space="nowrap")),
+        rx.table.cell(rx.text(line.paid, white_space="nowrap")),
+    )
+
+
+def _refund_row(line: booking_admin.RefundLine) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(line.amount),
+        rx.table.cell(rx.badge(line.status, variant="soft", data_testid="refund-status",
+                               color_scheme=rx.match(line.status, ("succeeded", "green"), ("failed", "red"),
+                                                     ("canceled", "red"), "amber"))),
+        rx.table.cell(line.reason),
+        rx.table.cell(line.requested_by),
+        rx.table.cell(rx.text(line.created, white_space="nowrap")),
+        rx.table.cell(rx.vstack(rx.text(line.failure_reason, size="1", color_scheme="red"),
+                                rx.code(line.stripe_refund_id, size="1"), spacing="1")),
+        rx.table.cell(rx.cond(line.can_retry, rx.button(
+            "Retry", size="1", on_click=BookingsState.retry_refund(line.id),
+            loading=BookingsState.retrying == line.id, disabled=BookingsState.retrying != "",
+            data_testid="refund-retry"))),
+    )
+
+
+def _history() -> rx.Component:
+    detail = BookingsState.detail
+    return rx.vstack(
+        rx.heading("Payment history", size="3", as_="h3"),
+        rx.cond(detail.payments.length() > 0, rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
+                "Attempt", "Status", "Amount", "Refunded", "Stripe ids", "Failure", "Started", "Paid")])),
+            rx.table.body(rx.foreach(detail.payments, _payment_row)),
+            size="1", variant="surface", width="100%",
+        ), rx.text("No checkout yet.", color_scheme="gray", size="2")),
+        rx.heading("Refunds", size="3", as_="h3"),
+        rx.cond(detail.refunds.length() > 0, rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
+                "Amount", "Status", "Reason", "Asked by", "When", "Stripe", "")])),
+            rx.table.body(rx.foreach(detail.refunds, _refund_row)),
+            size="1", variant="surface", width="100%",
+        ), rx.text("No refunds.", color_scheme="gray", size="2")),
+        spacing="2",
+        width="100%",
+        data_testid="payment-history",
+    )
+
+
+def _reason_select(control_id: str, name: str) -> rx.Component:
+    return _labelled("Reason", control_id, rx.el.select(
+        *[rx.el.option(_REASON_LABELS.get(reason, reason), value=reason) for reason in REFUND_REASONS],
+        id=control_id, name=name, default_value=REFUND_REASONS[0],
+    ))
+
+
+def _result(text, ok, testid: str) -> rx.Component:
+    return rx.cond(text != "", rx.callout(text, icon=rx.cond(ok, "check", "triangle_alert"),
+                                          color_scheme=rx.cond(ok, "green", "red"), role="status",
+                                          data_testid=testid))
+
+
+def _refund_form() -> rx.Component:
+    detail = BookingsState.detail
+    form = rx.form(
+        rx.vstack(
+            rx.text("Left to refund: ", rx.text.strong(detail.left), size="2"),
+            rx.hstack(
+                _labelled("Amount (" + detail.currency.upper() + ")", "refund-amount", rx.input(
+                    id="refund-amount", name="amount", default_value=detail.left_major, inputmode="decimal",
+                    data_testid="refund-amount")),
+                _reason_select("refund-reason", "reason"),
+                rx.button("Refund", type="submit", loading=BookingsState.refund_busy,
+                          disabled=BookingsState.refund_busy, data_testid="refund-submit"),
+                align="end", spacing="3", wrap="wrap",
+            ),
+            rx.cond(BookingsState.refund_busy,
+                    rx.hstack(rx.spinner(size="1"), rx.text("Asking Stripe…", size="2"), role="status")),
+            spacing="2",
+        ),
+        on_submit=BookingsState.refund,
+        key=BookingsState.form_version,
+        data_testid="refund-form",
+    )
+    return rx.vstack(
+        rx.heading("Refund", size="3", as_="h3"),
+        rx.cond(BookingsState.refund_done,
+                rx.button("New refund", variant="soft", size="1", on_click=BookingsState.new_refund),
+                rx.cond(detail.can_refund, form, rx.text("Nothing to refund.", color_scheme="gray", size="2"))),
+        _result(BookingsState.refund_result, BookingsState.refund_ok, "refund-result"),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _cancel_form() -> rx.Component:
+    detail = BookingsState.detail
+    return rx.cond(detail.can_cancel, rx.vstack(
+        rx.heading("Cancel booking", size="3", as_="h3"),
+        rx.form(
+            rx.vstack(
+                rx.el.fieldset(
+                    rx.el.legend("Refund"),
+                    rx.radio_group.root(
+                        rx.hstack(
+                            rx.el.label(rx.radio_group.item(value="full", id="cancel-refund-full"), " Full",
+                                        html_for="cancel-refund-full"),
+                            rx.el.label(rx.radio_group.item(value="partial", id="cancel-refund-partial"), " Partial",
+                                        html_for="cancel-refund-partial"),
+                            rx.el.label(rx.radio_group.item(value="none", id="cancel-refund-none"), " No refund",
+                                        html_for="cancel-refund-none"),
+                            spacing="4",
+                        ),
+                        name="refund", value=BookingsState.cancel_choice, on_change=BookingsState.set_cancel_choice,
+                    ),
+                    style={"border": "none", "padding": 0, "margin": 0},
+                ),
+                rx.hstack(
+                    rx.cond(BookingsState.cancel_choice == "partial", _labelled(
+                        "Amount to refund (" + detail.currency.upper() + ")", "cancel-amount",
+                        rx.input(id="cancel-amount", name="amount", inputmode="decimal", data_testid="cancel-amount"))),
+                    rx.cond(BookingsState.cancel_choice != "none", _reason_select("cancel-refund-reason",
+                                                                                  "refund_reason")),
+                    _labelled("Message to the client (optional)", "cancel-reason", rx.input(
+                        id="cancel-reason", name="reason", max_length=500, placeholder=refunds.DEFAULT_CANCEL_REASON)),
+                    align="end", spacing="3", wrap="wrap",
+                ),
+                rx.button("Cancel booking", type="submit", color_scheme="red", loading=BookingsState.cancel_busy,
+                          disabled=BookingsState.cancel_busy, data_testid="cancel-submit"),
+                spacing="2",
+            ),
+            on_submit=BookingsState.cancel_booking,
+            key=BookingsState.form_version,
+            data_testid="cancel-form",
+        ),
+        spacing="2",
+        width="100%",
+    ))
+
+
+def _detail() -> rx.Component:
+    detail = BookingsState.detail
+    return rx.cond(detail.id != "", rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(detail.session_type, " · ", detail.when, size="4", as_="h2"),
+                _status_badge(detail.status, detail.status_label),
+                rx.spacer(),
+                rx.button("Close", variant="soft", size="1", on_click=BookingsState.close_booking),
+                align="center", width="100%", wrap="wrap",
+            ),
+            rx.text(detail.client_name, " · ", detail.client_email, " · ", detail.amount,
+                    rx.cond(AdminState.is_platform_admin, rx.text.span(" · ", detail.builder_name))),
+            rx.cond(detail.cancellation_reason != "",
+                    rx.text("Cancelled: ", detail.cancellation_reason, size="2", color_scheme="gray")),
+            _history(),
+            _refund_form(),
+            _cancel_form(),
+            _result(BookingsState.cancel_result, BookingsState.cancel_ok, "cancel-result"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="booking-detail",
+    ))
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        _filters(),
+        _detail(),
+        rx.cond(
+            BookingsState.rows.length() > 0,
+            rx.table.root(
+                rx.table.header(rx.table.row(
+                    rx.table.column_header_cell("When"),
+                    rx.table.column_header_cell("Status"),
+                    rx.table.column_header_cell("Client"),
+                    rx.table.column_header_cell("Session"),
+                    rx.cond(AdminState.is_platform_admin, rx.table.column_header_cell("Builder"), rx.fragment()),
+                    rx.table.column_header_cell("Amount"),
+                    rx.table.column_header_cell(""),
+                )),
+                rx.table.body(rx.foreach(BookingsState.rows, _row)),
+                width="100%",
+                variant="surface",
+            ),
+            rx.text("No bookings.", color_scheme="gray"),
+        ),
+        _pager(),
+        spacing="4",
+        width="100%",
+    )
+
+
 def page() -> rx.Component:
-    return admin_layout(rx.text("Coming soon."), title=TITLE)
+    return admin_layout(_content(), title=TITLE)
 
 
 def register(app: rx.App) -> None:

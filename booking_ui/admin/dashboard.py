@@ -1,24 +1,290 @@
-"""Dashboard (routes.ADMIN). Placeholder: to be built."""
+"""Dashboard (routes.ADMIN): today's and upcoming sessions, paid bookings and revenue per week per
+currency (charts), failed payments of the last 7 days, and the builder's public page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import reflex as rx
 
-from booking_ui import routes
-from booking_ui.admin.base import AdminState, admin_event
+from booking import dashboard
+from booking.accounts import authz
+from booking.availability import load_zone
+from booking.db import session_scope
+from booking.models import Builder, utcnow
+from booking.money import format_money, to_major_units
+from booking_ui import deps, routes
+from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Dashboard"
+ALL_BUILDERS = "all"
+_COLOURS = ("var(--indigo-9)", "var(--teal-9)")
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass
+class SessionRow:
+    when: str
+    session_type: str
+    client: str
+    builder: str
+
+
+@dataclass
+class ChartSeries:
+    currency: str  # "GBP"
+    totals: str  # "12 weeks: 34 bookings, £1,700.00"
+    points: list[dict[str, Any]]  # {"week": "6 Oct", "bookings": 3, "revenue": 150.0 (major units)}
+
+
+@dataclass
+class FailedRow:
+    when: str
+    client: str
+    session_type: str
+    amount: str
+    reason: str
+
+
+def _session_row(s: dashboard.UpcomingSession, with_zone: bool) -> SessionRow:
+    start, end = s.local_start, s.local_end
+    zone = f" ({s.time_zone})" if with_zone else ""
+    return SessionRow(when=f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M}{zone}",
+                      session_type=s.session_type_name, client=s.client_name, builder=s.builder_name)
+
+
+def _chart(series: dashboard.CurrencySeries) -> ChartSeries:
+    code = series.currency
+    bookings = series.total_bookings
+    return ChartSeries(
+        currency=code.upper(),
+        totals=(f"{len(series.weeks)} weeks: {bookings} booking{'s' if bookings != 1 else ''}, "
+                f"{format_money(series.total_revenue, code)}"),
+        points=[{"week": f"{w.week_start.day} {w.week_start:%b}", "bookings": w.bookings,
+                 "revenue": float(to_major_units(w.revenue, code))} for w in series.weeks],
+    )
 
 
 class DashboardState(AdminState):
+    builder_choice: str = ALL_BUILDERS  # a platform admin's; builders always see their own
+    builder_choices: list[Choice] = []
+    scope_note: str = ""
+    public_page: str = ""
+    today_sessions: list[SessionRow] = []
+    upcoming_sessions: list[SessionRow] = []
+    sessions_truncated: bool = False
+    charts: list[ChartSeries] = []
+    failed_count: int = 0
+    failed: list[FailedRow] = []
+
+    def _scope(self, session) -> tuple[Builder | None, str]:
+        """Whose figures, and the zone their days and weeks are counted in."""
+        actor = current_actor()
+        if not actor.is_admin:
+            builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=actor.builder_id)
+            return builder, builder.time_zone
+        if authz.builder_scope(actor, self.builder_choice) is None:
+            return None, "UTC"
+        builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=self.builder_choice)
+        return builder, builder.time_zone
+
+    def _refresh(self) -> None:
+        now = utcnow()
+        actor = current_actor()
+        with session_scope(deps.engine()) as session:
+            if actor.is_admin:
+                self.builder_choices = [Choice(value=ALL_BUILDERS, label="All builders")] + [
+                    Choice(value=str(o.id), label=o.name) for o in dashboard.builder_options(session=session)]
+            builder, zone = self._scope(session)
+            builder_id = builder.id if builder else None
+            sessions = dashboard.upcoming_sessions(session=session, builder_id=builder_id, zone_name=zone, now=now)
+            series = dashboard.weekly_figures(session=session, builder_id=builder_id, zone_name=zone, now=now)
+            failed = dashboard.failed_payments(session=session, builder_id=builder_id, now=now)
+        today = now.astimezone(load_zone(zone)).date()
+        with_zone = builder is None
+        self.today_sessions = [_session_row(s, with_zone) for s in sessions
+                               if s.start.astimezone(load_zone(zone)).date() == today]
+        self.upcoming_sessions = [_session_row(s, with_zone) for s in sessions
+                                  if s.start.astimezone(load_zone(zone)).date() != today]
+        self.sessions_truncated = len(sessions) >= dashboard.UPCOMING_LIMIT
+        self.charts = [_chart(s) for s in series]
+        self.failed_count = failed.count
+        self.failed = [
+            FailedRow(when=f"{f.failed_at.astimezone(load_zone(f.time_zone)):%a %d %b %H:%M}",
+                      client=f.client_name, session_type=f.session_type_name,
+                      amount=format_money(f.amount, f.currency),
+                      reason=f.failure_message or f.failure_code or "Declined")
+            for f in failed.recent
+        ]
+        self.public_page = routes.builder_page(builder.slug) if builder else ""
+        self.scope_note = (f"Times and weeks in {zone}." if builder
+                           else "All builders: each session in its builder's zone; days and weeks in UTC.")
+
     @admin_event
     def load(self):
-        return None
+        self._refresh()
+
+    @admin_event
+    def set_builder(self, value: str):
+        """A platform admin narrows the dashboard to one builder, or "all"."""
+        actor = current_actor()
+        actor.require_admin()
+        if value != ALL_BUILDERS:
+            with session_scope(deps.engine()) as session:
+                value = str(authz.load_owned(session=session, actor=actor, model=Builder, object_id=value).id)
+        self.builder_choice = value
+        self._refresh()
+
+
+# --------------------------------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------------------------------
+
+S = DashboardState
+
+
+def _session_list(rows, empty: str, show_builder) -> rx.Component:
+    return rx.cond(
+        rows.length() == 0,
+        rx.text(empty, size="2", color_scheme="gray"),
+        rx.el.ul(
+            rx.foreach(rows, lambda r: rx.el.li(
+                rx.text(rx.text.strong(r.when), " · ", r.session_type, " · ", r.client,
+                        rx.cond(show_builder, rx.text.span(" · ", r.builder, color="var(--gray-11)")), size="2"),
+                data_testid="dashboard-session",
+            )),
+            style={"paddingLeft": "1.2em", "margin": 0},
+        ),
+    )
+
+
+def _sessions_card() -> rx.Component:
+    show_builder = AdminState.is_platform_admin & (S.builder_choice == ALL_BUILDERS)
+    return rx.card(
+        rx.vstack(
+            rx.heading("Today", size="4", as_="h2"),
+            _session_list(S.today_sessions, "No sessions today.", show_builder),
+            rx.heading("Next 7 days", size="4", as_="h2"),
+            _session_list(S.upcoming_sessions, "No sessions in the next 7 days.", show_builder),
+            rx.cond(S.sessions_truncated,
+                    rx.link(f"Showing the first {dashboard.UPCOMING_LIMIT}; all bookings", href=routes.ADMIN_BOOKINGS,
+                            size="2")),
+            rx.text(S.scope_note, size="1", color_scheme="gray"),
+            spacing="2",
+            width="100%",
+            data_testid="dashboard-upcoming",
+        ),
+        width="100%",
+    )
+
+
+def _chart_card(series) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(series.currency, size="3", as_="h3"),
+            rx.recharts.bar_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+                rx.recharts.x_axis(data_key="week"),
+                rx.recharts.y_axis(y_axis_id="revenue", orientation="left"),
+                rx.recharts.y_axis(y_axis_id="bookings", orientation="right", allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.legend(),
+                rx.recharts.bar(data_key="revenue", name="Revenue (" + series.currency + ")",
+                                y_axis_id="revenue", fill=_COLOURS[0]),
+                rx.recharts.bar(data_key="bookings", name="Bookings", y_axis_id="bookings", fill=_COLOURS[1]),
+                data=series.points,
+                width="100%",
+                height=260,
+            ),
+            rx.text(series.totals, size="2", data_testid="dashboard-chart-totals"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        data_testid="dashboard-chart",
+    )
+
+
+def _charts_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Paid bookings and revenue per week", size="4", as_="h2"),
+        rx.text("The last 12 weeks, by the week each booking was paid; revenue net of refunds.", size="2",
+                color_scheme="gray"),
+        rx.cond(S.charts.length() == 0, rx.text("No paid bookings in the last 12 weeks.", size="2")),
+        rx.foreach(S.charts, _chart_card),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _failed_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Failed payments, last 7 days", size="4", as_="h2"),
+                rx.badge(S.failed_count.to_string(), color_scheme=rx.cond(S.failed_count > 0, "red", "gray"),
+                         size="2", data_testid="failed-payments-count"),
+                align="center",
+                spacing="3",
+            ),
+            rx.cond(
+                S.failed_count == 0,
+                rx.text("None.", size="2", color_scheme="gray"),
+                rx.el.ul(
+                    rx.foreach(S.failed, lambda f: rx.el.li(
+                        rx.text(rx.text.strong(f.when), " · ", f.client, " · ", f.session_type, " · ", f.amount,
+                                " · ", rx.text.span(f.reason, color="var(--red-11)"), size="2"),
+                        data_testid="failed-payment",
+                    )),
+                    style={"paddingLeft": "1.2em", "margin": 0},
+                ),
+            ),
+            rx.link("All payments", href=routes.ADMIN_PAYMENTS, size="2"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _header() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            AdminState.is_platform_admin,
+            rx.hstack(
+                rx.el.label("Builder", html_for="dashboard-builder", class_name="rt-Text rt-r-weight-medium"),
+                rx.el.select(
+                    rx.foreach(S.builder_choices, lambda c: rx.el.option(c.label, value=c.value)),
+                    id="dashboard-builder", value=S.builder_choice, on_change=S.set_builder,
+                ),
+                align="center",
+                spacing="3",
+            ),
+        ),
+        rx.spacer(),
+        rx.cond(S.public_page != "",
+                rx.link(rx.icon("external_link", size=14), " Public booking page", href=S.public_page,
+                        is_external=True, data_testid="public-page-link")),
+        align="center",
+        width="100%",
+    )
 
 
 def page() -> rx.Component:
-    return admin_layout(rx.text("Coming soon."), title=TITLE)
+    return admin_layout(
+        _header(),
+        _sessions_card(),
+        _charts_section(),
+        _failed_card(),
+        title=TITLE,
+    )
 
 
 def register(app: rx.App) -> None:

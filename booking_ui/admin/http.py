@@ -40,7 +40,9 @@ async def event_payload(request: Request) -> Response:
     payload = await run_in_threadpool(load)
     if payload is None:
         return _error(404, "event_not_found", "No such event.")
-    return Response(payload, media_type="application/json")
+    # Private to the signed-in account: never kept by a shared cache or the browser's back button.
+    return Response(payload, media_type="application/json",
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def admin_routes() -> list[Route]:

@@ -17,12 +17,16 @@ class LoginState(AdminState):
     email: str = ""
     password: str = ""
     error: str = ""
+    info: str = ""
     busy: bool = False
 
     @public_admin_event
     def load(self):
         self.password = self.error = ""
         self.busy = False
+        reason = self.router.url.query_parameters.get("reason", "")
+        self.info = ("Your password was changed and every session ended. Please sign in again."
+                     if reason == "password-changed" else "")
         if resolve_actor(self.auth_token) is not None:
             return rx.redirect(routes.ADMIN)
         return None
@@ -66,6 +70,9 @@ def login_page() -> rx.Component:
                         rx.heading("Sign in", size="6", as_="h1"),
                         rx.text("The workspace for builders and the platform's admins.", color_scheme="gray",
                                 size="2"),
+                        rx.cond(LoginState.info != "",
+                                rx.callout(LoginState.info, icon="info", color_scheme="blue", width="100%",
+                                           data_testid="login-info")),
                         rx.cond(LoginState.error != "",
                                 rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red",
                                            role="alert", width="100%", data_testid="login-error")),

@@ -1,12 +1,33 @@
 import reflex as rx
 
 
+def _location(summary) -> rx.Component:
+    # The summary carries a location only once the booking is paid; a video call is a link.
+    return rx.cond(
+        summary.location,  # "" and a missing summary are both falsy
+        rx.data_list.item(
+            rx.data_list.label("Where"),
+            rx.data_list.value(
+                rx.cond(
+                    summary.location_is_link,
+                    rx.link(summary.location, href=summary.location, is_external=True,
+                            rel="noopener noreferrer"),
+                    rx.text(summary.location),
+                ),
+                data_testid="location",
+            ),
+        ),
+        rx.fragment(),
+    )
+
+
 def booking_summary(summary) -> rx.Component:
     return rx.data_list.root(
         rx.data_list.item(rx.data_list.label("Session"), rx.data_list.value(summary.session_type_name)),
         rx.data_list.item(rx.data_list.label("Builder"), rx.data_list.value(summary.builder_name)),
         rx.data_list.item(rx.data_list.label("When"),
                           rx.data_list.value(summary.when, data_testid="booking-when")),
+        _location(summary),
         rx.data_list.item(rx.data_list.label("Amount"),
                           rx.data_list.value(summary.amount, data_testid="booking-amount")),
         data_testid="booking-summary",

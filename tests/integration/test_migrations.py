@@ -135,3 +135,57 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
         indexes = {index["name"]: index for index in sa.inspect(connection).get_indexes("booking")}
     assert indexes["uq_booking_active_start"]["unique"]
     assert indexes["uq_booking_active_start"]["column_names"] == ["builder_id", "start_time"]
+
+
+def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty_url: str) -> None:
+    """Bookings written before payment records existed get their Payment (and Refund) rows."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    migrations.upgrade(empty_url, "0002")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = now + timedelta(days=3)
+    moments = {name: sa.bindparam(name, type_=UTCDateTime()) for name in ("now", "start", "end", "hold")}
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
+            " horizon_days, slot_step_minutes, created_at)"
+            " VALUES (1, 'Ada', 'ada', 'ada@example.com', 'Europe/London', '', 0, 0, 60, 30, :now)"
+        ).bindparams(moments["now"]), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO client (id, name, email, created_at) VALUES (1, 'Ann', 'ann@example.com', :now)"
+        ).bindparams(moments["now"]), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO session_type (id, builder_id, name, description, duration_minutes, price_amount, currency,"
+            " active, created_at) VALUES (1, 1, 'Consult', '', 60, 5000, 'gbp', TRUE, :now)"
+        ).bindparams(moments["now"]), {"now": now})
+        insert_booking = sa.text(
+            "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+            " payment_status, payment_intent_id, checkout_session_id, checkout_attempts, amount, currency,"
+            " amount_refunded, client_time_zone, hold_expires_at, confirmed_at, created_at, updated_at)"
+            " VALUES (:id, 1, 1, 1, :start, :end, :status, :payment_status, :pi, :cs, :attempts, 5000, 'gbp',"
+            " :refunded, 'UTC', :hold, :confirmed, :now, :now)"
+        ).bindparams(*moments.values(), sa.bindparam("confirmed", type_=UTCDateTime()))
+        connection.execute(insert_booking, {
+            "id": "paid-partly-refunded", "start": start, "end": start + timedelta(hours=1), "status": "confirmed",
+            "payment_status": "partially_refunded", "pi": "pi_old", "cs": "cs_old_2", "attempts": 2,
+            "refunded": 1500, "hold": None, "confirmed": now, "now": now})
+        connection.execute(insert_booking, {
+            "id": "still-pending", "start": start + timedelta(hours=2), "end": start + timedelta(hours=3),
+            "status": "pending", "payment_status": "unpaid", "pi": None, "cs": "cs_pending", "attempts": 1,
+            "refunded": 0, "hold": now + timedelta(minutes=30), "confirmed": None, "now": now})
+
+    migrations.upgrade(empty_url)
+
+    with connected(empty_url) as engine, engine.connect() as connection:
+        payments = connection.execute(sa.text(
+            "SELECT booking_id, attempt, checkout_session_id, payment_intent_id, amount, currency, status,"
+            " amount_refunded, paid_at IS NOT NULL FROM payment ORDER BY booking_id")).all()
+        refunds = connection.execute(sa.text(
+            "SELECT booking_id, amount, currency, status, requested_by, stripe_refund_id FROM refund")).all()
+    assert [tuple(row) for row in payments] == [
+        ("paid-partly-refunded", 2, "cs_old_2", "pi_old", 5000, "gbp", "partially_refunded", 1500, True),
+        ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),
+    ]
+    assert [tuple(row) for row in refunds] == [("paid-partly-refunded", 1500, "gbp", "succeeded", "stripe", None)]

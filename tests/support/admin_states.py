@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from functools import lru_cache
 from typing import Any
 
 import reflex as rx
 from sqlalchemy.engine import Engine
 
 from booking.accounts import sessions
-from booking.accounts.users import create_user
+from booking.accounts.passwords import hash_password
 from booking.db import session_scope
-from booking.models import UserRole
+from booking.models import UserAccount, UserRole
 from booking_ui.admin.base import AdminState
 
 PASSWORD = "correct-horse-battery"
 
 
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    """One real argon2 hash of PASSWORD per test run (hashing is deliberately slow)."""
+    return hash_password(PASSWORD)
+
+
 def make_user(engine: Engine, *, email: str, role: UserRole = UserRole.BUILDER, builder_id: int | None = None) -> int:
+    """An account whose password is PASSWORD."""
     with session_scope(engine) as session:
-        return create_user(session=session, email=email, password=PASSWORD, role=role, builder_id=builder_id).id
+        user = UserAccount(email=email.lower(), password_hash=password_hash(), role=role,
+                           builder_id=builder_id if role == UserRole.BUILDER else None)
+        session.add(user)
+        session.flush()
+        return user.id
 
 
 def token_for(engine: Engine, user_id: int) -> str:

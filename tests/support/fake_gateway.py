@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 from typing import Any
 
-from booking.gateway import CheckoutRequest, CheckoutSession, PaymentProviderError, Refund, verify_webhook
+from booking.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentIntentRecord,
+    PaymentProviderError,
+    Refund,
+    StripePrice,
+    StripeProduct,
+    verify_webhook,
+)
 from tests.support.stripe_events import WEBHOOK_SECRET
 
 _ids = itertools.count(1)
@@ -18,7 +28,13 @@ class FakeGateway:
         self.created: list[tuple[CheckoutRequest, str]] = []
         self.expired: list[str] = []
         self.refunds: list[dict[str, Any]] = []
+        self.refunds_by_key: dict[str, Refund] = {}
         self.down = False
+        self.catalog = FakeCatalog()  # Products and Prices
+        # What the *_since listings (reconcile) return besides self.sessions; tests fill them.
+        self.listed_payment_intents: list[PaymentIntentRecord] = []
+        self.listed_refunds: list[Refund] = []
+        self.listed_events: list[dict[str, Any]] = []  # newest first, as Stripe lists them
 
     def _check(self) -> None:
         if self.down:
@@ -57,8 +73,17 @@ class FakeGateway:
     def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
                metadata: dict[str, str]) -> Refund:
         self._check()
+        if idempotency_key in self.refunds_by_key:  # Stripe answers a repeated key with the first result
+            return self.refunds_by_key[idempotency_key]
         self.refunds.append({"payment_intent": payment_intent_id, "amount": amount, "key": idempotency_key})
-        return Refund(id=f"re_{next(_ids)}", amount=amount or 0, status="succeeded")
+        made = Refund(id=f"re_{next(_ids)}", amount=amount or 0, status="succeeded", reason=reason,
+                      payment_intent_id=payment_intent_id, metadata=dict(metadata))
+        self.refunds_by_key[idempotency_key] = made
+        return made
+
+    def list_refunds(self, payment_intent_id: str) -> list[Refund]:
+        self._check()
+        return [r for r in self.refunds_by_key.values() if r.payment_intent_id == payment_intent_id]
 
     def booking_id_for_payment_intent(self, payment_intent_id: str) -> str | None:
         self._check()
@@ -69,3 +94,84 @@ class FakeGateway:
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         return verify_webhook(payload, signature, self.webhook_secret)
+
+    # --- the catalog: Products and Prices; a repeated idempotency key answers with the first result ---
+    def _replay(self, key: str, make):
+        self._check()
+        if key not in self.catalog.answers:
+            self.catalog.answers[key] = make()
+        self.catalog.keys.append(key)
+        return self.catalog.answers[key]
+
+    def create_product(self, *, name: str, description: str, active: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> StripeProduct:
+        def make() -> StripeProduct:
+            product = StripeProduct(id=f"prod_fake{next(_ids)}", name=name, description=description,
+                                    active=active, metadata=dict(metadata))
+            self.catalog.products[product.id] = product
+            return product
+        return self._replay(idempotency_key, make)
+
+    def update_product(self, product_id: str, *, name: str, description: str, active: bool,
+                       metadata: dict[str, str], idempotency_key: str) -> StripeProduct:
+        def make() -> StripeProduct:
+            if product_id not in self.catalog.products:
+                raise PaymentProviderError("Stripe could not update a Product (resource_missing)")
+            product = StripeProduct(id=product_id, name=name, description=description, active=active,
+                                    metadata={**self.catalog.products[product_id].metadata, **metadata})
+            self.catalog.products[product_id] = product
+            return product
+        return self._replay(idempotency_key, make)
+
+    def retrieve_product(self, product_id: str) -> StripeProduct | None:
+        self._check()
+        return self.catalog.products.get(product_id)
+
+    def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
+                     idempotency_key: str) -> StripePrice:
+        def make() -> StripePrice:
+            price = StripePrice(id=f"price_fake{next(_ids)}", product_id=product_id, unit_amount=unit_amount,
+                                currency=currency, active=True)
+            self.catalog.prices[price.id] = price
+            return price
+        return self._replay(idempotency_key, make)
+
+    def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice:
+        def make() -> StripePrice:
+            price = StripePrice(**{**self.catalog.prices[price_id].__dict__, "active": active})
+            self.catalog.prices[price_id] = price
+            return price
+        return self._replay(idempotency_key, make)
+
+    def retrieve_price(self, price_id: str) -> StripePrice | None:
+        self._check()
+        return self.catalog.prices.get(price_id)
+
+    def list_active_prices(self, product_id: str) -> list[StripePrice]:
+        self._check()
+        return [p for p in self.catalog.prices.values() if p.product_id == product_id and p.active]
+
+    # --- listings since a time (reconcile): whatever the test put there; the window is not modelled ---
+    def list_checkout_sessions_since(self, created_since: datetime) -> list[CheckoutSession]:
+        self._check()
+        return list(self.sessions.values())
+
+    def list_payment_intents_since(self, created_since: datetime) -> list[PaymentIntentRecord]:
+        self._check()
+        return list(self.listed_payment_intents)
+
+    def list_refunds_since(self, created_since: datetime) -> list[Refund]:
+        self._check()
+        return list(self.listed_refunds)
+
+    def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        self._check()
+        return [event for event in self.listed_events if not types or event["type"] in types]
+
+
+class FakeCatalog:
+    def __init__(self) -> None:
+        self.products: dict[str, StripeProduct] = {}
+        self.prices: dict[str, StripePrice] = {}
+        self.answers: dict[str, Any] = {}  # idempotency key -> the first answer
+        self.keys: list[str] = []  # every key sent, in order

@@ -17,9 +17,11 @@ from booking.email_templates import (
     facts_from_payload,
     format_short_time,
     format_time_range,
+    is_web_link,
     payload_json,
     render_booking_email,
 )
+from booking.ics import booking_uid
 
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER
 
@@ -206,6 +208,74 @@ def test_payload_round_trips_and_tolerates_unknown_keys() -> None:
     assert restored == facts
     assert data["start_time"] == "2026-12-01T14:00:00+00:00"
     assert data["client_time_zone"] == "America/New_York" and data["builder_time_zone"] == "Europe/London"
+
+
+# --- where the session happens (only in the paid confirmation) ------------------------------------------
+
+
+@pytest.mark.parametrize("role", [CLIENT, BUILDER])
+def test_the_confirmation_says_where_in_text_and_as_a_link_in_html(role: RecipientRole) -> None:
+    facts = _facts(location="https://meet.example.com/ada-grace")
+
+    email = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=role, facts=facts)
+
+    assert "Where:" in email.text and "https://meet.example.com/ada-grace" in email.text
+    assert '<a href="https://meet.example.com/ada-grace">https://meet.example.com/ada-grace</a>' in email.html
+
+
+@pytest.mark.parametrize("role", [CLIENT, BUILDER])
+def test_an_address_is_plain_escaped_text_in_html(role: RecipientRole) -> None:
+    facts = _facts(location='Studio <b>"A"</b> & Co\n1 High St')
+
+    email = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=role, facts=facts)
+
+    assert 'Studio <b>"A"</b> & Co, 1 High St' in email.text
+    assert "Studio &lt;b&gt;&quot;A&quot;&lt;/b&gt; &amp; Co, 1 High St" in email.html
+    assert "<b>" not in email.html and "<a href" not in email.html
+
+
+def test_a_link_cannot_smuggle_markup_into_the_href() -> None:
+    facts = _facts(location='https://evil.example/"><script>x</script>')
+
+    email = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=facts)
+
+    assert "<script>" not in email.html
+    assert 'href="https://evil.example/&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in email.html
+
+
+def test_no_location_means_no_where_line() -> None:
+    email = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=_facts(location=""))
+
+    assert "Where" not in email.text and "Where" not in email.html
+
+
+@pytest.mark.parametrize("kind", [NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED])
+def test_emails_before_payment_never_say_where(kind: NotificationKind) -> None:
+    facts = _facts(booking_status="pending", location="https://meet.example.com/secret")
+
+    email = render_booking_email(kind=kind, role=CLIENT, facts=facts)
+
+    assert "meet.example.com" not in email.text and "meet.example.com" not in email.html
+
+
+@pytest.mark.parametrize(
+    "text, is_link",
+    [("https://meet.example.com/x", True), ("http://zoom.us/j/1", True), ("HTTPS://A.B", True),
+     ("javascript:alert(1)", False), ("1 High St, London", False), ("https://a.b and more", False), ("", False)],
+)
+def test_only_http_addresses_count_as_links(text: str, is_link: bool) -> None:
+    assert is_web_link(text) is is_link
+
+
+def test_the_invite_uid_is_the_shared_booking_uid_and_older_payloads_still_load() -> None:
+    facts = _facts(site_domain="book.example.com")
+    data = json.loads(payload_json(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=facts))
+    del data["location"]  # a row queued before locations existed
+
+    _role, restored = facts_from_payload(json.dumps(data))
+
+    assert facts.invite_uid == booking_uid("bk-1", "book.example.com") == "booking-bk-1@book.example.com"
+    assert restored.location == ""
 
 
 ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns"]

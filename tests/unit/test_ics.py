@@ -1,4 +1,4 @@
-"""booking.ics: the invite parses, its times are UTC, its UID is the one given."""
+"""booking.ics: the invite and the feed parse, their times are UTC, UIDs are the ones given, LOCATION is set."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.ics import booking_invite
+from booking.ics import FeedEntry, booking_invite, booking_uid, publish_feed, site_domain
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
@@ -128,3 +128,69 @@ def test_any_instant_round_trips_as_the_same_utc_instant(start: datetime, minute
     assert event.decoded("DTSTART") == start.astimezone(UTC).replace(microsecond=0)
     assert event.decoded("DTSTART").utcoffset() == timedelta(0)
     assert b"DTSTART:" + start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ").encode() in data
+
+
+# --- location, the shared UID, the subscription feed ----------------------------------------------------
+
+
+def test_the_location_becomes_the_events_location() -> None:
+    _, event = _event(_invite(location="https://meet.example.com/ada-grace"))
+
+    assert str(event["LOCATION"]) == "https://meet.example.com/ada-grace"
+
+
+def test_an_empty_location_is_left_out() -> None:
+    _, event = _event(_invite(location="  "))
+
+    assert "LOCATION" not in event
+
+
+def test_a_multi_line_address_reads_as_one_line() -> None:
+    _, event = _event(_invite(location="Flat 2, 10 Downing St\n  London SW1A 2AA\n"))
+
+    assert str(event["LOCATION"]) == "Flat 2, 10 Downing St, London SW1A 2AA"
+
+
+def test_a_cancellation_carries_the_location_too() -> None:
+    _, event = _event(_invite(method="CANCEL", location="Room 1; 2nd floor"))
+
+    assert str(event["LOCATION"]) == "Room 1; 2nd floor"
+
+
+@pytest.mark.parametrize(
+    "public_url, domain",
+    [("https://book.example.com", "book.example.com"), ("http://localhost:3000", "localhost"),
+     ("https://Example.COM/sub/path", "example.com")],
+)
+def test_the_uid_is_the_booking_id_at_the_sites_domain(public_url: str, domain: str) -> None:
+    assert site_domain(public_url) == domain
+    assert booking_uid("b-1", site_domain(public_url)) == f"booking-b-1@{domain}"
+
+
+def test_the_feed_is_a_published_calendar_with_one_event_per_entry() -> None:
+    new_york = ZoneInfo("America/New_York")
+    entries = [
+        FeedEntry(uid="booking-1@example.com", summary="1:1 call with Grace Hopper", description="Client: Grace",
+                  start=START, end=END, location="https://meet.example.com/1"),
+        FeedEntry(uid="booking-2@example.com", summary="Review with Kenji", description="",
+                  start=datetime(2026, 12, 2, 9, 0, tzinfo=new_york),
+                  end=datetime(2026, 12, 2, 10, 0, tzinfo=new_york)),
+    ]
+
+    data = publish_feed(name="Ada Lovelace: bookings", entries=entries, stamp=STAMP)
+    calendar = icalendar.Calendar.from_ical(data)
+    first, second = calendar.walk("VEVENT")
+
+    assert calendar["METHOD"] == "PUBLISH"
+    assert str(calendar["X-WR-CALNAME"]) == "Ada Lovelace: bookings"
+    assert (str(first["UID"]), str(second["UID"])) == ("booking-1@example.com", "booking-2@example.com")
+    assert str(first["LOCATION"]) == "https://meet.example.com/1" and "LOCATION" not in second
+    assert "ATTENDEE" not in first and "DESCRIPTION" not in second
+    assert b"DTSTART:20261202T140000Z\r\n" in data  # 09:00 EST written as UTC
+    assert all(len(line) <= 75 for line in data.split(b"\r\n"))
+
+
+def test_an_empty_feed_is_still_a_valid_calendar() -> None:
+    calendar = icalendar.Calendar.from_ical(publish_feed(name="Nobody", entries=[], stamp=STAMP))
+
+    assert calendar["METHOD"] == "PUBLISH" and calendar.walk("VEVENT") == []

@@ -10,6 +10,11 @@ REQUIRED_EVENTS = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    # one refund's own record: pending -> succeeded or failed, whichever way it is reported
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+    "charge.refund.updated",
 }
 
 
