@@ -14,16 +14,12 @@ from booking_ui.components.layout import layout
 
 
 class LoginState(AdminState):
-    email: str = ""
-    password: str = ""
     error: str = ""
     info: str = ""
-    busy: bool = False
 
     @public_admin_event
     def load(self):
-        self.password = self.error = ""
-        self.busy = False
+        self.error = ""
         reason = self.router.url.query_parameters.get("reason", "")
         self.info = ("Your password was changed and every session ended. Please sign in again."
                      if reason == "password-changed" else "")
@@ -32,18 +28,10 @@ class LoginState(AdminState):
         return None
 
     @public_admin_event
-    def set_email(self, value: str):
-        self.email = value[:254]
-
-    @public_admin_event
-    def set_password(self, value: str):
-        self.password = value[:256]
-
-    @public_admin_event
     def submit(self, form: dict):
         """Sign in. Throttled per account and per IP; a new random session token on success."""
-        email = str(form.get("email", self.email) or "")[:254]
-        password = str(form.get("password", self.password) or "")[:256]
+        email = str(form.get("email") or "")[:254]
+        password = str(form.get("password") or "")[:256]
         settings = get_settings()
         with session_scope(deps.engine()) as session:
             result = sign_in(session=session, email=email, password=password,
@@ -51,12 +39,10 @@ class LoginState(AdminState):
                              throttle=throttle_from_settings(settings),
                              idle_minutes=settings.admin_session_idle_minutes,
                              max_hours=settings.admin_session_max_hours)
-        self.password = ""
         if result.token is None:
             self.error = result.error
-            return None
+            return rx.set_value("login-password", "")
         self.error = ""
-        self.email = ""
         self.auth_token = result.token
         return rx.redirect(routes.ADMIN)
 
@@ -77,13 +63,12 @@ def login_page() -> rx.Component:
                                 rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red",
                                            role="alert", width="100%", data_testid="login-error")),
                         rx.el.label("Email", html_for="login-email"),
+                        # Uncontrolled inputs: the form's values arrive with the submit event.
                         rx.input(id="login-email", name="email", type="email", auto_complete="username",
-                                 value=LoginState.email, on_change=LoginState.set_email, width="100%",
-                                 required=True),
+                                 width="100%", required=True),
                         rx.el.label("Password", html_for="login-password"),
                         rx.input(id="login-password", name="password", type="password",
-                                 auto_complete="current-password", value=LoginState.password,
-                                 on_change=LoginState.set_password, width="100%", required=True),
+                                 auto_complete="current-password", width="100%", required=True),
                         rx.button("Sign in", type="submit", size="3", width="100%"),
                         spacing="3",
                         width="100%",

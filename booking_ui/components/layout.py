@@ -8,7 +8,7 @@ from booking_ui import routes
 def layout(*children: rx.Component, title: str = "") -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.link(rx.heading("Book a builder", size="5"), href=routes.HOME, underline="none"),
+            rx.link(rx.heading("Book a builder", size="5", as_="div"), href=routes.HOME, underline="none"),
             rx.spacer(),
             padding="1em 2em",
             border_bottom="1px solid var(--gray-a5)",

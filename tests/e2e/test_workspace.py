@@ -110,7 +110,7 @@ def test_builder_creates_a_type_client_pays_builder_refunds(app_server, app_db, 
     page.goto(f"{app_server.url}/admin/bookings")
     booking_row = page.get_by_test_id("booking-row").filter(has_text=client_email)
     expect(booking_row).to_be_visible()
-    booking_row.click()
+    booking_row.get_by_test_id("open-booking").click()
     detail = page.get_by_test_id("booking-detail")
     expect(detail.get_by_test_id("payment-history")).to_contain_text("£42.50")
     refund_form = page.get_by_test_id("refund-form")

@@ -47,8 +47,6 @@ PUBLIC_HANDLERS = {
     ("AdminState", "guard"): "the page guard itself: resolves the session or redirects to sign-in",
     ("AdminState", "sign_out"): "revokes only the caller's own token",
     ("LoginState", "load"): "the sign-in page",
-    ("LoginState", "set_email"): "the sign-in form",
-    ("LoginState", "set_password"): "the sign-in form",
     ("LoginState", "submit"): "signing in (throttled)",
 }
 # Reflex's generic setter only calls the state's own set_<var> handlers, which are walked themselves.
