@@ -106,6 +106,22 @@ class Builder(SQLModel, table=True):
     slot_step_minutes: int = Field(default=30)
     # The private calendar feed (/calendar/<token>.ics): only the token's SHA-256 is kept.
     calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # Stripe Connect (Express): where the builder's share of each payment goes.
+    stripe_account_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    charges_enabled: bool = Field(default=False)
+    payouts_enabled: bool = Field(default=False)
+    details_submitted: bool = Field(default=False)
+    requirements_due: str = Field(default="[]")  # JSON list of Stripe's currently_due requirements
+    account_updated_at: datetime | None = None
+    # Cancellation policy (a session type may override each): a full refund until
+    # `policy_full_refund_hours` before the start, then `policy_partial_refund_percent` % until
+    # `policy_partial_refund_hours` before, then nothing. Rescheduling: until `policy_reschedule_hours`
+    # before, at most `policy_max_reschedules` times.
+    policy_full_refund_hours: int = Field(default=24)
+    policy_partial_refund_percent: int = Field(default=50)
+    policy_partial_refund_hours: int = Field(default=2)
+    policy_reschedule_hours: int = Field(default=24)
+    policy_max_reschedules: int = Field(default=2)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -133,6 +149,12 @@ class SessionType(SQLModel, table=True):
     stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
     # Raised by every admin save: part of the Stripe idempotency keys of that save.
     revision: int = Field(default=0)
+    # Cancellation policy overrides (None: the builder's own policy applies).
+    policy_full_refund_hours: int | None = None
+    policy_partial_refund_percent: int | None = None
+    policy_partial_refund_hours: int | None = None
+    policy_reschedule_hours: int | None = None
+    policy_max_reschedules: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -221,6 +243,14 @@ class Booking(SQLModel, table=True):
     client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
     hold_expires_at: datetime | None = None
     cancellation_reason: str | None = Field(default=None, max_length=500)
+    # The name given with this booking (Client.name is whoever booked with the address first).
+    client_name: str | None = Field(default=None, max_length=120)
+    # The client's "Manage booking" link: only the SHA-256 of its token is kept.
+    manage_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    reschedule_count: int = Field(default=0)
+    invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
+    # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
+    browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -330,6 +360,12 @@ class Payment(SQLModel, table=True):
     amount_refunded: int = Field(default=0)
     failure_code: str | None = Field(default=None, max_length=100)
     failure_message: str | None = Field(default=None, max_length=500)
+    # Destination charges (Connect): the platform's fee, the builder's account and transfer, and
+    # what reaches the builder (amount - fee, less refunds and fee refunds).
+    application_fee_amount: int = Field(default=0)
+    destination_account_id: str | None = Field(default=None, max_length=255)
+    transfer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    net_amount: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None
@@ -354,6 +390,8 @@ class Refund(SQLModel, table=True):
         default=RefundStatus.REQUESTED, sa_type=_enum_column(RefundStatus, "refund_status")
     )
     failure_reason: str | None = Field(default=None, max_length=255)
+    reverse_transfer: bool = Field(default=False)
+    application_fee_refunded: int = Field(default=0)  # the platform fee's share given back
     requested_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     requested_by: str = Field(default="stripe", max_length=254)  # an admin's email, "system" or "stripe"
     created_at: datetime = Field(default_factory=utcnow)
@@ -376,3 +414,28 @@ class AuditEntry(SQLModel, table=True):
     builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
     before: str | None = None  # JSON
     after: str | None = None  # JSON
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Payout(SQLModel, table=True):
+    """A payout from a builder's connected account to their bank (kept from payout.* events)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
+    stripe_payout_id: str = Field(max_length=255, unique=True)
+    stripe_account_id: str = Field(max_length=255, index=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: PayoutStatus = Field(default=PayoutStatus.PENDING, sa_type=_enum_column(PayoutStatus, "payout_status"))
+    arrival_date: datetime | None = None
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_message: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

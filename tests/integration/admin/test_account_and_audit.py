@@ -176,7 +176,9 @@ def test_a_password_change_ends_every_session_and_sends_the_browser_to_sign_in(e
     assert NEW_PASSWORD not in f"{entry.before} {entry.after}" and PASSWORD not in f"{entry.before} {entry.after}"
     login = state_of(LoginState)
     assert redirect_path(call(login, "submit", {"email": "ada@acct.test", "password": NEW_PASSWORD})) == routes.ADMIN
-    assert call(state_of(LoginState), "submit", {"email": "ada@acct.test", "password": PASSWORD}) is None
+    old = state_of(LoginState)
+    assert redirect_path(call(old, "submit", {"email": "ada@acct.test", "password": PASSWORD})) is None
+    assert old.auth_token == "" and old.error
 
 
 # --- the audit page -------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_login_page_signs_in_and_sign_out_kills_the_token_on_the_server(engine, 
 
 def test_login_page_shows_one_message_and_keeps_nobody_signed_in(engine, builder_user):
     login = state_of(LoginState)
-    assert call(login, "submit", {"email": "ada@example.test", "password": "nope-nope-nope"}) is None
+    assert redirect_path(call(login, "submit", {"email": "ada@example.test", "password": "nope-nope-nope"})) is None
     assert login.error == SIGN_IN_FAILED and login.auth_token == ""
 
 
