@@ -17,6 +17,7 @@ from booking.db import session_scope
 from booking.models import AuditEntry, Builder
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
+from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Audit log"
@@ -204,15 +205,8 @@ def _filters() -> rx.Component:
 
 
 def _pager() -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", variant="soft", disabled=AuditState.page <= 1,
-                  on_click=AuditState.set_page(AuditState.page - 1)),
-        rx.text("Page ", AuditState.page, size="2"),
-        rx.button("Next", variant="soft", disabled=~AuditState.has_next,
-                  on_click=AuditState.set_page(AuditState.page + 1)),
-        align="center",
-        spacing="3",
-    )
+    return pager(page=AuditState.page, has_next=AuditState.has_next, on_page=AuditState.set_page,
+                 label="entries")
 
 
 def _log() -> rx.Component:

@@ -25,6 +25,7 @@ from booking.models import REFUND_REASONS, Builder
 from booking.money import MoneyError, to_minor_units
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
+from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Bookings"
@@ -368,15 +369,8 @@ def _filters() -> rx.Component:
 
 
 def _pager() -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", variant="soft", disabled=BookingsState.page <= 1,
-                  on_click=BookingsState.set_page(BookingsState.page - 1)),
-        rx.text("Page ", BookingsState.page, size="2"),
-        rx.button("Next", variant="soft", disabled=~BookingsState.has_next,
-                  on_click=BookingsState.set_page(BookingsState.page + 1)),
-        align="center",
-        spacing="3",
-    )
+    return pager(page=BookingsState.page, has_next=BookingsState.has_next, on_page=BookingsState.set_page,
+                 label="bookings")
 
 
 def _payment_row(line: booking_admin.PaymentLine) -> rx.Component:

@@ -13,6 +13,7 @@ from booking.accounts import authz
 from booking.db import session_scope
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
+from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Email outbox"
@@ -134,15 +135,8 @@ def _filters() -> rx.Component:
 
 
 def _pager() -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", variant="soft", disabled=OutboxState.page <= 1,
-                  on_click=OutboxState.set_page(OutboxState.page - 1)),
-        rx.text("Page ", OutboxState.page, " of ", OutboxState.pages, " · ", OutboxState.total, " emails", size="2"),
-        rx.button("Next", variant="soft", disabled=OutboxState.page >= OutboxState.pages,
-                  on_click=OutboxState.set_page(OutboxState.page + 1)),
-        align="center",
-        spacing="3",
-    )
+    return pager(OutboxState.page, OutboxState.page < OutboxState.pages, OutboxState.set_page,
+                 " of ", OutboxState.pages, " · ", OutboxState.total, " emails", label="emails")
 
 
 def _content() -> rx.Component:

@@ -21,6 +21,7 @@ from booking.gateway import PaymentProviderError
 from booking.reconcile import ReconcileReport, reconcile
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
+from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Payments"
@@ -150,15 +151,7 @@ def _page_number(page: int) -> int:
 
 
 def _pager(label: str, page, pages, handler) -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", variant="soft", size="1", disabled=page <= 1, on_click=handler(page - 1),
-                  aria_label=f"Previous page of {label}"),
-        rx.text("Page ", page, " of ", pages, size="2"),
-        rx.button("Next", variant="soft", size="1", disabled=page >= pages, on_click=handler(page + 1),
-                  aria_label=f"Next page of {label}"),
-        align="center",
-        spacing="3",
-    )
+    return pager(page, page < pages, handler, " of ", pages, label=label)
 
 
 def _table(headers: tuple[str, ...], rows, row_view, empty: str) -> rx.Component:

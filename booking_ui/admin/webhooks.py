@@ -18,6 +18,7 @@ from booking.db import session_scope
 from booking.gateway import PaymentProviderError
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
+from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Webhook log"
@@ -204,16 +205,8 @@ def _filters() -> rx.Component:
 
 
 def _pager() -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", variant="soft", disabled=WebhooksState.page <= 1,
-                  on_click=WebhooksState.set_page(WebhooksState.page - 1)),
-        rx.text("Page ", WebhooksState.page, " of ", WebhooksState.pages, " · ", WebhooksState.total, " events",
-                size="2"),
-        rx.button("Next", variant="soft", disabled=WebhooksState.page >= WebhooksState.pages,
-                  on_click=WebhooksState.set_page(WebhooksState.page + 1)),
-        align="center",
-        spacing="3",
-    )
+    return pager(WebhooksState.page, WebhooksState.page < WebhooksState.pages, WebhooksState.set_page,
+                 " of ", WebhooksState.pages, " · ", WebhooksState.total, " events", label="events")
 
 
 def _payload_dialog() -> rx.Component:
