@@ -9,7 +9,7 @@ expired|cancelled (never paid) --late payment, slot still free--> confirmed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -17,6 +17,8 @@ from sqlmodel import Session, select
 from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, PaymentStatus, utcnow
 from booking.notifications import NotificationKind, queue_booking_notifications
 
+# The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
+HOLD_EXPIRED_GRACE = timedelta(minutes=2)
 # A paid booking that lost its hold can be revived only if it was never paid or refunded before.
 _REVIVABLE_PAYMENT_STATES = (PaymentStatus.UNPAID, PaymentStatus.FAILED, PaymentStatus.PROCESSING)
 
@@ -211,11 +213,20 @@ def expire_hold(*, session: Session, booking_id: str, checkout_session_id: str |
         where += (Booking.checkout_session_id == checkout_session_id,)
     if only_if_lapsed:
         where += (Booking.hold_expires_at <= now,)
-    return _swap_status(
+    expired = _swap_status(
         session=session, booking_id=booking_id, from_statuses=(BookingStatus.PENDING,),
         values={"status": BookingStatus.EXPIRED, "cancellation_reason": "hold expired"},
         extra_where=where,
     )
+    if expired:
+        # "Your hold expired — book again". Sent after a short grace: a client who released the hold
+        # ("Pick another time" expires the session first) or paid late meanwhile is not told; the worker
+        # checks that again when it sends.
+        booking = get_booking(session=session, booking_id=booking_id)
+        for row in queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.HOLD_EXPIRED):
+            row.next_attempt_at = now + HOLD_EXPIRED_GRACE
+            session.add(row)
+    return expired
 
 
 def stale_holds(*, session: Session, now: datetime, limit: int = 100) -> list[Booking]:

@@ -23,6 +23,8 @@ class NotificationKind(StrEnum):
     BOOKING_REFUNDED = "booking_refunded"
     BOOKING_CANCELLED = "booking_cancelled"
     HOLD_EXPIRED = "hold_expired"
+    PAYOUT_FAILED = "payout_failed"  # about a builder's connected account, not a booking (render_payout_email)
+    BOOKING_RESCHEDULED = "booking_rescheduled"
 
 
 class RecipientRole(StrEnum):
@@ -57,6 +59,19 @@ class BookingFacts:
     site_domain: str = "localhost"
     # Where the session happens (a video link or an address); set only once the booking is paid.
     location: str = ""
+    # The client's "Manage booking" link: the payload only says it belongs (`manage_link`); the URL,
+    # whose token is the client's credential, is derived when the email is built, never stored.
+    manage_link: bool = False
+    manage_url: str = ""
+    # The cancellation policy in words, one rule a line (the confirmation shows it).
+    policy_text: str = ""
+    # The invite's SEQUENCE: raised by every reschedule, so calendars replace the older invite.
+    invite_sequence: int = 0
+    # A reschedule: the time it moved from.
+    previous_start_time: datetime | None = None
+    previous_end_time: datetime | None = None
+    # The session type's booking page, for "book again" links (an expired hold, a failed payment).
+    book_again_url: str = ""
 
     @property
     def invite_uid(self) -> str:
@@ -65,7 +80,7 @@ class BookingFacts:
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
-        for name in ("start_time", "end_time", "hold_expires_at"):
+        for name in _MOMENTS:
             value = data[name]
             data[name] = value.astimezone(UTC).isoformat() if value else None
         return data
@@ -74,10 +89,13 @@ class BookingFacts:
     def from_json(cls, data: dict[str, object]) -> BookingFacts:
         known = {field.name for field in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}  # tolerate older payloads
-        for name in ("start_time", "end_time", "hold_expires_at"):
+        for name in _MOMENTS:
             if values.get(name):
                 values[name] = _parse_utc(str(values[name]))
         return cls(**values)
+
+
+_MOMENTS = ("start_time", "end_time", "hold_expires_at", "previous_start_time", "previous_end_time")
 
 
 @dataclass(frozen=True)
@@ -90,7 +108,10 @@ class RenderedEmail:
 def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | str, facts: BookingFacts) -> RenderedEmail:
     kind, role = NotificationKind(kind), RecipientRole(role)
     draft = _DRAFTS[kind](role, facts)
-    return RenderedEmail(subject=draft.subject, text=_as_text(draft), html=_as_html(draft))
+    links = [draft.link] if draft.link else []
+    if role == RecipientRole.CLIENT and facts.manage_url:  # every email of a paid booking carries it
+        links.append(("Manage booking (cancel or reschedule)", facts.manage_url))
+    return RenderedEmail(subject=draft.subject, text=_as_text(draft, links), html=_as_html(draft, links))
 
 
 def is_web_link(text: str) -> bool:
@@ -172,6 +193,7 @@ def _session_details(role: RecipientRole, facts: BookingFacts) -> list[tuple[str
     details = [("What", facts.session_type_name)]
     if role == RecipientRole.BUILDER:
         details.append(("Client", f"{facts.client_name} <{facts.client_email}>"))
+        details.append(("Client's time zone", facts.client_time_zone))
     else:
         details.append(("With", facts.builder_name))
     details.append(("When", format_time_range(facts.start_time, facts.end_time, zone)))
@@ -195,11 +217,35 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     details = _session_details(role, facts)
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
+    paragraphs = [opening, "The calendar invite is attached (invite.ics)."]
+    if role == RecipientRole.CLIENT and facts.policy_text:
+        paragraphs.append("Cancellation policy: " + " ".join(facts.policy_text.splitlines()))
     return _Draft(
         subject=_subject("Confirmed", role, facts),
         greeting_name=_greeting_name(role, facts),
-        paragraphs=[opening, "The calendar invite is attached (invite.ics)."],
+        paragraphs=paragraphs,
         details=[*details, ("Paid", _price(facts)), _reference(facts)],
+    )
+
+
+def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    zone = recipient_zone(role, facts)
+    new_time = format_time_range(facts.start_time, facts.end_time, zone)
+    if role == RecipientRole.BUILDER:
+        paragraphs = [f"{_one_line(facts.client_name)} moved their booking to {new_time}."]
+    else:
+        paragraphs = [f"Your booking has moved to {new_time}. Your payment carries over: nothing more to pay."]
+    paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")
+    details = _session_details(role, facts)
+    if facts.previous_start_time and facts.previous_end_time:
+        details.append(("Previously", format_time_range(facts.previous_start_time, facts.previous_end_time, zone)))
+    if facts.location.strip():
+        details.append(("Where", one_line(facts.location)))
+    return _Draft(
+        subject=_subject("Rescheduled", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
     )
 
 
@@ -218,6 +264,8 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
             link = ("Try again at checkout", facts.checkout_url)
     else:
         paragraphs.append("The slot has been released. You're welcome to book another time.")
+        if facts.book_again_url:
+            link = ("Book again", facts.book_again_url)
     details = _session_details(role, facts) + [("Price", _price(facts))]
     if facts.reason:
         details.append(("Reason", facts.reason))
@@ -282,6 +330,7 @@ def _hold_expired(role: RecipientRole, facts: BookingFacts) -> _Draft:
             "Nothing was charged, and the slot has been released. You're welcome to book again.",
         ],
         details=[*_session_details(role, facts), _reference(facts)],
+        link=("Book again", facts.book_again_url) if facts.book_again_url else None,
     )
 
 
@@ -296,25 +345,25 @@ _DRAFTS = {
     NotificationKind.BOOKING_REFUNDED: _refunded,
     NotificationKind.BOOKING_CANCELLED: _cancelled,
     NotificationKind.HOLD_EXPIRED: _hold_expired,
+    NotificationKind.BOOKING_RESCHEDULED: _rescheduled,
 }
 
 
 # --- text and HTML from one draft ---------------------------------------------------------------
 
 
-def _as_text(draft: _Draft) -> str:
+def _as_text(draft: _Draft, links: list[tuple[str, str]]) -> str:
     width = max(len(label) for label, _ in draft.details) + 1
     lines = [f"Hi {draft.greeting_name},", ""]
     for paragraph in draft.paragraphs:
         lines += [paragraph, ""]
     lines += [f"  {label + ':':<{width}} {value}" for label, value in draft.details]
-    if draft.link:
-        label, url = draft.link
+    for label, url in links:
         lines += ["", f"{label}: {url}"]
     return "\n".join(lines) + "\n"
 
 
-def _as_html(draft: _Draft) -> str:
+def _as_html(draft: _Draft, links: list[tuple[str, str]]) -> str:
     esc = html.escape
     parts = [
         "<!doctype html>",
@@ -329,8 +378,7 @@ def _as_html(draft: _Draft) -> str:
             f"<td>{_html_value(value)}</td></tr>"
         )
     parts.append("</table>")
-    if draft.link:
-        label, url = draft.link
+    for label, url in links:
         parts.append(f'<p><a href="{esc(url, quote=True)}">{esc(label)}</a></p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -357,3 +405,65 @@ def payload_json(*, kind: NotificationKind | str, role: RecipientRole | str, fac
 def facts_from_payload(payload: str) -> tuple[RecipientRole, BookingFacts]:
     data = json.loads(payload)
     return RecipientRole(data["role"]), BookingFacts.from_json(data)
+
+
+# --- payouts: emails about a builder's connected account (no booking behind them) -------------------
+
+
+@dataclass(frozen=True)
+class PayoutFacts:
+    """A payout from a builder's Stripe balance to their bank, as it was when the email was queued."""
+
+    payout_id: str
+    builder_name: str
+    recipient_name: str
+    recipient_role: str  # "builder" or "admin"
+    amount: int
+    currency: str
+    failure_code: str = ""
+    failure_message: str = ""
+    payouts_url: str = ""
+    site_domain: str = "localhost"
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": str(NotificationKind.PAYOUT_FAILED), **asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, payload: str) -> PayoutFacts:
+        data = json.loads(payload)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> RenderedEmail:
+    if NotificationKind(kind) != NotificationKind.PAYOUT_FAILED:
+        raise ValueError(f"{kind} is not a payout email")
+    money = format_money(facts.amount, facts.currency)
+    builder = _one_line(facts.builder_name)
+    if facts.recipient_role == "builder":
+        subject = f"Payout failed: {money} didn't reach your bank"
+        paragraphs = [f"Stripe couldn't pay {money} out to your bank account. The money is back in your "
+                      "Stripe balance: nothing is lost.",
+                      "Check your bank details in the Stripe Express dashboard (Payouts page, Login Link); "
+                      "Stripe retries once they are fixed."]
+    else:
+        subject = f"Payout failed: {money} to {builder}"
+        paragraphs = [f"Stripe couldn't pay {money} out to {builder}'s bank account. It is back in their "
+                      "Stripe balance; they have been told to check their bank details."]
+    details = [("Amount", money), ("Payout", facts.payout_id)]
+    if facts.failure_code or facts.failure_message:
+        details.append(("Reason", " — ".join(part for part in (facts.failure_code, facts.failure_message) if part)))
+    text_lines = [f"Hi {_one_line(facts.recipient_name)},", "", *[p + "\n" for p in paragraphs]]
+    text_lines += [f"  {label}: {value}" for label, value in details]
+    if facts.payouts_url:
+        text_lines += ["", f"Payouts: {facts.payouts_url}"]
+    esc = html.escape
+    body = [f"<p>Hi {esc(_one_line(facts.recipient_name))},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
+            "<table>", *[f"<tr><th style=\"text-align: left; padding-right: 12px;\">{esc(label)}</th>"
+                         f"<td>{esc(value)}</td></tr>" for label, value in details], "</table>"]
+    if facts.payouts_url:
+        body.append(f'<p><a href="{esc(facts.payouts_url, quote=True)}">Payouts</a></p>')
+    html_text = ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #222;\">\n"
+                 + "\n".join(body) + "\n</body></html>\n")
+    return RenderedEmail(subject=subject, text="\n".join(text_lines) + "\n", html=html_text)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,6 +35,9 @@ class CheckoutRequest:
     cancel_url: str
     expires_at: datetime
     metadata: dict[str, str] = field(default_factory=dict)
+    # A destination charge (Connect): the builder's account gets the payment, less the platform's fee.
+    destination_account_id: str | None = None
+    application_fee_amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,83 @@ class StripePrice:
                    currency=(data.get("currency") or "").lower(), active=bool(data.get("active")))
 
 
+# --- Stripe Connect: the builders' connected (Express) accounts ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    id: str
+    email: str | None
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    requirements_due: list[str]  # requirements.currently_due (past_due ones are in it too)
+    disabled_reason: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> ConnectedAccount:
+        requirements = data.get("requirements") or {}
+        due = list(requirements.get("currently_due") or []) + list(requirements.get("past_due") or [])
+        return cls(id=data["id"], email=data.get("email"), charges_enabled=bool(data.get("charges_enabled")),
+                   payouts_enabled=bool(data.get("payouts_enabled")),
+                   details_submitted=bool(data.get("details_submitted")),
+                   requirements_due=list(dict.fromkeys(due)), disabled_reason=requirements.get("disabled_reason"),
+                   metadata=dict(data.get("metadata") or {}))
+
+
+@dataclass(frozen=True)
+class BalanceAmount:
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ConnectedBalance:
+    available: list[BalanceAmount]
+    pending: list[BalanceAmount]
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> ConnectedBalance:
+        def amounts(key: str) -> list[BalanceAmount]:
+            return [BalanceAmount(amount=int(item.get("amount") or 0), currency=(item.get("currency") or "").lower())
+                    for item in data.get(key) or []]
+        return cls(available=amounts("available"), pending=amounts("pending"))
+
+
+@dataclass(frozen=True)
+class StripePayout:
+    id: str
+    amount: int
+    currency: str
+    status: str  # paid | pending | in_transit | canceled | failed
+    arrival_date: int | None  # unix seconds
+    created: int | None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+    @classmethod
+    def from_stripe(cls, data: dict[str, Any]) -> StripePayout:
+        return cls(id=data["id"], amount=int(data.get("amount") or 0), currency=(data.get("currency") or "").lower(),
+                   status=data.get("status") or "pending", arrival_date=data.get("arrival_date"),
+                   created=data.get("created"), failure_code=data.get("failure_code"),
+                   failure_message=data.get("failure_message"))
+
+
+@dataclass(frozen=True)
+class DestinationCharge:
+    """The Connect side of a paid PaymentIntent: its charge's transfer and application fee."""
+
+    charge_id: str | None
+    destination_account_id: str | None
+    transfer_id: str | None
+    application_fee_id: str | None
+    application_fee_amount: int | None
+    transfer_amount: int | None = None
+    transfer_reversed: int = 0  # transfer.amount_reversed
+    fee_refunded: int = 0  # application_fee.amount_refunded
+
+
 def _missing_at_stripe(exc: PaymentProviderError) -> bool:
     return getattr(exc.__cause__, "code", None) == "resource_missing"
 
@@ -176,6 +257,16 @@ class PaymentGateway(Protocol):
     def list_payment_intents_since(self, created_since: datetime) -> list[PaymentIntentRecord]: ...
     def list_refunds_since(self, created_since: datetime) -> list[Refund]: ...
     def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]: ...
+    # Stripe Connect: builders' Express accounts, onboarding links, and what their accounts hold.
+    def create_connected_account(self, *, email: str, metadata: dict[str, str], idempotency_key: str,
+                                 country: str | None = None) -> ConnectedAccount: ...
+    def retrieve_connected_account(self, account_id: str) -> ConnectedAccount: ...
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str,
+                            idempotency_key: str) -> str: ...
+    def create_login_link(self, account_id: str, *, idempotency_key: str) -> str: ...
+    def retrieve_balance(self, account_id: str) -> ConnectedBalance: ...
+    def list_payouts(self, account_id: str, *, limit: int = 20) -> list[StripePayout]: ...
+    def retrieve_destination_charge(self, payment_intent_id: str) -> DestinationCharge: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -203,15 +294,25 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         "cancel_url": request.cancel_url,
         "expires_at": int(request.expires_at.timestamp()),
         "metadata": request.metadata,
-        "payment_intent_data": {"metadata": request.metadata},
+        "payment_intent_data": _payment_intent_data(request),
     }
 
 
+def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {"metadata": request.metadata}
+    if request.destination_account_id:  # a destination charge: the builder's account is paid, less our fee
+        data["transfer_data"] = {"destination": request.destination_account_id}
+        if request.application_fee_amount:
+            data["application_fee_amount"] = request.application_fee_amount
+    return data
+
+
 class StripeGateway:
-    def __init__(self, *, secret_key: str, webhook_secret: str | None, api_base: str | None = None) -> None:
+    def __init__(self, *, secret_key: str, webhook_secret: str | Sequence[str] | None,
+                 api_base: str | None = None) -> None:
         base_addresses = {"api": api_base} if api_base else None
         self._client = stripe.StripeClient(secret_key, base_addresses=base_addresses, max_network_retries=2)
-        self._webhook_secret = webhook_secret
+        self._webhook_secret = webhook_secret  # one, several (comma-separated or a list): any may verify
 
     def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
         with _provider_errors("create a Checkout Session"):
@@ -233,10 +334,15 @@ class StripeGateway:
         return CheckoutSession.from_stripe(_plain(session))
 
     def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
-               metadata: dict[str, str]) -> Refund:
+               metadata: dict[str, str], reverse_transfer: bool = False,
+               refund_application_fee: bool = False) -> Refund:
         params: dict[str, Any] = {"payment_intent": payment_intent_id, "reason": reason, "metadata": metadata}
         if amount is not None:
             params["amount"] = amount
+        if reverse_transfer:  # a destination charge: take the refund back from the builder's account
+            params["reverse_transfer"] = True
+        if refund_application_fee:  # and give back the platform fee's share (Stripe: in proportion)
+            params["refund_application_fee"] = True
         try:
             with _provider_errors("create a refund"):
                 refund = self._client.v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})
@@ -344,21 +450,117 @@ class StripeGateway:
             page = service.list(params={"created": {"gte": int(created_since.timestamp())}, "limit": 100, **params})
             return [_plain(item) for item in page.auto_paging_iter()]
 
+    # --- Stripe Connect -------------------------------------------------------------------------------
+    def create_connected_account(self, *, email: str, metadata: dict[str, str], idempotency_key: str,
+                                 country: str | None = None) -> ConnectedAccount:
+        params: dict[str, Any] = {
+            "type": "express",
+            "email": email,
+            **({"country": country} if country else {}),  # else the platform's country
+            # Destination charges need the transfers capability; card_payments lets the account be
+            # the settlement merchant later (on_behalf_of) without a second onboarding.
+            "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+            "metadata": metadata,
+        }
+        with _provider_errors("create a connected account"):
+            account = self._client.v1.accounts.create(params=params, options={"idempotency_key": idempotency_key})
+        return ConnectedAccount.from_stripe(_plain(account))
 
-def verify_webhook(payload: bytes, signature: str | None, secret: str | None) -> dict[str, Any]:
-    """Check Stripe's signature on the raw bytes (5-minute tolerance), then parse the event."""
-    if not secret:
+    def retrieve_connected_account(self, account_id: str) -> ConnectedAccount:
+        with _provider_errors("retrieve a connected account"):
+            return ConnectedAccount.from_stripe(_plain(self._client.v1.accounts.retrieve(account_id)))
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str,
+                            idempotency_key: str) -> str:
+        params = {"account": account_id, "type": "account_onboarding", "refresh_url": refresh_url,
+                  "return_url": return_url}
+        with _provider_errors("create an onboarding link"):
+            link = self._client.v1.account_links.create(params=params, options={"idempotency_key": idempotency_key})
+        return _plain(link)["url"]
+
+    def create_login_link(self, account_id: str, *, idempotency_key: str) -> str:
+        with _provider_errors("create a dashboard login link"):
+            link = self._client.v1.accounts.login_links.create(account_id,
+                                                                options={"idempotency_key": idempotency_key})
+        return _plain(link)["url"]
+
+    def retrieve_balance(self, account_id: str) -> ConnectedBalance:
+        with _provider_errors("retrieve a connected account's balance"):
+            balance = self._client.v1.balance.retrieve(options={"stripe_account": account_id})
+        return ConnectedBalance.from_stripe(_plain(balance))
+
+    def list_payouts(self, account_id: str, *, limit: int = 20) -> list[StripePayout]:
+        with _provider_errors("list payouts"):
+            page = self._client.v1.payouts.list(params={"limit": limit}, options={"stripe_account": account_id})
+        return [StripePayout.from_stripe(_plain(payout)) for payout in page.data]
+
+    def retrieve_destination_charge(self, payment_intent_id: str) -> DestinationCharge:
+        with _provider_errors("retrieve a payment's transfer"):
+            intent = _plain(self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["latest_charge"]}))
+            charge = intent.get("latest_charge")
+            if not isinstance(charge, dict):
+                charge = _plain(self._client.v1.charges.retrieve(charge)) if charge else {}
+            transfer_id = _object_id(charge.get("transfer"))
+            fee_id = _object_id(charge.get("application_fee"))
+            transfer = _plain(self._client.v1.transfers.retrieve(transfer_id)) if transfer_id else {}
+            fee = _plain(self._client.v1.application_fees.retrieve(fee_id)) if fee_id else {}
+        destination = (charge.get("transfer_data") or intent.get("transfer_data") or {}).get("destination")
+        return DestinationCharge(
+            charge_id=charge.get("id"), destination_account_id=_object_id(destination), transfer_id=transfer_id,
+            application_fee_id=fee_id,
+            application_fee_amount=charge.get("application_fee_amount", intent.get("application_fee_amount")),
+            transfer_amount=transfer.get("amount"), transfer_reversed=int(transfer.get("amount_reversed") or 0),
+            fee_refunded=int(fee.get("amount_refunded") or 0),
+        )
+
+
+def webhook_secrets(secret: str | Sequence[str] | None) -> tuple[str, ...]:
+    """One secret, a comma-separated list, or a sequence of them (account and Connect endpoints)."""
+    parts = secret.split(",") if isinstance(secret, str) else list(secret or ())
+    return tuple(dict.fromkeys(part.strip() for part in parts if part and part.strip()))
+
+
+def verify_webhook(payload: bytes, signature: str | None, secret: str | Sequence[str] | None) -> dict[str, Any]:
+    """Check Stripe's signature on the raw bytes (5-minute tolerance) against each of our endpoint
+    secrets (any one may have signed it), then parse the event."""
+    secrets = webhook_secrets(secret)
+    if not secrets:
         raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not set")
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"), signature or "", secret, WEBHOOK_TOLERANCE_SECONDS
-        )
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidWebhook(str(exc)) from None
+    failure = "invalid signature"
+    for candidate in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(text, signature or "", candidate, WEBHOOK_TOLERANCE_SECONDS)
+            break
+        except stripe.SignatureVerificationError as exc:
+            failure = str(exc).split("\n")[0] or failure
+    else:
+        raise InvalidWebhook(failure)
+    try:
         event = json.loads(payload)
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidWebhook(str(exc).split("\n")[0] or "invalid signature") from None
+    except ValueError as exc:
+        raise InvalidWebhook(str(exc).split("\n")[0] or "invalid payload") from None
     if not isinstance(event, dict) or not str(event.get("id", "")).startswith("evt_") or "type" not in event:
         raise InvalidWebhook("payload is not a Stripe event")
+    if not _storable_event_key(event["id"], EVENT_ID_MAX_LENGTH) or not _storable_event_key(event["type"], 100):
+        # Signed, but it could not be stored (the columns' sizes; PostgreSQL refuses NUL in text).
+        raise InvalidWebhook("the event's id or type is not a short string")
     return event
+
+
+EVENT_ID_MAX_LENGTH = 255  # StripeEvent.id's column
+
+
+def _storable_event_key(value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= max_length and value.isprintable()
+
+
+def _object_id(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -385,7 +587,7 @@ def gateway_from_settings(settings) -> StripeGateway:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(
         secret_key=settings.stripe_secret_key,
-        webhook_secret=settings.stripe_webhook_secret,
+        webhook_secret=settings.webhook_secrets,
         api_base=settings.stripe_api_base,
     )
 

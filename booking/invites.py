@@ -7,9 +7,18 @@ from sqlmodel import Session
 from booking.ics import booking_invite, booking_uid, site_domain
 from booking.models import Booking, BookingStatus, Builder, Client, SessionType
 
+BOOKING_ID_MAX_LENGTH = 36  # Booking.id's column
+
+
+def looks_like_booking_id(value: object) -> bool:
+    return (isinstance(value, str) and 0 < len(value) <= BOOKING_ID_MAX_LENGTH and value.isascii()
+            and value.isprintable())
+
 
 def invite_for_booking(*, session: Session, booking_id: str, public_url: str | None = None) -> bytes | None:
     """The .ics of a confirmed booking, or None. `public_url` defaults to the configured one."""
+    if not looks_like_booking_id(booking_id):  # e.g. a NUL byte, which PostgreSQL refuses in a query
+        return None
     booking = session.get(Booking, booking_id)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return None
@@ -30,6 +39,7 @@ def invite_for_booking(*, session: Session, booking_id: str, public_url: str | N
         attendee_email=client.email,
         location=session_type.location or "",  # confirmed, so paid: the client may see it
         method="PUBLISH",  # a download to import, not an invitation to answer
+        sequence=booking.invite_sequence,  # a rescheduled booking replaces the earlier import
         organizer_name=builder.name,
         attendee_name=client.name,
     )

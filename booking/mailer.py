@@ -1,5 +1,9 @@
 """Delivering an email: over SMTP (`SMTP_URL`), or into a local folder of .eml files when none is set.
 
+Internationalised addresses are delivered, never refused late: a domain such as `exämple.com` goes out
+in its ASCII (IDNA) form, which every server accepts; a local part such as `ünï` needs SMTPUTF8 (RFC 6531),
+which is used when the server offers it (a server that does not is a permanent, clearly worded failure).
+
 The SMTP password stays inside `SmtpMailer`: its repr, its log lines and the errors it raises
 show the URL with the password masked.
 """
@@ -12,10 +16,13 @@ import re
 import smtplib
 import ssl
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from email_validator import EmailNotValidError, validate_email
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,45 @@ class MailDeliveryError(RuntimeError):
 def _fill_sender(message: EmailMessage, sender: str) -> None:
     if "From" not in message:
         message["From"] = sender
+
+
+ADDRESS_HEADERS = ("From", "To", "Cc", "Reply-To", "Sender")
+
+
+def ascii_domain(domain: str) -> str:
+    """'exämple.com' -> 'xn--exmple-cua.com' (IDNA 2008, as email-validator encodes it); ASCII stays as it is."""
+    if domain.isascii():
+        return domain
+    try:
+        return validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError as exc:
+        raise MailDeliveryError(f"cannot encode the domain {domain!r} for delivery: {exc}", permanent=True) from None
+
+
+def prepare_addresses(message: EmailMessage) -> bool:
+    """Rewrite address headers with ASCII domains; True when a local part still needs SMTPUTF8.
+
+    (Python's default email policy would otherwise put RFC 2047 words inside an address, which no server
+    can deliver.)
+    """
+    needs_smtputf8 = False
+    for name in ADDRESS_HEADERS:
+        if name not in message:
+            continue
+        rewritten = []
+        for address in message[name].addresses:
+            needs_smtputf8 |= not address.username.isascii()
+            rewritten.append(Address(display_name=address.display_name, username=address.username,
+                                     domain=ascii_domain(address.domain)))
+        message.replace_header(name, rewritten)
+    return needs_smtputf8
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """The message as it is stored or sent: 8-bit UTF-8 headers only when an address needs them."""
+    if prepare_addresses(message):
+        return message.as_bytes(policy=message.policy.clone(utf8=True))
+    return message.as_bytes()
 
 
 class SmtpMailer:
@@ -82,7 +128,16 @@ class SmtpMailer:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username:
                     smtp.login(self.username, self._password or "")
+                # With a non-ASCII local part smtplib sends SMTPUTF8 (and refuses a server without it).
+                prepare_addresses(message)
                 smtp.send_message(message)
+        except smtplib.SMTPNotSupportedError as exc:
+            raise MailDeliveryError(
+                f"{self.host}:{self.port} cannot take an internationalised address (no SMTPUTF8): {exc}",
+                permanent=True,
+            ) from None
+        except MailDeliveryError:
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
             permanent = all(code >= 500 for code, _ in exc.recipients.values())
             raise MailDeliveryError(self._describe(exc), permanent=permanent) from None
@@ -123,7 +178,7 @@ class FolderMailer:
         path = self.directory / f"{stamp}-{kind}-{notification_id}.eml"
         # Write then rename, so a reader of the folder never sees half a message.
         partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(message_bytes(message))
         os.replace(partial, path)
         log.info("mail to %s: %s (saved to %s)", message.get("To", "?"), message.get("Subject", ""), path)
         return path
@@ -144,3 +199,9 @@ def mailer_from_settings(settings: object) -> Mailer:
     directory = getattr(settings, "mail_dir", None) or "var/mail"
     log.info("no SMTP_URL set: mail is saved to %s", directory)
     return FolderMailer(directory, sender=sender)
+
+
+def mailbox(display_name: str, address: str) -> Address:
+    """A To/From value for any address, internationalised ones included (email.utils.formataddr refuses them)."""
+    username, _, domain = address.rpartition("@")
+    return Address(display_name=" ".join(str(display_name).split()), username=username, domain=domain)

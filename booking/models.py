@@ -439,3 +439,20 @@ class Payout(SQLModel, table=True):
     failure_message: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PaymentMismatch(SQLModel, table=True):
+    """Stripe said something about a payment that doesn't match our record (a completed session whose
+    id, amount or currency differs from its booking's). Recorded, shown to the admin, never confirms."""
+
+    __tablename__ = "payment_mismatch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
+    event_id: str | None = Field(default=None, max_length=255)
+    stripe_object_id: str | None = Field(default=None, max_length=255)
+    kind: str = Field(max_length=40)  # session_id | amount | currency | ...
+    expected: str = Field(default="", max_length=255)
+    actual: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    resolved_at: datetime | None = None

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -24,15 +24,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from booking import manage_links, policy
 from booking.db import session_scope
 from booking.email_templates import (
     BookingFacts,
     NotificationKind,
+    PayoutFacts,
     RecipientRole,
     facts_from_payload,
     payload_json,
     recipient_zone,
     render_booking_email,
+    render_payout_email,
 )
 from booking.ics import booking_invite, site_domain
 from booking.mailer import (
@@ -40,6 +43,7 @@ from booking.mailer import (
     NOTIFICATION_ID_HEADER,
     MailDeliveryError,
     Mailer,
+    mailbox,
 )
 from booking.models import (
     Booking,
@@ -49,7 +53,10 @@ from booking.models import (
     Notification,
     NotificationStatus,
     PaymentStatus,
+    Payout,
     SessionType,
+    UserAccount,
+    UserRole,
 )
 
 __all__ = [
@@ -70,11 +77,14 @@ RECIPIENTS: dict[NotificationKind, tuple[RecipientRole, ...]] = {
     NotificationKind.BOOKING_REFUNDED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
     NotificationKind.BOOKING_CANCELLED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
     NotificationKind.HOLD_EXPIRED: (RecipientRole.CLIENT,),
+    NotificationKind.BOOKING_RESCHEDULED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
 }
 # Emails that would ask for (or about) a payment: never sent once the booking is paid.
 PAYMENT_CHASING_KINDS = frozenset({NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED})
 PAID_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 SKIPPED_ALREADY_PAID = "skipped: booking already paid"
+SKIPPED_HOLD_NOT_EXPIRED = "skipped: the hold was released or paid, not expired"
+SKIPPED_BOOKED_AGAIN = "skipped: the client has booked this session again"
 
 # A claimed row is invisible to other workers for this long: far longer than one SMTP send.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -87,7 +97,8 @@ _ERROR_LENGTH = 1000
 
 
 def queue_booking_notifications(
-    *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = ""
+    *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
+    previous: tuple[datetime, datetime] | None = None,
 ) -> list[Notification]:
     """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
 
@@ -104,6 +115,8 @@ def queue_booking_notifications(
     if client is None or builder is None:
         raise ValueError(f"booking {booking.id} has no client or builder row")
     facts = _booking_facts(booking=booking, client=client, builder=builder, session_type=session_type)
+    facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
+                                                   session_type=session_type, previous=previous))
     roles = RECIPIENTS[kind]
     if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
@@ -114,7 +127,9 @@ def queue_booking_notifications(
             kind=str(kind),
             recipient=client.email if role == RecipientRole.CLIENT else builder.email,
             booking_id=booking.id,
-            payload=payload_json(kind=kind, role=role, facts=facts),
+            # The manage link is the client's credential: never in the builder's copy.
+            payload=payload_json(kind=kind, role=role,
+                                 facts=facts if role == RecipientRole.CLIENT else replace(facts, manage_link=False)),
         )
         if _insert_once(session=session, notification=notification):
             added.append(notification)
@@ -132,6 +147,30 @@ def dedupe_key(*, kind: NotificationKind | str, booking_id: str, role: Recipient
 
 def booking_is_paid(booking: Booking) -> bool:
     return booking.status == BookingStatus.CONFIRMED or booking.payment_status in PAID_STATUSES
+
+
+def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, payouts_url: str = "") -> list[Notification]:
+    """A builder's payout bounced: tell the builder and every platform admin (once per payout)."""
+    from booking.config import get_settings  # read when queueing, never at import
+
+    domain = site_domain(get_settings().public_url)
+    admins = session.exec(select(UserAccount).where(UserAccount.role == UserRole.ADMIN,
+                                                    UserAccount.active.is_(True))).all()
+    recipients = [("builder", builder.email, builder.name)] + [("admin", admin.email, "admin") for admin in admins]
+    added = []
+    for role, email, name in recipients:
+        facts = PayoutFacts(payout_id=payout.stripe_payout_id, builder_name=builder.name, recipient_name=name,
+                            recipient_role=role, amount=payout.amount, currency=payout.currency,
+                            failure_code=payout.failure_code or "", failure_message=payout.failure_message or "",
+                            payouts_url=payouts_url, site_domain=domain)
+        notification = Notification(
+            dedupe_key=dedupe_key(kind=NotificationKind.PAYOUT_FAILED, booking_id=payout.stripe_payout_id,
+                                  role=role, cause=email),
+            kind=str(NotificationKind.PAYOUT_FAILED), recipient=email, booking_id=None, payload=facts.to_json(),
+        )
+        if _insert_once(session=session, notification=notification):
+            added.append(notification)
+    return added
 
 
 def _insert_once(*, session: Session, notification: Notification) -> bool:
@@ -177,7 +216,28 @@ def _booking_facts(*, booking: Booking, client: Client, builder: Builder, sessio
         site_domain=site_domain(get_settings().public_url),
         # The client learns where the session is only once it is paid.
         location=(session_type.location or "") if session_type and booking_is_paid(booking) else "",
+        book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
     )
+
+
+def _client_journey_facts(*, session: Session, booking: Booking, builder: Builder,
+                          session_type: SessionType | None,
+                          previous: tuple[datetime, datetime] | None) -> dict[str, object]:
+    """The manage link (issued here, where the confirmation is queued, for every paid booking; the URL
+    itself is derived when the email is built), the policy in words, the invite's sequence and, for a
+    reschedule, the time it moved from."""
+    facts: dict[str, object] = {
+        "invite_sequence": booking.invite_sequence or 0,
+        "policy_text": "\n".join(policy.describe(policy.effective_policy(builder, session_type))),
+    }
+    if booking.client_name:
+        facts["client_name"] = booking.client_name
+    if booking.status == BookingStatus.CONFIRMED or booking.confirmed_at is not None:
+        manage_links.issue(session=session, booking=booking)  # stores the token's hash, if not yet
+        facts["manage_link"] = True
+    if previous is not None:
+        facts["previous_start_time"], facts["previous_end_time"] = _utc(previous[0]), _utc(previous[1])
+    return facts
 
 
 def _utc(moment: datetime) -> datetime:
@@ -192,11 +252,16 @@ def _utc(moment: datetime) -> datetime:
 def build_message(*, notification_id: int, kind: NotificationKind | str, recipient: str, payload: str, now: datetime) -> EmailMessage:
     """The full email for one outbox row: text + HTML, and the calendar invite where one belongs."""
     kind = NotificationKind(kind)
+    if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
+        return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
+                               now=now)
     role, facts = facts_from_payload(payload)
+    if role == RecipientRole.CLIENT and facts.manage_link:
+        facts = replace(facts, manage_url=manage_links.manage_url(manage_links.derive_token(facts.booking_id)))
     rendered = render_booking_email(kind=kind, role=role, facts=facts)
     recipient_name = facts.client_name if role == RecipientRole.CLIENT else facts.builder_name
     message = EmailMessage()
-    message["To"] = formataddr((" ".join(recipient_name.split()), recipient))
+    message["To"] = mailbox(recipient_name, recipient)  # formataddr refuses ünï@exämple.com
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Stable across retries, so a receiving server can drop a duplicate of an at-least-once resend.
@@ -219,11 +284,29 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
     return message
 
 
+def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
+                    now: datetime) -> EmailMessage:
+    facts = PayoutFacts.from_json(payload)
+    rendered = render_payout_email(kind=kind, facts=facts)
+    message = EmailMessage()
+    message["To"] = formataddr((" ".join(facts.recipient_name.split()), recipient))
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = str(kind)
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
 def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFacts, now: datetime) -> tuple[str, str, bytes] | None:
-    if kind == NotificationKind.BOOKING_CONFIRMED:
+    sequence = facts.invite_sequence
+    if kind in (NotificationKind.BOOKING_CONFIRMED, NotificationKind.BOOKING_RESCHEDULED):
         filename, method = "invite.ics", "REQUEST"
     elif kind == NotificationKind.BOOKING_CANCELLED and facts.was_confirmed:
         filename, method = "cancel.ics", "CANCEL"
+        sequence += 1  # sorts after the last REQUEST, however often it was rescheduled
     else:
         return None
     other = facts.client_name if role == RecipientRole.BUILDER else facts.builder_name
@@ -240,6 +323,7 @@ def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFa
         attendee_name=facts.client_name,
         location=facts.location,
         method=method,
+        sequence=sequence,
         stamp=now,
     )
     return filename, method, data
@@ -342,11 +426,12 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
         ).first()
         if notification is None:
             return None
-        if notification.kind in PAYMENT_CHASING_KINDS and _booking_now_paid(session, notification.booking_id):
+        skip_reason = _no_longer_relevant(session, notification) if notification.kind in PAYMENT_CHASING_KINDS else None
+        if skip_reason:
             notification.status = NotificationStatus.SENT
             notification.sent_at = now
-            notification.last_error = SKIPPED_ALREADY_PAID
-            log.info("notification %s (%s) skipped: booking already paid", notification.id, notification.kind)
+            notification.last_error = skip_reason
+            log.info("notification %s (%s) %s", notification.id, notification.kind, skip_reason)
             return _Claim.skip(notification)
         lease_until = now + CLAIM_LEASE
         notification.next_attempt_at = lease_until
@@ -360,11 +445,28 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
         )
 
 
-def _booking_now_paid(session: Session, booking_id: str | None) -> bool:
-    if booking_id is None:
-        return False
-    booking = session.get(Booking, booking_id)
-    return booking is not None and booking_is_paid(booking)
+def _no_longer_relevant(session: Session, notification: Notification) -> str | None:
+    """Why a payment-chasing email must not go out now (checked at send time, not only when queued)."""
+    booking = session.get(Booking, notification.booking_id) if notification.booking_id else None
+    if booking is None:
+        return None
+    if booking_is_paid(booking):
+        return SKIPPED_ALREADY_PAID
+    if notification.kind == NotificationKind.HOLD_EXPIRED and booking.status != BookingStatus.EXPIRED:
+        return SKIPPED_HOLD_NOT_EXPIRED
+    # Went Back and booked again (a new hold of the same session type): that one speaks for itself.
+    later = session.exec(
+        select(Booking).where(
+            Booking.client_id == booking.client_id,
+            Booking.session_type_id == booking.session_type_id,
+            Booking.id != booking.id,
+            Booking.created_at >= booking.created_at,
+            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+        )
+    ).all()
+    if any(booking_is_paid(other) or other.status == BookingStatus.PENDING for other in later):
+        return SKIPPED_BOOKED_AGAIN
+    return None
 
 
 def _deliver(

@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking import bookings
-from booking.gateway import CheckoutSession, PaymentGateway
+from booking import bookings, pricing
+from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.gateway import Refund as StripeRefund
 from booking.models import (
     Booking,
@@ -238,8 +238,11 @@ def last_located_booking(session: Session) -> str | None:
 # --- Checkout attempts ----------------------------------------------------------------------------------
 
 
-def open_attempt(*, session: Session, booking: Booking, checkout: CheckoutSession) -> Payment:
-    """The row of a new Checkout attempt (`attempt` = the booking's attempt counter)."""
+def open_attempt(*, session: Session, booking: Booking, checkout: CheckoutSession,
+                 request: CheckoutRequest | None = None) -> Payment:
+    """The row of a new Checkout attempt (`attempt` = the booking's attempt counter), with the
+    destination account and platform fee it asked Stripe for (a destination charge)."""
+    destination = request.destination_account_id if request is not None else None
     payment = Payment(
         booking_id=booking.id,
         attempt=booking.checkout_attempts,
@@ -247,6 +250,8 @@ def open_attempt(*, session: Session, booking: Booking, checkout: CheckoutSessio
         amount=checkout.amount_total if checkout.amount_total is not None else booking.amount,
         currency=checkout.currency or booking.currency,
         status=CheckoutStatus.OPEN,
+        destination_account_id=destination,
+        application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
     )
     session.add(payment)
     session.flush()
@@ -276,6 +281,7 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
         values["payment_intent_id"] = payment_intent_id
     if values:
         _move(session, payment, **values)
+    update_net(session=session, payment=payment)
 
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:
@@ -342,7 +348,8 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
             return None
         row = Refund(payment_id=payment.id, booking_id=located.booking.id, amount=refund.amount,
                      currency=refund.currency or payment.currency, reason=refund.reason,
-                     status=RefundStatus.PENDING, requested_by="stripe")
+                     status=RefundStatus.PENDING, requested_by="stripe",
+                     **refund_flags(session=session, payment=payment, amount=refund.amount))
     incoming = refund_status_of(refund.status)
     # A local failure without a Stripe id was ours (say a timeout): Stripe's record wins.
     forward = _REFUND_RANK[incoming] > _REFUND_RANK[row.status] or (
@@ -384,6 +391,9 @@ def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Ref
     """The webhook wrote a row for our refund before it could tell it was ours: keep one row."""
     key, who, user_id = requested.request_key, requested.requested_by, requested.requested_by_user_id
     found.reason = found.reason or requested.reason
+    # The request's fee share was computed in order; the webhook's counted the request as an earlier refund.
+    found.reverse_transfer = requested.reverse_transfer
+    found.application_fee_refunded = requested.application_fee_refunded
     session.delete(requested)
     session.flush()  # frees the request key before the other row takes it
     found.request_key, found.requested_by, found.requested_by_user_id = key, who, user_id
@@ -411,6 +421,7 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
         _move(session, payment, amount_refunded=total, status=status)
     bookings.record_refund(session=session, booking_id=located.booking.id, amount_refunded=total,
                            fully_refunded=total >= payment.amount, reason=reason)
+    update_net(session=session, payment=payment)
     return payment
 
 
@@ -436,3 +447,99 @@ def in_flight(*, session: Session, payment: Payment) -> int:
 
 def amount_left(*, session: Session, payment: Payment) -> int:
     return max(payment.amount - payment.amount_refunded - in_flight(session=session, payment=payment), 0)
+
+
+# --- destination charges (Connect): the fee, the transfer, the builder's net -------------------------------
+
+
+def is_destination_charge(payment: Payment | None) -> bool:
+    return payment is not None and bool(payment.destination_account_id)
+
+
+def refund_flags(*, session: Session, payment: Payment, amount: int, row_id: int | None = None) -> dict[str, Any]:
+    """What a new Refund row of `amount` records about Connect: whether it reverses the builder's
+    transfer, and the platform fee's share it gives back (`pricing.fee_refund_for`, after the refunds
+    before it). Empty for a payment the platform holds."""
+    if not is_destination_charge(payment):
+        return {}
+    earlier = session.exec(
+        select(sa.func.coalesce(sa.func.sum(Refund.amount), 0),
+               sa.func.coalesce(sa.func.sum(Refund.application_fee_refunded), 0))
+        .where(Refund.payment_id == payment.id, Refund.id != (row_id or -1),
+               Refund.status.in_((RefundStatus.REQUESTED, *ACCEPTED_REFUNDS)))
+    ).one()
+    share = pricing.fee_refund_for(amount, payment.amount, payment.application_fee_amount,
+                                   already_refunded=int(earlier[0]), fee_already_refunded=int(earlier[1]))
+    return {"reverse_transfer": True, "application_fee_refunded": share}
+
+
+def stripe_refund_options(payment: Payment | None) -> dict[str, bool]:
+    """The refunds.create flags of a payment: a destination charge takes the refund back from the
+    builder's transfer and gives back the platform fee's share."""
+    if not is_destination_charge(payment):
+        return {}
+    return {"reverse_transfer": True, "refund_application_fee": payment.application_fee_amount > 0}
+
+
+def fee_refunded(*, session: Session, payment: Payment) -> int:
+    """The platform fee given back so far (refunds Stripe accepted)."""
+    return int(session.exec(
+        select(sa.func.coalesce(sa.func.sum(Refund.application_fee_refunded), 0)).where(
+            Refund.payment_id == payment.id, Refund.status.in_(ACCEPTED_REFUNDS))
+    ).one())
+
+
+def update_net(*, session: Session, payment: Payment | None) -> None:
+    """The builder's net of a paid destination charge: amount − refunds − (fee − fee refunded)."""
+    if not is_destination_charge(payment) or payment.status not in SETTLED_STATES:
+        return
+    net = pricing.builder_net(amount=payment.amount, refunded=payment.amount_refunded,
+                              fee=payment.application_fee_amount,
+                              fee_refunded=fee_refunded(session=session, payment=payment))
+    if payment.net_amount != net:
+        _move(session, payment, net_amount=net)
+
+
+def record_destination_charge(*, session: Session, payment: Payment | None, transfer_id: str | None,
+                              destination_account_id: str | None = None,
+                              application_fee_amount: int | None = None) -> bool:
+    """What Stripe says of a paid destination charge: its transfer to the builder and the fee it took.
+    Fills blanks only (a transfer id never changes). True when something was recorded."""
+    if payment is None:
+        return False
+    values: dict[str, Any] = {}
+    if transfer_id and payment.transfer_id is None:
+        taken = session.exec(select(Payment.id).where(Payment.transfer_id == transfer_id)).first()
+        if taken is None:
+            values["transfer_id"] = transfer_id
+    if destination_account_id and not payment.destination_account_id:
+        values["destination_account_id"] = destination_account_id
+    if application_fee_amount is not None and payment.application_fee_amount != application_fee_amount \
+            and (destination_account_id or payment.destination_account_id):
+        values["application_fee_amount"] = int(application_fee_amount)  # what Stripe actually took
+    if values:
+        _move(session, payment, **values)
+    update_net(session=session, payment=payment)
+    return bool(values)
+
+
+def true_up_fee_refunds(*, session: Session, payment: Payment, stripe_fee_refunded: int) -> bool:
+    """Stripe's own total of the fee given back wins over our proportional estimate: the difference
+    lands on the latest accepted refund of the payment (never below zero)."""
+    ours = fee_refunded(session=session, payment=payment)
+    if stripe_fee_refunded == ours:
+        return False
+    latest = session.exec(
+        select(Refund).where(Refund.payment_id == payment.id, Refund.status.in_(ACCEPTED_REFUNDS))
+        .order_by(Refund.id.desc())
+    ).first()
+    if latest is None:
+        return False
+    adjusted = max(latest.application_fee_refunded + stripe_fee_refunded - ours, 0)
+    if adjusted == latest.application_fee_refunded:
+        return False
+    latest.application_fee_refunded, latest.updated_at = adjusted, utcnow()
+    session.add(latest)
+    session.flush()
+    update_net(session=session, payment=payment)
+    return True

@@ -8,16 +8,17 @@ when the other fails.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import bookings, payment_records, slots
+from booking import bookings, connect, payment_records, slots
 from booking.config import Settings
 from booking.db import session_scope
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 # Stripe needs expires_at >= 30 min after *it* receives the request: a minute's grace for the trip.
 NETWORK_GRACE = timedelta(minutes=1)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class InvalidRequest(ValueError):
@@ -53,6 +53,8 @@ class CheckoutStarted:
     checkout_session_id: str
     checkout_url: str
     expires_at: datetime
+    # Checkout Sessions of this browser's earlier holds, released by this one: expired after the commit.
+    replaced_checkouts: tuple[tuple[str, str], ...] = ()  # (booking id, Checkout Session id)
 
 
 def client_detail_errors(*, name: str, email: str) -> dict[str, str]:
@@ -64,15 +66,58 @@ def client_detail_errors(*, name: str, email: str) -> dict[str, str]:
         errors["client_name"] = "Please enter your name."
     elif len(name) > 120:
         errors["client_name"] = "Your name must be at most 120 characters."
-    if not _EMAIL.match(email) or len(email) > 254:
+    if _normalised_email(email) is None:
         errors["client_email"] = "Please enter a valid email address."
     return errors
+
+
+def _normalised_email(email: str) -> str | None:
+    # Internationalised addresses (ünï@exämple.com) are accepted: the mailer delivers them (SMTPUTF8, IDNA).
+    try:
+        return validate_email(email, check_deliverability=False).normalized if len(email) <= 254 else None
+    except EmailNotValidError:
+        return None
 
 
 def validate_client(*, name: str, email: str) -> tuple[str, str]:
     for field, message in client_detail_errors(name=name, email=email).items():
         raise InvalidRequest(field, message)
-    return name.strip(), email.strip().lower()
+    return name.strip(), (_normalised_email(email.strip()) or email.strip()).lower()
+
+
+def stripe_customer_email(email: str) -> str:
+    """The address as Stripe gets it: the domain in its ASCII (IDNA) form whenever the local part allows."""
+    try:
+        checked = validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return email
+    return checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
+
+
+def hold_key_hash(browser_hold_key: str) -> str:
+    """The browser's hold key is a bearer secret: only its SHA-256 is stored."""
+    return hashlib.sha256(browser_hold_key.encode()).hexdigest()
+
+
+def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str, str]]:
+    """One browser holds one slot: its earlier unpaid holds end when it takes a new one.
+
+    Returns their Checkout Session ids (the caller expires them once this transaction commits).
+    """
+    earlier = session.exec(
+        select(Booking.id, Booking.checkout_session_id).where(
+            Booking.browser_hold_key == key_hash,
+            Booking.status == BookingStatus.PENDING,
+            Booking.payment_status.in_((PaymentStatus.UNPAID, PaymentStatus.FAILED)),
+        )
+    ).all()
+    replaced = []
+    for booking_id, checkout_id in earlier:
+        if bookings.cancel_unpaid(session=session, booking_id=booking_id,
+                                  reason="replaced by a new hold from the same browser") and checkout_id:
+            payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
+            replaced.append((booking_id, checkout_id))
+    return replaced
 
 
 def _upsert_client(*, session: Session, name: str, email: str) -> Client:
@@ -90,6 +135,11 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
                       settings: Settings) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
+    try:  # a destination charge with the platform fee, or the platform holds the money (REQUIRE_PAYOUTS off)
+        plan = connect.charge_plan(builder=schedule.builder, amount=booking.amount, currency=booking.currency,
+                                   settings=settings)
+    except connect.PayoutsNotReady as exc:
+        raise InvalidRequest("session_type_id", str(exc)) from None
     return CheckoutRequest(
         booking_id=booking.id,
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
@@ -98,12 +148,14 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         amount=booking.amount,
         currency=booking.currency,
         price_id=session_type.stripe_price_id,
-        customer_email=client.email,
+        customer_email=stripe_customer_email(client.email),
         client_reference_id=booking.id,
         success_url=f"{settings.public_url}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{settings.public_url}/payment/cancel?booking={booking.id}",
         expires_at=booking.hold_expires_at,
         metadata=metadata,
+        destination_account_id=plan.destination_account_id,
+        application_fee_amount=plan.application_fee_amount,
     )
 
 
@@ -117,8 +169,12 @@ def _attach_checkout(*, session: Session, booking: Booking, checkout: CheckoutSe
 
 def start_checkout(*, session: Session, gateway: PaymentGateway, settings: Settings, session_type_id: int,
                    start_time: datetime, client_name: str, client_email: str,
-                   client_time_zone: str = "UTC", now: datetime | None = None) -> CheckoutStarted:
+                   client_time_zone: str = "UTC", browser_hold_key: str | None = None,
+                   now: datetime | None = None) -> CheckoutStarted:
     """Hold the slot and create its Checkout Session, in the caller's transaction.
+
+    `browser_hold_key` (a secret kept by the client's browser) releases that browser's earlier unpaid
+    hold first, so going Back from Checkout and picking again never leaves two holds.
 
     Raises InvalidRequest, slots.SessionTypeNotFound, SlotUnavailable or PaymentProviderError; on
     any of them the caller rolls back and nothing is left behind.
@@ -131,6 +187,9 @@ def start_checkout(*, session: Session, gateway: PaymentGateway, settings: Setti
     bookings.lock_builder(session=session, builder_id=schedule.builder.id)
     start = start_time.astimezone(now.tzinfo)
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
+    key_hash = hold_key_hash(browser_hold_key) if browser_hold_key else None
+    # Before the slot check: the browser may be picking the very time it held.
+    replaced = _release_browser_holds(session=session, key_hash=key_hash) if key_hash else []
     _expire_lapsed_holds(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=start, now=now):
         raise SlotUnavailable("That time is no longer available.")
@@ -147,6 +206,8 @@ def start_checkout(*, session: Session, gateway: PaymentGateway, settings: Setti
         client_time_zone=client_time_zone,
         hold_expires_at=now + timedelta(minutes=settings.hold_minutes) + NETWORK_GRACE,
         checkout_attempts=1,
+        client_name=name,
+        browser_hold_key=key_hash,
     )
     try:
         with session.begin_nested():
@@ -155,13 +216,14 @@ def start_checkout(*, session: Session, gateway: PaymentGateway, settings: Setti
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
 
+    request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
     checkout = gateway.create_checkout_session(
-        _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings),
-        idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
+        request, idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
     )
     _attach_checkout(session=session, booking=booking, checkout=checkout)
-    payment_records.open_attempt(session=session, booking=booking, checkout=checkout)
-    return CheckoutStarted(booking.id, checkout.id, checkout.url or "", booking.hold_expires_at)
+    payment_records.open_attempt(session=session, booking=booking, checkout=checkout, request=request)
+    return CheckoutStarted(booking.id, checkout.id, checkout.url or "", booking.hold_expires_at,
+                           replaced_checkouts=tuple(replaced))
 
 
 def _expire_lapsed_holds(*, session: Session, builder_id: int, start: datetime, end: datetime,
@@ -190,6 +252,8 @@ def begin_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         if started is not None:  # Stripe has a session the database never recorded
             _expire_quietly(gateway, started.checkout_session_id, started.booking_id)
         raise
+    for booking_id, checkout_id in started.replaced_checkouts:  # the browser's earlier hold: its page closes
+        _expire_quietly(gateway, checkout_id, booking_id)
     return started
 
 
@@ -224,12 +288,12 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
             # Stripe needs 30+ minutes ahead: the hold is renewed along with the session.
             booking.hold_expires_at = now + timedelta(minutes=settings.hold_minutes) + NETWORK_GRACE
             booking.payment_status = PaymentStatus.UNPAID
+            request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
             checkout = gateway.create_checkout_session(
-                _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings),
-                idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
+                request, idempotency_key=f"booking-{booking.id}-checkout-{booking.checkout_attempts}",
             )
             _attach_checkout(session=session, booking=booking, checkout=checkout)
-            payment_records.open_attempt(session=session, booking=booking, checkout=checkout)
+            payment_records.open_attempt(session=session, booking=booking, checkout=checkout, request=request)
             started = CheckoutStarted(booking.id, checkout.id, checkout.url or "", booking.hold_expires_at)
     except Exception:
         if started is not None:
@@ -332,6 +396,7 @@ def refund_late_payment(*, session: Session, gateway: PaymentGateway, booking: B
         # No row id in here: a retried transaction makes a new row, and Stripe refuses a repeated key
         # with other parameters.
         metadata={"booking_id": booking.id, "why": "slot no longer available"},
+        **payment_records.stripe_refund_options(located.payment),  # a destination charge: reverse it all
     )
     payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=row)
     payment_records.settle_refunds(session=session, located=located, reason="paid after the slot was taken")
@@ -344,9 +409,11 @@ def _late_payment_refund_row(*, session: Session, located: payment_records.Locat
     row = session.exec(select(Refund).where(Refund.request_key == key)).first()
     if row is not None or payment is None or payment.amount - payment.amount_refunded <= 0:
         return row
+    amount = payment.amount - payment.amount_refunded
     row = Refund(payment_id=payment.id, booking_id=located.booking.id, request_key=key,
-                 amount=payment.amount - payment.amount_refunded, currency=payment.currency,
-                 reason="requested_by_customer", status=RefundStatus.REQUESTED, requested_by="system")
+                 amount=amount, currency=payment.currency,
+                 reason="requested_by_customer", status=RefundStatus.REQUESTED, requested_by="system",
+                 **payment_records.refund_flags(session=session, payment=payment, amount=amount))
     session.add(row)
     session.flush()
     return row

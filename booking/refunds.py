@@ -85,6 +85,8 @@ class _Ask:
     amount: int
     currency: str
     reason: str
+    # A destination charge: reverse the builder's transfer and refund the platform fee's share.
+    stripe_options: tuple[tuple[str, bool], ...] = ()
 
 
 # --- refund ------------------------------------------------------------------------------------------
@@ -125,13 +127,15 @@ def _write_request(*, session: Session, actor: Actor, booking: Booking, amount: 
         raise Refused(f"At most {format_money(left, payment.currency)} is left to refund.")
     row = Refund(payment_id=payment.id, booking_id=booking.id, request_key=key, amount=amount,
                  currency=payment.currency, reason=reason, status=RefundStatus.REQUESTED,
-                 requested_by=actor.email, requested_by_user_id=actor.user_id)
+                 requested_by=actor.email, requested_by_user_id=actor.user_id,
+                 **payment_records.refund_flags(session=session, payment=payment, amount=amount))
     session.add(row)
     session.flush()
     audit.record(session=session, actor=actor, action="refund.request", entity_type="refund", entity_id=row.id,
                  builder_id=booking.builder_id, after=audit.snapshot(row, _AUDITED))
     return _Ask(refund_id=row.id, booking_id=booking.id, payment_intent_id=payment.payment_intent_id,
-                amount=amount, currency=payment.currency, reason=reason)
+                amount=amount, currency=payment.currency, reason=reason,
+                stripe_options=tuple(payment_records.stripe_refund_options(payment).items()))
 
 
 def refund_idempotency_key(refund_id: int, booking_id: str) -> str:
@@ -148,6 +152,7 @@ def _send(*, engine: Engine, gateway: PaymentGateway, actor: Actor, ask: _Ask) -
             payment_intent_id=ask.payment_intent_id, amount=ask.amount, reason=ask.reason,
             idempotency_key=refund_idempotency_key(ask.refund_id, ask.booking_id),
             metadata={"booking_id": ask.booking_id, "refund_id": str(ask.refund_id)},
+            **dict(ask.stripe_options),
         )
     except PaymentProviderError as exc:
         log.warning("refund %s of booking %s refused: %s", ask.refund_id, ask.booking_id, exc)
@@ -220,7 +225,8 @@ def retry_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, refun
         status = RefundStatus(row.status)
         reason = row.reason if row.reason in REFUND_REASONS else REFUND_REASONS[0]
         ask = _Ask(refund_id=row.id, booking_id=row.booking_id, payment_intent_id=payment.payment_intent_id or "",
-                   amount=row.amount, currency=row.currency, reason=reason)
+                   amount=row.amount, currency=row.currency, reason=reason,
+                   stripe_options=tuple(payment_records.stripe_refund_options(payment).items()))
         stuck = status == RefundStatus.REQUESTED and row.updated_at <= now - STUCK_AFTER
     if status in (RefundStatus.FAILED, RefundStatus.CANCELED):
         return request_refund(engine=engine, gateway=gateway, actor=actor, booking_id=ask.booking_id,

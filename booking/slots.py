@@ -54,17 +54,19 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
-          now: datetime) -> list[availability.Interval]:
+          now: datetime, ignore_booking_id: str | None = None) -> list[availability.Interval]:
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     return [
         availability.Interval(start=b.start_time, end=b.end_time)
         for b in busy_bookings(session=session, builder_id=schedule.builder.id,
                                start=start - margin, end=end + margin, now=now)
+        if b.id != ignore_booking_id  # a booking being moved must not block its own neighbours
     ]
 
 
 def find_open_slots(*, session: Session, session_type_id: int, from_day: date, days: int,
-                    viewer_time_zone: str, now: datetime) -> list[availability.Slot]:
+                    viewer_time_zone: str, now: datetime,
+                    ignore_booking_id: str | None = None) -> list[availability.Slot]:
     schedule = load_schedule(session=session, session_type_id=session_type_id)
     # Viewer days can start up to 14 h before or after UTC midnight; take a day either side.
     window_start = datetime.combine(from_day - timedelta(days=1), datetime.min.time()).replace(tzinfo=now.tzinfo)
@@ -74,7 +76,8 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
         weekly=schedule.weekly,
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
-        busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now),
+        busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
+                   ignore_booking_id=ignore_booking_id),
         policy=schedule.policy,
         now=now,
         from_day=from_day,
@@ -83,7 +86,8 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
     )
 
 
-def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime) -> bool:
+def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
+            ignore_booking_id: str | None = None) -> bool:
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
     return availability.is_slot_open(
         start=start,
@@ -91,7 +95,8 @@ def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datet
         weekly=schedule.weekly,
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
-        busy=_busy(session=session, schedule=schedule, start=start, end=end, now=now),
+        busy=_busy(session=session, schedule=schedule, start=start, end=end, now=now,
+                   ignore_booking_id=ignore_booking_id),
         policy=schedule.policy,
         now=now,
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from booking import manage_links
 from booking.availability import load_zone
 from booking.email_templates import is_web_link
 from booking.ics import one_line
@@ -31,6 +32,8 @@ class BookingSummary:
     # Where the session happens: "" until the booking is confirmed (paid), so an unpaid hold never shows it.
     location: str = ""
     location_is_link: bool = False
+    # The client's "Manage booking" page (a path; "" unless confirmed and its link issued).
+    manage_path: str = ""
 
 
 def format_when(start: datetime, end: datetime, time_zone: str) -> str:
@@ -63,4 +66,10 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         hold_expires=hold,
         location=location,
         location_is_link=is_web_link(location),
+        manage_path=_manage_path(booking),
     )
+
+
+def _manage_path(booking: Booking) -> str:
+    token = manage_links.current_token(booking) if booking.status == BookingStatus.CONFIRMED else None
+    return manage_links.manage_path(token) if token else ""

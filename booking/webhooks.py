@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking import bookings, payment_records
+from booking import bookings, connect, payment_records
 from booking.db import session_scope
 from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway
 from booking.gateway import Refund as StripeRefund
@@ -134,6 +134,16 @@ HANDLERS: dict[str, Handler] = {
     "refund.updated": on_refund_changed,
     "refund.failed": on_refund_changed,
     "charge.refund.updated": on_refund_changed,
+    # Stripe Connect: a destination charge's transfer, and events of the builders' connected accounts
+    # (their payload carries `account`; signed by the Connect endpoint's secret, one of ours).
+    "charge.succeeded": connect.on_charge_succeeded,
+    "transfer.created": connect.on_transfer_created,
+    "account.updated": connect.on_account_updated,
+    "payout.created": connect.on_payout_changed,
+    "payout.updated": connect.on_payout_changed,
+    "payout.paid": connect.on_payout_changed,
+    "payout.failed": connect.on_payout_changed,
+    "payout.canceled": connect.on_payout_changed,
 }
 
 

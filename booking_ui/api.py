@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking import availability, catalog, invites, payments, slots
+from booking import availability, catalog, invites, manage, manage_links, payments, slots
 from booking import calendar_feed as calendar_feeds
 from booking.config import get_settings
 from booking.db import database_reachable, session_scope
 from booking.gateway import PaymentProviderError
 from booking.models import utcnow
+from booking.webhook_worker import accept_webhook
 from booking.webhooks import handle_webhook
 from booking_ui import deps, routes
 from booking_ui.admin.http import admin_routes
 
-MAX_SLOT_DAYS = 31
+MAX_SLOT_DAYS = 62  # two months in one request
+log = logging.getLogger(__name__)
 
 
 def error(status: int, code: str, message: str, **extra: object) -> JSONResponse:
@@ -48,8 +52,56 @@ async def session_types(_request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(load))
 
 
+MAX_DB_ID = 2**31 - 1  # PostgreSQL `integer`: a larger id can't exist, and querying it is an error
+
+
 def _parse_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    """A positive database id, or None. ASCII digits only: "²" passes str.isdigit() but not int()."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_DB_ID else None
+
+
+# Dates from the browser must fall within this window around today: dates near year 1 or 9999 overflow the
+# time-zone arithmetic, and no slot is that far away (the builder's horizon decides what is bookable).
+DATE_WINDOW_PAST_DAYS = 366
+DATE_WINDOW_FUTURE_DAYS = 10 * 366
+
+
+def _in_date_window(day: date, today: date) -> bool:
+    return today - timedelta(days=DATE_WINDOW_PAST_DAYS) <= day <= today + timedelta(days=DATE_WINDOW_FUTURE_DAYS)
+
+
+def _parse_from_day(raw: str | None, today: date) -> date | None:
+    if not raw:
+        return today
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return day if _in_date_window(day, today) else None
+
+
+def _parse_days(raw: str) -> int | None:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_SLOT_DAYS else None
+
+
+def _is_json(request: Request) -> bool:
+    """application/json, or no Content-Type at all (a script). Never text/plain or a form: those are what
+    a page on another site can send without a CORS preflight."""
+    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    return media_type in ("application/json", "")
+
+
+def _clean_text(value: object) -> str | None:
+    """A JSON string without NUL or other control characters (PostgreSQL refuses NUL in text), else None."""
+    if not isinstance(value, str) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    return value
 
 
 async def session_type_slots(request: Request) -> JSONResponse:
@@ -61,19 +113,17 @@ async def session_type_slots(request: Request) -> JSONResponse:
         availability.load_zone(tz)
     except ValueError as exc:
         return invalid("tz", str(exc))
-    try:
-        raw_from = request.query_params.get("from")
-        from_day = date.fromisoformat(raw_from) if raw_from else utcnow().astimezone(availability.load_zone(tz)).date()
-    except ValueError:
-        return invalid("from", "from must be a date like 2026-12-01.")
-    raw_days = request.query_params.get("days", "7")
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_SLOT_DAYS:
+    from_day = _parse_from_day(request.query_params.get("from"), utcnow().astimezone(availability.load_zone(tz)).date())
+    if from_day is None:
+        return invalid("from", "from must be a date like 2026-12-01, within a year before and ten after today.")
+    days = _parse_days(request.query_params.get("days", "7"))
+    if days is None:
         return invalid("days", f"days must be a whole number from 1 to {MAX_SLOT_DAYS}.")
 
     def load() -> list[availability.Slot]:
         with session_scope(deps.engine()) as session:
             return slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=from_day,
-                                         days=int(raw_days), viewer_time_zone=tz, now=utcnow())
+                                         days=days, viewer_time_zone=tz, now=utcnow())
 
     try:
         found = await run_in_threadpool(load)
@@ -86,8 +136,11 @@ async def session_type_slots(request: Request) -> JSONResponse:
 
 
 async def create_checkout_session(request: Request) -> JSONResponse:
+    # JSON only: a text/plain or form body is what a cross-site form can send without a CORS preflight.
+    if not _is_json(request):
+        return error(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        body = json.loads(await request.body() or b"null")
+        body = json.loads(await request.body() or b"null")  # at most 16 KiB: booking_ui/middleware.py
     except ValueError:
         return invalid("body", "The body must be JSON.")
     if not isinstance(body, dict):
@@ -95,13 +148,19 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     for field in ("session_type_id", "start_time", "client_name", "client_email"):
         if body.get(field) in (None, ""):
             return invalid(field, f"{field} is required.")
+        if not isinstance(body[field], (str, int)) or isinstance(body[field], bool):
+            return invalid(field, f"{field} must be a string.")
+        if isinstance(body[field], str) and _clean_text(body[field]) is None:
+            return invalid(field, f"{field} must not contain control characters.")
+    if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
+            and _clean_text(body["client_time_zone"]) is None:
+        return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
     session_type_id = _parse_id(str(body["session_type_id"]))
     if session_type_id is None:
         return error(404, "session_type_not_found", "No such session type.")
-    try:
-        start_time = datetime.fromisoformat(str(body["start_time"]).replace("Z", "+00:00"))
-    except ValueError:
-        return invalid("start_time", "start_time must be ISO 8601 with an offset.")
+    start_time = _parse_start_time(str(body["start_time"]))
+    if start_time is None:
+        return invalid("start_time", "start_time must be ISO 8601 with an offset, within ten years from now.")
     client_time_zone = str(body.get("client_time_zone") or "UTC")
     try:
         availability.load_zone(client_time_zone)
@@ -133,11 +192,24 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     )
 
 
+def _parse_start_time(raw: str) -> datetime | None:
+    """An aware datetime in the bookable window, else None (dates near year 1 or 9999 overflow later)."""
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return None
+    return parsed if _in_date_window(parsed.date(), utcnow().date()) else None
+
+
 async def stripe_webhook(request: Request) -> JSONResponse:
-    payload = await request.body()  # the raw bytes Stripe signed
+    payload = await request.body()  # the raw bytes Stripe signed (at most 1 MiB: booking_ui/middleware.py)
     signature = request.headers.get("stripe-signature")
+    # WEBHOOK_PROCESSING=worker: answer once stored, a background job applies it (booking/webhook_worker.py).
+    receive = accept_webhook if get_settings().webhook_processing == "worker" else handle_webhook
     result = await run_in_threadpool(
-        lambda: handle_webhook(engine=deps.engine(), gateway=deps.gateway(), payload=payload, signature=signature)
+        lambda: receive(engine=deps.engine(), gateway=deps.gateway(), payload=payload, signature=signature)
     )
     return JSONResponse(result.body, status_code=result.status_code)
 
@@ -173,6 +245,91 @@ async def calendar_feed(request: Request) -> Response:
                              "Content-Disposition": 'inline; filename="bookings.ics"'})
 
 
+MANAGE_FORM_LIMIT = 4096  # bytes: a manage form is a token, a time and a number
+
+
+def _origin_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        number = parts.port
+    except ValueError:  # a malformed header never matches
+        return ""
+    if not parts.scheme or not parts.hostname:
+        return ""
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    port = f":{number}" if number and number != default else ""
+    return f"{parts.scheme}://{parts.hostname}{port}".lower()
+
+
+def same_site_request(request: Request, public_url: str) -> bool:
+    """The POST came from one of our own pages: its Origin (else its Referer) is PUBLIC_URL's origin."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        origin = request.headers.get("referer") or ""
+    return bool(origin) and _origin_of(origin) == _origin_of(public_url)
+
+
+def _refused(status: int, message: str, token: str = "") -> HTMLResponse:
+    back = (f'<p><a href="{routes.manage_page(token)}">Back to your booking</a></p>'
+            if manage_links.looks_like_token(token) else "")
+    return HTMLResponse(f"<!doctype html><title>Not done</title><h1>Nothing was changed</h1><p>{message}</p>{back}",
+                        status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
+
+
+async def manage_action(request: Request) -> Response:
+    """A change to a booking from its manage page: a plain form POST with a CSRF token, answered with a
+    303 back to the page (`?done=<outcome>`). Never by GET: a link, a prefetch or a crawler changes nothing."""
+    token, action = request.path_params["token"], request.path_params["action"]
+    if action not in manage_links.ACTIONS or not manage_links.looks_like_token(token):
+        return _refused(404, "There is no such page.")
+    if request.method != "POST":
+        return Response("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
+    if not same_site_request(request, get_settings().public_url):
+        return _refused(403, "This request didn't come from your booking page.", token)
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit() or int(length) > MANAGE_FORM_LIMIT:
+        return _refused(413, "The request is too large.", token)
+    form = await request.form()
+    if not manage_links.csrf_ok(manage_links.token_hash(token), action, str(form.get("csrf_token") or "")):
+        return _refused(403, "This form has expired. Open your booking again and retry.", token)
+
+    def run() -> manage.Outcome:
+        if action == "cancel":
+            expected = str(form.get("expected_refund") or "")
+            return manage.cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
+                                           expected_refund=int(expected) if expected.isdigit() else None)
+        try:
+            start = datetime.fromisoformat(str(form.get("start") or ""))
+        except ValueError:
+            raise manage.NotAllowed("Pick one of the times shown.") from None
+        return manage.reschedule(engine=deps.engine(), token=token, new_start=start)
+
+    try:
+        outcome = await run_in_threadpool(run)
+        code = outcome.code
+    except manage.LinkNotFound:
+        return _refused(404, "This link doesn't match a booking.")
+    except manage.ManageError as exc:
+        code = exc.code
+    except PaymentProviderError:  # the gateway could not even be built or reached
+        code = "refund_failed"
+    except Exception:
+        log.exception("manage %s of a booking failed", action)
+        code = "error"
+    return RedirectResponse(f"{routes.manage_page(token)}?done={code}", status_code=303,
+                            headers={"Cache-Control": "no-store"})
+
+
+async def manage_invite(request: Request) -> Response:
+    token = request.path_params["token"]
+    ics = await run_in_threadpool(lambda: manage.invite_for_token(engine=deps.engine(), token=token))
+    if ics is None:
+        return error(404, "booking_not_found", "No confirmed booking at this address.")
+    return Response(ics, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="booking.ics"',
+                             "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -183,6 +340,9 @@ def build_api() -> Starlette:
             Route(routes.API_WEBHOOK, stripe_webhook, methods=["POST"]),
             Route(routes.API_ICS, booking_invite, methods=["GET"]),
             Route(routes.CALENDAR_FEED, calendar_feed, methods=["GET"]),
+            Route(routes.API_MANAGE_ICS, manage_invite, methods=["GET"]),
+            # GET is routed too, to answer 405 (unrouted, it would fall through to the app's 404 page).
+            Route(routes.API_MANAGE_ACTION, manage_action, methods=["GET", "POST"]),
             *admin_routes(),
         ]
     )

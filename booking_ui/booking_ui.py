@@ -6,19 +6,40 @@ from booking_ui import routes
 from booking_ui.admin.pages import register_admin_pages
 from booking_ui.api import build_api
 from booking_ui.background import register_background_tasks
+from booking_ui.middleware import harden
 from booking_ui.pages.book import book_page
 from booking_ui.pages.builder import builder_page
 from booking_ui.pages.home import home_page
+from booking_ui.pages.manage import manage_page
+from booking_ui.pages.not_found import TITLE as NOT_FOUND_TITLE
+from booking_ui.pages.not_found import not_found_page
 from booking_ui.pages.payment import cancel_page, success_page
 from booking_ui.state.book import BookState
 from booking_ui.state.catalog import BuilderState, HomeState
+from booking_ui.state.manage import ManageState
 from booking_ui.state.payment import CancelState, SuccessState
 
-app = rx.App(api_transformer=build_api())
-app.add_page(home_page, route=routes.HOME, title="Book a builder", on_load=HomeState.load)
-app.add_page(builder_page, route=routes.BUILDER, title="Builder", on_load=BuilderState.load)
-app.add_page(book_page, route=routes.BOOK, title="Pick a time", on_load=BookState.load)
-app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title="Booking confirmed", on_load=SuccessState.load)
-app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title="Payment cancelled", on_load=CancelState.load)
+
+class HardenedApp(rx.App):
+    """The ASGI app wrapped by booking_ui/middleware.py (security headers, body caps, no Host echo) on the
+    very outside, so that even Reflex's own answers (CORS preflights) get the headers and no banner."""
+
+    def __call__(self):
+        return harden(super().__call__())
+
+
+# The favicon is linked explicitly (assets/favicon.ico): no console 404 on any page.
+app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="icon", href="/favicon.ico")])
+# Titles name what is on the page: the builder, the session, the payment's actual state.
+app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
+app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title, on_load=BuilderState.load)
+app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
+app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)
+app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title=CancelState.page_title, on_load=CancelState.load)
+app.add_page(not_found_page, route="404", title=NOT_FOUND_TITLE)
+# The token in the address is the client's credential: referrers stay on our own origin (so the
+# forms' Origin header still names us), and search engines keep out.
+app.add_page(manage_page, route=routes.MANAGE, title="Manage your booking", on_load=ManageState.load,
+             meta=[{"name": "referrer", "content": "same-origin"}, {"name": "robots", "content": "noindex"}])
 register_admin_pages(app)
 register_background_tasks(app)

@@ -17,11 +17,12 @@ def engine() -> Engine:
 
 def gateway() -> StripeGateway:
     settings = get_settings()
-    return _gateway(settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base)
+    # Every webhook secret (the account endpoint's and the Connect endpoint's): any may verify an event.
+    return _gateway(settings.stripe_secret_key, settings.webhook_secrets, settings.stripe_api_base)
 
 
 @lru_cache(maxsize=4)
-def _gateway(secret_key: str | None, webhook_secret: str | None, api_base: str | None) -> StripeGateway:
+def _gateway(secret_key: str | None, webhook_secret: tuple[str, ...], api_base: str | None) -> StripeGateway:
     if not secret_key:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base)

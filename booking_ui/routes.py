@@ -13,6 +13,11 @@ API_CREATE_CHECKOUT = "/api/payments/create-checkout-session"
 API_WEBHOOK = "/api/payments/webhook"
 API_ICS = "/api/bookings/{booking_id}/invite.ics"
 
+# The client's own booking, through the token in their emails (booking.manage_links.MANAGE_PATH).
+MANAGE = "/manage/[manage_token]"
+API_MANAGE_ACTION = "/api/manage/{token}/{action}"  # POST only: cancel | reschedule
+API_MANAGE_ICS = "/api/manage/{token}/invite.ics"
+
 
 def builder_page(slug: str) -> str:
     return f"/b/{slug}"
@@ -26,6 +31,18 @@ def booking_invite(booking_id: str) -> str:
     return API_ICS.format(booking_id=booking_id)
 
 
+def manage_page(token: str) -> str:
+    return f"/manage/{token}"
+
+
+def manage_action(token: str, action: str) -> str:
+    return API_MANAGE_ACTION.format(token=token, action=action)
+
+
+def manage_invite(token: str) -> str:
+    return API_MANAGE_ICS.format(token=token)
+
+
 # --- the builder workspace ------------------------------------------------------------------------
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
@@ -37,6 +54,11 @@ ADMIN_WEBHOOKS = "/admin/webhooks"
 ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_AUDIT = "/admin/audit"
 ADMIN_ACCOUNT = "/admin/account"
+# Payouts (Stripe Connect): Stripe's hosted onboarding sends the builder back to one of these two.
+ADMIN_PAYOUTS = "/admin/payouts"
+ADMIN_PAYOUTS_RETURN = "/admin/payouts/return"  # onboarding left: re-read the account
+ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used: make a new one
+ADMIN_POLICY = "/admin/policy"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

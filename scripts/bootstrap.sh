@@ -28,7 +28,16 @@ if [[ ! -x .tools/bun/node_modules/.bin/bun ]] || [[ $(.tools/bun/node_modules/.
   npm install --silent --no-fund --no-audit --prefix .tools/bun "bun@$BUN_VERSION"
 fi
 
-# 3. Chromium for the browser tests, from Debian's packages, when missing.
+# 3. axe-core (the accessibility engine the end-to-end tests inject into every public page), from the
+#    npm registry into a project-local folder, for the tests only.
+AXE_VERSION=4.14.1
+if [[ ${1:-} == "--tests" ]] && { [[ ! -f .tools/axe/node_modules/axe-core/axe.min.js ]] ||
+    [[ $(node -p "require('./.tools/axe/node_modules/axe-core/package.json').version" 2>/dev/null) != "$AXE_VERSION" ]]; }; then
+  echo "==> Installing axe-core $AXE_VERSION into .tools/axe"
+  npm install --silent --no-fund --no-audit --prefix .tools/axe "axe-core@$AXE_VERSION"
+fi
+
+# 4. Chromium for the browser tests, from Debian's packages, when missing.
 if [[ ${1:-} == "--tests" && ! -x /usr/bin/chromium ]]; then
   echo "==> Installing Chromium (apt)"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"

@@ -27,6 +27,7 @@ if [[ -z $has_key ]]; then
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
     --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+    --business-name "$(python -c 'from booking.config import get_settings; print(get_settings().platform_name)')" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!
   python - "$STRIPE_API_BASE" <<'PY'
@@ -49,7 +50,12 @@ if [[ -z $has_key ]]; then
   python -m booking sync-stripe-catalog
 fi
 
-echo "==> Serving the app on http://localhost:$PORT"
+# WORKERS=N backend processes (2 or more need REDIS_URL; check-settings above says so). Unset: Reflex
+# picks (1 without Redis; with it, min(2 x cores + 1, 8)).
+if [[ -n ${WORKERS:-} ]]; then
+  export GRANIAN_WORKERS=$WORKERS
+fi
+echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS workers}"
 if [[ -z $has_key ]]; then
   echo "    Builder workspace: http://localhost:$PORT/admin/login"
   echo "    Demo sign-ins (password: demo-password): ada@demo.test, grace@demo.test, kenji@demo.test (builders),"

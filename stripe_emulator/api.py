@@ -15,17 +15,48 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stripe_emulator import errors
+from stripe_emulator import (
+    account_links,
+    accounts,
+    application_fees,
+    balance,
+    catalog,
+    charges,
+    checkout,
+    errors,
+    events,
+    intents,
+    login_links,
+    payouts,
+    refunds,
+    transfers,
+)
 from stripe_emulator.context import RequestContext
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.forms import FormDecodeError, decode_query
-from stripe_emulator.params import Params
 from stripe_emulator.resources import new_id
+from stripe_emulator.spec import Endpoint
+
+# One module per resource; each declares its endpoints (`ENDPOINTS`) with their parameters.
+RESOURCES = (
+    checkout,
+    intents,
+    charges,
+    refunds,
+    catalog,
+    events,
+    accounts,
+    account_links,
+    login_links,
+    transfers,
+    application_fees,
+    balance,
+    payouts,
+)
 
 logger = logging.getLogger("stripe_emulator.api")
 
 IDEMPOTENCY_TTL = 24 * 60 * 60
-Handler = Callable[..., dict[str, Any]]
 
 
 def json_response(
@@ -85,7 +116,7 @@ def check_api_key(request: Request, configured: str | None) -> None:
 async def read_params(request: Request) -> dict[str, Any]:
     try:
         params = decode_query(request.url.query)
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             body = await request.body()
             content_type = request.headers.get("content-type", "")
             if body and content_type.startswith("application/json"):
@@ -103,45 +134,75 @@ async def read_params(request: Request) -> dict[str, Any]:
         raise errors.StripeError(str(exc), param=exc.param) from None
 
 
+def all_endpoints() -> list[Endpoint]:
+    """Every /v1 operation, declared by its resource module."""
+    return [endpoint for module in RESOURCES for endpoint in module.ENDPOINTS]
+
+
 class Api:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
 
-    def route(self, path: str, method: str, handler: Handler, *, retrieve: bool = False) -> Route:
-        async def endpoint(request: Request) -> Response:
-            return await self.dispatch(request, handler, retrieve)
+    def route(self, endpoint: Endpoint) -> Route:
+        async def handle(request: Request) -> Response:
+            return await self.dispatch(request, endpoint)
 
-        return Route(path, endpoint, methods=[method], name=f"{method} {path}")
+        return Route(endpoint.path, handle, methods=[endpoint.method], name=f"{endpoint.method} {endpoint.path}")
 
-    async def dispatch(self, request: Request, handler: Handler, retrieve: bool) -> Response:
+    def connected_account(self, request: Request) -> str | None:
+        """The `Stripe-Account` header: a connected account of this platform, or an error."""
+        account = request.headers.get("stripe-account", "").strip()
+        if not account or account == accounts.PLATFORM_ACCOUNT_ID:
+            return None
+        with self.emu.lock:
+            found = self.emu.store.get("account", account, None)
+        if found is None:
+            raise errors.StripeError(
+                "The provided key does not have access to account "
+                f"'{account}' (or that account does not exist). Application access may have been "
+                "revoked.",
+                code="account_invalid",
+                status=403,
+            )
+        return account
+
+    async def dispatch(self, request: Request, endpoint: Endpoint) -> Response:
+        """Validate (errors here are never saved), then execute (results, errors included, are
+        saved under the idempotency key and replayed, as Stripe does)."""
         request_id = new_id("req")
         version = request.headers.get("stripe-version") or self.emu.config.api_version
         try:
             check_api_key(request, self.emu.config.api_key)
             params = await read_params(request)
-            if retrieve:
-                Params(params).reject_unknown({"expand"})
+            account = self.connected_account(request)
+            if endpoint.platform_only and account:
+                raise errors.StripeError(
+                    "Only Stripe Connect platforms can work with other accounts; this request "
+                    f"was made on behalf of the connected account '{account}'.",
+                    code="platform_account_required",
+                )
+            args = endpoint.spec.parse(params, "")
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             if key is not None and len(key) > 255:
                 raise errors.StripeError(
                     "Idempotency-Key must be at most 255 characters long.", param="Idempotency-Key"
                 )
-            ctx = RequestContext(request_id=request_id, idempotency_key=key)
+            ctx = RequestContext(request_id=request_id, idempotency_key=key, account=account)
             path_params = dict(request.path_params)
             if not key:
-                status, body = self._run(handler, ctx, params, path_params)
+                status, body = self._run(endpoint, ctx, args, path_params)
                 return self._respond(status, body, request_id, version, None, False)
-            endpoint = f"{request.method} {request.url.path}"
-            fingerprint = hashlib.sha256(
-                json.dumps([endpoint, params], sort_keys=True).encode()
-            ).hexdigest()
+            # Keys are scoped per account, like Stripe's.
+            stored_key = f"{account}:{key}" if account else key
+            route = f"{request.method} {request.url.path}"
+            fingerprint = hashlib.sha256(json.dumps([route, params], sort_keys=True).encode()).hexdigest()
             with self.emu.lock:
-                saved = self.emu.store.idempotent_response(key)
+                saved = self.emu.store.idempotent_response(stored_key)
                 if saved is not None:
-                    if saved["endpoint"] != endpoint:
+                    if saved["endpoint"] != route:
                         raise errors.idempotency(
                             "Keys for idempotent requests can only be used for the same endpoint "
-                            f"they were first used for ('{saved['endpoint']}' vs '{endpoint}'). "
+                            f"they were first used for ('{saved['endpoint']}' vs '{route}'). "
                             f"Try using a key other than '{key}' if you meant to execute a "
                             "different request."
                         )
@@ -154,37 +215,38 @@ class Api:
                     return self._respond(
                         saved["status"], saved["body"], saved["request_id"], version, key, True
                     )
-                status, body = self._run(handler, ctx, params, path_params)
-                if status < 400:
-                    now = self.emu.clock.now()
-                    self.emu.store.prune_idempotency(now - IDEMPOTENCY_TTL)
-                    self.emu.store.save_idempotent_response(
-                        key, fingerprint, endpoint, status, body, request_id, now
-                    )
+                status, body = self._run(endpoint, ctx, args, path_params)
+                now = self.emu.clock.now()
+                self.emu.store.prune_idempotency(now - IDEMPOTENCY_TTL)
+                self.emu.store.save_idempotent_response(
+                    stored_key, fingerprint, route, status, body, request_id, now
+                )
             return self._respond(status, body, request_id, version, key, False)
         except errors.StripeError as error:
             return error_response(error, request_id, version)
 
     def _run(
         self,
-        handler: Handler,
+        endpoint: Endpoint,
         ctx: RequestContext,
-        params: dict[str, Any],
+        args: dict[str, Any],
         path_params: dict[str, str],
     ) -> tuple[int, str]:
+        """Execute the handler; a Stripe error becomes the (status, body) answer."""
         try:
-            obj = handler(ctx=ctx, params=params, **path_params)
-            obj = self.emu.expand(obj, Params(params).expand())
+            obj = endpoint.handler(self.emu, ctx, args, **path_params)
+            obj = self.emu.expand(obj, args.get("expand") or [])
             return 200, json.dumps(obj, indent=2)
-        except errors.StripeError:
-            raise
+        except errors.StripeError as error:
+            return error.status, json.dumps(error.to_dict(), indent=2)
         except Exception:
             logger.exception("unexpected error handling request %s", ctx.request_id)
-            raise errors.StripeError(
+            error = errors.StripeError(
                 "An unknown error occurred in the emulator; see its log.",
                 status=500,
                 type="api_error",
-            ) from None
+            )
+            return error.status, json.dumps(error.to_dict(), indent=2)
 
     @staticmethod
     def _respond(
@@ -201,113 +263,8 @@ class Api:
 
 def routes(emu: Emulator) -> list[Route]:
     api = Api(emu)
-
-    def retrieve(object_type: str) -> Handler:
-        return lambda ctx, params, id: emu.retrieve(object_type, id)
-
-    def lister(object_type: str, url: str, filters: dict[str, str] | None = None) -> Handler:
-        return lambda ctx, params: emu.list_objects(object_type, params, url, filters)
-
-    def metadata_update(object_type: str, allowed: set[str] | None = None) -> Handler:
-        return lambda ctx, params, id: emu.update_metadata(object_type, id, params, allowed)
-
-    def charge_refunds(ctx: RequestContext, params: dict[str, Any], id: str) -> dict[str, Any]:
-        emu.retrieve("charge", id)
-        return emu.list_objects(
-            "refund", {**params, "charge": id}, f"/v1/charges/{id}/refunds", {"charge": "charge"}
-        )
-
-    session_filters = {
-        "payment_intent": "payment_intent",
-        "status": "status",
-        "customer": "customer",
-        "customer_details": "customer_details",
-        "payment_link": "payment_link",
-        "subscription": "subscription",
-        "client_reference_id": "client_reference_id",
-    }
     return [
-        api.route(
-            "/v1/checkout/sessions",
-            "POST",
-            lambda ctx, params: emu.create_checkout_session(params, ctx),
-        ),
-        api.route(
-            "/v1/checkout/sessions",
-            "GET",
-            lister("checkout.session", "/v1/checkout/sessions", session_filters),
-        ),
-        api.route("/v1/checkout/sessions/{id}", "GET", retrieve("checkout.session"), retrieve=True),
-        api.route("/v1/checkout/sessions/{id}", "POST", metadata_update("checkout.session")),
-        api.route(
-            "/v1/checkout/sessions/{id}/expire",
-            "POST",
-            lambda ctx, params, id: emu.expire_checkout_session(id, ctx),
-        ),
-        api.route(
-            "/v1/checkout/sessions/{id}/line_items",
-            "GET",
-            lambda ctx, params, id: emu.checkout_line_items(id, params),
-        ),
-        api.route(
-            "/v1/payment_intents",
-            "GET",
-            lister("payment_intent", "/v1/payment_intents", {"customer": "customer", "status": "status"}),
-        ),
-        api.route("/v1/payment_intents/{id}", "GET", retrieve("payment_intent"), retrieve=True),
-        api.route(
-            "/v1/payment_intents/{id}",
-            "POST",
-            metadata_update("payment_intent", {"description"}),
-        ),
-        api.route(
-            "/v1/charges",
-            "GET",
-            lister("charge", "/v1/charges", {"payment_intent": "payment_intent", "customer": "customer"}),
-        ),
-        api.route("/v1/charges/{id}", "GET", retrieve("charge"), retrieve=True),
-        api.route("/v1/charges/{id}", "POST", metadata_update("charge", {"description"})),
-        api.route("/v1/charges/{id}/refunds", "GET", charge_refunds),
-        api.route("/v1/refunds", "POST", lambda ctx, params: emu.create_refund(params, ctx)),
-        api.route(
-            "/v1/refunds",
-            "GET",
-            lister("refund", "/v1/refunds", {"charge": "charge", "payment_intent": "payment_intent"}),
-        ),
-        api.route("/v1/refunds/{id}", "GET", retrieve("refund"), retrieve=True),
-        api.route("/v1/refunds/{id}", "POST", metadata_update("refund")),
-        api.route("/v1/products", "POST", lambda ctx, params: emu.create_product(params, ctx)),
-        api.route(
-            "/v1/products",
-            "GET",
-            lister("product", "/v1/products", {"active": "active", "shippable": "shippable", "url": "url"}),
-        ),
-        api.route("/v1/products/{id}", "GET", retrieve("product"), retrieve=True),
-        api.route(
-            "/v1/products/{id}",
-            "POST",
-            lambda ctx, params, id: emu.update_product(id, params, ctx),
-        ),
-        api.route("/v1/prices", "POST", lambda ctx, params: emu.create_price(params, ctx)),
-        api.route(
-            "/v1/prices",
-            "GET",
-            lister(
-                "price",
-                "/v1/prices",
-                {"active": "active", "currency": "currency", "product": "product", "type": "type",
-                 "lookup_keys": "lookup_key"},
-            ),
-        ),
-        api.route("/v1/prices/{id}", "GET", retrieve("price"), retrieve=True),
-        api.route(
-            "/v1/prices/{id}",
-            "POST",
-            lambda ctx, params, id: emu.update_price(id, params, ctx),
-        ),
-        api.route("/v1/events", "GET", lambda ctx, params: emu.list_events(params)),
-        api.route("/v1/events/{id}", "GET", retrieve("event"), retrieve=True),
-        api.route("/v1/payment_methods/{id}", "GET", retrieve("payment_method"), retrieve=True),
+        *(api.route(endpoint) for endpoint in all_endpoints()),
         Route(
             "/v1/{path:path}",
             _unrecognized(emu),

@@ -1,4 +1,4 @@
-"""The Starlette application: /v1 API, hosted checkout pages, dashboard, control API."""
+"""The Starlette application: /v1 API, hosted checkout and Connect pages, dashboard, control API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import api, control, dashboard, hosted_page
+from stripe_emulator import api, connect_pages, control, dashboard, hosted_page
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 
@@ -43,6 +43,7 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
         Route("/healthz", health, methods=["GET"]),
         *api.routes(emu),
         *hosted_page.routes(emu),
+        *connect_pages.routes(emu),
         *control_routes,
         *dashboard.routes(emu),
     ]

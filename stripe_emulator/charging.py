@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import checkout, payments, resources
+from stripe_emulator import checkout, destination, payments, resources
 from stripe_emulator.context import AUTOMATIC
 from stripe_emulator.errors import doc_url
 from stripe_emulator.payments import Card, Outcome
@@ -111,7 +111,7 @@ def pay(
             )
         pi = _ensure_payment_intent(emu, session)
         pm = resources.payment_method(card=card, created=emu.clock.now(), email=email, name=name)
-        emu.store.put(pm)
+        emu.store.put(pm, account=emu.store.owner(session["id"]))
         outcome = payments.outcome_for(card)
         if outcome.kind == "requires_action":
             return _require_action(emu, session, pi, pm, card, email, name)
@@ -181,9 +181,12 @@ def _ensure_payment_intent(emu: Emulator, session: dict[str, Any]) -> dict[str, 
         if pi is not None:
             return pi
     data = checkout.payment_intent_data(emu, session["id"])
+    transfer_data = data.get("transfer_data")
     pi = resources.payment_intent(
         id=resources.new_id("pi"),
+        allowed_payment_method_types=session.get("allowed_payment_method_types"),
         amount=session["amount_total"],
+        application_fee_amount=data.get("application_fee_amount"),
         currency=session["currency"],
         created=emu.clock.now(),
         capture_method=data.get("capture_method") or "automatic",
@@ -191,12 +194,12 @@ def _ensure_payment_intent(emu: Emulator, session: dict[str, Any]) -> dict[str, 
         metadata=dict(data.get("metadata") or {}),
         payment_method_types=list(session["payment_method_types"]),
         receipt_email=data.get("receipt_email"),
-        setup_future_usage=data.get("setup_future_usage"),
         statement_descriptor=data.get("statement_descriptor"),
         statement_descriptor_suffix=data.get("statement_descriptor_suffix"),
+        transfer_data={"destination": transfer_data["destination"]} if transfer_data else None,
         transfer_group=data.get("transfer_group"),
     )
-    emu.store.put(pi)
+    emu.store.put(pi, account=emu.store.owner(session["id"]))
     emu.store.put_private(f"pi_session:{pi['id']}", session["id"])
     session["payment_intent"] = pi["id"]
     emu.store.put(session)
@@ -266,6 +269,7 @@ def _charge(
     three_d_secure: bool,
 ) -> PaymentResult:
     now = emu.clock.now()
+    owner = emu.store.owner(session["id"])
     charge_id = resources.new_id("ch")
     charge = resources.build(
         "charge",
@@ -291,7 +295,6 @@ def _charge(
             paid=True,
             captured=True,
             amount_captured=pi["amount"],
-            balance_transaction=resources.new_id("txn"),
             receipt_url=f"{emu.config.base_url}/receipts/{charge_id}",
             outcome={
                 "advice_code": None,
@@ -306,7 +309,8 @@ def _charge(
             },
         )
         charge["payment_method_details"]["card"]["amount_authorized"] = pi["amount"]
-        emu.store.put(charge)
+        connect_events = destination.settle(emu, pi, charge, owner)
+        emu.store.put(charge, account=owner)
         pi.update(
             status="succeeded",
             amount_received=pi["amount"],
@@ -343,6 +347,8 @@ def _charge(
         emu.emit("charge.succeeded", charge, AUTOMATIC, key)
         emu.emit("payment_intent.succeeded", pi, AUTOMATIC, key)
         emu.emit("checkout.session.completed", session, AUTOMATIC, key)
+        for event_type, obj in connect_events:
+            emu.emit(event_type, obj, AUTOMATIC, key)
         return PaymentResult(
             "succeeded", session, payment_intent=pi, charge=charge, next_url=success_redirect(session)
         )
@@ -370,7 +376,7 @@ def _charge(
             "type": "issuer_declined",
         },
     )
-    emu.store.put(charge)
+    emu.store.put(charge, account=owner)
     error = {
         "advice_code": None,
         "charge": charge_id,

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors, resources
+from stripe_emulator import destination, errors, resources
 from stripe_emulator.context import AUTOMATIC, RequestContext
-from stripe_emulator.listing import paginate
+from stripe_emulator.listing import list_endpoint, paginate
 from stripe_emulator.money import KNOWN_CURRENCIES
-from stripe_emulator.params import Params
+from stripe_emulator.resources import clean_metadata
+from stripe_emulator.spec import (
+    EXPAND,
+    RETRIEVE,
+    Email,
+    Endpoint,
+    Hash,
+    Integer,
+    List,
+    Metadata,
+    String,
+    Url,
+    join,
+    list_spec,
+)
 
 if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
@@ -19,110 +33,169 @@ DEFAULT_EXPIRY = MAX_EXPIRY
 # Requests take time to arrive; don't reject `now + 24h` computed a moment ago.
 EXPIRY_GRACE = 10
 
-# Real Stripe parameters of POST /v1/checkout/sessions. The ones the emulator does not model
-# are accepted and ignored; anything else is rejected like Stripe does.
-CREATE_PARAMS = frozenset(
-    ["adaptive_pricing", "after_expiration", "allow_promotion_codes", "automatic_tax", "billing_address_collection", "branding_settings", "cancel_url", "client_reference_id", "consent_collection", "currency", "custom_fields", "custom_text", "customer", "customer_creation", "customer_email", "customer_update", "discounts", "expand", "expires_at", "invoice_creation", "line_items", "locale", "metadata", "mode", "name_collection", "optional_items", "origin_context", "payment_intent_data", "payment_method_collection", "payment_method_configuration", "payment_method_data", "payment_method_options", "payment_method_types", "permissions", "phone_number_collection", "redirect_on_completion", "return_url", "saved_payment_method_options", "setup_intent_data", "shipping_address_collection", "shipping_options", "submit_type", "subscription_data", "success_url", "tax_id_collection", "ui_mode", "wallet_options"]
-)
-LINE_ITEM_PARAMS = frozenset(
-    {"price", "price_data", "quantity", "adjustable_quantity", "dynamic_tax_rates", "tax_rates",
-     "metadata"}
-)
-PRICE_DATA_PARAMS = frozenset(
-    {"currency", "product", "product_data", "unit_amount", "unit_amount_decimal", "recurring",
-     "tax_behavior"}
-)
-PRODUCT_DATA_PARAMS = frozenset({"name", "description", "images", "metadata", "tax_code", "unit_label"})
-PAYMENT_INTENT_DATA_PARAMS = frozenset(
-    {"application_fee_amount", "capture_method", "description", "metadata", "on_behalf_of",
-     "receipt_email", "setup_future_usage", "shipping", "statement_descriptor",
-     "statement_descriptor_suffix", "transfer_data", "transfer_group"}
-)
 SUPPORTED_PAYMENT_METHOD_TYPES = ("card",)
+# Stripe's payment method types for Checkout (API 2026-10-28.endive).
+PAYMENT_METHOD_TYPES = (
+    "acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay", "au_becs_debit",
+    "bacs_debit", "bancontact", "billie", "bizum", "blik", "boleto", "card", "cashapp", "crypto",
+    "customer_balance", "eps", "fpx", "giropay", "grabpay", "ideal", "kakao_pay", "klarna",
+    "konbini", "kr_card", "link", "mb_way", "mobilepay", "multibanco", "naver_pay",
+    "nz_bank_account", "oxxo", "p24", "pay_by_bank", "payco", "paynow", "paypal", "paypay",
+    "payto", "pix", "promptpay", "revolut_pay", "samsung_pay", "satispay", "scalapay",
+    "sepa_debit", "sequra", "sofort", "sunbit", "swish", "twint", "upi", "us_bank_account",
+    "wechat_pay", "zip",
+)
+LOCALES = (
+    "auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr",
+    "fr-CA", "hi-IN", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl",
+    "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+)
+SUBMIT_TYPES = ("auto", "book", "donate", "pay", "subscribe")
+TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
+
+
+def _check_currency(value: str, path: str) -> None:
+    if value.lower() not in KNOWN_CURRENCIES:
+        raise errors.invalid(path, f"Invalid currency: {value}.")
+
+
+def Currency(*, required: bool = False) -> String:
+    return String(required=required, max_length=3, check=_check_currency)
+
+
+PRODUCT_DATA = Hash(
+    name=String(required=True, max_length=250),
+    description=String(max_length=40000),
+    images=List(Url(), max_items=8),
+    metadata=Metadata(),
+    tax_code=String(),
+    unit_label=String(max_length=12),
+)
+PRICE_DATA = Hash(
+    currency=Currency(required=True),
+    product=String(),
+    product_data=PRODUCT_DATA,
+    tax_behavior=String(choices=TAX_BEHAVIORS),
+    unit_amount=Integer(minimum=0, maximum=99_999_999),
+    unit_amount_decimal=String(),
+)
+LINE_ITEM = Hash(
+    price=String(),
+    price_data=PRICE_DATA,
+    quantity=Integer(required=True, minimum=1, maximum=999_999),
+    metadata=Metadata(),
+)
+TRANSFER_DATA = Hash(destination=String(required=True))
+PAYMENT_INTENT_DATA = Hash(
+    application_fee_amount=Integer(minimum=0),
+    capture_method=String(
+        choices=("automatic", "automatic_async", "manual"), supported=("automatic", "automatic_async")
+    ),
+    description=String(max_length=1000),
+    metadata=Metadata(),
+    receipt_email=Email(),
+    statement_descriptor=String(max_length=22),
+    statement_descriptor_suffix=String(max_length=22),
+    transfer_data=TRANSFER_DATA,
+    transfer_group=String(),
+)
+# POST /v1/checkout/sessions: exactly what the emulator applies. Every other Stripe parameter
+# (discounts, automatic_tax, shipping_options, ...) is refused with `parameter_unknown`.
+CREATE = Hash(
+    allowed_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
+    billing_address_collection=String(choices=("auto", "required"), supported=("auto",)),
+    cancel_url=Url(),
+    client_reference_id=String(max_length=200),
+    currency=Currency(),
+    customer=String(),
+    customer_creation=String(choices=("always", "if_required"), supported=("if_required",)),
+    customer_email=Email(),
+    excluded_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
+    expand=EXPAND,
+    expires_at=Integer(),
+    integration_identifier=String(max_length=200),
+    line_items=List(LINE_ITEM, max_items=100),
+    locale=String(choices=LOCALES),
+    metadata=Metadata(),
+    mode=String(required=True, choices=("payment", "setup", "subscription"), supported=("payment",)),
+    payment_intent_data=PAYMENT_INTENT_DATA,
+    submit_type=String(choices=SUBMIT_TYPES),
+    success_url=Url(required=True),
+    ui_mode=String(
+        choices=("elements", "embedded_page", "form", "hosted_page"), supported=("hosted_page",)
+    ),
+)
+UPDATE = Hash(expand=EXPAND, metadata=Metadata())
+LIST_FILTERS = {
+    "payment_intent": ("payment_intent", String()),
+    "status": ("status", String(choices=("complete", "expired", "open"))),
+}
 
 
 def private_key(session_id: str) -> str:
     return f"session:{session_id}"
 
 
-def create_session(emu: Emulator, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    p = Params(params)
-    p.reject_unknown(CREATE_PARAMS)
-    mode = p.string("mode", required=True, choices=("payment", "setup", "subscription"))
-    if mode != "payment":
-        raise errors.invalid("mode", f"The emulator only supports mode=payment, not mode={mode}.")
-    ui_mode = p.string("ui_mode", choices=("hosted", "embedded", "custom")) or "hosted"
-    if ui_mode != "hosted":
-        raise errors.invalid("ui_mode", "The emulator only supports ui_mode=hosted.")
-    success_url = p.url("success_url", required=True)
-    cancel_url = p.url("cancel_url")
-    customer = p.string("customer")
-    if customer:
-        raise errors.no_such("customer", customer, param="customer", status=400)
-    customer_email = p.email("customer_email")
-    client_reference_id = p.string("client_reference_id", max_length=200)
-    metadata = {k: v for k, v in (p.metadata() or {}).items() if v != ""}
-    payment_method_types = p.string_array("payment_method_types") or ["card"]
-    for index, method in enumerate(payment_method_types):
-        if method not in SUPPORTED_PAYMENT_METHOD_TYPES:
-            raise errors.invalid(
-                f"payment_method_types[{index}]",
-                f"The payment method type `{method}` is not supported by the emulator; "
-                "use `card`.",
-            )
-    intent_data = _payment_intent_data(p.sub("payment_intent_data"))
-    requested_currency = p.string("currency")
-    extras = {
-        "locale": p.string("locale"),
-        "submit_type": p.string("submit_type", choices=("auto", "book", "donate", "pay", "subscribe")),
-        "billing_address_collection": p.string(
-            "billing_address_collection", choices=("auto", "required")
-        ),
-        "allow_promotion_codes": p.boolean("allow_promotion_codes"),
-        "customer_creation": p.string("customer_creation", choices=("always", "if_required")),
-        "payment_method_collection": p.string(
-            "payment_method_collection", choices=("always", "if_required")
-        ),
-    }
-    phone_enabled = p.sub("phone_number_collection").boolean("enabled")
-    expires_at_param = p.integer("expires_at")
+def create_session(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("customer"):
+        raise errors.no_such("customer", args["customer"], param="customer", status=400)
+    payment_method_types = _payment_method_types(args)
+    intent_data = dict(args.get("payment_intent_data") or {})
+    intent_data["metadata"] = clean_metadata(intent_data.get("metadata"))
 
     with emu.tx():
         now = emu.clock.now()
-        expires_at = _validate_expiry(expires_at_param, now)
-        items = _line_items(emu, p, now)
+        expires_at = _validate_expiry(args.get("expires_at"), now)
+        items = _line_items(emu, ctx, args.get("line_items") or [], now)
         currency = items[0]["currency"]
+        requested_currency = args.get("currency")
         if requested_currency and requested_currency.lower() != currency:
             raise errors.invalid(
                 "currency", "The currency must match the currency of the line items."
             )
         subtotal = sum(item["amount_subtotal"] for item in items)
+        destination.validate(emu, ctx, intent_data, subtotal)
         session_id = resources.new_id("cs_test")
         session = resources.checkout_session(
             id=session_id,
+            allowed_payment_method_types=args.get("allowed_payment_method_types"),
             amount_subtotal=subtotal,
             amount_total=subtotal,
-            cancel_url=cancel_url,
-            client_reference_id=client_reference_id,
+            billing_address_collection=args.get("billing_address_collection"),
+            cancel_url=args.get("cancel_url"),
+            client_reference_id=args.get("client_reference_id"),
             created=now,
             currency=currency,
-            customer_email=customer_email,
+            customer_email=args.get("customer_email"),
             expires_at=expires_at,
-            metadata=metadata,
+            integration_identifier=args.get("integration_identifier"),
+            locale=args.get("locale"),
+            metadata=clean_metadata(args.get("metadata")),
             payment_method_types=payment_method_types,
-            success_url=success_url,
+            submit_type=args.get("submit_type"),
+            success_url=args["success_url"],
             url=f"{emu.config.base_url}/c/pay/{session_id}",
         )
-        for key, value in extras.items():
-            if value is not None:
-                session[key] = value
-        if phone_enabled is not None:
-            session["phone_number_collection"] = {"enabled": phone_enabled}
-        emu.store.put(session)
+        emu.store.put(session, account=ctx.account)
         emu.store.put_private(
             private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
         )
         return session
+
+
+def _payment_method_types(args: dict[str, Any]) -> list[str]:
+    """`allowed_payment_method_types` filters what Stripe offers; the emulator offers cards."""
+    allowed = args.get("allowed_payment_method_types")
+    excluded = args.get("excluded_payment_method_types") or []
+    if allowed is not None and "card" not in allowed:
+        raise errors.not_implemented(
+            "allowed_payment_method_types", "payment method types other than card"
+        )
+    if "card" in excluded:
+        raise errors.not_implemented(
+            "excluded_payment_method_types", "payment method types other than card"
+        )
+    return ["card"]
 
 
 def _validate_expiry(expires_at: int | None, now: int) -> int:
@@ -143,56 +216,32 @@ def _validate_expiry(expires_at: int | None, now: int) -> int:
     return expires_at
 
 
-def _payment_intent_data(pid: Params) -> dict[str, Any]:
-    pid.reject_unknown(PAYMENT_INTENT_DATA_PARAMS)
-    capture_method = pid.string(
-        "capture_method", choices=("automatic", "automatic_async", "manual")
-    )
-    if capture_method == "manual":
-        raise errors.invalid(
-            pid.path("capture_method"), "The emulator does not support manual capture."
-        )
-    return {
-        "metadata": {k: v for k, v in (pid.metadata() or {}).items() if v != ""},
-        "description": pid.string("description", max_length=1000),
-        "receipt_email": pid.email("receipt_email"),
-        "statement_descriptor": pid.string("statement_descriptor", max_length=22),
-        "statement_descriptor_suffix": pid.string("statement_descriptor_suffix", max_length=22),
-        "setup_future_usage": pid.string(
-            "setup_future_usage", choices=("on_session", "off_session")
-        ),
-        "capture_method": capture_method or "automatic",
-        "transfer_group": pid.string("transfer_group"),
-    }
-
-
-def _line_items(emu: Emulator, p: Params, now: int) -> list[dict[str, Any]]:
-    raw_items = p.array("line_items")
+def _line_items(
+    emu: Emulator, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int
+) -> list[dict[str, Any]]:
     if not raw_items:
         raise errors.missing("line_items")
     items = []
-    for index, raw in enumerate(raw_items):
-        ip = Params(raw, f"line_items[{index}]")
-        ip.reject_unknown(LINE_ITEM_PARAMS)
-        if ip.has("price") and ip.has("price_data"):
-            raise errors.invalid(
-                ip.path("price"),
+    for index, item in enumerate(raw_items):
+        path = f"line_items[{index}]"
+        if "price" in item and "price_data" in item:
+            raise errors.StripeError(
                 "You may only specify one of these parameters: price, price_data.",
+                param=f"{path}[price]",
+                code="parameters_exclusive",
             )
-        if ip.has("price"):
-            price = _existing_price(emu, ip)
-        elif ip.has("price_data"):
-            price = inline_price(emu, ip.sub("price_data"), now)
+        if "price" in item:
+            price = _existing_price(emu, ctx, item["price"], f"{path}[price]")
+        elif "price_data" in item:
+            price = inline_price(emu, ctx, item["price_data"], f"{path}[price_data]", now)
         else:
-            raise errors.missing(ip.path("price"))
-        quantity = ip.integer("quantity", required=True, minimum=1, maximum=999_999)
-        assert quantity is not None
+            raise errors.missing(f"{path}[price]")
         product = emu.store.get("product", price["product"]) or {}
-        items.append(
-            resources.line_item(
-                price_obj=price, quantity=quantity, description=product.get("name")
-            )
+        line = resources.line_item(
+            price_obj=price, quantity=item["quantity"], description=product.get("name")
         )
+        line["metadata"] = clean_metadata(item.get("metadata"))
+        items.append(line)
     currencies = {item["currency"] for item in items}
     if len(currencies) > 1:
         raise errors.invalid(
@@ -201,94 +250,85 @@ def _line_items(emu: Emulator, p: Params, now: int) -> list[dict[str, Any]]:
     return items
 
 
-def _existing_price(emu: Emulator, ip: Params) -> dict[str, Any]:
-    price_id = ip.string("price", required=True)
-    assert price_id is not None
-    price = emu.get("price", price_id, param=ip.path("price"), status=400)
+def _existing_price(emu: Emulator, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:
+    price = emu.get("price", price_id, param=path, status=400, account=ctx.account)
     if not price["active"]:
         raise errors.invalid(
-            ip.path("price"),
+            path,
             f"The price specified ({price_id}) is inactive. This field only accepts active prices.",
         )
     if price["type"] != "one_time":
         raise errors.invalid(
-            ip.path("price"),
+            path,
             "The price specified is set to `type=recurring` but this field only accepts prices "
             "with `type=one_time` in `payment` mode.",
         )
     return price
 
 
-def currency_param(p: Params, key: str = "currency") -> str:
-    currency = p.string(key, required=True)
-    assert currency is not None
-    if currency.lower() not in KNOWN_CURRENCIES:
-        raise errors.invalid(p.path(key), f"Invalid currency: {currency}.", "parameter_invalid")
-    return currency.lower()
-
-
-def unit_amount_param(p: Params) -> int:
-    amount = p.integer("unit_amount", minimum=0, maximum=99_999_999)
-    if amount is None:
-        decimal = p.string("unit_amount_decimal")
-        if decimal is None:
-            raise errors.missing(p.path("unit_amount"))
-        try:
-            amount = round(float(decimal))
-        except ValueError:
-            raise errors.invalid(p.path("unit_amount_decimal"), f"Invalid decimal: {decimal}") from None
-        if amount < 0:
-            raise errors.invalid(p.path("unit_amount_decimal"), "This value must be >= 0.")
+def unit_amount(args: dict[str, Any], path: str) -> int:
+    """`unit_amount`, or `unit_amount_decimal` rounded to whole minor units."""
+    if "unit_amount" in args and "unit_amount_decimal" in args:
+        raise errors.StripeError(
+            "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+            param=join(path, "unit_amount"),
+            code="parameters_exclusive",
+        )
+    if "unit_amount" in args:
+        return int(args["unit_amount"])
+    decimal = args.get("unit_amount_decimal")
+    if decimal is None:
+        raise errors.missing(join(path, "unit_amount"))
+    try:
+        amount = round(float(decimal))
+    except ValueError:
+        raise errors.invalid(join(path, "unit_amount_decimal"), f"Invalid decimal: {decimal}") from None
+    if amount < 0:
+        raise errors.invalid(join(path, "unit_amount_decimal"), "This value must be >= 0.")
     return amount
 
 
-def inline_price(emu: Emulator, pd: Params, now: int) -> dict[str, Any]:
+def inline_price(
+    emu: Emulator, ctx: RequestContext, data: dict[str, Any], path: str, now: int
+) -> dict[str, Any]:
     """`price_data` creates an (inactive) Price and, with `product_data`, a Product."""
-    pd.reject_unknown(PRICE_DATA_PARAMS)
-    currency = currency_param(pd)
-    unit_amount = unit_amount_param(pd)
-    if pd.has("recurring"):
-        raise errors.invalid(
-            pd.path("recurring"),
-            "You specified `payment` mode but passed a recurring price. Either switch to "
-            "`subscription` mode or use only one-time prices.",
+    amount = unit_amount(data, path)
+    if "product" in data and "product_data" in data:
+        raise errors.StripeError(
+            "You may only specify one of these parameters: product, product_data.",
+            param=join(path, "product"),
+            code="parameters_exclusive",
         )
-    if pd.has("product") and pd.has("product_data"):
-        raise errors.invalid(
-            pd.path("product"), "You may only specify one of these parameters: product, product_data."
+    if "product" in data:
+        product = emu.get(
+            "product", data["product"], param=join(path, "product"), status=400, account=ctx.account
         )
-    if pd.has("product"):
-        product_id = pd.string("product", required=True)
-        assert product_id is not None
-        product = emu.get("product", product_id, param=pd.path("product"), status=400)
-    elif pd.has("product_data"):
-        data = pd.sub("product_data")
-        data.reject_unknown(PRODUCT_DATA_PARAMS)
+    elif "product_data" in data:
+        pd = data["product_data"]
         product = resources.product(
             id=resources.new_id("prod"),
             created=now,
             updated=now,
-            name=data.string("name", required=True, max_length=250),
-            description=data.string("description", max_length=40000),
-            images=data.string_array("images"),
-            metadata={k: v for k, v in (data.metadata() or {}).items() if v != ""},
-            tax_code=data.string("tax_code"),
-            unit_label=data.string("unit_label"),
+            name=pd["name"],
+            description=pd.get("description"),
+            images=pd.get("images") or [],
+            metadata=clean_metadata(pd.get("metadata")),
+            tax_code=pd.get("tax_code"),
+            unit_label=pd.get("unit_label"),
         )
-        emu.store.put(product)
+        emu.store.put(product, account=ctx.account)
     else:
-        raise errors.missing(pd.path("product_data"))
+        raise errors.missing(join(path, "product_data"))
     price = resources.price(
         id=resources.new_id("price"),
         active=False,
         created=now,
-        currency=currency,
+        currency=data["currency"].lower(),
         product=product["id"],
-        unit_amount=unit_amount,
-        tax_behavior=pd.string("tax_behavior", choices=("exclusive", "inclusive", "unspecified"))
-        or "unspecified",
+        unit_amount=amount,
+        tax_behavior=data.get("tax_behavior") or "unspecified",
     )
-    emu.store.put(price)
+    emu.store.put(price, account=ctx.account)
     return price
 
 
@@ -302,16 +342,16 @@ def payment_intent_data(emu: Emulator, session_id: str) -> dict[str, Any]:
     return data.get("payment_intent_data", {})
 
 
-def line_items_list(emu: Emulator, session_id: str, p: Params) -> dict[str, Any]:
+def line_items_list(emu: Emulator, session_id: str, args: dict[str, Any]) -> dict[str, Any]:
     return paginate(
-        line_items(emu, session_id), p, f"/v1/checkout/sessions/{session_id}/line_items", "item"
+        line_items(emu, session_id), args, f"/v1/checkout/sessions/{session_id}/line_items", "item"
     )
 
 
 def expire_session(emu: Emulator, session_id: str, ctx: RequestContext) -> dict[str, Any]:
     with emu.tx():
         expire_due(emu)
-        session = emu.get("checkout.session", session_id)
+        session = emu.get("checkout.session", session_id, account=ctx.account)
         if session["status"] != "open":
             raise errors.StripeError(
                 f"Only Checkout Sessions with a status of `open` can be expired. This Checkout "
@@ -349,3 +389,38 @@ def _expire(emu: Emulator, session: dict[str, Any], ctx: RequestContext) -> dict
     emu.store.put(session)
     emu.emit("checkout.session.expired", session, ctx, session["id"])
     return session
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    return create_session(emu, ctx, args)
+
+
+def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.retrieve("checkout.session", id, ctx.account)
+
+
+def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.update_fields("checkout.session", id, args, ctx)
+
+
+def _expire_endpoint(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return expire_session(emu, id, ctx)
+
+
+def _line_items_endpoint(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    with emu.tx():
+        emu.get("checkout.session", id, account=ctx.account)
+        return line_items_list(emu, id, args)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/v1/checkout/sessions", CREATE, _create),
+    list_endpoint("/v1/checkout/sessions", "checkout.session", LIST_FILTERS),
+    Endpoint("GET", "/v1/checkout/sessions/{id}", RETRIEVE, _retrieve),
+    Endpoint("POST", "/v1/checkout/sessions/{id}", UPDATE, _update),
+    Endpoint("POST", "/v1/checkout/sessions/{id}/expire", RETRIEVE, _expire_endpoint),
+    Endpoint("GET", "/v1/checkout/sessions/{id}/line_items", list_spec(), _line_items_endpoint),
+]

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass, field
 
 API_VERSION = "2026-10-28.endive"
+DEFAULT_BUSINESS_NAME = "Stripe emulator"
 DEFAULT_STATE_FILE = "var/stripe_emulator.sqlite3"
 DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
@@ -25,6 +26,8 @@ class EmulatorConfig:
     expiry_interval: float = 5.0
     webhook_timeout: float = 10.0
     api_version: str = API_VERSION
+    # The merchant shown on hosted pages (the app passes its PLATFORM_NAME).
+    business_name: str = DEFAULT_BUSINESS_NAME
 
     @property
     def base_url(self) -> str:
@@ -54,7 +57,8 @@ def parse_retry_schedule(text: str) -> tuple[float, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m stripe_emulator",
-        description="Local Stripe API emulator (checkout sessions, payments, refunds, webhooks).",
+        description="Local Stripe API emulator (checkout sessions, payments, refunds, Connect, "
+        "payouts, webhooks).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=12111, help="port to bind; 0 picks a free one")
@@ -92,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook-timeout", type=float, default=10.0, help="seconds per delivery attempt"
     )
     parser.add_argument(
+        "--business-name",
+        default=DEFAULT_BUSINESS_NAME,
+        help=f"merchant name shown on hosted checkout and onboarding pages (default {DEFAULT_BUSINESS_NAME!r})",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
@@ -111,4 +120,5 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         retry_schedule=tuple(args.retry_schedule),
         expiry_interval=args.expiry_interval,
         webhook_timeout=args.webhook_timeout,
+        business_name=args.business_name,
     )

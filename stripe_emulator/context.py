@@ -1,4 +1,4 @@
-"""Who caused a change: copied into each event's `request` hash."""
+"""Who caused a change and on whose behalf: copied into each event's `request` hash."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str | None = None
     idempotency_key: str | None = None
+    # The connected account named by the `Stripe-Account` header; None means the platform.
+    account: str | None = None
 
 
 # Changes nobody asked for over the API (expiry, hosted page payments, control API).

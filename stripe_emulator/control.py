@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import errors
+from stripe_emulator import accounts, errors
 from stripe_emulator.charging import SessionUnavailable
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.forms import decode_flat
@@ -93,10 +93,35 @@ def routes(emu: Emulator) -> list[Route]:
                 raise errors.invalid("seconds", "The clock only moves forward.")
         except errors.StripeError as error:
             return _error(error)
-        expired = emu.advance_clock(seconds)
-        return JSONResponse(
-            {"now": emu.clock.now(), "offset": emu.clock.offset, "expired_sessions": expired}
-        )
+        result = emu.advance(seconds)
+        return JSONResponse({"now": emu.clock.now(), "offset": emu.clock.offset, **result})
+
+    async def pay_out(request: Request) -> Response:
+        try:
+            data = await read_body(request)
+            paid = emu.pay_out_now(str(data["account"]) if data.get("account") else None)
+        except errors.StripeError as error:
+            return _error(error)
+        return JSONResponse({"payouts": paid})
+
+    async def onboarding(request: Request) -> Response:
+        account_id = request.path_params["account_id"]
+        try:
+            data = await read_body(request)
+            choice = data.get("choice") or "complete"
+            if choice == "complete":
+                account = accounts.complete_onboarding(
+                    emu,
+                    account_id,
+                    bank_account_number=str(data.get("bank_account") or accounts.DEFAULT_BANK_ACCOUNT),
+                )
+            elif choice == "incomplete":
+                account = accounts.leave_incomplete(emu, account_id)
+            else:
+                raise errors.invalid("choice", "Use `complete` or `incomplete`.")
+        except errors.StripeError as error:
+            return _error(error)
+        return JSONResponse(account)
 
     async def complete(request: Request) -> Response:
         session_id = request.path_params["session_id"]
@@ -159,5 +184,7 @@ def routes(emu: Emulator) -> list[Route]:
         Route("/_emulator/clock/advance", advance, methods=["POST"]),
         Route("/_emulator/checkout/sessions/{session_id}/complete", complete, methods=["POST"]),
         Route("/_emulator/events/{event_id}/resend", resend, methods=["POST"]),
+        Route("/_emulator/payouts/run", pay_out, methods=["POST"]),
+        Route("/_emulator/accounts/{account_id}/onboarding", onboarding, methods=["POST"]),
         Route("/_emulator/state", state, methods=["GET"]),
     ]

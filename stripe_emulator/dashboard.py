@@ -148,6 +148,49 @@ def render_dashboard(emu: Emulator) -> str:
             ("Type", lambda p: escape(p.get("type") or "")),
         ],
     )
+    connect = _table(
+        "Connected accounts",
+        state["accounts"],
+        [
+            ("ID", lambda a: _link(a["id"])),
+            ("Email", lambda a: escape(a.get("email") or "")),
+            ("Charges", lambda a: _pill(a["charges_enabled"])),
+            ("Payouts", lambda a: _pill(a["payouts_enabled"])),
+            ("Due", lambda a: escape(", ".join(a["requirements"]["currently_due"]))),
+            ("Created", lambda a: _time(a["created"])),
+        ],
+    ) + _table(
+        "Transfers",
+        state["transfers"],
+        [
+            ("ID", lambda t: _link(t["id"])),
+            ("Amount", _money),
+            ("Reversed", lambda t: _money(t, "amount_reversed")),
+            ("Destination", lambda t: _link(t.get("destination"))),
+            ("Charge", lambda t: _link(t.get("source_transaction"))),
+            ("Created", lambda t: _time(t["created"])),
+        ],
+    ) + _table(
+        "Application fees",
+        state["application_fees"],
+        [
+            ("ID", lambda f: _link(f["id"])),
+            ("Amount", _money),
+            ("Refunded", lambda f: _money(f, "amount_refunded")),
+            ("Account", lambda f: _link(f.get("account"))),
+            ("Created", lambda f: _time(f["created"])),
+        ],
+    ) + _table(
+        "Payouts",
+        state["payouts"],
+        [
+            ("ID", lambda p: _link(p["id"])),
+            ("Status", lambda p: _pill(p["status"])),
+            ("Amount", _money),
+            ("Arrival", lambda p: _time(p["arrival_date"])),
+            ("Failure", lambda p: escape(p.get("failure_code") or "")),
+        ],
+    )
     events = _table(
         "Events",
         state["events"],
@@ -155,6 +198,7 @@ def render_dashboard(emu: Emulator) -> str:
             ("ID", lambda e: _link(e["id"])),
             ("Type", lambda e: f"<code>{escape(e['type'])}</code>"),
             ("Object", lambda e: _link(e["data"]["object"].get("id"))),
+            ("Account", lambda e: _link(e.get("account"))),
             ("Delivery", lambda e: _pill(DELIVERY_LABELS.get(e["delivery_status"], e["delivery_status"]))),
             ("Created", lambda e: _time(e["created"])),
         ],
@@ -180,7 +224,7 @@ def render_dashboard(emu: Emulator) -> str:
         f'Control API: {"on" if config.test_mode else "off"} · '
         '<a href="/">Refresh</a></p>'
     )
-    body = f"<main><h1>Stripe emulator</h1>{meta}{sessions}{intents}{charges}{refunds}{events}{deliveries}{catalog}</main>"
+    body = f"<main><h1>Stripe emulator</h1>{meta}{sessions}{intents}{charges}{refunds}{connect}{events}{deliveries}{catalog}</main>"
     return page("Stripe emulator dashboard", body, css=CSS)
 
 

@@ -1,7 +1,9 @@
 """Default values for every top-level key of each Stripe resource the emulator emits.
 
-The key sets mirror Stripe's published OpenAPI fixtures (MIT licensed); the values are the
-neutral ones Stripe returns for a fresh test-mode object (null / false / empty / 0).
+The key sets mirror Stripe's published OpenAPI fixtures (MIT licensed) and the object
+interfaces of the API version the emulator announces (2026-10-28.endive: e.g.
+`allowed_payment_method_types`, `payment_record`, `tax_details`); the values are the neutral
+ones Stripe returns for a fresh test-mode object (null / false / empty / 0).
 Builders in `resources.py` deep-copy these and fill in what the emulator knows.
 """
 
@@ -25,6 +27,7 @@ CHECKOUT_SESSION: dict[str, Any] = {
     "adaptive_pricing": {"enabled": False},
     "after_expiration": None,
     "allow_promotion_codes": None,
+    "allowed_payment_method_types": None,
     "amount_subtotal": 0,
     "amount_total": 0,
     "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
@@ -92,7 +95,7 @@ CHECKOUT_SESSION: dict[str, Any] = {
     "subscription": None,
     "success_url": None,
     "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-    "ui_mode": "hosted",
+    "ui_mode": "hosted_page",
     "url": None,
     "wallet_options": None,
 }
@@ -100,6 +103,7 @@ CHECKOUT_SESSION: dict[str, Any] = {
 PAYMENT_INTENT: dict[str, Any] = {
     "id": None,
     "object": "payment_intent",
+    "allowed_payment_method_types": None,
     "amount": 0,
     "amount_capturable": 0,
     "amount_details": {"tip": {}},
@@ -136,6 +140,7 @@ PAYMENT_INTENT: dict[str, Any] = {
         }
     },
     "payment_method_types": ["card"],
+    "payment_record": None,
     "processing": None,
     "receipt_email": None,
     "review": None,
@@ -238,6 +243,7 @@ PRODUCT: dict[str, Any] = {
     "shippable": None,
     "statement_descriptor": None,
     "tax_code": None,
+    "tax_details": None,
     "type": "service",
     "unit_label": None,
     "updated": 0,
@@ -313,6 +319,232 @@ PAYMENT_METHOD: dict[str, Any] = {
     "type": "card",
 }
 
+_REQUIREMENTS: dict[str, Any] = {
+    "alternatives": [],
+    "current_deadline": None,
+    "currently_due": [],
+    "disabled_reason": None,
+    "errors": [],
+    "eventually_due": [],
+    "past_due": [],
+    "pending_verification": [],
+}
+
+ACCOUNT: dict[str, Any] = {
+    "id": None,
+    "object": "account",
+    "business_profile": {
+        "annual_revenue": None,
+        "estimated_worker_count": None,
+        "mcc": None,
+        "minority_owned_business_designation": None,
+        "name": None,
+        "product_description": None,
+        "specified_commercial_transactions_act_url": None,
+        "support_address": None,
+        "support_email": None,
+        "support_phone": None,
+        "support_url": None,
+        "url": None,
+    },
+    "business_type": None,
+    "capabilities": {},
+    "charges_enabled": False,
+    "controller": {
+        "fees": {"payer": "application_express"},
+        "is_controller": True,
+        "losses": {"payments": "application"},
+        "requirement_collection": "stripe",
+        "stripe_dashboard": {"type": "express"},
+        "type": "application",
+    },
+    "country": "US",
+    "created": 0,
+    "default_currency": "usd",
+    "details_submitted": False,
+    "email": None,
+    "external_accounts": {"object": "list", "data": [], "has_more": False, "url": None},
+    "future_requirements": dict(_REQUIREMENTS),
+    "metadata": {},
+    "payouts_enabled": False,
+    "requirements": dict(_REQUIREMENTS),
+    "settings": {
+        "bacs_debit_payments": {"display_name": None, "service_user_number": None},
+        "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+        "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
+        "card_payments": {
+            "decline_on": {"avs_failure": False, "cvc_failure": False},
+            "statement_descriptor_prefix": None,
+            "statement_descriptor_prefix_kana": None,
+            "statement_descriptor_prefix_kanji": None,
+        },
+        "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+        "invoices": {"default_account_tax_ids": None, "hosted_payment_method_save": "offer"},
+        "payments": {
+            "statement_descriptor": None,
+            "statement_descriptor_kana": None,
+            "statement_descriptor_kanji": None,
+            "statement_descriptor_prefix_kana": None,
+            "statement_descriptor_prefix_kanji": None,
+        },
+        "payouts": {
+            "debit_negative_balances": True,
+            "schedule": {"delay_days": 2, "interval": "daily"},
+            "statement_descriptor": None,
+        },
+        "sepa_debit_payments": {},
+    },
+    "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+    "type": "express",
+}
+
+DELETED_ACCOUNT: dict[str, Any] = {"id": None, "object": "account", "deleted": True}
+
+BANK_ACCOUNT: dict[str, Any] = {
+    "id": None,
+    "object": "bank_account",
+    "account": None,
+    "account_holder_name": None,
+    "account_holder_type": None,
+    "account_type": None,
+    "available_payout_methods": ["standard"],
+    "bank_name": "STRIPE TEST BANK",
+    "country": "US",
+    "currency": "usd",
+    "customer": None,
+    "default_for_currency": True,
+    "fingerprint": None,
+    "future_requirements": {"currently_due": [], "errors": [], "past_due": [], "pending_verification": []},
+    "last4": None,
+    "metadata": {},
+    "requirements": {"currently_due": [], "errors": [], "past_due": [], "pending_verification": []},
+    "routing_number": "110000000",
+    "status": "new",
+}
+
+ACCOUNT_LINK: dict[str, Any] = {"object": "account_link", "created": 0, "expires_at": 0, "url": None}
+
+LOGIN_LINK: dict[str, Any] = {"object": "login_link", "created": 0, "url": None}
+
+TRANSFER: dict[str, Any] = {
+    "id": None,
+    "object": "transfer",
+    "amount": 0,
+    "amount_reversed": 0,
+    "balance_transaction": None,
+    "created": 0,
+    "currency": None,
+    "description": None,
+    "destination": None,
+    "destination_payment": None,
+    "livemode": False,
+    "metadata": {},
+    "reversals": {"object": "list", "data": [], "has_more": False, "url": None},
+    "reversed": False,
+    "source_transaction": None,
+    "source_type": "card",
+    "transfer_group": None,
+}
+
+TRANSFER_REVERSAL: dict[str, Any] = {
+    "id": None,
+    "object": "transfer_reversal",
+    "amount": 0,
+    "balance_transaction": None,
+    "created": 0,
+    "currency": None,
+    "destination_payment_refund": None,
+    "metadata": {},
+    "source_refund": None,
+    "transfer": None,
+}
+
+APPLICATION_FEE: dict[str, Any] = {
+    "id": None,
+    "object": "application_fee",
+    "account": None,
+    "amount": 0,
+    "amount_refunded": 0,
+    "application": None,
+    "balance_transaction": None,
+    "charge": None,
+    "created": 0,
+    "currency": None,
+    "fee_source": None,
+    "livemode": False,
+    "originating_transaction": None,
+    "refunded": False,
+    "refunds": {"object": "list", "data": [], "has_more": False, "url": None},
+}
+
+FEE_REFUND: dict[str, Any] = {
+    "id": None,
+    "object": "fee_refund",
+    "amount": 0,
+    "balance_transaction": None,
+    "created": 0,
+    "currency": None,
+    "fee": None,
+    "metadata": {},
+}
+
+BALANCE: dict[str, Any] = {
+    "object": "balance",
+    "available": [],
+    "connect_reserved": [],
+    "livemode": False,
+    "pending": [],
+}
+
+BALANCE_TRANSACTION: dict[str, Any] = {
+    "id": None,
+    "object": "balance_transaction",
+    "amount": 0,
+    "available_on": 0,
+    "balance_type": "payments",
+    "created": 0,
+    "currency": None,
+    "description": None,
+    "exchange_rate": None,
+    "fee": 0,
+    "fee_details": [],
+    "net": 0,
+    "reporting_category": None,
+    "source": None,
+    "status": "pending",
+    "type": None,
+}
+
+PAYOUT: dict[str, Any] = {
+    "id": None,
+    "object": "payout",
+    "amount": 0,
+    "application_fee": None,
+    "application_fee_amount": None,
+    "arrival_date": 0,
+    "automatic": True,
+    "balance_transaction": None,
+    "created": 0,
+    "currency": None,
+    "description": "STRIPE PAYOUT",
+    "destination": None,
+    "failure_balance_transaction": None,
+    "failure_code": None,
+    "failure_message": None,
+    "livemode": False,
+    "metadata": {},
+    "method": "standard",
+    "original_payout": None,
+    "payout_method": None,
+    "reconciliation_status": "not_applicable",
+    "reversed_by": None,
+    "source_type": "card",
+    "statement_descriptor": None,
+    "status": "pending",
+    "trace_id": {"status": "pending", "value": None},
+    "type": "bank_account",
+}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -323,6 +555,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "event": EVENT,
     "item": LINE_ITEM,
     "payment_method": PAYMENT_METHOD,
+    "account": ACCOUNT,
+    "deleted_account": DELETED_ACCOUNT,
+    "bank_account": BANK_ACCOUNT,
+    "account_link": ACCOUNT_LINK,
+    "login_link": LOGIN_LINK,
+    "transfer": TRANSFER,
+    "transfer_reversal": TRANSFER_REVERSAL,
+    "application_fee": APPLICATION_FEE,
+    "fee_refund": FEE_REFUND,
+    "balance": BALANCE,
+    "balance_transaction": BALANCE_TRANSACTION,
+    "payout": PAYOUT,
 }
 
 

@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from stripe_emulator import catalog, charging, checkout, errors, refunds
+from stripe_emulator import accounts, catalog, charging, checkout, errors, ledger, payouts, refunds
 from stripe_emulator.clock import Clock
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.context import AUTOMATIC, RequestContext
 from stripe_emulator.expand import expand as expand_object
-from stripe_emulator.listing import PAGINATION_PARAMS, created_filter, paginate
-from stripe_emulator.params import Params, merge_metadata
+from stripe_emulator.listing import filtered, paginate
 from stripe_emulator.resources import event as build_event
-from stripe_emulator.store import Store
+from stripe_emulator.resources import merge_metadata
+from stripe_emulator.store import ANY, Store
 from stripe_emulator.webhooks import WebhookDispatcher
 
 logger = logging.getLogger("stripe_emulator")
@@ -39,6 +39,13 @@ KINDS = {
     "price": "price",
     "event": "event",
     "payment_method": "PaymentMethod",
+    "account": "account",
+    "transfer": "transfer",
+    "transfer_reversal": "transfer reversal",
+    "application_fee": "application fee",
+    "fee_refund": "application fee refund",
+    "balance_transaction": "balance transaction",
+    "payout": "payout",
 }
 
 
@@ -111,9 +118,9 @@ class Emulator:
         interval = max(self.config.expiry_interval, 0.01)
         while not self._stop.wait(interval):
             try:
-                self.expire_due_sessions()
+                self.tick()
             except Exception:
-                logger.exception("expiry check failed")
+                logger.exception("clock tick failed")
 
     # --- transactions and events ---------------------------------------------------------
 
@@ -145,7 +152,10 @@ class Emulator:
         ordering_key: str,
         previous_attributes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Record an event (delivered once the transaction commits). Events about a connected
+        account's objects, and `account.*` events, carry that account in `account`."""
         delivering = self.dispatcher is not None
+        account = obj["id"] if obj.get("object") == "account" else self.store.owner(obj["id"])
         event = build_event(
             type=event_type,
             obj=copy.deepcopy(obj),
@@ -155,6 +165,7 @@ class Emulator:
             idempotency_key=ctx.idempotency_key,
             previous_attributes=previous_attributes,
             pending_webhooks=1 if delivering else 0,
+            account=account,
         )
         self.store.add_event(event, ordering_key, "pending" if delivering else "none")
         if delivering:
@@ -190,11 +201,22 @@ class Emulator:
 
     # --- lookups -------------------------------------------------------------------------
 
-    def get(self, object_type: str, object_id: str, param: str = "id", status: int = 404) -> dict[str, Any]:
-        obj = self.store.get(object_type, object_id) if object_id else None
+    def get(
+        self,
+        object_type: str,
+        object_id: str | None,
+        param: str = "id",
+        status: int = 404,
+        account: Any = ANY,
+    ) -> dict[str, Any]:
+        """An object by id, seen from `account` (None = platform, ANY = no scoping)."""
+        obj = self.store.get(object_type, object_id, account) if object_id else None
         if obj is None:
-            raise errors.no_such(KINDS.get(object_type, object_type), object_id, param, status)
+            raise errors.no_such(KINDS.get(object_type, object_type), object_id or "", param, status)
         return obj
+
+    def owner(self, object_id: str) -> str | None:
+        return self.store.owner(object_id)
 
     def expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
         if not paths:
@@ -204,124 +226,98 @@ class Emulator:
 
     def _computed_field(self, obj: dict[str, Any], field: str) -> Any:
         if obj.get("object") == "checkout.session" and field == "line_items":
-            return checkout.line_items_list(self, obj["id"], Params({"limit": "100"}))
+            return checkout.line_items_list(self, obj["id"], {"limit": 100})
         return obj.get(field)
 
     # --- generic retrieve / list / update ------------------------------------------------
 
-    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
+    def retrieve(self, object_type: str, object_id: str, account: Any = None) -> dict[str, Any]:
         with self.tx():
-            if object_type == "checkout.session":
-                self.expire_due_sessions()
-            return self.get(object_type, object_id)
+            self.tick_quietly()
+            return self.get(object_type, object_id, account=account)
 
     def list_objects(
         self,
         object_type: str,
-        params: dict[str, Any],
+        args: dict[str, Any],
         url: str,
         filters: dict[str, str] | None = None,
+        account: Any = None,
     ) -> dict[str, Any]:
-        """List with equality filters: {param name: dotted field path}."""
-        filters = filters or {}
-        p = Params(params)
-        p.reject_unknown(PAGINATION_PARAMS | {"created"} | set(filters))
-        wanted = {}
-        for name, path in filters.items():
-            value = p.raw(name)
-            if isinstance(value, dict):
-                for sub_name, sub_value in Params(value, name).data.items():
-                    wanted[f"{path}.{sub_name}"] = sub_value
-            elif value is not None and value != "":
-                wanted[path] = value
-        created_ok = created_filter(p)
+        """List one account's objects with equality filters: {param name: dotted field path}."""
         with self.tx():
-            if object_type == "checkout.session":
-                self.expire_due_sessions()
-            items = [
-                obj
-                for obj in self.store.all(object_type)
-                if created_ok(obj["created"])
-                and all(_matches(_dig(obj, path), value) for path, value in wanted.items())
-            ]
-            return paginate(items, p, url, KINDS.get(object_type, object_type))
+            self.tick_quietly()
+            items = filtered(self.store.all(object_type, account), args, filters or {})
+            return paginate(items, args, url, KINDS.get(object_type, object_type))
 
-    def update_metadata(
-        self, object_type: str, object_id: str, params: dict[str, Any], allowed: set[str] | None = None
+    def update_fields(
+        self,
+        object_type: str,
+        object_id: str,
+        args: dict[str, Any],
+        ctx: RequestContext,
+        event_type: str | None = None,
     ) -> dict[str, Any]:
-        """POST /v1/<resource>/<id> for resources where only metadata (and a few strings) change."""
-        p = Params(params)
-        allowed = allowed or set()
-        p.reject_unknown({"metadata", "expand"} | allowed)
+        """POST /v1/<resource>/<id> where only metadata and a few plain fields change."""
         with self.tx():
-            obj = self.get(object_type, object_id)
-            obj["metadata"] = merge_metadata(obj.get("metadata") or {}, p.metadata())
-            for key in allowed:
-                if p.has(key):
-                    obj[key] = p.string(key)
+            obj = self.get(object_type, object_id, account=ctx.account)
+            before = copy.deepcopy(obj)
+            for key, value in args.items():
+                if key == "expand":
+                    continue
+                if key == "metadata":
+                    obj["metadata"] = merge_metadata(obj.get("metadata") or {}, value)
+                else:
+                    obj[key] = value
             self.store.put(obj)
+            if event_type:
+                previous = {k: before.get(k) for k in obj if obj[k] != before.get(k)}
+                if previous:
+                    self.emit(event_type, obj, ctx, object_id, previous_attributes=previous)
             return obj
 
-    # --- resources (delegated) -----------------------------------------------------------
+    # --- resources (delegated; raw params are parsed with each endpoint's spec) -----------
 
     def create_checkout_session(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return checkout.create_session(self, params, ctx)
+        return checkout.create_session(self, ctx, checkout.CREATE.parse(params, ""))
 
     def expire_checkout_session(self, session_id: str, ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
         return checkout.expire_session(self, session_id, ctx)
-
-    def checkout_line_items(self, session_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        with self.tx():
-            self.get("checkout.session", session_id)
-            return checkout.line_items_list(self, session_id, Params(params))
 
     def expire_due_sessions(self) -> list[str]:
         return checkout.expire_due(self)
 
     def create_refund(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return refunds.create_refund(self, params, ctx)
+        return refunds.create_refund(self, ctx, refunds.CREATE.parse(params, ""))
 
     def create_product(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return catalog.create_product(self, params, ctx)
+        return catalog.create_product(self, ctx, catalog.PRODUCT_CREATE.parse(params, ""))
 
     def update_product(self, product_id: str, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return catalog.update_product(self, product_id, params, ctx)
+        return catalog.update_product(self, ctx, catalog.PRODUCT_UPDATE.parse(params, ""), product_id)
 
     def create_price(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return catalog.create_price(self, params, ctx)
+        return catalog.create_price(self, ctx, catalog.PRICE_CREATE.parse(params, ""))
 
     def update_price(self, price_id: str, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
-        return catalog.update_price(self, price_id, params, ctx)
+        return catalog.update_price(self, ctx, catalog.PRICE_UPDATE.parse(params, ""), price_id)
 
-    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params)
-        p.reject_unknown(PAGINATION_PARAMS | {"created", "type", "types", "delivery_success"})
-        event_type = p.string("type")
-        types = p.string_array("types")
-        if event_type and types:
-            raise errors.StripeError(
-                "You may only specify one of these parameters: type, types.", param="types"
-            )
-        if len(types) > 20:
-            raise errors.invalid("types", "You may pass at most 20 types.")
-        delivery_success = p.boolean("delivery_success")
-        created_ok = created_filter(p)
-        with self.lock:
-            statuses = self.store.delivery_statuses()
-            items = []
-            for event in self.store.all("event"):
-                if not created_ok(event["created"]):
-                    continue
-                if event_type and not _type_matches(event["type"], event_type):
-                    continue
-                if types and not any(_type_matches(event["type"], t) for t in types):
-                    continue
-                if delivery_success is not None:
-                    delivered = statuses.get(event["id"], "none") in ("succeeded", "none")
-                    if delivered != delivery_success:
-                        continue
-                items.append(event)
-            return paginate(items, p, "/v1/events", "event")
+    def create_account(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
+        return accounts.create_account(self, ctx, accounts.CREATE.parse(params, ""))
+
+    # --- the clock: everything that happens when time passes ------------------------------
+
+    def tick(self) -> dict[str, Any]:
+        """Expire sessions, release pending funds, run payout schedules, settle payouts."""
+        with self.tx():
+            expired = checkout.expire_due(self)
+            ledger.release_due(self)
+            paid = payouts.run_schedules(self)
+            return {"expired_sessions": expired, "payouts": paid}
+
+    def tick_quietly(self) -> None:
+        """Reads see the state the clock implies (like Stripe, nothing waits for a poller)."""
+        self.tick()
 
     # --- payments (hosted page and control API share these) ------------------------------
 
@@ -346,11 +342,19 @@ class Emulator:
             self.clock.set_offset(0)
         logger.info("state reset")
 
-    def advance_clock(self, seconds: float) -> list[str]:
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the clock forward and run what became due (expiry, funds, payouts)."""
         with self.tx():
             self.clock.advance(seconds)
             self.store.set_meta("clock_offset", repr(self.clock.offset))
-            return self.expire_due_sessions()
+            return self.tick()
+
+    def advance_clock(self, seconds: float) -> list[str]:
+        return self.advance(seconds)["expired_sessions"]
+
+    def pay_out_now(self, account: str | None = None) -> list[dict[str, Any]]:
+        """Control API: pay every connected account's available balance out now and settle it."""
+        return payouts.pay_out_now(self, account)
 
     def resend_event(self, event_id: str) -> dict[str, Any]:
         with self.tx():
@@ -398,6 +402,11 @@ class Emulator:
                 "refunds": self.store.all("refund"),
                 "products": self.store.all("product"),
                 "prices": self.store.all("price"),
+                "accounts": self.store.all("account"),
+                "transfers": self.store.all("transfer"),
+                "application_fees": self.store.all("application_fee"),
+                "payouts": self.store.all("payout"),
+                "balance_transactions": self.store.all("balance_transaction"),
                 "events": [
                     {**event, "delivery_status": statuses.get(event["id"], "none")}
                     for event in events
@@ -405,26 +414,3 @@ class Emulator:
                 "deliveries": self.store.deliveries(),
             }
 
-
-def _dig(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(part)
-    return obj
-
-
-def _matches(actual: Any, wanted: Any) -> bool:
-    if isinstance(wanted, list):
-        return any(_matches(actual, item) for item in wanted)
-    if isinstance(actual, bool):
-        return str(actual).lower() == str(wanted).lower()
-    if isinstance(actual, dict) and "id" in actual:
-        actual = actual["id"]
-    return actual is not None and str(actual) == str(wanted)
-
-
-def _type_matches(event_type: str, pattern: str) -> bool:
-    if pattern.endswith("*"):
-        return event_type.startswith(pattern[:-1])
-    return event_type == pattern

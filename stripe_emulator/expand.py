@@ -17,9 +17,28 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     ),
     "charge": frozenset(
         {"payment_intent", "balance_transaction", "customer", "application", "application_fee",
-         "review", "on_behalf_of", "source_transfer", "failure_balance_transaction"}
+         "review", "on_behalf_of", "source_transfer", "failure_balance_transaction", "transfer",
+         "payment_method"}
     ),
-    "refund": frozenset({"charge", "payment_intent", "balance_transaction"}),
+    "refund": frozenset(
+        {"charge", "payment_intent", "balance_transaction", "transfer_reversal",
+         "source_transfer_reversal", "failure_balance_transaction"}
+    ),
+    "transfer": frozenset(
+        {"balance_transaction", "destination", "destination_payment", "source_transaction"}
+    ),
+    "transfer_reversal": frozenset(
+        {"balance_transaction", "destination_payment_refund", "source_refund", "transfer"}
+    ),
+    "application_fee": frozenset(
+        {"account", "balance_transaction", "charge", "originating_transaction"}
+    ),
+    "fee_refund": frozenset({"balance_transaction", "fee"}),
+    "payout": frozenset(
+        {"balance_transaction", "destination", "failure_balance_transaction", "original_payout",
+         "reversed_by", "application_fee"}
+    ),
+    "balance_transaction": frozenset({"source"}),
     "price": frozenset({"product"}),
     "product": frozenset({"default_price"}),
     "payment_method": frozenset({"customer"}),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -78,6 +77,9 @@ for _outcome in payments.TEST_CARD_OUTCOMES.values():
     _after = _outcome.after_authentication
     if _after is not None and _after.decline_code and _after.message:
         REDIRECT_ERRORS[_after.decline_code] = _after.message
+
+# The button text Stripe shows for each `submit_type`.
+SUBMIT_LABELS = {"auto": "Pay", "pay": "Pay", "book": "Book", "donate": "Donate", "subscribe": "Subscribe"}
 
 FIELDS = (
     # (field key used by payments/charging, input id and name, label, type, autocomplete, placeholder)
@@ -186,7 +188,8 @@ def _render(
             for item in items
         }
     return HTMLResponse(
-        _payment_html(session, items, products, values, field_errors, message), status_code=status
+        _payment_html(session, items, products, values, field_errors, message, emu.config.business_name),
+        status_code=status,
     )
 
 
@@ -197,6 +200,7 @@ def _payment_html(
     values: dict[str, str],
     field_errors: dict[str, str],
     message: str | None,
+    merchant: str,
 ) -> str:
     currency = session["currency"] or "usd"
     total = format_amount(session["amount_total"], currency)
@@ -222,7 +226,7 @@ def _payment_html(
             f'<a class="back" href="{escape(session["cancel_url"])}" '
             'title="Cancel and return to the merchant"><span aria-hidden="true">← </span>Back</a>'
         )
-    merchant = urlsplit(session.get("success_url") or "").netloc or "the merchant"
+    button = SUBMIT_LABELS.get(session.get("submit_type") or "auto", "Pay")
     prefill = {**values, "email": values.get("email") or session.get("customer_email") or ""}
     inputs = []
     for key, name, label, input_type, autocomplete, placeholder in FIELDS:
@@ -245,7 +249,7 @@ def _payment_html(
 <main class="checkout">
   <section class="summary" aria-label="Order summary">
     {back}
-    <p class="amount-label">Pay {escape(merchant)}</p>
+    <p class="amount-label" data-testid="merchant-name">Pay {escape(merchant)}</p>
     <p class="amount" data-testid="amount-total">{escape(total)}</p>
     <ul class="items">{''.join(rows)}</ul>
     <div class="total-row"><span>Total due</span><span>{escape(total)}</span></div>
@@ -257,7 +261,7 @@ def _payment_html(
       {fields['number']}
       <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
       {fields['name']}
-      <button type="submit" id="pay-button" class="pay-button">Pay</button>
+      <button type="submit" id="pay-button" class="pay-button">{button}</button>
     </form>
     <p class="hint">Test cards: <code>4242 4242 4242 4242</code> succeeds,
       <code>4000 0000 0000 0002</code> is declined, <code>4000 0000 0000 9995</code> has
@@ -265,7 +269,10 @@ def _payment_html(
       Use any future expiry and any CVC.</p>
   </section>
 </main>"""
-    return page(f"Pay {total} · Checkout", body, css=CSS, script=SCRIPT)
+    lang = session.get("locale") or "en"
+    return page(
+        f"Pay {total} · {merchant}", body, css=CSS, script=SCRIPT, lang="en" if lang == "auto" else lang
+    )
 
 
 def _challenge_html(data: dict[str, Any]) -> str:

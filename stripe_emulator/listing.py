@@ -1,26 +1,30 @@
-"""Stripe list responses: limit / starting_after / ending_before pagination and `created` filters."""
+"""Stripe list responses: limit / starting_after / ending_before pagination, `created` filters,
+and the generic "list objects of one type with equality filters" endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stripe_emulator import errors
-from stripe_emulator.params import Params
 from stripe_emulator.resources import list_object
+from stripe_emulator.spec import CREATED, Endpoint, Param, list_spec
 
-PAGINATION_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand"})
+if TYPE_CHECKING:
+    from stripe_emulator.context import RequestContext
+    from stripe_emulator.emulator import Emulator
 
 
-def paginate(items: list[dict[str, Any]], p: Params, url: str, kind: str) -> dict[str, Any]:
+def paginate(items: list[dict[str, Any]], args: dict[str, Any], url: str, kind: str) -> dict[str, Any]:
     """`items` are newest first; returns Stripe's list object for the requested page."""
-    limit = p.integer("limit", minimum=1, maximum=100) or 10
-    starting_after = p.string("starting_after")
-    ending_before = p.string("ending_before")
+    limit = args.get("limit") or 10
+    starting_after = args.get("starting_after")
+    ending_before = args.get("ending_before")
     if starting_after and ending_before:
         raise errors.StripeError(
             "You may only specify one of these parameters: ending_before, starting_after.",
             param="ending_before",
+            code="parameters_exclusive",
         )
     ids = [item["id"] for item in items]
     if starting_after:
@@ -36,24 +40,82 @@ def paginate(items: list[dict[str, Any]], p: Params, url: str, kind: str) -> dic
     return list_object(items[:limit], url, len(items) > limit)
 
 
-def created_filter(p: Params, key: str = "created") -> Callable[[int], bool]:
-    """`created=123` or `created[gte]=..&created[lt]=..` -> predicate on a timestamp."""
-    raw = p.raw(key)
-    if raw is None or raw == "":
+def range_filter(value: Any) -> Callable[[int | None], bool]:
+    """`created=123` or `created[gte]=..&created[lt]=..` (already parsed) -> predicate."""
+    if value is None:
         return lambda _: True
-    if isinstance(raw, str):
-        exact = p.integer(key)
-        return lambda value: value == exact
-    sub = p.sub(key)
-    sub.reject_unknown({"gt", "gte", "lt", "lte"})
-    bounds = {op: sub.integer(op) for op in ("gt", "gte", "lt", "lte")}
+    if isinstance(value, int):
+        return lambda actual: actual == value
+    bounds = value
 
-    def matches(value: int) -> bool:
+    def matches(actual: int | None) -> bool:
+        if actual is None:
+            return False
         return (
-            (bounds["gt"] is None or value > bounds["gt"])
-            and (bounds["gte"] is None or value >= bounds["gte"])
-            and (bounds["lt"] is None or value < bounds["lt"])
-            and (bounds["lte"] is None or value <= bounds["lte"])
+            ("gt" not in bounds or actual > bounds["gt"])
+            and ("gte" not in bounds or actual >= bounds["gte"])
+            and ("lt" not in bounds or actual < bounds["lt"])
+            and ("lte" not in bounds or actual <= bounds["lte"])
         )
 
     return matches
+
+
+def dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def matches(actual: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return any(matches(actual, item) for item in wanted)
+    if isinstance(actual, bool):
+        return str(actual).lower() == str(wanted).lower()
+    if isinstance(actual, dict) and "id" in actual:
+        actual = actual["id"]
+    return actual is not None and str(actual) == str(wanted)
+
+
+def filtered(
+    items: list[dict[str, Any]], args: dict[str, Any], filters: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Keep items whose field (dotted path) equals each filter given; nested hashes too."""
+    wanted: dict[str, Any] = {}
+    for name, path in filters.items():
+        value = args.get(name)
+        if isinstance(value, dict):
+            for sub_name, sub_value in value.items():
+                wanted[f"{path}.{sub_name}"] = sub_value
+        elif value is not None:
+            wanted[path] = value
+    created_ok = range_filter(args.get("created"))
+    return [
+        obj
+        for obj in items
+        if created_ok(obj.get("created"))
+        and all(matches(dig(obj, path), value) for path, value in wanted.items())
+    ]
+
+
+def list_endpoint(
+    path: str,
+    object_type: str,
+    filters: dict[str, tuple[str, Param]] | None = None,
+    *,
+    created: bool = True,
+    platform_only: bool = False,
+) -> Endpoint:
+    """GET list of one object type; `filters`: param -> (dotted field path, its Param)."""
+    filters = filters or {}
+    params: dict[str, Param] = {name: param for name, (_, param) in filters.items()}
+    if created:
+        params["created"] = CREATED
+    paths = {name: field for name, (field, _) in filters.items()}
+
+    def handler(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+        return emu.list_objects(object_type, args, path, paths, ctx.account)
+
+    return Endpoint("GET", path, list_spec(**params), handler, platform_only=platform_only)

@@ -1,29 +1,39 @@
-"""Refunds: full or partial, by payment_intent or charge; the PaymentIntent is left untouched."""
+"""Refunds: full or partial, by payment_intent or charge; the PaymentIntent is left untouched.
+
+On a destination charge, `reverse_transfer=true` and `refund_application_fee=true` reverse the
+transfer and refund the application fee in proportion (see `destination.py`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors, resources
+from stripe_emulator import destination, errors, ledger, resources
 from stripe_emulator.context import RequestContext
+from stripe_emulator.listing import list_endpoint
 from stripe_emulator.money import format_amount
-from stripe_emulator.params import Params
+from stripe_emulator.resources import clean_metadata
+from stripe_emulator.spec import EXPAND, RETRIEVE, Boolean, Endpoint, Hash, Integer, Metadata, String
 
 if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
 
-CREATE_PARAMS = frozenset(
-    {"amount", "charge", "payment_intent", "reason", "metadata", "expand", "instructions_email",
-     "origin", "refund_application_fee", "reverse_transfer", "currency", "customer"}
-)
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+CREATE = Hash(
+    amount=Integer(minimum=1),
+    charge=String(),
+    expand=EXPAND,
+    metadata=Metadata(),
+    payment_intent=String(),
+    reason=String(choices=REASONS),
+    refund_application_fee=Boolean(),
+    reverse_transfer=Boolean(),
+)
+UPDATE = Hash(expand=EXPAND, metadata=Metadata())
 
 
-def create_refund(emu: Emulator, params: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
-    p = Params(params)
-    p.reject_unknown(CREATE_PARAMS)
-    charge_id = p.string("charge")
-    pi_id = p.string("payment_intent")
+def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    charge_id = args.get("charge")
+    pi_id = args.get("payment_intent")
     if not charge_id and not pi_id:
         raise errors.StripeError(
             "One of the following params should be provided for this request: payment_intent "
@@ -31,12 +41,12 @@ def create_refund(emu: Emulator, params: dict[str, Any], ctx: RequestContext) ->
             param="payment_intent",
             code="parameter_missing",
         )
-    amount = p.integer("amount", minimum=1)
-    reason = p.string("reason", choices=REASONS)
-    metadata = {k: v for k, v in (p.metadata() or {}).items() if v != ""}
+    amount = args.get("amount")
+    reason = args.get("reason")
+    metadata = clean_metadata(args.get("metadata"))
 
     with emu.tx():
-        charge = _refundable_charge(emu, charge_id, pi_id)
+        charge = _refundable_charge(emu, ctx, charge_id, pi_id)
         remaining = charge["amount"] - charge["amount_refunded"]
         if remaining <= 0:
             raise errors.StripeError(
@@ -55,11 +65,21 @@ def create_refund(emu: Emulator, params: dict[str, Any], ctx: RequestContext) ->
                 code="amount_too_large",
             )
         now = emu.clock.now()
+        owner = emu.store.owner(charge["id"])
+        refund_id = resources.new_id("re")
+        txn = ledger.record(
+            emu,
+            account=owner,
+            type="refund",
+            amount=-amount,
+            currency=charge["currency"],
+            source=refund_id,
+        )
         refund = resources.build(
             "refund",
-            id=resources.new_id("re"),
+            id=refund_id,
             amount=amount,
-            balance_transaction=resources.new_id("txn"),
+            balance_transaction=txn["id"],
             charge=charge["id"],
             created=now,
             currency=charge["currency"],
@@ -78,7 +98,6 @@ def create_refund(emu: Emulator, params: dict[str, Any], ctx: RequestContext) ->
             },
             "type": "card",
         }
-        emu.store.put(refund)
         previous = {
             "amount_refunded": charge["amount_refunded"],
             "refunded": charge["refunded"],
@@ -91,23 +110,35 @@ def create_refund(emu: Emulator, params: dict[str, Any], ctx: RequestContext) ->
         refunds_list["data"] = [refund, *refunds_list.get("data", [])]
         refunds_list["url"] = f"/v1/charges/{charge['id']}/refunds"
         charge["refunds"] = refunds_list
+        connect_events = destination.on_refund(
+            emu,
+            charge,
+            refund,
+            reverse_transfer=bool(args.get("reverse_transfer")),
+            refund_application_fee=bool(args.get("refund_application_fee")),
+        )
+        emu.store.put(refund, account=owner)
         emu.store.put(charge)
         key = _ordering_key(emu, charge)
         emu.emit("refund.created", refund, ctx, key)
         emu.emit("charge.refunded", charge, ctx, key, previous_attributes=previous)
+        for event_type, obj in connect_events:
+            emu.emit(event_type, obj, ctx, key)
         return refund
 
 
-def _refundable_charge(emu: Emulator, charge_id: str | None, pi_id: str | None) -> dict[str, Any]:
+def _refundable_charge(
+    emu: Emulator, ctx: RequestContext, charge_id: str | None, pi_id: str | None
+) -> dict[str, Any]:
     if pi_id:
-        pi = emu.get("payment_intent", pi_id, param="payment_intent", status=400)
+        pi = emu.get("payment_intent", pi_id, param="payment_intent", status=400, account=ctx.account)
         if pi["status"] != "succeeded" or not pi["latest_charge"]:
             raise errors.StripeError(
                 f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.",
                 param="payment_intent",
                 code="charge_not_refundable",
             )
-        charge = emu.get("charge", pi["latest_charge"], param="payment_intent", status=400)
+        charge = emu.get("charge", pi["latest_charge"], param="payment_intent", status=400, account=ctx.account)
         if charge_id and charge_id != charge["id"]:
             raise errors.StripeError(
                 f"The charge {charge_id} does not belong to PaymentIntent {pi_id}.",
@@ -115,7 +146,7 @@ def _refundable_charge(emu: Emulator, charge_id: str | None, pi_id: str | None) 
             )
         return charge
     assert charge_id is not None
-    charge = emu.get("charge", charge_id, param="charge", status=400)
+    charge = emu.get("charge", charge_id, param="charge", status=400, account=ctx.account)
     if charge["status"] != "succeeded":
         raise errors.StripeError(
             f"Charge {charge_id} has not succeeded and cannot be refunded.",
@@ -132,3 +163,30 @@ def _ordering_key(emu: Emulator, charge: dict[str, Any]) -> str:
             return str(session_id)
         return str(charge["payment_intent"])
     return str(charge["id"])
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    return create_refund(emu, ctx, args)
+
+
+def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.retrieve("refund", id, ctx.account)
+
+
+def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.update_fields("refund", id, args, ctx)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/v1/refunds", CREATE, _create),
+    list_endpoint(
+        "/v1/refunds",
+        "refund",
+        {"charge": ("charge", String()), "payment_intent": ("payment_intent", String())},
+    ),
+    Endpoint("GET", "/v1/refunds/{id}", RETRIEVE, _retrieve),
+    Endpoint("POST", "/v1/refunds/{id}", UPDATE, _update),
+]

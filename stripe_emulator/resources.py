@@ -11,6 +11,7 @@ from stripe_emulator.defaults import blank
 _ALPHABET = string.ascii_letters + string.digits
 
 ID_LENGTHS = {
+    "acct": 16,
     "cs_test": 58,
     "pi": 24,
     "ch": 24,
@@ -36,8 +37,11 @@ def new_id(prefix: str) -> str:
     length = ID_LENGTHS.get(prefix, 24)
     if prefix == "cs_test":
         return f"cs_test_a1{random_token(length - 2)}"
-    if prefix in ("pi", "ch", "re", "py", "txn", "pm", "evt", "price", "li"):
+    if prefix in ("pi", "ch", "re", "py", "txn", "pm", "evt", "price", "li", "tr", "trr", "fee",
+                  "fr", "po", "ba", "pyr"):
         return f"{prefix}_3E{random_token(length - 2)}"
+    if prefix == "acct":
+        return f"acct_1E{random_token(length - 2)}"
     return f"{prefix}_{random_token(length)}"
 
 
@@ -178,11 +182,12 @@ def event(
     idempotency_key: str | None,
     previous_attributes: dict[str, Any] | None = None,
     pending_webhooks: int = 0,
+    account: str | None = None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"object": obj}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
-    return build(
+    built = build(
         "event",
         id=new_id("evt"),
         api_version=api_version,
@@ -192,3 +197,27 @@ def event(
         request={"id": request_id, "idempotency_key": idempotency_key},
         type=type,
     )
+    if account:
+        # Stripe sets `account` only on events of connected accounts (Connect webhooks).
+        built = {"id": built["id"], "object": "event", "account": account, **built}
+    return built
+
+
+def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:
+    """Stripe semantics: keys set to '' are removed; metadata='' clears everything."""
+    if update is None:
+        return dict(current)
+    if update == {}:
+        return {}
+    merged = dict(current)
+    for key, value in update.items():
+        if value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def clean_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    """Metadata given at creation: '' values mean "not set"."""
+    return {key: value for key, value in (metadata or {}).items() if value != ""}

@@ -1,6 +1,10 @@
 """SQLite persistence: objects as JSON blobs by id and type, plus events, deliveries,
 idempotency records, private per-session data and a small key/value table.
 
+Each object row also records which account owns it: NULL for the platform, `acct_...` for a
+connected account (what the `Stripe-Account` header selects). Lookups take `account=` to see
+only one account's objects; the default `ANY` sees everything (internal bookkeeping).
+
 Every method takes the store's own lock; the emulator adds a coarser lock around whole
 operations, and `transaction()` groups writes so a crash never leaves half a payment.
 """
@@ -21,7 +25,8 @@ CREATE TABLE IF NOT EXISTS objects (
     id TEXT PRIMARY KEY,
     type TEXT NOT NULL,
     created INTEGER NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    account TEXT
 );
 CREATE INDEX IF NOT EXISTS objects_type ON objects(type, created);
 CREATE TABLE IF NOT EXISTS event_delivery (
@@ -64,6 +69,15 @@ CREATE TABLE IF NOT EXISTS meta (
 TABLES = ("objects", "event_delivery", "deliveries", "idempotency", "private", "meta")
 
 
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+# "Objects of every account", the default for lookups that are not scoped to a request.
+ANY: Any = _Any()
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -78,6 +92,10 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(objects)")}
+        if "account" not in columns:  # a state file from before Connect
+            self._conn.execute("ALTER TABLE objects ADD COLUMN account TEXT")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS objects_account ON objects(type, account)")
 
     def close(self) -> None:
         with self._lock:
@@ -108,39 +126,59 @@ class Store:
 
     # --- objects -------------------------------------------------------------------------
 
-    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
+    def put(self, obj: dict[str, Any], account: str | None = None) -> dict[str, Any]:
+        """Insert or update; `account` (the owner) is set on insert and never changes."""
         self._execute(
-            "INSERT INTO objects (id, type, created, data) VALUES (?, ?, ?, ?) "
+            "INSERT INTO objects (id, type, created, data, account) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-            (obj["id"], obj["object"], int(obj.get("created") or 0), json.dumps(obj)),
+            (obj["id"], obj["object"], int(obj.get("created") or 0), json.dumps(obj), account),
         )
         return obj
 
-    def get(self, object_type: str, object_id: str) -> dict[str, Any] | None:
-        row = self._execute(
-            "SELECT data FROM objects WHERE id = ? AND type = ?", (object_id, object_type)
-        ).fetchone()
+    def get(self, object_type: str, object_id: str, account: Any = ANY) -> dict[str, Any] | None:
+        sql, args = "SELECT data FROM objects WHERE id = ? AND type = ?", [object_id, object_type]
+        if account is not ANY:
+            sql += " AND account IS ?"
+            args.append(account)
+        row = self._execute(sql, tuple(args)).fetchone()
         return json.loads(row[0]) if row else None
 
     def find(self, object_id: str) -> dict[str, Any] | None:
         row = self._execute("SELECT data FROM objects WHERE id = ?", (object_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def all(self, object_type: str) -> list[dict[str, Any]]:
+    def owner(self, object_id: str) -> str | None:
+        """The connected account owning an object, None for the platform (or unknown ids)."""
+        row = self._execute("SELECT account FROM objects WHERE id = ?", (object_id,)).fetchone()
+        return row[0] if row else None
+
+    def delete(self, object_id: str) -> None:
+        self._execute("DELETE FROM objects WHERE id = ?", (object_id,))
+
+    def all(self, object_type: str, account: Any = ANY) -> list[dict[str, Any]]:
         """Newest first, like Stripe's lists."""
-        rows = self._execute(
-            "SELECT data FROM objects WHERE type = ? ORDER BY created DESC, rowid DESC",
-            (object_type,),
-        ).fetchall()
+        sql, args = "SELECT data FROM objects WHERE type = ?", [object_type]
+        if account is not ANY:
+            sql += " AND account IS ?"
+            args.append(account)
+        rows = self._execute(sql + " ORDER BY created DESC, rowid DESC", tuple(args)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
-    def where(self, object_type: str, field: str, value: Any) -> list[dict[str, Any]]:
-        rows = self._execute(
-            "SELECT data FROM objects WHERE type = ? AND json_extract(data, ?) = ? "
-            "ORDER BY created DESC, rowid DESC",
-            (object_type, f"$.{field}", value),
-        ).fetchall()
+    def where(self, object_type: str, field: str, value: Any, account: Any = ANY) -> list[dict[str, Any]]:
+        sql = "SELECT data FROM objects WHERE type = ? AND json_extract(data, ?) = ?"
+        args: list[Any] = [object_type, f"$.{field}", value]
+        if account is not ANY:
+            sql += " AND account IS ?"
+            args.append(account)
+        rows = self._execute(sql + " ORDER BY created DESC, rowid DESC", tuple(args)).fetchall()
         return [json.loads(row[0]) for row in rows]
+
+    def accounts_with(self, object_type: str) -> list[str | None]:
+        """Every owner that has at least one object of this type."""
+        rows = self._execute(
+            "SELECT DISTINCT account FROM objects WHERE type = ?", (object_type,)
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def open_sessions_due(self, now: int) -> list[dict[str, Any]]:
         rows = self._execute(
@@ -148,6 +186,15 @@ class Store:
             "AND json_extract(data, '$.status') = 'open' "
             "AND json_extract(data, '$.expires_at') <= ? ORDER BY created, rowid",
             (now,),
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def due(self, object_type: str, status: str, time_field: str, now: int) -> list[dict[str, Any]]:
+        """Objects in `status` whose `time_field` (a timestamp) is at or before `now`, oldest first."""
+        rows = self._execute(
+            "SELECT data FROM objects WHERE type = ? AND json_extract(data, '$.status') = ? "
+            "AND json_extract(data, ?) <= ? ORDER BY json_extract(data, ?), rowid",
+            (object_type, status, f"$.{time_field}", now, f"$.{time_field}"),
         ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
@@ -160,7 +207,7 @@ class Store:
 
     def add_event(self, event: dict[str, Any], ordering_key: str, status: str) -> None:
         with self.transaction():
-            self.put(event)
+            self.put(event, account=event.get("account"))
             self._execute(
                 "INSERT OR REPLACE INTO event_delivery (event_id, ordering_key, status) "
                 "VALUES (?, ?, ?)",

@@ -19,12 +19,14 @@ button{font:inherit}
 """
 
 
-def page(title: str, body: str, *, css: str = "", script: str = "", banner: bool = True) -> str:
+def page(
+    title: str, body: str, *, css: str = "", script: str = "", banner: bool = True, lang: str = "en"
+) -> str:
     banner_html = '<div class="banner">Test mode · Stripe emulator</div>' if banner else ""
     script_html = f"<script>{script}</script>" if script else ""
     return (
         "<!doctype html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{BASE_CSS}{css}</style></head>"
         f"<body>{banner_html}{body}{script_html}</body></html>"

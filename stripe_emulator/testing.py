@@ -50,6 +50,7 @@ class EmulatorProcess:
         retry_schedule: str | None = None,
         expiry_interval: float | None = None,
         public_url: str | None = None,
+        business_name: str | None = None,
         extra_args: Sequence[str] = (),
         python: str = sys.executable,
         cwd: str | None = None,
@@ -68,6 +69,8 @@ class EmulatorProcess:
             args += ["--expiry-interval", str(expiry_interval)]
         if public_url:
             args += ["--public-url", public_url]
+        if business_name:
+            args += ["--business-name", business_name]
         args += list(extra_args)
         self.args = args
         self.cwd = cwd or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -19,6 +19,7 @@ from booking.models import (
     Builder,
     Notification,
     Payment,
+    PaymentMismatch,
     Refund,
     SessionType,
     StripeEvent,
@@ -76,6 +77,7 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     Refund: lambda s, row: _via_booking(s, row.booking_id),
     Notification: lambda s, row: _via_booking(s, row.booking_id),
     StripeEvent: lambda s, row: _via_booking(s, row.booking_id),
+    PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
 }
 
 

@@ -13,12 +13,15 @@ from booking_ui.admin import (
     dashboard,
     outbox,
     payments,
+    payouts,
+    policy,
     session_types,
     webhooks,
 )
 from booking_ui.admin.login import LoginState, login_page
 
-ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit)
+ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
+                      policy, payouts)
 
 
 def register_admin_pages(app: rx.App) -> None:

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from booking import pricing
 from booking.accounts.authz import Actor, Forbidden, NotFound
+from booking.config import get_settings
 from booking.db import session_scope
 from booking.gateway import PaymentProviderError
+from booking.money import MoneyError, to_minor_units
 from booking.session_type_admin import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -80,9 +83,11 @@ class SessionTypesState(AdminState):
     action_error: str = ""
     _editing_revision: int = -1
     _form_serial: int = 0
+    fee_notes: dict[str, str] = {}  # session type id -> "Fee £5.30 · you get £44.70" (booking.pricing)
 
     def _show(self, rows: list[SessionTypeRow], has_more: bool, builders: list[BuilderOption]) -> None:
         self.rows, self.has_more, self.builders = rows, has_more, builders
+        self.fee_notes = _fee_notes(rows)
 
     def _open_form(self, values: dict[str, str], editing: str, revision: int) -> None:
         self._form_serial += 1
@@ -186,6 +191,18 @@ class SessionTypesState(AdminState):
     @admin_background
     async def reactivate(self, session_type_id: str):
         await _set_active(self, session_type_id, True)
+
+
+def _fee_notes(rows: list[SessionTypeRow]) -> dict[str, str]:
+    settings = get_settings()
+    notes = {}
+    for row in rows:
+        try:
+            amount = to_minor_units(row.price_input, row.currency)
+        except MoneyError:
+            continue
+        notes[row.id] = pricing.split_text(pricing.quote(amount, row.currency, settings))
+    return notes
 
 
 def _saved_message(saved: Saved) -> str:
@@ -336,7 +353,9 @@ def _row(row: SessionTypeRow) -> rx.Component:
         rx.table.cell(rx.text(row.name, weight="medium", data_testid="session-type-name")),
         rx.cond(S.is_platform_admin, rx.table.cell(row.builder_name)),
         rx.table.cell(f"{row.duration_minutes} min"),
-        rx.table.cell(rx.text(row.price_display, data_testid="session-type-price")),
+        rx.table.cell(rx.vstack(rx.text(row.price_display, data_testid="session-type-price"),
+                                rx.text(S.fee_notes[row.id], size="1", color_scheme="gray",
+                                        data_testid="session-type-fee"), spacing="0")),
         rx.table.cell(rx.cond(row.location_is_link,
                               rx.link(row.location, href=row.location, is_external=True, word_break="break-all"),
                               rx.text(row.location))),

@@ -32,3 +32,13 @@ def booking_summary(summary) -> rx.Component:
                           rx.data_list.value(summary.amount, data_testid="booking-amount")),
         data_testid="booking-summary",
     )
+
+
+def manage_link(summary) -> rx.Component:
+    """The client's "Manage booking" page (cancel, reschedule), once the booking is confirmed."""
+    return rx.cond(
+        summary.manage_path,
+        rx.link(rx.button("Manage booking", variant="outline"), href=summary.manage_path,
+                data_testid="manage-booking-link"),
+        rx.fragment(),
+    )

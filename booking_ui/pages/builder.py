@@ -1,5 +1,6 @@
 import reflex as rx
 
+from booking_ui import routes
 from booking_ui.components.layout import layout
 from booking_ui.components.session_type_card import session_type_card
 from booking_ui.state.catalog import BuilderState
@@ -9,7 +10,12 @@ def builder_page() -> rx.Component:
     return layout(
         rx.cond(
             BuilderState.not_found,
-            rx.callout("We could not find that builder.", icon="triangle_alert", color_scheme="red"),
+            rx.vstack(
+                rx.heading("Builder not found", size="7", as_="h1"),
+                rx.callout("We could not find that builder.", icon="triangle_alert", color_scheme="red"),
+                rx.link("See all builders", href=routes.HOME),
+                spacing="3",
+            ),
             rx.cond(
                 BuilderState.builder,
                 rx.vstack(
@@ -17,11 +23,12 @@ def builder_page() -> rx.Component:
                     rx.text(BuilderState.builder.bio),
                     rx.text("Times are set in ", BuilderState.builder.time_zone,
                             "; you will see them in your own zone.", size="2", color_scheme="gray"),
+                    rx.heading("Sessions", size="5", as_="h2"),
                     rx.foreach(BuilderState.builder.session_types, session_type_card),
                     width="100%",
                     spacing="3",
                 ),
-                rx.spinner(),
+                rx.hstack(rx.spinner(), rx.text("Loading…")),
             ),
         ),
     )

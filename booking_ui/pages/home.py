@@ -7,17 +7,22 @@ from booking_ui.state.catalog import HomeState
 
 
 def builder_section(builder) -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
-            rx.link(rx.heading(builder.name, size="5", as_="h2"), href=routes.builder_page(builder.slug)),
-            rx.badge(builder.time_zone, variant="soft"),
-            align="center",
+    return rx.el.section(
+        rx.vstack(
+            rx.flex(
+                rx.link(rx.heading(builder.name, size="5", as_="h2"), href=routes.builder_page(builder.slug)),
+                rx.badge(builder.time_zone, variant="soft", high_contrast=True),
+                align="center",
+                style={"gap": "0.5em"},
+                wrap="wrap",
+            ),
+            rx.text(builder.bio, color_scheme="gray"),
+            rx.foreach(builder.session_types, session_type_card),
+            width="100%",
+            spacing="3",
         ),
-        rx.text(builder.bio, color_scheme="gray"),
-        rx.foreach(builder.session_types, session_type_card),
-        width="100%",
-        spacing="3",
         data_testid="builder",
+        style={"width": "100%"},
     )
 
 

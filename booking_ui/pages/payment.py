@@ -1,7 +1,7 @@
 import reflex as rx
 
 from booking_ui import routes
-from booking_ui.components.booking_summary import booking_summary
+from booking_ui.components.booking_summary import booking_summary, manage_link
 from booking_ui.components.layout import layout
 from booking_ui.state.payment import CancelState, SuccessState
 
@@ -17,6 +17,7 @@ def success_page() -> rx.Component:
                 booking_summary(SuccessState.summary),
                 rx.link(rx.button("Add to calendar", variant="soft"),
                         href=routes.booking_invite(SuccessState.summary.id), is_external=True),
+                manage_link(SuccessState.summary),
                 spacing="3", align="start")),
             ("processing", rx.vstack(
                 rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
@@ -32,6 +33,21 @@ def success_page() -> rx.Component:
             ("unpaid", rx.vstack(
                 rx.heading("Payment not completed", size="7", as_="h1", data_testid="booking-unpaid"),
                 rx.text("We have not received a payment for this checkout, so nothing is booked."),
+                rx.cond(SuccessState.message != "",
+                        rx.callout(SuccessState.message, icon="info", color_scheme="amber", role="status"),
+                        rx.fragment()),
+                booking_summary(SuccessState.summary),
+                rx.cond(SuccessState.still_held,
+                        rx.text("We are still holding this time for you until ", SuccessState.summary.hold_expires, "."),
+                        rx.fragment()),
+                rx.flex(
+                    rx.cond(SuccessState.still_held,
+                            rx.button("Continue to payment", on_click=SuccessState.continue_payment,
+                                      loading=SuccessState.working, size="3"),
+                            rx.fragment()),
+                    rx.button("Pick another time", on_click=SuccessState.pick_another_time, variant="outline",
+                              disabled=SuccessState.working, size="3"),
+                    wrap="wrap", style={"gap": "0.75em"}),
                 spacing="3", align="start")),
             rx.vstack(
                 rx.heading("We couldn't find that payment", size="7", as_="h1", data_testid="booking-unknown"),

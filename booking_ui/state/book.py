@@ -1,118 +1,255 @@
-"""The slot picker and details step: thin over booking.booking_page and booking.payments."""
+"""The booking page: month calendar, times, details form, and the browser's own hold.
+
+Thin over booking.booking_page (what to show), booking.holds (the browser's hold) and booking.payments.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import secrets
+from datetime import date, datetime
 
 import reflex as rx
 
-from booking import catalog, payments, slots
-from booking.availability import load_zone
-from booking.booking_page import DaySlots, slots_by_day
+from booking import holds, payments, slots
+from booking.booking_page import CalendarDay, MonthView, PageSummary, SlotOption, day_times, month_view, page_summary
 from booking.config import get_settings
 from booking.db import session_scope
 from booking.gateway import PaymentProviderError
 from booking.models import utcnow
-from booking_ui import deps
+from booking.zones import ZoneChoice, canonical_zone_or_utc, zone_choices, zone_label
+from booking_ui import deps, routes
 
 log = logging.getLogger(__name__)
 
-COMMON_ZONES = [
-    "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
-    "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Kolkata",
-    "Asia/Singapore", "Australia/Sydney", "Pacific/Auckland",
-]
+# One script, one round trip: the browser's zone and whether its locale writes a 12-hour clock.
+BROWSER_PREFERENCES_JS = (
+    "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, "
+    "hour12: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hour12 === true})"
+)
+
+
+def focus_script(element_id: str) -> str:
+    """Focus an element once React has rendered it (it may appear with this very update)."""
+    return (f"(function f(n){{const el=document.getElementById({element_id!r});"
+            "if(el){el.focus();}else if(n>0){setTimeout(function(){f(n-1);},50);}})(40)")
 
 
 class BookState(rx.State):
-    session_type: catalog.SessionTypeView | None = None
+    summary: PageSummary | None = None
     not_found: bool = False
+    loading: bool = True
     time_zone: str = "UTC"
-    days: list[DaySlots] = []
-    loading_slots: bool = True
+    hour12: bool = False
+    # The calendar (one month) and the chosen day's times.
+    view_year: int = 0
+    view_month: int = 0
+    month_title: str = ""
+    weeks: list[list[CalendarDay]] = []
+    has_previous: bool = False
+    has_next: bool = False
+    next_available_day: str = ""
+    next_available_label: str = ""
+    month_empty: bool = False
+    selected_day: str = ""
+    selected_day_label: str = ""
+    times: list[SlotOption] = []
+    _month: MonthView | None = None
+    # The chosen time and the details form.
     selected_start: str = ""
-    selected_label: str = ""
+    selected_when_24: str = ""
+    selected_when_12: str = ""
     client_name: str = ""
     client_email: str = ""
     name_error: str = ""
     email_error: str = ""
-    notice: str = ""  # a slot was taken meanwhile, or Stripe failed
+    error_summary: str = ""  # read out by the form's live region
+    notice: str = ""  # a slot was taken meanwhile, Stripe failed, a hold ended
     paying: bool = False
+    # The browser's hold: a random key kept in this browser; only its hash is stored with the booking.
+    hold_key: str = rx.LocalStorage("", name="booking_hold_key")
+    held: holds.HeldSlot | None = None
+    hold_working: bool = False
 
     def _session_type_id(self) -> int | None:
         raw = str(self.router.url.query_parameters.get("session_type_id", "") or self.session_type_id)
         return int(raw) if raw.isdigit() else None
 
+    # --- derived --------------------------------------------------------------------------------
+
     @rx.var
-    def zone_choices(self) -> list[str]:
-        return COMMON_ZONES if self.time_zone in COMMON_ZONES else [self.time_zone, *COMMON_ZONES]
+    def page_title(self) -> str:
+        if self.summary is None:
+            return "Session not found · Book a builder" if self.not_found else "Book a session · Book a builder"
+        return f"Book {self.summary.session_type_name} with {self.summary.builder_name} · Book a builder"
+
+    @rx.var(cache=False)
+    def zone_now(self) -> str:
+        """'Eastern Time — 17:42' (the current time there, refreshed with every update)."""
+        return zone_label(self.time_zone, now=utcnow(), hour12=self.hour12)
+
+    @rx.var(cache=False)
+    def zone_options(self) -> list[ZoneChoice]:
+        return zone_choices(self.time_zone, now=utcnow(), hour12=self.hour12)
+
+    @rx.var
+    def selected_when(self) -> str:
+        return self.selected_when_12 if self.hour12 else self.selected_when_24
+
+    @rx.var
+    def held_when(self) -> str:
+        if self.held is None:
+            return ""
+        return self.held.when_12 if self.hour12 else self.held.when_24
+
+    @rx.var
+    def held_until(self) -> str:
+        if self.held is None:
+            return ""
+        return self.held.until_12 if self.hour12 else self.held.until_24
+
+    @rx.var
+    def held_elsewhere(self) -> str:
+        """The hold is of another session type: its name, to say what is held."""
+        if self.held is None or self.summary is None or self.held.session_type_id == self.summary.session_type_id:
+            return ""
+        return f"{self.held.session_type_name} with {self.held.builder_name}"
+
+    # --- loading --------------------------------------------------------------------------------
 
     @rx.event
     def load(self):
-        self.selected_start = self.selected_label = self.notice = ""
-        self.paying = False
+        self.selected_start = self.selected_when_24 = self.selected_when_12 = self.notice = ""
+        self.name_error = self.email_error = self.error_summary = ""
+        self.paying = self.hold_working = False
+        self.loading = True
+        self.view_year = self.view_month = 0
         type_id = self._session_type_id()
         with session_scope(deps.engine()) as session:
-            self.session_type = catalog.get_session_type(session=session, session_type_id=type_id) if type_id else None
-        self.not_found = self.session_type is None
+            self.summary = page_summary(session=session, session_type_id=type_id) if type_id else None
+        self.not_found = self.summary is None
         if self.not_found:
-            self.loading_slots = False
+            self.loading = False
             return None
-        return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone", callback=BookState.set_time_zone)
+        return rx.call_script(BROWSER_PREFERENCES_JS, callback=BookState.set_browser_preferences)
 
     @rx.event
-    def set_time_zone(self, zone: str):
-        try:
-            load_zone(zone)
-            self.time_zone = zone
-        except ValueError:
-            self.time_zone = "UTC"
-        self.selected_start = self.selected_label = ""
-        self._refresh_slots()
+    def set_browser_preferences(self, preferences: dict):
+        preferences = preferences if isinstance(preferences, dict) else {}
+        self.time_zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
+        self.hour12 = preferences.get("hour12") is True
+        self._refresh()
+        if self.month_empty and self.next_available_day:  # open on the first month with a time, as people expect
+            self._jump_to_next_available()
 
-    def _refresh_slots(self) -> None:
+    @rx.event
+    def set_time_zone(self, value: str):
+        self.time_zone = canonical_zone_or_utc(value)
+        self.selected_start = ""
+        self._refresh()
+
+    @rx.event
+    def set_clock(self, value: str | list[str]):
+        self.hour12 = (value[0] if isinstance(value, list) and value else value) == "12"
+
+    def _refresh(self, year: int | None = None, month: int | None = None) -> None:
         type_id = self._session_type_id()
         if type_id is None:
             return
-        with session_scope(deps.engine()) as session:
-            try:
-                self.days = slots_by_day(session=session, session_type_id=type_id,
-                                         viewer_time_zone=self.time_zone, now=utcnow())
-            except slots.SessionTypeNotFound:
-                self.days, self.not_found = [], True
-        self.loading_slots = False
+        now = utcnow()
+        try:
+            with session_scope(deps.engine()) as session:
+                self.held = holds.current_hold(session=session, browser_hold_key=self.hold_key,
+                                               viewer_time_zone=self.time_zone, now=now)
+                view = month_view(session=session, session_type_id=type_id, viewer_time_zone=self.time_zone, now=now,
+                                  year=year or self.view_year or None, month=month or self.view_month or None,
+                                  held=holds.held_slot(self.held, str(type_id)))
+        except slots.SessionTypeNotFound:
+            self.summary, self.not_found, self.loading = None, True, False
+            return
+        self._month = view
+        self.view_year, self.view_month, self.month_title = view.year, view.month, view.title
+        self.weeks = view.weeks
+        self.has_previous, self.has_next = view.has_previous, view.has_next
+        self.next_available_day, self.next_available_label = view.next_available_day, view.next_available_label
+        self.month_empty = not view.times
+        self._show_day(self.selected_day)
+        self.loading = False
+
+    def _show_day(self, day: str) -> None:
+        chosen = day_times(self._month, day) if self._month else None
+        self.selected_day = chosen.day if chosen else ""
+        self.selected_day_label = chosen.label if chosen else ""
+        self.times = chosen.times if chosen else []
+
+    # --- the calendar -----------------------------------------------------------------------------
 
     @rx.event
-    def choose(self, start: str, label: str):
-        self.selected_start = start
-        self.selected_label = label
+    def previous_month(self):
+        year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
+        self._refresh(year, month)
+
+    @rx.event
+    def next_month(self):
+        year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
+        self._refresh(year, month)
+
+    @rx.event
+    def show_next_available(self):
+        self._jump_to_next_available()
+
+    def _jump_to_next_available(self) -> None:
+        if not self.next_available_day:
+            return
+        day = date.fromisoformat(self.next_available_day)
+        self.selected_day = day.isoformat()
+        self._refresh(day.year, day.month)
+
+    @rx.event
+    def choose_day(self, value: str):
+        self._show_day(value)
+
+    @rx.event
+    def choose(self, value: str):
+        """A time was picked: the details form replaces the calendar, and focus moves into it."""
+        option = next((t for t in self.times if t.start == value), None)
+        if option is None:
+            return None
+        if option.held:  # the browser's own hold: carry on paying for it
+            return BookState.continue_hold
+        self.selected_start = option.start
+        self.selected_when_24 = f"{self.selected_day_label}, {option.label_24}"
+        self.selected_when_12 = f"{self.selected_day_label}, {option.label_12}"
         self.notice = ""
+        return rx.call_script(focus_script("client-name"))
 
     @rx.event
     def change_time(self):
-        self.selected_start = self.selected_label = ""
+        self.selected_start = ""
+        self.name_error = self.email_error = self.error_summary = ""
+
+    # --- paying -----------------------------------------------------------------------------------
 
     @rx.event
-    def set_client_name(self, value: str):
-        self.client_name = value
-        self.name_error = ""
-
-    @rx.event
-    def set_client_email(self, value: str):
-        self.client_email = value
-        self.email_error = ""
-
-    @rx.event
-    def pay(self):
+    def pay(self, form: dict):
         if self.paying or not self.selected_start:
             return None
+        self.client_name = str(form.get("client_name", ""))[:500]
+        self.client_email = str(form.get("client_email", ""))[:500]
         errors = payments.client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")
         if errors:
-            return None
+            # Announced at once; each field's own message is read when focus reaches it (aria-describedby).
+            fields = [label for key, label in (("client_name", "Name"), ("client_email", "Email")) if key in errors]
+            count = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
+            self.error_summary = f"Please fix {count}: {', '.join(fields)}."
+            first = "client-name" if self.name_error else "client-email"
+            return rx.call_script(focus_script(first))
+        self.error_summary = ""
+        if not self.hold_key:
+            self.hold_key = secrets.token_urlsafe(32)  # kept by this browser (LocalStorage)
         self.paying = True
         self.notice = ""
         return BookState.start_payment
@@ -126,6 +263,7 @@ class BookState(rx.State):
                 client_name=self.client_name,
                 client_email=self.client_email,
                 client_time_zone=self.time_zone,
+                browser_hold_key=self.hold_key,
             )
         try:
             started = await asyncio.to_thread(
@@ -135,9 +273,9 @@ class BookState(rx.State):
         except payments.SlotUnavailable:
             async with self:
                 self.paying = False
-                self.selected_start = self.selected_label = ""
+                self.selected_start = ""
                 self.notice = "Sorry — that time was just taken. Here are the times still free; nothing was charged."
-                self._refresh_slots()
+                self._refresh()
             return None
         except Exception as exc:
             if not isinstance(exc, (PaymentProviderError, payments.InvalidRequest, slots.SessionTypeNotFound)):
@@ -149,3 +287,49 @@ class BookState(rx.State):
                                "time was not held — please try again in a moment.")
             return None
         return rx.redirect(started.checkout_url)
+
+    # --- the browser's own hold -------------------------------------------------------------------
+
+    @rx.event(background=True)
+    async def continue_hold(self):
+        async with self:
+            if self.hold_working or not self.hold_key:
+                return None
+            self.hold_working, self.notice = True, ""
+            key = self.hold_key
+        try:
+            continued = await asyncio.to_thread(holds.continue_browser_hold, engine=deps.engine(),
+                                                gateway=deps.gateway(), settings=get_settings(), browser_hold_key=key)
+        except (payments.HoldNotActive, PaymentProviderError) as exc:
+            async with self:
+                self.hold_working = False
+                self.notice = ("We could not reach the payment provider; your time is still held. Please retry."
+                               if isinstance(exc, PaymentProviderError) else
+                               "Your hold has ended, so nothing was charged. Please pick a time again.")
+                self._refresh()
+            return None
+        if continued.paid:
+            return rx.redirect(f"{routes.PAYMENT_SUCCESS}?session_id={continued.checkout_session_id}")
+        return rx.redirect(continued.checkout_url)
+
+    @rx.event(background=True)
+    async def release_hold(self):
+        async with self:
+            if self.hold_working or not self.hold_key:
+                return None
+            self.hold_working, self.notice = True, ""
+            key = self.hold_key
+        message = ""
+        try:
+            released = await asyncio.to_thread(holds.release_browser_hold, engine=deps.engine(),
+                                               gateway=deps.gateway(), browser_hold_key=key)
+            if not released:
+                message = "That booking has just been paid, so it was kept. Check your email for the confirmation."
+        except payments.HoldNotActive:
+            pass  # ended meanwhile: nothing left to release
+        except PaymentProviderError:
+            message = "We could not reach the payment provider; your time is still held. Please retry."
+        async with self:
+            self.hold_working = False
+            self.notice = message
+            self._refresh()

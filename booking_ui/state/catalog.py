@@ -19,6 +19,12 @@ class BuilderState(rx.State):
     builder: catalog.BuilderView | None = None
     not_found: bool = False
 
+    @rx.var
+    def page_title(self) -> str:
+        if self.builder is None:
+            return "Builder not found · Book a builder" if self.not_found else "Builder · Book a builder"
+        return f"{self.builder.name} · Book a builder"
+
     @rx.event
     def load(self) -> None:
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug

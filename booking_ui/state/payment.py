@@ -6,7 +6,7 @@ import asyncio
 
 import reflex as rx
 
-from booking import payments, receipts
+from booking import holds, payments, receipts
 from booking.config import get_settings
 from booking.gateway import PaymentProviderError
 from booking.summaries import BookingSummary
@@ -16,15 +16,89 @@ PROCESSING_POLL_SECONDS = 2
 PROCESSING_POLL_LIMIT = 90  # three minutes, then the page says an email will follow
 
 
+SUCCESS_TITLES = {
+    "loading": "Checking your payment",
+    "confirmed": "Booking confirmed",
+    "processing": "Payment processing",
+    "refunded": "Payment refunded",
+    "unpaid": "Payment not completed",
+}
+CANCEL_TITLES = {"loading": "Checking your booking", "held": "Payment cancelled", "confirmed": "Already paid",
+                 "unknown": "Nothing to cancel"}
+SITE = "Book a builder"
+
+
 class SuccessState(rx.State):
     state: str = "loading"  # loading | confirmed | processing | unpaid | refunded | unknown
     summary: BookingSummary | None = None
+    working: bool = False
+    message: str = ""
+
+    @rx.var
+    def page_title(self) -> str:
+        """The tab says what the page says (never "Booking confirmed" over a payment that wasn't found)."""
+        return f"{SUCCESS_TITLES.get(self.state, 'Payment not found')} · {SITE}"
+
+    @rx.var
+    def still_held(self) -> bool:
+        return self.summary is not None and self.summary.status == "pending"
+
+    @rx.event(background=True)
+    async def continue_payment(self):
+        """"Payment not completed": back to the same Checkout page while it is open, else a new one."""
+        async with self:
+            if self.working or self.summary is None:
+                return None
+            self.working, self.message = True, ""
+            booking_id = self.summary.id
+        try:
+            continued = await asyncio.to_thread(holds.continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
+                                                settings=get_settings(), booking_id=booking_id)
+        except (payments.HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            async with self:
+                self.working = False
+                self.summary = receipt.summary
+                self.message = ("We could not reach the payment provider; please try again in a moment."
+                                if isinstance(exc, PaymentProviderError) else
+                                "This hold has ended, so nothing was charged. Please pick a time again.")
+            return None
+        if continued.paid:
+            return rx.redirect(f"{routes.PAYMENT_SUCCESS}?session_id={continued.checkout_session_id}")
+        return rx.redirect(continued.checkout_url)
+
+    @rx.event(background=True)
+    async def pick_another_time(self):
+        async with self:
+            if self.working or self.summary is None:
+                return None
+            self.working, self.message = True, ""
+            booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
+        if held:
+            try:
+                released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+                                                   gateway=deps.gateway(), booking_id=booking_id)
+            except PaymentProviderError:
+                async with self:
+                    self.working = False
+                    self.message = "We could not reach the payment provider; your time is still held. Please retry."
+                return None
+            if not released:  # paid meanwhile: show it
+                receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
+                                                  booking_id=booking_id)
+                async with self:
+                    self.working = False
+                    if receipt.state == "confirmed":
+                        self.state, self.summary = receipt.state, receipt.summary
+                        return None
+        return rx.redirect(routes.book_page(session_type_id))
 
     @rx.event(background=True)
     async def load(self):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             self.state, self.summary = "loading", None
+            self.working, self.message = False, ""
         receipt = await asyncio.to_thread(receipts.confirm_from_success_page, engine=deps.engine(),
                                           gateway=deps.gateway(), checkout_session_id=session_id)
         async with self:
@@ -46,6 +120,10 @@ class CancelState(rx.State):
     summary: BookingSummary | None = None
     working: bool = False
     message: str = ""
+
+    @rx.var
+    def page_title(self) -> str:
+        return f"{CANCEL_TITLES.get(self.state, 'This hold has ended')} · {SITE}"
 
     def _booking_id(self) -> str:
         return self.router.url.query_parameters.get("booking", "")

@@ -143,3 +143,80 @@ def pay(http: httpx.Client, session_id: str, card: str = "4242424242424242", **e
     response = http.post(f"/_emulator/checkout/sessions/{session_id}/complete", json={"card": card, **extra})
     assert response.status_code == 200, response.text
     return response.json()
+
+
+# --- Connect ---------------------------------------------------------------------------------
+
+AUTH = ("sk_test_connect", "")
+PASSING_BANK = "000123456789"
+FAILING_BANK = "000111111116"  # Stripe's test number: payouts fail with no_account
+
+
+def create_express_account(client: stripe.StripeClient, email: str = "ada@example.com", **extra: Any) -> Any:
+    """What the app sends: an Express account asking for card payments and transfers."""
+    params: dict[str, Any] = {
+        "type": "express",
+        "country": "US",
+        "email": email,
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+        "metadata": {"builder_id": "7"},
+        **extra,
+    }
+    return client.v1.accounts.create(params=params)
+
+
+def onboarding_link(client: stripe.StripeClient, account_id: str, base: str = "http://app.test") -> Any:
+    return client.v1.account_links.create(
+        params={
+            "account": account_id,
+            "type": "account_onboarding",
+            "refresh_url": f"{base}/admin/payouts/refresh",
+            "return_url": f"{base}/admin/payouts/return",
+        }
+    )
+
+
+def submit_onboarding(url: str, choice: str, bank_account: str = PASSING_BANK) -> httpx.Response:
+    """Press a button on the hosted onboarding page (a plain form post, like the browser's)."""
+    return httpx.post(url, data={"choice": choice, "bank_account": bank_account}, timeout=10)
+
+
+def onboarded_account(client: stripe.StripeClient, bank_account: str = PASSING_BANK, **extra: Any) -> Any:
+    account = create_express_account(client, **extra)
+    link = onboarding_link(client, account.id)
+    response = submit_onboarding(link.url, "complete", bank_account)
+    assert response.status_code == 303, response.text
+    return client.v1.accounts.retrieve(account.id)
+
+
+def destination_session(
+    client: stripe.StripeClient,
+    receiver: WebhookReceiver,
+    destination: str,
+    *,
+    amount: int = 10000,
+    fee: int | None = 1000,
+    currency: str = "usd",
+) -> Any:
+    intent_data: dict[str, Any] = {"transfer_data": {"destination": destination}, "metadata": {"booking_id": "b1"}}
+    if fee is not None:
+        intent_data["application_fee_amount"] = fee
+    return client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": receiver.base_url + "/success?session_id={CHECKOUT_SESSION_ID}",
+            "line_items": [
+                {"quantity": 1, "price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": "Session"}}}
+            ],
+            "payment_intent_data": intent_data,
+        }
+    )
+
+
+def balance_of(client: stripe.StripeClient, account: str | None, currency: str = "usd") -> dict[str, int]:
+    options = {"stripe_account": account} if account else {}
+    balance = client.v1.balance.retrieve(options=options)
+    return {
+        "available": sum(b.amount for b in balance.available if b.currency == currency),
+        "pending": sum(b.amount for b in balance.pending if b.currency == currency),
+    }

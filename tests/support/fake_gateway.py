@@ -9,9 +9,13 @@ from typing import Any
 from booking.gateway import (
     CheckoutRequest,
     CheckoutSession,
+    ConnectedAccount,
+    ConnectedBalance,
+    DestinationCharge,
     PaymentIntentRecord,
     PaymentProviderError,
     Refund,
+    StripePayout,
     StripePrice,
     StripeProduct,
     verify_webhook,
@@ -35,6 +39,7 @@ class FakeGateway:
         self.listed_payment_intents: list[PaymentIntentRecord] = []
         self.listed_refunds: list[Refund] = []
         self.listed_events: list[dict[str, Any]] = []  # newest first, as Stripe lists them
+        self.connect = FakeConnect()  # connected accounts, links, balances, payouts, transfers
 
     def _check(self) -> None:
         if self.down:
@@ -71,11 +76,15 @@ class FakeGateway:
         return self.sessions[session_id]
 
     def refund(self, *, payment_intent_id: str, amount: int | None, reason: str, idempotency_key: str,
-               metadata: dict[str, str]) -> Refund:
+               metadata: dict[str, str], reverse_transfer: bool = False,
+               refund_application_fee: bool = False) -> Refund:
         self._check()
         if idempotency_key in self.refunds_by_key:  # Stripe answers a repeated key with the first result
             return self.refunds_by_key[idempotency_key]
-        self.refunds.append({"payment_intent": payment_intent_id, "amount": amount, "key": idempotency_key})
+        asked: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount, "key": idempotency_key}
+        if reverse_transfer or refund_application_fee:  # a destination charge's refund (Connect)
+            asked.update(reverse_transfer=reverse_transfer, refund_application_fee=refund_application_fee)
+        self.refunds.append(asked)
         made = Refund(id=f"re_{next(_ids)}", amount=amount or 0, status="succeeded", reason=reason,
                       payment_intent_id=payment_intent_id, metadata=dict(metadata))
         self.refunds_by_key[idempotency_key] = made
@@ -167,6 +176,75 @@ class FakeGateway:
     def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         self._check()
         return [event for event in self.listed_events if not types or event["type"] in types]
+
+
+    # --- Stripe Connect: Express accounts that tests onboard with complete_onboarding ---------------
+    def create_connected_account(self, *, email: str, metadata: dict[str, str], idempotency_key: str,
+                                 country: str | None = None) -> ConnectedAccount:
+        self._check()
+        self.connect.countries.append(country)
+        if idempotency_key not in self.connect.answers:
+            account = ConnectedAccount(id=f"acct_fake{next(_ids)}", email=email, charges_enabled=False,
+                                       payouts_enabled=False, details_submitted=False,
+                                       requirements_due=["external_account", "tos_acceptance.date"],
+                                       metadata=dict(metadata))
+            self.connect.accounts[account.id] = account
+            self.connect.answers[idempotency_key] = account
+        self.connect.keys.append(idempotency_key)
+        return self.connect.answers[idempotency_key]
+
+    def complete_onboarding(self, account_id: str, *, payouts_enabled: bool = True,
+                            requirements_due: list[str] | None = None) -> ConnectedAccount:
+        """What the hosted onboarding leaves behind (a test's stand-in for the builder's browser)."""
+        account = ConnectedAccount(**{**self.connect.accounts[account_id].__dict__, "details_submitted": True,
+                                      "charges_enabled": payouts_enabled, "payouts_enabled": payouts_enabled,
+                                      "requirements_due": list(requirements_due or [])})
+        self.connect.accounts[account_id] = account
+        return account
+
+    def retrieve_connected_account(self, account_id: str) -> ConnectedAccount:
+        self._check()
+        if account_id not in self.connect.accounts:
+            raise PaymentProviderError("Stripe could not retrieve a connected account (resource_missing)")
+        return self.connect.accounts[account_id]
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str,
+                            idempotency_key: str) -> str:
+        self._check()
+        self.connect.links.append({"account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                                   "key": idempotency_key})
+        return f"https://connect.example/setup/{account_id}/{len(self.connect.links)}"
+
+    def create_login_link(self, account_id: str, *, idempotency_key: str) -> str:
+        self._check()
+        self.connect.keys.append(idempotency_key)
+        return f"https://connect.example/express/{account_id}"
+
+    def retrieve_balance(self, account_id: str) -> ConnectedBalance:
+        self._check()
+        return self.connect.balances.get(account_id, ConnectedBalance(available=[], pending=[]))
+
+    def list_payouts(self, account_id: str, *, limit: int = 20) -> list[StripePayout]:
+        self._check()
+        return list(self.connect.payouts.get(account_id, []))[:limit]
+
+    def retrieve_destination_charge(self, payment_intent_id: str) -> DestinationCharge:
+        self._check()
+        return self.connect.charges.get(payment_intent_id) or DestinationCharge(
+            charge_id=None, destination_account_id=None, transfer_id=None, application_fee_id=None,
+            application_fee_amount=None)
+
+
+class FakeConnect:
+    def __init__(self) -> None:
+        self.accounts: dict[str, ConnectedAccount] = {}
+        self.answers: dict[str, ConnectedAccount] = {}  # idempotency key -> the first answer
+        self.keys: list[str] = []
+        self.links: list[dict[str, str]] = []
+        self.balances: dict[str, ConnectedBalance] = {}
+        self.payouts: dict[str, list[StripePayout]] = {}
+        self.charges: dict[str, DestinationCharge] = {}  # payment intent -> its transfer and fee
+        self.countries: list[str | None] = []  # the country each account was created for
 
 
 class FakeCatalog:

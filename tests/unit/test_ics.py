@@ -121,7 +121,8 @@ def test_bad_input_is_refused(overrides: dict[str, object], message: str) -> Non
     minutes=st.integers(min_value=1, max_value=24 * 60),
 )
 def test_any_instant_round_trips_as_the_same_utc_instant(start: datetime, minutes: int) -> None:
-    end = start + timedelta(minutes=minutes)
+    # Elapsed time, not wall-clock time: across a DST fold "start + 1 min" can be an earlier instant.
+    end = start.astimezone(UTC) + timedelta(minutes=minutes)
     data = _invite(start=start, end=end)
     _, event = _event(data)
 

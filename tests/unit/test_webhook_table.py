@@ -15,6 +15,15 @@ REQUIRED_EVENTS = {
     "refund.updated",
     "refund.failed",
     "charge.refund.updated",
+    # Connect: the transfer of a destination charge, and the builders' connected accounts
+    "charge.succeeded",
+    "transfer.created",
+    "account.updated",
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
 }
 
 

@@ -1,0 +1,570 @@
+"""Payouts (routes.ADMIN_PAYOUTS): how a builder gets paid through Stripe Connect.
+
+A builder sets up payouts here (an Express account and Stripe's hosted onboarding), sees what Stripe
+still needs, opens their Express dashboard, and reads their balance, payouts and the transfer, fee and
+net of each paid booking. A platform admin picks a builder to look at, and sees the fees collected per
+month and currency and every connected account (flagged ones first).
+
+Thin: the rules live in booking.connect (and the fee in booking.pricing). Anything that calls Stripe
+runs as a background handler; the onboarding return and refresh pages are their own routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import reflex as rx
+
+from booking import connect, pricing
+from booking.accounts import authz
+from booking.accounts.authz import Forbidden, NotFound
+from booking.config import get_settings
+from booking.dashboard import builder_options
+from booking.db import session_scope
+from booking.gateway import PaymentProviderError
+from booking_ui import deps, routes
+from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
+from booking_ui.admin.components import pager
+from booking_ui.admin.layout import admin_layout
+
+TITLE = "Payouts"
+log = logging.getLogger(__name__)
+UNEXPECTED = "Something went wrong talking to Stripe; nothing was changed. Please try again."
+RETURNED = "returned"  # ?onboarding=returned: back from Stripe's onboarding
+
+
+@dataclass(frozen=True)
+class BuilderChoice:
+    id: str
+    name: str
+
+
+def _urls() -> tuple[str, str]:
+    base = get_settings().public_url
+    return base + routes.ADMIN_PAYOUTS_RETURN, base + routes.ADMIN_PAYOUTS_REFRESH
+
+
+def _state_message(state: connect.AccountState) -> str:
+    return {
+        connect.AccountState.ENABLED: "Payouts are set up: new bookings are paid to your Stripe account, "
+                                      "less the platform fee.",
+        connect.AccountState.INCOMPLETE: "Stripe still needs a few details before it can pay you.",
+        connect.AccountState.RESTRICTED: "Stripe has paused your payouts until it gets the details below.",
+        connect.AccountState.NOT_STARTED: "Payouts are not set up yet.",
+    }[state]
+
+
+class PayoutsState(AdminState):
+    # Whose payouts are shown: a builder's own; a platform admin's choice ("" = none chosen yet).
+    viewed_builder_id: str = ""
+    viewed_builder_name: str = ""
+    builder_choices: list[BuilderChoice] = []
+    account_state: str = ""
+    account_label: str = ""
+    details_submitted: bool = False
+    payouts_enabled: bool = False
+    requirements: list[str] = []
+    checked_at: str = ""
+    fee_rule: str = ""
+    bookable: bool = True
+    transfers: list[connect.TransferRow] = []
+    transfers_page: int = 1
+    transfers_pages: int = 1
+    transfers_total: int = 0
+    payouts: list[connect.PayoutRow] = []
+    totals: list[connect.TotalRow] = []
+    available: list[str] = []
+    pending: list[str] = []
+    money_loading: bool = False
+    stripe_problem: str = ""
+    fee_months: list[connect.FeeMonthRow] = []
+    connected: list[connect.ConnectedBuilderRow] = []
+    connected_page: int = 1
+    connected_pages: int = 1
+    notice: str = ""
+    action_error: str = ""
+    working: bool = False  # a Stripe call for a button is under way
+
+    def _viewed(self) -> int | None:
+        """The builder on screen: a builder's own, whatever the browser sent; an admin's choice."""
+        return authz.builder_scope(current_actor(), self.viewed_builder_id or None)
+
+    def _show_view(self) -> None:
+        actor = current_actor()
+        viewed = self._viewed()
+        self.viewed_builder_id = str(viewed) if viewed is not None else ""
+        with session_scope(deps.engine()) as session:
+            if actor.is_admin:
+                self.builder_choices = [BuilderChoice(id=str(b.id), name=b.name)
+                                        for b in builder_options(session=session)]
+                self.fee_months = connect.fee_report(session=session, actor=actor)
+                self.connected, self.connected_page, self.connected_pages = connect.connected_builders(
+                    session=session, actor=actor, page=self.connected_page)
+            if viewed is None:
+                self._clear_view()
+                return
+            view = connect.payouts_view(session=session, actor=actor, settings=get_settings(), builder_id=viewed,
+                                        page=self.transfers_page)
+        account = view.account
+        self.viewed_builder_name = view.builder_name
+        self.account_state, self.account_label = account.state, account.label
+        self.details_submitted, self.payouts_enabled = account.details_submitted, account.payouts_enabled
+        self.requirements, self.checked_at = account.requirements, account.checked_at
+        self.fee_rule, self.bookable = account.fee_rule, account.bookable
+        self.transfers, self.transfers_page, self.transfers_pages, self.transfers_total = (
+            view.transfers, view.page, view.pages, view.total)
+        self.payouts, self.totals = view.payouts, view.totals
+
+    def _clear_view(self) -> None:
+        self.viewed_builder_name = self.account_state = self.account_label = self.checked_at = ""
+        self.requirements, self.transfers, self.payouts, self.totals = [], [], [], []
+        self.available, self.pending = [], []
+        self.transfers_page = self.transfers_pages = 1
+        self.transfers_total = 0
+        self.fee_rule = pricing.describe(get_settings())
+
+    @admin_event
+    def load(self):
+        self.notice = self.action_error = self.stripe_problem = ""
+        self.working = False
+        self.transfers_page = self.connected_page = 1
+        self.available, self.pending = [], []
+        if not current_actor().is_admin:
+            self.viewed_builder_id = ""
+        self._show_view()
+        if self.router.url.query_parameters.get("onboarding", "") == RETURNED and self.account_state:
+            self.notice = _state_message(connect.AccountState(self.account_state))
+        return PayoutsState.refresh_from_stripe if self.viewed_builder_id else None
+
+    @admin_event
+    def choose_builder(self, value: str):
+        """A platform admin looks at one builder's payouts (a builder always sees their own)."""
+        self.viewed_builder_id = value if value.isdigit() else ""
+        self.transfers_page = 1
+        self.available, self.pending, self.stripe_problem, self.notice = [], [], "", ""
+        self._show_view()
+        return PayoutsState.refresh_from_stripe if self.viewed_builder_id else None
+
+    @admin_event
+    def show_transfers_page(self, page: int):
+        self.transfers_page = _page_number(page)
+        self._show_view()
+
+    @admin_event
+    def show_connected_page(self, page: int):
+        current_actor().require_admin()
+        self.connected_page = _page_number(page)
+        self._show_view()
+
+    @admin_background
+    async def refresh_from_stripe(self):
+        """The balance and payouts at Stripe, and transfers we have not recorded yet."""
+        actor = current_actor()
+        async with self:
+            if self.money_loading:
+                return
+            self.money_loading, self.stripe_problem = True, ""
+            viewed = authz.builder_scope(actor, self.viewed_builder_id or None)
+        if viewed is None:
+            async with self:
+                self.money_loading = False
+            return
+        problem = ""
+        money = None
+        try:
+            money = await asyncio.to_thread(connect.refresh_money, engine=deps.engine(), gateway=deps.gateway(),
+                                            actor=actor, builder_id=viewed,
+                                            payouts_url=get_settings().public_url + routes.ADMIN_PAYOUTS)
+            problem = money.problem
+        except (NotFound, Forbidden):
+            async with self:
+                self.money_loading = False
+            raise
+        except PaymentProviderError as exc:
+            problem = str(exc)
+        except Exception:
+            log.exception("refreshing the payouts view from Stripe failed")
+            problem = UNEXPECTED
+        async with self:
+            self.money_loading = False
+            self.stripe_problem = f"Stripe's figures are not available right now: {problem}" if problem else ""
+            if money is not None and money.balance is not None:
+                self.available, self.pending = connect.balance_lines(money.balance)
+            self._show_view()
+
+    @admin_background
+    async def set_up_payouts(self):
+        """Create the builder's Express account (once) and send the browser to Stripe's onboarding."""
+        actor = current_actor()
+        async with self:
+            if self.working:
+                return None
+            self.working, self.action_error, self.notice = True, "", ""
+        return_url, refresh_url = _urls()
+        try:
+            url = await asyncio.to_thread(connect.start_onboarding, engine=deps.engine(), gateway=deps.gateway(),
+                                          actor=actor, return_url=return_url, refresh_url=refresh_url)
+        except Forbidden as exc:
+            return await self._fail(str(exc))
+        except PaymentProviderError as exc:
+            return await self._fail(f"Stripe could not start onboarding: {exc}")
+        except Exception:
+            log.exception("starting payouts onboarding failed")
+            return await self._fail(UNEXPECTED)
+        async with self:
+            # A second click meanwhile is harmless: the same account (idempotency key), a new link.
+            self.working, self.notice = False, "Taking you to Stripe…"
+        return rx.redirect(url)
+
+    @admin_background
+    async def open_express_dashboard(self):
+        """A one-time Login Link into the builder's Stripe Express dashboard."""
+        actor = current_actor()
+        async with self:
+            if self.working:
+                return None
+            self.working, self.action_error = True, ""
+        try:
+            url = await asyncio.to_thread(connect.login_link, engine=deps.engine(), gateway=deps.gateway(),
+                                          actor=actor)
+        except (Forbidden, connect.PayoutsNotReady) as exc:
+            return await self._fail(str(exc))
+        except PaymentProviderError as exc:
+            return await self._fail(f"Stripe could not open the dashboard: {exc}")
+        except Exception:
+            log.exception("opening the Express dashboard failed")
+            return await self._fail(UNEXPECTED)
+        async with self:
+            self.working = False
+        return rx.redirect(url)
+
+    @admin_background
+    async def check_status(self):
+        """Re-read the connected account from Stripe now (also what the return page does)."""
+        actor = current_actor()
+        async with self:
+            if self.working:
+                return None
+            self.working, self.action_error, self.notice = True, "", ""
+            viewed = authz.builder_scope(actor, self.viewed_builder_id or None)
+        try:
+            state = await asyncio.to_thread(connect.sync_account, engine=deps.engine(), gateway=deps.gateway(),
+                                            actor=actor, builder_id=viewed)
+        except (NotFound, Forbidden):
+            async with self:
+                self.working = False
+            raise
+        except PaymentProviderError as exc:
+            return await self._fail(f"Stripe could not be asked: {exc}")
+        except Exception:
+            log.exception("checking the payouts status failed")
+            return await self._fail(UNEXPECTED)
+        async with self:
+            self.working = False
+            self.notice = _state_message(state) if not actor.is_admin else f"Stripe says: {connect.STATE_LABELS[state]}."
+            self._show_view()
+        return None
+
+    @admin_background
+    async def finish_onboarding(self):
+        """on_load of the return page: Stripe sent the builder back; re-read the account, then show it."""
+        actor = current_actor()
+        if actor.is_admin:
+            return rx.redirect(routes.ADMIN_PAYOUTS)
+        try:
+            await asyncio.to_thread(connect.sync_account, engine=deps.engine(), gateway=deps.gateway(), actor=actor)
+        except PaymentProviderError as exc:  # the account.updated webhook brings the news later
+            log.warning("onboarding return: could not re-read the account: %s", exc)
+        return rx.redirect(f"{routes.ADMIN_PAYOUTS}?onboarding={RETURNED}")
+
+    @admin_background
+    async def renew_onboarding(self):
+        """on_load of the refresh page: the link expired or was used; make a new one and go back to Stripe."""
+        actor = current_actor()
+        if actor.is_admin:
+            return rx.redirect(routes.ADMIN_PAYOUTS)
+        return_url, refresh_url = _urls()
+        try:
+            url = await asyncio.to_thread(connect.renew_onboarding_link, engine=deps.engine(),
+                                          gateway=deps.gateway(), actor=actor, return_url=return_url,
+                                          refresh_url=refresh_url)
+        except PaymentProviderError as exc:
+            async with self:
+                self.action_error = f"Stripe could not make a new onboarding link: {exc}"
+            return None
+        return rx.redirect(url)
+
+    async def _fail(self, message: str):
+        async with self:
+            self.working = False
+            self.action_error = message
+        return None
+
+
+def _page_number(page: int) -> int:
+    try:
+        return max(1, int(page))
+    except (TypeError, ValueError):
+        return 1
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+S = PayoutsState
+
+
+def _status_badge() -> rx.Component:
+    return rx.badge(S.account_label, size="2", data_testid="payouts-status", color_scheme=rx.match(
+        S.account_state, ("enabled", "green"), ("restricted", "red"), ("incomplete", "amber"), "gray"))
+
+
+def _table(headers: tuple[str, ...], rows, row_view, empty: str, testid: str) -> rx.Component:
+    return rx.cond(
+        rows.length() > 0,
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in headers])),
+            rx.table.body(rx.foreach(rows, row_view)),
+            width="100%",
+            variant="surface",
+            data_testid=testid,
+        ),
+        rx.text(empty, color_scheme="gray"),
+    )
+
+
+def _section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.vstack(rx.heading(title, size="4", as_="h2"), *children, spacing="3", width="100%")
+
+
+def _account_card() -> rx.Component:
+    builder_only = ~S.is_platform_admin
+    return rx.card(
+        rx.vstack(
+            rx.hstack(rx.heading("Stripe account", size="4", as_="h2"), _status_badge(), align="center",
+                      spacing="3"),
+            rx.cond(
+                S.requirements.length() > 0,
+                rx.vstack(
+                    rx.text("Stripe still needs:", weight="medium"),
+                    rx.el.ul(rx.foreach(S.requirements, lambda item: rx.el.li(item)),
+                             data_testid="payouts-requirements", style={"margin": "0", "padding_left": "1.2em"}),
+                    spacing="1",
+                ),
+            ),
+            rx.cond(S.checked_at != "", rx.text("Last heard from Stripe: ", S.checked_at, size="1",
+                                                color_scheme="gray")),
+            rx.hstack(
+                rx.cond(builder_only & ((S.account_state == "not_started") | (S.account_state == "incomplete")
+                                        | (S.account_state == "restricted")),
+                        rx.button(rx.cond(S.account_state == "not_started", "Set up payouts", "Continue onboarding"),
+                                  on_click=S.set_up_payouts, loading=S.working, disabled=S.working,
+                                  data_testid="set-up-payouts")),
+                rx.cond(builder_only & S.details_submitted,
+                        rx.button("Open Stripe Express dashboard", variant="soft", on_click=S.open_express_dashboard,
+                                  disabled=S.working, data_testid="express-dashboard")),
+                rx.cond(S.account_state != "not_started",
+                        rx.button("Check status", variant="soft", color_scheme="gray", on_click=S.check_status,
+                                  disabled=S.working, data_testid="check-payouts-status")),
+                spacing="3",
+                wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _fee_note() -> rx.Component:
+    return rx.vstack(
+        rx.text("Platform fee: ", rx.text.strong(S.fee_rule, data_testid="payouts-fee-rule"),
+                ". It is taken from each payment; refunds give back its share.", size="2"),
+        rx.cond(
+            S.payouts_enabled,
+            rx.fragment(),
+            rx.cond(S.bookable,
+                    rx.text("Until payouts are enabled, clients' payments are held by the platform.", size="2",
+                            color_scheme="amber"),
+                    rx.text("Clients can't book until payouts are enabled.", size="2", color_scheme="red",
+                            data_testid="payouts-not-bookable")),
+        ),
+        spacing="1",
+    )
+
+
+def _money_list(values, testid: str) -> rx.Component:
+    return rx.cond(values.length() > 0,
+                   rx.hstack(rx.foreach(values, lambda value: rx.text(value, weight="bold", size="5")), spacing="3",
+                             data_testid=testid),
+                   rx.text("—", color_scheme="gray", data_testid=testid))
+
+
+def _balance() -> rx.Component:
+    return _section(
+        "Balance at Stripe",
+        rx.cond(S.stripe_problem != "", rx.callout(S.stripe_problem, icon="triangle_alert", color_scheme="amber",
+                                                  role="alert", width="100%")),
+        rx.cond(S.account_state == "not_started",
+                rx.text("Set up payouts to see your Stripe balance.", color_scheme="gray"),
+                rx.hstack(
+                    rx.vstack(rx.text("Available", size="2", color_scheme="gray"),
+                              _money_list(S.available, "balance-available"), spacing="1"),
+                    rx.vstack(rx.text("Pending", size="2", color_scheme="gray"),
+                              _money_list(S.pending, "balance-pending"), spacing="1"),
+                    rx.cond(S.money_loading, rx.hstack(rx.spinner(size="1"), rx.text("Asking Stripe…", size="2"),
+                                                       role="status", align="center")),
+                    spacing="6",
+                    align="start",
+                )),
+    )
+
+
+def _total_row(row: connect.TotalRow) -> rx.Component:
+    return rx.table.row(rx.table.cell(row.currency), rx.table.cell(row.bookings), rx.table.cell(row.gross),
+                        rx.table.cell(row.fees), rx.table.cell(row.net, data_testid="total-net"),
+                        rx.table.cell(row.held), data_testid="total-row")
+
+
+def _payout_row(row: connect.PayoutRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.code(row.payout_id)),
+        rx.table.cell(row.amount),
+        rx.table.cell(rx.badge(row.status, variant="soft", data_testid="payout-status", color_scheme=rx.match(
+            row.status, ("paid", "green"), ("failed", "red"), ("canceled", "red"), "amber"))),
+        rx.table.cell(row.arrival),
+        rx.table.cell(rx.text(row.failure, size="1", color_scheme="red")),
+        data_testid="payout-row",
+    )
+
+
+def _transfer_row(row: connect.TransferRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.session_time, white_space="nowrap")),
+        rx.table.cell(rx.vstack(rx.text(row.client), rx.text(row.session_type, size="1", color_scheme="gray"),
+                                spacing="0")),
+        rx.table.cell(row.amount, data_testid="transfer-amount"),
+        rx.table.cell(rx.cond(row.held_by_platform, rx.text("—", color_scheme="gray"), rx.text(row.fee)),
+                      data_testid="transfer-fee"),
+        rx.table.cell(rx.cond(row.held_by_platform, rx.badge("Held by the platform", color_scheme="amber",
+                                                              variant="soft"), rx.text(row.net, weight="medium")),
+                      data_testid="transfer-net"),
+        rx.table.cell(rx.cond(row.refunded != "", rx.vstack(rx.text(row.refunded),
+                                                              rx.cond(row.fee_refunded != "",
+                                                                      rx.text("fee back ", row.fee_refunded, size="1",
+                                                                              color_scheme="gray")),
+                                                              spacing="0"), rx.text("")),
+                      data_testid="transfer-refunded"),
+        rx.table.cell(rx.cond(row.transfer_id != "", rx.code(row.transfer_id),
+                              rx.cond(row.held_by_platform, rx.text(""), rx.text("pending", color_scheme="gray"))),
+                      data_testid="transfer-id"),
+        rx.table.cell(rx.badge(row.status, variant="soft", color_scheme=rx.match(
+            row.status, ("paid", "green"), ("refunded", "gray"), "amber"))),
+        data_testid="transfer-row",
+    )
+
+
+def _builder_view() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.is_platform_admin, rx.heading(S.viewed_builder_name, size="5", as_="h2")),
+        _account_card(),
+        _fee_note(),
+        _balance(),
+        _section("Totals", _table(("Currency", "Bookings", "Paid (less refunds)", "Platform fees", "Your net",
+                                   "Held by the platform"), S.totals, _total_row, "No paid bookings yet.",
+                                  "payout-totals")),
+        _section("Recent payouts", _table(("Payout", "Amount", "Status", "Arrives", "Problem"), S.payouts,
+                                          _payout_row, "No payouts yet.", "payouts-list")),
+        _section(
+            "Bookings and their transfers",
+            _table(("Session", "Client", "Paid", "Platform fee", "Net to you", "Refunded", "Transfer", "Status"),
+                   S.transfers, _transfer_row, "No paid bookings yet.", "transfers-list"),
+            pager(S.transfers_page, S.transfers_page < S.transfers_pages, S.show_transfers_page, " of ",
+                  S.transfers_pages, label="bookings"),
+        ),
+        spacing="5",
+        width="100%",
+    )
+
+
+def _fee_month_row(row: connect.FeeMonthRow) -> rx.Component:
+    return rx.table.row(rx.table.cell(row.month), rx.table.cell(row.currency), rx.table.cell(row.payments),
+                        rx.table.cell(row.gross), rx.table.cell(row.fees), rx.table.cell(row.fees_refunded),
+                        rx.table.cell(rx.text(row.fees_kept, weight="medium")), rx.table.cell(row.held),
+                        data_testid="fee-month-row")
+
+
+def _connected_row(row: connect.ConnectedBuilderRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.button(row.name, variant="ghost", size="1", on_click=S.choose_builder(row.builder_id))),
+        rx.table.cell(rx.badge(row.label, variant="soft", color_scheme=rx.match(
+            row.state, ("enabled", "green"), ("restricted", "red"), "amber"))),
+        rx.table.cell(row.requirements),
+        rx.table.cell(row.checked_at),
+        data_testid="connected-row",
+    )
+
+
+def _platform() -> rx.Component:
+    return rx.vstack(
+        _section("Platform fees collected", rx.text("Per month (when paid, UTC) and currency, last 12 months.",
+                                                    size="2", color_scheme="gray"),
+                 _table(("Month", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
+                         "Fees kept", "Held for builders without payouts"), S.fee_months, _fee_month_row,
+                        "No payments in the last 12 months.", "fee-report")),
+        _section("Connected accounts",
+                 _table(("Builder", "Status", "Requirements due", "Last update"), S.connected, _connected_row,
+                        "No builder has set up payouts yet.", "connected-accounts"),
+                 pager(S.connected_page, S.connected_page < S.connected_pages, S.show_connected_page, " of ",
+                       S.connected_pages, label="connected accounts")),
+        rx.vstack(
+            rx.el.label("Builder", html_for="payouts-builder", font_weight="500"),
+            rx.el.select(
+                rx.el.option("Choose a builder…", value=""),
+                rx.foreach(S.builder_choices, lambda b: rx.el.option(b.name, value=b.id)),
+                id="payouts-builder", value=S.viewed_builder_id, on_change=S.choose_builder,
+            ),
+            spacing="1",
+        ),
+        spacing="5",
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.notice != "", rx.callout(S.notice, icon="info", color_scheme="green", role="status", width="100%",
+                                           data_testid="payouts-notice")),
+        rx.cond(S.action_error != "", rx.callout(S.action_error, icon="triangle_alert", color_scheme="red",
+                                                 role="alert", width="100%", data_testid="payouts-error")),
+        rx.cond(S.is_platform_admin, _platform()),
+        rx.cond(S.viewed_builder_id != "", _builder_view()),
+        spacing="6",
+        width="100%",
+    )
+
+
+def page() -> rx.Component:
+    return admin_layout(_content(), title=TITLE)
+
+
+def _waiting(message: str) -> rx.Component:
+    def view() -> rx.Component:
+        return admin_layout(
+            rx.hstack(rx.spinner(), rx.text(message), role="status", align="center", spacing="3"),
+            rx.cond(S.action_error != "", rx.callout(S.action_error, icon="triangle_alert", color_scheme="red",
+                                                     role="alert", width="100%", data_testid="payouts-error")),
+            rx.link("Back to payouts", href=routes.ADMIN_PAYOUTS),
+            title=TITLE,
+        )
+    return view
+
+
+def register(app: rx.App) -> None:
+    app.add_page(page, route=routes.ADMIN_PAYOUTS, title=TITLE + " · Workspace",
+                 on_load=[AdminState.guard, PayoutsState.load])
+    app.add_page(_waiting("Checking your Stripe account…"), route=routes.ADMIN_PAYOUTS_RETURN,
+                 title=TITLE + " · Workspace", on_load=[AdminState.guard, PayoutsState.finish_onboarding])
+    app.add_page(_waiting("Making a new onboarding link…"), route=routes.ADMIN_PAYOUTS_REFRESH,
+                 title=TITLE + " · Workspace", on_load=[AdminState.guard, PayoutsState.renew_onboarding])

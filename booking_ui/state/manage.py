@@ -1,0 +1,122 @@
+"""The client's manage page (/manage/<token>): thin over booking.manage.
+
+The page only reads through Reflex events (its view, the times to move to, the zone it shows them in).
+Changes are plain HTML form POSTs to booking_ui.api.manage_action, carrying the CSRF tokens set here,
+and come back as a 303 to this page with `?done=<outcome>`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import reflex as rx
+
+from booking import manage, manage_links
+from booking.availability import load_zone
+from booking.models import utcnow
+from booking_ui import deps, routes
+
+COMMON_ZONES = [
+    "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
+    "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Kolkata",
+    "Asia/Singapore", "Australia/Sydney", "Pacific/Auckland",
+]
+MAX_WEEKS_AHEAD = 52
+
+# What the page says after a change came back (the page's own view adds the details).
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "cancelled": ("Your booking is cancelled. We've emailed you and the builder.", "green"),
+    "already_cancelled": ("This booking was already cancelled.", "gray"),
+    "rescheduled": ("Your booking has moved. We've emailed you and the builder an updated invite.", "green"),
+    "refund_failed": ("We couldn't refund your payment, so your booking is still confirmed. "
+                      "Nothing was cancelled: please try again.", "red"),
+    "in_progress": ("Your cancellation is already being processed. Refresh this page in a moment.", "amber"),
+    "slot_taken": ("Sorry, that time was just taken by someone else. Please pick another.", "red"),
+    "refund_changed": ("The refund changed since the page was shown (a refund window just closed). "
+                       "Check the amount below and confirm again.", "amber"),
+    "not_allowed": ("That change isn't possible under this booking's policy; the details are below.", "red"),
+    "error": ("Something went wrong on our side. The page below shows your booking as it is now; "
+              "please try again.", "red"),
+}
+
+
+def _token_from_path(path: str) -> str:
+    parts = [part for part in path.split("?")[0].split("/") if part]
+    return parts[1] if len(parts) >= 2 and parts[0] == "manage" else ""
+
+
+class ManageState(rx.State):
+    loaded: bool = False
+    view: manage.ManageView | None = None
+    policy_lines: list[str] = []
+    days: list[manage.DayChoice] = []
+    zone: str = "UTC"
+    week: int = 0
+    notice: str = ""
+    notice_tone: str = "green"
+    cancel_csrf: str = ""
+    reschedule_csrf: str = ""
+    cancel_action: str = ""
+    reschedule_action: str = ""
+    invite_url: str = ""
+    week_label: str = ""
+
+    def _token(self) -> str:
+        query = self.router.url.query_parameters
+        token = str(query.get("manage_token", "") or "") or _token_from_path(str(self.router.url.path))
+        return token if manage_links.looks_like_token(token) else ""
+
+    @rx.var
+    def zone_choices(self) -> list[str]:
+        return COMMON_ZONES if self.zone in COMMON_ZONES else [self.zone, *COMMON_ZONES]
+
+    @rx.event
+    def load(self):
+        token = self._token()
+        self.week, self.notice, self.zone = 0, "", ""  # the zone the client booked in, to start with
+        self._refresh(token)
+        self.loaded = True
+        if self.view is None:
+            return
+        digest = manage_links.token_hash(token)
+        self.cancel_csrf = manage_links.csrf_token(digest, "cancel")
+        self.reschedule_csrf = manage_links.csrf_token(digest, "reschedule")
+        self.cancel_action = routes.manage_action(token, "cancel")
+        self.reschedule_action = routes.manage_action(token, "reschedule")
+        self.invite_url = routes.manage_invite(token)
+        code = str(self.router.url.query_parameters.get("done", "") or "")
+        self.notice, self.notice_tone = OUTCOMES.get(code, ("", "green"))
+
+    def _refresh(self, token: str) -> None:
+        self.view = manage.load_view(engine=deps.engine(), token=token, time_zone=self.zone or None) if token else None
+        if self.view is None:
+            self.policy_lines, self.days = [], []
+            return
+        self.zone = self.view.time_zone
+        self.policy_lines = list(self.view.policy_lines)
+        if not self.view.can_reschedule:
+            self.days = []
+            return
+        first: date = utcnow().astimezone(load_zone(self.zone)).date() + timedelta(days=7 * self.week)
+        self.week_label = f"{first.day} {first:%B} – {(first + timedelta(days=6)).day} " \
+                          f"{first + timedelta(days=6):%B}"
+        self.days = manage.reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
+                                              from_day=first)
+
+    @rx.event
+    def set_zone(self, value: str):
+        try:
+            self.zone = load_zone(value).key
+        except ValueError:
+            return
+        self._refresh(self._token())
+
+    @rx.event
+    def later_times(self):
+        self.week = min(self.week + 1, MAX_WEEKS_AHEAD)
+        self._refresh(self._token())
+
+    @rx.event
+    def earlier_times(self):
+        self.week = max(self.week - 1, 0)
+        self._refresh(self._token())
