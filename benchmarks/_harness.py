@@ -35,6 +35,9 @@ from booking.models import (
 )
 
 WEBHOOK_SECRET = "whsec_bench_" + "b" * 24
+# Every simulated client of a benchmark comes from 127.0.0.1: the abuse limits (booking/abuse.py) would
+# take the load for an attack. Off for load tests; tests/integration covers them.
+LOAD_TEST_LIMITS = {"MAX_HOLDS_PER_EMAIL": "0", "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": ""}
 HOST = "127.0.0.1"
 
 
@@ -95,6 +98,7 @@ def app_server(database_url: str, *, workers: int = 1, redis_url: str | None = N
         "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "BENCH_FAKE_GATEWAY": "1" if fake_gateway else "0", "MAIL_DIR": str(workdir / "mail"),
         "SECRET_KEY_FILE": str(workdir / "secret_key"), "REFLEX_TELEMETRY_ENABLED": "false",
+        **LOAD_TEST_LIMITS,
     })
     if stripe_api_base:
         env["STRIPE_API_BASE"] = stripe_api_base

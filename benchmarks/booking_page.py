@@ -61,6 +61,7 @@ def measure(backend: str, *, visits: int, payments: int) -> dict[str, float]:
                 "DATABASE_URL": url, "PUBLIC_URL": f"http://{h.HOST}:{port}", "STRIPE_SECRET_KEY": "sk_test_bench",
                 "STRIPE_WEBHOOK_SECRET": h.WEBHOOK_SECRET, "STRIPE_API_BASE": stripe_url,
                 "MAIL_DIR": str(workdir / "mail"), "SECRET_KEY_FILE": str(workdir / "secret_key"),
+                **h.LOAD_TEST_LIMITS,
             })
             try:
                 shown, interactive, paid = [], [], []

@@ -445,7 +445,8 @@ def _active_future(builder_id: int, now: datetime):
 def _outside_new_hours(*, session: Session, builder_id: int, schedule: Schedule,
                        now: datetime) -> list[OutsideBooking]:
     rows = session.exec(
-        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status, Client.name, SessionType.name)
+        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status,
+               sa.func.coalesce(Booking.client_name, Client.name), SessionType.name)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
         .where(*_active_future(builder_id, now))

@@ -139,7 +139,8 @@ def list_statement(*, query: BookingQuery, now: datetime | None = None):
     today = _local_midnight(now.astimezone(zone).date(), zone)
     statement = (
         select(Booking.id, Booking.start_time, Booking.end_time, Booking.status, Booking.payment_status,
-               Booking.amount, Booking.currency, Client.name, Client.email, SessionType.name, Builder.name,
+               Booking.amount, Booking.currency, sa.func.coalesce(Booking.client_name, Client.name), Client.email,
+               SessionType.name, Builder.name,
                Builder.time_zone)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
@@ -262,7 +263,7 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
         status_label=STATUS_LABELS[status],
         when=format_slot(booking.start_time, booking.end_time, zone),
         time_zone=zone,
-        client_name=client.name if client else "",
+        client_name=booking.client_name or (client.name if client else ""),  # the name given with this booking
         client_email=client.email if client else "",
         session_type=session_type.name if session_type else "",
         builder_name=builder.name if builder else "",

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from booking.ics import FeedEntry, booking_uid, publish_feed, site_domain
@@ -81,7 +82,8 @@ def load_feed(*, session: Session, token: str, now: datetime | None = None,
     since = (now or utcnow()) - FEED_HISTORY
     # One query for all the rows the feed needs, on the (builder_id, start_time) index.
     rows = session.exec(
-        select(Booking.id, Booking.start_time, Booking.end_time, Client.name, Client.email,
+        select(Booking.id, Booking.start_time, Booking.end_time, sa.func.coalesce(Booking.client_name, Client.name),
+               Client.email,
                SessionType.name, SessionType.location)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session, select
 
+from booking import connect
 from booking.models import Builder, SessionType
 from booking.money import format_money
 
@@ -33,6 +35,9 @@ class SessionTypeView:
     duration_minutes: int
     price: PriceView
     builder: BuilderSummary
+    # REQUIRE_PAYOUTS on and the builder's payouts not enabled: shown before anyone picks a time.
+    bookable: bool = True
+    not_bookable_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class BuilderView:
     time_zone: str
     bio: str
     session_types: list[SessionTypeView] = field(default_factory=list)
+    bookable: bool = True
+    not_bookable_reason: str = ""
 
 
 def _summary(builder: Builder) -> BuilderSummary:
@@ -51,7 +58,22 @@ def _summary(builder: Builder) -> BuilderSummary:
     )
 
 
-def session_type_view(session_type: SessionType, builder: Builder) -> SessionTypeView:
+def _settings(settings: Any) -> Any:
+    if settings is not None:
+        return settings
+    from booking.config import get_settings  # read when asked, never at import
+
+    return get_settings()
+
+
+def _bookable(builder: Builder, settings: Any) -> tuple[bool, str]:
+    if connect.is_bookable(builder, _settings(settings)):
+        return True, ""
+    return False, connect.not_bookable_message(builder)
+
+
+def session_type_view(session_type: SessionType, builder: Builder, settings: Any = None) -> SessionTypeView:
+    bookable, reason = _bookable(builder, settings)
     return SessionTypeView(
         id=str(session_type.id),
         name=session_type.name,
@@ -63,29 +85,33 @@ def session_type_view(session_type: SessionType, builder: Builder) -> SessionTyp
             display=format_money(session_type.price_amount, session_type.currency),
         ),
         builder=_summary(builder),
+        bookable=bookable,
+        not_bookable_reason=reason,
     )
 
 
-def list_active_session_types(*, session: Session) -> list[SessionTypeView]:
+def list_active_session_types(*, session: Session, settings: Any = None) -> list[SessionTypeView]:
     rows = session.exec(
         select(SessionType, Builder)
         .join(Builder, SessionType.builder_id == Builder.id)
         .where(SessionType.active == True)  # noqa: E712 - SQL expression
         .order_by(Builder.name, SessionType.price_amount, SessionType.id)
     ).all()
-    return [session_type_view(session_type, builder) for session_type, builder in rows]
+    settings = _settings(settings)
+    return [session_type_view(session_type, builder, settings) for session_type, builder in rows]
 
 
-def list_builders(*, session: Session) -> list[BuilderView]:
+def list_builders(*, session: Session, settings: Any = None) -> list[BuilderView]:
     """Every builder with their active session types, for the home page."""
+    settings = _settings(settings)
     by_builder: dict[str, list[SessionTypeView]] = {}
-    for view in list_active_session_types(session=session):
+    for view in list_active_session_types(session=session, settings=settings):
         by_builder.setdefault(view.builder.id, []).append(view)
     builders = session.exec(select(Builder).order_by(Builder.name)).all()
-    return [_builder_view(builder, by_builder.get(str(builder.id), [])) for builder in builders]
+    return [_builder_view(builder, by_builder.get(str(builder.id), []), settings) for builder in builders]
 
 
-def get_builder(*, session: Session, slug: str) -> BuilderView | None:
+def get_builder(*, session: Session, slug: str, settings: Any = None) -> BuilderView | None:
     builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
     if builder is None:
         return None
@@ -94,19 +120,21 @@ def get_builder(*, session: Session, slug: str) -> BuilderView | None:
         .where(SessionType.builder_id == builder.id, SessionType.active == True)  # noqa: E712
         .order_by(SessionType.price_amount, SessionType.id)
     ).all()
-    return _builder_view(builder, [session_type_view(t, builder) for t in types])
+    settings = _settings(settings)
+    return _builder_view(builder, [session_type_view(t, builder, settings) for t in types], settings)
 
 
-def get_session_type(*, session: Session, session_type_id: int) -> SessionTypeView | None:
+def get_session_type(*, session: Session, session_type_id: int, settings: Any = None) -> SessionTypeView | None:
     row = session.exec(
         select(SessionType, Builder)
         .join(Builder, SessionType.builder_id == Builder.id)
         .where(SessionType.id == session_type_id)
     ).first()
-    return session_type_view(*row) if row else None
+    return session_type_view(*row, settings) if row else None
 
 
-def _builder_view(builder: Builder, session_types: list[SessionTypeView]) -> BuilderView:
+def _builder_view(builder: Builder, session_types: list[SessionTypeView], settings: Any = None) -> BuilderView:
+    bookable, reason = _bookable(builder, settings)
     return BuilderView(
         id=str(builder.id),
         name=builder.name,
@@ -114,4 +142,6 @@ def _builder_view(builder: Builder, session_types: list[SessionTypeView]) -> Bui
         time_zone=builder.time_zone,
         bio=builder.bio,
         session_types=session_types,
+        bookable=bookable,
+        not_bookable_reason=reason,
     )

@@ -66,6 +66,24 @@ class Settings(BaseSettings):
     require_payouts: bool = Field(False, validation_alias="REQUIRE_PAYOUTS")
     # Connect events may come from an endpoint with its own secret; any listed secret may verify an event.
     stripe_connect_webhook_secret: str | None = Field(None, validation_alias="STRIPE_CONNECT_WEBHOOK_SECRET")
+    # Stripe calls: seconds before one attempt gives up, and how often the SDK retries a timeout, a dropped
+    # connection or a 5xx (with the same idempotency key, backing off 0.5 s, 1 s, ...).
+    stripe_timeout_seconds: float = Field(20.0, gt=0, le=120, validation_alias="STRIPE_TIMEOUT_SECONDS")
+    stripe_max_network_retries: int = Field(2, ge=0, le=5, validation_alias="STRIPE_MAX_NETWORK_RETRIES")
+    # Abuse limits (booking/abuse.py). Active (unexpired, unpaid) holds per client email and per client IP;
+    # 0 turns a cap off. Behind a reverse proxy the server must pass the client's address on (uvicorn's
+    # --forwarded-allow-ips), or every client shares the proxy's.
+    max_holds_per_email: int = Field(2, ge=0, validation_alias="MAX_HOLDS_PER_EMAIL")
+    max_holds_per_ip: int = Field(2, ge=0, validation_alias="MAX_HOLDS_PER_IP")
+    # Create-checkout attempts per client IP ("10/minute", the `limits` notation; empty: no limit), and the
+    # manage page's POSTs (cancel, reschedule) per client IP. Shared by every worker through REDIS_URL.
+    checkout_rate_limit: str = Field("10/minute", validation_alias="CHECKOUT_RATE_LIMIT")
+    manage_rate_limit: str = Field("20/minute", validation_alias="MANAGE_RATE_LIMIT")
+    # "Try again" renews a hold (a new Checkout Session, the hold extended): at most this often per hold.
+    max_checkout_renewals: int = Field(3, ge=0, le=20, validation_alias="MAX_CHECKOUT_RENEWALS")
+    # Emails the address's owner didn't ask for (payment failed, hold expired): at most this many per
+    # address per 24 hours; more are skipped (anyone can type anyone's address into the booking form).
+    unsolicited_emails_per_day: int = Field(3, ge=0, validation_alias="UNSOLICITED_EMAILS_PER_DAY")
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +127,19 @@ class Settings(BaseSettings):
     @classmethod
     def _fixed_fees_shape(cls, value: str) -> str:
         return ",".join(f"{code}:{amount}" for code, amount in _parse_fixed_fees(value).items())
+
+    @field_validator("checkout_rate_limit", "manage_rate_limit")
+    @classmethod
+    def _rate_limit_shape(cls, value: str) -> str:
+        value = (value or "").strip()
+        if value:
+            from limits import parse_many  # the library that applies it decides what it accepts
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError("must be a rate like 10/minute or 100/hour (empty: no limit)") from None
+        return value
 
     @field_validator("stripe_api_base")
     @classmethod

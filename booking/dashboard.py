@@ -64,7 +64,8 @@ def upcoming_sessions(*, session: Session, builder_id: int | None, zone_name: st
     today = now.astimezone(load_zone(zone_name)).date()
     start, end = local_midnight(today, zone_name), local_midnight(today + timedelta(days=days + 1), zone_name)
     rows = session.exec(
-        select(Booking.id, Booking.start_time, Booking.end_time, Builder.time_zone, Client.name,
+        select(Booking.id, Booking.start_time, Booking.end_time, Builder.time_zone,
+               sa.func.coalesce(Booking.client_name, Client.name),
                SessionType.name, Builder.name)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
@@ -180,7 +181,8 @@ def failed_payments(*, session: Session, builder_id: int | None, now: datetime, 
     ).one()
     rows = session.exec(
         select(Payment.id, Payment.booking_id, failed_at, Payment.amount, Payment.currency, Payment.failure_code,
-               Payment.failure_message, Client.name, SessionType.name, Builder.time_zone)
+               Payment.failure_message, sa.func.coalesce(Booking.client_name, Client.name), SessionType.name,
+               Builder.time_zone)
         .join(Booking, Booking.id == Payment.booking_id)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)

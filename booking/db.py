@@ -12,13 +12,35 @@ from sqlmodel import Session
 
 
 def make_engine(url: str) -> Engine:
+    # hide_parameters: a database error's message never carries the statement's values (names, emails)
+    # into a log or a traceback stored on a failed webhook event.
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None}
+            url, connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+            hide_parameters=True,
         )
         _serialise_sqlite_writers(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    _withhold_error_details(engine)
+    return engine
+
+
+def _withhold_error_details(engine: Engine) -> None:
+    """PostgreSQL's DETAIL line quotes the row ("Key (email)=(ann@example.com) already exists", "Failing row
+    contains (...)"): an error keeps only its primary message, so no name or email reaches a log."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _redact(context):
+        original = context.original_exception
+        diag = getattr(original, "diag", None)
+        if diag is None or not diag.message_detail:
+            return
+        safe = f"{diag.message_primary} (detail withheld: it may quote row values)"
+        original.args = (safe,)
+        wrapped = context.sqlalchemy_exception
+        if wrapped is not None and wrapped.args:
+            wrapped.args = (f"({type(original).__module__}.{type(original).__name__}) {safe}", *wrapped.args[1:])
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

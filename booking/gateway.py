@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -309,16 +310,23 @@ def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
 
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str | Sequence[str] | None,
-                 api_base: str | None = None) -> None:
+                 api_base: str | None = None, timeout_seconds: float = 20.0, max_network_retries: int = 2) -> None:
         base_addresses = {"api": api_base} if api_base else None
-        self._client = stripe.StripeClient(secret_key, base_addresses=base_addresses, max_network_retries=2)
+        # The SDK retries a timeout, a dropped connection, a 409 or a 5xx with the same Idempotency-Key
+        # (exponential backoff from 0.5 s); each attempt waits at most `timeout_seconds`.
+        self._client = stripe.StripeClient(secret_key, base_addresses=base_addresses,
+                                           max_network_retries=max_network_retries,
+                                           http_client=stripe.RequestsClient(timeout=timeout_seconds))
+        self._rate_limit_retries = max_network_retries
         self._webhook_secret = webhook_secret  # one, several (comma-separated or a list): any may verify
 
     def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
+        def create() -> Any:
+            return self._client.v1.checkout.sessions.create(
+                params=checkout_params(request), options={"idempotency_key": idempotency_key})
+
         with _provider_errors("create a Checkout Session"):
-            session = self._client.v1.checkout.sessions.create(
-                params=checkout_params(request), options={"idempotency_key": idempotency_key}
-            )
+            session = _waiting_out_rate_limits(create, retries=self._rate_limit_retries)
         return CheckoutSession.from_stripe(_plain(session))
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
@@ -515,6 +523,34 @@ class StripeGateway:
         )
 
 
+RATE_LIMIT_WAIT_CAP_SECONDS = 5.0  # a client is waiting: longer than this, and we give up instead
+
+
+def _waiting_out_rate_limits(call: Any, *, retries: int) -> Any:
+    """The SDK does not retry a 429: wait out its Retry-After (at most a few seconds) and send the same
+    request again, with the same idempotency key, up to `retries` times."""
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except stripe.RateLimitError as exc:
+            wait = _retry_after_seconds(exc)
+            if attempt >= retries or wait is None:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _retry_after_seconds(exc: stripe.StripeError) -> float | None:
+    """The 429's Retry-After in seconds (a short default when absent), or None when it is too long."""
+    raw = (getattr(exc, "headers", None) or {}).get("Retry-After") or (getattr(exc, "headers", None) or {}).get(
+        "retry-after")
+    try:
+        wait = float(raw) if raw is not None else 0.5
+    except (TypeError, ValueError):
+        wait = 0.5
+    return max(wait, 0.0) if wait <= RATE_LIMIT_WAIT_CAP_SECONDS else None
+
+
 def webhook_secrets(secret: str | Sequence[str] | None) -> tuple[str, ...]:
     """One secret, a comma-separated list, or a sequence of them (account and Connect endpoints)."""
     parts = secret.split(",") if isinstance(secret, str) else list(secret or ())
@@ -589,5 +625,7 @@ def gateway_from_settings(settings) -> StripeGateway:
         secret_key=settings.stripe_secret_key,
         webhook_secret=settings.webhook_secrets,
         api_base=settings.stripe_api_base,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_network_retries,
     )
 

@@ -41,5 +41,5 @@ def invite_for_booking(*, session: Session, booking_id: str, public_url: str | N
         method="PUBLISH",  # a download to import, not an invitation to answer
         sequence=booking.invite_sequence,  # a rescheduled booking replaces the earlier import
         organizer_name=builder.name,
-        attendee_name=client.name,
+        attendee_name=booking.client_name or client.name,
     )

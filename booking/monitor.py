@@ -34,6 +34,7 @@ from booking.models import (
     Notification,
     NotificationStatus,
     Payment,
+    PaymentMismatch,
     Refund,
     SessionType,
     StripeEvent,
@@ -122,7 +123,7 @@ class FailedPaymentRow:
 def failed_payments(*, session: Session, builder_id: int | None, zone: tzinfo, page: int = 1) -> Page[FailedPaymentRow]:
     when = sa.func.coalesce(Payment.failed_at, Payment.updated_at)
     query = _of_builder(
-        select(Payment, Client.name, Client.email, SessionType.name)
+        select(Payment, sa.func.coalesce(Booking.client_name, Client.name), Client.email, SessionType.name)
         .join(Booking, Booking.id == Payment.booking_id)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
@@ -158,7 +159,7 @@ class ExpiredHoldRow:
 
 def expired_holds(*, session: Session, builder_id: int | None, zone: tzinfo, page: int = 1) -> Page[ExpiredHoldRow]:
     query = _of_builder(
-        select(Booking, Client.name, Client.email, SessionType.name)
+        select(Booking, sa.func.coalesce(Booking.client_name, Client.name), Client.email, SessionType.name)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
         .where(Booking.status == BookingStatus.EXPIRED),
@@ -193,7 +194,7 @@ class RefundRow:
 
 def refunds(*, session: Session, builder_id: int | None, zone: tzinfo, page: int = 1) -> Page[RefundRow]:
     query = _of_builder(
-        select(Refund, Client.name)
+        select(Refund, sa.func.coalesce(Booking.client_name, Client.name))
         .join(Booking, Booking.id == Refund.booking_id)
         .join(Client, Client.id == Booking.client_id),
         builder_id,
@@ -208,6 +209,55 @@ def refunds(*, session: Session, builder_id: int | None, zone: tzinfo, page: int
                 stripe_refund_id=refund.stripe_refund_id or "", when=format_time(refund.created_at, zone),
             )
             for refund, client_name in rows
+        ],
+        page=page, pages=pages, total=total,
+    )
+
+
+@dataclass(frozen=True)
+class MismatchRow:
+    """Stripe said a payment differs from what we asked for (booking.payment_records cross-checks): the
+    booking was not confirmed by it; someone has to look."""
+
+    mismatch_id: str
+    booking_id: str
+    client: str
+    kind: str  # session_id | booking | amount | currency
+    expected: str
+    actual: str
+    stripe_object_id: str
+    event_id: str
+    when: str
+
+
+MISMATCH_LABELS = {
+    "session_id": "Not a checkout of ours",
+    "booking": "Names another booking",
+    "amount": "Amount differs",
+    "currency": "Currency differs",
+}
+
+
+def mismatches(*, session: Session, builder_id: int | None, zone: tzinfo, page: int = 1) -> Page[MismatchRow]:
+    """Unresolved payment mismatches, newest first. A builder sees their bookings' ones; a platform admin
+    also those that name no booking of ours."""
+    query = (
+        select(PaymentMismatch, sa.func.coalesce(Booking.client_name, Client.name))
+        .join(Booking, Booking.id == PaymentMismatch.booking_id, isouter=builder_id is None)
+        .join(Client, Client.id == Booking.client_id, isouter=True)
+        .where(PaymentMismatch.resolved_at.is_(None))
+    )
+    query = _of_builder(query, builder_id).order_by(PaymentMismatch.created_at.desc(), PaymentMismatch.id.desc())
+    rows, page, pages, total = _paged(session, query, _count(query), page)
+    return Page(
+        rows=[
+            MismatchRow(
+                mismatch_id=str(row.id), booking_id=row.booking_id or "", client=client_name or "",
+                kind=MISMATCH_LABELS.get(row.kind, row.kind), expected=row.expected, actual=row.actual,
+                stripe_object_id=row.stripe_object_id or "", event_id=row.event_id or "",
+                when=format_time(row.created_at, zone),
+            )
+            for row, client_name in rows
         ],
         page=page, pages=pages, total=total,
     )

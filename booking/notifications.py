@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -85,6 +86,14 @@ PAID_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED,
 SKIPPED_ALREADY_PAID = "skipped: booking already paid"
 SKIPPED_HOLD_NOT_EXPIRED = "skipped: the hold was released or paid, not expired"
 SKIPPED_BOOKED_AGAIN = "skipped: the client has booked this session again"
+SKIPPED_DAILY_CAP = "skipped: this address already had its unsolicited emails for the day"
+# Emails the address's owner didn't necessarily ask for: anyone can type anyone's address into the booking
+# form, and a declined card or a lapsed hold then writes to it. At most UNSOLICITED_EMAILS_PER_DAY of them go
+# to one address in any 24 hours (default 3: a genuine client's worst day — a decline, a lapsed hold and one
+# more — still gets every one; a stranger's address gets 3 a day however many holds name it). Counted from
+# the outbox itself, so every worker and every restart agrees, with no table of its own.
+UNSOLICITED_KINDS = PAYMENT_CHASING_KINDS
+UNSOLICITED_WINDOW = timedelta(hours=24)
 
 # A claimed row is invisible to other workers for this long: far longer than one SMTP send.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -289,7 +298,7 @@ def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: 
     facts = PayoutFacts.from_json(payload)
     rendered = render_payout_email(kind=kind, facts=facts)
     message = EmailMessage()
-    message["To"] = formataddr((" ".join(facts.recipient_name.split()), recipient))
+    message["To"] = mailbox(facts.recipient_name, recipient)  # formataddr refuses ünï@exämple.com
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
@@ -427,6 +436,8 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
         if notification is None:
             return None
         skip_reason = _no_longer_relevant(session, notification) if notification.kind in PAYMENT_CHASING_KINDS else None
+        if skip_reason is None and notification.kind in UNSOLICITED_KINDS:
+            skip_reason = _over_daily_cap(session, notification, now)
         if skip_reason:
             notification.status = NotificationStatus.SENT
             notification.sent_at = now
@@ -443,6 +454,30 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
             attempts=notification.attempts,
             lease_until=lease_until,
         )
+
+
+def _over_daily_cap(session: Session, notification: Notification, now: datetime) -> str | None:
+    """The address already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
+    settled as sent with its reason in last_error, and is not counted). The outbox runs once per tick
+    across workers (booking/locks.py), so rows are claimed one after another."""
+    from booking.config import get_settings  # read when sending, never at import
+
+    cap = get_settings().unsolicited_emails_per_day
+    if cap <= 0:
+        return None
+    since = now - UNSOLICITED_WINDOW
+    sent = session.exec(
+        select(sa.func.count()).select_from(Notification).where(
+            sa.func.lower(Notification.recipient) == notification.recipient.lower(),
+            Notification.kind.in_([str(kind) for kind in UNSOLICITED_KINDS]),
+            Notification.id != notification.id,
+            Notification.created_at >= since - UNSOLICITED_WINDOW,  # narrows by its index; retries end sooner
+            Notification.status == NotificationStatus.SENT,
+            Notification.last_error.is_(None),
+            Notification.sent_at >= since,
+        )
+    ).one()
+    return SKIPPED_DAILY_CAP if sent >= cap else None
 
 
 def _no_longer_relevant(session: Session, notification: Notification) -> str | None:

@@ -28,11 +28,13 @@ from booking.models import (
     BookingStatus,
     CheckoutStatus,
     Payment,
+    PaymentMismatch,
     PaymentStatus,
     Refund,
     RefundStatus,
     utcnow,
 )
+from booking.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +238,47 @@ def last_located_booking(session: Session) -> str | None:
 
 
 # --- Checkout attempts ----------------------------------------------------------------------------------
+
+
+def begin_attempt(*, session: Session, booking: Booking, request: CheckoutRequest) -> Payment:
+    """The row of a Checkout attempt about to be asked of Stripe (`creating`: no session yet), with the
+    amount and currency we ask for, and the destination account and platform fee (a destination charge).
+    Written and committed before the Stripe call: a crash after it is what reconcile repairs."""
+    destination = request.destination_account_id
+    payment = Payment(
+        booking_id=booking.id,
+        attempt=booking.checkout_attempts,
+        amount=booking.amount,
+        currency=booking.currency,
+        status=CheckoutStatus.CREATING,
+        destination_account_id=destination,
+        application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def attempt_created(*, session: Session, payment: Payment, checkout: CheckoutSession) -> None:
+    """Stripe made the attempt's Checkout Session: the row names it and is open (a webhook that came
+    first may have moved it on already)."""
+    values: dict[str, Any] = {}
+    if payment.checkout_session_id is None:
+        values["checkout_session_id"] = checkout.id
+    if payment.status == CheckoutStatus.CREATING:
+        values["status"] = CheckoutStatus.OPEN
+    if values:
+        _move(session, payment, **values)
+
+
+def abandon_attempt(*, session: Session, payment: Payment | None, message: str) -> None:
+    """Stripe could not make the attempt's session (or we could not record it): the attempt ends."""
+    if payment is not None and payment.status == CheckoutStatus.CREATING:
+        _move(session, payment, status=CheckoutStatus.EXPIRED, failure_message=message[:500], failed_at=utcnow())
+
+
+def attempt_of(*, session: Session, booking_id: str, attempt: int) -> Payment | None:
+    return session.exec(select(Payment).where(Payment.booking_id == booking_id, Payment.attempt == attempt)).first()
 
 
 def open_attempt(*, session: Session, booking: Booking, checkout: CheckoutSession,
@@ -543,3 +586,105 @@ def true_up_fee_refunds(*, session: Session, payment: Payment, stripe_fee_refund
     session.flush()
     update_net(session=session, payment=payment)
     return True
+
+
+# --- cross-checks: what Stripe says was paid against what we asked for ------------------------------------
+
+
+class MismatchKind:
+    SESSION_ID = "session_id"  # a session we never made for this booking
+    BOOKING = "booking"  # our session, but its metadata names another booking
+    AMOUNT = "amount"
+    CURRENCY = "currency"
+
+
+def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_id: str | None = None,
+                         now: datetime | None = None) -> list[PaymentMismatch]:
+    """A paid (or completed) Checkout Session against its booking's record, before anything is confirmed.
+
+    The session must be one we made for that booking (a Payment row names it; or the booking's current
+    attempt is still `creating`, the window between Stripe's answer and our commit; or, for a booking
+    from before payment records, its own column), and its amount and currency those we asked for. Each
+    difference is recorded once (PaymentMismatch) and returned; any means: do not confirm.
+    """
+    named = checkout.metadata.get("booking_id") or checkout.client_reference_id
+    ours = session.exec(select(Payment).where(Payment.checkout_session_id == checkout.id)).first()
+    booking = session.get(Booking, ours.booking_id) if ours is not None else (
+        session.get(Booking, named) if named else None)
+    if booking is None:
+        return []  # not about a booking of ours: the caller acknowledges it, nothing is confirmed
+    found: list[tuple[str, str, str]] = []
+    if ours is not None and named and named != ours.booking_id:
+        found.append((MismatchKind.BOOKING, ours.booking_id, named))
+    payment = ours or _unnamed_attempt(session=session, booking=booking, checkout_session_id=checkout.id)
+    if payment is None:
+        found.append((MismatchKind.SESSION_ID, booking.checkout_session_id or "", checkout.id))
+    else:
+        found += _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
+                                    amount=checkout.amount_total, currency=checkout.currency)
+    return [_record_mismatch(session=session, booking_id=booking.id, event_id=event_id, stripe_object_id=checkout.id,
+                             kind=kind, expected=expected, actual=actual, now=now)
+            for kind, expected, actual in found]
+
+
+def cross_check_intent(*, session: Session, located: Located, intent: dict[str, Any], event_id: str | None = None,
+                       now: datetime | None = None) -> list[PaymentMismatch]:
+    """A succeeded PaymentIntent's amount and currency against the attempt (or booking) it pays for. (A
+    PaymentIntent does not name its Checkout Session: the session's own event checks that.)"""
+    expected = located.payment or located.booking
+    amount = intent.get("amount_received") or intent.get("amount")
+    found = _money_differences(expected_amount=expected.amount, expected_currency=expected.currency,
+                               amount=int(amount) if amount is not None else None, currency=intent.get("currency"))
+    return [_record_mismatch(session=session, booking_id=located.booking.id, event_id=event_id,
+                             stripe_object_id=intent.get("id"), kind=kind, expected=want, actual=got, now=now)
+            for kind, want, got in found]
+
+
+def session_differences(*, payment: Payment | None, checkout: CheckoutSession) -> str:
+    """A session Stripe just made, against the attempt that asked for it ("" when they agree)."""
+    if payment is None:
+        return ""
+    found = _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
+                               amount=checkout.amount_total, currency=checkout.currency)
+    return "; ".join(f"{kind}: ours {expected}, Stripe's {actual}" for kind, expected, actual in found)
+
+
+def _unnamed_attempt(*, session: Session, booking: Booking, checkout_session_id: str) -> Payment | None:
+    """The attempt a session of ours that no row names yet belongs to: the current one while `creating`
+    (Stripe answered, our commit did not happen yet), or a pre-payment-records booking's own session."""
+    current = session.exec(
+        select(Payment).where(Payment.booking_id == booking.id, Payment.attempt == max(booking.checkout_attempts, 1))
+    ).first()
+    if current is not None and current.status == CheckoutStatus.CREATING and current.checkout_session_id is None:
+        return current
+    if booking.checkout_session_id == checkout_session_id:
+        return current_payment(session=session, booking=booking)
+    return None
+
+
+def _money_differences(*, expected_amount: int, expected_currency: str, amount: int | None,
+                       currency: str | None) -> list[tuple[str, str, str]]:
+    if currency and currency.lower() != expected_currency.lower():
+        return [(MismatchKind.CURRENCY, expected_currency.upper(), currency.upper())]
+    if amount is not None and int(amount) != expected_amount:
+        return [(MismatchKind.AMOUNT, format_money(expected_amount, expected_currency),
+                 format_money(int(amount), currency or expected_currency))]
+    return []
+
+
+def _record_mismatch(*, session: Session, booking_id: str | None, event_id: str | None, stripe_object_id: str | None,
+                     kind: str, expected: str, actual: str, now: datetime | None) -> PaymentMismatch:
+    """Once per (booking, Stripe object, kind): a redelivered event finds the row it left."""
+    existing = session.exec(select(PaymentMismatch).where(
+        PaymentMismatch.booking_id == booking_id, PaymentMismatch.stripe_object_id == stripe_object_id,
+        PaymentMismatch.kind == kind)).first()
+    if existing is not None:
+        return existing
+    row = PaymentMismatch(booking_id=booking_id, event_id=(event_id or None) and event_id[:255],
+                          stripe_object_id=(stripe_object_id or None) and stripe_object_id[:255], kind=kind,
+                          expected=expected[:255], actual=actual[:255], created_at=now or utcnow())
+    session.add(row)
+    session.flush()
+    log.warning("payment mismatch on booking %s: %s expected %s, Stripe says %s (%s)", booking_id, kind, expected,
+                actual, stripe_object_id)
+    return row

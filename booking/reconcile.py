@@ -5,8 +5,9 @@
 2. Apply every event of a type we handle that the database never processed (not stored, or stored
    but still received/failed) through the webhook's own path (`webhooks.ingest_event`), stored with
    source "reconcile", oldest first.
-3. Settle bookings still pending against their Checkout Session (the old `reconcile` command), and
-   release lapsed holds.
+3. Settle bookings still pending against their Checkout Session (the old `reconcile` command), repair
+   Checkout attempts a crash left `creating` (their session found by `metadata.booking_id`), and release
+   lapsed holds.
 4. Report what still disagrees, as rows: paid at Stripe but not confirmed here, confirmed here but
    unpaid at Stripe, amount or currency differences, refunds at Stripe missing here.
 
@@ -33,7 +34,7 @@ from booking.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord
 from booking.models import Booking, BookingStatus, EventStatus, PaymentStatus, StripeEvent, utcnow
 from booking.models import Refund as RefundRow
 from booking.money import format_money
-from booking.payments import booking_id_of, fulfill_checkout, sweep_expired_holds
+from booking.payments import booking_id_of, fulfil_flow, repair_interrupted_checkouts, sweep_expired_holds
 from booking.webhooks import HANDLERS, ingest_event
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class ReconcileReport:
     refunds: int = 0
     pending_settled: int = 0
     holds_released: int = 0
+    checkouts_repaired: int = 0  # attempts left `creating` by a crash between Stripe's answer and our commit
     mismatches: list[Mismatch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be checked (Stripe errors)
 
@@ -110,6 +112,7 @@ class ReconcileReport:
             "refunds": self.refunds,
             "pending settled": self.pending_settled,
             "holds released": self.holds_released,
+            "checkouts repaired": self.checkouts_repaired,
             "mismatches": len(self.mismatches),
         }
 
@@ -152,6 +155,8 @@ def reconcile(*, engine: Engine, gateway: PaymentGateway, since: timedelta, now:
     _apply_unprocessed_events(engine=engine, gateway=gateway, stripe_events=stripe_events, report=report)
     sessions_by_id = {checkout.id: checkout for checkout in sessions}
     _settle_pending(engine=engine, gateway=gateway, sessions_by_id=sessions_by_id, report=report)
+    report.checkouts_repaired = repair_interrupted_checkouts(engine=engine, gateway=gateway, sessions=sessions,
+                                                             now=now).found
     report.holds_released = sweep_expired_holds(engine=engine, gateway=gateway)
     report.mismatches = _mismatches(engine=engine, gateway=gateway, report=report, sessions=sessions,
                                     intents=intents, stripe_refunds=stripe_refunds)
@@ -209,9 +214,8 @@ def _settle_pending(*, engine: Engine, gateway: PaymentGateway, sessions_by_id: 
                 continue
         if checkout.payment_status != "paid" and checkout.status != "complete":
             continue
-        with session_scope(engine) as session:
-            if fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout).state == "confirmed":
-                report.pending_settled += 1
+        if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == "confirmed":
+            report.pending_settled += 1
 
 
 def _mismatches(*, engine: Engine, gateway: PaymentGateway, report: ReconcileReport,

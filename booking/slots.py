@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from booking import availability
-from booking.bookings import busy_bookings
+from booking.bookings import busy_spans
 from booking.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
 
 
@@ -57,10 +57,10 @@ def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetim
           now: datetime, ignore_booking_id: str | None = None) -> list[availability.Interval]:
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     return [
-        availability.Interval(start=b.start_time, end=b.end_time)
-        for b in busy_bookings(session=session, builder_id=schedule.builder.id,
-                               start=start - margin, end=end + margin, now=now)
-        if b.id != ignore_booking_id  # a booking being moved must not block its own neighbours
+        availability.Interval(start=span_start, end=span_end)
+        for booking_id, span_start, span_end in busy_spans(session=session, builder_id=schedule.builder.id,
+                                                           start=start - margin, end=end + margin, now=now)
+        if booking_id != ignore_booking_id  # a booking being moved must not block its own neighbours
     ]
 
 

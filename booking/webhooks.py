@@ -2,6 +2,13 @@
 
 Order is not guaranteed, and the same event can arrive many times, even concurrently: every
 handler works from whatever state it finds and changes it with compare-and-swap updates.
+
+No Stripe call while the dispatch transaction is open. Inside it, handlers see a gateway that only
+answers from what Stripe said before the transaction began (`StripeAnswers`): a handler that needs
+more (tracing a payment intent to its booking, a charge's refunds, an account) raises `StripeNeeded`,
+the transaction rolls back, Stripe is asked with none open, and the handler runs again with the
+answer (`apply_event`). Stripe writes a handler decides on (the refund of a payment that lost its
+slot) are written as intents (a `Refund` row, `requested`) and sent after the commit.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import json
 import logging
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking import bookings, connect, payment_records
+from booking import bookings, connect, payment_records, payments
 from booking.db import session_scope
-from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway
+from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
 from booking.gateway import Refund as StripeRefund
 from booking.models import EventStatus, StripeEvent, utcnow
 from booking.payment_records import StripeRef, UnknownBooking, locate
-from booking.payments import fulfill_checkout, refund_late_payment
+from booking.payments import fulfill_checkout, request_late_payment_refund
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +55,9 @@ def _refunds_of(gateway: PaymentGateway, charge: dict[str, Any]) -> list[StripeR
 
 def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     checkout = CheckoutSession.from_stripe(event["data"]["object"])
-    fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout)
-    if fulfilment.booking is None:
+    fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout,
+                                  event_id=event.get("id"))
+    if fulfilment.booking is None and fulfilment.state != "mismatch":
         raise UnknownBooking(checkout.id)
     return "fulfilment:" + fulfilment.state
 
@@ -75,11 +84,13 @@ def on_checkout_expired(session: Session, gateway: PaymentGateway, event: dict[s
 def on_payment_intent_succeeded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     obj = event["data"]["object"]
     located = locate(session=session, ref=StripeRef.of(obj))
+    if payment_records.cross_check_intent(session=session, located=located, intent=obj, event_id=event.get("id")):
+        return "mismatch recorded; not confirmed"
     outcome = bookings.confirm_paid(session=session, booking_id=located.booking.id, payment_intent_id=obj["id"])
     payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=obj["id"])
     if outcome.refund_required:
-        refund_late_payment(session=session, gateway=gateway, booking=outcome.booking)
-        return "late payment refunded"
+        request_late_payment_refund(session=session, booking=outcome.booking)
+        return "late payment: refund requested"
     return "confirmed" if outcome.newly_confirmed else "no change"
 
 
@@ -173,8 +184,7 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
         return WebhookResult(200, {"received": True, "duplicate": True})
 
     try:
-        with session_scope(engine) as session:
-            outcome = _dispatch(session, gateway, event, count_attempt=True)
+        outcome = apply_event(engine=engine, gateway=gateway, load=lambda _session: event)
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("webhook %s (%s) failed", event["id"], event["type"])
@@ -183,19 +193,109 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
     return WebhookResult(200, {"received": True, "outcome": outcome})
 
 
+# --- Stripe, outside the dispatch transaction ---------------------------------------------------------------
+
+# What a handler may ask Stripe for inside the transaction (reads only): asked again outside it.
+_READS = frozenset({"booking_id_for_payment_intent", "list_refunds", "retrieve_checkout_session",
+                    "retrieve_connected_account", "retrieve_destination_charge"})
+_MAX_STRIPE_ROUNDS = 6  # a handler asks for at most a few things; a loop beyond that is a bug
+
+
+class StripeNeeded(Exception):
+    """A handler needs an answer from Stripe that was not fetched before its transaction began."""
+
+    def __init__(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
+        super().__init__(call[0])
+        self.call = call
+
+
+class StripeCallInTransaction(RuntimeError):
+    """A handler tried to change something at Stripe inside the transaction: a bug (write an intent)."""
+
+
+class StripeAnswers:
+    """The gateway a handler sees inside the dispatch transaction: answers from Stripe fetched before
+    it began, and `StripeNeeded` for anything else (`apply_event` fetches it and runs the handler again)."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self._answers: dict[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]], Any] = {}
+
+    def fetch(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
+        """Ask Stripe (call this with no transaction open)."""
+        name, args, kwargs = call
+        self._answers[call] = getattr(self._gateway, name)(*args, **dict(kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in _READS:
+            raise StripeCallInTransaction(f"{name}: no Stripe write inside the webhook's transaction")
+
+        def answer(*args: Any, **kwargs: Any) -> Any:
+            call = (name, args, tuple(sorted(kwargs.items())))
+            if call not in self._answers:
+                raise StripeNeeded(call)
+            return self._answers[call]
+
+        return answer
+
+
+def apply_event(*, engine: Engine, gateway: PaymentGateway,
+                load: Callable[[Session], dict[str, Any] | None], count_attempt: bool = True,
+                turn: Callable[[], AbstractContextManager[object]] = nullcontext) -> str | None:
+    """Run a stored event's handler in a transaction of its own, with no Stripe call while it is open.
+
+    `load` returns the event inside the transaction (None: nothing to do, e.g. applied meanwhile);
+    `turn` is held around each transaction (the worker's SQLite writer turn). A handler needing Stripe
+    rolls the transaction back, Stripe is asked, and the event is applied again. After the commit, a
+    late-payment refund the handler requested is sent. Exceptions propagate (the caller records them).
+    """
+    answers = StripeAnswers(gateway)
+    for _round in range(_MAX_STRIPE_ROUNDS):
+        try:
+            with turn(), session_scope(engine) as session:
+                event = load(session)
+                if event is None:
+                    return None
+                outcome = _dispatch(session, answers, event, count_attempt=count_attempt)
+                refund_bookings = payments.late_refunds_requested(session)
+        except StripeNeeded as need:
+            answers.fetch(need.call)  # the transaction is closed: ask Stripe now
+            continue
+        _send_requested_refunds(engine, gateway, refund_bookings)
+        return outcome
+    raise RuntimeError(f"event handler kept asking Stripe for more after {_MAX_STRIPE_ROUNDS} rounds")
+
+
+def _send_requested_refunds(engine: Engine, gateway: PaymentGateway, booking_ids: list[str]) -> None:
+    """The event is applied and committed; a refund it asked for must not turn it into a failure."""
+    if not booking_ids:
+        return
+    try:
+        payments.send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=booking_ids)
+    except Exception:  # the Refund rows stay `requested`: the sweeper sends them
+        log.exception("late-payment refund of %s not sent now; the sweeper retries", booking_ids)
+
+
 def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], *, count_attempt: bool) -> str:
-    """Run the event's handler in the caller's transaction and record the outcome on its row."""
+    """Run the event's handler in the caller's transaction and record the outcome on its row.
+
+    Pass a `StripeAnswers` as the gateway (`apply_event` does): the handler may not reach Stripe here.
+    """
     row = session.get(StripeEvent, event["id"])
     if count_attempt:
         row.attempts += 1
     handler = HANDLERS.get(event["type"])
     session.info.pop(payment_records.LOCATED_BOOKING, None)
+    session.info.pop(payments.LATE_REFUNDS_REQUESTED, None)
+    answers = gateway if isinstance(gateway, StripeAnswers) else StripeAnswers(gateway)
     if handler is None:
         outcome, status = "unhandled type", EventStatus.IGNORED
     else:
         try:
             with session.begin_nested():
-                outcome, status = handler(session, gateway, event), EventStatus.PROCESSED
+                outcome, status = handler(session, answers, event), EventStatus.PROCESSED
         except UnknownBooking as exc:
             outcome, status = f"no booking {exc}", EventStatus.IGNORED
     # Filed under its booking, so the builder sees their own events in the webhook log.
@@ -232,12 +332,23 @@ def _known_booking_id(session: Session, payload: str) -> str | None:
 
 
 def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> str:
-    """Run a stored event's handler again (operator tool for a fixed bug)."""
-    with session_scope(engine) as session:
+    """Run a stored event's handler again (operator tool for a fixed bug); also sends a late-payment
+    refund of its booking left `requested`."""
+    def load(session: Session) -> dict[str, Any]:
         row = session.get(StripeEvent, event_id)
         if row is None:
             raise LookupError(event_id)
-        return _dispatch(session, gateway, json.loads(row.payload), count_attempt=False)
+        return json.loads(row.payload)
+
+    outcome = apply_event(engine=engine, gateway=gateway, load=load, count_attempt=False)
+    with session_scope(engine) as session:
+        booking_id = session.exec(sa.select(StripeEvent.booking_id).where(StripeEvent.id == event_id)).scalar()
+    if booking_id:
+        try:
+            payments.send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[booking_id])
+        except PaymentProviderError:
+            log.warning("replay %s: a late-payment refund could not be sent; the sweeper retries", event_id)
+    return outcome or ""
 
 
 def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any], source: str) -> str:
@@ -257,8 +368,7 @@ def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, An
     if not _store_event(engine, event, payload):
         return "duplicate"
     try:
-        with session_scope(engine) as session:
-            return _dispatch(session, gateway, event, count_attempt=True)
+        return apply_event(engine=engine, gateway=gateway, load=lambda _session: event) or ""
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("%s event %s (%s) failed", source, event["id"], event["type"])

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking import availability, catalog, invites, manage, manage_links, payments, slots
+from booking import abuse, availability, catalog, invites, manage, manage_links, payments, slots
 from booking import calendar_feed as calendar_feeds
 from booking.config import get_settings
 from booking.db import database_reachable, session_scope
@@ -36,6 +36,13 @@ def error(status: int, code: str, message: str, **extra: object) -> JSONResponse
 
 def invalid(field: str, message: str) -> JSONResponse:
     return error(422, "invalid_request", message, field=field)
+
+
+def limited(exc: abuse.LimitReached) -> JSONResponse:
+    """429 in the API's error shape, with Retry-After (seconds)."""
+    response = error(429, exc.code, exc.message, retry_after=exc.retry_after)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -81,6 +88,11 @@ def _parse_from_day(raw: str | None, today: date) -> date | None:
     except ValueError:
         return None
     return day if _in_date_window(day, today) else None
+
+
+def _parse_amount(raw: str) -> int | None:
+    """Minor units from a form field, or None ("²" passes str.isdigit() but not int())."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else None
 
 
 def _parse_days(raw: str) -> int | None:
@@ -167,9 +179,14 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     except ValueError as exc:
         return invalid("client_time_zone", str(exc))
 
+    settings = get_settings()
+    requester = abuse.Requester.of(request.client.host if request.client else None,
+                                   request.headers.get("x-request-id"))
+
     def start() -> payments.CheckoutStarted:
+        abuse.limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it may hold a slot
         return payments.begin_checkout(
-            engine=deps.engine(), gateway=deps.gateway(), settings=get_settings(),
+            engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
         )
@@ -180,8 +197,13 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid(exc.field, exc.message)
     except slots.SessionTypeNotFound:
         return error(404, "session_type_not_found", "No such session type.")
-    except payments.SlotUnavailable as exc:
-        return error(409, "slot_unavailable", str(exc))
+    except (payments.SlotUnavailable, payments.HoldNotActive) as exc:
+        message = str(exc) if isinstance(exc, payments.SlotUnavailable) else "That time is no longer available."
+        return error(409, "slot_unavailable", message)
+    except abuse.LimitReached as exc:
+        log.warning("create-checkout refused (%s) for request %s from %s", exc.code, requester.request_id,
+                    requester.ip)
+        return limited(exc)
     except PaymentProviderError:
         return error(502, "payment_provider_error",
                      "We could not reach the payment provider. Nothing was charged and the slot was released.")
@@ -286,6 +308,12 @@ async def manage_action(request: Request) -> Response:
         return Response("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
     if not same_site_request(request, get_settings().public_url):
         return _refused(403, "This request didn't come from your booking page.", token)
+    try:
+        abuse.limits_for(get_settings()).check_manage_rate(request.client.host if request.client else None)
+    except abuse.RateLimited as exc:
+        refused = _refused(429, exc.message, token)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     length = request.headers.get("content-length") or "0"
     if not length.isdigit() or int(length) > MANAGE_FORM_LIMIT:
         return _refused(413, "The request is too large.", token)
@@ -297,7 +325,7 @@ async def manage_action(request: Request) -> Response:
         if action == "cancel":
             expected = str(form.get("expected_refund") or "")
             return manage.cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
-                                           expected_refund=int(expected) if expected.isdigit() else None)
+                                           expected_refund=_parse_amount(expected))
         try:
             start = datetime.fromisoformat(str(form.get("start") or ""))
         except ValueError:

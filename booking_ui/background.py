@@ -7,6 +7,7 @@ stay safe to run concurrently anyway (compare-and-swap updates, claimed outbox r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -17,7 +18,7 @@ from booking.config import get_settings
 from booking.mailer import Mailer, mailer_from_settings
 from booking.notifications import send_due_notifications
 from booking.payments import sweep_expired_holds
-from booking.webhook_worker import StoredEventProcessor
+from booking.webhook_worker import ProcessorProcess
 from booking_ui import deps
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 SWEEPER = "hold-sweeper"
 OUTBOX = "outbox"
 WEBHOOK_EVENTS = "webhook-events"
+SUPERVISE_SECONDS = 2.0  # how often the leader checks that its webhook processor still runs
 
 
 def reset_inherited_db_pool() -> None:
@@ -67,10 +69,15 @@ async def outbox_worker(interval_seconds: float) -> None:
 
 
 async def stored_event_worker(interval_seconds: float) -> None:
-    """WEBHOOK_PROCESSING=worker: applies the webhook events the route stored and answered."""
-    processor = StoredEventProcessor(engine_factory=deps.engine, gateway_factory=deps.gateway)
-    await locks.run_periodically(processor, lock_factory=partial(lock_for, WEBHOOK_EVENTS, interval_seconds),
-                                 interval_seconds=interval_seconds)
+    """WEBHOOK_PROCESSING=worker: the leading worker keeps the processor of stored events running, in a
+    process of its own (booking/webhook_worker.py), and ends it when it stops."""
+    processor = ProcessorProcess(interval_seconds=interval_seconds)
+    try:
+        await locks.run_periodically(processor.ensure_running,
+                                     lock_factory=partial(lock_for, WEBHOOK_EVENTS, SUPERVISE_SECONDS),
+                                     interval_seconds=SUPERVISE_SECONDS)
+    finally:
+        await asyncio.shield(asyncio.to_thread(processor.stop))
 
 
 def register_background_tasks(app: rx.App) -> None:

@@ -55,6 +55,8 @@ fi
 if [[ -n ${WORKERS:-} ]]; then
   export GRANIAN_WORKERS=$WORKERS
 fi
+# Webhooks are answered once stored and applied by a processor process (README: Benchmarks).
+export WEBHOOK_PROCESSING=${WEBHOOK_PROCESSING:-worker}
 echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS workers}"
 if [[ -z $has_key ]]; then
   echo "    Builder workspace: http://localhost:$PORT/admin/login"

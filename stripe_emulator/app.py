@@ -1,4 +1,5 @@
-"""The Starlette application: /v1 API, hosted checkout and Connect pages, dashboard, control API."""
+"""The Starlette application: /v1 API, hosted checkout and Connect pages, dashboard, control API, and
+(test mode) fault injection in front of /v1."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from stripe_emulator import api, connect_pages, control, dashboard, hosted_page
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
+from stripe_emulator.faults import Faults, with_faults
 
 
 def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | None = None) -> Starlette:
@@ -38,7 +41,8 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
             else:
                 emu.stop()
 
-    control_routes = control.routes(emu) if emu.config.test_mode else control.disabled_routes()
+    faults = Faults()  # armed only through the control API, so only in test mode
+    control_routes = control.routes(emu, faults) if emu.config.test_mode else control.disabled_routes()
     routes = [
         Route("/healthz", health, methods=["GET"]),
         *api.routes(emu),
@@ -47,6 +51,17 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
         *control_routes,
         *dashboard.routes(emu),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = _EmulatorApp(routes=routes, lifespan=lifespan)
     app.state.emulator = emu
+    app.state.faults = faults
     return app
+
+
+class _EmulatorApp(Starlette):
+    """The app, with fault injection and the request log in front of /v1 (stripe_emulator.faults)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await with_faults(super().__call__, self.state.faults)(scope, receive, send)

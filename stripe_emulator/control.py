@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from stripe_emulator import accounts, errors
 from stripe_emulator.charging import SessionUnavailable
 from stripe_emulator.emulator import Emulator
+from stripe_emulator.faults import FaultError, Faults
 from stripe_emulator.forms import decode_flat
 
 
@@ -60,10 +62,33 @@ def disabled_routes() -> list[Route]:
     ]
 
 
-def routes(emu: Emulator) -> list[Route]:
+def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
+    faults = faults or Faults()
+
     async def reset(request: Request) -> Response:
         emu.reset()
+        faults.clear()
         return JSONResponse({"ok": True})
+
+    async def arm_fault(request: Request) -> Response:
+        try:
+            data = await read_body(request)
+            fault = faults.arm(data)
+        except errors.StripeError as error:
+            return _error(error)
+        except FaultError as exc:
+            return _error(errors.invalid(exc.param, exc.message))
+        return JSONResponse({"fault": asdict(fault), "armed": faults.armed()})
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse({"armed": faults.armed()})
+
+    async def clear_faults(request: Request) -> Response:
+        faults.clear()
+        return JSONResponse({"ok": True})
+
+    async def requests_log(request: Request) -> Response:
+        return JSONResponse({"requests": faults.requests(request.query_params.get("path_prefix") or "")})
 
     async def deliveries(request: Request) -> Response:
         return JSONResponse(emu.deliveries(request.query_params.get("event_id") or None))
@@ -178,6 +203,10 @@ def routes(emu: Emulator) -> list[Route]:
 
     return [
         Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/faults", arm_fault, methods=["POST"]),
+        Route("/_emulator/faults", list_faults, methods=["GET"]),
+        Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+        Route("/_emulator/requests", requests_log, methods=["GET"]),
         Route("/_emulator/deliveries", deliveries, methods=["GET"]),
         Route("/_emulator/deliveries/wait", wait_deliveries, methods=["GET", "POST"]),
         Route("/_emulator/clock", clock, methods=["GET"]),

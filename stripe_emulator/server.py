@@ -15,6 +15,7 @@ import uvicorn
 from stripe_emulator.app import create_app
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
+from stripe_emulator.faults import Faults
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -87,6 +88,7 @@ class EmulatorServer:
             setattr(base, key, value)
         self.config = base
         self.emulator: Emulator | None = None
+        self.faults: Faults | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -100,6 +102,7 @@ class EmulatorServer:
         self.config.port = self._socket.getsockname()[1]
         app = create_app(self.config)
         self.emulator = app.state.emulator
+        self.faults = app.state.faults  # fault injection and the request log (stripe_emulator.faults)
         self._server = uvicorn_server(app)
         self._thread = threading.Thread(
             target=self._server.run,

@@ -1,5 +1,6 @@
-"""Payments (routes.ADMIN_PAYMENTS): failed payments, holds that expired unpaid, refunds, and (platform
-admins only) Reconcile against Stripe for the last 7 days.
+"""Payments (routes.ADMIN_PAYMENTS): payment mismatches (a webhook's session, amount or currency differing
+from the booking's), failed payments, holds that expired unpaid, refunds, and (platform admins only)
+Reconcile against Stripe for the last 7 days.
 
 Each list is one page of 50 from `booking.monitor`, scoped by `authz.builder_scope`: a builder sees
 their own bookings' rows, a platform admin everyone's.
@@ -58,6 +59,10 @@ class PaymentsState(AdminState):
     refunds_page: int = 1
     refunds_pages: int = 1
     refunds_total: int = 0
+    mismatches: list[monitor.MismatchRow] = []
+    mismatches_page: int = 1
+    mismatches_pages: int = 1
+    mismatches_total: int = 0
     reconcile_running: bool = False
     reconcile_done: bool = False
     reconcile_error: str = ""
@@ -73,16 +78,20 @@ class PaymentsState(AdminState):
             failed = monitor.failed_payments(session=session, builder_id=scope, zone=zone, page=self.failed_page)
             expired = monitor.expired_holds(session=session, builder_id=scope, zone=zone, page=self.expired_page)
             refunds = monitor.refunds(session=session, builder_id=scope, zone=zone, page=self.refunds_page)
+            mismatches = monitor.mismatches(session=session, builder_id=scope, zone=zone,
+                                            page=self.mismatches_page)
         self.failed, self.failed_page, self.failed_pages, self.failed_total = (
             failed.rows, failed.page, failed.pages, failed.total)
         self.expired, self.expired_page, self.expired_pages, self.expired_total = (
             expired.rows, expired.page, expired.pages, expired.total)
         self.refunds, self.refunds_page, self.refunds_pages, self.refunds_total = (
             refunds.rows, refunds.page, refunds.pages, refunds.total)
+        self.mismatches, self.mismatches_page, self.mismatches_pages, self.mismatches_total = (
+            mismatches.rows, mismatches.page, mismatches.pages, mismatches.total)
 
     @admin_event
     def load(self):
-        self.failed_page = self.expired_page = self.refunds_page = 1
+        self.failed_page = self.expired_page = self.refunds_page = self.mismatches_page = 1
         self.reconcile_done, self.reconcile_error = False, ""
         self.reconcile_counts, self.reconcile_mismatches, self.reconcile_notes = [], [], []
         self._refresh()
@@ -103,6 +112,12 @@ class PaymentsState(AdminState):
     @admin_event
     def show_refunds_page(self, page: int):
         self.refunds_page = _page_number(page)
+        self._refresh()
+        return None
+
+    @admin_event
+    def show_mismatches_page(self, page: int):
+        self.mismatches_page = _page_number(page)
         self._refresh()
         return None
 
@@ -221,6 +236,20 @@ def _refund_row(row: monitor.RefundRow) -> rx.Component:
     )
 
 
+def _payment_mismatch_row(row: monitor.MismatchRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.when, white_space="nowrap")),
+        rx.table.cell(rx.badge(row.kind, color_scheme="red", variant="soft", data_testid="mismatch-kind")),
+        rx.table.cell(rx.vstack(rx.code(row.booking_id), rx.text(row.client, size="1", color_scheme="gray"),
+                                spacing="0")),
+        rx.table.cell(row.expected),
+        rx.table.cell(row.actual),
+        rx.table.cell(rx.vstack(rx.code(row.stripe_object_id), rx.text(row.event_id, size="1", color_scheme="gray"),
+                                spacing="0")),
+        data_testid="payment-mismatch-row",
+    )
+
+
 def _mismatch_row(row: MismatchView) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.kind),
@@ -270,6 +299,16 @@ def _reconcile() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         rx.cond(PaymentsState.is_platform_admin, _reconcile()),
+        _section(
+            "Mismatches", PaymentsState.mismatches_total,
+            rx.text("Stripe reported a payment that differs from what we asked for (another session, amount or "
+                    "currency). It did not confirm the booking: check it in Stripe, then refund or book by hand.",
+                    size="2", color_scheme="gray"),
+            _table(("When", "Mismatch", "Booking", "Expected", "Stripe says", "Stripe object / event"),
+                   PaymentsState.mismatches, _payment_mismatch_row, "No mismatches."),
+            _pager("mismatches", PaymentsState.mismatches_page, PaymentsState.mismatches_pages,
+                   PaymentsState.show_mismatches_page),
+        ),
         _section(
             "Failed payments", PaymentsState.failed_total,
             _table(("When", "Client", "Session type", "Amount", "Decline"), PaymentsState.failed, _failed_row,

@@ -340,7 +340,12 @@ def main_column() -> rx.Component:
                            data_testid="notice"),
                 rx.fragment()),
         hold_banner(),
-        rx.cond(S.selected_start != "", details_form(), picker()),
+        rx.cond(
+            S.not_bookable_reason != "",
+            rx.callout(S.not_bookable_reason, icon="info", color_scheme="amber", width="100%", role="status",
+                       data_testid="not-bookable"),
+            rx.cond(S.selected_start != "", details_form(), picker()),
+        ),
         spacing="4",
         width="100%",
         min_width="0",

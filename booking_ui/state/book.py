@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import reflex as rx
 
-from booking import holds, payments, slots
+from booking import abuse, catalog, holds, payments, slots
 from booking.booking_page import CalendarDay, MonthView, PageSummary, SlotOption, day_times, month_view, page_summary
 from booking.config import get_settings
 from booking.db import session_scope
@@ -34,6 +34,14 @@ def focus_script(element_id: str) -> str:
     """Focus an element once React has rendered it (it may appear with this very update)."""
     return (f"(function f(n){{const el=document.getElementById({element_id!r});"
             "if(el){el.focus();}else if(n>0){setTimeout(function(){f(n-1);},50);}})(40)")
+
+
+def _begin_checkout(*, requester: abuse.Requester, **request: object) -> payments.CheckoutStarted:
+    """Pay: one create-checkout attempt against this client IP's rate limit, then the hold and the session."""
+    settings = get_settings()
+    abuse.limits_for(settings).check_checkout_rate(requester.ip)
+    return payments.begin_checkout(engine=deps.engine(), gateway=deps.gateway(), settings=settings,
+                                   requester=requester, **request)
 
 
 class BookState(rx.State):
@@ -66,6 +74,7 @@ class BookState(rx.State):
     email_error: str = ""
     error_summary: str = ""  # read out by the form's live region
     notice: str = ""  # a slot was taken meanwhile, Stripe failed, a hold ended
+    not_bookable_reason: str = ""  # REQUIRE_PAYOUTS on, the builder's payouts not set up: said before any pick
     paying: bool = False
     # The browser's hold: a random key kept in this browser; only its hash is stored with the booking.
     hold_key: str = rx.LocalStorage("", name="booking_hold_key")
@@ -128,6 +137,8 @@ class BookState(rx.State):
         type_id = self._session_type_id()
         with session_scope(deps.engine()) as session:
             self.summary = page_summary(session=session, session_type_id=type_id) if type_id else None
+            view = catalog.get_session_type(session=session, session_type_id=type_id) if self.summary else None
+        self.not_bookable_reason = view.not_bookable_reason if view is not None else ""
         self.not_found = self.summary is None
         if self.not_found:
             self.loading = False
@@ -265,12 +276,16 @@ class BookState(rx.State):
                 client_time_zone=self.time_zone,
                 browser_hold_key=self.hold_key,
             )
+            requester = abuse.Requester.of(self.router.session.client_ip)
         try:
-            started = await asyncio.to_thread(
-                payments.begin_checkout, engine=deps.engine(), gateway=deps.gateway(), settings=get_settings(),
-                **request,
-            )
-        except payments.SlotUnavailable:
+            started = await asyncio.to_thread(_begin_checkout, requester=requester, **request)
+        except abuse.LimitReached as exc:  # too many attempts or holds: say so, keep what they typed
+            log.warning("checkout refused (%s) for request %s from %s", exc.code, requester.request_id, requester.ip)
+            async with self:
+                self.paying = False
+                self.notice = exc.message
+            return None
+        except (payments.SlotUnavailable, payments.HoldNotActive):
             async with self:
                 self.paying = False
                 self.selected_start = ""
@@ -305,6 +320,8 @@ class BookState(rx.State):
                 self.hold_working = False
                 self.notice = ("We could not reach the payment provider; your time is still held. Please retry."
                                if isinstance(exc, PaymentProviderError) else
+                               "This hold can't be renewed again, so nothing was charged. Please pick a time "
+                               "again." if isinstance(exc, payments.RenewalsExhausted) else
                                "Your hold has ended, so nothing was charged. Please pick a time again.")
                 self._refresh()
             return None

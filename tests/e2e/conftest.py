@@ -88,6 +88,8 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "MAIL_DIR": str(mail_dir),
             "NOTIFICATION_INTERVAL_SECONDS": "0.5",
             "SWEEP_INTERVAL_SECONDS": "1",
+            # Every test's browser comes from 127.0.0.1: the per-IP limits would count them all as one client.
+            "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",
         },
     )
     yield server

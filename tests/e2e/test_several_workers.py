@@ -1,7 +1,8 @@
 """The production build on two workers (WORKERS=2, Redis for state), end to end: a client books and pays
-through the emulator's hosted Checkout, the webhook confirms, one confirmation email goes out (the
-outbox runs once per tick across the workers), and the builder signs in and sees the booking. Every
-page of ours is served with the Content-Security-Policy, and the browser reports no violation of it.
+through the emulator's hosted Checkout, the webhook is stored and applied by the processor process
+(WEBHOOK_PROCESSING=worker, as `make run` serves it), one confirmation email goes out (the outbox runs
+once per tick across the workers), and the builder signs in and sees the booking. Every page of ours is
+served with the Content-Security-Policy, and the browser reports no violation of it.
 
 Runs on SQLite and, when TEST_POSTGRES_URL is set, on a fresh PostgreSQL database; needs Redis
 (TEST_REDIS_URL, default redis://127.0.0.1:6379/11).
@@ -26,7 +27,7 @@ from sqlmodel import Session, select
 
 from booking.db import engine_for
 from booking.migrations import PROJECT_ROOT
-from booking.models import Booking, BookingStatus, UserAccount, UserRole
+from booking.models import Booking, BookingStatus, EventStatus, StripeEvent, UserAccount, UserRole
 from tests.conftest import free_port
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import PASSWORD, password_hash
@@ -72,6 +73,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": emulator_url,
                 "MAIL_DIR": str(workdir / "mail"), "NOTIFICATION_INTERVAL_SECONDS": "0.5",
                 "SWEEP_INTERVAL_SECONDS": "1",
+                "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",  # every browser here is 127.0.0.1
+                # As `make run` serves it: the webhook stored and answered, a processor process applies it.
+                "WEBHOOK_PROCESSING": "worker",
             })
             try:
                 yield Deployment(app=app, database_url=database_url, mail_dir=workdir / "mail")
@@ -163,6 +167,14 @@ def test_two_workers_serve_the_whole_booking_flow(deployment: Deployment, builde
 
     wait_until(lambda: booking() is not None and booking().status == BookingStatus.CONFIRMED, timeout=30,
                message="the booking confirmed")
+
+    def completion_applied() -> bool:  # the stored event, applied by the processor process
+        with Session(engine) as session:
+            return session.exec(select(StripeEvent).where(StripeEvent.type == "checkout.session.completed",
+                                                          StripeEvent.booking_id == booking().id,
+                                                          StripeEvent.status == EventStatus.PROCESSED)).first() is not None
+
+    wait_until(completion_applied, timeout=30, message="checkout.session.completed applied")
 
     def confirmations() -> list[Path]:
         found = []

@@ -183,3 +183,9 @@ def test_a_garbled_signature_header_is_400(client, engine, signature):
                                     "Content-Type": "application/json"})
 
     assert_refused(response, 400)
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "9" * 5000, "-1", "1.5", ""])
+def test_the_manage_forms_expected_refund_is_read_as_ascii_digits_or_not_at_all(raw):
+    assert api._parse_amount(raw) is None  # int("²") would raise: a 500 on the cancel form
+    assert api._parse_amount("2500") == 2500

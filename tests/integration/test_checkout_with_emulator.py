@@ -71,14 +71,15 @@ def test_success_page_confirms_a_paid_session_without_any_webhook(engine, gatewa
         assert booking.payment_intent_id.startswith("pi_")
 
 
-def test_emulator_unreachable_is_a_provider_error_and_leaves_nothing(engine, session_type):
-    down = StripeGateway(secret_key="sk_test_x", webhook_secret=WEBHOOK_SECRET, api_base="http://127.0.0.1:9")
+def test_emulator_unreachable_is_a_provider_error_and_releases_the_hold(engine, session_type):
+    down = StripeGateway(secret_key="sk_test_x", webhook_secret=WEBHOOK_SECRET, api_base="http://127.0.0.1:9",
+                         max_network_retries=0)
 
     with pytest.raises(PaymentProviderError):
         start(engine, down, session_type)
 
     with Session(engine) as s:
-        assert s.exec(select(Booking)).all() == []
+        assert [b.status for b in s.exec(select(Booking)).all()] == [BookingStatus.CANCELLED]
 
 
 def test_a_payment_is_traced_back_to_its_booking_through_stripe(engine, gateway, emulator, session_type):

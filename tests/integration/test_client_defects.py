@@ -346,7 +346,9 @@ def test_an_expired_hold_sends_hold_expired_with_a_link_to_book_again(engine, ga
 
     assert too_soon.total == 0 and report.sent == 1  # after a short grace
     [message] = [email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in tmp_path.glob("*.eml")]
-    assert message["Subject"].startswith("Hold expired")
+    # .strip(): a subject of 70-odd characters is folded right after "Subject:", and Python's parser keeps
+    # the fold's leading space (mail clients unfold it away); the builder's number decides the length.
+    assert message["Subject"].strip().startswith("Hold expired")
     text = message.get_body(("plain",)).get_content()
     book_again = next(line for line in text.splitlines() if line.startswith("Book again: "))
     assert book_again.endswith(f"/book/{session_type.id}")

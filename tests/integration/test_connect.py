@@ -17,7 +17,7 @@ import stripe
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import connect, payments, refunds
+from booking import catalog, connect, payments, refunds
 from booking.accounts.authz import Actor, Forbidden
 from booking.config import get_settings, load_settings
 from booking.email_templates import NotificationKind
@@ -682,3 +682,47 @@ def test_the_api_refuses_a_builder_without_payouts_when_payouts_are_required(eng
     assert (error["code"], error["field"]) == ("invalid_request", "session_type_id")
     assert "Ada can't take bookings yet" in error["message"]
     assert fake.created == []
+
+
+def test_a_builder_without_payouts_is_shown_as_not_bookable_before_any_slot_is_picked(engine, ada, monkeypatch):
+    from booking.db import session_scope
+    from tests.integration.test_client_defects import _book_state
+    from tests.support.admin_states import call
+
+    monkeypatch.setenv("REQUIRE_PAYOUTS", "true")
+    get_settings.cache_clear()
+    try:
+        listed = TestClient(api.build_api()).get("/api/session-types").json()
+        with session_scope(engine) as s:
+            slug = s.get(Builder, ada["builder_id"]).slug
+            page = catalog.get_builder(session=s, slug=slug)
+        book_page = _book_state(ada["gbp"].id)
+        call(book_page, "load")
+    finally:
+        get_settings.cache_clear()
+
+    reason = "Ada can't take bookings yet: they are still setting up how they get paid."
+    assert {(item["bookable"], item["not_bookable_reason"]) for item in listed} == {(False, reason)}
+    assert (page.bookable, page.not_bookable_reason) == (False, reason)
+    assert book_page.not_bookable_reason == reason  # the page says so instead of offering times
+    monkeypatch.delenv("REQUIRE_PAYOUTS")
+    get_settings.cache_clear()
+    assert TestClient(api.build_api()).get("/api/session-types").json()[0]["bookable"] is True  # the demo's way
+
+
+def test_a_payout_failed_email_reaches_an_internationalised_address(engine, session):
+    from booking.notifications import queue_payout_failed
+
+    builder = make_builder(session, name="Ünï Builder", email="ünï@exämple.com")
+    payout = Payout(builder_id=builder.id, stripe_payout_id="po_intl", stripe_account_id="acct_intl", amount=4470,
+                    currency="gbp", status=PayoutStatus.FAILED, failure_code="account_closed")
+    session.add(payout)
+    session.flush()
+    [row] = queue_payout_failed(session=session, payout=payout, builder=builder)
+    session.commit()
+
+    message = build_message(notification_id=row.id, kind=row.kind, recipient=row.recipient, payload=row.payload,
+                            now=NOW)
+
+    assert message["To"].addresses[0].addr_spec == "ünï@exämple.com"
+    assert message["To"].addresses[0].display_name == "Ünï Builder"

@@ -350,11 +350,15 @@ def reflex_app():
 
     from booking.migrations import PROJECT_ROOT
 
+    previous = os.getcwd()
     os.chdir(PROJECT_ROOT)  # rxconfig.py is found through the working directory
     environment.REFLEX_SKIP_COMPILE.set(True)
     from booking_ui.booking_ui import app
 
-    return app()
+    try:
+        yield app()
+    finally:
+        os.chdir(previous)
 
 
 def test_the_app_allows_only_our_own_origin(reflex_app):
