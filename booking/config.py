@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     stripe_connect_webhook_secret: str | None = Field(None, validation_alias="STRIPE_CONNECT_WEBHOOK_SECRET")
     # Stripe calls: seconds before one attempt gives up, and how often the SDK retries a timeout, a dropped
     # connection or a 5xx (with the same idempotency key, backing off 0.5 s, 1 s, ...).
-    stripe_timeout_seconds: float = Field(20.0, gt=0, le=120, validation_alias="STRIPE_TIMEOUT_SECONDS")
+    stripe_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="STRIPE_TIMEOUT_SECONDS")
     stripe_max_network_retries: int = Field(2, ge=0, le=5, validation_alias="STRIPE_MAX_NETWORK_RETRIES")
     # Abuse limits (booking/abuse.py). Active (unexpired, unpaid) holds per client email and per client IP;
     # 0 turns a cap off. Behind a reverse proxy the server must pass the client's address on (uvicorn's

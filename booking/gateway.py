@@ -310,7 +310,7 @@ def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
 
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str | Sequence[str] | None,
-                 api_base: str | None = None, timeout_seconds: float = 20.0, max_network_retries: int = 2) -> None:
+                 api_base: str | None = None, timeout_seconds: float = 10.0, max_network_retries: int = 2) -> None:
         base_addresses = {"api": api_base} if api_base else None
         # The SDK retries a timeout, a dropped connection, a 409 or a 5xx with the same Idempotency-Key
         # (exponential backoff from 0.5 s); each attempt waits at most `timeout_seconds`.

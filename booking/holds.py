@@ -1,6 +1,6 @@
 """The client's own hold, recognised by the browser that made it.
 
-The booking page keeps a random hold key in the browser; `payments.start_checkout` stores its SHA-256
+The booking page keeps a random hold key in the browser; `payments.write_hold` stores its SHA-256
 on the booking. Coming back (browser Back from Checkout, a reload, another tab) the page finds the hold
 by that hash and offers **Continue to payment** (the same Checkout Session while it is open, else a
 fresh one for the same hold) or **Pick another time** (release). The booking id never comes from the

@@ -24,7 +24,7 @@ def gateway() -> StripeGateway:
 
 @lru_cache(maxsize=4)
 def _gateway(secret_key: str | None, webhook_secret: tuple[str, ...], api_base: str | None,
-             timeout_seconds: float = 20.0, max_network_retries: int = 2) -> StripeGateway:
+             timeout_seconds: float = 10.0, max_network_retries: int = 2) -> StripeGateway:
     if not secret_key:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base,
