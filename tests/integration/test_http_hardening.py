@@ -359,6 +359,7 @@ def reflex_app():
         yield app()
     finally:
         os.chdir(previous)
+        os.environ.pop(environment.REFLEX_SKIP_COMPILE.name, None)  # later tests start real servers
 
 
 def test_the_app_allows_only_our_own_origin(reflex_app):

@@ -37,7 +37,11 @@ def copy_app(destination: Path) -> Path:
 
 
 def app_environment(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DATABASE_URL", "PUBLIC_URL", "NEXT_PUBLIC_URL", "SMTP_URL", "REDIS_URL", "MAIL_DIR"))}
+    # Also Reflex's internal switches (e.g. __REFLEX_SKIP_COMPILE, set in-process by ASGI tests): a
+    # child server that inherits them would skip installing the frontend and fail to build.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("STRIPE_", "DATABASE_URL", "PUBLIC_URL", "NEXT_PUBLIC_URL", "SMTP_URL", "REDIS_URL",
+                                "MAIL_DIR", "__REFLEX"))}
     bun_bin = PROJECT_ROOT / ".tools" / "bun" / "node_modules" / ".bin"
     venv_bin = PROJECT_ROOT / ".venv" / "bin"
     env["PATH"] = f"{venv_bin}:{bun_bin}:{env.get('PATH', '')}"
