@@ -157,4 +157,7 @@ def test_two_periodic_loops_run_each_tick_once(engine, name):
 
     asyncio.run(asyncio.wait_for(scenario(), timeout=30))
 
-    assert len(set(ran)) == 1, ran
+    # One leader runs every tick. A loaded machine may fail the lead over once (a lost connection hands
+    # it to the other worker, as it should), but two workers running the same ticks would alternate.
+    switches = sum(1 for before, after in zip(ran, ran[1:]) if before != after)
+    assert switches <= 1, ran
