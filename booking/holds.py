@@ -120,7 +120,7 @@ def continue_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Sett
         current = gateway.retrieve_checkout_session(checkout_id)  # no transaction open around Stripe
         if current.payment_status == "paid" or current.status == "complete":
             with session_scope(engine) as session:
-                payments.fulfill_checkout(session=session, gateway=gateway, checkout_session=current)
+                payments.fulfill_checkout(session=session, checkout_session=current)
             return Continued(paid=True, checkout_session_id=checkout_id, checkout_url="")
         if current.status == "open" and (current.url or checkout_url):
             return Continued(paid=False, checkout_session_id=checkout_id, checkout_url=current.url or checkout_url)

@@ -512,17 +512,16 @@ def booking_id_of(checkout: CheckoutSession) -> str | None:
     return checkout.metadata.get("booking_id") or checkout.client_reference_id
 
 
-def fulfill_checkout(*, session: Session, gateway: PaymentGateway, checkout_session_id: str | None = None,
-                     checkout_session: CheckoutSession | None = None, event_id: str | None = None) -> Fulfilment:
+def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
+                     event_id: str | None = None) -> Fulfilment:
     """Confirm the booking behind a paid Checkout Session: exactly once, however often it is called.
 
-    Called by the webhook and by the success page, inside their transaction; nothing here talks to
-    Stripe when `checkout_session` is given (pass it: `checkout_session_id` alone asks Stripe, so only
-    with no transaction open). A session whose id, amount or currency doesn't match what we asked for
+    Called by the webhook and by the success page, inside their transaction, with the session as Stripe
+    already gave it: nothing here talks to Stripe. A session whose id, amount or currency doesn't match what we asked for
     is recorded as a PaymentMismatch and confirms nothing. A payment that lost its slot gets a refund
     *requested* (a Refund row); `send_late_payment_refunds` asks Stripe after the commit.
     """
-    checkout = checkout_session or gateway.retrieve_checkout_session(checkout_session_id or "")
+    checkout = checkout_session
     if checkout.payment_status == "paid" or checkout.status == "complete":
         if payment_records.cross_check_checkout(session=session, checkout=checkout, event_id=event_id):
             located = payment_records.known_booking_id(session=session, ref=StripeRef.of_checkout(checkout))
@@ -557,7 +556,7 @@ def fulfill_checkout(*, session: Session, gateway: PaymentGateway, checkout_sess
 def fulfil_flow(*, engine: Engine, gateway: PaymentGateway, checkout: CheckoutSession) -> Fulfilment:
     """fulfill_checkout in a transaction of its own, then the late-payment refund it may have asked for."""
     with session_scope(engine) as session:
-        fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout)
+        fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
     if fulfilment.refund_required and fulfilment.booking is not None:
         send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[fulfilment.booking.id])
     return fulfilment

@@ -28,7 +28,7 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
     except PaymentProviderError:
         return Receipt("unknown", None)
     with session_scope(engine) as session:
-        fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout)
+        fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt("unknown", None)
         return Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking))

@@ -326,7 +326,7 @@ def _close_checkout(*, engine: Engine, gateway: PaymentGateway, booking_id: str,
         current = gateway.retrieve_checkout_session(checkout_session_id)
         if current.payment_status == "paid" or current.status == "complete":
             with session_scope(engine) as session:
-                fulfill_checkout(session=session, gateway=gateway, checkout_session=current)
+                fulfill_checkout(session=session, checkout_session=current)
             raise Refused("The client has just paid for this booking. Look again and choose a refund.")
         if current.status == "open":
             gateway.expire_checkout_session(

@@ -55,7 +55,7 @@ def _refunds_of(gateway: PaymentGateway, charge: dict[str, Any]) -> list[StripeR
 
 def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     checkout = CheckoutSession.from_stripe(event["data"]["object"])
-    fulfilment = fulfill_checkout(session=session, gateway=gateway, checkout_session=checkout,
+    fulfilment = fulfill_checkout(session=session, checkout_session=checkout,
                                   event_id=event.get("id"))
     if fulfilment.booking is None and fulfilment.state != "mismatch":
         raise UnknownBooking(checkout.id)

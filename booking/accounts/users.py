@@ -8,14 +8,23 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from booking.accounts import sessions
-from booking.accounts.passwords import WeakPassword, hash_password, verify_password
+from booking.accounts import audit, sessions
+from booking.accounts.authz import Actor
+from booking.accounts.passwords import (
+    MAX_PASSWORD_LENGTH,
+    WeakPassword,
+    check_password_strength,
+    hash_password,
+    verify_password,
+)
 from booking.accounts.throttle import SignInThrottle
 from booking.models import Builder, UserAccount, UserRole, utcnow
 
 # One message for an unknown email and a wrong password: the form must not tell which accounts exist.
 SIGN_IN_FAILED = "That email and password don't match an account."
 SIGN_IN_THROTTLED = "Too many failed sign-ins. Please wait 15 minutes and try again."
+WRONG_CURRENT_PASSWORD = "Your current password is not right. Nothing was changed."
+TOO_MANY_TRIES = "Too many wrong passwords. Please wait 15 minutes and try again."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -97,3 +106,36 @@ def sign_in(*, session: Session, email: str, password: str, client_ip: str, thro
     session.add(user)
     token = sessions.start(session=session, user_id=user.id, now=now, max_hours=max_hours)
     return SignInResult(token=token, user_id=user.id)
+
+
+def change_own_password(*, session: Session, actor: Actor, current_password: str, new_password: str,
+                        confirm_password: str, client_ip: str, throttle: SignInThrottle) -> str:
+    """The account page's change: "" when done (every session of the account ended, audited), else why
+    nothing changed. Guessing the current password here counts like a failed sign-in of the account."""
+    if not current_password or not new_password or not confirm_password:
+        return "Fill in your current password and the new one twice."
+    if new_password != confirm_password:
+        return "The new password and its confirmation don't match."
+    if new_password == current_password:
+        return "The new password must differ from the current one."
+    try:
+        check_password_strength(new_password)
+    except WeakPassword as exc:
+        return str(exc)
+    if len(current_password) > MAX_PASSWORD_LENGTH:
+        return WRONG_CURRENT_PASSWORD
+    if throttle.blocked(email=actor.email, ip=client_ip):
+        return TOO_MANY_TRIES
+    user = session.get(UserAccount, actor.user_id)
+    matches, _ = verify_password(current_password, user.password_hash if user else None)
+    if user is None or not matches:
+        throttle.record_failure(email=actor.email, ip=client_ip)
+        return WRONG_CURRENT_PASSWORD
+    try:
+        change_password(session=session, user_id=user.id, new_password=new_password)
+    except AccountError as exc:
+        return str(exc)
+    audit.record(session=session, actor=actor, action="account.password_changed", entity_type="user_account",
+                 entity_id=user.id, builder_id=user.builder_id, after={"sessions_ended": True})
+    throttle.reset_account(email=actor.email)
+    return ""

@@ -14,12 +14,12 @@ from sqlmodel import select
 
 from booking import calendar_feed
 from booking.accounts import audit, authz
-from booking.accounts.passwords import MAX_PASSWORD_LENGTH, WeakPassword, check_password_strength, verify_password
+from booking.accounts.passwords import MAX_PASSWORD_LENGTH
 from booking.accounts.throttle import throttle_from_settings
-from booking.accounts.users import AccountError, change_password
+from booking.accounts.users import change_own_password
 from booking.config import get_settings
 from booking.db import session_scope
-from booking.models import Builder, UserAccount
+from booking.models import Builder
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
@@ -29,8 +29,6 @@ MAX_BUILDER_CHOICES = 500  # a platform admin's picker; more builders than this 
 # The sign-in page after a password change; `reason` lets it explain why the user is signed out.
 SIGNED_OUT_AFTER_PASSWORD_CHANGE = f"{routes.ADMIN_LOGIN}?reason=password-changed"
 PASSWORD_CHANGED = "Password changed. Every session was signed out: please sign in with the new password."
-WRONG_CURRENT_PASSWORD = "Your current password is not right. Nothing was changed."
-TOO_MANY_TRIES = "Too many wrong passwords. Please wait 15 minutes and try again."
 
 
 @dataclass(frozen=True)
@@ -120,50 +118,16 @@ class AccountState(AdminState):
     @admin_event
     def change_password(self, form: dict):
         """Current, new and confirm. Success ends every session of the account, this one included."""
-        actor = current_actor()
-        self.password_error = ""
-        current = str(form.get("current_password") or "")
-        new = str(form.get("new_password") or "")
-        confirm = str(form.get("confirm_password") or "")
-        if not current or not new or not confirm:
-            self.password_error = "Fill in your current password and the new one twice."
-            return None
-        if new != confirm:
-            self.password_error = "The new password and its confirmation don't match."
-            return None
-        if new == current:
-            self.password_error = "The new password must differ from the current one."
-            return None
-        try:
-            check_password_strength(new)
-        except WeakPassword as exc:
-            self.password_error = str(exc)
-            return None
-        if len(current) > MAX_PASSWORD_LENGTH:
-            self.password_error = WRONG_CURRENT_PASSWORD
-            return None
-        # Guessing the current password here counts like a failed sign-in of the account.
-        throttle = throttle_from_settings(get_settings())
-        client_ip = self.router.session.client_ip or "unknown"
-        if throttle.blocked(email=actor.email, ip=client_ip):
-            self.password_error = TOO_MANY_TRIES
-            return None
         with session_scope(deps.engine()) as session:
-            user = session.get(UserAccount, actor.user_id)
-            matches, _ = verify_password(current, user.password_hash if user else None)
-            if user is None or not matches:
-                throttle.record_failure(email=actor.email, ip=client_ip)
-                self.password_error = WRONG_CURRENT_PASSWORD
-                return None
-            try:
-                change_password(session=session, user_id=user.id, new_password=new)
-            except AccountError as exc:
-                self.password_error = str(exc)
-                return None
-            audit.record(session=session, actor=actor, action="account.password_changed",
-                         entity_type="user_account", entity_id=user.id, builder_id=user.builder_id,
-                         after={"sessions_ended": True})
-        throttle.reset_account(email=actor.email)
+            self.password_error = change_own_password(
+                session=session, actor=current_actor(),
+                current_password=str(form.get("current_password") or ""),
+                new_password=str(form.get("new_password") or ""),
+                confirm_password=str(form.get("confirm_password") or ""),
+                client_ip=self.router.session.client_ip or "unknown",
+                throttle=throttle_from_settings(get_settings()))
+        if self.password_error:
+            return None
         self.auth_token = ""
         self._signed_out()  # clears the frame; the redirect below carries the reason
         return [rx.redirect(SIGNED_OUT_AFTER_PASSWORD_CHANGE), rx.toast.success(PASSWORD_CHANGED)]
