@@ -46,10 +46,22 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_url())
     with engine.connect() as connection:
-        _configure(connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _foreign_keys(connection, on=False)
+        try:
+            _configure(connection=connection)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            _foreign_keys(connection, on=True)
     engine.dispose()
+
+
+def _foreign_keys(connection, *, on: bool) -> None:
+    """SQLite alters a table by copying it (batch mode): dropping the old copy must not cascade to, or be
+    refused by, the rows that point at it. The pragma only takes effect outside a transaction, so it is set
+    on the driver's connection before the migration's transaction begins (and after it ends)."""
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 if context.is_offline_mode():

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from limits import RateLimitItem, RateLimitItemPerMinute, parse_many, storage, strategies
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus, Client, PaymentStatus
+from booking import payment_records
+from booking.models import Booking, BookingStatus, Client
 
-_HELD = (PaymentStatus.UNPAID, PaymentStatus.FAILED)  # a hold still waiting for its payment
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -176,7 +176,7 @@ def check_email_holds(*, session: Session, client: Client, limit: int, now: date
         select(sa.func.count(), sa.func.min(Booking.hold_expires_at)).where(
             Booking.client_id == client.id,
             Booking.status == BookingStatus.PENDING,
-            Booking.payment_status.in_(_HELD),
+            payment_records.awaits_payment(),  # a hold still waiting for its payment
             Booking.hold_expires_at > now,
         )
     ).one()

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
-from booking import availability
+from booking import availability, payment_records
 from booking.accounts import audit
 from booking.accounts.authz import Actor, NotFound
 from booking.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
@@ -31,7 +31,6 @@ from booking.models import (
     BookingStatus,
     Builder,
     Client,
-    PaymentStatus,
     SessionType,
 )
 
@@ -437,7 +436,7 @@ def _active_future(builder_id: int, now: datetime):
         sa.or_(
             Booking.status == BookingStatus.CONFIRMED,
             sa.and_(Booking.status == BookingStatus.PENDING,
-                    sa.or_(Booking.hold_expires_at > now, Booking.payment_status == PaymentStatus.PROCESSING)),
+                    sa.or_(Booking.hold_expires_at > now, payment_records.is_processing())),
         ),
     )
 

@@ -22,7 +22,6 @@ from booking.models import (
     Booking,
     BookingStatus,
     Builder,
-    CheckoutStatus,
     Client,
     Payment,
     PaymentStatus,
@@ -55,15 +54,18 @@ _REFUND_STATUSES = (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
 _MAX_EMAIL_MATCHES = 200
 
 
-def display_status(status: BookingStatus | str, payment_status: PaymentStatus | str) -> str:
-    payment_status = PaymentStatus(payment_status)
+def display_status(status: BookingStatus | str, payment_status: PaymentStatus | str | None) -> str:
+    """The booking's status, or its payment's when that was refunded (the ledger's word)."""
+    payment_status = PaymentStatus(payment_status) if payment_status else None
     return payment_status.value if payment_status in _REFUND_STATUSES else BookingStatus(status).value
 
 
 def _status_clause(status: str):
+    """Over the list's join of each booking to its payment (payment_records.booking_payment_id)."""
     if status in (PaymentStatus.REFUNDED.value, PaymentStatus.PARTIALLY_REFUNDED.value):
-        return Booking.payment_status == PaymentStatus(status)
-    return sa.and_(Booking.status == BookingStatus(status), Booking.payment_status.not_in(_REFUND_STATUSES))
+        return Payment.status == PaymentStatus(status)
+    return sa.and_(Booking.status == BookingStatus(status),
+                   sa.or_(Payment.status.is_(None), Payment.status.not_in(_REFUND_STATUSES)))
 
 
 def zone_of(name: str | None) -> ZoneInfo:
@@ -138,10 +140,11 @@ def list_statement(*, query: BookingQuery, now: datetime | None = None):
     page = max(1, query.page)
     today = _local_midnight(now.astimezone(zone).date(), zone)
     statement = (
-        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status, Booking.payment_status,
-               Booking.amount, Booking.currency, sa.func.coalesce(Booking.client_name, Client.name), Client.email,
+        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status, Payment.status,
+               Payment.amount, Payment.currency, sa.func.coalesce(Booking.client_name, Client.name), Client.email,
                SessionType.name, Builder.name,
                Builder.time_zone)
+        .outerjoin(Payment, Payment.id == payment_records.booking_payment_id())
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
         .join(Builder, Builder.id == Booking.builder_id)
@@ -178,7 +181,7 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
             client_name=client_name,
             client_email=client_email,
             session_type=session_type,
-            amount=format_money(amount, currency),
+            amount=format_money(amount or 0, currency or ""),
             builder_name=builder_name,
         )
         for (booking_id, start, end, status, payment_status, amount, currency, client_name, client_email,
@@ -254,9 +257,10 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
                            .order_by(Refund.created_at, Refund.id)).all()
     paid = payment_records.paid_payment_of(session=session, booking=booking)
     left = payment_records.amount_left(session=session, payment=paid) if paid is not None else 0
-    currency = paid.currency if paid is not None else booking.currency
+    money = payment_records.money_of(session=session, booking=booking)
+    currency = paid.currency if paid is not None else money.currency
     retried = {row.request_key for row in refunds if row.request_key}
-    status = display_status(booking.status, booking.payment_status)
+    status = display_status(booking.status, money.status)
     return BookingDetail(
         id=booking.id,
         status=status,
@@ -267,8 +271,8 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
         client_email=client.email if client else "",
         session_type=session_type.name if session_type else "",
         builder_name=builder.name if builder else "",
-        amount=format_money(booking.amount, booking.currency),
-        amount_refunded=format_money(booking.amount_refunded, booking.currency),
+        amount=format_money(money.amount, money.currency),
+        amount_refunded=format_money(money.amount_refunded, money.currency),
         currency=currency,
         left_minor=left,
         left=format_money(left, currency),
@@ -285,7 +289,7 @@ def _payment_line(payment: Payment, zone: str) -> PaymentLine:
     failure = " ".join(part for part in (payment.failure_code or "", payment.failure_message or "") if part)
     return PaymentLine(
         attempt=payment.attempt,
-        status=CheckoutStatus(payment.status).value,
+        status=PaymentStatus(payment.status).value,
         amount=format_money(payment.amount, payment.currency),
         refunded=format_money(payment.amount_refunded, payment.currency) if payment.amount_refunded else "",
         checkout_session_id=payment.checkout_session_id or "",

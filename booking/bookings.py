@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, PaymentStatus, utcnow
+from booking import payment_records
+from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, utcnow
 from booking.notifications import NotificationKind, queue_booking_notifications
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
 HOLD_EXPIRED_GRACE = timedelta(minutes=2)
-# A paid booking that lost its hold can be revived only if it was never paid or refunded before.
-_REVIVABLE_PAYMENT_STATES = (PaymentStatus.UNPAID, PaymentStatus.FAILED, PaymentStatus.PROCESSING)
+# A paid booking that lost its hold can be revived only if it was never paid or refunded before (the ledger
+# says: no attempt of it settled before this payment is recorded).
 
 
 class BookingNotFound(LookupError):
@@ -57,7 +58,7 @@ def _busy_filter(*, builder_id: int, start: datetime, end: datetime, now: dateti
             Booking.status == BookingStatus.CONFIRMED,
             sa.and_(
                 Booking.status == BookingStatus.PENDING,
-                sa.or_(Booking.hold_expires_at > now, Booking.payment_status == PaymentStatus.PROCESSING),
+                sa.or_(Booking.hold_expires_at > now, payment_records.is_processing()),
             ),
         ),
     )
@@ -98,23 +99,16 @@ def confirm_paid(*, session: Session, booking_id: str, payment_intent_id: str | 
     booking = get_booking(session=session, booking_id=booking_id)
     values: dict[str, object] = {
         "status": BookingStatus.CONFIRMED,
-        "payment_status": PaymentStatus.PAID,
         "confirmed_at": now,
         "hold_expires_at": None,
     }
-    if payment_intent_id:
-        values["payment_intent_id"] = payment_intent_id
     if _swap_status(session=session, booking_id=booking_id, from_statuses=(BookingStatus.PENDING,), values=values):
         booking = get_booking(session=session, booking_id=booking_id)
         queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CONFIRMED)
         return ConfirmOutcome(booking=booking, newly_confirmed=True)
 
     booking = get_booking(session=session, booking_id=booking_id)
-    if payment_intent_id and not booking.payment_intent_id:
-        booking.payment_intent_id = payment_intent_id
-        session.add(booking)
-        session.flush()
-    if booking.status == BookingStatus.CONFIRMED or booking.payment_status not in _REVIVABLE_PAYMENT_STATES:
+    if booking.status == BookingStatus.CONFIRMED or payment_records.money_of(session=session, booking=booking).paid:
         return ConfirmOutcome(booking=booking, newly_confirmed=False)
     return _revive_late_payment(session=session, booking=booking, values=values, now=now)
 
@@ -143,37 +137,22 @@ def _revive_late_payment(*, session: Session, booking: Booking, values: dict[str
             queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CONFIRMED)
             return ConfirmOutcome(booking=booking, newly_confirmed=True)
     booking = get_booking(session=session, booking_id=booking.id)
-    booking.payment_status = PaymentStatus.PAID
-    session.add(booking)
-    session.flush()
     return ConfirmOutcome(booking=booking, newly_confirmed=False, refund_required=True)
 
 
 def mark_payment_processing(*, session: Session, booking_id: str, payment_intent_id: str | None) -> Booking:
-    """Checkout finished with a delayed payment method: keep the hold until Stripe says paid or failed."""
-    booking = get_booking(session=session, booking_id=booking_id)
-    if booking.status == BookingStatus.PENDING and booking.payment_status != PaymentStatus.PAID:
-        booking.payment_status = PaymentStatus.PROCESSING
-        booking.payment_intent_id = booking.payment_intent_id or payment_intent_id
-        booking.updated_at = utcnow()
-        session.add(booking)
-        session.flush()
-    return booking
+    """Checkout finished with a delayed payment method: the hold stays until Stripe says paid or failed
+    (the attempt's Payment row says `processing`: payment_records.mark_processing)."""
+    return get_booking(session=session, booking_id=booking_id)
 
 
 def record_payment_failure(*, session: Session, booking_id: str, payment_intent_id: str | None,
                            cause: str) -> bool:
     """A card was declined inside Checkout: the hold stays while the session is open."""
     booking = get_booking(session=session, booking_id=booking_id)
-    if booking.status != BookingStatus.PENDING or booking.payment_status in (
-        PaymentStatus.PAID, PaymentStatus.PROCESSING
-    ):
+    money = payment_records.money_of(session=session, booking=booking)
+    if booking.status != BookingStatus.PENDING or money.paid or money.processing:
         return False  # already paid (events arrive out of order): never a "payment failed" email
-    booking.payment_status = PaymentStatus.FAILED
-    booking.payment_intent_id = booking.payment_intent_id or payment_intent_id
-    booking.updated_at = utcnow()
-    session.add(booking)
-    session.flush()
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.PAYMENT_FAILED, cause=cause)
     return True
 
@@ -182,9 +161,9 @@ def cancel_unpaid(*, session: Session, booking_id: str, reason: str, notify: boo
                   checkout_session_id: str | None = None,
                   from_statuses: tuple[BookingStatus, ...] = (BookingStatus.PENDING,)) -> bool:
     """Release a hold (client picked another time, async payment failed). Never touches paid bookings."""
-    where: tuple = (Booking.payment_status != PaymentStatus.PAID,)
+    where: tuple = (~payment_records.is_paid(),)
     if checkout_session_id is not None:
-        where += (Booking.checkout_session_id == checkout_session_id,)
+        where += (payment_records.current_session_is(checkout_session_id),)
     released = _swap_status(
         session=session, booking_id=booking_id, from_statuses=from_statuses,
         values={"status": BookingStatus.CANCELLED, "cancellation_reason": reason, "hold_expires_at": None},
@@ -216,9 +195,9 @@ def expire_hold(*, session: Session, booking_id: str, checkout_session_id: str |
                 now: datetime | None = None, only_if_lapsed: bool = True) -> bool:
     """pending -> expired, unless paid or paying. A stale session's expiry leaves a newer one alone."""
     now = now or utcnow()
-    where: tuple = (Booking.payment_status.in_((PaymentStatus.UNPAID, PaymentStatus.FAILED)),)
+    where: tuple = (payment_records.awaits_payment(),)
     if checkout_session_id is not None:
-        where += (Booking.checkout_session_id == checkout_session_id,)
+        where += (payment_records.current_session_is(checkout_session_id),)
     if only_if_lapsed:
         where += (Booking.hold_expires_at <= now,)
     expired = _swap_status(
@@ -244,7 +223,7 @@ def stale_holds(*, session: Session, now: datetime, limit: int = 100) -> list[Bo
             .where(
                 Booking.status == BookingStatus.PENDING,
                 Booking.hold_expires_at <= now,
-                Booking.payment_status.in_((PaymentStatus.UNPAID, PaymentStatus.FAILED)),
+                payment_records.awaits_payment(),
             )
             .order_by(Booking.hold_expires_at)
             .limit(limit)
@@ -252,26 +231,31 @@ def stale_holds(*, session: Session, now: datetime, limit: int = 100) -> list[Bo
     )
 
 
+def settle_refunds(*, session: Session, located: payment_records.Located, stripe_amount_refunded: int | None = None,
+                   fully_refunded: bool = False, reason: str = "refunded") -> None:
+    """The ledger brings the payment's refund total up to date; when it moved, the booking follows."""
+    totals = payment_records.settle_refunds(session=session, located=located,
+                                            stripe_amount_refunded=stripe_amount_refunded,
+                                            fully_refunded=fully_refunded)
+    if totals is not None and totals.changed:
+        record_refund(session=session, booking_id=located.booking.id, amount_refunded=totals.total,
+                      fully_refunded=totals.full, reason=reason)
+
+
 def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fully_refunded: bool,
                   reason: str = "refunded") -> Booking:
-    """A refund landed at Stripe. A full refund cancels the booking and frees the slot."""
+    """A refund landed at Stripe (the ledger holds the amounts). A full refund cancels the booking and
+    frees the slot."""
     booking = get_booking(session=session, booking_id=booking_id)
-    if amount_refunded <= booking.amount_refunded and not (
-        fully_refunded and booking.payment_status != PaymentStatus.REFUNDED
-    ):
-        return booking  # an older or repeated event
-    booking.amount_refunded = max(booking.amount_refunded, amount_refunded)
-    booking.updated_at = utcnow()
-    if fully_refunded or booking.amount_refunded >= booking.amount:
-        booking.payment_status = PaymentStatus.REFUNDED
+    if fully_refunded:
         if booking.status in (BookingStatus.CONFIRMED, BookingStatus.PENDING):
             booking.status = BookingStatus.CANCELLED
             booking.cancellation_reason = reason
+            booking.updated_at = utcnow()
+            session.add(booking)
+            session.flush()
         cause = "full"
     else:
-        booking.payment_status = PaymentStatus.PARTIALLY_REFUNDED
-        cause = f"partial-{booking.amount_refunded}"
-    session.add(booking)
-    session.flush()
+        cause = f"partial-{amount_refunded}"
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_REFUNDED, cause=cause)
     return booking

@@ -95,11 +95,11 @@ def not_bookable_message(builder: Builder) -> str:
     return f"{builder.name} can't take bookings yet: they are still setting up how they get paid."
 
 
-def charge_plan(*, builder: Builder, amount: int, currency: str, settings: Any) -> ChargePlan:
-    """Where a client's payment goes. Raises PayoutsNotReady (REQUIRE_PAYOUTS on, payouts not enabled)."""
+def charge_plan(*, builder: Builder, quote: pricing.Quote, settings: Any) -> ChargePlan:
+    """Where a client's payment (priced by `pricing.quote`, with its fee) goes. Raises PayoutsNotReady
+    (REQUIRE_PAYOUTS on, payouts not enabled)."""
     if payouts_ready(builder):
-        fee = pricing.quote(amount, currency, settings).platform_fee
-        return ChargePlan(destination_account_id=builder.stripe_account_id, application_fee_amount=fee)
+        return ChargePlan(destination_account_id=builder.stripe_account_id, application_fee_amount=quote.platform_fee)
     if settings.require_payouts:
         raise PayoutsNotReady(not_bookable_message(builder))
     return ChargePlan(destination_account_id=None, application_fee_amount=None)

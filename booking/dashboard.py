@@ -14,8 +14,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from booking import payment_records
 from booking.availability import load_zone
-from booking.models import Booking, BookingStatus, Builder, CheckoutStatus, Client, Payment, SessionType
+from booking.models import Booking, BookingStatus, Builder, Client, Payment, PaymentStatus, SessionType
 
 UTC = timezone.utc
 WEEKS = 12
@@ -121,8 +122,9 @@ def weekly_figures(*, session: Session, builder_id: int | None, zone_name: str, 
                                                                                 zone_name)]
     week_index = sa.case(*[(Booking.confirmed_at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
     paid = (
-        select(week_index.label("week_index"), Booking.currency.label("currency"),
-               (Booking.amount - Booking.amount_refunded).label("net"))
+        select(week_index.label("week_index"), Payment.currency.label("currency"),
+               (Payment.amount - Payment.amount_refunded).label("net"))
+        .select_from(Booking).join(Payment, Payment.id == payment_records.booking_payment_id())
         .where(Booking.confirmed_at.is_not(None), Booking.confirmed_at >= bounds[0],
                Booking.confirmed_at < bounds[-1], *_builder_filter(builder_id))
         .subquery()
@@ -174,7 +176,7 @@ def failed_payments(*, session: Session, builder_id: int | None, now: datetime, 
                     limit: int = FAILED_LIST_LIMIT) -> FailedPayments:
     """Checkout attempts whose status is failed and that failed in the last `days` days."""
     failed_at = sa.func.coalesce(Payment.failed_at, Payment.updated_at)
-    conditions = (Payment.status == CheckoutStatus.FAILED, failed_at >= now - timedelta(days=days),
+    conditions = (Payment.status == PaymentStatus.FAILED, failed_at >= now - timedelta(days=days),
                   *_builder_filter(builder_id))
     count = session.exec(
         select(sa.func.count()).select_from(Payment).join(Booking, Booking.id == Payment.booking_id).where(*conditions)

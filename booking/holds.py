@@ -15,16 +15,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import payments
+from booking import payment_records, payments
 from booking.availability import Slot, load_zone
 from booking.booking_page import day_label
 from booking.config import Settings
 from booking.db import session_scope
 from booking.gateway import PaymentGateway
-from booking.models import Booking, BookingStatus, Builder, PaymentStatus, SessionType, utcnow
+from booking.models import Booking, BookingStatus, Builder, SessionType, utcnow
 from booking.zones import format_clock
-
-_HELD_PAYMENT_STATES = (PaymentStatus.UNPAID, PaymentStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ def _held_booking(*, session: Session, browser_hold_key: str, now: datetime) -> 
         .where(
             Booking.browser_hold_key == payments.hold_key_hash(browser_hold_key),
             Booking.status == BookingStatus.PENDING,
-            Booking.payment_status.in_(_HELD_PAYMENT_STATES),
+            payment_records.awaits_payment(),
             Booking.hold_expires_at > now,
         )
         .order_by(Booking.created_at.desc())
@@ -112,7 +110,8 @@ def continue_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Sett
         booking = session.get(Booking, booking_id)
         if booking is None or booking.status != BookingStatus.PENDING:
             raise payments.HoldNotActive(booking.status if booking else "unknown")
-        checkout_id, checkout_url = booking.checkout_session_id, booking.checkout_url
+        money = payment_records.money_of(session=session, booking=booking)
+        checkout_id, checkout_url = money.checkout_session_id, money.checkout_url
         hold_ends = booking.hold_expires_at
     if hold_ends is None or hold_ends <= now:
         raise payments.HoldNotActive("expired")

@@ -196,20 +196,21 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) 
     rules = policy.effective_policy(builder, session_type)
     confirmed = booking.status == BookingStatus.CONFIRMED
     location = one_line(session_type.location or "") if confirmed else ""
+    money = payment_records.money_of(session=session, booking=booking)
     view = dict(
         reference=booking.id, status=str(booking.status), status_label=_status_label(booking),
         session_type_name=session_type.name, builder_name=builder.name,
         when=format_when(booking.start_time, booking.end_time, zone.key), time_zone=zone.key,
         start_iso=booking.start_time.astimezone(zone).isoformat(),
-        amount=format_money(booking.amount, booking.currency),
-        refunded=format_money(booking.amount_refunded, booking.currency) if booking.amount_refunded else "",
+        amount=format_money(money.amount, money.currency),
+        refunded=format_money(money.amount_refunded, money.currency) if money.amount_refunded else "",
         location=location, location_is_link=is_web_link(location), policy_lines=policy.describe(rules),
         past=booking.start_time <= now,
     )
     if confirmed and policy.can_cancel(start=booking.start_time, now=now):
         quote = quote_for(session=session, booking=booking, now=now)
         view.update(can_cancel=True, expected_refund=quote.amount,
-                    refund_text=policy.describe_quote(quote, money=format_money(quote.amount, booking.currency),
+                    refund_text=policy.describe_quote(quote, money=format_money(quote.amount, money.currency),
                                                       zone=zone))
         tries = _client_refunds(session, booking.id)
         if tries and tries[-1].status in _REFUSED:
@@ -322,7 +323,8 @@ def _plan_cancel(*, session: Session, token: str, expected_refund: int | None, n
     if expected_refund is not None and expected_refund != quote.amount:
         zone = load_zone(booking.client_time_zone)
         raise RefundChanged("The refund has changed since the page was shown: "
-                            + policy.describe_quote(quote, money=format_money(quote.amount, booking.currency),
+                            + policy.describe_quote(quote, money=format_money(
+                                quote.amount, payment_records.money_of(session=session, booking=booking).currency),
                                                     zone=zone) + " Please confirm again.")
     in_flight = [row for row in tries if row.status == RefundStatus.REQUESTED]
     if in_flight:  # a first click still waiting for Stripe; a stuck one is re-sent with its own key
@@ -357,9 +359,15 @@ def _refund(*, engine: Engine, gateway: PaymentGateway, plan: _CancelPlan) -> Ou
     return None
 
 
+def _audited(session: Session, booking: Booking) -> dict:
+    money = payment_records.money_of(session=session, booking=booking)
+    return {**audit.snapshot(booking, ("status", "cancellation_reason")),
+            "payment_status": money.status.value if money.status else None, "amount_refunded": money.amount_refunded}
+
+
 def _cancel(*, session: Session, booking_id: str, actor: Actor, now: datetime) -> Outcome:
     booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
-    before = audit.snapshot(booking, ("status", "cancellation_reason", "payment_status", "amount_refunded"))
+    before = _audited(session, booking)
     if booking.status == BookingStatus.CONFIRMED:
         session.execute(sa.update(Booking).where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED)
                         .values(status=BookingStatus.CANCELLED, cancellation_reason=CLIENT_CANCEL_REASON,
@@ -380,8 +388,9 @@ def _cancel(*, session: Session, booking_id: str, actor: Actor, now: datetime) -
                                 cause="cancelled-by-client")
     audit.record(session=session, actor=actor, action="booking.cancel_by_client", entity_type="booking",
                  entity_id=booking.id, builder_id=booking.builder_id, before=before,
-                 after=audit.snapshot(booking, ("status", "cancellation_reason", "payment_status", "amount_refunded")))
-    refunded = format_money(booking.amount_refunded, booking.currency) if booking.amount_refunded else ""
+                 after=_audited(session, booking))
+    money = payment_records.money_of(session=session, booking=booking)
+    refunded = format_money(money.amount_refunded, money.currency) if money.amount_refunded else ""
     return Outcome(True, "cancelled", "Your booking is cancelled"
                    + (f" and {refunded} is on its way back to you." if refunded else ". No refund was due."))
 

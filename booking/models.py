@@ -30,15 +30,6 @@ ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 _ACTIVE_SQL = "status IN ('pending', 'confirmed')"
 
 
-class PaymentStatus(StrEnum):
-    UNPAID = "unpaid"
-    PROCESSING = "processing"  # async payment methods: paid later or failed later
-    FAILED = "failed"  # last attempt failed; the client may retry while the hold lasts
-    PAID = "paid"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-
-
 class EventStatus(StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
@@ -57,8 +48,9 @@ class UserRole(StrEnum):
     ADMIN = "admin"  # the platform's operator: sees everything
 
 
-class CheckoutStatus(StrEnum):
-    """One Checkout attempt's money state (a `Payment` row)."""
+class PaymentStatus(StrEnum):
+    """The money state of one Checkout attempt (a `Payment` row): the only payment status there is. A
+    booking's own "paid / processing / refunded" is asked of its Payment rows (booking.payment_records)."""
 
     CREATING = "creating"  # row written, Stripe not answered yet (reconcile repairs a crash here)
     OPEN = "open"  # the client can pay on Stripe's page
@@ -196,9 +188,11 @@ class AvailabilityOverride(SQLModel, table=True):
 
 
 class Booking(SQLModel, table=True):
+    """The appointment. Its money (price, Checkout attempts, payment, refunds) lives only in its Payment and
+    Refund rows, written by booking.payment_records."""
+
     __table_args__ = (
         sa.CheckConstraint("start_time < end_time", name="ck_booking_order"),
-        sa.CheckConstraint("amount >= 0", name="ck_booking_amount"),
         # The admin's booking list: one builder's bookings by time, thousands of them.
         sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
         sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
@@ -230,16 +224,6 @@ class Booking(SQLModel, table=True):
     status: BookingStatus = Field(
         default=BookingStatus.PENDING, sa_type=_enum_column(BookingStatus, "booking_status")
     )
-    payment_status: PaymentStatus = Field(
-        default=PaymentStatus.UNPAID, sa_type=_enum_column(PaymentStatus, "payment_status")
-    )
-    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
-    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
-    checkout_url: str | None = Field(default=None, max_length=2000)
-    checkout_attempts: int = Field(default=0)  # part of each Checkout idempotency key
-    amount: int
-    currency: str = Field(max_length=3)
-    amount_refunded: int = Field(default=0)
     client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
     hold_expires_at: datetime | None = None
     cancellation_reason: str | None = Field(default=None, max_length=500)
@@ -351,11 +335,13 @@ class Payment(SQLModel, table=True):
     booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
     attempt: int = Field(default=1)
     checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    checkout_url: str | None = Field(default=None, max_length=2000)  # Stripe's page for this attempt
     payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
-    amount: int
+    amount: int  # what the client pays (booking.pricing.quote), fixed when the hold is taken
     currency: str = Field(max_length=3)
-    status: CheckoutStatus = Field(
-        default=CheckoutStatus.CREATING, sa_type=_enum_column(CheckoutStatus, "checkout_status")
+    # (The CHECK constraint keeps its first name, "checkout_status".)
+    status: PaymentStatus = Field(
+        default=PaymentStatus.CREATING, sa_type=_enum_column(PaymentStatus, "checkout_status")
     )
     amount_refunded: int = Field(default=0)
     failure_code: str | None = Field(default=None, max_length=100)

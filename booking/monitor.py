@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import webhooks
+from booking import payment_records, webhooks
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.availability import load_zone
@@ -28,13 +28,13 @@ from booking.models import (
     Booking,
     BookingStatus,
     Builder,
-    CheckoutStatus,
     Client,
     EventStatus,
     Notification,
     NotificationStatus,
     Payment,
     PaymentMismatch,
+    PaymentStatus,
     Refund,
     SessionType,
     StripeEvent,
@@ -127,7 +127,7 @@ def failed_payments(*, session: Session, builder_id: int | None, zone: tzinfo, p
         .join(Booking, Booking.id == Payment.booking_id)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
-        .where(Payment.status == CheckoutStatus.FAILED),
+        .where(Payment.status == PaymentStatus.FAILED),
         builder_id,
     ).order_by(when.desc(), Payment.id.desc())
     rows, page, pages, total = _paged(session, query, _count(query), page)
@@ -166,11 +166,13 @@ def expired_holds(*, session: Session, builder_id: int | None, zone: tzinfo, pag
         builder_id,
     ).order_by(Booking.updated_at.desc(), Booking.id)
     rows, page, pages, total = _paged(session, query, _count(query), page)
+    money = payment_records.money_of_many(session=session, booking_ids=[row[0].id for row in rows])
     return Page(
         rows=[
             ExpiredHoldRow(
                 booking_id=booking.id, client=client_name, client_email=client_email, session_type=type_name,
-                amount=format_money(booking.amount, booking.currency), start=format_time(booking.start_time, zone),
+                amount=format_money(money[booking.id].amount, money[booking.id].currency),
+                start=format_time(booking.start_time, zone),
                 expired=format_time(booking.updated_at, zone),
             )
             for booking, client_name, client_email, type_name in rows

@@ -53,6 +53,7 @@ from booking.models import (
     Client,
     Notification,
     NotificationStatus,
+    Payment,
     PaymentStatus,
     Payout,
     SessionType,
@@ -115,7 +116,7 @@ def queue_booking_notifications(
     events that may legitimately repeat, e.g. the refund id for each partial refund.
     """
     kind = NotificationKind(kind)
-    if kind in PAYMENT_CHASING_KINDS and booking_is_paid(booking):
+    if kind in PAYMENT_CHASING_KINDS and booking_is_paid(session, booking):
         log.info("not queueing %s for booking %s: it is already paid", kind, booking.id)
         return []
     client = session.get(Client, booking.client_id)
@@ -123,7 +124,7 @@ def queue_booking_notifications(
     session_type = session.get(SessionType, booking.session_type_id)
     if client is None or builder is None:
         raise ValueError(f"booking {booking.id} has no client or builder row")
-    facts = _booking_facts(booking=booking, client=client, builder=builder, session_type=session_type)
+    facts = _booking_facts(session=session, booking=booking, client=client, builder=builder, session_type=session_type)
     facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
                                                    session_type=session_type, previous=previous))
     roles = RECIPIENTS[kind]
@@ -154,8 +155,16 @@ def dedupe_key(*, kind: NotificationKind | str, booking_id: str, role: Recipient
     return f"{kind}:{booking_id}:{role}:sha256={digest}"
 
 
-def booking_is_paid(booking: Booking) -> bool:
-    return booking.status == BookingStatus.CONFIRMED or booking.payment_status in PAID_STATUSES
+def _payments_of(session: Session, booking: Booking) -> list[Payment]:
+    """The booking's Payment rows, latest attempt first (read-only: the ledger, booking.payment_records,
+    writes them; this layer sits below it and reads the rows as they are)."""
+    return list(session.exec(select(Payment).where(Payment.booking_id == booking.id)
+                             .order_by(Payment.attempt.desc())).all())
+
+
+def booking_is_paid(session: Session, booking: Booking) -> bool:
+    return booking.status == BookingStatus.CONFIRMED or any(
+        payment.status in PAID_STATUSES for payment in _payments_of(session, booking))
 
 
 def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, payouts_url: str = "") -> list[Notification]:
@@ -198,8 +207,14 @@ def _insert_once(*, session: Session, notification: Notification) -> bool:
     return True
 
 
-def _booking_facts(*, booking: Booking, client: Client, builder: Builder, session_type: SessionType | None) -> BookingFacts:
+def _booking_facts(*, session: Session, booking: Booking, client: Client, builder: Builder,
+                   session_type: SessionType | None) -> BookingFacts:
     from booking.config import get_settings  # read when queueing, never at import
+
+    payments = _payments_of(session, booking)
+    # The booking's payment: the settled attempt if any, else the latest (as booking.payment_records says).
+    payment = next((row for row in payments if row.status in PAID_STATUSES), payments[0] if payments else None)
+    latest = payments[0] if payments else None
 
     return BookingFacts(
         booking_id=booking.id,
@@ -213,18 +228,18 @@ def _booking_facts(*, booking: Booking, client: Client, builder: Builder, sessio
         builder_name=builder.name,
         builder_email=builder.email,
         builder_time_zone=builder.time_zone or "UTC",
-        amount=booking.amount,
-        currency=booking.currency,
-        amount_refunded=booking.amount_refunded or 0,
+        amount=payment.amount if payment else 0,
+        currency=payment.currency if payment else "",
+        amount_refunded=payment.amount_refunded if payment else 0,
         booking_status=str(booking.status),
-        payment_status=str(booking.payment_status),
+        payment_status=str(payment.status) if payment else "",
         hold_expires_at=_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
-        checkout_url=booking.checkout_url or "",
+        checkout_url=(latest.checkout_url if latest else None) or "",
         reason=booking.cancellation_reason or "",
         was_confirmed=booking.confirmed_at is not None or booking.status == BookingStatus.CONFIRMED,
         site_domain=site_domain(get_settings().public_url),
         # The client learns where the session is only once it is paid.
-        location=(session_type.location or "") if session_type and booking_is_paid(booking) else "",
+        location=(session_type.location or "") if session_type and booking_is_paid(session, booking) else "",
         book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
     )
 
@@ -485,7 +500,7 @@ def _no_longer_relevant(session: Session, notification: Notification) -> str | N
     booking = session.get(Booking, notification.booking_id) if notification.booking_id else None
     if booking is None:
         return None
-    if booking_is_paid(booking):
+    if booking_is_paid(session, booking):
         return SKIPPED_ALREADY_PAID
     if notification.kind == NotificationKind.HOLD_EXPIRED and booking.status != BookingStatus.EXPIRED:
         return SKIPPED_HOLD_NOT_EXPIRED
@@ -499,7 +514,7 @@ def _no_longer_relevant(session: Session, notification: Notification) -> str | N
             Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
         )
     ).all()
-    if any(booking_is_paid(other) or other.status == BookingStatus.PENDING for other in later):
+    if any(booking_is_paid(session, other) or other.status == BookingStatus.PENDING for other in later):
         return SKIPPED_BOOKED_AGAIN
     return None
 

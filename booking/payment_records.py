@@ -1,4 +1,10 @@
-"""Payment and Refund rows: the money of a booking, kept apart from the appointment.
+"""The ledger: Payment and Refund rows are the only record of a booking's money, and this module is the
+only one that writes them. `Booking` is the appointment: its price, Checkout attempts, payment state and
+refunds are asked of its rows here (`money_of`, `booking_payment`, and the SQL tests `is_paid`,
+`is_processing`, `awaits_payment`, `current_session_is` for queries over bookings).
+
+The booking's payment is its settled attempt (paid, partly or fully refunded) if it has one, else its
+latest attempt; every attempt of a booking asks the same amount.
 
 `locate` is the one answer to "which booking and payment is this Stripe object about?": every webhook
 handler, fulfilment and the refund flows call it. The other functions move a row forward, never back,
@@ -18,15 +24,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from booking import bookings, pricing
+from booking import pricing
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.gateway import Refund as StripeRefund
 from booking.models import (
     Booking,
-    BookingStatus,
-    CheckoutStatus,
     Payment,
     PaymentMismatch,
     PaymentStatus,
@@ -41,8 +46,8 @@ log = logging.getLogger(__name__)
 # session.info key: the booking the latest lookup found (dispatch files the event under it).
 LOCATED_BOOKING = "payment_records.located_booking_id"
 
-UNPAID_STATES = (CheckoutStatus.CREATING, CheckoutStatus.OPEN, CheckoutStatus.FAILED)
-SETTLED_STATES = (CheckoutStatus.PAID, CheckoutStatus.PARTIALLY_REFUNDED, CheckoutStatus.REFUNDED)
+UNPAID_STATES = (PaymentStatus.CREATING, PaymentStatus.OPEN, PaymentStatus.FAILED)
+SETTLED_STATES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 # Money Stripe has taken back (pending refunds count: Stripe's charge.amount_refunded counts them).
 ACCEPTED_REFUNDS = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 _REFUND_RANK = {
@@ -119,8 +124,7 @@ def locate(*, session: Session, ref: StripeRef, gateway: PaymentGateway | None =
 
     Looks in our rows first (checkout session id, payment intent id, the booking id in metadata);
     given a gateway, a payment intent we have never seen is traced through Stripe's Checkout Session
-    record (a refund can overtake the payment events). A booking without a row for its current
-    Checkout attempt (made before payment records existed) gets one from its own columns.
+    record (a refund can overtake the payment events).
     """
     booking, payment = _find(session=session, ref=ref)
     if booking is None and ref.payment_intent_id and gateway is not None:
@@ -148,8 +152,6 @@ def _find(*, session: Session, ref: StripeRef) -> tuple[Booking | None, Payment 
     booking = session.get(Booking, payment.booking_id) if payment is not None else None
     if booking is None and ref.booking_id:
         booking = session.get(Booking, ref.booking_id)
-    if booking is None and ref.payment_intent_id:
-        booking = session.exec(select(Booking).where(Booking.payment_intent_id == ref.payment_intent_id)).first()
     return booking, payment
 
 
@@ -160,10 +162,13 @@ def known_booking_id(*, session: Session, ref: StripeRef) -> str | None:
 
 
 def _attempt_of(*, session: Session, booking: Booking, ref: StripeRef) -> Payment | None:
-    """The row of the attempt `ref` is about, when we hold none yet."""
+    """The row of the attempt `ref` is about, when no row names it yet: the current attempt, while it has
+    no session (or payment intent) of its own; else None (another attempt's object we never linked)."""
     current = current_payment(session=session, booking=booking)
+    if current is None:
+        return None
     if ref.checkout_session_id and current.checkout_session_id not in (None, ref.checkout_session_id):
-        return _older_attempt(session=session, booking=booking, checkout_session_id=ref.checkout_session_id)
+        return None
     if ref.payment_intent_id and current.payment_intent_id not in (None, ref.payment_intent_id):
         return None  # another attempt's payment intent, that we never linked to its session
     if ref.checkout_session_id and current.checkout_session_id is None:
@@ -173,84 +178,135 @@ def _attempt_of(*, session: Session, booking: Booking, ref: StripeRef) -> Paymen
     return current
 
 
-def current_payment(*, session: Session, booking: Booking) -> Payment:
-    """The Payment row of the booking's current Checkout attempt, made from its columns if missing."""
-    attempt = max(booking.checkout_attempts, 1)
-    payment = session.exec(
-        select(Payment).where(Payment.booking_id == booking.id, Payment.attempt == attempt)
+def current_payment(*, session: Session, booking: Booking | str) -> Payment | None:
+    """The Payment row of the booking's latest Checkout attempt (None: it never reached Checkout)."""
+    booking_id = booking if isinstance(booking, str) else booking.id
+    return session.exec(
+        select(Payment).where(Payment.booking_id == booking_id).order_by(Payment.attempt.desc()).limit(1)
     ).first()
-    if payment is not None:
-        return payment
-    if booking.checkout_session_id:
-        payment = session.exec(
-            select(Payment).where(Payment.checkout_session_id == booking.checkout_session_id)
-        ).first()
-        if payment is not None:
-            return payment
-    intent_taken = booking.payment_intent_id and session.exec(
-        select(Payment.id).where(Payment.payment_intent_id == booking.payment_intent_id)
-    ).first()
-    payment = Payment(
-        booking_id=booking.id,
-        attempt=attempt,
-        checkout_session_id=booking.checkout_session_id,
-        payment_intent_id=None if intent_taken else booking.payment_intent_id,
-        amount=booking.amount,
-        currency=booking.currency,
-        status=_status_from_booking(booking),
-        amount_refunded=booking.amount_refunded,
-        paid_at=booking.confirmed_at,
-    )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except sa.exc.IntegrityError:  # a concurrent event made the same row first: use theirs
-        return session.exec(
-            select(Payment).where(Payment.booking_id == booking.id, Payment.attempt == attempt)
-        ).one()
-    return payment
-
-
-def _status_from_booking(booking: Booking) -> CheckoutStatus:
-    """As the 0003 migration carries a booking over."""
-    if booking.payment_status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED,
-                                  PaymentStatus.PROCESSING, PaymentStatus.FAILED):
-        return CheckoutStatus(booking.payment_status.value)
-    return CheckoutStatus.OPEN if booking.status == BookingStatus.PENDING else CheckoutStatus.EXPIRED
-
-
-def _older_attempt(*, session: Session, booking: Booking, checkout_session_id: str) -> Payment | None:
-    """A session of an attempt before payment records existed: give it the latest free attempt number."""
-    used = set(session.exec(select(Payment.attempt).where(Payment.booking_id == booking.id)).all())
-    free = [n for n in range(booking.checkout_attempts - 1, 0, -1) if n not in used]
-    if not free:
-        return None
-    payment = Payment(booking_id=booking.id, attempt=free[0], checkout_session_id=checkout_session_id,
-                      amount=booking.amount, currency=booking.currency, status=CheckoutStatus.OPEN)
-    session.add(payment)
-    session.flush()
-    return payment
 
 
 def last_located_booking(session: Session) -> str | None:
     return session.info.get(LOCATED_BOOKING)
 
 
+# --- what a booking's money is: asked of its rows -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingMoney:
+    """A booking's money, as its Payment and Refund rows say (a read: nothing is written)."""
+
+    amount: int  # what the client pays
+    currency: str
+    status: PaymentStatus | None  # the booking's payment's status (None: no attempt yet)
+    amount_refunded: int
+    attempts: int  # Checkout attempts so far (the latest's number)
+    checkout_session_id: str | None  # the latest attempt's
+    checkout_url: str | None
+    payment_intent_id: str | None  # the booking's payment's
+
+    @property
+    def paid(self) -> bool:
+        return self.status in SETTLED_STATES
+
+    @property
+    def processing(self) -> bool:
+        return self.status == PaymentStatus.PROCESSING
+
+
+NO_MONEY = BookingMoney(amount=0, currency="", status=None, amount_refunded=0, attempts=0,
+                        checkout_session_id=None, checkout_url=None, payment_intent_id=None)
+
+
+def _booking_payment_order() -> tuple:
+    return (sa.case((Payment.status.in_(SETTLED_STATES), 0), else_=1), Payment.attempt.desc())
+
+
+def booking_payment(*, session: Session, booking: Booking | str) -> Payment | None:
+    """The booking's payment: its settled attempt if any (the latest such), else its latest attempt."""
+    booking_id = booking if isinstance(booking, str) else booking.id
+    return session.exec(
+        select(Payment).where(Payment.booking_id == booking_id).order_by(*_booking_payment_order()).limit(1)
+    ).first()
+
+
+def money_of(*, session: Session, booking: Booking | str) -> BookingMoney:
+    booking_id = booking if isinstance(booking, str) else booking.id
+    rows = session.exec(select(Payment).where(Payment.booking_id == booking_id).order_by(Payment.attempt)).all()
+    return _money_from(rows)
+
+
+def money_of_many(*, session: Session, booking_ids: list[str]) -> dict[str, BookingMoney]:
+    """money_of for many bookings in one query (lists, reports)."""
+    by_booking: dict[str, list[Payment]] = {}
+    for start in range(0, len(booking_ids), 500):
+        chunk = booking_ids[start:start + 500]
+        for row in session.exec(select(Payment).where(Payment.booking_id.in_(chunk)).order_by(Payment.attempt)):
+            by_booking.setdefault(row.booking_id, []).append(row)
+    return {booking_id: _money_from(by_booking.get(booking_id, [])) for booking_id in booking_ids}
+
+
+def _money_from(rows: list[Payment]) -> BookingMoney:
+    """`rows`: one booking's payments, by attempt."""
+    if not rows:
+        return NO_MONEY
+    latest = rows[-1]
+    settled = [row for row in rows if row.status in SETTLED_STATES]
+    payment = settled[-1] if settled else latest
+    return BookingMoney(amount=payment.amount, currency=payment.currency, status=PaymentStatus(payment.status),
+                        amount_refunded=payment.amount_refunded, attempts=latest.attempt,
+                        checkout_session_id=latest.checkout_session_id, checkout_url=latest.checkout_url,
+                        payment_intent_id=payment.payment_intent_id)
+
+
+def booking_payment_id() -> sa.ScalarSelect:
+    """SQL: the id of the booking's payment, correlated to `Booking` (join it to list bookings with money)."""
+    return (sa.select(Payment.id).where(Payment.booking_id == Booking.id)
+            .order_by(*_booking_payment_order()).limit(1).correlate(Booking).scalar_subquery())
+
+
+def _any_payment(*where: Any) -> sa.Exists:
+    return sa.exists().where(Payment.booking_id == Booking.id, *where).correlate(Booking)
+
+
+def is_paid() -> sa.Exists:
+    """SQL, correlated to `Booking`: some attempt of the booking was paid (refunded since or not)."""
+    return _any_payment(Payment.status.in_(SETTLED_STATES))
+
+
+def is_processing() -> sa.Exists:
+    """SQL, correlated to `Booking`: a delayed payment of the booking is on its way."""
+    return _any_payment(Payment.status == PaymentStatus.PROCESSING)
+
+
+def awaits_payment() -> sa.ColumnElement[bool]:
+    """SQL, correlated to `Booking`: neither paid nor paying (a hold still waiting for its payment)."""
+    return ~_any_payment(Payment.status.in_((*SETTLED_STATES, PaymentStatus.PROCESSING)))
+
+
+def current_session_is(checkout_session_id: str) -> sa.Exists:
+    """SQL, correlated to `Booking`: `checkout_session_id` is the booking's latest attempt's session."""
+    later = aliased(Payment)
+    return _any_payment(Payment.checkout_session_id == checkout_session_id,
+                        ~sa.exists().where(later.booking_id == Payment.booking_id, later.attempt > Payment.attempt))
+
+
 # --- Checkout attempts ----------------------------------------------------------------------------------
 
 
-def begin_attempt(*, session: Session, booking: Booking, request: CheckoutRequest) -> Payment:
-    """The row of a Checkout attempt about to be asked of Stripe (`creating`: no session yet), with the
-    amount and currency we ask for, and the destination account and platform fee (a destination charge).
-    Written and committed before the Stripe call: a crash after it is what reconcile repairs."""
+def begin_attempt(*, session: Session, booking: Booking, request: CheckoutRequest, attempt: int) -> Payment:
+    """The row of Checkout attempt number `attempt` about to be asked of Stripe (`creating`: no session
+    yet), with the amount and currency we ask for (the quote in `request`), and the destination account and
+    platform fee (a destination charge). Written and committed before the Stripe call: a crash after it is
+    what reconcile repairs."""
     destination = request.destination_account_id
     payment = Payment(
         booking_id=booking.id,
-        attempt=booking.checkout_attempts,
-        amount=booking.amount,
-        currency=booking.currency,
-        status=CheckoutStatus.CREATING,
+        attempt=attempt,
+        amount=request.amount,
+        currency=request.currency,
+        status=PaymentStatus.CREATING,
         destination_account_id=destination,
         application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
     )
@@ -265,40 +321,22 @@ def attempt_created(*, session: Session, payment: Payment, checkout: CheckoutSes
     values: dict[str, Any] = {}
     if payment.checkout_session_id is None:
         values["checkout_session_id"] = checkout.id
-    if payment.status == CheckoutStatus.CREATING:
-        values["status"] = CheckoutStatus.OPEN
+    if checkout.url and payment.checkout_url is None:
+        values["checkout_url"] = checkout.url
+    if payment.status == PaymentStatus.CREATING:
+        values["status"] = PaymentStatus.OPEN
     if values:
         _move(session, payment, **values)
 
 
 def abandon_attempt(*, session: Session, payment: Payment | None, message: str) -> None:
     """Stripe could not make the attempt's session (or we could not record it): the attempt ends."""
-    if payment is not None and payment.status == CheckoutStatus.CREATING:
-        _move(session, payment, status=CheckoutStatus.EXPIRED, failure_message=message[:500], failed_at=utcnow())
+    if payment is not None and payment.status == PaymentStatus.CREATING:
+        _move(session, payment, status=PaymentStatus.EXPIRED, failure_message=message[:500], failed_at=utcnow())
 
 
 def attempt_of(*, session: Session, booking_id: str, attempt: int) -> Payment | None:
     return session.exec(select(Payment).where(Payment.booking_id == booking_id, Payment.attempt == attempt)).first()
-
-
-def open_attempt(*, session: Session, booking: Booking, checkout: CheckoutSession,
-                 request: CheckoutRequest | None = None) -> Payment:
-    """The row of a new Checkout attempt (`attempt` = the booking's attempt counter), with the
-    destination account and platform fee it asked Stripe for (a destination charge)."""
-    destination = request.destination_account_id if request is not None else None
-    payment = Payment(
-        booking_id=booking.id,
-        attempt=booking.checkout_attempts,
-        checkout_session_id=checkout.id,
-        amount=checkout.amount_total if checkout.amount_total is not None else booking.amount,
-        currency=checkout.currency or booking.currency,
-        status=CheckoutStatus.OPEN,
-        destination_account_id=destination,
-        application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
-    )
-    session.add(payment)
-    session.flush()
-    return payment
 
 
 def _move(session: Session, payment: Payment, **values: Any) -> Payment:
@@ -317,7 +355,7 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
     now = now or utcnow()
     values: dict[str, Any] = {}
     if payment.status not in SETTLED_STATES:
-        values["status"] = CheckoutStatus.PAID
+        values["status"] = PaymentStatus.PAID
     if payment.paid_at is None:
         values["paid_at"] = now
     if payment_intent_id and not payment.payment_intent_id:
@@ -329,22 +367,22 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:
     if payment is not None and payment.status in UNPAID_STATES:
-        _move(session, payment, status=CheckoutStatus.PROCESSING)
+        _move(session, payment, status=PaymentStatus.PROCESSING)
 
 
 def mark_failed(*, session: Session, payment: Payment | None, code: str | None, message: str | None,
                 after_processing: bool = False, now: datetime | None = None) -> None:
     """A declined card (the session stays payable) or a delayed payment that failed."""
-    allowed = UNPAID_STATES + ((CheckoutStatus.PROCESSING,) if after_processing else ())
+    allowed = UNPAID_STATES + ((PaymentStatus.PROCESSING,) if after_processing else ())
     if payment is None or payment.status not in allowed:
         return
-    _move(session, payment, status=CheckoutStatus.FAILED, failure_code=(code or None) and code[:100],
+    _move(session, payment, status=PaymentStatus.FAILED, failure_code=(code or None) and code[:100],
           failure_message=(message or None) and message[:500], failed_at=now or utcnow())
 
 
 def mark_expired(*, session: Session, payment: Payment | None) -> None:
     if payment is not None and payment.status in UNPAID_STATES:
-        _move(session, payment, status=CheckoutStatus.EXPIRED)
+        _move(session, payment, status=PaymentStatus.EXPIRED)
 
 
 def expire_session_attempt(*, session: Session, checkout_session_id: str | None) -> None:
@@ -385,8 +423,6 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
     if row is None:
         row = our_row or _requested_row(session=session, booking=located.booking, refund=refund)
     if row is None:
-        row = _legacy_row(session=session, payment=payment, amount=refund.amount)
-    if row is None:
         if refund.amount <= 0:
             return None
         row = Refund(payment_id=payment.id, booking_id=located.booking.id, amount=refund.amount,
@@ -420,16 +456,6 @@ def _requested_row(*, session: Session, booking: Booking, refund: StripeRefund) 
     return row
 
 
-def _legacy_row(*, session: Session, payment: Payment, amount: int) -> Refund | None:
-    """A refund carried over by the 0003 migration (no Stripe id then): adopted by its amount."""
-    return session.exec(
-        select(Refund).where(Refund.payment_id == payment.id, Refund.stripe_refund_id.is_(None),
-                             Refund.request_key.is_(None), Refund.amount == amount,
-                             Refund.status == RefundStatus.SUCCEEDED)
-        .order_by(Refund.id)
-    ).first()
-
-
 def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Refund:
     """The webhook wrote a row for our refund before it could tell it was ours: keep one row."""
     key, who, user_id = requested.request_key, requested.requested_by, requested.requested_by_user_id
@@ -444,9 +470,17 @@ def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Ref
     return found
 
 
+@dataclass(frozen=True)
+class RefundTotals:
+    payment: Payment
+    total: int  # refunded of the payment so far
+    full: bool
+    changed: bool  # this call moved the payment's total (the booking's side follows: bookings.settle_refunds)
+
+
 def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded: int | None = None,
-                   fully_refunded: bool = False, reason: str = "refunded") -> Payment | None:
-    """Bring the payment's and the booking's refund totals up to date (idempotent)."""
+                   fully_refunded: bool = False) -> RefundTotals | None:
+    """Bring the payment's refund total and status up to date (idempotent)."""
     payment = located.payment
     if payment is None:
         return None
@@ -458,26 +492,19 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
     if fully_refunded:
         total = payment.amount
     if total <= 0:
-        return payment
-    status = CheckoutStatus.REFUNDED if total >= payment.amount else CheckoutStatus.PARTIALLY_REFUNDED
-    if (payment.amount_refunded, payment.status) != (total, status):
+        return RefundTotals(payment=payment, total=0, full=False, changed=False)
+    status = PaymentStatus.REFUNDED if total >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+    changed = (payment.amount_refunded, payment.status) != (total, status)
+    if changed:
         _move(session, payment, amount_refunded=total, status=status)
-    bookings.record_refund(session=session, booking_id=located.booking.id, amount_refunded=total,
-                           fully_refunded=total >= payment.amount, reason=reason)
     update_net(session=session, payment=payment)
-    return payment
+    return RefundTotals(payment=payment, total=total, full=total >= payment.amount, changed=changed)
 
 
 def paid_payment_of(*, session: Session, booking: Booking) -> Payment | None:
-    """The booking's paid Payment (the one its payment intent points at, else the latest paid)."""
-    rows = session.exec(
-        select(Payment).where(Payment.booking_id == booking.id, Payment.status.in_(SETTLED_STATES))
-        .order_by(Payment.attempt.desc())
-    ).all()
-    for payment in rows:
-        if booking.payment_intent_id and payment.payment_intent_id == booking.payment_intent_id:
-            return payment
-    return rows[0] if rows else None
+    """The booking's paid Payment (None: no attempt of it was paid)."""
+    payment = booking_payment(session=session, booking=booking)
+    return payment if payment is not None and payment.status in SETTLED_STATES else None
 
 
 def in_flight(*, session: Session, payment: Payment) -> int:
@@ -603,8 +630,8 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
     """A paid (or completed) Checkout Session against its booking's record, before anything is confirmed.
 
     The session must be one we made for that booking (a Payment row names it; or the booking's current
-    attempt is still `creating`, the window between Stripe's answer and our commit; or, for a booking
-    from before payment records, its own column), and its amount and currency those we asked for. Each
+    attempt is still `creating`, the window between Stripe's answer and our commit), and its amount and
+    currency those we asked for. Each
     difference is recorded once (PaymentMismatch) and returned; any means: do not confirm.
     """
     named = checkout.metadata.get("booking_id") or checkout.client_reference_id
@@ -618,7 +645,8 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
         found.append((MismatchKind.BOOKING, ours.booking_id, named))
     payment = ours or _unnamed_attempt(session=session, booking=booking, checkout_session_id=checkout.id)
     if payment is None:
-        found.append((MismatchKind.SESSION_ID, booking.checkout_session_id or "", checkout.id))
+        current = current_payment(session=session, booking=booking)
+        found.append((MismatchKind.SESSION_ID, (current.checkout_session_id if current else None) or "", checkout.id))
     else:
         found += _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
                                     amount=checkout.amount_total, currency=checkout.currency)
@@ -631,7 +659,9 @@ def cross_check_intent(*, session: Session, located: Located, intent: dict[str, 
                        now: datetime | None = None) -> list[PaymentMismatch]:
     """A succeeded PaymentIntent's amount and currency against the attempt (or booking) it pays for. (A
     PaymentIntent does not name its Checkout Session: the session's own event checks that.)"""
-    expected = located.payment or located.booking
+    expected = located.payment or current_payment(session=session, booking=located.booking)
+    if expected is None:
+        return []
     amount = intent.get("amount_received") or intent.get("amount")
     found = _money_differences(expected_amount=expected.amount, expected_currency=expected.currency,
                                amount=int(amount) if amount is not None else None, currency=intent.get("currency"))
@@ -651,14 +681,10 @@ def session_differences(*, payment: Payment | None, checkout: CheckoutSession) -
 
 def _unnamed_attempt(*, session: Session, booking: Booking, checkout_session_id: str) -> Payment | None:
     """The attempt a session of ours that no row names yet belongs to: the current one while `creating`
-    (Stripe answered, our commit did not happen yet), or a pre-payment-records booking's own session."""
-    current = session.exec(
-        select(Payment).where(Payment.booking_id == booking.id, Payment.attempt == max(booking.checkout_attempts, 1))
-    ).first()
-    if current is not None and current.status == CheckoutStatus.CREATING and current.checkout_session_id is None:
+    (Stripe answered, our commit did not happen yet)."""
+    current = current_payment(session=session, booking=booking)
+    if current is not None and current.status == PaymentStatus.CREATING and current.checkout_session_id is None:
         return current
-    if booking.checkout_session_id == checkout_session_id:
-        return current_payment(session=session, booking=booking)
     return None
 
 

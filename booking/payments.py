@@ -23,14 +23,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import abuse, bookings, connect, payment_records, slots
+from booking import abuse, bookings, connect, payment_records, pricing, slots
 from booking.config import Settings
 from booking.db import session_scope
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
 from booking.models import (
     Booking,
     BookingStatus,
-    CheckoutStatus,
     Client,
     Payment,
     PaymentStatus,
@@ -124,14 +123,16 @@ def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str
     Returns their Checkout Session ids (the caller expires them once this transaction commits).
     """
     earlier = session.exec(
-        select(Booking.id, Booking.checkout_session_id).where(
+        select(Booking.id).where(
             Booking.browser_hold_key == key_hash,
             Booking.status == BookingStatus.PENDING,
-            Booking.payment_status.in_((PaymentStatus.UNPAID, PaymentStatus.FAILED)),
+            payment_records.awaits_payment(),
         )
     ).all()
     replaced = []
-    for booking_id, checkout_id in earlier:
+    for booking_id in earlier:
+        current = payment_records.current_payment(session=session, booking=booking_id)
+        checkout_id = current.checkout_session_id if current is not None else None
         if bookings.cancel_unpaid(session=session, booking_id=booking_id,
                                   reason="replaced by a new hold from the same browser") and checkout_id:
             payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
@@ -167,9 +168,9 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
                       settings: Settings) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
+    quote = pricing.quote(session_type.price_amount, session_type.currency, settings)  # what the client pays
     try:  # a destination charge with the platform fee, or the platform holds the money (REQUIRE_PAYOUTS off)
-        plan = connect.charge_plan(builder=schedule.builder, amount=booking.amount, currency=booking.currency,
-                                   settings=settings)
+        plan = connect.charge_plan(builder=schedule.builder, quote=quote, settings=settings)
     except connect.PayoutsNotReady as exc:
         raise InvalidRequest("session_type_id", str(exc)) from None
     return CheckoutRequest(
@@ -177,8 +178,8 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
         + format_when(booking.start_time, booking.end_time, booking.client_time_zone),
-        amount=booking.amount,
-        currency=booking.currency,
+        amount=quote.amount,
+        currency=quote.currency,
         price_id=session_type.stripe_price_id,
         customer_email=stripe_customer_email(client.email),
         client_reference_id=booking.id,
@@ -189,14 +190,6 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         destination_account_id=plan.destination_account_id,
         application_fee_amount=plan.application_fee_amount,
     )
-
-
-def _attach_checkout(*, session: Session, booking: Booking, checkout: CheckoutSession) -> None:
-    booking.checkout_session_id = checkout.id
-    booking.checkout_url = checkout.url
-    booking.updated_at = utcnow()
-    session.add(booking)
-    session.flush()
 
 
 def checkout_idempotency_key(booking_id: str, attempt: int) -> str:
@@ -263,11 +256,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         session_type_id=schedule.session_type.id,
         start_time=start,
         end_time=end,
-        amount=schedule.session_type.price_amount,
-        currency=schedule.session_type.currency,
         client_time_zone=client_time_zone,
         hold_expires_at=now + hold_period + NETWORK_GRACE,
-        checkout_attempts=1,
         client_name=name,
         browser_hold_key=key_hash,
     )
@@ -278,8 +268,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
     request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
-    payment_records.begin_attempt(session=session, booking=booking, request=request)
-    return _Attempt(booking_id=booking.id, attempt=booking.checkout_attempts, request=request,
+    payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
+    return _Attempt(booking_id=booking.id, attempt=1, request=request,
                     replaced_checkouts=tuple(replaced), counts_against_ip=bool(ip) and not repeat,
                     builder_id=schedule.builder.id, session_type_id=schedule.session_type.id, client_email=email)
 
@@ -359,12 +349,12 @@ def _record_session(*, engine: Engine, attempt: _Attempt, checkout: CheckoutSess
         problems = payment_records.session_differences(payment=payment, checkout=checkout)
         if problems:
             raise PaymentProviderError(f"Stripe's Checkout Session does not match the booking ({problems})")
+        latest = payment_records.current_payment(session=session, booking=attempt.booking_id)
         current = (booking is not None and booking.status == BookingStatus.PENDING
-                   and booking.checkout_attempts == attempt.attempt
-                   and booking.checkout_session_id in (None, checkout.id))
+                   and latest is not None and latest.attempt == attempt.attempt
+                   and latest.checkout_session_id in (None, checkout.id))
         if not current:  # released meanwhile (another tab of the browser took a new hold)
             raise HoldNotActive(booking.status if booking is not None else "unknown")
-        _attach_checkout(session=session, booking=booking, checkout=checkout)
         payment_records.attempt_created(session=session, payment=payment, checkout=checkout)
 
 
@@ -397,9 +387,10 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
     now = now or utcnow()
     with session_scope(engine) as session:
         booking = bookings.get_booking(session=session, booking_id=booking_id)
-        _require_active(booking, now)
-        previous, renewals = booking.checkout_session_id, booking.checkout_attempts - 1
-        hold_expires_at, checkout_url = booking.hold_expires_at, booking.checkout_url
+        _require_active(session, booking, now)
+        money = payment_records.money_of(session=session, booking=booking)
+        previous, renewals = money.checkout_session_id, money.attempts - 1
+        hold_expires_at, checkout_url = booking.hold_expires_at, money.checkout_url
     current = gateway.retrieve_checkout_session(previous) if previous else None
     if current is not None and (current.payment_status == "paid" or current.status == "complete"):
         fulfil_flow(engine=engine, gateway=gateway, checkout=current)
@@ -411,26 +402,24 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
 
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id, with_for_update=True)
-        _require_active(booking, now)
-        if booking.checkout_session_id != previous:  # a concurrent Try again renewed it first: use theirs
-            if booking.checkout_session_id and booking.checkout_url:
-                return CheckoutStarted(booking.id, booking.checkout_session_id, booking.checkout_url,
+        _require_active(session, booking, now)
+        money = payment_records.money_of(session=session, booking=booking)
+        if money.checkout_session_id != previous:  # a concurrent Try again renewed it first: use theirs
+            if money.checkout_session_id and money.checkout_url:
+                return CheckoutStarted(booking.id, money.checkout_session_id, money.checkout_url,
                                        booking.hold_expires_at)
             raise HoldNotActive("being renewed")
         payment_records.expire_session_attempt(session=session, checkout_session_id=previous)
-        booking.checkout_attempts += 1
         # Stripe needs 30+ minutes ahead: the hold is renewed along with the session.
         booking.hold_expires_at = now + timedelta(minutes=settings.hold_minutes) + NETWORK_GRACE
-        booking.payment_status = PaymentStatus.UNPAID
-        booking.checkout_session_id, booking.checkout_url = None, None
         booking.updated_at = utcnow()
         session.add(booking)
         session.flush()
         schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
         client = session.get(Client, booking.client_id)
         request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
-        payment_records.begin_attempt(session=session, booking=booking, request=request)
-        attempt = _Attempt(booking_id=booking.id, attempt=booking.checkout_attempts, request=request)
+        payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=money.attempts + 1)
+        attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 
     if current is not None and current.status == "open":
         try:
@@ -460,11 +449,11 @@ def _previous_session_not_closed(*, engine: Engine, gateway: PaymentGateway, att
                  release_hold=True)
 
 
-def _require_active(booking: Booking | None, now: datetime) -> None:
+def _require_active(session: Session, booking: Booking | None, now: datetime) -> None:
     if booking is None:
         raise HoldNotActive("unknown")
-    if booking.status != BookingStatus.PENDING or booking.payment_status in (
-            PaymentStatus.PAID, PaymentStatus.PROCESSING):
+    money = payment_records.money_of(session=session, booking=booking)
+    if booking.status != BookingStatus.PENDING or money.paid or money.processing:
         raise HoldNotActive(booking.status)
     if booking.hold_expires_at is None or booking.hold_expires_at <= now:
         raise HoldNotActive("expired")
@@ -474,7 +463,7 @@ def release_hold_and_expire(*, engine: Engine, gateway: PaymentGateway, booking_
     """"Pick another time": expire the open Checkout Session first, then free the slot."""
     with session_scope(engine) as session:
         booking = bookings.get_booking(session=session, booking_id=booking_id)
-        checkout_id = booking.checkout_session_id
+        checkout_id = payment_records.money_of(session=session, booking=booking).checkout_session_id
         if booking.status != BookingStatus.PENDING:
             return False
     if checkout_id:
@@ -580,10 +569,11 @@ def late_refund_idempotency_key(booking_id: str) -> str:
 def request_late_payment_refund(*, session: Session, booking: Booking) -> Refund | None:
     """Paid after the hold was given to someone else: the money goes back, automatically. Writes the
     Refund row (`requested`, once per booking) in the caller's transaction; no Stripe call."""
-    if not booking.payment_intent_id:
+    payment_intent_id = payment_records.money_of(session=session, booking=booking).payment_intent_id
+    if not payment_intent_id:
         raise PaymentProviderError("late payment without a payment intent id")
     located = payment_records.locate(session=session, ref=StripeRef(
-        object_id=booking.payment_intent_id, payment_intent_id=booking.payment_intent_id, booking_id=booking.id))
+        object_id=payment_intent_id, payment_intent_id=payment_intent_id, booking_id=booking.id))
     row = _late_payment_refund_row(session=session, located=located)
     if row is None:
         log.error("booking %s paid after its slot was taken, but has no payment row to refund: refund it by hand",
@@ -669,7 +659,7 @@ def send_late_payment_refunds(*, engine: Engine, gateway: PaymentGateway, bookin
             payment_records.lock_money(session=session, located=located)
             ours = session.get(Refund, ask.refund_id)
             payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=ours)
-            payment_records.settle_refunds(session=session, located=located, reason="paid after the slot was taken")
+            bookings.settle_refunds(session=session, located=located, reason="paid after the slot was taken")
         sent += 1
         log.warning("booking %s paid after its hold lapsed and the slot was taken: refunded", ask.booking_id)
     return sent
@@ -684,7 +674,8 @@ def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: 
     requested. Safe with several workers. Returns the holds released."""
     now = now or utcnow()
     with session_scope(engine) as session:
-        stale = [(b.id, b.checkout_session_id) for b in bookings.stale_holds(session=session, now=now, limit=limit)]
+        stale = [(b.id, payment_records.money_of(session=session, booking=b).checkout_session_id)
+                 for b in bookings.stale_holds(session=session, now=now, limit=limit)]
     released = 0
     for booking_id, checkout_id in stale:
         try:
@@ -732,7 +723,7 @@ def repair_interrupted_checkouts(*, engine: Engine, gateway: PaymentGateway, ses
     report = RepairReport()
     with session_scope(engine) as session:
         stuck = session.exec(select(Payment.booking_id, Payment.attempt).where(
-            Payment.status == CheckoutStatus.CREATING, Payment.created_at <= now - INTERRUPTED_AFTER)).all()
+            Payment.status == PaymentStatus.CREATING, Payment.created_at <= now - INTERRUPTED_AFTER)).all()
         named = set(session.exec(select(Payment.checkout_session_id).where(
             Payment.booking_id.in_([booking_id for booking_id, _ in stuck] or [""]),
             Payment.checkout_session_id.is_not(None))).all())
@@ -768,11 +759,10 @@ def repair_interrupted_checkouts(*, engine: Engine, gateway: PaymentGateway, ses
 def reconcile_pending(*, engine: Engine, gateway: PaymentGateway) -> dict[str, int]:
     """Operator tool: settle every pending booking against Stripe's record of its session."""
     with session_scope(engine) as session:
-        pending = session.exec(
-            select(Booking.id, Booking.checkout_session_id).where(
-                Booking.status == BookingStatus.PENDING, Booking.checkout_session_id.is_not(None)
-            )
-        ).all()
+        pending = [(booking_id, money.checkout_session_id) for booking_id, money in payment_records.money_of_many(
+            session=session, booking_ids=list(session.exec(
+                select(Booking.id).where(Booking.status == BookingStatus.PENDING)).all())).items()
+            if money.checkout_session_id]
     counts = {"checked": 0, "confirmed": 0}
     for _booking_id, checkout_id in pending:
         counts["checked"] += 1

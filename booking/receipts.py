@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from booking import payment_records
 from booking.db import session_scope
 from booking.gateway import PaymentGateway, PaymentProviderError
 from booking.models import Booking, BookingStatus, PaymentStatus, utcnow
@@ -40,15 +42,16 @@ def booking_receipt(*, engine: Engine, booking_id: str) -> Receipt:
         booking = session.get(Booking, booking_id)
         if booking is None:
             return Receipt("unknown", None)
-        return Receipt(_state_of(booking), summarise(session=session, booking=booking))
+        return Receipt(_state_of(session, booking), summarise(session=session, booking=booking))
 
 
-def _state_of(booking: Booking) -> str:
+def _state_of(session: Session, booking: Booking) -> str:
     if booking.status == BookingStatus.CONFIRMED:
         return "confirmed"
-    if booking.payment_status == PaymentStatus.PROCESSING:
+    payment_status = payment_records.money_of(session=session, booking=booking).status
+    if payment_status == PaymentStatus.PROCESSING:
         return "processing"
-    if booking.payment_status == PaymentStatus.REFUNDED:
+    if payment_status == PaymentStatus.REFUNDED:
         return "refunded"
     if booking.status == BookingStatus.PENDING and booking.hold_expires_at and booking.hold_expires_at > utcnow():
         return "held"

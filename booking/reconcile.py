@@ -27,11 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from booking import payment_records
 from booking.accounts import audit
 from booking.accounts.authz import Actor
 from booking.db import session_scope
 from booking.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord, PaymentProviderError, Refund
-from booking.models import Booking, BookingStatus, EventStatus, PaymentStatus, StripeEvent, utcnow
+from booking.models import Booking, BookingStatus, EventStatus, Payment, PaymentStatus, StripeEvent, utcnow
 from booking.models import Refund as RefundRow
 from booking.money import format_money
 from booking.payments import booking_id_of, fulfil_flow, repair_interrupted_checkouts, sweep_expired_holds
@@ -123,7 +124,7 @@ class _Ours:
 
     id: str
     status: BookingStatus
-    payment_status: PaymentStatus
+    payment_status: PaymentStatus | None  # the ledger's (None: never reached Checkout)
     amount: int
     currency: str
     amount_refunded: int
@@ -200,10 +201,10 @@ def _settle_pending(*, engine: Engine, gateway: PaymentGateway, sessions_by_id: 
                     report: ReconcileReport) -> None:
     """A booking still pending whose Checkout Session was paid: confirm it (what the old command did)."""
     with session_scope(engine) as session:
-        pending = session.exec(
-            select(Booking.id, Booking.checkout_session_id).where(
-                Booking.status == BookingStatus.PENDING, Booking.checkout_session_id.is_not(None))
-        ).all()
+        pending = [(booking_id, money.checkout_session_id) for booking_id, money in payment_records.money_of_many(
+            session=session, booking_ids=list(session.exec(
+                select(Booking.id).where(Booking.status == BookingStatus.PENDING)).all())).items()
+            if money.checkout_session_id]
     for booking_id, checkout_id in pending:
         checkout = sessions_by_id.get(checkout_id)
         if checkout is None:
@@ -320,16 +321,19 @@ def _load_ours(engine: Engine, *, sessions: list[CheckoutSession], intents: list
         for chunk in _chunks(sorted(booking_ids)):
             rows += session.exec(select(Booking).where(Booking.id.in_(chunk))).all()
         for chunk in _chunks(sorted(intent_ids)):
-            rows += session.exec(select(Booking).where(Booking.payment_intent_id.in_(chunk))).all()
+            rows += session.exec(select(Booking).join(Payment, Payment.booking_id == Booking.id)
+                                 .where(Payment.payment_intent_id.in_(chunk))).all()
         confirmed = session.exec(select(Booking).where(
             Booking.status == BookingStatus.CONFIRMED,
             sa.or_(Booking.confirmed_at >= since, Booking.created_at >= since))).all()
         rows += confirmed
+        money = payment_records.money_of_many(session=session, booking_ids=sorted({booking.id for booking in rows}))
         for booking in rows:
+            held = money[booking.id]
             ours[booking.id] = _Ours(
-                id=booking.id, status=BookingStatus(booking.status), payment_status=PaymentStatus(booking.payment_status),
-                amount=booking.amount, currency=booking.currency, amount_refunded=booking.amount_refunded or 0,
-                checkout_session_id=booking.checkout_session_id, payment_intent_id=booking.payment_intent_id,
+                id=booking.id, status=BookingStatus(booking.status), payment_status=held.status,
+                amount=held.amount, currency=held.currency, amount_refunded=held.amount_refunded,
+                checkout_session_id=held.checkout_session_id, payment_intent_id=held.payment_intent_id,
             )
         refund_ids: set[str] = set()
         for chunk in _chunks(sorted(refund.id for refund in stripe_refunds)):

@@ -34,7 +34,6 @@ from booking.models import (
     Booking,
     BookingStatus,
     Payment,
-    PaymentStatus,
     Refund,
     RefundStatus,
     utcnow,
@@ -170,7 +169,7 @@ def _record_answer(*, engine: Engine, actor: Actor, ask: _Ask, answer: StripeRef
         row = payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=ours)
         if row is None:  # Stripe answered for a payment we hold no row of: nothing of ours to update
             return RefundOutcome(ok=True, status=refund_status_text(answer), message="Refund sent to Stripe.")
-        payment_records.settle_refunds(session=session, located=located)
+        bookings.settle_refunds(session=session, located=located)
         audit.record(session=session, actor=actor, action="refund.answer", entity_type="refund",
                      entity_id=row.id, builder_id=located.booking.builder_id, before=before,
                      after=audit.snapshot(row, _AUDITED))
@@ -266,7 +265,8 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
             return CancelOutcome(cancelled=False, message=f"The booking was already cancelled. {outcome.message}",
                                  refund=outcome)
         already = _check_cancellable(session=session, booking=booking, refund=refund, amount=amount)
-        checkout_id = booking.checkout_session_id if booking.status == BookingStatus.PENDING else None
+        checkout_id = payment_records.money_of(session=session, booking=booking).checkout_session_id \
+            if booking.status == BookingStatus.PENDING else None
 
     if checkout_id and not already:
         _close_checkout(engine=engine, gateway=gateway, booking_id=booking_id, checkout_session_id=checkout_id)
@@ -276,14 +276,14 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
         with session_scope(engine) as session:
             booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id,
                                        for_update=True)
-            before = audit.snapshot(booking, ("status", "cancellation_reason", "payment_status"))
+            before = audit.snapshot(booking, ("status", "cancellation_reason"))
             cancelled = bookings.cancel_by_builder(session=session, booking_id=booking.id, reason=reason)
             if cancelled:
                 payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
                 booking = bookings.get_booking(session=session, booking_id=booking.id)
                 audit.record(session=session, actor=actor, action="booking.cancel", entity_type="booking",
                              entity_id=booking.id, builder_id=booking.builder_id, before=before,
-                             after={**audit.snapshot(booking, ("status", "cancellation_reason", "payment_status")),
+                             after={**audit.snapshot(booking, ("status", "cancellation_reason")),
                                     "refund": refund})
 
     outcome = None
@@ -305,7 +305,7 @@ def _check_cancellable(*, session: Session, booking: Booking, refund: str, amoun
     already = booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
     if already and refund == "none":
         raise Refused("This booking is already cancelled.")
-    if booking.status == BookingStatus.PENDING and booking.payment_status == PaymentStatus.PROCESSING:
+    if booking.status == BookingStatus.PENDING and payment_records.money_of(session=session, booking=booking).processing:
         raise Refused("A payment for this booking is being processed. Try again once it has landed.")
     if refund == "none":
         return already

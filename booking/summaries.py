@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from booking import manage_links
+from booking import manage_links, payment_records
 from booking.availability import load_zone
 from booking.email_templates import is_web_link
 from booking.ics import one_line
@@ -51,10 +51,11 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
     hold = ""
     if booking.hold_expires_at is not None:
         hold = booking.hold_expires_at.astimezone(load_zone(zone_name)).strftime("%H:%M %Z")
+    money = payment_records.money_of(session=session, booking=booking)
     return BookingSummary(
         id=booking.id,
         status=str(booking.status),
-        payment_status=str(booking.payment_status),
+        payment_status=str(money.status or ""),
         builder_name=builder.name,
         builder_slug=builder.slug,
         session_type_id=str(session_type.id),
@@ -62,7 +63,7 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         duration_minutes=session_type.duration_minutes,
         when=format_when(booking.start_time, booking.end_time, zone_name),
         time_zone=zone_name,
-        amount=format_money(booking.amount, booking.currency),
+        amount=format_money(money.amount, money.currency),
         hold_expires=hold,
         location=location,
         location_is_link=is_web_link(location),

@@ -110,16 +110,11 @@ def on_charge_refunded(session: Session, gateway: PaymentGateway, event: dict[st
     # A refund can overtake the payment events: then Stripe's session record says whose payment it was.
     located = locate(session=session, ref=StripeRef.of(charge), gateway=gateway)
     payment_records.lock_money(session=session, located=located)
-    booking, payment_intent = located.booking, StripeRef.of(charge).payment_intent_id
-    if payment_intent and not booking.payment_intent_id:
-        booking.payment_intent_id = payment_intent
-        session.add(booking)
-        session.flush()
     for refund in _refunds_of(gateway, charge):
         payment_records.record_stripe_refund(session=session, located=located, refund=refund)
-    payment_records.settle_refunds(session=session, located=located,
-                                   stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
-                                   fully_refunded=bool(charge.get("refunded")))
+    bookings.settle_refunds(session=session, located=located,
+                            stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
+                            fully_refunded=bool(charge.get("refunded")))
     return "refund recorded"
 
 
@@ -129,7 +124,7 @@ def on_refund_changed(session: Session, gateway: PaymentGateway, event: dict[str
     located = locate(session=session, ref=StripeRef.of(event["data"]["object"]), gateway=gateway)
     payment_records.lock_money(session=session, located=located)
     row = payment_records.record_stripe_refund(session=session, located=located, refund=refund)
-    payment_records.settle_refunds(session=session, located=located)
+    bookings.settle_refunds(session=session, located=located)
     return f"refund {row.status}" if row is not None else "no change"
 
 

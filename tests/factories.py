@@ -56,23 +56,32 @@ def make_client(session: Session, **fields: object) -> Client:
 
 def make_hold(session: Session, *, builder: Builder | None = None, session_type: SessionType | None = None,
               client: Client | None = None, start=None, hold_minutes: int = 30, **fields: object):
-    """A pending booking holding a slot, as start_checkout leaves it."""
+    """A pending booking holding a slot, as start_checkout leaves it: the booking and its first Checkout
+    attempt's Payment row (`open`). The attempt's fields (`checkout_session_id`, `payment_intent_id`,
+    `payment_status`, `amount_refunded`, `checkout_url`) go to the Payment row."""
     from datetime import datetime, timedelta, timezone
 
-    from booking.models import Booking
+    from booking.models import Booking, Payment, PaymentStatus
 
     builder = builder or make_builder(session)
     session_type = session_type or make_session_type(session, builder)
     client = client or make_client(session)
     now = datetime.now(timezone.utc)
     start = start or (now + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    checkout_session_id = fields.pop("checkout_session_id", f"cs_test_hold{next(_sequence)}")
+    status = PaymentStatus(fields.pop("payment_status", PaymentStatus.OPEN))
+    attempt = dict(payment_intent_id=fields.pop("payment_intent_id", None),
+                   amount_refunded=fields.pop("amount_refunded", 0), checkout_url=fields.pop("checkout_url", None))
     booking = Booking(
         client_id=client.id, builder_id=builder.id, session_type_id=session_type.id, start_time=start,
-        end_time=start + timedelta(minutes=session_type.duration_minutes), amount=session_type.price_amount,
-        currency=session_type.currency, hold_expires_at=now + timedelta(minutes=hold_minutes),
-        checkout_session_id=fields.pop("checkout_session_id", f"cs_test_hold{next(_sequence)}"),
-        checkout_attempts=1, **fields,
+        end_time=start + timedelta(minutes=session_type.duration_minutes),
+        hold_expires_at=now + timedelta(minutes=hold_minutes), **fields,
     )
     session.add(booking)
+    session.flush()
+    settled = status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+    session.add(Payment(booking_id=booking.id, attempt=1, checkout_session_id=checkout_session_id,
+                        amount=session_type.price_amount, currency=session_type.currency, status=status,
+                        paid_at=now if settled else None, **attempt))
     session.flush()
     return booking
