@@ -68,7 +68,7 @@ def make_hold(session: Session, *, builder: Builder | None = None, session_type:
     client = client or make_client(session)
     now = datetime.now(timezone.utc)
     start = start or (now + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
-    checkout_session_id = fields.pop("checkout_session_id", f"cs_test_hold{next(_sequence)}")
+    checkout_session_id = fields.pop("checkout_session_id", None)
     status = PaymentStatus(fields.pop("payment_status", PaymentStatus.OPEN))
     attempt = dict(payment_intent_id=fields.pop("payment_intent_id", None),
                    amount_refunded=fields.pop("amount_refunded", 0), checkout_url=fields.pop("checkout_url", None))
@@ -79,9 +79,32 @@ def make_hold(session: Session, *, builder: Builder | None = None, session_type:
     )
     session.add(booking)
     session.flush()
+    checkout_session_id = checkout_session_id or hold_session_id(booking)
     settled = status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
     session.add(Payment(booking_id=booking.id, attempt=1, checkout_session_id=checkout_session_id,
                         amount=session_type.price_amount, currency=session_type.currency, status=status,
                         paid_at=now if settled else None, **attempt))
     session.flush()
     return booking
+
+
+def hold_session_id(booking) -> str:
+    """The Checkout Session id make_hold gives a hold's first attempt (unless told another)."""
+    return f"cs_test_{booking.id}"
+
+
+def add_payment(session: Session, booking, *, amount: int = 5000, currency: str = "gbp", status=None,
+                attempt: int = 1, **fields: object):
+    """The Payment row of one Checkout attempt of `booking` (a settled one gets its paid_at)."""
+    from datetime import datetime, timezone
+
+    from booking.models import Payment, PaymentStatus
+
+    status = PaymentStatus(status or PaymentStatus.OPEN)
+    if status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+        fields.setdefault("paid_at", booking.confirmed_at or datetime.now(timezone.utc))
+    payment = Payment(booking_id=booking.id, attempt=attempt, amount=amount, currency=currency, status=status,
+                      **fields)
+    session.add(payment)
+    session.flush()
+    return payment

@@ -14,7 +14,7 @@ import stripe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.models import Builder, CheckoutStatus, Payment, UserAccount, UserRole
+from booking.models import Builder, Payment, PaymentStatus, UserAccount, UserRole
 from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card, pick_first_slot_and_pay
 from tests.e2e.test_workspace import sign_in
 from tests.factories import make_builder, make_session_type
@@ -102,7 +102,7 @@ def test_builder_onboards_client_pays_payouts_show_net_and_fee_refund_reverses_b
     expect(refund_form.get_by_test_id("refund-amount")).to_have_value("50.00")
     refund_form.get_by_test_id("refund-submit").click()
     expect(page.get_by_test_id("refund-result")).to_contain_text(re.compile("refund", re.I), timeout=30_000)
-    wait_until(lambda: payment().status == CheckoutStatus.REFUNDED, timeout=30, message="the payment refunded")
+    wait_until(lambda: payment().status == PaymentStatus.REFUNDED, timeout=30, message="the payment refunded")
 
     sdk = stripe.StripeClient("sk_test_e2e", base_addresses={"api": emulator.url})
     transfer = sdk.v1.transfers.retrieve(paid.transfer_id)

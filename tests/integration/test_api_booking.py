@@ -14,6 +14,7 @@ from booking_ui import api, deps
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_create_checkout_session_contract(client, session_type, gateway, engine)
     assert body["checkout_session_id"] in gateway.sessions
     assert datetime.fromisoformat(body["expires_at"]) > datetime.now(timezone.utc) + timedelta(minutes=30)
     with Session(engine) as s:
-        assert s.get(Booking, body["booking_id"]).checkout_session_id == body["checkout_session_id"]
+        assert money(s, body["booking_id"]).checkout_session_id == body["checkout_session_id"]
 
 
 def test_create_checkout_for_a_taken_slot_is_409(client, session_type):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, func, select
 
-from booking.models import Booking, BookingStatus, Builder, Client, SessionType
+from booking.models import Booking, BookingStatus, Builder, Client, Payment, SessionType
 from tests.factories import make_builder, make_client, make_session_type
 
 UTC = timezone.utc
@@ -35,13 +35,19 @@ def book(
         start_time=start,
         end_time=start + timedelta(minutes=minutes),
         status=status,
-        amount=session_type.price_amount,
-        currency=session_type.currency,
         **fields,
     )
     session.add(booking)
     session.flush()
     return booking
+
+
+def attempt(session: Session, booking: Booking, session_type: SessionType) -> Payment:
+    """The booking's first Checkout attempt, as the model's defaults make it."""
+    payment = Payment(booking_id=booking.id, amount=session_type.price_amount, currency=session_type.currency)
+    session.add(payment)
+    session.flush()
+    return payment
 
 
 @pytest.fixture
@@ -222,10 +228,10 @@ def test_unknown_status_is_refused_by_the_database(
 def test_unknown_payment_status_is_refused_by_the_database(
     session: Session, session_type: SessionType, client: Client
 ) -> None:
-    booking = book(session, session_type, client)
+    payment = attempt(session, book(session, session_type, client), session_type)
 
     with pytest.raises(IntegrityError):
-        session.execute(sa.text("UPDATE booking SET payment_status = 'maybe' WHERE id = :id"), {"id": booking.id})
+        session.execute(sa.text("UPDATE payment SET status = 'maybe' WHERE id = :id"), {"id": payment.id})
 
 
 def test_booking_must_end_after_it_starts(session: Session, session_type: SessionType, client: Client) -> None:
@@ -234,10 +240,10 @@ def test_booking_must_end_after_it_starts(session: Session, session_type: Sessio
 
 
 def test_negative_amount_is_refused(session: Session, session_type: SessionType, client: Client) -> None:
-    booking = book(session, session_type, client)
+    payment = attempt(session, book(session, session_type, client), session_type)
 
     with pytest.raises(IntegrityError):
-        session.execute(sa.text("UPDATE booking SET amount = -1 WHERE id = :id"), {"id": booking.id})
+        session.execute(sa.text("UPDATE payment SET amount = -1 WHERE id = :id"), {"id": payment.id})
 
 
 @pytest.mark.parametrize("missing", ["client_id", "session_type_id", "builder_id"])
@@ -250,8 +256,6 @@ def test_booking_needs_an_existing_client_session_type_and_builder(
         session_type_id=session_type.id,
         start_time=TEN_AM,
         end_time=TEN_AM + timedelta(hours=1),
-        amount=session_type.price_amount,
-        currency=session_type.currency,
     )
     setattr(booking, missing, 987_654)
     session.add(booking)
@@ -264,11 +268,13 @@ def test_new_booking_is_an_unpaid_hold(
     engine: Engine, session: Session, session_type: SessionType, client: Client
 ) -> None:
     booking = book(session, session_type, client)
+    attempt(session, booking, session_type)
     session.commit()
 
     with Session(engine) as other:
         stored = other.get(Booking, booking.id)
+        payment = other.exec(select(Payment).where(Payment.booking_id == booking.id)).one()
     assert stored is not None
     assert stored.status == BookingStatus.PENDING
-    assert stored.payment_status == "unpaid"
-    assert stored.amount == 5000 and stored.currency == "gbp"
+    assert payment.status == "creating"
+    assert payment.amount == 5000 and payment.currency == "gbp"

@@ -27,7 +27,7 @@ from booking.ics import booking_uid, site_domain
 from booking.models import Booking, BookingStatus, Builder, Client, Notification, PaymentStatus, SessionType
 from booking.notifications import NotificationKind, build_message, queue_booking_notifications
 from booking_ui import api, routes
-from tests.factories import make_builder, make_client, make_session_type
+from tests.factories import add_payment, make_builder, make_client, make_session_type
 
 VIDEO_LINK = "https://meet.example.com/ada-grace"
 _hour = itertools.count(1)
@@ -55,13 +55,13 @@ def book(session: Session, builder: Builder, session_type: SessionType, *, statu
         client_id=(client or make_client(session, name="Grace Hopper")).id, builder_id=builder.id,
         session_type_id=session_type.id, start_time=start,
         end_time=start + timedelta(minutes=session_type.duration_minutes), status=status,
-        payment_status=PaymentStatus.PAID if paid else PaymentStatus.UNPAID,
-        amount=session_type.price_amount, currency=session_type.currency,
         confirmed_at=datetime.now(UTC) if paid else None,
         hold_expires_at=datetime.now(UTC) + timedelta(minutes=30) if status == BookingStatus.PENDING else None,
     )
     session.add(booking)
     session.flush()
+    add_payment(session, booking, amount=session_type.price_amount, currency=session_type.currency,
+                status=PaymentStatus.PAID if paid else PaymentStatus.OPEN)
     return booking
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from booking import payments, receipts
 from booking.config import load_settings
 from booking.gateway import PaymentProviderError
-from booking.models import Booking, BookingStatus, CheckoutStatus, Payment, PaymentStatus
+from booking.models import Booking, BookingStatus, Payment, PaymentStatus
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
 
@@ -124,7 +124,7 @@ def test_stripe_down_releases_the_hold(engine, gateway, session_type):
         BookingStatus.CANCELLED, "the payment provider could not be reached")
     with Session(engine) as s:
         [attempt] = s.exec(select(Payment)).all()
-    assert (attempt.status, attempt.checkout_session_id) == (CheckoutStatus.EXPIRED, None)
+    assert (attempt.status, attempt.checkout_session_id) == (PaymentStatus.EXPIRED, None)
     gateway.down = False
     begin(engine, gateway, session_type)  # the slot is still free
 

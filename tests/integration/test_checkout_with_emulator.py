@@ -14,6 +14,7 @@ from booking.gateway import PaymentProviderError, StripeGateway
 from booking.models import Booking, BookingStatus
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
+from tests.support.ledger import money
 from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
@@ -68,7 +69,7 @@ def test_success_page_confirms_a_paid_session_without_any_webhook(engine, gatewa
     with Session(engine) as s:
         booking = s.get(Booking, started.booking_id)
         assert booking.status == BookingStatus.CONFIRMED
-        assert booking.payment_intent_id.startswith("pi_")
+        assert money(s, booking.id).payment_intent_id.startswith("pi_")
 
 
 def test_emulator_unreachable_is_a_provider_error_and_releases_the_hold(engine, session_type):

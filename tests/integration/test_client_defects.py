@@ -24,7 +24,7 @@ from booking import bookings, holds, payments, receipts
 from booking.config import load_settings
 from booking.db import session_scope
 from booking.mailer import FolderMailer, SmtpMailer
-from booking.models import Booking, BookingStatus, Notification, NotificationStatus, PaymentStatus
+from booking.models import Booking, BookingStatus, Notification, NotificationStatus
 from booking.notifications import (
     SKIPPED_ALREADY_PAID,
     SKIPPED_BOOKED_AGAIN,
@@ -35,6 +35,7 @@ from booking.notifications import (
 from tests.conftest import free_port
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 SETTINGS = load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30)
@@ -126,7 +127,8 @@ def test_continue_after_the_checkout_closed_opens_a_new_one_for_the_same_hold(en
 
     assert continued.checkout_session_id != started.checkout_session_id
     current = booking(engine, started.booking_id)
-    assert current.status == BookingStatus.PENDING and current.checkout_session_id == continued.checkout_session_id
+    assert current.status == BookingStatus.PENDING
+    assert money(engine, started.booking_id).checkout_session_id == continued.checkout_session_id
 
 
 def test_continue_when_it_was_paid_meanwhile_goes_to_the_confirmation(engine, gateway, session_type):
@@ -368,7 +370,7 @@ def test_hold_expired_is_skipped_when_the_client_released_the_hold_meanwhile(eng
 
     [row] = [n for n in notifications(engine, started.booking_id) if n.kind == NotificationKind.HOLD_EXPIRED]
     assert row.last_error == SKIPPED_HOLD_NOT_EXPIRED and report.skipped == 1
-    assert booking(engine, started.booking_id).payment_status == PaymentStatus.UNPAID
+    assert not money(engine, started.booking_id).paid
 
 
 # --- the booking page's state, driven without a browser ----------------------------------------------------

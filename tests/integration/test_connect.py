@@ -33,9 +33,9 @@ from booking.models import (
     AuditEntry,
     Booking,
     Builder,
-    CheckoutStatus,
     Notification,
     Payment,
+    PaymentStatus,
     Payout,
     PayoutStatus,
     Refund,
@@ -285,7 +285,7 @@ def test_paid_destination_charge_records_the_net_and_the_transfer(engine, gatewa
     pay(engine, gateway, started)
 
     payment = payment_of(engine, started.booking_id)
-    assert (payment.status, payment.net_amount, payment.transfer_id) == (CheckoutStatus.PAID, 4470, None)
+    assert (payment.status, payment.net_amount, payment.transfer_id) == (PaymentStatus.PAID, 4470, None)
 
     charge = {"id": "ch_connect_1", "object": "charge", "payment_intent": "pi_connect_1", "amount": 5000,
               "transfer": "tr_connect_1", "application_fee_amount": 530,
@@ -331,7 +331,7 @@ def test_a_full_refund_reverses_the_transfer_and_returns_the_whole_fee(engine, g
         [row] = s.exec(select(Refund).where(Refund.booking_id == booking_id)).all()
         assert (row.reverse_transfer, row.application_fee_refunded) == (True, 530)
     payment = payment_of(engine, booking_id)
-    assert (payment.status, payment.net_amount) == (CheckoutStatus.REFUNDED, 0)
+    assert (payment.status, payment.net_amount) == (PaymentStatus.REFUNDED, 0)
 
 
 def test_partial_refunds_return_the_fees_share_and_never_more_than_the_fee(engine, gateway, ada):
@@ -609,7 +609,7 @@ def test_emulator_a_refund_reverses_the_transfer_and_refunds_the_fee(engine, str
         shares = [r.application_fee_refunded for r in s.exec(select(Refund).where(
             Refund.booking_id == started.booking_id).order_by(Refund.id)).all()]
     assert shares == [265, 265]  # Stripe's (the emulator's) rounding and ours agree
-    assert (payment.status, payment.net_amount) == (CheckoutStatus.REFUNDED, 0)
+    assert (payment.status, payment.net_amount) == (PaymentStatus.REFUNDED, 0)
     # Nothing is left for the builder (the reversal counts at once, the payment was still pending).
     balance = stripe_gateway.retrieve_balance(account_id)
     assert sum(i.amount for i in balance.available + balance.pending if i.currency == "gbp") == 0

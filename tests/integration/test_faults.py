@@ -20,7 +20,6 @@ from booking.gateway import PaymentProviderError, StripeGateway
 from booking.models import (
     Booking,
     BookingStatus,
-    CheckoutStatus,
     EventStatus,
     Notification,
     Payment,
@@ -32,6 +31,7 @@ from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
@@ -126,7 +126,7 @@ def test_a_failed_create_is_retried_with_the_same_idempotency_key_and_makes_one_
     assert sessions_at_stripe(emulator) == 1
     booking, [payment] = only_booking(engine)
     assert booking.checkout_session_id == response.json()["checkout_session_id"] == payment.checkout_session_id
-    assert (booking.status, payment.status) == (BookingStatus.PENDING, CheckoutStatus.OPEN)
+    assert (booking.status, payment.status) == (BookingStatus.PENDING, PaymentStatus.OPEN)
 
 
 def test_a_429_is_waited_out_and_retried_with_the_same_key(client, emulator, stripe_http, session_type):
@@ -157,7 +157,7 @@ def test_when_stripe_gives_up_the_hold_is_released_and_the_client_is_told(
     booking, [payment] = only_booking(engine)
     assert (booking.status, booking.cancellation_reason) == (
         BookingStatus.CANCELLED, "the payment provider could not be reached")
-    assert payment.status == CheckoutStatus.EXPIRED and "Stripe could not create" in payment.failure_message
+    assert payment.status == PaymentStatus.EXPIRED and "Stripe could not create" in payment.failure_message
     assert book(client, session_type).status_code == 201  # the slot is free again
 
 
@@ -204,7 +204,7 @@ def test_try_again_releases_the_hold_when_the_old_session_cannot_be_closed(engin
     # the slot is free, else refunded), never a second payment beside a new session.
     booking, attempts = only_booking(engine)
     assert booking.status == BookingStatus.CANCELLED
-    assert [(p.attempt, p.status) for p in attempts] == [(1, CheckoutStatus.EXPIRED), (2, CheckoutStatus.EXPIRED)]
+    assert [(p.attempt, p.status) for p in attempts] == [(1, PaymentStatus.EXPIRED), (2, PaymentStatus.EXPIRED)]
 
 
 def test_try_again_keeps_the_hold_when_only_the_new_session_fails(engine, gateway, emulator, stripe_http,
@@ -217,12 +217,12 @@ def test_try_again_keeps_the_hold_when_only_the_new_session_fails(engine, gatewa
         payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=started.booking_id)
 
     booking, attempts = only_booking(engine)
-    assert booking.status == BookingStatus.PENDING and booking.checkout_session_id is None
-    assert [(p.attempt, p.status) for p in attempts] == [(1, CheckoutStatus.EXPIRED), (2, CheckoutStatus.EXPIRED)]
+    assert booking.status == BookingStatus.PENDING and money(engine, booking.id).checkout_session_id is None
+    assert [(p.attempt, p.status) for p in attempts] == [(1, PaymentStatus.EXPIRED), (2, PaymentStatus.EXPIRED)]
     again = payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=started.booking_id)
     booking, attempts = only_booking(engine)
-    assert booking.checkout_session_id == again.checkout_session_id
-    assert [(p.attempt, p.status) for p in attempts][-1] == (3, CheckoutStatus.OPEN)
+    assert money(engine, booking.id).checkout_session_id == again.checkout_session_id
+    assert [(p.attempt, p.status) for p in attempts][-1] == (3, PaymentStatus.OPEN)
 
 
 def test_payouts_onboarding_says_so_when_stripe_gives_up(engine, gateway, stripe_http, session, monkeypatch):
@@ -267,7 +267,7 @@ def test_a_client_cancel_while_stripe_refuses_refunds_keeps_the_booking_and_can_
     done = manage.cancel_by_client(engine=engine, gateway=gateway, token=token)  # Stripe is back
     assert (done.ok, done.code) == (True, "cancelled")
     booking, _ = only_booking(engine)
-    assert (booking.status, booking.amount_refunded) == (BookingStatus.CANCELLED, 5000)
+    assert (booking.status, money(engine, booking.id).amount_refunded) == (BookingStatus.CANCELLED, 5000)
 
 
 # --- a database failure in the middle of a webhook -------------------------------------------------------------
@@ -308,12 +308,12 @@ def test_a_database_failure_mid_webhook_is_a_500_that_keeps_the_event_and_the_re
     assert third.body == {"received": True, "duplicate": True}
     with Session(engine) as s:
         booking = s.get(Booking, started.booking_id)
-        assert (booking.status, booking.payment_status) == (BookingStatus.CONFIRMED, PaymentStatus.PAID)
+        assert (booking.status, money(s, booking.id).status) == (BookingStatus.CONFIRMED, PaymentStatus.PAID)
         assert s.exec(select(StripeEvent.status, StripeEvent.attempts)).one() == (EventStatus.PROCESSED, 2)
         kinds = sorted(n.kind for n in s.exec(select(Notification)).all())
         assert kinds == ["booking_confirmed", "booking_confirmed"]  # the client's and the builder's, once each
         [payment] = s.exec(select(Payment)).all()
-        assert (payment.status, payment.payment_intent_id) == (CheckoutStatus.PAID, "pi_db_fault")
+        assert (payment.status, payment.payment_intent_id) == (PaymentStatus.PAID, "pi_db_fault")
 
 
 def test_a_database_failure_seen_by_the_emulator_is_redelivered_until_applied(engine, session_type, monkeypatch):
@@ -379,7 +379,7 @@ def test_a_crash_after_stripe_answered_is_repaired_by_reconcile(engine, gateway,
     made = gateway.create_checkout_session(attempt.request, idempotency_key=attempt.idempotency_key)
     # ...and the process dies here: txn 2 never runs.
     booking, [payment] = only_booking(engine)
-    assert (booking.checkout_session_id, payment.status) == (None, CheckoutStatus.CREATING)
+    assert (booking.checkout_session_id, payment.status) == (None, PaymentStatus.CREATING)
 
     too_soon = reconcile.reconcile(engine=engine, gateway=gateway, since=timedelta(days=1))
     assert too_soon.checkouts_repaired == 0  # it may still be in flight
@@ -388,7 +388,7 @@ def test_a_crash_after_stripe_answered_is_repaired_by_reconcile(engine, gateway,
 
     assert report.checkouts_repaired == 1
     booking, [payment] = only_booking(engine)
-    assert (payment.status, payment.checkout_session_id) == (CheckoutStatus.EXPIRED, made.id)
+    assert (payment.status, payment.checkout_session_id) == (PaymentStatus.EXPIRED, made.id)
     assert booking.status == BookingStatus.CANCELLED
     assert emulator.client().v1.checkout.sessions.retrieve(made.id).status == "expired"  # nobody can pay it
     again = reconcile.reconcile(engine=engine, gateway=gateway, since=timedelta(days=1),
@@ -409,6 +409,6 @@ def test_a_commit_failing_after_stripe_answered_expires_the_session_and_releases
                                 client_email="ann@example.com")
 
     booking, [payment] = only_booking(engine)
-    assert booking.status == BookingStatus.CANCELLED and payment.status == CheckoutStatus.EXPIRED
+    assert booking.status == BookingStatus.CANCELLED and payment.status == PaymentStatus.EXPIRED
     [made] = emulator.emulator.store.all("checkout.session")
     assert made["status"] == "expired"

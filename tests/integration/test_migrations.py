@@ -189,3 +189,105 @@ def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty
         ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),
     ]
     assert [tuple(row) for row in refunds] == [("paid-partly-refunded", 1500, "gbp", "succeeded", "stripe", None)]
+
+
+def test_0006_carries_booking_money_over_to_the_ledger_and_the_downgrade_brings_it_back(empty_url: str) -> None:
+    """Booking's money columns go: each booking's Payment row is made or completed from them first (and a
+    refunded amount no Refund row accounts for gets one); the downgrade fills the columns back."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    migrations.upgrade(empty_url, "0005")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = now + timedelta(days=3)
+    moment = {name: sa.bindparam(name, type_=UTCDateTime()) for name in ("now", "start", "end", "hold", "confirmed")}
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
+            " horizon_days, slot_step_minutes, created_at)"
+            " VALUES (1, 'Ada', 'ada', 'ada@example.com', 'Europe/London', '', 0, 0, 60, 30, :now)"
+        ).bindparams(moment["now"]), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO client (id, name, email, created_at) VALUES (1, 'Ann', 'ann@example.com', :now)"
+        ).bindparams(moment["now"]), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO session_type (id, builder_id, name, description, duration_minutes, price_amount, currency,"
+            " active, created_at, updated_at) VALUES (1, 1, 'Consult', '', 60, 5000, 'gbp', TRUE, :now, :now)"
+        ).bindparams(moment["now"]), {"now": now})
+        insert_booking = sa.text(
+            "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+            " payment_status, payment_intent_id, checkout_session_id, checkout_url, checkout_attempts, amount,"
+            " currency, amount_refunded, client_time_zone, hold_expires_at, confirmed_at, created_at, updated_at)"
+            " VALUES (:id, 1, 1, 1, :start, :end, :status, :payment_status, :pi, :cs, :url, :attempts, 5000, 'gbp',"
+            " :refunded, 'UTC', :hold, :confirmed, :now, :now)"
+        ).bindparams(*moment.values())
+        insert_payment = sa.text(
+            "INSERT INTO payment (booking_id, attempt, checkout_session_id, payment_intent_id, amount, currency,"
+            " status, amount_refunded, created_at, updated_at) VALUES (:booking, :attempt, :cs, :pi, 5000, 'gbp',"
+            " :status, 0, :now, :now)"
+        ).bindparams(moment["now"])
+        hour = iter(start + timedelta(hours=2 * n) for n in range(10))
+
+        def booking(booking_id, **values):
+            begin = next(hour)
+            row = {"id": booking_id, "start": begin, "end": begin + timedelta(hours=1), "status": "confirmed",
+                   "payment_status": "paid", "pi": None, "cs": None, "url": None, "attempts": 1, "refunded": 0,
+                   "hold": None, "confirmed": now, "now": now}
+            connection.execute(insert_booking, {**row, **values})
+
+        # No Payment row at all (the runtime carry-over used to make it on first touch).
+        booking("hold-without-row", status="pending", payment_status="unpaid", cs="cs_hold",
+                url="https://checkout.example/cs_hold", hold=now + timedelta(minutes=30), confirmed=None)
+        # A row left behind: open, no payment intent, while the booking says paid.
+        booking("paid-stale-row", pi="pi_paid", cs="cs_paid")
+        connection.execute(insert_payment, {"booking": "paid-stale-row", "attempt": 1, "cs": "cs_paid", "pi": None,
+                                            "status": "open", "now": now})
+        # Refunded 1500 by the booking's count, no Refund row for it; its second attempt's row is missing.
+        booking("refunded-second-attempt", payment_status="partially_refunded", pi="pi_refunded",
+                cs="cs_refunded_2", attempts=2, refunded=1500)
+        connection.execute(insert_payment, {"booking": "refunded-second-attempt", "attempt": 1, "cs": "cs_refunded_1",
+                                            "pi": None, "status": "expired", "now": now})
+        # Never reached Checkout (Stripe could not be reached): no session, no attempt counted.
+        booking("never-checked-out", status="cancelled", payment_status="unpaid", attempts=0, confirmed=None)
+
+    migrations.upgrade(empty_url)
+
+    with connected(empty_url) as engine, engine.connect() as connection:
+        booking_columns = {column["name"] for column in sa.inspect(connection).get_columns("booking")}
+        payments = connection.execute(sa.text(
+            "SELECT booking_id, attempt, checkout_session_id, payment_intent_id, checkout_url, amount, currency,"
+            " status, amount_refunded, paid_at IS NOT NULL FROM payment ORDER BY booking_id, attempt")).all()
+        refunds = connection.execute(sa.text(
+            "SELECT booking_id, amount, currency, status, requested_by FROM refund ORDER BY booking_id")).all()
+    assert not booking_columns & {"payment_status", "payment_intent_id", "checkout_session_id", "checkout_url",
+                                  "checkout_attempts", "amount", "currency", "amount_refunded"}
+    assert [tuple(row) for row in payments] == [
+        ("hold-without-row", 1, "cs_hold", None, "https://checkout.example/cs_hold", 5000, "gbp", "open", 0, False),
+        ("never-checked-out", 1, None, None, None, 5000, "gbp", "expired", 0, False),
+        ("paid-stale-row", 1, "cs_paid", "pi_paid", None, 5000, "gbp", "paid", 0, True),
+        ("refunded-second-attempt", 1, "cs_refunded_1", None, None, 5000, "gbp", "expired", 0, False),
+        ("refunded-second-attempt", 2, "cs_refunded_2", "pi_refunded", None, 5000, "gbp", "partially_refunded",
+         1500, True),
+    ]
+    assert [tuple(row) for row in refunds] == [("refunded-second-attempt", 1500, "gbp", "succeeded", "stripe")]
+
+    migrations.downgrade(empty_url, "0005")
+
+    with connected(empty_url) as engine, engine.connect() as connection:
+        bookings = connection.execute(sa.text(
+            "SELECT id, payment_status, payment_intent_id, checkout_session_id, checkout_url, checkout_attempts,"
+            " amount, currency, amount_refunded FROM booking ORDER BY id")).all()
+        payment_columns = {column["name"] for column in sa.inspect(connection).get_columns("payment")}
+    assert [tuple(row) for row in bookings] == [
+        ("hold-without-row", "unpaid", None, "cs_hold", "https://checkout.example/cs_hold", 1, 5000, "gbp", 0),
+        ("never-checked-out", "unpaid", None, None, None, 1, 5000, "gbp", 0),
+        ("paid-stale-row", "paid", "pi_paid", "cs_paid", None, 1, 5000, "gbp", 0),
+        ("refunded-second-attempt", "partially_refunded", "pi_refunded", "cs_refunded_2", None, 2, 5000, "gbp", 1500),
+    ]
+    assert "checkout_url" not in payment_columns
+
+    migrations.upgrade(empty_url)  # and up again: nothing is carried twice
+    with connected(empty_url) as engine, engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM payment")).scalar_one() == 5
+        assert connection.execute(sa.text("SELECT count(*) FROM refund")).scalar_one() == 1

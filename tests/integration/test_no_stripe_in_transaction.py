@@ -20,6 +20,7 @@ from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
 _NOT_STRIPE = {"verify_webhook", "pay", "complete_onboarding"}  # local: signature checks, test helpers
@@ -126,7 +127,7 @@ def test_the_late_payment_refund_of_a_webhook_is_sent_after_its_transaction(engi
     with Session(engine) as s:
         [row] = s.exec(select(Refund)).all()
         assert (row.status, row.amount) == (RefundStatus.SUCCEEDED, 5000)
-    assert booking(engine, late.booking_id).payment_status == "refunded"
+    assert money(engine, late.booking_id).status == "refunded"
 
 
 def test_the_late_payment_refund_found_by_the_success_page_is_sent_by_the_sweeper(engine, gateway, session_type):

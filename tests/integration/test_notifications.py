@@ -35,6 +35,7 @@ from booking.models import (
     Client,
     Notification,
     NotificationStatus,
+    Payment,
     PaymentStatus,
 )
 from booking.notifications import (
@@ -46,7 +47,7 @@ from booking.notifications import (
     send_due_notifications,
 )
 from tests.conftest import free_port
-from tests.factories import make_builder, make_client, make_session_type
+from tests.factories import add_payment, make_builder, make_client, make_session_type
 
 SESSION_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 EST in New York, 14:00 GMT in London
 _day = itertools.count()
@@ -128,16 +129,15 @@ def make_booking(
         start_time=start,
         end_time=start + timedelta(hours=1),
         status=status,
-        payment_status=payment_status,
-        amount=5000,
-        currency="gbp",
         client_time_zone=fields.pop("client_time_zone", "America/New_York"),
         confirmed_at=start - timedelta(days=7) if status == BookingStatus.CONFIRMED else None,
         hold_expires_at=fields.pop("hold_expires_at", None),
-        **fields,
+        **{name: value for name, value in fields.items() if name != "amount_refunded"},
     )
     session.add(booking)
     session.flush()
+    add_payment(session, booking, amount=5000, currency="gbp", status=payment_status,
+                amount_refunded=fields.get("amount_refunded", 0))
     return booking
 
 
@@ -150,8 +150,9 @@ def confirm_payment(engine: Engine, booking_id: str) -> None:
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id)
         booking.status = BookingStatus.CONFIRMED
-        booking.payment_status = PaymentStatus.PAID
         booking.confirmed_at = datetime.now(UTC)
+        payment = session.exec(select(Payment).where(Payment.booking_id == booking_id)).one()
+        payment.status, payment.paid_at = PaymentStatus.PAID, booking.confirmed_at
 
 
 def later(seconds: float = 0) -> datetime:
@@ -273,7 +274,7 @@ def test_payment_reminders_are_client_only_and_never_queued_once_paid(session: S
 
 
 def test_cancelling_an_unpaid_hold_tells_only_the_client(session: Session) -> None:
-    hold = make_booking(session, status=BookingStatus.CANCELLED, payment_status=PaymentStatus.UNPAID)
+    hold = make_booking(session, status=BookingStatus.CANCELLED, payment_status=PaymentStatus.EXPIRED)
 
     rows = queue_booking_notifications(session=session, booking=hold, kind=NotificationKind.BOOKING_CANCELLED)
 
@@ -354,7 +355,7 @@ def test_smtp_down_backs_off_exponentially_then_sends_when_it_is_up(session: Ses
 
 
 def test_gives_up_after_max_attempts(session: Session, engine: Engine) -> None:
-    booking = make_booking(session, status=BookingStatus.EXPIRED, payment_status=PaymentStatus.UNPAID)
+    booking = make_booking(session, status=BookingStatus.EXPIRED, payment_status=PaymentStatus.EXPIRED)
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.HOLD_EXPIRED)
     session.commit()
     mailer = SmtpMailer(f"smtp://127.0.0.1:{free_port()}", timeout=5)

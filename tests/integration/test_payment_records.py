@@ -16,7 +16,6 @@ from booking.gateway import StripeGateway
 from booking.models import (
     Booking,
     BookingStatus,
-    CheckoutStatus,
     Payment,
     PaymentStatus,
     Refund,
@@ -25,9 +24,10 @@ from booking.models import (
 )
 from booking.webhooks import handle_webhook
 from stripe_emulator.server import EmulatorServer
-from tests.factories import make_builder, make_hold, make_session_type
+from tests.factories import hold_session_id, make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30)
 
@@ -83,7 +83,7 @@ def test_checkout_opens_a_payment_row_for_its_attempt(engine, gateway, session_t
 
     [payment] = payment_rows(engine, started.booking_id)
     assert (payment.attempt, payment.status, payment.checkout_session_id) == (
-        1, CheckoutStatus.OPEN, started.checkout_session_id)
+        1, PaymentStatus.OPEN, started.checkout_session_id)
     assert (payment.amount, payment.currency, payment.payment_intent_id) == (5000, "gbp", None)
 
 
@@ -94,8 +94,8 @@ def test_try_again_expires_the_replaced_attempt_and_opens_the_next(engine, gatew
 
     rows = payment_rows(engine, first.booking_id)
     assert [(p.attempt, p.checkout_session_id, p.status) for p in rows] == [
-        (1, first.checkout_session_id, CheckoutStatus.EXPIRED),
-        (2, second.checkout_session_id, CheckoutStatus.OPEN),
+        (1, first.checkout_session_id, PaymentStatus.EXPIRED),
+        (2, second.checkout_session_id, PaymentStatus.OPEN),
     ]
 
 
@@ -106,7 +106,7 @@ def test_a_paid_session_marks_its_payment_paid_and_files_the_event_under_the_boo
     deliver(engine, gateway, evt)
 
     [payment] = payment_rows(engine, started.booking_id)
-    assert (payment.status, payment.payment_intent_id) == (CheckoutStatus.PAID, "pi_paid")
+    assert (payment.status, payment.payment_intent_id) == (PaymentStatus.PAID, "pi_paid")
     assert payment.paid_at is not None
     assert event_row(engine, evt["id"]).booking_id == started.booking_id
 
@@ -118,7 +118,7 @@ def test_the_success_page_records_the_payment_too(engine, gateway, session_type)
     receipts.confirm_from_success_page(engine=engine, gateway=gateway, checkout_session_id=started.checkout_session_id)
 
     [payment] = payment_rows(engine, started.booking_id)
-    assert (payment.status, payment.payment_intent_id) == (CheckoutStatus.PAID, "pi_page")
+    assert (payment.status, payment.payment_intent_id) == (PaymentStatus.PAID, "pi_page")
 
 
 def test_a_decline_records_its_code_and_message_and_a_later_success_still_pays(engine, gateway, session_type):
@@ -131,11 +131,11 @@ def test_a_decline_records_its_code_and_message_and_a_later_success_still_pays(e
 
     [payment] = payment_rows(engine, started.booking_id)
     assert (payment.status, payment.failure_code, payment.failure_message) == (
-        CheckoutStatus.FAILED, "insufficient_funds", "Your card has insufficient funds.")
+        PaymentStatus.FAILED, "insufficient_funds", "Your card has insufficient funds.")
     assert payment.failed_at is not None
 
     deliver(engine, gateway, completed(started.booking_id, started.checkout_session_id, payment_intent="pi_try"))
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.PAID
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.PAID
 
 
 def test_a_decline_without_a_decline_code_keeps_the_error_code(engine, gateway, session_type):
@@ -154,18 +154,18 @@ def test_a_decline_after_the_payment_landed_changes_nothing(engine, gateway, ses
     deliver(engine, gateway, se.event("payment_intent.payment_failed",
                                       se.payment_intent(started.booking_id, "pi_test_1", status="requires_payment_method")))
 
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.PAID
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.PAID
 
 
 def test_a_delayed_method_is_processing_then_failed(engine, gateway, session_type):
     started = begin(engine, gateway, session_type)
     deliver(engine, gateway, completed(started.booking_id, started.checkout_session_id, payment_status="unpaid"))
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.PROCESSING
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.PROCESSING
 
     obj = se.checkout_session(started.booking_id, started.checkout_session_id, payment_status="unpaid")
     deliver(engine, gateway, se.event("checkout.session.async_payment_failed", obj))
 
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.FAILED
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.FAILED
 
 
 def test_an_expired_session_expires_its_payment(engine, gateway, session_type):
@@ -175,7 +175,7 @@ def test_an_expired_session_expires_its_payment(engine, gateway, session_type):
 
     deliver(engine, gateway, se.event("checkout.session.expired", obj))
 
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.EXPIRED
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.EXPIRED
 
 
 def test_the_sweeper_and_pick_another_time_expire_the_payment(engine, gateway, session_type):
@@ -184,19 +184,8 @@ def test_the_sweeper_and_pick_another_time_expire_the_payment(engine, gateway, s
     released = begin(engine, gateway, session_type, email="bob@example.com")
     payments.release_hold_and_expire(engine=engine, gateway=gateway, booking_id=released.booking_id)
 
-    assert payment_rows(engine, swept.booking_id)[0].status == CheckoutStatus.EXPIRED
-    assert payment_rows(engine, released.booking_id)[0].status == CheckoutStatus.EXPIRED
-
-
-def test_a_booking_from_before_payment_records_gets_its_row_when_paid(engine, gateway, session):
-    hold = make_hold(session)  # as the 0002 schema left it: no Payment row
-    session.commit()
-
-    deliver(engine, gateway, completed(hold.id, hold.checkout_session_id, payment_intent="pi_legacy"))
-
-    [payment] = payment_rows(engine, hold.id)
-    assert (payment.attempt, payment.checkout_session_id, payment.payment_intent_id, payment.status) == (
-        1, hold.checkout_session_id, "pi_legacy", CheckoutStatus.PAID)
+    assert payment_rows(engine, swept.booking_id)[0].status == PaymentStatus.EXPIRED
+    assert payment_rows(engine, released.booking_id)[0].status == PaymentStatus.EXPIRED
 
 
 def test_an_event_about_no_booking_is_filed_under_none(engine, gateway):
@@ -247,10 +236,9 @@ def test_charge_refunded_upserts_one_row_per_stripe_refund_however_often_it_come
     assert sorted((r.stripe_refund_id, r.amount, r.status, r.requested_by) for r in rows) == [
         ("re_one", 1000, RefundStatus.SUCCEEDED, "stripe"), ("re_two", 1500, RefundStatus.SUCCEEDED, "stripe")]
     [payment] = payment_rows(engine, started.booking_id)
-    assert (payment.status, payment.amount_refunded) == (CheckoutStatus.PARTIALLY_REFUNDED, 2500)
-    with Session(engine) as s:
-        booking = s.get(Booking, started.booking_id)
-    assert (booking.payment_status, booking.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2500)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2500)
+    assert (money(engine, started.booking_id).status, money(engine, started.booking_id).amount_refunded) == (
+        PaymentStatus.PARTIALLY_REFUNDED, 2500)
 
 
 def test_charge_refunded_without_the_list_asks_stripe_for_the_refunds(engine, gateway, session_type):
@@ -263,7 +251,7 @@ def test_charge_refunded_without_the_list_asks_stripe_for_the_refunds(engine, ga
 
     [row] = refund_rows(engine, started.booking_id)
     assert (row.stripe_refund_id, row.amount, row.reason) == (made.id, 5000, "duplicate")
-    assert payment_rows(engine, started.booking_id)[0].status == CheckoutStatus.REFUNDED
+    assert payment_rows(engine, started.booking_id)[0].status == PaymentStatus.REFUNDED
     with Session(engine) as s:
         assert s.get(Booking, started.booking_id).status == BookingStatus.CANCELLED
 
@@ -290,7 +278,7 @@ def test_the_automatic_late_payment_refund_gets_a_system_row(engine, gateway, se
     make_hold(session, builder=builder, session_type=session_type, start=late.start_time)
     session.commit()
 
-    deliver(engine, gateway, completed(late.id, late.checkout_session_id, payment_intent="pi_late"))
+    deliver(engine, gateway, completed(late.id, hold_session_id(late), payment_intent="pi_late"))
     # Stripe's charge.refunded for that refund, delivered twice: still one row.
     for _ in range(2):
         deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_late", amount=5000, amount_refunded=5000)))
@@ -300,7 +288,7 @@ def test_the_automatic_late_payment_refund_gets_a_system_row(engine, gateway, se
     assert row.stripe_refund_id and row.stripe_refund_id.startswith("re_")
     assert len(gateway.refunds) == 1
     [payment] = payment_rows(engine, late.id)
-    assert (payment.status, payment.amount_refunded) == (CheckoutStatus.REFUNDED, 5000)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 5000)
 
 
 # --- through the emulator: a real decline, then a real payment --------------------------------------------
@@ -341,7 +329,7 @@ def test_a_real_decline_then_payment_through_the_emulator(engine, emulator, sess
             payload = json.dumps(evt).encode()
             handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
     [payment] = payment_rows(engine, started.booking_id)
-    assert (payment.status, payment.failure_code) == (CheckoutStatus.FAILED, "insufficient_funds")
+    assert (payment.status, payment.failure_code) == (PaymentStatus.FAILED, "insufficient_funds")
     assert payment.failure_message == "Your card has insufficient funds."
 
     for evt in emulator_events(emulator, about={started.checkout_session_id, payment_intent}):
@@ -349,7 +337,7 @@ def test_a_real_decline_then_payment_through_the_emulator(engine, emulator, sess
         assert handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload)).status_code == 200
 
     [payment] = payment_rows(engine, started.booking_id)
-    assert (payment.status, payment.payment_intent_id) == (CheckoutStatus.PAID, payment_intent)
+    assert (payment.status, payment.payment_intent_id) == (PaymentStatus.PAID, payment_intent)
     with Session(engine) as s:
         filed = s.exec(select(StripeEvent.type).where(StripeEvent.booking_id == started.booking_id)).all()
     assert {"payment_intent.payment_failed", "payment_intent.succeeded", "checkout.session.completed"} <= set(filed)

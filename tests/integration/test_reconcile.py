@@ -14,11 +14,21 @@ from typer.testing import CliRunner
 from booking import payments
 from booking.config import get_settings, load_settings
 from booking.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
-from booking.models import AuditEntry, Booking, BookingStatus, Notification, PaymentStatus, StripeEvent, UserRole
+from booking.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    Notification,
+    Payment,
+    PaymentStatus,
+    StripeEvent,
+    UserRole,
+)
 from booking.reconcile import MismatchKind, format_report, parse_since, reconcile
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
@@ -86,7 +96,7 @@ def test_reconcile_repairs_a_withheld_checkout_completed_exactly_once(engine, ga
 
     booking = booking_of(engine, started.booking_id)
     assert booking.status == BookingStatus.CONFIRMED
-    assert booking.payment_status == PaymentStatus.PAID
+    assert money(engine, started.booking_id).status == PaymentStatus.PAID
     assert confirmation_emails(engine, started.booking_id) == ["ann@example.com", "grace@builder.test"]
     completed = [e for e in stored_events(engine) if e[1] == "checkout.session.completed"]
     assert len(completed) == 1
@@ -108,9 +118,9 @@ def test_an_amount_changed_here_is_reported_on_every_run(engine, gateway, emulat
     pay_with_test_card(emulator, started.checkout_session_id)
     reconcile(engine=engine, gateway=gateway, since=WEEK)
     with Session(engine) as s:
-        booking = s.get(Booking, started.booking_id)
-        booking.amount = 4000
-        s.add(booking)
+        payment = s.exec(select(Payment).where(Payment.booking_id == started.booking_id)).one()
+        payment.amount = 4000
+        s.add(payment)
         s.commit()
 
     reports = [reconcile(engine=engine, gateway=gateway, since=WEEK) for _ in range(2)]
@@ -126,14 +136,14 @@ def test_a_refund_made_at_stripe_while_webhooks_were_withheld_lands_once(engine,
     started = start(engine, gateway, session_type)
     pay_with_test_card(emulator, started.checkout_session_id)
     reconcile(engine=engine, gateway=gateway, since=WEEK)
-    payment_intent = booking_of(engine, started.booking_id).payment_intent_id
+    payment_intent = money(engine, started.booking_id).payment_intent_id
     emulator.client().v1.refunds.create(params={"payment_intent": payment_intent, "amount": 1500})
 
     first = reconcile(engine=engine, gateway=gateway, since=WEEK)
     second = reconcile(engine=engine, gateway=gateway, since=WEEK)
 
-    booking = booking_of(engine, started.booking_id)
-    assert (booking.amount_refunded, booking.payment_status) == (1500, PaymentStatus.PARTIALLY_REFUNDED)
+    held = money(engine, started.booking_id)
+    assert (held.amount_refunded, held.status) == (1500, PaymentStatus.PARTIALLY_REFUNDED)
     assert first.events_applied >= 1 and first.mismatches == []
     assert (second.events_applied, second.mismatches) == (0, [])
     with Session(engine) as s:
@@ -146,9 +156,10 @@ def test_a_booking_confirmed_here_but_unpaid_at_stripe_is_reported(engine, gatew
     started = start(engine, gateway, session_type)
     with Session(engine) as s:
         booking = s.get(Booking, started.booking_id)
-        booking.status, booking.payment_status = BookingStatus.CONFIRMED, PaymentStatus.PAID
-        booking.confirmed_at = datetime.now(timezone.utc)
-        s.add(booking)
+        booking.status, booking.confirmed_at = BookingStatus.CONFIRMED, datetime.now(timezone.utc)
+        payment = s.exec(select(Payment).where(Payment.booking_id == started.booking_id)).one()
+        payment.status = PaymentStatus.PAID
+        s.add_all([booking, payment])
         s.commit()
 
     report = reconcile(engine=engine, gateway=gateway, since=WEEK)
@@ -174,9 +185,9 @@ def test_the_cli_prints_the_counts_and_the_mismatch_table(engine, gateway, emula
     assert booking_of(engine, started.booking_id).status == BookingStatus.CONFIRMED
 
     with Session(engine) as s:
-        booking = s.get(Booking, started.booking_id)
-        booking.currency = "eur"
-        s.add(booking)
+        payment = s.exec(select(Payment).where(Payment.booking_id == started.booking_id)).one()
+        payment.currency = "eur"
+        s.add(payment)
         s.commit()
     second = runner.invoke(cli, ["reconcile", "--since", "12h"])
     assert second.exit_code == 3
@@ -217,22 +228,22 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     paid_here = make_hold(session, checkout_session_id="cs_test_paid_here", payment_intent_id="pi_test_paid_here",
                           status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID)
     released = make_hold(session, checkout_session_id="cs_test_released", status=BookingStatus.CANCELLED,
-                         cancellation_reason="released by client")
+                         cancellation_reason="released by client", payment_status=PaymentStatus.EXPIRED)
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(
         id="cs_test_paid_here", url=None, status="complete", payment_status="paid",
-        payment_intent_id="pi_test_paid_here", amount_total=paid_here.amount, currency=paid_here.currency,
+        payment_intent_id="pi_test_paid_here", amount_total=5000, currency="gbp",
         metadata={"booking_id": paid_here.id}, client_reference_id=paid_here.id)
     gateway.sessions["cs_test_released"] = CheckoutSession(
         id="cs_test_released", url=None, status="complete", payment_status="paid", payment_intent_id="pi_test_late",
-        amount_total=released.amount, currency=released.currency, metadata={"booking_id": released.id},
+        amount_total=5000, currency="gbp", metadata={"booking_id": released.id},
         client_reference_id=released.id)
     gateway.listed_payment_intents = [PaymentIntentRecord(
-        id="pi_test_paid_here", status="succeeded", amount=paid_here.amount, amount_received=paid_here.amount,
-        currency=paid_here.currency, metadata={"booking_id": paid_here.id})]
+        id="pi_test_paid_here", status="succeeded", amount=5000, amount_received=5000,
+        currency="gbp", metadata={"booking_id": paid_here.id})]
     gateway.listed_refunds = [Refund(id="re_test_elsewhere", amount=1500, status="succeeded",
-                                     currency=paid_here.currency, payment_intent_id="pi_test_paid_here")]
+                                     currency="gbp", payment_intent_id="pi_test_paid_here")]
 
     report = reconcile(engine=engine, gateway=gateway, since=WEEK)
 
@@ -243,7 +254,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     missing = found[(MismatchKind.REFUND_MISSING, paid_here.id)]
     assert (missing.stripe_object, missing.ours, missing.stripe) == (
         "re_test_elsewhere", "£0.00 refunded, 1 of 1 refunds unrecorded", "£15.00 refunded")
-    assert found[(MismatchKind.PAID_NOT_CONFIRMED, released.id)].ours == "cancelled / unpaid"
+    assert found[(MismatchKind.PAID_NOT_CONFIRMED, released.id)].ours == "cancelled / expired"
 
 
 def test_an_event_whose_handler_fails_is_stored_failed_and_counted(engine, session, monkeypatch):
@@ -272,7 +283,7 @@ def test_an_event_whose_handler_fails_is_stored_failed_and_counted(engine, sessi
 
     again = reconcile(engine=engine, gateway=gateway, since=WEEK)  # the bug is fixed: applied now, once
     assert (again.events_applied, again.events_failed) == (1, 0)
-    assert booking_of(engine, hold.id).payment_status == PaymentStatus.REFUNDED
+    assert money(engine, hold.id).status == PaymentStatus.REFUNDED
     assert reconcile(engine=engine, gateway=gateway, since=WEEK).events_applied == 0
 
 

@@ -9,9 +9,10 @@ from sqlmodel import Session, select
 
 from booking.models import Booking, BookingStatus, EventStatus, Notification, PaymentStatus, StripeEvent
 from booking.webhooks import handle_webhook
-from tests.factories import make_hold
+from tests.factories import hold_session_id, make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
+from tests.support.ledger import money
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def notifications(engine, booking_id) -> list[tuple[str, str]]:
 
 
 def completed(hold: Booking, **kw):
-    return se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id, **kw))
+    return se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold), **kw))
 
 
 def test_checkout_completed_and_paid_confirms_the_booking_and_queues_emails(engine, gateway, hold):
@@ -53,17 +54,17 @@ def test_checkout_completed_and_paid_confirms_the_booking_and_queues_emails(engi
     assert result.status_code == 200
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.CONFIRMED
-    assert booking.payment_status == PaymentStatus.PAID
-    assert booking.payment_intent_id == "pi_test_1"
+    assert money(engine, hold.id).status == PaymentStatus.PAID
+    assert money(engine, hold.id).payment_intent_id == "pi_test_1"
     assert [kind for kind, _ in notifications(engine, hold.id)] == ["booking_confirmed", "booking_confirmed"]
 
 
 def test_checkout_completed_unpaid_waits_for_the_async_payment(engine, gateway, hold):
     deliver(engine, gateway, completed(hold, payment_status="unpaid"))
-    assert reload(engine, hold.id).payment_status == PaymentStatus.PROCESSING
+    assert money(engine, hold.id).status == PaymentStatus.PROCESSING
     assert reload(engine, hold.id).status == BookingStatus.PENDING
 
-    obj = se.checkout_session(hold.id, hold.checkout_session_id, payment_status="paid")
+    obj = se.checkout_session(hold.id, hold_session_id(hold), payment_status="paid")
     deliver(engine, gateway, se.event("checkout.session.async_payment_succeeded", obj))
 
     assert reload(engine, hold.id).status == BookingStatus.CONFIRMED
@@ -71,7 +72,7 @@ def test_checkout_completed_unpaid_waits_for_the_async_payment(engine, gateway, 
 
 def test_async_payment_failure_releases_the_hold_and_tells_the_client(engine, gateway, hold):
     deliver(engine, gateway, completed(hold, payment_status="unpaid"))
-    obj = se.checkout_session(hold.id, hold.checkout_session_id, payment_status="unpaid")
+    obj = se.checkout_session(hold.id, hold_session_id(hold), payment_status="unpaid")
 
     deliver(engine, gateway, se.event("checkout.session.async_payment_failed", obj))
 
@@ -81,7 +82,7 @@ def test_async_payment_failure_releases_the_hold_and_tells_the_client(engine, ga
 
 
 def test_session_expired_releases_the_hold(engine, gateway, hold):
-    obj = se.checkout_session(hold.id, hold.checkout_session_id, status="expired", payment_status="unpaid")
+    obj = se.checkout_session(hold.id, hold_session_id(hold), status="expired", payment_status="unpaid")
 
     deliver(engine, gateway, se.event("checkout.session.expired", obj))
 
@@ -101,7 +102,7 @@ def test_payment_intent_succeeded_confirms_a_pending_booking(engine, gateway, ho
 
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.CONFIRMED
-    assert booking.payment_intent_id == "pi_42"
+    assert money(engine, hold.id).payment_intent_id == "pi_42"
 
 
 def test_payment_failure_keeps_the_hold_and_queues_one_email_to_the_client(engine, gateway, hold):
@@ -112,7 +113,7 @@ def test_payment_failure_keeps_the_hold_and_queues_one_email_to_the_client(engin
 
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.PENDING
-    assert booking.payment_status == PaymentStatus.FAILED
+    assert money(engine, hold.id).status == PaymentStatus.FAILED
     assert [kind for kind, _ in notifications(engine, hold.id)] == ["payment_failed"]
 
 
@@ -133,8 +134,8 @@ def test_full_refund_cancels_and_frees_the_slot(engine, gateway, hold):
 
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.CANCELLED
-    assert booking.payment_status == PaymentStatus.REFUNDED
-    assert booking.amount_refunded == 5000
+    assert money(engine, hold.id).status == PaymentStatus.REFUNDED
+    assert money(engine, hold.id).amount_refunded == 5000
     assert [k for k, _ in notifications(engine, hold.id)].count("booking_refunded") == 2
 
 
@@ -145,8 +146,8 @@ def test_partial_refund_keeps_the_booking(engine, gateway, hold):
 
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.CONFIRMED
-    assert booking.payment_status == PaymentStatus.PARTIALLY_REFUNDED
-    assert booking.amount_refunded == 2000
+    assert money(engine, hold.id).status == PaymentStatus.PARTIALLY_REFUNDED
+    assert money(engine, hold.id).amount_refunded == 2000
 
 
 def test_the_same_event_ten_times_has_one_effect(engine, gateway, hold):
@@ -184,7 +185,7 @@ def test_reversed_order_reaches_the_same_state(engine, gateway, hold):
         assert deliver(engine, gateway, evt).status_code == 200
 
     booking = reload(engine, hold.id)
-    assert (booking.status, booking.payment_status, booking.payment_intent_id) == (
+    assert (booking.status, money(engine, hold.id).status, money(engine, hold.id).payment_intent_id) == (
         BookingStatus.CONFIRMED, PaymentStatus.PAID, "pi_test_1")
     assert len(notifications(engine, hold.id)) == 2
 
@@ -293,8 +294,8 @@ def test_a_refund_that_overtakes_the_payment_events_still_cancels_the_booking(en
     from booking.gateway import CheckoutSession
 
     # Stripe knows the paid session; our payment events are still on their way.
-    gateway.sessions[hold.checkout_session_id] = CheckoutSession(
-        id=hold.checkout_session_id, url=None, status="complete", payment_status="paid", payment_intent_id="pi_fast",
+    gateway.sessions[hold_session_id(hold)] = CheckoutSession(
+        id=hold_session_id(hold), url=None, status="complete", payment_status="paid", payment_intent_id="pi_fast",
         amount_total=5000, currency="gbp", metadata={"booking_id": hold.id}, client_reference_id=hold.id)
 
     deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_fast", amount=5000, amount_refunded=5000)))
@@ -302,5 +303,5 @@ def test_a_refund_that_overtakes_the_payment_events_still_cancels_the_booking(en
     deliver(engine, gateway, se.event("payment_intent.succeeded", se.payment_intent(hold.id, "pi_fast")))
 
     booking = reload(engine, hold.id)
-    assert (booking.status, booking.payment_status, booking.payment_intent_id) == (
+    assert (booking.status, money(engine, hold.id).status, money(engine, hold.id).payment_intent_id) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, "pi_fast")

@@ -24,7 +24,6 @@ from booking.models import (
     AvailabilityOverride,
     Booking,
     BookingStatus,
-    CheckoutStatus,
     Notification,
     Payment,
     PaymentStatus,
@@ -142,15 +141,13 @@ def world(engine, emulator, monkeypatch):
         client = make_client(session, email="owner-client@walk.test", name="Owner Client")
         start = (utcnow() + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
         booking = Booking(client_id=client.id, builder_id=owner.id, session_type_id=session_type.id,
-                          start_time=start, end_time=start + timedelta(hours=1), amount=5000, currency="gbp",
-                          status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID,
-                          payment_intent_id="pi_walk_owner", checkout_session_id="cs_walk_owner",
-                          confirmed_at=utcnow(), checkout_attempts=1)
+                          start_time=start, end_time=start + timedelta(hours=1),
+                          status=BookingStatus.CONFIRMED, confirmed_at=utcnow())
         session.add(booking)
         session.flush()
         payment = Payment(booking_id=booking.id, attempt=1, checkout_session_id="cs_walk_owner",
                           payment_intent_id="pi_walk_owner", amount=5000, currency="gbp",
-                          status=CheckoutStatus.PAID, paid_at=utcnow())
+                          status=PaymentStatus.PAID, paid_at=utcnow())
         session.add(payment)
         session.flush()
         refund = Refund(payment_id=payment.id, booking_id=booking.id, amount=100, currency="gbp",

@@ -25,7 +25,7 @@ from booking.slots import find_open_slots
 from booking_ui import routes
 from booking_ui.admin.availability import AvailabilityState
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
-from tests.factories import make_builder, make_client, make_session_type
+from tests.factories import add_payment, make_builder, make_client, make_session_type
 from tests.support.admin_states import call, make_user, redirect_path, state_of, token_for
 
 ZONE = "Europe/London"
@@ -99,9 +99,10 @@ def _confirmed_booking(engine, builder_id: int, session_type_id: int, start: dat
         client = make_client(session, name="Linus Client")
         booking = Booking(client_id=client.id, builder_id=builder_id, session_type_id=session_type_id,
                           start_time=start, end_time=start + timedelta(hours=1), status=BookingStatus.CONFIRMED,
-                          payment_status=PaymentStatus.PAID, amount=5000, currency="gbp", confirmed_at=utcnow())
+                          confirmed_at=utcnow())
         session.add(booking)
         session.flush()
+        add_payment(session, booking, amount=5000, currency="gbp", status=PaymentStatus.PAID)
         return booking.id
 
 

@@ -14,7 +14,6 @@ from booking.models import (
     Booking,
     BookingStatus,
     Builder,
-    CheckoutStatus,
     Client,
     Payment,
     PaymentStatus,
@@ -25,7 +24,7 @@ from booking.models import (
 from booking_ui import routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.dashboard import ALL_BUILDERS, DashboardState
-from tests.factories import make_builder, make_client, make_session_type
+from tests.factories import add_payment, make_builder, make_client, make_session_type
 from tests.support.admin_states import call, make_user, redirect_path, state_of, token_for
 
 UTC = timezone.utc
@@ -35,12 +34,14 @@ NOW = datetime(2026, 4, 8, 12, 0, tzinfo=UTC)  # a Wednesday; London is on BST s
 def _booking(session, builder, session_type, client, start, *, status=BookingStatus.CONFIRMED, confirmed_at=None,
              amount=5000, currency="gbp", refunded=0) -> Booking:
     booking = Booking(client_id=client.id, builder_id=builder.id, session_type_id=session_type.id, start_time=start,
-                      end_time=start + timedelta(hours=1), status=status, amount=amount, currency=currency,
-                      amount_refunded=refunded, confirmed_at=confirmed_at,
-                      payment_status=PaymentStatus.PAID if confirmed_at else PaymentStatus.UNPAID,
+                      end_time=start + timedelta(hours=1), status=status, confirmed_at=confirmed_at,
                       hold_expires_at=None if confirmed_at else start)
     session.add(booking)
     session.flush()
+    paid = PaymentStatus.REFUNDED if refunded >= amount else PaymentStatus.PARTIALLY_REFUNDED if refunded \
+        else PaymentStatus.PAID
+    add_payment(session, booking, amount=amount, currency=currency, amount_refunded=refunded,
+                status=paid if confirmed_at else PaymentStatus.OPEN)
     return booking
 
 
@@ -125,15 +126,15 @@ def test_failed_payments_of_the_last_seven_days(engine, seeded):
         ada_booking = next(b for b in bookings if b.builder_id == seeded["ada"])
         ken_booking = next(b for b in bookings if b.builder_id == seeded["kenji"])
         rows = [
-            Payment(booking_id=ada_booking.id, attempt=1, amount=5000, currency="gbp", status=CheckoutStatus.FAILED,
+            Payment(booking_id=ada_booking.id, attempt=1, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                     failure_code="card_declined", failure_message="Your card was declined.",
                     failed_at=NOW - timedelta(days=1)),
-            Payment(booking_id=ada_booking.id, attempt=2, amount=5000, currency="gbp", status=CheckoutStatus.FAILED,
+            Payment(booking_id=ada_booking.id, attempt=2, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                     failure_code="insufficient_funds", failed_at=NOW - timedelta(hours=2)),
-            Payment(booking_id=ada_booking.id, attempt=3, amount=5000, currency="gbp", status=CheckoutStatus.FAILED,
+            Payment(booking_id=ada_booking.id, attempt=3, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                     failure_code="expired_card", failed_at=NOW - timedelta(days=8)),
-            Payment(booking_id=ada_booking.id, attempt=4, amount=5000, currency="gbp", status=CheckoutStatus.PAID),
-            Payment(booking_id=ken_booking.id, attempt=1, amount=5000, currency="jpy", status=CheckoutStatus.FAILED,
+            Payment(booking_id=ada_booking.id, attempt=4, amount=5000, currency="gbp", status=PaymentStatus.PAID),
+            Payment(booking_id=ken_booking.id, attempt=1, amount=5000, currency="jpy", status=PaymentStatus.FAILED,
                     failure_code="card_declined", failed_at=NOW - timedelta(days=2)),
         ]
         session.add_all(rows)
@@ -157,7 +158,7 @@ def test_a_builder_sees_their_own_dashboard(engine, seeded):
         this_minute = now.replace(second=0, microsecond=0)
         today = _booking(session, ada, gbp, alice, this_minute, confirmed_at=now)
         _booking(session, ada, gbp, alice, this_minute + timedelta(days=3, hours=1), confirmed_at=now)
-        session.add(Payment(booking_id=today.id, amount=5000, currency="gbp", status=CheckoutStatus.FAILED,
+        session.add(Payment(booking_id=today.id, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                             failure_code="card_declined", failure_message="Your card was declined.",
                             failed_at=now - timedelta(hours=1)))
     token = token_for(engine, make_user(engine, email="ada@example.test", builder_id=seeded["ada"]))

@@ -15,7 +15,6 @@ from booking.models import (
     AuditEntry,
     Booking,
     BookingStatus,
-    CheckoutStatus,
     EventStatus,
     Notification,
     NotificationStatus,
@@ -44,18 +43,18 @@ def _side(session: Session, name: str) -> dict:
     session_type = make_session_type(session, builder, name=f"{name} session")
     client = make_client(session, name=f"{name} Client", email=f"client-of-{name.lower()}@example.test")
     hold = make_hold(session, builder=builder, session_type=session_type, client=client,
-                     checkout_session_id=f"cs_test_{name.lower()}")
+                     checkout_session_id=f"cs_test_{name.lower()}", payment_status=PaymentStatus.FAILED)
     expired = make_hold(session, builder=builder, session_type=session_type, client=client,
                         start=hold.start_time + timedelta(hours=2), status=BookingStatus.EXPIRED)
-    payment = Payment(booking_id=hold.id, checkout_session_id=hold.checkout_session_id, amount=hold.amount,
-                      currency=hold.currency, status=CheckoutStatus.FAILED, failure_code="card_declined",
-                      failure_message="Your card was declined.", failed_at=utcnow())
+    payment = session.exec(select(Payment).where(Payment.booking_id == hold.id)).one()
+    payment.failure_code, payment.failure_message, payment.failed_at = (
+        "card_declined", "Your card was declined.", utcnow())
     session.add(payment)
     session.flush()
-    refund = Refund(payment_id=payment.id, booking_id=hold.id, amount=1000, currency=hold.currency,
+    refund = Refund(payment_id=payment.id, booking_id=hold.id, amount=1000, currency=payment.currency,
                     reason="requested_by_customer", status=RefundStatus.SUCCEEDED, requested_by=f"{name}@admin")
     # Stored failed (say a bug since fixed): its payload now confirms the hold when replayed.
-    completed = se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id,
+    completed = se.event("checkout.session.completed", se.checkout_session(hold.id, f"cs_test_{name.lower()}",
                                                                            payment_intent=f"pi_test_{name.lower()}"))
     event = StripeEvent(id=completed["id"], type=completed["type"], payload=json.dumps(completed),
                         status=EventStatus.FAILED, attempts=1, booking_id=hold.id,
@@ -263,9 +262,9 @@ def test_the_reconcile_button_shows_counts_and_mismatches_to_a_platform_admin(en
     with session_scope(engine) as s:
         hold = s.get(Booking, world["ada"]["hold"])
         hold.status = BookingStatus.CANCELLED
-        gateway.sessions[hold.checkout_session_id] = CheckoutSession(
-            id=hold.checkout_session_id, url=None, status="complete", payment_status="paid",
-            payment_intent_id="pi_test_ada", amount_total=hold.amount, currency=hold.currency,
+        gateway.sessions["cs_test_ada"] = CheckoutSession(
+            id="cs_test_ada", url=None, status="complete", payment_status="paid",
+            payment_intent_id="pi_test_ada", amount_total=5000, currency="gbp",
             metadata={"booking_id": hold.id}, client_reference_id=hold.id)
     state = loaded(PaymentsState, world["tokens"]["admin"])
 

@@ -21,7 +21,6 @@ from booking.models import (
     AuditEntry,
     Booking,
     BookingStatus,
-    CheckoutStatus,
     Client,
     Notification,
     Payment,
@@ -35,6 +34,7 @@ from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
+from tests.support.ledger import money
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30)
 CLIENT_EMAIL = "ann@example.com"
@@ -152,10 +152,10 @@ def test_a_full_refund_cancels_the_booking_records_it_and_emails_the_client(engi
 
     assert (outcome.ok, outcome.status, outcome.message) == (True, "succeeded", "Refunded £50.00.")
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.amount_refunded) == (
+    assert (booking.status, money(engine, booking.id).status, money(engine, booking.id).amount_refunded) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, 5000)
     payment = payment_of(engine, booking_id)
-    assert (payment.status, payment.amount_refunded) == (CheckoutStatus.REFUNDED, 5000)
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 5000)
     [row] = refund_rows(engine, booking_id)
     [at_stripe] = stripe_refunds(emulator, payment_intent)
     assert (row.stripe_refund_id, row.amount, row.status, row.reason, row.requested_by) == (
@@ -173,16 +173,16 @@ def test_partial_refunds_keep_the_booking_until_nothing_is_left(engine, gateway,
 
     assert first.message == "Refunded £20.00."
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.amount_refunded) == (
+    assert (booking.status, money(engine, booking.id).status, money(engine, booking.id).amount_refunded) == (
         BookingStatus.CONFIRMED, PaymentStatus.PARTIALLY_REFUNDED, 2000)
-    assert payment_of(engine, booking_id).status == CheckoutStatus.PARTIALLY_REFUNDED
+    assert payment_of(engine, booking_id).status == PaymentStatus.PARTIALLY_REFUNDED
     assert emails(engine, booking_id, "booking_refunded") == sorted([
         (CLIENT_EMAIL, "partial-2000"), (booking_builder_email(engine, booking_id), "partial-2000")])
 
     refund(engine, gateway, actor, booking_id, amount=3000, key="part-2")
 
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.amount_refunded) == (
+    assert (booking.status, money(engine, booking.id).status, money(engine, booking.id).amount_refunded) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, 5000)
     assert [(r.amount, r.status) for r in refund_rows(engine, booking_id)] == [
         (2000, RefundStatus.SUCCEEDED), (3000, RefundStatus.SUCCEEDED)]
@@ -211,7 +211,7 @@ def test_api_answer_first_then_the_webhooks_apply_it_once(engine, gateway, emula
     for evt in refund_events(emulator, payment_intent) * 2:  # and each delivered twice
         assert deliver(engine, gateway, evt) == 200
 
-    assert booking_of(engine, booking_id).amount_refunded == 2000
+    assert money(engine, booking_id).amount_refunded == 2000
     assert payment_of(engine, booking_id).amount_refunded == 2000
     assert len(refund_rows(engine, booking_id)) == 1
     assert len(emails(engine, booking_id, "booking_refunded")) == 2  # the client and the builder, once each
@@ -237,7 +237,7 @@ def test_webhooks_first_then_the_api_answer_applies_it_once(engine, gateway, emu
     assert outcome.message == "Refunded £20.00."
     [row] = refund_rows(engine, booking_id)
     assert (row.amount, row.request_key, row.requested_by) == (2000, "key-1", "ada@example.test")
-    assert booking_of(engine, booking_id).amount_refunded == 2000
+    assert money(engine, booking_id).amount_refunded == 2000
     assert payment_of(engine, booking_id).amount_refunded == 2000
     assert len(emails(engine, booking_id, "booking_refunded")) == 2
 
@@ -254,7 +254,7 @@ def test_the_same_request_key_twice_makes_one_stripe_refund(engine, gateway, emu
 
     assert first.refund_id == second.refund_id
     assert len(stripe_refunds(emulator, payment_intent)) == 1
-    assert booking_of(engine, booking_id).amount_refunded == 1000
+    assert money(engine, booking_id).amount_refunded == 1000
 
 
 def test_two_concurrent_clicks_with_one_key_refund_once(engine, gateway, emulator, shop):
@@ -314,9 +314,9 @@ def test_a_stripe_refusal_leaves_a_failed_refund_and_the_booking_as_it_was(engin
     assert (row.status, row.stripe_refund_id) == (RefundStatus.FAILED, None)
     assert "has already been refunded" in row.failure_reason
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.amount_refunded) == (
+    assert (booking.status, money(engine, booking.id).status, money(engine, booking.id).amount_refunded) == (
         BookingStatus.CONFIRMED, PaymentStatus.PAID, 0)
-    assert payment_of(engine, booking_id).status == CheckoutStatus.PAID
+    assert payment_of(engine, booking_id).status == PaymentStatus.PAID
     assert emails(engine, booking_id, "booking_refunded") == []
     assert audit_actions(engine) == ["refund.request", "refund.failed"]
 
@@ -342,7 +342,7 @@ def test_a_failed_refund_can_be_retried_once(engine, gateway, emulator, shop):
     assert [(r.amount, r.status) for r in refund_rows(engine, booking_id)] == [
         (1500, RefundStatus.FAILED), (1500, RefundStatus.SUCCEEDED)]
     assert len(stripe_refunds(emulator, payment_intent)) == 1
-    assert booking_of(engine, booking_id).amount_refunded == 1500
+    assert money(engine, booking_id).amount_refunded == 1500
 
 
 # --- cancel ----------------------------------------------------------------------------------------------
@@ -372,7 +372,7 @@ def test_cancel_with_a_partial_refund_frees_the_slot_and_emails_the_client(engin
 
     assert outcome.cancelled and outcome.refund.ok
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.cancellation_reason, booking.payment_status, booking.amount_refunded) == (
+    assert (booking.status, booking.cancellation_reason, money(engine, booking.id).status, money(engine, booking.id).amount_refunded) == (
         BookingStatus.CANCELLED, "Builder is ill", PaymentStatus.PARTIALLY_REFUNDED, 1500)
     assert (CLIENT_EMAIL, "cancelled-by-builder") in emails(engine, booking_id, "booking_cancelled")
     assert (CLIENT_EMAIL, "partial-1500") in emails(engine, booking_id, "booking_refunded")
@@ -389,7 +389,7 @@ def test_cancel_without_a_refund_frees_the_slot_and_keeps_the_money(engine, gate
 
     assert outcome.cancelled and outcome.refund is None
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status) == (BookingStatus.CANCELLED, PaymentStatus.PAID)
+    assert (booking.status, money(engine, booking.id).status) == (BookingStatus.CANCELLED, PaymentStatus.PAID)
     assert stripe_refunds(emulator, payment_intent) == []
     assert (CLIENT_EMAIL, "cancelled-by-builder") in emails(engine, booking_id, "booking_cancelled")
     assert slot_is_free(engine, gateway, session_type, booking_id)
@@ -406,7 +406,7 @@ def test_cancel_with_a_full_refund_clicked_twice_cancels_and_refunds_once(engine
     assert first.refund.refund_id == second.refund.refund_id
     assert [r["amount"] for r in stripe_refunds(emulator, payment_intent)] == [5000]
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.cancellation_reason) == (
+    assert (booking.status, money(engine, booking.id).status, booking.cancellation_reason) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, "Builder is ill")
 
 
@@ -424,7 +424,7 @@ def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, 
     assert outcome.cancelled
     assert gateway.retrieve_checkout_session(started.checkout_session_id).status == "expired"
     assert booking_of(engine, started.booking_id).status == BookingStatus.CANCELLED
-    assert payment_of(engine, started.booking_id).status == CheckoutStatus.EXPIRED
+    assert payment_of(engine, started.booking_id).status == PaymentStatus.EXPIRED
 
 
 def test_a_partial_refund_over_what_is_left_refuses_the_cancel_too(engine, gateway, emulator, shop):
@@ -452,7 +452,7 @@ def test_another_builders_booking_is_refused_and_nothing_changes(engine, gateway
         cancel(engine, gateway, other_builder, booking_id, "full")
 
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status) == (BookingStatus.CONFIRMED, PaymentStatus.PAID)
+    assert (booking.status, money(engine, booking.id).status) == (BookingStatus.CONFIRMED, PaymentStatus.PAID)
     assert refund_rows(engine, booking_id) == [] and stripe_refunds(emulator, payment_intent) == []
     assert audit_actions(engine) == []
     with Session(engine) as s:
@@ -494,4 +494,4 @@ def test_a_refund_stuck_without_its_answer_is_resent_with_the_same_key(engine, g
     assert outcome.message == "Refunded £12.00."
     assert [(r.id, r.status) for r in refund_rows(engine, booking_id)] == [(stuck.id, RefundStatus.SUCCEEDED)]
     assert len(stripe_refunds(emulator, payment_intent)) == 1  # Stripe answered the same key with the same refund
-    assert booking_of(engine, booking_id).amount_refunded == 1200
+    assert money(engine, booking_id).amount_refunded == 1200
