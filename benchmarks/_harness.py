@@ -27,7 +27,6 @@ from booking.models import (
     Booking,
     BookingStatus,
     Builder,
-    CheckoutStatus,
     Client,
     Payment,
     PaymentStatus,
@@ -175,17 +174,15 @@ def seed_bookings(engine: Engine, *, builder_id: int, session_type_id: int, coun
             pending = status == BookingStatus.PENDING
             booking = Booking(
                 client_id=client.id, builder_id=builder_id, session_type_id=session_type_id, start_time=start,
-                end_time=start + timedelta(hours=1), amount=5000, currency="gbp", status=status,
-                payment_status=PaymentStatus.UNPAID if pending else PaymentStatus.PAID,
-                checkout_session_id=f"cs_{prefix}_{n}", checkout_attempts=1, client_name="Bench Client",
+                end_time=start + timedelta(hours=1), status=status, client_name="Bench Client",
                 hold_expires_at=now + timedelta(hours=6) if pending else None,
                 confirmed_at=None if pending else now,
             )
             session.add(booking)
             ids.append(booking.id)
-            session.add(Payment(booking_id=booking.id, attempt=1, checkout_session_id=booking.checkout_session_id,
+            session.add(Payment(booking_id=booking.id, attempt=1, checkout_session_id=f"cs_{prefix}_{n}",
                                 amount=5000, currency="gbp",
-                                status=CheckoutStatus.OPEN if pending else CheckoutStatus.PAID))
+                                status=PaymentStatus.OPEN if pending else PaymentStatus.PAID))
             if n % 500 == 499:
                 session.flush()
         session.commit()

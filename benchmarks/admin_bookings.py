@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from booking import booking_admin
 from booking.db import engine_for
-from booking.models import Booking, BookingStatus, Builder, Client, PaymentStatus, SessionType, new_booking_id
+from booking.models import Booking, BookingStatus, Builder, Client, Payment, PaymentStatus, SessionType, new_booking_id
 from tests.support.databases import backends, temporary_database
 
 BOOKINGS = 5_000
@@ -35,9 +35,9 @@ _STATES = [  # (status, payment_status), cycled through
     (BookingStatus.CONFIRMED, PaymentStatus.PAID),
     (BookingStatus.CONFIRMED, PaymentStatus.PARTIALLY_REFUNDED),
     (BookingStatus.CANCELLED, PaymentStatus.REFUNDED),
-    (BookingStatus.CANCELLED, PaymentStatus.UNPAID),
-    (BookingStatus.EXPIRED, PaymentStatus.UNPAID),
-    (BookingStatus.PENDING, PaymentStatus.UNPAID),
+    (BookingStatus.CANCELLED, PaymentStatus.EXPIRED),
+    (BookingStatus.EXPIRED, PaymentStatus.EXPIRED),
+    (BookingStatus.PENDING, PaymentStatus.OPEN),
 ]
 
 
@@ -53,7 +53,7 @@ def _seed(engine, now: datetime) -> int:
         session.add_all(types + clients)
         session.flush()
         base = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=BOOKINGS)  # half past, half ahead
-        rows = []
+        rows, payments = [], []
         for builder, session_type, count in ((builders[0], types[0], BOOKINGS), (builders[1], types[1], NOISE)):
             for n in range(count):
                 start = base + timedelta(hours=2 * n)
@@ -62,13 +62,18 @@ def _seed(engine, now: datetime) -> int:
                 rows.append({
                     "id": new_booking_id(), "client_id": clients[n % CLIENTS].id, "builder_id": builder.id,
                     "session_type_id": session_type.id, "start_time": start, "end_time": start + timedelta(hours=1),
-                    "status": status, "payment_status": payment_status, "amount": 5000, "currency": "gbp",
-                    "amount_refunded": 2000 if payment_status == PaymentStatus.PARTIALLY_REFUNDED else 0,
-                    "checkout_attempts": 1, "client_time_zone": "UTC",
+                    "status": status, "client_time_zone": "UTC",
                     "hold_expires_at": start if active and status == BookingStatus.PENDING else None,
                     "created_at": now, "updated_at": now,
                 })
+                payments.append({
+                    "booking_id": rows[-1]["id"], "attempt": 1, "amount": 5000, "currency": "gbp",
+                    "status": payment_status,
+                    "amount_refunded": 2000 if payment_status == PaymentStatus.PARTIALLY_REFUNDED else 0,
+                    "created_at": now, "updated_at": now,
+                })
         session.execute(sa.insert(Booking), rows)
+        session.execute(sa.insert(Payment), payments)
         session.commit()
         session.execute(sa.text("ANALYZE"))  # planner statistics, as a live database would have
         session.commit()

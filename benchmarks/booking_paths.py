@@ -20,10 +20,19 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from booking import payments, slots
+from booking import payment_records, payments, slots
 from booking.config import load_settings
 from booking.gateway import StripeGateway
-from booking.models import AvailabilityRule, Booking, BookingStatus, Builder, Client, SessionType
+from booking.models import (
+    AvailabilityRule,
+    Booking,
+    BookingStatus,
+    Builder,
+    Client,
+    Payment,
+    PaymentStatus,
+    SessionType,
+)
 from booking.webhooks import handle_webhook
 from stripe_emulator.server import EmulatorServer
 from tests.support import stripe_events as se
@@ -46,9 +55,10 @@ def _seed(session: Session, bookings: int) -> int:
     start = datetime.now(timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1)
     for n in range(bookings):
         begin = start + timedelta(days=n // 4, hours=3 * (n % 4))
-        session.add(Booking(client_id=client.id, builder_id=builder.id, session_type_id=st.id, start_time=begin,
-                            end_time=begin + timedelta(hours=1), amount=5000, currency="gbp",
-                            status=BookingStatus.CONFIRMED))
+        booking = Booking(client_id=client.id, builder_id=builder.id, session_type_id=st.id, start_time=begin,
+                          end_time=begin + timedelta(hours=1), status=BookingStatus.CONFIRMED)
+        session.add(booking)
+        session.add(Payment(booking_id=booking.id, amount=5000, currency="gbp", status=PaymentStatus.PAID))
     session.commit()
     return st.id
 
@@ -106,8 +116,8 @@ def run(url: str) -> None:
 
     with Session(engine) as session:
         holds = session.exec(select(Booking).where(Booking.status == BookingStatus.PENDING)).all()
-        events = [se.event("checkout.session.completed", se.checkout_session(b.id, b.checkout_session_id,
-                                                                             payment_intent=f"pi_{i}"))
+        events = [se.event("checkout.session.completed", se.checkout_session(
+            b.id, payment_records.money_of(session=session, booking=b).checkout_session_id, payment_intent=f"pi_{i}"))
                   for i, b in enumerate(holds)]
     fake = _VerifyOnly()
     payloads = [se.encode(e) for e in events]

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from booking import slots
+from booking import pricing, slots
 from booking.availability import MAX_RANGE_DAYS, Slot, load_zone
 from booking.email_templates import is_web_link
 from booking.models import Builder, SessionType
@@ -93,6 +93,9 @@ def page_summary(*, session: Session, session_type_id: int) -> PageSummary | Non
     if session_type is None or not session_type.active:
         return None
     builder = session.get(Builder, session_type.builder_id)
+    from booking.config import get_settings  # read when asked, never at import
+
+    price = pricing.quote(session_type.price_amount, session_type.currency, get_settings())  # what the client pays
     return PageSummary(
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
@@ -100,7 +103,7 @@ def page_summary(*, session: Session, session_type_id: int) -> PageSummary | Non
         builder_name=builder.name,
         builder_slug=builder.slug,
         duration_minutes=session_type.duration_minutes,
-        price=format_money(session_type.price_amount, session_type.currency),
+        price=format_money(price.amount, price.currency),
         how=how_it_happens(session_type.location),
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking import connect
+from booking import connect, pricing
 from booking.models import Builder, SessionType
 from booking.money import format_money
 
@@ -74,15 +74,16 @@ def _bookable(builder: Builder, settings: Any) -> tuple[bool, str]:
 
 def session_type_view(session_type: SessionType, builder: Builder, settings: Any = None) -> SessionTypeView:
     bookable, reason = _bookable(builder, settings)
+    price = pricing.quote(session_type.price_amount, session_type.currency, _settings(settings))  # what the client pays
     return SessionTypeView(
         id=str(session_type.id),
         name=session_type.name,
         description=session_type.description,
         duration_minutes=session_type.duration_minutes,
         price=PriceView(
-            amount=session_type.price_amount,
-            currency=session_type.currency,
-            display=format_money(session_type.price_amount, session_type.currency),
+            amount=price.amount,
+            currency=price.currency,
+            display=format_money(price.amount, price.currency),
         ),
         builder=_summary(builder),
         bookable=bookable,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 import stripe
@@ -619,13 +620,19 @@ class _provider_errors:
 
 
 def gateway_from_settings(settings) -> StripeGateway:
-    if not settings.stripe_secret_key:
+    """The one gateway factory (the web app, the worker, the CLI and the tests all build it here): Stripe,
+    or the emulator at STRIPE_API_BASE, with every webhook secret, the timeout and the retries the settings
+    give. One gateway per distinct configuration per process (its HTTP client is shared and thread-safe).
+    Raises PaymentProviderError when STRIPE_SECRET_KEY is not set."""
+    return _gateway_for(settings.stripe_secret_key, tuple(settings.webhook_secrets), settings.stripe_api_base,
+                        settings.stripe_timeout_seconds, settings.stripe_max_network_retries)
+
+
+@lru_cache(maxsize=8)
+def _gateway_for(secret_key: str | None, webhook_secrets: tuple[str, ...], api_base: str | None,
+                 timeout_seconds: float, max_network_retries: int) -> StripeGateway:
+    if not secret_key:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
-    return StripeGateway(
-        secret_key=settings.stripe_secret_key,
-        webhook_secret=settings.webhook_secrets,
-        api_base=settings.stripe_api_base,
-        timeout_seconds=settings.stripe_timeout_seconds,
-        max_network_retries=settings.stripe_max_network_retries,
-    )
+    return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secrets, api_base=api_base,
+                         timeout_seconds=timeout_seconds, max_network_retries=max_network_retries)
 

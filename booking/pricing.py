@@ -1,4 +1,4 @@
-"""The one seam for platform-fee money: what a client pays, what the platform keeps, what a builder gets.
+"""The one seam for prices and fees: what a client pays (`quote`), what the platform keeps, what a builder gets.
 
 Everything is integer minor units of one currency (pence, cents; yen and won are already minor units).
 Nothing else in the code does arithmetic on fees: Checkout, refunds, the Payment rows and the
@@ -77,7 +77,11 @@ def _round_half_up(value: Decimal) -> int:
 
 
 def quote(amount: int, currency: str, settings: FeeSettings | FeeSchedule) -> Quote:
-    """What the client pays for a price of `amount` minor units, and how it splits."""
+    """What the client pays for a price of `amount` minor units, and how it splits: THE pricing function.
+
+    Every amount a client is shown or charged comes from here (the catalogue, the booking page, the
+    Checkout Session and its Payment row, the admin's price notes), and so does the platform fee of a
+    destination charge (`connect.charge_plan` takes the quote)."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         raise ValueError("amount must be a non-negative integer number of minor units")
     schedule = FeeSchedule.of(settings)

@@ -198,17 +198,12 @@ def run_processor(*, interval_seconds: float, parent_pid: int | None,
     if processor is None:
         from booking.config import get_settings
         from booking.db import engine_for
-        from booking.gateway import StripeGateway
+        from booking.gateway import StripeGateway, gateway_from_settings
 
         settings = get_settings()
-        gateways: list[StripeGateway] = []
 
-        def gateway() -> StripeGateway:  # built on first use: a bad key is logged each tick, not fatal
-            if not gateways:
-                gateways.append(StripeGateway(secret_key=settings.stripe_secret_key or "",
-                                              webhook_secret=settings.webhook_secrets,
-                                              api_base=settings.stripe_api_base))
-            return gateways[0]
+        def gateway() -> StripeGateway:  # built on first use: a missing key is logged each tick, not fatal
+            return gateway_from_settings(settings)
 
         processor = StoredEventProcessor(engine_factory=lambda: engine_for(settings.database_url),
                                          gateway_factory=gateway)

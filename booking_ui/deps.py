@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy.engine import Engine
 
 from booking.config import get_settings
 from booking.db import engine_for
-from booking.gateway import PaymentProviderError, StripeGateway
+from booking.gateway import StripeGateway, gateway_from_settings
 
 
 def engine() -> Engine:
@@ -16,16 +14,5 @@ def engine() -> Engine:
 
 
 def gateway() -> StripeGateway:
-    settings = get_settings()
     # Every webhook secret (the account endpoint's and the Connect endpoint's): any may verify an event.
-    return _gateway(settings.stripe_secret_key, settings.webhook_secrets, settings.stripe_api_base,
-                    settings.stripe_timeout_seconds, settings.stripe_max_network_retries)
-
-
-@lru_cache(maxsize=4)
-def _gateway(secret_key: str | None, webhook_secret: tuple[str, ...], api_base: str | None,
-             timeout_seconds: float = 10.0, max_network_retries: int = 2) -> StripeGateway:
-    if not secret_key:
-        raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
-    return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base,
-                         timeout_seconds=timeout_seconds, max_network_retries=max_network_retries)
+    return gateway_from_settings(get_settings())

@@ -175,11 +175,11 @@ def test_stripe_error_is_502_and_the_hold_is_released(client, session_type, gate
 
 
 def test_webhook_route_verifies_the_raw_body(client, engine, session, monkeypatch):
-    from tests.factories import make_hold
+    from tests.factories import hold_session_id, make_hold
 
     hold = make_hold(session)
     session.commit()
-    evt = se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id))
+    evt = se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold)))
     payload = se.encode(evt)
 
     bad = client.post("/api/payments/webhook", content=payload, headers={"Stripe-Signature": "t=1,v1=00"})

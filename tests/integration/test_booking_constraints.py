@@ -178,17 +178,23 @@ def test_a_released_booking_cannot_be_revived_over_a_new_one(
 def test_stripe_identifiers_belong_to_one_booking(
     session: Session, session_type: SessionType, client: Client, column: str, value: str
 ) -> None:
-    book(session, session_type, client, start=TEN_AM, **{column: value})
+    first = attempt(session, book(session, session_type, client, start=TEN_AM), session_type)
+    setattr(first, column, value)
+    session.add(first)
+    session.flush()
+    second = attempt(session, book(session, session_type, client, start=TEN_AM + timedelta(days=1)), session_type)
 
     with pytest.raises(IntegrityError):
-        book(session, session_type, client, start=TEN_AM + timedelta(days=1), **{column: value})
+        setattr(second, column, value)
+        session.add(second)
+        session.flush()
 
 
 def test_bookings_without_stripe_identifiers_do_not_collide(
     engine: Engine, session: Session, session_type: SessionType, client: Client
 ) -> None:
-    book(session, session_type, client, start=TEN_AM)
-    book(session, session_type, client, start=TEN_AM + timedelta(days=1))
+    attempt(session, book(session, session_type, client, start=TEN_AM), session_type)
+    attempt(session, book(session, session_type, client, start=TEN_AM + timedelta(days=1)), session_type)
     session.commit()
 
     assert booking_count(engine) == 2

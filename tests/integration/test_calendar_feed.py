@@ -24,7 +24,7 @@ from booking import calendar_feed, receipts
 from booking.config import get_settings
 from booking.db import session_scope
 from booking.ics import booking_uid, site_domain
-from booking.models import Booking, BookingStatus, Builder, Client, Notification, PaymentStatus, SessionType
+from booking.models import Booking, BookingStatus, Builder, Client, Notification, Payment, PaymentStatus, SessionType
 from booking.notifications import NotificationKind, build_message, queue_booking_notifications
 from booking_ui import api, routes
 from tests.factories import add_payment, make_builder, make_client, make_session_type
@@ -251,7 +251,9 @@ def test_the_success_page_summary_shows_the_location_only_once_confirmed(session
 
     with session_scope(engine) as tx:
         row = tx.get(Booking, booking.id)
-        row.status, row.payment_status = BookingStatus.CONFIRMED, PaymentStatus.PAID
+        row.status = BookingStatus.CONFIRMED
+        payment = tx.exec(select(Payment).where(Payment.booking_id == booking.id)).one()
+        payment.status = PaymentStatus.PAID
     confirmed = receipts.booking_receipt(engine=engine, booking_id=booking.id)
 
     assert confirmed.state == "confirmed"

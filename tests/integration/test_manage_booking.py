@@ -33,7 +33,7 @@ from booking.models import (
 )
 from booking.notifications import build_message
 from booking.webhooks import handle_webhook
-from booking_ui import deps, routes
+from booking_ui import routes
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -65,9 +65,7 @@ def app_settings(engine, emulator, monkeypatch):
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", se.WEBHOOK_SECRET)
     monkeypatch.setenv("STRIPE_API_BASE", emulator.url)
     get_settings.cache_clear()
-    deps._gateway.cache_clear()
     yield
-    deps._gateway.cache_clear()
 
 
 @pytest.fixture

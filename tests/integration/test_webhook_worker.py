@@ -21,7 +21,7 @@ from booking.webhook_worker import (
     run_processor,
 )
 from booking_ui import api, deps
-from tests.factories import make_hold
+from tests.factories import hold_session_id, make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
 from tests.support.processes import wait_until
@@ -46,7 +46,7 @@ def accept(engine, gateway, event, *, signature=None):
 
 
 def completed(hold: Booking) -> dict:
-    return se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id))
+    return se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold)))
 
 
 def status_of(engine, booking_id: str) -> BookingStatus:

@@ -33,7 +33,7 @@ from booking.models import (
     UserRole,
     utcnow,
 )
-from booking_ui import deps, routes
+from booking_ui import routes
 from booking_ui.admin import pages as admin_pages
 from booking_ui.admin.base import SESSION_COOKIE, AdminState
 from stripe_emulator.server import EmulatorServer
@@ -132,7 +132,6 @@ def world(engine, emulator, monkeypatch):
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("STRIPE_API_BASE", emulator.url)
     get_settings.cache_clear()
-    deps._gateway.cache_clear()
     with session_scope(engine) as session:
         owner = make_builder(session, name="Owner Walker", slug="owner-walker")
         other = make_builder(session, name="Other Walker", slug="other-walker")
@@ -177,7 +176,6 @@ def world(engine, emulator, monkeypatch):
         "admin": make_user(engine, email="admin@walk.test", role=UserRole.ADMIN),
     }
     yield ids, users
-    deps._gateway.cache_clear()
 
 
 def arguments_for(fn, ids: dict[str, Any]) -> list[Any]:

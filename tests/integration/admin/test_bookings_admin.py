@@ -22,7 +22,7 @@ from booking.webhooks import handle_webhook
 from booking_ui import deps, routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.bookings import BookingsState
-from tests.factories import add_payment, make_builder, make_client, make_hold, make_session_type
+from tests.factories import add_payment, hold_session_id, make_builder, make_client, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import call, make_user, redirect_path, state_of, token_for
 from tests.support.fake_gateway import FakeGateway
@@ -82,7 +82,7 @@ def paid(engine, gateway, session: Session, world, *, pi: str, hours: int = 0, e
     hold = make_hold(session, builder=world["ada"], session_type=world["ada_type"],
                      client=make_client(session, email=email), start=TOMORROW + timedelta(hours=hours))
     session.commit()
-    evt = se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id,
+    evt = se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold),
                                                                      payment_intent=pi))
     assert deliver(engine, gateway, evt).status_code == 200
     return hold.id

@@ -125,16 +125,16 @@ def test_failed_payments_of_the_last_seven_days(engine, seeded):
         bookings = session.exec(select(Booking).order_by(Booking.start_time)).all()
         ada_booking = next(b for b in bookings if b.builder_id == seeded["ada"])
         ken_booking = next(b for b in bookings if b.builder_id == seeded["kenji"])
-        rows = [
-            Payment(booking_id=ada_booking.id, attempt=1, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
+        rows = [  # (attempt 1 of each is the seeded booking's own payment)
+            Payment(booking_id=ada_booking.id, attempt=2, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                     failure_code="card_declined", failure_message="Your card was declined.",
                     failed_at=NOW - timedelta(days=1)),
-            Payment(booking_id=ada_booking.id, attempt=2, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
-                    failure_code="insufficient_funds", failed_at=NOW - timedelta(hours=2)),
             Payment(booking_id=ada_booking.id, attempt=3, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
+                    failure_code="insufficient_funds", failed_at=NOW - timedelta(hours=2)),
+            Payment(booking_id=ada_booking.id, attempt=4, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                     failure_code="expired_card", failed_at=NOW - timedelta(days=8)),
-            Payment(booking_id=ada_booking.id, attempt=4, amount=5000, currency="gbp", status=PaymentStatus.PAID),
-            Payment(booking_id=ken_booking.id, attempt=1, amount=5000, currency="jpy", status=PaymentStatus.FAILED,
+            Payment(booking_id=ada_booking.id, attempt=5, amount=5000, currency="gbp", status=PaymentStatus.PAID),
+            Payment(booking_id=ken_booking.id, attempt=2, amount=5000, currency="jpy", status=PaymentStatus.FAILED,
                     failure_code="card_declined", failed_at=NOW - timedelta(days=2)),
         ]
         session.add_all(rows)
@@ -158,7 +158,7 @@ def test_a_builder_sees_their_own_dashboard(engine, seeded):
         this_minute = now.replace(second=0, microsecond=0)
         today = _booking(session, ada, gbp, alice, this_minute, confirmed_at=now)
         _booking(session, ada, gbp, alice, this_minute + timedelta(days=3, hours=1), confirmed_at=now)
-        session.add(Payment(booking_id=today.id, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
+        session.add(Payment(booking_id=today.id, attempt=2, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                             failure_code="card_declined", failure_message="Your card was declined.",
                             failed_at=now - timedelta(hours=1)))
     token = token_for(engine, make_user(engine, email="ada@example.test", builder_id=seeded["ada"]))

@@ -47,14 +47,12 @@ def point_app_at(monkeypatch, api_base: str) -> None:
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("STRIPE_API_BASE", api_base)
     get_settings.cache_clear()
-    deps._gateway.cache_clear()
 
 
 @pytest.fixture
 def app_on_emulator(engine, emulator, monkeypatch):
     point_app_at(monkeypatch, emulator.url)
     yield
-    deps._gateway.cache_clear()
 
 
 @pytest.fixture
@@ -256,7 +254,6 @@ def test_stripe_unreachable_on_create_leaves_the_database_unchanged_and_says_so(
     assert table_rows(engine) == before == [("audit", 0)]
     assert "Stripe could not create a Product" in state.form_error
     assert state.form_open and not state.saving and state.rows == []
-    deps._gateway.cache_clear()
 
 
 def test_stripe_failing_on_an_edit_leaves_the_row_as_it_was(engine, fake, ada):
