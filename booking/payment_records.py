@@ -329,8 +329,12 @@ def attempt_created(*, session: Session, payment: Payment, checkout: CheckoutSes
         _move(session, payment, **values)
 
 
-def abandon_attempt(*, session: Session, payment: Payment | None, message: str) -> None:
-    """Stripe could not make the attempt's session (or we could not record it): the attempt ends."""
+def abandon_attempt(*, session: Session, payment: Payment | None, message: str,
+                    checkout_session_id: str | None = None) -> None:
+    """Stripe could not make the attempt's session (or we could not record it): the attempt ends. Given
+    the session Stripe did make (found by reconcile), the row names it."""
+    if payment is not None and checkout_session_id and payment.checkout_session_id is None:
+        _move(session, payment, checkout_session_id=checkout_session_id)
     if payment is not None and payment.status == PaymentStatus.CREATING:
         _move(session, payment, status=PaymentStatus.EXPIRED, failure_message=message[:500], failed_at=utcnow())
 
@@ -393,6 +397,39 @@ def expire_session_attempt(*, session: Session, checkout_session_id: str | None)
 
 
 # --- refunds ----------------------------------------------------------------------------------------------
+
+
+def request_refund(*, session: Session, payment: Payment, booking_id: str, amount: int, request_key: str,
+                   reason: str | None, requested_by: str, requested_by_user_id: int | None = None) -> Refund:
+    """A refund asked for here (an admin, the client's cancellation, a late payment): its `requested` row,
+    written before Stripe is asked, with the Connect flags of a destination charge."""
+    row = Refund(payment_id=payment.id, booking_id=booking_id, request_key=request_key, amount=amount,
+                 currency=payment.currency, reason=reason, status=RefundStatus.REQUESTED, requested_by=requested_by,
+                 requested_by_user_id=requested_by_user_id,
+                 **refund_flags(session=session, payment=payment, amount=amount))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def refund_refused(*, session: Session, row: Refund, message: str) -> bool:
+    """Stripe refused a refund still unanswered: the refusal is its answer. (A webhook may have recorded a
+    refund that did happen despite the error, say a timeout: Stripe's record stands.) True when recorded."""
+    if row.status != RefundStatus.REQUESTED or row.stripe_refund_id is not None:
+        return False
+    row.status, row.failure_reason, row.updated_at = RefundStatus.FAILED, message[:255], utcnow()
+    session.add(row)
+    session.flush()
+    return True
+
+
+def refund_retry_later(*, session: Session, refund_id: int) -> None:
+    """A requested refund Stripe could not be asked for now: its clock restarts (the sweeper waits)."""
+    row = session.get(Refund, refund_id)
+    if row is not None and row.status == RefundStatus.REQUESTED:
+        row.updated_at = utcnow()
+        session.add(row)
+        session.flush()
 
 
 def refund_status_of(stripe_status: str | None) -> RefundStatus:

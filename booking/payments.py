@@ -595,14 +595,9 @@ def _late_payment_refund_row(*, session: Session, located: payment_records.Locat
     row = session.exec(select(Refund).where(Refund.request_key == key)).first()
     if row is not None or payment is None or payment.amount - payment.amount_refunded <= 0:
         return row
-    amount = payment.amount - payment.amount_refunded
-    row = Refund(payment_id=payment.id, booking_id=located.booking.id, request_key=key,
-                 amount=amount, currency=payment.currency,
-                 reason="requested_by_customer", status=RefundStatus.REQUESTED, requested_by="system",
-                 **payment_records.refund_flags(session=session, payment=payment, amount=amount))
-    session.add(row)
-    session.flush()
-    return row
+    return payment_records.request_refund(session=session, payment=payment, booking_id=located.booking.id,
+                                          amount=payment.amount - payment.amount_refunded, request_key=key,
+                                          reason="requested_by_customer", requested_by="system")
 
 
 @dataclass(frozen=True)
@@ -648,10 +643,7 @@ def send_late_payment_refunds(*, engine: Engine, gateway: PaymentGateway, bookin
         except PaymentProviderError as exc:
             log.warning("late-payment refund of booking %s not sent (%s); will retry", ask.booking_id, exc)
             with session_scope(engine) as session:  # the sweeper waits LATE_REFUND_RETRY_AFTER from now
-                row = session.get(Refund, ask.refund_id)
-                if row is not None and row.status == RefundStatus.REQUESTED:
-                    row.updated_at = utcnow()
-                    session.add(row)
+                payment_records.refund_retry_later(session=session, refund_id=ask.refund_id)
             continue
         with session_scope(engine) as session:
             located = payment_records.locate(session=session, ref=StripeRef(
@@ -743,10 +735,9 @@ def repair_interrupted_checkouts(*, engine: Engine, gateway: PaymentGateway, ses
             gateway.expire_checkout_session(checkout.id, idempotency_key=f"booking-{booking_id}-expire-{checkout.id}")
         with session_scope(engine) as session:
             payment = payment_records.attempt_of(session=session, booking_id=booking_id, attempt=attempt_number)
-            if checkout is not None and payment is not None and payment.checkout_session_id is None:
-                payment.checkout_session_id = checkout.id
             payment_records.abandon_attempt(session=session, payment=payment,
-                                            message="interrupted before its Checkout Session was recorded")
+                                            message="interrupted before its Checkout Session was recorded",
+                                            checkout_session_id=checkout.id if checkout is not None else None)
             bookings.cancel_unpaid(session=session, booking_id=booking_id,
                                    reason="checkout interrupted; repaired by reconcile")
         if checkout is not None:

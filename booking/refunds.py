@@ -124,12 +124,9 @@ def _write_request(*, session: Session, actor: Actor, booking: Booking, amount: 
         raise Refused("Enter an amount greater than zero.")
     if amount > left:
         raise Refused(f"At most {format_money(left, payment.currency)} is left to refund.")
-    row = Refund(payment_id=payment.id, booking_id=booking.id, request_key=key, amount=amount,
-                 currency=payment.currency, reason=reason, status=RefundStatus.REQUESTED,
-                 requested_by=actor.email, requested_by_user_id=actor.user_id,
-                 **payment_records.refund_flags(session=session, payment=payment, amount=amount))
-    session.add(row)
-    session.flush()
+    row = payment_records.request_refund(session=session, payment=payment, booking_id=booking.id, amount=amount,
+                                         request_key=key, reason=reason, requested_by=actor.email,
+                                         requested_by_user_id=actor.user_id)
     audit.record(session=session, actor=actor, action="refund.request", entity_type="refund", entity_id=row.id,
                  builder_id=booking.builder_id, after=audit.snapshot(row, _AUDITED))
     return _Ask(refund_id=row.id, booking_id=booking.id, payment_intent_id=payment.payment_intent_id,
@@ -181,13 +178,8 @@ def _record_refusal(*, engine: Engine, actor: Actor, ask: _Ask, message: str) ->
         row = session.get(Refund, ask.refund_id, with_for_update=True)
         if row is None:
             return RefundOutcome(ok=False, status=RefundStatus.FAILED.value, message=message)
-        # Still unanswered: the refusal is the answer. (A webhook may have recorded a refund that
-        # did happen despite the error, say a timeout: Stripe's record stands.)
-        if row.status == RefundStatus.REQUESTED and row.stripe_refund_id is None:
-            before = audit.snapshot(row, _AUDITED)
-            row.status, row.failure_reason, row.updated_at = RefundStatus.FAILED, message[:255], utcnow()
-            session.add(row)
-            session.flush()
+        before = audit.snapshot(row, _AUDITED)
+        if payment_records.refund_refused(session=session, row=row, message=message):
             booking = session.get(Booking, row.booking_id)
             audit.record(session=session, actor=actor, action="refund.failed", entity_type="refund",
                          entity_id=row.id, builder_id=booking.builder_id if booking else None, before=before,

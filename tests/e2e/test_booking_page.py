@@ -25,6 +25,7 @@ from tests.e2e.test_booking_flow import (
     slot_at,
 )
 from tests.factories import make_builder, make_session_type
+from tests.support.ledger import money
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -202,7 +203,7 @@ def test_payment_not_completed_offers_continue_and_pick_another_time(app_server,
     page = new_page(browser)
     pick_first_slot_and_pay(page, app_server.url, session_type)
     checkout_url = page.url
-    held = booking_of(app_db, session_type)
+    held = money(app_db.get_bind(), booking_of(app_db, session_type).id)
 
     page.goto(f"{app_server.url}/payment/success?session_id={held.checkout_session_id}")
 

@@ -17,6 +17,7 @@ from booking.models import Booking, BookingStatus, PaymentStatus, SessionType
 from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card
 from tests.factories import make_builder
 from tests.support.admin_states import PASSWORD, password_hash
+from tests.support.ledger import money
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +118,7 @@ def test_builder_creates_a_type_client_pays_builder_refunds(app_server, app_db, 
     expect(refund_form.get_by_test_id("refund-amount")).to_have_value("42.50")
     refund_form.get_by_test_id("refund-submit").click()
     expect(page.get_by_test_id("refund-result")).to_contain_text(re.compile("refund", re.I), timeout=30_000)
-    wait_until(lambda: fresh(app_db, Booking, Booking.id == booking.id).payment_status == PaymentStatus.REFUNDED,
+    wait_until(lambda: money(app_db.get_bind(), booking.id).status == PaymentStatus.REFUNDED,
                timeout=30, message="the booking refunded")
 
     # The refund in the webhook log, and the client's refund email in the outbox.

@@ -158,7 +158,7 @@ def test_a_payment_intent_is_traced_to_its_booking_outside_the_transaction(engin
 
     assert (result.status_code, result.body["outcome"]) == (200, "refund recorded")
     assert gateway.calls.count("booking_id_for_payment_intent") == 1 and "list_refunds" in gateway.calls
-    assert booking(engine, started.booking_id).payment_intent_id == "pi_only_stripe_knows"
+    assert money(engine, started.booking_id).payment_intent_id == "pi_only_stripe_knows"
 
 
 def test_a_stale_account_event_reads_the_account_outside_the_transaction(engine, gateway, session):

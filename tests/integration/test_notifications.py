@@ -108,6 +108,9 @@ def smtp() -> Iterator[SmtpServer]:
 # --- data -------------------------------------------------------------------------------------------
 
 
+_PAYMENT_FIELDS = ("amount_refunded", "checkout_url")  # the attempt's, not the booking's
+
+
 def make_booking(
     session: Session,
     *,
@@ -132,12 +135,12 @@ def make_booking(
         client_time_zone=fields.pop("client_time_zone", "America/New_York"),
         confirmed_at=start - timedelta(days=7) if status == BookingStatus.CONFIRMED else None,
         hold_expires_at=fields.pop("hold_expires_at", None),
-        **{name: value for name, value in fields.items() if name != "amount_refunded"},
+        **{name: value for name, value in fields.items() if name not in _PAYMENT_FIELDS},
     )
     session.add(booking)
     session.flush()
     add_payment(session, booking, amount=5000, currency="gbp", status=payment_status,
-                amount_refunded=fields.get("amount_refunded", 0))
+                **{name: value for name, value in fields.items() if name in _PAYMENT_FIELDS})
     return booking
 
 
