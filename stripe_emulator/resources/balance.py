@@ -1,5 +1,5 @@
 """`GET /v1/balance` and balance transactions, for the platform or (with `Stripe-Account`) a
-connected account. The ledger itself is in `ledger.py`."""
+connected account. The ledger itself is in `core/ledger.py`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Refunds: full or partial, by payment_intent or charge; the PaymentIntent is left untouched.
 
 On a destination charge, `reverse_transfer=true` and `refund_application_fee=true` reverse the
-transfer and refund the application fee in proportion (see `connect_money.py`)."""
+transfer and refund the application fee in proportion (see `core/connect_money.py`)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,9 @@ def _create_reversal(emu: Engine, ctx: RequestContext, args: dict[str, Any], id:
                 param="amount",
                 code="amount_too_large",
             )
-        reversal = connect_money.transfer_reversal(emu, transfer, amount, metadata=clean_metadata(args.get("metadata")))
+        reversal = connect_money.transfer_reversal(
+            emu, transfer, amount, metadata=clean_metadata(args.get("metadata"))
+        )
         emu.emit("transfer.reversed", transfer, ctx, transfer["id"])
         if args.get("refund_application_fee"):
             connect_money.refund_fee_for_reversal(emu, transfer, ctx)
