@@ -1,6 +1,6 @@
 """Read model for the booking page: a month calendar of bookable days and the times of each day.
 
-`month_view` asks `booking.slots.find_open_slots` for one month at a time (in the viewer's zone),
+`month_view` asks `booking.scheduling.slots.find_open_slots` for one month at a time (in the viewer's zone),
 clipped to the builder's horizon; an empty month also says when the next available day is.
 The grid and the labels are pure functions (`month_grid`, `slot_option`), tested without a database.
 """
@@ -14,12 +14,12 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from booking import slots
-from booking.availability import MAX_RANGE_DAYS, Slot, load_zone
-from booking.email_templates import is_web_link
-from booking.models import Builder, SessionType
-from booking.money import format_money
-from booking.zones import format_clock, friendly_zone_name
+from booking.core.models import Builder, SessionType
+from booking.core.money import format_money
+from booking.core.zones import format_clock, friendly_zone_name
+from booking.notifications.templates import is_web_link
+from booking.scheduling import slots
+from booking.scheduling.availability import MAX_RANGE_DAYS, Slot, load_zone
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

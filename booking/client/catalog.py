@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking import connect
-from booking.models import Builder, SessionType
-from booking.money import format_money
+from booking.core.models import Builder, SessionType
+from booking.core.money import format_money
+from booking.payments import connect
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _summary(builder: Builder) -> BuilderSummary:
 def _settings(settings: Any) -> Any:
     if settings is not None:
         return settings
-    from booking.config import get_settings  # read when asked, never at import
+    from booking.core.config import get_settings  # read when asked, never at import
 
     return get_settings()
 

@@ -15,14 +15,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import payments
-from booking.availability import Slot, load_zone
-from booking.booking_page import day_label
-from booking.config import Settings
-from booking.db import session_scope
-from booking.gateway import PaymentGateway
-from booking.models import Booking, BookingStatus, Builder, PaymentStatus, SessionType, utcnow
-from booking.zones import format_clock
+from booking.client.booking_page import day_label
+from booking.core.config import Settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, Builder, PaymentStatus, SessionType, utcnow
+from booking.core.zones import format_clock
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import PaymentGateway
+from booking.scheduling.availability import Slot, load_zone
 
 _HELD_PAYMENT_STATES = (PaymentStatus.UNPAID, PaymentStatus.FAILED)
 

@@ -28,15 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import bookings, manage_links, payment_records, policy, refunds, slots
 from booking.accounts import audit
 from booking.accounts.authz import Actor
-from booking.availability import load_zone
-from booking.db import session_scope
-from booking.email_templates import NotificationKind, is_web_link
-from booking.gateway import PaymentGateway
-from booking.ics import booking_invite, booking_uid, one_line, site_domain
-from booking.models import (
+from booking.client.summaries import format_when
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -47,9 +43,17 @@ from booking.models import (
     UserRole,
     utcnow,
 )
-from booking.money import format_money
-from booking.notifications import queue_booking_notifications
-from booking.summaries import format_when
+from booking.core.money import format_money
+from booking.lifecycle import refunds
+from booking.lifecycle import transitions as bookings
+from booking.notifications import manage_links
+from booking.notifications.ics import booking_invite, booking_uid, one_line, site_domain
+from booking.notifications.outbox import queue_booking_notifications
+from booking.notifications.templates import NotificationKind, is_web_link
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import PaymentGateway
+from booking.scheduling import policy, slots
+from booking.scheduling.availability import load_zone
 
 log = logging.getLogger(__name__)
 
@@ -466,7 +470,7 @@ def _release_lapsed_holds(*, session: Session, booking: Booking, start: datetime
 def invite_for_token(*, engine: Engine, token: str, public_url: str | None = None) -> bytes | None:
     """The booking's .ics (PUBLISH, the emailed invite's UID and current SEQUENCE); None if not confirmed."""
     if public_url is None:
-        from booking.config import get_settings
+        from booking.core.config import get_settings
 
         public_url = get_settings().public_url
     with session_scope(engine) as session:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from booking.db import session_scope
-from booking.gateway import PaymentGateway, PaymentProviderError
-from booking.models import Booking, BookingStatus, PaymentStatus, utcnow
-from booking.payments import fulfill_checkout
-from booking.summaries import BookingSummary, summarise
+from booking.client.summaries import BookingSummary, summarise
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
+from booking.lifecycle.checkout import fulfill_checkout
+from booking.payments.gateway import PaymentGateway, PaymentProviderError
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session
 
-from booking import manage_links
-from booking.availability import load_zone
-from booking.email_templates import is_web_link
-from booking.ics import one_line
-from booking.models import Booking, BookingStatus, Builder, SessionType
-from booking.money import format_money
+from booking.core.models import Booking, BookingStatus, Builder, SessionType
+from booking.core.money import format_money
+from booking.core.time import format_when, load_zone
+from booking.notifications import manage_links
+from booking.notifications.ics import one_line
+from booking.notifications.templates import is_web_link
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,6 @@ class BookingSummary:
     location_is_link: bool = False
     # The client's "Manage booking" page (a path; "" unless confirmed and its link issued).
     manage_path: str = ""
-
-
-def format_when(start: datetime, end: datetime, time_zone: str) -> str:
-    zone = load_zone(time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return (f"{local_start:%A} {local_start.day} {local_start:%B %Y}, "
-            f"{local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}")
 
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None) -> BookingSummary:

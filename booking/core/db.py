@@ -70,7 +70,7 @@ def engine_for(url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    from booking.config import get_settings
+    from booking.core.config import get_settings
 
     return engine_for(get_settings().database_url)
 

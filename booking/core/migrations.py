@@ -8,7 +8,7 @@ from alembic.config import Config
 
 from alembic import command
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def alembic_config(database_url: str) -> Config:

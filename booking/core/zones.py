@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from booking.availability import load_zone
+from booking.core.time import load_zone
 
 UTC_NAME = "UTC"
 

@@ -6,7 +6,7 @@ waits on our business logic. A processor applies the stored events through the w
 the event's row (status failed, with the traceback) and retried with backoff, since Stripe, having had
 its 200, will not send the event again.
 
-The processor is a process of its own (`python -m booking.webhook_worker`), started by whichever app
+The processor is a process of its own (`python -m booking.events.processor`), started by whichever app
 worker leads (booking/locks.py) and ended with it: applying an event takes milliseconds of CPU, and in
 the web worker's process it would take the interpreter away from the deliveries being answered.
 """
@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from booking import webhooks
-from booking.db import session_scope
-from booking.gateway import InvalidWebhook, PaymentGateway
-from booking.models import EventStatus, StripeEvent, utcnow
+from booking.core.db import session_scope
+from booking.core.models import EventStatus, StripeEvent, utcnow
+from booking.events import webhooks
+from booking.payments.gateway import InvalidWebhook, PaymentGateway
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class ProcessorProcess:
         if self._process is not None:
             log.warning("webhook processor exited with %s; starting it again", self._process.returncode)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "booking.webhook_worker", "--interval", str(self._interval),
+            [sys.executable, "-m", "booking.events.processor", "--interval", str(self._interval),
              "--parent", str(os.getpid())],
             env=os.environ.copy(),
         )
@@ -196,9 +196,9 @@ def run_processor(*, interval_seconds: float, parent_pid: int | None,
                   processor: Callable[[], int] | None = None) -> None:
     """The processor's loop: apply the due events, wait `interval_seconds`, until the parent is gone."""
     if processor is None:
-        from booking.config import get_settings
-        from booking.db import engine_for
-        from booking.gateway import StripeGateway
+        from booking.core.config import get_settings
+        from booking.core.db import engine_for
+        from booking.payments.gateway import StripeGateway
 
         settings = get_settings()
         gateways: list[StripeGateway] = []

@@ -25,13 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking import bookings, connect, payment_records, payments
-from booking.db import session_scope
-from booking.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
-from booking.gateway import Refund as StripeRefund
-from booking.models import EventStatus, StripeEvent, utcnow
-from booking.payment_records import StripeRef, UnknownBooking, locate
-from booking.payments import fulfill_checkout, request_late_payment_refund
+from booking.core.db import session_scope
+from booking.core.models import EventStatus, StripeEvent, utcnow
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import transitions as bookings
+from booking.lifecycle.checkout import fulfill_checkout, request_late_payment_refund
+from booking.payments import connect
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
+from booking.payments.gateway import Refund as StripeRefund
+from booking.payments.ledger import StripeRef, UnknownBooking, locate
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +120,10 @@ def on_charge_refunded(session: Session, gateway: PaymentGateway, event: dict[st
         session.flush()
     for refund in _refunds_of(gateway, charge):
         payment_records.record_stripe_refund(session=session, located=located, refund=refund)
-    payment_records.settle_refunds(session=session, located=located,
-                                   stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
-                                   fully_refunded=bool(charge.get("refunded")))
+    payment = payment_records.settle_refunds(session=session, located=located,
+                                             stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
+                                             fully_refunded=bool(charge.get("refunded")))
+    bookings.refunds_settled(session=session, booking_id=booking.id, payment=payment)
     return "refund recorded"
 
 
@@ -129,7 +133,8 @@ def on_refund_changed(session: Session, gateway: PaymentGateway, event: dict[str
     located = locate(session=session, ref=StripeRef.of(event["data"]["object"]), gateway=gateway)
     payment_records.lock_money(session=session, located=located)
     row = payment_records.record_stripe_refund(session=session, located=located, refund=refund)
-    payment_records.settle_refunds(session=session, located=located)
+    payment = payment_records.settle_refunds(session=session, located=located)
+    bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment)
     return f"refund {row.status}" if row is not None else "no change"
 
 

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from limits import RateLimitItem, RateLimitItemPerMinute, parse_many, storage, strategies
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus, Client, PaymentStatus
+from booking.core.models import Booking, BookingStatus, Client, PaymentStatus
 
 _HELD = (PaymentStatus.UNPAID, PaymentStatus.FAILED)  # a hold still waiting for its payment
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

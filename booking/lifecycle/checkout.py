@@ -23,11 +23,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import abuse, bookings, connect, payment_records, slots
-from booking.config import Settings
-from booking.db import session_scope
-from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
-from booking.models import (
+from booking.core.config import Settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
@@ -38,8 +36,14 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.payment_records import StripeRef
-from booking.summaries import format_when
+from booking.core.time import format_when
+from booking.lifecycle import abuse
+from booking.lifecycle import transitions as bookings
+from booking.payments import connect
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
+from booking.payments.ledger import StripeRef
+from booking.scheduling import slots
 
 log = logging.getLogger(__name__)
 
@@ -669,7 +673,9 @@ def send_late_payment_refunds(*, engine: Engine, gateway: PaymentGateway, bookin
             payment_records.lock_money(session=session, located=located)
             ours = session.get(Refund, ask.refund_id)
             payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=ours)
-            payment_records.settle_refunds(session=session, located=located, reason="paid after the slot was taken")
+            payment = payment_records.settle_refunds(session=session, located=located)
+            bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment,
+                                     reason="paid after the slot was taken")
         sent += 1
         log.warning("booking %s paid after its hold lapsed and the slot was taken: refunded", ask.booking_id)
     return sent

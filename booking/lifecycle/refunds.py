@@ -23,13 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import bookings, payment_records
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.db import session_scope
-from booking.gateway import PaymentGateway, PaymentProviderError
-from booking.gateway import Refund as StripeRefund
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     REFUND_REASONS,
     Booking,
     BookingStatus,
@@ -39,9 +36,13 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.money import format_money
-from booking.payment_records import StripeRef
-from booking.payments import fulfill_checkout
+from booking.core.money import format_money
+from booking.lifecycle import transitions as bookings
+from booking.lifecycle.checkout import fulfill_checkout
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import PaymentGateway, PaymentProviderError
+from booking.payments.gateway import Refund as StripeRefund
+from booking.payments.ledger import StripeRef
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def _record_answer(*, engine: Engine, actor: Actor, ask: _Ask, answer: StripeRef
         row = payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=ours)
         if row is None:  # Stripe answered for a payment we hold no row of: nothing of ours to update
             return RefundOutcome(ok=True, status=refund_status_text(answer), message="Refund sent to Stripe.")
-        payment_records.settle_refunds(session=session, located=located)
+        payment = payment_records.settle_refunds(session=session, located=located)
+        bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment)
         audit.record(session=session, actor=actor, action="refund.answer", entity_type="refund",
                      entity_id=row.id, builder_id=located.booking.builder_id, before=before,
                      after=audit.snapshot(row, _AUDITED))

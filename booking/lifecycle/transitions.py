@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, PaymentStatus, utcnow
-from booking.notifications import NotificationKind, queue_booking_notifications
+from booking.core.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Builder, Payment, PaymentStatus, utcnow
+from booking.notifications.outbox import NotificationKind, queue_booking_notifications
+from booking.scheduling.busy import busy_bookings
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
 HOLD_EXPIRED_GRACE = timedelta(minutes=2)
@@ -45,38 +46,6 @@ def get_booking(*, session: Session, booking_id: str) -> Booking:
     if booking is None:
         raise BookingNotFound(booking_id)
     return booking
-
-
-def _busy_filter(*, builder_id: int, start: datetime, end: datetime, now: datetime) -> tuple:
-    """Confirmed bookings and unexpired (or still paying) holds of one builder overlapping [start, end)."""
-    return (
-        Booking.builder_id == builder_id,
-        Booking.start_time < end,
-        Booking.end_time > start,
-        sa.or_(
-            Booking.status == BookingStatus.CONFIRMED,
-            sa.and_(
-                Booking.status == BookingStatus.PENDING,
-                sa.or_(Booking.hold_expires_at > now, Booking.payment_status == PaymentStatus.PROCESSING),
-            ),
-        ),
-    )
-
-
-def busy_bookings(*, session: Session, builder_id: int, start: datetime, end: datetime,
-                  now: datetime) -> list[Booking]:
-    """Confirmed bookings and unexpired holds of one builder that overlap [start, end)."""
-    return list(session.exec(select(Booking).where(*_busy_filter(builder_id=builder_id, start=start, end=end,
-                                                                 now=now))).all())
-
-
-def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime,
-               now: datetime) -> list[tuple[str, datetime, datetime]]:
-    """(id, start, end) of the same bookings: slot search needs only the times, not whole rows."""
-    return [tuple(row) for row in session.execute(
-        sa.select(Booking.id, Booking.start_time, Booking.end_time)
-        .where(*_busy_filter(builder_id=builder_id, start=start, end=end, now=now))
-    ).all()]
 
 
 def _swap_status(*, session: Session, booking_id: str, from_statuses: tuple[BookingStatus, ...],
@@ -275,3 +244,11 @@ def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fu
     session.flush()
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_REFUNDED, cause=cause)
     return booking
+
+
+def refunds_settled(*, session: Session, booking_id: str, payment: Payment | None, reason: str = "refunded") -> None:
+    """The ledger settled a payment's refunds: the booking follows (a full refund cancels it)."""
+    if payment is None or payment.amount_refunded <= 0:
+        return
+    record_refund(session=session, booking_id=booking_id, amount_refunded=payment.amount_refunded,
+                  fully_refunded=payment.amount_refunded >= payment.amount, reason=reason)

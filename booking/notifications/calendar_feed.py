@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.ics import FeedEntry, booking_uid, publish_feed, site_domain
-from booking.models import Booking, BookingStatus, Builder, Client, SessionType, utcnow
+from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType, utcnow
+from booking.notifications.ics import FeedEntry, booking_uid, publish_feed, site_domain
 
 # Past sessions stay visible this long, so last week's calendar still shows what happened.
 FEED_HISTORY = timedelta(days=30)
@@ -75,7 +75,7 @@ def load_feed(*, session: Session, token: str, now: datetime | None = None,
     if builder is None:
         return None
     if public_url is None:
-        from booking.config import get_settings  # read when called, never at import
+        from booking.core.config import get_settings  # read when called, never at import
 
         public_url = get_settings().public_url
     domain = site_domain(public_url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from booking.ics import booking_invite, booking_uid, site_domain
-from booking.models import Booking, BookingStatus, Builder, Client, SessionType
+from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType
+from booking.notifications.ics import booking_invite, booking_uid, site_domain
 
 BOOKING_ID_MAX_LENGTH = 36  # Booking.id's column
 
@@ -23,7 +23,7 @@ def invite_for_booking(*, session: Session, booking_id: str, public_url: str | N
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return None
     if public_url is None:
-        from booking.config import get_settings  # read when called, never at import
+        from booking.core.config import get_settings  # read when called, never at import
 
         public_url = get_settings().public_url
     builder = session.get(Builder, booking.builder_id)

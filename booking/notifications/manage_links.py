@@ -21,7 +21,7 @@ import hmac
 
 from sqlmodel import Session
 
-from booking.models import Booking
+from booking.core.models import Booking
 
 MANAGE_PATH = "/manage/{token}"  # booking_ui.routes.MANAGE serves it
 TOKEN_LENGTH = 43  # base64url of 32 bytes, unpadded
@@ -29,7 +29,7 @@ ACTIONS = ("cancel", "reschedule")
 
 
 def _key() -> bytes:
-    from booking.config import secret_key  # read when used, never at import
+    from booking.core.config import secret_key  # read when used, never at import
 
     return secret_key()
 
@@ -75,7 +75,7 @@ def manage_path(token: str) -> str:
 
 def manage_url(token: str, public_url: str | None = None) -> str:
     if public_url is None:
-        from booking.config import get_settings
+        from booking.core.config import get_settings
 
         public_url = get_settings().public_url
     return public_url.rstrip("/") + manage_path(token)

@@ -25,28 +25,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from booking import manage_links, policy
-from booking.db import session_scope
-from booking.email_templates import (
-    BookingFacts,
-    NotificationKind,
-    PayoutFacts,
-    RecipientRole,
-    facts_from_payload,
-    payload_json,
-    recipient_zone,
-    render_booking_email,
-    render_payout_email,
-)
-from booking.ics import booking_invite, site_domain
-from booking.mailer import (
-    KIND_HEADER,
-    NOTIFICATION_ID_HEADER,
-    MailDeliveryError,
-    Mailer,
-    mailbox,
-)
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -59,6 +39,27 @@ from booking.models import (
     UserAccount,
     UserRole,
 )
+from booking.notifications import manage_links
+from booking.notifications.ics import booking_invite, site_domain
+from booking.notifications.mailer import (
+    KIND_HEADER,
+    NOTIFICATION_ID_HEADER,
+    MailDeliveryError,
+    Mailer,
+    mailbox,
+)
+from booking.notifications.templates import (
+    BookingFacts,
+    NotificationKind,
+    PayoutFacts,
+    RecipientRole,
+    facts_from_payload,
+    payload_json,
+    recipient_zone,
+    render_booking_email,
+    render_payout_email,
+)
+from booking.scheduling import policy
 
 __all__ = [
     "NotificationKind",
@@ -160,7 +161,7 @@ def booking_is_paid(booking: Booking) -> bool:
 
 def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, payouts_url: str = "") -> list[Notification]:
     """A builder's payout bounced: tell the builder and every platform admin (once per payout)."""
-    from booking.config import get_settings  # read when queueing, never at import
+    from booking.core.config import get_settings  # read when queueing, never at import
 
     domain = site_domain(get_settings().public_url)
     admins = session.exec(select(UserAccount).where(UserAccount.role == UserRole.ADMIN,
@@ -199,7 +200,7 @@ def _insert_once(*, session: Session, notification: Notification) -> bool:
 
 
 def _booking_facts(*, booking: Booking, client: Client, builder: Builder, session_type: SessionType | None) -> BookingFacts:
-    from booking.config import get_settings  # read when queueing, never at import
+    from booking.core.config import get_settings  # read when queueing, never at import
 
     return BookingFacts(
         booking_id=booking.id,
@@ -460,7 +461,7 @@ def _over_daily_cap(session: Session, notification: Notification, now: datetime)
     """The address already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
     settled as sent with its reason in last_error, and is not counted). The outbox runs once per tick
     across workers (booking/locks.py), so rows are claimed one after another."""
-    from booking.config import get_settings  # read when sending, never at import
+    from booking.core.config import get_settings  # read when sending, never at import
 
     cap = get_settings().unsolicited_emails_per_day
     if cap <= 0:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from booking.ics import booking_uid, one_line
-from booking.money import format_money
+from booking.core.money import format_money
+from booking.notifications.ics import booking_uid, one_line
 
 
 class NotificationKind(StrEnum):

@@ -1,4 +1,4 @@
-"""Operator commands: python -m booking.cli --help"""
+"""Operator commands: python -m booking --help"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from booking.config import SettingsError, get_settings
+from booking.core.config import SettingsError, get_settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -26,7 +26,7 @@ def check_settings() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply every Alembic migration (alembic upgrade head)."""
-    from booking import migrations
+    from booking.core import migrations
 
     migrations.upgrade(get_settings().database_url)
 
@@ -35,15 +35,15 @@ def migrate() -> None:
 def seed_demo() -> None:
     """Insert demo builders, session types and availability when the database has none; on the Stripe
     emulator (no real key) also the demo sign-ins."""
-    from booking.db import session_scope
-    from booking.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo_accounts
-    from booking.demo import seed_demo as seed
+    from booking.core.db import session_scope
+    from booking.ops.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo_accounts
+    from booking.ops.demo import seed_demo as seed
 
     with session_scope() as session:
         seeded = seed(session=session)
     typer.echo("demo data seeded" if seeded else "database already has builders; demo data skipped")
     if not get_settings().uses_emulator:
-        from booking.demo import retire_demo_accounts
+        from booking.ops.demo import retire_demo_accounts
 
         with session_scope() as session:
             retired = retire_demo_accounts(session=session)
@@ -70,9 +70,9 @@ def create_builder(
 ) -> None:
     """Create a builder and their sign-in. The password is read from a prompt or stdin."""
     from booking.accounts.users import AccountError, create_user
-    from booking.availability import load_zone
-    from booking.db import session_scope
-    from booking.models import Builder, UserRole
+    from booking.core.db import session_scope
+    from booking.core.models import Builder, UserRole
+    from booking.scheduling.availability import load_zone
 
     try:
         load_zone(time_zone)
@@ -101,8 +101,8 @@ def create_builder(
 def create_admin(email: str = typer.Option(..., help="Sign-in email.")) -> None:
     """Create a platform admin. The password is read from a prompt or stdin."""
     from booking.accounts.users import AccountError, create_user
-    from booking.db import session_scope
-    from booking.models import UserRole
+    from booking.core.db import session_scope
+    from booking.core.models import UserRole
 
     password = _read_password()
     try:
@@ -117,9 +117,9 @@ def create_admin(email: str = typer.Option(..., help="Sign-in email.")) -> None:
 @cli.command("replay-event")
 def replay_event(event_id: str) -> None:
     """Run a stored webhook event's handler again (after fixing what made it fail)."""
-    from booking.db import get_engine
-    from booking.gateway import gateway_from_settings
-    from booking.webhooks import replay_event as replay
+    from booking.core.db import get_engine
+    from booking.events.webhooks import replay_event as replay
+    from booking.payments.gateway import gateway_from_settings
 
     typer.echo(replay(engine=get_engine(), gateway=gateway_from_settings(get_settings()), event_id=event_id))
 
@@ -129,10 +129,10 @@ def reconcile(since: str = typer.Option("7d", help="How far back to look: Nd, Nh
     """Compare Stripe with the database over a recent window: apply every event never processed here
     (through the webhook handlers), settle pending bookings, and print the counts and the mismatches.
     Exits 3 when something still disagrees or an event failed (for cron), 0 when all agrees."""
-    from booking.db import get_engine
-    from booking.gateway import PaymentProviderError, gateway_from_settings
-    from booking.reconcile import format_report, parse_since
-    from booking.reconcile import reconcile as run
+    from booking.core.db import get_engine
+    from booking.events.reconcile import format_report, parse_since
+    from booking.events.reconcile import reconcile as run
+    from booking.payments.gateway import PaymentProviderError, gateway_from_settings
 
     try:
         window = parse_since(since)
@@ -152,9 +152,9 @@ def reconcile(since: str = typer.Option("7d", help="How far back to look: Nd, Nh
 @cli.command("send-mail")
 def send_mail() -> None:
     """Send every due email in the outbox once (the app's worker does this every few seconds)."""
-    from booking.db import get_engine
-    from booking.mailer import mailer_from_settings
-    from booking.notifications import send_due_notifications
+    from booking.core.db import get_engine
+    from booking.notifications.mailer import mailer_from_settings
+    from booking.notifications.outbox import send_due_notifications
 
     report = send_due_notifications(engine=get_engine(), mailer=mailer_from_settings(get_settings()))
     typer.echo(str(report))
@@ -163,9 +163,9 @@ def send_mail() -> None:
 @cli.command("sync-stripe-catalog")
 def sync_stripe_catalog() -> None:
     """Make every session type a Stripe Product with one active Price (creates what is missing; idempotent)."""
-    from booking.db import get_engine
-    from booking.gateway import PaymentProviderError, gateway_from_settings
-    from booking.session_type_admin import sync_catalog
+    from booking.core.db import get_engine
+    from booking.payments.gateway import PaymentProviderError, gateway_from_settings
+    from booking.workspace.session_types import sync_catalog
 
     try:
         report = sync_catalog(engine=get_engine(), gateway=gateway_from_settings(get_settings()))

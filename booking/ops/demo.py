@@ -6,7 +6,7 @@ from datetime import time
 
 from sqlmodel import Session, select
 
-from booking.models import AvailabilityRule, Builder, SessionType
+from booking.core.models import AvailabilityRule, Builder, SessionType
 
 DEMO_BUILDERS = [
     {
@@ -102,7 +102,7 @@ DEMO_ACCOUNTS = [("ada@demo.test", "ada"), ("grace@demo.test", "grace"), ("kenji
 def seed_demo_accounts(*, session: Session) -> list[str]:
     """Create the demo sign-ins that are missing (only ever called on the emulator). Returns their emails."""
     from booking.accounts.users import create_user, find_user
-    from booking.models import UserRole
+    from booking.core.models import UserRole
 
     created = []
     for email, slug in DEMO_ACCOUNTS:
@@ -122,7 +122,7 @@ def seed_demo_accounts(*, session: Session) -> list[str]:
 
 def retire_demo_accounts(*, session: Session) -> int:
     """On real Stripe the demo sign-ins (known passwords) must not work: switch off any left over."""
-    from booking.models import UserAccount
+    from booking.core.models import UserAccount
 
     retired = 0
     for email, _slug in DEMO_ACCOUNTS:

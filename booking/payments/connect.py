@@ -6,7 +6,7 @@ page (`sync_account` re-reads the account) or, when the link went stale, to our 
 link). `account.updated` keeps the account's state in the Builder row whatever the order of events.
 
 Charging (`charge_plan`): a builder whose payouts are enabled gets a destination charge, paid to their
-account less the platform fee (`booking.pricing`); a builder without payouts is bookable with the money
+account less the platform fee (`booking.payments.pricing`); a builder without payouts is bookable with the money
 held by the platform, unless REQUIRE_PAYOUTS is on, when they are not bookable at all.
 
 The payouts view (`payouts_view`, `refresh_money`): the account's balance and payouts as Stripe reports
@@ -32,19 +32,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import notifications, payment_records, pricing
 from booking.accounts import audit
 from booking.accounts.authz import Actor, Forbidden, NotFound
-from booking.availability import load_zone
-from booking.db import session_scope
-from booking.gateway import (
-    ConnectedAccount,
-    ConnectedBalance,
-    PaymentGateway,
-    PaymentProviderError,
-    StripePayout,
-)
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     Builder,
     Client,
@@ -55,8 +46,19 @@ from booking.models import (
     SessionType,
     utcnow,
 )
-from booking.money import format_money
-from booking.payment_records import SETTLED_STATES, StripeRef, UnknownBooking, locate
+from booking.core.money import format_money
+from booking.notifications import outbox as notifications
+from booking.payments import ledger as payment_records
+from booking.payments import pricing
+from booking.payments.gateway import (
+    ConnectedAccount,
+    ConnectedBalance,
+    PaymentGateway,
+    PaymentProviderError,
+    StripePayout,
+)
+from booking.payments.ledger import SETTLED_STATES, StripeRef, UnknownBooking, locate
+from booking.scheduling.availability import load_zone
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +428,7 @@ def _announce_failed_payout(session: Session, row: Payout, payouts_url: str = ""
 
 
 def _payouts_url() -> str:
-    from booking.config import get_settings  # read when used, never at import
+    from booking.core.config import get_settings  # read when used, never at import
 
     return f"{get_settings().public_url}/admin/payouts"
 

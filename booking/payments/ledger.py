@@ -20,10 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking import bookings, pricing
-from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
-from booking.gateway import Refund as StripeRefund
-from booking.models import (
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
@@ -34,7 +31,10 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.money import format_money
+from booking.core.money import format_money
+from booking.payments import pricing
+from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
+from booking.payments.gateway import Refund as StripeRefund
 
 log = logging.getLogger(__name__)
 
@@ -445,8 +445,9 @@ def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Ref
 
 
 def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded: int | None = None,
-                   fully_refunded: bool = False, reason: str = "refunded") -> Payment | None:
-    """Bring the payment's and the booking's refund totals up to date (idempotent)."""
+                   fully_refunded: bool = False) -> Payment | None:
+    """Bring the payment's refund totals up to date (idempotent). The booking follows through
+    `lifecycle.transitions.refunds_settled`, which the caller invokes with the returned payment."""
     payment = located.payment
     if payment is None:
         return None
@@ -462,8 +463,6 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
     status = CheckoutStatus.REFUNDED if total >= payment.amount else CheckoutStatus.PARTIALLY_REFUNDED
     if (payment.amount_refunded, payment.status) != (total, status):
         _move(session, payment, amount_refunded=total, status=status)
-    bookings.record_refund(session=session, booking_id=located.booking.id, amount_refunded=total,
-                           fully_refunded=total >= payment.amount, reason=reason)
     update_net(session=session, payment=payment)
     return payment
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from booking.money import format_money, normalise_currency
+from booking.core.money import format_money, normalise_currency
 
 HUNDRED = Decimal(100)
 

@@ -56,7 +56,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from booking.core.time import load_zone  # re-exported: callers say availability.load_zone
 
 __all__ = [
     "END_OF_DAY",
@@ -196,16 +197,6 @@ class Slot:
 # --------------------------------------------------------------------------
 # Zone helpers
 # --------------------------------------------------------------------------
-
-
-def load_zone(name: str) -> ZoneInfo:
-    """``ZoneInfo(name)``, raising ``ValueError`` for anything that isn't an IANA zone."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'") from exc
 
 
 def _wall(instant: datetime, tz: tzinfo) -> datetime:

@@ -1,4 +1,4 @@
-"""Load a builder's schedule from the database and ask booking.availability for open slots."""
+"""Load a builder's schedule from the database and ask booking.scheduling.availability for open slots."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from booking import availability
-from booking.bookings import busy_spans
-from booking.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
+from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
+from booking.scheduling import availability
+from booking.scheduling.busy import busy_spans
 
 
 class SessionTypeNotFound(LookupError):

@@ -3,7 +3,7 @@ service, and the check of active bookings against new hours.
 
 The form (`ScheduleDraft`) holds strings exactly as typed, with an error slot on every row, so a
 page can show each problem beside its field. `validate` turns a draft into a `Schedule` (the
-types `booking.availability` computes slots from) or into the same draft with its errors filled in.
+types `booking.scheduling.availability` computes slots from) or into the same draft with its errors filled in.
 `save_availability` replaces the builder's rows in the caller's transaction.
 """
 
@@ -19,12 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, delete, select
 
-from booking import availability
 from booking.accounts import audit
 from booking.accounts.authz import Actor, NotFound
-from booking.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
-from booking.bookings import lock_builder
-from booking.models import (
+from booking.core.models import (
     AvailabilityOverride,
     AvailabilityRule,
     Booking,
@@ -34,6 +31,9 @@ from booking.models import (
     PaymentStatus,
     SessionType,
 )
+from booking.lifecycle.transitions import lock_builder
+from booking.scheduling import availability
+from booking.scheduling.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_WINDOWS_PER_DAY = 12
@@ -316,7 +316,7 @@ def outside_hours(*, spans: Sequence[BookedSpan], time_zone: str, weekly: Sequen
                   overrides: Sequence[DateOverride]) -> list[BookedSpan]:
     """The spans not wholly inside the open hours (windows that touch count as one).
 
-    Hours are read in the builder's zone with `booking.availability.working_windows`, so a DST
+    Hours are read in the builder's zone with `booking.scheduling.availability.working_windows`, so a DST
     change moves them exactly as it moves the slots clients see.
     """
     if not spans:

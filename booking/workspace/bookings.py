@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking import payment_records
 from booking.accounts import authz
 from booking.accounts.authz import Actor
-from booking.models import (
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -31,7 +30,8 @@ from booking.models import (
     SessionType,
     utcnow,
 )
-from booking.money import format_money, to_major_units
+from booking.core.money import format_money, to_major_units
+from booking.payments import ledger as payment_records
 
 PAGE_SIZE = 50
 # The badges: the booking's own status, except that a refund is what the builder needs to see.

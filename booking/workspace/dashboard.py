@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.availability import load_zone
-from booking.models import Booking, BookingStatus, Builder, CheckoutStatus, Client, Payment, SessionType
+from booking.core.models import Booking, BookingStatus, Builder, CheckoutStatus, Client, Payment, SessionType
+from booking.scheduling.availability import load_zone
 
 UTC = timezone.utc
 WEEKS = 12

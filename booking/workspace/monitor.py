@@ -18,13 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import webhooks
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.availability import load_zone
-from booking.db import session_scope
-from booking.gateway import PaymentGateway
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -40,7 +37,10 @@ from booking.models import (
     StripeEvent,
     utcnow,
 )
-from booking.money import format_money
+from booking.core.money import format_money
+from booking.events import webhooks
+from booking.payments.gateway import PaymentGateway
+from booking.scheduling.availability import load_zone
 
 PAGE_SIZE = 50
 # A pending email whose due time passed this long ago is stuck (the worker would have taken it).
@@ -216,7 +216,7 @@ def refunds(*, session: Session, builder_id: int | None, zone: tzinfo, page: int
 
 @dataclass(frozen=True)
 class MismatchRow:
-    """Stripe said a payment differs from what we asked for (booking.payment_records cross-checks): the
+    """Stripe said a payment differs from what we asked for (booking.payments.ledger cross-checks): the
     booking was not confirmed by it; someone has to look."""
 
     mismatch_id: str

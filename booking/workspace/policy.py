@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking import policy
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.models import Builder, SessionType, utcnow
+from booking.core.models import Builder, SessionType, utcnow
+from booking.scheduling import policy
 
 PAGE_SIZE = 50
 _BUILDER_COLUMNS = tuple(policy.COLUMNS.values())

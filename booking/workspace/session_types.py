@@ -35,16 +35,16 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.db import session_scope
-from booking.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
-from booking.models import Builder, SessionType, utcnow
-from booking.money import decimals, format_money, to_major_units
+from booking.core.db import session_scope
+from booking.core.models import Builder, SessionType, utcnow
+from booking.core.money import decimals, format_money, to_major_units
+from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 
 log = logging.getLogger(__name__)
 
 # --- the form's rules ----------------------------------------------------------------------------------
 
-# Currencies a builder can price in: those booking.money shows with a symbol (all two- or zero-decimal).
+# Currencies a builder can price in: those booking.core.money shows with a symbol (all two- or zero-decimal).
 # Three-decimal currencies are left out: Stripe needs their card amounts to end in 0.
 SUPPORTED_CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "inr", "brl", "krw", "cny")
 MAX_UNIT_AMOUNT = 99_999_999  # Stripe's largest unit_amount, in minor units
