@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from booking.config import get_settings
-from booking.db import engine_for
-from booking.gateway import StripeGateway, gateway_from_settings
+from booking.core import engine_for, get_settings
+from booking.payments import StripeGateway, gateway_from_settings
 
 
 def engine() -> Engine:

@@ -7,7 +7,7 @@ from datetime import time
 
 from sqlmodel import Session
 
-from booking.models import AvailabilityRule, Builder, Client, SessionType
+from booking.core.models import AvailabilityRule, Builder, Client, SessionType
 
 _sequence = itertools.count(1)
 
@@ -61,7 +61,7 @@ def make_hold(session: Session, *, builder: Builder | None = None, session_type:
     `payment_status`, `amount_refunded`, `checkout_url`) go to the Payment row."""
     from datetime import datetime, timedelta, timezone
 
-    from booking.models import Booking, Payment, PaymentStatus
+    from booking.core.models import Booking, Payment, PaymentStatus
 
     builder = builder or make_builder(session)
     session_type = session_type or make_session_type(session, builder)
@@ -98,7 +98,7 @@ def add_payment(session: Session, booking, *, amount: int = 5000, currency: str 
     """The Payment row of one Checkout attempt of `booking` (a settled one gets its paid_at)."""
     from datetime import datetime, timezone
 
-    from booking.models import Payment, PaymentStatus
+    from booking.core.models import Payment, PaymentStatus
 
     status = PaymentStatus(status or PaymentStatus.OPEN)
     if status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):

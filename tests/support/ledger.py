@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking import payment_records
-from booking.payment_records import BookingMoney
+from booking.payments import ledger as payment_records
+from booking.payments.ledger import BookingMoney
 
 
 def money(source: Engine | Session, booking_id: str) -> BookingMoney:
