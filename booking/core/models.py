@@ -50,7 +50,7 @@ class UserRole(StrEnum):
 
 class PaymentStatus(StrEnum):
     """The money state of one Checkout attempt (a `Payment` row): the only payment status there is. A
-    booking's own "paid / processing / refunded" is asked of its Payment rows (booking.payment_records)."""
+    booking's own "paid / processing / refunded" is asked of its Payment rows (booking.payments.ledger)."""
 
     CREATING = "creating"  # row written, Stripe not answered yet (reconcile repairs a crash here)
     OPEN = "open"  # the client can pay on Stripe's page
@@ -189,7 +189,7 @@ class AvailabilityOverride(SQLModel, table=True):
 
 class Booking(SQLModel, table=True):
     """The appointment. Its money (price, Checkout attempts, payment, refunds) lives only in its Payment and
-    Refund rows, written by booking.payment_records."""
+    Refund rows, written by booking.payments.ledger."""
 
     __table_args__ = (
         sa.CheckConstraint("start_time < end_time", name="ck_booking_order"),

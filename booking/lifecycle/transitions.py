@@ -21,8 +21,6 @@ from booking.scheduling.busy import busy_bookings
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
 HOLD_EXPIRED_GRACE = timedelta(minutes=2)
-# A paid booking that lost its hold can be revived only if it was never paid or refunded before (the ledger
-# says: no attempt of it settled before this payment is recorded).
 
 
 class BookingNotFound(LookupError):
@@ -77,6 +75,8 @@ def confirm_paid(*, session: Session, booking_id: str, payment_intent_id: str | 
         return ConfirmOutcome(booking=booking, newly_confirmed=True)
 
     booking = get_booking(session=session, booking_id=booking_id)
+    # A paid booking that lost its hold can be revived only if it was never paid or refunded before: the
+    # ledger has no settled attempt of it yet (the caller records this payment after this call).
     if booking.status == BookingStatus.CONFIRMED or payment_records.money_of(session=session, booking=booking).paid:
         return ConfirmOutcome(booking=booking, newly_confirmed=False)
     return _revive_late_payment(session=session, booking=booking, values=values, now=now)

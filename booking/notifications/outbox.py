@@ -157,7 +157,7 @@ def dedupe_key(*, kind: NotificationKind | str, booking_id: str, role: Recipient
 
 
 def _payments_of(session: Session, booking: Booking) -> list[Payment]:
-    """The booking's Payment rows, latest attempt first (read-only: the ledger, booking.payment_records,
+    """The booking's Payment rows, latest attempt first (read-only: the ledger, booking.payments.ledger,
     writes them; this layer sits below it and reads the rows as they are)."""
     return list(session.exec(select(Payment).where(Payment.booking_id == booking.id)
                              .order_by(Payment.attempt.desc())).all())
@@ -213,7 +213,7 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
     from booking.core.config import get_settings  # read when queueing, never at import
 
     payments = _payments_of(session, booking)
-    # The booking's payment: the settled attempt if any, else the latest (as booking.payment_records says).
+    # The booking's payment: the settled attempt if any, else the latest (as booking.payments.ledger says).
     payment = next((row for row in payments if row.status in PAID_STATUSES), payments[0] if payments else None)
     latest = payments[0] if payments else None
 
