@@ -38,6 +38,7 @@ from booking.accounts.authz import Actor
 from booking.core.db import session_scope
 from booking.core.models import Builder, SessionType, utcnow
 from booking.core.money import decimals, format_money, to_major_units
+from booking.payments import pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,13 @@ class _Catalogued:
     product_id: str | None
     price_id: str | None
 
+    @property
+    def client_pays(self) -> int:
+        """The Stripe Price's unit amount: what a client pays for this session type (pricing.quote)."""
+        from booking.core.config import get_settings  # read when asked, never at import
+
+        return pricing.quote(self.price_amount, self.currency, get_settings()).amount
+
     @classmethod
     def of(cls, row: SessionType) -> _Catalogued:
         return cls(id=row.id, builder_id=row.builder_id, created_at=row.created_at, revision=row.revision,
@@ -312,12 +320,12 @@ def _product_matches(product: StripeProduct, want: _Catalogued) -> bool:
 
 
 def _price_matches(price: StripePrice, product_id: str, want: _Catalogued) -> bool:
-    return (price.active and price.product_id == product_id and price.unit_amount == want.price_amount
+    return (price.active and price.product_id == product_id and price.unit_amount == want.client_pays
             and price.currency == want.currency)
 
 
 def _create_price(gateway: PaymentGateway, want: _Catalogued, product_id: str, revision: int, step: str) -> str:
-    params = {"product_id": product_id, "unit_amount": want.price_amount, "currency": want.currency,
+    params = {"product_id": product_id, "unit_amount": want.client_pays, "currency": want.currency,
               "metadata": want.metadata}
     return gateway.create_price(**params, idempotency_key=want.key(revision, step, params)).id
 
