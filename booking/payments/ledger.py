@@ -239,16 +239,23 @@ def money_of(*, session: Session, booking: Booking | str) -> BookingMoney:
 
 def money_of_many(*, session: Session, booking_ids: list[str]) -> dict[str, BookingMoney]:
     """money_of for many bookings in one query (lists, reports)."""
-    by_booking: dict[str, list[Payment]] = {}
+    by_booking: dict[str, list[Any]] = {}
     for start in range(0, len(booking_ids), 500):
         chunk = booking_ids[start:start + 500]
-        for row in session.exec(select(Payment).where(Payment.booking_id.in_(chunk)).order_by(Payment.attempt)):
+        for row in session.execute(sa.select(*_MONEY_COLUMNS).where(Payment.booking_id.in_(chunk))
+                                   .order_by(Payment.attempt)):
             by_booking.setdefault(row.booking_id, []).append(row)
     return {booking_id: _money_from(by_booking.get(booking_id, [])) for booking_id in booking_ids}
 
 
-def _money_from(rows: list[Payment]) -> BookingMoney:
-    """`rows`: one booking's payments, by attempt."""
+# What money_of_many reads of each Payment row (not whole rows: lists read many).
+_MONEY_COLUMNS = (Payment.booking_id, Payment.attempt, Payment.status, Payment.amount, Payment.currency,
+                  Payment.amount_refunded, Payment.checkout_session_id, Payment.checkout_url,
+                  Payment.payment_intent_id)
+
+
+def _money_from(rows: list[Any]) -> BookingMoney:
+    """`rows`: one booking's payments (rows or their money columns), by attempt."""
     if not rows:
         return NO_MONEY
     latest = rows[-1]
@@ -260,9 +267,17 @@ def _money_from(rows: list[Payment]) -> BookingMoney:
                         payment_intent_id=payment.payment_intent_id)
 
 
-def booking_payment_id() -> sa.ScalarSelect:
-    """SQL: the id of the booking's payment, correlated to `Booking` (join it to list bookings with money)."""
-    return (sa.select(Payment.id).where(Payment.booking_id == Booking.id)
+def booking_payment_id(of: Any = None) -> sa.ScalarSelect:
+    """SQL: the id of the booking's payment, correlated to `Booking` (or to the booking id column `of`, say
+    a page of bookings): join Payment on it to list or sum bookings with their money."""
+    booking_id = Booking.id if of is None else of
+    return (sa.select(Payment.id).where(Payment.booking_id == booking_id)
+            .order_by(*_booking_payment_order()).limit(1).correlate(booking_id.table).scalar_subquery())
+
+
+def booking_payment_status() -> sa.ScalarSelect:
+    """SQL: the status of the booking's payment (NULL: none), correlated to `Booking` (filters over bookings)."""
+    return (sa.select(Payment.status).where(Payment.booking_id == Booking.id)
             .order_by(*_booking_payment_order()).limit(1).correlate(Booking).scalar_subquery())
 
 
