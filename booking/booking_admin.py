@@ -29,6 +29,7 @@ from booking.models import (
     Refund,
     RefundStatus,
     SessionType,
+    end_reason_text,
     utcnow,
 )
 from booking.money import format_money, to_major_units
@@ -273,7 +274,7 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
         left_minor=left,
         left=format_money(left, currency),
         left_major=major_units(left, currency),
-        cancellation_reason=booking.cancellation_reason or "",
+        cancellation_reason=end_reason_text(booking.end_cause, booking.end_note),
         can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
         can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
         payments=[_payment_line(p, zone) for p in payments],

@@ -445,7 +445,7 @@ def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Ref
 
 
 def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded: int | None = None,
-                   fully_refunded: bool = False, reason: str = "refunded") -> Payment | None:
+                   fully_refunded: bool = False) -> Payment | None:
     """Bring the payment's and the booking's refund totals up to date (idempotent)."""
     payment = located.payment
     if payment is None:
@@ -463,7 +463,7 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
     if (payment.amount_refunded, payment.status) != (total, status):
         _move(session, payment, amount_refunded=total, status=status)
     bookings.record_refund(session=session, booking_id=located.booking.id, amount_refunded=total,
-                           fully_refunded=total >= payment.amount, reason=reason)
+                           fully_refunded=total >= payment.amount)
     update_net(session=session, payment=payment)
     return payment
 
