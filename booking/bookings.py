@@ -22,12 +22,12 @@ messages a change sends.
     confirmed                  cancelled_by_builder       cancelled
     confirmed                  cancelled_by_client        cancelled
     confirmed                  refunded                   cancelled
-    expired (expired)          released_by_client         cancelled
-    expired (expired)          pay_late                   confirmed
+    expired                    released_by_client         cancelled
+    expired                    pay_late                   confirmed
     cancelled (a hold ending)  pay_late                   confirmed
     cancelled (refunded)       cancelled_by_client        cancelled
 
-("expired (expired)": only from that ending cause. "a hold ending": replaced, released_by_client,
+("cancelled (...)": only after an ending with that cause; "a hold ending": replaced, released_by_client,
 payment_failed, provider_unreachable or repaired_by_reconcile. `pay_late`: the money arrived after the
 hold ended and the slot is still free; otherwise the payment is refunded and the state stays.)
 
@@ -113,8 +113,6 @@ HOLD_ENDINGS = frozenset({EndCause.REPLACED, EndCause.RELEASED_BY_CLIENT, EndCau
                           EndCause.PROVIDER_UNREACHABLE, EndCause.REPAIRED_BY_RECONCILE})
 # Moves out of an ended state start only from an ending with one of these causes.
 ONLY_AFTER: dict[tuple[BookingStatus, Trigger], frozenset[EndCause]] = {
-    (_E, EndCause.RELEASED_BY_CLIENT): frozenset({EndCause.EXPIRED}),
-    (_E, Event.PAY_LATE): frozenset({EndCause.EXPIRED}),
     (_X, Event.PAY_LATE): HOLD_ENDINGS,
     (_X, EndCause.CANCELLED_BY_CLIENT): frozenset({EndCause.REFUNDED}),
 }

@@ -51,8 +51,13 @@ def _booking() -> sa.Table:
 
 
 def upgrade() -> None:
-    op.add_column('booking', sa.Column('end_cause', sa.Enum(*_CAUSES, name='end_cause', native_enum=False,
-                                                            create_constraint=True, length=30), nullable=True))
+    # VARCHAR with a CHECK, like every enum column here (SQLite takes the CHECK only inline).
+    check = "end_cause IN (" + ", ".join(f"'{cause}'" for cause in _CAUSES) + ")"
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f"ALTER TABLE booking ADD COLUMN end_cause VARCHAR(30) CONSTRAINT end_cause CHECK ({check})")
+    else:
+        op.add_column('booking', sa.Column('end_cause', sa.String(length=30), nullable=True))
+        op.create_check_constraint('end_cause', 'booking', check)
     op.add_column('booking', sa.Column('end_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
     booking = _booking()
     for text, cause in _TEXT_TO_CAUSE.items():

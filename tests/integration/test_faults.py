@@ -21,6 +21,7 @@ from booking.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
+    EndCause,
     EventStatus,
     Notification,
     Payment,
@@ -155,8 +156,7 @@ def test_when_stripe_gives_up_the_hold_is_released_and_the_client_is_told(
         "message": "We could not reach the payment provider. Nothing was charged and the slot was released."}
     assert len(creates(stripe_http)) == 3 and sessions_at_stripe(emulator) == 0
     booking, [payment] = only_booking(engine)
-    assert (booking.status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, "the payment provider could not be reached")
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.PROVIDER_UNREACHABLE)
     assert payment.status == CheckoutStatus.EXPIRED and "Stripe could not create" in payment.failure_message
     assert book(client, session_type).status_code == 201  # the slot is free again
 

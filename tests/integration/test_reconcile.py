@@ -14,7 +14,16 @@ from typer.testing import CliRunner
 from booking import payments
 from booking.config import get_settings, load_settings
 from booking.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
-from booking.models import AuditEntry, Booking, BookingStatus, Notification, PaymentStatus, StripeEvent, UserRole
+from booking.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    EndCause,
+    Notification,
+    PaymentStatus,
+    StripeEvent,
+    UserRole,
+)
 from booking.reconcile import MismatchKind, format_report, parse_since, reconcile
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_hold, make_session_type
@@ -217,7 +226,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     paid_here = make_hold(session, checkout_session_id="cs_test_paid_here", payment_intent_id="pi_test_paid_here",
                           status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID)
     released = make_hold(session, checkout_session_id="cs_test_released", status=BookingStatus.CANCELLED,
-                         cancellation_reason="released by client")
+                         end_cause=EndCause.RELEASED_BY_CLIENT)
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(
