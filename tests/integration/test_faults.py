@@ -389,7 +389,7 @@ def test_a_crash_after_stripe_answered_is_repaired_by_reconcile(engine, gateway,
     assert report.checkouts_repaired == 1
     booking, [payment] = only_booking(engine)
     assert (payment.status, payment.checkout_session_id) == (CheckoutStatus.EXPIRED, made.id)
-    assert booking.status == BookingStatus.CANCELLED
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.REPAIRED_BY_RECONCILE)
     assert emulator.client().v1.checkout.sessions.retrieve(made.id).status == "expired"  # nobody can pay it
     again = reconcile.reconcile(engine=engine, gateway=gateway, since=timedelta(days=1),
                                 now=datetime.now(timezone.utc) + payments.INTERRUPTED_AFTER + timedelta(seconds=1))

@@ -424,7 +424,10 @@ def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, 
 
     assert outcome.cancelled
     assert gateway.retrieve_checkout_session(started.checkout_session_id).status == "expired"
-    assert booking_of(engine, started.booking_id).status == BookingStatus.CANCELLED
+    booking = booking_of(engine, started.booking_id)
+    assert (booking.status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill")
+    assert audit_actions(engine) == ["booking.cancel"]  # written with the ending, in its transaction
     assert payment_of(engine, started.booking_id).status == CheckoutStatus.EXPIRED
 
 
