@@ -8,13 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import bookings, payments
-from booking.bookings import ONLY_AFTER, TRANSITIONS, Event
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.gateway import CheckoutSession, PaymentProviderError
-from booking.models import Booking, BookingStatus, EndCause, Notification, PaymentStatus
-from booking.webhooks import handle_webhook
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, EndCause, Notification, PaymentStatus
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import transitions as bookings
+from booking.lifecycle.transitions import ONLY_AFTER, TRANSITIONS, Event
+from booking.payments.gateway import CheckoutSession, PaymentProviderError
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from booking import bookings
-from booking.bookings import HOLD_CAUSES, ONLY_AFTER, TRANSITIONS, Event, IllegalTransition, next_status
-from booking.models import END_CAUSE_TEXT, BookingStatus, EndCause, end_reason_text
+from booking.core.models import END_CAUSE_TEXT, BookingStatus, EndCause, end_reason_text
+from booking.lifecycle import transitions as bookings
+from booking.lifecycle.transitions import HOLD_CAUSES, ONLY_AFTER, TRANSITIONS, Event, IllegalTransition, next_status
 
 TRIGGERS = [*Event, *EndCause]
 
