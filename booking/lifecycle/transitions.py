@@ -2,7 +2,7 @@
 
 A booking's state is its `status` and, once it has ended, its `end_cause` (a typed `EndCause`). A
 move is triggered by an event (`Event`) or, for an ending, by its cause. `TRANSITIONS` is the whole
-table; every change goes through `_move`, which takes its from-states from the table (asking for a
+table; every change goes through `_change_state`, which takes its from-states from the table (asking for a
 move outside it raises `IllegalTransition`) and is a compare-and-swap, so each happens once however
 often and however concurrently it is asked for. `_announce` is the one place that decides which
 messages a change sends.
@@ -158,10 +158,13 @@ def get_booking(*, session: Session, booking_id: str) -> Booking:
     return booking
 
 
-def _move(*, session: Session, booking_id: str, trigger: Trigger, values: dict[str, object] | None = None,
-          extra_where: tuple = (), from_statuses: tuple[BookingStatus, ...] | None = None,
-          note: str | None = None, now: datetime | None = None,
-          previous: tuple[datetime, datetime] | None = None) -> bool:
+_STATE_COLUMNS = frozenset({"status", "end_cause", "end_note"})
+
+
+def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values: dict[str, object] | None = None,
+                  extra_where: tuple = (), from_statuses: tuple[BookingStatus, ...] | None = None,
+                  note: str | None = None, now: datetime | None = None,
+                  previous: tuple[datetime, datetime] | None = None) -> bool:
     """THE state change: a compare-and-swap from the states the table allows for `trigger` (or the given
     subset of them) to the one it leads to; then the messages it sends. False: the booking was not in
     such a state (moved on meanwhile). Asking for a move the table does not have raises."""
@@ -171,6 +174,8 @@ def _move(*, session: Session, booking_id: str, trigger: Trigger, values: dict[s
     for status in from_statuses or ():
         if status not in allowed:
             raise IllegalTransition(f"{status} --{trigger}--> is not in the lifecycle's table")
+    if _STATE_COLUMNS & set(values or {}):
+        raise IllegalTransition("the status and the end cause follow from the table, not from the caller")
     chosen = from_statuses or allowed
     (target,) = {TRANSITIONS[(status, trigger)] for status in chosen}
     states = [sa.and_(Booking.status == status, Booking.end_cause.in_(ONLY_AFTER[(status, trigger)]))
@@ -186,7 +191,7 @@ def _move(*, session: Session, booking_id: str, trigger: Trigger, values: dict[s
     result = session.execute(
         sa.update(Booking)
         .where(Booking.id == booking_id, sa.or_(*states), *extra_where)
-        .values(updated_at=now, **changes)
+        .values(updated_at=utcnow(), **changes)
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
@@ -242,7 +247,7 @@ def confirm_paid(*, session: Session, booking_id: str, payment_intent_id: str | 
     }
     if payment_intent_id:
         values["payment_intent_id"] = payment_intent_id
-    if _move(session=session, booking_id=booking_id, trigger=Event.PAY, values=values, now=now):
+    if _change_state(session=session, booking_id=booking_id, trigger=Event.PAY, values=values, now=now):
         return ConfirmOutcome(booking=get_booking(session=session, booking_id=booking_id), newly_confirmed=True)
 
     booking = get_booking(session=session, booking_id=booking_id)
@@ -268,7 +273,7 @@ def _revive_late_payment(*, session: Session, booking: Booking, values: dict[str
     if not others:
         try:
             with session.begin_nested():
-                revived = _move(session=session, booking_id=booking.id, trigger=Event.PAY_LATE, values=values,
+                revived = _change_state(session=session, booking_id=booking.id, trigger=Event.PAY_LATE, values=values,
                                 now=now)
         except sa.exc.IntegrityError:
             revived = False
@@ -330,7 +335,7 @@ def end_hold_now(*, session: Session, booking_id: str, cause: EndCause, checkout
         where += (Booking.checkout_session_id == checkout_session_id,)
     if only_if_lapsed:
         where += (Booking.hold_expires_at <= now,)
-    return _move(session=session, booking_id=booking_id, trigger=cause, extra_where=where, now=now, note=note)
+    return _change_state(session=session, booking_id=booking_id, trigger=cause, extra_where=where, now=now, note=note)
 
 
 def end_lapsed_holds(*, session: Session, builder_id: int, start: datetime, end: datetime,
@@ -367,14 +372,14 @@ def stale_holds(*, session: Session, now: datetime, limit: int = 100) -> list[Bo
 def cancel_by_builder(*, session: Session, booking_id: str, note: str | None = None) -> bool:
     """The builder (or the platform) cancels a confirmed booking: the slot is free again and the client is
     told. Money is not touched here: a refund goes through its own flow. (A hold: `checkout.end_hold`.)"""
-    return _move(session=session, booking_id=booking_id, trigger=EndCause.CANCELLED_BY_BUILDER,
+    return _change_state(session=session, booking_id=booking_id, trigger=EndCause.CANCELLED_BY_BUILDER,
                  from_statuses=(BookingStatus.CONFIRMED,), note=note)
 
 
 def cancel_by_client(*, session: Session, booking_id: str, now: datetime | None = None) -> bool:
     """The client cancels their confirmed booking (its refund, if any, was asked for first). If that
     full refund already cancelled it as it landed, the cancellation is recorded as the client's."""
-    return _move(session=session, booking_id=booking_id, trigger=EndCause.CANCELLED_BY_CLIENT, now=now)
+    return _change_state(session=session, booking_id=booking_id, trigger=EndCause.CANCELLED_BY_CLIENT, now=now)
 
 
 def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_start: datetime,
@@ -383,7 +388,7 @@ def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_s
     up. The database's no-overlap constraint may refuse it (IntegrityError: the caller's savepoint)."""
     booking = get_booking(session=session, booking_id=booking_id)
     previous = (booking.start_time, booking.end_time)
-    return _move(session=session, booking_id=booking_id, trigger=Event.RESCHEDULE, now=now, previous=previous,
+    return _change_state(session=session, booking_id=booking_id, trigger=Event.RESCHEDULE, now=now, previous=previous,
                  values={"start_time": new_start, "end_time": new_end,
                          "reschedule_count": Booking.reschedule_count + 1,
                          "invite_sequence": Booking.invite_sequence + 1},
@@ -405,7 +410,7 @@ def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fu
     session.add(booking)
     session.flush()
     if full:
-        _move(session=session, booking_id=booking_id, trigger=EndCause.REFUNDED)
+        _change_state(session=session, booking_id=booking_id, trigger=EndCause.REFUNDED)
         booking = get_booking(session=session, booking_id=booking_id)
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_REFUNDED, cause=cause)
     return booking

@@ -76,7 +76,7 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
             if trigger == Event.RESCHEDULE:
                 return bookings.reschedule(session=s, booking_id=booking.id, from_start=start,
                                            new_start=start + timedelta(hours=3), new_end=end + timedelta(hours=3))
-            return bookings._move(session=s, booking_id=booking.id, trigger=trigger, from_statuses=(status,))
+            return bookings._change_state(session=s, booking_id=booking.id, trigger=trigger, from_statuses=(status,))
 
     assert move()
     after = booking_of(engine, booking.id)
@@ -95,7 +95,7 @@ def test_a_move_out_of_a_state_the_table_does_not_list_changes_nothing(engine, s
     session.commit()
     with session_scope(engine) as s:
         assert not bookings.end_hold_now(session=s, booking_id=booking.id, cause=EndCause.EXPIRED)
-        assert not bookings._move(session=s, booking_id=booking.id, trigger=Event.PAY_LATE)
+        assert not bookings._change_state(session=s, booking_id=booking.id, trigger=Event.PAY_LATE)
     assert ending(engine, booking.id) == (BookingStatus.CONFIRMED, None)
 
 

@@ -51,10 +51,10 @@ def test_nothing_leaves_a_cancelled_booking_except_a_late_payment_or_the_clients
 
 def test_the_primitive_refuses_a_from_state_outside_the_table_before_touching_the_database():
     with pytest.raises(IllegalTransition):
-        bookings._move(session=None, booking_id="b", trigger=EndCause.EXPIRED,
+        bookings._change_state(session=None, booking_id="b", trigger=EndCause.EXPIRED,
                        from_statuses=(BookingStatus.CONFIRMED,))
     with pytest.raises(IllegalTransition):
-        bookings._move(session=None, booking_id="b", trigger=Event.RESCHEDULE,
+        bookings._change_state(session=None, booking_id="b", trigger=Event.RESCHEDULE,
                        from_statuses=(BookingStatus.PENDING,))
 
 
