@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
+from booking.client import receipts
 from booking.core.config import load_settings
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, EndCause, Notification, PaymentStatus
@@ -37,11 +38,11 @@ def session_type(session: Session):
     return st
 
 
-def begin(engine, gateway, session_type, hour=10, **kw):
+def begin(engine, gateway, session_type, hour=10, email="ann@example.com", **kw):
     start = (NOW + timedelta(days=2)).replace(hour=hour, minute=0)
     return payments.begin_checkout(engine=engine, gateway=gateway, settings=SETTINGS,
                                    session_type_id=session_type.id, start_time=start, client_name="Ann",
-                                   client_email="ann@example.com", **kw)
+                                   client_email=email, **kw)
 
 
 def booking_of(engine, booking_id) -> Booking:
@@ -215,6 +216,20 @@ def test_end_hold_fulfils_a_paid_but_unfulfilled_session_instead_of_releasing_it
     assert not result.ended and result.fulfilment.state == "confirmed"
     assert ending(engine, started.booking_id) == (BookingStatus.CONFIRMED, None)
     assert gateway.expired == []
+
+
+def test_the_success_page_sends_the_refund_of_a_payment_that_lost_its_slot_at_once(engine, gateway, session_type):
+    late = begin(engine, gateway, session_type)
+    payments.sweep_expired_holds(engine=engine, gateway=gateway, now=NOW + timedelta(hours=2))
+    taken = begin(engine, gateway, session_type, email="bob@example.com")  # the same time, now free
+    gateway.pay(late.checkout_session_id, payment_intent_id="pi_test_late")  # the old page took the money
+
+    receipt = receipts.confirm_from_success_page(engine=engine, gateway=gateway,
+                                                 checkout_session_id=late.checkout_session_id)
+
+    assert receipt.state == "refunded"
+    assert [refund["payment_intent"] for refund in gateway.refunds] == ["pi_test_late"]  # not left to the sweeper
+    assert ending(engine, taken.booking_id) == (BookingStatus.PENDING, None)
 
 
 def _set_session(gateway: FakeGateway, session_id: str, **changes) -> None:
