@@ -335,7 +335,9 @@ def end_hold_now(*, session: Session, booking_id: str, cause: EndCause, checkout
         where += (Booking.checkout_session_id == checkout_session_id,)
     if only_if_lapsed:
         where += (Booking.hold_expires_at <= now,)
-    return _change_state(session=session, booking_id=booking_id, trigger=cause, extra_where=where, now=now, note=note)
+    holds = tuple(status for status in sources(cause) if status in (BookingStatus.PENDING, BookingStatus.EXPIRED))
+    return _change_state(session=session, booking_id=booking_id, trigger=cause, from_statuses=holds,
+                         extra_where=where, now=now, note=note)
 
 
 def end_lapsed_holds(*, session: Session, builder_id: int, start: datetime, end: datetime,

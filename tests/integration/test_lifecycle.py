@@ -239,3 +239,11 @@ def _set_session(gateway: FakeGateway, session_id: str, **changes) -> None:
 def _all(engine) -> list[Booking]:
     with Session(engine) as s:
         return list(s.exec(select(Booking)).all())
+
+
+def test_ending_a_hold_never_touches_a_confirmed_booking(engine, session):
+    booking = make_hold(session, status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.UNPAID)
+    session.commit()
+    with session_scope(engine) as s:
+        assert not bookings.end_hold_now(session=s, booking_id=booking.id, cause=EndCause.CANCELLED_BY_BUILDER)
+    assert ending(engine, booking.id) == (BookingStatus.CONFIRMED, None)
