@@ -133,6 +133,14 @@ def next_status(status: BookingStatus, trigger: Trigger, end_cause: EndCause | N
     return TRANSITIONS[key]
 
 
+def state_in_table(status: BookingStatus, end_cause: EndCause | None) -> bool:
+    """Whether the table can leave a booking in this state: an active one has no end cause, an ended one
+    the cause that ended it (for checks such as a stateful test's invariant)."""
+    if status in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
+        return end_cause is None
+    return end_cause is not None and any(to == status for (_from, event), to in TRANSITIONS.items() if event == end_cause)
+
+
 def sources(trigger: Trigger) -> tuple[BookingStatus, ...]:
     """The states the table lets `trigger` move a booking out of."""
     return tuple(status for (status, event) in TRANSITIONS if event == trigger)

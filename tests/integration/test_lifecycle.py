@@ -88,6 +88,7 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
         assert (after.start_time, after.reschedule_count, after.invite_sequence) == (start + timedelta(hours=3), 1, 1)
     else:
         assert after.end_cause is None  # paid: no longer ended
+    assert bookings.state_in_table(after.status, after.end_cause)
     assert not move()  # a compare-and-swap: the second ask finds it moved on
 
 

@@ -9,7 +9,15 @@ import pytest
 
 from booking.core.models import END_CAUSE_TEXT, BookingStatus, EndCause, end_reason_text
 from booking.lifecycle import transitions as bookings
-from booking.lifecycle.transitions import HOLD_CAUSES, ONLY_AFTER, TRANSITIONS, Event, IllegalTransition, next_status
+from booking.lifecycle.transitions import (
+    HOLD_CAUSES,
+    ONLY_AFTER,
+    TRANSITIONS,
+    Event,
+    IllegalTransition,
+    next_status,
+    state_in_table,
+)
 
 TRIGGERS = [*Event, *EndCause]
 
@@ -89,3 +97,11 @@ def test_every_cause_has_a_text_and_a_builders_note_wins():
     assert end_reason_text(EndCause.CANCELLED_BY_BUILDER, "Builder is ill") == "Builder is ill"
     assert end_reason_text(EndCause.CANCELLED_BY_BUILDER, None) == "Cancelled by the builder"
     assert end_reason_text(None, None) == ""
+
+
+def test_the_states_the_table_can_leave_a_booking_in():
+    reachable = {(status, cause) for status in BookingStatus for cause in [*EndCause, None]
+                 if state_in_table(status, cause)}
+    assert reachable == {(BookingStatus.PENDING, None), (BookingStatus.CONFIRMED, None),
+                         (BookingStatus.EXPIRED, EndCause.EXPIRED)} | {
+        (BookingStatus.CANCELLED, cause) for cause in EndCause if cause != EndCause.EXPIRED}
