@@ -56,7 +56,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from booking.core.time import zone as load_zone
 
 __all__ = [
     "END_OF_DAY",
@@ -67,7 +68,6 @@ __all__ = [
     "Slot",
     "WeeklyWindow",
     "is_slot_open",
-    "load_zone",
     "open_slots",
     "working_windows",
 ]
@@ -196,16 +196,6 @@ class Slot:
 # --------------------------------------------------------------------------
 # Zone helpers
 # --------------------------------------------------------------------------
-
-
-def load_zone(name: str) -> ZoneInfo:
-    """``ZoneInfo(name)``, raising ``ValueError`` for anything that isn't an IANA zone."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'") from exc
 
 
 def _wall(instant: datetime, tz: tzinfo) -> datetime:
@@ -425,7 +415,7 @@ def open_slots(
     The range runs from ``from_day 00:00`` to ``(from_day + days) 00:00`` in
     ``viewer_time_zone`` (a midnight inside a DST gap means the transition
     instant; an ambiguous one its first occurrence). Slots are sorted by start,
-    have unique starts, and are expressed in ``ZoneInfo(viewer_time_zone)``.
+    have unique starts, and are expressed in ``booking.core.time.zone(viewer_time_zone)``.
     """
     builder_tz = load_zone(builder_time_zone)
     viewer_tz = load_zone(viewer_time_zone)

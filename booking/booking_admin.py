@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from booking import payment_records
 from booking.accounts import authz
 from booking.accounts.authz import Actor
+from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
 from booking.models import (
     Booking,
     BookingStatus,
@@ -31,7 +32,7 @@ from booking.models import (
     SessionType,
     utcnow,
 )
-from booking.money import format_money, to_major_units
+from booking.money import to_major_units
 
 PAGE_SIZE = 50
 # The badges: the booking's own status, except that a refund is what the builder needs to see.
@@ -66,25 +67,16 @@ def _status_clause(status: str):
     return sa.and_(Booking.status == BookingStatus(status), Booking.payment_status.not_in(_REFUND_STATUSES))
 
 
-def zone_of(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone (an unknown one reads as UTC)."""
+    return format_time_range(start, end, zone=zone_or_utc(time_zone), locale=locale, date_style="short_year")
 
 
-def format_slot(start: datetime, end: datetime, time_zone: str | None) -> str:
-    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone."""
-    zone = zone_of(time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return f"{local_start:%a} {local_start.day} {local_start:%b %Y}, {local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}"
-
-
-def format_moment(moment: datetime | None, time_zone: str | None) -> str:
+def format_moment(moment: datetime | None, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'3 Mar 2026, 10:00 GMT'."""
     if moment is None:
         return ""
-    local = moment.astimezone(zone_of(time_zone))
-    return f"{local.day} {local:%b %Y %H:%M %Z}"
+    return format_datetime(moment, zone=zone_or_utc(time_zone), locale=locale, date_style="medium")
 
 
 def major_units(amount: int, currency: str) -> str:
@@ -134,7 +126,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def list_statement(*, query: BookingQuery, now: datetime | None = None):
     """The page's one SELECT (exposed for the benchmark's query plans)."""
     now = now or utcnow()
-    zone = zone_of(query.time_zone)
+    zone = zone_or_utc(query.time_zone)
     page = max(1, query.page)
     today = _local_midnight(now.astimezone(zone).date(), zone)
     statement = (

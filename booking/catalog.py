@@ -8,8 +8,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from booking import connect
+from booking.core.time import format_money
 from booking.models import Builder, SessionType
-from booking.money import format_money
 
 
 @dataclass(frozen=True)

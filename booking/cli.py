@@ -70,7 +70,7 @@ def create_builder(
 ) -> None:
     """Create a builder and their sign-in. The password is read from a prompt or stdin."""
     from booking.accounts.users import AccountError, create_user
-    from booking.availability import load_zone
+    from booking.core.time import zone as load_zone
     from booking.db import session_scope
     from booking.models import Builder, UserRole
 

@@ -35,7 +35,8 @@ from sqlmodel import Session, select
 from booking import notifications, payment_records, pricing
 from booking.accounts import audit
 from booking.accounts.authz import Actor, Forbidden, NotFound
-from booking.availability import load_zone
+from booking.core.time import format_datetime, format_money
+from booking.core.time import zone as load_zone
 from booking.db import session_scope
 from booking.gateway import (
     ConnectedAccount,
@@ -55,7 +56,6 @@ from booking.models import (
     SessionType,
     utcnow,
 )
-from booking.money import format_money
 from booking.payment_records import SETTLED_STATES, StripeRef, UnknownBooking, locate
 
 log = logging.getLogger(__name__)
@@ -665,7 +665,7 @@ def _zone_of(builder: Builder) -> tzinfo:
 
 def _format_time(moment: datetime | None, zone: tzinfo) -> str:
     moment = _aware(moment)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+    return format_datetime(moment, zone=zone, date_style="iso", hour12=False) if moment else ""
 
 
 def _paid_payments_of(builder_id: int) -> Any:

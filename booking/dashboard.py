@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.availability import load_zone
+from booking.core.time import zone as load_zone
 from booking.models import Booking, BookingStatus, Builder, CheckoutStatus, Client, Payment, SessionType
 
 UTC = timezone.utc

@@ -21,7 +21,8 @@ from sqlmodel import Session, select
 from booking import webhooks
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.availability import load_zone
+from booking.core.time import format_datetime, format_money
+from booking.core.time import zone as load_zone
 from booking.db import session_scope
 from booking.gateway import PaymentGateway
 from booking.models import (
@@ -40,7 +41,6 @@ from booking.models import (
     StripeEvent,
     utcnow,
 )
-from booking.money import format_money
 
 PAGE_SIZE = 50
 # A pending email whose due time passed this long ago is stuck (the worker would have taken it).
@@ -73,11 +73,8 @@ def viewer_zone(*, session: Session, actor: Actor) -> tzinfo:
 
 
 def format_time(moment: datetime | None, zone: tzinfo) -> str:
-    if moment is None:
-        return ""
-    if moment.utcoffset() is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    """'2026-12-01 14:00 GMT': sortable, in the viewer's zone (SQLite's naive values are UTC)."""
+    return "" if moment is None else format_datetime(moment, zone=zone, date_style="iso", hour12=False)
 
 
 def _paged(session: Session, query: Any, count_query: Any, page: int) -> tuple[list[Any], int, int, int]:

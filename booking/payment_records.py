@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from booking import bookings, pricing
+from booking.core.time import format_money
 from booking.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.gateway import Refund as StripeRefund
 from booking.models import (
@@ -34,7 +35,6 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.money import format_money
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from booking.money import format_money, normalise_currency
+from booking.core.time import format_money
+from booking.money import normalise_currency
 
 HUNDRED = Decimal(100)
 

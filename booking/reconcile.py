@@ -29,11 +29,11 @@ from sqlmodel import select
 
 from booking.accounts import audit
 from booking.accounts.authz import Actor
+from booking.core.time import format_money
 from booking.db import session_scope
 from booking.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord, PaymentProviderError, Refund
 from booking.models import Booking, BookingStatus, EventStatus, PaymentStatus, StripeEvent, utcnow
 from booking.models import Refund as RefundRow
-from booking.money import format_money
 from booking.payments import booking_id_of, fulfil_flow, repair_interrupted_checkouts, sweep_expired_holds
 from booking.webhooks import HANDLERS, ingest_event
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 from booking import bookings, payment_records
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.time import format_money
 from booking.db import session_scope
 from booking.gateway import PaymentGateway, PaymentProviderError
 from booking.gateway import Refund as StripeRefund
@@ -39,7 +40,6 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.money import format_money
 from booking.payment_records import StripeRef
 from booking.payments import fulfill_checkout
 

@@ -35,10 +35,11 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.time import format_money
 from booking.db import session_scope
 from booking.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 from booking.models import Builder, SessionType, utcnow
-from booking.money import decimals, format_money, to_major_units
+from booking.money import decimals, to_major_units
 
 log = logging.getLogger(__name__)
 

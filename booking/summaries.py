@@ -8,11 +8,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from booking import manage_links
-from booking.availability import load_zone
+from booking.core.time import LocaleLike, format_money, format_time, format_time_range
 from booking.email_templates import is_web_link
 from booking.ics import one_line
 from booking.models import Booking, BookingStatus, Builder, SessionType
-from booking.money import format_money
 
 
 @dataclass(frozen=True)
@@ -36,21 +35,20 @@ class BookingSummary:
     manage_path: str = ""
 
 
-def format_when(start: datetime, end: datetime, time_zone: str) -> str:
-    zone = load_zone(time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return (f"{local_start:%A} {local_start.day} {local_start:%B %Y}, "
-            f"{local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}")
+def format_when(start: datetime, end: datetime, time_zone: str, *, locale: LocaleLike = None) -> str:
+    """A booking's time for its client: 'Tuesday 1 December 2026, 09:00–10:00 EST' (the locale's clock)."""
+    return format_time_range(start, end, zone=time_zone, locale=locale, date_style="full")
 
 
-def summarise(*, session: Session, booking: Booking, time_zone: str | None = None) -> BookingSummary:
+def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
+              locale: LocaleLike = None) -> BookingSummary:
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone_name = time_zone or booking.client_time_zone
     location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
     hold = ""
     if booking.hold_expires_at is not None:
-        hold = booking.hold_expires_at.astimezone(load_zone(zone_name)).strftime("%H:%M %Z")
+        hold = format_time(booking.hold_expires_at, zone=zone_name, locale=locale, abbreviation=True)
     return BookingSummary(
         id=booking.id,
         status=str(booking.status),
@@ -60,9 +58,9 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
         duration_minutes=session_type.duration_minutes,
-        when=format_when(booking.start_time, booking.end_time, zone_name),
+        when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale),
         time_zone=zone_name,
-        amount=format_money(booking.amount, booking.currency),
+        amount=format_money(booking.amount, booking.currency, locale=locale),
         hold_expires=hold,
         location=location,
         location_is_link=is_web_link(location),

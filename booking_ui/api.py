@@ -18,6 +18,7 @@ from starlette.routing import Route
 from booking import abuse, availability, catalog, invites, manage, manage_links, payments, slots
 from booking import calendar_feed as calendar_feeds
 from booking.config import get_settings
+from booking.core import zone as load_zone
 from booking.db import database_reachable, session_scope
 from booking.gateway import PaymentProviderError
 from booking.models import utcnow
@@ -122,10 +123,10 @@ async def session_type_slots(request: Request) -> JSONResponse:
         return error(404, "session_type_not_found", "No such session type.")
     tz = request.query_params.get("tz", "UTC")
     try:
-        availability.load_zone(tz)
+        load_zone(tz)
     except ValueError as exc:
         return invalid("tz", str(exc))
-    from_day = _parse_from_day(request.query_params.get("from"), utcnow().astimezone(availability.load_zone(tz)).date())
+    from_day = _parse_from_day(request.query_params.get("from"), utcnow().astimezone(load_zone(tz)).date())
     if from_day is None:
         return invalid("from", "from must be a date like 2026-12-01, within a year before and ten after today.")
     days = _parse_days(request.query_params.get("days", "7"))
@@ -175,7 +176,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid("start_time", "start_time must be ISO 8601 with an offset, within ten years from now.")
     client_time_zone = str(body.get("client_time_zone") or "UTC")
     try:
-        availability.load_zone(client_time_zone)
+        load_zone(client_time_zone)
     except ValueError as exc:
         return invalid("client_time_zone", str(exc))
 

@@ -14,8 +14,9 @@ import reflex as rx
 from booking import availability_admin as rules
 from booking import slots
 from booking.accounts import authz
-from booking.availability import load_zone
 from booking.booking_page import DaySlots, slots_by_day
+from booking.core import format_time_range
+from booking.core import zone as load_zone
 from booking.dashboard import builder_options
 from booking.db import session_scope
 from booking.models import Builder, SessionType, utcnow
@@ -325,8 +326,9 @@ class AvailabilityState(AdminState):
             self._refresh_preview(session, builder)
 
 
-def _when(start, end) -> str:
-    return f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}–{end:%H:%M}"
+def _when(start, end, locale: str = "") -> str:
+    """'Tue 5 Jan 2027, 14:00–15:00' (start and end already in the builder's zone)."""
+    return format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short_year", abbreviation=False)
 
 
 # --------------------------------------------------------------------------------------------------

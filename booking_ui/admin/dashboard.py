@@ -10,10 +10,11 @@ import reflex as rx
 
 from booking import dashboard
 from booking.accounts import authz
-from booking.availability import load_zone
+from booking.core import format_date, format_datetime, format_money, format_time_range
+from booking.core import zone as load_zone
 from booking.db import session_scope
 from booking.models import Builder, utcnow
-from booking.money import format_money, to_major_units
+from booking.money import to_major_units
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
@@ -53,21 +54,22 @@ class FailedRow:
     reason: str
 
 
-def _session_row(s: dashboard.UpcomingSession, with_zone: bool) -> SessionRow:
+def _session_row(s: dashboard.UpcomingSession, with_zone: bool, locale: str = "") -> SessionRow:
     start, end = s.local_start, s.local_end
     zone = f" ({s.time_zone})" if with_zone else ""
-    return SessionRow(when=f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M}{zone}",
+    when = format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short", abbreviation=False)
+    return SessionRow(when=f"{when}{zone}",
                       session_type=s.session_type_name, client=s.client_name, builder=s.builder_name)
 
 
-def _chart(series: dashboard.CurrencySeries) -> ChartSeries:
+def _chart(series: dashboard.CurrencySeries, locale: str = "") -> ChartSeries:
     code = series.currency
     bookings = series.total_bookings
     return ChartSeries(
         currency=code.upper(),
         totals=(f"{len(series.weeks)} weeks: {bookings} booking{'s' if bookings != 1 else ''}, "
-                f"{format_money(series.total_revenue, code)}"),
-        points=[{"week": f"{w.week_start.day} {w.week_start:%b}", "bookings": w.bookings,
+                f"{format_money(series.total_revenue, code, locale=locale)}"),
+        points=[{"week": format_date(w.week_start, locale=locale, style="day_month"), "bookings": w.bookings,
                  "revenue": float(to_major_units(w.revenue, code))} for w in series.weeks],
     )
 
@@ -117,7 +119,8 @@ class DashboardState(AdminState):
         self.charts = [_chart(s) for s in series]
         self.failed_count = failed.count
         self.failed = [
-            FailedRow(when=f"{f.failed_at.astimezone(load_zone(f.time_zone)):%a %d %b %H:%M}",
+            FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), date_style="short",
+                                           abbreviation=False),
                       client=f.client_name, session_type=f.session_type_name,
                       amount=format_money(f.amount, f.currency),
                       reason=f.failure_message or f.failure_code or "Declined")

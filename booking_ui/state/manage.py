@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import reflex as rx
 
 from booking import manage, manage_links
-from booking.availability import load_zone
+from booking.core import zone as load_zone
 from booking.models import utcnow
 from booking_ui import deps, routes
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
-from booking.availability import load_zone
+from booking.core.time import zone as load_zone
 from booking.db import session_scope
 from booking.models import (
     AuditEntry,
