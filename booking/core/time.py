@@ -256,7 +256,8 @@ def uses_12_hour_clock(locale: LocaleLike = None) -> bool:
 # --- dates ----------------------------------------------------------------------------------------
 
 
-DateStyle = Literal["full", "weekday_day_month", "short", "short_year", "medium", "day_month", "month_year", "iso"]
+DateStyle = Literal["full", "weekday_day_month", "short", "short_year", "medium", "day_month", "day_month_long",
+                    "month_year", "iso"]
 
 # style -> (the house pattern for en_GB, the CLDR way for every other locale: a skeleton or a standard form)
 _DATE_STYLES: dict[str, tuple[str, str]] = {
@@ -266,6 +267,7 @@ _DATE_STYLES: dict[str, tuple[str, str]] = {
     "short_year": ("EEE d MMM y", "yMMMEd"),  # Tue 5 Jan 2027
     "medium": ("d MMM y", "yMMMd"),  # 5 Jan 2027
     "day_month": ("d MMM", "MMMd"),  # 5 Jan
+    "day_month_long": ("d MMMM", "MMMMd"),  # 5 January
     "month_year": ("MMMM y", "yMMMM"),  # January 2027
 }
 _STANDARD = ("full", "long", "medium", "short")

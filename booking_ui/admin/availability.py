@@ -117,7 +117,8 @@ class AvailabilityState(AdminState):
             return
         try:
             self.preview_days = slots_by_day(session=session, session_type_id=int(self.preview_type_id),
-                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS)
+                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS,
+                                             locale=deps.browser_language(self))
         except slots.SessionTypeNotFound:
             self.preview_type_id = ""
 
@@ -306,7 +307,8 @@ class AvailabilityState(AdminState):
         self.saved_message = "Saved. Clients see the new hours now."
         zone = load_zone(outcome.schedule.time_zone)
         self.outside_hours = [
-            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone)), client=b.client_name,
+            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone), deps.browser_language(self)),
+                       client=b.client_name,
                        session_type=b.session_type_name, status=b.status)
             for b in outcome.outside_hours
         ]

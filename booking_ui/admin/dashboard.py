@@ -111,18 +111,19 @@ class DashboardState(AdminState):
             failed = dashboard.failed_payments(session=session, builder_id=builder_id, now=now)
         today = now.astimezone(load_zone(zone)).date()
         with_zone = builder is None
-        self.today_sessions = [_session_row(s, with_zone) for s in sessions
+        locale = deps.browser_language(self)
+        self.today_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                if s.start.astimezone(load_zone(zone)).date() == today]
-        self.upcoming_sessions = [_session_row(s, with_zone) for s in sessions
+        self.upcoming_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                   if s.start.astimezone(load_zone(zone)).date() != today]
         self.sessions_truncated = len(sessions) >= dashboard.UPCOMING_LIMIT
-        self.charts = [_chart(s) for s in series]
+        self.charts = [_chart(s, locale) for s in series]
         self.failed_count = failed.count
         self.failed = [
-            FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), date_style="short",
-                                           abbreviation=False),
+            FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), locale=locale,
+                                           date_style="short", abbreviation=False),
                       client=f.client_name, session_type=f.session_type_name,
-                      amount=format_money(f.amount, f.currency),
+                      amount=format_money(f.amount, f.currency, locale=locale),
                       reason=f.failure_message or f.failure_code or "Declined")
             for f in failed.recent
         ]

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from booking.core.time import format_datetime, format_time_range
 from booking.email_templates import (
     BookingFacts,
     NotificationKind,
@@ -19,7 +20,6 @@ from booking.email_templates import (
     payload_json,
     render_booking_email,
 )
-from booking.core.time import format_datetime, format_time_range
 from booking.ics import booking_uid
 
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER

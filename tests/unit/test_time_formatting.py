@@ -29,7 +29,7 @@ from booking.core.time import (
 
 ZONES = sorted(available_timezones())
 LOCALES = ["en_GB", "en-US", "de-DE", "ja_JP", "fr", "ar", "hi_IN", "zh-Hant-TW", "pt-BR", "", None, "xx-YY"]
-STYLES = ["full", "weekday_day_month", "short", "short_year", "medium", "day_month", "month_year", "iso"]
+STYLES = ["full", "weekday_day_month", "short", "short_year", "medium", "day_month", "day_month_long", "month_year", "iso"]
 INSTANTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC))
 
 
@@ -102,6 +102,7 @@ MOMENT = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
     ("short_year", "Tue 1 Dec 2026"),
     ("medium", "1 Dec 2026"),
     ("day_month", "1 Dec"),
+    ("day_month_long", "1 December"),
     ("month_year", "December 2026"),
     ("iso", "2026-12-01"),
 ])
