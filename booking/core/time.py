@@ -14,6 +14,7 @@ Formatting for a viewer
         format_time(instant, zone=..., locale=..., hour12=None)         '14:00' / '2:00 PM'
         format_datetime(instant, zone=..., locale=...)                  'Tue 5 Jan, 14:00 GMT'
         format_time_range(start, end, zone=..., locale=..., ...)        'Tuesday 5 January 2027, 14:00–15:00 GMT'
+        format_when(start, end, time_zone, locale=...)                  a booking's time, as its client reads it
         format_money(amount, currency, locale=...)                      '£50.00', '¥5,000', '−£63.00'
 
     A locale is a Babel `Locale` or a tag as a browser sends it (`en-US`, `de`, `pt_BR`); a missing or
@@ -42,7 +43,7 @@ from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
-from booking.money import decimals, normalise_currency, to_major_units
+from booking.core.money import decimals, normalise_currency, to_major_units
 
 UTC_NAME = "UTC"
 DEFAULT_LOCALE = "en_GB"
@@ -180,6 +181,9 @@ def _load(name: str) -> ZoneInfo:
         return ZoneInfo(canonical)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise UnknownZone(name) from exc
+
+
+load_zone = zone  # the same loader, under the name the rest of `booking` has long used
 
 
 def zone_or_utc(name: str | None) -> ZoneInfo:
@@ -330,6 +334,11 @@ def _join(day: str, clock: str, loc: Locale) -> str:
     """A day and a time as the locale joins them ('Tue 5 Jan, 14:00'; Japanese: '1月5日(火) 14:00')."""
     pattern = str(loc.datetime_formats.get("medium", "{1}, {0}"))
     return pattern.replace("'", "").replace("{1}", day).replace("{0}", clock)
+
+
+def format_when(start: datetime, end: datetime, time_zone: str, *, locale: LocaleLike = None) -> str:
+    """A booking's time for its client: 'Tuesday 1 December 2026, 09:00–10:00 EST' (the locale's clock)."""
+    return format_time_range(start, end, zone=time_zone, locale=locale, date_style="full")
 
 
 def format_time_range(start: datetime, end: datetime, *, zone: ZoneLike, locale: LocaleLike = None,

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.core.time import format_datetime, format_time_range
-from booking.email_templates import (
+from booking.notifications.ics import booking_uid
+from booking.notifications.templates import (
     BookingFacts,
     NotificationKind,
     RecipientRole,
@@ -20,7 +21,6 @@ from booking.email_templates import (
     payload_json,
     render_booking_email,
 )
-from booking.ics import booking_uid
 
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER
 

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.core.time import format_money
-from booking.money import (
+from booking.core.money import (
     Money,
     MoneyError,
     decimals,
@@ -17,6 +16,7 @@ from booking.money import (
     to_major_units,
     to_minor_units,
 )
+from booking.core.time import format_money
 
 # Two-decimal with and without a symbol, zero-decimal, three-decimal.
 CURRENCIES = ["gbp", "usd", "eur", "chf", "sek", "pln", "jpy", "krw", "vnd", "clp", "kwd", "bhd", "jod"]

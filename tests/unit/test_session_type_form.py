@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.core.time import format_money
-from booking.session_type_admin import (
+from booking.workspace.session_types import (
     MAX_UNIT_AMOUNT,
     SUPPORTED_CURRENCIES,
     InvalidSessionType,
