@@ -38,7 +38,7 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import end_hold
 from booking.payments import ledger as payment_records
