@@ -109,12 +109,13 @@ TRANSITIONS: dict[tuple[BookingStatus, Trigger], BookingStatus] = {
     (_X, EndCause.CANCELLED_BY_CLIENT): _X,
 }
 
-# Hold endings that leave nobody's decision behind them: a payment arriving after one may revive it.
-HOLD_ENDINGS = frozenset({EndCause.REPLACED, EndCause.RELEASED_BY_CLIENT, EndCause.PAYMENT_FAILED,
-                          EndCause.PROVIDER_UNREACHABLE, EndCause.REPAIRED_BY_RECONCILE})
+# Hold endings that leave nobody's decision behind them: a payment arriving after one may revive it
+# (a hold the builder cancelled is refunded instead; an expired one is in its own state).
+REVIVABLE_ENDINGS = frozenset({EndCause.REPLACED, EndCause.RELEASED_BY_CLIENT, EndCause.PAYMENT_FAILED,
+                               EndCause.PROVIDER_UNREACHABLE, EndCause.REPAIRED_BY_RECONCILE})
 # Moves out of an ended state start only from an ending with one of these causes.
 ONLY_AFTER: dict[tuple[BookingStatus, Trigger], frozenset[EndCause]] = {
-    (_X, Event.PAY_LATE): HOLD_ENDINGS,
+    (_X, Event.PAY_LATE): REVIVABLE_ENDINGS,
     (_X, EndCause.CANCELLED_BY_CLIENT): frozenset({EndCause.REFUNDED}),
 }
 # The causes that end a hold (`end_hold_now`; `checkout.end_hold` is the flow). A full refund of a hold
