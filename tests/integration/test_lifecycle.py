@@ -248,3 +248,20 @@ def test_ending_a_hold_never_touches_a_confirmed_booking(engine, session):
     with session_scope(engine) as s:
         assert not bookings.end_hold_now(session=s, booking_id=booking.id, cause=EndCause.CANCELLED_BY_BUILDER)
     assert ending(engine, booking.id) == (BookingStatus.CONFIRMED, None)
+
+
+@pytest.mark.parametrize(("cause", "revived"), [(EndCause.RELEASED_BY_CLIENT, True), (EndCause.REPLACED, True),
+                                                (EndCause.CANCELLED_BY_BUILDER, False)])
+def test_a_late_payment_revives_a_released_hold_but_not_one_the_builder_cancelled(engine, gateway, session,
+                                                                                  cause, revived):
+    ended = make_hold(session, status=BookingStatus.CANCELLED, end_cause=cause)
+    session.commit()
+
+    deliver(engine, gateway, se.event("checkout.session.completed",
+                                      se.checkout_session(ended.id, ended.checkout_session_id)))
+
+    if revived:  # the slot is still free: the booking is kept
+        assert ending(engine, ended.id) == (BookingStatus.CONFIRMED, None) and gateway.refunds == []
+    else:  # the builder's cancellation stands: the money goes back
+        assert ending(engine, ended.id) == (BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER)
+        assert [refund["payment_intent"] for refund in gateway.refunds] == ["pi_test_1"]
