@@ -15,3 +15,11 @@ def engine() -> Engine:
 def gateway() -> StripeGateway:
     # Every webhook secret (the account endpoint's and the Connect endpoint's): any may verify an event.
     return gateway_from_settings(get_settings())
+
+
+def browser_language(state) -> str:
+    """The browser's preferred language ("en-GB,en;q=0.9") from the connection: the viewer's locale."""
+    try:
+        return str(state.router.headers.accept_language or "")
+    except AttributeError:
+        return ""

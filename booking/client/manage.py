@@ -37,19 +37,19 @@ from booking.core.models import (
     BookingStatus,
     Builder,
     Client,
+    EndCause,
     Refund,
     RefundStatus,
     SessionType,
     UserRole,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import LocaleLike, format_date, format_money, format_time_range
 from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import manage_links
 from booking.notifications.ics import booking_invite, booking_uid, one_line, site_domain
-from booking.notifications.outbox import queue_booking_notifications
-from booking.notifications.templates import NotificationKind, is_web_link
+from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway
 from booking.scheduling import policy, slots
@@ -57,7 +57,6 @@ from booking.scheduling.availability import load_zone
 
 log = logging.getLogger(__name__)
 
-CLIENT_CANCEL_REASON = "Cancelled by the client"
 CLIENT_REFUND_KEY = "client-cancel-{booking_id}-{attempt}"
 RESCHEDULE_DAYS = 7  # the picker shows a week at a time
 _ACCEPTED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
@@ -180,7 +179,7 @@ class ManageView:
 
 
 def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
-              now: datetime | None = None) -> ManageView | None:
+              now: datetime | None = None, locale: LocaleLike = None) -> ManageView | None:
     now = now or utcnow()
     with session_scope(engine) as session:
         booking = find_booking(session=session, token=token)
@@ -190,10 +189,11 @@ def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
             zone_name = load_zone(time_zone or booking.client_time_zone).key
         except ValueError:  # a zone the tz database doesn't know: UTC, labelled as such
             zone_name = "UTC"
-        return _view(session=session, booking=booking, time_zone=zone_name, now=now)
+        return _view(session=session, booking=booking, time_zone=zone_name, now=now, locale=locale)
 
 
-def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) -> ManageView:
+def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
+          locale: LocaleLike = None) -> ManageView:
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone = load_zone(time_zone)
@@ -204,18 +204,20 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) 
     view = dict(
         reference=booking.id, status=str(booking.status), status_label=_status_label(booking),
         session_type_name=session_type.name, builder_name=builder.name,
-        when=format_when(booking.start_time, booking.end_time, zone.key), time_zone=zone.key,
+        when=format_when(booking.start_time, booking.end_time, zone.key, locale=locale), time_zone=zone.key,
         start_iso=booking.start_time.astimezone(zone).isoformat(),
-        amount=format_money(money.amount, money.currency),
-        refunded=format_money(money.amount_refunded, money.currency) if money.amount_refunded else "",
+        amount=format_money(money.amount, money.currency, locale=locale),
+        refunded=(format_money(money.amount_refunded, money.currency, locale=locale)
+                  if money.amount_refunded else ""),
         location=location, location_is_link=is_web_link(location), policy_lines=policy.describe(rules),
         past=booking.start_time <= now,
     )
     if confirmed and policy.can_cancel(start=booking.start_time, now=now):
         quote = quote_for(session=session, booking=booking, now=now)
         view.update(can_cancel=True, expected_refund=quote.amount,
-                    refund_text=policy.describe_quote(quote, money=format_money(quote.amount, money.currency),
-                                                      zone=zone))
+                    refund_text=policy.describe_quote(
+                        quote, money=format_money(quote.amount, money.currency, locale=locale), zone=zone,
+                        locale=locale))
         tries = _client_refunds(session, booking.id)
         if tries and tries[-1].status in _REFUSED:
             view["refund_failure"] = tries[-1].failure_reason or "the payment provider refused it"
@@ -225,7 +227,8 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) 
         left = "once more" if check.remaining == 1 else f"{check.remaining} more times"
         view.update(can_reschedule=check.allowed,
                     reschedule_text=(f"You can move this booking {left}, until "
-                                     f"{policy.format_moment(check.until, zone)}." if check.allowed else check.reason))
+                                     f"{policy.format_moment(check.until, zone, locale=locale)}."
+                                     if check.allowed else check.reason))
     return ManageView(**view)
 
 
@@ -252,7 +255,8 @@ class DayChoice:
 
 
 def reschedule_options(*, engine: Engine, token: str, from_day: date | None, time_zone: str,
-                       days: int = RESCHEDULE_DAYS, now: datetime | None = None) -> list[DayChoice]:
+                       days: int = RESCHEDULE_DAYS, now: datetime | None = None,
+                       locale: LocaleLike = None) -> list[DayChoice]:
     """Open times of the booking's session type (its own time doesn't block its neighbours)."""
     now = now or utcnow()
     zone = load_zone(time_zone)
@@ -271,11 +275,15 @@ def reschedule_options(*, engine: Engine, token: str, from_day: date | None, tim
     for slot in found:
         if slot.start == current:
             continue
-        times = f"{slot.start:%H:%M}–{slot.end:%H:%M}"
+        times = format_time_range(slot.start, slot.end, zone=zone, locale=locale, date_style=None,
+                                  abbreviation=False)
+        spoken = format_time_range(slot.start, slot.end, zone=zone, locale=locale, date_style=None,
+                                   abbreviation=False, dash=" to ")
+        day = format_date(slot.start, zone=zone, locale=locale, style="weekday_day_month")
         grouped.setdefault(slot.start.date(), []).append(SlotChoice(
-            value=slot.start.isoformat(), label=times,
-            aria=f"{slot.start:%A} {slot.start.day} {slot.start:%B}, {times.replace('–', ' to ')}, {zone.key}"))
-    return [DayChoice(day=d.isoformat(), label=f"{d:%A} {d.day} {d:%B}", slots=choices)
+            value=slot.start.isoformat(), label=times, aria=f"{day}, {spoken}, {zone.key}"))
+    return [DayChoice(day=d.isoformat(), label=format_date(d, locale=locale, style="weekday_day_month"),
+                      slots=choices)
             for d, choices in sorted(grouped.items())]
 
 
@@ -314,7 +322,7 @@ def _plan_cancel(*, session: Session, token: str, expected_refund: int | None, n
     tries = _client_refunds(session, booking.id)
     refunded_earlier = any(row.status in _ACCEPTED for row in tries)
     if booking.status == BookingStatus.CANCELLED:
-        if refunded_earlier and booking.cancellation_reason == "refunded":  # the last try stopped halfway
+        if refunded_earlier and booking.end_cause == EndCause.REFUNDED:  # the last try stopped halfway
             return _CancelPlan(booking.id, 0, "", True, actor)
         return Outcome(True, "already_cancelled", "This booking is already cancelled.")
     if booking.status != BookingStatus.CONFIRMED:
@@ -363,33 +371,25 @@ def _refund(*, engine: Engine, gateway: PaymentGateway, plan: _CancelPlan) -> Ou
     return None
 
 
+_AUDITED_CANCEL = ("status", "end_cause")
+
+
 def _audited(session: Session, booking: Booking) -> dict:
+    """The booking's audited fields, and its money as the ledger says."""
     money = payment_records.money_of(session=session, booking=booking)
-    return {**audit.snapshot(booking, ("status", "cancellation_reason")),
+    return {**audit.snapshot(booking, _AUDITED_CANCEL),
             "payment_status": money.status.value if money.status else None, "amount_refunded": money.amount_refunded}
 
 
 def _cancel(*, session: Session, booking_id: str, actor: Actor, now: datetime) -> Outcome:
     booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     before = _audited(session, booking)
-    if booking.status == BookingStatus.CONFIRMED:
-        session.execute(sa.update(Booking).where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED)
-                        .values(status=BookingStatus.CANCELLED, cancellation_reason=CLIENT_CANCEL_REASON,
-                                hold_expires_at=None, updated_at=now)
-                        .execution_options(synchronize_session=False))
-    elif booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == "refunded":
-        # The full refund cancelled it as it landed: it was the client's doing.
-        booking.cancellation_reason, booking.updated_at = CLIENT_CANCEL_REASON, now
-        session.add(booking)
-    elif booking.status == BookingStatus.CANCELLED:
-        return Outcome(True, "already_cancelled", "This booking is already cancelled.")
-    else:
+    # Confirmed -> cancelled; or a full refund that cancelled it as it landed becomes the client's doing.
+    if not bookings.cancel_by_client(session=session, booking_id=booking_id, now=now):
+        if booking.status == BookingStatus.CANCELLED:
+            return Outcome(True, "already_cancelled", "This booking is already cancelled.")
         raise NotAllowed("Only a confirmed booking can be cancelled here.")
-    session.flush()
-    session.expire_all()
     booking = session.get(Booking, booking_id)
-    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
-                                cause="cancelled-by-client")
     audit.record(session=session, actor=actor, action="booking.cancel_by_client", entity_type="booking",
                  entity_id=booking.id, builder_id=booking.builder_id, before=before,
                  after=_audited(session, booking))
@@ -432,45 +432,25 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
     except slots.SessionTypeNotFound:
         raise NotAllowed("This session is no longer offered, so it can't be moved.") from None
     new_end = new_start + timedelta(minutes=schedule.session_type.duration_minutes)
-    _release_lapsed_holds(session=session, booking=booking, start=new_start, end=new_end, now=now)
+    bookings.end_lapsed_holds(session=session, builder_id=booking.builder_id, start=new_start, end=new_end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=new_start, now=now, ignore_booking_id=booking.id):
         raise SlotTaken("Sorry, that time isn't available any more. Please pick another.")
-    previous = (booking.start_time, booking.end_time)
     before = audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence"))
     try:
         with session.begin_nested():  # the no-overlap constraint has the last word
-            moved = session.execute(
-                sa.update(Booking)
-                .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED,
-                       Booking.start_time == previous[0])
-                .values(start_time=new_start, end_time=new_end, reschedule_count=Booking.reschedule_count + 1,
-                        invite_sequence=Booking.invite_sequence + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            moved = bookings.reschedule(session=session, booking_id=booking.id, from_start=booking.start_time,
+                                        new_start=new_start, new_end=new_end, now=now)
     except sa.exc.IntegrityError:
         raise SlotTaken("Sorry, that time was just taken. Please pick another.") from None
-    if moved != 1:
+    if not moved:
         raise NotAllowed("This booking changed meanwhile. Please look again.")
-    session.expire_all()
     booking = session.get(Booking, booking.id)
-    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_RESCHEDULED,
-                                cause=f"sequence-{booking.invite_sequence}", previous=previous)
     audit.record(session=session, actor=_client_actor(booking, session.get(Client, booking.client_id)),
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
                  builder_id=booking.builder_id, before=before,
                  after=audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence")))
     when = format_when(booking.start_time, booking.end_time, booking.client_time_zone)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
-
-
-def _release_lapsed_holds(*, session: Session, booking: Booking, start: datetime, end: datetime,
-                          now: datetime) -> None:
-    """Holds past their expiry still count for the constraint until released (as at checkout)."""
-    lapsed = session.exec(select(Booking.id).where(
-        Booking.builder_id == booking.builder_id, Booking.status == BookingStatus.PENDING,
-        Booking.hold_expires_at <= now, Booking.start_time < end, Booking.end_time > start)).all()
-    for booking_id in lapsed:
-        bookings.expire_hold(session=session, booking_id=booking_id, now=now)
 
 
 # --- add to calendar --------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -10,9 +11,11 @@ from sqlmodel import Session
 from booking.client.summaries import BookingSummary, summarise
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
-from booking.lifecycle.checkout import fulfill_checkout
+from booking.lifecycle.checkout import fulfill_checkout, send_late_payment_refunds
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class Receipt:
     summary: BookingSummary | None
 
 
-def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str) -> Receipt:
+def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str,
+                              locale: str | None = None) -> Receipt:
     """The success URL is only a hint: ask Stripe whether the session is paid, then fulfil."""
     if not checkout_session_id.startswith("cs_") or len(checkout_session_id) > 255:
         return Receipt("unknown", None)
@@ -33,16 +37,22 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt("unknown", None)
-        return Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking))
+        receipt = Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking, locale=locale))
+    if fulfilment.refund_required:  # paid after the slot was taken: the refund goes now, not at the next sweep
+        try:
+            send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[fulfilment.booking.id])
+        except Exception:  # the Refund row stays `requested`: the sweeper sends it
+            log.exception("late-payment refund of %s not sent now; the sweeper retries", fulfilment.booking.id)
+    return receipt
 
 
-def booking_receipt(*, engine: Engine, booking_id: str) -> Receipt:
+def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None) -> Receipt:
     """Our own view of a booking (the processing page polls this until the webhook lands)."""
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
             return Receipt("unknown", None)
-        return Receipt(_state_of(session, booking), summarise(session=session, booking=booking))
+        return Receipt(_state_of(session, booking), summarise(session=session, booking=booking, locale=locale))
 
 
 def _state_of(session: Session, booking: Booking) -> str:

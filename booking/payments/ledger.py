@@ -36,7 +36,7 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.payments import pricing
 from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund
@@ -524,8 +524,9 @@ def _merge_request(*, session: Session, found: Refund, requested: Refund) -> Ref
 
 def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded: int | None = None,
                    fully_refunded: bool = False) -> Payment | None:
-    """Bring the payment's refund totals up to date (idempotent). The booking follows through
-    `lifecycle.transitions.refunds_settled`, which the caller invokes with the returned payment."""
+    """Bring the payment's refund totals up to date (idempotent). Returns the payment when its refund total
+    (or status) moved, else None: the booking follows through `lifecycle.transitions.refunds_settled`, which
+    the caller invokes with what this returns (an older or repeated event returns None: nothing follows)."""
     payment = located.payment
     if payment is None:
         return None
@@ -537,12 +538,13 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
     if fully_refunded:
         total = payment.amount
     if total <= 0:
-        return payment
+        return None
     status = PaymentStatus.REFUNDED if total >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
-    if (payment.amount_refunded, payment.status) != (total, status):
+    moved = (payment.amount_refunded, payment.status) != (total, status)
+    if moved:
         _move(session, payment, amount_refunded=total, status=status)
     update_net(session=session, payment=payment)
-    return payment
+    return payment if moved else None
 
 
 def paid_payment_of(*, session: Session, booking: Booking) -> Payment | None:

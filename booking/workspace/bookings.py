@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -27,9 +27,11 @@ from booking.core.models import (
     Refund,
     RefundStatus,
     SessionType,
+    end_reason_text,
     utcnow,
 )
-from booking.core.money import format_money, to_major_units
+from booking.core.money import to_major_units
+from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
 from booking.payments import ledger as payment_records
 
 PAGE_SIZE = 50
@@ -69,25 +71,16 @@ def _status_clause(status: str):
                    sa.or_(paid_as.is_(None), paid_as.not_in([s.value for s in _REFUND_STATUSES])))
 
 
-def zone_of(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone (an unknown one reads as UTC)."""
+    return format_time_range(start, end, zone=zone_or_utc(time_zone), locale=locale, date_style="short_year")
 
 
-def format_slot(start: datetime, end: datetime, time_zone: str | None) -> str:
-    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone."""
-    zone = zone_of(time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return f"{local_start:%a} {local_start.day} {local_start:%b %Y}, {local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}"
-
-
-def format_moment(moment: datetime | None, time_zone: str | None) -> str:
+def format_moment(moment: datetime | None, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'3 Mar 2026, 10:00 GMT'."""
     if moment is None:
         return ""
-    local = moment.astimezone(zone_of(time_zone))
-    return f"{local.day} {local:%b %Y %H:%M %Z}"
+    return format_datetime(moment, zone=zone_or_utc(time_zone), locale=locale, date_style="medium")
 
 
 def major_units(amount: int, currency: str) -> str:
@@ -108,6 +101,7 @@ class BookingQuery:
     email: str = ""  # the client's email, or its beginning
     page: int = 1
     time_zone: str = "UTC"  # the viewer's: days and "today" are theirs
+    locale: str = ""  # the viewer's language ("en-GB"): how dates and amounts are written
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,7 @@ def list_statement(*, query: BookingQuery, now: datetime | None = None):
     """The page's one SELECT (exposed for the benchmark's query plans): the page of bookings first, then the
     money of those rows only, from each one's payment (the ledger's rows)."""
     now = now or utcnow()
-    zone = zone_of(query.time_zone)
+    zone = zone_or_utc(query.time_zone)
     page = max(1, query.page)
     today = _local_midnight(now.astimezone(zone).date(), zone)
     statement = (
@@ -185,13 +179,13 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
     rows = [
         BookingRow(
             id=booking_id,
-            when=format_slot(start, end, builder_zone),
+            when=format_slot(start, end, builder_zone, locale=query.locale),
             status=display_status(status, payment_status),
             status_label=STATUS_LABELS[display_status(status, payment_status)],
             client_name=client_name,
             client_email=client_email,
             session_type=session_type,
-            amount=format_money(amount, currency) if currency else "",
+            amount=format_money(amount, currency, locale=query.locale),
             builder_name=builder_name,
         )
         for (booking_id, start, end, status, payment_status, amount, currency, client_name, client_email,
@@ -248,14 +242,14 @@ class BookingDetail:
     left_minor: int = 0  # what a refund may still take, in minor units
     left: str = ""  # formatted
     left_major: str = ""  # the refund form's default
-    cancellation_reason: str = ""
+    end_reason: str = ""  # why it ended, as shown (the builder's note, else the cause's text)
     can_refund: bool = False
     can_cancel: bool = False
     payments: list[PaymentLine] = field(default_factory=list)
     refunds: list[RefundLine] = field(default_factory=list)
 
 
-def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> BookingDetail:
+def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
     """Raises authz.NotFound for a booking that doesn't exist or isn't the actor's."""
     booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
     builder = session.get(Builder, booking.builder_id)
@@ -275,50 +269,51 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
         id=booking.id,
         status=status,
         status_label=STATUS_LABELS[status],
-        when=format_slot(booking.start_time, booking.end_time, zone),
+        when=format_slot(booking.start_time, booking.end_time, zone, locale=locale),
         time_zone=zone,
         client_name=booking.client_name or (client.name if client else ""),  # the name given with this booking
         client_email=client.email if client else "",
         session_type=session_type.name if session_type else "",
         builder_name=builder.name if builder else "",
-        amount=format_money(money.amount, money.currency),
-        amount_refunded=format_money(money.amount_refunded, money.currency),
+        amount=format_money(money.amount, money.currency, locale=locale),
+        amount_refunded=format_money(money.amount_refunded, money.currency, locale=locale),
         currency=currency,
         left_minor=left,
-        left=format_money(left, currency),
+        left=format_money(left, currency, locale=locale),
         left_major=major_units(left, currency),
-        cancellation_reason=booking.cancellation_reason or "",
+        end_reason=end_reason_text(booking.end_cause, booking.end_note),
         can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
         can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
-        payments=[_payment_line(p, zone) for p in payments],
-        refunds=[_refund_line(r, zone, retried) for r in refunds],
+        payments=[_payment_line(p, zone, locale) for p in payments],
+        refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
     )
 
 
-def _payment_line(payment: Payment, zone: str) -> PaymentLine:
+def _payment_line(payment: Payment, zone: str, locale: LocaleLike = None) -> PaymentLine:
     failure = " ".join(part for part in (payment.failure_code or "", payment.failure_message or "") if part)
     return PaymentLine(
         attempt=payment.attempt,
         status=PaymentStatus(payment.status).value,
-        amount=format_money(payment.amount, payment.currency),
-        refunded=format_money(payment.amount_refunded, payment.currency) if payment.amount_refunded else "",
+        amount=format_money(payment.amount, payment.currency, locale=locale),
+        refunded=(format_money(payment.amount_refunded, payment.currency, locale=locale)
+                  if payment.amount_refunded else ""),
         checkout_session_id=payment.checkout_session_id or "",
         payment_intent_id=payment.payment_intent_id or "",
         failure=failure,
-        created=format_moment(payment.created_at, zone),
-        paid=format_moment(payment.paid_at, zone),
+        created=format_moment(payment.created_at, zone, locale=locale),
+        paid=format_moment(payment.paid_at, zone, locale=locale),
     )
 
 
-def _refund_line(refund: Refund, zone: str, request_keys: set[str]) -> RefundLine:
+def _refund_line(refund: Refund, zone: str, request_keys: set[str], locale: LocaleLike = None) -> RefundLine:
     status = RefundStatus(refund.status)
     return RefundLine(
         id=str(refund.id),
-        amount=format_money(refund.amount, refund.currency),
+        amount=format_money(refund.amount, refund.currency, locale=locale),
         status=status.value,
         reason=(refund.reason or "").replace("_", " "),
         requested_by=refund.requested_by,
-        created=format_moment(refund.created_at, zone),
+        created=format_moment(refund.created_at, zone, locale=locale),
         failure_reason=refund.failure_reason or "",
         stripe_refund_id=refund.stripe_refund_id or "",
         # A failed refund offers a Retry until it has been retried (the retry is its own row).

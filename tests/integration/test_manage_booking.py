@@ -22,6 +22,7 @@ from booking.core.models import (
     AuditEntry,
     Booking,
     BookingStatus,
+    EndCause,
     Notification,
     Payment,
     PaymentStatus,
@@ -233,7 +234,7 @@ def test_cancel_in_the_free_window_refunds_in_full_frees_the_slot_and_emails_bot
     booking = booking_of(engine, booking_id)
     assert (booking.status, money(engine, booking_id).status, money(engine, booking_id).amount_refunded) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, 5000)
-    assert booking.cancellation_reason == manage.CLIENT_CANCEL_REASON
+    assert booking.end_cause == EndCause.CANCELLED_BY_CLIENT
     [at_stripe] = stripe_refunds(emulator, payment_intent)
     assert at_stripe["amount"] == 5000
     assert is_bookable(engine, session_type, start)

@@ -9,8 +9,8 @@ Payment row is missing or behind, as the runtime carry-over used to repair them 
 - a refunded amount no Refund row accounts for gets a `succeeded` Refund row (as 0003 did).
 `checkout_url` joins `payment`. The downgrade adds the columns back and fills them from the ledger.
 
-Revision ID: 0006_ledger_only
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0006_ledger_only"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -68,11 +68,14 @@ def upgrade() -> None:
     with op.batch_alter_table("booking", schema=None) as batch_op:
         batch_op.drop_constraint("ck_booking_amount", type_="check")
         batch_op.drop_constraint("payment_status", type_="check")
+        if sqlite:
+            batch_op.drop_constraint("end_cause", type_="check")  # made again inline, as 0006 has it
         for name in ("amount_refunded", "currency", "amount", "checkout_attempts", "checkout_url",
                      "checkout_session_id", "payment_intent_id", "payment_status"):
             batch_op.drop_column(name)
     if sqlite:
         _create_sqlite_guards()
+        _inline_end_cause_check()
 
 
 def _carry_over(bind: sa.engine.Connection) -> None:
@@ -187,6 +190,8 @@ def downgrade() -> None:
     if sqlite:
         _drop_sqlite_guards()
     with op.batch_alter_table("booking", schema=None) as batch_op:
+        if sqlite:
+            batch_op.drop_constraint("end_cause", type_="check")  # made again inline, as 0006 has it
         batch_op.alter_column("payment_status", existing_type=sa.String(length=20),
                               type_=sa.Enum(*_OLD_PAYMENT_STATUSES, name="payment_status", native_enum=False,
                                             create_constraint=True, length=20), nullable=False)
@@ -198,6 +203,7 @@ def downgrade() -> None:
         batch_op.create_unique_constraint("booking_payment_intent_id_key", ["payment_intent_id"])
     if sqlite:
         _create_sqlite_guards()
+        _inline_end_cause_check()
     op.drop_column("payment", "checkout_url")  # no constraint names it: SQLite drops it in place
 
 
@@ -235,6 +241,22 @@ _OVERLAP = """
           AND other.end_time > NEW.start_time
     )
 """
+
+
+_END_CAUSES = ("replaced", "expired", "released_by_client", "payment_failed", "provider_unreachable",
+               "repaired_by_reconcile", "cancelled_by_builder", "cancelled_by_client", "refunded")
+
+
+def _inline_end_cause_check() -> None:
+    """Copying the table turns 0006's column CHECK on end_cause into a table CHECK, which would keep SQLite
+    from dropping the column in place (0006's downgrade): the column is made again with its CHECK inline."""
+    check = "end_cause IN (" + ", ".join(f"'{cause}'" for cause in _END_CAUSES) + ")"
+    op.execute("ALTER TABLE booking ADD COLUMN end_cause_carried VARCHAR(30)")
+    op.execute("UPDATE booking SET end_cause_carried = end_cause")
+    op.execute("ALTER TABLE booking DROP COLUMN end_cause")
+    op.execute(f"ALTER TABLE booking ADD COLUMN end_cause VARCHAR(30) CONSTRAINT end_cause CHECK ({check})")
+    op.execute("UPDATE booking SET end_cause = end_cause_carried")
+    op.execute("ALTER TABLE booking DROP COLUMN end_cause_carried")
 
 
 def _drop_sqlite_guards() -> None:
