@@ -17,7 +17,7 @@ from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.transitions import ONLY_AFTER, TRANSITIONS, Event
 from booking.payments.gateway import CheckoutSession, PaymentProviderError
-from tests.factories import make_builder, make_hold, make_session_type
+from tests.factories import hold_session_id, make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
 
@@ -258,7 +258,7 @@ def test_a_late_payment_revives_a_released_hold_but_not_one_the_builder_cancelle
     session.commit()
 
     deliver(engine, gateway, se.event("checkout.session.completed",
-                                      se.checkout_session(ended.id, ended.checkout_session_id)))
+                                      se.checkout_session(ended.id, hold_session_id(ended))))
 
     if revived:  # the slot is still free: the booking is kept
         assert ending(engine, ended.id) == (BookingStatus.CONFIRMED, None) and gateway.refunds == []

@@ -229,7 +229,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     paid_here = make_hold(session, checkout_session_id="cs_test_paid_here", payment_intent_id="pi_test_paid_here",
                           status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID)
     released = make_hold(session, checkout_session_id="cs_test_released", status=BookingStatus.CANCELLED,
-                         end_cause=EndCause.RELEASED_BY_CLIENT)
+                         end_cause=EndCause.RELEASED_BY_CLIENT, payment_status=PaymentStatus.EXPIRED)
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(
