@@ -578,7 +578,7 @@ def _record_outcome(
             notification.last_error = None
             notification.next_attempt_at = now
             report.sent += 1
-            log.info("notification %s (%s) sent to %s", claim.notification_id, claim.kind, claim.recipient)
+            log.info("notification %s (%s) sent", claim.notification_id, claim.kind)  # no address in logs
             return
         notification.last_error = error[:_ERROR_LENGTH]
         if permanent or notification.attempts >= max_attempts:
@@ -586,15 +586,15 @@ def _record_outcome(
             notification.next_attempt_at = now
             report.failed += 1
             log.error(
-                "notification %s (%s to %s) failed after %d attempt(s): %s",
-                claim.notification_id, claim.kind, claim.recipient, notification.attempts, error,
+                "notification %s (%s) failed after %d attempt(s): %s",
+                claim.notification_id, claim.kind, notification.attempts, error,
             )
             return
         notification.next_attempt_at = now + backoff_delay(attempts=notification.attempts, base_delay=base_delay)
         report.retried += 1
         log.warning(
-            "notification %s (%s to %s) attempt %d failed, retrying at %s: %s",
-            claim.notification_id, claim.kind, claim.recipient, notification.attempts,
+            "notification %s (%s) attempt %d failed, retrying at %s: %s",
+            claim.notification_id, claim.kind, notification.attempts,
             notification.next_attempt_at.isoformat(), error,
         )
 

@@ -50,14 +50,30 @@ if [[ -z $has_key ]]; then
   python -m booking sync-stripe-catalog
 fi
 
-# WORKERS=N backend processes (2 or more need REDIS_URL; check-settings above says so). Unset: Reflex
-# picks (1 without Redis; with it, min(2 x cores + 1, 8)).
+# WORKERS=N web (backend) processes (2 or more need REDIS_URL; check-settings above says so). Unset:
+# Reflex picks (1 without Redis; with it, min(2 x cores + 1, 8)).
 if [[ -n ${WORKERS:-} ]]; then
   export GRANIAN_WORKERS=$WORKERS
 fi
-# Webhooks are answered once stored and applied by a processor process (README: Benchmarks).
+# Webhooks are answered once stored and applied by the job worker (README: Benchmarks).
 export WEBHOOK_PROCESSING=${WEBHOOK_PROCESSING:-worker}
-echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS workers}"
+# JOB_WORKERS=N job worker processes (default 1): the hold sweeper, the outbox, stored webhooks, late
+# refunds. Leader locks keep each job to one runner, so more only stand by to take over.
+job_workers=${JOB_WORKERS:-1}
+job_pids=()
+for ((n = 0; n < job_workers; n++)); do
+  python -m booking.worker &
+  job_pids+=($!)
+done
+app_pid=""
+stop_all() {
+  [[ -n $app_pid ]] && kill "$app_pid" 2>/dev/null
+  for pid in "${job_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait "${job_pids[@]}" 2>/dev/null
+  cleanup
+}
+trap stop_all EXIT INT TERM
+echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS web workers}, and $job_workers job worker(s)"
 if [[ -z $has_key ]]; then
   echo "    Builder workspace: http://localhost:$PORT/admin/login"
   echo "    Demo sign-ins (password: demo-password): ada@demo.test, grace@demo.test, kenji@demo.test (builders),"
@@ -65,5 +81,4 @@ if [[ -z $has_key ]]; then
 fi
 reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "${HOST:-0.0.0.0}" &
 app_pid=$!
-trap 'kill $app_pid 2>/dev/null; cleanup' EXIT INT TERM
 wait $app_pid
