@@ -113,22 +113,22 @@ class StoredEventProcessor:
         return due[:BATCH]
 
     def _apply(self, engine: Engine, gateway: PaymentGateway, event_id: str) -> int:
-        loaded: dict[str, Any] = {}
-
-        def load(session: Session) -> dict[str, Any] | None:
+        def still_due(session: Session) -> bool:  # not applied meanwhile (an inline delivery, a replay)
             row = session.get(StripeEvent, event_id)
-            if row is None or row.status not in (EventStatus.RECEIVED, EventStatus.FAILED):
-                return None  # applied meanwhile (an inline delivery, a replay)
-            loaded.update(json.loads(row.payload))
-            return loaded
+            return row is not None and row.status in (EventStatus.RECEIVED, EventStatus.FAILED)
 
+        event: dict[str, Any] = {}
         try:
-            # The webhook's own path: no Stripe call while the transaction (and the writer's turn) is held.
-            outcome = webhooks.apply_event(engine=engine, gateway=gateway, load=load,
+            with session_scope(engine) as session:
+                row = session.get(StripeEvent, event_id)
+                if row is None or row.status not in (EventStatus.RECEIVED, EventStatus.FAILED):
+                    return 0
+                event = json.loads(row.payload)
+            # The webhook's own path: Stripe asked first, then one transaction (and the writer's turn).
+            outcome = webhooks.apply_event(engine=engine, gateway=gateway, event=event, still_due=still_due,
                                            turn=lambda: _writer_turn(engine))
             if outcome is None:
                 return 0
-            event = loaded
         except Exception as exc:
             webhooks._record_failure(engine, event_id, exc)
             attempts = self._attempts(engine, event_id)
