@@ -50,7 +50,8 @@ def bare_event() -> dict:
                     event_id=f"evt_bare_{next(_ids):08d}")
 
 
-def measure(backend: str, *, throughput_events: int, paced_events: int) -> list[dict[str, float]]:
+def measure(backend: str, *, throughput_events: int, paced_events: int,
+            modes: tuple[str, ...] = MODES) -> list[dict[str, float]]:
     per_mode = throughput_events + paced_events
     results = []
     with h.fresh_database(backend) as url:
@@ -58,9 +59,9 @@ def measure(backend: str, *, throughput_events: int, paced_events: int) -> list[
         builder_id, session_type_id = h.seed_builder(engine)
         first = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         booking_ids = h.seed_bookings(engine, builder_id=builder_id, session_type_id=session_type_id,
-                                      count=per_mode * len(MODES), status=BookingStatus.PENDING,
+                                      count=per_mode * len(modes), status=BookingStatus.PENDING,
                                       first_start=first, prefix="ingest")
-        for index, mode in enumerate(MODES):
+        for index, mode in enumerate(modes):
             mine = list(enumerate(booking_ids))[index * per_mode:(index + 1) * per_mode]
             results.append(_measure_mode(backend, mode, engine, url, mine, throughput_events))
         engine.dispose()
@@ -135,10 +136,14 @@ def _measure_mode(backend: str, mode: str, engine, url: str, bookings: list[tupl
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer events (a smoke run)")
+    parser.add_argument("--mode", choices=MODES, action="append", help="only this WEBHOOK_PROCESSING mode")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append", help="only this database")
     args = parser.parse_args(argv)
     throughput_events, paced_events = (300, 400) if args.quick else (1500, 2000)
     for backend in h.backends():
-        measure(backend, throughput_events=throughput_events, paced_events=paced_events)
+        if args.backend is None or backend in args.backend:
+            measure(backend, throughput_events=throughput_events, paced_events=paced_events,
+                    modes=tuple(args.mode or MODES))
 
 
 if __name__ == "__main__":
