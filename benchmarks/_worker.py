@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from booking import worker
+from booking.ops import worker
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
-"""The job worker (`python -m booking.worker`, booking/worker.py): a process apart from the web server that
+"""The job worker (`python -m booking.worker`, booking/ops/worker.py): a process apart from the web server that
 applies stored webhook events and sends the outbox, stops cleanly on SIGTERM, and, with several job
-workers, runs each job in the one that leads (booking/locks.py)."""
+workers, runs each job in the one that leads (booking/ops/locks.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from booking import worker as job_worker
-from booking.config import load_settings
-from booking.models import Booking, BookingStatus, EventStatus, StripeEvent
-from booking.webhook_worker import accept_webhook
+from booking.core.config import load_settings
+from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
+from booking.events.processor import accept_webhook
+from booking.ops import worker as job_worker
 from tests.factories import make_client, make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway

@@ -1,4 +1,4 @@
-"""The tick lock (booking/locks.py): with several workers, a periodic job runs once per tick, in the
+"""The tick lock (booking/ops/locks.py): with several workers, a periodic job runs once per tick, in the
 worker that leads; when the leader goes, another takes over. Redis, PostgreSQL, and SQLite alone."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from booking import locks, worker
-from booking.config import load_settings
+from booking.core.config import load_settings
+from booking.ops import locks, worker
 from tests.support.processes import wait_until
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -136,7 +136,7 @@ def test_redis_wins_when_configured(engine, name):
 
 
 def test_two_periodic_loops_run_each_tick_once(engine, name):
-    """Two job workers' loops (booking/worker.py) over several ticks: the job runs in one of them only."""
+    """Two job workers' loops (booking/ops/worker.py) over several ticks: the job runs in one of them only."""
     ran: list[str] = []
     kind = shared_lock_kinds(engine)[-1]
     settings = load_settings(DATABASE_URL=engine.url.render_as_string(hide_password=False))

@@ -1,4 +1,4 @@
-"""WEBHOOK_PROCESSING=worker (booking/webhook_worker.py): the route answers once the event is stored; the
+"""WEBHOOK_PROCESSING=worker (booking/events/processor.py): the route answers once the event is stored; the
 processor (a job of `python -m booking.worker`: tests/integration/test_job_worker.py) applies stored events
 on the webhook's own code path, keeps failures and retries them."""
 
@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from booking import webhooks
-from booking.config import get_settings
-from booking.models import Booking, BookingStatus, EventStatus, StripeEvent
-from booking.webhook_worker import StoredEventProcessor, accept_webhook, pending_events
+from booking.core.config import get_settings
+from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
+from booking.events import webhooks
+from booking.events.processor import StoredEventProcessor, accept_webhook, pending_events
 from booking_ui import api, deps
 from tests.factories import make_hold
 from tests.support import stripe_events as se
