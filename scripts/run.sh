@@ -17,7 +17,7 @@ emulator_pid=""
 cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-has_key=$(python -c 'from booking.config import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
+has_key=$(python -c 'from booking.core import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
 if [[ -z $has_key ]]; then
   emulator_port=${STRIPE_EMULATOR_PORT:-12111}
   export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
@@ -27,7 +27,7 @@ if [[ -z $has_key ]]; then
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
     --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
-    --business-name "$(python -c 'from booking.config import get_settings; print(get_settings().platform_name)')" \
+    --business-name "$(python -c 'from booking.core import get_settings; print(get_settings().platform_name)')" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!
   python - "$STRIPE_API_BASE" <<'PY'
