@@ -180,9 +180,10 @@ class Worker:
 
 def main(argv: list[str] | None = None, *, gateway_factory: Callable[[Settings], PaymentGateway] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m booking.worker", description=__doc__.split("\n")[0])
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="default INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
+    logging.basicConfig(level=args.log_level,
                         format="%(asctime)s job-worker %(threadName)s %(levelname)s %(message)s")
     settings = get_settings()
     ctx = Context(settings=settings, engine=engine_for(settings.database_url),
