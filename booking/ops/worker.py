@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from booking.core.config import Settings, get_settings
+from booking.core.config import Settings, SettingsError, get_settings
 from booking.core.db import engine_for
 from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
@@ -185,7 +185,10 @@ def main(argv: list[str] | None = None, *, gateway_factory: Callable[[Settings],
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s job-worker %(threadName)s %(levelname)s %(message)s")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     ctx = Context(settings=settings, engine=engine_for(settings.database_url),
                   gateway_factory=gateway_factory or gateway_from_settings)
     worker = Worker(ctx)
