@@ -4,12 +4,13 @@ import reflex as rx
 
 from booking import catalog
 from booking.db import session_scope
+from booking_ui.offloop import db_event
 
 
 class HomeState(rx.State):
     builders: list[catalog.BuilderView] = []
 
-    @rx.event
+    @db_event
     def load(self) -> None:
         with session_scope() as session:
             self.builders = catalog.list_builders(session=session)
@@ -25,7 +26,7 @@ class BuilderState(rx.State):
             return "Builder not found · Book a builder" if self.not_found else "Builder · Book a builder"
         return f"{self.builder.name} · Book a builder"
 
-    @rx.event
+    @db_event
     def load(self) -> None:
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
         with session_scope() as session:
