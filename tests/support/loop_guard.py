@@ -102,12 +102,18 @@ def nothing_blocks_the_loop() -> Iterator[list[str]]:
         if not _active:
             _install()
         _active.append(sightings)
+    failure: BaseException | None = None
     try:
         yield sightings
+    except BaseException as exc:
+        failure = exc
     finally:
         with _lock:
             _active.remove(sightings)
             if not _active:
                 _uninstall()
-    if sightings:
-        raise BlockedTheLoop(f"{len(sightings)} blocking call(s) on the event loop; the first:\n{sightings[0]}")
+    if sightings and not isinstance(failure, BlockedTheLoop):
+        raise BlockedTheLoop(f"{len(sightings)} blocking call(s) on the event loop; the first:\n{sightings[0]}") \
+            from failure
+    if failure is not None:
+        raise failure
