@@ -6,9 +6,8 @@ from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 
-from booking.config import get_settings
-from booking.db import engine_for
-from booking.gateway import PaymentProviderError, StripeGateway
+from booking.core import engine_for, get_settings
+from booking.payments import PaymentProviderError, StripeGateway
 
 
 def engine() -> Engine:

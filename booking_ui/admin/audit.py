@@ -13,8 +13,7 @@ from datetime import UTC
 import reflex as rx
 from sqlmodel import Session, or_, select
 
-from booking.db import session_scope
-from booking.models import AuditEntry, Builder
+from booking.core import AuditEntry, Builder, session_scope
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.components import pager

@@ -6,10 +6,10 @@ import asyncio
 
 import reflex as rx
 
-from booking import holds, payments, receipts
-from booking.config import get_settings
-from booking.gateway import PaymentProviderError
-from booking.summaries import BookingSummary
+from booking.client import BookingSummary, booking_receipt, confirm_from_success_page, continue_checkout
+from booking.core import get_settings
+from booking.lifecycle import HoldNotActive, release_hold_and_expire, retry_checkout
+from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
 
@@ -53,10 +53,10 @@ class SuccessState(rx.State):
             self.working, self.message = True, ""
             booking_id = self.summary.id
         try:
-            continued = await asyncio.to_thread(holds.continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
+            continued = await asyncio.to_thread(continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                                 settings=get_settings(), booking_id=booking_id)
-        except (payments.HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+        except (HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
             async with self:
                 self.working = False
                 self.summary = receipt.summary
@@ -77,7 +77,7 @@ class SuccessState(rx.State):
             booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
         if held:
             try:
-                released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+                released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
                                                    gateway=deps.gateway(), booking_id=booking_id)
             except PaymentProviderError:
                 async with self:
@@ -85,7 +85,7 @@ class SuccessState(rx.State):
                     self.message = "We could not reach the payment provider; your time is still held. Please retry."
                 return None
             if not released:  # paid meanwhile: show it
-                receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
+                receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
                                                   booking_id=booking_id)
                 async with self:
                     self.working = False
@@ -100,7 +100,7 @@ class SuccessState(rx.State):
             session_id = self.router.url.query_parameters.get("session_id", "")
             self.state, self.summary = "loading", None
             self.working, self.message = False, ""
-        receipt = await asyncio.to_thread(receipts.confirm_from_success_page, engine=deps.engine(),
+        receipt = await asyncio.to_thread(confirm_from_success_page, engine=deps.engine(),
                                           gateway=deps.gateway(), checkout_session_id=session_id)
         async with self:
             self.state, self.summary = receipt.state, receipt.summary
@@ -108,7 +108,7 @@ class SuccessState(rx.State):
             return
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
             await asyncio.sleep(PROCESSING_POLL_SECONDS)
-            update = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
+            update = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
                                              booking_id=receipt.summary.id)
             if update.state != "processing":
                 async with self:
@@ -132,7 +132,7 @@ class CancelState(rx.State):
     @db_event
     def load(self):
         self.working, self.message = False, ""
-        receipt = receipts.booking_receipt(engine=deps.engine(), booking_id=self._booking_id())
+        receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id())
         self.state, self.summary = receipt.state, receipt.summary
 
     @rx.event(background=True)
@@ -143,10 +143,10 @@ class CancelState(rx.State):
             self.working, self.message = True, ""
             booking_id = self._booking_id()
         try:
-            started = await asyncio.to_thread(payments.retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
+            started = await asyncio.to_thread(retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                               settings=get_settings(), booking_id=booking_id)
-        except (payments.HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+        except (HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary
@@ -164,7 +164,7 @@ class CancelState(rx.State):
             booking_id = self._booking_id()
             session_type_id = self.summary.session_type_id if self.summary else ""
         try:
-            released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+            released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
                                                gateway=deps.gateway(), booking_id=booking_id)
         except PaymentProviderError:
             async with self:
@@ -172,7 +172,7 @@ class CancelState(rx.State):
                 self.message = "We could not reach the payment provider; your time is still held. Please retry."
             return None
         if not released:  # paid meanwhile, or already ended: show what it is now
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.models import AvailabilityOverride, Booking, BookingStatus, Builder
+from booking.core.models import AvailabilityOverride, Booking, BookingStatus, Builder
 from tests.e2e.test_booking_flow import (
     CARD_OK,
     booking_of,

@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.availability import END_OF_DAY
-from booking.models import Booking, BookingStatus, PaymentStatus
+from booking.core.models import Booking, BookingStatus, PaymentStatus
+from booking.scheduling.availability import END_OF_DAY
 from tests.factories import make_builder, make_session_type
 from tests.support.processes import wait_until
 

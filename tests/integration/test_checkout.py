@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, receipts
-from booking.config import load_settings
-from booking.gateway import PaymentProviderError
-from booking.models import Booking, BookingStatus, CheckoutStatus, Payment, PaymentStatus
+from booking.client import receipts
+from booking.core.config import load_settings
+from booking.core.models import Booking, BookingStatus, CheckoutStatus, Payment, PaymentStatus
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import PaymentProviderError
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
 
@@ -269,8 +270,8 @@ def test_sweepers_in_several_workers_release_each_hold_once(engine, gateway, ses
 
 
 def test_processing_payment_is_reported_until_the_async_result_lands(engine, gateway, session_type):
-    from booking.gateway import CheckoutSession
-    from booking.webhooks import handle_webhook
+    from booking.events.webhooks import handle_webhook
+    from booking.payments.gateway import CheckoutSession
     from tests.support import stripe_events as se
 
     started = begin(engine, gateway, session_type)
@@ -292,7 +293,7 @@ def test_processing_payment_is_reported_until_the_async_result_lands(engine, gat
 
 
 def test_pick_another_time_wins_over_the_expiry_webhook_that_it_triggers(engine, gateway, session_type):
-    from booking.bookings import expire_hold
+    from booking.lifecycle.transitions import expire_hold
 
     first = begin(engine, gateway, session_type)
     real_expire = gateway.expire_checkout_session
@@ -316,7 +317,7 @@ def test_try_again_is_not_undone_by_the_expiry_webhook_of_the_replaced_session(e
     from concurrent.futures import ThreadPoolExecutor as Pool
     from concurrent.futures import TimeoutError as FuturesTimeout
 
-    from booking.bookings import expire_hold
+    from booking.lifecycle.transitions import expire_hold
 
     first = begin(engine, gateway, session_type)
     real_expire = gateway.expire_checkout_session

@@ -20,12 +20,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
-from booking import bookings, holds, payments, receipts
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.mailer import FolderMailer, SmtpMailer
-from booking.models import Booking, BookingStatus, Notification, NotificationStatus, PaymentStatus
-from booking.notifications import (
+from booking.client import holds, receipts
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, Notification, NotificationStatus, PaymentStatus
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import transitions as bookings
+from booking.notifications.mailer import FolderMailer, SmtpMailer
+from booking.notifications.outbox import (
     SKIPPED_ALREADY_PAID,
     SKIPPED_BOOKED_AGAIN,
     SKIPPED_HOLD_NOT_EXPIRED,

@@ -19,11 +19,12 @@ import reflex as rx
 import sqlalchemy as sa
 from reflex.istate.data import RouterData
 
-from booking import manage_links, payments
 from booking.accounts.passwords import hash_password, verify_password
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.models import Booking, utcnow
+from booking.core.config import get_settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, utcnow
+from booking.lifecycle import checkout as payments
+from booking.notifications import manage_links
 from booking_ui import deps
 from booking_ui.admin.base import AdminState
 from booking_ui.admin.bookings import BookingsState

@@ -13,11 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import payment_records, payments, reconcile, webhooks
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError, StripeGateway
-from booking.models import (
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
@@ -27,6 +25,10 @@ from booking.models import (
     PaymentStatus,
     StripeEvent,
 )
+from booking.events import reconcile, webhooks
+from booking.lifecycle import checkout as payments
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import PaymentProviderError, StripeGateway
 from booking_ui import api, deps
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
@@ -226,7 +228,7 @@ def test_try_again_keeps_the_hold_when_only_the_new_session_fails(engine, gatewa
 
 
 def test_payouts_onboarding_says_so_when_stripe_gives_up(engine, gateway, stripe_http, session, monkeypatch):
-    from booking.models import Builder, UserRole
+    from booking.core.models import Builder, UserRole
     from booking_ui.admin.payouts import PayoutsState
     from tests.support.admin_states import call, make_user, state_of, token_for
 
@@ -249,7 +251,8 @@ def test_payouts_onboarding_says_so_when_stripe_gives_up(engine, gateway, stripe
 
 def test_a_client_cancel_while_stripe_refuses_refunds_keeps_the_booking_and_can_be_tried_again(
         engine, gateway, emulator, stripe_http, session_type):
-    from booking import manage, manage_links, receipts
+    from booking.client import manage, receipts
+    from booking.notifications import manage_links
 
     started = hold(engine, gateway, session_type)
     emulator.emulator.pay(started.checkout_session_id, number="4242424242424242", expiry="12/34", cvc="123",

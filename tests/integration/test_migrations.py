@@ -16,9 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import booking.models  # noqa: F401 - registers every table on SQLModel.metadata
-from booking import migrations
-from booking.db import make_engine
+import booking.core.models  # noqa: F401 - registers every table on SQLModel.metadata
+from booking.core import migrations
+from booking.core.db import make_engine
 from tests.support.databases import POSTGRES_ADMIN_URL, backends
 
 MODEL_TABLES = frozenset(SQLModel.metadata.tables)

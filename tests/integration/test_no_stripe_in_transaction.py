@@ -11,11 +11,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking import holds, manage, manage_links, payments, receipts, refunds, webhooks
 from booking.accounts.authz import Actor
-from booking.config import load_settings
-from booking.gateway import ConnectedAccount
-from booking.models import Booking, BookingStatus, Builder, Refund, RefundStatus, UserRole
+from booking.client import holds, manage, receipts
+from booking.core.config import load_settings
+from booking.core.models import Booking, BookingStatus, Builder, Refund, RefundStatus, UserRole
+from booking.events import webhooks
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import refunds
+from booking.notifications import manage_links
+from booking.payments.gateway import ConnectedAccount
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
@@ -199,7 +203,7 @@ def test_admin_refunds_and_client_cancels(engine, gateway, session_type):
 
 
 def test_the_check_itself_catches_a_call_inside_a_transaction(engine, session_type):
-    from booking.db import session_scope
+    from booking.core.db import session_scope
 
     watched = NoTransactionGateway(engine)
     started = begin(engine, watched, session_type)

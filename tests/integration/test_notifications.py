@@ -25,10 +25,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking.config import get_settings, load_settings
-from booking.db import session_scope
-from booking.mailer import FolderMailer, SmtpMailer, mailer_from_settings
-from booking.models import (
+from booking.core.config import get_settings, load_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -37,7 +36,8 @@ from booking.models import (
     NotificationStatus,
     PaymentStatus,
 )
-from booking.notifications import (
+from booking.notifications.mailer import FolderMailer, SmtpMailer, mailer_from_settings
+from booking.notifications.outbox import (
     SKIPPED_ALREADY_PAID,
     NotificationKind,
     backoff_delay,

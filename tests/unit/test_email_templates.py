@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.email_templates import (
+from booking.notifications.ics import booking_uid
+from booking.notifications.templates import (
     BookingFacts,
     NotificationKind,
     RecipientRole,
@@ -21,7 +22,6 @@ from booking.email_templates import (
     payload_json,
     render_booking_email,
 )
-from booking.ics import booking_uid
 
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.money import (
+from booking.core.money import (
     Money,
     MoneyError,
     decimals,

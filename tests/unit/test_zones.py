@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from booking.zones import (
+from booking.core.zones import (
     COMMON_ZONES,
     canonical_zone,
     canonical_zone_or_utc,

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import booking_admin
-from booking.models import (
+from booking.core.models import (
     Booking,
     BookingStatus,
     Notification,
@@ -18,7 +17,8 @@ from booking.models import (
     RefundStatus,
     UserRole,
 )
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.workspace import bookings as booking_admin
 from booking_ui import deps, routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.bookings import BookingsState

@@ -12,12 +12,10 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, refunds
 from booking.accounts import authz
 from booking.accounts.authz import Actor
-from booking.config import load_settings
-from booking.gateway import StripeGateway
-from booking.models import (
+from booking.core.config import load_settings
+from booking.core.models import (
     AuditEntry,
     Booking,
     BookingStatus,
@@ -30,7 +28,10 @@ from booking.models import (
     RefundStatus,
     UserAccount,
 )
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import refunds
+from booking.payments.gateway import StripeGateway
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -190,7 +191,7 @@ def test_partial_refunds_keep_the_booking_until_nothing_is_left(engine, gateway,
 
 
 def booking_builder_email(engine, booking_id) -> str:
-    from booking.models import Builder
+    from booking.core.models import Builder
 
     with Session(engine) as s:
         return s.get(Builder, s.get(Booking, booking_id).builder_id).email
@@ -327,7 +328,7 @@ def test_a_failed_refund_can_be_retried_once(engine, gateway, emulator, shop):
     real_refund = gateway.refund
 
     def stripe_down(**_kwargs):
-        from booking.gateway import PaymentProviderError
+        from booking.payments.gateway import PaymentProviderError
         raise PaymentProviderError("Stripe could not create a refund (APIConnectionError)")
 
     gateway.refund = stripe_down

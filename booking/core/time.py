@@ -1,0 +1,26 @@
+"""Time as people read it: the one zone loader and the display formatters.
+
+Everything is stored as aware UTC; a viewer's zone is applied only when showing a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """``ZoneInfo(name)``, raising ``ValueError`` for anything that isn't an IANA zone."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'") from exc
+
+
+def format_when(start: datetime, end: datetime, time_zone: str) -> str:
+    zone = load_zone(time_zone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return (f"{local_start:%A} {local_start.day} {local_start:%B %Y}, "
+            f"{local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}")
