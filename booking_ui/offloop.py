@@ -21,12 +21,14 @@ the lock is then held across the thread's work, exactly as for a normal handler.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 import dataclasses
 import enum
 import functools
 import inspect
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -38,9 +40,32 @@ T = TypeVar("T")
 _IMMUTABLE = (str, bytes, int, float, bool, type(None), Decimal, date, datetime, time, timedelta, tzinfo, enum.Enum)
 
 
+# Few threads on purpose: each one that runs Python competes with the loop for the GIL, and the loop
+# waits up to a switch interval (5 ms) per competitor whenever it wants it back. Blocking work beyond
+# these queues in the pool, where it delays only the browser that asked for it.
+THREADS = 4
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="offloop")
+    return _executor
+
+
+def set_threads(count: int) -> None:
+    """How many worker threads run the blocking work (the next call starts a new pool)."""
+    global THREADS, _executor
+    THREADS, _executor = max(1, count), None
+
+
 async def run_db(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run one blocking call (database work, password hashing) in a worker thread and await it."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    """Run one blocking call (database work, password hashing) in a worker thread and await it. The
+    caller's context (e.g. the admin guard's current actor) goes with it, as with `asyncio.to_thread`."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_pool(), call)
 
 
 def _immutable(value: Any) -> bool:
