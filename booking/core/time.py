@@ -6,7 +6,15 @@ Everything is stored as aware UTC; a viewer's zone is applied only when showing 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@cache  # at most the ~600 IANA names: failures raise and are not kept
+def _zone(name: str) -> ZoneInfo:
+    """A zone kept for the life of the process. ZoneInfo itself holds only 8 strongly, so a menu of ~30
+    zones re-read the tz files from disk on every update of the booking page (on the event loop)."""
+    return ZoneInfo(name)
 
 
 def load_zone(name: str) -> ZoneInfo:
@@ -14,7 +22,7 @@ def load_zone(name: str) -> ZoneInfo:
     if not isinstance(name, str) or not name:
         raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'")
     try:
-        return ZoneInfo(name)
+        return _zone(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"Unknown time zone {name!r}: expected an IANA name such as 'Europe/London'") from exc
 
