@@ -40,10 +40,13 @@ T = TypeVar("T")
 _IMMUTABLE = (str, bytes, int, float, bool, type(None), Decimal, date, datetime, time, timedelta, tzinfo, enum.Enum)
 
 
-# Few threads on purpose: each one that runs Python competes with the loop for the GIL, and the loop
-# waits up to a switch interval (5 ms) per competitor whenever it wants it back. Blocking work beyond
-# these queues in the pool, where it delays only the browser that asked for it.
-THREADS = 4
+# Few threads on purpose: each one that runs Python competes with the loop for the GIL (and for the
+# cores), and the loop waits up to a switch interval (5 ms) per competitor whenever it wants the GIL
+# back. Blocking work beyond these queues in the pool, where it delays only the browsers that asked for
+# it; more capacity comes from more worker processes (WORKERS). Measured with benchmarks/event_loop.py
+# on 2 cores: 1-2 threads kept a client's event p99 near 30-50 ms, 4 threads 40-120 ms, for the same
+# builders' throughput.
+THREADS = 2
 _executor: ThreadPoolExecutor | None = None
 
 
