@@ -28,3 +28,11 @@ def _gateway(secret_key: str | None, webhook_secret: tuple[str, ...], api_base: 
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base,
                          timeout_seconds=timeout_seconds, max_network_retries=max_network_retries)
+
+
+def browser_language(state) -> str:
+    """The browser's preferred language ("en-GB,en;q=0.9") from the connection: the viewer's locale."""
+    try:
+        return str(state.router.headers.accept_language or "")
+    except AttributeError:
+        return ""

@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from booking.core.models import Builder, SessionType
-from booking.core.money import format_money
-from booking.core.zones import format_clock, friendly_zone_name
+from booking.core.time import LocaleLike, format_date, format_money, format_time, format_time_range
+from booking.core.time import month_title as format_month_title
+from booking.core.zones import friendly_zone_name
 from booking.notifications.templates import is_web_link
 from booking.scheduling import slots
 from booking.scheduling.availability import MAX_RANGE_DAYS, Slot, load_zone
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -73,12 +73,13 @@ class PageSummary:
     how: str  # "Video call" | "In person" | ""
 
 
-def day_label(day: date) -> str:
-    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {calendar.month_name[day.month]} {day.year}"
+def day_label(day: date, *, locale: LocaleLike = None) -> str:
+    """'Tuesday 5 January 2027' (the viewer's locale)."""
+    return format_date(day, locale=locale, style="full")
 
 
-def month_title(year: int, month: int) -> str:
-    return f"{calendar.month_name[month]} {year}"
+def month_title(year: int, month: int, *, locale: LocaleLike = None) -> str:
+    return format_month_title(year, month, locale=locale)
 
 
 def how_it_happens(location: str) -> str:
@@ -88,7 +89,7 @@ def how_it_happens(location: str) -> str:
     return "Video call" if is_web_link(location) else "In person"
 
 
-def page_summary(*, session: Session, session_type_id: int) -> PageSummary | None:
+def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike = None) -> PageSummary | None:
     session_type = session.get(SessionType, session_type_id)
     if session_type is None or not session_type.active:
         return None
@@ -100,18 +101,19 @@ def page_summary(*, session: Session, session_type_id: int) -> PageSummary | Non
         builder_name=builder.name,
         builder_slug=builder.slug,
         duration_minutes=session_type.duration_minutes,
-        price=format_money(session_type.price_amount, session_type.currency),
+        price=format_money(session_type.price_amount, session_type.currency, locale=locale),
         how=how_it_happens(session_type.location),
     )
 
 
-def slot_option(slot: Slot, *, zone_name: str, held: bool = False) -> SlotOption:
+def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: LocaleLike = None) -> SlotOption:
     start, end = slot.start, slot.end
     friendly = friendly_zone_name(zone_name)
-    day = day_label(start.date())
+    day = day_label(start.date(), locale=locale)
 
     def times(hour12: bool) -> str:
-        return f"{format_clock(start, hour12=hour12)} – {format_clock(end, hour12=hour12)}"
+        return format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style=None, hour12=hour12,
+                                 abbreviation=False, dash=" – ")
 
     # The accessible name starts with the visible text (WCAG 2.5.3), then the day and the zone.
     held_note = " (your held time)" if held else ""
@@ -126,7 +128,8 @@ def slot_option(slot: Slot, *, zone_name: str, held: bool = False) -> SlotOption
     )
 
 
-def month_grid(*, year: int, month: int, counts: dict[date, int], today: date) -> list[list[CalendarDay]]:
+def month_grid(*, year: int, month: int, counts: dict[date, int], today: date,
+               locale: LocaleLike = None) -> list[list[CalendarDay]]:
     """Weeks Monday to Sunday; `counts` gives the number of open times of each bookable day."""
     weeks = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
@@ -139,7 +142,7 @@ def month_grid(*, year: int, month: int, counts: dict[date, int], today: date) -
             availability = ("no times available" if count == 0 else
                             "1 time available" if count == 1 else f"{count} times available")
             row.append(CalendarDay(day=day.isoformat(), number=str(day.day), bookable=count > 0,
-                                   aria=f"{day_label(day)}, {availability}", today=day == today))
+                                   aria=f"{day_label(day, locale=locale)}, {availability}", today=day == today))
         weeks.append(row)
     return weeks
 
@@ -199,7 +202,8 @@ def _with_held(found: Iterable[Slot], held: Slot | None, first: date, last: date
 
 
 def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime,
-               year: int | None = None, month: int | None = None, held: Slot | None = None) -> MonthView:
+               year: int | None = None, month: int | None = None, held: Slot | None = None,
+               locale: LocaleLike = None) -> MonthView:
     """One month of the calendar in the viewer's zone (clamped to today .. the horizon).
 
     `held` is the viewer's own hold of this session type: it shows among the times, marked, though it is
@@ -219,7 +223,8 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     counts: dict[date, int] = {}
     for slot, is_held in _with_held(found, held, first, final):
         day = slot.start.date()
-        times.setdefault(day.isoformat(), []).append(slot_option(slot, zone_name=viewer_time_zone, held=is_held))
+        times.setdefault(day.isoformat(), []).append(slot_option(slot, zone_name=viewer_time_zone, held=is_held,
+                                                                          locale=locale))
         counts[day] = counts.get(day, 0) + 1
     next_day = None
     if not times:
@@ -228,14 +233,14 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     return MonthView(
         year=year,
         month=month,
-        title=month_title(year, month),
-        weeks=month_grid(year=year, month=month, counts=counts, today=today),
+        title=month_title(year, month, locale=locale),
+        weeks=month_grid(year=year, month=month, counts=counts, today=today, locale=locale),
         times=times,
         first_bookable_day=min(times) if times else "",
         has_previous=(year, month) > (today.year, today.month),
         has_next=(year, month) < (last.year, last.month),
         next_available_day=next_day.isoformat() if next_day else "",
-        next_available_label=day_label(next_day) if next_day else "",
+        next_available_label=day_label(next_day, locale=locale) if next_day else "",
     )
 
 
@@ -248,11 +253,11 @@ class DayTimes:
     times: list[SlotOption] = field(default_factory=list)
 
 
-def day_times(view: MonthView, day: str) -> DayTimes:
+def day_times(view: MonthView, day: str, *, locale: LocaleLike = None) -> DayTimes:
     chosen = day if day in view.times else view.first_bookable_day
     if not chosen:
         return DayTimes(day="", label="")
-    return DayTimes(day=chosen, label=day_label(date.fromisoformat(chosen)), times=view.times[chosen])
+    return DayTimes(day=chosen, label=day_label(date.fromisoformat(chosen), locale=locale), times=view.times[chosen])
 
 
 # --- the builder's availability preview (admin): two weeks of times grouped by day -----------------
@@ -272,14 +277,14 @@ class DaySlots:
 
 
 def slots_by_day(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime,
-                 days: int = 14, from_day: date | None = None) -> list[DaySlots]:
+                 days: int = 14, from_day: date | None = None, locale: LocaleLike = None) -> list[DaySlots]:
     zone = load_zone(viewer_time_zone)
     first_day = from_day or now.astimezone(zone).date()
     found = slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=first_day,
                                   days=days, viewer_time_zone=viewer_time_zone, now=now)
     grouped: dict[date, list[PreviewSlot]] = {}
     for slot in found:
-        grouped.setdefault(slot.start.date(), []).append(PreviewSlot(label=f"{slot.start:%H:%M}",
-                                                                     start=slot.start.isoformat()))
-    return [DaySlots(label=f"{d:%A} {d.day} {d:%B}", day=d.isoformat(), slots=options)
+        grouped.setdefault(slot.start.date(), []).append(PreviewSlot(
+            label=format_time(slot.start, zone=zone, locale=locale), start=slot.start.isoformat()))
+    return [DaySlots(label=format_date(d, locale=locale, style="weekday_day_month"), day=d.isoformat(), slots=options)
             for d, options in sorted(grouped.items())]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from booking.core.models import Builder, SessionType
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.payments import connect
 
 
@@ -72,7 +72,8 @@ def _bookable(builder: Builder, settings: Any) -> tuple[bool, str]:
     return False, connect.not_bookable_message(builder)
 
 
-def session_type_view(session_type: SessionType, builder: Builder, settings: Any = None) -> SessionTypeView:
+def session_type_view(session_type: SessionType, builder: Builder, settings: Any = None,
+                      locale: str | None = None) -> SessionTypeView:
     bookable, reason = _bookable(builder, settings)
     return SessionTypeView(
         id=str(session_type.id),
@@ -82,7 +83,7 @@ def session_type_view(session_type: SessionType, builder: Builder, settings: Any
         price=PriceView(
             amount=session_type.price_amount,
             currency=session_type.currency,
-            display=format_money(session_type.price_amount, session_type.currency),
+            display=format_money(session_type.price_amount, session_type.currency, locale=locale),
         ),
         builder=_summary(builder),
         bookable=bookable,
@@ -90,7 +91,8 @@ def session_type_view(session_type: SessionType, builder: Builder, settings: Any
     )
 
 
-def list_active_session_types(*, session: Session, settings: Any = None) -> list[SessionTypeView]:
+def list_active_session_types(*, session: Session, settings: Any = None,
+                              locale: str | None = None) -> list[SessionTypeView]:
     rows = session.exec(
         select(SessionType, Builder)
         .join(Builder, SessionType.builder_id == Builder.id)
@@ -98,20 +100,21 @@ def list_active_session_types(*, session: Session, settings: Any = None) -> list
         .order_by(Builder.name, SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
-    return [session_type_view(session_type, builder, settings) for session_type, builder in rows]
+    return [session_type_view(session_type, builder, settings, locale) for session_type, builder in rows]
 
 
-def list_builders(*, session: Session, settings: Any = None) -> list[BuilderView]:
+def list_builders(*, session: Session, settings: Any = None, locale: str | None = None) -> list[BuilderView]:
     """Every builder with their active session types, for the home page."""
     settings = _settings(settings)
     by_builder: dict[str, list[SessionTypeView]] = {}
-    for view in list_active_session_types(session=session, settings=settings):
+    for view in list_active_session_types(session=session, settings=settings, locale=locale):
         by_builder.setdefault(view.builder.id, []).append(view)
     builders = session.exec(select(Builder).order_by(Builder.name)).all()
     return [_builder_view(builder, by_builder.get(str(builder.id), []), settings) for builder in builders]
 
 
-def get_builder(*, session: Session, slug: str, settings: Any = None) -> BuilderView | None:
+def get_builder(*, session: Session, slug: str, settings: Any = None,
+                locale: str | None = None) -> BuilderView | None:
     builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
     if builder is None:
         return None
@@ -121,7 +124,7 @@ def get_builder(*, session: Session, slug: str, settings: Any = None) -> Builder
         .order_by(SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
-    return _builder_view(builder, [session_type_view(t, builder, settings) for t in types], settings)
+    return _builder_view(builder, [session_type_view(t, builder, settings, locale) for t in types], settings)
 
 
 def get_session_type(*, session: Session, session_type_id: int, settings: Any = None) -> SessionTypeView | None:

@@ -15,11 +15,10 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking.client.booking_page import day_label
 from booking.core.config import Settings
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, Builder, PaymentStatus, SessionType, utcnow
-from booking.core.zones import format_clock
+from booking.core.time import LocaleLike, format_time, format_time_range
 from booking.lifecycle import checkout as payments
 from booking.payments.gateway import PaymentGateway
 from booking.scheduling.availability import Slot, load_zone
@@ -58,7 +57,7 @@ def _held_booking(*, session: Session, browser_hold_key: str, now: datetime) -> 
 
 
 def current_hold(*, session: Session, browser_hold_key: str, viewer_time_zone: str,
-                 now: datetime | None = None) -> HeldSlot | None:
+                 now: datetime | None = None, locale: LocaleLike = None) -> HeldSlot | None:
     now = now or utcnow()
     booking = _held_booking(session=session, browser_hold_key=browser_hold_key, now=now)
     if booking is None:
@@ -70,7 +69,7 @@ def current_hold(*, session: Session, browser_hold_key: str, viewer_time_zone: s
     builder = session.get(Builder, booking.builder_id)
 
     def when(hour12: bool) -> str:
-        return f"{day_label(start.date())}, {format_clock(start, hour12=hour12)}–{format_clock(end, hour12=hour12)}"
+        return format_time_range(start, end, zone=zone, locale=locale, hour12=hour12, abbreviation=False)
 
     return HeldSlot(
         session_type_id=str(booking.session_type_id),
@@ -80,8 +79,8 @@ def current_hold(*, session: Session, browser_hold_key: str, viewer_time_zone: s
         end=end.isoformat(),
         when_24=when(False),
         when_12=when(True),
-        until_24=format_clock(until, hour12=False),
-        until_12=format_clock(until, hour12=True),
+        until_24=format_time(until, zone=zone, locale=locale, hour12=False),
+        until_12=format_time(until, zone=zone, locale=locale, hour12=True),
     )
 
 

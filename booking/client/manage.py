@@ -43,7 +43,7 @@ from booking.core.models import (
     UserRole,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import LocaleLike, format_date, format_money, format_time_range
 from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import manage_links
@@ -180,7 +180,7 @@ class ManageView:
 
 
 def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
-              now: datetime | None = None) -> ManageView | None:
+              now: datetime | None = None, locale: LocaleLike = None) -> ManageView | None:
     now = now or utcnow()
     with session_scope(engine) as session:
         booking = find_booking(session=session, token=token)
@@ -190,10 +190,11 @@ def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
             zone_name = load_zone(time_zone or booking.client_time_zone).key
         except ValueError:  # a zone the tz database doesn't know: UTC, labelled as such
             zone_name = "UTC"
-        return _view(session=session, booking=booking, time_zone=zone_name, now=now)
+        return _view(session=session, booking=booking, time_zone=zone_name, now=now, locale=locale)
 
 
-def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) -> ManageView:
+def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
+          locale: LocaleLike = None) -> ManageView:
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone = load_zone(time_zone)
@@ -203,18 +204,20 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) 
     view = dict(
         reference=booking.id, status=str(booking.status), status_label=_status_label(booking),
         session_type_name=session_type.name, builder_name=builder.name,
-        when=format_when(booking.start_time, booking.end_time, zone.key), time_zone=zone.key,
+        when=format_when(booking.start_time, booking.end_time, zone.key, locale=locale), time_zone=zone.key,
         start_iso=booking.start_time.astimezone(zone).isoformat(),
-        amount=format_money(booking.amount, booking.currency),
-        refunded=format_money(booking.amount_refunded, booking.currency) if booking.amount_refunded else "",
+        amount=format_money(booking.amount, booking.currency, locale=locale),
+        refunded=(format_money(booking.amount_refunded, booking.currency, locale=locale)
+                  if booking.amount_refunded else ""),
         location=location, location_is_link=is_web_link(location), policy_lines=policy.describe(rules),
         past=booking.start_time <= now,
     )
     if confirmed and policy.can_cancel(start=booking.start_time, now=now):
         quote = quote_for(session=session, booking=booking, now=now)
         view.update(can_cancel=True, expected_refund=quote.amount,
-                    refund_text=policy.describe_quote(quote, money=format_money(quote.amount, booking.currency),
-                                                      zone=zone))
+                    refund_text=policy.describe_quote(
+                        quote, money=format_money(quote.amount, booking.currency, locale=locale), zone=zone,
+                        locale=locale))
         tries = _client_refunds(session, booking.id)
         if tries and tries[-1].status in _REFUSED:
             view["refund_failure"] = tries[-1].failure_reason or "the payment provider refused it"
@@ -224,7 +227,8 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime) 
         left = "once more" if check.remaining == 1 else f"{check.remaining} more times"
         view.update(can_reschedule=check.allowed,
                     reschedule_text=(f"You can move this booking {left}, until "
-                                     f"{policy.format_moment(check.until, zone)}." if check.allowed else check.reason))
+                                     f"{policy.format_moment(check.until, zone, locale=locale)}."
+                                     if check.allowed else check.reason))
     return ManageView(**view)
 
 
@@ -251,7 +255,8 @@ class DayChoice:
 
 
 def reschedule_options(*, engine: Engine, token: str, from_day: date | None, time_zone: str,
-                       days: int = RESCHEDULE_DAYS, now: datetime | None = None) -> list[DayChoice]:
+                       days: int = RESCHEDULE_DAYS, now: datetime | None = None,
+                       locale: LocaleLike = None) -> list[DayChoice]:
     """Open times of the booking's session type (its own time doesn't block its neighbours)."""
     now = now or utcnow()
     zone = load_zone(time_zone)
@@ -270,11 +275,15 @@ def reschedule_options(*, engine: Engine, token: str, from_day: date | None, tim
     for slot in found:
         if slot.start == current:
             continue
-        times = f"{slot.start:%H:%M}–{slot.end:%H:%M}"
+        times = format_time_range(slot.start, slot.end, zone=zone, locale=locale, date_style=None,
+                                  abbreviation=False)
+        spoken = format_time_range(slot.start, slot.end, zone=zone, locale=locale, date_style=None,
+                                   abbreviation=False, dash=" to ")
+        day = format_date(slot.start, zone=zone, locale=locale, style="weekday_day_month")
         grouped.setdefault(slot.start.date(), []).append(SlotChoice(
-            value=slot.start.isoformat(), label=times,
-            aria=f"{slot.start:%A} {slot.start.day} {slot.start:%B}, {times.replace('–', ' to ')}, {zone.key}"))
-    return [DayChoice(day=d.isoformat(), label=f"{d:%A} {d.day} {d:%B}", slots=choices)
+            value=slot.start.isoformat(), label=times, aria=f"{day}, {spoken}, {zone.key}"))
+    return [DayChoice(day=d.isoformat(), label=format_date(d, locale=locale, style="weekday_day_month"),
+                      slots=choices)
             for d, choices in sorted(grouped.items())]
 
 

@@ -19,7 +19,8 @@ class Receipt:
     summary: BookingSummary | None
 
 
-def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str) -> Receipt:
+def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str,
+                              locale: str | None = None) -> Receipt:
     """The success URL is only a hint: ask Stripe whether the session is paid, then fulfil."""
     if not checkout_session_id.startswith("cs_") or len(checkout_session_id) > 255:
         return Receipt("unknown", None)
@@ -31,16 +32,16 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt("unknown", None)
-        return Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking))
+        return Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking, locale=locale))
 
 
-def booking_receipt(*, engine: Engine, booking_id: str) -> Receipt:
+def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None) -> Receipt:
     """Our own view of a booking (the processing page polls this until the webhook lands)."""
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
             return Receipt("unknown", None)
-        return Receipt(_state_of(booking), summarise(session=session, booking=booking))
+        return Receipt(_state_of(booking), summarise(session=session, booking=booking, locale=locale))
 
 
 def _state_of(booking: Booking) -> str:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from booking.core.models import Booking, BookingStatus, Builder, SessionType
-from booking.core.money import format_money
-from booking.core.time import format_when, load_zone
+from booking.core.time import LocaleLike, format_money, format_time, format_when
 from booking.notifications import manage_links
 from booking.notifications.ics import one_line
 from booking.notifications.templates import is_web_link
@@ -35,14 +34,15 @@ class BookingSummary:
     manage_path: str = ""
 
 
-def summarise(*, session: Session, booking: Booking, time_zone: str | None = None) -> BookingSummary:
+def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
+              locale: LocaleLike = None) -> BookingSummary:
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone_name = time_zone or booking.client_time_zone
     location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
     hold = ""
     if booking.hold_expires_at is not None:
-        hold = booking.hold_expires_at.astimezone(load_zone(zone_name)).strftime("%H:%M %Z")
+        hold = format_time(booking.hold_expires_at, zone=zone_name, locale=locale, abbreviation=True)
     return BookingSummary(
         id=booking.id,
         status=str(booking.status),
@@ -52,9 +52,9 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
         duration_minutes=session_type.duration_minutes,
-        when=format_when(booking.start_time, booking.end_time, zone_name),
+        when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale),
         time_zone=zone_name,
-        amount=format_money(booking.amount, booking.currency),
+        amount=format_money(booking.amount, booking.currency, locale=locale),
         hold_expires=hold,
         location=location,
         location_is_link=is_web_link(location),

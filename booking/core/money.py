@@ -1,4 +1,7 @@
-"""Money as integer minor units + ISO 4217 currency (Stripe's convention)."""
+"""Money as integer minor units + ISO 4217 currency (Stripe's convention).
+
+Arithmetic only: display text comes from `booking.core.time.format_money` (Babel, the viewer's locale).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,6 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 # Stripe's three-decimal currencies (amounts must end in 0 for card payments).
 THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
-
-_SYMBOLS = {
-    "gbp": "£", "usd": "$", "eur": "€", "jpy": "¥", "cny": "¥", "inr": "₹", "krw": "₩",
-    "aud": "A$", "cad": "CA$", "nzd": "NZ$", "chf": "CHF ", "sek": "SEK ", "brl": "R$",
-}
-
 
 class MoneyError(ValueError):
     """An amount or currency that cannot be charged."""
@@ -34,6 +31,9 @@ class Money:
 
     @property
     def display(self) -> str:
+        """The default locale's text; a viewer's own: `booking.core.time.format_money(..., locale=...)`."""
+        from booking.core.time import format_money  # the formatters sit above the arithmetic they use
+
         return format_money(self.amount, self.currency)
 
 
@@ -70,15 +70,3 @@ def to_minor_units(major: str | int | Decimal, currency: str) -> int:
 
 def to_major_units(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-decimals(currency))
-
-
-def format_money(amount: int, currency: str) -> str:
-    """5000 gbp -> '£50.00'; 5000 jpy -> '¥5,000'; 1234 chf -> 'CHF 12.34'."""
-    code = normalise_currency(currency)
-    places = decimals(code)
-    major = to_major_units(amount, code)
-    number = f"{major:,.{places}f}"
-    symbol = _SYMBOLS.get(code)
-    if symbol is None:
-        return f"{number} {code.upper()}"
-    return f"{symbol}{number}"

@@ -9,106 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from booking.core.time import load_zone
-
-UTC_NAME = "UTC"
-
-# Legacy and alias names -> the tz database's canonical zone (from its `backward` file).
-ALIASES: dict[str, str] = {
-    "Asia/Calcutta": "Asia/Kolkata",
-    "Asia/Saigon": "Asia/Ho_Chi_Minh",
-    "Asia/Katmandu": "Asia/Kathmandu",
-    "Asia/Rangoon": "Asia/Yangon",
-    "Asia/Dacca": "Asia/Dhaka",
-    "Asia/Thimbu": "Asia/Thimphu",
-    "Asia/Ulan_Bator": "Asia/Ulaanbaatar",
-    "Asia/Ujung_Pandang": "Asia/Makassar",
-    "Asia/Chongqing": "Asia/Shanghai",
-    "Asia/Chungking": "Asia/Shanghai",
-    "Asia/Harbin": "Asia/Shanghai",
-    "Asia/Macao": "Asia/Macau",
-    "Asia/Tel_Aviv": "Asia/Jerusalem",
-    "Asia/Istanbul": "Europe/Istanbul",
-    "Asia/Ashkhabad": "Asia/Ashgabat",
-    "Europe/Kiev": "Europe/Kyiv",
-    "Europe/Uzhgorod": "Europe/Kyiv",
-    "Europe/Zaporozhye": "Europe/Kyiv",
-    "Europe/Belfast": "Europe/London",
-    "Europe/Nicosia": "Asia/Nicosia",
-    "Atlantic/Faeroe": "Atlantic/Faroe",
-    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
-    "America/Cordoba": "America/Argentina/Cordoba",
-    "America/Indianapolis": "America/Indiana/Indianapolis",
-    "America/Fort_Wayne": "America/Indiana/Indianapolis",
-    "America/Louisville": "America/Kentucky/Louisville",
-    "America/Montreal": "America/Toronto",
-    "America/Godthab": "America/Nuuk",
-    "America/Shiprock": "America/Denver",
-    "America/Ensenada": "America/Tijuana",
-    "Pacific/Truk": "Pacific/Chuuk",
-    "Pacific/Ponape": "Pacific/Pohnpei",
-    "Pacific/Enderbury": "Pacific/Kanton",
-    "Pacific/Samoa": "Pacific/Pago_Pago",
-    "Australia/ACT": "Australia/Sydney",
-    "Australia/NSW": "Australia/Sydney",
-    "Australia/Canberra": "Australia/Sydney",
-    "Australia/Victoria": "Australia/Melbourne",
-    "Australia/Queensland": "Australia/Brisbane",
-    "Australia/South": "Australia/Adelaide",
-    "Australia/West": "Australia/Perth",
-    "Australia/North": "Australia/Darwin",
-    "Australia/Tasmania": "Australia/Hobart",
-    "US/Eastern": "America/New_York",
-    "US/Central": "America/Chicago",
-    "US/Mountain": "America/Denver",
-    "US/Pacific": "America/Los_Angeles",
-    "US/Alaska": "America/Anchorage",
-    "US/Hawaii": "Pacific/Honolulu",
-    "US/Arizona": "America/Phoenix",
-    "US/Michigan": "America/Detroit",
-    "Canada/Eastern": "America/Toronto",
-    "Canada/Central": "America/Winnipeg",
-    "Canada/Mountain": "America/Edmonton",
-    "Canada/Pacific": "America/Vancouver",
-    "Canada/Atlantic": "America/Halifax",
-    "Canada/Newfoundland": "America/St_Johns",
-    "Brazil/East": "America/Sao_Paulo",
-    "Mexico/General": "America/Mexico_City",
-    "Chile/Continental": "America/Santiago",
-    "GB": "Europe/London",
-    "GB-Eire": "Europe/London",
-    "Eire": "Europe/Dublin",
-    "Portugal": "Europe/Lisbon",
-    "Poland": "Europe/Warsaw",
-    "Turkey": "Europe/Istanbul",
-    "Egypt": "Africa/Cairo",
-    "Israel": "Asia/Jerusalem",
-    "Iran": "Asia/Tehran",
-    "Japan": "Asia/Tokyo",
-    "ROK": "Asia/Seoul",
-    "ROC": "Asia/Taipei",
-    "PRC": "Asia/Shanghai",
-    "Hongkong": "Asia/Hong_Kong",
-    "Singapore": "Asia/Singapore",
-    "NZ": "Pacific/Auckland",
-    "Etc/UTC": UTC_NAME,
-    "Etc/UCT": UTC_NAME,
-    "Etc/Universal": UTC_NAME,
-    "Etc/Zulu": UTC_NAME,
-    "Etc/GMT": UTC_NAME,
-    "Etc/GMT0": UTC_NAME,
-    "Etc/GMT+0": UTC_NAME,
-    "Etc/GMT-0": UTC_NAME,
-    "Etc/Greenwich": UTC_NAME,
-    "GMT": UTC_NAME,
-    "GMT0": UTC_NAME,
-    "Greenwich": UTC_NAME,
-    "UCT": UTC_NAME,
-    "Universal": UTC_NAME,
-    "Zulu": UTC_NAME,
-}
+from booking.core.time import (  # noqa: F401  (the loader and its names live in booking.core.time)
+    ALIASES,
+    UTC_NAME,
+    LocaleLike,
+    canonical_zone,
+    canonical_zone_or_utc,
+    format_time,
+    zone,
+)
 
 _EASTERN = ("America/New_York", "America/Detroit", "America/Toronto", "America/Indiana/Indianapolis",
             "America/Kentucky/Louisville", "America/Nassau")
@@ -188,21 +98,6 @@ COMMON_ZONES = (
 )
 
 
-def canonical_zone(name: str) -> str:
-    """The canonical IANA name for `name` (a legacy alias is mapped); ValueError for an unknown zone."""
-    cleaned = (name or "").strip()
-    canonical = ALIASES.get(cleaned, cleaned)
-    load_zone(canonical)  # raises ValueError for anything the tz database does not know
-    return canonical
-
-
-def canonical_zone_or_utc(name: str) -> str:
-    try:
-        return canonical_zone(name)
-    except ValueError:
-        return UTC_NAME
-
-
 def city_of(name: str) -> str:
     """'America/Argentina/Buenos_Aires' -> 'Buenos Aires'."""
     return name.rsplit("/", 1)[-1].replace("_", " ")
@@ -218,18 +113,10 @@ def friendly_zone_name(name: str) -> str:
     return f"{city_of(canonical)} Time"
 
 
-def format_clock(moment: datetime, *, hour12: bool) -> str:
-    """'17:42' or '5:42 PM'."""
-    if not hour12:
-        return f"{moment:%H:%M}"
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-def zone_label(name: str, *, now: datetime, hour12: bool = False) -> str:
+def zone_label(name: str, *, now: datetime, hour12: bool | None = False, locale: LocaleLike = None) -> str:
     """'Eastern Time — 17:42': the friendly name and the current local time there."""
-    zone = ZoneInfo(canonical_zone_or_utc(name))
-    return f"{friendly_zone_name(name)} — {format_clock(now.astimezone(zone), hour12=hour12)}"
+    clock = format_time(now, zone=canonical_zone_or_utc(name), locale=locale, hour12=hour12)
+    return f"{friendly_zone_name(name)} — {clock}"
 
 
 @dataclass(frozen=True)
@@ -238,18 +125,20 @@ class ZoneChoice:
     label: str  # "Eastern Time (New York) — 17:42"
 
 
-def _option_label(name: str, *, now: datetime, hour12: bool) -> str:
+def _option_label(name: str, *, now: datetime, hour12: bool | None, locale: LocaleLike) -> str:
     friendly = friendly_zone_name(name)
     city = city_of(name)
     named = friendly if name == UTC_NAME or city in friendly else f"{friendly} ({city})"
-    return f"{named} — {format_clock(now.astimezone(ZoneInfo(name)), hour12=hour12)}"
+    return f"{named} — {format_time(now, zone=zone(name), locale=locale, hour12=hour12)}"
 
 
-def zone_choices(current: str, *, now: datetime, hour12: bool = False) -> list[ZoneChoice]:
+def zone_choices(current: str, *, now: datetime, hour12: bool | None = False,
+                 locale: LocaleLike = None) -> list[ZoneChoice]:
     """The zone menu, west to east by the current UTC offset, always including `current`."""
     names = list(COMMON_ZONES)
     current = canonical_zone_or_utc(current)
     if current not in names:
         names.append(current)
-    names.sort(key=lambda zone: (now.astimezone(ZoneInfo(zone)).utcoffset(), zone))
-    return [ZoneChoice(value=zone, label=_option_label(zone, now=now, hour12=hour12)) for zone in names]
+    names.sort(key=lambda name: (now.astimezone(zone(name)).utcoffset(), name))
+    return [ZoneChoice(value=name, label=_option_label(name, now=now, hour12=hour12, locale=locale))
+            for name in names]

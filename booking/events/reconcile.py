@@ -32,7 +32,7 @@ from booking.accounts.authz import Actor
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, EventStatus, PaymentStatus, StripeEvent, utcnow
 from booking.core.models import Refund as RefundRow
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.events.webhooks import HANDLERS, ingest_event
 from booking.lifecycle.checkout import booking_id_of, fulfil_flow, repair_interrupted_checkouts, sweep_expired_holds
 from booking.payments.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord, PaymentProviderError, Refund

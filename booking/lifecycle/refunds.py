@@ -36,7 +36,7 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import fulfill_checkout
 from booking.payments import ledger as payment_records

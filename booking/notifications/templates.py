@@ -11,9 +11,9 @@ import json
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from booking.core.money import format_money
+from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
 from booking.notifications.ics import booking_uid, one_line
 
 
@@ -121,41 +121,19 @@ def is_web_link(text: str) -> bool:
 
 
 def recipient_zone(role: RecipientRole | str, facts: BookingFacts) -> ZoneInfo:
+    # A zone name the tz database does not know must not stop the email: it reads as UTC, labelled.
     name = facts.builder_time_zone if RecipientRole(role) == RecipientRole.BUILDER else facts.client_time_zone
     return zone_or_utc(name)
 
 
-def zone_or_utc(name: str | None) -> ZoneInfo:
-    # A zone name the tz database does not know must not stop the email: fall back to UTC, labelled.
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+# Emails go out in the default locale (no recipient's locale is stored): 'Tue 1 Dec, 14:00 GMT' in the subject,
+# 'Tuesday 1 December 2026, 09:00–10:00 EST' in the body.
+def _short_time(moment: datetime, zone: ZoneInfo) -> str:
+    return format_datetime(moment, zone=zone, date_style="short", hour12=False)
 
 
-def zone_abbreviation(moment: datetime) -> str:
-    """GMT, BST, EST, EDT...; zones without a letter abbreviation get "UTC+04" rather than "+04"."""
-    name = moment.tzname() or "UTC"
-    return f"UTC{name}" if name[0] in "+-" else name
-
-
-def format_short_time(moment: datetime, zone: ZoneInfo) -> str:
-    """Subject-line form: 'Tue 1 Dec, 14:00 GMT'."""
-    local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {zone_abbreviation(local)}"
-
-
-def format_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """Body form: 'Tuesday 1 December 2026, 09:00–10:00 EST'."""
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
-    start_abbr, end_abbr = zone_abbreviation(local_start), zone_abbreviation(local_end)
-    if local_end.date() != local_start.date():
-        end_text = f"{local_end:%a} {local_end.day} {local_end:%b}, {local_end:%H:%M} {end_abbr}"
-        return f"{day}, {local_start:%H:%M} {start_abbr} – {end_text}"
-    if start_abbr != end_abbr:  # the clocks change during the session
-        return f"{day}, {local_start:%H:%M} {start_abbr} – {local_end:%H:%M} {end_abbr}"
-    return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} {start_abbr}"
+def _time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    return format_time_range(start, end, zone=zone, date_style="full", hour12=False)
 
 
 # --- drafts: one function per kind --------------------------------------------------------------
@@ -180,7 +158,7 @@ def _other_party(role: RecipientRole, facts: BookingFacts) -> str:
 
 
 def _subject(prefix: str, role: RecipientRole, facts: BookingFacts) -> str:
-    when = format_short_time(facts.start_time, recipient_zone(role, facts))
+    when = _short_time(facts.start_time, recipient_zone(role, facts))
     return f"{prefix}: {_one_line(facts.session_type_name)} with {_other_party(role, facts)} on {when}"
 
 
@@ -196,7 +174,7 @@ def _session_details(role: RecipientRole, facts: BookingFacts) -> list[tuple[str
         details.append(("Client's time zone", facts.client_time_zone))
     else:
         details.append(("With", facts.builder_name))
-    details.append(("When", format_time_range(facts.start_time, facts.end_time, zone)))
+    details.append(("When", _time_range(facts.start_time, facts.end_time, zone)))
     details.append(("Time zone", zone.key))
     return details
 
@@ -230,7 +208,7 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
 
 def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     zone = recipient_zone(role, facts)
-    new_time = format_time_range(facts.start_time, facts.end_time, zone)
+    new_time = _time_range(facts.start_time, facts.end_time, zone)
     if role == RecipientRole.BUILDER:
         paragraphs = [f"{_one_line(facts.client_name)} moved their booking to {new_time}."]
     else:
@@ -238,7 +216,7 @@ def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")
     details = _session_details(role, facts)
     if facts.previous_start_time and facts.previous_end_time:
-        details.append(("Previously", format_time_range(facts.previous_start_time, facts.previous_end_time, zone)))
+        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, zone)))
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
     return _Draft(
@@ -255,7 +233,7 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     link = None
     still_held = facts.booking_status in ("", "pending") and facts.hold_expires_at is not None
     if still_held:
-        held_until = format_short_time(facts.hold_expires_at, recipient_zone(role, facts))
+        held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts))
         paragraphs.append(
             f"We're still holding the slot for you until {held_until}. "
             "You can try again at checkout before then."

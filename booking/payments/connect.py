@@ -46,7 +46,7 @@ from booking.core.models import (
     SessionType,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_datetime, format_money
 from booking.notifications import outbox as notifications
 from booking.payments import ledger as payment_records
 from booking.payments import pricing
@@ -667,7 +667,7 @@ def _zone_of(builder: Builder) -> tzinfo:
 
 def _format_time(moment: datetime | None, zone: tzinfo) -> str:
     moment = _aware(moment)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+    return format_datetime(moment, zone=zone, date_style="iso", hour12=False) if moment else ""
 
 
 def _paid_payments_of(builder_id: int) -> Any:

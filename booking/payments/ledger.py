@@ -31,7 +31,7 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.payments import pricing
 from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund

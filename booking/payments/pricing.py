@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from booking.core.money import format_money, normalise_currency
+from booking.core.money import normalise_currency
+from booking.core.time import format_money
 
 HUNDRED = Decimal(100)
 

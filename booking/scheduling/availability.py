@@ -68,7 +68,6 @@ __all__ = [
     "Slot",
     "WeeklyWindow",
     "is_slot_open",
-    "load_zone",
     "open_slots",
     "working_windows",
 ]
@@ -416,7 +415,7 @@ def open_slots(
     The range runs from ``from_day 00:00`` to ``(from_day + days) 00:00`` in
     ``viewer_time_zone`` (a midnight inside a DST gap means the transition
     instant; an ambiguous one its first occurrence). Slots are sorted by start,
-    have unique starts, and are expressed in ``ZoneInfo(viewer_time_zone)``.
+    have unique starts, and are expressed in ``booking.core.time.zone(viewer_time_zone)``.
     """
     builder_tz = load_zone(builder_time_zone)
     viewer_tz = load_zone(viewer_time_zone)

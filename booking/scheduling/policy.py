@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from booking.core.time import LocaleLike, format_date, format_time
+
 MAX_HOURS = 8760  # a year
 MAX_RESCHEDULES_LIMIT = 10
 
@@ -230,19 +232,20 @@ def describe(policy: CancellationPolicy) -> list[str]:
     return lines
 
 
-def format_moment(moment: datetime, zone: ZoneInfo) -> str:
+def format_moment(moment: datetime, zone: ZoneInfo, *, locale: LocaleLike = None) -> str:
     """'14:00 on 3 Dec' in `zone` (the client's)."""
-    local = moment.astimezone(zone)
-    return f"{local:%H:%M} on {local.day} {local:%b}"
+    return (f"{format_time(moment, zone=zone, locale=locale)} on "
+            f"{format_date(moment, zone=zone, locale=locale, style='day_month')}")
 
 
-def describe_quote(quote: RefundQuote, *, money: str, zone: ZoneInfo) -> str:
+def describe_quote(quote: RefundQuote, *, money: str, zone: ZoneInfo, locale: LocaleLike = None) -> str:
     """'Cancel now and get £25.00 back (50 %, until 14:00 on 3 Dec)'."""
     if quote.window == RefundWindow.FULL:
-        until = f", until {format_moment(quote.until, zone)}" if quote.until else ""
+        until = f", until {format_moment(quote.until, zone, locale=locale)}" if quote.until else ""
         return f"Cancel now and get {money} back (a full refund{until})."
     if quote.window == RefundWindow.PARTIAL:
-        return f"Cancel now and get {money} back ({quote.percent} %, until {format_moment(quote.until, zone)})."
+        until = format_moment(quote.until, zone, locale=locale)
+        return f"Cancel now and get {money} back ({quote.percent} %, until {until})."
     return "Cancelling now refunds nothing: the refund window has closed. The slot is freed for someone else."
 
 

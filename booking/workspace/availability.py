@@ -31,6 +31,7 @@ from booking.core.models import (
     PaymentStatus,
     SessionType,
 )
+from booking.core.time import load_zone
 from booking.lifecycle.transitions import lock_builder
 from booking.scheduling import availability
 from booking.scheduling.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
@@ -211,7 +212,7 @@ def validate(draft: ScheduleDraft, *, today: date) -> Validation:
 
     time_zone = (draft.time_zone or "").strip()
     try:
-        availability.load_zone(time_zone)
+        load_zone(time_zone)
     except ValueError:
         field_errors["time_zone"] = f"“{time_zone}” is not a time zone; pick one or type an IANA name such as Europe/London."
 
@@ -321,7 +322,7 @@ def outside_hours(*, spans: Sequence[BookedSpan], time_zone: str, weekly: Sequen
     """
     if not spans:
         return []
-    zone = availability.load_zone(time_zone)
+    zone = load_zone(time_zone)
     first = min(s.start for s in spans).astimezone(zone).date() - timedelta(days=1)
     last = max(s.end for s in spans).astimezone(zone).date()
     open_spans = availability.working_windows(builder_time_zone=time_zone, weekly=list(weekly),
@@ -403,7 +404,7 @@ def save_availability(*, session: Session, actor: Actor, builder_id: int, schedu
     builder = session.get(Builder, builder_id)
     if builder is None:
         raise NotFound("Builder")
-    availability.load_zone(schedule.time_zone)
+    load_zone(schedule.time_zone)
     before = _audit_view(load_availability(session=session, builder_id=builder_id))
 
     session.exec(delete(AvailabilityRule).where(AvailabilityRule.builder_id == builder_id))
@@ -480,4 +481,4 @@ def preview_session_types(*, session: Session, builder_id: int) -> list[SessionT
 
 
 def builder_today(builder: Builder, now: datetime) -> date:
-    return now.astimezone(availability.load_zone(builder.time_zone)).date()
+    return now.astimezone(load_zone(builder.time_zone)).date()

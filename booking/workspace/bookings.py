@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -30,7 +30,8 @@ from booking.core.models import (
     SessionType,
     utcnow,
 )
-from booking.core.money import format_money, to_major_units
+from booking.core.money import to_major_units
+from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
 from booking.payments import ledger as payment_records
 
 PAGE_SIZE = 50
@@ -66,25 +67,16 @@ def _status_clause(status: str):
     return sa.and_(Booking.status == BookingStatus(status), Booking.payment_status.not_in(_REFUND_STATUSES))
 
 
-def zone_of(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone (an unknown one reads as UTC)."""
+    return format_time_range(start, end, zone=zone_or_utc(time_zone), locale=locale, date_style="short_year")
 
 
-def format_slot(start: datetime, end: datetime, time_zone: str | None) -> str:
-    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone."""
-    zone = zone_of(time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    return f"{local_start:%a} {local_start.day} {local_start:%b %Y}, {local_start:%H:%M}–{local_end:%H:%M} {local_end:%Z}"
-
-
-def format_moment(moment: datetime | None, time_zone: str | None) -> str:
+def format_moment(moment: datetime | None, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'3 Mar 2026, 10:00 GMT'."""
     if moment is None:
         return ""
-    local = moment.astimezone(zone_of(time_zone))
-    return f"{local.day} {local:%b %Y %H:%M %Z}"
+    return format_datetime(moment, zone=zone_or_utc(time_zone), locale=locale, date_style="medium")
 
 
 def major_units(amount: int, currency: str) -> str:
@@ -105,6 +97,7 @@ class BookingQuery:
     email: str = ""  # the client's email, or its beginning
     page: int = 1
     time_zone: str = "UTC"  # the viewer's: days and "today" are theirs
+    locale: str = ""  # the viewer's language ("en-GB"): how dates and amounts are written
 
 
 @dataclass(frozen=True)
@@ -134,7 +127,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
 def list_statement(*, query: BookingQuery, now: datetime | None = None):
     """The page's one SELECT (exposed for the benchmark's query plans)."""
     now = now or utcnow()
-    zone = zone_of(query.time_zone)
+    zone = zone_or_utc(query.time_zone)
     page = max(1, query.page)
     today = _local_midnight(now.astimezone(zone).date(), zone)
     statement = (
@@ -172,13 +165,13 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
     rows = [
         BookingRow(
             id=booking_id,
-            when=format_slot(start, end, builder_zone),
+            when=format_slot(start, end, builder_zone, locale=query.locale),
             status=display_status(status, payment_status),
             status_label=STATUS_LABELS[display_status(status, payment_status)],
             client_name=client_name,
             client_email=client_email,
             session_type=session_type,
-            amount=format_money(amount, currency),
+            amount=format_money(amount, currency, locale=query.locale),
             builder_name=builder_name,
         )
         for (booking_id, start, end, status, payment_status, amount, currency, client_name, client_email,
@@ -242,7 +235,7 @@ class BookingDetail:
     refunds: list[RefundLine] = field(default_factory=list)
 
 
-def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> BookingDetail:
+def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
     """Raises authz.NotFound for a booking that doesn't exist or isn't the actor's."""
     booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
     builder = session.get(Builder, booking.builder_id)
@@ -261,50 +254,51 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str) -> Bookin
         id=booking.id,
         status=status,
         status_label=STATUS_LABELS[status],
-        when=format_slot(booking.start_time, booking.end_time, zone),
+        when=format_slot(booking.start_time, booking.end_time, zone, locale=locale),
         time_zone=zone,
         client_name=booking.client_name or (client.name if client else ""),  # the name given with this booking
         client_email=client.email if client else "",
         session_type=session_type.name if session_type else "",
         builder_name=builder.name if builder else "",
-        amount=format_money(booking.amount, booking.currency),
-        amount_refunded=format_money(booking.amount_refunded, booking.currency),
+        amount=format_money(booking.amount, booking.currency, locale=locale),
+        amount_refunded=format_money(booking.amount_refunded, booking.currency, locale=locale),
         currency=currency,
         left_minor=left,
-        left=format_money(left, currency),
+        left=format_money(left, currency, locale=locale),
         left_major=major_units(left, currency),
         cancellation_reason=booking.cancellation_reason or "",
         can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
         can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
-        payments=[_payment_line(p, zone) for p in payments],
-        refunds=[_refund_line(r, zone, retried) for r in refunds],
+        payments=[_payment_line(p, zone, locale) for p in payments],
+        refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
     )
 
 
-def _payment_line(payment: Payment, zone: str) -> PaymentLine:
+def _payment_line(payment: Payment, zone: str, locale: LocaleLike = None) -> PaymentLine:
     failure = " ".join(part for part in (payment.failure_code or "", payment.failure_message or "") if part)
     return PaymentLine(
         attempt=payment.attempt,
         status=CheckoutStatus(payment.status).value,
-        amount=format_money(payment.amount, payment.currency),
-        refunded=format_money(payment.amount_refunded, payment.currency) if payment.amount_refunded else "",
+        amount=format_money(payment.amount, payment.currency, locale=locale),
+        refunded=(format_money(payment.amount_refunded, payment.currency, locale=locale)
+                  if payment.amount_refunded else ""),
         checkout_session_id=payment.checkout_session_id or "",
         payment_intent_id=payment.payment_intent_id or "",
         failure=failure,
-        created=format_moment(payment.created_at, zone),
-        paid=format_moment(payment.paid_at, zone),
+        created=format_moment(payment.created_at, zone, locale=locale),
+        paid=format_moment(payment.paid_at, zone, locale=locale),
     )
 
 
-def _refund_line(refund: Refund, zone: str, request_keys: set[str]) -> RefundLine:
+def _refund_line(refund: Refund, zone: str, request_keys: set[str], locale: LocaleLike = None) -> RefundLine:
     status = RefundStatus(refund.status)
     return RefundLine(
         id=str(refund.id),
-        amount=format_money(refund.amount, refund.currency),
+        amount=format_money(refund.amount, refund.currency, locale=locale),
         status=status.value,
         reason=(refund.reason or "").replace("_", " "),
         requested_by=refund.requested_by,
-        created=format_moment(refund.created_at, zone),
+        created=format_moment(refund.created_at, zone, locale=locale),
         failure_reason=refund.failure_reason or "",
         stripe_refund_id=refund.stripe_refund_id or "",
         # A failed refund offers a Retry until it has been retried (the retry is its own row).

@@ -37,7 +37,7 @@ from booking.core.models import (
     StripeEvent,
     utcnow,
 )
-from booking.core.money import format_money
+from booking.core.time import format_datetime, format_money
 from booking.events import webhooks
 from booking.payments.gateway import PaymentGateway
 from booking.scheduling.availability import load_zone
@@ -73,11 +73,8 @@ def viewer_zone(*, session: Session, actor: Actor) -> tzinfo:
 
 
 def format_time(moment: datetime | None, zone: tzinfo) -> str:
-    if moment is None:
-        return ""
-    if moment.utcoffset() is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    """'2026-12-01 14:00 GMT': sortable, in the viewer's zone (SQLite's naive values are UTC)."""
+    return "" if moment is None else format_datetime(moment, zone=zone, date_style="iso", hour12=False)
 
 
 def _paged(session: Session, query: Any, count_query: Any, page: int) -> tuple[list[Any], int, int, int]:

@@ -37,7 +37,8 @@ from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.db import session_scope
 from booking.core.models import Builder, SessionType, utcnow
-from booking.core.money import decimals, format_money, to_major_units
+from booking.core.money import decimals, to_major_units
+from booking.core.time import format_money
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 
 log = logging.getLogger(__name__)

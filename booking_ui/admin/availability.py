@@ -13,7 +13,7 @@ import reflex as rx
 
 from booking.accounts import NotFound, load_owned
 from booking.client import DaySlots, slots_by_day
-from booking.core import Builder, SessionType, session_scope, utcnow
+from booking.core import Builder, SessionType, format_time_range, session_scope, utcnow
 from booking.scheduling import SessionTypeNotFound, load_zone
 from booking.workspace import (
     COMMON_ZONES,
@@ -132,7 +132,8 @@ class AvailabilityState(AdminState):
             return
         try:
             self.preview_days = slots_by_day(session=session, session_type_id=int(self.preview_type_id),
-                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS)
+                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS,
+                                             locale=deps.browser_language(self))
         except SessionTypeNotFound:
             self.preview_type_id = ""
 
@@ -321,7 +322,8 @@ class AvailabilityState(AdminState):
         self.saved_message = "Saved. Clients see the new hours now."
         zone = load_zone(outcome.schedule.time_zone)
         self.outside_hours = [
-            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone)), client=b.client_name,
+            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone), deps.browser_language(self)),
+                       client=b.client_name,
                        session_type=b.session_type_name, status=b.status)
             for b in outcome.outside_hours
         ]
@@ -341,8 +343,9 @@ class AvailabilityState(AdminState):
             self._refresh_preview(session, builder)
 
 
-def _when(start, end) -> str:
-    return f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}–{end:%H:%M}"
+def _when(start, end, locale: str = "") -> str:
+    """'Tue 5 Jan 2027, 14:00–15:00' (start and end already in the builder's zone)."""
+    return format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short_year", abbreviation=False)
 
 
 # --------------------------------------------------------------------------------------------------

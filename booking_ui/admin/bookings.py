@@ -71,9 +71,9 @@ def _viewer_zone(actor: Actor) -> str:
         return builder.time_zone if builder else "UTC"
 
 
-def _load_detail(actor: Actor, booking_id: str) -> BookingDetail:
+def _load_detail(actor: Actor, booking_id: str, locale: str = "") -> BookingDetail:
     with session_scope(deps.engine()) as session:
-        return booking_detail(session=session, actor=actor, booking_id=booking_id)
+        return booking_detail(session=session, actor=actor, booking_id=booking_id, locale=locale)
 
 
 class BookingsState(AdminState):
@@ -109,7 +109,7 @@ class BookingsState(AdminState):
         query = BookingQuery(
             builder_id=builder_scope(actor, None), past=self.when == "past", status=self.status_filter,
             date_from=_parse_date(self.date_from), date_to=_parse_date(self.date_to), email=self.search,
-            page=self.page, time_zone=_viewer_zone(actor),
+            page=self.page, time_zone=_viewer_zone(actor), locale=deps.browser_language(self),
         )
         with session_scope(deps.engine()) as session:
             found = list_bookings(session=session, query=query)
@@ -192,7 +192,7 @@ class BookingsState(AdminState):
     def open_booking(self, booking_id: str):
         """The detail panel: payment history, and the refund and cancel forms (each with a fresh key)."""
         self._close()
-        self.detail = _load_detail(current_actor(), str(booking_id))
+        self.detail = _load_detail(current_actor(), str(booking_id), deps.browser_language(self))
         self._new_forms()
         return None
 
@@ -205,7 +205,7 @@ class BookingsState(AdminState):
     def new_refund(self):
         """Another refund after one finished: a new form, a new request key."""
         if self.detail.id and not self.refund_busy:
-            self.detail = _load_detail(current_actor(), self.detail.id)
+            self.detail = _load_detail(current_actor(), self.detail.id, deps.browser_language(self))
             self._new_forms()
         return None
 
@@ -215,7 +215,7 @@ class BookingsState(AdminState):
         return None
 
     async def _after_money_change(self, actor: Actor, booking_id: str) -> None:
-        detail = await asyncio.to_thread(_load_detail, actor, booking_id)
+        detail = await asyncio.to_thread(_load_detail, actor, booking_id, deps.browser_language(self))
         async with self:
             if self.detail.id == booking_id:
                 self.detail = detail

@@ -9,7 +9,16 @@ from typing import Any
 import reflex as rx
 
 from booking.accounts import builder_scope, load_owned
-from booking.core import Builder, format_money, session_scope, to_major_units, utcnow
+from booking.core import (
+    Builder,
+    format_date,
+    format_datetime,
+    format_money,
+    format_time_range,
+    session_scope,
+    to_major_units,
+    utcnow,
+)
 from booking.scheduling import load_zone
 from booking.workspace import (
     UPCOMING_LIMIT,
@@ -59,21 +68,22 @@ class FailedRow:
     reason: str
 
 
-def _session_row(s: UpcomingSession, with_zone: bool) -> SessionRow:
+def _session_row(s: UpcomingSession, with_zone: bool, locale: str = "") -> SessionRow:
     start, end = s.local_start, s.local_end
     zone = f" ({s.time_zone})" if with_zone else ""
-    return SessionRow(when=f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M}{zone}",
+    when = format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short", abbreviation=False)
+    return SessionRow(when=f"{when}{zone}",
                       session_type=s.session_type_name, client=s.client_name, builder=s.builder_name)
 
 
-def _chart(series: CurrencySeries) -> ChartSeries:
+def _chart(series: CurrencySeries, locale: str = "") -> ChartSeries:
     code = series.currency
     bookings = series.total_bookings
     return ChartSeries(
         currency=code.upper(),
         totals=(f"{len(series.weeks)} weeks: {bookings} booking{'s' if bookings != 1 else ''}, "
-                f"{format_money(series.total_revenue, code)}"),
-        points=[{"week": f"{w.week_start.day} {w.week_start:%b}", "bookings": w.bookings,
+                f"{format_money(series.total_revenue, code, locale=locale)}"),
+        points=[{"week": format_date(w.week_start, locale=locale, style="day_month"), "bookings": w.bookings,
                  "revenue": float(to_major_units(w.revenue, code))} for w in series.weeks],
     )
 
@@ -115,17 +125,19 @@ class DashboardState(AdminState):
             failed = dashboard_failed_payments(session=session, builder_id=builder_id, now=now)
         today = now.astimezone(load_zone(zone)).date()
         with_zone = builder is None
-        self.today_sessions = [_session_row(s, with_zone) for s in sessions
+        locale = deps.browser_language(self)
+        self.today_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                if s.start.astimezone(load_zone(zone)).date() == today]
-        self.upcoming_sessions = [_session_row(s, with_zone) for s in sessions
+        self.upcoming_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                   if s.start.astimezone(load_zone(zone)).date() != today]
         self.sessions_truncated = len(sessions) >= UPCOMING_LIMIT
-        self.charts = [_chart(s) for s in series]
+        self.charts = [_chart(s, locale) for s in series]
         self.failed_count = failed.count
         self.failed = [
-            FailedRow(when=f"{f.failed_at.astimezone(load_zone(f.time_zone)):%a %d %b %H:%M}",
+            FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), locale=locale,
+                                           date_style="short", abbreviation=False),
                       client=f.client_name, session_type=f.session_type_name,
-                      amount=format_money(f.amount, f.currency),
+                      amount=format_money(f.amount, f.currency, locale=locale),
                       reason=f.failure_message or f.failure_code or "Declined")
             for f in failed.recent
         ]

@@ -31,6 +31,7 @@ from booking.core import (
     ZoneChoice,
     canonical_zone_or_utc,
     get_settings,
+    locale_tag,
     session_scope,
     utcnow,
     zone_choices,
@@ -55,9 +56,9 @@ from booking_ui.offloop import db_event, off_loop
 
 log = logging.getLogger(__name__)
 
-# One script, one round trip: the browser's zone and whether its locale writes a 12-hour clock.
+# One script, one round trip: the browser's zone, its language and whether that writes a 12-hour clock.
 BROWSER_PREFERENCES_JS = (
-    "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, "
+    "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, lang: navigator.language || '', "
     "hour12: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hour12 === true})"
 )
 
@@ -82,6 +83,7 @@ class BookState(rx.State):
     loading: bool = True
     time_zone: str = "UTC"
     hour12: bool = False
+    locale: str = ""  # the browser's language ("en-US"): dates, times and prices are written its way
     # The calendar (one month) and the chosen day's times.
     view_year: int = 0
     view_month: int = 0
@@ -128,11 +130,11 @@ class BookState(rx.State):
     @rx.var(cache=False)
     def zone_now(self) -> str:
         """'Eastern Time — 17:42' (the current time there, refreshed with every update)."""
-        return zone_label(self.time_zone, now=utcnow(), hour12=self.hour12)
+        return zone_label(self.time_zone, now=utcnow(), hour12=self.hour12, locale=self.locale)
 
     @rx.var(cache=False)
     def zone_options(self) -> list[ZoneChoice]:
-        return zone_choices(self.time_zone, now=utcnow(), hour12=self.hour12)
+        return zone_choices(self.time_zone, now=utcnow(), hour12=self.hour12, locale=self.locale)
 
     @rx.var
     def selected_when(self) -> str:
@@ -167,8 +169,10 @@ class BookState(rx.State):
         self.loading = True
         self.view_year = self.view_month = 0
         type_id = self._session_type_id()
+        self.locale = locale_tag(deps.browser_language(self))  # until the page itself says (navigator.language)
         with session_scope(deps.engine()) as session:
-            self.summary = page_summary(session=session, session_type_id=type_id) if type_id else None
+            self.summary = (page_summary(session=session, session_type_id=type_id, locale=self.locale)
+                            if type_id else None)
             view = get_session_type(session=session, session_type_id=type_id) if self.summary else None
         self.not_bookable_reason = view.not_bookable_reason if view is not None else ""
         self.not_found = self.summary is None
@@ -182,6 +186,8 @@ class BookState(rx.State):
         preferences = preferences if isinstance(preferences, dict) else {}
         self.time_zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
         self.hour12 = preferences.get("hour12") is True
+        if preferences.get("lang"):
+            self.locale = locale_tag(str(preferences["lang"]))
         self._refresh()
         if self.month_empty and self.next_available_day:  # open on the first month with a time, as people expect
             self._jump_to_next_available()
@@ -204,10 +210,10 @@ class BookState(rx.State):
         try:
             with session_scope(deps.engine()) as session:
                 self.held = current_hold(session=session, browser_hold_key=self.hold_key,
-                                               viewer_time_zone=self.time_zone, now=now)
+                                         viewer_time_zone=self.time_zone, now=now, locale=self.locale)
                 view = month_view(session=session, session_type_id=type_id, viewer_time_zone=self.time_zone, now=now,
                                   year=year or self.view_year or None, month=month or self.view_month or None,
-                                  held=held_slot(self.held, str(type_id)))
+                                  held=held_slot(self.held, str(type_id)), locale=self.locale)
         except SessionTypeNotFound:
             self.summary, self.not_found, self.loading = None, True, False
             return
@@ -221,7 +227,7 @@ class BookState(rx.State):
         self.loading = False
 
     def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day) if self._month else None
+        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
         self.selected_day = chosen.day if chosen else ""
         self.selected_day_label = chosen.label if chosen else ""
         self.times = chosen.times if chosen else []

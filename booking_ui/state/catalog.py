@@ -4,6 +4,7 @@ import reflex as rx
 
 from booking.client import BuilderView, get_builder, list_builders
 from booking.core import session_scope
+from booking_ui import deps
 from booking_ui.offloop import db_event
 
 
@@ -13,7 +14,7 @@ class HomeState(rx.State):
     @db_event
     def load(self) -> None:
         with session_scope() as session:
-            self.builders = list_builders(session=session)
+            self.builders = list_builders(session=session, locale=deps.browser_language(self))
 
 
 class BuilderState(rx.State):
@@ -30,5 +31,5 @@ class BuilderState(rx.State):
     def load(self) -> None:
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
         with session_scope() as session:
-            self.builder = get_builder(session=session, slug=slug)
+            self.builder = get_builder(session=session, slug=slug, locale=deps.browser_language(self))
         self.not_found = self.builder is None

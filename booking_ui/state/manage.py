@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import reflex as rx
 
 from booking.client import DayChoice, ManageView, load_view, reschedule_options
-from booking.core import utcnow
+from booking.core import format_date, locale_tag, utcnow
 from booking.notifications import csrf_token, looks_like_token, token_hash
 from booking.scheduling import load_zone
 from booking_ui import deps, routes
@@ -53,6 +53,7 @@ class ManageState(rx.State):
     policy_lines: list[str] = []
     days: list[DayChoice] = []
     zone: str = "UTC"
+    locale: str = ""  # the browser's language (its Accept-Language)
     week: int = 0
     notice: str = ""
     notice_tone: str = "green"
@@ -76,6 +77,7 @@ class ManageState(rx.State):
     def load(self):
         token = self._token()
         self.week, self.notice, self.zone = 0, "", ""  # the zone the client booked in, to start with
+        self.locale = locale_tag(deps.browser_language(self))
         self._refresh(token)
         self.loaded = True
         if self.view is None:
@@ -90,7 +92,8 @@ class ManageState(rx.State):
         self.notice, self.notice_tone = OUTCOMES.get(code, ("", "green"))
 
     def _refresh(self, token: str) -> None:
-        self.view = load_view(engine=deps.engine(), token=token, time_zone=self.zone or None) if token else None
+        self.view = (load_view(engine=deps.engine(), token=token, time_zone=self.zone or None, locale=self.locale)
+                     if token else None)
         if self.view is None:
             self.policy_lines, self.days = [], []
             return
@@ -100,10 +103,11 @@ class ManageState(rx.State):
             self.days = []
             return
         first: date = utcnow().astimezone(load_zone(self.zone)).date() + timedelta(days=7 * self.week)
-        self.week_label = f"{first.day} {first:%B} – {(first + timedelta(days=6)).day} " \
-                          f"{first + timedelta(days=6):%B}"
+        last = first + timedelta(days=6)
+        self.week_label = (f"{format_date(first, locale=self.locale, style='day_month_long')} – "
+                           f"{format_date(last, locale=self.locale, style='day_month_long')}")
         self.days = reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
-                                              from_day=first)
+                                       from_day=first, locale=self.locale)
 
     @db_event
     def set_zone(self, value: str):

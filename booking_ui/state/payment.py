@@ -52,11 +52,13 @@ class SuccessState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id = self.summary.id
+            locale = deps.browser_language(self)
         try:
             continued = await asyncio.to_thread(continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                                 settings=get_settings(), booking_id=booking_id)
         except (HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.summary = receipt.summary
@@ -75,6 +77,7 @@ class SuccessState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
+            locale = deps.browser_language(self)
         if held:
             try:
                 released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
@@ -86,7 +89,7 @@ class SuccessState(rx.State):
                 return None
             if not released:  # paid meanwhile: show it
                 receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
-                                                  booking_id=booking_id)
+                                                  booking_id=booking_id, locale=locale)
                 async with self:
                     self.working = False
                     if receipt.state == "confirmed":
@@ -98,10 +101,11 @@ class SuccessState(rx.State):
     async def load(self):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
+            locale = deps.browser_language(self)
             self.state, self.summary = "loading", None
             self.working, self.message = False, ""
         receipt = await asyncio.to_thread(confirm_from_success_page, engine=deps.engine(),
-                                          gateway=deps.gateway(), checkout_session_id=session_id)
+                                          gateway=deps.gateway(), checkout_session_id=session_id, locale=locale)
         async with self:
             self.state, self.summary = receipt.state, receipt.summary
         if receipt.state != "processing" or receipt.summary is None:
@@ -109,7 +113,7 @@ class SuccessState(rx.State):
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
             await asyncio.sleep(PROCESSING_POLL_SECONDS)
             update = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
-                                             booking_id=receipt.summary.id)
+                                             booking_id=receipt.summary.id, locale=locale)
             if update.state != "processing":
                 async with self:
                     self.state, self.summary = update.state, update.summary
@@ -132,7 +136,8 @@ class CancelState(rx.State):
     @db_event
     def load(self):
         self.working, self.message = False, ""
-        receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id())
+        receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id(),
+                                  locale=deps.browser_language(self))
         self.state, self.summary = receipt.state, receipt.summary
 
     @rx.event(background=True)
@@ -142,11 +147,13 @@ class CancelState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id = self._booking_id()
+            locale = deps.browser_language(self)
         try:
             started = await asyncio.to_thread(retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                               settings=get_settings(), booking_id=booking_id)
         except (HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary
@@ -162,6 +169,7 @@ class CancelState(rx.State):
                 return None
             self.working = True
             booking_id = self._booking_id()
+            locale = deps.browser_language(self)
             session_type_id = self.summary.session_type_id if self.summary else ""
         try:
             released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
@@ -172,7 +180,8 @@ class CancelState(rx.State):
                 self.message = "We could not reach the payment provider; your time is still held. Please retry."
             return None
         if not released:  # paid meanwhile, or already ended: show what it is now
-            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary

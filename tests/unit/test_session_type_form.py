@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.core.money import format_money
+from booking.core.time import format_money
 from booking.workspace.session_types import (
     MAX_UNIT_AMOUNT,
     SUPPORTED_CURRENCIES,

@@ -1,7 +1,8 @@
 """The hosted checkout page at <public-url>/c/pay/<session id>, and its 3D Secure challenge.
 
-Plain server-rendered HTML forms; every payment goes through `Emulator.pay` /
-`Emulator.authenticate`, the same logic as the control API's `complete` endpoint.
+Plain server-rendered HTML forms; every payment goes through `checkout.pay` /
+`checkout.authenticate` (resources/checkout.py), the same logic as the control API's `complete`
+endpoint.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import checkout, payments
-from stripe_emulator.charging import PaymentResult, SessionUnavailable, success_redirect
-from stripe_emulator.emulator import Emulator
-from stripe_emulator.forms import decode_flat
-from stripe_emulator.money import format_amount
-from stripe_emulator.templates import page
+from stripe_emulator.core import cards, payment_engine
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.forms import decode_flat
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable, success_redirect
+from stripe_emulator.pages.templates import page
+from stripe_emulator.resources import checkout
 
 CSS = """
 .checkout{max-width:960px;margin:0 auto;padding:40px 24px;display:grid;grid-template-columns:1fr 1fr;gap:48px}
@@ -66,14 +68,14 @@ SCRIPT = """
 
 # Messages for failures that come back through a redirect (?error=<code>).
 REDIRECT_ERRORS: dict[str, str] = {
-    "payment_intent_authentication_failure": payments.AUTHENTICATION_FAILED,
+    "payment_intent_authentication_failure": cards.AUTHENTICATION_FAILED,
     **{
         outcome.decline_code: outcome.message
-        for outcome in payments.TEST_CARD_OUTCOMES.values()
+        for outcome in cards.TEST_CARD_OUTCOMES.values()
         if outcome.decline_code and outcome.message
     },
 }
-for _outcome in payments.TEST_CARD_OUTCOMES.values():
+for _outcome in cards.TEST_CARD_OUTCOMES.values():
     _after = _outcome.after_authentication
     if _after is not None and _after.decline_code and _after.message:
         REDIRECT_ERRORS[_after.decline_code] = _after.message
@@ -91,7 +93,7 @@ FIELDS = (
 )
 
 
-def routes(emu: Emulator) -> list[Route]:
+def routes(emu: Engine) -> list[Route]:
     async def show(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         error_code = request.query_params.get("error")
@@ -103,7 +105,7 @@ def routes(emu: Emulator) -> list[Route]:
         form = decode_flat(await request.body())
         values = {key: form.get(name, "") for key, name, *_ in FIELDS}
         try:
-            result = emu.pay(session_id, **values)
+            result = checkout.pay(emu, session_id, **values)
         except SessionUnavailable as exc:
             return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
         return _after_payment(emu, session_id, result, values)
@@ -111,7 +113,8 @@ def routes(emu: Emulator) -> list[Route]:
     async def challenge(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         challenge_id = request.path_params["challenge_id"]
-        data = emu.challenge(challenge_id)
+        with emu.lock:
+            data = payment_engine.challenge(emu, challenge_id)
         if data is None or data["session"] != session_id:
             return _unavailable(SessionUnavailable("not_found"), status=404)
         if data["status"] != "pending":
@@ -125,7 +128,7 @@ def routes(emu: Emulator) -> list[Route]:
         if action not in ("complete", "fail"):
             return HTMLResponse("Unknown action", status_code=400)
         try:
-            result = emu.authenticate(session_id, challenge_id, action)
+            result = checkout.authenticate(emu, session_id, challenge_id, action)
         except SessionUnavailable as exc:
             return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
         if result.status == "succeeded":
@@ -149,7 +152,7 @@ def routes(emu: Emulator) -> list[Route]:
 
 
 def _after_payment(
-    emu: Emulator, session_id: str, result: PaymentResult, values: dict[str, str]
+    emu: Engine, session_id: str, result: PaymentResult, values: dict[str, str]
 ) -> Response:
     if result.status == "succeeded":
         return RedirectResponse(result.next_url or success_redirect(result.session), status_code=303)
@@ -167,7 +170,7 @@ def _after_payment(
 
 
 def _render(
-    emu: Emulator,
+    emu: Engine,
     session_id: str,
     *,
     values: dict[str, str],
@@ -176,7 +179,7 @@ def _render(
     status: int,
 ) -> Response:
     with emu.tx():
-        emu.expire_due_sessions()
+        checkout.expire_due(emu)
         session = emu.store.get("checkout.session", session_id)
         if session is None:
             return _unavailable(SessionUnavailable("not_found"), status=404)

@@ -1,6 +1,12 @@
-"""Currencies: which are zero-decimal, and how to show an amount in minor units to a human."""
+"""Currencies: which are zero-decimal, how to show an amount in minor units to a human, and the
+currency and unit-amount parameters prices take."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from stripe_emulator.core import errors
+from stripe_emulator.core.spec import String, join
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = frozenset(
@@ -61,3 +67,34 @@ def format_amount(amount: int, currency: str) -> str:
     symbol = SYMBOLS.get(currency)
     text = f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
     return f"-{text}" if negative else text
+
+
+def _check_currency(value: str, path: str) -> None:
+    if value.lower() not in KNOWN_CURRENCIES:
+        raise errors.invalid(path, f"Invalid currency: {value}.")
+
+
+def Currency(*, required: bool = False) -> String:
+    return String(required=required, max_length=3, check=_check_currency)
+
+
+def unit_amount(args: dict[str, Any], path: str) -> int:
+    """`unit_amount`, or `unit_amount_decimal` rounded to whole minor units."""
+    if "unit_amount" in args and "unit_amount_decimal" in args:
+        raise errors.StripeError(
+            "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
+            param=join(path, "unit_amount"),
+            code="parameters_exclusive",
+        )
+    if "unit_amount" in args:
+        return int(args["unit_amount"])
+    decimal = args.get("unit_amount_decimal")
+    if decimal is None:
+        raise errors.missing(join(path, "unit_amount"))
+    try:
+        amount = round(float(decimal))
+    except ValueError:
+        raise errors.invalid(join(path, "unit_amount_decimal"), f"Invalid decimal: {decimal}") from None
+    if amount < 0:
+        raise errors.invalid(join(path, "unit_amount_decimal"), "This value must be >= 0.")
+    return amount

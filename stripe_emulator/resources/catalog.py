@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors, resources
-from stripe_emulator.checkout import Currency, unit_amount
-from stripe_emulator.context import RequestContext
-from stripe_emulator.listing import list_endpoint
-from stripe_emulator.resources import clean_metadata, merge_metadata
-from stripe_emulator.spec import (
+from stripe_emulator.core import errors, ids, objects
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import list_endpoint
+from stripe_emulator.core.money import Currency, unit_amount
+from stripe_emulator.core.objects import clean_metadata, merge_metadata
+from stripe_emulator.core.spec import (
     EXPAND,
     RETRIEVE,
     Boolean,
@@ -23,7 +23,7 @@ from stripe_emulator.spec import (
 )
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
 
@@ -117,7 +117,7 @@ def _tax_details(data: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"performance_location": None, "tax_code": data.get("tax_code")}
 
 
-def create_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_product(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     custom_id = args.get("id")
     with emu.tx():
         now = emu.clock.now()
@@ -125,8 +125,8 @@ def create_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
             raise errors.StripeError(
                 f"Product already exists: {custom_id}", param="id", code="resource_already_exists"
             )
-        product = resources.product(
-            id=custom_id or resources.new_id("prod"),
+        product = objects.product(
+            id=custom_id or ids.new_id("prod"),
             active=args.get("active") is not False,
             created=now,
             updated=now,
@@ -147,8 +147,8 @@ def create_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
         emu.emit("product.created", product, ctx, product["id"])
         if "default_price_data" in args:
             data = args["default_price_data"]
-            price = resources.price(
-                id=resources.new_id("price"),
+            price = objects.price(
+                id=ids.new_id("price"),
                 created=now,
                 currency=data["currency"].lower(),
                 metadata=clean_metadata(data.get("metadata")),
@@ -163,7 +163,7 @@ def create_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
         return product
 
 
-def update_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any], product_id: str) -> dict[str, Any]:
+def update_product(emu: Engine, ctx: RequestContext, args: dict[str, Any], product_id: str) -> dict[str, Any]:
     with emu.tx():
         product = emu.get("product", product_id, account=ctx.account)
         before = dict(product)
@@ -190,7 +190,7 @@ def update_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any], pro
 
 
 def _claim_lookup_key(
-    emu: Emulator, ctx: RequestContext, lookup_key: str, transfer: bool, price_id: str
+    emu: Engine, ctx: RequestContext, lookup_key: str, transfer: bool, price_id: str
 ) -> None:
     """Lookup keys are unique per account; `transfer_lookup_key=true` moves one."""
     for other in emu.store.where("price", "lookup_key", lookup_key, ctx.account):
@@ -206,7 +206,7 @@ def _claim_lookup_key(
         emu.emit("price.updated", other, ctx, other["product"], previous_attributes=previous)
 
 
-def create_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_price(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     amount = unit_amount(args, "")
     recurring = None
     if "recurring" in args:
@@ -230,8 +230,8 @@ def create_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> di
             product = emu.get("product", args["product"], param="product", status=400, account=ctx.account)
         elif "product_data" in args:
             data = args["product_data"]
-            product = resources.product(
-                id=data.get("id") or resources.new_id("prod"),
+            product = objects.product(
+                id=data.get("id") or ids.new_id("prod"),
                 active=data.get("active") is not False,
                 created=now,
                 updated=now,
@@ -245,10 +245,10 @@ def create_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> di
             emu.emit("product.created", product, ctx, product["id"])
         else:
             raise errors.missing("product")
-        price_id = resources.new_id("price")
+        price_id = ids.new_id("price")
         if args.get("lookup_key"):
             _claim_lookup_key(emu, ctx, args["lookup_key"], bool(args.get("transfer_lookup_key")), price_id)
-        price = resources.price(
+        price = objects.price(
             id=price_id,
             active=args.get("active") is not False,
             created=now,
@@ -267,7 +267,7 @@ def create_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> di
         return price
 
 
-def update_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any], price_id: str) -> dict[str, Any]:
+def update_price(emu: Engine, ctx: RequestContext, args: dict[str, Any], price_id: str) -> dict[str, Any]:
     with emu.tx():
         price = emu.get("price", price_id, account=ctx.account)
         before = dict(price)
@@ -285,7 +285,7 @@ def update_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any], price
 
 
 def _save_with_event(
-    emu: Emulator,
+    emu: Engine,
     obj: dict[str, Any],
     before: dict[str, Any],
     event_type: str,
@@ -307,24 +307,24 @@ def _save_with_event(
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-def _create_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create_product(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_product(emu, ctx, args)
 
 
-def _update_product(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update_product(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return update_product(emu, ctx, args, id)
 
 
-def _create_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create_price(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_price(emu, ctx, args)
 
 
-def _update_price(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update_price(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return update_price(emu, ctx, args, id)
 
 
 def _retriever(object_type: str) -> Any:
-    def retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    def retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
         return emu.retrieve(object_type, id, ctx.account)
 
     return retrieve

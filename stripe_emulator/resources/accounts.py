@@ -1,26 +1,25 @@
 """Connected accounts (Connect Express), their bank accounts, and onboarding outcomes.
 
 An account starts with requirements due and charges/payouts disabled. The hosted onboarding
-page (see `connect_pages.py`) either completes it (capabilities active, requirements cleared,
+page (see `pages/connect.py`) either completes it (capabilities active, requirements cleared,
 a test bank account attached) or leaves it incomplete (`external_account` and
 `individual.verification.document` due); both send `account.updated`.
 
-Bank accounts use Stripe's test numbers: `000123456789` pays out, `000111111116` fails with
-`no_account`, `000111111113` with `account_closed` (see `PAYOUT_FAILURES`).
+Bank accounts, requirements and payout failures are in `core/account_state.py` (payouts
+change them too).
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors, resources
-from stripe_emulator.context import AUTOMATIC, RequestContext
-from stripe_emulator.listing import list_endpoint
-from stripe_emulator.money import KNOWN_CURRENCIES
-from stripe_emulator.resources import clean_metadata, list_object, merge_metadata
-from stripe_emulator.spec import (
+from stripe_emulator.core import account_state, errors, ids, objects
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
+from stripe_emulator.core.listing import list_endpoint
+from stripe_emulator.core.money import KNOWN_CURRENCIES
+from stripe_emulator.core.objects import clean_metadata, list_object, merge_metadata
+from stripe_emulator.core.spec import (
     EXPAND,
     RETRIEVE,
     Boolean,
@@ -36,10 +35,9 @@ from stripe_emulator.spec import (
 )
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 PLATFORM_ACCOUNT_ID = "acct_1EmulatorPlatform"
-DEFAULT_BANK_ACCOUNT = "000123456789"
 EURO_COUNTRIES = (
     "AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT",
     "NL", "PT", "SI", "SK",
@@ -48,23 +46,6 @@ COUNTRY_CURRENCIES = {
     "US": "usd", "GB": "gbp", "CA": "cad", "AU": "aud", "NZ": "nzd", "JP": "jpy", "SG": "sgd",
     "HK": "hkd", "CH": "chf", "SE": "sek", "NO": "nok", "DK": "dkk", "PL": "pln", "CZ": "czk",
     "MX": "mxn", "BR": "brl", **{country: "eur" for country in EURO_COUNTRIES},
-}
-# Stripe's test bank account numbers: None pays out, otherwise the payout failure code.
-PAYOUT_FAILURES: dict[str, str | None] = {
-    "000123456789": None,
-    "000111111116": "no_account",
-    "000111111113": "account_closed",
-    "000222222227": "insufficient_funds",
-    "000333333335": "debit_not_authorized",
-    "000444444440": "invalid_currency",
-}
-FAILURE_MESSAGES = {
-    "no_account": "The bank account details on file are probably incorrect. No bank account "
-    "could be located with those details.",
-    "account_closed": "The bank account has been closed.",
-    "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
-    "debit_not_authorized": "Debit transactions are not approved on the bank account.",
-    "invalid_currency": "The bank was unable to process this payout because of its currency.",
 }
 # What a new Express account still has to provide (Stripe asks for these in onboarding).
 INITIAL_REQUIREMENTS = [
@@ -186,101 +167,14 @@ UPDATE = Hash(
 )
 
 
-# --- bank accounts -----------------------------------------------------------------------------
-
-
-def add_bank_account(
-    emu: Emulator, account: dict[str, Any], details: dict[str, Any], path: str = "external_account"
-) -> dict[str, Any]:
-    """Attach a test bank account as the account's payout destination (replacing the old one)."""
-    number = str(details.get("account_number") or "").strip()
-    if number not in PAYOUT_FAILURES:
-        raise errors.invalid(
-            f"{path}[account_number]",
-            "You must use a test bank account number in test mode. Try 000123456789 (pays out), "
-            "000111111116 (fails with no_account) or 000111111113 (fails with account_closed).",
-            "account_number_invalid",
-        )
-    country = str(details.get("country") or account["country"]).upper()
-    bank_id = resources.new_id("ba")
-    bank = resources.build(
-        "bank_account",
-        id=bank_id,
-        account=account["id"],
-        account_holder_name=details.get("account_holder_name"),
-        account_holder_type=details.get("account_holder_type"),
-        country=country,
-        currency=str(details.get("currency") or account["default_currency"]).lower(),
-        fingerprint=hashlib.sha256(f"bank:{number}".encode()).hexdigest()[:16],
-        last4=number[-4:],
-        routing_number=details.get("routing_number") or "110000000",
-    )
-    for old in account["external_accounts"]["data"]:
-        emu.store.delete(old["id"])
-    emu.store.put(bank, account=account["id"])
-    emu.store.put_private(f"bank:{bank_id}", {"account_number": number})
-    account["external_accounts"] = list_object([bank], f"/v1/accounts/{account['id']}/external_accounts")
-    _drop_requirement(account, "external_account")
-    return bank
-
-
-def payout_failure(emu: Emulator, bank_account_id: str | None) -> str | None:
-    """The failure code a payout to this bank account gets (None: it is paid)."""
-    if not bank_account_id:
-        return "no_account"
-    details = emu.store.get_private(f"bank:{bank_account_id}") or {}
-    return PAYOUT_FAILURES.get(details.get("account_number", ""))
-
-
-def payout_destination(account: dict[str, Any], currency: str) -> dict[str, Any] | None:
-    """The usable bank account for payouts in `currency` (errored ones are not used)."""
-    for bank in account["external_accounts"]["data"]:
-        if bank["currency"] == currency and bank["status"] != "errored":
-            return bank
-    return None
-
-
 # --- requirements and onboarding ---------------------------------------------------------------
 
 
-def _requirements(due: list[str]) -> dict[str, Any]:
-    return {
-        "alternatives": [],
-        "current_deadline": None,
-        "currently_due": list(due),
-        "disabled_reason": "requirements.past_due" if due else None,
-        "errors": [],
-        "eventually_due": list(due),
-        "past_due": list(due),
-        "pending_verification": [],
-    }
-
-
-def _drop_requirement(account: dict[str, Any], name: str) -> None:
-    due = [item for item in account["requirements"]["currently_due"] if item != name]
-    account["requirements"] = _requirements(due)
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    return {key: before.get(key) for key in after if after[key] != before.get(key)}
-
-
-def save_and_announce(
-    emu: Emulator, account: dict[str, Any], before: dict[str, Any], ctx: RequestContext
-) -> dict[str, Any]:
-    """Store the account and send `account.updated` (with what changed) if anything did."""
-    emu.store.put(account)
-    previous = _changes(before, account)
-    if previous:
-        emu.emit("account.updated", account, ctx, account["id"], previous_attributes=previous)
-    return account
-
-
 def complete_onboarding(
-    emu: Emulator,
+    emu: Engine,
     account_id: str,
     *,
-    bank_account_number: str = DEFAULT_BANK_ACCOUNT,
+    bank_account_number: str = account_state.DEFAULT_BANK_ACCOUNT,
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> dict[str, Any]:
@@ -288,14 +182,14 @@ def complete_onboarding(
     with emu.tx():
         account = emu.get("account", account_id, account=None)
         before = copy.deepcopy(account)
-        if not account["external_accounts"]["data"] or bank_account_number != DEFAULT_BANK_ACCOUNT:
-            add_bank_account(
+        if not account["external_accounts"]["data"] or bank_account_number != account_state.DEFAULT_BANK_ACCOUNT:
+            account_state.add_bank_account(
                 emu,
                 account,
                 {"account_number": bank_account_number, "currency": account["default_currency"]},
             )
         account["capabilities"] = {name: "active" for name in account["capabilities"]}
-        account["requirements"] = _requirements([])
+        account["requirements"] = account_state.requirements([])
         account["business_type"] = account["business_type"] or "individual"
         account["details_submitted"] = True
         account["charges_enabled"] = account["capabilities"].get("card_payments") == "active"
@@ -305,10 +199,10 @@ def complete_onboarding(
             "ip": ip or "127.0.0.1",
             "user_agent": user_agent,
         }
-        return save_and_announce(emu, account, before, AUTOMATIC)
+        return account_state.save_and_announce(emu, account, before, AUTOMATIC)
 
 
-def leave_incomplete(emu: Emulator, account_id: str) -> dict[str, Any]:
+def leave_incomplete(emu: Engine, account_id: str) -> dict[str, Any]:
     """The user leaves onboarding early: requirements stay due, nothing is enabled."""
     with emu.tx():
         account = emu.get("account", account_id, account=None)
@@ -318,43 +212,21 @@ def leave_incomplete(emu: Emulator, account_id: str) -> dict[str, Any]:
             for name in INCOMPLETE_REQUIREMENTS
             if name != "external_account" or not account["external_accounts"]["data"]
         ]
-        account["requirements"] = _requirements(due)
+        account["requirements"] = account_state.requirements(due)
         account["capabilities"] = {
             name: "active" if status == "active" else "inactive"
             for name, status in account["capabilities"].items()
         }
         account["charges_enabled"] = False
         account["payouts_enabled"] = False
-        return save_and_announce(emu, account, before, AUTOMATIC)
-
-
-def bank_account_failed(emu: Emulator, account_id: str, bank_account_id: str | None) -> None:
-    """After a payout fails on a bank account: it is errored, and payouts stop until a new
-    `external_account` is provided (what Stripe does with a closed or unknown account)."""
-    account = emu.store.get("account", account_id)
-    if account is None:
-        return
-    before = copy.deepcopy(account)
-    for bank in account["external_accounts"]["data"]:
-        if bank["id"] == bank_account_id:
-            bank["status"] = "errored"
-            stored = emu.store.get("bank_account", bank["id"])
-            if stored is not None:
-                stored["status"] = "errored"
-                emu.store.put(stored)
-    due = list(account["requirements"]["currently_due"])
-    if "external_account" not in due:
-        due.append("external_account")
-    account["requirements"] = _requirements(due)
-    account["payouts_enabled"] = False
-    save_and_announce(emu, account, before, AUTOMATIC)
+        return account_state.save_and_announce(emu, account, before, AUTOMATIC)
 
 
 # --- API ---------------------------------------------------------------------------------------
 
 
 def _express_controller() -> dict[str, Any]:
-    return copy.deepcopy(resources.build("account")["controller"])
+    return copy.deepcopy(objects.build("account")["controller"])
 
 
 def _apply_settings(account: dict[str, Any], settings: dict[str, Any] | None) -> None:
@@ -370,7 +242,7 @@ def _apply_settings(account: dict[str, Any], settings: dict[str, Any] | None) ->
 def _apply_profile(account: dict[str, Any], profile: dict[str, Any] | None) -> None:
     for key, value in (profile or {}).items():
         account["business_profile"][key] = value
-        _drop_requirement(account, f"business_profile.{key}")
+        account_state.drop_requirement(account, f"business_profile.{key}")
 
 
 def _apply_capabilities(account: dict[str, Any], capabilities: dict[str, Any] | None) -> None:
@@ -381,7 +253,7 @@ def _apply_capabilities(account: dict[str, Any], capabilities: dict[str, Any] | 
             account["capabilities"].pop(name, None)
 
 
-def create_account(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_account(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     if "type" in args and "controller" in args:
         raise errors.invalid("controller", "You cannot specify both `type` and `controller`.")
     if "type" not in args and "controller" not in args:
@@ -398,8 +270,8 @@ def create_account(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
     country = (args.get("country") or "US").upper()
     with emu.tx():
         now = emu.clock.now()
-        account_id = resources.new_id("acct")
-        account = resources.build(
+        account_id = ids.new_id("acct")
+        account = objects.build(
             "account",
             id=account_id,
             business_type=args.get("business_type"),
@@ -410,21 +282,21 @@ def create_account(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
             email=args.get("email"),
             external_accounts=list_object([], f"/v1/accounts/{account_id}/external_accounts"),
             metadata=clean_metadata(args.get("metadata")),
-            requirements=_requirements(INITIAL_REQUIREMENTS),
+            requirements=account_state.requirements(INITIAL_REQUIREMENTS),
             type="express",
         )
-        account["future_requirements"] = _requirements([])
+        account["future_requirements"] = account_state.requirements([])
         _apply_capabilities(account, requested)
         _apply_profile(account, args.get("business_profile"))
         _apply_settings(account, args.get("settings"))
         if args.get("external_account"):
-            add_bank_account(emu, account, args["external_account"])
+            account_state.add_bank_account(emu, account, args["external_account"])
         emu.store.put(account)
         emu.store.set_meta(f"payouts_run_at:{account_id}", str(now))
         return account
 
 
-def update_account(emu: Emulator, ctx: RequestContext, args: dict[str, Any], account_id: str) -> dict[str, Any]:
+def update_account(emu: Engine, ctx: RequestContext, args: dict[str, Any], account_id: str) -> dict[str, Any]:
     with emu.tx():
         account = emu.get("account", account_id, account=None)
         before = copy.deepcopy(account)
@@ -437,16 +309,16 @@ def update_account(emu: Emulator, ctx: RequestContext, args: dict[str, Any], acc
         _apply_profile(account, args.get("business_profile"))
         _apply_settings(account, args.get("settings"))
         if args.get("external_account"):
-            add_bank_account(emu, account, args["external_account"])
+            account_state.add_bank_account(emu, account, args["external_account"])
             if account["details_submitted"] and not account["requirements"]["currently_due"]:
                 account["payouts_enabled"] = True
         account["metadata"] = merge_metadata(account.get("metadata") or {}, args.get("metadata"))
-        return save_and_announce(emu, account, before, ctx)
+        return account_state.save_and_announce(emu, account, before, ctx)
 
 
-def platform_account(emu: Emulator) -> dict[str, Any]:
+def platform_account(emu: Engine) -> dict[str, Any]:
     """`GET /v1/account` without Stripe-Account: the platform itself."""
-    account = resources.build(
+    account = objects.build(
         "account",
         id=PLATFORM_ACCOUNT_ID,
         charges_enabled=True,
@@ -462,28 +334,28 @@ def platform_account(emu: Emulator) -> dict[str, Any]:
     return account
 
 
-def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_account(emu, ctx, args)
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("account", id, None)
 
 
-def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return update_account(emu, ctx, args, id)
 
 
-def _delete(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _delete(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     with emu.tx():
         account = emu.get("account", id, account=None)
         for bank in account["external_accounts"]["data"]:
             emu.store.delete(bank["id"])
         emu.store.delete(id)
-        return {**resources.build("deleted_account"), "id": id}
+        return {**objects.build("deleted_account"), "id": id}
 
 
-def _current(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _current(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     if ctx.account:
         return emu.retrieve("account", ctx.account, None)
     return platform_account(emu)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors
-from stripe_emulator.context import RequestContext
-from stripe_emulator.listing import paginate, range_filter
-from stripe_emulator.spec import CREATED, RETRIEVE, Boolean, Endpoint, List, String, list_spec
+from stripe_emulator.core import errors
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import paginate, range_filter
+from stripe_emulator.core.spec import CREATED, RETRIEVE, Boolean, Endpoint, List, String, list_spec
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 LIST = list_spec(
     created=CREATED,
@@ -29,7 +29,7 @@ def _type_matches(event_type: str, pattern: str) -> bool:
     return event_type == pattern
 
 
-def list_events(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def list_events(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     event_type = args.get("type")
     types = args.get("types") or []
     if event_type and types:
@@ -59,7 +59,7 @@ def list_events(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dic
         return paginate(items, args, "/v1/events", "event")
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("event", id, ctx.account)
 
 

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator.emulator import Emulator
-from stripe_emulator.money import format_amount
-from stripe_emulator.templates import page
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.pages.templates import page
 
 CSS = """
 main{max-width:1200px;margin:0 auto;padding:24px}
@@ -73,7 +73,7 @@ def _table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, Call
     return f'<h2>{escape(title)} <span class="muted">({len(rows)})</span></h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def render_dashboard(emu: Emulator) -> str:
+def render_dashboard(emu: Engine) -> str:
     state = emu.snapshot()
     sessions = _table(
         "Checkout sessions",
@@ -228,7 +228,7 @@ def render_dashboard(emu: Emulator) -> str:
     return page("Stripe emulator dashboard", body, css=CSS)
 
 
-def routes(emu: Emulator) -> list[Route]:
+def routes(emu: Engine) -> list[Route]:
     async def dashboard(request: Request) -> Response:
         return HTMLResponse(render_dashboard(emu))
 

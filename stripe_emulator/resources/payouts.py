@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import accounts, errors, ledger, resources
-from stripe_emulator.context import AUTOMATIC, RequestContext
-from stripe_emulator.listing import filtered, paginate, range_filter
-from stripe_emulator.resources import clean_metadata
-from stripe_emulator.spec import (
+from stripe_emulator.core import account_state, errors, ids, ledger, objects
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
+from stripe_emulator.core.listing import filtered, paginate, range_filter
+from stripe_emulator.core.objects import clean_metadata
+from stripe_emulator.core.spec import (
     CREATED,
     EXPAND,
     RANGE,
@@ -34,7 +34,7 @@ from stripe_emulator.spec import (
 )
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 DAY = 24 * 60 * 60
 MAX_CATCH_UP_DAYS = 400  # a clock advanced by years runs at most this many payout days
@@ -53,7 +53,7 @@ def payout_times(after: int, until: int) -> list[int]:
 
 
 def create_payout(
-    emu: Emulator,
+    emu: Engine,
     *,
     account: str,
     amount: int,
@@ -67,7 +67,7 @@ def create_payout(
     metadata: dict[str, str] | None = None,
     statement_descriptor: str | None = None,
 ) -> dict[str, Any]:
-    payout_id = resources.new_id("po")
+    payout_id = ids.new_id("po")
     txn = ledger.record(
         emu,
         account=account,
@@ -79,7 +79,7 @@ def create_payout(
         available_on=created,
         description=description,
     )
-    payout = resources.build(
+    payout = objects.build(
         "payout",
         id=payout_id,
         amount=amount,
@@ -100,14 +100,14 @@ def create_payout(
     return payout
 
 
-def settle(emu: Emulator, payout: dict[str, Any], at: int | None = None) -> dict[str, Any]:
+def settle(emu: Engine, payout: dict[str, Any], at: int | None = None) -> dict[str, Any]:
     """The bank answers (at `at`, default now): paid, or failed for the failing test numbers."""
     account = emu.store.owner(payout["id"])
-    failure = accounts.payout_failure(emu, payout["destination"])
+    failure = account_state.payout_failure(emu, payout["destination"])
     if failure is None:
         payout.update(
             status="paid",
-            trace_id={"status": "supported", "value": "EMU" + resources.random_token(12).upper()},
+            trace_id={"status": "supported", "value": "EMU" + ids.random_token(12).upper()},
             reconciliation_status="completed" if payout["automatic"] else "not_applicable",
         )
         emu.store.put(payout)
@@ -126,17 +126,17 @@ def settle(emu: Emulator, payout: dict[str, Any], at: int | None = None) -> dict
         status="failed",
         failure_balance_transaction=txn["id"],
         failure_code=failure,
-        failure_message=accounts.FAILURE_MESSAGES.get(failure),
+        failure_message=account_state.FAILURE_MESSAGES.get(failure),
         trace_id={"status": "unsupported", "value": None},
     )
     emu.store.put(payout)
     emu.emit("payout.failed", payout, AUTOMATIC, account or payout["id"])
     if account:
-        accounts.bank_account_failed(emu, account, payout["destination"])
+        account_state.bank_account_failed(emu, account, payout["destination"])
     return payout
 
 
-def _settle_due(emu: Emulator, until: int, account: str | None = None) -> list[str]:
+def _settle_due(emu: Engine, until: int, account: str | None = None) -> list[str]:
     settled = []
     for payout in emu.store.due("payout", "in_transit", "arrival_date", until):
         if account is not None and emu.store.owner(payout["id"]) != account:
@@ -147,7 +147,7 @@ def _settle_due(emu: Emulator, until: int, account: str | None = None) -> list[s
 
 
 def _pay_out_available(
-    emu: Emulator, account: dict[str, Any], as_of: int, arrival_date: int
+    emu: Engine, account: dict[str, Any], as_of: int, arrival_date: int
 ) -> list[dict[str, Any]]:
     """One automatic payout per currency of the whole available balance."""
     if not account["payouts_enabled"]:
@@ -155,7 +155,7 @@ def _pay_out_available(
     made = []
     for currency, amounts in sorted(ledger.totals(emu, account["id"], as_of).items()):
         amount = amounts["available"]
-        bank = accounts.payout_destination(account, currency)
+        bank = account_state.payout_destination(account, currency)
         if amount <= 0 or bank is None:
             continue
         made.append(
@@ -174,7 +174,7 @@ def _pay_out_available(
     return made
 
 
-def run_schedules(emu: Emulator) -> list[str]:
+def run_schedules(emu: Engine) -> list[str]:
     """Everything the clock made due since the last run: automatic payouts at each payout
     time, and payouts whose arrival date has come. Returns the payouts touched."""
     now = emu.clock.now()
@@ -194,7 +194,7 @@ def run_schedules(emu: Emulator) -> list[str]:
     return list(dict.fromkeys(touched))
 
 
-def pay_out_now(emu: Emulator, account_id: str | None = None) -> list[dict[str, Any]]:
+def pay_out_now(emu: Engine, account_id: str | None = None) -> list[dict[str, Any]]:
     """Control API: pay each (or one) connected account's available balance out right now and
     let the bank answer at once."""
     with emu.tx():
@@ -233,7 +233,7 @@ LIST = list_spec(
 )
 
 
-def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     currency = args["currency"].lower()
     with emu.tx():
         emu.tick()
@@ -243,7 +243,7 @@ def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[st
                 f"Sorry, you don't have any external accounts in that currency ({currency}).",
             )
         account = emu.get("account", ctx.account, account=None)
-        bank = accounts.payout_destination(account, currency)
+        bank = account_state.payout_destination(account, currency)
         if "destination" in args:
             banks = {b["id"]: b for b in account["external_accounts"]["data"]}
             bank = banks.get(args["destination"])
@@ -279,7 +279,7 @@ def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[st
         )
 
 
-def _list(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _list(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     arrival_ok = range_filter(args.get("arrival_date"))
     with emu.tx():
         emu.tick_quietly()
@@ -290,11 +290,11 @@ def _list(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str,
         return paginate(items, args, "/v1/payouts", "payout")
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("payout", id, ctx.account)
 
 
-def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.update_fields("payout", id, args, ctx, event_type="payout.updated")
 
 

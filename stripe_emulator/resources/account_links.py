@@ -1,4 +1,4 @@
-"""Account Links: single-use URLs to the hosted onboarding page (see `connect_pages.py`).
+"""Account Links: single-use URLs to the hosted onboarding page (see `pages/connect.py`).
 
 A link expires 5 minutes after creation on the emulator clock and once used; opening an
 expired or used link redirects to its `refresh_url`, as Stripe does.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import resources
-from stripe_emulator.context import RequestContext
-from stripe_emulator.spec import EXPAND, Endpoint, Hash, String, Url
+from stripe_emulator.core import ids, objects
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.spec import EXPAND, Endpoint, Hash, String, Url
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 LIFETIME = 5 * 60
 
@@ -32,15 +32,15 @@ def private_key(token: str) -> str:
     return f"account_link:{token}"
 
 
-def onboarding_url(emu: Emulator, account_id: str, token: str) -> str:
+def onboarding_url(emu: Engine, account_id: str, token: str) -> str:
     return f"{emu.config.base_url}/setup/s/{account_id}/{token}"
 
 
-def create_link(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_link(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     with emu.tx():
         account = emu.get("account", args["account"], param="account", status=400, account=None)
         now = emu.clock.now()
-        token = resources.random_token(12)
+        token = ids.random_token(12)
         emu.store.put_private(
             private_key(token),
             {
@@ -51,7 +51,7 @@ def create_link(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dic
                 "used": False,
             },
         )
-        return resources.build(
+        return objects.build(
             "account_link",
             created=now,
             expires_at=now + LIFETIME,
@@ -59,7 +59,7 @@ def create_link(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dic
         )
 
 
-def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_link(emu, ctx, args)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_emulator import errors
+from stripe_emulator.core import errors
 
 _URL_RE = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

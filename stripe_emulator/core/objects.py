@@ -2,47 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any
 
-from stripe_emulator.defaults import blank
-
-_ALPHABET = string.ascii_letters + string.digits
-
-ID_LENGTHS = {
-    "acct": 16,
-    "cs_test": 58,
-    "pi": 24,
-    "ch": 24,
-    "re": 24,
-    "py": 24,
-    "txn": 24,
-    "pm": 24,
-    "evt": 24,
-    "li": 24,
-    "prod": 14,
-    "price": 24,
-    "req": 14,
-    "3ds": 20,
-}
-
-
-def random_token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
-def new_id(prefix: str) -> str:
-    """Stripe-looking ids: cs_test_a1..., pi_3N..., evt_1P..."""
-    length = ID_LENGTHS.get(prefix, 24)
-    if prefix == "cs_test":
-        return f"cs_test_a1{random_token(length - 2)}"
-    if prefix in ("pi", "ch", "re", "py", "txn", "pm", "evt", "price", "li", "tr", "trr", "fee",
-                  "fr", "po", "ba", "pyr"):
-        return f"{prefix}_3E{random_token(length - 2)}"
-    if prefix == "acct":
-        return f"acct_1E{random_token(length - 2)}"
-    return f"{prefix}_{random_token(length)}"
+from stripe_emulator.core.defaults import blank
+from stripe_emulator.core.ids import new_id, random_token
 
 
 def build(object_type: str, **fields: Any) -> dict[str, Any]:
@@ -170,37 +133,6 @@ def charge_payment_method_details(card: Any, three_d_secure: bool) -> dict[str, 
         },
         "type": "card",
     }
-
-
-def event(
-    *,
-    type: str,
-    obj: dict[str, Any],
-    created: int,
-    api_version: str,
-    request_id: str | None,
-    idempotency_key: str | None,
-    previous_attributes: dict[str, Any] | None = None,
-    pending_webhooks: int = 0,
-    account: str | None = None,
-) -> dict[str, Any]:
-    data: dict[str, Any] = {"object": obj}
-    if previous_attributes is not None:
-        data["previous_attributes"] = previous_attributes
-    built = build(
-        "event",
-        id=new_id("evt"),
-        api_version=api_version,
-        created=created,
-        data=data,
-        pending_webhooks=pending_webhooks,
-        request={"id": request_id, "idempotency_key": idempotency_key},
-        type=type,
-    )
-    if account:
-        # Stripe sets `account` only on events of connected accounts (Connect webhooks).
-        built = {"id": built["id"], "object": "event", "account": account, **built}
-    return built
 
 
 def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> dict[str, str]:

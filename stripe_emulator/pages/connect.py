@@ -18,11 +18,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import account_links, accounts, errors, ledger, login_links
-from stripe_emulator.emulator import Emulator
-from stripe_emulator.forms import decode_flat
-from stripe_emulator.money import format_amount
-from stripe_emulator.templates import page
+from stripe_emulator.core import account_state, errors, ledger
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.forms import decode_flat
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.pages.templates import page
+from stripe_emulator.resources import account_links, accounts, login_links
 
 CSS = """
 .narrow{max-width:520px;margin:48px auto;padding:0 16px}
@@ -45,7 +46,7 @@ BANK_CHOICES = (
 )
 
 
-def routes(emu: Emulator) -> list[Route]:
+def routes(emu: Engine) -> list[Route]:
     def link_for(request: Request) -> dict[str, Any] | None:
         token = request.path_params["token"]
         with emu.lock:
@@ -77,7 +78,7 @@ def routes(emu: Emulator) -> list[Route]:
         choice = form.get("choice", "")
         if choice not in ("complete", "incomplete"):
             return HTMLResponse("Unknown choice", status_code=400)
-        bank = form.get("bank_account") or accounts.DEFAULT_BANK_ACCOUNT
+        bank = form.get("bank_account") or account_state.DEFAULT_BANK_ACCOUNT
         if choice == "complete" and bank not in dict(BANK_CHOICES):
             return HTMLResponse("Unknown bank account", status_code=400)
         try:
@@ -128,7 +129,7 @@ def _not_found(text: str) -> HTMLResponse:
     return HTMLResponse(page("Link not found", body, css=CSS), status_code=404)
 
 
-def _onboarding_html(emu: Emulator, account: dict[str, Any], action: str) -> str:
+def _onboarding_html(emu: Engine, account: dict[str, Any], action: str) -> str:
     platform = emu.config.business_name
     choices = "".join(
         f'<label><input type="radio" name="bank_account" value="{number}"'
@@ -161,7 +162,7 @@ def _time(ts: Any) -> str:
 
 
 def _dashboard_html(
-    emu: Emulator, account: dict[str, Any], balance: dict[str, Any], payouts: list[dict[str, Any]]
+    emu: Engine, account: dict[str, Any], balance: dict[str, Any], payouts: list[dict[str, Any]]
 ) -> str:
     rows = "".join(
         f"<tr><td>{escape(entry['currency'].upper())}</td>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stripe_emulator import errors
+from stripe_emulator.core import errors
 
 EXPANDABLE: dict[str, frozenset[str]] = {
     "checkout.session": frozenset(

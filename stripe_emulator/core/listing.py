@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors
-from stripe_emulator.resources import list_object
-from stripe_emulator.spec import CREATED, Endpoint, Param, list_spec
+from stripe_emulator.core import errors
+from stripe_emulator.core.engine import KINDS
+from stripe_emulator.core.objects import list_object
+from stripe_emulator.core.spec import CREATED, Endpoint, Param, list_spec
 
 if TYPE_CHECKING:
-    from stripe_emulator.context import RequestContext
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.context import RequestContext
+    from stripe_emulator.core.engine import Engine
 
 
 def paginate(items: list[dict[str, Any]], args: dict[str, Any], url: str, kind: str) -> dict[str, Any]:
@@ -100,6 +101,21 @@ def filtered(
     ]
 
 
+def list_objects(
+    emu: Engine,
+    object_type: str,
+    args: dict[str, Any],
+    url: str,
+    filters: dict[str, str] | None = None,
+    account: Any = None,
+) -> dict[str, Any]:
+    """List one account's objects with equality filters: {param name: dotted field path}."""
+    with emu.tx():
+        emu.tick_quietly()
+        items = filtered(emu.store.all(object_type, account), args, filters or {})
+        return paginate(items, args, url, KINDS.get(object_type, object_type))
+
+
 def list_endpoint(
     path: str,
     object_type: str,
@@ -115,7 +131,7 @@ def list_endpoint(
         params["created"] = CREATED
     paths = {name: field for name, (field, _) in filters.items()}
 
-    def handler(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
-        return emu.list_objects(object_type, args, path, paths, ctx.account)
+    def handler(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+        return list_objects(emu, object_type, args, path, paths, ctx.account)
 
     return Endpoint("GET", path, list_spec(**params), handler, platform_only=platform_only)

@@ -1,16 +1,16 @@
 """Login Links: `POST /v1/accounts/{id}/login_links` -> a URL to the emulator's small Express
-dashboard for that account (see `connect_pages.py`)."""
+dashboard for that account (see `pages/connect.py`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import errors, resources
-from stripe_emulator.context import RequestContext
-from stripe_emulator.spec import EXPAND, Endpoint, Hash
+from stripe_emulator.core import errors, ids, objects
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.spec import EXPAND, Endpoint, Hash
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 CREATE = Hash(expand=EXPAND)
 
@@ -19,7 +19,7 @@ def private_key(token: str) -> str:
     return f"login_link:{token}"
 
 
-def create_login_link(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def create_login_link(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     with emu.tx():
         account = emu.get("account", id, account=None)
         if not account["details_submitted"]:
@@ -27,9 +27,9 @@ def create_login_link(emu: Emulator, ctx: RequestContext, args: dict[str, Any], 
                 "account",
                 "Cannot create a login link for an account that has not completed onboarding.",
             )
-        token = resources.random_token(12)
+        token = ids.random_token(12)
         emu.store.put_private(private_key(token), {"account": id})
-        return resources.build(
+        return objects.build(
             "login_link",
             created=emu.clock.now(),
             url=f"{emu.config.base_url}/express/{id}/{token}",

@@ -1,15 +1,18 @@
-"""Checkout sessions: creation with Stripe's validation, expiry (manual and automatic), line items."""
+"""Checkout sessions: creation with Stripe's validation, expiry (manual and automatic), line items,
+and paying an open session (the hosted page and the control API; the charging itself is the
+core payment engine's, `core/payment_engine.py`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import destination, errors, resources
-from stripe_emulator.context import AUTOMATIC, RequestContext
-from stripe_emulator.listing import list_endpoint, paginate
-from stripe_emulator.money import KNOWN_CURRENCIES
-from stripe_emulator.resources import clean_metadata
-from stripe_emulator.spec import (
+from stripe_emulator.core import connect_money, errors, ids, objects, payment_engine
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
+from stripe_emulator.core.listing import list_endpoint, paginate
+from stripe_emulator.core.money import Currency, unit_amount
+from stripe_emulator.core.objects import clean_metadata
+from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable
+from stripe_emulator.core.spec import (
     EXPAND,
     RETRIEVE,
     Email,
@@ -25,7 +28,7 @@ from stripe_emulator.spec import (
 )
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
@@ -52,15 +55,6 @@ LOCALES = (
 )
 SUBMIT_TYPES = ("auto", "book", "donate", "pay", "subscribe")
 TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
-
-
-def _check_currency(value: str, path: str) -> None:
-    if value.lower() not in KNOWN_CURRENCIES:
-        raise errors.invalid(path, f"Invalid currency: {value}.")
-
-
-def Currency(*, required: bool = False) -> String:
-    return String(required=required, max_length=3, check=_check_currency)
 
 
 PRODUCT_DATA = Hash(
@@ -136,7 +130,7 @@ def private_key(session_id: str) -> str:
     return f"session:{session_id}"
 
 
-def create_session(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("customer"):
         raise errors.no_such("customer", args["customer"], param="customer", status=400)
     payment_method_types = _payment_method_types(args)
@@ -154,9 +148,9 @@ def create_session(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> 
                 "currency", "The currency must match the currency of the line items."
             )
         subtotal = sum(item["amount_subtotal"] for item in items)
-        destination.validate(emu, ctx, intent_data, subtotal)
-        session_id = resources.new_id("cs_test")
-        session = resources.checkout_session(
+        connect_money.validate(emu, ctx, intent_data, subtotal)
+        session_id = ids.new_id("cs_test")
+        session = objects.checkout_session(
             id=session_id,
             allowed_payment_method_types=args.get("allowed_payment_method_types"),
             amount_subtotal=subtotal,
@@ -217,7 +211,7 @@ def _validate_expiry(expires_at: int | None, now: int) -> int:
 
 
 def _line_items(
-    emu: Emulator, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int
+    emu: Engine, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int
 ) -> list[dict[str, Any]]:
     if not raw_items:
         raise errors.missing("line_items")
@@ -237,7 +231,7 @@ def _line_items(
         else:
             raise errors.missing(f"{path}[price]")
         product = emu.store.get("product", price["product"]) or {}
-        line = resources.line_item(
+        line = objects.line_item(
             price_obj=price, quantity=item["quantity"], description=product.get("name")
         )
         line["metadata"] = clean_metadata(item.get("metadata"))
@@ -250,7 +244,7 @@ def _line_items(
     return items
 
 
-def _existing_price(emu: Emulator, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:
+def _existing_price(emu: Engine, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:
     price = emu.get("price", price_id, param=path, status=400, account=ctx.account)
     if not price["active"]:
         raise errors.invalid(
@@ -266,30 +260,8 @@ def _existing_price(emu: Emulator, ctx: RequestContext, price_id: str, path: str
     return price
 
 
-def unit_amount(args: dict[str, Any], path: str) -> int:
-    """`unit_amount`, or `unit_amount_decimal` rounded to whole minor units."""
-    if "unit_amount" in args and "unit_amount_decimal" in args:
-        raise errors.StripeError(
-            "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
-            param=join(path, "unit_amount"),
-            code="parameters_exclusive",
-        )
-    if "unit_amount" in args:
-        return int(args["unit_amount"])
-    decimal = args.get("unit_amount_decimal")
-    if decimal is None:
-        raise errors.missing(join(path, "unit_amount"))
-    try:
-        amount = round(float(decimal))
-    except ValueError:
-        raise errors.invalid(join(path, "unit_amount_decimal"), f"Invalid decimal: {decimal}") from None
-    if amount < 0:
-        raise errors.invalid(join(path, "unit_amount_decimal"), "This value must be >= 0.")
-    return amount
-
-
 def inline_price(
-    emu: Emulator, ctx: RequestContext, data: dict[str, Any], path: str, now: int
+    emu: Engine, ctx: RequestContext, data: dict[str, Any], path: str, now: int
 ) -> dict[str, Any]:
     """`price_data` creates an (inactive) Price and, with `product_data`, a Product."""
     amount = unit_amount(data, path)
@@ -305,8 +277,8 @@ def inline_price(
         )
     elif "product_data" in data:
         pd = data["product_data"]
-        product = resources.product(
-            id=resources.new_id("prod"),
+        product = objects.product(
+            id=ids.new_id("prod"),
             created=now,
             updated=now,
             name=pd["name"],
@@ -319,8 +291,8 @@ def inline_price(
         emu.store.put(product, account=ctx.account)
     else:
         raise errors.missing(join(path, "product_data"))
-    price = resources.price(
-        id=resources.new_id("price"),
+    price = objects.price(
+        id=ids.new_id("price"),
         active=False,
         created=now,
         currency=data["currency"].lower(),
@@ -332,23 +304,23 @@ def inline_price(
     return price
 
 
-def line_items(emu: Emulator, session_id: str) -> list[dict[str, Any]]:
+def line_items(emu: Engine, session_id: str) -> list[dict[str, Any]]:
     data = emu.store.get_private(private_key(session_id)) or {}
     return data.get("line_items", [])
 
 
-def payment_intent_data(emu: Emulator, session_id: str) -> dict[str, Any]:
+def payment_intent_data(emu: Engine, session_id: str) -> dict[str, Any]:
     data = emu.store.get_private(private_key(session_id)) or {}
     return data.get("payment_intent_data", {})
 
 
-def line_items_list(emu: Emulator, session_id: str, args: dict[str, Any]) -> dict[str, Any]:
+def line_items_list(emu: Engine, session_id: str, args: dict[str, Any]) -> dict[str, Any]:
     return paginate(
         line_items(emu, session_id), args, f"/v1/checkout/sessions/{session_id}/line_items", "item"
     )
 
 
-def expire_session(emu: Emulator, session_id: str, ctx: RequestContext) -> dict[str, Any]:
+def expire_session(emu: Engine, session_id: str, ctx: RequestContext) -> dict[str, Any]:
     with emu.tx():
         expire_due(emu)
         session = emu.get("checkout.session", session_id, account=ctx.account)
@@ -360,7 +332,7 @@ def expire_session(emu: Emulator, session_id: str, ctx: RequestContext) -> dict[
         return _expire(emu, session, ctx)
 
 
-def expire_due(emu: Emulator) -> list[str]:
+def expire_due(emu: Engine) -> list[str]:
     """Expire every open session whose `expires_at` has passed on the emulator clock."""
     with emu.tx():
         expired = []
@@ -370,7 +342,7 @@ def expire_due(emu: Emulator) -> list[str]:
         return expired
 
 
-def _expire(emu: Emulator, session: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+def _expire(emu: Engine, session: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     now = emu.clock.now()
     pi_id = session.get("payment_intent")
     if pi_id:
@@ -391,26 +363,58 @@ def _expire(emu: Emulator, session: dict[str, Any], ctx: RequestContext) -> dict
     return session
 
 
+# --- paying (hosted page, control API) ----------------------------------------------------------
+
+
+def payable_session(emu: Engine, session_id: str) -> dict[str, Any]:
+    expire_due(emu)
+    session = emu.store.get("checkout.session", session_id)
+    if session is None:
+        raise SessionUnavailable("not_found")
+    if session["status"] != "open":
+        raise SessionUnavailable(session["status"], session)
+    return session
+
+
+def pay(emu: Engine, session_id: str, **form: str) -> PaymentResult:
+    """One payment attempt with what the payer typed (`email`, `name`, `number`, `expiry`, `cvc`)."""
+    with emu.tx():
+        session = payable_session(emu, session_id)
+        return payment_engine.pay(emu, session, payment_intent_data(emu, session_id), **form)
+
+
+def authenticate(emu: Engine, session_id: str, challenge_id: str, action: str) -> PaymentResult:
+    """Resolve a 3D Secure challenge: action 'complete' charges the card, 'fail' fails it."""
+    if action not in ("complete", "fail"):
+        raise ValueError("action must be 'complete' or 'fail'")
+    with emu.tx():
+        challenge = payment_engine.challenge(emu, challenge_id)
+        if challenge is None or challenge["session"] != session_id:
+            raise SessionUnavailable("not_found")
+        session = payable_session(emu, session_id)
+        return payment_engine.authenticate(emu, session, challenge, action)
+
+
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_session(emu, ctx, args)
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("checkout.session", id, ctx.account)
 
 
-def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.update_fields("checkout.session", id, args, ctx)
 
 
-def _expire_endpoint(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _expire_endpoint(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return expire_session(emu, id, ctx)
 
 
-def _line_items_endpoint(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _line_items_endpoint(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     with emu.tx():
         emu.get("checkout.session", id, account=ctx.account)
         return line_items_list(emu, id, args)

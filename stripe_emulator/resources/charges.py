@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.context import RequestContext
-from stripe_emulator.listing import list_endpoint
-from stripe_emulator.spec import EXPAND, RETRIEVE, Email, Endpoint, Hash, Metadata, String, list_spec
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import list_endpoint, list_objects
+from stripe_emulator.core.spec import EXPAND, RETRIEVE, Email, Endpoint, Hash, Metadata, String, list_spec
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 UPDATE = Hash(
     description=String(max_length=1000, unsettable=True),
@@ -20,19 +20,19 @@ UPDATE = Hash(
 )
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("charge", id, ctx.account)
 
 
-def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.update_fields("charge", id, args, ctx)
 
 
-def _refunds(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _refunds(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     with emu.tx():
         emu.get("charge", id, account=ctx.account)
-        return emu.list_objects(
-            "refund", {**args, "charge": id}, f"/v1/charges/{id}/refunds", {"charge": "charge"}, ctx.account
+        return list_objects(
+            emu, "refund", {**args, "charge": id}, f"/v1/charges/{id}/refunds", {"charge": "charge"}, ctx.account
         )
 
 

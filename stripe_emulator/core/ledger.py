@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import resources
+from stripe_emulator.core import ids, objects
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 DAY = 24 * 60 * 60
 PLATFORM_DELAY_DAYS = 2
@@ -34,7 +34,7 @@ REPORTING_CATEGORIES = {
 }
 
 
-def delay_seconds(emu: Emulator, account: str | None) -> int:
+def delay_seconds(emu: Engine, account: str | None) -> int:
     """How long incoming funds stay pending for this account."""
     if account is None:
         return PLATFORM_DELAY_DAYS * DAY
@@ -44,7 +44,7 @@ def delay_seconds(emu: Emulator, account: str | None) -> int:
 
 
 def record(
-    emu: Emulator,
+    emu: Engine,
     *,
     account: str | None,
     type: str,
@@ -61,9 +61,9 @@ def record(
     now = emu.clock.now()
     created = now if created is None else created
     available_on = created if available_on is None else available_on
-    txn = resources.build(
+    txn = objects.build(
         "balance_transaction",
-        id=resources.new_id("txn"),
+        id=ids.new_id("txn"),
         amount=amount,
         available_on=available_on,
         created=created,
@@ -82,7 +82,7 @@ def record(
 
 
 def incoming(
-    emu: Emulator,
+    emu: Engine,
     *,
     account: str | None,
     type: str,
@@ -111,7 +111,7 @@ def incoming(
     )
 
 
-def release_due(emu: Emulator) -> int:
+def release_due(emu: Engine) -> int:
     """Mark pending transactions whose `available_on` has passed as available."""
     due = emu.store.due("balance_transaction", "pending", "available_on", emu.clock.now())
     for txn in due:
@@ -120,7 +120,7 @@ def release_due(emu: Emulator) -> int:
     return len(due)
 
 
-def totals(emu: Emulator, account: str | None, as_of: int | None = None) -> dict[str, dict[str, int]]:
+def totals(emu: Engine, account: str | None, as_of: int | None = None) -> dict[str, dict[str, int]]:
     """{currency: {"available": n, "pending": n}} from the account's transactions."""
     now = emu.clock.now() if as_of is None else as_of
     result: dict[str, dict[str, int]] = defaultdict(lambda: {"available": 0, "pending": 0})
@@ -132,11 +132,11 @@ def totals(emu: Emulator, account: str | None, as_of: int | None = None) -> dict
     return dict(result)
 
 
-def available(emu: Emulator, account: str | None, currency: str, as_of: int | None = None) -> int:
+def available(emu: Engine, account: str | None, currency: str, as_of: int | None = None) -> int:
     return totals(emu, account, as_of).get(currency, {}).get("available", 0)
 
 
-def balance(emu: Emulator, account: str | None) -> dict[str, Any]:
+def balance(emu: Engine, account: str | None) -> dict[str, Any]:
     """Stripe's Balance object for one account."""
     amounts = totals(emu, account)
     if not amounts:
@@ -144,7 +144,7 @@ def balance(emu: Emulator, account: str | None) -> dict[str, Any]:
         if account is not None:
             default = (emu.store.get("account", account) or {}).get("default_currency") or "usd"
         amounts = {default: {"available": 0, "pending": 0}}
-    obj = resources.build("balance")
+    obj = objects.build("balance")
     for currency in sorted(amounts):
         for bucket in ("available", "pending"):
             amount = amounts[currency][bucket]

@@ -1,21 +1,21 @@
 """Refunds: full or partial, by payment_intent or charge; the PaymentIntent is left untouched.
 
 On a destination charge, `reverse_transfer=true` and `refund_application_fee=true` reverse the
-transfer and refund the application fee in proportion (see `destination.py`)."""
+transfer and refund the application fee in proportion (see `core/connect_money.py`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import destination, errors, ledger, resources
-from stripe_emulator.context import RequestContext
-from stripe_emulator.listing import list_endpoint
-from stripe_emulator.money import format_amount
-from stripe_emulator.resources import clean_metadata
-from stripe_emulator.spec import EXPAND, RETRIEVE, Boolean, Endpoint, Hash, Integer, Metadata, String
+from stripe_emulator.core import connect_money, errors, ids, ledger, objects
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import list_endpoint
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.core.objects import clean_metadata
+from stripe_emulator.core.spec import EXPAND, RETRIEVE, Boolean, Endpoint, Hash, Integer, Metadata, String
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 CREATE = Hash(
@@ -31,7 +31,7 @@ CREATE = Hash(
 UPDATE = Hash(expand=EXPAND, metadata=Metadata())
 
 
-def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def create_refund(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     charge_id = args.get("charge")
     pi_id = args.get("payment_intent")
     if not charge_id and not pi_id:
@@ -66,7 +66,7 @@ def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> d
             )
         now = emu.clock.now()
         owner = emu.store.owner(charge["id"])
-        refund_id = resources.new_id("re")
+        refund_id = ids.new_id("re")
         txn = ledger.record(
             emu,
             account=owner,
@@ -75,7 +75,7 @@ def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> d
             currency=charge["currency"],
             source=refund_id,
         )
-        refund = resources.build(
+        refund = objects.build(
             "refund",
             id=refund_id,
             amount=amount,
@@ -91,7 +91,7 @@ def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> d
         )
         refund["destination_details"] = {
             "card": {
-                "reference": resources.random_token(12),
+                "reference": ids.random_token(12),
                 "reference_status": "available",
                 "reference_type": "acquirer_reference_number",
                 "type": "refund",
@@ -104,13 +104,13 @@ def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> d
         }
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-        refunds_list = charge.get("refunds") or resources.list_object(
+        refunds_list = charge.get("refunds") or objects.list_object(
             [], f"/v1/charges/{charge['id']}/refunds"
         )
         refunds_list["data"] = [refund, *refunds_list.get("data", [])]
         refunds_list["url"] = f"/v1/charges/{charge['id']}/refunds"
         charge["refunds"] = refunds_list
-        connect_events = destination.on_refund(
+        connect_events = connect_money.on_refund(
             emu,
             charge,
             refund,
@@ -128,7 +128,7 @@ def create_refund(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> d
 
 
 def _refundable_charge(
-    emu: Emulator, ctx: RequestContext, charge_id: str | None, pi_id: str | None
+    emu: Engine, ctx: RequestContext, charge_id: str | None, pi_id: str | None
 ) -> dict[str, Any]:
     if pi_id:
         pi = emu.get("payment_intent", pi_id, param="payment_intent", status=400, account=ctx.account)
@@ -156,7 +156,7 @@ def _refundable_charge(
     return charge
 
 
-def _ordering_key(emu: Emulator, charge: dict[str, Any]) -> str:
+def _ordering_key(emu: Engine, charge: dict[str, Any]) -> str:
     if charge.get("payment_intent"):
         session_id = emu.store.get_private(f"pi_session:{charge['payment_intent']}")
         if session_id:
@@ -168,15 +168,15 @@ def _ordering_key(emu: Emulator, charge: dict[str, Any]) -> str:
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-def _create(emu: Emulator, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return create_refund(emu, ctx, args)
 
 
-def _retrieve(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("refund", id, ctx.account)
 
 
-def _update(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.update_fields("refund", id, args, ctx)
 
 

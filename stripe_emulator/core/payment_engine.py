@@ -1,5 +1,8 @@
-"""Paying a checkout session with a test card: the one code path behind both the hosted page
-and the control API's `complete` endpoint.
+"""The payment engine: paying an open checkout session with a test card creates its
+PaymentIntent (at the first attempt), a PaymentMethod and a charge, books the charge on the
+ledger (with the transfer and fee of a destination charge, see `connect_money.py`), and
+completes the session. The checkout resource (`resources/checkout.py`) finds the payable
+session; the hosted page and the control API's `complete` endpoint both go through it.
 
 Success:  charge.succeeded -> payment_intent.succeeded -> checkout.session.completed
 Decline:  charge.failed -> payment_intent.payment_failed (session stays open)
@@ -13,13 +16,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator import checkout, destination, payments, resources
-from stripe_emulator.context import AUTOMATIC
-from stripe_emulator.errors import doc_url
-from stripe_emulator.payments import Card, Outcome
+from stripe_emulator.core import cards, connect_money, ids, objects
+from stripe_emulator.core.cards import Card, Outcome
+from stripe_emulator.core.context import AUTOMATIC
+from stripe_emulator.core.errors import doc_url
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -66,19 +69,10 @@ def success_redirect(session: dict[str, Any]) -> str:
     return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session["id"])
 
 
-def payable_session(emu: Emulator, session_id: str) -> dict[str, Any]:
-    checkout.expire_due(emu)
-    session = emu.store.get("checkout.session", session_id)
-    if session is None:
-        raise SessionUnavailable("not_found")
-    if session["status"] != "open":
-        raise SessionUnavailable(session["status"], session)
-    return session
-
-
 def pay(
-    emu: Emulator,
-    session_id: str,
+    emu: Engine,
+    session: dict[str, Any],
+    intent_data: dict[str, Any],
     *,
     email: str = "",
     name: str = "",
@@ -86,8 +80,8 @@ def pay(
     expiry: str = "",
     cvc: str = "",
 ) -> PaymentResult:
+    """One payment attempt on an open `session` (`intent_data`: its `payment_intent_data`)."""
     with emu.tx():
-        session = payable_session(emu, session_id)
         today = datetime.fromtimestamp(emu.clock.now(), tz=UTC).date()
         problems: dict[str, str] = {}
         email = (email or "").strip()
@@ -96,37 +90,40 @@ def pay(
             problems["email"] = "Your email address is incomplete."
         elif not EMAIL_RE.match(email):
             problems["email"] = "Your email address is invalid."
-        card, card_problems = payments.validate_card(number, expiry, cvc, today)
+        card, card_problems = cards.validate_card(number, expiry, cvc, today)
         problems.update(card_problems)
         if not name:
             problems["name"] = "Your cardholder name is incomplete."
         if problems or card is None:
             first = next(iter(problems.values()))
-            code = payments.VALIDATION_CODES.get(first, "validation_error")
+            code = cards.VALIDATION_CODES.get(first, "validation_error")
             return PaymentResult(
                 "invalid",
                 session,
                 error={"type": "validation_error", "code": code, "message": first},
                 field_errors=problems,
             )
-        pi = _ensure_payment_intent(emu, session)
-        pm = resources.payment_method(card=card, created=emu.clock.now(), email=email, name=name)
+        pi = _ensure_payment_intent(emu, session, intent_data)
+        pm = objects.payment_method(card=card, created=emu.clock.now(), email=email, name=name)
         emu.store.put(pm, account=emu.store.owner(session["id"]))
-        outcome = payments.outcome_for(card)
+        outcome = cards.outcome_for(card)
         if outcome.kind == "requires_action":
             return _require_action(emu, session, pi, pm, card, email, name)
         return _charge(emu, session, pi, pm, card, outcome, email, name, three_d_secure=False)
 
 
-def authenticate(emu: Emulator, session_id: str, challenge_id: str, action: str) -> PaymentResult:
-    """Resolve a 3D Secure challenge: action 'complete' charges the card, 'fail' fails it."""
-    if action not in ("complete", "fail"):
-        raise ValueError("action must be 'complete' or 'fail'")
+def challenge(emu: Engine, challenge_id: str) -> dict[str, Any] | None:
+    """A 3D Secure challenge (what `pay` answered `requires_action` with)."""
+    return emu.store.get_private(f"3ds:{challenge_id}")
+
+
+def authenticate(
+    emu: Engine, session: dict[str, Any], challenge: dict[str, Any], action: str
+) -> PaymentResult:
+    """Resolve `challenge` on the open `session`: action 'complete' charges the card, 'fail'
+    fails it."""
+    challenge_id = challenge["id"]
     with emu.tx():
-        challenge = emu.store.get_private(f"3ds:{challenge_id}")
-        if challenge is None or challenge["session"] != session_id:
-            raise SessionUnavailable("not_found")
-        session = payable_session(emu, session_id)
         pi = emu.store.get("payment_intent", challenge["payment_intent"])
         pm = emu.store.get("payment_method", challenge["payment_method"])
         if (
@@ -153,7 +150,7 @@ def authenticate(emu: Emulator, session_id: str, challenge_id: str, action: str)
             error = {
                 "code": "payment_intent_authentication_failure",
                 "doc_url": doc_url("payment_intent_authentication_failure"),
-                "message": payments.AUTHENTICATION_FAILED,
+                "message": cards.AUTHENTICATION_FAILED,
                 "payment_method": pm,
                 "payment_method_type": "card",
                 "type": "invalid_request_error",
@@ -167,23 +164,22 @@ def authenticate(emu: Emulator, session_id: str, challenge_id: str, action: str)
             emu.store.put(pi)
             emu.emit("payment_intent.payment_failed", pi, AUTOMATIC, session["id"])
             return PaymentResult("failed", session, payment_intent=pi, error=_public_error(error))
-        outcome = payments.outcome_for(card).after_authentication or payments.SUCCESS
+        outcome = cards.outcome_for(card).after_authentication or cards.SUCCESS
         return _charge(
             emu, session, pi, pm, card, outcome, challenge["email"], challenge["name"],
             three_d_secure=True,
         )
 
 
-def _ensure_payment_intent(emu: Emulator, session: dict[str, Any]) -> dict[str, Any]:
+def _ensure_payment_intent(emu: Engine, session: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """Stripe creates the PaymentIntent when the payer first tries to pay."""
     if session.get("payment_intent"):
         pi = emu.store.get("payment_intent", session["payment_intent"])
         if pi is not None:
             return pi
-    data = checkout.payment_intent_data(emu, session["id"])
     transfer_data = data.get("transfer_data")
-    pi = resources.payment_intent(
-        id=resources.new_id("pi"),
+    pi = objects.payment_intent(
+        id=ids.new_id("pi"),
         allowed_payment_method_types=session.get("allowed_payment_method_types"),
         amount=session["amount_total"],
         application_fee_amount=data.get("application_fee_amount"),
@@ -208,7 +204,7 @@ def _ensure_payment_intent(emu: Emulator, session: dict[str, Any]) -> dict[str, 
 
 
 def _require_action(
-    emu: Emulator,
+    emu: Engine,
     session: dict[str, Any],
     pi: dict[str, Any],
     pm: dict[str, Any],
@@ -216,7 +212,7 @@ def _require_action(
     email: str,
     name: str,
 ) -> PaymentResult:
-    challenge_id = resources.new_id("3ds")
+    challenge_id = ids.new_id("3ds")
     emu.store.put_private(
         f"3ds:{challenge_id}",
         {
@@ -257,7 +253,7 @@ def _require_action(
 
 
 def _charge(
-    emu: Emulator,
+    emu: Engine,
     session: dict[str, Any],
     pi: dict[str, Any],
     pm: dict[str, Any],
@@ -270,8 +266,8 @@ def _charge(
 ) -> PaymentResult:
     now = emu.clock.now()
     owner = emu.store.owner(session["id"])
-    charge_id = resources.new_id("ch")
-    charge = resources.build(
+    charge_id = ids.new_id("ch")
+    charge = objects.build(
         "charge",
         id=charge_id,
         amount=pi["amount"],
@@ -281,11 +277,11 @@ def _charge(
         metadata=dict(pi["metadata"]),
         payment_intent=pi["id"],
         payment_method=pm["id"],
-        payment_method_details=resources.charge_payment_method_details(card, three_d_secure),
+        payment_method_details=objects.charge_payment_method_details(card, three_d_secure),
         receipt_email=pi["receipt_email"],
         statement_descriptor=pi["statement_descriptor"],
         statement_descriptor_suffix=pi["statement_descriptor_suffix"],
-        refunds=resources.list_object([], f"/v1/charges/{charge_id}/refunds"),
+        refunds=objects.list_object([], f"/v1/charges/{charge_id}/refunds"),
     )
     charge["billing_details"].update(email=email, name=name)
     key = session["id"]
@@ -309,7 +305,7 @@ def _charge(
             },
         )
         charge["payment_method_details"]["card"]["amount_authorized"] = pi["amount"]
-        connect_events = destination.settle(emu, pi, charge, owner)
+        connect_events = connect_money.settle(emu, pi, charge, owner)
         emu.store.put(charge, account=owner)
         pi.update(
             status="succeeded",

@@ -4,7 +4,7 @@ The key sets mirror Stripe's published OpenAPI fixtures (MIT licensed) and the o
 interfaces of the API version the emulator announces (2026-10-28.endive: e.g.
 `allowed_payment_method_types`, `payment_record`, `tax_details`); the values are the neutral
 ones Stripe returns for a fresh test-mode object (null / false / empty / 0).
-Builders in `resources.py` deep-copy these and fill in what the emulator knows.
+Builders in `objects.py` deep-copy these and fill in what the emulator knows.
 """
 
 from __future__ import annotations

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.context import RequestContext
-from stripe_emulator.listing import list_endpoint
-from stripe_emulator.spec import EXPAND, RETRIEVE, Email, Endpoint, Hash, Metadata, String
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import list_endpoint
+from stripe_emulator.core.spec import EXPAND, RETRIEVE, Email, Endpoint, Hash, Metadata, String
 
 if TYPE_CHECKING:
-    from stripe_emulator.emulator import Emulator
+    from stripe_emulator.core.engine import Engine
 
 UPDATE = Hash(
     description=String(max_length=1000, unsettable=True),
@@ -20,15 +20,15 @@ UPDATE = Hash(
 )
 
 
-def _retrieve_intent(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve_intent(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("payment_intent", id, ctx.account)
 
 
-def _update_intent(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _update_intent(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.update_fields("payment_intent", id, args, ctx)
 
 
-def _retrieve_method(emu: Emulator, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+def _retrieve_method(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
     return emu.retrieve("payment_method", id, ctx.account)
 
 
