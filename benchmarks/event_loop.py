@@ -19,7 +19,8 @@ client's event wait, which is what one slow handler does to every browser on tha
   counted from when the pick was *due* (not when the loop got round to it) to the delta being ready.
 - "before": every handler's database work and hashing run inline on the loop, as the handlers did
   before (`booking_ui.offloop.run_db` swapped for a call in place: the same code, on the loop).
-  "after": as shipped, that work runs in worker threads (`booking_ui.offloop`).
+  "after": as shipped, that work runs in worker threads (`booking_ui.offloop`). Three "after" runs, the
+  one with the middle p99 shown (the tail depends on what else the machine's cores are doing).
 
 Goal (issue 13): the slot pick's p99 <= 50 ms on one worker while the builders work ("after").
 """
@@ -180,7 +181,7 @@ def _pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def measure(backend: str, *, rounds: int) -> dict[str, dict[str, Any]]:
+def measure(backend: str, *, rounds: int, repeats: int = 3) -> dict[str, dict[str, Any]]:
     from booking.core.config import get_settings
 
     with h.fresh_database(backend) as url:
@@ -195,7 +196,10 @@ def measure(backend: str, *, rounds: int) -> dict[str, dict[str, Any]]:
             asyncio.run(_run(emails[:2], session_type_id, 1))  # warm: imports, caches, connection pool
             with _blocking_as_before():
                 before = asyncio.run(_run(emails, session_type_id, rounds))
-            after = asyncio.run(_run(emails, session_type_id, rounds))
+            # The tail after is the machine's (other work on these cores): three runs, the middle one shown.
+            afters = sorted((asyncio.run(_run(emails, session_type_id, rounds)) for _ in range(repeats)),
+                            key=lambda run: run["p99"])
+            after = afters[len(afters) // 2]
             engine.dispose()
         finally:
             for key, value in saved_env.items():
@@ -215,6 +219,9 @@ def measure(backend: str, *, rounds: int) -> dict[str, dict[str, Any]]:
                  f"{run['p50']:6.1f} / {run['p99']:7.1f} / {run['max']:7.1f} ms  ({run['picks']} picks)")
         h.figure("    builders' events: count, median, wall time",
                  f"{run['events']} events, median {run['event_median']:.0f} ms, {run['elapsed']:.1f} s")
+    if len(afters) > 1:
+        h.figure(f"after, p99 of each of {len(afters)} runs (the middle one above)",
+                 " / ".join(f"{run['p99']:.1f}" for run in afters) + " ms")
     h.figure("goal: slot pick p99 <= 50 ms with the builders working (after)",
              f"{after['p99']:.1f} ms  ({h.goal(after['p99'] <= GOAL_P99_MS)})")
     return {"before": before, "after": after}
@@ -225,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="one sign-in per builder (a smoke run)")
     args = parser.parse_args(argv)
     for backend in h.backends():
-        measure(backend, rounds=1 if args.quick else ROUNDS)
+        measure(backend, rounds=1 if args.quick else ROUNDS, repeats=1 if args.quick else 3)
 
 
 if __name__ == "__main__":
