@@ -43,8 +43,8 @@ _IMMUTABLE = (str, bytes, int, float, bool, type(None), Decimal, date, datetime,
 # Few threads on purpose: each one that runs Python competes with the loop for the GIL (and for the
 # cores), and the loop waits up to a switch interval (5 ms) per competitor whenever it wants the GIL
 # back. Blocking work beyond these queues in the pool, where it delays only the browsers that asked for
-# it; more capacity comes from more worker processes (WORKERS). Measured with benchmarks/event_loop.py
-# on 2 cores: 1-2 threads kept a client's event p99 near 30-50 ms, 4 threads 40-120 ms, for the same
+# it; more capacity comes from more worker processes (WORKERS). In benchmarks/event_loop.py on 2 cores,
+# 4 threads gave a client's events a longer tail than 2 (p99 40-120 ms against 25-80 ms), for the same
 # builders' throughput.
 THREADS = 2
 _executor: ThreadPoolExecutor | None = None
@@ -60,6 +60,8 @@ def _pool() -> ThreadPoolExecutor:
 def set_threads(count: int) -> None:
     """How many worker threads run the blocking work (the next call starts a new pool)."""
     global THREADS, _executor
+    if _executor is not None:
+        _executor.shutdown(wait=False)  # what it is running finishes; new work goes to the new pool
     THREADS, _executor = max(1, count), None
 
 
