@@ -117,9 +117,8 @@ def continue_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Sett
         raise payments.HoldNotActive("expired")
     if checkout_id:
         current = gateway.retrieve_checkout_session(checkout_id)  # no transaction open around Stripe
-        if current.payment_status == "paid" or current.status == "complete":
-            with session_scope(engine) as session:
-                payments.fulfill_checkout(session=session, checkout_session=current)
+        if payments.checkout_settled(current):  # paid meanwhile: fulfilled (a late payment's refund sent too)
+            payments.fulfil_flow(engine=engine, gateway=gateway, checkout=current)
             return Continued(paid=True, checkout_session_id=checkout_id, checkout_url="")
         if current.status == "open" and (current.url or checkout_url):
             return Continued(paid=False, checkout_session_id=checkout_id, checkout_url=current.url or checkout_url)

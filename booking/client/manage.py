@@ -37,6 +37,7 @@ from booking.core.models import (
     BookingStatus,
     Builder,
     Client,
+    EndCause,
     Refund,
     RefundStatus,
     SessionType,
@@ -48,8 +49,7 @@ from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import manage_links
 from booking.notifications.ics import booking_invite, booking_uid, one_line, site_domain
-from booking.notifications.outbox import queue_booking_notifications
-from booking.notifications.templates import NotificationKind, is_web_link
+from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway
 from booking.scheduling import policy, slots
@@ -57,7 +57,6 @@ from booking.scheduling.availability import load_zone
 
 log = logging.getLogger(__name__)
 
-CLIENT_CANCEL_REASON = "Cancelled by the client"
 CLIENT_REFUND_KEY = "client-cancel-{booking_id}-{attempt}"
 RESCHEDULE_DAYS = 7  # the picker shows a week at a time
 _ACCEPTED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
@@ -322,7 +321,7 @@ def _plan_cancel(*, session: Session, token: str, expected_refund: int | None, n
     tries = _client_refunds(session, booking.id)
     refunded_earlier = any(row.status in _ACCEPTED for row in tries)
     if booking.status == BookingStatus.CANCELLED:
-        if refunded_earlier and booking.cancellation_reason == "refunded":  # the last try stopped halfway
+        if refunded_earlier and booking.end_cause == EndCause.REFUNDED:  # the last try stopped halfway
             return _CancelPlan(booking.id, 0, "", True, actor)
         return Outcome(True, "already_cancelled", "This booking is already cancelled.")
     if booking.status != BookingStatus.CONFIRMED:
@@ -370,30 +369,21 @@ def _refund(*, engine: Engine, gateway: PaymentGateway, plan: _CancelPlan) -> Ou
     return None
 
 
+_AUDITED_CANCEL = ("status", "end_cause", "payment_status", "amount_refunded")
+
+
 def _cancel(*, session: Session, booking_id: str, actor: Actor, now: datetime) -> Outcome:
     booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
-    before = audit.snapshot(booking, ("status", "cancellation_reason", "payment_status", "amount_refunded"))
-    if booking.status == BookingStatus.CONFIRMED:
-        session.execute(sa.update(Booking).where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED)
-                        .values(status=BookingStatus.CANCELLED, cancellation_reason=CLIENT_CANCEL_REASON,
-                                hold_expires_at=None, updated_at=now)
-                        .execution_options(synchronize_session=False))
-    elif booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == "refunded":
-        # The full refund cancelled it as it landed: it was the client's doing.
-        booking.cancellation_reason, booking.updated_at = CLIENT_CANCEL_REASON, now
-        session.add(booking)
-    elif booking.status == BookingStatus.CANCELLED:
-        return Outcome(True, "already_cancelled", "This booking is already cancelled.")
-    else:
+    before = audit.snapshot(booking, _AUDITED_CANCEL)
+    # Confirmed -> cancelled; or a full refund that cancelled it as it landed becomes the client's doing.
+    if not bookings.cancel_by_client(session=session, booking_id=booking_id, now=now):
+        if booking.status == BookingStatus.CANCELLED:
+            return Outcome(True, "already_cancelled", "This booking is already cancelled.")
         raise NotAllowed("Only a confirmed booking can be cancelled here.")
-    session.flush()
-    session.expire_all()
     booking = session.get(Booking, booking_id)
-    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
-                                cause="cancelled-by-client")
     audit.record(session=session, actor=actor, action="booking.cancel_by_client", entity_type="booking",
                  entity_id=booking.id, builder_id=booking.builder_id, before=before,
-                 after=audit.snapshot(booking, ("status", "cancellation_reason", "payment_status", "amount_refunded")))
+                 after=audit.snapshot(booking, _AUDITED_CANCEL))
     refunded = format_money(booking.amount_refunded, booking.currency) if booking.amount_refunded else ""
     return Outcome(True, "cancelled", "Your booking is cancelled"
                    + (f" and {refunded} is on its way back to you." if refunded else ". No refund was due."))
@@ -432,45 +422,25 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
     except slots.SessionTypeNotFound:
         raise NotAllowed("This session is no longer offered, so it can't be moved.") from None
     new_end = new_start + timedelta(minutes=schedule.session_type.duration_minutes)
-    _release_lapsed_holds(session=session, booking=booking, start=new_start, end=new_end, now=now)
+    bookings.end_lapsed_holds(session=session, builder_id=booking.builder_id, start=new_start, end=new_end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=new_start, now=now, ignore_booking_id=booking.id):
         raise SlotTaken("Sorry, that time isn't available any more. Please pick another.")
-    previous = (booking.start_time, booking.end_time)
     before = audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence"))
     try:
         with session.begin_nested():  # the no-overlap constraint has the last word
-            moved = session.execute(
-                sa.update(Booking)
-                .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED,
-                       Booking.start_time == previous[0])
-                .values(start_time=new_start, end_time=new_end, reschedule_count=Booking.reschedule_count + 1,
-                        invite_sequence=Booking.invite_sequence + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            moved = bookings.reschedule(session=session, booking_id=booking.id, from_start=booking.start_time,
+                                        new_start=new_start, new_end=new_end, now=now)
     except sa.exc.IntegrityError:
         raise SlotTaken("Sorry, that time was just taken. Please pick another.") from None
-    if moved != 1:
+    if not moved:
         raise NotAllowed("This booking changed meanwhile. Please look again.")
-    session.expire_all()
     booking = session.get(Booking, booking.id)
-    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_RESCHEDULED,
-                                cause=f"sequence-{booking.invite_sequence}", previous=previous)
     audit.record(session=session, actor=_client_actor(booking, session.get(Client, booking.client_id)),
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
                  builder_id=booking.builder_id, before=before,
                  after=audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence")))
     when = format_when(booking.start_time, booking.end_time, booking.client_time_zone)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
-
-
-def _release_lapsed_holds(*, session: Session, booking: Booking, start: datetime, end: datetime,
-                          now: datetime) -> None:
-    """Holds past their expiry still count for the constraint until released (as at checkout)."""
-    lapsed = session.exec(select(Booking.id).where(
-        Booking.builder_id == booking.builder_id, Booking.status == BookingStatus.PENDING,
-        Booking.hold_expires_at <= now, Booking.start_time < end, Booking.end_time > start)).all()
-    for booking_id in lapsed:
-        bookings.expire_hold(session=session, booking_id=booking_id, now=now)
 
 
 # --- add to calendar --------------------------------------------------------------------------------------

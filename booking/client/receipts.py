@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -9,8 +10,10 @@ from sqlalchemy.engine import Engine
 from booking.client.summaries import BookingSummary, summarise
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
-from booking.lifecycle.checkout import fulfill_checkout
+from booking.lifecycle.checkout import fulfill_checkout, send_late_payment_refunds
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,13 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt("unknown", None)
-        return Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking, locale=locale))
+        receipt = Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking, locale=locale))
+    if fulfilment.refund_required:  # paid after the slot was taken: the refund goes now, not at the next sweep
+        try:
+            send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[fulfilment.booking.id])
+        except Exception:  # the Refund row stays `requested`: the sweeper sends it
+            log.exception("late-payment refund of %s not sent now; the sweeper retries", fulfilment.booking.id)
+    return receipt
 
 
 def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None) -> Receipt:

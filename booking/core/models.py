@@ -22,11 +22,47 @@ def new_booking_id() -> str:
 class BookingStatus(StrEnum):
     PENDING = "pending"  # slot held while the client pays
     CONFIRMED = "confirmed"  # paid
-    CANCELLED = "cancelled"  # released by the client, a refund, or a failed async payment
+    CANCELLED = "cancelled"  # ended for another cause (`Booking.end_cause` says which)
     EXPIRED = "expired"  # the hold ran out unpaid
 
 
 ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class EndCause(StrEnum):
+    """Why a booking ended (`Booking.end_cause`; None while it is active). The lifecycle's table
+    (`booking.lifecycle.transitions`) says which status each cause leads to."""
+
+    REPLACED = "replaced"  # the same browser took a new hold
+    EXPIRED = "expired"  # the hold ran out unpaid
+    RELEASED_BY_CLIENT = "released_by_client"  # "Pick another time"
+    PAYMENT_FAILED = "payment_failed"  # a delayed payment method failed
+    PROVIDER_UNREACHABLE = "provider_unreachable"  # Stripe could not open (or replace) the Checkout Session
+    REPAIRED_BY_RECONCILE = "repaired_by_reconcile"  # a checkout a crash interrupted
+    CANCELLED_BY_BUILDER = "cancelled_by_builder"
+    CANCELLED_BY_CLIENT = "cancelled_by_client"
+    REFUNDED = "refunded"  # a full refund landed
+
+
+# What people are shown as the reason (emails, the admin's booking page). Only text: nothing branches on it.
+END_CAUSE_TEXT: dict[EndCause, str] = {
+    EndCause.REPLACED: "replaced by a new hold from the same browser",
+    EndCause.EXPIRED: "hold expired",
+    EndCause.RELEASED_BY_CLIENT: "released by client",
+    EndCause.PAYMENT_FAILED: "payment failed",
+    EndCause.PROVIDER_UNREACHABLE: "the payment provider could not be reached",
+    EndCause.REPAIRED_BY_RECONCILE: "checkout interrupted; repaired by reconcile",
+    EndCause.CANCELLED_BY_BUILDER: "Cancelled by the builder",
+    EndCause.CANCELLED_BY_CLIENT: "Cancelled by the client",
+    EndCause.REFUNDED: "refunded",
+}
+
+
+def end_reason_text(cause: EndCause | str | None, note: str | None = None) -> str:
+    """The reason shown for an ending: the builder's own words when they gave some, else the cause's text."""
+    if note:
+        return note
+    return END_CAUSE_TEXT[EndCause(cause)] if cause else ""
 _ACTIVE_SQL = "status IN ('pending', 'confirmed')"
 
 
@@ -81,14 +117,14 @@ class RefundStatus(StrEnum):
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")  # Stripe's list
 
 
-def _enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
+def _enum_column(enum: type[StrEnum], name: str, length: int = 20) -> sa.Enum:
     # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate.
     return sa.Enum(
         enum,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=20,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
     )
 
@@ -242,7 +278,10 @@ class Booking(SQLModel, table=True):
     amount_refunded: int = Field(default=0)
     client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
     hold_expires_at: datetime | None = None
-    cancellation_reason: str | None = Field(default=None, max_length=500)
+    # Set by the lifecycle (`booking.lifecycle.transitions`) when the booking ends; None while it is active.
+    end_cause: EndCause | None = Field(default=None, sa_type=_enum_column(EndCause, "end_cause", length=30))
+    # The builder's message to the client with a cancellation: shown, never branched on.
+    end_note: str | None = Field(default=None, max_length=500)
     # The name given with this booking (Client.name is whoever booked with the address first).
     client_name: str | None = Field(default=None, max_length=120)
     # The client's "Manage booking" link: only the SHA-256 of its token is kept.

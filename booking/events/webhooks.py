@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from booking.core.db import session_scope
-from booking.core.models import EventStatus, StripeEvent, utcnow
+from booking.core.models import EndCause, EventStatus, StripeEvent, utcnow
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import fulfill_checkout, request_late_payment_refund
@@ -73,8 +73,8 @@ def on_async_payment_failed(session: Session, gateway: PaymentGateway, event: di
     located = locate(session=session, ref=StripeRef.of(event["data"]["object"]))
     payment_records.mark_failed(session=session, payment=located.payment, code=None,
                                 message="The delayed payment method failed.", after_processing=True)
-    released = bookings.cancel_unpaid(session=session, booking_id=located.booking.id, reason="payment failed",
-                                      notify=True)
+    # The event carries the session (complete, unpaid): nothing to settle with Stripe first.
+    released = bookings.end_hold_now(session=session, booking_id=located.booking.id, cause=EndCause.PAYMENT_FAILED)
     return "released" if released else "no change"
 
 
@@ -82,9 +82,10 @@ def on_checkout_expired(session: Session, gateway: PaymentGateway, event: dict[s
     obj = event["data"]["object"]
     located = locate(session=session, ref=StripeRef.of(obj))
     payment_records.mark_expired(session=session, payment=located.payment)
-    # Only the booking's current session releases it: "Try again" expires the previous one.
-    released = bookings.expire_hold(session=session, booking_id=located.booking.id, checkout_session_id=obj["id"],
-                                    only_if_lapsed=False)
+    # The session expired at Stripe, unpaid: the hold ends. Only the booking's current session ends it:
+    # "Try again" expires the previous one.
+    released = bookings.end_hold_now(session=session, booking_id=located.booking.id, cause=EndCause.EXPIRED,
+                                     checkout_session_id=obj["id"])
     return "released" if released else "no change"
 
 

@@ -1,7 +1,9 @@
 """The booking's life: holds, checkout, fulfilment, endings, refunds and cancellations.
 
-- `transitions`  every change of a booking's state (compare-and-swap on the status)
-- `checkout`     take a hold and open a Checkout Session; fulfil a paid one; sweep lapsed holds
+- `transitions`  every change of a booking's state: the table of states and events (its docstring draws
+                 it), typed end causes, and the messages each change sends
+- `checkout`     take a hold and open a Checkout Session; fulfil a paid one; `end_hold`, the one flow
+                 that ends a hold (it settles or expires the Checkout Session first); sweep lapsed holds
 - `refunds`      refunds and cancellations asked for in the workspace
 - `abuse`        hold caps and rate limits against slot hoarding
 """
@@ -15,6 +17,7 @@ from booking.lifecycle.checkout import (
     SlotUnavailable,
     begin_checkout,
     client_detail_errors,
+    end_hold,
     release_hold_and_expire,
     retry_checkout,
     sweep_expired_holds,
@@ -43,6 +46,7 @@ __all__ = [
     "begin_checkout",
     "cancel_booking",
     "client_detail_errors",
+    "end_hold",
     "limits_for",
     "release_hold_and_expire",
     "request_refund",

@@ -7,14 +7,18 @@ Stripe is called with an idempotency key derived from that row; a second transac
 
 Services (explicit session, no commit, no Stripe): `write_hold`, `fulfill_checkout` (given the session),
 `request_late_payment_refund`. Flows (own their transactions, call Stripe between them):
-`begin_checkout`, `retry_checkout`, `release_hold_and_expire`, `fulfil_flow`, `send_late_payment_refunds`,
-`sweep_expired_holds`, `repair_interrupted_checkouts`.
+`begin_checkout`, `retry_checkout`, `end_hold`, `release_hold_and_expire`, `fulfil_flow`,
+`send_late_payment_refunds`, `sweep_expired_holds`, `repair_interrupted_checkouts`.
+
+`end_hold` is the one way a hold ends (the lifecycle's table is in `booking.lifecycle.transitions`): it settles or
+expires the hold's Checkout Session first, and a paid one is fulfilled, never released.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +34,7 @@ from booking.core.models import (
     BookingStatus,
     CheckoutStatus,
     Client,
+    EndCause,
     Payment,
     PaymentStatus,
     Refund,
@@ -123,7 +128,8 @@ def hold_key_hash(browser_hold_key: str) -> str:
 
 
 def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str, str]]:
-    """One browser holds one slot: its earlier unpaid holds end when it takes a new one.
+    """One browser holds one slot: its earlier unpaid holds end when it takes a new one. `begin_checkout`
+    ends them through `end_hold` before this transaction; this catches one taken meanwhile (another tab).
 
     Returns their Checkout Session ids (the caller expires them once this transaction commits).
     """
@@ -136,8 +142,7 @@ def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str
     ).all()
     replaced = []
     for booking_id, checkout_id in earlier:
-        if bookings.cancel_unpaid(session=session, booking_id=booking_id,
-                                  reason="replaced by a new hold from the same browser") and checkout_id:
+        if bookings.end_hold_now(session=session, booking_id=booking_id, cause=EndCause.REPLACED) and checkout_id:
             payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
             replaced.append((booking_id, checkout_id))
     return replaced
@@ -257,7 +262,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     ip = requester.ip if requester is not None else None
     if not repeat:
         abuse.limits_for(settings).check_ip_holds(ip)
-    _expire_lapsed_holds(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
+    bookings.end_lapsed_holds(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=start, now=now):
         raise SlotUnavailable("That time is no longer available.")
 
@@ -288,22 +293,6 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                     builder_id=schedule.builder.id, session_type_id=schedule.session_type.id, client_email=email)
 
 
-def _expire_lapsed_holds(*, session: Session, builder_id: int, start: datetime, end: datetime,
-                         now: datetime) -> None:
-    """Holds past their expiry still count for the database constraint until released."""
-    lapsed = session.exec(
-        select(Booking.id).where(
-            Booking.builder_id == builder_id,
-            Booking.status == BookingStatus.PENDING,
-            Booking.hold_expires_at <= now,
-            Booking.start_time < end,
-            Booking.end_time > start,
-        )
-    ).all()
-    for booking_id in lapsed:
-        bookings.expire_hold(session=session, booking_id=booking_id, now=now)
-
-
 def begin_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Settings,
                    requester: abuse.Requester | None = None, **request: object) -> CheckoutStarted:
     """Hold a slot and open its Checkout Session, with no transaction open while Stripe is asked:
@@ -317,6 +306,9 @@ def begin_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
     expired at Stripe. A crash between Stripe's answer and txn 2 leaves a `creating` row that reconcile
     repairs (`repair_interrupted_checkouts`); until then the hold lapses like any other.
     """
+    browser_hold_key = request.get("browser_hold_key")
+    if browser_hold_key:
+        _end_browser_holds(engine=engine, gateway=gateway, key_hash=hold_key_hash(str(browser_hold_key)))
     with session_scope(engine) as session:
         attempt = write_hold(session=session, settings=settings, requester=requester, **request)
     if attempt.counts_against_ip and requester is not None:
@@ -331,6 +323,19 @@ def begin_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
                            replaced_checkouts=attempt.replaced_checkouts)
 
 
+def _end_browser_holds(*, engine: Engine, gateway: PaymentGateway, key_hash: str) -> None:
+    """One browser holds one slot: before it takes a new one, its earlier holds end (a paid one is
+    fulfilled instead)."""
+    with session_scope(engine) as session:
+        earlier = session.exec(select(Booking.id).where(Booking.browser_hold_key == key_hash,
+                                                        Booking.status == BookingStatus.PENDING)).all()
+    for booking_id in earlier:
+        try:
+            end_hold(engine=engine, gateway=gateway, booking_id=booking_id, cause=EndCause.REPLACED)
+        except PaymentProviderError:  # the new hold's transaction ends it; its session is expired after
+            log.warning("could not settle the replaced hold %s with Stripe first", booking_id)
+
+
 def _create_session(*, engine: Engine, gateway: PaymentGateway, attempt: _Attempt,
                     release_hold: bool) -> CheckoutSession:
     """Ask Stripe for the attempt's session (no transaction open), then record it (txn 2)."""
@@ -339,7 +344,7 @@ def _create_session(*, engine: Engine, gateway: PaymentGateway, attempt: _Attemp
     except PaymentProviderError as exc:
         log.warning("checkout for booking %s: Stripe gave up (%s); %s", attempt.booking_id, exc,
                     "hold released" if release_hold else "hold kept")
-        _end_attempt(engine=engine, attempt=attempt, message=str(exc), release_hold=release_hold)
+        _end_attempt(engine=engine, gateway=gateway, attempt=attempt, message=str(exc), release_hold=release_hold)
         raise
     try:
         _record_session(engine=engine, attempt=attempt, checkout=checkout)
@@ -347,8 +352,8 @@ def _create_session(*, engine: Engine, gateway: PaymentGateway, attempt: _Attemp
         # Stripe has a session the database never recorded: nobody can be sent to it, so close it.
         _expire_quietly(gateway, checkout.id, attempt.booking_id)
         try:
-            _end_attempt(engine=engine, attempt=attempt, message="the Checkout Session could not be recorded",
-                         release_hold=release_hold)
+            _end_attempt(engine=engine, gateway=gateway, attempt=attempt,
+                         message="the Checkout Session could not be recorded", release_hold=release_hold)
         except Exception:  # the database is what failed: the hold lapses by itself, reconcile tidies up
             log.exception("booking %s: could not end the unrecorded checkout attempt", attempt.booking_id)
         raise
@@ -372,15 +377,15 @@ def _record_session(*, engine: Engine, attempt: _Attempt, checkout: CheckoutSess
         payment_records.attempt_created(session=session, payment=payment, checkout=checkout)
 
 
-def _end_attempt(*, engine: Engine, attempt: _Attempt, message: str, release_hold: bool) -> None:
+def _end_attempt(*, engine: Engine, gateway: PaymentGateway, attempt: _Attempt, message: str,
+                 release_hold: bool) -> None:
     """The attempt has no session: its row ends; the hold is released (a new checkout), or kept for
     another "Try again" (a renewal)."""
     with session_scope(engine) as session:
         payment = payment_records.attempt_of(session=session, booking_id=attempt.booking_id, attempt=attempt.attempt)
         payment_records.abandon_attempt(session=session, payment=payment, message=message)
-        if release_hold:
-            bookings.cancel_unpaid(session=session, booking_id=attempt.booking_id,
-                                   reason="the payment provider could not be reached")
+    if release_hold:
+        end_hold(engine=engine, gateway=gateway, booking_id=attempt.booking_id, cause=EndCause.PROVIDER_UNREACHABLE)
 
 
 def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Settings, booking_id: str,
@@ -405,7 +410,7 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         previous, renewals = booking.checkout_session_id, booking.checkout_attempts - 1
         hold_expires_at, checkout_url = booking.hold_expires_at, booking.checkout_url
     current = gateway.retrieve_checkout_session(previous) if previous else None
-    if current is not None and (current.payment_status == "paid" or current.status == "complete"):
+    if current is not None and checkout_settled(current):
         fulfil_flow(engine=engine, gateway=gateway, checkout=current)
         raise HoldNotActive("paid")
     if renewals >= settings.max_checkout_renewals:
@@ -456,11 +461,12 @@ def _previous_session_not_closed(*, engine: Engine, gateway: PaymentGateway, att
         again = gateway.retrieve_checkout_session(previous)
     except PaymentProviderError:
         again = None
-    if again is not None and (again.payment_status == "paid" or again.status == "complete"):
-        _end_attempt(engine=engine, attempt=attempt, message="the previous session was paid", release_hold=False)
+    if again is not None and checkout_settled(again):
+        _end_attempt(engine=engine, gateway=gateway, attempt=attempt, message="the previous session was paid",
+                     release_hold=False)
         fulfil_flow(engine=engine, gateway=gateway, checkout=again)
         raise HoldNotActive("paid")
-    _end_attempt(engine=engine, attempt=attempt, message="the previous session could not be closed",
+    _end_attempt(engine=engine, gateway=gateway, attempt=attempt, message="the previous session could not be closed",
                  release_hold=True)
 
 
@@ -474,26 +480,66 @@ def _require_active(booking: Booking | None, now: datetime) -> None:
         raise HoldNotActive("expired")
 
 
-def release_hold_and_expire(*, engine: Engine, gateway: PaymentGateway, booking_id: str) -> bool:
-    """"Pick another time": expire the open Checkout Session first, then free the slot."""
+# Stripe's payment_status of a Checkout Session whose money is settled (nothing to pay counts as paid).
+PAID_CHECKOUT = ("paid", "no_payment_required")
+
+
+def checkout_settled(checkout: CheckoutSession) -> bool:
+    """Paid, or complete (a delayed payment method still paying): it is fulfilled, never released."""
+    return checkout.payment_status in PAID_CHECKOUT or checkout.status == "complete"
+
+
+@dataclass(frozen=True)
+class HoldEnding:
+    ended: bool  # the hold ended for the cause asked
+    fulfilment: Fulfilment | None = None  # its Checkout Session was paid (or paying): fulfilled instead
+
+
+def end_hold(*, engine: Engine, gateway: PaymentGateway | None, booking_id: str, cause: EndCause,
+             now: datetime | None = None, note: str | None = None,
+             on_end: Callable[[Session, Booking], None] | None = None) -> HoldEnding:
+    """End a hold for `cause` — the one flow every path that ends a hold goes through (a webhook, inside
+    its transaction, uses the session-level `bookings.end_hold_now` with the session its event carries).
+
+    read    the hold is still pending; its current Checkout Session;
+    Stripe  the session: paid (or complete) -> fulfilled through `fulfil_flow`, never released (a paid
+            session that doesn't match what we asked for is recorded, and the hold ends all the same);
+            open -> expired, so no payment can land on it afterwards;
+    txn     the hold ends for `cause` (`expired` only once it has lapsed), its attempt is closed, and
+            `on_end` runs in that transaction (e.g. the audit entry of the builder's cancellation).
+
+    No gateway (the sweeper without Stripe): the session is left to lapse at Stripe by its expires_at.
+    Raises PaymentProviderError when Stripe can't be asked (nothing has changed here).
+    """
     with session_scope(engine) as session:
         booking = bookings.get_booking(session=session, booking_id=booking_id)
-        checkout_id = booking.checkout_session_id
         if booking.status != BookingStatus.PENDING:
-            return False
-    if checkout_id:
-        current = gateway.retrieve_checkout_session(checkout_id)
-        if current.payment_status == "paid":
-            fulfil_flow(engine=engine, gateway=gateway, checkout=current)
-            return False
-        if current.status == "open":
+            return HoldEnding(ended=False)
+        checkout_id = payment_records.current_payment(session=session, booking=booking).checkout_session_id
+    fulfilment = None
+    if checkout_id and gateway is not None:
+        current = gateway.retrieve_checkout_session(checkout_id)  # no transaction open
+        if checkout_settled(current):
+            fulfilment = fulfil_flow(engine=engine, gateway=gateway, checkout=current)
+            if fulfilment.state != "mismatch":
+                return HoldEnding(ended=False, fulfilment=fulfilment)
+        elif current.status == "open":
             gateway.expire_checkout_session(checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}")
     with session_scope(engine) as session:
-        payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
-        # Expiring the session sends checkout.session.expired, which may have marked the hold expired
-        # already: either way the client released it, and the record says so.
-        return bookings.cancel_unpaid(session=session, booking_id=booking_id, reason="released by client",
-                                      from_statuses=(BookingStatus.PENDING, BookingStatus.EXPIRED))
+        ended = bookings.end_hold_now(session=session, booking_id=booking_id, cause=cause, now=now, note=note,
+                                      only_if_lapsed=cause == EndCause.EXPIRED)
+        if ended:
+            payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
+            if on_end is not None:
+                on_end(session, bookings.get_booking(session=session, booking_id=booking_id))
+    return HoldEnding(ended=ended, fulfilment=fulfilment)
+
+
+def release_hold_and_expire(*, engine: Engine, gateway: PaymentGateway, booking_id: str) -> bool:
+    """"Pick another time": the hold ends (its Checkout Session expired first). False: paid meanwhile,
+    or already ended. (Expiring the session sends checkout.session.expired, which may mark the hold
+    expired first: either way the client released it, and the record says so.)"""
+    return end_hold(engine=engine, gateway=gateway, booking_id=booking_id, cause=EndCause.RELEASED_BY_CLIENT).ended
 
 
 def _expire_quietly(gateway: PaymentGateway, checkout_session_id: str, booking_id: str) -> None:
@@ -526,7 +572,7 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
     *requested* (a Refund row); `send_late_payment_refunds` asks Stripe after the commit.
     """
     checkout = checkout_session
-    if checkout.payment_status == "paid" or checkout.status == "complete":
+    if checkout_settled(checkout):
         if payment_records.cross_check_checkout(session=session, checkout=checkout, event_id=event_id):
             located = payment_records.known_booking_id(session=session, ref=StripeRef.of_checkout(checkout))
             booking = session.get(Booking, located) if located else None
@@ -538,7 +584,7 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
     except payment_records.UnknownBooking:
         return Fulfilment(state="unknown", booking=None)
     booking = located.booking
-    if checkout.payment_status == "paid":
+    if checkout.payment_status in PAID_CHECKOUT:
         outcome = bookings.confirm_paid(session=session, booking_id=booking.id,
                                         payment_intent_id=checkout.payment_intent_id)
         payment_records.mark_paid(session=session, payment=located.payment,
@@ -674,8 +720,7 @@ def send_late_payment_refunds(*, engine: Engine, gateway: PaymentGateway, bookin
             ours = session.get(Refund, ask.refund_id)
             payment_records.record_stripe_refund(session=session, located=located, refund=answer, our_row=ours)
             payment = payment_records.settle_refunds(session=session, located=located)
-            bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment,
-                                     reason="paid after the slot was taken")
+            bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment)
         sent += 1
         log.warning("booking %s paid after its hold lapsed and the slot was taken: refunded", ask.booking_id)
     return sent
@@ -691,24 +736,12 @@ def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: 
     Safe with several workers. Returns the holds released."""
     now = now or utcnow()
     with session_scope(engine) as session:
-        stale = [(b.id, b.checkout_session_id) for b in bookings.stale_holds(session=session, now=now, limit=limit)]
+        stale = [b.id for b in bookings.stale_holds(session=session, now=now, limit=limit)]
     released = 0
-    for booking_id, checkout_id in stale:
+    for booking_id in stale:
         try:
-            if checkout_id and gateway is not None:
-                current = gateway.retrieve_checkout_session(checkout_id)
-                if current.payment_status == "paid" or current.status == "complete":
-                    if fulfil_flow(engine=engine, gateway=gateway, checkout=current).state != "mismatch":
-                        continue
-                    # Paid, but not what we asked for: recorded for the admin; the slot is released.
-                elif current.status == "open":
-                    gateway.expire_checkout_session(
-                        checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}"
-                    )
-            with session_scope(engine) as session:
-                if bookings.expire_hold(session=session, booking_id=booking_id, now=now):
-                    payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
-                    released += 1
+            if end_hold(engine=engine, gateway=gateway, booking_id=booking_id, cause=EndCause.EXPIRED, now=now).ended:
+                released += 1
         except PaymentProviderError:
             log.warning("sweeper: Stripe unavailable for booking %s; will retry", booking_id)
     if gateway is not None and send_late_refunds:
@@ -751,20 +784,23 @@ def repair_interrupted_checkouts(*, engine: Engine, gateway: PaymentGateway, ses
         report.found += 1
         candidates = by_booking.get(booking_id) or []
         checkout = candidates[0] if candidates else None  # Stripe lists newest first
-        if checkout is not None and (checkout.payment_status == "paid" or checkout.status == "complete"):
+        if checkout is not None and checkout_settled(checkout):
             fulfil_flow(engine=engine, gateway=gateway, checkout=checkout)
             report.confirmed += 1
             continue
-        if checkout is not None and checkout.status == "open":
-            gateway.expire_checkout_session(checkout.id, idempotency_key=f"booking-{booking_id}-expire-{checkout.id}")
         with session_scope(engine) as session:
             payment = payment_records.attempt_of(session=session, booking_id=booking_id, attempt=attempt_number)
             if checkout is not None and payment is not None and payment.checkout_session_id is None:
-                payment.checkout_session_id = checkout.id
+                payment.checkout_session_id = checkout.id  # so end_hold finds (and expires) it
             payment_records.abandon_attempt(session=session, payment=payment,
                                             message="interrupted before its Checkout Session was recorded")
-            bookings.cancel_unpaid(session=session, booking_id=booking_id,
-                                   reason="checkout interrupted; repaired by reconcile")
+            booking = session.get(Booking, booking_id)
+            current_attempt = booking is not None and payment is not None and payment_records.current_payment(
+                session=session, booking=booking).id == payment.id
+        if current_attempt:
+            end_hold(engine=engine, gateway=gateway, booking_id=booking_id, cause=EndCause.REPAIRED_BY_RECONCILE)
+        elif checkout is not None and checkout.status == "open":  # a later attempt holds the slot: leave it
+            gateway.expire_checkout_session(checkout.id, idempotency_key=f"booking-{booking_id}-expire-{checkout.id}")
         if checkout is not None:
             report.closed += 1
         else:

@@ -27,9 +27,11 @@ from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.db import session_scope
 from booking.core.models import (
+    END_CAUSE_TEXT,
     REFUND_REASONS,
     Booking,
     BookingStatus,
+    EndCause,
     Payment,
     PaymentStatus,
     Refund,
@@ -38,7 +40,7 @@ from booking.core.models import (
 )
 from booking.core.time import format_money
 from booking.lifecycle import transitions as bookings
-from booking.lifecycle.checkout import fulfill_checkout
+from booking.lifecycle.checkout import end_hold
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 from booking.payments.gateway import Refund as StripeRefund
@@ -47,7 +49,7 @@ from booking.payments.ledger import StripeRef
 log = logging.getLogger(__name__)
 
 REFUND_CHOICES = ("full", "partial", "none")
-DEFAULT_CANCEL_REASON = "Cancelled by the builder"
+DEFAULT_CANCEL_REASON = END_CAUSE_TEXT[EndCause.CANCELLED_BY_BUILDER]  # shown when the builder gives none
 # A refund still "requested" after this long lost its Stripe answer (a crash): Retry re-sends it with
 # the same idempotency key, so Stripe answers with the refund it made, if it made one.
 STUCK_AFTER = timedelta(minutes=5)
@@ -245,12 +247,14 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
                    amount: int | None, refund_reason: str, request_key: str, reason: str = "") -> CancelOutcome:
     """Cancel a hold or a confirmed booking, then refund all, part or none of what was paid.
 
-    Raises Refused (nothing changed) or authz.NotFound. Order: a hold's Checkout Session is expired at
-    Stripe first (so no payment can land on a cancelled booking); then the booking is cancelled and
-    the client emailed, in one transaction with its audit entry; then the refund goes through
-    `request_refund` with the form's request key (a double click cancels and refunds once).
+    Raises Refused (nothing changed) or authz.NotFound. Order: a hold ends through `end_hold` (its
+    Checkout Session is expired at Stripe first, so no payment can land on a cancelled booking; paid
+    meanwhile -> fulfilled, and Refused); a confirmed booking is cancelled. Either way the client is
+    emailed, in one transaction with its audit entry; then the refund goes through `request_refund`
+    with the form's request key (a double click cancels and refunds once). The builder's reason is
+    kept as the booking's note (shown to the client, never branched on).
     """
-    reason = " ".join((reason or "").split())[:500] or DEFAULT_CANCEL_REASON
+    note = " ".join((reason or "").split())[:500] or None
     if refund not in REFUND_CHOICES:
         raise Refused("Choose a full, partial or no refund.")
     if refund == "partial" and (amount is None or amount <= 0):
@@ -268,25 +272,32 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
             return CancelOutcome(cancelled=False, message=f"The booking was already cancelled. {outcome.message}",
                                  refund=outcome)
         already = _check_cancellable(session=session, booking=booking, refund=refund, amount=amount)
-        checkout_id = booking.checkout_session_id if booking.status == BookingStatus.PENDING else None
+        is_hold = booking.status == BookingStatus.PENDING
+        before = audit.snapshot(booking, _AUDITED_CANCEL)
 
-    if checkout_id and not already:
-        _close_checkout(engine=engine, gateway=gateway, booking_id=booking_id, checkout_session_id=checkout_id)
+    def record(session: Session, booking: Booking) -> None:
+        audit.record(session=session, actor=actor, action="booking.cancel", entity_type="booking",
+                     entity_id=booking.id, builder_id=booking.builder_id, before=before,
+                     after={**audit.snapshot(booking, _AUDITED_CANCEL), "refund": refund})
 
     cancelled = False
-    if not already:
+    if not already and is_hold:
+        try:
+            ending = end_hold(engine=engine, gateway=gateway, booking_id=booking_id,
+                              cause=EndCause.CANCELLED_BY_BUILDER, note=note, on_end=record)
+        except PaymentProviderError as exc:
+            raise Refused(f"Stripe could not close this booking's checkout: {exc}") from exc
+        if ending.fulfilment is not None and not ending.ended:
+            raise Refused("The client has just paid for this booking. Look again and choose a refund.")
+        cancelled = ending.ended
+    elif not already:
         with session_scope(engine) as session:
             booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id,
                                        for_update=True)
-            before = audit.snapshot(booking, ("status", "cancellation_reason", "payment_status"))
-            cancelled = bookings.cancel_by_builder(session=session, booking_id=booking.id, reason=reason)
+            before = audit.snapshot(booking, _AUDITED_CANCEL)
+            cancelled = bookings.cancel_by_builder(session=session, booking_id=booking.id, note=note)
             if cancelled:
-                payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
-                booking = bookings.get_booking(session=session, booking_id=booking.id)
-                audit.record(session=session, actor=actor, action="booking.cancel", entity_type="booking",
-                             entity_id=booking.id, builder_id=booking.builder_id, before=before,
-                             after={**audit.snapshot(booking, ("status", "cancellation_reason", "payment_status")),
-                                    "refund": refund})
+                record(session, bookings.get_booking(session=session, booking_id=booking.id))
 
     outcome = None
     if refund != "none":
@@ -300,6 +311,9 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
         "The booking was already cancelled."
     return CancelOutcome(cancelled=cancelled, message=f"{head} {outcome.message}" if outcome else head,
                          refund=outcome)
+
+
+_AUDITED_CANCEL = ("status", "end_cause", "end_note", "payment_status")
 
 
 def _check_cancellable(*, session: Session, booking: Booking, refund: str, amount: int | None) -> bool:
@@ -320,18 +334,3 @@ def _check_cancellable(*, session: Session, booking: Booking, refund: str, amoun
     if refund == "partial" and amount is not None and amount > left:
         raise Refused(f"At most {format_money(left, payment.currency)} is left to refund.")
     return already
-
-
-def _close_checkout(*, engine: Engine, gateway: PaymentGateway, booking_id: str, checkout_session_id: str) -> None:
-    """Before a hold is cancelled, its Checkout Session must stop taking payments."""
-    try:
-        current = gateway.retrieve_checkout_session(checkout_session_id)
-        if current.payment_status == "paid" or current.status == "complete":
-            with session_scope(engine) as session:
-                fulfill_checkout(session=session, checkout_session=current)
-            raise Refused("The client has just paid for this booking. Look again and choose a refund.")
-        if current.status == "open":
-            gateway.expire_checkout_session(
-                checkout_session_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_session_id}")
-    except PaymentProviderError as exc:
-        raise Refused(f"Stripe could not close this booking's checkout: {exc}") from exc

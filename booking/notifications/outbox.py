@@ -38,6 +38,7 @@ from booking.core.models import (
     SessionType,
     UserAccount,
     UserRole,
+    end_reason_text,
 )
 from booking.notifications import manage_links
 from booking.notifications.ics import booking_invite, site_domain
@@ -221,7 +222,7 @@ def _booking_facts(*, booking: Booking, client: Client, builder: Builder, sessio
         payment_status=str(booking.payment_status),
         hold_expires_at=_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
         checkout_url=booking.checkout_url or "",
-        reason=booking.cancellation_reason or "",
+        reason=end_reason_text(booking.end_cause, booking.end_note),
         was_confirmed=booking.confirmed_at is not None or booking.status == BookingStatus.CONFIRMED,
         site_domain=site_domain(get_settings().public_url),
         # The client learns where the session is only once it is paid.

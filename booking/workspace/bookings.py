@@ -28,6 +28,7 @@ from booking.core.models import (
     Refund,
     RefundStatus,
     SessionType,
+    end_reason_text,
     utcnow,
 )
 from booking.core.money import to_major_units
@@ -228,7 +229,7 @@ class BookingDetail:
     left_minor: int = 0  # what a refund may still take, in minor units
     left: str = ""  # formatted
     left_major: str = ""  # the refund form's default
-    cancellation_reason: str = ""
+    end_reason: str = ""  # why it ended, as shown (the builder's note, else the cause's text)
     can_refund: bool = False
     can_cancel: bool = False
     payments: list[PaymentLine] = field(default_factory=list)
@@ -266,7 +267,7 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         left_minor=left,
         left=format_money(left, currency, locale=locale),
         left_major=major_units(left, currency),
-        cancellation_reason=booking.cancellation_reason or "",
+        end_reason=end_reason_text(booking.end_cause, booking.end_note),
         can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
         can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
         payments=[_payment_line(p, zone, locale) for p in payments],

@@ -19,6 +19,7 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
+    EndCause,
     EventStatus,
     Notification,
     Payment,
@@ -157,8 +158,7 @@ def test_when_stripe_gives_up_the_hold_is_released_and_the_client_is_told(
         "message": "We could not reach the payment provider. Nothing was charged and the slot was released."}
     assert len(creates(stripe_http)) == 3 and sessions_at_stripe(emulator) == 0
     booking, [payment] = only_booking(engine)
-    assert (booking.status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, "the payment provider could not be reached")
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.PROVIDER_UNREACHABLE)
     assert payment.status == CheckoutStatus.EXPIRED and "Stripe could not create" in payment.failure_message
     assert book(client, session_type).status_code == 201  # the slot is free again
 
@@ -392,7 +392,7 @@ def test_a_crash_after_stripe_answered_is_repaired_by_reconcile(engine, gateway,
     assert report.checkouts_repaired == 1
     booking, [payment] = only_booking(engine)
     assert (payment.status, payment.checkout_session_id) == (CheckoutStatus.EXPIRED, made.id)
-    assert booking.status == BookingStatus.CANCELLED
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.REPAIRED_BY_RECONCILE)
     assert emulator.client().v1.checkout.sessions.retrieve(made.id).status == "expired"  # nobody can pay it
     again = reconcile.reconcile(engine=engine, gateway=gateway, since=timedelta(days=1),
                                 now=datetime.now(timezone.utc) + payments.INTERRUPTED_AFTER + timedelta(seconds=1))

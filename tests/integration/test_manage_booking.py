@@ -23,6 +23,7 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
+    EndCause,
     Notification,
     Payment,
     PaymentStatus,
@@ -235,7 +236,7 @@ def test_cancel_in_the_free_window_refunds_in_full_frees_the_slot_and_emails_bot
     booking = booking_of(engine, booking_id)
     assert (booking.status, booking.payment_status, booking.amount_refunded) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, 5000)
-    assert booking.cancellation_reason == manage.CLIENT_CANCEL_REASON
+    assert booking.end_cause == EndCause.CANCELLED_BY_CLIENT
     [at_stripe] = stripe_refunds(emulator, payment_intent)
     assert at_stripe["amount"] == 5000
     assert is_bookable(engine, session_type, start)

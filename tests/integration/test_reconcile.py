@@ -12,7 +12,16 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from booking.core.config import get_settings, load_settings
-from booking.core.models import AuditEntry, Booking, BookingStatus, Notification, PaymentStatus, StripeEvent, UserRole
+from booking.core.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    EndCause,
+    Notification,
+    PaymentStatus,
+    StripeEvent,
+    UserRole,
+)
 from booking.events.reconcile import MismatchKind, format_report, parse_since, reconcile
 from booking.lifecycle import checkout as payments
 from booking.payments.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
@@ -217,7 +226,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     paid_here = make_hold(session, checkout_session_id="cs_test_paid_here", payment_intent_id="pi_test_paid_here",
                           status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID)
     released = make_hold(session, checkout_session_id="cs_test_released", status=BookingStatus.CANCELLED,
-                         cancellation_reason="released by client")
+                         end_cause=EndCause.RELEASED_BY_CLIENT)
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(

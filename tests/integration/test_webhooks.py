@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, EventStatus, Notification, PaymentStatus, StripeEvent
+from booking.core.models import Booking, BookingStatus, EndCause, EventStatus, Notification, PaymentStatus, StripeEvent
 from booking.events.webhooks import handle_webhook
 from tests.factories import make_hold
 from tests.support import stripe_events as se
@@ -132,7 +132,7 @@ def test_full_refund_cancels_and_frees_the_slot(engine, gateway, hold):
     deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_test_1", amount=5000, amount_refunded=5000)))
 
     booking = reload(engine, hold.id)
-    assert booking.status == BookingStatus.CANCELLED
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.REFUNDED)
     assert booking.payment_status == PaymentStatus.REFUNDED
     assert booking.amount_refunded == 5000
     assert [k for k, _ in notifications(engine, hold.id)].count("booking_refunded") == 2

@@ -21,6 +21,7 @@ from booking.core.models import (
     BookingStatus,
     CheckoutStatus,
     Client,
+    EndCause,
     Notification,
     Payment,
     PaymentStatus,
@@ -373,8 +374,8 @@ def test_cancel_with_a_partial_refund_frees_the_slot_and_emails_the_client(engin
 
     assert outcome.cancelled and outcome.refund.ok
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.cancellation_reason, booking.payment_status, booking.amount_refunded) == (
-        BookingStatus.CANCELLED, "Builder is ill", PaymentStatus.PARTIALLY_REFUNDED, 1500)
+    assert (booking.status, booking.end_cause, booking.end_note, booking.payment_status, booking.amount_refunded) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill", PaymentStatus.PARTIALLY_REFUNDED, 1500)
     assert (CLIENT_EMAIL, "cancelled-by-builder") in emails(engine, booking_id, "booking_cancelled")
     assert (CLIENT_EMAIL, "partial-1500") in emails(engine, booking_id, "booking_refunded")
     assert [r["amount"] for r in stripe_refunds(emulator, payment_intent)] == [1500]
@@ -407,8 +408,8 @@ def test_cancel_with_a_full_refund_clicked_twice_cancels_and_refunds_once(engine
     assert first.refund.refund_id == second.refund.refund_id
     assert [r["amount"] for r in stripe_refunds(emulator, payment_intent)] == [5000]
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, PaymentStatus.REFUNDED, "Builder is ill")
+    assert (booking.status, booking.payment_status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, PaymentStatus.REFUNDED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill")
 
 
 def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, shop):
@@ -424,7 +425,10 @@ def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, 
 
     assert outcome.cancelled
     assert gateway.retrieve_checkout_session(started.checkout_session_id).status == "expired"
-    assert booking_of(engine, started.booking_id).status == BookingStatus.CANCELLED
+    booking = booking_of(engine, started.booking_id)
+    assert (booking.status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill")
+    assert audit_actions(engine) == ["booking.cancel"]  # written with the ending, in its transaction
     assert payment_of(engine, started.booking_id).status == CheckoutStatus.EXPIRED
 
 
