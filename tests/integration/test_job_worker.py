@@ -19,7 +19,7 @@ from booking.core.config import load_settings
 from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
 from booking.events.processor import accept_webhook
 from booking.ops import worker as job_worker
-from tests.factories import make_client, make_hold
+from tests.factories import hold_session_id, make_client, make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
 from tests.support.processes import wait_until
@@ -37,7 +37,7 @@ def test_python_m_booking_worker_applies_a_stored_event_sends_the_email_and_stop
     client = make_client(session, name="Zelda Quartermaine", email="zelda.quartermaine@example.com")
     hold = make_hold(session, client=client)
     session.commit()
-    event = se.event("checkout.session.completed", se.checkout_session(hold.id, hold.checkout_session_id))
+    event = se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold)))
     payload = se.encode(event)
     stored = accept_webhook(engine=engine, gateway=FakeGateway(), payload=payload, signature=se.sign(payload))
     assert stored.body["queued"] is True
