@@ -4,7 +4,7 @@ import os
 
 import reflex as rx
 
-from booking.config import get_settings
+from booking.core import get_settings
 from booking_ui.middleware import allowed_origins
 
 settings = get_settings()

@@ -6,10 +6,10 @@ from logging.config import fileConfig
 
 from sqlmodel import SQLModel
 
-import booking.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import booking.core.models  # noqa: F401 - registers the tables on SQLModel.metadata
 from alembic import context
-from booking.config import get_settings
-from booking.db import make_engine
+from booking.core.config import get_settings
+from booking.core.db import make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

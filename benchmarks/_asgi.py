@@ -21,10 +21,10 @@ BARE_WEBHOOK = "/api/bench/bare-webhook"
 
 async def bare_webhook(request: Request) -> JSONResponse:
     """The ceiling: verify the signature, insert the event id (as the real route's first step), answer."""
-    from booking.config import get_settings
-    from booking.db import session_scope
-    from booking.gateway import InvalidWebhook, verify_webhook
-    from booking.models import EventStatus, StripeEvent
+    from booking.core.config import get_settings
+    from booking.core.db import session_scope
+    from booking.core.models import EventStatus, StripeEvent
+    from booking.payments.gateway import InvalidWebhook, verify_webhook
     from booking_ui import deps
 
     payload = await request.body()
@@ -47,7 +47,7 @@ def create_app():
     import sys
     if float(os.environ.get("BENCH_SWITCH_INTERVAL", "0") or 0):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
-    from booking.migrations import PROJECT_ROOT
+    from booking.core.migrations import PROJECT_ROOT
 
     os.chdir(PROJECT_ROOT)  # Reflex finds rxconfig.py through the working directory
     from reflex_base.environment import environment

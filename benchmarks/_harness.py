@@ -20,9 +20,9 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking.db import engine_for
-from booking.migrations import PROJECT_ROOT
-from booking.models import (
+from booking.core.db import engine_for
+from booking.core.migrations import PROJECT_ROOT
+from booking.core.models import (
     AvailabilityRule,
     Booking,
     BookingStatus,

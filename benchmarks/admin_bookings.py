@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from booking import booking_admin
-from booking.db import engine_for
-from booking.models import Booking, BookingStatus, Builder, Client, PaymentStatus, SessionType, new_booking_id
+from booking.core.db import engine_for
+from booking.core.models import Booking, BookingStatus, Builder, Client, PaymentStatus, SessionType, new_booking_id
+from booking.workspace import bookings as booking_admin
 from tests.support.databases import backends, temporary_database
 
 BOOKINGS = 5_000

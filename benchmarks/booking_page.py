@@ -28,7 +28,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from benchmarks import _harness as h
-from booking.migrations import PROJECT_ROOT
+from booking.core.migrations import PROJECT_ROOT
 from tests.browser import launched_chromium
 from tests.support.app_server import start_app
 from tests.support.processes import ServerProcess

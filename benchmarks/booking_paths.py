@@ -20,11 +20,12 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from booking import payments, slots
-from booking.config import load_settings
-from booking.gateway import StripeGateway
-from booking.models import AvailabilityRule, Booking, BookingStatus, Builder, Client, SessionType
-from booking.webhooks import handle_webhook
+from booking.core.config import load_settings
+from booking.core.models import AvailabilityRule, Booking, BookingStatus, Builder, Client, SessionType
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import StripeGateway
+from booking.scheduling import slots
 from stripe_emulator.server import EmulatorServer
 from tests.support import stripe_events as se
 from tests.support.databases import temporary_database
@@ -64,7 +65,7 @@ def _timed(fn, runs: int) -> tuple[float, float]:
 
 
 def run(url: str) -> None:
-    from booking.db import engine_for
+    from booking.core.db import engine_for
 
     engine = engine_for(url)
     with Session(engine) as session:
@@ -126,7 +127,7 @@ def run(url: str) -> None:
 
 class _VerifyOnly:
     def verify_webhook(self, payload, signature):
-        from booking.gateway import verify_webhook
+        from booking.payments.gateway import verify_webhook
 
         return verify_webhook(payload, signature, se.WEBHOOK_SECRET)
 

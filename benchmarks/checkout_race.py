@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from benchmarks import _harness as h
 from benchmarks._load import closed_loop, json_request
-from booking.models import Booking, BookingStatus
+from booking.core.models import Booking, BookingStatus
 from stripe_emulator.server import EmulatorServer
 
 ACTIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)

@@ -22,8 +22,8 @@ from sqlmodel import Session
 
 from benchmarks import _harness as h
 from benchmarks._load import build_request, closed_loop
-from booking import slots
-from booking.models import BookingStatus
+from booking.core.models import BookingStatus
+from booking.scheduling import slots
 
 DAYS = 60
 BOOKINGS = 1000

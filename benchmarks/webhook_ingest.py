@@ -24,7 +24,7 @@ from sqlmodel import Session, func, select
 from benchmarks import _harness as h
 from benchmarks._asgi import BARE_WEBHOOK
 from benchmarks._load import build_request, closed_loop, open_loop
-from booking.models import Booking, BookingStatus
+from booking.core.models import Booking, BookingStatus
 from tests.support import stripe_events as se
 
 SENDERS = 16

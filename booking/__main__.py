@@ -1,3 +1,3 @@
-from booking.cli import main
+from booking.ops.cli import main
 
 main()

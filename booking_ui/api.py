@@ -15,14 +15,32 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from booking import abuse, availability, catalog, invites, manage, manage_links, payments, slots
-from booking import calendar_feed as calendar_feeds
-from booking.config import get_settings
-from booking.db import database_reachable, session_scope
-from booking.gateway import PaymentProviderError
-from booking.models import utcnow
-from booking.webhook_worker import accept_webhook
-from booking.webhooks import handle_webhook
+from booking.client import (
+    LinkNotFound,
+    ManageError,
+    NotAllowed,
+    Outcome,
+    cancel_by_client,
+    invite_for_token,
+    list_active_session_types,
+    reschedule,
+)
+from booking.core import database_reachable, get_settings, session_scope, utcnow
+from booking.events import accept_webhook, handle_webhook
+from booking.lifecycle import (
+    CheckoutStarted,
+    HoldNotActive,
+    InvalidRequest,
+    LimitReached,
+    RateLimited,
+    Requester,
+    SlotUnavailable,
+    begin_checkout,
+    limits_for,
+)
+from booking.notifications import ACTIONS, csrf_ok, invite_for_booking, load_feed, looks_like_token, token_hash
+from booking.payments import PaymentProviderError
+from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
 from booking_ui import deps, routes
 from booking_ui.admin.http import admin_routes
 
@@ -38,7 +56,7 @@ def invalid(field: str, message: str) -> JSONResponse:
     return error(422, "invalid_request", message, field=field)
 
 
-def limited(exc: abuse.LimitReached) -> JSONResponse:
+def limited(exc: LimitReached) -> JSONResponse:
     """429 in the API's error shape, with Retry-After (seconds)."""
     response = error(429, exc.code, exc.message, retry_after=exc.retry_after)
     response.headers["Retry-After"] = str(exc.retry_after)
@@ -54,7 +72,7 @@ async def health(_request: Request) -> JSONResponse:
 async def session_types(_request: Request) -> JSONResponse:
     def load() -> list[dict[str, Any]]:
         with session_scope(deps.engine()) as session:
-            return [asdict(view) for view in catalog.list_active_session_types(session=session)]
+            return [asdict(view) for view in list_active_session_types(session=session)]
 
     return JSONResponse(await run_in_threadpool(load))
 
@@ -122,24 +140,24 @@ async def session_type_slots(request: Request) -> JSONResponse:
         return error(404, "session_type_not_found", "No such session type.")
     tz = request.query_params.get("tz", "UTC")
     try:
-        availability.load_zone(tz)
+        load_zone(tz)
     except ValueError as exc:
         return invalid("tz", str(exc))
-    from_day = _parse_from_day(request.query_params.get("from"), utcnow().astimezone(availability.load_zone(tz)).date())
+    from_day = _parse_from_day(request.query_params.get("from"), utcnow().astimezone(load_zone(tz)).date())
     if from_day is None:
         return invalid("from", "from must be a date like 2026-12-01, within a year before and ten after today.")
     days = _parse_days(request.query_params.get("days", "7"))
     if days is None:
         return invalid("days", f"days must be a whole number from 1 to {MAX_SLOT_DAYS}.")
 
-    def load() -> list[availability.Slot]:
+    def load() -> list[Slot]:
         with session_scope(deps.engine()) as session:
-            return slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=from_day,
+            return find_open_slots(session=session, session_type_id=session_type_id, from_day=from_day,
                                          days=days, viewer_time_zone=tz, now=utcnow())
 
     try:
         found = await run_in_threadpool(load)
-    except slots.SessionTypeNotFound:
+    except SessionTypeNotFound:
         return error(404, "session_type_not_found", "No such session type.")
     return JSONResponse({
         "time_zone": tz,
@@ -175,17 +193,17 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid("start_time", "start_time must be ISO 8601 with an offset, within ten years from now.")
     client_time_zone = str(body.get("client_time_zone") or "UTC")
     try:
-        availability.load_zone(client_time_zone)
+        load_zone(client_time_zone)
     except ValueError as exc:
         return invalid("client_time_zone", str(exc))
 
     settings = get_settings()
-    requester = abuse.Requester.of(request.client.host if request.client else None,
+    requester = Requester.of(request.client.host if request.client else None,
                                    request.headers.get("x-request-id"))
 
-    def start() -> payments.CheckoutStarted:
-        abuse.limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it may hold a slot
-        return payments.begin_checkout(
+    def start() -> CheckoutStarted:
+        limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it may hold a slot
+        return begin_checkout(
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
@@ -193,14 +211,14 @@ async def create_checkout_session(request: Request) -> JSONResponse:
 
     try:
         started = await run_in_threadpool(start)
-    except payments.InvalidRequest as exc:
+    except InvalidRequest as exc:
         return invalid(exc.field, exc.message)
-    except slots.SessionTypeNotFound:
+    except SessionTypeNotFound:
         return error(404, "session_type_not_found", "No such session type.")
-    except (payments.SlotUnavailable, payments.HoldNotActive) as exc:
-        message = str(exc) if isinstance(exc, payments.SlotUnavailable) else "That time is no longer available."
+    except (SlotUnavailable, HoldNotActive) as exc:
+        message = str(exc) if isinstance(exc, SlotUnavailable) else "That time is no longer available."
         return error(409, "slot_unavailable", message)
-    except abuse.LimitReached as exc:
+    except LimitReached as exc:
         log.warning("create-checkout refused (%s) for request %s from %s", exc.code, requester.request_id,
                     requester.ip)
         return limited(exc)
@@ -241,7 +259,7 @@ async def booking_invite(request: Request) -> Response:
 
     def load() -> bytes | None:
         with session_scope(deps.engine()) as session:
-            return invites.invite_for_booking(session=session, booking_id=booking_id)
+            return invite_for_booking(session=session, booking_id=booking_id)
 
     ics = await run_in_threadpool(load)
     if ics is None:
@@ -256,7 +274,7 @@ async def calendar_feed(request: Request) -> Response:
 
     def load() -> bytes | None:
         with session_scope(deps.engine()) as session:
-            feed = calendar_feeds.load_feed(session=session, token=token)
+            feed = load_feed(session=session, token=token)
         return feed.to_ical() if feed is not None else None  # rendered after the transaction ends
 
     ics = await run_in_threadpool(load)
@@ -293,7 +311,7 @@ def same_site_request(request: Request, public_url: str) -> bool:
 
 def _refused(status: int, message: str, token: str = "") -> HTMLResponse:
     back = (f'<p><a href="{routes.manage_page(token)}">Back to your booking</a></p>'
-            if manage_links.looks_like_token(token) else "")
+            if looks_like_token(token) else "")
     return HTMLResponse(f"<!doctype html><title>Not done</title><h1>Nothing was changed</h1><p>{message}</p>{back}",
                         status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
@@ -302,15 +320,15 @@ async def manage_action(request: Request) -> Response:
     """A change to a booking from its manage page: a plain form POST with a CSRF token, answered with a
     303 back to the page (`?done=<outcome>`). Never by GET: a link, a prefetch or a crawler changes nothing."""
     token, action = request.path_params["token"], request.path_params["action"]
-    if action not in manage_links.ACTIONS or not manage_links.looks_like_token(token):
+    if action not in ACTIONS or not looks_like_token(token):
         return _refused(404, "There is no such page.")
     if request.method != "POST":
         return Response("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
     if not same_site_request(request, get_settings().public_url):
         return _refused(403, "This request didn't come from your booking page.", token)
     try:
-        abuse.limits_for(get_settings()).check_manage_rate(request.client.host if request.client else None)
-    except abuse.RateLimited as exc:
+        limits_for(get_settings()).check_manage_rate(request.client.host if request.client else None)
+    except RateLimited as exc:
         refused = _refused(429, exc.message, token)
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
@@ -318,26 +336,26 @@ async def manage_action(request: Request) -> Response:
     if not length.isdigit() or int(length) > MANAGE_FORM_LIMIT:
         return _refused(413, "The request is too large.", token)
     form = await request.form()
-    if not manage_links.csrf_ok(manage_links.token_hash(token), action, str(form.get("csrf_token") or "")):
+    if not csrf_ok(token_hash(token), action, str(form.get("csrf_token") or "")):
         return _refused(403, "This form has expired. Open your booking again and retry.", token)
 
-    def run() -> manage.Outcome:
+    def run() -> Outcome:
         if action == "cancel":
             expected = str(form.get("expected_refund") or "")
-            return manage.cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
+            return cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
                                            expected_refund=_parse_amount(expected))
         try:
             start = datetime.fromisoformat(str(form.get("start") or ""))
         except ValueError:
-            raise manage.NotAllowed("Pick one of the times shown.") from None
-        return manage.reschedule(engine=deps.engine(), token=token, new_start=start)
+            raise NotAllowed("Pick one of the times shown.") from None
+        return reschedule(engine=deps.engine(), token=token, new_start=start)
 
     try:
         outcome = await run_in_threadpool(run)
         code = outcome.code
-    except manage.LinkNotFound:
+    except LinkNotFound:
         return _refused(404, "This link doesn't match a booking.")
-    except manage.ManageError as exc:
+    except ManageError as exc:
         code = exc.code
     except PaymentProviderError:  # the gateway could not even be built or reached
         code = "refund_failed"
@@ -350,7 +368,7 @@ async def manage_action(request: Request) -> Response:
 
 async def manage_invite(request: Request) -> Response:
     token = request.path_params["token"]
-    ics = await run_in_threadpool(lambda: manage.invite_for_token(engine=deps.engine(), token=token))
+    ics = await run_in_threadpool(lambda: invite_for_token(engine=deps.engine(), token=token))
     if ics is None:
         return error(404, "booking_not_found", "No confirmed booking at this address.")
     return Response(ics, media_type="text/calendar; charset=utf-8",

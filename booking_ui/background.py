@@ -13,12 +13,11 @@ from functools import partial
 
 import reflex as rx
 
-from booking import locks
-from booking.config import get_settings
-from booking.mailer import Mailer, mailer_from_settings
-from booking.notifications import send_due_notifications
-from booking.payments import sweep_expired_holds
-from booking.webhook_worker import ProcessorProcess
+from booking.core import get_settings
+from booking.events import ProcessorProcess
+from booking.lifecycle import sweep_expired_holds
+from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
+from booking.ops import TickLock, lease_seconds, run_periodically, tick_lock
 from booking_ui import deps
 
 log = logging.getLogger(__name__)
@@ -53,18 +52,18 @@ class OutboxTick:
         send_due_notifications(engine=deps.engine(), mailer=self._mailer)
 
 
-def lock_for(name: str, interval_seconds: float) -> locks.TickLock:
-    return locks.tick_lock(name, engine=deps.engine(), redis_url=get_settings().redis_url,
-                           ttl_seconds=locks.lease_seconds(interval_seconds))
+def lock_for(name: str, interval_seconds: float) -> TickLock:
+    return tick_lock(name, engine=deps.engine(), redis_url=get_settings().redis_url,
+                           ttl_seconds=lease_seconds(interval_seconds))
 
 
 async def hold_sweeper(interval_seconds: float) -> None:
-    await locks.run_periodically(sweep_once, lock_factory=partial(lock_for, SWEEPER, interval_seconds),
+    await run_periodically(sweep_once, lock_factory=partial(lock_for, SWEEPER, interval_seconds),
                                  interval_seconds=interval_seconds)
 
 
 async def outbox_worker(interval_seconds: float) -> None:
-    await locks.run_periodically(OutboxTick(), lock_factory=partial(lock_for, OUTBOX, interval_seconds),
+    await run_periodically(OutboxTick(), lock_factory=partial(lock_for, OUTBOX, interval_seconds),
                                  interval_seconds=interval_seconds)
 
 
@@ -73,7 +72,7 @@ async def stored_event_worker(interval_seconds: float) -> None:
     process of its own (booking/webhook_worker.py), and ends it when it stops."""
     processor = ProcessorProcess(interval_seconds=interval_seconds)
     try:
-        await locks.run_periodically(processor.ensure_running,
+        await run_periodically(processor.ensure_running,
                                      lock_factory=partial(lock_for, WEBHOOK_EVENTS, SUPERVISE_SECONDS),
                                      interval_seconds=SUPERVISE_SECONDS)
     finally:

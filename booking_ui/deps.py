@@ -6,9 +6,8 @@ from functools import lru_cache
 
 from sqlalchemy.engine import Engine
 
-from booking.config import get_settings
-from booking.db import engine_for
-from booking.gateway import PaymentProviderError, StripeGateway
+from booking.core import engine_for, get_settings
+from booking.payments import PaymentProviderError, StripeGateway
 
 
 def engine() -> Engine:
@@ -29,3 +28,11 @@ def _gateway(secret_key: str | None, webhook_secret: tuple[str, ...], api_base: 
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secret, api_base=api_base,
                          timeout_seconds=timeout_seconds, max_network_retries=max_network_retries)
+
+
+def browser_language(state) -> str:
+    """The browser's preferred language ("en-GB,en;q=0.9") from the connection: the viewer's locale."""
+    try:
+        return str(state.router.headers.accept_language or "")
+    except AttributeError:
+        return ""

@@ -182,7 +182,7 @@ class HardeningMiddleware:
     @property
     def settings(self) -> HardeningSettings:
         if self._settings is None:  # read when first needed, never at import
-            from booking.config import get_settings
+            from booking.core import get_settings
 
             self._settings = HardeningSettings(public_url=get_settings().public_url)
         return self._settings

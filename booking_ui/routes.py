@@ -13,7 +13,7 @@ API_CREATE_CHECKOUT = "/api/payments/create-checkout-session"
 API_WEBHOOK = "/api/payments/webhook"
 API_ICS = "/api/bookings/{booking_id}/invite.ics"
 
-# The client's own booking, through the token in their emails (booking.manage_links.MANAGE_PATH).
+# The client's own booking, through the token in their emails (booking.notifications.manage_links.MANAGE_PATH).
 MANAGE = "/manage/[manage_token]"
 API_MANAGE_ACTION = "/api/manage/{token}/{action}"  # POST only: cancel | reschedule
 API_MANAGE_ICS = "/api/manage/{token}/invite.ics"

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --tests
 source scripts/env.sh
+# The house rules on imports (layers, public faces, app and emulator apart): .importlinter
+lint-imports --no-cache
 python -m pytest "$@"

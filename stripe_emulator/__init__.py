@@ -8,7 +8,7 @@ It imports nothing from the application and keeps its state in SQLite.
 """
 
 from stripe_emulator.app import create_app
-from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 
 __all__ = ["Emulator", "EmulatorConfig", "create_app"]

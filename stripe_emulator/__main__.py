@@ -6,7 +6,7 @@ import logging
 import sys
 
 from stripe_emulator.app import create_app
-from stripe_emulator.config import build_parser, config_from_args
+from stripe_emulator.core.config import build_parser, config_from_args
 from stripe_emulator.server import bind_socket, uvicorn_server
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import logging
@@ -15,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stripe_emulator import (
+from stripe_emulator.core import errors, idempotency
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.forms import FormDecodeError, decode_query
+from stripe_emulator.core.ids import new_id
+from stripe_emulator.core.spec import Endpoint
+from stripe_emulator.resources import (
     account_links,
     accounts,
     application_fees,
@@ -23,7 +28,6 @@ from stripe_emulator import (
     catalog,
     charges,
     checkout,
-    errors,
     events,
     intents,
     login_links,
@@ -31,11 +35,6 @@ from stripe_emulator import (
     refunds,
     transfers,
 )
-from stripe_emulator.context import RequestContext
-from stripe_emulator.emulator import Emulator
-from stripe_emulator.forms import FormDecodeError, decode_query
-from stripe_emulator.resources import new_id
-from stripe_emulator.spec import Endpoint
 
 # One module per resource; each declares its endpoints (`ENDPOINTS`) with their parameters.
 RESOURCES = (
@@ -55,9 +54,6 @@ RESOURCES = (
 )
 
 logger = logging.getLogger("stripe_emulator.api")
-
-IDEMPOTENCY_TTL = 24 * 60 * 60
-
 
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -140,7 +136,7 @@ def all_endpoints() -> list[Endpoint]:
 
 
 class Api:
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Engine) -> None:
         self.emu = emulator
 
     def route(self, endpoint: Endpoint) -> Route:
@@ -192,34 +188,18 @@ class Api:
             if not key:
                 status, body = self._run(endpoint, ctx, args, path_params)
                 return self._respond(status, body, request_id, version, None, False)
-            # Keys are scoped per account, like Stripe's.
-            stored_key = f"{account}:{key}" if account else key
+            stored_key = idempotency.scoped_key(key, account)
             route = f"{request.method} {request.url.path}"
-            fingerprint = hashlib.sha256(json.dumps([route, params], sort_keys=True).encode()).hexdigest()
+            digest = idempotency.fingerprint(route, params)
             with self.emu.lock:
-                saved = self.emu.store.idempotent_response(stored_key)
+                saved = idempotency.replay(self.emu.store, stored_key, key, route, digest)
                 if saved is not None:
-                    if saved["endpoint"] != route:
-                        raise errors.idempotency(
-                            "Keys for idempotent requests can only be used for the same endpoint "
-                            f"they were first used for ('{saved['endpoint']}' vs '{route}'). "
-                            f"Try using a key other than '{key}' if you meant to execute a "
-                            "different request."
-                        )
-                    if saved["fingerprint"] != fingerprint:
-                        raise errors.idempotency(
-                            "Keys for idempotent requests can only be used with the same "
-                            "parameters they were first used with. Try using a key other than "
-                            f"'{key}' if you meant to execute a different request."
-                        )
                     return self._respond(
                         saved["status"], saved["body"], saved["request_id"], version, key, True
                     )
                 status, body = self._run(endpoint, ctx, args, path_params)
-                now = self.emu.clock.now()
-                self.emu.store.prune_idempotency(now - IDEMPOTENCY_TTL)
-                self.emu.store.save_idempotent_response(
-                    stored_key, fingerprint, route, status, body, request_id, now
+                idempotency.save(
+                    self.emu.store, stored_key, route, digest, status, body, request_id, self.emu.clock.now()
                 )
             return self._respond(status, body, request_id, version, key, False)
         except errors.StripeError as error:
@@ -261,7 +241,7 @@ class Api:
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def routes(emu: Emulator) -> list[Route]:
+def routes(emu: Engine) -> list[Route]:
     api = Api(emu)
     return [
         *(api.route(endpoint) for endpoint in all_endpoints()),
@@ -273,7 +253,7 @@ def routes(emu: Emulator) -> list[Route]:
     ]
 
 
-def _unrecognized(emu: Emulator) -> Callable[[Request], Any]:
+def _unrecognized(emu: Engine) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         return error_response(
             errors.unrecognized_url(request.method, request.url.path),

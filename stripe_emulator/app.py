@@ -12,10 +12,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from stripe_emulator import api, connect_pages, control, dashboard, hosted_page
-from stripe_emulator.config import EmulatorConfig
+from stripe_emulator import api, control
+from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import Faults, with_faults
+from stripe_emulator.pages import connect, dashboard, hosted_checkout
 
 
 def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | None = None) -> Starlette:
@@ -46,8 +47,8 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
     routes = [
         Route("/healthz", health, methods=["GET"]),
         *api.routes(emu),
-        *hosted_page.routes(emu),
-        *connect_pages.routes(emu),
+        *hosted_checkout.routes(emu),
+        *connect.routes(emu),
         *control_routes,
         *dashboard.routes(emu),
     ]

@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator import accounts, errors
-from stripe_emulator.charging import SessionUnavailable
+from stripe_emulator.core import account_state, errors
+from stripe_emulator.core.forms import decode_flat
+from stripe_emulator.core.payment_engine import SessionUnavailable
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import FaultError, Faults
-from stripe_emulator.forms import decode_flat
+from stripe_emulator.resources import accounts
 
 
 async def read_body(request: Request) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
                 account = accounts.complete_onboarding(
                     emu,
                     account_id,
-                    bank_account_number=str(data.get("bank_account") or accounts.DEFAULT_BANK_ACCOUNT),
+                    bank_account_number=str(data.get("bank_account") or account_state.DEFAULT_BANK_ACCOUNT),
                 )
             elif choice == "incomplete":
                 account = accounts.leave_incomplete(emu, account_id)

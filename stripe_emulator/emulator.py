@@ -1,282 +1,36 @@
-"""The emulator's state and behaviour, independent of HTTP.
+"""The emulator without HTTP: the core engine (`core/engine.py`) with the resources wired in.
 
-One `Emulator` owns a SQLite store, a clock, a webhook dispatcher and an expiry thread.
-Every operation runs under `self.lock` inside a store transaction (`self.tx()`); events
-emitted during an operation are handed to the dispatcher only once it has committed.
+`Emulator` is what the app serves and what tests drive directly. It registers what the engine
+runs when time passes (in this order: sessions past `expires_at` expire, pending funds become
+available, payout schedules run and payouts settle) and the fields computed on expansion, and
+offers shortcuts for in-process use (create objects from raw parameters, pay a session).
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import logging
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any
 
-from stripe_emulator import accounts, catalog, charging, checkout, errors, ledger, payouts, refunds
-from stripe_emulator.clock import Clock
-from stripe_emulator.config import EmulatorConfig
-from stripe_emulator.context import AUTOMATIC, RequestContext
-from stripe_emulator.expand import expand as expand_object
-from stripe_emulator.listing import filtered, paginate
-from stripe_emulator.resources import event as build_event
-from stripe_emulator.resources import merge_metadata
-from stripe_emulator.store import ANY, Store
-from stripe_emulator.webhooks import WebhookDispatcher
-
-logger = logging.getLogger("stripe_emulator")
-
-# Human names Stripe uses in "No such ..." messages.
-KINDS = {
-    "checkout.session": "checkout.session",
-    "payment_intent": "payment_intent",
-    "charge": "charge",
-    "refund": "refund",
-    "product": "product",
-    "price": "price",
-    "event": "event",
-    "payment_method": "PaymentMethod",
-    "account": "account",
-    "transfer": "transfer",
-    "transfer_reversal": "transfer reversal",
-    "application_fee": "application fee",
-    "fee_refund": "application fee refund",
-    "balance_transaction": "balance transaction",
-    "payout": "payout",
-}
+from stripe_emulator.core import ledger, payment_engine
+from stripe_emulator.core.config import EmulatorConfig
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.payment_engine import PaymentResult
+from stripe_emulator.resources import accounts, catalog, checkout, payouts, refunds
 
 
-class Emulator:
+class Emulator(Engine):
     def __init__(self, config: EmulatorConfig | None = None) -> None:
-        self.config = config or EmulatorConfig()
-        self.lock = threading.RLock()
-        self.store = Store(self.config.state_file)
-        self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
-        self.dispatcher: WebhookDispatcher | None = None
-        if self.config.webhook_url:
-            self.dispatcher = WebhookDispatcher(
-                url=self.config.webhook_url,
-                secret=self.config.webhook_secret,
-                schedule=self.config.retry_schedule,
-                timeout=self.config.webhook_timeout,
-                load_payload=self._event_payload,
-                record_attempt=self._record_attempt,
-            )
-        self._depth = 0
-        self._outbox: list[tuple[str, str]] = []
-        self._stop = threading.Event()
-        self._expiry_thread: threading.Thread | None = None
-        self._started = False
-        self._closed = False
-
-    # --- lifecycle -----------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start webhook delivery (re-queueing undelivered events) and the expiry loop."""
-        if self._started:
-            return
-        self._started = True
-        if self.dispatcher is not None:
-            for event_id, key in self.store.pending_events():
-                self.dispatcher.enqueue(event_id, key)
-            self.dispatcher.start()
-        self._stop.clear()
-        self._expiry_thread = threading.Thread(
-            target=self._expiry_loop, name="stripe-emulator-expiry", daemon=True
+        super().__init__(config)
+        self.on_tick(checkout.expire_due, "expired_sessions")
+        self.on_tick(ledger.release_due)
+        self.on_tick(payouts.run_schedules, "payouts")
+        self.compute(
+            "checkout.session",
+            "line_items",
+            lambda engine, session: checkout.line_items_list(engine, session["id"], {"limit": 100}),
         )
-        self._expiry_thread.start()
 
-    def stop(self) -> None:
-        """Stop background work; the store stays usable."""
-        self._stop.set()
-        if self._expiry_thread is not None:
-            self._expiry_thread.join(timeout=10)
-            self._expiry_thread = None
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
-        self._started = False
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self.stop()
-        with self.lock:
-            self.store.close()
-        self._closed = True
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _expiry_loop(self) -> None:
-        interval = max(self.config.expiry_interval, 0.01)
-        while not self._stop.wait(interval):
-            try:
-                self.tick()
-            except Exception:
-                logger.exception("clock tick failed")
-
-    # --- transactions and events ---------------------------------------------------------
-
-    @contextmanager
-    def tx(self) -> Iterator[None]:
-        with self.lock:
-            outermost = self._depth == 0
-            self._depth += 1
-            try:
-                with self.store.transaction():
-                    yield
-            except BaseException:
-                if outermost:
-                    self._outbox.clear()
-                raise
-            finally:
-                self._depth -= 1
-            if outermost and self._outbox:
-                outbox, self._outbox = self._outbox, []
-                if self.dispatcher is not None:
-                    for event_id, key in outbox:
-                        self.dispatcher.enqueue(event_id, key)
-
-    def emit(
-        self,
-        event_type: str,
-        obj: dict[str, Any],
-        ctx: RequestContext,
-        ordering_key: str,
-        previous_attributes: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Record an event (delivered once the transaction commits). Events about a connected
-        account's objects, and `account.*` events, carry that account in `account`."""
-        delivering = self.dispatcher is not None
-        account = obj["id"] if obj.get("object") == "account" else self.store.owner(obj["id"])
-        event = build_event(
-            type=event_type,
-            obj=copy.deepcopy(obj),
-            created=self.clock.now(),
-            api_version=self.config.api_version,
-            request_id=ctx.request_id,
-            idempotency_key=ctx.idempotency_key,
-            previous_attributes=previous_attributes,
-            pending_webhooks=1 if delivering else 0,
-            account=account,
-        )
-        self.store.add_event(event, ordering_key, "pending" if delivering else "none")
-        if delivering:
-            self._outbox.append((event["id"], ordering_key))
-        logger.debug("event %s %s", event["id"], event_type)
-        return event
-
-    def _event_payload(self, event_id: str) -> tuple[bytes, str] | None:
-        with self.lock:
-            if self._closed:
-                return None
-            event = self.store.get("event", event_id)
-        if event is None:
-            return None
-        return json.dumps(event, indent=2).encode("utf-8"), event["type"]
-
-    def _record_attempt(self, record: dict[str, Any]) -> None:
-        with self.lock:
-            if self._closed:
-                return
-            with self.store.transaction():
-                self.store.add_delivery(record)
-                if record["final"]:
-                    event_id = record["event_id"]
-                    self.store.set_event_status(
-                        event_id, "succeeded" if record["succeeded"] else "failed"
-                    )
-                    if record["succeeded"]:
-                        event = self.store.get("event", event_id)
-                        if event is not None:
-                            event["pending_webhooks"] = 0
-                            self.store.put(event)
-
-    # --- lookups -------------------------------------------------------------------------
-
-    def get(
-        self,
-        object_type: str,
-        object_id: str | None,
-        param: str = "id",
-        status: int = 404,
-        account: Any = ANY,
-    ) -> dict[str, Any]:
-        """An object by id, seen from `account` (None = platform, ANY = no scoping)."""
-        obj = self.store.get(object_type, object_id, account) if object_id else None
-        if obj is None:
-            raise errors.no_such(KINDS.get(object_type, object_type), object_id or "", param, status)
-        return obj
-
-    def owner(self, object_id: str) -> str | None:
-        return self.store.owner(object_id)
-
-    def expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
-        if not paths:
-            return obj
-        with self.lock:
-            return expand_object(obj, paths, self.store.find, self._computed_field)
-
-    def _computed_field(self, obj: dict[str, Any], field: str) -> Any:
-        if obj.get("object") == "checkout.session" and field == "line_items":
-            return checkout.line_items_list(self, obj["id"], {"limit": 100})
-        return obj.get(field)
-
-    # --- generic retrieve / list / update ------------------------------------------------
-
-    def retrieve(self, object_type: str, object_id: str, account: Any = None) -> dict[str, Any]:
-        with self.tx():
-            self.tick_quietly()
-            return self.get(object_type, object_id, account=account)
-
-    def list_objects(
-        self,
-        object_type: str,
-        args: dict[str, Any],
-        url: str,
-        filters: dict[str, str] | None = None,
-        account: Any = None,
-    ) -> dict[str, Any]:
-        """List one account's objects with equality filters: {param name: dotted field path}."""
-        with self.tx():
-            self.tick_quietly()
-            items = filtered(self.store.all(object_type, account), args, filters or {})
-            return paginate(items, args, url, KINDS.get(object_type, object_type))
-
-    def update_fields(
-        self,
-        object_type: str,
-        object_id: str,
-        args: dict[str, Any],
-        ctx: RequestContext,
-        event_type: str | None = None,
-    ) -> dict[str, Any]:
-        """POST /v1/<resource>/<id> where only metadata and a few plain fields change."""
-        with self.tx():
-            obj = self.get(object_type, object_id, account=ctx.account)
-            before = copy.deepcopy(obj)
-            for key, value in args.items():
-                if key == "expand":
-                    continue
-                if key == "metadata":
-                    obj["metadata"] = merge_metadata(obj.get("metadata") or {}, value)
-                else:
-                    obj[key] = value
-            self.store.put(obj)
-            if event_type:
-                previous = {k: before.get(k) for k in obj if obj[k] != before.get(k)}
-                if previous:
-                    self.emit(event_type, obj, ctx, object_id, previous_attributes=previous)
-            return obj
-
-    # --- resources (delegated; raw params are parsed with each endpoint's spec) -----------
+    # --- resources (raw params are parsed with each endpoint's spec) -----------------------
 
     def create_checkout_session(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
         return checkout.create_session(self, ctx, checkout.CREATE.parse(params, ""))
@@ -305,112 +59,20 @@ class Emulator:
     def create_account(self, params: dict[str, Any], ctx: RequestContext = AUTOMATIC) -> dict[str, Any]:
         return accounts.create_account(self, ctx, accounts.CREATE.parse(params, ""))
 
-    # --- the clock: everything that happens when time passes ------------------------------
-
-    def tick(self) -> dict[str, Any]:
-        """Expire sessions, release pending funds, run payout schedules, settle payouts."""
-        with self.tx():
-            expired = checkout.expire_due(self)
-            ledger.release_due(self)
-            paid = payouts.run_schedules(self)
-            return {"expired_sessions": expired, "payouts": paid}
-
-    def tick_quietly(self) -> None:
-        """Reads see the state the clock implies (like Stripe, nothing waits for a poller)."""
-        self.tick()
-
     # --- payments (hosted page and control API share these) ------------------------------
 
-    def pay(self, session_id: str, **form: str) -> charging.PaymentResult:
-        return charging.pay(self, session_id, **form)
+    def pay(self, session_id: str, **form: str) -> PaymentResult:
+        return checkout.pay(self, session_id, **form)
 
-    def authenticate(self, session_id: str, challenge_id: str, action: str) -> charging.PaymentResult:
-        return charging.authenticate(self, session_id, challenge_id, action)
+    def authenticate(self, session_id: str, challenge_id: str, action: str) -> PaymentResult:
+        return checkout.authenticate(self, session_id, challenge_id, action)
 
     def challenge(self, challenge_id: str) -> dict[str, Any] | None:
         with self.lock:
-            return self.store.get_private(f"3ds:{challenge_id}")
+            return payment_engine.challenge(self, challenge_id)
 
     # --- control operations --------------------------------------------------------------
-
-    def reset(self) -> None:
-        with self.lock:
-            if self.dispatcher is not None:
-                self.dispatcher.reset()
-            self._outbox.clear()
-            self.store.reset()
-            self.clock.set_offset(0)
-        logger.info("state reset")
-
-    def advance(self, seconds: float) -> dict[str, Any]:
-        """Move the clock forward and run what became due (expiry, funds, payouts)."""
-        with self.tx():
-            self.clock.advance(seconds)
-            self.store.set_meta("clock_offset", repr(self.clock.offset))
-            return self.tick()
-
-    def advance_clock(self, seconds: float) -> list[str]:
-        return self.advance(seconds)["expired_sessions"]
 
     def pay_out_now(self, account: str | None = None) -> list[dict[str, Any]]:
         """Control API: pay every connected account's available balance out now and settle it."""
         return payouts.pay_out_now(self, account)
-
-    def resend_event(self, event_id: str) -> dict[str, Any]:
-        with self.tx():
-            event = self.get("event", event_id)
-            if self.dispatcher is None:
-                raise errors.StripeError(
-                    "No webhook URL is configured, so events cannot be delivered.",
-                    status=409,
-                )
-            key = (self.store.event_delivery(event_id) or (event_id, ""))[0]
-            self.store.set_event_status(event_id, "pending")
-            event["pending_webhooks"] = 1
-            self.store.put(event)
-            self._outbox.append((event_id, key))
-            return event
-
-    def deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
-        with self.lock:
-            return self.store.deliveries(event_id)
-
-    def pending_deliveries(self) -> int:
-        return self.dispatcher.pending() if self.dispatcher is not None else 0
-
-    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
-        """Block until every queued event has been delivered or given up on."""
-        deadline = time.monotonic() + timeout
-        while self.pending_deliveries():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            statuses = self.store.delivery_statuses()
-            events = self.store.all("event")
-            return {
-                "now": self.clock.now(),
-                "clock_offset": self.clock.offset,
-                "webhook_url": self.config.webhook_url,
-                "pending_deliveries": self.pending_deliveries(),
-                "checkout_sessions": self.store.all("checkout.session"),
-                "payment_intents": self.store.all("payment_intent"),
-                "charges": self.store.all("charge"),
-                "refunds": self.store.all("refund"),
-                "products": self.store.all("product"),
-                "prices": self.store.all("price"),
-                "accounts": self.store.all("account"),
-                "transfers": self.store.all("transfer"),
-                "application_fees": self.store.all("application_fee"),
-                "payouts": self.store.all("payout"),
-                "balance_transactions": self.store.all("balance_transaction"),
-                "events": [
-                    {**event, "delivery_status": statuses.get(event["id"], "none")}
-                    for event in events
-                ],
-                "deliveries": self.store.deliveries(),
-            }
-

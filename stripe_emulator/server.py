@@ -13,7 +13,7 @@ from typing import Any, Self
 import uvicorn
 
 from stripe_emulator.app import create_app
-from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import Faults
 

@@ -38,8 +38,8 @@ from pathlib import Path  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from booking.config import get_settings  # noqa: E402
-from booking.db import engine_for  # noqa: E402
+from booking.core.config import get_settings  # noqa: E402
+from booking.core.db import engine_for  # noqa: E402
 from tests.support.databases import backends, empty_all_tables, temporary_database  # noqa: E402
 
 

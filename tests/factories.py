@@ -7,7 +7,7 @@ from datetime import time
 
 from sqlmodel import Session
 
-from booking.models import AvailabilityRule, Builder, Client, SessionType
+from booking.core.models import AvailabilityRule, Builder, Client, SessionType
 
 _sequence = itertools.count(1)
 
@@ -59,7 +59,7 @@ def make_hold(session: Session, *, builder: Builder | None = None, session_type:
     """A pending booking holding a slot, as start_checkout leaves it."""
     from datetime import datetime, timedelta, timezone
 
-    from booking.models import Booking
+    from booking.core.models import Booking
 
     builder = builder or make_builder(session)
     session_type = session_type or make_session_type(session, builder)

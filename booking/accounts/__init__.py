@@ -1,2 +1,24 @@
 """Who may use the builder workspace: accounts, password hashing, sign-in sessions, throttling,
 authorisation (one place that loads an object *and* checks its owner) and the audit log."""
+
+from booking.accounts.audit import record
+from booking.accounts.authz import Actor, Forbidden, NotFound, builder_scope, load_owned
+from booking.accounts.passwords import MAX_PASSWORD_LENGTH
+from booking.accounts.sessions import resolve, revoke
+from booking.accounts.throttle import throttle_from_settings
+from booking.accounts.users import change_own_password, sign_in
+
+__all__ = [
+    "Actor",
+    "Forbidden",
+    "MAX_PASSWORD_LENGTH",
+    "NotFound",
+    "builder_scope",
+    "change_own_password",
+    "load_owned",
+    "record",
+    "resolve",
+    "revoke",
+    "sign_in",
+    "throttle_from_settings",
+]

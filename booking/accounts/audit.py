@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel, select
 
 from booking.accounts.authz import Actor
-from booking.models import AuditEntry
+from booking.core.models import AuditEntry
 
 # Never copied into the log, whatever the model.
 _SECRET_FIELDS = frozenset({"password_hash", "token_hash", "calendar_token_hash"})

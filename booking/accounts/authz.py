@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from booking.models import (
+from booking.core.models import (
     AvailabilityOverride,
     AvailabilityRule,
     Booking,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.models import AuthSession, UserAccount, utcnow
+from booking.core.models import AuthSession, UserAccount, utcnow
 
 # last_seen_at is written at most this often: an admin page sends many events.
 _TOUCH_EVERY = timedelta(minutes=1)

@@ -18,7 +18,7 @@ from booking.accounts.passwords import (
     verify_password,
 )
 from booking.accounts.throttle import SignInThrottle
-from booking.models import Builder, UserAccount, UserRole, utcnow
+from booking.core.models import Builder, UserAccount, UserRole, utcnow
 
 # One message for an unknown email and a wrong password: the form must not tell which accounts exist.
 SIGN_IN_FAILED = "That email and password don't match an account."

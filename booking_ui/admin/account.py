@@ -12,14 +12,16 @@ from dataclasses import dataclass
 import reflex as rx
 from sqlmodel import select
 
-from booking import calendar_feed
-from booking.accounts import audit, authz
-from booking.accounts.passwords import MAX_PASSWORD_LENGTH
-from booking.accounts.throttle import throttle_from_settings
-from booking.accounts.users import change_own_password
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.models import Builder
+from booking.accounts import (
+    MAX_PASSWORD_LENGTH,
+    NotFound,
+    change_own_password,
+    load_owned,
+    record,
+    throttle_from_settings,
+)
+from booking.core import Builder, get_settings, session_scope
+from booking.notifications import issue_token
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
@@ -70,9 +72,9 @@ class AccountState(AdminState):
                 ).all()
             ]
             try:
-                chosen = authz.load_owned(session=session, actor=actor, model=Builder,
+                chosen = load_owned(session=session, actor=actor, model=Builder,
                                           object_id=self.calendar_builder_id)
-            except authz.NotFound:
+            except NotFound:
                 chosen = None
             self._show_builder(chosen)
         return None
@@ -86,7 +88,7 @@ class AccountState(AdminState):
             self._show_builder(None)
             return None
         with session_scope(deps.engine()) as session:
-            builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=value)
+            builder = load_owned(session=session, actor=actor, model=Builder, object_id=value)
             self._show_builder(builder)
         return None
 
@@ -100,12 +102,12 @@ class AccountState(AdminState):
             self.calendar_error = "Choose a builder first." if actor.is_admin else "This account has no builder."
             return None
         with session_scope(deps.engine()) as session:
-            builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=target,
+            builder = load_owned(session=session, actor=actor, model=Builder, object_id=target,
                                        for_update=True)
             replaced = builder.calendar_token_hash is not None
-            token = calendar_feed.issue_token(session=session, builder_id=builder.id)
+            token = issue_token(session=session, builder_id=builder.id)
             # Never the token or its hash: the log says only that a link was created or replaced.
-            audit.record(session=session, actor=actor,
+            record(session=session, actor=actor,
                          action="calendar_link.regenerated" if replaced else "calendar_link.created",
                          entity_type="builder", entity_id=builder.id, builder_id=builder.id,
                          before={"calendar_link": "active" if replaced else "none"},

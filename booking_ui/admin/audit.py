@@ -13,8 +13,7 @@ from datetime import UTC
 import reflex as rx
 from sqlmodel import Session, or_, select
 
-from booking.db import session_scope
-from booking.models import AuditEntry, Builder
+from booking.core import AuditEntry, Builder, format_datetime, session_scope
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -120,7 +119,7 @@ def _row(entry: AuditEntry, builder_name: str | None) -> AuditRow:
     at = entry.at if entry.at.utcoffset() is not None else entry.at.replace(tzinfo=UTC)
     return AuditRow(
         id=str(entry.id),
-        when=at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        when=format_datetime(at, zone=UTC, date_style="iso", hour12=False, seconds=True),  # '2026-12-01 14:00:05 UTC'
         who=entry.actor_email,
         action=entry.action,
         entity=f"{entry.entity_type} {entry.entity_id}",

@@ -11,21 +11,37 @@ from datetime import date, timedelta
 
 import reflex as rx
 
-from booking import availability_admin as rules
-from booking import slots
-from booking.accounts import authz
-from booking.availability import load_zone
-from booking.booking_page import DaySlots, slots_by_day
-from booking.dashboard import builder_options
-from booking.db import session_scope
-from booking.models import Builder, SessionType, utcnow
+from booking.accounts import NotFound, load_owned
+from booking.client import DaySlots, slots_by_day
+from booking.core import Builder, SessionType, format_time_range, session_scope, utcnow
+from booking.scheduling import SessionTypeNotFound, load_zone
+from booking.workspace import (
+    COMMON_ZONES,
+    MAX_OVERRIDE_ROWS,
+    MAX_WINDOWS_PER_DAY,
+    POLICY_FIELD_NAMES,
+    POLICY_FIELDS,
+    WEEKDAY_NAMES,
+    DayDraft,
+    OverrideDraft,
+    ScheduleDraft,
+    WindowDraft,
+    builder_options,
+    builder_today,
+    draft_from_schedule,
+    error_summary,
+    load_availability,
+    preview_session_types,
+    save_availability,
+    validate,
+)
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Availability"
 PREVIEW_DAYS = 7
-_FIELDS = ("time_zone", *rules.POLICY_FIELD_NAMES, "overrides")
+_FIELDS = ("time_zone", *POLICY_FIELD_NAMES, "overrides")
 
 
 @dataclass
@@ -52,8 +68,8 @@ class AvailabilityState(AdminState):
     builder_choices: list[Choice] = []
     editing_builder: str = ""
     time_zone: str = ""
-    days: list[rules.DayDraft] = []
-    overrides: list[rules.OverrideDraft] = []
+    days: list[DayDraft] = []
+    overrides: list[OverrideDraft] = []
     policy: dict[str, str] = {}
     field_errors: dict[str, str] = {}
     errors: list[str] = []
@@ -68,7 +84,7 @@ class AvailabilityState(AdminState):
 
     @rx.var
     def zone_choices(self) -> list[str]:
-        zones = list(rules.COMMON_ZONES)
+        zones = list(COMMON_ZONES)
         if self.time_zone and self.time_zone not in zones:
             try:
                 load_zone(self.time_zone)
@@ -83,26 +99,26 @@ class AvailabilityState(AdminState):
         """The builder being edited: a builder's own, always; an admin's choice, through load_owned."""
         actor = current_actor()
         chosen = self.builder_choice if actor.is_admin else actor.builder_id
-        return authz.load_owned(session=session, actor=actor, model=Builder, object_id=chosen)
+        return load_owned(session=session, actor=actor, model=Builder, object_id=chosen)
 
-    def _show_draft(self, draft: rules.ScheduleDraft) -> None:
+    def _show_draft(self, draft: ScheduleDraft) -> None:
         self.time_zone = draft.time_zone
         self.days = draft.days
         self.overrides = draft.overrides
-        self.policy = {name: draft.policy.get(name, "") for name in rules.POLICY_FIELD_NAMES}
+        self.policy = {name: draft.policy.get(name, "") for name in POLICY_FIELD_NAMES}
         self.field_errors = {name: draft.field_errors.get(name, "") for name in _FIELDS}
 
-    def _draft(self) -> rules.ScheduleDraft:
-        return rules.ScheduleDraft(time_zone=self.time_zone, days=copy.deepcopy(list(self.days)),
+    def _draft(self) -> ScheduleDraft:
+        return ScheduleDraft(time_zone=self.time_zone, days=copy.deepcopy(list(self.days)),
                                    overrides=copy.deepcopy(list(self.overrides)), policy=dict(self.policy))
 
     def _reload(self, session, builder: Builder) -> None:
         """The saved schedule into the form, and the preview."""
         self.editing_builder = builder.name
-        schedule = rules.load_availability(session=session, builder_id=builder.id)
-        self._show_draft(rules.draft_from_schedule(schedule, today=rules.builder_today(builder, utcnow())))
+        schedule = load_availability(session=session, builder_id=builder.id)
+        self._show_draft(draft_from_schedule(schedule, today=builder_today(builder, utcnow())))
         self.errors = []
-        types = rules.preview_session_types(session=session, builder_id=builder.id)
+        types = preview_session_types(session=session, builder_id=builder.id)
         self.preview_choices = [Choice(value=str(t.id), label=t.name) for t in types]
         if self.preview_type_id not in {c.value for c in self.preview_choices}:
             self.preview_type_id = self.preview_choices[0].value if self.preview_choices else ""
@@ -116,8 +132,9 @@ class AvailabilityState(AdminState):
             return
         try:
             self.preview_days = slots_by_day(session=session, session_type_id=int(self.preview_type_id),
-                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS)
-        except slots.SessionTypeNotFound:
+                                             viewer_time_zone=builder.time_zone, now=utcnow(), days=PREVIEW_DAYS,
+                                             locale=deps.browser_language(self))
+        except SessionTypeNotFound:
             self.preview_type_id = ""
 
     @admin_event
@@ -143,7 +160,7 @@ class AvailabilityState(AdminState):
         actor = current_actor()
         actor.require_admin()
         with session_scope(deps.engine()) as session:
-            builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=value)
+            builder = load_owned(session=session, actor=actor, model=Builder, object_id=value)
             self.builder_choice = str(builder.id)
             self.saved_message = ""
             self.outside_hours, self.outside_hours_more = [], 0
@@ -158,7 +175,7 @@ class AvailabilityState(AdminState):
         self.saved_message = ""
         if field == "time_zone":
             self.time_zone = value.strip()
-        elif field in rules.POLICY_FIELD_NAMES:
+        elif field in POLICY_FIELD_NAMES:
             self.policy = {**self.policy, field: value.strip()}
 
     def _edit_day(self, weekday: str, change) -> None:
@@ -172,18 +189,18 @@ class AvailabilityState(AdminState):
 
     @admin_event
     def add_window(self, weekday: str):
-        def change(day: rules.DayDraft) -> None:
-            if len(day.windows) >= rules.MAX_WINDOWS_PER_DAY:
-                day.error = f"At most {rules.MAX_WINDOWS_PER_DAY} windows a day."
+        def change(day: DayDraft) -> None:
+            if len(day.windows) >= MAX_WINDOWS_PER_DAY:
+                day.error = f"At most {MAX_WINDOWS_PER_DAY} windows a day."
                 return
             last = day.windows[-1].end if day.windows else ""
             start = last if last and last != "24:00" else "09:00"
-            day.windows.append(rules.WindowDraft(start=start, end="17:00" if start == "09:00" else ""))
+            day.windows.append(WindowDraft(start=start, end="17:00" if start == "09:00" else ""))
         self._edit_day(weekday, change)
 
     @admin_event
     def remove_window(self, weekday: str, index: int):
-        def change(day: rules.DayDraft) -> None:
+        def change(day: DayDraft) -> None:
             if isinstance(index, int) and 0 <= index < len(day.windows):
                 del day.windows[index]
                 day.error = ""
@@ -191,14 +208,14 @@ class AvailabilityState(AdminState):
 
     @admin_event
     def set_window_start(self, weekday: str, index: int, value: str):
-        def change(day: rules.DayDraft) -> None:
+        def change(day: DayDraft) -> None:
             if isinstance(index, int) and 0 <= index < len(day.windows):
                 day.windows[index].start = str(value)[:8]
         self._edit_day(weekday, change)
 
     @admin_event
     def set_window_end(self, weekday: str, index: int, value: str):
-        def change(day: rules.DayDraft) -> None:
+        def change(day: DayDraft) -> None:
             if isinstance(index, int) and 0 <= index < len(day.windows):
                 day.windows[index].end = str(value)[:8]
         self._edit_day(weekday, change)
@@ -213,23 +230,23 @@ class AvailabilityState(AdminState):
 
     @admin_event
     def add_override(self):
-        if len(self.overrides) >= rules.MAX_OVERRIDE_ROWS:
-            self.field_errors = {**self.field_errors, "overrides": f"At most {rules.MAX_OVERRIDE_ROWS} rows."}
+        if len(self.overrides) >= MAX_OVERRIDE_ROWS:
+            self.field_errors = {**self.field_errors, "overrides": f"At most {MAX_OVERRIDE_ROWS} rows."}
             return
         try:
             today = utcnow().astimezone(load_zone(self.time_zone)).date()
         except ValueError:
             today = utcnow().date()
         tomorrow = today + timedelta(days=1)
-        self.overrides = [*copy.deepcopy(list(self.overrides)), rules.OverrideDraft(day=tomorrow.isoformat())]
+        self.overrides = [*copy.deepcopy(list(self.overrides)), OverrideDraft(day=tomorrow.isoformat())]
         self.saved_message = ""
 
     @admin_event
     def add_override_hours(self, index: int):
         """Another window of hours on the same date, right below that row."""
-        def change(rows: list[rules.OverrideDraft], i: int) -> None:
-            if len(rows) < rules.MAX_OVERRIDE_ROWS:
-                rows.insert(i + 1, rules.OverrideDraft(day=rows[i].day, closed=False, start=rows[i].end, end=""))
+        def change(rows: list[OverrideDraft], i: int) -> None:
+            if len(rows) < MAX_OVERRIDE_ROWS:
+                rows.insert(i + 1, OverrideDraft(day=rows[i].day, closed=False, start=rows[i].end, end=""))
         self._edit_override(index, change)
 
     @admin_event
@@ -264,7 +281,7 @@ class AvailabilityState(AdminState):
     def drop_past_overrides(self):
         """Forget override rows whose date has passed (they no longer change anything)."""
         with session_scope(deps.engine()) as session:
-            today = rules.builder_today(self._builder(session), utcnow())
+            today = builder_today(self._builder(session), utcnow())
         kept = []
         for row in copy.deepcopy(list(self.overrides)):
             try:
@@ -286,26 +303,27 @@ class AvailabilityState(AdminState):
         now = utcnow()
         with session_scope(deps.engine()) as session:
             builder = self._builder(session)
-            if len(self.days) != len(rules.WEEKDAY_NAMES):  # the form was never loaded: nothing to save
+            if len(self.days) != len(WEEKDAY_NAMES):  # the form was never loaded: nothing to save
                 self._reload(session, builder)
                 return None
             try:
                 zone = load_zone(self.time_zone.strip())
             except ValueError:
                 zone = load_zone(builder.time_zone)
-            checked = rules.validate(self._draft(), today=now.astimezone(zone).date())
+            checked = validate(self._draft(), today=now.astimezone(zone).date())
             if not checked.ok:
                 self._show_draft(checked.draft)
-                self.errors = rules.error_summary(checked.draft)
+                self.errors = error_summary(checked.draft)
                 return None
-            outcome = rules.save_availability(session=session, actor=actor, builder_id=builder.id,
+            outcome = save_availability(session=session, actor=actor, builder_id=builder.id,
                                               schedule=checked.schedule, now=now)
             session.flush()
             self._reload(session, builder)
         self.saved_message = "Saved. Clients see the new hours now."
         zone = load_zone(outcome.schedule.time_zone)
         self.outside_hours = [
-            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone)), client=b.client_name,
+            OutsideRow(when=_when(b.start.astimezone(zone), b.end.astimezone(zone), deps.browser_language(self)),
+                       client=b.client_name,
                        session_type=b.session_type_name, status=b.status)
             for b in outcome.outside_hours
         ]
@@ -317,16 +335,17 @@ class AvailabilityState(AdminState):
         actor = current_actor()
         with session_scope(deps.engine()) as session:
             builder = self._builder(session)
-            session_type = authz.load_owned(session=session, actor=actor, model=SessionType,
+            session_type = load_owned(session=session, actor=actor, model=SessionType,
                                             object_id=session_type_id)
             if session_type.builder_id != builder.id or not session_type.active:
-                raise authz.NotFound("SessionType")
+                raise NotFound("SessionType")
             self.preview_type_id = str(session_type.id)
             self._refresh_preview(session, builder)
 
 
-def _when(start, end) -> str:
-    return f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}–{end:%H:%M}"
+def _when(start, end, locale: str = "") -> str:
+    """'Tue 5 Jan 2027, 14:00–15:00' (start and end already in the builder's zone)."""
+    return format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short_year", abbreviation=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -524,7 +543,7 @@ def _policy_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Booking rules", size="4", as_="h2"),
-            rx.flex(*[_policy_input(*spec) for spec in rules.POLICY_FIELDS], spacing="5", wrap="wrap"),
+            rx.flex(*[_policy_input(*spec) for spec in POLICY_FIELDS], spacing="5", wrap="wrap"),
             spacing="3",
             width="100%",
         ),

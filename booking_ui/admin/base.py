@@ -17,11 +17,8 @@ from typing import Any
 
 import reflex as rx
 
-from booking.accounts import sessions
-from booking.accounts.authz import Actor, Forbidden, NotFound
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.models import Builder, UserRole
+from booking.accounts import Actor, Forbidden, NotFound, resolve, revoke
+from booking.core import Builder, UserRole, get_settings, session_scope
 from booking_ui import deps, routes
 
 SESSION_COOKIE = "admin_session"
@@ -45,7 +42,7 @@ def resolve_actor(token: str) -> Actor | None:
         return None
     settings = get_settings()
     with session_scope(deps.engine()) as session:
-        user = sessions.resolve(session=session, token=token, idle_minutes=settings.admin_session_idle_minutes)
+        user = resolve(session=session, token=token, idle_minutes=settings.admin_session_idle_minutes)
         return Actor.of(user) if user is not None else None
 
 
@@ -156,6 +153,6 @@ class AdminState(rx.State):
         """Ends this browser's session on the server and forgets the cookie."""
         if self.auth_token:
             with session_scope(deps.engine()) as session:
-                sessions.revoke(session=session, token=self.auth_token)
+                revoke(session=session, token=self.auth_token)
         self.auth_token = ""
         return self._signed_out()

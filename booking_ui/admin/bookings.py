@@ -16,13 +16,23 @@ from datetime import date
 
 import reflex as rx
 
-from booking import booking_admin, refunds
-from booking.accounts import authz
-from booking.accounts.authz import Actor
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
-from booking.models import REFUND_REASONS, Builder
-from booking.money import MoneyError, to_minor_units
+from booking.accounts import Actor, builder_scope
+from booking.core import REFUND_REASONS, Builder, MoneyError, session_scope, to_minor_units
+from booking.lifecycle import DEFAULT_CANCEL_REASON, REFUND_CHOICES, Refused, request_refund
+from booking.lifecycle import cancel_booking as refunds_cancel_booking
+from booking.lifecycle import retry_refund as refunds_retry_refund
+from booking.payments import PaymentProviderError
+from booking.workspace import (
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    BookingDetail,
+    BookingQuery,
+    BookingRow,
+    PaymentLine,
+    RefundLine,
+    booking_detail,
+    list_bookings,
+)
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -31,7 +41,7 @@ from booking_ui.admin.layout import admin_layout
 TITLE = "Bookings"
 log = logging.getLogger(__name__)
 
-_STATUS_OPTIONS = tuple(booking_admin.STATUS_LABELS.items())
+_STATUS_OPTIONS = tuple(STATUS_LABELS.items())
 _REASON_LABELS = {"requested_by_customer": "Requested by the client", "duplicate": "Duplicate payment",
                   "fraudulent": "Fraudulent"}
 _AMOUNT_HELP = "Enter an amount such as 12.50 (or 5000 for yen)."
@@ -60,13 +70,13 @@ def _viewer_zone(actor: Actor) -> str:
         return builder.time_zone if builder else "UTC"
 
 
-def _load_detail(actor: Actor, booking_id: str) -> booking_admin.BookingDetail:
+def _load_detail(actor: Actor, booking_id: str, locale: str = "") -> BookingDetail:
     with session_scope(deps.engine()) as session:
-        return booking_admin.booking_detail(session=session, actor=actor, booking_id=booking_id)
+        return booking_detail(session=session, actor=actor, booking_id=booking_id, locale=locale)
 
 
 class BookingsState(AdminState):
-    rows: list[booking_admin.BookingRow] = []
+    rows: list[BookingRow] = []
     page: int = 1
     has_next: bool = False
     when: str = "upcoming"  # upcoming | past
@@ -76,7 +86,7 @@ class BookingsState(AdminState):
     search: str = ""
     filter_error: str = ""
 
-    detail: booking_admin.BookingDetail = booking_admin.BookingDetail()
+    detail: BookingDetail = BookingDetail()
     form_version: int = 0  # remounts the forms (fresh defaults) when a booking or a new form opens
     refund_busy: bool = False
     refund_done: bool = False
@@ -95,13 +105,13 @@ class BookingsState(AdminState):
 
     def _refresh(self) -> None:
         actor = current_actor()
-        query = booking_admin.BookingQuery(
-            builder_id=authz.builder_scope(actor, None), past=self.when == "past", status=self.status_filter,
+        query = BookingQuery(
+            builder_id=builder_scope(actor, None), past=self.when == "past", status=self.status_filter,
             date_from=_parse_date(self.date_from), date_to=_parse_date(self.date_to), email=self.search,
-            page=self.page, time_zone=_viewer_zone(actor),
+            page=self.page, time_zone=_viewer_zone(actor), locale=deps.browser_language(self),
         )
         with session_scope(deps.engine()) as session:
-            found = booking_admin.list_bookings(session=session, query=query)
+            found = list_bookings(session=session, query=query)
         self.rows, self.page, self.has_next = found.rows, found.page, found.has_next
 
     @admin_event
@@ -122,7 +132,7 @@ class BookingsState(AdminState):
     @admin_event
     def set_status(self, status: str):
         """One status badge ("" or anything unknown: all)."""
-        self.status_filter = status if status in booking_admin.STATUS_LABELS else ""
+        self.status_filter = status if status in STATUS_LABELS else ""
         self.page = 1
         self._refresh()
         return None
@@ -165,7 +175,7 @@ class BookingsState(AdminState):
     # --- one booking --------------------------------------------------------------------------------
 
     def _close(self) -> None:
-        self.detail = booking_admin.BookingDetail()
+        self.detail = BookingDetail()
         self._refund_key = self._cancel_key = ""
         self.refund_busy = self.cancel_busy = False
         self.refund_done = self.refund_ok = self.cancel_ok = False
@@ -181,7 +191,7 @@ class BookingsState(AdminState):
     def open_booking(self, booking_id: str):
         """The detail panel: payment history, and the refund and cancel forms (each with a fresh key)."""
         self._close()
-        self.detail = _load_detail(current_actor(), str(booking_id))
+        self.detail = _load_detail(current_actor(), str(booking_id), deps.browser_language(self))
         self._new_forms()
         return None
 
@@ -194,17 +204,17 @@ class BookingsState(AdminState):
     def new_refund(self):
         """Another refund after one finished: a new form, a new request key."""
         if self.detail.id and not self.refund_busy:
-            self.detail = _load_detail(current_actor(), self.detail.id)
+            self.detail = _load_detail(current_actor(), self.detail.id, deps.browser_language(self))
             self._new_forms()
         return None
 
     @admin_event
     def set_cancel_choice(self, value: str):
-        self.cancel_choice = value if value in refunds.REFUND_CHOICES else "full"
+        self.cancel_choice = value if value in REFUND_CHOICES else "full"
         return None
 
     async def _after_money_change(self, actor: Actor, booking_id: str) -> None:
-        detail = await asyncio.to_thread(_load_detail, actor, booking_id)
+        detail = await asyncio.to_thread(_load_detail, actor, booking_id, deps.browser_language(self))
         async with self:
             if self.detail.id == booking_id:
                 self.detail = detail
@@ -223,12 +233,12 @@ class BookingsState(AdminState):
         try:
             amount = _parse_amount(form.get("amount"), currency)
             outcome = await asyncio.to_thread(
-                refunds.request_refund, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
+                request_refund, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
                 booking_id=booking_id, amount=amount, reason=str(form.get("reason") or ""), request_key=key)
             ok, answered, message = outcome.ok, True, outcome.message
         except MoneyError:
             message = _AMOUNT_HELP
-        except refunds.Refused as exc:
+        except Refused as exc:
             message = exc.message
         except PaymentProviderError as exc:
             message = f"Stripe is not available: {exc}"
@@ -251,10 +261,10 @@ class BookingsState(AdminState):
             booking_id, self.retrying, self.refund_result = self.detail.id, str(refund_id), ""
         ok, message = False, ""
         try:
-            outcome = await asyncio.to_thread(refunds.retry_refund, engine=deps.engine(), gateway=deps.gateway(),
+            outcome = await asyncio.to_thread(refunds_retry_refund, engine=deps.engine(), gateway=deps.gateway(),
                                               actor=actor, refund_id=str(refund_id))
             ok, message = outcome.ok, outcome.message
-        except refunds.Refused as exc:
+        except Refused as exc:
             message = exc.message
         except PaymentProviderError as exc:
             message = f"Stripe is not available: {exc}"
@@ -279,14 +289,14 @@ class BookingsState(AdminState):
             choice = str(form.get("refund") or "")
             amount = _parse_amount(form.get("amount"), currency) if choice == "partial" else None
             outcome = await asyncio.to_thread(
-                refunds.cancel_booking, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
+                refunds_cancel_booking, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
                 booking_id=booking_id, refund=choice, amount=amount,
                 refund_reason=str(form.get("refund_reason") or ""), request_key=key,
                 reason=str(form.get("reason") or ""))
             ok, message = outcome.refund is None or outcome.refund.ok, outcome.message
         except MoneyError:
             message = _AMOUNT_HELP
-        except refunds.Refused as exc:
+        except Refused as exc:
             message = exc.message
         except PaymentProviderError as exc:
             message = f"Stripe is not available: {exc}"
@@ -302,10 +312,10 @@ class BookingsState(AdminState):
 
 def _status_badge(status, label) -> rx.Component:
     return rx.badge(label, variant="soft", data_testid="booking-status",
-                    color_scheme=rx.match(status, *booking_admin.STATUS_COLOURS.items(), "gray"))
+                    color_scheme=rx.match(status, *STATUS_COLOURS.items(), "gray"))
 
 
-def _row(row: booking_admin.BookingRow) -> rx.Component:
+def _row(row: BookingRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
         rx.table.cell(_status_badge(row.status, row.status_label)),
@@ -373,7 +383,7 @@ def _pager() -> rx.Component:
                  label="bookings")
 
 
-def _payment_row(line: booking_admin.PaymentLine) -> rx.Component:
+def _payment_row(line: PaymentLine) -> rx.Component:
     return rx.table.row(
         rx.table.cell(line.attempt),
         rx.table.cell(rx.badge(line.status, variant="soft")),
@@ -387,7 +397,7 @@ def _payment_row(line: booking_admin.PaymentLine) -> rx.Component:
     )
 
 
-def _refund_row(line: booking_admin.RefundLine) -> rx.Component:
+def _refund_row(line: RefundLine) -> rx.Component:
     return rx.table.row(
         rx.table.cell(line.amount),
         rx.table.cell(rx.badge(line.status, variant="soft", data_testid="refund-status",
@@ -503,7 +513,7 @@ def _cancel_form() -> rx.Component:
                     rx.cond(BookingsState.cancel_choice != "none", _reason_select("cancel-refund-reason",
                                                                                   "refund_reason")),
                     _labelled("Message to the client (optional)", "cancel-reason", rx.input(
-                        id="cancel-reason", name="reason", max_length=500, placeholder=refunds.DEFAULT_CANCEL_REASON)),
+                        id="cancel-reason", name="reason", max_length=500, placeholder=DEFAULT_CANCEL_REASON)),
                     align="end", spacing="3", wrap="wrap",
                 ),
                 rx.button("Cancel booking", type="submit", color_scheme="red", loading=BookingsState.cancel_busy,
@@ -532,8 +542,8 @@ def _detail() -> rx.Component:
             ),
             rx.text(detail.client_name, " · ", detail.client_email, " · ", detail.amount,
                     rx.cond(AdminState.is_platform_admin, rx.text.span(" · ", detail.builder_name))),
-            rx.cond(detail.cancellation_reason != "",
-                    rx.text("Cancelled: ", detail.cancellation_reason, size="2", color_scheme="gray")),
+            rx.cond(detail.end_reason != "",
+                    rx.text("Cancelled: ", detail.end_reason, size="2", color_scheme="gray")),
             _history(),
             _refund_form(),
             _cancel_form(),

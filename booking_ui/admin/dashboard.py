@@ -8,12 +8,27 @@ from typing import Any
 
 import reflex as rx
 
-from booking import dashboard
-from booking.accounts import authz
-from booking.availability import load_zone
-from booking.db import session_scope
-from booking.models import Builder, utcnow
-from booking.money import format_money, to_major_units
+from booking.accounts import builder_scope, load_owned
+from booking.core import (
+    Builder,
+    format_date,
+    format_datetime,
+    format_money,
+    format_time_range,
+    session_scope,
+    to_major_units,
+    utcnow,
+)
+from booking.scheduling import load_zone
+from booking.workspace import (
+    UPCOMING_LIMIT,
+    CurrencySeries,
+    UpcomingSession,
+    builder_options,
+    dashboard_failed_payments,
+    weekly_figures,
+)
+from booking.workspace import upcoming_sessions as dashboard_upcoming_sessions
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
@@ -53,21 +68,22 @@ class FailedRow:
     reason: str
 
 
-def _session_row(s: dashboard.UpcomingSession, with_zone: bool) -> SessionRow:
+def _session_row(s: UpcomingSession, with_zone: bool, locale: str = "") -> SessionRow:
     start, end = s.local_start, s.local_end
     zone = f" ({s.time_zone})" if with_zone else ""
-    return SessionRow(when=f"{start:%a} {start.day} {start:%b}, {start:%H:%M}–{end:%H:%M}{zone}",
+    when = format_time_range(start, end, zone=start.tzinfo, locale=locale, date_style="short", abbreviation=False)
+    return SessionRow(when=f"{when}{zone}",
                       session_type=s.session_type_name, client=s.client_name, builder=s.builder_name)
 
 
-def _chart(series: dashboard.CurrencySeries) -> ChartSeries:
+def _chart(series: CurrencySeries, locale: str = "") -> ChartSeries:
     code = series.currency
     bookings = series.total_bookings
     return ChartSeries(
         currency=code.upper(),
         totals=(f"{len(series.weeks)} weeks: {bookings} booking{'s' if bookings != 1 else ''}, "
-                f"{format_money(series.total_revenue, code)}"),
-        points=[{"week": f"{w.week_start.day} {w.week_start:%b}", "bookings": w.bookings,
+                f"{format_money(series.total_revenue, code, locale=locale)}"),
+        points=[{"week": format_date(w.week_start, locale=locale, style="day_month"), "bookings": w.bookings,
                  "revenue": float(to_major_units(w.revenue, code))} for w in series.weeks],
     )
 
@@ -88,11 +104,11 @@ class DashboardState(AdminState):
         """Whose figures, and the zone their days and weeks are counted in."""
         actor = current_actor()
         if not actor.is_admin:
-            builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=actor.builder_id)
+            builder = load_owned(session=session, actor=actor, model=Builder, object_id=actor.builder_id)
             return builder, builder.time_zone
-        if authz.builder_scope(actor, self.builder_choice) is None:
+        if builder_scope(actor, self.builder_choice) is None:
             return None, "UTC"
-        builder = authz.load_owned(session=session, actor=actor, model=Builder, object_id=self.builder_choice)
+        builder = load_owned(session=session, actor=actor, model=Builder, object_id=self.builder_choice)
         return builder, builder.time_zone
 
     def _refresh(self) -> None:
@@ -101,25 +117,27 @@ class DashboardState(AdminState):
         with session_scope(deps.engine()) as session:
             if actor.is_admin:
                 self.builder_choices = [Choice(value=ALL_BUILDERS, label="All builders")] + [
-                    Choice(value=str(o.id), label=o.name) for o in dashboard.builder_options(session=session)]
+                    Choice(value=str(o.id), label=o.name) for o in builder_options(session=session)]
             builder, zone = self._scope(session)
             builder_id = builder.id if builder else None
-            sessions = dashboard.upcoming_sessions(session=session, builder_id=builder_id, zone_name=zone, now=now)
-            series = dashboard.weekly_figures(session=session, builder_id=builder_id, zone_name=zone, now=now)
-            failed = dashboard.failed_payments(session=session, builder_id=builder_id, now=now)
+            sessions = dashboard_upcoming_sessions(session=session, builder_id=builder_id, zone_name=zone, now=now)
+            series = weekly_figures(session=session, builder_id=builder_id, zone_name=zone, now=now)
+            failed = dashboard_failed_payments(session=session, builder_id=builder_id, now=now)
         today = now.astimezone(load_zone(zone)).date()
         with_zone = builder is None
-        self.today_sessions = [_session_row(s, with_zone) for s in sessions
+        locale = deps.browser_language(self)
+        self.today_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                if s.start.astimezone(load_zone(zone)).date() == today]
-        self.upcoming_sessions = [_session_row(s, with_zone) for s in sessions
+        self.upcoming_sessions = [_session_row(s, with_zone, locale) for s in sessions
                                   if s.start.astimezone(load_zone(zone)).date() != today]
-        self.sessions_truncated = len(sessions) >= dashboard.UPCOMING_LIMIT
-        self.charts = [_chart(s) for s in series]
+        self.sessions_truncated = len(sessions) >= UPCOMING_LIMIT
+        self.charts = [_chart(s, locale) for s in series]
         self.failed_count = failed.count
         self.failed = [
-            FailedRow(when=f"{f.failed_at.astimezone(load_zone(f.time_zone)):%a %d %b %H:%M}",
+            FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), locale=locale,
+                                           date_style="short", abbreviation=False),
                       client=f.client_name, session_type=f.session_type_name,
-                      amount=format_money(f.amount, f.currency),
+                      amount=format_money(f.amount, f.currency, locale=locale),
                       reason=f.failure_message or f.failure_code or "Declined")
             for f in failed.recent
         ]
@@ -138,7 +156,7 @@ class DashboardState(AdminState):
         actor.require_admin()
         if value != ALL_BUILDERS:
             with session_scope(deps.engine()) as session:
-                value = str(authz.load_owned(session=session, actor=actor, model=Builder, object_id=value).id)
+                value = str(load_owned(session=session, actor=actor, model=Builder, object_id=value).id)
         self.builder_choice = value
         self._refresh()
 
@@ -174,7 +192,7 @@ def _sessions_card() -> rx.Component:
             rx.heading("Next 7 days", size="4", as_="h2"),
             _session_list(S.upcoming_sessions, "No sessions in the next 7 days.", show_builder),
             rx.cond(S.sessions_truncated,
-                    rx.link(f"Showing the first {dashboard.UPCOMING_LIMIT}; all bookings", href=routes.ADMIN_BOOKINGS,
+                    rx.link(f"Showing the first {UPCOMING_LIMIT}; all bookings", href=routes.ADMIN_BOOKINGS,
                             size="2")),
             rx.text(S.scope_note, size="1", color_scheme="gray"),
             spacing="2",

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from booking.accounts import authz
-from booking.db import session_scope
-from booking.models import StripeEvent
+from booking.accounts import Actor, NotFound, load_owned
+from booking.core import StripeEvent, session_scope
 from booking_ui import deps, routes
 from booking_ui.admin.base import SESSION_COOKIE, resolve_actor
 
@@ -19,7 +18,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def actor_from_request(request: Request) -> authz.Actor | None:
+async def actor_from_request(request: Request) -> Actor | None:
     return await run_in_threadpool(resolve_actor, request.cookies.get(SESSION_COOKIE, ""))
 
 
@@ -33,8 +32,8 @@ async def event_payload(request: Request) -> Response:
     def load() -> str | None:
         with session_scope(deps.engine()) as session:
             try:
-                return authz.load_owned(session=session, actor=actor, model=StripeEvent, object_id=event_id).payload
-            except authz.NotFound:
+                return load_owned(session=session, actor=actor, model=StripeEvent, object_id=event_id).payload
+            except NotFound:
                 return None
 
     payload = await run_in_threadpool(load)

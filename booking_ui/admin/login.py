@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from booking.accounts.throttle import throttle_from_settings
-from booking.accounts.users import sign_in
-from booking.config import get_settings
-from booking.db import session_scope
+from booking.accounts import sign_in, throttle_from_settings
+from booking.core import get_settings, session_scope
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, public_admin_event, resolve_actor
 from booking_ui.components.layout import layout

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from booking import monitor
-from booking.accounts import authz
-from booking.db import session_scope
+from booking.accounts import builder_scope
+from booking.core import session_scope
+from booking.workspace import NOTIFICATION_STATUSES, NotRetryable, OutboxRow, outbox, retry_notification, viewer_zone
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -20,7 +20,7 @@ TITLE = "Email outbox"
 
 
 class OutboxState(AdminState):
-    rows: list[monitor.OutboxRow] = []
+    rows: list[OutboxRow] = []
     page: int = 1
     pages: int = 1
     total: int = 0
@@ -31,8 +31,8 @@ class OutboxState(AdminState):
     def _refresh(self) -> None:
         actor = current_actor()
         with session_scope(deps.engine()) as session:
-            found = monitor.outbox(session=session, builder_id=authz.builder_scope(actor, None),
-                                   zone=monitor.viewer_zone(session=session, actor=actor),
+            found = outbox(session=session, builder_id=builder_scope(actor, None),
+                                   zone=viewer_zone(session=session, actor=actor),
                                    status=self.status_filter, search=self.search, page=self.page)
         self.rows, self.page, self.pages, self.total = found.rows, found.page, found.pages, found.total
 
@@ -45,7 +45,7 @@ class OutboxState(AdminState):
     @admin_event
     def set_status(self, status: str):
         """Show one status ("" or anything unknown: all)."""
-        self.status_filter = status if status in monitor.NOTIFICATION_STATUSES else ""
+        self.status_filter = status if status in NOTIFICATION_STATUSES else ""
         self.page, self.notice = 1, ""
         self._refresh()
         return None
@@ -73,10 +73,10 @@ class OutboxState(AdminState):
         self.notice = ""
         try:
             with session_scope(deps.engine()) as session:
-                row = monitor.retry_notification(session=session, actor=current_actor(),
+                row = retry_notification(session=session, actor=current_actor(),
                                                  notification_id=notification_id)
                 recipient = row.recipient
-        except monitor.NotRetryable as exc:
+        except NotRetryable as exc:
             self.admin_error = str(exc)
         else:
             self.notice = f"The email to {recipient} will be sent again shortly."
@@ -89,7 +89,7 @@ class OutboxState(AdminState):
 STATUS_COLOURS = (("sent", "green"), ("failed", "red"), ("pending", "amber"))
 
 
-def _row(row: monitor.OutboxRow) -> rx.Component:
+def _row(row: OutboxRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.created_at, white_space="nowrap")),
         rx.table.cell(rx.text(row.kind, data_testid="outbox-kind")),
@@ -117,7 +117,7 @@ def _filters() -> rx.Component:
             rx.el.label("Status", html_for="outbox-status-filter"),
             rx.el.select(
                 rx.el.option("All", value=""),
-                *[rx.el.option(status.capitalize(), value=status) for status in monitor.NOTIFICATION_STATUSES],
+                *[rx.el.option(status.capitalize(), value=status) for status in NOTIFICATION_STATUSES],
                 id="outbox-status-filter", value=OutboxState.status_filter, on_change=OutboxState.set_status,
             ),
             spacing="1",

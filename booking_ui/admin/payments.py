@@ -2,7 +2,7 @@
 from the booking's), failed payments, holds that expired unpaid, refunds, and (platform admins only)
 Reconcile against Stripe for the last 7 days.
 
-Each list is one page of 50 from `booking.monitor`, scoped by `authz.builder_scope`: a builder sees
+Each list is one page of 50 from `booking.monitor`, scoped by `builder_scope`: a builder sees
 their own bookings' rows, a platform admin everyone's.
 """
 
@@ -15,11 +15,21 @@ from datetime import timedelta
 
 import reflex as rx
 
-from booking import monitor
-from booking.accounts import authz
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
-from booking.reconcile import ReconcileReport, reconcile
+from booking.accounts import builder_scope
+from booking.core import session_scope
+from booking.events import ReconcileReport, reconcile_with_stripe
+from booking.payments import PaymentProviderError
+from booking.workspace import (
+    ExpiredHoldRow,
+    FailedPaymentRow,
+    MismatchRow,
+    RefundRow,
+    expired_holds,
+    monitor_failed_payments,
+    viewer_zone,
+)
+from booking.workspace import mismatches as monitor_mismatches
+from booking.workspace import refunds as monitor_refunds
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -47,19 +57,19 @@ class MismatchView:
 
 
 class PaymentsState(AdminState):
-    failed: list[monitor.FailedPaymentRow] = []
+    failed: list[FailedPaymentRow] = []
     failed_page: int = 1
     failed_pages: int = 1
     failed_total: int = 0
-    expired: list[monitor.ExpiredHoldRow] = []
+    expired: list[ExpiredHoldRow] = []
     expired_page: int = 1
     expired_pages: int = 1
     expired_total: int = 0
-    refunds: list[monitor.RefundRow] = []
+    refunds: list[RefundRow] = []
     refunds_page: int = 1
     refunds_pages: int = 1
     refunds_total: int = 0
-    mismatches: list[monitor.MismatchRow] = []
+    mismatches: list[MismatchRow] = []
     mismatches_page: int = 1
     mismatches_pages: int = 1
     mismatches_total: int = 0
@@ -72,13 +82,13 @@ class PaymentsState(AdminState):
 
     def _refresh(self) -> None:
         actor = current_actor()
-        scope = authz.builder_scope(actor, None)
+        scope = builder_scope(actor, None)
         with session_scope(deps.engine()) as session:
-            zone = monitor.viewer_zone(session=session, actor=actor)
-            failed = monitor.failed_payments(session=session, builder_id=scope, zone=zone, page=self.failed_page)
-            expired = monitor.expired_holds(session=session, builder_id=scope, zone=zone, page=self.expired_page)
-            refunds = monitor.refunds(session=session, builder_id=scope, zone=zone, page=self.refunds_page)
-            mismatches = monitor.mismatches(session=session, builder_id=scope, zone=zone,
+            zone = viewer_zone(session=session, actor=actor)
+            failed = monitor_failed_payments(session=session, builder_id=scope, zone=zone, page=self.failed_page)
+            expired = expired_holds(session=session, builder_id=scope, zone=zone, page=self.expired_page)
+            refunds = monitor_refunds(session=session, builder_id=scope, zone=zone, page=self.refunds_page)
+            mismatches = monitor_mismatches(session=session, builder_id=scope, zone=zone,
                                             page=self.mismatches_page)
         self.failed, self.failed_page, self.failed_pages, self.failed_total = (
             failed.rows, failed.page, failed.pages, failed.total)
@@ -133,7 +143,7 @@ class PaymentsState(AdminState):
         report: ReconcileReport | None = None
         error = ""
         try:
-            report = await asyncio.to_thread(reconcile, engine=deps.engine(), gateway=deps.gateway(),
+            report = await asyncio.to_thread(reconcile_with_stripe, engine=deps.engine(), gateway=deps.gateway(),
                                              since=RECONCILE_WINDOW, actor=actor)
         except PaymentProviderError as exc:
             error = f"Reconcile stopped: {exc}"
@@ -195,7 +205,7 @@ def _client(name, email) -> rx.Component:
     return rx.vstack(rx.text(name), rx.text(email, size="1", color_scheme="gray"), spacing="0")
 
 
-def _failed_row(row: monitor.FailedPaymentRow) -> rx.Component:
+def _failed_row(row: FailedPaymentRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
         rx.table.cell(_client(row.client, row.client_email)),
@@ -207,7 +217,7 @@ def _failed_row(row: monitor.FailedPaymentRow) -> rx.Component:
     )
 
 
-def _expired_row(row: monitor.ExpiredHoldRow) -> rx.Component:
+def _expired_row(row: ExpiredHoldRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.expired, white_space="nowrap")),
         rx.table.cell(_client(row.client, row.client_email)),
@@ -223,7 +233,7 @@ def _refund_status(status) -> rx.Component:
         status, ("succeeded", "green"), ("failed", "red"), ("canceled", "red"), "amber"))
 
 
-def _refund_row(row: monitor.RefundRow) -> rx.Component:
+def _refund_row(row: RefundRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
         rx.table.cell(row.client),
@@ -236,7 +246,7 @@ def _refund_row(row: monitor.RefundRow) -> rx.Component:
     )
 
 
-def _payment_mismatch_row(row: monitor.MismatchRow) -> rx.Component:
+def _payment_mismatch_row(row: MismatchRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
         rx.table.cell(rx.badge(row.kind, color_scheme="red", variant="soft", data_testid="mismatch-kind")),

@@ -17,13 +17,30 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from booking import connect, pricing
-from booking.accounts import authz
-from booking.accounts.authz import Forbidden, NotFound
-from booking.config import get_settings
-from booking.dashboard import builder_options
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
+from booking.accounts import Forbidden, NotFound, builder_scope
+from booking.core import get_settings, session_scope
+from booking.payments import (
+    STATE_LABELS,
+    AccountState,
+    ConnectedBuilderRow,
+    FeeMonthRow,
+    PaymentProviderError,
+    PayoutRow,
+    PayoutsNotReady,
+    TotalRow,
+    TransferRow,
+    balance_lines,
+    connected_builders,
+    describe,
+    fee_report,
+    login_link,
+    payouts_view,
+    refresh_money,
+    renew_onboarding_link,
+    start_onboarding,
+    sync_account,
+)
+from booking.workspace import builder_options
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -46,13 +63,13 @@ def _urls() -> tuple[str, str]:
     return base + routes.ADMIN_PAYOUTS_RETURN, base + routes.ADMIN_PAYOUTS_REFRESH
 
 
-def _state_message(state: connect.AccountState) -> str:
+def _state_message(state: AccountState) -> str:
     return {
-        connect.AccountState.ENABLED: "Payouts are set up: new bookings are paid to your Stripe account, "
+        AccountState.ENABLED: "Payouts are set up: new bookings are paid to your Stripe account, "
                                       "less the platform fee.",
-        connect.AccountState.INCOMPLETE: "Stripe still needs a few details before it can pay you.",
-        connect.AccountState.RESTRICTED: "Stripe has paused your payouts until it gets the details below.",
-        connect.AccountState.NOT_STARTED: "Payouts are not set up yet.",
+        AccountState.INCOMPLETE: "Stripe still needs a few details before it can pay you.",
+        AccountState.RESTRICTED: "Stripe has paused your payouts until it gets the details below.",
+        AccountState.NOT_STARTED: "Payouts are not set up yet.",
     }[state]
 
 
@@ -69,18 +86,18 @@ class PayoutsState(AdminState):
     checked_at: str = ""
     fee_rule: str = ""
     bookable: bool = True
-    transfers: list[connect.TransferRow] = []
+    transfers: list[TransferRow] = []
     transfers_page: int = 1
     transfers_pages: int = 1
     transfers_total: int = 0
-    payouts: list[connect.PayoutRow] = []
-    totals: list[connect.TotalRow] = []
+    payouts: list[PayoutRow] = []
+    totals: list[TotalRow] = []
     available: list[str] = []
     pending: list[str] = []
     money_loading: bool = False
     stripe_problem: str = ""
-    fee_months: list[connect.FeeMonthRow] = []
-    connected: list[connect.ConnectedBuilderRow] = []
+    fee_months: list[FeeMonthRow] = []
+    connected: list[ConnectedBuilderRow] = []
     connected_page: int = 1
     connected_pages: int = 1
     notice: str = ""
@@ -89,7 +106,7 @@ class PayoutsState(AdminState):
 
     def _viewed(self) -> int | None:
         """The builder on screen: a builder's own, whatever the browser sent; an admin's choice."""
-        return authz.builder_scope(current_actor(), self.viewed_builder_id or None)
+        return builder_scope(current_actor(), self.viewed_builder_id or None)
 
     def _show_view(self) -> None:
         actor = current_actor()
@@ -99,13 +116,13 @@ class PayoutsState(AdminState):
             if actor.is_admin:
                 self.builder_choices = [BuilderChoice(id=str(b.id), name=b.name)
                                         for b in builder_options(session=session)]
-                self.fee_months = connect.fee_report(session=session, actor=actor)
-                self.connected, self.connected_page, self.connected_pages = connect.connected_builders(
+                self.fee_months = fee_report(session=session, actor=actor)
+                self.connected, self.connected_page, self.connected_pages = connected_builders(
                     session=session, actor=actor, page=self.connected_page)
             if viewed is None:
                 self._clear_view()
                 return
-            view = connect.payouts_view(session=session, actor=actor, settings=get_settings(), builder_id=viewed,
+            view = payouts_view(session=session, actor=actor, settings=get_settings(), builder_id=viewed,
                                         page=self.transfers_page)
         account = view.account
         self.viewed_builder_name = view.builder_name
@@ -123,7 +140,7 @@ class PayoutsState(AdminState):
         self.available, self.pending = [], []
         self.transfers_page = self.transfers_pages = 1
         self.transfers_total = 0
-        self.fee_rule = pricing.describe(get_settings())
+        self.fee_rule = describe(get_settings())
 
     @admin_event
     def load(self):
@@ -135,7 +152,7 @@ class PayoutsState(AdminState):
             self.viewed_builder_id = ""
         self._show_view()
         if self.router.url.query_parameters.get("onboarding", "") == RETURNED and self.account_state:
-            self.notice = _state_message(connect.AccountState(self.account_state))
+            self.notice = _state_message(AccountState(self.account_state))
         return PayoutsState.refresh_from_stripe if self.viewed_builder_id else None
 
     @admin_event
@@ -166,7 +183,7 @@ class PayoutsState(AdminState):
             if self.money_loading:
                 return
             self.money_loading, self.stripe_problem = True, ""
-            viewed = authz.builder_scope(actor, self.viewed_builder_id or None)
+            viewed = builder_scope(actor, self.viewed_builder_id or None)
         if viewed is None:
             async with self:
                 self.money_loading = False
@@ -174,7 +191,7 @@ class PayoutsState(AdminState):
         problem = ""
         money = None
         try:
-            money = await asyncio.to_thread(connect.refresh_money, engine=deps.engine(), gateway=deps.gateway(),
+            money = await asyncio.to_thread(refresh_money, engine=deps.engine(), gateway=deps.gateway(),
                                             actor=actor, builder_id=viewed,
                                             payouts_url=get_settings().public_url + routes.ADMIN_PAYOUTS)
             problem = money.problem
@@ -191,7 +208,7 @@ class PayoutsState(AdminState):
             self.money_loading = False
             self.stripe_problem = f"Stripe's figures are not available right now: {problem}" if problem else ""
             if money is not None and money.balance is not None:
-                self.available, self.pending = connect.balance_lines(money.balance)
+                self.available, self.pending = balance_lines(money.balance)
             self._show_view()
 
     @admin_background
@@ -204,7 +221,7 @@ class PayoutsState(AdminState):
             self.working, self.action_error, self.notice = True, "", ""
         return_url, refresh_url = _urls()
         try:
-            url = await asyncio.to_thread(connect.start_onboarding, engine=deps.engine(), gateway=deps.gateway(),
+            url = await asyncio.to_thread(start_onboarding, engine=deps.engine(), gateway=deps.gateway(),
                                           actor=actor, return_url=return_url, refresh_url=refresh_url)
         except Forbidden as exc:
             return await self._fail(str(exc))
@@ -227,9 +244,9 @@ class PayoutsState(AdminState):
                 return None
             self.working, self.action_error = True, ""
         try:
-            url = await asyncio.to_thread(connect.login_link, engine=deps.engine(), gateway=deps.gateway(),
+            url = await asyncio.to_thread(login_link, engine=deps.engine(), gateway=deps.gateway(),
                                           actor=actor)
-        except (Forbidden, connect.PayoutsNotReady) as exc:
+        except (Forbidden, PayoutsNotReady) as exc:
             return await self._fail(str(exc))
         except PaymentProviderError as exc:
             return await self._fail(f"Stripe could not open the dashboard: {exc}")
@@ -248,9 +265,9 @@ class PayoutsState(AdminState):
             if self.working:
                 return None
             self.working, self.action_error, self.notice = True, "", ""
-            viewed = authz.builder_scope(actor, self.viewed_builder_id or None)
+            viewed = builder_scope(actor, self.viewed_builder_id or None)
         try:
-            state = await asyncio.to_thread(connect.sync_account, engine=deps.engine(), gateway=deps.gateway(),
+            state = await asyncio.to_thread(sync_account, engine=deps.engine(), gateway=deps.gateway(),
                                             actor=actor, builder_id=viewed)
         except (NotFound, Forbidden):
             async with self:
@@ -263,7 +280,7 @@ class PayoutsState(AdminState):
             return await self._fail(UNEXPECTED)
         async with self:
             self.working = False
-            self.notice = _state_message(state) if not actor.is_admin else f"Stripe says: {connect.STATE_LABELS[state]}."
+            self.notice = _state_message(state) if not actor.is_admin else f"Stripe says: {STATE_LABELS[state]}."
             self._show_view()
         return None
 
@@ -274,7 +291,7 @@ class PayoutsState(AdminState):
         if actor.is_admin:
             return rx.redirect(routes.ADMIN_PAYOUTS)
         try:
-            await asyncio.to_thread(connect.sync_account, engine=deps.engine(), gateway=deps.gateway(), actor=actor)
+            await asyncio.to_thread(sync_account, engine=deps.engine(), gateway=deps.gateway(), actor=actor)
         except PaymentProviderError as exc:  # the account.updated webhook brings the news later
             log.warning("onboarding return: could not re-read the account: %s", exc)
         return rx.redirect(f"{routes.ADMIN_PAYOUTS}?onboarding={RETURNED}")
@@ -287,7 +304,7 @@ class PayoutsState(AdminState):
             return rx.redirect(routes.ADMIN_PAYOUTS)
         return_url, refresh_url = _urls()
         try:
-            url = await asyncio.to_thread(connect.renew_onboarding_link, engine=deps.engine(),
+            url = await asyncio.to_thread(renew_onboarding_link, engine=deps.engine(),
                                           gateway=deps.gateway(), actor=actor, return_url=return_url,
                                           refresh_url=refresh_url)
         except PaymentProviderError as exc:
@@ -421,13 +438,13 @@ def _balance() -> rx.Component:
     )
 
 
-def _total_row(row: connect.TotalRow) -> rx.Component:
+def _total_row(row: TotalRow) -> rx.Component:
     return rx.table.row(rx.table.cell(row.currency), rx.table.cell(row.bookings), rx.table.cell(row.gross),
                         rx.table.cell(row.fees), rx.table.cell(row.net, data_testid="total-net"),
                         rx.table.cell(row.held), data_testid="total-row")
 
 
-def _payout_row(row: connect.PayoutRow) -> rx.Component:
+def _payout_row(row: PayoutRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(row.payout_id)),
         rx.table.cell(row.amount),
@@ -439,7 +456,7 @@ def _payout_row(row: connect.PayoutRow) -> rx.Component:
     )
 
 
-def _transfer_row(row: connect.TransferRow) -> rx.Component:
+def _transfer_row(row: TransferRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.session_time, white_space="nowrap")),
         rx.table.cell(rx.vstack(rx.text(row.client), rx.text(row.session_type, size="1", color_scheme="gray"),
@@ -488,14 +505,14 @@ def _builder_view() -> rx.Component:
     )
 
 
-def _fee_month_row(row: connect.FeeMonthRow) -> rx.Component:
+def _fee_month_row(row: FeeMonthRow) -> rx.Component:
     return rx.table.row(rx.table.cell(row.month), rx.table.cell(row.currency), rx.table.cell(row.payments),
                         rx.table.cell(row.gross), rx.table.cell(row.fees), rx.table.cell(row.fees_refunded),
                         rx.table.cell(rx.text(row.fees_kept, weight="medium")), rx.table.cell(row.held),
                         data_testid="fee-month-row")
 
 
-def _connected_row(row: connect.ConnectedBuilderRow) -> rx.Component:
+def _connected_row(row: ConnectedBuilderRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.button(row.name, variant="ghost", size="1", on_click=S.choose_builder(row.builder_id))),
         rx.table.cell(rx.badge(row.label, variant="soft", color_scheme=rx.match(

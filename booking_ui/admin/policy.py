@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from booking import policy
-from booking.db import session_scope
-from booking.policy_admin import (
+from booking.core import session_scope
+from booking.scheduling import FIELD_NAMES, FIELDS, InvalidPolicy, builder_policy
+from booking.workspace import (
     SessionTypePolicyRow,
+    builder_choices,
     clear_session_type_policy,
-    list_session_types,
     load_builder,
     load_session_type_policy,
     policy_values,
@@ -23,7 +23,7 @@ from booking.policy_admin import (
     save_session_type_policy,
     short_summary,
 )
-from booking.session_type_admin import builder_choices
+from booking.workspace import policy_list_session_types as list_session_types
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -39,7 +39,7 @@ class BuilderOption:
 
 
 def _blank() -> dict[str, str]:
-    return dict.fromkeys(policy.FIELD_NAMES, "")
+    return dict.fromkeys(FIELD_NAMES, "")
 
 
 class PolicyState(AdminState):
@@ -80,7 +80,7 @@ class PolicyState(AdminState):
             return
         with session_scope(deps.engine()) as session:
             builder = load_builder(session=session, actor=actor, builder_id=target)
-            rules = policy.builder_policy(builder)
+            rules = builder_policy(builder)
             self.policy_builder_id, self.policy_builder_name = str(builder.id), builder.name
             self.builder_values, self.builder_summary = policy_values(rules), short_summary(rules)
             self.rows, self.has_next = list_session_types(session=session, actor=actor, builder_id=builder.id,
@@ -132,8 +132,8 @@ class PolicyState(AdminState):
         try:
             with session_scope(deps.engine()) as session:
                 rules = save_builder_policy(session=session, actor=actor, builder_id=target, form=form)
-        except policy.InvalidPolicy as exc:
-            self.builder_values = {name: str(form.get(name) or "") for name in policy.FIELD_NAMES}
+        except InvalidPolicy as exc:
+            self.builder_values = {name: str(form.get(name) or "") for name in FIELD_NAMES}
             self.builder_errors = exc.errors
             return
         self._show()
@@ -163,8 +163,8 @@ class PolicyState(AdminState):
             with session_scope(deps.engine()) as session:
                 row = save_session_type_policy(session=session, actor=current_actor(),
                                                session_type_id=self.editing_session_type_id, form=form)
-        except policy.InvalidPolicy as exc:
-            self.override_values = {name: str(form.get(name) or "") for name in policy.FIELD_NAMES}
+        except InvalidPolicy as exc:
+            self.override_values = {name: str(form.get(name) or "") for name in FIELD_NAMES}
             self.override_errors = exc.errors
             return
         self.editing_session_type_id = self.editing_name = ""
@@ -241,7 +241,7 @@ def _builder_form() -> rx.Component:
                         rx.callout(S.builder_errors["form"], color_scheme="red", role="alert")),
                 rx.flex(*[_number_input(name, label, lowest, highest, prefix="policy", values=S.builder_values,
                                         errors=S.builder_errors)
-                          for name, _column, label, lowest, highest in policy.FIELDS],
+                          for name, _column, label, lowest, highest in FIELDS],
                         spacing="5", wrap="wrap"),
                 rx.button("Save", type="submit", data_testid="save-builder-policy"),
                 spacing="3",
@@ -266,7 +266,7 @@ def _override_form() -> rx.Component:
                         rx.callout(S.override_errors["form"], color_scheme="red", role="alert")),
                 rx.flex(*[_number_input(name, label, lowest, highest, prefix="override", values=S.override_values,
                                         errors=S.override_errors, blank_hint="builder's")
-                          for name, _column, label, lowest, highest in policy.FIELDS],
+                          for name, _column, label, lowest, highest in FIELDS],
                         spacing="5", wrap="wrap"),
                 rx.hstack(
                     rx.button("Save override", type="submit", data_testid="save-override"),

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from booking import pricing
-from booking.accounts.authz import Actor, Forbidden, NotFound
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
-from booking.money import MoneyError, to_minor_units
-from booking.session_type_admin import (
+from booking.accounts import Actor, Forbidden, NotFound
+from booking.core import MoneyError, get_settings, session_scope, to_minor_units
+from booking.payments import PaymentProviderError, quote, split_text
+from booking.workspace import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
     MAX_DURATION_MINUTES,
@@ -31,12 +28,12 @@ from booking.session_type_admin import (
     SessionTypeRow,
     builder_choices,
     create_session_type,
-    list_session_types,
     load_session_type,
     parse_form,
     set_session_type_active,
     update_session_type,
 )
+from booking.workspace import session_types_list_session_types as list_session_types
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.layout import admin_layout
@@ -201,7 +198,7 @@ def _fee_notes(rows: list[SessionTypeRow]) -> dict[str, str]:
             amount = to_minor_units(row.price_input, row.currency)
         except MoneyError:
             continue
-        notes[row.id] = pricing.split_text(pricing.quote(amount, row.currency, settings))
+        notes[row.id] = split_text(quote(amount, row.currency, settings))
     return notes
 
 

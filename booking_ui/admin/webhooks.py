@@ -1,7 +1,7 @@
 """Webhook log (routes.ADMIN_WEBHOOKS): every stored Stripe event with its type, times, status,
 attempts and error (traceback on demand), the payload on demand, and Replay for failed events.
 
-Replay runs `booking.webhooks.replay_event`, the CLI's `replay-event` path (via `monitor.replay_failed_event`,
+Replay runs `booking.events.webhooks.replay_event`, the CLI's `replay-event` path (via `replay_failed_event`,
 which checks ownership and audits). A builder sees only the events about their own bookings.
 """
 
@@ -12,10 +12,19 @@ import logging
 
 import reflex as rx
 
-from booking import monitor
-from booking.accounts import authz
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
+from booking.accounts import NotFound, builder_scope
+from booking.core import session_scope
+from booking.payments import PaymentProviderError
+from booking.workspace import (
+    EVENT_STATUSES,
+    EventRow,
+    NotReplayable,
+    ReplayFailed,
+    event_payload,
+    replay_failed_event,
+    viewer_zone,
+)
+from booking.workspace import events as monitor_events
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
@@ -27,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 class WebhooksState(AdminState):
-    events: list[monitor.EventRow] = []
+    events: list[EventRow] = []
     page: int = 1
     pages: int = 1
     total: int = 0
@@ -42,8 +51,8 @@ class WebhooksState(AdminState):
     def _refresh(self) -> None:
         actor = current_actor()
         with session_scope(deps.engine()) as session:
-            found = monitor.events(session=session, builder_id=authz.builder_scope(actor, None),
-                                   zone=monitor.viewer_zone(session=session, actor=actor),
+            found = monitor_events(session=session, builder_id=builder_scope(actor, None),
+                                   zone=viewer_zone(session=session, actor=actor),
                                    status=self.status_filter, type_contains=self.type_search, page=self.page)
         self.events, self.page, self.pages, self.total = found.rows, found.page, found.pages, found.total
 
@@ -57,7 +66,7 @@ class WebhooksState(AdminState):
     @admin_event
     def set_status(self, status: str):
         """Show one status ("" or anything unknown: all)."""
-        self.status_filter = status if status in monitor.EVENT_STATUSES else ""
+        self.status_filter = status if status in EVENT_STATUSES else ""
         self.page, self.notice = 1, ""
         self._refresh()
         return None
@@ -84,7 +93,7 @@ class WebhooksState(AdminState):
         """The stored payload in a dialog (only an event the caller may see)."""
         self.payload_open, self.payload_of, self.payload_text = False, "", ""
         with session_scope(deps.engine()) as session:
-            text = monitor.event_payload(session=session, actor=current_actor(), event_id=event_id)
+            text = event_payload(session=session, actor=current_actor(), event_id=event_id)
         self.payload_of, self.payload_text, self.payload_open = str(event_id), text, True
         return None
 
@@ -105,14 +114,14 @@ class WebhooksState(AdminState):
             self.replaying, self.notice = str(event_id), ""
         notice, error = "", ""
         try:
-            outcome = await asyncio.to_thread(monitor.replay_failed_event, engine=deps.engine(),
+            outcome = await asyncio.to_thread(replay_failed_event, engine=deps.engine(),
                                               gateway=deps.gateway(), actor=actor, event_id=str(event_id))
             notice = f"Replayed {event_id}: {outcome}."
-        except authz.NotFound:
+        except NotFound:
             raise
-        except monitor.NotReplayable as exc:
+        except NotReplayable as exc:
             error = str(exc)
-        except monitor.ReplayFailed as exc:
+        except ReplayFailed as exc:
             error = f"The replay failed again: {exc}. The log shows the new traceback."
         except PaymentProviderError as exc:
             error = f"Replay stopped: {exc}"
@@ -137,7 +146,7 @@ def _status_badge(status) -> rx.Component:
                     color_scheme=rx.match(status, *STATUS_COLOURS, "gray"))
 
 
-def _error(row: monitor.EventRow) -> rx.Component:
+def _error(row: EventRow) -> rx.Component:
     return rx.cond(
         row.error != "",
         rx.el.details(
@@ -150,7 +159,7 @@ def _error(row: monitor.EventRow) -> rx.Component:
     )
 
 
-def _actions(row: monitor.EventRow) -> rx.Component:
+def _actions(row: EventRow) -> rx.Component:
     return rx.hstack(
         rx.button("Payload", variant="soft", size="1", on_click=WebhooksState.show_payload(row.id),
                   data_testid="payload-button"),
@@ -166,7 +175,7 @@ def _actions(row: monitor.EventRow) -> rx.Component:
     )
 
 
-def _row(row: monitor.EventRow) -> rx.Component:
+def _row(row: EventRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.vstack(rx.text(row.type, weight="medium", data_testid="event-type"),
                                 rx.code(row.id, size="1"), spacing="1")),
@@ -187,7 +196,7 @@ def _filters() -> rx.Component:
             rx.el.label("Status", html_for="event-status-filter"),
             rx.el.select(
                 rx.el.option("All", value=""),
-                *[rx.el.option(status.capitalize(), value=status) for status in monitor.EVENT_STATUSES],
+                *[rx.el.option(status.capitalize(), value=status) for status in EVENT_STATUSES],
                 id="event-status-filter", value=WebhooksState.status_filter, on_change=WebhooksState.set_status,
             ),
             spacing="1",

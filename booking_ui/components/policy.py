@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from booking.db import session_scope
-from booking.policy_admin import session_type_policy_lines
+from booking.core import session_scope
+from booking.workspace import session_type_policy_lines
 from booking_ui import deps
 
 

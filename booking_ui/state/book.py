@@ -12,20 +12,52 @@ from datetime import date, datetime
 
 import reflex as rx
 
-from booking import abuse, catalog, holds, payments, slots
-from booking.booking_page import CalendarDay, MonthView, PageSummary, SlotOption, day_times, month_view, page_summary
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError
-from booking.models import utcnow
-from booking.zones import ZoneChoice, canonical_zone_or_utc, zone_choices, zone_label
+from booking.client import (
+    CalendarDay,
+    HeldSlot,
+    MonthView,
+    PageSummary,
+    SlotOption,
+    continue_browser_hold,
+    current_hold,
+    day_times,
+    get_session_type,
+    held_slot,
+    month_view,
+    page_summary,
+    release_browser_hold,
+)
+from booking.core import (
+    ZoneChoice,
+    canonical_zone_or_utc,
+    get_settings,
+    locale_tag,
+    session_scope,
+    utcnow,
+    zone_choices,
+    zone_label,
+)
+from booking.lifecycle import (
+    CheckoutStarted,
+    HoldNotActive,
+    InvalidRequest,
+    LimitReached,
+    RenewalsExhausted,
+    Requester,
+    SlotUnavailable,
+    begin_checkout,
+    client_detail_errors,
+    limits_for,
+)
+from booking.payments import PaymentProviderError
+from booking.scheduling import SessionTypeNotFound
 from booking_ui import deps, routes
 
 log = logging.getLogger(__name__)
 
-# One script, one round trip: the browser's zone and whether its locale writes a 12-hour clock.
+# One script, one round trip: the browser's zone, its language and whether that writes a 12-hour clock.
 BROWSER_PREFERENCES_JS = (
-    "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, "
+    "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, lang: navigator.language || '', "
     "hour12: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hour12 === true})"
 )
 
@@ -36,11 +68,11 @@ def focus_script(element_id: str) -> str:
             "if(el){el.focus();}else if(n>0){setTimeout(function(){f(n-1);},50);}})(40)")
 
 
-def _begin_checkout(*, requester: abuse.Requester, **request: object) -> payments.CheckoutStarted:
+def _begin_checkout(*, requester: Requester, **request: object) -> CheckoutStarted:
     """Pay: one create-checkout attempt against this client IP's rate limit, then the hold and the session."""
     settings = get_settings()
-    abuse.limits_for(settings).check_checkout_rate(requester.ip)
-    return payments.begin_checkout(engine=deps.engine(), gateway=deps.gateway(), settings=settings,
+    limits_for(settings).check_checkout_rate(requester.ip)
+    return begin_checkout(engine=deps.engine(), gateway=deps.gateway(), settings=settings,
                                    requester=requester, **request)
 
 
@@ -50,6 +82,7 @@ class BookState(rx.State):
     loading: bool = True
     time_zone: str = "UTC"
     hour12: bool = False
+    locale: str = ""  # the browser's language ("en-US"): dates, times and prices are written its way
     # The calendar (one month) and the chosen day's times.
     view_year: int = 0
     view_month: int = 0
@@ -78,7 +111,7 @@ class BookState(rx.State):
     paying: bool = False
     # The browser's hold: a random key kept in this browser; only its hash is stored with the booking.
     hold_key: str = rx.LocalStorage("", name="booking_hold_key")
-    held: holds.HeldSlot | None = None
+    held: HeldSlot | None = None
     hold_working: bool = False
 
     def _session_type_id(self) -> int | None:
@@ -96,11 +129,11 @@ class BookState(rx.State):
     @rx.var(cache=False)
     def zone_now(self) -> str:
         """'Eastern Time — 17:42' (the current time there, refreshed with every update)."""
-        return zone_label(self.time_zone, now=utcnow(), hour12=self.hour12)
+        return zone_label(self.time_zone, now=utcnow(), hour12=self.hour12, locale=self.locale)
 
     @rx.var(cache=False)
     def zone_options(self) -> list[ZoneChoice]:
-        return zone_choices(self.time_zone, now=utcnow(), hour12=self.hour12)
+        return zone_choices(self.time_zone, now=utcnow(), hour12=self.hour12, locale=self.locale)
 
     @rx.var
     def selected_when(self) -> str:
@@ -135,9 +168,11 @@ class BookState(rx.State):
         self.loading = True
         self.view_year = self.view_month = 0
         type_id = self._session_type_id()
+        self.locale = locale_tag(deps.browser_language(self))  # until the page itself says (navigator.language)
         with session_scope(deps.engine()) as session:
-            self.summary = page_summary(session=session, session_type_id=type_id) if type_id else None
-            view = catalog.get_session_type(session=session, session_type_id=type_id) if self.summary else None
+            self.summary = (page_summary(session=session, session_type_id=type_id, locale=self.locale)
+                            if type_id else None)
+            view = get_session_type(session=session, session_type_id=type_id) if self.summary else None
         self.not_bookable_reason = view.not_bookable_reason if view is not None else ""
         self.not_found = self.summary is None
         if self.not_found:
@@ -150,6 +185,8 @@ class BookState(rx.State):
         preferences = preferences if isinstance(preferences, dict) else {}
         self.time_zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
         self.hour12 = preferences.get("hour12") is True
+        if preferences.get("lang"):
+            self.locale = locale_tag(str(preferences["lang"]))
         self._refresh()
         if self.month_empty and self.next_available_day:  # open on the first month with a time, as people expect
             self._jump_to_next_available()
@@ -171,12 +208,12 @@ class BookState(rx.State):
         now = utcnow()
         try:
             with session_scope(deps.engine()) as session:
-                self.held = holds.current_hold(session=session, browser_hold_key=self.hold_key,
-                                               viewer_time_zone=self.time_zone, now=now)
+                self.held = current_hold(session=session, browser_hold_key=self.hold_key,
+                                         viewer_time_zone=self.time_zone, now=now, locale=self.locale)
                 view = month_view(session=session, session_type_id=type_id, viewer_time_zone=self.time_zone, now=now,
                                   year=year or self.view_year or None, month=month or self.view_month or None,
-                                  held=holds.held_slot(self.held, str(type_id)))
-        except slots.SessionTypeNotFound:
+                                  held=held_slot(self.held, str(type_id)), locale=self.locale)
+        except SessionTypeNotFound:
             self.summary, self.not_found, self.loading = None, True, False
             return
         self._month = view
@@ -189,7 +226,7 @@ class BookState(rx.State):
         self.loading = False
 
     def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day) if self._month else None
+        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
         self.selected_day = chosen.day if chosen else ""
         self.selected_day_label = chosen.label if chosen else ""
         self.times = chosen.times if chosen else []
@@ -248,7 +285,7 @@ class BookState(rx.State):
             return None
         self.client_name = str(form.get("client_name", ""))[:500]
         self.client_email = str(form.get("client_email", ""))[:500]
-        errors = payments.client_detail_errors(name=self.client_name, email=self.client_email)
+        errors = client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")
         if errors:
@@ -276,16 +313,16 @@ class BookState(rx.State):
                 client_time_zone=self.time_zone,
                 browser_hold_key=self.hold_key,
             )
-            requester = abuse.Requester.of(self.router.session.client_ip)
+            requester = Requester.of(self.router.session.client_ip)
         try:
             started = await asyncio.to_thread(_begin_checkout, requester=requester, **request)
-        except abuse.LimitReached as exc:  # too many attempts or holds: say so, keep what they typed
+        except LimitReached as exc:  # too many attempts or holds: say so, keep what they typed
             log.warning("checkout refused (%s) for request %s from %s", exc.code, requester.request_id, requester.ip)
             async with self:
                 self.paying = False
                 self.notice = exc.message
             return None
-        except (payments.SlotUnavailable, payments.HoldNotActive):
+        except (SlotUnavailable, HoldNotActive):
             async with self:
                 self.paying = False
                 self.selected_start = ""
@@ -293,11 +330,11 @@ class BookState(rx.State):
                 self._refresh()
             return None
         except Exception as exc:
-            if not isinstance(exc, (PaymentProviderError, payments.InvalidRequest, slots.SessionTypeNotFound)):
+            if not isinstance(exc, (PaymentProviderError, InvalidRequest, SessionTypeNotFound)):
                 log.exception("checkout could not start")
             async with self:
                 self.paying = False
-                self.notice = (exc.message if isinstance(exc, payments.InvalidRequest) else
+                self.notice = (exc.message if isinstance(exc, InvalidRequest) else
                                "We could not reach the payment provider. Nothing was charged and your "
                                "time was not held — please try again in a moment.")
             return None
@@ -313,15 +350,15 @@ class BookState(rx.State):
             self.hold_working, self.notice = True, ""
             key = self.hold_key
         try:
-            continued = await asyncio.to_thread(holds.continue_browser_hold, engine=deps.engine(),
+            continued = await asyncio.to_thread(continue_browser_hold, engine=deps.engine(),
                                                 gateway=deps.gateway(), settings=get_settings(), browser_hold_key=key)
-        except (payments.HoldNotActive, PaymentProviderError) as exc:
+        except (HoldNotActive, PaymentProviderError) as exc:
             async with self:
                 self.hold_working = False
                 self.notice = ("We could not reach the payment provider; your time is still held. Please retry."
                                if isinstance(exc, PaymentProviderError) else
                                "This hold can't be renewed again, so nothing was charged. Please pick a time "
-                               "again." if isinstance(exc, payments.RenewalsExhausted) else
+                               "again." if isinstance(exc, RenewalsExhausted) else
                                "Your hold has ended, so nothing was charged. Please pick a time again.")
                 self._refresh()
             return None
@@ -338,11 +375,11 @@ class BookState(rx.State):
             key = self.hold_key
         message = ""
         try:
-            released = await asyncio.to_thread(holds.release_browser_hold, engine=deps.engine(),
+            released = await asyncio.to_thread(release_browser_hold, engine=deps.engine(),
                                                gateway=deps.gateway(), browser_hold_key=key)
             if not released:
                 message = "That booking has just been paid, so it was kept. Check your email for the confirmation."
-        except payments.HoldNotActive:
+        except HoldNotActive:
             pass  # ended meanwhile: nothing left to release
         except PaymentProviderError:
             message = "We could not reach the payment provider; your time is still held. Please retry."

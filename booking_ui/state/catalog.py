@@ -2,21 +2,22 @@
 
 import reflex as rx
 
-from booking import catalog
-from booking.db import session_scope
+from booking.client import BuilderView, get_builder, list_builders
+from booking.core import session_scope
+from booking_ui import deps
 
 
 class HomeState(rx.State):
-    builders: list[catalog.BuilderView] = []
+    builders: list[BuilderView] = []
 
     @rx.event
     def load(self) -> None:
         with session_scope() as session:
-            self.builders = catalog.list_builders(session=session)
+            self.builders = list_builders(session=session, locale=deps.browser_language(self))
 
 
 class BuilderState(rx.State):
-    builder: catalog.BuilderView | None = None
+    builder: BuilderView | None = None
     not_found: bool = False
 
     @rx.var
@@ -29,5 +30,5 @@ class BuilderState(rx.State):
     def load(self) -> None:
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
         with session_scope() as session:
-            self.builder = catalog.get_builder(session=session, slug=slug)
+            self.builder = get_builder(session=session, slug=slug, locale=deps.browser_language(self))
         self.not_found = self.builder is None

@@ -11,9 +11,10 @@ from datetime import date, timedelta
 
 import reflex as rx
 
-from booking import manage, manage_links
-from booking.availability import load_zone
-from booking.models import utcnow
+from booking.client import DayChoice, ManageView, load_view, reschedule_options
+from booking.core import format_date, locale_tag, utcnow
+from booking.notifications import csrf_token, looks_like_token, token_hash
+from booking.scheduling import load_zone
 from booking_ui import deps, routes
 
 COMMON_ZONES = [
@@ -47,10 +48,11 @@ def _token_from_path(path: str) -> str:
 
 class ManageState(rx.State):
     loaded: bool = False
-    view: manage.ManageView | None = None
+    view: ManageView | None = None
     policy_lines: list[str] = []
-    days: list[manage.DayChoice] = []
+    days: list[DayChoice] = []
     zone: str = "UTC"
+    locale: str = ""  # the browser's language (its Accept-Language)
     week: int = 0
     notice: str = ""
     notice_tone: str = "green"
@@ -64,7 +66,7 @@ class ManageState(rx.State):
     def _token(self) -> str:
         query = self.router.url.query_parameters
         token = str(query.get("manage_token", "") or "") or _token_from_path(str(self.router.url.path))
-        return token if manage_links.looks_like_token(token) else ""
+        return token if looks_like_token(token) else ""
 
     @rx.var
     def zone_choices(self) -> list[str]:
@@ -74,13 +76,14 @@ class ManageState(rx.State):
     def load(self):
         token = self._token()
         self.week, self.notice, self.zone = 0, "", ""  # the zone the client booked in, to start with
+        self.locale = locale_tag(deps.browser_language(self))
         self._refresh(token)
         self.loaded = True
         if self.view is None:
             return
-        digest = manage_links.token_hash(token)
-        self.cancel_csrf = manage_links.csrf_token(digest, "cancel")
-        self.reschedule_csrf = manage_links.csrf_token(digest, "reschedule")
+        digest = token_hash(token)
+        self.cancel_csrf = csrf_token(digest, "cancel")
+        self.reschedule_csrf = csrf_token(digest, "reschedule")
         self.cancel_action = routes.manage_action(token, "cancel")
         self.reschedule_action = routes.manage_action(token, "reschedule")
         self.invite_url = routes.manage_invite(token)
@@ -88,7 +91,8 @@ class ManageState(rx.State):
         self.notice, self.notice_tone = OUTCOMES.get(code, ("", "green"))
 
     def _refresh(self, token: str) -> None:
-        self.view = manage.load_view(engine=deps.engine(), token=token, time_zone=self.zone or None) if token else None
+        self.view = (load_view(engine=deps.engine(), token=token, time_zone=self.zone or None, locale=self.locale)
+                     if token else None)
         if self.view is None:
             self.policy_lines, self.days = [], []
             return
@@ -98,10 +102,11 @@ class ManageState(rx.State):
             self.days = []
             return
         first: date = utcnow().astimezone(load_zone(self.zone)).date() + timedelta(days=7 * self.week)
-        self.week_label = f"{first.day} {first:%B} – {(first + timedelta(days=6)).day} " \
-                          f"{first + timedelta(days=6):%B}"
-        self.days = manage.reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
-                                              from_day=first)
+        last = first + timedelta(days=6)
+        self.week_label = (f"{format_date(first, locale=self.locale, style='day_month_long')} – "
+                           f"{format_date(last, locale=self.locale, style='day_month_long')}")
+        self.days = reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
+                                       from_day=first, locale=self.locale)
 
     @rx.event
     def set_zone(self, value: str):

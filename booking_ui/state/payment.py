@@ -6,10 +6,10 @@ import asyncio
 
 import reflex as rx
 
-from booking import holds, payments, receipts
-from booking.config import get_settings
-from booking.gateway import PaymentProviderError
-from booking.summaries import BookingSummary
+from booking.client import BookingSummary, booking_receipt, confirm_from_success_page, continue_checkout
+from booking.core import get_settings
+from booking.lifecycle import HoldNotActive, release_hold_and_expire, retry_checkout
+from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
 
 PROCESSING_POLL_SECONDS = 2
@@ -51,11 +51,13 @@ class SuccessState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id = self.summary.id
+            locale = deps.browser_language(self)
         try:
-            continued = await asyncio.to_thread(holds.continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
+            continued = await asyncio.to_thread(continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                                 settings=get_settings(), booking_id=booking_id)
-        except (payments.HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+        except (HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.summary = receipt.summary
@@ -74,9 +76,10 @@ class SuccessState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
+            locale = deps.browser_language(self)
         if held:
             try:
-                released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+                released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
                                                    gateway=deps.gateway(), booking_id=booking_id)
             except PaymentProviderError:
                 async with self:
@@ -84,8 +87,8 @@ class SuccessState(rx.State):
                     self.message = "We could not reach the payment provider; your time is still held. Please retry."
                 return None
             if not released:  # paid meanwhile: show it
-                receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
-                                                  booking_id=booking_id)
+                receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
+                                                  booking_id=booking_id, locale=locale)
                 async with self:
                     self.working = False
                     if receipt.state == "confirmed":
@@ -97,18 +100,19 @@ class SuccessState(rx.State):
     async def load(self):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
+            locale = deps.browser_language(self)
             self.state, self.summary = "loading", None
             self.working, self.message = False, ""
-        receipt = await asyncio.to_thread(receipts.confirm_from_success_page, engine=deps.engine(),
-                                          gateway=deps.gateway(), checkout_session_id=session_id)
+        receipt = await asyncio.to_thread(confirm_from_success_page, engine=deps.engine(),
+                                          gateway=deps.gateway(), checkout_session_id=session_id, locale=locale)
         async with self:
             self.state, self.summary = receipt.state, receipt.summary
         if receipt.state != "processing" or receipt.summary is None:
             return
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
             await asyncio.sleep(PROCESSING_POLL_SECONDS)
-            update = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(),
-                                             booking_id=receipt.summary.id)
+            update = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
+                                             booking_id=receipt.summary.id, locale=locale)
             if update.state != "processing":
                 async with self:
                     self.state, self.summary = update.state, update.summary
@@ -131,7 +135,8 @@ class CancelState(rx.State):
     @rx.event
     def load(self):
         self.working, self.message = False, ""
-        receipt = receipts.booking_receipt(engine=deps.engine(), booking_id=self._booking_id())
+        receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id(),
+                                  locale=deps.browser_language(self))
         self.state, self.summary = receipt.state, receipt.summary
 
     @rx.event(background=True)
@@ -141,11 +146,13 @@ class CancelState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id = self._booking_id()
+            locale = deps.browser_language(self)
         try:
-            started = await asyncio.to_thread(payments.retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
+            started = await asyncio.to_thread(retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                               settings=get_settings(), booking_id=booking_id)
-        except (payments.HoldNotActive, PaymentProviderError) as exc:
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+        except (HoldNotActive, PaymentProviderError) as exc:
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary
@@ -161,9 +168,10 @@ class CancelState(rx.State):
                 return None
             self.working = True
             booking_id = self._booking_id()
+            locale = deps.browser_language(self)
             session_type_id = self.summary.session_type_id if self.summary else ""
         try:
-            released = await asyncio.to_thread(payments.release_hold_and_expire, engine=deps.engine(),
+            released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
                                                gateway=deps.gateway(), booking_id=booking_id)
         except PaymentProviderError:
             async with self:
@@ -171,7 +179,8 @@ class CancelState(rx.State):
                 self.message = "We could not reach the payment provider; your time is still held. Please retry."
             return None
         if not released:  # paid meanwhile, or already ended: show what it is now
-            receipt = await asyncio.to_thread(receipts.booking_receipt, engine=deps.engine(), booking_id=booking_id)
+            receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
+                                              locale=locale)
             async with self:
                 self.working = False
                 self.state, self.summary = receipt.state, receipt.summary

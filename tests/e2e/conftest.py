@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from booking.db import engine_for
-from booking.migrations import PROJECT_ROOT
+from booking.core.db import engine_for
+from booking.core.migrations import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.support.app_server import AppServer, start_app
 from tests.support.databases import backends, temporary_database

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus
+from booking.core.models import Booking, BookingStatus
 from tests.factories import make_builder, make_session_type
 from tests.support.processes import wait_until
 

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from booking.demo import add_demo_builders
+from booking.ops.demo import add_demo_builders
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.availability import END_OF_DAY
-from booking.models import Booking, BookingStatus, PaymentStatus
+from booking.core.models import Booking, BookingStatus, PaymentStatus
+from booking.scheduling.availability import END_OF_DAY
 from tests.factories import make_builder, make_session_type
 from tests.support.processes import wait_until
 
@@ -148,14 +148,14 @@ def test_cancel_in_the_partial_window_from_the_emails_link_refunds_the_policys_s
     app = app_server.url
     address = f"late-{uuid.uuid4().hex[:8]}@example.com"
     start = slot_at(6)  # inside 24 h (no full refund), outside 2 h (50 % back)
-    payer = browser.new_context(timezone_id="Europe/London")
+    payer = browser.new_context(timezone_id="Europe/London", locale="en-GB")
     book_and_pay(app, payer.new_page(), session_type, start, address)
     payer.close()
 
     text = wait_for_mail(mail_dir, address, "booking_confirmed").get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"(http://\S+/manage/[A-Za-z0-9_-]{43})", text).group(1)
     assert link.startswith(app)
-    page = browser.new_context(timezone_id="Europe/London").new_page()
+    page = browser.new_context(timezone_id="Europe/London", locale="en-GB").new_page()
     page.goto(link)
 
     expect(page.get_by_test_id("refund-quote")).to_contain_text(

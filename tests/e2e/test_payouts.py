@@ -14,7 +14,7 @@ import stripe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.models import Builder, CheckoutStatus, Payment, UserAccount, UserRole
+from booking.core.models import Builder, CheckoutStatus, Payment, UserAccount, UserRole
 from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card, pick_first_slot_and_pay
 from tests.e2e.test_workspace import sign_in
 from tests.factories import make_builder, make_session_type
@@ -73,7 +73,7 @@ def test_builder_onboards_client_pays_payouts_show_net_and_fee_refund_reverses_b
     client_context.close()
 
     def payment() -> Payment | None:
-        from booking.models import Booking
+        from booking.core.models import Booking
 
         with Session(app_db.get_bind()) as session:
             return session.exec(select(Payment).join(Booking, Booking.id == Payment.booking_id)

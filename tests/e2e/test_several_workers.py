@@ -25,9 +25,9 @@ import redis
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.db import engine_for
-from booking.migrations import PROJECT_ROOT
-from booking.models import Booking, BookingStatus, EventStatus, StripeEvent, UserAccount, UserRole
+from booking.core.db import engine_for
+from booking.core.migrations import PROJECT_ROOT
+from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent, UserAccount, UserRole
 from tests.conftest import free_port
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import PASSWORD, password_hash

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus, PaymentStatus, SessionType
+from booking.core.models import Booking, BookingStatus, PaymentStatus, SessionType
 from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card
 from tests.factories import make_builder
 from tests.support.admin_states import PASSWORD, password_hash
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def ada(app_db: Session):
     """A builder open around the clock (so a slot exists whenever the test runs), with a sign-in."""
-    from booking.models import UserAccount, UserRole
+    from booking.core.models import UserAccount, UserRole
 
     tag = uuid.uuid4().hex[:8]
     builder = make_builder(app_db, name=f"Ada {tag}", slug=f"ada-{tag}", time_zone="Europe/London",

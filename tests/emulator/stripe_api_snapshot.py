@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stripe_emulator.config import API_VERSION
+from stripe_emulator.core.config import API_VERSION
 
 HERE = Path(__file__).resolve().parent
 SNAPSHOT = HERE / f"stripe_api_{API_VERSION}.json"

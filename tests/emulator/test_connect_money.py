@@ -10,7 +10,7 @@ import httpx
 import pytest
 import stripe
 
-from stripe_emulator.destination import share
+from stripe_emulator.core.connect_money import share
 from stripe_emulator.testing import EmulatorServer
 from tests.emulator.helpers import (
     AUTH,

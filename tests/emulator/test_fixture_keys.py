@@ -13,8 +13,8 @@ import httpx
 import pytest
 import stripe
 
-from stripe_emulator.config import API_VERSION
-from stripe_emulator.defaults import DEFAULTS
+from stripe_emulator.core.config import API_VERSION
+from stripe_emulator.core.defaults import DEFAULTS
 from stripe_emulator.testing import EmulatorServer
 from tests.emulator.helpers import (
     AUTH,

@@ -1,4 +1,4 @@
-"""Unit tests for the bracket form decoder (stripe_emulator.forms)."""
+"""Unit tests for the bracket form decoder (stripe_emulator.core.forms)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from stripe_emulator.forms import (
+from stripe_emulator.core.forms import (
     FormDecodeError,
     decode_pairs,
     decode_query,

@@ -11,8 +11,8 @@ import httpx
 import stripe
 from playwright.sync_api import Page, expect
 
-from stripe_emulator.config import build_parser, config_from_args
-from stripe_emulator.store import Store
+from stripe_emulator.core.config import build_parser, config_from_args
+from stripe_emulator.core.store import Store
 from stripe_emulator.testing import EmulatorServer
 from tests.emulator.helpers import WebhookReceiver, create_express_account, onboarding_link
 

@@ -11,8 +11,9 @@ import httpx
 import pytest
 import stripe
 
-from stripe_emulator import checkout, errors
 from stripe_emulator.api import all_endpoints
+from stripe_emulator.core import errors
+from stripe_emulator.resources import checkout
 from tests.emulator.helpers import AUTH, WebhookReceiver, pay
 from tests.emulator.stripe_api_snapshot import SNAPSHOT
 

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 import stripe
 
-from stripe_emulator import payments
-from stripe_emulator.money import format_amount
-from stripe_emulator.webhooks import signature_header
+from stripe_emulator.core import cards
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.core.webhooks import signature_header
 
 TODAY = date(2030, 6, 15)
 
@@ -36,36 +36,36 @@ def test_format_amount(amount: int, currency: str, expected: str) -> None:
     [("4242424242424242", True), ("4242424242424241", False), ("378282246310005", True), ("", False)],
 )
 def test_luhn(number: str, valid: bool) -> None:
-    assert payments.luhn_valid(number) is valid
+    assert cards.luhn_valid(number) is valid
 
 
 def test_validate_card_ignores_spaces_and_detects_brand() -> None:
-    card, problems = payments.validate_card("4242 4242 4242 4242", "12 / 34", "123", TODAY)
+    card, problems = cards.validate_card("4242 4242 4242 4242", "12 / 34", "123", TODAY)
     assert problems == {}
     assert card is not None
     assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2034)
-    amex, problems = payments.validate_card("3782 822463 10005", "1234", "1234", TODAY)
+    amex, problems = cards.validate_card("3782 822463 10005", "1234", "1234", TODAY)
     assert problems == {} and amex is not None and amex.brand == "amex"
 
 
 def test_validate_card_reports_each_field() -> None:
-    card, problems = payments.validate_card("4242 4242 4242 4241", "05/30", "12", TODAY)
+    card, problems = cards.validate_card("4242 4242 4242 4241", "05/30", "12", TODAY)
     assert card is None
     assert problems == {
         "number": "Your card number is invalid.",
         "expiry": "Your card's expiration date is in the past.",
         "cvc": "Your card's security code is incomplete.",
     }
-    _, problems = payments.validate_card("", "13/40", "abc", TODAY)
+    _, problems = cards.validate_card("", "13/40", "abc", TODAY)
     assert problems["number"] == "Your card number is incomplete."
     assert problems["expiry"] == "Your card's expiration month is invalid."
     assert problems["cvc"] == "Your card's security code is invalid."
-    _, problems = payments.validate_card("4242424242424242", "01/29", "123", TODAY)
+    _, problems = cards.validate_card("4242424242424242", "01/29", "123", TODAY)
     assert problems == {"expiry": "Your card's expiration year is in the past."}
 
 
 def test_current_month_is_still_valid() -> None:
-    assert payments.parse_expiry("06/30", TODAY) == ((6, 2030), None)
+    assert cards.parse_expiry("06/30", TODAY) == ((6, 2030), None)
 
 
 @pytest.mark.parametrize(
@@ -79,9 +79,9 @@ def test_current_month_is_still_valid() -> None:
     ],
 )
 def test_outcomes(number: str, kind: str, code: str | None, decline_code: str | None) -> None:
-    card, _ = payments.validate_card(number, "12/34", "123", TODAY)
+    card, _ = cards.validate_card(number, "12/34", "123", TODAY)
     assert card is not None
-    outcome = payments.outcome_for(card)
+    outcome = cards.outcome_for(card)
     assert (outcome.kind, outcome.code, outcome.decline_code) == (kind, code, decline_code)
 
 

@@ -14,12 +14,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import abuse, booking_admin, payments
-from booking.config import get_settings, load_settings
-from booking.db import engine_for, session_scope
-from booking.mailer import KIND_HEADER, FolderMailer
-from booking.models import Booking, BookingStatus, Builder, Client, Notification, NotificationStatus
-from booking.notifications import SKIPPED_DAILY_CAP, NotificationKind, send_due_notifications
+from booking.core.config import get_settings, load_settings
+from booking.core.db import engine_for, session_scope
+from booking.core.models import Booking, BookingStatus, Builder, Client, Notification, NotificationStatus
+from booking.lifecycle import abuse
+from booking.lifecycle import checkout as payments
+from booking.notifications.mailer import KIND_HEADER, FolderMailer
+from booking.notifications.outbox import SKIPPED_DAILY_CAP, NotificationKind, send_due_notifications
+from booking.workspace import bookings as booking_admin
 from booking_ui import api, deps
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -262,7 +264,7 @@ def test_an_address_gets_at_most_three_unsolicited_emails_a_day(engine, gateway,
     configure(MAX_HOLDS_PER_EMAIL="0")
     settings = get_settings()
     victim = "stranger@example.com"
-    from booking import webhooks
+    from booking.events import webhooks
 
     with Session(engine) as s:
         builder = s.get(Builder, session_type.builder_id)
@@ -303,7 +305,7 @@ def test_a_booking_with_someone_elses_address_keeps_its_own_name(engine, gateway
     second = payments.begin_checkout(engine=engine, gateway=gateway, settings=settings,
                                      session_type_id=session_type.id, start_time=datetime.fromisoformat(slot(11)),
                                      client_name="Mallory", client_email="ANN@example.com")
-    from booking import webhooks
+    from booking.events import webhooks
 
     for started, intent in ((first, "pi_first"), (second, "pi_second")):
         paid = gateway.pay(started.checkout_session_id, intent)

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking.models import Booking, BookingStatus
+from booking.core.models import Booking, BookingStatus
 from booking_ui import api, deps
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
-from booking.config import get_settings
-from booking.demo import DEMO_BUILDERS, seed_demo
-from booking.models import AvailabilityRule, Builder, SessionType
+from booking.core.config import get_settings
+from booking.core.models import AvailabilityRule, Builder, SessionType
+from booking.ops.demo import DEMO_BUILDERS, seed_demo
 from booking_ui import routes
 from booking_ui.api import build_api
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from booking.config import get_settings
+from booking.core.config import get_settings
 from booking_ui import api, deps
 from booking_ui.middleware import HardeningMiddleware, HardeningSettings
 from tests.factories import make_builder, make_session_type

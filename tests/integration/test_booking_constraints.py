@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, func, select
 
-from booking.models import Booking, BookingStatus, Builder, Client, SessionType
+from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType
 from tests.factories import make_builder, make_client, make_session_type
 
 UTC = timezone.utc

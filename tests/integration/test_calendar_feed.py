@@ -20,12 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import calendar_feed, receipts
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.ics import booking_uid, site_domain
-from booking.models import Booking, BookingStatus, Builder, Client, Notification, PaymentStatus, SessionType
-from booking.notifications import NotificationKind, build_message, queue_booking_notifications
+from booking.client import receipts
+from booking.core.config import get_settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, Builder, Client, Notification, PaymentStatus, SessionType
+from booking.notifications import calendar_feed
+from booking.notifications.ics import booking_uid, site_domain
+from booking.notifications.outbox import NotificationKind, build_message, queue_booking_notifications
 from booking_ui import api, routes
 from tests.factories import make_builder, make_client, make_session_type
 

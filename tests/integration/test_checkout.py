@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, receipts
-from booking.config import load_settings
-from booking.gateway import PaymentProviderError
-from booking.models import Booking, BookingStatus, CheckoutStatus, Payment, PaymentStatus
+from booking.client import receipts
+from booking.core.config import load_settings
+from booking.core.models import Booking, BookingStatus, CheckoutStatus, EndCause, Payment, PaymentStatus
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import PaymentProviderError
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
 
@@ -120,8 +121,7 @@ def test_stripe_down_releases_the_hold(engine, gateway, session_type):
 
     # The hold was written before Stripe was asked (no transaction open during the call), then released.
     [released] = all_bookings(engine)
-    assert (released.status, released.cancellation_reason) == (
-        BookingStatus.CANCELLED, "the payment provider could not be reached")
+    assert (released.status, released.end_cause) == (BookingStatus.CANCELLED, EndCause.PROVIDER_UNREACHABLE)
     with Session(engine) as s:
         [attempt] = s.exec(select(Payment)).all()
     assert (attempt.status, attempt.checkout_session_id) == (CheckoutStatus.EXPIRED, None)
@@ -269,8 +269,8 @@ def test_sweepers_in_several_workers_release_each_hold_once(engine, gateway, ses
 
 
 def test_processing_payment_is_reported_until_the_async_result_lands(engine, gateway, session_type):
-    from booking.gateway import CheckoutSession
-    from booking.webhooks import handle_webhook
+    from booking.events.webhooks import handle_webhook
+    from booking.payments.gateway import CheckoutSession
     from tests.support import stripe_events as se
 
     started = begin(engine, gateway, session_type)
@@ -292,7 +292,7 @@ def test_processing_payment_is_reported_until_the_async_result_lands(engine, gat
 
 
 def test_pick_another_time_wins_over_the_expiry_webhook_that_it_triggers(engine, gateway, session_type):
-    from booking.bookings import expire_hold
+    from booking.lifecycle.transitions import end_hold_now
 
     first = begin(engine, gateway, session_type)
     real_expire = gateway.expire_checkout_session
@@ -300,7 +300,7 @@ def test_pick_another_time_wins_over_the_expiry_webhook_that_it_triggers(engine,
     def expire_and_deliver_webhook(session_id, *, idempotency_key):
         result = real_expire(session_id, idempotency_key=idempotency_key)
         with Session(engine) as s:  # Stripe's checkout.session.expired lands before we continue
-            expire_hold(session=s, booking_id=first.booking_id, checkout_session_id=session_id, only_if_lapsed=False)
+            end_hold_now(session=s, booking_id=first.booking_id, cause=EndCause.EXPIRED, checkout_session_id=session_id)
             s.commit()
         return result
 
@@ -308,7 +308,7 @@ def test_pick_another_time_wins_over_the_expiry_webhook_that_it_triggers(engine,
 
     assert payments.release_hold_and_expire(engine=engine, gateway=gateway, booking_id=first.booking_id)
     [booking] = all_bookings(engine)
-    assert (booking.status, booking.cancellation_reason) == (BookingStatus.CANCELLED, "released by client")
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.RELEASED_BY_CLIENT)
 
 
 def test_try_again_is_not_undone_by_the_expiry_webhook_of_the_replaced_session(engine, gateway, session_type):
@@ -316,7 +316,7 @@ def test_try_again_is_not_undone_by_the_expiry_webhook_of_the_replaced_session(e
     from concurrent.futures import ThreadPoolExecutor as Pool
     from concurrent.futures import TimeoutError as FuturesTimeout
 
-    from booking.bookings import expire_hold
+    from booking.lifecycle.transitions import end_hold_now
 
     first = begin(engine, gateway, session_type)
     real_expire = gateway.expire_checkout_session
@@ -325,8 +325,8 @@ def test_try_again_is_not_undone_by_the_expiry_webhook_of_the_replaced_session(e
 
     def deliver_expiry(session_id: str) -> bool:
         with Session(engine) as s:
-            changed = expire_hold(session=s, booking_id=first.booking_id, checkout_session_id=session_id,
-                                  only_if_lapsed=False)
+            changed = end_hold_now(session=s, booking_id=first.booking_id, cause=EndCause.EXPIRED,
+                                   checkout_session_id=session_id)
             s.commit()
             return changed
 

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, receipts
-from booking.config import load_settings
-from booking.gateway import PaymentProviderError, StripeGateway
-from booking.models import Booking, BookingStatus
+from booking.client import receipts
+from booking.core.config import load_settings
+from booking.core.models import Booking, BookingStatus
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import PaymentProviderError, StripeGateway
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support.stripe_events import WEBHOOK_SECRET

@@ -20,12 +20,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
-from booking import bookings, holds, payments, receipts
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.mailer import FolderMailer, SmtpMailer
-from booking.models import Booking, BookingStatus, Notification, NotificationStatus, PaymentStatus
-from booking.notifications import (
+from booking.client import holds, receipts
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import Booking, BookingStatus, EndCause, Notification, NotificationStatus, PaymentStatus
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import transitions as bookings
+from booking.notifications.mailer import FolderMailer, SmtpMailer
+from booking.notifications.outbox import (
     SKIPPED_ALREADY_PAID,
     SKIPPED_BOOKED_AGAIN,
     SKIPPED_HOLD_NOT_EXPIRED,
@@ -358,10 +360,9 @@ def test_an_expired_hold_sends_hold_expired_with_a_link_to_book_again(engine, ga
 def test_hold_expired_is_skipped_when_the_client_released_the_hold_meanwhile(engine, gateway, session_type, tmp_path):
     started = begin(engine, gateway, session_type)
     with session_scope(engine) as s:  # the expiry webhook of "Pick another time" landed first...
-        assert bookings.expire_hold(session=s, booking_id=started.booking_id, only_if_lapsed=False)
+        assert bookings.end_hold_now(session=s, booking_id=started.booking_id, cause=EndCause.EXPIRED)
     with session_scope(engine) as s:  # ...then the release itself
-        assert bookings.cancel_unpaid(session=s, booking_id=started.booking_id, reason="released by client",
-                                      from_statuses=(BookingStatus.PENDING, BookingStatus.EXPIRED))
+        assert bookings.end_hold_now(session=s, booking_id=started.booking_id, cause=EndCause.RELEASED_BY_CLIENT)
 
     report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path),
                                     now=datetime.now(timezone.utc) + timedelta(minutes=5))

@@ -17,19 +17,10 @@ import stripe
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import catalog, connect, payments, refunds
 from booking.accounts.authz import Actor, Forbidden
-from booking.config import get_settings, load_settings
-from booking.email_templates import NotificationKind
-from booking.gateway import (
-    BalanceAmount,
-    ConnectedBalance,
-    DestinationCharge,
-    StripeGateway,
-    StripePayout,
-    checkout_params,
-)
-from booking.models import (
+from booking.client import catalog
+from booking.core.config import get_settings, load_settings
+from booking.core.models import (
     AuditEntry,
     Booking,
     Builder,
@@ -42,8 +33,20 @@ from booking.models import (
     UserAccount,
     UserRole,
 )
-from booking.notifications import build_message
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import refunds
+from booking.notifications.outbox import build_message
+from booking.notifications.templates import NotificationKind
+from booking.payments import connect
+from booking.payments.gateway import (
+    BalanceAmount,
+    ConnectedBalance,
+    DestinationCharge,
+    StripeGateway,
+    StripePayout,
+    checkout_params,
+)
 from booking_ui import api, deps
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
@@ -685,7 +688,7 @@ def test_the_api_refuses_a_builder_without_payouts_when_payouts_are_required(eng
 
 
 def test_a_builder_without_payouts_is_shown_as_not_bookable_before_any_slot_is_picked(engine, ada, monkeypatch):
-    from booking.db import session_scope
+    from booking.core.db import session_scope
     from tests.integration.test_client_defects import _book_state
     from tests.support.admin_states import call
 
@@ -711,7 +714,7 @@ def test_a_builder_without_payouts_is_shown_as_not_bookable_before_any_slot_is_p
 
 
 def test_a_payout_failed_email_reaches_an_internationalised_address(engine, session):
-    from booking.notifications import queue_payout_failed
+    from booking.notifications.outbox import queue_payout_failed
 
     builder = make_builder(session, name="Ünï Builder", email="ünï@exämple.com")
     payout = Payout(builder_id=builder.id, stripe_payout_id="po_intl", stripe_account_id="acct_intl", amount=4470,

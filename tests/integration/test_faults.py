@@ -13,20 +13,23 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from booking import payment_records, payments, reconcile, webhooks
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.gateway import PaymentProviderError, StripeGateway
-from booking.models import (
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
+    EndCause,
     EventStatus,
     Notification,
     Payment,
     PaymentStatus,
     StripeEvent,
 )
+from booking.events import reconcile, webhooks
+from booking.lifecycle import checkout as payments
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import PaymentProviderError, StripeGateway
 from booking_ui import api, deps
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
@@ -155,8 +158,7 @@ def test_when_stripe_gives_up_the_hold_is_released_and_the_client_is_told(
         "message": "We could not reach the payment provider. Nothing was charged and the slot was released."}
     assert len(creates(stripe_http)) == 3 and sessions_at_stripe(emulator) == 0
     booking, [payment] = only_booking(engine)
-    assert (booking.status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, "the payment provider could not be reached")
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.PROVIDER_UNREACHABLE)
     assert payment.status == CheckoutStatus.EXPIRED and "Stripe could not create" in payment.failure_message
     assert book(client, session_type).status_code == 201  # the slot is free again
 
@@ -226,7 +228,7 @@ def test_try_again_keeps_the_hold_when_only_the_new_session_fails(engine, gatewa
 
 
 def test_payouts_onboarding_says_so_when_stripe_gives_up(engine, gateway, stripe_http, session, monkeypatch):
-    from booking.models import Builder, UserRole
+    from booking.core.models import Builder, UserRole
     from booking_ui.admin.payouts import PayoutsState
     from tests.support.admin_states import call, make_user, state_of, token_for
 
@@ -249,7 +251,8 @@ def test_payouts_onboarding_says_so_when_stripe_gives_up(engine, gateway, stripe
 
 def test_a_client_cancel_while_stripe_refuses_refunds_keeps_the_booking_and_can_be_tried_again(
         engine, gateway, emulator, stripe_http, session_type):
-    from booking import manage, manage_links, receipts
+    from booking.client import manage, receipts
+    from booking.notifications import manage_links
 
     started = hold(engine, gateway, session_type)
     emulator.emulator.pay(started.checkout_session_id, number="4242424242424242", expiry="12/34", cvc="123",
@@ -389,7 +392,7 @@ def test_a_crash_after_stripe_answered_is_repaired_by_reconcile(engine, gateway,
     assert report.checkouts_repaired == 1
     booking, [payment] = only_booking(engine)
     assert (payment.status, payment.checkout_session_id) == (CheckoutStatus.EXPIRED, made.id)
-    assert booking.status == BookingStatus.CANCELLED
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.REPAIRED_BY_RECONCILE)
     assert emulator.client().v1.checkout.sessions.retrieve(made.id).status == "expired"  # nobody can pay it
     again = reconcile.reconcile(engine=engine, gateway=gateway, since=timedelta(days=1),
                                 now=datetime.now(timezone.utc) + payments.INTERRUPTED_AFTER + timedelta(seconds=1))

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from booking.models import Booking, Client, StripeEvent
+from booking.core.models import Booking, Client, StripeEvent
 from booking_ui import api, deps
 from booking_ui.middleware import (
     JSON_BODY_LIMIT,
@@ -348,7 +348,7 @@ def test_pages_and_other_paths_are_not_capped():
 def reflex_app():
     from reflex_base.environment import environment
 
-    from booking.migrations import PROJECT_ROOT
+    from booking.core.migrations import PROJECT_ROOT
 
     previous = os.getcwd()
     os.chdir(PROJECT_ROOT)  # rxconfig.py is found through the working directory
@@ -365,7 +365,7 @@ def reflex_app():
 def test_the_app_allows_only_our_own_origin(reflex_app):
     from reflex_base.config import get_config
 
-    from booking.config import get_settings
+    from booking.core.config import get_settings
 
     origins = list(get_config().cors_allowed_origins)
     assert origins == allowed_origins(get_settings().public_url)

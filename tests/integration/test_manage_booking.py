@@ -16,15 +16,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
-from booking import manage, manage_links, payments, receipts, slots
-from booking.availability import END_OF_DAY
-from booking.config import get_settings, load_settings
-from booking.gateway import PaymentProviderError, StripeGateway
-from booking.models import (
+from booking.client import manage, receipts
+from booking.core.config import get_settings, load_settings
+from booking.core.models import (
     AuditEntry,
     Booking,
     BookingStatus,
     CheckoutStatus,
+    EndCause,
     Notification,
     Payment,
     PaymentStatus,
@@ -32,8 +31,13 @@ from booking.models import (
     RefundStatus,
     utcnow,
 )
-from booking.notifications import build_message
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.notifications import manage_links
+from booking.notifications.outbox import build_message
+from booking.payments.gateway import PaymentProviderError, StripeGateway
+from booking.scheduling import slots
+from booking.scheduling.availability import END_OF_DAY
 from booking_ui import deps, routes
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
@@ -232,7 +236,7 @@ def test_cancel_in_the_free_window_refunds_in_full_frees_the_slot_and_emails_bot
     booking = booking_of(engine, booking_id)
     assert (booking.status, booking.payment_status, booking.amount_refunded) == (
         BookingStatus.CANCELLED, PaymentStatus.REFUNDED, 5000)
-    assert booking.cancellation_reason == manage.CLIENT_CANCEL_REASON
+    assert booking.end_cause == EndCause.CANCELLED_BY_CLIENT
     [at_stripe] = stripe_refunds(emulator, payment_intent)
     assert at_stripe["amount"] == 5000
     assert is_bookable(engine, session_type, start)
@@ -498,7 +502,7 @@ def test_the_reschedule_route_answers_with_the_outcome(engine, gateway, emulator
 
 
 def test_the_secret_key_file_is_made_once_and_private(tmp_path, monkeypatch):
-    from booking import config
+    from booking.core import config
 
     monkeypatch.delenv("SECRET_KEY", raising=False)
     settings = load_settings(SECRET_KEY_FILE=str(tmp_path / "var" / "secret_key"))

@@ -16,9 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import booking.models  # noqa: F401 - registers every table on SQLModel.metadata
-from booking import migrations
-from booking.db import make_engine
+import booking.core.models  # noqa: F401 - registers every table on SQLModel.metadata
+from booking.core import migrations
+from booking.core.db import make_engine
 from tests.support.databases import POSTGRES_ADMIN_URL, backends
 
 MODEL_TABLES = frozenset(SQLModel.metadata.tables)
@@ -189,3 +189,69 @@ def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty
         ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),
     ]
     assert [tuple(row) for row in refunds] == [("paid-partly-refunded", 1500, "gbp", "succeeded", "stripe", None)]
+
+
+def test_0006_turns_the_free_text_reasons_into_end_causes_and_back(empty_url: str) -> None:
+    """Every text the code wrote maps to its cause; any other text was the builder's message (kept as the
+    note); the downgrade writes the texts back."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    migrations.upgrade(empty_url, "0005")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    reasons = {  # booking id: (status, cancellation_reason) -> (end_cause, end_note)
+        "replaced": ("cancelled", "replaced by a new hold from the same browser", "replaced", None),
+        "expired": ("expired", "hold expired", "expired", None),
+        "expired-silent": ("expired", None, "expired", None),
+        "released": ("cancelled", "released by client", "released_by_client", None),
+        "failed": ("cancelled", "payment failed", "payment_failed", None),
+        "unreachable": ("cancelled", "the payment provider could not be reached", "provider_unreachable", None),
+        "repaired": ("cancelled", "checkout interrupted; repaired by reconcile", "repaired_by_reconcile", None),
+        "builder": ("cancelled", "Cancelled by the builder", "cancelled_by_builder", None),
+        "builder-note": ("cancelled", "Ill, sorry", "cancelled_by_builder", "Ill, sorry"),
+        "client": ("cancelled", "Cancelled by the client", "cancelled_by_client", None),
+        "refunded": ("cancelled", "refunded", "refunded", None),
+        "revived": ("confirmed", None, None, None),
+    }
+    stamp = sa.bindparam("now", type_=UTCDateTime())
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
+            " horizon_days, slot_step_minutes, created_at)"
+            " VALUES (1, 'Ada', 'ada', 'ada@example.com', 'Europe/London', '', 0, 0, 60, 30, :now)"
+        ).bindparams(stamp), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO client (id, name, email, created_at) VALUES (1, 'Ann', 'ann@example.com', :now)"
+        ).bindparams(stamp), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO session_type (id, builder_id, name, description, duration_minutes, price_amount, currency,"
+            " active, created_at) VALUES (1, 1, 'Consult', '', 60, 5000, 'gbp', TRUE, :now)"
+        ).bindparams(stamp), {"now": now})
+        insert = sa.text(
+            "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+            " payment_status, checkout_attempts, amount, currency, amount_refunded, client_time_zone,"
+            " cancellation_reason, created_at, updated_at)"
+            " VALUES (:id, 1, 1, 1, :start, :end, :status, 'unpaid', 1, 5000, 'gbp', 0, 'UTC', :reason, :now, :now)"
+        ).bindparams(stamp, sa.bindparam("start", type_=UTCDateTime()), sa.bindparam("end", type_=UTCDateTime()))
+        for hours, (booking_id, (status, reason, _cause, _note)) in enumerate(reasons.items()):
+            start = now + timedelta(days=3, hours=hours)
+            connection.execute(insert, {"id": booking_id, "start": start, "end": start + timedelta(minutes=30),
+                                        "status": status, "reason": reason, "now": now})
+
+    migrations.upgrade(empty_url)
+
+    with connected(empty_url) as engine:
+        with engine.connect() as connection:
+            ended = {row[0]: (row[1], row[2]) for row in connection.execute(
+                sa.text("SELECT id, end_cause, end_note FROM booking"))}
+        assert ended == {booking_id: (cause, note) for booking_id, (_s, _r, cause, note) in reasons.items()}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:  # a cause outside the enum
+            connection.execute(sa.text("UPDATE booking SET end_cause = 'gone' WHERE id = 'replaced'"))
+
+    migrations.downgrade(empty_url, "0005")
+
+    with connected(empty_url) as engine, engine.connect() as connection:
+        texts = {row[0]: row[1] for row in connection.execute(sa.text("SELECT id, cancellation_reason FROM booking"))}
+    assert texts == {booking_id: reason for booking_id, (_s, reason, _c, _n) in reasons.items()} | {
+        "expired-silent": "hold expired"}

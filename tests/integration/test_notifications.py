@@ -25,19 +25,20 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking.config import get_settings, load_settings
-from booking.db import session_scope
-from booking.mailer import FolderMailer, SmtpMailer, mailer_from_settings
-from booking.models import (
+from booking.core.config import get_settings, load_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
     Client,
+    EndCause,
     Notification,
     NotificationStatus,
     PaymentStatus,
 )
-from booking.notifications import (
+from booking.notifications.mailer import FolderMailer, SmtpMailer, mailer_from_settings
+from booking.notifications.outbox import (
     SKIPPED_ALREADY_PAID,
     NotificationKind,
     backoff_delay,
@@ -220,7 +221,7 @@ def test_a_concurrent_duplicate_is_swallowed_and_the_callers_transaction_stays_u
                 outcome["rows"] = queue_booking_notifications(
                     session=other, booking=same_booking, kind=NotificationKind.BOOKING_CONFIRMED
                 )
-                same_booking.cancellation_reason = "still writable"  # the transaction goes on after the clash
+                same_booking.end_note = "still writable"  # the transaction goes on after the clash
         except Exception as exc:
             outcome["error"] = exc
 
@@ -236,7 +237,7 @@ def test_a_concurrent_duplicate_is_swallowed_and_the_callers_transaction_stays_u
     assert len(first_rows) == 2 and outcome["rows"] == []
     assert len(notifications(engine)) == 2
     with session_scope(engine) as check:
-        assert check.get(Booking, booking.id).cancellation_reason == "still writable"
+        assert check.get(Booking, booking.id).end_note == "still writable"
 
 
 def _wait_until_blocked_on_a_lock(engine: Engine) -> None:
@@ -429,7 +430,8 @@ def test_payment_failed_while_still_held_is_sent_with_the_hold_time(session: Ses
 
 def test_cancellation_of_a_confirmed_booking_carries_a_cancel_invite(session: Session, engine: Engine, smtp: SmtpServer) -> None:
     booking = make_booking(session)
-    booking.status, booking.cancellation_reason = BookingStatus.CANCELLED, "Builder unavailable"
+    booking.status, booking.end_cause, booking.end_note = (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder unavailable")
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED)
     session.commit()
 

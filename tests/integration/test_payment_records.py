@@ -10,10 +10,9 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, receipts
-from booking.config import load_settings
-from booking.gateway import StripeGateway
-from booking.models import (
+from booking.client import receipts
+from booking.core.config import load_settings
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
@@ -23,7 +22,9 @@ from booking.models import (
     RefundStatus,
     StripeEvent,
 )
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import StripeGateway
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
@@ -208,7 +209,7 @@ def test_an_event_about_no_booking_is_filed_under_none(engine, gateway):
 
 
 def test_a_failed_event_is_still_filed_under_its_booking(engine, gateway, session_type, monkeypatch):
-    from booking import webhooks
+    from booking.events import webhooks
 
     started = begin(engine, gateway, session_type)
     monkeypatch.setitem(webhooks.HANDLERS, "checkout.session.completed",

@@ -11,11 +11,20 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from booking import payments
-from booking.config import get_settings, load_settings
-from booking.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
-from booking.models import AuditEntry, Booking, BookingStatus, Notification, PaymentStatus, StripeEvent, UserRole
-from booking.reconcile import MismatchKind, format_report, parse_since, reconcile
+from booking.core.config import get_settings, load_settings
+from booking.core.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    EndCause,
+    Notification,
+    PaymentStatus,
+    StripeEvent,
+    UserRole,
+)
+from booking.events.reconcile import MismatchKind, format_report, parse_since, reconcile
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support.fake_gateway import FakeGateway
@@ -158,7 +167,7 @@ def test_a_booking_confirmed_here_but_unpaid_at_stripe_is_reported(engine, gatew
 
 
 def test_the_cli_prints_the_counts_and_the_mismatch_table(engine, gateway, emulator, session_type, monkeypatch):
-    from booking.cli import cli
+    from booking.ops.cli import cli
 
     started = start(engine, gateway, session_type)
     pay_with_test_card(emulator, started.checkout_session_id)
@@ -217,7 +226,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     paid_here = make_hold(session, checkout_session_id="cs_test_paid_here", payment_intent_id="pi_test_paid_here",
                           status=BookingStatus.CONFIRMED, payment_status=PaymentStatus.PAID)
     released = make_hold(session, checkout_session_id="cs_test_released", status=BookingStatus.CANCELLED,
-                         cancellation_reason="released by client")
+                         end_cause=EndCause.RELEASED_BY_CLIENT)
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(
@@ -247,7 +256,7 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
 
 
 def test_an_event_whose_handler_fails_is_stored_failed_and_counted(engine, session, monkeypatch):
-    from booking import webhooks
+    from booking.events import webhooks
     from tests.support import stripe_events as se
 
     hold = make_hold(session)

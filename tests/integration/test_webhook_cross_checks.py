@@ -9,11 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import monitor, payments, receipts, webhooks
-from booking.config import load_settings
-from booking.db import session_scope
-from booking.gateway import CheckoutSession
-from booking.models import (
+from booking.client import receipts
+from booking.core.config import load_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     CheckoutStatus,
@@ -23,6 +22,10 @@ from booking.models import (
     PaymentStatus,
     UserRole,
 )
+from booking.events import webhooks
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import CheckoutSession
+from booking.workspace import monitor
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import call, make_user, state_of, token_for

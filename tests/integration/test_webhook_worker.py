@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from booking import webhooks
-from booking.config import get_settings
-from booking.models import Booking, BookingStatus, EventStatus, StripeEvent
-from booking.webhook_worker import (
+from booking.core.config import get_settings
+from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
+from booking.events import webhooks
+from booking.events.processor import (
     ProcessorProcess,
     StoredEventProcessor,
     accept_webhook,

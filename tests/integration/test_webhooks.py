@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import Session, select
 
-from booking.models import Booking, BookingStatus, EventStatus, Notification, PaymentStatus, StripeEvent
-from booking.webhooks import handle_webhook
+from booking.core.models import Booking, BookingStatus, EndCause, EventStatus, Notification, PaymentStatus, StripeEvent
+from booking.events.webhooks import handle_webhook
 from tests.factories import make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
@@ -132,7 +132,7 @@ def test_full_refund_cancels_and_frees_the_slot(engine, gateway, hold):
     deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_test_1", amount=5000, amount_refunded=5000)))
 
     booking = reload(engine, hold.id)
-    assert booking.status == BookingStatus.CANCELLED
+    assert (booking.status, booking.end_cause) == (BookingStatus.CANCELLED, EndCause.REFUNDED)
     assert booking.payment_status == PaymentStatus.REFUNDED
     assert booking.amount_refunded == 5000
     assert [k for k, _ in notifications(engine, hold.id)].count("booking_refunded") == 2
@@ -240,7 +240,7 @@ def test_unhandled_event_type_is_stored_and_acknowledged(engine, gateway):
 
 
 def test_handler_error_is_kept_on_the_event_and_answered_500_so_stripe_retries(engine, gateway, hold, monkeypatch):
-    from booking import webhooks
+    from booking.events import webhooks
 
     def broken(*_args):
         raise RuntimeError("database hiccup")
@@ -290,7 +290,7 @@ def test_payment_after_the_hold_lapsed_keeps_the_slot_when_it_is_still_free(engi
 
 
 def test_a_refund_that_overtakes_the_payment_events_still_cancels_the_booking(engine, gateway, hold):
-    from booking.gateway import CheckoutSession
+    from booking.payments.gateway import CheckoutSession
 
     # Stripe knows the paid session; our payment events are still on their way.
     gateway.sessions[hold.checkout_session_id] = CheckoutSession(

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from booking.accounts import sessions
 from booking.accounts.passwords import hash_password
-from booking.db import session_scope
-from booking.models import UserAccount, UserRole
+from booking.core.db import session_scope
+from booking.core.models import UserAccount, UserRole
 from booking_ui.admin.base import AdminState
 
 PASSWORD = "correct-horse-battery"

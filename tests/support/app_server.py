@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from booking.migrations import PROJECT_ROOT
+from booking.core.migrations import PROJECT_ROOT
 from tests.support.processes import ServerProcess
 
 APP_SOURCES = ["rxconfig.py", "booking", "booking_ui", "assets", "alembic", "alembic.ini",

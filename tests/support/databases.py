@@ -11,8 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from booking import migrations
-from booking.db import engine_for
+from booking.core import migrations
+from booking.core.db import engine_for
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "")
 

@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 from typing import Any
 
-from booking.gateway import (
+from booking.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     ConnectedAccount,

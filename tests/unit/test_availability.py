@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking.availability import (
+from booking.scheduling.availability import (
     END_OF_DAY,
     BookingPolicy,
     DateOverride,

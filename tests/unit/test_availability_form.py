@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from booking.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
-from booking.availability_admin import (
+from booking.scheduling.availability import END_OF_DAY, BookingPolicy, DateOverride, WeeklyWindow
+from booking.workspace.availability import (
     BookedSpan,
     OverrideDraft,
     Schedule,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.availability import (
+from booking.scheduling.availability import (
     END_OF_DAY,
     BookingPolicy,
     DateOverride,

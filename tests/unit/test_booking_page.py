@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking import booking_page
-from booking.availability import Slot
-from booking.booking_page import day_times, how_it_happens, month_grid, month_view, slot_option
+from booking.client import booking_page
+from booking.client.booking_page import day_times, how_it_happens, month_grid, month_view, slot_option
+from booking.scheduling.availability import Slot
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # Thursday 3 December 2026, 10:00 in New York

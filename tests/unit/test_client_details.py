@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking.payments import client_detail_errors, validate_client
+from booking.lifecycle.checkout import client_detail_errors, validate_client
 
 
 @pytest.mark.parametrize("email", [

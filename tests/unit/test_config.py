@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from booking.config import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+from booking.core.config import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

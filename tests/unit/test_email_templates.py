@@ -10,18 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.email_templates import (
+from booking.core.time import format_datetime, format_time_range
+from booking.notifications.ics import booking_uid
+from booking.notifications.templates import (
     BookingFacts,
     NotificationKind,
     RecipientRole,
     facts_from_payload,
-    format_short_time,
-    format_time_range,
     is_web_link,
     payload_json,
     render_booking_email,
 )
-from booking.ics import booking_uid
 
 CLIENT, BUILDER = RecipientRole.CLIENT, RecipientRole.BUILDER
 
@@ -89,20 +88,20 @@ def test_body_shows_the_full_range_in_the_recipient_zone() -> None:
 def test_a_session_across_a_clock_change_names_both_abbreviations() -> None:
     # London springs forward at 01:00 UTC on 29 March 2026.
     start = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-    text = format_time_range(start, start + timedelta(hours=1), ZoneInfo("Europe/London"))
+    text = format_time_range(start, start + timedelta(hours=1), zone=ZoneInfo("Europe/London"))
 
     assert text == "Sunday 29 March 2026, 00:30 GMT – 02:30 BST"
 
 
 def test_a_session_past_midnight_names_the_end_day() -> None:
     start = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)  # 23:30 EST the day before
-    text = format_time_range(start, start + timedelta(hours=1), ZoneInfo("America/New_York"))
+    text = format_time_range(start, start + timedelta(hours=1), zone=ZoneInfo("America/New_York"))
 
     assert text == "Monday 30 November 2026, 23:30 EST – Tue 1 Dec, 00:30 EST"
 
 
 def test_zones_without_a_letter_abbreviation_show_the_offset() -> None:
-    assert format_short_time(datetime(2026, 12, 1, 14, 0, tzinfo=UTC), ZoneInfo("Asia/Dubai")) == "Tue 1 Dec, 18:00 UTC+04"
+    assert format_datetime(datetime(2026, 12, 1, 14, 0, tzinfo=UTC), zone=ZoneInfo("Asia/Dubai")) == "Tue 1 Dec, 18:00 UTC+04"
 
 
 def test_an_unknown_zone_falls_back_to_utc() -> None:
@@ -113,7 +112,7 @@ def test_an_unknown_zone_falls_back_to_utc() -> None:
 
 @pytest.mark.parametrize(
     "amount, currency, shown",
-    [(5000, "gbp", "£50.00"), (5000, "jpy", "¥5,000"), (123456, "usd", "$1,234.56"), (1500, "chf", "CHF 15.00")],
+    [(5000, "gbp", "£50.00"), (5000, "jpy", "¥5,000"), (123456, "usd", "$1,234.56"), (1500, "chf", "CHF\u00a015.00")],
 )
 def test_money_is_formatted_for_its_currency(amount: int, currency: str, shown: str) -> None:
     email = render_booking_email(

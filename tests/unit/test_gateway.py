@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from booking.gateway import CheckoutRequest, InvalidWebhook, checkout_params, verify_webhook
+from booking.payments.gateway import CheckoutRequest, InvalidWebhook, checkout_params, verify_webhook
 from tests.support.stripe_events import WEBHOOK_SECRET, encode, event, sign
 
 

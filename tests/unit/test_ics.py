@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.ics import FeedEntry, booking_invite, booking_uid, publish_feed, site_domain
+from booking.notifications.ics import FeedEntry, booking_invite, booking_uid, publish_feed, site_domain
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking import manage_links, policy
-from booking.policy import CancellationPolicy, RefundWindow, refund_quote
+from booking.notifications import manage_links
+from booking.scheduling import policy
+from booking.scheduling.policy import CancellationPolicy, RefundWindow, refund_quote
 
 START = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
 STANDARD = CancellationPolicy(full_refund_hours=24, partial_refund_percent=50, partial_refund_hours=2,

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking.config import SettingsError, load_settings
-from booking.money import ZERO_DECIMAL_CURRENCIES
-from booking.pricing import FeeSchedule, builder_net, describe, fee_refund_for, quote
+from booking.core.config import SettingsError, load_settings
+from booking.core.money import ZERO_DECIMAL_CURRENCIES
+from booking.payments.pricing import FeeSchedule, builder_net, describe, fee_refund_for, quote
 
 CURRENCIES = ["gbp", "usd", "eur", "jpy", "krw", "clp", "vnd", "bhd", "kwd"]
 amounts = st.integers(min_value=0, max_value=10**9)

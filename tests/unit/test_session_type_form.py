@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.money import format_money
-from booking.session_type_admin import (
+from booking.core.time import format_money
+from booking.workspace.session_types import (
     MAX_UNIT_AMOUNT,
     SUPPORTED_CURRENCIES,
     InvalidSessionType,

@@ -1,6 +1,6 @@
 """The one explicit handler table covers every event the product reacts to."""
 
-from booking.webhooks import HANDLERS
+from booking.events.webhooks import HANDLERS
 
 REQUIRED_EVENTS = {
     "checkout.session.completed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking.config import SettingsError, load_settings
+from booking.core.config import SettingsError, load_settings
 
 
 def test_several_workers_without_redis_are_refused_naming_the_setting():

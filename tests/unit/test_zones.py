@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from booking.zones import (
+from booking.core.time import format_time
+from booking.core.zones import (
     COMMON_ZONES,
     canonical_zone,
     canonical_zone_or_utc,
-    format_clock,
     friendly_zone_name,
     zone_choices,
     zone_label,
@@ -55,9 +55,9 @@ def test_zone_label_shows_the_current_local_time_in_either_clock():
 
 
 def test_twelve_hour_clock_edges():
-    assert format_clock(datetime(2027, 1, 1, 0, 5), hour12=True) == "12:05 AM"
-    assert format_clock(datetime(2027, 1, 1, 12, 0), hour12=True) == "12:00 PM"
-    assert format_clock(datetime(2027, 1, 1, 23, 59), hour12=False) == "23:59"
+    assert format_time(datetime(2027, 1, 1, 0, 5, tzinfo=UTC), zone="UTC", hour12=True) == "12:05 AM"
+    assert format_time(datetime(2027, 1, 1, 12, 0, tzinfo=UTC), zone="UTC", hour12=True) == "12:00 PM"
+    assert format_time(datetime(2027, 1, 1, 23, 59, tzinfo=UTC), zone="UTC", hour12=False) == "23:59"
 
 
 def test_zone_menu_runs_west_to_east_and_includes_the_viewers_zone():

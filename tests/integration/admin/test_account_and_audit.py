@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from booking.accounts import sessions
 from booking.accounts.audit import record
 from booking.accounts.authz import Actor
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.models import AuditEntry, Builder, UserAccount, UserRole, utcnow
+from booking.core.config import get_settings
+from booking.core.db import session_scope
+from booking.core.models import AuditEntry, Builder, UserAccount, UserRole, utcnow
 from booking_ui import api, routes
 from booking_ui.admin.account import AccountState
 from booking_ui.admin.audit import PAGE_SIZE, AuditState

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
-from booking.config import get_settings
-from booking.db import session_scope
-from booking.models import (
+from booking.core.config import get_settings
+from booking.core.db import session_scope
+from booking.core.models import (
     AvailabilityOverride,
     Booking,
     BookingStatus,

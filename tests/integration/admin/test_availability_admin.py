@@ -8,9 +8,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
-from booking.availability import load_zone
-from booking.db import session_scope
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     AuditEntry,
     AvailabilityOverride,
     AvailabilityRule,
@@ -21,7 +20,8 @@ from booking.models import (
     UserRole,
     utcnow,
 )
-from booking.slots import find_open_slots
+from booking.scheduling.availability import load_zone
+from booking.scheduling.slots import find_open_slots
 from booking_ui import routes
 from booking_ui.admin.availability import AvailabilityState
 from booking_ui.admin.base import NOT_FOUND_MESSAGE

@@ -8,17 +8,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import booking_admin
-from booking.models import (
+from booking.core.models import (
     Booking,
     BookingStatus,
+    EndCause,
     Notification,
     PaymentStatus,
     Refund,
     RefundStatus,
     UserRole,
 )
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.workspace import bookings as booking_admin
 from booking_ui import deps, routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.bookings import BookingsState
@@ -299,7 +300,8 @@ def test_the_cancel_form_frees_the_slot_refunds_part_and_emails_the_client(engin
         booking = s.get(Booking, booking_id)
         kinds = {n.kind for n in s.exec(select(Notification).where(Notification.booking_id == booking_id,
                                                                    Notification.recipient == "ann@example.com"))}
-    assert (booking.status, booking.cancellation_reason, booking.amount_refunded) == (BookingStatus.CANCELLED, "Ill", 1500)
+    assert (booking.status, booking.end_cause, booking.end_note, booking.amount_refunded) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Ill", 1500)
     assert {"booking_cancelled", "booking_refunded"} <= kinds
     assert [r["amount"] for r in gateway.refunds] == [1500]
 
@@ -314,8 +316,8 @@ def test_cancel_with_no_refund_keeps_the_money(engine, gateway, session, world):
     assert state.cancel_ok
     with Session(engine) as s:
         booking = s.get(Booking, booking_id)
-    assert (booking.status, booking.payment_status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, PaymentStatus.PAID, "Cancelled by the builder")
+    assert (booking.status, booking.payment_status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, PaymentStatus.PAID, EndCause.CANCELLED_BY_BUILDER, None)
     assert gateway.refunds == []
 
 

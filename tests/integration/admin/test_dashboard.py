@@ -8,9 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from booking import dashboard
-from booking.db import session_scope
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
@@ -22,6 +21,7 @@ from booking.models import (
     UserRole,
     utcnow,
 )
+from booking.workspace import dashboard
 from booking_ui import routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.dashboard import ALL_BUILDERS, DashboardState

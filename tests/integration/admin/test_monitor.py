@@ -9,9 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from booking.db import session_scope
-from booking.gateway import CheckoutSession
-from booking.models import (
+from booking.core.db import session_scope
+from booking.core.models import (
     AuditEntry,
     Booking,
     BookingStatus,
@@ -27,6 +26,7 @@ from booking.models import (
     UserRole,
     utcnow,
 )
+from booking.payments.gateway import CheckoutSession
 from booking_ui import deps, routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.outbox import OutboxState
@@ -173,7 +173,7 @@ def test_replay_of_a_failed_event_applies_it_and_is_audited(engine, world):
 
 
 def test_a_replay_that_fails_again_keeps_the_new_traceback(engine, world, monkeypatch):
-    from booking import webhooks
+    from booking.events import webhooks
 
     def still_broken(*_args):
         raise RuntimeError("still a bug")

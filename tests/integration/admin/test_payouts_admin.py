@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from booking import connect, payments
 from booking.accounts.authz import Actor, Forbidden
-from booking.gateway import BalanceAmount, ConnectedBalance, DestinationCharge, StripePayout
-from booking.models import AuditEntry, Builder, Payment, UserRole
-from booking.webhooks import handle_webhook
+from booking.core.models import AuditEntry, Builder, Payment, UserRole
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.payments import connect
+from booking.payments.gateway import BalanceAmount, ConnectedBalance, DestinationCharge, StripePayout
 from booking_ui import deps, routes
 from booking_ui.admin.payouts import PayoutsState
 from booking_ui.admin.session_types import SessionTypesState
@@ -36,7 +37,7 @@ def gateway(monkeypatch) -> FakeGateway:
 def world(engine, session: Session, monkeypatch):
     monkeypatch.setenv("PUBLIC_URL", "https://book.example")
     monkeypatch.setenv("PLATFORM_FIXED_FEES", "gbp:30")
-    from booking.config import get_settings
+    from booking.core.config import get_settings
 
     get_settings.cache_clear()
     ada = make_builder(session, name="Ada", email="ada@example.test", time_zone="Europe/London")
@@ -130,7 +131,7 @@ def test_the_page_shows_balance_and_each_bookings_fee_net_and_transfer(engine, g
     gateway.complete_onboarding(account_id)
     call(state, "check_status")
     start = (NOW + timedelta(days=2)).replace(hour=10, minute=0)
-    from booking.config import get_settings
+    from booking.core.config import get_settings
 
     started = payments.begin_checkout(engine=engine, gateway=gateway, settings=get_settings(),
                                       session_type_id=world["ada_type"], start_time=start, client_name="Cleo",

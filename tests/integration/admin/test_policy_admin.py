@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from booking import policy
-from booking.db import session_scope
-from booking.models import AuditEntry, Builder, SessionType, UserRole
-from booking.policy_admin import session_type_policy_lines
+from booking.core.db import session_scope
+from booking.core.models import AuditEntry, Builder, SessionType, UserRole
+from booking.scheduling import policy
+from booking.workspace.policy import session_type_policy_lines
 from booking_ui import routes
 from booking_ui.admin.policy import PolicyState
 from tests.factories import make_builder, make_session_type

@@ -12,17 +12,16 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from booking import payments, refunds
 from booking.accounts import authz
 from booking.accounts.authz import Actor
-from booking.config import load_settings
-from booking.gateway import StripeGateway
-from booking.models import (
+from booking.core.config import load_settings
+from booking.core.models import (
     AuditEntry,
     Booking,
     BookingStatus,
     CheckoutStatus,
     Client,
+    EndCause,
     Notification,
     Payment,
     PaymentStatus,
@@ -30,7 +29,10 @@ from booking.models import (
     RefundStatus,
     UserAccount,
 )
-from booking.webhooks import handle_webhook
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import refunds
+from booking.payments.gateway import StripeGateway
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -190,7 +192,7 @@ def test_partial_refunds_keep_the_booking_until_nothing_is_left(engine, gateway,
 
 
 def booking_builder_email(engine, booking_id) -> str:
-    from booking.models import Builder
+    from booking.core.models import Builder
 
     with Session(engine) as s:
         return s.get(Builder, s.get(Booking, booking_id).builder_id).email
@@ -327,7 +329,7 @@ def test_a_failed_refund_can_be_retried_once(engine, gateway, emulator, shop):
     real_refund = gateway.refund
 
     def stripe_down(**_kwargs):
-        from booking.gateway import PaymentProviderError
+        from booking.payments.gateway import PaymentProviderError
         raise PaymentProviderError("Stripe could not create a refund (APIConnectionError)")
 
     gateway.refund = stripe_down
@@ -372,8 +374,8 @@ def test_cancel_with_a_partial_refund_frees_the_slot_and_emails_the_client(engin
 
     assert outcome.cancelled and outcome.refund.ok
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.cancellation_reason, booking.payment_status, booking.amount_refunded) == (
-        BookingStatus.CANCELLED, "Builder is ill", PaymentStatus.PARTIALLY_REFUNDED, 1500)
+    assert (booking.status, booking.end_cause, booking.end_note, booking.payment_status, booking.amount_refunded) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill", PaymentStatus.PARTIALLY_REFUNDED, 1500)
     assert (CLIENT_EMAIL, "cancelled-by-builder") in emails(engine, booking_id, "booking_cancelled")
     assert (CLIENT_EMAIL, "partial-1500") in emails(engine, booking_id, "booking_refunded")
     assert [r["amount"] for r in stripe_refunds(emulator, payment_intent)] == [1500]
@@ -406,8 +408,8 @@ def test_cancel_with_a_full_refund_clicked_twice_cancels_and_refunds_once(engine
     assert first.refund.refund_id == second.refund.refund_id
     assert [r["amount"] for r in stripe_refunds(emulator, payment_intent)] == [5000]
     booking = booking_of(engine, booking_id)
-    assert (booking.status, booking.payment_status, booking.cancellation_reason) == (
-        BookingStatus.CANCELLED, PaymentStatus.REFUNDED, "Builder is ill")
+    assert (booking.status, booking.payment_status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, PaymentStatus.REFUNDED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill")
 
 
 def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, shop):
@@ -423,7 +425,10 @@ def test_cancel_of_a_hold_expires_its_checkout_first(engine, gateway, emulator, 
 
     assert outcome.cancelled
     assert gateway.retrieve_checkout_session(started.checkout_session_id).status == "expired"
-    assert booking_of(engine, started.booking_id).status == BookingStatus.CANCELLED
+    booking = booking_of(engine, started.booking_id)
+    assert (booking.status, booking.end_cause, booking.end_note) == (
+        BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER, "Builder is ill")
+    assert audit_actions(engine) == ["booking.cancel"]  # written with the ending, in its transaction
     assert payment_of(engine, started.booking_id).status == CheckoutStatus.EXPIRED
 
 

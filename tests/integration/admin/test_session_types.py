@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from booking import payments
 from booking.accounts.authz import Actor
-from booking.config import get_settings, load_settings
-from booking.db import session_scope
-from booking.gateway import StripeGateway
-from booking.models import AuditEntry, Builder, SessionType, UserRole
-from booking.session_type_admin import SessionTypeConflict, parse_form, sync_catalog, update_session_type
+from booking.core.config import get_settings, load_settings
+from booking.core.db import session_scope
+from booking.core.models import AuditEntry, Builder, SessionType, UserRole
+from booking.lifecycle import checkout as payments
+from booking.payments.gateway import StripeGateway
+from booking.workspace.session_types import SessionTypeConflict, parse_form, sync_catalog, update_session_type
 from booking_ui import deps
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.session_types import SessionTypesState
@@ -449,7 +449,7 @@ def test_sync_creates_what_is_missing_once_and_repairs_a_stale_price(engine, emu
 
 
 def test_sync_command_prints_one_line_and_is_idempotent(engine, app_on_emulator):
-    from booking.cli import cli
+    from booking.ops.cli import cli
 
     with session_scope(engine) as session:
         make_session_type(session, make_builder(session), name="Intro")

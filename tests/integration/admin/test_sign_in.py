@@ -10,8 +10,8 @@ from sqlmodel import select
 from booking.accounts import sessions
 from booking.accounts.throttle import throttle_for
 from booking.accounts.users import SIGN_IN_FAILED, SIGN_IN_THROTTLED, change_password, sign_in
-from booking.db import session_scope
-from booking.models import AuthSession, UserAccount, UserRole, utcnow
+from booking.core.db import session_scope
+from booking.core.models import AuthSession, UserAccount, UserRole, utcnow
 from booking_ui import routes
 from booking_ui.admin.base import AdminState
 from booking_ui.admin.login import LoginState

@@ -1,0 +1,83 @@
+"""What the client sees and does without an account: the public catalog, the booking page, their hold,
+the success and cancel pages, and managing a booking through its link.
+
+- `catalog`       builders and their active session types
+- `booking_page`  the month calendar and each day's times
+- `holds`         the client's own hold, recognised by the browser that made it
+- `receipts`      what the success and cancel pages show
+- `summaries`     one booking as the client reads it
+- `manage`        see, cancel or reschedule a booking from the manage link
+"""
+
+from booking.client.booking_page import (
+    CalendarDay,
+    DaySlots,
+    MonthView,
+    PageSummary,
+    SlotOption,
+    day_times,
+    month_view,
+    page_summary,
+    slots_by_day,
+)
+from booking.client.catalog import BuilderView, get_builder, get_session_type, list_active_session_types, list_builders
+from booking.client.holds import (
+    HeldSlot,
+    continue_browser_hold,
+    continue_checkout,
+    current_hold,
+    held_slot,
+    release_browser_hold,
+)
+from booking.client.manage import (
+    DayChoice,
+    LinkNotFound,
+    ManageError,
+    ManageView,
+    NotAllowed,
+    Outcome,
+    cancel_by_client,
+    invite_for_token,
+    load_view,
+    reschedule,
+    reschedule_options,
+)
+from booking.client.receipts import booking_receipt, confirm_from_success_page
+from booking.client.summaries import BookingSummary
+
+__all__ = [
+    "BookingSummary",
+    "BuilderView",
+    "CalendarDay",
+    "DayChoice",
+    "DaySlots",
+    "HeldSlot",
+    "LinkNotFound",
+    "ManageError",
+    "ManageView",
+    "MonthView",
+    "NotAllowed",
+    "Outcome",
+    "PageSummary",
+    "SlotOption",
+    "booking_receipt",
+    "cancel_by_client",
+    "confirm_from_success_page",
+    "continue_browser_hold",
+    "continue_checkout",
+    "current_hold",
+    "day_times",
+    "get_builder",
+    "get_session_type",
+    "held_slot",
+    "invite_for_token",
+    "list_active_session_types",
+    "list_builders",
+    "load_view",
+    "month_view",
+    "page_summary",
+    "release_browser_hold",
+    "reschedule",
+    "reschedule_options",
+    "slots_by_day",
+]

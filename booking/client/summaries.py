@@ -1,0 +1,67 @@
+"""What a client sees about one booking: names, time in their zone, amount, state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from booking.core.models import Booking, BookingStatus, Builder, SessionType
+from booking.core.time import LocaleLike, format_money, format_time, format_when
+from booking.notifications import manage_links
+from booking.notifications.ics import one_line
+from booking.notifications.templates import is_web_link
+
+
+@dataclass(frozen=True)
+class BookingSummary:
+    id: str
+    status: str
+    payment_status: str
+    builder_name: str
+    builder_slug: str
+    session_type_id: str
+    session_type_name: str
+    duration_minutes: int
+    when: str  # e.g. "Tuesday 1 December 2026, 09:00–10:00 EST"
+    time_zone: str
+    amount: str
+    hold_expires: str  # in the client's zone, "" when not held
+    # Where the session happens: "" until the booking is confirmed (paid), so an unpaid hold never shows it.
+    location: str = ""
+    location_is_link: bool = False
+    # The client's "Manage booking" page (a path; "" unless confirmed and its link issued).
+    manage_path: str = ""
+
+
+def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
+              locale: LocaleLike = None) -> BookingSummary:
+    builder = session.get(Builder, booking.builder_id)
+    session_type = session.get(SessionType, booking.session_type_id)
+    zone_name = time_zone or booking.client_time_zone
+    location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
+    hold = ""
+    if booking.hold_expires_at is not None:
+        hold = format_time(booking.hold_expires_at, zone=zone_name, locale=locale, abbreviation=True)
+    return BookingSummary(
+        id=booking.id,
+        status=str(booking.status),
+        payment_status=str(booking.payment_status),
+        builder_name=builder.name,
+        builder_slug=builder.slug,
+        session_type_id=str(session_type.id),
+        session_type_name=session_type.name,
+        duration_minutes=session_type.duration_minutes,
+        when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale),
+        time_zone=zone_name,
+        amount=format_money(booking.amount, booking.currency, locale=locale),
+        hold_expires=hold,
+        location=location,
+        location_is_link=is_web_link(location),
+        manage_path=_manage_path(booking),
+    )
+
+
+def _manage_path(booking: Booking) -> str:
+    token = manage_links.current_token(booking) if booking.status == BookingStatus.CONFIRMED else None
+    return manage_links.manage_path(token) if token else ""

@@ -1,0 +1,497 @@
+"""The schema: plain SQLModel tables. Money is integer minor units + ISO currency; times are UTC."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timezone
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_booking_id() -> str:
+    return str(uuid.uuid4())
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"  # slot held while the client pays
+    CONFIRMED = "confirmed"  # paid
+    CANCELLED = "cancelled"  # ended for another cause (`Booking.end_cause` says which)
+    EXPIRED = "expired"  # the hold ran out unpaid
+
+
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class EndCause(StrEnum):
+    """Why a booking ended (`Booking.end_cause`; None while it is active). The lifecycle's table
+    (`booking.lifecycle.transitions`) says which status each cause leads to."""
+
+    REPLACED = "replaced"  # the same browser took a new hold
+    EXPIRED = "expired"  # the hold ran out unpaid
+    RELEASED_BY_CLIENT = "released_by_client"  # "Pick another time"
+    PAYMENT_FAILED = "payment_failed"  # a delayed payment method failed
+    PROVIDER_UNREACHABLE = "provider_unreachable"  # Stripe could not open (or replace) the Checkout Session
+    REPAIRED_BY_RECONCILE = "repaired_by_reconcile"  # a checkout a crash interrupted
+    CANCELLED_BY_BUILDER = "cancelled_by_builder"
+    CANCELLED_BY_CLIENT = "cancelled_by_client"
+    REFUNDED = "refunded"  # a full refund landed
+
+
+# What people are shown as the reason (emails, the admin's booking page). Only text: nothing branches on it.
+END_CAUSE_TEXT: dict[EndCause, str] = {
+    EndCause.REPLACED: "replaced by a new hold from the same browser",
+    EndCause.EXPIRED: "hold expired",
+    EndCause.RELEASED_BY_CLIENT: "released by client",
+    EndCause.PAYMENT_FAILED: "payment failed",
+    EndCause.PROVIDER_UNREACHABLE: "the payment provider could not be reached",
+    EndCause.REPAIRED_BY_RECONCILE: "checkout interrupted; repaired by reconcile",
+    EndCause.CANCELLED_BY_BUILDER: "Cancelled by the builder",
+    EndCause.CANCELLED_BY_CLIENT: "Cancelled by the client",
+    EndCause.REFUNDED: "refunded",
+}
+
+
+def end_reason_text(cause: EndCause | str | None, note: str | None = None) -> str:
+    """The reason shown for an ending: the builder's own words when they gave some, else the cause's text."""
+    if note:
+        return note
+    return END_CAUSE_TEXT[EndCause(cause)] if cause else ""
+_ACTIVE_SQL = "status IN ('pending', 'confirmed')"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PROCESSING = "processing"  # async payment methods: paid later or failed later
+    FAILED = "failed"  # last attempt failed; the client may retry while the hold lasts
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class EventStatus(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # a type we do not handle
+    FAILED = "failed"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last retry
+
+
+class UserRole(StrEnum):
+    BUILDER = "builder"  # manages one Builder's session types, hours and bookings
+    ADMIN = "admin"  # the platform's operator: sees everything
+
+
+class CheckoutStatus(StrEnum):
+    """One Checkout attempt's money state (a `Payment` row)."""
+
+    CREATING = "creating"  # row written, Stripe not answered yet (reconcile repairs a crash here)
+    OPEN = "open"  # the client can pay on Stripe's page
+    PROCESSING = "processing"  # a delayed payment method: paid or failed later
+    FAILED = "failed"  # the last try was declined; the session may still be paid
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"  # the session ended unpaid (expired, replaced or abandoned)
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # row written, Stripe not answered yet
+    PENDING = "pending"  # Stripe accepted it; the money is on its way
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")  # Stripe's list
+
+
+def _enum_column(enum: type[StrEnum], name: str, length: int = 20) -> sa.Enum:
+    # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate.
+    return sa.Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Builder(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    slug: str = Field(max_length=80, unique=True)
+    email: str = Field(max_length=254)
+    time_zone: str = Field(max_length=64)  # IANA name, e.g. Europe/London
+    bio: str = Field(default="", max_length=2000)
+    buffer_minutes: int = Field(default=0)
+    min_notice_minutes: int = Field(default=120)
+    horizon_days: int = Field(default=60)
+    slot_step_minutes: int = Field(default=30)
+    # The private calendar feed (/calendar/<token>.ics): only the token's SHA-256 is kept.
+    calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # Stripe Connect (Express): where the builder's share of each payment goes.
+    stripe_account_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    charges_enabled: bool = Field(default=False)
+    payouts_enabled: bool = Field(default=False)
+    details_submitted: bool = Field(default=False)
+    requirements_due: str = Field(default="[]")  # JSON list of Stripe's currently_due requirements
+    account_updated_at: datetime | None = None
+    # Cancellation policy (a session type may override each): a full refund until
+    # `policy_full_refund_hours` before the start, then `policy_partial_refund_percent` % until
+    # `policy_partial_refund_hours` before, then nothing. Rescheduling: until `policy_reschedule_hours`
+    # before, at most `policy_max_reschedules` times.
+    policy_full_refund_hours: int = Field(default=24)
+    policy_partial_refund_percent: int = Field(default=50)
+    policy_partial_refund_hours: int = Field(default=2)
+    policy_reschedule_hours: int = Field(default=24)
+    policy_max_reschedules: int = Field(default=2)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Client(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased: one client per address
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionType(SQLModel, table=True):
+    __tablename__ = "session_type"
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=2000)
+    duration_minutes: int
+    price_amount: int  # minor units (pence, cents; yen are already minor)
+    currency: str = Field(max_length=3)  # ISO 4217, lower case as Stripe uses
+    active: bool = Field(default=True)
+    # A video link or an address: shown to the client once paid (success page, emails, .ics LOCATION).
+    location: str = Field(default="", max_length=500)
+    stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    # Raised by every admin save: part of the Stripe idempotency keys of that save.
+    revision: int = Field(default=0)
+    # Cancellation policy overrides (None: the builder's own policy applies).
+    policy_full_refund_hours: int | None = None
+    policy_partial_refund_percent: int | None = None
+    policy_partial_refund_hours: int | None = None
+    policy_reschedule_hours: int | None = None
+    policy_max_reschedules: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AvailabilityRule(SQLModel, table=True):
+    """Weekly open hours in the builder's own zone."""
+
+    __tablename__ = "availability_rule"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_availability_rule_weekday"),
+        sa.CheckConstraint("start_time < end_time", name="ck_availability_rule_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    weekday: int  # 0 = Monday
+    start_time: time
+    end_time: time
+
+
+class AvailabilityOverride(SQLModel, table=True):
+    """One builder-local date: closed (no hours) or other hours (one row per window)."""
+
+    __tablename__ = "availability_override"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(closed AND start_time IS NULL AND end_time IS NULL)"
+            " OR (NOT closed AND start_time < end_time)",
+            name="ck_availability_override_shape",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    day: date = Field(index=True)
+    closed: bool = Field(default=False)
+    start_time: time | None = None
+    end_time: time | None = None
+
+
+class Booking(SQLModel, table=True):
+    __table_args__ = (
+        sa.CheckConstraint("start_time < end_time", name="ck_booking_order"),
+        sa.CheckConstraint("amount >= 0", name="ck_booking_amount"),
+        # The admin's booking list: one builder's bookings by time, thousands of them.
+        sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
+        sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
+        # SQLite: the same start can never be held twice (plus BEGIN IMMEDIATE serialisation).
+        sa.Index(
+            "uq_booking_active_start",
+            "builder_id",
+            "start_time",
+            unique=True,
+            sqlite_where=sa.text(_ACTIVE_SQL),
+            postgresql_where=sa.text(_ACTIVE_SQL),
+        ),
+        # PostgreSQL: no two active bookings of a builder overlap at all.
+        postgresql.ExcludeConstraint(
+            ("builder_id", "="),
+            (sa.text("tstzrange(start_time, end_time)"), "&&"),
+            name="ex_booking_no_overlap",
+            using="gist",
+            where=sa.text(_ACTIVE_SQL),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: str = Field(default_factory=new_booking_id, primary_key=True, max_length=36)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    session_type_id: int = Field(foreign_key="session_type.id", index=True)
+    start_time: datetime
+    end_time: datetime
+    status: BookingStatus = Field(
+        default=BookingStatus.PENDING, sa_type=_enum_column(BookingStatus, "booking_status")
+    )
+    payment_status: PaymentStatus = Field(
+        default=PaymentStatus.UNPAID, sa_type=_enum_column(PaymentStatus, "payment_status")
+    )
+    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    checkout_url: str | None = Field(default=None, max_length=2000)
+    checkout_attempts: int = Field(default=0)  # part of each Checkout idempotency key
+    amount: int
+    currency: str = Field(max_length=3)
+    amount_refunded: int = Field(default=0)
+    client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
+    hold_expires_at: datetime | None = None
+    # Set by the lifecycle (`booking.lifecycle.transitions`) when the booking ends; None while it is active.
+    end_cause: EndCause | None = Field(default=None, sa_type=_enum_column(EndCause, "end_cause", length=30))
+    # The builder's message to the client with a cancellation: shown, never branched on.
+    end_note: str | None = Field(default=None, max_length=500)
+    # The name given with this booking (Client.name is whoever booked with the address first).
+    client_name: str | None = Field(default=None, max_length=120)
+    # The client's "Manage booking" link: only the SHA-256 of its token is kept.
+    manage_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    reschedule_count: int = Field(default=0)
+    invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
+    # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
+    browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
+    confirmed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StripeEvent(SQLModel, table=True):
+    """Every verified webhook event, stored once by its evt_ id (the dedupe key)."""
+
+    __tablename__ = "stripe_event"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100, index=True)
+    payload: str  # the raw JSON body as Stripe signed it
+    received_at: datetime = Field(default_factory=utcnow, index=True)  # the webhook log's order
+    processed_at: datetime | None = None
+    status: EventStatus = Field(
+        default=EventStatus.RECEIVED, sa_type=_enum_column(EventStatus, "event_status")
+    )
+    error: str | None = None
+    attempts: int = Field(default=0)
+    source: str = Field(default="webhook", max_length=20)  # webhook | reconcile
+    # The booking the event turned out to be about (set by dispatch): lets a builder see their own events.
+    booking_id: str | None = Field(default=None, max_length=36, index=True)
+
+
+class Notification(SQLModel, table=True):
+    """Outbox: written in the state change's transaction, sent by the worker."""
+
+    __table_args__ = (
+        sa.Index("ix_notification_due", "status", "next_attempt_at"),
+        sa.Index("ix_notification_created_at", "created_at"),  # the outbox page's order
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The same email for the same cause is queued once, however often an event repeats.
+    dedupe_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=50)
+    recipient: str = Field(max_length=254)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
+    payload: str = Field(default="{}")  # JSON: subject and body context
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING,
+        sa_type=_enum_column(NotificationStatus, "notification_status"),
+    )
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class UserAccount(SQLModel, table=True):
+    """Someone who signs in to /admin: a builder (linked to one Builder) or a platform admin."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'builder' AND builder_id IS NOT NULL) OR (role = 'admin' AND builder_id IS NULL)",
+            name="ck_user_account_role_builder",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)  # stored lower-cased
+    password_hash: str = Field(max_length=255)
+    role: UserRole = Field(sa_type=_enum_column(UserRole, "user_role"))
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", unique=True)
+    active: bool = Field(default=True)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. The token lives in the browser; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute limit, however active the session is
+    revoked_at: datetime | None = None
+
+
+class Payment(SQLModel, table=True):
+    """One Checkout attempt of a booking: the money, apart from the appointment."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("booking_id", "attempt", name="uq_payment_booking_attempt"),
+        sa.CheckConstraint("amount >= 0 AND amount_refunded >= 0", name="ck_payment_amounts"),
+        sa.Index("ix_payment_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    attempt: int = Field(default=1)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    payment_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: CheckoutStatus = Field(
+        default=CheckoutStatus.CREATING, sa_type=_enum_column(CheckoutStatus, "checkout_status")
+    )
+    amount_refunded: int = Field(default=0)
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_message: str | None = Field(default=None, max_length=500)
+    # Destination charges (Connect): the platform's fee, the builder's account and transfer, and
+    # what reaches the builder (amount - fee, less refunds and fee refunds).
+    application_fee_amount: int = Field(default=0)
+    destination_account_id: str | None = Field(default=None, max_length=255)
+    transfer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    net_amount: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    paid_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class Refund(SQLModel, table=True):
+    """One refund of a payment, asked for here (an admin, a late payment) or found at Stripe."""
+
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="ck_refund_amount"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    stripe_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    # One request, one refund: a double click or a retry carries the same key (also Stripe's).
+    request_key: str | None = Field(default=None, max_length=100, unique=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    reason: str | None = Field(default=None, max_length=40)  # one of REFUND_REASONS
+    status: RefundStatus = Field(
+        default=RefundStatus.REQUESTED, sa_type=_enum_column(RefundStatus, "refund_status")
+    )
+    failure_reason: str | None = Field(default=None, max_length=255)
+    reverse_transfer: bool = Field(default=False)
+    application_fee_refunded: int = Field(default=0)  # the platform fee's share given back
+    requested_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    requested_by: str = Field(default="stripe", max_length=254)  # an admin's email, "system" or "stripe"
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what and when, with before and after: one row per admin write."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    actor_email: str = Field(max_length=254)
+    action: str = Field(max_length=80)
+    entity_type: str = Field(max_length=40)
+    entity_id: str = Field(max_length=64)
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
+    before: str | None = None  # JSON
+    after: str | None = None  # JSON
+
+
+class PayoutStatus(StrEnum):
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class Payout(SQLModel, table=True):
+    """A payout from a builder's connected account to their bank (kept from payout.* events)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
+    stripe_payout_id: str = Field(max_length=255, unique=True)
+    stripe_account_id: str = Field(max_length=255, index=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: PayoutStatus = Field(default=PayoutStatus.PENDING, sa_type=_enum_column(PayoutStatus, "payout_status"))
+    arrival_date: datetime | None = None
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_message: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PaymentMismatch(SQLModel, table=True):
+    """Stripe said something about a payment that doesn't match our record (a completed session whose
+    id, amount or currency differs from its booking's). Recorded, shown to the admin, never confirms."""
+
+    __tablename__ = "payment_mismatch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
+    event_id: str | None = Field(default=None, max_length=255)
+    stripe_object_id: str | None = Field(default=None, max_length=255)
+    kind: str = Field(max_length=40)  # session_id | amount | currency | ...
+    expected: str = Field(default="", max_length=255)
+    actual: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    resolved_at: datetime | None = None

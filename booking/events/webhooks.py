@@ -1,0 +1,381 @@
+"""Stripe webhooks: verify, store once by event id, dispatch through one explicit table.
+
+Order is not guaranteed, and the same event can arrive many times, even concurrently: every
+handler works from whatever state it finds and changes it with compare-and-swap updates.
+
+No Stripe call while the dispatch transaction is open. Inside it, handlers see a gateway that only
+answers from what Stripe said before the transaction began (`StripeAnswers`): a handler that needs
+more (tracing a payment intent to its booking, a charge's refunds, an account) raises `StripeNeeded`,
+the transaction rolls back, Stripe is asked with none open, and the handler runs again with the
+answer (`apply_event`). Stripe writes a handler decides on (the refund of a payment that lost its
+slot) are written as intents (a `Refund` row, `requested`) and sent after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from booking.core.db import session_scope
+from booking.core.models import EndCause, EventStatus, StripeEvent, utcnow
+from booking.lifecycle import checkout as payments
+from booking.lifecycle import transitions as bookings
+from booking.lifecycle.checkout import fulfill_checkout, request_late_payment_refund
+from booking.payments import connect
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
+from booking.payments.gateway import Refund as StripeRefund
+from booking.payments.ledger import StripeRef, UnknownBooking, locate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, PaymentGateway, dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int
+    body: dict[str, Any]
+
+
+def _refunds_of(gateway: PaymentGateway, charge: dict[str, Any]) -> list[StripeRefund]:
+    """The charge's refunds: from the event when it carries the whole list, else from Stripe."""
+    listed = charge.get("refunds")
+    if isinstance(listed, dict) and not listed.get("has_more"):
+        return [StripeRefund.from_stripe(refund) for refund in listed.get("data") or []]
+    payment_intent = StripeRef.of(charge).payment_intent_id
+    return gateway.list_refunds(payment_intent) if payment_intent else []
+
+
+def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    checkout = CheckoutSession.from_stripe(event["data"]["object"])
+    fulfilment = fulfill_checkout(session=session, checkout_session=checkout,
+                                  event_id=event.get("id"))
+    if fulfilment.booking is None and fulfilment.state != "mismatch":
+        raise UnknownBooking(checkout.id)
+    return "fulfilment:" + fulfilment.state
+
+
+def on_async_payment_failed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    located = locate(session=session, ref=StripeRef.of(event["data"]["object"]))
+    payment_records.mark_failed(session=session, payment=located.payment, code=None,
+                                message="The delayed payment method failed.", after_processing=True)
+    # The event carries the session (complete, unpaid): nothing to settle with Stripe first.
+    released = bookings.end_hold_now(session=session, booking_id=located.booking.id, cause=EndCause.PAYMENT_FAILED)
+    return "released" if released else "no change"
+
+
+def on_checkout_expired(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    obj = event["data"]["object"]
+    located = locate(session=session, ref=StripeRef.of(obj))
+    payment_records.mark_expired(session=session, payment=located.payment)
+    # The session expired at Stripe, unpaid: the hold ends. Only the booking's current session ends it:
+    # "Try again" expires the previous one.
+    released = bookings.end_hold_now(session=session, booking_id=located.booking.id, cause=EndCause.EXPIRED,
+                                     checkout_session_id=obj["id"])
+    return "released" if released else "no change"
+
+
+def on_payment_intent_succeeded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    obj = event["data"]["object"]
+    located = locate(session=session, ref=StripeRef.of(obj))
+    if payment_records.cross_check_intent(session=session, located=located, intent=obj, event_id=event.get("id")):
+        return "mismatch recorded; not confirmed"
+    outcome = bookings.confirm_paid(session=session, booking_id=located.booking.id, payment_intent_id=obj["id"])
+    payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=obj["id"])
+    if outcome.refund_required:
+        request_late_payment_refund(session=session, booking=outcome.booking)
+        return "late payment: refund requested"
+    return "confirmed" if outcome.newly_confirmed else "no change"
+
+
+def on_payment_intent_failed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    obj = event["data"]["object"]
+    located = locate(session=session, ref=StripeRef.of(obj))
+    error = obj.get("last_payment_error") or {}
+    payment_records.mark_failed(session=session, payment=located.payment,
+                                code=error.get("decline_code") or error.get("code"), message=error.get("message"))
+    recorded = bookings.record_payment_failure(session=session, booking_id=located.booking.id,
+                                               payment_intent_id=obj["id"], cause=obj["id"])
+    return "failure recorded" if recorded else "no change"
+
+
+def on_charge_refunded(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    charge = event["data"]["object"]
+    # A refund can overtake the payment events: then Stripe's session record says whose payment it was.
+    located = locate(session=session, ref=StripeRef.of(charge), gateway=gateway)
+    payment_records.lock_money(session=session, located=located)
+    booking, payment_intent = located.booking, StripeRef.of(charge).payment_intent_id
+    if payment_intent and not booking.payment_intent_id:
+        booking.payment_intent_id = payment_intent
+        session.add(booking)
+        session.flush()
+    for refund in _refunds_of(gateway, charge):
+        payment_records.record_stripe_refund(session=session, located=located, refund=refund)
+    payment = payment_records.settle_refunds(session=session, located=located,
+                                             stripe_amount_refunded=int(charge.get("amount_refunded") or 0),
+                                             fully_refunded=bool(charge.get("refunded")))
+    bookings.refunds_settled(session=session, booking_id=booking.id, payment=payment)
+    return "refund recorded"
+
+
+def on_refund_changed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    """refund.created / updated / failed: one refund's own record (pending -> succeeded or failed)."""
+    refund = StripeRefund.from_stripe(event["data"]["object"])
+    located = locate(session=session, ref=StripeRef.of(event["data"]["object"]), gateway=gateway)
+    payment_records.lock_money(session=session, located=located)
+    row = payment_records.record_stripe_refund(session=session, located=located, refund=refund)
+    payment = payment_records.settle_refunds(session=session, located=located)
+    bookings.refunds_settled(session=session, booking_id=located.booking.id, payment=payment)
+    return f"refund {row.status}" if row is not None else "no change"
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": on_checkout_completed,
+    "checkout.session.async_payment_succeeded": on_checkout_completed,
+    "checkout.session.async_payment_failed": on_async_payment_failed,
+    "checkout.session.expired": on_checkout_expired,
+    "payment_intent.succeeded": on_payment_intent_succeeded,
+    "payment_intent.payment_failed": on_payment_intent_failed,
+    "charge.refunded": on_charge_refunded,
+    "refund.created": on_refund_changed,
+    "refund.updated": on_refund_changed,
+    "refund.failed": on_refund_changed,
+    "charge.refund.updated": on_refund_changed,
+    # Stripe Connect: a destination charge's transfer, and events of the builders' connected accounts
+    # (their payload carries `account`; signed by the Connect endpoint's secret, one of ours).
+    "charge.succeeded": connect.on_charge_succeeded,
+    "transfer.created": connect.on_transfer_created,
+    "account.updated": connect.on_account_updated,
+    "payout.created": connect.on_payout_changed,
+    "payout.updated": connect.on_payout_changed,
+    "payout.paid": connect.on_payout_changed,
+    "payout.failed": connect.on_payout_changed,
+    "payout.canceled": connect.on_payout_changed,
+}
+
+
+def _store_event(engine: Engine, event: dict[str, Any], payload: bytes) -> bool:
+    """Insert the event row. False when it was already processed (a duplicate delivery)."""
+    with session_scope(engine) as session:
+        existing = session.get(StripeEvent, event["id"])
+        if existing is None:
+            try:
+                with session.begin_nested():
+                    session.add(StripeEvent(id=event["id"], type=event["type"], payload=payload.decode("utf-8")))
+                    session.flush()
+                return True
+            except sa.exc.IntegrityError:  # a concurrent delivery of the same event won the insert
+                existing = session.get(StripeEvent, event["id"])
+        return existing is None or existing.status in (EventStatus.RECEIVED, EventStatus.FAILED)
+
+
+def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
+                   signature: str | None) -> WebhookResult:
+    try:
+        event = gateway.verify_webhook(payload, signature)
+    except InvalidWebhook as exc:
+        return WebhookResult(400, {"error": {"code": "invalid_signature", "message": str(exc)}})
+
+    if not _store_event(engine, event, payload):
+        return WebhookResult(200, {"received": True, "duplicate": True})
+
+    try:
+        outcome = apply_event(engine=engine, gateway=gateway, load=lambda _session: event)
+    except Exception as exc:
+        _record_failure(engine, event["id"], exc)
+        log.exception("webhook %s (%s) failed", event["id"], event["type"])
+        return WebhookResult(500, {"error": {"code": "handler_failed", "message": "will be retried"}})
+    log.info("webhook %s %s: %s", event["id"], event["type"], outcome)
+    return WebhookResult(200, {"received": True, "outcome": outcome})
+
+
+# --- Stripe, outside the dispatch transaction ---------------------------------------------------------------
+
+# What a handler may ask Stripe for inside the transaction (reads only): asked again outside it.
+_READS = frozenset({"booking_id_for_payment_intent", "list_refunds", "retrieve_checkout_session",
+                    "retrieve_connected_account", "retrieve_destination_charge"})
+_MAX_STRIPE_ROUNDS = 6  # a handler asks for at most a few things; a loop beyond that is a bug
+
+
+class StripeNeeded(Exception):
+    """A handler needs an answer from Stripe that was not fetched before its transaction began."""
+
+    def __init__(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
+        super().__init__(call[0])
+        self.call = call
+
+
+class StripeCallInTransaction(RuntimeError):
+    """A handler tried to change something at Stripe inside the transaction: a bug (write an intent)."""
+
+
+class StripeAnswers:
+    """The gateway a handler sees inside the dispatch transaction: answers from Stripe fetched before
+    it began, and `StripeNeeded` for anything else (`apply_event` fetches it and runs the handler again)."""
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self._gateway = gateway
+        self._answers: dict[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]], Any] = {}
+
+    def fetch(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
+        """Ask Stripe (call this with no transaction open)."""
+        name, args, kwargs = call
+        self._answers[call] = getattr(self._gateway, name)(*args, **dict(kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in _READS:
+            raise StripeCallInTransaction(f"{name}: no Stripe write inside the webhook's transaction")
+
+        def answer(*args: Any, **kwargs: Any) -> Any:
+            call = (name, args, tuple(sorted(kwargs.items())))
+            if call not in self._answers:
+                raise StripeNeeded(call)
+            return self._answers[call]
+
+        return answer
+
+
+def apply_event(*, engine: Engine, gateway: PaymentGateway,
+                load: Callable[[Session], dict[str, Any] | None], count_attempt: bool = True,
+                turn: Callable[[], AbstractContextManager[object]] = nullcontext) -> str | None:
+    """Run a stored event's handler in a transaction of its own, with no Stripe call while it is open.
+
+    `load` returns the event inside the transaction (None: nothing to do, e.g. applied meanwhile);
+    `turn` is held around each transaction (the worker's SQLite writer turn). A handler needing Stripe
+    rolls the transaction back, Stripe is asked, and the event is applied again. After the commit, a
+    late-payment refund the handler requested is sent. Exceptions propagate (the caller records them).
+    """
+    answers = StripeAnswers(gateway)
+    for _round in range(_MAX_STRIPE_ROUNDS):
+        try:
+            with turn(), session_scope(engine) as session:
+                event = load(session)
+                if event is None:
+                    return None
+                outcome = _dispatch(session, answers, event, count_attempt=count_attempt)
+                refund_bookings = payments.late_refunds_requested(session)
+        except StripeNeeded as need:
+            answers.fetch(need.call)  # the transaction is closed: ask Stripe now
+            continue
+        _send_requested_refunds(engine, gateway, refund_bookings)
+        return outcome
+    raise RuntimeError(f"event handler kept asking Stripe for more after {_MAX_STRIPE_ROUNDS} rounds")
+
+
+def _send_requested_refunds(engine: Engine, gateway: PaymentGateway, booking_ids: list[str]) -> None:
+    """The event is applied and committed; a refund it asked for must not turn it into a failure."""
+    if not booking_ids:
+        return
+    try:
+        payments.send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=booking_ids)
+    except Exception:  # the Refund rows stay `requested`: the sweeper sends them
+        log.exception("late-payment refund of %s not sent now; the sweeper retries", booking_ids)
+
+
+def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], *, count_attempt: bool) -> str:
+    """Run the event's handler in the caller's transaction and record the outcome on its row.
+
+    Pass a `StripeAnswers` as the gateway (`apply_event` does): the handler may not reach Stripe here.
+    """
+    row = session.get(StripeEvent, event["id"])
+    if count_attempt:
+        row.attempts += 1
+    handler = HANDLERS.get(event["type"])
+    session.info.pop(payment_records.LOCATED_BOOKING, None)
+    session.info.pop(payments.LATE_REFUNDS_REQUESTED, None)
+    answers = gateway if isinstance(gateway, StripeAnswers) else StripeAnswers(gateway)
+    if handler is None:
+        outcome, status = "unhandled type", EventStatus.IGNORED
+    else:
+        try:
+            with session.begin_nested():
+                outcome, status = handler(session, answers, event), EventStatus.PROCESSED
+        except UnknownBooking as exc:
+            outcome, status = f"no booking {exc}", EventStatus.IGNORED
+    # Filed under its booking, so the builder sees their own events in the webhook log.
+    if status == EventStatus.PROCESSED and payment_records.last_located_booking(session):
+        row.booking_id = payment_records.last_located_booking(session)
+    elif handler is None and row.booking_id is None:  # e.g. charge.succeeded: still that booking's story
+        obj = (event.get("data") or {}).get("object")
+        if isinstance(obj, dict):
+            row.booking_id = payment_records.known_booking_id(session=session, ref=StripeRef.of(obj))
+    row.status, row.processed_at, row.error = status, utcnow(), None
+    session.add(row)
+    return outcome
+
+
+def _record_failure(engine: Engine, event_id: str, exc: Exception) -> None:
+    with session_scope(engine) as session:
+        row = session.get(StripeEvent, event_id)
+        if row is not None:
+            row.attempts += 1
+            row.status = EventStatus.FAILED
+            row.error = "".join(traceback.format_exception(exc))[-4000:]
+            row.booking_id = row.booking_id or _known_booking_id(session, row.payload)
+            session.add(row)
+
+
+def _known_booking_id(session: Session, payload: str) -> str | None:
+    """A failed event is filed under its booking too, when our rows already tell which (read-only)."""
+    try:
+        obj = json.loads(payload)["data"]["object"]
+        return payment_records.known_booking_id(session=session, ref=StripeRef.of(obj))
+    except Exception:  # a failure record must never fail on account of this lookup
+        log.debug("no booking for a failed event", exc_info=True)
+        return None
+
+
+def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> str:
+    """Run a stored event's handler again (operator tool for a fixed bug); also sends a late-payment
+    refund of its booking left `requested`."""
+    def load(session: Session) -> dict[str, Any]:
+        row = session.get(StripeEvent, event_id)
+        if row is None:
+            raise LookupError(event_id)
+        return json.loads(row.payload)
+
+    outcome = apply_event(engine=engine, gateway=gateway, load=load, count_attempt=False)
+    with session_scope(engine) as session:
+        booking_id = session.exec(sa.select(StripeEvent.booking_id).where(StripeEvent.id == event_id)).scalar()
+    if booking_id:
+        try:
+            payments.send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[booking_id])
+        except PaymentProviderError:
+            log.warning("replay %s: a late-payment refund could not be sent; the sweeper retries", event_id)
+    return outcome or ""
+
+
+def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any], source: str) -> str:
+    """Apply an event fetched from Stripe rather than delivered (reconcile), on the webhook's own path:
+    stored once by its id (marked with `source`), dispatched only if never processed, a handler error
+    kept on the row. Returns "duplicate", "failed" or the handler's outcome."""
+    payload = json.dumps(event, separators=(",", ":")).encode("utf-8")
+    with session_scope(engine) as session:
+        if session.get(StripeEvent, event["id"]) is None:
+            try:
+                with session.begin_nested():
+                    session.add(StripeEvent(id=event["id"], type=event["type"], payload=payload.decode("utf-8"),
+                                            source=source))
+                    session.flush()
+            except sa.exc.IntegrityError:  # a delivery of the same event stored it meanwhile
+                pass
+    if not _store_event(engine, event, payload):
+        return "duplicate"
+    try:
+        return apply_event(engine=engine, gateway=gateway, load=lambda _session: event) or ""
+    except Exception as exc:
+        _record_failure(engine, event["id"], exc)
+        log.exception("%s event %s (%s) failed", source, event["id"], event["type"])
+        return "failed"

@@ -1,0 +1,56 @@
+"""The booking's life: holds, checkout, fulfilment, endings, refunds and cancellations.
+
+- `transitions`  every change of a booking's state: the table of states and events (its docstring draws
+                 it), typed end causes, and the messages each change sends
+- `checkout`     take a hold and open a Checkout Session; fulfil a paid one; `end_hold`, the one flow
+                 that ends a hold (it settles or expires the Checkout Session first); sweep lapsed holds
+- `refunds`      refunds and cancellations asked for in the workspace
+- `abuse`        hold caps and rate limits against slot hoarding
+"""
+
+from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, limits_for
+from booking.lifecycle.checkout import (
+    CheckoutStarted,
+    HoldNotActive,
+    InvalidRequest,
+    RenewalsExhausted,
+    SlotUnavailable,
+    begin_checkout,
+    client_detail_errors,
+    end_hold,
+    release_hold_and_expire,
+    retry_checkout,
+    sweep_expired_holds,
+)
+from booking.lifecycle.refunds import (
+    DEFAULT_CANCEL_REASON,
+    REFUND_CHOICES,
+    Refused,
+    cancel_booking,
+    request_refund,
+    retry_refund,
+)
+
+__all__ = [
+    "CheckoutStarted",
+    "DEFAULT_CANCEL_REASON",
+    "HoldNotActive",
+    "InvalidRequest",
+    "LimitReached",
+    "REFUND_CHOICES",
+    "RateLimited",
+    "Refused",
+    "RenewalsExhausted",
+    "Requester",
+    "SlotUnavailable",
+    "begin_checkout",
+    "cancel_booking",
+    "client_detail_errors",
+    "end_hold",
+    "limits_for",
+    "release_hold_and_expire",
+    "request_refund",
+    "retry_checkout",
+    "retry_refund",
+    "sweep_expired_holds",
+]

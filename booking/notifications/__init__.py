@@ -1,0 +1,30 @@
+"""What people are told: the email outbox, its templates and mailer, calendar invites and feeds.
+
+- `outbox`         queue an email for a booking event; the worker delivers due ones with retries
+- `templates`      what each email says (plain text + HTML), in the recipient's zone
+- `mailer`         SMTP, or `.eml` files in `var/mail` when no SMTP is set
+- `ics`            RFC 5545 invites and feeds; `booking_uid` is the one UID rule
+- `invites`        the "Add to calendar" download
+- `calendar_feed`  a builder's private subscription feed
+- `manage_links`   the client's manage link (derived token) and its CSRF tokens
+"""
+
+from booking.notifications.calendar_feed import issue_token, load_feed
+from booking.notifications.invites import invite_for_booking
+from booking.notifications.mailer import Mailer, mailer_from_settings
+from booking.notifications.manage_links import ACTIONS, csrf_ok, csrf_token, looks_like_token, token_hash
+from booking.notifications.outbox import send_due_notifications
+
+__all__ = [
+    "ACTIONS",
+    "Mailer",
+    "csrf_ok",
+    "csrf_token",
+    "invite_for_booking",
+    "issue_token",
+    "load_feed",
+    "looks_like_token",
+    "mailer_from_settings",
+    "send_due_notifications",
+    "token_hash",
+]

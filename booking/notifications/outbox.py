@@ -1,0 +1,631 @@
+"""Booking emails through an outbox.
+
+`queue_booking_notifications` adds `Notification` rows inside the caller's transaction, next to the
+state change they announce, so an email is queued if and only if the change commits.
+`send_due_notifications` is one tick of the worker: it claims due rows, renders them from their
+payload, sends them and records the outcome, retrying with exponential backoff.
+
+Delivery is at least once: a worker that dies between sending and recording lets the row become due
+again when its claim lapses. Everything short of that (repeated events, several workers) sends once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from booking.core.db import session_scope
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    Builder,
+    Client,
+    Notification,
+    NotificationStatus,
+    PaymentStatus,
+    Payout,
+    SessionType,
+    UserAccount,
+    UserRole,
+    end_reason_text,
+)
+from booking.notifications import manage_links
+from booking.notifications.ics import booking_invite, site_domain
+from booking.notifications.mailer import (
+    KIND_HEADER,
+    NOTIFICATION_ID_HEADER,
+    MailDeliveryError,
+    Mailer,
+    mailbox,
+)
+from booking.notifications.templates import (
+    BookingFacts,
+    NotificationKind,
+    PayoutFacts,
+    RecipientRole,
+    facts_from_payload,
+    payload_json,
+    recipient_zone,
+    render_booking_email,
+    render_payout_email,
+)
+from booking.scheduling import policy
+
+__all__ = [
+    "NotificationKind",
+    "RecipientRole",
+    "SendReport",
+    "notification_worker",
+    "queue_booking_notifications",
+    "send_due_notifications",
+]
+
+log = logging.getLogger(__name__)
+
+# The builder hears about changes to bookings they were told about; the rest is the client's business.
+RECIPIENTS: dict[NotificationKind, tuple[RecipientRole, ...]] = {
+    NotificationKind.BOOKING_CONFIRMED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.PAYMENT_FAILED: (RecipientRole.CLIENT,),
+    NotificationKind.BOOKING_REFUNDED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.BOOKING_CANCELLED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.HOLD_EXPIRED: (RecipientRole.CLIENT,),
+    NotificationKind.BOOKING_RESCHEDULED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+}
+# Emails that would ask for (or about) a payment: never sent once the booking is paid.
+PAYMENT_CHASING_KINDS = frozenset({NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED})
+PAID_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
+SKIPPED_ALREADY_PAID = "skipped: booking already paid"
+SKIPPED_HOLD_NOT_EXPIRED = "skipped: the hold was released or paid, not expired"
+SKIPPED_BOOKED_AGAIN = "skipped: the client has booked this session again"
+SKIPPED_DAILY_CAP = "skipped: this address already had its unsolicited emails for the day"
+# Emails the address's owner didn't necessarily ask for: anyone can type anyone's address into the booking
+# form, and a declined card or a lapsed hold then writes to it. At most UNSOLICITED_EMAILS_PER_DAY of them go
+# to one address in any 24 hours (default 3: a genuine client's worst day — a decline, a lapsed hold and one
+# more — still gets every one; a stranger's address gets 3 a day however many holds name it). Counted from
+# the outbox itself, so every worker and every restart agrees, with no table of its own.
+UNSOLICITED_KINDS = PAYMENT_CHASING_KINDS
+UNSOLICITED_WINDOW = timedelta(hours=24)
+
+# A claimed row is invisible to other workers for this long: far longer than one SMTP send.
+CLAIM_LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+_DEDUPE_KEY_LENGTH = 255  # Notification.dedupe_key column width
+_ERROR_LENGTH = 1000
+
+
+# --- queueing (inside the caller's transaction) ----------------------------------------------------
+
+
+def queue_booking_notifications(
+    *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
+    previous: tuple[datetime, datetime] | None = None,
+) -> list[Notification]:
+    """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
+
+    The same (kind, booking, recipient, cause) is queued once: a repeat returns []. `cause` tells apart
+    events that may legitimately repeat, e.g. the refund id for each partial refund.
+    """
+    kind = NotificationKind(kind)
+    if kind in PAYMENT_CHASING_KINDS and booking_is_paid(booking):
+        log.info("not queueing %s for booking %s: it is already paid", kind, booking.id)
+        return []
+    client = session.get(Client, booking.client_id)
+    builder = session.get(Builder, booking.builder_id)
+    session_type = session.get(SessionType, booking.session_type_id)
+    if client is None or builder is None:
+        raise ValueError(f"booking {booking.id} has no client or builder row")
+    facts = _booking_facts(booking=booking, client=client, builder=builder, session_type=session_type)
+    facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
+                                                   session_type=session_type, previous=previous))
+    roles = RECIPIENTS[kind]
+    if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
+        roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
+    added = []
+    for role in roles:
+        notification = Notification(
+            dedupe_key=dedupe_key(kind=kind, booking_id=booking.id, role=role, cause=cause),
+            kind=str(kind),
+            recipient=client.email if role == RecipientRole.CLIENT else builder.email,
+            booking_id=booking.id,
+            # The manage link is the client's credential: never in the builder's copy.
+            payload=payload_json(kind=kind, role=role,
+                                 facts=facts if role == RecipientRole.CLIENT else replace(facts, manage_link=False)),
+        )
+        if _insert_once(session=session, notification=notification):
+            added.append(notification)
+    return added
+
+
+def dedupe_key(*, kind: NotificationKind | str, booking_id: str, role: RecipientRole | str, cause: str = "") -> str:
+    key = f"{kind}:{booking_id}:{role}:{cause}"
+    if len(key) <= _DEDUPE_KEY_LENGTH:
+        return key
+    # A long cause still dedupes, by its digest, within the column's width.
+    digest = hashlib.sha256(cause.encode()).hexdigest()
+    return f"{kind}:{booking_id}:{role}:sha256={digest}"
+
+
+def booking_is_paid(booking: Booking) -> bool:
+    return booking.status == BookingStatus.CONFIRMED or booking.payment_status in PAID_STATUSES
+
+
+def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, payouts_url: str = "") -> list[Notification]:
+    """A builder's payout bounced: tell the builder and every platform admin (once per payout)."""
+    from booking.core.config import get_settings  # read when queueing, never at import
+
+    domain = site_domain(get_settings().public_url)
+    admins = session.exec(select(UserAccount).where(UserAccount.role == UserRole.ADMIN,
+                                                    UserAccount.active.is_(True))).all()
+    recipients = [("builder", builder.email, builder.name)] + [("admin", admin.email, "admin") for admin in admins]
+    added = []
+    for role, email, name in recipients:
+        facts = PayoutFacts(payout_id=payout.stripe_payout_id, builder_name=builder.name, recipient_name=name,
+                            recipient_role=role, amount=payout.amount, currency=payout.currency,
+                            failure_code=payout.failure_code or "", failure_message=payout.failure_message or "",
+                            payouts_url=payouts_url, site_domain=domain)
+        notification = Notification(
+            dedupe_key=dedupe_key(kind=NotificationKind.PAYOUT_FAILED, booking_id=payout.stripe_payout_id,
+                                  role=role, cause=email),
+            kind=str(NotificationKind.PAYOUT_FAILED), recipient=email, booking_id=None, payload=facts.to_json(),
+        )
+        if _insert_once(session=session, notification=notification):
+            added.append(notification)
+    return added
+
+
+def _insert_once(*, session: Session, notification: Notification) -> bool:
+    # Check first (the common repeat is cheap and logs nothing), then let the unique index settle
+    # a race with a concurrent transaction; the savepoint keeps the caller's transaction usable.
+    existing = session.exec(
+        select(Notification.id).where(Notification.dedupe_key == notification.dedupe_key)
+    ).first()
+    if existing is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(notification)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _booking_facts(*, booking: Booking, client: Client, builder: Builder, session_type: SessionType | None) -> BookingFacts:
+    from booking.core.config import get_settings  # read when queueing, never at import
+
+    return BookingFacts(
+        booking_id=booking.id,
+        session_type_name=session_type.name if session_type else "Session",
+        duration_minutes=session_type.duration_minutes if session_type else 0,
+        start_time=_utc(booking.start_time),
+        end_time=_utc(booking.end_time),
+        client_name=client.name,
+        client_email=client.email,
+        client_time_zone=booking.client_time_zone or "UTC",
+        builder_name=builder.name,
+        builder_email=builder.email,
+        builder_time_zone=builder.time_zone or "UTC",
+        amount=booking.amount,
+        currency=booking.currency,
+        amount_refunded=booking.amount_refunded or 0,
+        booking_status=str(booking.status),
+        payment_status=str(booking.payment_status),
+        hold_expires_at=_utc(booking.hold_expires_at) if booking.hold_expires_at else None,
+        checkout_url=booking.checkout_url or "",
+        reason=end_reason_text(booking.end_cause, booking.end_note),
+        was_confirmed=booking.confirmed_at is not None or booking.status == BookingStatus.CONFIRMED,
+        site_domain=site_domain(get_settings().public_url),
+        # The client learns where the session is only once it is paid.
+        location=(session_type.location or "") if session_type and booking_is_paid(booking) else "",
+        book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
+    )
+
+
+def _client_journey_facts(*, session: Session, booking: Booking, builder: Builder,
+                          session_type: SessionType | None,
+                          previous: tuple[datetime, datetime] | None) -> dict[str, object]:
+    """The manage link (issued here, where the confirmation is queued, for every paid booking; the URL
+    itself is derived when the email is built), the policy in words, the invite's sequence and, for a
+    reschedule, the time it moved from."""
+    facts: dict[str, object] = {
+        "invite_sequence": booking.invite_sequence or 0,
+        "policy_text": "\n".join(policy.describe(policy.effective_policy(builder, session_type))),
+    }
+    if booking.client_name:
+        facts["client_name"] = booking.client_name
+    if booking.status == BookingStatus.CONFIRMED or booking.confirmed_at is not None:
+        manage_links.issue(session=session, booking=booking)  # stores the token's hash, if not yet
+        facts["manage_link"] = True
+    if previous is not None:
+        facts["previous_start_time"], facts["previous_end_time"] = _utc(previous[0]), _utc(previous[1])
+    return facts
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:  # stored UTC without an offset
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+# --- the message -------------------------------------------------------------------------------------
+
+
+def build_message(*, notification_id: int, kind: NotificationKind | str, recipient: str, payload: str, now: datetime) -> EmailMessage:
+    """The full email for one outbox row: text + HTML, and the calendar invite where one belongs."""
+    kind = NotificationKind(kind)
+    if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
+        return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
+                               now=now)
+    role, facts = facts_from_payload(payload)
+    if role == RecipientRole.CLIENT and facts.manage_link:
+        facts = replace(facts, manage_url=manage_links.manage_url(manage_links.derive_token(facts.booking_id)))
+    rendered = render_booking_email(kind=kind, role=role, facts=facts)
+    recipient_name = facts.client_name if role == RecipientRole.CLIENT else facts.builder_name
+    message = EmailMessage()
+    message["To"] = mailbox(recipient_name, recipient)  # formataddr refuses ünï@exämple.com
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    # Stable across retries, so a receiving server can drop a duplicate of an at-least-once resend.
+    message["Message-ID"] = f"<notification-{notification_id}.{facts.booking_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = str(kind)
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    # Quoted-printable keeps the saved .eml files readable (names, £, dashes are not ASCII).
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    invite = _invite_for(kind=kind, role=role, facts=facts, now=now)
+    if invite is not None:
+        filename, method, data = invite
+        message.add_attachment(
+            data,
+            maintype="text",
+            subtype="calendar",
+            filename=filename,
+            params={"method": method, "charset": "utf-8"},
+        )
+    return message
+
+
+def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
+                    now: datetime) -> EmailMessage:
+    facts = PayoutFacts.from_json(payload)
+    rendered = render_payout_email(kind=kind, facts=facts)
+    message = EmailMessage()
+    message["To"] = mailbox(facts.recipient_name, recipient)  # formataddr refuses ünï@exämple.com
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = str(kind)
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFacts, now: datetime) -> tuple[str, str, bytes] | None:
+    sequence = facts.invite_sequence
+    if kind in (NotificationKind.BOOKING_CONFIRMED, NotificationKind.BOOKING_RESCHEDULED):
+        filename, method = "invite.ics", "REQUEST"
+    elif kind == NotificationKind.BOOKING_CANCELLED and facts.was_confirmed:
+        filename, method = "cancel.ics", "CANCEL"
+        sequence += 1  # sorts after the last REQUEST, however often it was rescheduled
+    else:
+        return None
+    other = facts.client_name if role == RecipientRole.BUILDER else facts.builder_name
+    zone = recipient_zone(role, facts)
+    data = booking_invite(
+        uid=facts.invite_uid,
+        summary=f"{facts.session_type_name} with {' '.join(other.split())}",
+        description=f"Booking reference {facts.booking_id} ({zone.key}).",
+        start=facts.start_time,
+        end=facts.end_time,
+        organizer_email=facts.builder_email,
+        organizer_name=facts.builder_name,
+        attendee_email=facts.client_email,
+        attendee_name=facts.client_name,
+        location=facts.location,
+        method=method,
+        sequence=sequence,
+        stamp=now,
+    )
+    return filename, method, data
+
+
+# --- the worker -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0  # failed this time, due again later
+    failed: int = 0  # gave up
+    skipped: int = 0  # no longer relevant (a payment reminder for a paid booking)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.failed + self.skipped
+
+
+@dataclass(frozen=True)
+class _Claim:
+    notification_id: int
+    kind: str
+    recipient: str
+    payload: str
+    attempts: int
+    lease_until: datetime | None
+    skipped: bool = False  # settled without sending
+
+    @classmethod
+    def skip(cls, notification: Notification) -> _Claim:
+        return cls(
+            notification_id=notification.id,
+            kind=notification.kind,
+            recipient=notification.recipient,
+            payload=notification.payload,
+            attempts=notification.attempts,
+            lease_until=None,
+            skipped=True,
+        )
+
+
+def send_due_notifications(
+    *,
+    engine: Engine,
+    mailer: Mailer,
+    now: datetime | None = None,
+    batch_size: int = 50,
+    max_attempts: int = 6,
+    base_delay_seconds: float = 30,
+) -> SendReport:
+    """Send up to `batch_size` due notifications, each claimed, sent and recorded on its own.
+
+    `now` pins the clock (tests); by default each step reads the real time.
+    """
+    pinned = _utc(now) if now is not None else None
+
+    def clock() -> datetime:
+        return pinned or datetime.now(UTC)
+
+    report = SendReport()
+    for _ in range(batch_size):
+        claim = _claim_next_due(engine=engine, now=clock())
+        if claim is None:
+            break
+        if claim.skipped:
+            report.skipped += 1
+            continue
+        _deliver(
+            engine=engine,
+            mailer=mailer,
+            claim=claim,
+            clock=clock,
+            report=report,
+            max_attempts=max_attempts,
+            base_delay=timedelta(seconds=base_delay_seconds),
+        )
+    if report.total:
+        log.info(
+            "notifications: %d sent, %d to retry, %d failed, %d skipped",
+            report.sent, report.retried, report.failed, report.skipped,
+        )
+    return report
+
+
+def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
+    """Take the oldest due row: push its next_attempt_at past a lease so no other worker takes it.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers pass each other's rows.
+    SQLite: the transaction is BEGIN IMMEDIATE (booking.db), so claims are simply serialised.
+    """
+    with session_scope(engine) as session:
+        notification = session.exec(
+            select(Notification)
+            .where(Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if notification is None:
+            return None
+        skip_reason = _no_longer_relevant(session, notification) if notification.kind in PAYMENT_CHASING_KINDS else None
+        if skip_reason is None and notification.kind in UNSOLICITED_KINDS:
+            skip_reason = _over_daily_cap(session, notification, now)
+        if skip_reason:
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = now
+            notification.last_error = skip_reason
+            log.info("notification %s (%s) %s", notification.id, notification.kind, skip_reason)
+            return _Claim.skip(notification)
+        lease_until = now + CLAIM_LEASE
+        notification.next_attempt_at = lease_until
+        return _Claim(
+            notification_id=notification.id,
+            kind=notification.kind,
+            recipient=notification.recipient,
+            payload=notification.payload,
+            attempts=notification.attempts,
+            lease_until=lease_until,
+        )
+
+
+def _over_daily_cap(session: Session, notification: Notification, now: datetime) -> str | None:
+    """The address already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
+    settled as sent with its reason in last_error, and is not counted). The outbox runs once per tick
+    across workers (booking/locks.py), so rows are claimed one after another."""
+    from booking.core.config import get_settings  # read when sending, never at import
+
+    cap = get_settings().unsolicited_emails_per_day
+    if cap <= 0:
+        return None
+    since = now - UNSOLICITED_WINDOW
+    sent = session.exec(
+        select(sa.func.count()).select_from(Notification).where(
+            sa.func.lower(Notification.recipient) == notification.recipient.lower(),
+            Notification.kind.in_([str(kind) for kind in UNSOLICITED_KINDS]),
+            Notification.id != notification.id,
+            Notification.created_at >= since - UNSOLICITED_WINDOW,  # narrows by its index; retries end sooner
+            Notification.status == NotificationStatus.SENT,
+            Notification.last_error.is_(None),
+            Notification.sent_at >= since,
+        )
+    ).one()
+    return SKIPPED_DAILY_CAP if sent >= cap else None
+
+
+def _no_longer_relevant(session: Session, notification: Notification) -> str | None:
+    """Why a payment-chasing email must not go out now (checked at send time, not only when queued)."""
+    booking = session.get(Booking, notification.booking_id) if notification.booking_id else None
+    if booking is None:
+        return None
+    if booking_is_paid(booking):
+        return SKIPPED_ALREADY_PAID
+    if notification.kind == NotificationKind.HOLD_EXPIRED and booking.status != BookingStatus.EXPIRED:
+        return SKIPPED_HOLD_NOT_EXPIRED
+    # Went Back and booked again (a new hold of the same session type): that one speaks for itself.
+    later = session.exec(
+        select(Booking).where(
+            Booking.client_id == booking.client_id,
+            Booking.session_type_id == booking.session_type_id,
+            Booking.id != booking.id,
+            Booking.created_at >= booking.created_at,
+            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+        )
+    ).all()
+    if any(booking_is_paid(other) or other.status == BookingStatus.PENDING for other in later):
+        return SKIPPED_BOOKED_AGAIN
+    return None
+
+
+def _deliver(
+    *,
+    engine: Engine,
+    mailer: Mailer,
+    claim: _Claim,
+    clock: Callable[[], datetime],
+    report: SendReport,
+    max_attempts: int,
+    base_delay: timedelta,
+) -> None:
+    # Sending happens outside any transaction: a slow SMTP server holds no database lock.
+    error: str | None = None
+    permanent = False
+    try:
+        message = build_message(
+            notification_id=claim.notification_id,
+            kind=claim.kind,
+            recipient=claim.recipient,
+            payload=claim.payload,
+            now=clock(),
+        )
+    except Exception as exc:
+        error, permanent = f"cannot render: {type(exc).__name__}: {exc}", True
+    else:
+        try:
+            mailer.send(message)
+        except MailDeliveryError as exc:
+            error, permanent = str(exc), exc.permanent
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    _record_outcome(
+        engine=engine,
+        claim=claim,
+        now=clock(),
+        error=error,
+        permanent=permanent,
+        report=report,
+        max_attempts=max_attempts,
+        base_delay=base_delay,
+    )
+
+
+def _record_outcome(
+    *,
+    engine: Engine,
+    claim: _Claim,
+    now: datetime,
+    error: str | None,
+    permanent: bool,
+    report: SendReport,
+    max_attempts: int,
+    base_delay: timedelta,
+) -> None:
+    with session_scope(engine) as session:
+        notification = session.exec(
+            select(Notification)
+            .where(
+                Notification.id == claim.notification_id,
+                Notification.status == NotificationStatus.PENDING,
+                # Still our claim: had it lapsed and been re-claimed, the other worker records it.
+                Notification.next_attempt_at == claim.lease_until,
+            )
+            .with_for_update()
+        ).first()
+        if notification is None:
+            log.warning("notification %s: claim lapsed before its outcome was recorded", claim.notification_id)
+            return
+        notification.attempts = claim.attempts + 1
+        if error is None:
+            notification.status = NotificationStatus.SENT
+            notification.sent_at = now
+            notification.last_error = None
+            notification.next_attempt_at = now
+            report.sent += 1
+            log.info("notification %s (%s) sent to %s", claim.notification_id, claim.kind, claim.recipient)
+            return
+        notification.last_error = error[:_ERROR_LENGTH]
+        if permanent or notification.attempts >= max_attempts:
+            notification.status = NotificationStatus.FAILED
+            notification.next_attempt_at = now
+            report.failed += 1
+            log.error(
+                "notification %s (%s to %s) failed after %d attempt(s): %s",
+                claim.notification_id, claim.kind, claim.recipient, notification.attempts, error,
+            )
+            return
+        notification.next_attempt_at = now + backoff_delay(attempts=notification.attempts, base_delay=base_delay)
+        report.retried += 1
+        log.warning(
+            "notification %s (%s to %s) attempt %d failed, retrying at %s: %s",
+            claim.notification_id, claim.kind, claim.recipient, notification.attempts,
+            notification.next_attempt_at.isoformat(), error,
+        )
+
+
+def backoff_delay(*, attempts: int, base_delay: timedelta) -> timedelta:
+    """base, 2×base, 4×base... after the 1st, 2nd, 3rd failure, at most an hour."""
+    return min(base_delay * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+async def notification_worker(
+    *,
+    engine_factory: Callable[[], Engine],
+    mailer_factory: Callable[[], Mailer],
+    interval_seconds: float = 5.0,
+) -> None:
+    """Run for the app's lifetime: a tick every `interval_seconds`; errors are logged, never fatal.
+
+    Cancel the task to stop it (a tick already running in its thread finishes on its own).
+    """
+    engine: Engine | None = None
+    mailer: Mailer | None = None
+    while True:
+        try:
+            # Built lazily and kept: a bad setting is logged each tick until fixed, not raised.
+            engine = engine or engine_factory()
+            mailer = mailer or mailer_factory()
+            await asyncio.to_thread(send_due_notifications, engine=engine, mailer=mailer)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep the loop alive: the next tick retries
+            log.exception("notification worker tick failed")
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,447 @@
+"""What each booking email says: plain text plus a simple HTML alternative, in the recipient's zone.
+
+Pure functions over `BookingFacts`, the snapshot stored in the outbox row's payload, so an email
+can be rendered long after the transaction that queued it without touching the database.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
+from booking.notifications.ics import booking_uid, one_line
+
+
+class NotificationKind(StrEnum):
+    BOOKING_CONFIRMED = "booking_confirmed"
+    PAYMENT_FAILED = "payment_failed"
+    BOOKING_REFUNDED = "booking_refunded"
+    BOOKING_CANCELLED = "booking_cancelled"
+    HOLD_EXPIRED = "hold_expired"
+    PAYOUT_FAILED = "payout_failed"  # about a builder's connected account, not a booking (render_payout_email)
+    BOOKING_RESCHEDULED = "booking_rescheduled"
+
+
+class RecipientRole(StrEnum):
+    CLIENT = "client"
+    BUILDER = "builder"
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """Everything an email about one booking needs, as it was when the email was queued."""
+
+    booking_id: str
+    session_type_name: str
+    start_time: datetime  # aware, UTC
+    end_time: datetime
+    client_name: str
+    client_email: str
+    builder_name: str
+    builder_email: str
+    amount: int
+    currency: str
+    client_time_zone: str = "UTC"
+    builder_time_zone: str = "UTC"
+    duration_minutes: int = 0
+    amount_refunded: int = 0
+    booking_status: str = ""
+    payment_status: str = ""
+    hold_expires_at: datetime | None = None
+    checkout_url: str = ""
+    reason: str = ""
+    was_confirmed: bool = False  # the builder knew of it and both calendars got the invite
+    site_domain: str = "localhost"
+    # Where the session happens (a video link or an address); set only once the booking is paid.
+    location: str = ""
+    # The client's "Manage booking" link: the payload only says it belongs (`manage_link`); the URL,
+    # whose token is the client's credential, is derived when the email is built, never stored.
+    manage_link: bool = False
+    manage_url: str = ""
+    # The cancellation policy in words, one rule a line (the confirmation shows it).
+    policy_text: str = ""
+    # The invite's SEQUENCE: raised by every reschedule, so calendars replace the older invite.
+    invite_sequence: int = 0
+    # A reschedule: the time it moved from.
+    previous_start_time: datetime | None = None
+    previous_end_time: datetime | None = None
+    # The session type's booking page, for "book again" links (an expired hold, a failed payment).
+    book_again_url: str = ""
+
+    @property
+    def invite_uid(self) -> str:
+        # One UID for the booking's whole life, shared with the download and the calendar feed.
+        return booking_uid(self.booking_id, self.site_domain)
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        for name in _MOMENTS:
+            value = data[name]
+            data[name] = value.astimezone(UTC).isoformat() if value else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> BookingFacts:
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}  # tolerate older payloads
+        for name in _MOMENTS:
+            if values.get(name):
+                values[name] = _parse_utc(str(values[name]))
+        return cls(**values)
+
+
+_MOMENTS = ("start_time", "end_time", "hold_expires_at", "previous_start_time", "previous_end_time")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | str, facts: BookingFacts) -> RenderedEmail:
+    kind, role = NotificationKind(kind), RecipientRole(role)
+    draft = _DRAFTS[kind](role, facts)
+    links = [draft.link] if draft.link else []
+    if role == RecipientRole.CLIENT and facts.manage_url:  # every email of a paid booking carries it
+        links.append(("Manage booking (cancel or reschedule)", facts.manage_url))
+    return RenderedEmail(subject=draft.subject, text=_as_text(draft, links), html=_as_html(draft, links))
+
+
+def is_web_link(text: str) -> bool:
+    """A location that is an http(s) address (a video call) is shown as a link; anything else as text."""
+    value = (text or "").strip()
+    return value.lower().startswith(("http://", "https://")) and len(value.split()) == 1
+
+
+def recipient_zone(role: RecipientRole | str, facts: BookingFacts) -> ZoneInfo:
+    # A zone name the tz database does not know must not stop the email: it reads as UTC, labelled.
+    name = facts.builder_time_zone if RecipientRole(role) == RecipientRole.BUILDER else facts.client_time_zone
+    return zone_or_utc(name)
+
+
+# Emails go out in the default locale (no recipient's locale is stored): 'Tue 1 Dec, 14:00 GMT' in the subject,
+# 'Tuesday 1 December 2026, 09:00–10:00 EST' in the body.
+def _short_time(moment: datetime, zone: ZoneInfo) -> str:
+    return format_datetime(moment, zone=zone, date_style="short", hour12=False)
+
+
+def _time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    return format_time_range(start, end, zone=zone, date_style="full", hour12=False)
+
+
+# --- drafts: one function per kind --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Draft:
+    subject: str
+    greeting_name: str
+    paragraphs: list[str]
+    details: list[tuple[str, str]]
+    link: tuple[str, str] | None = None  # (label, url)
+
+
+def _one_line(text: str) -> str:
+    # Names go into headers: a stray newline must not become a header break.
+    return " ".join(str(text).split())
+
+
+def _other_party(role: RecipientRole, facts: BookingFacts) -> str:
+    return _one_line(facts.client_name if role == RecipientRole.BUILDER else facts.builder_name)
+
+
+def _subject(prefix: str, role: RecipientRole, facts: BookingFacts) -> str:
+    when = _short_time(facts.start_time, recipient_zone(role, facts))
+    return f"{prefix}: {_one_line(facts.session_type_name)} with {_other_party(role, facts)} on {when}"
+
+
+def _greeting_name(role: RecipientRole, facts: BookingFacts) -> str:
+    return _one_line(facts.builder_name if role == RecipientRole.BUILDER else facts.client_name)
+
+
+def _session_details(role: RecipientRole, facts: BookingFacts) -> list[tuple[str, str]]:
+    zone = recipient_zone(role, facts)
+    details = [("What", facts.session_type_name)]
+    if role == RecipientRole.BUILDER:
+        details.append(("Client", f"{facts.client_name} <{facts.client_email}>"))
+        details.append(("Client's time zone", facts.client_time_zone))
+    else:
+        details.append(("With", facts.builder_name))
+    details.append(("When", _time_range(facts.start_time, facts.end_time, zone)))
+    details.append(("Time zone", zone.key))
+    return details
+
+
+def _price(facts: BookingFacts) -> str:
+    return format_money(facts.amount, facts.currency)
+
+
+def _reference(facts: BookingFacts) -> tuple[str, str]:
+    return ("Booking reference", facts.booking_id)
+
+
+def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    if role == RecipientRole.BUILDER:
+        opening = f"{_one_line(facts.client_name)} booked a session with you and has paid."
+    else:
+        opening = "Your booking is confirmed and paid. See you then!"
+    details = _session_details(role, facts)
+    if facts.location.strip():
+        details.append(("Where", one_line(facts.location)))
+    paragraphs = [opening, "The calendar invite is attached (invite.ics)."]
+    if role == RecipientRole.CLIENT and facts.policy_text:
+        paragraphs.append("Cancellation policy: " + " ".join(facts.policy_text.splitlines()))
+    return _Draft(
+        subject=_subject("Confirmed", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, ("Paid", _price(facts)), _reference(facts)],
+    )
+
+
+def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    zone = recipient_zone(role, facts)
+    new_time = _time_range(facts.start_time, facts.end_time, zone)
+    if role == RecipientRole.BUILDER:
+        paragraphs = [f"{_one_line(facts.client_name)} moved their booking to {new_time}."]
+    else:
+        paragraphs = [f"Your booking has moved to {new_time}. Your payment carries over: nothing more to pay."]
+    paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")
+    details = _session_details(role, facts)
+    if facts.previous_start_time and facts.previous_end_time:
+        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, zone)))
+    if facts.location.strip():
+        details.append(("Where", one_line(facts.location)))
+    return _Draft(
+        subject=_subject("Rescheduled", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
+    )
+
+
+def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    _require_client(role, NotificationKind.PAYMENT_FAILED)
+    paragraphs = ["Your payment for this session didn't go through, so nothing was charged."]
+    link = None
+    still_held = facts.booking_status in ("", "pending") and facts.hold_expires_at is not None
+    if still_held:
+        held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts))
+        paragraphs.append(
+            f"We're still holding the slot for you until {held_until}. "
+            "You can try again at checkout before then."
+        )
+        if facts.checkout_url:
+            link = ("Try again at checkout", facts.checkout_url)
+    else:
+        paragraphs.append("The slot has been released. You're welcome to book another time.")
+        if facts.book_again_url:
+            link = ("Book again", facts.book_again_url)
+    details = _session_details(role, facts) + [("Price", _price(facts))]
+    if facts.reason:
+        details.append(("Reason", facts.reason))
+    return _Draft(
+        subject=_subject("Payment didn't go through", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
+        link=link,
+    )
+
+
+def _refunded(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    refunded = format_money(facts.amount_refunded, facts.currency)
+    if role == RecipientRole.BUILDER:
+        paragraphs = [f"{_one_line(facts.client_name)}'s payment for this session was refunded: {refunded} of {_price(facts)}."]
+    else:
+        paragraphs = [
+            f"We've refunded {refunded} of the {_price(facts)} you paid for this session.",
+            "Depending on your bank, it can take 5–10 business days to appear on your statement.",
+        ]
+    if facts.booking_status == "cancelled":
+        paragraphs.append("The booking is cancelled.")
+    details = [*_session_details(role, facts), ("Paid", _price(facts)), ("Refunded", refunded)]
+    if facts.reason:
+        details.append(("Reason", facts.reason))
+    return _Draft(
+        subject=_subject("Refunded", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
+    )
+
+
+def _cancelled(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    if role == RecipientRole.BUILDER:
+        paragraphs = [f"{_one_line(facts.client_name)}'s booking has been cancelled. The slot is free again."]
+    else:
+        paragraphs = ["Your booking has been cancelled."]
+    if facts.amount_refunded:
+        paragraphs.append(f"{format_money(facts.amount_refunded, facts.currency)} has been refunded.")
+    if facts.was_confirmed:
+        paragraphs.append("The attached cancel.ics removes the event from your calendar.")
+    details = _session_details(role, facts)
+    if facts.reason:
+        details.append(("Reason", facts.reason))
+    return _Draft(
+        subject=_subject("Cancelled", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
+    )
+
+
+def _hold_expired(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    _require_client(role, NotificationKind.HOLD_EXPIRED)
+    return _Draft(
+        subject=_subject("Hold expired", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=[
+            "We held this slot for you while you paid, but the hold expired before payment was completed.",
+            "Nothing was charged, and the slot has been released. You're welcome to book again.",
+        ],
+        details=[*_session_details(role, facts), _reference(facts)],
+        link=("Book again", facts.book_again_url) if facts.book_again_url else None,
+    )
+
+
+def _require_client(role: RecipientRole, kind: NotificationKind) -> None:
+    if role != RecipientRole.CLIENT:
+        raise ValueError(f"{kind} emails go to the client only")
+
+
+_DRAFTS = {
+    NotificationKind.BOOKING_CONFIRMED: _confirmed,
+    NotificationKind.PAYMENT_FAILED: _payment_failed,
+    NotificationKind.BOOKING_REFUNDED: _refunded,
+    NotificationKind.BOOKING_CANCELLED: _cancelled,
+    NotificationKind.HOLD_EXPIRED: _hold_expired,
+    NotificationKind.BOOKING_RESCHEDULED: _rescheduled,
+}
+
+
+# --- text and HTML from one draft ---------------------------------------------------------------
+
+
+def _as_text(draft: _Draft, links: list[tuple[str, str]]) -> str:
+    width = max(len(label) for label, _ in draft.details) + 1
+    lines = [f"Hi {draft.greeting_name},", ""]
+    for paragraph in draft.paragraphs:
+        lines += [paragraph, ""]
+    lines += [f"  {label + ':':<{width}} {value}" for label, value in draft.details]
+    for label, url in links:
+        lines += ["", f"{label}: {url}"]
+    return "\n".join(lines) + "\n"
+
+
+def _as_html(draft: _Draft, links: list[tuple[str, str]]) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html>",
+        '<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">',
+        f"<p>Hi {esc(draft.greeting_name)},</p>",
+    ]
+    parts += [f"<p>{esc(paragraph)}</p>" for paragraph in draft.paragraphs]
+    parts.append('<table style="border-collapse: collapse;">')
+    for label, value in draft.details:
+        parts.append(
+            f'<tr><th style="text-align: left; padding: 2px 12px 2px 0;">{esc(label)}</th>'
+            f"<td>{_html_value(value)}</td></tr>"
+        )
+    parts.append("</table>")
+    for label, url in links:
+        parts.append(f'<p><a href="{esc(url, quote=True)}">{esc(label)}</a></p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_value(value: str) -> str:
+    if is_web_link(value):
+        return f'<a href="{html.escape(value.strip(), quote=True)}">{html.escape(value)}</a>'
+    return html.escape(value)
+
+
+def _parse_utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def payload_json(*, kind: NotificationKind | str, role: RecipientRole | str, facts: BookingFacts) -> str:
+    """The outbox payload: the facts plus who gets it and why, enough to render with no joins."""
+    return json.dumps({"kind": str(kind), "role": str(role), **facts.to_json()}, sort_keys=True)
+
+
+def facts_from_payload(payload: str) -> tuple[RecipientRole, BookingFacts]:
+    data = json.loads(payload)
+    return RecipientRole(data["role"]), BookingFacts.from_json(data)
+
+
+# --- payouts: emails about a builder's connected account (no booking behind them) -------------------
+
+
+@dataclass(frozen=True)
+class PayoutFacts:
+    """A payout from a builder's Stripe balance to their bank, as it was when the email was queued."""
+
+    payout_id: str
+    builder_name: str
+    recipient_name: str
+    recipient_role: str  # "builder" or "admin"
+    amount: int
+    currency: str
+    failure_code: str = ""
+    failure_message: str = ""
+    payouts_url: str = ""
+    site_domain: str = "localhost"
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": str(NotificationKind.PAYOUT_FAILED), **asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, payload: str) -> PayoutFacts:
+        data = json.loads(payload)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> RenderedEmail:
+    if NotificationKind(kind) != NotificationKind.PAYOUT_FAILED:
+        raise ValueError(f"{kind} is not a payout email")
+    money = format_money(facts.amount, facts.currency)
+    builder = _one_line(facts.builder_name)
+    if facts.recipient_role == "builder":
+        subject = f"Payout failed: {money} didn't reach your bank"
+        paragraphs = [f"Stripe couldn't pay {money} out to your bank account. The money is back in your "
+                      "Stripe balance: nothing is lost.",
+                      "Check your bank details in the Stripe Express dashboard (Payouts page, Login Link); "
+                      "Stripe retries once they are fixed."]
+    else:
+        subject = f"Payout failed: {money} to {builder}"
+        paragraphs = [f"Stripe couldn't pay {money} out to {builder}'s bank account. It is back in their "
+                      "Stripe balance; they have been told to check their bank details."]
+    details = [("Amount", money), ("Payout", facts.payout_id)]
+    if facts.failure_code or facts.failure_message:
+        details.append(("Reason", " — ".join(part for part in (facts.failure_code, facts.failure_message) if part)))
+    text_lines = [f"Hi {_one_line(facts.recipient_name)},", "", *[p + "\n" for p in paragraphs]]
+    text_lines += [f"  {label}: {value}" for label, value in details]
+    if facts.payouts_url:
+        text_lines += ["", f"Payouts: {facts.payouts_url}"]
+    esc = html.escape
+    body = [f"<p>Hi {esc(_one_line(facts.recipient_name))},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
+            "<table>", *[f"<tr><th style=\"text-align: left; padding-right: 12px;\">{esc(label)}</th>"
+                         f"<td>{esc(value)}</td></tr>" for label, value in details], "</table>"]
+    if facts.payouts_url:
+        body.append(f'<p><a href="{esc(facts.payouts_url, quote=True)}">Payouts</a></p>')
+    html_text = ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #222;\">\n"
+                 + "\n".join(body) + "\n</body></html>\n")
+    return RenderedEmail(subject=subject, text="\n".join(text_lines) + "\n", html=html_text)
+

@@ -1,0 +1,54 @@
+"""Money and Stripe: the gateway (the only Stripe caller), pricing, the ledger, Connect.
+
+- `gateway`  talks to Stripe (or the emulator: same code, other address); `gateway_from_settings`
+- `pricing`  what a client pays and what the platform keeps (fees, fee refunds)
+- `ledger`   Payment and Refund rows: the only writer of money records; "which booking is this Stripe object about?"
+- `connect`  builders' Express accounts, onboarding, balances and payouts
+"""
+
+from booking.payments.connect import (
+    STATE_LABELS,
+    AccountState,
+    ConnectedBuilderRow,
+    FeeMonthRow,
+    PayoutRow,
+    PayoutsNotReady,
+    TotalRow,
+    TransferRow,
+    balance_lines,
+    connected_builders,
+    fee_report,
+    login_link,
+    payouts_view,
+    refresh_money,
+    renew_onboarding_link,
+    start_onboarding,
+    sync_account,
+)
+from booking.payments.gateway import PaymentProviderError, StripeGateway
+from booking.payments.pricing import describe, quote, split_text
+
+__all__ = [
+    "AccountState",
+    "ConnectedBuilderRow",
+    "FeeMonthRow",
+    "PaymentProviderError",
+    "PayoutRow",
+    "PayoutsNotReady",
+    "STATE_LABELS",
+    "StripeGateway",
+    "TotalRow",
+    "TransferRow",
+    "balance_lines",
+    "connected_builders",
+    "describe",
+    "fee_report",
+    "login_link",
+    "payouts_view",
+    "quote",
+    "refresh_money",
+    "renew_onboarding_link",
+    "split_text",
+    "start_onboarding",
+    "sync_account",
+]

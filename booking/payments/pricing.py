@@ -1,0 +1,140 @@
+"""The one seam for platform-fee money: what a client pays, what the platform keeps, what a builder gets.
+
+Everything is integer minor units of one currency (pence, cents; yen and won are already minor units).
+Nothing else in the code does arithmetic on fees: Checkout, refunds, the Payment rows and the
+payouts page all ask this module.
+
+The rounding rule
+-----------------
+    fee = min(amount, round_half_up(amount × PLATFORM_FEE_PERCENT / 100) + fixed fee of the currency)
+
+The percentage part is computed exactly (decimal arithmetic, no floats) and rounded half-up to a whole
+minor unit of the currency: 10 % of £0.05 is 0.5p → 1p; 10 % of ¥55 is ¥5.5 → ¥6 (a zero-decimal
+currency's minor unit is one yen). The fixed fee (PLATFORM_FIXED_FEES, already in minor units) is added,
+and the fee never exceeds the amount, so the builder's share is never negative.
+
+Refunds give back the fee in proportion, cumulatively: after refunds totalling R of an amount A, the
+platform has given back round_half_up(fee × R / A) in all. Each refund's share is the step from the
+total before it to the total after it, so partial refunds never add up to more than the fee, and the
+refund that brings R to A returns exactly what is left of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
+
+from booking.core.money import normalise_currency
+from booking.core.time import format_money
+
+HUNDRED = Decimal(100)
+
+
+class FeeSettings(Protocol):
+    platform_fee_percent: Decimal
+
+    @property
+    def fixed_fees(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """The platform's fee: a percentage of each payment plus a fixed amount per currency."""
+
+    percent: Decimal = Decimal(10)
+    fixed: dict[str, int] = field(default_factory=dict)  # currency -> minor units
+
+    def __post_init__(self) -> None:
+        percent = Decimal(str(self.percent))
+        if not percent.is_finite() or not 0 <= percent <= 100:
+            raise ValueError("the fee percentage must be between 0 and 100")
+        if any(amount < 0 for amount in self.fixed.values()):
+            raise ValueError("a fixed fee can't be negative")
+        object.__setattr__(self, "percent", percent)
+        object.__setattr__(self, "fixed", {normalise_currency(code): int(amount) for code, amount in self.fixed.items()})
+
+    @classmethod
+    def of(cls, settings: FeeSettings | FeeSchedule) -> FeeSchedule:
+        if isinstance(settings, FeeSchedule):
+            return settings
+        return cls(percent=settings.platform_fee_percent, fixed=settings.fixed_fees)
+
+    def fixed_for(self, currency: str) -> int:
+        return self.fixed.get(normalise_currency(currency), 0)
+
+
+@dataclass(frozen=True)
+class Quote:
+    amount: int
+    currency: str
+    client_pays: int
+    platform_fee: int
+    builder_gets: int
+
+
+def _round_half_up(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def quote(amount: int, currency: str, settings: FeeSettings | FeeSchedule) -> Quote:
+    """What the client pays for a price of `amount` minor units, and how it splits."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise ValueError("amount must be a non-negative integer number of minor units")
+    schedule = FeeSchedule.of(settings)
+    code = normalise_currency(currency)
+    percentage = _round_half_up(Decimal(amount) * schedule.percent / HUNDRED)
+    fee = min(amount, percentage + schedule.fixed_for(code))
+    return Quote(amount=amount, currency=code, client_pays=amount, platform_fee=fee, builder_gets=amount - fee)
+
+
+def fee_refund_for(refund_amount: int, amount: int, fee: int, *, already_refunded: int = 0,
+                   fee_already_refunded: int | None = None) -> int:
+    """The part of the platform fee a refund of `refund_amount` gives back (see the rule above).
+
+    `already_refunded` is what earlier refunds of the same payment took; `fee_already_refunded` what
+    they gave back of the fee, when it is known to differ from this rule's own total (say Stripe
+    rounded an earlier one otherwise): the answer then keeps the running total on this rule's track
+    without going below zero or past the fee.
+    """
+    if amount <= 0 or fee <= 0 or refund_amount <= 0:
+        return 0
+    before = min(max(already_refunded, 0), amount)
+    after = min(before + refund_amount, amount)
+    returned_before = _cumulative_fee_refund(before, amount, fee) if fee_already_refunded is None \
+        else min(max(fee_already_refunded, 0), fee)
+    return max(0, min(_cumulative_fee_refund(after, amount, fee) - returned_before, fee - returned_before))
+
+
+def _cumulative_fee_refund(refunded: int, amount: int, fee: int) -> int:
+    if refunded >= amount:
+        return fee
+    return _round_half_up(Decimal(fee) * Decimal(refunded) / Decimal(amount))
+
+
+def builder_net(*, amount: int, refunded: int, fee: int, fee_refunded: int) -> int:
+    """What reaches the builder of a destination charge: the amount less refunds, less the fee kept."""
+    return max(amount - refunded - max(fee - fee_refunded, 0), 0)
+
+
+def fee_kept(*, fee: int, fee_refunded: int) -> int:
+    return max(fee - fee_refunded, 0)
+
+
+def split_text(q: Quote) -> str:
+    """"Fee £5.30 · you get £44.70": a price's split, as the builder sees it next to the price."""
+    return f"Fee {format_money(q.platform_fee, q.currency)} · you get {format_money(q.builder_gets, q.currency)}"
+
+
+def describe(settings: FeeSettings | FeeSchedule, currency: str | None = None) -> str:
+    """The fee in words: "10% of each payment + £0.30" (the fixed part only for `currency`, if given)."""
+    schedule = FeeSchedule.of(settings)
+    percent = schedule.percent.normalize()
+    text = f"{percent:f}% of each payment"
+    if currency is not None:
+        fixed = schedule.fixed_for(currency)
+        return f"{text} + {format_money(fixed, currency)}" if fixed else text
+    if schedule.fixed:
+        extras = ", ".join(format_money(amount, code) for code, amount in sorted(schedule.fixed.items()))
+        return f"{text} + a fixed {extras} (by currency)"
+    return text

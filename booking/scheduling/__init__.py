@@ -1,0 +1,22 @@
+"""When a builder can be booked: pure availability maths, busy spans, slot search, the cancellation policy.
+
+- `availability`  weekly windows, overrides, buffers, notice and horizon -> open slots (pure, DST-safe)
+- `busy`          what blocks a builder's time (confirmed bookings, live holds)
+- `slots`         loads a builder's schedule from the database and asks `availability`
+- `policy`        the cancellation and rescheduling rules (pure)
+"""
+
+from booking.scheduling.availability import Slot, load_zone
+from booking.scheduling.policy import FIELD_NAMES, FIELDS, InvalidPolicy, builder_policy
+from booking.scheduling.slots import SessionTypeNotFound, find_open_slots
+
+__all__ = [
+    "FIELDS",
+    "FIELD_NAMES",
+    "InvalidPolicy",
+    "SessionTypeNotFound",
+    "Slot",
+    "builder_policy",
+    "find_open_slots",
+    "load_zone",
+]

@@ -1,0 +1,102 @@
+"""Load a builder's schedule from the database and ask booking.scheduling.availability for open slots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
+from booking.scheduling import availability
+from booking.scheduling.busy import busy_spans
+
+
+class SessionTypeNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    builder: Builder
+    session_type: SessionType
+    weekly: list[availability.WeeklyWindow]
+    overrides: list[availability.DateOverride]
+    policy: availability.BookingPolicy
+
+
+def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
+    session_type = session.get(SessionType, session_type_id)
+    if session_type is None or not session_type.active:
+        raise SessionTypeNotFound(session_type_id)
+    builder = session.get(Builder, session_type.builder_id)
+    rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
+    override_rows = session.exec(
+        select(AvailabilityOverride).where(AvailabilityOverride.builder_id == builder.id)
+    ).all()
+    windows_by_day: dict[date, list[tuple]] = {}
+    for row in override_rows:
+        windows = windows_by_day.setdefault(row.day, [])
+        if not row.closed:
+            windows.append((row.start_time, row.end_time))
+    return Schedule(
+        builder=builder,
+        session_type=session_type,
+        weekly=[availability.WeeklyWindow(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules],
+        overrides=[availability.DateOverride(day=d, windows=tuple(w)) for d, w in windows_by_day.items()],
+        policy=availability.BookingPolicy(
+            buffer_minutes=builder.buffer_minutes,
+            min_notice_minutes=builder.min_notice_minutes,
+            horizon_days=builder.horizon_days,
+            slot_step_minutes=builder.slot_step_minutes,
+        ),
+    )
+
+
+def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
+          now: datetime, ignore_booking_id: str | None = None) -> list[availability.Interval]:
+    margin = timedelta(minutes=schedule.policy.buffer_minutes)
+    return [
+        availability.Interval(start=span_start, end=span_end)
+        for booking_id, span_start, span_end in busy_spans(session=session, builder_id=schedule.builder.id,
+                                                           start=start - margin, end=end + margin, now=now)
+        if booking_id != ignore_booking_id  # a booking being moved must not block its own neighbours
+    ]
+
+
+def find_open_slots(*, session: Session, session_type_id: int, from_day: date, days: int,
+                    viewer_time_zone: str, now: datetime,
+                    ignore_booking_id: str | None = None) -> list[availability.Slot]:
+    schedule = load_schedule(session=session, session_type_id=session_type_id)
+    # Viewer days can start up to 14 h before or after UTC midnight; take a day either side.
+    window_start = datetime.combine(from_day - timedelta(days=1), datetime.min.time()).replace(tzinfo=now.tzinfo)
+    window_end = window_start + timedelta(days=days + 2)
+    return availability.open_slots(
+        builder_time_zone=schedule.builder.time_zone,
+        weekly=schedule.weekly,
+        overrides=schedule.overrides,
+        duration_minutes=schedule.session_type.duration_minutes,
+        busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
+                   ignore_booking_id=ignore_booking_id),
+        policy=schedule.policy,
+        now=now,
+        from_day=from_day,
+        days=days,
+        viewer_time_zone=viewer_time_zone,
+    )
+
+
+def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
+            ignore_booking_id: str | None = None) -> bool:
+    end = start + timedelta(minutes=schedule.session_type.duration_minutes)
+    return availability.is_slot_open(
+        start=start,
+        builder_time_zone=schedule.builder.time_zone,
+        weekly=schedule.weekly,
+        overrides=schedule.overrides,
+        duration_minutes=schedule.session_type.duration_minutes,
+        busy=_busy(session=session, schedule=schedule, start=start, end=end, now=now,
+                   ignore_booking_id=ignore_booking_id),
+        policy=schedule.policy,
+        now=now,
+    )

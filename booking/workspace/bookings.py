@@ -1,0 +1,307 @@
+"""Read models of the workspace's bookings: one page of the list, and one booking's detail.
+
+The list never loads a whole table: one query per page (50 rows + 1 to know whether a next page
+exists), walking `ix_booking_builder_start` for a builder; an email search first finds the matching
+clients through the unique index on `client.email` (a prefix range, which a B-tree serves on both
+SQLite and PostgreSQL), then their bookings through `ix_booking_client_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from booking.accounts import authz
+from booking.accounts.authz import Actor
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    Builder,
+    CheckoutStatus,
+    Client,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    SessionType,
+    end_reason_text,
+    utcnow,
+)
+from booking.core.money import to_major_units
+from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
+from booking.payments import ledger as payment_records
+
+PAGE_SIZE = 50
+# The badges: the booking's own status, except that a refund is what the builder needs to see.
+STATUS_LABELS = {
+    "pending": "Pending",
+    "confirmed": "Confirmed",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+    "refunded": "Refunded",
+    "partially_refunded": "Partially refunded",
+}
+STATUS_COLOURS = {
+    "pending": "amber",
+    "confirmed": "green",
+    "cancelled": "gray",
+    "expired": "gray",
+    "refunded": "purple",
+    "partially_refunded": "iris",
+}
+_REFUND_STATUSES = (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
+_MAX_EMAIL_MATCHES = 200
+
+
+def display_status(status: BookingStatus | str, payment_status: PaymentStatus | str) -> str:
+    payment_status = PaymentStatus(payment_status)
+    return payment_status.value if payment_status in _REFUND_STATUSES else BookingStatus(status).value
+
+
+def _status_clause(status: str):
+    if status in (PaymentStatus.REFUNDED.value, PaymentStatus.PARTIALLY_REFUNDED.value):
+        return Booking.payment_status == PaymentStatus(status)
+    return sa.and_(Booking.status == BookingStatus(status), Booking.payment_status.not_in(_REFUND_STATUSES))
+
+
+def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'Tue 3 Mar 2026, 10:00–11:00 GMT' in the given zone (an unknown one reads as UTC)."""
+    return format_time_range(start, end, zone=zone_or_utc(time_zone), locale=locale, date_style="short_year")
+
+
+def format_moment(moment: datetime | None, time_zone: str | None, *, locale: LocaleLike = None) -> str:
+    """'3 Mar 2026, 10:00 GMT'."""
+    if moment is None:
+        return ""
+    return format_datetime(moment, zone=zone_or_utc(time_zone), locale=locale, date_style="medium")
+
+
+def major_units(amount: int, currency: str) -> str:
+    """For a form's default: 5000 gbp -> '50.00'; 5000 jpy -> '5000'."""
+    return f"{to_major_units(amount, currency):f}"
+
+
+# --- the list -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingQuery:
+    builder_id: int | None  # None: every builder's (a platform admin)
+    past: bool = False
+    status: str = ""  # one of STATUS_LABELS, or "" for all
+    date_from: date | None = None  # in `time_zone`, inclusive
+    date_to: date | None = None  # inclusive
+    email: str = ""  # the client's email, or its beginning
+    page: int = 1
+    time_zone: str = "UTC"  # the viewer's: days and "today" are theirs
+    locale: str = ""  # the viewer's language ("en-GB"): how dates and amounts are written
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    id: str
+    when: str  # in the builder's zone
+    status: str
+    status_label: str
+    client_name: str
+    client_email: str
+    session_type: str
+    amount: str
+    builder_name: str
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    rows: list[BookingRow]
+    page: int
+    has_next: bool
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def list_statement(*, query: BookingQuery, now: datetime | None = None):
+    """The page's one SELECT (exposed for the benchmark's query plans)."""
+    now = now or utcnow()
+    zone = zone_or_utc(query.time_zone)
+    page = max(1, query.page)
+    today = _local_midnight(now.astimezone(zone).date(), zone)
+    statement = (
+        select(Booking.id, Booking.start_time, Booking.end_time, Booking.status, Booking.payment_status,
+               Booking.amount, Booking.currency, sa.func.coalesce(Booking.client_name, Client.name), Client.email,
+               SessionType.name, Builder.name,
+               Builder.time_zone)
+        .join(Client, Client.id == Booking.client_id)
+        .join(SessionType, SessionType.id == Booking.session_type_id)
+        .join(Builder, Builder.id == Booking.builder_id)
+    )
+    if query.builder_id is not None:
+        statement = statement.where(Booking.builder_id == query.builder_id)
+    if query.past:
+        statement = statement.where(Booking.start_time < today).order_by(Booking.start_time.desc(), Booking.id.desc())
+    else:
+        statement = statement.where(Booking.start_time >= today).order_by(Booking.start_time, Booking.id)
+    if query.status in STATUS_LABELS:
+        statement = statement.where(_status_clause(query.status))
+    if query.date_from is not None:
+        statement = statement.where(Booking.start_time >= _local_midnight(query.date_from, zone))
+    if query.date_to is not None:
+        statement = statement.where(Booking.start_time < _local_midnight(query.date_to + timedelta(days=1), zone))
+    email = query.email.strip().lower()
+    if email:
+        clients = (select(Client.id).where(Client.email >= email, Client.email < email + "\U0010ffff")
+                   .limit(_MAX_EMAIL_MATCHES))
+        statement = statement.where(Booking.client_id.in_(clients.scalar_subquery()))
+    return statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+
+
+def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None = None) -> BookingPage:
+    """One page: upcoming (today on, soonest first) or past (latest first), filtered."""
+    found = session.exec(list_statement(query=query, now=now)).all()
+    rows = [
+        BookingRow(
+            id=booking_id,
+            when=format_slot(start, end, builder_zone, locale=query.locale),
+            status=display_status(status, payment_status),
+            status_label=STATUS_LABELS[display_status(status, payment_status)],
+            client_name=client_name,
+            client_email=client_email,
+            session_type=session_type,
+            amount=format_money(amount, currency, locale=query.locale),
+            builder_name=builder_name,
+        )
+        for (booking_id, start, end, status, payment_status, amount, currency, client_name, client_email,
+             session_type, builder_name, builder_zone) in found[:PAGE_SIZE]
+    ]
+    return BookingPage(rows=rows, page=max(1, query.page), has_next=len(found) > PAGE_SIZE)
+
+
+# --- one booking ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    attempt: int
+    status: str
+    amount: str
+    refunded: str
+    checkout_session_id: str
+    payment_intent_id: str
+    failure: str
+    created: str
+    paid: str
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    id: str
+    amount: str
+    status: str
+    reason: str
+    requested_by: str
+    created: str
+    failure_reason: str
+    stripe_refund_id: str
+    can_retry: bool
+
+
+@dataclass(frozen=True)
+class BookingDetail:
+    """Every field has a default: the workspace's "nothing open" is `BookingDetail()`."""
+
+    id: str = ""
+    status: str = ""
+    status_label: str = ""
+    when: str = ""
+    time_zone: str = ""
+    client_name: str = ""
+    client_email: str = ""
+    session_type: str = ""
+    builder_name: str = ""
+    amount: str = ""
+    amount_refunded: str = ""
+    currency: str = ""
+    left_minor: int = 0  # what a refund may still take, in minor units
+    left: str = ""  # formatted
+    left_major: str = ""  # the refund form's default
+    end_reason: str = ""  # why it ended, as shown (the builder's note, else the cause's text)
+    can_refund: bool = False
+    can_cancel: bool = False
+    payments: list[PaymentLine] = field(default_factory=list)
+    refunds: list[RefundLine] = field(default_factory=list)
+
+
+def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
+    """Raises authz.NotFound for a booking that doesn't exist or isn't the actor's."""
+    booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
+    builder = session.get(Builder, booking.builder_id)
+    client = session.get(Client, booking.client_id)
+    session_type = session.get(SessionType, booking.session_type_id)
+    zone = builder.time_zone if builder else "UTC"
+    payments = session.exec(select(Payment).where(Payment.booking_id == booking.id).order_by(Payment.attempt)).all()
+    refunds = session.exec(select(Refund).where(Refund.booking_id == booking.id)
+                           .order_by(Refund.created_at, Refund.id)).all()
+    paid = payment_records.paid_payment_of(session=session, booking=booking)
+    left = payment_records.amount_left(session=session, payment=paid) if paid is not None else 0
+    currency = paid.currency if paid is not None else booking.currency
+    retried = {row.request_key for row in refunds if row.request_key}
+    status = display_status(booking.status, booking.payment_status)
+    return BookingDetail(
+        id=booking.id,
+        status=status,
+        status_label=STATUS_LABELS[status],
+        when=format_slot(booking.start_time, booking.end_time, zone, locale=locale),
+        time_zone=zone,
+        client_name=booking.client_name or (client.name if client else ""),  # the name given with this booking
+        client_email=client.email if client else "",
+        session_type=session_type.name if session_type else "",
+        builder_name=builder.name if builder else "",
+        amount=format_money(booking.amount, booking.currency, locale=locale),
+        amount_refunded=format_money(booking.amount_refunded, booking.currency, locale=locale),
+        currency=currency,
+        left_minor=left,
+        left=format_money(left, currency, locale=locale),
+        left_major=major_units(left, currency),
+        end_reason=end_reason_text(booking.end_cause, booking.end_note),
+        can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
+        can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
+        payments=[_payment_line(p, zone, locale) for p in payments],
+        refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
+    )
+
+
+def _payment_line(payment: Payment, zone: str, locale: LocaleLike = None) -> PaymentLine:
+    failure = " ".join(part for part in (payment.failure_code or "", payment.failure_message or "") if part)
+    return PaymentLine(
+        attempt=payment.attempt,
+        status=CheckoutStatus(payment.status).value,
+        amount=format_money(payment.amount, payment.currency, locale=locale),
+        refunded=(format_money(payment.amount_refunded, payment.currency, locale=locale)
+                  if payment.amount_refunded else ""),
+        checkout_session_id=payment.checkout_session_id or "",
+        payment_intent_id=payment.payment_intent_id or "",
+        failure=failure,
+        created=format_moment(payment.created_at, zone, locale=locale),
+        paid=format_moment(payment.paid_at, zone, locale=locale),
+    )
+
+
+def _refund_line(refund: Refund, zone: str, request_keys: set[str], locale: LocaleLike = None) -> RefundLine:
+    status = RefundStatus(refund.status)
+    return RefundLine(
+        id=str(refund.id),
+        amount=format_money(refund.amount, refund.currency, locale=locale),
+        status=status.value,
+        reason=(refund.reason or "").replace("_", " "),
+        requested_by=refund.requested_by,
+        created=format_moment(refund.created_at, zone, locale=locale),
+        failure_reason=refund.failure_reason or "",
+        stripe_refund_id=refund.stripe_refund_id or "",
+        # A failed refund offers a Retry until it has been retried (the retry is its own row).
+        can_retry=status in (RefundStatus.FAILED, RefundStatus.CANCELED) and f"retry-{refund.id}" not in request_keys,
+    )

@@ -1,0 +1,226 @@
+"""The workspace dashboard's figures: today's and upcoming sessions, paid bookings and revenue per
+week per currency, and recent failed payments. Services: an explicit session, read only.
+
+`builder_id=None` means every builder (a platform admin's view). Weeks start on Monday 00:00 in the
+zone the caller passes (the builder's; UTC for everyone), and are bucketed in SQL, so the figures
+cost one grouped query whatever the number of bookings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from booking.core.models import Booking, BookingStatus, Builder, CheckoutStatus, Client, Payment, SessionType
+from booking.scheduling.availability import load_zone
+
+UTC = timezone.utc
+WEEKS = 12
+UPCOMING_DAYS = 7
+UPCOMING_LIMIT = 100
+FAILED_LIST_LIMIT = 10
+
+
+def local_midnight(day: date, zone_name: str) -> datetime:
+    """The UTC instant a local day begins. A midnight skipped by a DST change maps to the change
+    itself (fold=0 reads it with the offset before the gap)."""
+    return datetime.combine(day, time(0, 0), tzinfo=load_zone(zone_name)).astimezone(UTC)
+
+
+def _builder_filter(builder_id: int | None) -> tuple:
+    return () if builder_id is None else (Booking.builder_id == builder_id,)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sessions
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpcomingSession:
+    booking_id: str
+    start: datetime  # UTC
+    end: datetime
+    time_zone: str  # the builder's: the session is shown in it
+    client_name: str
+    session_type_name: str
+    builder_name: str
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(load_zone(self.time_zone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(load_zone(self.time_zone))
+
+
+def upcoming_sessions(*, session: Session, builder_id: int | None, zone_name: str, now: datetime,
+                      days: int = UPCOMING_DAYS, limit: int = UPCOMING_LIMIT) -> list[UpcomingSession]:
+    """Confirmed sessions from the start of today (in `zone_name`) to the end of the `days`-th day after."""
+    today = now.astimezone(load_zone(zone_name)).date()
+    start, end = local_midnight(today, zone_name), local_midnight(today + timedelta(days=days + 1), zone_name)
+    rows = session.exec(
+        select(Booking.id, Booking.start_time, Booking.end_time, Builder.time_zone,
+               sa.func.coalesce(Booking.client_name, Client.name),
+               SessionType.name, Builder.name)
+        .join(Client, Client.id == Booking.client_id)
+        .join(SessionType, SessionType.id == Booking.session_type_id)
+        .join(Builder, Builder.id == Booking.builder_id)
+        .where(Booking.status == BookingStatus.CONFIRMED, Booking.start_time >= start, Booking.start_time < end,
+               *_builder_filter(builder_id))
+        .order_by(Booking.start_time, Booking.id)
+        .limit(limit)
+    ).all()
+    return [UpcomingSession(booking_id=r[0], start=r[1], end=r[2], time_zone=r[3], client_name=r[4],
+                            session_type_name=r[5], builder_name=r[6]) for r in rows]
+
+
+# --------------------------------------------------------------------------------------------------
+# Weekly figures
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekFigure:
+    week_start: date  # a Monday
+    bookings: int
+    revenue: int  # minor units, net of refunds
+
+
+@dataclass(frozen=True)
+class CurrencySeries:
+    currency: str
+    weeks: list[WeekFigure]  # WEEKS entries, oldest first, empty weeks included
+
+    @property
+    def total_bookings(self) -> int:
+        return sum(w.bookings for w in self.weeks)
+
+    @property
+    def total_revenue(self) -> int:
+        return sum(w.revenue for w in self.weeks)
+
+
+def week_starts(*, now: datetime, zone_name: str, weeks: int = WEEKS) -> list[date]:
+    """The Mondays of the last `weeks` weeks (this one included), oldest first."""
+    today = now.astimezone(load_zone(zone_name)).date()
+    this_monday = today - timedelta(days=today.weekday())
+    return [this_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def weekly_figures(*, session: Session, builder_id: int | None, zone_name: str, now: datetime,
+                   weeks: int = WEEKS) -> list[CurrencySeries]:
+    """Paid bookings per week (by the moment they were paid) and their revenue net of refunds, one
+    series per currency (only currencies with a booking in the period)."""
+    mondays = week_starts(now=now, zone_name=zone_name, weeks=weeks)
+    bounds = [local_midnight(d, zone_name) for d in mondays] + [local_midnight(mondays[-1] + timedelta(weeks=1),
+                                                                                zone_name)]
+    week_index = sa.case(*[(Booking.confirmed_at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
+    paid = (
+        select(week_index.label("week_index"), Booking.currency.label("currency"),
+               (Booking.amount - Booking.amount_refunded).label("net"))
+        .where(Booking.confirmed_at.is_not(None), Booking.confirmed_at >= bounds[0],
+               Booking.confirmed_at < bounds[-1], *_builder_filter(builder_id))
+        .subquery()
+    )
+    # Grouping a subquery's columns: PostgreSQL sees one expression, not two copies of the CASE's parameters.
+    rows = session.exec(
+        select(paid.c.week_index, paid.c.currency, sa.func.count(), sa.func.coalesce(sa.func.sum(paid.c.net), 0))
+        .group_by(paid.c.week_index, paid.c.currency)
+    ).all()
+    cells: dict[str, dict[int, tuple[int, int]]] = {}
+    for index, currency, count, revenue in rows:
+        cells.setdefault(currency.lower(), {})[int(index)] = (int(count), int(revenue))
+    return [
+        CurrencySeries(currency=currency, weeks=[
+            WeekFigure(week_start=monday, bookings=cells[currency].get(i, (0, 0))[0],
+                       revenue=cells[currency].get(i, (0, 0))[1])
+            for i, monday in enumerate(mondays)
+        ])
+        for currency in sorted(cells)
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Failed payments
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedPayment:
+    payment_id: int
+    booking_id: str
+    failed_at: datetime  # UTC
+    amount: int
+    currency: str
+    failure_code: str
+    failure_message: str
+    client_name: str
+    session_type_name: str
+    time_zone: str  # the builder's
+
+
+@dataclass(frozen=True)
+class FailedPayments:
+    count: int
+    recent: list[FailedPayment]  # newest first, at most FAILED_LIST_LIMIT
+
+
+def failed_payments(*, session: Session, builder_id: int | None, now: datetime, days: int = 7,
+                    limit: int = FAILED_LIST_LIMIT) -> FailedPayments:
+    """Checkout attempts whose status is failed and that failed in the last `days` days."""
+    failed_at = sa.func.coalesce(Payment.failed_at, Payment.updated_at)
+    conditions = (Payment.status == CheckoutStatus.FAILED, failed_at >= now - timedelta(days=days),
+                  *_builder_filter(builder_id))
+    count = session.exec(
+        select(sa.func.count()).select_from(Payment).join(Booking, Booking.id == Payment.booking_id).where(*conditions)
+    ).one()
+    rows = session.exec(
+        select(Payment.id, Payment.booking_id, failed_at, Payment.amount, Payment.currency, Payment.failure_code,
+               Payment.failure_message, sa.func.coalesce(Booking.client_name, Client.name), SessionType.name,
+               Builder.time_zone)
+        .join(Booking, Booking.id == Payment.booking_id)
+        .join(Client, Client.id == Booking.client_id)
+        .join(SessionType, SessionType.id == Booking.session_type_id)
+        .join(Builder, Builder.id == Booking.builder_id)
+        .where(*conditions)
+        .order_by(failed_at.desc(), Payment.id.desc())
+        .limit(limit)
+    ).all()
+    return FailedPayments(count=int(count), recent=[
+        FailedPayment(payment_id=r[0], booking_id=r[1], failed_at=_utc(r[2]), amount=r[3], currency=r[4],
+                      failure_code=r[5] or "", failure_message=r[6] or "", client_name=r[7],
+                      session_type_name=r[8], time_zone=r[9])
+        for r in rows
+    ])
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """COALESCE loses the column type on SQLite, which then hands back the stored text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------------
+# Builders
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuilderOption:
+    id: int
+    name: str
+    slug: str
+    time_zone: str
+
+
+def builder_options(*, session: Session, limit: int = 500) -> list[BuilderOption]:
+    """Builders for a platform admin's select, by name."""
+    rows = session.exec(select(Builder.id, Builder.name, Builder.slug, Builder.time_zone)
+                        .order_by(Builder.name, Builder.id).limit(limit)).all()
+    return [BuilderOption(id=r[0], name=r[1], slug=r[2], time_zone=r[3]) for r in rows]

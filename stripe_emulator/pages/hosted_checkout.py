@@ -1,0 +1,334 @@
+"""The hosted checkout page at <public-url>/c/pay/<session id>, and its 3D Secure challenge.
+
+Plain server-rendered HTML forms; every payment goes through `checkout.pay` /
+`checkout.authenticate` (resources/checkout.py), the same logic as the control API's `complete`
+endpoint.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from stripe_emulator.core import cards, payment_engine
+from stripe_emulator.core.engine import Engine
+from stripe_emulator.core.forms import decode_flat
+from stripe_emulator.core.money import format_amount
+from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable, success_redirect
+from stripe_emulator.pages.templates import page
+from stripe_emulator.resources import checkout
+
+CSS = """
+.checkout{max-width:960px;margin:0 auto;padding:40px 24px;display:grid;grid-template-columns:1fr 1fr;gap:48px}
+@media (max-width:760px){.checkout{grid-template-columns:1fr;gap:24px;padding:24px 16px}}
+.back{display:inline-block;margin-bottom:24px;text-decoration:none;color:#3c4257;font-weight:500}
+.back:hover{color:#635bff}
+.amount-label{color:#697386;margin:0}
+.amount{font-size:36px;font-weight:600;margin:0 0 24px;letter-spacing:-.02em}
+.items{list-style:none;padding:0;margin:0}
+.items li{display:flex;justify-content:space-between;gap:16px;padding:12px 0;border-bottom:1px solid #e3e8ee}
+.items small{display:block;color:#697386}
+.total-row{display:flex;justify-content:space-between;font-weight:600;padding-top:12px}
+form label{display:block;font-size:13px;font-weight:500;color:#3c4257;margin:14px 0 4px}
+form input{width:100%;font:inherit;padding:10px 12px;border:1px solid #d5dbe1;border-radius:6px;background:#fff}
+form input:focus{outline:none;border-color:#635bff;box-shadow:0 0 0 3px rgba(99,91,255,.25)}
+form input[aria-invalid=true]{border-color:#df1b41}
+.row{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.field-error{color:#df1b41;font-size:13px;margin:4px 0 0}
+.alert{background:#fff0f3;color:#a4102f;border:1px solid #ffccd5;border-radius:6px;padding:10px 12px;margin-bottom:8px}
+.pay-button{width:100%;margin-top:24px;padding:12px;border:0;border-radius:6px;background:#635bff;color:#fff;
+ font-weight:600;font-size:16px;cursor:pointer}
+.pay-button:hover{background:#5047e5}.pay-button[disabled]{opacity:.7;cursor:progress}
+.hint{font-size:12px;color:#697386;margin-top:16px}
+.hint code{background:#eef1f6;border-radius:3px;padding:1px 4px}
+.narrow{max-width:460px;margin:64px auto;padding:0 16px}
+.actions{display:flex;gap:12px;margin-top:24px}
+.actions button{flex:1;padding:12px;border-radius:6px;border:1px solid #d5dbe1;background:#fff;font-weight:600;cursor:pointer}
+.actions .primary{background:#635bff;border-color:#635bff;color:#fff}
+"""
+
+SCRIPT = """
+(function(){
+  var number=document.getElementById('cardnumber');
+  if(number){number.addEventListener('input',function(){
+    var d=number.value.replace(/\\D/g,'').slice(0,19);
+    var f=d.replace(/(\\d{4})(?=\\d)/g,'$1 ');
+    if(f!==number.value){number.value=f;}
+  });}
+  var form=document.getElementById('payment-form');
+  if(form){form.addEventListener('submit',function(){
+    var b=document.getElementById('pay-button'); if(b){b.setAttribute('aria-busy','true');}
+  });}
+})();
+"""
+
+# Messages for failures that come back through a redirect (?error=<code>).
+REDIRECT_ERRORS: dict[str, str] = {
+    "payment_intent_authentication_failure": cards.AUTHENTICATION_FAILED,
+    **{
+        outcome.decline_code: outcome.message
+        for outcome in cards.TEST_CARD_OUTCOMES.values()
+        if outcome.decline_code and outcome.message
+    },
+}
+for _outcome in cards.TEST_CARD_OUTCOMES.values():
+    _after = _outcome.after_authentication
+    if _after is not None and _after.decline_code and _after.message:
+        REDIRECT_ERRORS[_after.decline_code] = _after.message
+
+# The button text Stripe shows for each `submit_type`.
+SUBMIT_LABELS = {"auto": "Pay", "pay": "Pay", "book": "Book", "donate": "Donate", "subscribe": "Subscribe"}
+
+FIELDS = (
+    # (field key used by payments/charging, input id and name, label, type, autocomplete, placeholder)
+    ("email", "email", "Email", "email", "email", "you@example.com"),
+    ("number", "cardnumber", "Card number", "text", "cc-number", "1234 1234 1234 1234"),
+    ("expiry", "expiry", "Expiry", "text", "cc-exp", "MM / YY"),
+    ("cvc", "cvc", "CVC", "text", "cc-csc", "CVC"),
+    ("name", "name", "Cardholder name", "text", "cc-name", "Full name on card"),
+)
+
+
+def routes(emu: Engine) -> list[Route]:
+    async def show(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        error_code = request.query_params.get("error")
+        message = REDIRECT_ERRORS.get(error_code or "")
+        return _render(emu, session_id, values={}, field_errors={}, message=message, status=200)
+
+    async def submit(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        form = decode_flat(await request.body())
+        values = {key: form.get(name, "") for key, name, *_ in FIELDS}
+        try:
+            result = checkout.pay(emu, session_id, **values)
+        except SessionUnavailable as exc:
+            return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
+        return _after_payment(emu, session_id, result, values)
+
+    async def challenge(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        challenge_id = request.path_params["challenge_id"]
+        with emu.lock:
+            data = payment_engine.challenge(emu, challenge_id)
+        if data is None or data["session"] != session_id:
+            return _unavailable(SessionUnavailable("not_found"), status=404)
+        if data["status"] != "pending":
+            return RedirectResponse(f"/c/pay/{session_id}", status_code=303)
+        return HTMLResponse(_challenge_html(data))
+
+    async def resolve(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        challenge_id = request.path_params["challenge_id"]
+        action = decode_flat(await request.body()).get("action", "")
+        if action not in ("complete", "fail"):
+            return HTMLResponse("Unknown action", status_code=400)
+        try:
+            result = checkout.authenticate(emu, session_id, challenge_id, action)
+        except SessionUnavailable as exc:
+            return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
+        if result.status == "succeeded":
+            return RedirectResponse(result.next_url or "/", status_code=303)
+        code = (result.error or {}).get("decline_code") or (result.error or {}).get("code") or ""
+        return RedirectResponse(f"/c/pay/{session_id}?error={code}", status_code=303)
+
+    async def receipt(request: Request) -> Response:
+        charge = emu.store.get("charge", request.path_params["charge_id"])
+        if charge is None:
+            return HTMLResponse(page("Receipt not found", "<main class='narrow'><h1>Receipt not found</h1></main>", css=CSS), 404)
+        return HTMLResponse(_receipt_html(charge))
+
+    return [
+        Route("/c/pay/{session_id}", show, methods=["GET"]),
+        Route("/c/pay/{session_id}", submit, methods=["POST"]),
+        Route("/c/pay/{session_id}/authenticate/{challenge_id}", challenge, methods=["GET"]),
+        Route("/c/pay/{session_id}/authenticate/{challenge_id}", resolve, methods=["POST"]),
+        Route("/receipts/{charge_id}", receipt, methods=["GET"]),
+    ]
+
+
+def _after_payment(
+    emu: Engine, session_id: str, result: PaymentResult, values: dict[str, str]
+) -> Response:
+    if result.status == "succeeded":
+        return RedirectResponse(result.next_url or success_redirect(result.session), status_code=303)
+    if result.status == "requires_action":
+        return RedirectResponse(
+            f"/c/pay/{session_id}/authenticate/{result.challenge_id}", status_code=303
+        )
+    keep = {"email": values.get("email", ""), "name": values.get("name", "")}
+    if result.status == "invalid":
+        keep.update(expiry=values.get("expiry", ""), number=values.get("number", ""))
+        return _render(
+            emu, session_id, values=keep, field_errors=result.field_errors, message=None, status=400
+        )
+    return _render(emu, session_id, values=keep, field_errors={}, message=result.message, status=402)
+
+
+def _render(
+    emu: Engine,
+    session_id: str,
+    *,
+    values: dict[str, str],
+    field_errors: dict[str, str],
+    message: str | None,
+    status: int,
+) -> Response:
+    with emu.tx():
+        checkout.expire_due(emu)
+        session = emu.store.get("checkout.session", session_id)
+        if session is None:
+            return _unavailable(SessionUnavailable("not_found"), status=404)
+        if session["status"] != "open":
+            return _unavailable(SessionUnavailable(session["status"], session), status=200)
+        items = checkout.line_items(emu, session_id)
+        products = {
+            item["price"]["product"]: emu.store.get("product", item["price"]["product"]) or {}
+            for item in items
+        }
+    return HTMLResponse(
+        _payment_html(session, items, products, values, field_errors, message, emu.config.business_name),
+        status_code=status,
+    )
+
+
+def _payment_html(
+    session: dict[str, Any],
+    items: list[dict[str, Any]],
+    products: dict[str, dict[str, Any]],
+    values: dict[str, str],
+    field_errors: dict[str, str],
+    message: str | None,
+    merchant: str,
+) -> str:
+    currency = session["currency"] or "usd"
+    total = format_amount(session["amount_total"], currency)
+    rows = []
+    for item in items:
+        product = products.get(item["price"]["product"], {})
+        name = product.get("name") or item.get("description") or "Item"
+        description = product.get("description")
+        detail = ""
+        if item["quantity"] > 1:
+            each = format_amount(item["price"]["unit_amount"] or 0, currency)
+            detail = f"<small>Qty {item['quantity']} · {escape(each)} each</small>"
+        rows.append(
+            "<li><div>"
+            f'<strong class="item-name">{escape(name)}</strong>'
+            + (f"<small>{escape(description)}</small>" if description else "")
+            + detail
+            + f"</div><span>{escape(format_amount(item['amount_total'], currency))}</span></li>"
+        )
+    back = ""
+    if session.get("cancel_url"):
+        back = (
+            f'<a class="back" href="{escape(session["cancel_url"])}" '
+            'title="Cancel and return to the merchant"><span aria-hidden="true">← </span>Back</a>'
+        )
+    button = SUBMIT_LABELS.get(session.get("submit_type") or "auto", "Pay")
+    prefill = {**values, "email": values.get("email") or session.get("customer_email") or ""}
+    inputs = []
+    for key, name, label, input_type, autocomplete, placeholder in FIELDS:
+        error = field_errors.get(key)
+        described = f' aria-describedby="{name}-error" aria-invalid="true"' if error else ""
+        field = (
+            f'<label for="{name}">{label}</label>'
+            f'<input id="{name}" name="{name}" type="{input_type}" autocomplete="{autocomplete}" '
+            f'placeholder="{placeholder}" value="{escape(prefill.get(key, ""))}"'
+            + (' inputmode="numeric"' if key in ("number", "cvc") else "")
+            + f"{described}>"
+            + (f'<p class="field-error" id="{name}-error">{escape(error)}</p>' if error else "")
+        )
+        inputs.append((key, field))
+    fields = dict(inputs)
+    alert = f'<div class="alert" role="alert">{escape(message)}</div>' if message else ""
+    if field_errors and not message:
+        alert = '<div class="alert" role="alert">Please check the highlighted fields.</div>'
+    body = f"""
+<main class="checkout">
+  <section class="summary" aria-label="Order summary">
+    {back}
+    <p class="amount-label" data-testid="merchant-name">Pay {escape(merchant)}</p>
+    <p class="amount" data-testid="amount-total">{escape(total)}</p>
+    <ul class="items">{''.join(rows)}</ul>
+    <div class="total-row"><span>Total due</span><span>{escape(total)}</span></div>
+  </section>
+  <section class="card" aria-label="Payment">
+    {alert}
+    <form id="payment-form" method="post" action="/c/pay/{escape(session['id'])}" novalidate>
+      {fields['email']}
+      {fields['number']}
+      <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
+      {fields['name']}
+      <button type="submit" id="pay-button" class="pay-button">{button}</button>
+    </form>
+    <p class="hint">Test cards: <code>4242 4242 4242 4242</code> succeeds,
+      <code>4000 0000 0000 0002</code> is declined, <code>4000 0000 0000 9995</code> has
+      insufficient funds, <code>4000 0027 6000 3184</code> asks for 3D Secure.
+      Use any future expiry and any CVC.</p>
+  </section>
+</main>"""
+    lang = session.get("locale") or "en"
+    return page(
+        f"Pay {total} · {merchant}", body, css=CSS, script=SCRIPT, lang="en" if lang == "auto" else lang
+    )
+
+
+def _challenge_html(data: dict[str, Any]) -> str:
+    amount = format_amount(data["amount"], data["currency"])
+    last4 = escape(data["card"]["number"][-4:])
+    body = f"""
+<main class="narrow"><div class="card">
+  <h1>3D Secure authentication</h1>
+  <p class="muted">Emulated bank challenge</p>
+  <p>Confirm the payment of <strong>{escape(amount)}</strong> with the card ending in {last4}.</p>
+  <form method="post" class="actions">
+    <button type="submit" name="action" value="complete" class="primary">Complete</button>
+    <button type="submit" name="action" value="fail">Fail</button>
+  </form>
+</div></main>"""
+    return page("3D Secure authentication", body, css=CSS)
+
+
+def _unavailable(exc: SessionUnavailable, *, status: int) -> Response:
+    session = exc.session or {}
+    if exc.reason == "expired":
+        title = "This checkout session has expired"
+        text = "The payment window closed before the payment was made. Return to the merchant to start again."
+        link = session.get("cancel_url")
+    elif exc.reason == "complete":
+        title = "This checkout session has already been paid"
+        text = "Thank you, your payment was received."
+        link = success_redirect(session) if session.get("success_url") else None
+    else:
+        title = "Checkout session not found"
+        text = "This link is not valid. Check the address or return to the merchant."
+        link = None
+    link_html = f'<p><a href="{escape(link)}">Return to merchant</a></p>' if link else ""
+    body = (
+        f'<main class="narrow"><div class="card"><h1>{escape(title)}</h1>'
+        f'<p class="muted">{escape(text)}</p>{link_html}</div></main>'
+    )
+    return HTMLResponse(page(title, body, css=CSS), status_code=status)
+
+
+def _receipt_html(charge: dict[str, Any]) -> str:
+    currency = charge["currency"] or "usd"
+    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
+    refunded = ""
+    if charge["amount_refunded"]:
+        refunded = f"<p>Refunded: {escape(format_amount(charge['amount_refunded'], currency))}</p>"
+    body = f"""
+<main class="narrow"><div class="card">
+  <h1>Receipt</h1>
+  <p class="amount">{escape(format_amount(charge['amount'], currency))}</p>
+  <p>Status: {escape(charge['status'])}</p>
+  <p>Card: {escape(str(card.get('brand', '')))} •••• {escape(str(card.get('last4', '')))}</p>
+  {refunded}
+  <p class="muted">{escape(charge['id'])}</p>
+</div></main>"""
+    return page("Receipt", body, css=CSS)

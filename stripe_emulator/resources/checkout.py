@@ -1,0 +1,430 @@
+"""Checkout sessions: creation with Stripe's validation, expiry (manual and automatic), line items,
+and paying an open session (the hosted page and the control API; the charging itself is the
+core payment engine's, `core/payment_engine.py`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stripe_emulator.core import connect_money, errors, ids, objects, payment_engine
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
+from stripe_emulator.core.listing import list_endpoint, paginate
+from stripe_emulator.core.money import Currency, unit_amount
+from stripe_emulator.core.objects import clean_metadata
+from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable
+from stripe_emulator.core.spec import (
+    EXPAND,
+    RETRIEVE,
+    Email,
+    Endpoint,
+    Hash,
+    Integer,
+    List,
+    Metadata,
+    String,
+    Url,
+    join,
+    list_spec,
+)
+
+if TYPE_CHECKING:
+    from stripe_emulator.core.engine import Engine
+
+MIN_EXPIRY = 30 * 60
+MAX_EXPIRY = 24 * 60 * 60
+DEFAULT_EXPIRY = MAX_EXPIRY
+# Requests take time to arrive; don't reject `now + 24h` computed a moment ago.
+EXPIRY_GRACE = 10
+
+SUPPORTED_PAYMENT_METHOD_TYPES = ("card",)
+# Stripe's payment method types for Checkout (API 2026-10-28.endive).
+PAYMENT_METHOD_TYPES = (
+    "acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay", "au_becs_debit",
+    "bacs_debit", "bancontact", "billie", "bizum", "blik", "boleto", "card", "cashapp", "crypto",
+    "customer_balance", "eps", "fpx", "giropay", "grabpay", "ideal", "kakao_pay", "klarna",
+    "konbini", "kr_card", "link", "mb_way", "mobilepay", "multibanco", "naver_pay",
+    "nz_bank_account", "oxxo", "p24", "pay_by_bank", "payco", "paynow", "paypal", "paypay",
+    "payto", "pix", "promptpay", "revolut_pay", "samsung_pay", "satispay", "scalapay",
+    "sepa_debit", "sequra", "sofort", "sunbit", "swish", "twint", "upi", "us_bank_account",
+    "wechat_pay", "zip",
+)
+LOCALES = (
+    "auto", "bg", "cs", "da", "de", "el", "en", "en-GB", "es", "es-419", "et", "fi", "fil", "fr",
+    "fr-CA", "hi-IN", "hr", "hu", "id", "it", "ja", "ko", "lt", "lv", "ms", "mt", "nb", "nl", "pl",
+    "pt", "pt-BR", "ro", "ru", "sk", "sl", "sv", "th", "tr", "vi", "zh", "zh-HK", "zh-TW",
+)
+SUBMIT_TYPES = ("auto", "book", "donate", "pay", "subscribe")
+TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
+
+
+PRODUCT_DATA = Hash(
+    name=String(required=True, max_length=250),
+    description=String(max_length=40000),
+    images=List(Url(), max_items=8),
+    metadata=Metadata(),
+    tax_code=String(),
+    unit_label=String(max_length=12),
+)
+PRICE_DATA = Hash(
+    currency=Currency(required=True),
+    product=String(),
+    product_data=PRODUCT_DATA,
+    tax_behavior=String(choices=TAX_BEHAVIORS),
+    unit_amount=Integer(minimum=0, maximum=99_999_999),
+    unit_amount_decimal=String(),
+)
+LINE_ITEM = Hash(
+    price=String(),
+    price_data=PRICE_DATA,
+    quantity=Integer(required=True, minimum=1, maximum=999_999),
+    metadata=Metadata(),
+)
+TRANSFER_DATA = Hash(destination=String(required=True))
+PAYMENT_INTENT_DATA = Hash(
+    application_fee_amount=Integer(minimum=0),
+    capture_method=String(
+        choices=("automatic", "automatic_async", "manual"), supported=("automatic", "automatic_async")
+    ),
+    description=String(max_length=1000),
+    metadata=Metadata(),
+    receipt_email=Email(),
+    statement_descriptor=String(max_length=22),
+    statement_descriptor_suffix=String(max_length=22),
+    transfer_data=TRANSFER_DATA,
+    transfer_group=String(),
+)
+# POST /v1/checkout/sessions: exactly what the emulator applies. Every other Stripe parameter
+# (discounts, automatic_tax, shipping_options, ...) is refused with `parameter_unknown`.
+CREATE = Hash(
+    allowed_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
+    billing_address_collection=String(choices=("auto", "required"), supported=("auto",)),
+    cancel_url=Url(),
+    client_reference_id=String(max_length=200),
+    currency=Currency(),
+    customer=String(),
+    customer_creation=String(choices=("always", "if_required"), supported=("if_required",)),
+    customer_email=Email(),
+    excluded_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
+    expand=EXPAND,
+    expires_at=Integer(),
+    integration_identifier=String(max_length=200),
+    line_items=List(LINE_ITEM, max_items=100),
+    locale=String(choices=LOCALES),
+    metadata=Metadata(),
+    mode=String(required=True, choices=("payment", "setup", "subscription"), supported=("payment",)),
+    payment_intent_data=PAYMENT_INTENT_DATA,
+    submit_type=String(choices=SUBMIT_TYPES),
+    success_url=Url(required=True),
+    ui_mode=String(
+        choices=("elements", "embedded_page", "form", "hosted_page"), supported=("hosted_page",)
+    ),
+)
+UPDATE = Hash(expand=EXPAND, metadata=Metadata())
+LIST_FILTERS = {
+    "payment_intent": ("payment_intent", String()),
+    "status": ("status", String(choices=("complete", "expired", "open"))),
+}
+
+
+def private_key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("customer"):
+        raise errors.no_such("customer", args["customer"], param="customer", status=400)
+    payment_method_types = _payment_method_types(args)
+    intent_data = dict(args.get("payment_intent_data") or {})
+    intent_data["metadata"] = clean_metadata(intent_data.get("metadata"))
+
+    with emu.tx():
+        now = emu.clock.now()
+        expires_at = _validate_expiry(args.get("expires_at"), now)
+        items = _line_items(emu, ctx, args.get("line_items") or [], now)
+        currency = items[0]["currency"]
+        requested_currency = args.get("currency")
+        if requested_currency and requested_currency.lower() != currency:
+            raise errors.invalid(
+                "currency", "The currency must match the currency of the line items."
+            )
+        subtotal = sum(item["amount_subtotal"] for item in items)
+        connect_money.validate(emu, ctx, intent_data, subtotal)
+        session_id = ids.new_id("cs_test")
+        session = objects.checkout_session(
+            id=session_id,
+            allowed_payment_method_types=args.get("allowed_payment_method_types"),
+            amount_subtotal=subtotal,
+            amount_total=subtotal,
+            billing_address_collection=args.get("billing_address_collection"),
+            cancel_url=args.get("cancel_url"),
+            client_reference_id=args.get("client_reference_id"),
+            created=now,
+            currency=currency,
+            customer_email=args.get("customer_email"),
+            expires_at=expires_at,
+            integration_identifier=args.get("integration_identifier"),
+            locale=args.get("locale"),
+            metadata=clean_metadata(args.get("metadata")),
+            payment_method_types=payment_method_types,
+            submit_type=args.get("submit_type"),
+            success_url=args["success_url"],
+            url=f"{emu.config.base_url}/c/pay/{session_id}",
+        )
+        emu.store.put(session, account=ctx.account)
+        emu.store.put_private(
+            private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
+        )
+        return session
+
+
+def _payment_method_types(args: dict[str, Any]) -> list[str]:
+    """`allowed_payment_method_types` filters what Stripe offers; the emulator offers cards."""
+    allowed = args.get("allowed_payment_method_types")
+    excluded = args.get("excluded_payment_method_types") or []
+    if allowed is not None and "card" not in allowed:
+        raise errors.not_implemented(
+            "allowed_payment_method_types", "payment method types other than card"
+        )
+    if "card" in excluded:
+        raise errors.not_implemented(
+            "excluded_payment_method_types", "payment method types other than card"
+        )
+    return ["card"]
+
+
+def _validate_expiry(expires_at: int | None, now: int) -> int:
+    if expires_at is None:
+        return now + DEFAULT_EXPIRY
+    if expires_at < now + MIN_EXPIRY - EXPIRY_GRACE:
+        raise errors.invalid(
+            "expires_at",
+            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
+            f"creation (it is {expires_at - now} seconds away).",
+        )
+    if expires_at > now + MAX_EXPIRY + EXPIRY_GRACE:
+        raise errors.invalid(
+            "expires_at",
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
+            f"creation (it is {expires_at - now} seconds away).",
+        )
+    return expires_at
+
+
+def _line_items(
+    emu: Engine, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int
+) -> list[dict[str, Any]]:
+    if not raw_items:
+        raise errors.missing("line_items")
+    items = []
+    for index, item in enumerate(raw_items):
+        path = f"line_items[{index}]"
+        if "price" in item and "price_data" in item:
+            raise errors.StripeError(
+                "You may only specify one of these parameters: price, price_data.",
+                param=f"{path}[price]",
+                code="parameters_exclusive",
+            )
+        if "price" in item:
+            price = _existing_price(emu, ctx, item["price"], f"{path}[price]")
+        elif "price_data" in item:
+            price = inline_price(emu, ctx, item["price_data"], f"{path}[price_data]", now)
+        else:
+            raise errors.missing(f"{path}[price]")
+        product = emu.store.get("product", price["product"]) or {}
+        line = objects.line_item(
+            price_obj=price, quantity=item["quantity"], description=product.get("name")
+        )
+        line["metadata"] = clean_metadata(item.get("metadata"))
+        items.append(line)
+    currencies = {item["currency"] for item in items}
+    if len(currencies) > 1:
+        raise errors.invalid(
+            "line_items", "All line items must use the same currency: got " + ", ".join(sorted(currencies))
+        )
+    return items
+
+
+def _existing_price(emu: Engine, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:
+    price = emu.get("price", price_id, param=path, status=400, account=ctx.account)
+    if not price["active"]:
+        raise errors.invalid(
+            path,
+            f"The price specified ({price_id}) is inactive. This field only accepts active prices.",
+        )
+    if price["type"] != "one_time":
+        raise errors.invalid(
+            path,
+            "The price specified is set to `type=recurring` but this field only accepts prices "
+            "with `type=one_time` in `payment` mode.",
+        )
+    return price
+
+
+def inline_price(
+    emu: Engine, ctx: RequestContext, data: dict[str, Any], path: str, now: int
+) -> dict[str, Any]:
+    """`price_data` creates an (inactive) Price and, with `product_data`, a Product."""
+    amount = unit_amount(data, path)
+    if "product" in data and "product_data" in data:
+        raise errors.StripeError(
+            "You may only specify one of these parameters: product, product_data.",
+            param=join(path, "product"),
+            code="parameters_exclusive",
+        )
+    if "product" in data:
+        product = emu.get(
+            "product", data["product"], param=join(path, "product"), status=400, account=ctx.account
+        )
+    elif "product_data" in data:
+        pd = data["product_data"]
+        product = objects.product(
+            id=ids.new_id("prod"),
+            created=now,
+            updated=now,
+            name=pd["name"],
+            description=pd.get("description"),
+            images=pd.get("images") or [],
+            metadata=clean_metadata(pd.get("metadata")),
+            tax_code=pd.get("tax_code"),
+            unit_label=pd.get("unit_label"),
+        )
+        emu.store.put(product, account=ctx.account)
+    else:
+        raise errors.missing(join(path, "product_data"))
+    price = objects.price(
+        id=ids.new_id("price"),
+        active=False,
+        created=now,
+        currency=data["currency"].lower(),
+        product=product["id"],
+        unit_amount=amount,
+        tax_behavior=data.get("tax_behavior") or "unspecified",
+    )
+    emu.store.put(price, account=ctx.account)
+    return price
+
+
+def line_items(emu: Engine, session_id: str) -> list[dict[str, Any]]:
+    data = emu.store.get_private(private_key(session_id)) or {}
+    return data.get("line_items", [])
+
+
+def payment_intent_data(emu: Engine, session_id: str) -> dict[str, Any]:
+    data = emu.store.get_private(private_key(session_id)) or {}
+    return data.get("payment_intent_data", {})
+
+
+def line_items_list(emu: Engine, session_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    return paginate(
+        line_items(emu, session_id), args, f"/v1/checkout/sessions/{session_id}/line_items", "item"
+    )
+
+
+def expire_session(emu: Engine, session_id: str, ctx: RequestContext) -> dict[str, Any]:
+    with emu.tx():
+        expire_due(emu)
+        session = emu.get("checkout.session", session_id, account=ctx.account)
+        if session["status"] != "open":
+            raise errors.StripeError(
+                f"Only Checkout Sessions with a status of `open` can be expired. This Checkout "
+                f"Session ({session_id}) has a status of `{session['status']}`."
+            )
+        return _expire(emu, session, ctx)
+
+
+def expire_due(emu: Engine) -> list[str]:
+    """Expire every open session whose `expires_at` has passed on the emulator clock."""
+    with emu.tx():
+        expired = []
+        for session in emu.store.open_sessions_due(emu.clock.now()):
+            _expire(emu, session, AUTOMATIC)
+            expired.append(session["id"])
+        return expired
+
+
+def _expire(emu: Engine, session: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    now = emu.clock.now()
+    pi_id = session.get("payment_intent")
+    if pi_id:
+        pi = emu.store.get("payment_intent", pi_id)
+        if pi is not None and pi["status"] not in ("succeeded", "canceled", "processing"):
+            pi.update(
+                status="canceled",
+                canceled_at=now,
+                cancellation_reason="abandoned",
+                next_action=None,
+            )
+            emu.store.put(pi)
+            emu.emit("payment_intent.canceled", pi, ctx, session["id"])
+    session["status"] = "expired"
+    session["url"] = None
+    emu.store.put(session)
+    emu.emit("checkout.session.expired", session, ctx, session["id"])
+    return session
+
+
+# --- paying (hosted page, control API) ----------------------------------------------------------
+
+
+def payable_session(emu: Engine, session_id: str) -> dict[str, Any]:
+    expire_due(emu)
+    session = emu.store.get("checkout.session", session_id)
+    if session is None:
+        raise SessionUnavailable("not_found")
+    if session["status"] != "open":
+        raise SessionUnavailable(session["status"], session)
+    return session
+
+
+def pay(emu: Engine, session_id: str, **form: str) -> PaymentResult:
+    """One payment attempt with what the payer typed (`email`, `name`, `number`, `expiry`, `cvc`)."""
+    with emu.tx():
+        session = payable_session(emu, session_id)
+        return payment_engine.pay(emu, session, payment_intent_data(emu, session_id), **form)
+
+
+def authenticate(emu: Engine, session_id: str, challenge_id: str, action: str) -> PaymentResult:
+    """Resolve a 3D Secure challenge: action 'complete' charges the card, 'fail' fails it."""
+    if action not in ("complete", "fail"):
+        raise ValueError("action must be 'complete' or 'fail'")
+    with emu.tx():
+        challenge = payment_engine.challenge(emu, challenge_id)
+        if challenge is None or challenge["session"] != session_id:
+            raise SessionUnavailable("not_found")
+        session = payable_session(emu, session_id)
+        return payment_engine.authenticate(emu, session, challenge, action)
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+def _create(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    return create_session(emu, ctx, args)
+
+
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.retrieve("checkout.session", id, ctx.account)
+
+
+def _update(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.update_fields("checkout.session", id, args, ctx)
+
+
+def _expire_endpoint(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return expire_session(emu, id, ctx)
+
+
+def _line_items_endpoint(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    with emu.tx():
+        emu.get("checkout.session", id, account=ctx.account)
+        return line_items_list(emu, id, args)
+
+
+ENDPOINTS = [
+    Endpoint("POST", "/v1/checkout/sessions", CREATE, _create),
+    list_endpoint("/v1/checkout/sessions", "checkout.session", LIST_FILTERS),
+    Endpoint("GET", "/v1/checkout/sessions/{id}", RETRIEVE, _retrieve),
+    Endpoint("POST", "/v1/checkout/sessions/{id}", UPDATE, _update),
+    Endpoint("POST", "/v1/checkout/sessions/{id}/expire", RETRIEVE, _expire_endpoint),
+    Endpoint("GET", "/v1/checkout/sessions/{id}/line_items", list_spec(), _line_items_endpoint),
+]
