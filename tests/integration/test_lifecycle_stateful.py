@@ -10,7 +10,9 @@ through their manage link; the builder refunds (in full or in part) and cancels.
 After every step:
 - no two active bookings (pending or confirmed) of the builder overlap;
 - no booking was charged twice (succeeded charges at the emulator, per booking);
-- every status change seen is in TRANSITIONS below, and money never goes back (paid -> unpaid).
+- every state is one the lifecycle's table can leave a booking in, every change of (status, end cause)
+  seen is in its table (`booking.lifecycle.transitions`), a booking is never confirmed again once it
+  was paid, and money never goes back (paid -> unpaid).
 Once the dust settles (every held event delivered, a minute passes, the sweeper ticks; a `settle` rule
 and the teardown do that):
 - no payment is kept for a booking that is not confirmed, except what a deliberate cancellation kept
@@ -40,14 +42,18 @@ from hypothesis.stateful import (
 )
 from sqlmodel import Session, select
 
-from booking import abuse, manage, manage_links, payments, receipts, refunds
 from booking.accounts.authz import Actor
-from booking.availability import END_OF_DAY
-from booking.config import get_settings, load_settings
-from booking.gateway import PaymentProviderError, StripeGateway
-from booking.models import Booking, BookingStatus, PaymentStatus, UserRole, utcnow
-from booking.webhooks import handle_webhook
-from stripe_emulator.charging import SessionUnavailable
+from booking.client import manage, receipts
+from booking.core.config import get_settings, load_settings
+from booking.core.models import Booking, BookingStatus, EndCause, PaymentStatus, UserRole, utcnow
+from booking.events.webhooks import handle_webhook
+from booking.lifecycle import abuse, refunds
+from booking.lifecycle import checkout as payments
+from booking.lifecycle.transitions import ONLY_AFTER, TRANSITIONS, state_in_table
+from booking.notifications import manage_links
+from booking.payments.gateway import PaymentProviderError, StripeGateway
+from booking.scheduling.availability import END_OF_DAY
+from stripe_emulator.core.payment_engine import SessionUnavailable
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -58,20 +64,25 @@ SECRET = "stateful-test-secret-" + "s" * 40
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
 P, C, X, E = BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.EXPIRED
 
-# The lifecycle's table as this test holds it: every (old status, new status) a booking may take between
-# two steps. A step may chain two changes (a hold that expires and is paid late in one webhook), so an
-# edge here is what one step may show, not one primitive update.
-TRANSITIONS: dict[tuple[BookingStatus, BookingStatus], str] = {
-    (P, C): "paid",
-    (P, E): "the hold ran out (sweeper, checkout.session.expired)",
-    (P, X): "released by the client, replaced by a new hold, payment failed, cancelled by the builder",
-    (E, X): "released by the client after the expiry webhook",
-    (E, C): "a late payment while the slot is still free",
-    (X, C): "a late payment while the slot is still free (never paid before)",
-    (C, X): "cancelled by the client or the builder, or refunded in full",
-}
-# A booking appears in one of these (cancelled: Stripe could not be reached).
-FIRST_STATUSES = (P, X)
+# The lifecycle's table (booking.lifecycle.transitions.TRANSITIONS, (state, event or cause) -> state) read
+# as what one step may show: a change of (status, end cause) is in the table when some trigger takes
+# the old status to the new one, the new end cause is that trigger's (or none after a payment), and the
+# old end cause is one the table allows that move after.
+FIRST_STATES = ((P, None), (X, EndCause.PROVIDER_UNREACHABLE))  # a new booking: a hold, or Stripe was down
+
+
+def in_table(old: tuple[BookingStatus, EndCause | None], new: tuple[BookingStatus, EndCause | None]) -> bool:
+    for (status, trigger), target in TRANSITIONS.items():
+        if status != old[0] or target != new[0]:
+            continue
+        if new[1] != (trigger if isinstance(trigger, EndCause) else None):
+            continue
+        if (status, trigger) in ONLY_AFTER and old[1] not in ONLY_AFTER[(status, trigger)]:
+            continue
+        return True
+    return False
+
+
 # Money moves one way: a refund never becomes a payment again, a payment never "unpaid".
 MONEY_RANK = {
     PaymentStatus.UNPAID: 0, PaymentStatus.FAILED: 0, PaymentStatus.PROCESSING: 0,
@@ -86,6 +97,7 @@ SEEN_TRANSITIONS: collections.Counter[tuple[str, str]] = collections.Counter()  
 @dataclass(frozen=True)
 class Seen:
     status: BookingStatus
+    end_cause: EndCause | None
     payment_status: PaymentStatus
     start_time: datetime
 
@@ -163,7 +175,6 @@ def lifecycle_machine(*, engine, database_url: str, emulator: EmulatorServer) ->
             self.delivered: list[dict] = []  # may be delivered again
             self.kept_by_choice: dict[str, set[str]] = {}  # booking -> charges a deliberate cancel kept
             self.last: dict[str, Seen] = {}
-            self.transitions: list[tuple[str, BookingStatus, BookingStatus]] = []
 
         # --- helpers -------------------------------------------------------------------------------
 
@@ -426,22 +437,24 @@ def lifecycle_machine(*, engine, database_url: str, emulator: EmulatorServer) ->
 
         def check_transitions(self) -> None:
             with Session(engine) as s:
-                rows = s.exec(sa.select(Booking.id, Booking.status, Booking.payment_status, Booking.start_time,
-                                        Booking.amount, Booking.amount_refunded)).all()
-            for booking_id, status, payment_status, start, amount, refunded in rows:
-                now = Seen(BookingStatus(status), PaymentStatus(payment_status), _utc(start))
-                before = self.last.get(booking_id)
+                rows = s.exec(sa.select(Booking.id, Booking.status, Booking.end_cause, Booking.payment_status,
+                                        Booking.start_time, Booking.amount, Booking.amount_refunded)).all()
+            for booking_id, status, end_cause, payment_status, start, amount, refunded in rows:
+                now = Seen(BookingStatus(status), EndCause(end_cause) if end_cause else None,
+                           PaymentStatus(payment_status), _utc(start))
+                state = (now.status, now.end_cause)
+                assert state_in_table(*state), f"booking {booking_id} is in {state}, which the table never leaves"
                 assert 0 <= refunded <= amount, f"booking {booking_id}: {refunded} refunded of {amount}"
+                before = self.last.get(booking_id)
                 if before is None:
-                    assert now.status in FIRST_STATUSES, f"booking {booking_id} appeared as {now.status}"
+                    assert state in FIRST_STATES, f"booking {booking_id} appeared as {state}"
                 else:
-                    if before.status != now.status:
-                        edge = (before.status, now.status)
-                        assert edge in TRANSITIONS, f"booking {booking_id}: {edge} is not in the table"
+                    old = (before.status, before.end_cause)
+                    if old != state:
+                        assert in_table(old, state), f"booking {booking_id}: {old} -> {state} is not in the table"
                         if now.status == C:
                             assert before.status == P or before.payment_status in REVIVABLE, \
                                 f"booking {booking_id} confirmed again after its payment was {before.payment_status}"
-                        self.transitions.append((booking_id, before.status, now.status))
                         SEEN_TRANSITIONS[(before.status.value, now.status.value)] += 1
                     assert MONEY_RANK[now.payment_status] >= MONEY_RANK[before.payment_status], \
                         f"booking {booking_id}: payment went from {before.payment_status} to {now.payment_status}"
@@ -456,7 +469,7 @@ def test_random_interleavings_keep_the_lifecycle_invariants(engine, database_url
     SEEN_TRANSITIONS.clear()
     machine = lifecycle_machine(engine=engine, database_url=database_url, emulator=emulator)
     run_state_machine_as_test(machine, settings=settings(
-        max_examples=30, stateful_step_count=15, deadline=None, database=None,
+        max_examples=40, stateful_step_count=15, deadline=None, database=None,
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ))
