@@ -316,15 +316,20 @@ def lifecycle_machine(*, engine, database_url: str, emulator: EmulatorServer) ->
         # --- the builder -----------------------------------------------------------------------------
 
         @precondition(lambda self: self.booking_ids)
-        @rule(index=st.integers(0, 50), full=st.booleans())
-        def builder_refunds(self, index: int, full: bool) -> None:
+        @rule(index=st.integers(0, 50), full=st.booleans(), cancel_too=st.booleans())
+        def builder_refunds(self, index: int, full: bool, cancel_too: bool) -> None:
+            """In full (asked: is the session cancelled too?) or in part."""
+            booking_id = self.pick(index)
+            before = self.booking(booking_id).status
             try:
-                refunds.request_refund(engine=engine, gateway=gateway, actor=self.actor,
-                                       booking_id=self.pick(index), amount=None if full else 1500,
-                                       reason="requested_by_customer", request_key=f"refund-{next(keys)}")
+                outcome = refunds.request_refund(
+                    engine=engine, gateway=gateway, actor=self.actor, booking_id=booking_id,
+                    amount=None if full else 1500, reason="requested_by_customer",
+                    request_key=f"refund-{next(keys)}", cancel_session=cancel_too, now=self.now())
             except refunds.Refused:
-                pass
-            self.fetch_events()
+                return
+            if before == C and self.booking(booking_id).status == X and outcome.message:
+                self.keep_by_choice(booking_id)
 
         @precondition(lambda self: self.booking_ids)
         @rule(index=st.integers(0, 50), refund=st.sampled_from(refunds.REFUND_CHOICES))
