@@ -6,11 +6,14 @@ A refund, with no Stripe call while a transaction is open:
   Stripe  refunds.create with the idempotency key `refund-<refund id>-<booking id>`;
   txn 2   record Stripe's answer (or its refusal) and an audit entry.
 The same request key twice (a double click) returns the first refund and never calls Stripe again.
+A full refund of an upcoming confirmed booking first asks whether the session is cancelled too
+(`cancel_session`): yes goes through `cancel_booking`; no keeps the booking confirmed (a refund asked
+for here never cancels a booking by itself).
 The refund lands through the API answer or the `charge.refunded` webhook, whichever comes first:
 totals are derived (`payment_records.settle_refunds`), so the second changes nothing.
 
-Cancelling a booking: the booking is cancelled first (the slot is free and the client emailed
-whatever Stripe does next), then the chosen refund goes through the same refund flow. A refund that
+Cancelling a booking: the booking is cancelled first (the slot is free; the cancellation email, one
+each side, says the refund is on its way), then the chosen refund goes through the same refund flow. A refund that
 Stripe refuses stays on the booking as a failed row, with a Retry.
 """
 

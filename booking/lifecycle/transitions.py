@@ -4,8 +4,8 @@ A booking's state is its `status` and, once it has ended, its `end_cause` (a typ
 move is triggered by an event (`Event`) or, for an ending, by its cause. `TRANSITIONS` is the whole
 table; every change goes through `_change_state`, which takes its from-states from the table (asking for a
 move outside it raises `IllegalTransition`) and is a compare-and-swap, so each happens once however
-often and however concurrently it is asked for. `_announce` is the one place that decides which
-messages a change sends.
+often and however concurrently it is asked for. `messages_for` is the one place that decides
+which messages a change sends (one per change; `_announce` queues them).
 
     state                      event / cause              -> state
     -------------------------  -------------------------  ----------
