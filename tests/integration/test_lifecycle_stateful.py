@@ -479,3 +479,36 @@ def test_random_interleavings_keep_the_lifecycle_invariants(engine, database_url
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ))
     print(f"\nstatus changes seen ({database_url.split(':')[0]}):", dict(SEEN_TRANSITIONS))
+
+
+def test_a_decline_reported_after_try_again_does_not_break_the_old_sessions_events(engine, emulator, app_settings):
+    """Found by the machine above: the payment_intent event of a card declined on the session "Try again"
+    replaced names no session, so it was pinned on the new attempt; the old session's own expiry event
+    then failed for ever (UNIQUE payment.payment_intent_id). Every event now applies, in Stripe's order."""
+    emulator.emulator.reset()
+    gateway = StripeGateway(secret_key="sk_test_stateful", webhook_secret=se.WEBHOOK_SECRET, api_base=emulator.url,
+                            max_network_retries=0)
+    with Session(engine) as s:
+        builder = make_builder(s, time_zone="UTC", hours=(time(0, 0), END_OF_DAY))
+        session_type_id = make_session_type(s, builder, price_amount=6000, currency="gbp").id
+        s.commit()
+    start = (utcnow() + timedelta(days=3)).replace(hour=10, minute=0, second=0, microsecond=0)
+    started = payments.begin_checkout(engine=engine, gateway=gateway, settings=SETTINGS,
+                                      session_type_id=session_type_id, start_time=start, client_name="Ann",
+                                      client_email="ann@example.com")
+    emulator.emulator.pay(started.checkout_session_id, number=DECLINED_CARD, expiry="12/34", cvc="123",
+                          email="ann@example.com", name="Ann")
+    retried = payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=started.booking_id)
+    emulator.emulator.pay(retried.checkout_session_id, number=GOOD_CARD, expiry="12/34", cvc="123",
+                          email="ann@example.com", name="Ann")
+
+    with emulator.emulator.lock:
+        events = list(reversed(emulator.emulator.store.all("event")))
+    for event in events:  # delivered only now, in the order Stripe made them
+        payload = json.dumps(event).encode()
+        result = handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
+        assert result.status_code == 200, (event["type"], result.body)
+
+    with Session(engine) as s:
+        booking = s.get(Booking, started.booking_id)
+        assert (booking.status, booking.checkout_session_id) == (C, retried.checkout_session_id)
