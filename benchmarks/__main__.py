@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from benchmarks import _harness as h
 
-SCRIPTS = ["slot_search", "checkout_race", "webhook_ingest", "workers", "booking_page"]
+SCRIPTS = ["slot_search", "checkout_race", "webhook_ingest", "workers", "booking_page", "event_loop"]
 
 
 def main() -> None:

@@ -75,6 +75,7 @@ class AppServer:
     port: int
     process: subprocess.Popen
     log_path: Path
+    job_worker: subprocess.Popen | None = None
 
     @property
     def host(self) -> str:
@@ -87,8 +88,10 @@ class AppServer:
 
 @contextmanager
 def app_server(database_url: str, *, workers: int = 1, redis_url: str | None = None, fake_gateway: bool = True,
-               stripe_api_base: str | None = None, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
-    """The production ASGI stack (benchmarks/_asgi.py) under granian, as `reflex run --env prod` serves it."""
+               stripe_api_base: str | None = None, extra_env: dict[str, str] | None = None,
+               job_worker: bool = True) -> Iterator[AppServer]:
+    """The production ASGI stack (benchmarks/_asgi.py) under granian, as `reflex run --env prod` serves it,
+    and (as `make run`) the job worker beside it (benchmarks/_worker.py)."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-app-"))
     env = {k: v for k, v in os.environ.items()
@@ -114,15 +117,23 @@ def app_server(database_url: str, *, workers: int = 1, redis_url: str | None = N
         )
     server = AppServer(port=port, process=process, log_path=log_path)
     try:
+        if job_worker:
+            with open(workdir / "job-worker.log", "wb") as log:
+                server.job_worker = subprocess.Popen([sys.executable, "-m", "benchmarks._worker"], cwd=PROJECT_ROOT,
+                                                     env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                     start_new_session=True)
         _wait_healthy(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for child in (process, server.job_worker):
+            if child is None:
+                continue
+            child.terminate()
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def _wait_healthy(server: AppServer, timeout: float = 90) -> None:

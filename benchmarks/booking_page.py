@@ -96,7 +96,7 @@ def measure(backend: str, *, visits: int, payments: int) -> dict[str, float]:
                         paid.append(time.perf_counter() - started)
                     context.close()
             finally:
-                server.process.stop()
+                server.stop()
         finally:
             emulator.stop()
             engine.dispose()

@@ -246,7 +246,7 @@ def _parse_start_time(raw: str) -> datetime | None:
 async def stripe_webhook(request: Request) -> JSONResponse:
     payload = await request.body()  # the raw bytes Stripe signed (at most 1 MiB: booking_ui/middleware.py)
     signature = request.headers.get("stripe-signature")
-    # WEBHOOK_PROCESSING=worker: answer once stored, a background job applies it (booking/webhook_worker.py).
+    # WEBHOOK_PROCESSING=worker: answer once stored, the job worker applies it (booking/events/processor.py).
     receive = accept_webhook if get_settings().webhook_processing == "worker" else handle_webhook
     result = await run_in_threadpool(
         lambda: receive(engine=deps.engine(), gateway=deps.gateway(), payload=payload, signature=signature)

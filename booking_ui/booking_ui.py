@@ -1,11 +1,11 @@
-"""The Reflex app: registers pages, mounts the HTTP API, starts the background workers."""
+"""The Reflex app: registers pages and mounts the HTTP API. Background jobs run apart, in the job worker
+(`python -m booking.worker`, started beside the web server by `make run`)."""
 
 import reflex as rx
 
-from booking_ui import routes
+from booking_ui import deps, routes
 from booking_ui.admin.pages import register_admin_pages
 from booking_ui.api import build_api
-from booking_ui.background import register_background_tasks
 from booking_ui.middleware import harden
 from booking_ui.pages.book import book_page
 from booking_ui.pages.builder import builder_page
@@ -42,4 +42,11 @@ app.add_page(not_found_page, route="404", title=NOT_FOUND_TITLE)
 app.add_page(manage_page, route=routes.MANAGE, title="Manage your booking", on_load=ManageState.load,
              meta=[{"name": "referrer", "content": "same-origin"}, {"name": "robots", "content": "noindex"}])
 register_admin_pages(app)
-register_background_tasks(app)
+
+
+def reset_inherited_db_pool() -> None:
+    """Forked workers must not share the parent's pooled connections (SQLAlchemy's fork recipe)."""
+    deps.engine().dispose(close=False)
+
+
+app.register_lifespan_task(reset_inherited_db_pool)

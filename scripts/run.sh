@@ -17,7 +17,7 @@ emulator_pid=""
 cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-has_key=$(python -c 'from booking.config import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
+has_key=$(python -c 'from booking.core import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
 if [[ -z $has_key ]]; then
   emulator_port=${STRIPE_EMULATOR_PORT:-12111}
   export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
@@ -27,7 +27,7 @@ if [[ -z $has_key ]]; then
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
     --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
-    --business-name "$(python -c 'from booking.config import get_settings; print(get_settings().platform_name)')" \
+    --business-name "$(python -c 'from booking.core import get_settings; print(get_settings().platform_name)')" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!
   python - "$STRIPE_API_BASE" <<'PY'
@@ -50,14 +50,30 @@ if [[ -z $has_key ]]; then
   python -m booking sync-stripe-catalog
 fi
 
-# WORKERS=N backend processes (2 or more need REDIS_URL; check-settings above says so). Unset: Reflex
-# picks (1 without Redis; with it, min(2 x cores + 1, 8)).
+# WORKERS=N web (backend) processes (2 or more need REDIS_URL; check-settings above says so). Unset:
+# Reflex picks (1 without Redis; with it, min(2 x cores + 1, 8)).
 if [[ -n ${WORKERS:-} ]]; then
   export GRANIAN_WORKERS=$WORKERS
 fi
-# Webhooks are answered once stored and applied by a processor process (README: Benchmarks).
+# Webhooks are answered once stored and applied by the job worker (README: Benchmarks).
 export WEBHOOK_PROCESSING=${WEBHOOK_PROCESSING:-worker}
-echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS workers}"
+# JOB_WORKERS=N job worker processes (default 1): the hold sweeper, the outbox, stored webhooks, late
+# refunds. Leader locks keep each job to one runner, so more only stand by to take over.
+job_workers=${JOB_WORKERS:-1}
+job_pids=()
+for ((n = 0; n < job_workers; n++)); do
+  python -m booking.worker &
+  job_pids+=($!)
+done
+app_pid=""
+stop_all() {
+  [[ -n $app_pid ]] && kill "$app_pid" 2>/dev/null
+  for pid in "${job_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  wait "${job_pids[@]}" 2>/dev/null
+  cleanup
+}
+trap stop_all EXIT INT TERM
+echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS web workers}, and $job_workers job worker(s)"
 if [[ -z $has_key ]]; then
   echo "    Builder workspace: http://localhost:$PORT/admin/login"
   echo "    Demo sign-ins (password: demo-password): ada@demo.test, grace@demo.test, kenji@demo.test (builders),"
@@ -65,5 +81,4 @@ if [[ -z $has_key ]]; then
 fi
 reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "${HOST:-0.0.0.0}" &
 app_pid=$!
-trap 'kill $app_pid 2>/dev/null; cleanup' EXIT INT TERM
 wait $app_pid

@@ -37,13 +37,16 @@ class Settings(BaseSettings):
     # Backend worker processes. Unset: Reflex's choice (1; with REDIS_URL, min(2 x cores + 1, 8)).
     # Two or more need REDIS_URL: the workers share the browsers' state through it.
     workers: int | None = Field(None, ge=1, le=64, validation_alias="WORKERS")
+    # Job worker processes (`python -m booking.worker`) that `make run` starts beside the web server. Leader
+    # locks keep each periodic job to one runner: two or more on SQLite need REDIS_URL for those locks.
+    job_workers: int = Field(1, ge=1, le=16, validation_alias="JOB_WORKERS")
     smtp_url: str | None = Field(None, validation_alias="SMTP_URL")
     mail_dir: str = Field("var/mail", validation_alias="MAIL_DIR")
     mail_from: str = Field("Booking <bookings@localhost>", validation_alias="MAIL_FROM")
     hold_minutes: int = Field(30, validation_alias="HOLD_MINUTES")
     sweep_interval_seconds: float = Field(30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
     # Webhooks: "inline" applies each event before answering; "worker" answers once the event is stored
-    # and a background job applies it (booking/webhook_worker.py), every WEBHOOK_WORKER_INTERVAL_SECONDS.
+    # and the job worker applies it (booking/events/processor.py), every WEBHOOK_WORKER_INTERVAL_SECONDS.
     webhook_processing: Literal["inline", "worker"] = Field("inline", validation_alias="WEBHOOK_PROCESSING")
     webhook_worker_interval_seconds: float = Field(0.25, gt=0, validation_alias="WEBHOOK_WORKER_INTERVAL_SECONDS")
     notification_interval_seconds: float = Field(5.0, validation_alias="NOTIFICATION_INTERVAL_SECONDS")
@@ -101,6 +104,14 @@ class Settings(BaseSettings):
     def _workers_share_state(cls, value: int | None, info: ValidationInfo) -> int | None:
         if value is not None and value >= 2 and not info.data.get("redis_url"):
             raise ValueError("2 or more workers need REDIS_URL (the workers share the browsers' state in Redis)")
+        return value
+
+    @field_validator("job_workers")
+    @classmethod
+    def _job_workers_share_locks(cls, value: int, info: ValidationInfo) -> int:
+        sqlite = str(info.data.get("database_url") or "").startswith("sqlite")
+        if value >= 2 and sqlite and not info.data.get("redis_url"):
+            raise ValueError("2 or more job workers on SQLite need REDIS_URL (their leader locks live there)")
         return value
 
     @field_validator("stripe_secret_key")

@@ -6,20 +6,17 @@ waits on our business logic. A processor applies the stored events through the w
 the event's row (status failed, with the traceback) and retried with backoff, since Stripe, having had
 its 200, will not send the event again.
 
-The processor is a process of its own (`python -m booking.events.processor`), started by whichever app
-worker leads (booking/locks.py) and ended with it: applying an event takes milliseconds of CPU, and in
-the web worker's process it would take the interpreter away from the deliveries being answered.
+The processor is a job of the job worker (`python -m booking.worker`, booking/ops/worker.py), a process
+apart from the web server's: applying an event takes milliseconds of CPU, and in the web worker's
+process it would take the interpreter away from the deliveries being answered.
 """
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,22 +113,22 @@ class StoredEventProcessor:
         return due[:BATCH]
 
     def _apply(self, engine: Engine, gateway: PaymentGateway, event_id: str) -> int:
-        loaded: dict[str, Any] = {}
-
-        def load(session: Session) -> dict[str, Any] | None:
+        def still_due(session: Session) -> bool:  # not applied meanwhile (an inline delivery, a replay)
             row = session.get(StripeEvent, event_id)
-            if row is None or row.status not in (EventStatus.RECEIVED, EventStatus.FAILED):
-                return None  # applied meanwhile (an inline delivery, a replay)
-            loaded.update(json.loads(row.payload))
-            return loaded
+            return row is not None and row.status in (EventStatus.RECEIVED, EventStatus.FAILED)
 
+        event: dict[str, Any] = {}
         try:
-            # The webhook's own path: no Stripe call while the transaction (and the writer's turn) is held.
-            outcome = webhooks.apply_event(engine=engine, gateway=gateway, load=load,
+            with session_scope(engine) as session:
+                row = session.get(StripeEvent, event_id)
+                if row is None or row.status not in (EventStatus.RECEIVED, EventStatus.FAILED):
+                    return 0
+                event = json.loads(row.payload)
+            # The webhook's own path: Stripe asked first, then one transaction (and the writer's turn).
+            outcome = webhooks.apply_event(engine=engine, gateway=gateway, event=event, still_due=still_due,
                                            turn=lambda: _writer_turn(engine))
             if outcome is None:
                 return 0
-            event = loaded
         except Exception as exc:
             webhooks._record_failure(engine, event_id, exc)
             attempts = self._attempts(engine, event_id)
@@ -157,78 +154,3 @@ def pending_events(*, engine: Engine, since: datetime | None = None) -> int:
     with session_scope(engine) as session:
         return session.exec(select(func.count()).select_from(StripeEvent).where(
             StripeEvent.received_at >= since, StripeEvent.status == EventStatus.RECEIVED)).one()
-
-
-# --- the processor's own process ------------------------------------------------------------------------
-
-class ProcessorProcess:
-    """The leading app worker's processor: started on its first tick, restarted if it died, ended with it."""
-
-    def __init__(self, *, interval_seconds: float) -> None:
-        self._interval = interval_seconds
-        self._process: subprocess.Popen | None = None
-
-    def ensure_running(self) -> bool:
-        """True when it had to be (re)started."""
-        if self._process is not None and self._process.poll() is None:
-            return False
-        if self._process is not None:
-            log.warning("webhook processor exited with %s; starting it again", self._process.returncode)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "booking.events.processor", "--interval", str(self._interval),
-             "--parent", str(os.getpid())],
-            env=os.environ.copy(),
-        )
-        return True
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
-
-
-def run_processor(*, interval_seconds: float, parent_pid: int | None,
-                  processor: Callable[[], int] | None = None) -> None:
-    """The processor's loop: apply the due events, wait `interval_seconds`, until the parent is gone."""
-    if processor is None:
-        from booking.core.config import get_settings
-        from booking.core.db import engine_for
-        from booking.payments.gateway import StripeGateway
-
-        settings = get_settings()
-        gateways: list[StripeGateway] = []
-
-        def gateway() -> StripeGateway:  # built on first use: a bad key is logged each tick, not fatal
-            if not gateways:
-                gateways.append(StripeGateway(secret_key=settings.stripe_secret_key or "",
-                                              webhook_secret=settings.webhook_secrets,
-                                              api_base=settings.stripe_api_base))
-            return gateways[0]
-
-        processor = StoredEventProcessor(engine_factory=lambda: engine_for(settings.database_url),
-                                         gateway_factory=gateway)
-    while parent_pid is None or os.getppid() == parent_pid:
-        try:
-            if not processor():
-                time.sleep(interval_seconds)
-        except Exception:
-            log.exception("webhook processor tick failed")
-            time.sleep(interval_seconds)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Apply the webhook events the app stored (WEBHOOK_PROCESSING=worker).")
-    parser.add_argument("--interval", type=float, default=0.25, help="seconds between looks when idle")
-    parser.add_argument("--parent", type=int, default=None, help="exit when this process is gone")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s webhook-processor %(levelname)s %(message)s")
-    run_processor(interval_seconds=args.interval, parent_pid=args.parent)
-
-
-if __name__ == "__main__":
-    main()

@@ -3,12 +3,14 @@
 Order is not guaranteed, and the same event can arrive many times, even concurrently: every
 handler works from whatever state it finds and changes it with compare-and-swap updates.
 
-No Stripe call while the dispatch transaction is open. Inside it, handlers see a gateway that only
-answers from what Stripe said before the transaction began (`StripeAnswers`): a handler that needs
-more (tracing a payment intent to its booking, a charge's refunds, an account) raises `StripeNeeded`,
-the transaction rolls back, Stripe is asked with none open, and the handler runs again with the
-answer (`apply_event`). Stripe writes a handler decides on (the refund of a payment that lost its
-slot) are written as intents (a `Refund` row, `requested`) and sent after the commit.
+No Stripe call while the dispatch transaction is open. Before it opens, the event type's prefetch step
+(`PREFETCH`) asks Stripe for what its handler will need (the booking a payment intent we never saw
+belongs to, a charge's refunds when the event lists only some, an account whose event may be stale),
+reading our rows in a short transaction of its own first so that Stripe is asked only when our rows do
+not already tell. The handler then runs once, inside the transaction, on a gateway that only answers
+from those answers (`StripeAnswers`); asking it for anything else fails the event (kept and retried as
+any handler error), never reaches Stripe. Stripe writes a handler decides on (the refund of a payment
+that lost its slot) are written as intents (a `Refund` row, `requested`) and sent after the commit.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -165,18 +169,23 @@ HANDLERS: dict[str, Handler] = {
 
 
 def _store_event(engine: Engine, event: dict[str, Any], payload: bytes) -> bool:
-    """Insert the event row. False when it was already processed (a duplicate delivery)."""
-    with session_scope(engine) as session:
-        existing = session.get(StripeEvent, event["id"])
-        if existing is None:
-            try:
-                with session.begin_nested():
-                    session.add(StripeEvent(id=event["id"], type=event["type"], payload=payload.decode("utf-8")))
-                    session.flush()
-                return True
-            except sa.exc.IntegrityError:  # a concurrent delivery of the same event won the insert
-                existing = session.get(StripeEvent, event["id"])
-        return existing is None or existing.status in (EventStatus.RECEIVED, EventStatus.FAILED)
+    """Insert the event row. False when it was already processed (a duplicate delivery).
+
+    The hot path of every delivery, so one statement and the commit: `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING` (SQLite and PostgreSQL alike), then a look at the existing row only when it was there."""
+    table = StripeEvent.__table__
+    insert = _INSERTS[engine.dialect.name](table).values(
+        id=event["id"], type=event["type"], payload=payload.decode("utf-8"), received_at=utcnow(),
+        status=EventStatus.RECEIVED, attempts=0, source="webhook",
+    ).on_conflict_do_nothing(index_elements=[table.c.id]).returning(table.c.id)
+    with engine.begin() as connection:
+        if connection.execute(insert).first() is not None:
+            return True
+        status = connection.execute(sa.select(table.c.status).where(table.c.id == event["id"])).scalar()
+    return status is None or status in (EventStatus.RECEIVED, EventStatus.FAILED)
+
+
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
@@ -190,7 +199,7 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
         return WebhookResult(200, {"received": True, "duplicate": True})
 
     try:
-        outcome = apply_event(engine=engine, gateway=gateway, load=lambda _session: event)
+        outcome = apply_event(engine=engine, gateway=gateway, event=event)
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("webhook %s (%s) failed", event["id"], event["type"])
@@ -199,20 +208,17 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
     return WebhookResult(200, {"received": True, "outcome": outcome})
 
 
-# --- Stripe, outside the dispatch transaction ---------------------------------------------------------------
+# --- Stripe, before the dispatch transaction ----------------------------------------------------------------
 
-# What a handler may ask Stripe for inside the transaction (reads only): asked again outside it.
+# What a handler may read from Stripe (through its answers); every write is an intent sent after the commit.
 _READS = frozenset({"booking_id_for_payment_intent", "list_refunds", "retrieve_checkout_session",
                     "retrieve_connected_account", "retrieve_destination_charge"})
-_MAX_STRIPE_ROUNDS = 6  # a handler asks for at most a few things; a loop beyond that is a bug
+Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
 
 
-class StripeNeeded(Exception):
-    """A handler needs an answer from Stripe that was not fetched before its transaction began."""
-
-    def __init__(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
-        super().__init__(call[0])
-        self.call = call
+class StripeNotPrefetched(RuntimeError):
+    """A handler asked for a Stripe answer its event type's prefetch did not gather: the event fails and
+    is retried like any handler error (a prefetch step to extend, or a race with another event)."""
 
 
 class StripeCallInTransaction(RuntimeError):
@@ -220,17 +226,21 @@ class StripeCallInTransaction(RuntimeError):
 
 
 class StripeAnswers:
-    """The gateway a handler sees inside the dispatch transaction: answers from Stripe fetched before
-    it began, and `StripeNeeded` for anything else (`apply_event` fetches it and runs the handler again)."""
+    """The gateway a handler sees inside the dispatch transaction: only the answers Stripe gave before it
+    began (`fetch`, with no transaction open). It never calls Stripe itself."""
 
     def __init__(self, gateway: PaymentGateway) -> None:
         self._gateway = gateway
-        self._answers: dict[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]], Any] = {}
+        self._answers: dict[Call, Any] = {}
 
-    def fetch(self, call: tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]) -> None:
-        """Ask Stripe (call this with no transaction open)."""
-        name, args, kwargs = call
-        self._answers[call] = getattr(self._gateway, name)(*args, **dict(kwargs))
+    def fetch(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Ask Stripe now (call this with no transaction open) and keep the answer for the handler."""
+        if name not in _READS:
+            raise StripeCallInTransaction(f"{name}: not a read a handler may use")
+        call = (name, args, tuple(sorted(kwargs.items())))
+        if call not in self._answers:
+            self._answers[call] = getattr(self._gateway, name)(*args, **kwargs)
+        return self._answers[call]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -241,37 +251,93 @@ class StripeAnswers:
         def answer(*args: Any, **kwargs: Any) -> Any:
             call = (name, args, tuple(sorted(kwargs.items())))
             if call not in self._answers:
-                raise StripeNeeded(call)
+                raise StripeNotPrefetched(f"{name} was not fetched before the transaction")
             return self._answers[call]
 
         return answer
 
 
-def apply_event(*, engine: Engine, gateway: PaymentGateway,
-                load: Callable[[Session], dict[str, Any] | None], count_attempt: bool = True,
-                turn: Callable[[], AbstractContextManager[object]] = nullcontext) -> str | None:
-    """Run a stored event's handler in a transaction of its own, with no Stripe call while it is open.
+Prefetch = Callable[[Engine, StripeAnswers, dict[str, Any]], None]
 
-    `load` returns the event inside the transaction (None: nothing to do, e.g. applied meanwhile);
-    `turn` is held around each transaction (the worker's SQLite writer turn). A handler needing Stripe
-    rolls the transaction back, Stripe is asked, and the event is applied again. After the commit, a
+
+def _known_locally(engine: Engine, ref: StripeRef) -> bool:
+    """Our rows already tell whose payment this is (a read of its own, closed before Stripe is asked)."""
+    with Session(engine) as session:
+        return payment_records.known_booking_id(session=session, ref=ref) is not None
+
+
+def _trace_payment_intent(engine: Engine, answers: StripeAnswers, event: dict[str, Any]) -> None:
+    """For `locate(..., gateway=...)`: a payment intent our rows do not know is traced through Stripe."""
+    ref = StripeRef.of(event["data"]["object"])
+    if ref.payment_intent_id and not _known_locally(engine, ref):
+        answers.fetch("booking_id_for_payment_intent", ref.payment_intent_id)
+
+
+def _prefetch_charge_refunded(engine: Engine, answers: StripeAnswers, event: dict[str, Any]) -> None:
+    _trace_payment_intent(engine, answers, event)
+    charge = event["data"]["object"]
+    listed = charge.get("refunds")
+    payment_intent = StripeRef.of(charge).payment_intent_id
+    if not (isinstance(listed, dict) and not listed.get("has_more")) and payment_intent:
+        answers.fetch("list_refunds", payment_intent)  # the event lists only some: `_refunds_of` asks
+
+
+def _prefetch_charge_succeeded(engine: Engine, answers: StripeAnswers, event: dict[str, Any]) -> None:
+    charge = event["data"]["object"]
+    if (charge.get("transfer_data") or {}).get("destination") or charge.get("destination") or charge.get("transfer"):
+        _trace_payment_intent(engine, answers, event)  # a destination charge: `locate` may trace it
+
+
+def _prefetch_account_updated(engine: Engine, answers: StripeAnswers, event: dict[str, Any]) -> None:
+    account_id = (event["data"]["object"] or {}).get("id")
+    seen_at = connect._from_unix(event.get("created")) or utcnow()
+    with Session(engine) as session:
+        builder = connect.builder_of_account(session=session, account_id=account_id) if account_id else None
+        stale = builder is not None and connect.is_stale(builder, seen_at)
+    if stale:  # the handler reads the account again rather than trust an out-of-date payload
+        answers.fetch("retrieve_connected_account", account_id)
+
+
+# Per event type, what its handler needs from Stripe, gathered before its transaction; a type not listed
+# needs nothing (its handler works from the payload and our rows).
+PREFETCH: dict[str, Prefetch] = {
+    "charge.refunded": _prefetch_charge_refunded,
+    "refund.created": _trace_payment_intent,
+    "refund.updated": _trace_payment_intent,
+    "refund.failed": _trace_payment_intent,
+    "charge.refund.updated": _trace_payment_intent,
+    "charge.succeeded": _prefetch_charge_succeeded,
+    "account.updated": _prefetch_account_updated,
+}
+
+
+def prefetch(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any]) -> StripeAnswers:
+    """What the event's handler will need from Stripe, asked now, with no transaction open."""
+    answers = StripeAnswers(gateway)
+    step = PREFETCH.get(event.get("type", ""))
+    if step is not None:
+        step(engine, answers, event)
+    return answers
+
+
+def apply_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any],
+                still_due: Callable[[Session], bool] | None = None, count_attempt: bool = True,
+                turn: Callable[[], AbstractContextManager[object]] = nullcontext) -> str | None:
+    """Apply an event: prefetch what its handler needs from Stripe, then run the handler once in a
+    transaction of its own, with no Stripe call while it is open.
+
+    `still_due` is asked inside the transaction (False: nothing to do, e.g. applied meanwhile; returns
+    None); `turn` is held around the transaction (the worker's SQLite writer turn). After the commit, a
     late-payment refund the handler requested is sent. Exceptions propagate (the caller records them).
     """
-    answers = StripeAnswers(gateway)
-    for _round in range(_MAX_STRIPE_ROUNDS):
-        try:
-            with turn(), session_scope(engine) as session:
-                event = load(session)
-                if event is None:
-                    return None
-                outcome = _dispatch(session, answers, event, count_attempt=count_attempt)
-                refund_bookings = payments.late_refunds_requested(session)
-        except StripeNeeded as need:
-            answers.fetch(need.call)  # the transaction is closed: ask Stripe now
-            continue
-        _send_requested_refunds(engine, gateway, refund_bookings)
-        return outcome
-    raise RuntimeError(f"event handler kept asking Stripe for more after {_MAX_STRIPE_ROUNDS} rounds")
+    answers = prefetch(engine=engine, gateway=gateway, event=event)
+    with turn(), session_scope(engine) as session:
+        if still_due is not None and not still_due(session):
+            return None
+        outcome = _dispatch(session, answers, event, count_attempt=count_attempt)
+        refund_bookings = payments.late_refunds_requested(session)
+    _send_requested_refunds(engine, gateway, refund_bookings)
+    return outcome
 
 
 def _send_requested_refunds(engine: Engine, gateway: PaymentGateway, booking_ids: list[str]) -> None:
@@ -287,7 +353,8 @@ def _send_requested_refunds(engine: Engine, gateway: PaymentGateway, booking_ids
 def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], *, count_attempt: bool) -> str:
     """Run the event's handler in the caller's transaction and record the outcome on its row.
 
-    Pass a `StripeAnswers` as the gateway (`apply_event` does): the handler may not reach Stripe here.
+    Pass the event's prefetched `StripeAnswers` as the gateway (`apply_event` does): the handler may not
+    reach Stripe here; given a plain gateway, the handler gets answers with nothing prefetched.
     """
     row = session.get(StripeEvent, event["id"])
     if count_attempt:
@@ -340,13 +407,13 @@ def _known_booking_id(session: Session, payload: str) -> str | None:
 def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> str:
     """Run a stored event's handler again (operator tool for a fixed bug); also sends a late-payment
     refund of its booking left `requested`."""
-    def load(session: Session) -> dict[str, Any]:
+    with session_scope(engine) as session:
         row = session.get(StripeEvent, event_id)
         if row is None:
             raise LookupError(event_id)
-        return json.loads(row.payload)
+        event = json.loads(row.payload)
 
-    outcome = apply_event(engine=engine, gateway=gateway, load=load, count_attempt=False)
+    outcome = apply_event(engine=engine, gateway=gateway, event=event, count_attempt=False)
     with session_scope(engine) as session:
         booking_id = session.exec(sa.select(StripeEvent.booking_id).where(StripeEvent.id == event_id)).scalar()
     if booking_id:
@@ -374,7 +441,7 @@ def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, An
     if not _store_event(engine, event, payload):
         return "duplicate"
     try:
-        return apply_event(engine=engine, gateway=gateway, load=lambda _session: event) or ""
+        return apply_event(engine=engine, gateway=gateway, event=event) or ""
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("%s event %s (%s) failed", source, event["id"], event["type"])

@@ -730,9 +730,10 @@ def send_late_payment_refunds(*, engine: Engine, gateway: PaymentGateway, bookin
 
 
 def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: datetime | None = None,
-                        limit: int = 100) -> int:
-    """Release holds past their expiry even when no webhook came, and send late-payment refunds left
-    requested. Safe with several workers. Returns the holds released."""
+                        limit: int = 100, send_late_refunds: bool = True) -> int:
+    """Release holds past their expiry even when no webhook came, and (unless `send_late_refunds` is
+    False: the job worker sends them as a job of their own) send late-payment refunds left requested.
+    Safe with several workers. Returns the holds released."""
     now = now or utcnow()
     with session_scope(engine) as session:
         stale = [b.id for b in bookings.stale_holds(session=session, now=now, limit=limit)]
@@ -743,7 +744,7 @@ def sweep_expired_holds(*, engine: Engine, gateway: PaymentGateway | None, now: 
                 released += 1
         except PaymentProviderError:
             log.warning("sweeper: Stripe unavailable for booking %s; will retry", booking_id)
-    if gateway is not None:
+    if gateway is not None and send_late_refunds:
         send_late_payment_refunds(engine=engine, gateway=gateway, older_than=LATE_REFUND_RETRY_AFTER, now=now)
     return released
 

@@ -180,7 +180,7 @@ class FolderMailer:
         partial = path.with_name(f".{path.name}.partial")
         partial.write_bytes(message_bytes(message))
         os.replace(partial, path)
-        log.info("mail to %s: %s (saved to %s)", message.get("To", "?"), message.get("Subject", ""), path)
+        log.info("mail saved to %s", path)  # never the address or the subject (a client's name) in logs
         return path
 
 

@@ -559,7 +559,7 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
 def _over_daily_cap(session: Session, notification: Notification, now: datetime) -> str | None:
     """The address already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
     settled as sent with its reason in last_error, and is not counted). The outbox runs once per tick
-    across workers (booking/locks.py), so rows are claimed one after another."""
+    across workers (booking/ops/locks.py), so rows are claimed one after another."""
     from booking.core.config import get_settings  # read when sending, never at import
 
     cap = get_settings().unsolicited_emails_per_day
@@ -678,7 +678,7 @@ def _record_outcome(
             notification.last_error = None
             notification.next_attempt_at = now
             report.sent += 1
-            log.info("notification %s (%s) sent to %s", claim.notification_id, claim.kind, claim.recipient)
+            log.info("notification %s (%s) sent", claim.notification_id, claim.kind)  # no address in logs
             return
         notification.last_error = error[:_ERROR_LENGTH]
         if permanent or notification.attempts >= max_attempts:
@@ -686,15 +686,15 @@ def _record_outcome(
             notification.next_attempt_at = now
             report.failed += 1
             log.error(
-                "notification %s (%s to %s) failed after %d attempt(s): %s",
-                claim.notification_id, claim.kind, claim.recipient, notification.attempts, error,
+                "notification %s (%s) failed after %d attempt(s): %s",
+                claim.notification_id, claim.kind, notification.attempts, error,
             )
             return
         notification.next_attempt_at = now + backoff_delay(attempts=notification.attempts, base_delay=base_delay)
         report.retried += 1
         log.warning(
-            "notification %s (%s to %s) attempt %d failed, retrying at %s: %s",
-            claim.notification_id, claim.kind, claim.recipient, notification.attempts,
+            "notification %s (%s) attempt %d failed, retrying at %s: %s",
+            claim.notification_id, claim.kind, notification.attempts,
             notification.next_attempt_at.isoformat(), error,
         )
 

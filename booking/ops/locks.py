@@ -1,8 +1,9 @@
-"""Once per tick across every worker: a leader lock for periodic jobs (the hold sweeper, the outbox).
+"""Once per tick across every job worker: a leader lock for periodic jobs (the hold sweeper, the outbox).
 
-Every backend worker runs every lifespan task, so each periodic job asks its lock before each tick.
-The lock is a lease that its holder keeps from tick to tick, so one worker (the leader) runs the job
-and the others skip it; when the leader dies, its lease ends and the next worker to tick takes over.
+Every job worker (`python -m booking.worker`, booking/ops/worker.py) runs every job, so each job asks its
+lock before each tick. The lock is a lease that its holder keeps from tick to tick, so one worker (the
+leader) runs the job and the others skip it; when the leader dies, its lease ends and the next worker
+to tick takes over.
 
 - `REDIS_URL` set: a Redis key (`SET NX PX` through redis-py's Lock), renewed by the leader each tick,
   expiring `ttl_seconds` after the last renewal.
@@ -13,7 +14,6 @@ and the others skip it; when the leader dies, its lease ends and the next worker
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
@@ -110,7 +110,7 @@ class RedisLeaderLock:
 
         self.name = name
         self._client = client or redis.Redis.from_url(redis_url)
-        # thread_local=False: each tick runs in whichever thread asyncio.to_thread picks.
+        # thread_local=False: the lease belongs to the job, whichever thread renews or releases it.
         self._lock = self._client.lock(f"{KEY_PREFIX}{name}", timeout=ttl_seconds, blocking=False,
                                        thread_local=False)
         self._errors = redis.exceptions
@@ -152,28 +152,3 @@ def run_if_leader(lock: TickLock, work: Callable[[], Any]) -> tuple[bool, Any]:
     if not lock.acquire():
         return False, None
     return True, work()
-
-
-async def run_periodically(work: Callable[[], Any], *, lock_factory: Callable[[], TickLock],
-                           interval_seconds: float) -> None:
-    """Run `work` (blocking; in a thread) every `interval_seconds`, only in the worker that leads.
-
-    Errors are logged and the loop goes on; cancel the task to stop it (the lead is then released).
-    """
-    lock: TickLock | None = None
-    try:
-        while True:
-            try:
-                lock = lock or lock_factory()
-                await asyncio.to_thread(run_if_leader, lock, work)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("periodic job %s failed", getattr(lock, "name", "?"))
-            await asyncio.sleep(interval_seconds)
-    finally:
-        if lock is not None:
-            try:
-                await asyncio.shield(asyncio.to_thread(lock.release))
-            except Exception:
-                log.warning("tick lock %s: release failed", lock.name, exc_info=True)

@@ -4,11 +4,15 @@ Every event handler of an admin state is declared with `@admin_event` (or `@admi
 slow work): it resolves the signed-in account from the hashed session token on the server before the
 handler body runs, whatever page the browser thinks it is on. Inside, `current_actor()` is who acts;
 `authz.load_owned` loads a row *and* checks its owner. A page guard only hides a page.
+
+Neither the guard's account lookup nor the handler's database work runs on Reflex's event loop: an
+`@admin_event` (and a `@public_admin_event`) body runs in a worker thread against a draft of the state,
+whose assignments are applied on the loop afterwards (`booking_ui.offloop`); an `@admin_background`
+body awaits its blocking calls with `run_db` / `off_loop`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
@@ -20,6 +24,7 @@ import reflex as rx
 from booking.accounts import Actor, Forbidden, NotFound, resolve, revoke
 from booking.core import Builder, UserRole, get_settings, session_scope
 from booking_ui import deps, routes
+from booking_ui.offloop import off_loop_handler, run_db
 
 SESSION_COOKIE = "admin_session"
 NOT_FOUND_MESSAGE = "That item doesn't exist or isn't yours."
@@ -58,10 +63,10 @@ def _cookie_settings() -> dict[str, Any]:
 
 
 def admin_event(fn: Callable) -> Any:
-    """A synchronous admin handler: signed-out → the sign-in page; not yours → a message; else run."""
+    """An admin handler written as plain synchronous code: signed-out → the sign-in page; not yours →
+    a message; else run. The lookup and the body run in a worker thread, off the event loop."""
 
-    @functools.wraps(fn)
-    def guarded(self, *args, **kwargs):
+    def guarded_body(self, *args, **kwargs):
         actor = resolve_actor(self.auth_token)
         if actor is None:
             return self._signed_out()
@@ -75,6 +80,7 @@ def admin_event(fn: Callable) -> Any:
         finally:
             _CURRENT_ACTOR.reset(reset)
 
+    guarded = off_loop_handler(functools.wraps(fn)(guarded_body))
     guarded.__admin_guarded__ = True
     return rx.event(guarded)
 
@@ -88,7 +94,7 @@ def admin_background(fn: Callable) -> Any:
     async def guarded(self, *args, **kwargs):
         async with self:
             token = self.auth_token
-        actor = await asyncio.to_thread(resolve_actor, token)
+        actor = await run_db(resolve_actor, token)
         if actor is None:
             async with self:
                 return self._signed_out()
@@ -109,8 +115,9 @@ def admin_background(fn: Callable) -> Any:
 def public_admin_event(fn: Callable) -> Any:
     """A handler that must work signed out (signing in, signing out). Marked so the authorisation
     walk knows it is public on purpose."""
-    fn.__admin_public__ = True
-    return rx.event(fn)
+    handler = off_loop_handler(fn)
+    handler.__admin_public__ = True
+    return rx.event(handler)
 
 
 class AdminState(rx.State):

@@ -37,6 +37,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
+from booking_ui.offloop import off_loop
 
 TITLE = "Bookings"
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class BookingsState(AdminState):
         async with self:
             if self.detail.id == booking_id:
                 self.detail = detail
-            self._refresh()
+            await off_loop(self._refresh)
 
     @admin_background
     async def refund(self, form: dict):

@@ -34,6 +34,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
+from booking_ui.offloop import off_loop
 
 TITLE = "Payments"
 RECONCILE_WINDOW = timedelta(days=7)
@@ -162,7 +163,7 @@ class PaymentsState(AdminState):
                     for m in report.mismatches
                 ]
                 self.reconcile_notes = report.problems[:50]
-            self._refresh()  # reconcile may have confirmed, released or refunded bookings
+            await off_loop(self._refresh)  # reconcile may have confirmed, released or refunded bookings
 
 
 def _page_number(page: int) -> int:

@@ -45,6 +45,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
+from booking_ui.offloop import off_loop
 
 TITLE = "Payouts"
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class PayoutsState(AdminState):
             self.stripe_problem = f"Stripe's figures are not available right now: {problem}" if problem else ""
             if money is not None and money.balance is not None:
                 self.available, self.pending = balance_lines(money.balance)
-            self._show_view()
+            await off_loop(self._show_view)
 
     @admin_background
     async def set_up_payouts(self):
@@ -281,7 +282,7 @@ class PayoutsState(AdminState):
         async with self:
             self.working = False
             self.notice = _state_message(state) if not actor.is_admin else f"Stripe says: {STATE_LABELS[state]}."
-            self._show_view()
+            await off_loop(self._show_view)
         return None
 
     @admin_background

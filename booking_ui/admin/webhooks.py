@@ -29,6 +29,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.layout import admin_layout
+from booking_ui.offloop import off_loop
 
 TITLE = "Webhook log"
 
@@ -133,7 +134,7 @@ class WebhooksState(AdminState):
                 self.replaying = ""
         async with self:
             self.notice, self.admin_error = notice, error
-            self._refresh()
+            await off_loop(self._refresh)
 
 
 # --- the page -------------------------------------------------------------------------------------

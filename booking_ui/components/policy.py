@@ -11,12 +11,13 @@ import reflex as rx
 from booking.core import session_scope
 from booking.workspace import session_type_policy_lines
 from booking_ui import deps
+from booking_ui.offloop import db_event
 
 
 class PolicySummaryState(rx.State):
     policy_lines: list[str] = []
 
-    @rx.event
+    @db_event
     def load(self):
         raw = str(self.router.url.query_parameters.get("session_type_id", "") or "")
         if not raw:

@@ -52,6 +52,7 @@ from booking.lifecycle import (
 from booking.payments import PaymentProviderError
 from booking.scheduling import SessionTypeNotFound
 from booking_ui import deps, routes
+from booking_ui.offloop import db_event, off_loop
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class BookState(rx.State):
 
     # --- loading --------------------------------------------------------------------------------
 
-    @rx.event
+    @db_event
     def load(self):
         self.selected_start = self.selected_when_24 = self.selected_when_12 = self.notice = ""
         self.name_error = self.email_error = self.error_summary = ""
@@ -180,7 +181,7 @@ class BookState(rx.State):
             return None
         return rx.call_script(BROWSER_PREFERENCES_JS, callback=BookState.set_browser_preferences)
 
-    @rx.event
+    @db_event
     def set_browser_preferences(self, preferences: dict):
         preferences = preferences if isinstance(preferences, dict) else {}
         self.time_zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
@@ -191,7 +192,7 @@ class BookState(rx.State):
         if self.month_empty and self.next_available_day:  # open on the first month with a time, as people expect
             self._jump_to_next_available()
 
-    @rx.event
+    @db_event
     def set_time_zone(self, value: str):
         self.time_zone = canonical_zone_or_utc(value)
         self.selected_start = ""
@@ -233,17 +234,17 @@ class BookState(rx.State):
 
     # --- the calendar -----------------------------------------------------------------------------
 
-    @rx.event
+    @db_event
     def previous_month(self):
         year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
         self._refresh(year, month)
 
-    @rx.event
+    @db_event
     def next_month(self):
         year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
         self._refresh(year, month)
 
-    @rx.event
+    @db_event
     def show_next_available(self):
         self._jump_to_next_available()
 
@@ -327,7 +328,7 @@ class BookState(rx.State):
                 self.paying = False
                 self.selected_start = ""
                 self.notice = "Sorry — that time was just taken. Here are the times still free; nothing was charged."
-                self._refresh()
+                await off_loop(self._refresh)
             return None
         except Exception as exc:
             if not isinstance(exc, (PaymentProviderError, InvalidRequest, SessionTypeNotFound)):
@@ -360,7 +361,7 @@ class BookState(rx.State):
                                "This hold can't be renewed again, so nothing was charged. Please pick a time "
                                "again." if isinstance(exc, RenewalsExhausted) else
                                "Your hold has ended, so nothing was charged. Please pick a time again.")
-                self._refresh()
+                await off_loop(self._refresh)
             return None
         if continued.paid:
             return rx.redirect(f"{routes.PAYMENT_SUCCESS}?session_id={continued.checkout_session_id}")
@@ -386,4 +387,4 @@ class BookState(rx.State):
         async with self:
             self.hold_working = False
             self.notice = message
-            self._refresh()
+            await off_loop(self._refresh)

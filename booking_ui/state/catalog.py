@@ -5,12 +5,13 @@ import reflex as rx
 from booking.client import BuilderView, get_builder, list_builders
 from booking.core import session_scope
 from booking_ui import deps
+from booking_ui.offloop import db_event
 
 
 class HomeState(rx.State):
     builders: list[BuilderView] = []
 
-    @rx.event
+    @db_event
     def load(self) -> None:
         with session_scope() as session:
             self.builders = list_builders(session=session, locale=deps.browser_language(self))
@@ -26,7 +27,7 @@ class BuilderState(rx.State):
             return "Builder not found · Book a builder" if self.not_found else "Builder · Book a builder"
         return f"{self.builder.name} · Book a builder"
 
-    @rx.event
+    @db_event
     def load(self) -> None:
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
         with session_scope() as session:

@@ -16,6 +16,7 @@ from booking.core import format_date, locale_tag, utcnow
 from booking.notifications import csrf_token, looks_like_token, token_hash
 from booking.scheduling import load_zone
 from booking_ui import deps, routes
+from booking_ui.offloop import db_event
 
 COMMON_ZONES = [
     "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
@@ -72,7 +73,7 @@ class ManageState(rx.State):
     def zone_choices(self) -> list[str]:
         return COMMON_ZONES if self.zone in COMMON_ZONES else [self.zone, *COMMON_ZONES]
 
-    @rx.event
+    @db_event
     def load(self):
         token = self._token()
         self.week, self.notice, self.zone = 0, "", ""  # the zone the client booked in, to start with
@@ -108,7 +109,7 @@ class ManageState(rx.State):
         self.days = reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
                                        from_day=first, locale=self.locale)
 
-    @rx.event
+    @db_event
     def set_zone(self, value: str):
         try:
             self.zone = load_zone(value).key
@@ -116,12 +117,12 @@ class ManageState(rx.State):
             return
         self._refresh(self._token())
 
-    @rx.event
+    @db_event
     def later_times(self):
         self.week = min(self.week + 1, MAX_WEEKS_AHEAD)
         self._refresh(self._token())
 
-    @rx.event
+    @db_event
     def earlier_times(self):
         self.week = max(self.week - 1, 0)
         self._refresh(self._token())

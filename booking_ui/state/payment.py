@@ -11,6 +11,7 @@ from booking.core import get_settings
 from booking.lifecycle import HoldNotActive, release_hold_and_expire, retry_checkout
 from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
+from booking_ui.offloop import db_event
 
 PROCESSING_POLL_SECONDS = 2
 PROCESSING_POLL_LIMIT = 90  # three minutes, then the page says an email will follow
@@ -132,7 +133,7 @@ class CancelState(rx.State):
     def _booking_id(self) -> str:
         return self.router.url.query_parameters.get("booking", "")
 
-    @rx.event
+    @db_event
     def load(self):
         self.working, self.message = False, ""
         receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id(),

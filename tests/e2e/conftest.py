@@ -93,7 +93,7 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
         },
     )
     yield server
-    server.process.stop()
+    server.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""The production build on two workers (WORKERS=2, Redis for state), end to end: a client books and pays
-through the emulator's hosted Checkout, the webhook is stored and applied by the processor process
-(WEBHOOK_PROCESSING=worker, as `make run` serves it), one confirmation email goes out (the outbox runs
-once per tick across the workers), and the builder signs in and sees the booking. Every page of ours is
+"""The production build on two web workers (WORKERS=2, Redis for state) and two job workers
+(`python -m booking.worker` twice, as JOB_WORKERS=2 starts them), end to end: a client books and pays
+through the emulator's hosted Checkout, the webhook is stored and applied by the job worker that leads
+(WEBHOOK_PROCESSING=worker, as `make run` serves it), one confirmation email goes out (the leader locks
+keep the outbox to one runner across the job workers), and the builder signs in and sees the booking. Every page of ours is
 served with the Content-Security-Policy, and the browser reports no violation of it.
 
 Runs on SQLite and, when TEST_POSTGRES_URL is set, on a fresh PostgreSQL database; needs Redis
@@ -38,6 +39,7 @@ from tests.support.processes import ServerProcess, wait_until
 pytestmark = pytest.mark.e2e
 
 WORKERS = 2
+JOB_WORKERS = 2
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 WEBHOOK_SECRET = "whsec_workers_" + "w" * 24
 CARD_OK = "4242 4242 4242 4242"
@@ -74,13 +76,13 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 "MAIL_DIR": str(workdir / "mail"), "NOTIFICATION_INTERVAL_SECONDS": "0.5",
                 "SWEEP_INTERVAL_SECONDS": "1",
                 "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",  # every browser here is 127.0.0.1
-                # As `make run` serves it: the webhook stored and answered, a processor process applies it.
-                "WEBHOOK_PROCESSING": "worker",
-            })
+                # As `make run` serves it: the webhook stored and answered, the job worker applies it.
+                "WEBHOOK_PROCESSING": "worker", "JOB_WORKERS": str(JOB_WORKERS),
+            }, job_workers=JOB_WORKERS)
             try:
                 yield Deployment(app=app, database_url=database_url, mail_dir=workdir / "mail")
             finally:
-                app.process.stop()
+                app.stop()
     finally:
         emulator.stop()
 
@@ -168,7 +170,7 @@ def test_two_workers_serve_the_whole_booking_flow(deployment: Deployment, builde
     wait_until(lambda: booking() is not None and booking().status == BookingStatus.CONFIRMED, timeout=30,
                message="the booking confirmed")
 
-    def completion_applied() -> bool:  # the stored event, applied by the processor process
+    def completion_applied() -> bool:  # the stored event, applied by a job worker
         with Session(engine) as session:
             return session.exec(select(StripeEvent).where(StripeEvent.type == "checkout.session.completed",
                                                           StripeEvent.booking_id == booking().id,
@@ -197,9 +199,10 @@ def test_two_workers_serve_the_whole_booking_flow(deployment: Deployment, builde
     page.reload()  # a fresh websocket, perhaps to the other worker: still signed in
     expect(page.get_by_test_id("booking-row").filter(has_text=client_email)).to_be_visible()
 
-    # The app really runs on two worker processes; and after many outbox ticks of both, the client has
-    # exactly one confirmation.
+    # The app really runs on two web workers and two job workers; and after many outbox ticks of both job
+    # workers, the client has exactly one confirmation.
     assert len(app_processes(deployment.app)) >= WORKERS + 1  # the supervisor and its workers
+    assert all(worker.process.poll() is None for worker in deployment.app.job_workers)
     assert len(confirmations()) == 1
     assert watch.violations == []
     context.close()

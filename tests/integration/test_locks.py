@@ -1,9 +1,8 @@
-"""The tick lock (booking/locks.py): with several workers, a periodic job runs once per tick, in the
+"""The tick lock (booking/ops/locks.py): with several workers, a periodic job runs once per tick, in the
 worker that leads; when the leader goes, another takes over. Redis, PostgreSQL, and SQLite alone."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import threading
@@ -12,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from booking.ops import locks
+from booking.core.config import load_settings
+from booking.ops import locks, worker
 from tests.support.processes import wait_until
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -136,26 +136,26 @@ def test_redis_wins_when_configured(engine, name):
 
 
 def test_two_periodic_loops_run_each_tick_once(engine, name):
-    """Two workers' loops over several ticks: the job runs in one of them only."""
+    """Two job workers' loops (booking/ops/worker.py) over several ticks: the job runs in one of them only."""
     ran: list[str] = []
     kind = shared_lock_kinds(engine)[-1]
+    settings = load_settings(DATABASE_URL=engine.url.render_as_string(hide_password=False))
+    stop = threading.Event()
 
-    async def scenario() -> None:
-        def job(who: str):
-            return lambda: ran.append(who)
+    def loop(who: str) -> threading.Thread:
+        job = worker.Job(name, every=lambda _s: 0.02, tick=lambda _ctx: ran.append(who))
+        thread = threading.Thread(target=worker.run_job, args=(job, worker.Context(settings=settings, engine=engine),
+                                                               stop, lambda job, _ctx: new_lock(kind, engine, job.name)))
+        thread.start()
+        return thread
 
-        workers = [
-            asyncio.create_task(locks.run_periodically(job(who), lock_factory=lambda: new_lock(kind, engine, name),
-                                                       interval_seconds=0.02))
-            for who in ("a", "b")
-        ]
-        while len(ran) < 10:
-            await asyncio.sleep(0.01)
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-
-    asyncio.run(asyncio.wait_for(scenario(), timeout=30))
+    loops = [loop("a"), loop("b")]
+    try:
+        wait_until(lambda: len(ran) >= 10, timeout=30, interval=0.01, message="ten ticks")
+    finally:
+        stop.set()
+        for thread in loops:
+            thread.join(30)
 
     # One leader runs every tick. A loaded machine may fail the lead over once (a lost connection hands
     # it to the other worker, as it should), but two workers running the same ticks would alternate.

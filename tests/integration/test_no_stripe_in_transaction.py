@@ -166,6 +166,39 @@ def test_a_payment_intent_is_traced_to_its_booking_outside_the_transaction(engin
     assert booking(engine, started.booking_id).payment_intent_id == "pi_only_stripe_knows"
 
 
+def test_the_handler_runs_once_on_answers_fetched_before_its_transaction(engine, gateway, session_type,
+                                                                         monkeypatch):
+    """Two things to ask Stripe (whose payment, and its refunds): both asked first, then one run of the
+    handler; no rolled-back attempts."""
+    started = begin(engine, gateway, session_type)
+    gateway.fake.pay(started.checkout_session_id, "pi_asked_first")
+    runs = []
+    handler = webhooks.HANDLERS["charge.refunded"]
+    monkeypatch.setitem(webhooks.HANDLERS, "charge.refunded", lambda *args: runs.append(1) or handler(*args))
+    gateway.calls.clear()
+
+    result = deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_asked_first", amount=5000,
+                                                                             amount_refunded=5000)))
+
+    assert (result.status_code, result.body["outcome"]) == (200, "refund recorded")
+    assert runs == [1]
+    assert gateway.calls == ["booking_id_for_payment_intent", "list_refunds"]
+
+
+def test_a_handler_asking_for_what_was_not_prefetched_fails_the_event_without_calling_stripe(
+        engine, gateway, session_type, monkeypatch):
+    def greedy(session, stripe, event):
+        return str(stripe.retrieve_checkout_session("cs_never_prefetched"))
+
+    monkeypatch.setitem(webhooks.HANDLERS, "customer.created", greedy)
+    gateway.calls.clear()
+
+    result = deliver(engine, gateway, se.event("customer.created", {"id": "cus_1", "object": "customer"}))
+
+    assert result.status_code == 500  # kept on the event's row; Stripe delivers it again
+    assert gateway.calls == []
+
+
 def test_a_stale_account_event_reads_the_account_outside_the_transaction(engine, gateway, session):
     builder = make_builder(session, name="Grace", stripe_account_id="acct_fake_stale",
                            account_updated_at=datetime.now(timezone.utc) + timedelta(hours=1))

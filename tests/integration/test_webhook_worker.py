@@ -1,10 +1,8 @@
-"""WEBHOOK_PROCESSING=worker (booking/webhook_worker.py): the route answers once the event is stored; the
-processor applies stored events on the webhook's own code path, keeps failures and retries them."""
+"""WEBHOOK_PROCESSING=worker (booking/events/processor.py): the route answers once the event is stored; the
+processor (a job of `python -m booking.worker`: tests/integration/test_job_worker.py) applies stored events
+on the webhook's own code path, keeps failures and retries them."""
 
 from __future__ import annotations
-
-import os
-import sys
 
 import pytest
 from sqlmodel import Session
@@ -13,18 +11,11 @@ from starlette.testclient import TestClient
 from booking.core.config import get_settings
 from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
 from booking.events import webhooks
-from booking.events.processor import (
-    ProcessorProcess,
-    StoredEventProcessor,
-    accept_webhook,
-    pending_events,
-    run_processor,
-)
+from booking.events.processor import StoredEventProcessor, accept_webhook, pending_events
 from booking_ui import api, deps
 from tests.factories import make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
-from tests.support.processes import wait_until
 
 
 @pytest.fixture
@@ -135,30 +126,3 @@ def test_the_route_answers_before_applying_in_worker_mode(engine, gateway, hold,
     assert answer.status_code == 200 and answer.json()["queued"] is True
     assert status_of(engine, hold.id) == BookingStatus.PENDING
     get_settings.cache_clear()
-
-
-def test_the_processor_process_applies_stored_events_and_stops(engine, gateway, hold, database_url,
-                                                                               monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_worker")
-    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", se.WEBHOOK_SECRET)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
-    accept(engine, gateway, completed(hold))
-    process = ProcessorProcess(interval_seconds=0.1)
-    try:
-        assert process.ensure_running() is True
-        assert process.ensure_running() is False  # already running: not started twice
-
-        wait_until(lambda: status_of(engine, hold.id) == BookingStatus.CONFIRMED, timeout=30,
-                   message="the processor process to apply the event")
-    finally:
-        process.stop()
-    assert process._process is None
-
-
-def test_the_processor_loop_ends_when_its_parent_is_gone():
-    calls = []
-
-    run_processor(interval_seconds=0.01, parent_pid=os.getppid() + 1_000_000, processor=lambda: calls.append(1) or 0)
-
-    assert calls == []  # its parent (the app worker) is not there: it stops at once

@@ -1,5 +1,5 @@
 """Drive workspace states without a browser: a signed-in (or not) state instance per test, and a call
-helper that runs sync and background handlers alike."""
+helper that runs sync and background handlers alike, on an event loop that must stay free."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from booking.accounts.passwords import hash_password
 from booking.core.db import session_scope
 from booking.core.models import UserAccount, UserRole
 from booking_ui.admin.base import AdminState
+from tests.support.loop_guard import nothing_blocks_the_loop
 
 PASSWORD = "correct-horse-battery"
 
@@ -54,18 +55,22 @@ def state_of(cls: type[AdminState], token: str = "", router_data: dict | None = 
 
 
 def call(state: AdminState, handler_name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run one event handler as Reflex would (background ones to completion)."""
+    """Run one event handler as Reflex would: called on a running asyncio loop (background ones to
+    completion), failing if it queries the database or hashes a password on that loop."""
     handler = type(state).event_handlers[handler_name]
-    result = handler.fn(state, *args, **kwargs)
-    if inspect.iscoroutine(result):
-        result = asyncio.run(result)
-    elif inspect.isasyncgen(result):
-        async def drain(gen):
-            return [item async for item in gen]
-        result = asyncio.run(drain(result))
-    elif inspect.isgenerator(result):
-        result = list(result)
-    return result
+
+    async def on_the_loop():
+        result = handler.fn(state, *args, **kwargs)
+        if inspect.iscoroutine(result):
+            result = await result
+        elif inspect.isasyncgen(result):
+            result = [item async for item in result]
+        elif inspect.isgenerator(result):
+            result = list(result)
+        return result
+
+    with nothing_blocks_the_loop():
+        return asyncio.run(on_the_loop())
 
 
 def redirect_path(spec: Any) -> str | None:

@@ -1,4 +1,5 @@
-"""The production build of the app on a free port, from a copy of the sources.
+"""The production build of the app on a free port, from a copy of the sources, with its job worker
+(`python -m booking.worker`: the sweeper, the outbox, stored webhooks) beside it, as `make run` serves it.
 
 The copy keeps a developer's own `.web/` (and a running `make run`) untouched.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from booking.core.migrations import PROJECT_ROOT
@@ -23,6 +24,13 @@ class AppServer:
     port: int
     database_url: str
     process: ServerProcess
+    job_workers: list[ServerProcess] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """The web server, then its job workers (each ends its tick and exits on SIGTERM)."""
+        self.process.stop()
+        for worker in self.job_workers:
+            worker.stop()
 
 
 def copy_app(destination: Path) -> Path:
@@ -51,9 +59,18 @@ def app_environment(**settings: str) -> dict[str, str]:
     return env
 
 
-def start_app(workdir: Path, *, port: int, settings: dict[str, str], timeout: float = 240) -> AppServer:
+def start_job_worker(app_dir: Path, *, settings: dict[str, str], log_path: Path) -> ServerProcess:
+    python = PROJECT_ROOT / ".venv" / "bin" / "python"
+    return ServerProcess([str(python), "-m", "booking.worker"], cwd=app_dir, env=app_environment(**settings),
+                         log_path=log_path)
+
+
+def start_app(workdir: Path, *, port: int, settings: dict[str, str], timeout: float = 240,
+              job_workers: int = 1) -> AppServer:
     app_dir = copy_app(workdir / "app")
     reflex = PROJECT_ROOT / ".venv" / "bin" / "reflex"
+    workers = [start_job_worker(app_dir, settings=settings, log_path=workdir / f"job-worker-{n}.log")
+               for n in range(job_workers)]
     process = ServerProcess(
         [str(reflex), "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port),
          "--backend-host", "127.0.0.1"],
@@ -67,5 +84,8 @@ def start_app(workdir: Path, *, port: int, settings: dict[str, str], timeout: fl
         process.wait_ready(f"{url}/", timeout=timeout)
     except BaseException:
         process.stop()
+        for worker in workers:
+            worker.stop()
         raise
-    return AppServer(url=url, port=port, database_url=settings["DATABASE_URL"], process=process)
+    return AppServer(url=url, port=port, database_url=settings["DATABASE_URL"], process=process,
+                     job_workers=workers)

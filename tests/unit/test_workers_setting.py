@@ -23,3 +23,11 @@ def test_webhook_processing_is_inline_or_worker():
     assert load_settings(WEBHOOK_PROCESSING="worker").webhook_processing == "worker"
     with pytest.raises(SettingsError, match="WEBHOOK_PROCESSING"):
         load_settings(WEBHOOK_PROCESSING="sometimes")
+
+
+def test_several_job_workers_on_sqlite_need_redis_for_their_leader_locks():
+    with pytest.raises(SettingsError, match="JOB_WORKERS: .*REDIS_URL"):
+        load_settings(JOB_WORKERS=2, DATABASE_URL="sqlite:///x.db", REDIS_URL=None)
+    assert load_settings(JOB_WORKERS=2, DATABASE_URL="sqlite:///x.db", REDIS_URL="redis://127.0.0.1:6379/0").job_workers == 2
+    assert load_settings(JOB_WORKERS=3, DATABASE_URL="postgresql+psycopg://u@h/db").job_workers == 3
+    assert load_settings().job_workers == 1

@@ -1,0 +1,212 @@
+"""The job worker: `python -m booking.worker` runs every background job, apart from the web server.
+
+Each job in `JOBS` ticks on its own thread, every `every(settings)` seconds. With several job workers
+(`JOB_WORKERS`, or workers on several hosts), a leader lock (booking/ops/locks.py: a Redis lease when
+`REDIS_URL` is set, else a PostgreSQL advisory lock; SQLite alone needs none) keeps each job to one
+runner: the others skip their ticks until the leader goes. The jobs stay safe to run concurrently
+anyway (compare-and-swap updates, claimed outbox rows), so a failover never does harm.
+
+SIGTERM or SIGINT stops it gracefully: each job finishes the tick it is in, gives up its lead (another
+worker takes over at its next tick) and the process exits 0.
+
+Adding a job is one line in `JOBS`: a name, an interval read from the settings, and a function of the
+`Context` (engine, settings, gateway, mailer) that does one tick. Logs carry job names, counts and Stripe
+ids, never a person's name or address.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from booking.core.config import Settings, SettingsError, get_settings
+from booking.core.db import engine_for
+from booking.events.processor import StoredEventProcessor
+from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
+from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
+from booking.ops import locks
+from booking.payments.gateway import PaymentGateway, gateway_from_settings
+
+log = logging.getLogger("booking.worker")
+
+STOP_GRACE_SECONDS = 30.0  # a tick still running after this (a hung call) is abandoned at exit
+
+
+@dataclass
+class Context:
+    """What a tick may use, built once per worker process; the gateway and the mailer on first use (a
+    bad setting is then logged at each tick, not fatal)."""
+
+    settings: Settings
+    engine: Engine
+    gateway_factory: Callable[[Settings], PaymentGateway] = gateway_from_settings
+    _memo: dict[str, Any] = field(default_factory=dict)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def once(self, key: str, build: Callable[[], Any]) -> Any:
+        """`build()` the first time `key` is asked for, the same object afterwards."""
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = build()
+            return self._memo[key]
+
+    def gateway(self) -> PaymentGateway | None:
+        """None without a Stripe key (the sweeper then releases lapsed holds without asking Stripe)."""
+        if not self.settings.stripe_secret_key:
+            return None
+        return self.once("gateway", lambda: self.gateway_factory(self.settings))
+
+    def mailer(self) -> Mailer:
+        return self.once("mailer", lambda: mailer_from_settings(self.settings))
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: Callable[[Settings], float]  # seconds between ticks
+    tick: Callable[[Context], Any]  # one tick; its result is logged when truthy
+    enabled: Callable[[Settings], bool] = lambda _settings: True
+    again_when_busy: bool = False  # a tick that did something is followed at once by the next
+
+
+# --- the jobs -------------------------------------------------------------------------------------------
+
+def sweep_holds(ctx: Context) -> int:
+    return sweep_expired_holds(engine=ctx.engine, gateway=ctx.gateway(), send_late_refunds=False)
+
+
+def send_late_refunds(ctx: Context) -> int:
+    gateway = ctx.gateway()
+    if gateway is None:
+        return 0
+    return send_late_payment_refunds(engine=ctx.engine, gateway=gateway, older_than=LATE_REFUND_RETRY_AFTER)
+
+
+def send_outbox(ctx: Context) -> int:
+    return send_due_notifications(engine=ctx.engine, mailer=ctx.mailer()).sent
+
+
+def apply_stored_events(ctx: Context) -> int:
+    processor = ctx.once("webhook-events", lambda: StoredEventProcessor(
+        engine_factory=lambda: ctx.engine, gateway_factory=lambda: ctx.gateway() or _no_stripe_key()))
+    return processor()
+
+
+def _no_stripe_key() -> PaymentGateway:
+    raise RuntimeError("STRIPE_SECRET_KEY is not set: stored webhook events cannot be applied")
+
+
+JOBS: tuple[Job, ...] = (
+    Job("hold-sweeper", every=lambda s: s.sweep_interval_seconds, tick=sweep_holds),
+    Job("late-refunds", every=lambda s: s.sweep_interval_seconds, tick=send_late_refunds),
+    Job("outbox", every=lambda s: s.notification_interval_seconds, tick=send_outbox),
+    Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
+        enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
+)
+
+
+# --- running them -----------------------------------------------------------------------------------------
+
+def lock_for(job: Job, ctx: Context) -> locks.TickLock:
+    return locks.tick_lock(job.name, engine=ctx.engine, redis_url=ctx.settings.redis_url,
+                           ttl_seconds=locks.lease_seconds(job.every(ctx.settings)))
+
+
+def run_job(job: Job, ctx: Context, stop: threading.Event,
+            lock_factory: Callable[[Job, Context], locks.TickLock] = lock_for) -> None:
+    """Tick `job` until `stop` is set; only while this process leads it. Errors are logged, never fatal."""
+    interval = job.every(ctx.settings)
+    lock: locks.TickLock | None = None
+    try:
+        while not stop.is_set():
+            busy = False
+            try:
+                lock = lock or lock_factory(job, ctx)
+                led, result = locks.run_if_leader(lock, lambda: job.tick(ctx))
+                busy = bool(led and result)
+                if busy:
+                    log.info("%s: %s", job.name, result)
+            except Exception:
+                log.exception("job %s failed; it runs again at its next tick", job.name)
+            if not (busy and job.again_when_busy):
+                stop.wait(interval)
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:
+                log.warning("job %s: giving up the lead failed", job.name, exc_info=True)
+
+
+class Worker:
+    """Runs the enabled jobs, each on a thread of its own, until `stop()`."""
+
+    def __init__(self, ctx: Context, jobs: tuple[Job, ...] = JOBS) -> None:
+        self.ctx = ctx
+        self.jobs = tuple(job for job in jobs if job.enabled(ctx.settings))
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for job in self.jobs:
+            thread = threading.Thread(target=run_job, args=(job, self.ctx, self._stop), name=f"job-{job.name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("job worker started: %s", ", ".join(job.name for job in self.jobs))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def stopped(self, timeout: float | None = None) -> bool:
+        """Wait up to `timeout` seconds for `stop()`; True once it was called."""
+        return self._stop.wait(timeout)
+
+    def wait(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
+        """After `stop()`: wait for the ticks in progress. False when one was still running at the end."""
+        deadline = time.monotonic() + grace_seconds
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+        return not any(thread.is_alive() for thread in self._threads)
+
+
+def main(argv: list[str] | None = None, *, gateway_factory: Callable[[Settings], PaymentGateway] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m booking.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="default INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level,
+                        format="%(asctime)s job-worker %(threadName)s %(levelname)s %(message)s")
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        parser.exit(2, f"{parser.prog}: {exc}\n")
+    ctx = Context(settings=settings, engine=engine_for(settings.database_url),
+                  gateway_factory=gateway_factory or gateway_from_settings)
+    worker = Worker(ctx)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("%s: stopping after the ticks in progress", signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker.start()
+    while not worker.stopped(timeout=1.0):  # the main thread waits here and takes the signal
+        pass
+    clean = worker.wait()
+    ctx.engine.dispose()
+    log.info("job worker stopped%s", "" if clean else " (a tick was still running)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
