@@ -357,7 +357,8 @@ def _refund(*, engine: Engine, gateway: PaymentGateway, plan: _CancelPlan) -> Ou
         else:
             answer = refunds.request_refund(engine=engine, gateway=gateway, actor=plan.actor,
                                             booking_id=plan.booking_id, amount=plan.amount,
-                                            reason="requested_by_customer", request_key=plan.request_key)
+                                            reason="requested_by_customer", request_key=plan.request_key,
+                                            cancel_session=False)
     except refunds.Refused as exc:
         return Outcome(False, "refund_failed", f"We couldn't refund your payment: {exc.message} "
                        "Your booking is still confirmed.")

@@ -6,11 +6,14 @@ A refund, with no Stripe call while a transaction is open:
   Stripe  refunds.create with the idempotency key `refund-<refund id>-<booking id>`;
   txn 2   record Stripe's answer (or its refusal) and an audit entry.
 The same request key twice (a double click) returns the first refund and never calls Stripe again.
+A full refund of an upcoming confirmed booking first asks whether the session is cancelled too
+(`cancel_session`): yes goes through `cancel_booking`; no keeps the booking confirmed (a refund asked
+for here never cancels a booking by itself).
 The refund lands through the API answer or the `charge.refunded` webhook, whichever comes first:
 totals are derived (`payment_records.settle_refunds`), so the second changes nothing.
 
-Cancelling a booking: the booking is cancelled first (the slot is free and the client emailed
-whatever Stripe does next), then the chosen refund goes through the same refund flow. A refund that
+Cancelling a booking: the booking is cancelled first (the slot is free; the cancellation email, one
+each side, says the refund is on its way), then the chosen refund goes through the same refund flow. A refund that
 Stripe refuses stays on the booking as a failed row, with a Retry.
 """
 
@@ -40,6 +43,7 @@ from booking.core.models import (
 from booking.core.time import format_money
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import end_hold
+from booking.notifications.outbox import announce_coming_refund
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 from booking.payments.gateway import Refund as StripeRefund
@@ -94,9 +98,18 @@ class _Ask:
 # --- refund ------------------------------------------------------------------------------------------
 
 
+ASK_CANCEL_SESSION = "This refunds everything: choose whether the session is cancelled too."
+
+
 def request_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, booking_id: str,
-                   amount: int | None, reason: str, request_key: str) -> RefundOutcome:
-    """Refund `amount` minor units (None: all that is left). Raises Refused or authz.NotFound."""
+                   amount: int | None, reason: str, request_key: str,
+                   cancel_session: bool | None = None, now: datetime | None = None) -> RefundOutcome:
+    """Refund `amount` minor units (None: all that is left). Raises Refused or authz.NotFound.
+
+    A full refund of an upcoming confirmed booking needs the builder's answer to "is the session
+    cancelled too?" (`cancel_session`; None: Refused, asking). Yes: the booking is cancelled with the
+    refund (`cancel_booking`: one email each side, with the CANCEL invite). No: it stays confirmed, and
+    the refund's own email is all that is sent."""
     key = (request_key or "").strip()
     if not key or len(key) > 100:
         raise Refused("This form has expired. Open the booking again.")
@@ -110,8 +123,35 @@ def request_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
             if existing.booking_id != booking.id:
                 raise authz.NotFound("Refund")
             return _outcome_of(existing)
-        ask = _write_request(session=session, actor=actor, booking=booking, amount=amount, reason=reason, key=key)
+        asks_to_cancel = _full_refund_of_upcoming(session=session, booking=booking, amount=amount,
+                                                  now=now or utcnow())
+        if asks_to_cancel and cancel_session is None:
+            raise Refused(ASK_CANCEL_SESSION)
+        if not (asks_to_cancel and cancel_session):
+            ask = _write_request(session=session, actor=actor, booking=booking, amount=amount, reason=reason,
+                                 key=key)
+    if asks_to_cancel and cancel_session:
+        cancelled = cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id, refund="full",
+                                   amount=None, refund_reason=reason, request_key=key)
+        refund = cancelled.refund or RefundOutcome(ok=False, status="", message="")
+        return RefundOutcome(ok=refund.ok, status=refund.status, message=cancelled.message,
+                             refund_id=refund.refund_id)
     return _send(engine=engine, gateway=gateway, actor=actor, ask=ask)
+
+
+def _full_refund_of_upcoming(*, session: Session, booking: Booking, amount: int | None, now: datetime) -> bool:
+    """Would this refund give back everything paid for a confirmed booking that hasn't started?"""
+    if booking.status != BookingStatus.CONFIRMED or _aware(booking.start_time) <= now:
+        return False
+    payment = payment_records.paid_payment_of(session=session, booking=booking)
+    if payment is None:
+        return False
+    left = payment_records.amount_left(session=session, payment=payment)
+    return left > 0 and (amount is None or amount == left)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _write_request(*, session: Session, actor: Actor, booking: Booking, amount: int | None, reason: str,
@@ -225,6 +265,7 @@ def retry_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, refun
         stuck = status == RefundStatus.REQUESTED and row.updated_at <= now - STUCK_AFTER
     if status in (RefundStatus.FAILED, RefundStatus.CANCELED):
         return request_refund(engine=engine, gateway=gateway, actor=actor, booking_id=ask.booking_id,
+                              cancel_session=False,
                               amount=ask.amount, reason=ask.reason, request_key=f"retry-{ask.refund_id}")
     if stuck and ask.payment_intent_id:
         return _send(engine=engine, gateway=gateway, actor=actor, ask=ask)
@@ -288,14 +329,19 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
             before = audit.snapshot(booking, _AUDITED_CANCEL)
             cancelled = bookings.cancel_by_builder(session=session, booking_id=booking.id, note=note)
             if cancelled:
-                record(session, bookings.get_booking(session=session, booking_id=booking.id))
+                booking = bookings.get_booking(session=session, booking_id=booking.id)
+                record(session, booking)
+                # One email each side: the cancellation says the refund is on its way.
+                announce_coming_refund(session=session, booking=booking,
+                                       amount=_coming_refund(session=session, booking=booking, refund=refund,
+                                                             amount=amount))
 
     outcome = None
     if refund != "none":
         try:
             outcome = request_refund(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
                                      amount=amount if refund == "partial" else None, reason=refund_reason,
-                                     request_key=request_key)
+                                     request_key=request_key, cancel_session=False)
         except Refused as exc:  # changed since the check above (say a refund landed meanwhile)
             outcome = RefundOutcome(ok=False, status="", message=f"No refund was made: {exc.message}")
     head = "Booking cancelled; the slot is free and the client has been emailed." if cancelled else \
@@ -305,6 +351,14 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
 
 
 _AUDITED_CANCEL = ("status", "end_cause", "end_note")
+
+
+def _coming_refund(*, session: Session, booking: Booking, refund: str, amount: int | None) -> int:
+    if refund == "none":
+        return 0
+    payment = payment_records.paid_payment_of(session=session, booking=booking)
+    left = payment_records.amount_left(session=session, payment=payment) if payment is not None else 0
+    return left if refund == "full" else min(amount or 0, left)
 
 
 def _check_cancellable(*, session: Session, booking: Booking, refund: str, amount: int | None) -> bool:

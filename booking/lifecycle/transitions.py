@@ -4,8 +4,8 @@ A booking's state is its `status` and, once it has ended, its `end_cause` (a typ
 move is triggered by an event (`Event`) or, for an ending, by its cause. `TRANSITIONS` is the whole
 table; every change goes through `_change_state`, which takes its from-states from the table (asking for a
 move outside it raises `IllegalTransition`) and is a compare-and-swap, so each happens once however
-often and however concurrently it is asked for. `_announce` is the one place that decides which
-messages a change sends.
+often and however concurrently it is asked for. `messages_for` is the one place that decides
+which messages a change sends (one per change; `_announce` queues them).
 
     state                      event / cause              -> state
     -------------------------  -------------------------  ----------
@@ -56,7 +56,17 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, Builder, EndCause, Payment, utcnow
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    Builder,
+    EndCause,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    utcnow,
+)
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
 from booking.payments import ledger as payment_records
 from booking.scheduling.busy import busy_bookings
@@ -210,34 +220,58 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
     return True
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message a change sends: an outbox kind, the dedupe cause, and how long it waits first."""
+
+    kind: NotificationKind
+    cause: str = ""
+    delay: timedelta = timedelta(0)
+
+
+def messages_for(trigger: Trigger, *, booking: Booking) -> list[Message]:
+    """What people are told about one change (the booking as the change left it): one message per change.
+
+    - paid (or paid late): the confirmation with the invite; moved: the updated invite.
+    - the hold ran out: ONE email, after a short grace (a release or a late payment racing the expiry
+      wins; the worker checks again when it sends): "payment didn't go through" when the last card was
+      declined, else "your hold expired". A decline itself sends nothing: the client sees it on the
+      Checkout page and may still pay there.
+    - cancelled by the builder or the client, a delayed payment that failed, or a full refund that
+      cancelled a confirmed booking: the cancellation (with the CANCEL invite once it was confirmed,
+      and whatever was refunded; the outbox folds a refund's own email into it).
+    - replaced, released by the client, provider unreachable, repaired by reconcile: the client is on the
+      page (or nobody was ever sent to it): nothing. A refund without a cancellation: its own email
+      (`record_refund`).
+    """
+    if trigger in (Event.PAY, Event.PAY_LATE):
+        return [Message(NotificationKind.BOOKING_CONFIRMED)]
+    if trigger == Event.RESCHEDULE:
+        return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}")]
+    if trigger == EndCause.EXPIRED:
+        if booking.payment_status == PaymentStatus.FAILED:
+            return [Message(NotificationKind.PAYMENT_FAILED, "hold ended", HOLD_EXPIRED_GRACE)]
+        return [Message(NotificationKind.HOLD_EXPIRED, "", HOLD_EXPIRED_GRACE)]
+    if trigger == EndCause.PAYMENT_FAILED:
+        return [Message(NotificationKind.BOOKING_CANCELLED, "payment failed")]
+    if trigger == EndCause.CANCELLED_BY_BUILDER:
+        return [Message(NotificationKind.BOOKING_CANCELLED, "cancelled-by-builder")]
+    if trigger == EndCause.CANCELLED_BY_CLIENT:
+        return [Message(NotificationKind.BOOKING_CANCELLED, "cancelled-by-client")]
+    if trigger == EndCause.REFUNDED and booking.confirmed_at is not None:
+        return [Message(NotificationKind.BOOKING_CANCELLED, "refunded")]
+    return []
+
+
 def _announce(*, session: Session, booking: Booking, trigger: Trigger, now: datetime,
               previous: tuple[datetime, datetime] | None) -> None:
-    """What people are told about a change: one place, by event or cause (the outbox sends it)."""
-    if trigger in (Event.PAY, Event.PAY_LATE):
-        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CONFIRMED)
-    elif trigger == Event.RESCHEDULE:
-        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_RESCHEDULED,
-                                    cause=f"sequence-{booking.invite_sequence}", previous=previous)
-    elif trigger == EndCause.EXPIRED:
-        # "Your hold expired — book again". Sent after a short grace: a client who released the hold
-        # ("Pick another time" expires the session first) or paid late meanwhile is not told; the worker
-        # checks that again when it sends.
-        for row in queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.HOLD_EXPIRED):
-            row.next_attempt_at = now + HOLD_EXPIRED_GRACE
-            session.add(row)
-    elif trigger == EndCause.PAYMENT_FAILED:
-        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
-                                    cause="payment failed")
-    elif trigger == EndCause.CANCELLED_BY_BUILDER:
-        # The client is told (with a CANCEL invite when the booking had been confirmed).
-        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
-                                    cause="cancelled-by-builder")
-    elif trigger == EndCause.CANCELLED_BY_CLIENT:
-        queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED,
-                                    cause="cancelled-by-client")
-    # replaced, released_by_client, provider_unreachable, repaired_by_reconcile: the client is on the page
-    # (or nobody was ever sent to it): no message. refunded: the refund's own message says so
-    # (`record_refund`).
+    """What people are told about a change: `messages_for` decides, the outbox sends."""
+    for message in messages_for(trigger, booking=booking):
+        for row in queue_booking_notifications(session=session, booking=booking, kind=message.kind,
+                                               cause=message.cause, previous=previous):
+            if message.delay:
+                row.next_attempt_at = now + message.delay
+                session.add(row)
 
 
 # --- paying --------------------------------------------------------------------------------------------
@@ -297,10 +331,10 @@ def record_payment_failure(*, session: Session, booking_id: str, payment_intent_
     """A card was declined inside Checkout: the hold stays while the session is open."""
     booking = get_booking(session=session, booking_id=booking_id)
     money = payment_records.money_of(session=session, booking=booking)
-    if booking.status != BookingStatus.PENDING or money.paid or money.processing:
-        return False  # already paid (events arrive out of order): never a "payment failed" email
-    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.PAYMENT_FAILED, cause=cause)
-    return True
+    # Already paid (events arrive out of order): nothing to record. Otherwise no email either: the client
+    # sees the decline on the Checkout page and may pay there. If the hold then ends unpaid, its ending
+    # says so, once (`messages_for`). (The attempt's row says `failed`: ledger.mark_failed.)
+    return booking.status == BookingStatus.PENDING and not money.paid and not money.processing
 
 
 # --- ending a hold -------------------------------------------------------------------------------------
@@ -385,16 +419,26 @@ def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_s
 
 
 def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fully_refunded: bool) -> Booking:
-    """A refund landed at Stripe and moved the payment's total (the ledger holds the amounts): a full
-    refund cancels the booking and frees the slot; either way both sides are told."""
+    """A refund landed at Stripe and moved the payment's total (the ledger holds the amounts). A full
+    refund made outside the app cancels the booking and frees the slot."""
     booking = get_booking(session=session, booking_id=booking_id)
     full = fully_refunded
     cause = "full" if full else f"partial-{amount_refunded}"
-    if full:
+    # A full refund made outside the app (the Stripe dashboard) cancels the booking. One asked for here
+    # carries its own decision: the builder chose whether the session is cancelled too (that cancels it
+    # explicitly), the client's cancellation cancels it after its refund, a late payment's had no slot.
+    if full and not _only_refunds_asked_for_here(session=session, booking_id=booking_id):
         _change_state(session=session, booking_id=booking_id, trigger=EndCause.REFUNDED)
         booking = get_booking(session=session, booking_id=booking_id)
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.BOOKING_REFUNDED, cause=cause)
     return booking
+
+
+def _only_refunds_asked_for_here(*, session: Session, booking_id: str) -> bool:
+    """Every refund Stripe accepted for this booking was asked for in the app (it has our request key)."""
+    accepted = session.exec(select(Refund.request_key).where(
+        Refund.booking_id == booking_id, Refund.status.in_((RefundStatus.PENDING, RefundStatus.SUCCEEDED)))).all()
+    return bool(accepted) and all(key for key in accepted)
 
 
 def refunds_settled(*, session: Session, booking_id: str, payment: Payment | None) -> None:

@@ -97,6 +97,8 @@ SKIPPED_DAILY_CAP = "skipped: this address already had its unsolicited emails fo
 # the outbox itself, so every worker and every restart agrees, with no table of its own.
 UNSOLICITED_KINDS = PAYMENT_CHASING_KINDS
 UNSOLICITED_WINDOW = timedelta(hours=24)
+# A refund's email waits this long: a cancellation right after it (the client's) carries it instead.
+REFUND_EMAIL_GRACE = timedelta(seconds=10)
 
 # A claimed row is invisible to other workers for this long: far longer than one SMTP send.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -134,6 +136,10 @@ def queue_booking_notifications(
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
     added = []
     for role in roles:
+        recipient = client.email if role == RecipientRole.CLIENT else builder.email
+        if kind in (NotificationKind.BOOKING_CANCELLED, NotificationKind.BOOKING_REFUNDED) and _told_in_cancellation(
+                session=session, booking=booking, kind=kind, role=role, recipient=recipient, facts=facts):
+            continue
         notification = Notification(
             dedupe_key=dedupe_key(kind=kind, booking_id=booking.id, role=role, cause=cause),
             kind=str(kind),
@@ -143,9 +149,85 @@ def queue_booking_notifications(
             payload=payload_json(kind=kind, role=role,
                                  facts=facts if role == RecipientRole.CLIENT else replace(facts, manage_link=False)),
         )
+        if kind == NotificationKind.BOOKING_REFUNDED:  # a cancellation right after it takes it in
+            notification.next_attempt_at = datetime.now(UTC) + REFUND_EMAIL_GRACE
         if _insert_once(session=session, notification=notification):
             added.append(notification)
     return added
+
+
+# --- one message per change: a cancellation carries its refund ------------------------------------------
+
+SKIPPED_TOLD_IN_CANCELLATION = "skipped: told in the cancellation email"
+
+
+def _cancellations(*, session: Session, booking: Booking, recipient: str) -> list[Notification]:
+    """The cancellation emails of the booking's current ending (queued since it was last confirmed)."""
+    query = select(Notification).where(Notification.booking_id == booking.id,
+                                       Notification.kind == str(NotificationKind.BOOKING_CANCELLED),
+                                       Notification.recipient == recipient)
+    if booking.confirmed_at is not None:
+        query = query.where(Notification.created_at >= booking.confirmed_at)
+    return list(session.exec(query.order_by(Notification.id)).all())
+
+
+def _told_in_cancellation(*, session: Session, booking: Booking, kind: NotificationKind, role: RecipientRole,
+                          recipient: str, facts: BookingFacts) -> bool:
+    """One message per change: a booking's ending is told once to each side, with its refund.
+
+    A cancellation finds the refund emails not sent yet and takes them in (they are settled unsent); a
+    second cancellation of the same ending (a full refund cancelled it, then the client's cancellation
+    recorded it as theirs) updates the first while unsent, else says nothing new. A refund finds the
+    cancellation it belongs to: unsent, it now carries the refund; sent, and it already told this much,
+    nothing more is said. True: nothing is to be added."""
+    cancellations = _cancellations(session=session, booking=booking, recipient=recipient)
+    if kind == NotificationKind.BOOKING_CANCELLED:
+        for row in session.exec(select(Notification).where(
+                Notification.booking_id == booking.id, Notification.recipient == recipient,
+                Notification.kind == str(NotificationKind.BOOKING_REFUNDED),
+                Notification.status == NotificationStatus.PENDING)).all():
+            row.status, row.sent_at, row.last_error = NotificationStatus.SENT, datetime.now(UTC), \
+                SKIPPED_TOLD_IN_CANCELLATION
+            session.add(row)
+        if not cancellations:
+            return False
+        told = cancellations[0]
+        if told.status == NotificationStatus.PENDING:
+            _carry_refund(told, facts)
+        return True
+    if not cancellations:
+        return False
+    told = cancellations[0]
+    if told.status == NotificationStatus.PENDING:
+        _carry_refund(told, facts)
+        return True
+    _role, announced = facts_from_payload(told.payload)
+    return announced.amount_refunded >= facts.amount_refunded
+
+
+def _carry_refund(row: Notification, facts: BookingFacts) -> None:
+    """An unsent cancellation now says what has been refunded."""
+    role, told = facts_from_payload(row.payload)
+    if facts.amount_refunded > told.amount_refunded or (facts.amount_refunded and told.refund_pending):
+        row.payload = payload_json(kind=row.kind, role=role, facts=replace(
+            told, amount_refunded=facts.amount_refunded, payment_status=facts.payment_status, refund_pending=False))
+        row.next_attempt_at = min(row.next_attempt_at, datetime.now(UTC))
+
+
+def announce_coming_refund(*, session: Session, booking: Booking, amount: int) -> None:
+    """A cancellation whose refund is asked for right after it (the builder's): its emails, not sent
+    yet, say the refund is on its way, so the refund needs no email of its own."""
+    if amount <= 0:
+        return
+    for row in session.exec(select(Notification).where(
+            Notification.booking_id == booking.id, Notification.kind == str(NotificationKind.BOOKING_CANCELLED),
+            Notification.status == NotificationStatus.PENDING)).all():
+        role, told = facts_from_payload(row.payload)
+        total = _refunded_so_far(session, booking) + amount
+        if total > told.amount_refunded:
+            row.payload = payload_json(kind=row.kind, role=role, facts=replace(
+                told, amount_refunded=total, refund_pending=True))
+            session.add(row)
 
 
 def dedupe_key(*, kind: NotificationKind | str, booking_id: str, role: RecipientRole | str, cause: str = "") -> str:
@@ -162,6 +244,13 @@ def _payments_of(session: Session, booking: Booking) -> list[Payment]:
     writes them; this layer sits below it and reads the rows as they are)."""
     return list(session.exec(select(Payment).where(Payment.booking_id == booking.id)
                              .order_by(Payment.attempt.desc())).all())
+
+
+def _refunded_so_far(session: Session, booking: Booking) -> int:
+    """What the booking's payment (its settled attempt, else the latest) has had refunded."""
+    payments = _payments_of(session, booking)
+    payment = next((row for row in payments if row.status in PAID_STATUSES), payments[0] if payments else None)
+    return payment.amount_refunded if payment is not None else 0
 
 
 def booking_is_paid(session: Session, booking: Booking) -> bool:
@@ -260,10 +349,26 @@ def _client_journey_facts(*, session: Session, booking: Booking, builder: Builde
         facts["client_name"] = booking.client_name
     if booking.status == BookingStatus.CONFIRMED or booking.confirmed_at is not None:
         manage_links.issue(session=session, booking=booking)  # stores the token's hash, if not yet
-        facts["manage_link"] = True
+    if booking.status == BookingStatus.CONFIRMED:  # a cancelled booking offers nothing to manage
+        actions = manage_actions(booking=booking, rules=policy.effective_policy(builder, session_type))
+        facts["manage_link"], facts["manage_actions"] = bool(actions), actions
     if previous is not None:
         facts["previous_start_time"], facts["previous_end_time"] = _utc(previous[0]), _utc(previous[1])
     return facts
+
+
+def manage_actions(*, booking: Booking, rules: policy.CancellationPolicy, now: datetime | None = None) -> str:
+    """What the client's manage link still offers, in words ("cancel or reschedule", "cancel", ""): only
+    what the booking and its policy allow when the email is written."""
+    now = now or datetime.now(UTC)
+    start = _utc(booking.start_time)
+    actions = []
+    if policy.can_cancel(start=start, now=now):
+        actions.append("cancel")
+    if policy.reschedule_check(policy=rules, start=start, now=now,
+                               reschedule_count=booking.reschedule_count or 0).allowed:
+        actions.append("reschedule")
+    return " or ".join(actions)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -504,7 +609,7 @@ def _no_longer_relevant(session: Session, notification: Notification) -> str | N
         return None
     if booking_is_paid(session, booking):
         return SKIPPED_ALREADY_PAID
-    if notification.kind == NotificationKind.HOLD_EXPIRED and booking.status != BookingStatus.EXPIRED:
+    if booking.status != BookingStatus.EXPIRED:  # released (the client is on the page) or still held
         return SKIPPED_HOLD_NOT_EXPIRED
     # Went Back and booked again (a new hold of the same session type): that one speaks for itself.
     later = session.exec(

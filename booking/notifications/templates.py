@@ -50,6 +50,7 @@ class BookingFacts:
     builder_time_zone: str = "UTC"
     duration_minutes: int = 0
     amount_refunded: int = 0
+    refund_pending: bool = False  # the refund (amount_refunded) was asked for, Stripe's answer to come
     booking_status: str = ""
     payment_status: str = ""
     hold_expires_at: datetime | None = None
@@ -63,6 +64,8 @@ class BookingFacts:
     # whose token is the client's credential, is derived when the email is built, never stored.
     manage_link: bool = False
     manage_url: str = ""
+    # What the link still offers, in words: "cancel or reschedule", "cancel", "reschedule".
+    manage_actions: str = "cancel or reschedule"
     # The cancellation policy in words, one rule a line (the confirmation shows it).
     policy_text: str = ""
     # The invite's SEQUENCE: raised by every reschedule, so calendars replace the older invite.
@@ -109,8 +112,9 @@ def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | 
     kind, role = NotificationKind(kind), RecipientRole(role)
     draft = _DRAFTS[kind](role, facts)
     links = [draft.link] if draft.link else []
-    if role == RecipientRole.CLIENT and facts.manage_url:  # every email of a paid booking carries it
-        links.append(("Manage booking (cancel or reschedule)", facts.manage_url))
+    # Every email of a confirmed booking carries it, offering only what the booking still allows.
+    if role == RecipientRole.CLIENT and facts.manage_url and facts.manage_actions:
+        links.append((f"Manage booking ({facts.manage_actions})", facts.manage_url))
     return RenderedEmail(subject=draft.subject, text=_as_text(draft, links), html=_as_html(draft, links))
 
 
@@ -283,11 +287,19 @@ def _cancelled(role: RecipientRole, facts: BookingFacts) -> _Draft:
         paragraphs = [f"{_one_line(facts.client_name)}'s booking has been cancelled. The slot is free again."]
     else:
         paragraphs = ["Your booking has been cancelled."]
-    if facts.amount_refunded:
-        paragraphs.append(f"{format_money(facts.amount_refunded, facts.currency)} has been refunded.")
+    refunded = format_money(facts.amount_refunded, facts.currency) if facts.amount_refunded else ""
+    if refunded and facts.refund_pending:
+        paragraphs.append(f"A refund of {refunded} is on its way"
+                          + (" to the client." if role == RecipientRole.BUILDER else
+                             "; depending on your bank, it can take 5–10 business days to appear."))
+    elif refunded:
+        paragraphs.append(f"{refunded} has been refunded"
+                          + (" to the client." if role == RecipientRole.BUILDER else "."))
     if facts.was_confirmed:
         paragraphs.append("The attached cancel.ics removes the event from your calendar.")
     details = _session_details(role, facts)
+    if refunded:
+        details += [("Paid", _price(facts)), ("Refunded", refunded)]
     if facts.reason:
         details.append(("Reason", facts.reason))
     return _Draft(

@@ -135,11 +135,29 @@ def locate(*, session: Session, ref: StripeRef, gateway: PaymentGateway | None =
     if payment is None:
         payment = _attempt_of(session=session, booking=booking, ref=ref)
     if payment is not None and ref.payment_intent_id and not payment.payment_intent_id:
-        payment.payment_intent_id = ref.payment_intent_id
-        session.add(payment)
-        session.flush()
+        if _free_intent(session=session, payment=payment, payment_intent_id=ref.payment_intent_id,
+                        authoritative=bool(ref.checkout_session_id)):
+            payment.payment_intent_id = ref.payment_intent_id
+            session.add(payment)
+            session.flush()
     session.info[LOCATED_BOOKING] = booking.id
     return Located(booking=booking, payment=payment)
+
+
+def _free_intent(*, session: Session, payment: Payment, payment_intent_id: str, authoritative: bool) -> bool:
+    """May `payment` take this payment intent id? A payment intent event names no Checkout Session, so
+    one that arrives late (a declined card on the session "Try again" replaced) was linked to the
+    booking's current attempt; the session's own event, which names both, puts it right. True: free."""
+    holder = session.exec(select(Payment).where(Payment.payment_intent_id == payment_intent_id,
+                                                Payment.id != payment.id)).first()
+    if holder is None:
+        return True
+    if not authoritative or holder.booking_id != payment.booking_id or holder.status in SETTLED_STATES:
+        return False
+    log.warning("payment intent %s was linked to attempt %s of booking %s; it is attempt %s's",
+                payment_intent_id, holder.attempt, payment.booking_id, payment.attempt)
+    _move(session, holder, payment_intent_id=None)
+    return True
 
 
 def _find(*, session: Session, ref: StripeRef) -> tuple[Booking | None, Payment | None]:
@@ -377,7 +395,8 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
         values["status"] = PaymentStatus.PAID
     if payment.paid_at is None:
         values["paid_at"] = now
-    if payment_intent_id and not payment.payment_intent_id:
+    if payment_intent_id and not payment.payment_intent_id and _free_intent(
+            session=session, payment=payment, payment_intent_id=payment_intent_id, authoritative=False):
         values["payment_intent_id"] = payment_intent_id
     if values:
         _move(session, payment, **values)

@@ -245,6 +245,8 @@ class BookingDetail:
     end_reason: str = ""  # why it ended, as shown (the builder's note, else the cause's text)
     can_refund: bool = False
     can_cancel: bool = False
+    # Confirmed and not started: a full refund asks whether the session is cancelled too.
+    upcoming: bool = False
     payments: list[PaymentLine] = field(default_factory=list)
     refunds: list[RefundLine] = field(default_factory=list)
 
@@ -284,6 +286,7 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         end_reason=end_reason_text(booking.end_cause, booking.end_note),
         can_refund=bool(paid is not None and paid.payment_intent_id and left > 0),
         can_cancel=booking.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED),
+        upcoming=booking.status == BookingStatus.CONFIRMED and _aware(booking.start_time) > utcnow(),
         payments=[_payment_line(p, zone, locale) for p in payments],
         refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
     )
@@ -319,3 +322,7 @@ def _refund_line(refund: Refund, zone: str, request_keys: set[str], locale: Loca
         # A failed refund offers a Retry until it has been retried (the retry is its own row).
         can_retry=status in (RefundStatus.FAILED, RefundStatus.CANCELED) and f"retry-{refund.id}" not in request_keys,
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=utcnow().tzinfo)

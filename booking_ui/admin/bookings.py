@@ -235,7 +235,8 @@ class BookingsState(AdminState):
             amount = _parse_amount(form.get("amount"), currency)
             outcome = await asyncio.to_thread(
                 request_refund, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
-                booking_id=booking_id, amount=amount, reason=str(form.get("reason") or ""), request_key=key)
+                booking_id=booking_id, amount=amount, reason=str(form.get("reason") or ""), request_key=key,
+                cancel_session=_SESSION_CHOICES.get(str(form.get("session") or "")))
             ok, answered, message = outcome.ok, True, outcome.message
         except MoneyError:
             message = _AMOUNT_HELP
@@ -452,11 +453,35 @@ def _result(text, ok, testid: str) -> rx.Component:
                                           data_testid=testid))
 
 
+# A full refund of an upcoming booking: is the session cancelled too? (None: not answered.)
+_SESSION_CHOICES = {"cancel": True, "keep": False}
+
+
+def _session_choice() -> rx.Component:
+    """Asked before a full refund of an upcoming booking: both answers keep both calendars right."""
+    return rx.el.fieldset(
+        rx.el.legend("If this refunds everything, is the session cancelled too?", style={"font_size": "0.875rem"}),
+        rx.radio_group.root(
+            rx.hstack(
+                rx.el.label(rx.radio_group.item(value="cancel", id="refund-session-cancel"),
+                            " Cancel the session too", html_for="refund-session-cancel"),
+                rx.el.label(rx.radio_group.item(value="keep", id="refund-session-keep"),
+                            " Keep the session", html_for="refund-session-keep"),
+                spacing="4",
+            ),
+            name="session",
+        ),
+        data_testid="refund-session",
+        style={"border": "none", "padding": 0, "margin": 0},
+    )
+
+
 def _refund_form() -> rx.Component:
     detail = BookingsState.detail
     form = rx.form(
         rx.vstack(
             rx.text("Left to refund: ", rx.text.strong(detail.left), size="2"),
+            rx.cond(detail.upcoming, _session_choice()),
             rx.hstack(
                 _labelled("Amount (" + detail.currency.upper() + ")", "refund-amount", rx.input(
                     id="refund-amount", name="amount", default_value=detail.left_major, inputmode="decimal",

@@ -28,7 +28,6 @@ from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.notifications.mailer import FolderMailer, SmtpMailer
 from booking.notifications.outbox import (
-    SKIPPED_ALREADY_PAID,
     SKIPPED_BOOKED_AGAIN,
     SKIPPED_HOLD_NOT_EXPIRED,
     NotificationKind,
@@ -304,40 +303,56 @@ def _decline(engine, booking_id: str, cause: str) -> None:
                                                cause=cause)
 
 
-def test_payment_failed_is_skipped_when_the_retry_paid_before_it_was_sent(engine, gateway, session_type, tmp_path):
+def test_a_decline_then_a_retry_that_pays_sends_no_payment_failed_email(engine, gateway, session_type, tmp_path):
     started = begin(engine, gateway, session_type)
-    _decline(engine, started.booking_id, "declined-1")
+    _decline(engine, started.booking_id, "declined-1")  # shown on the Checkout page: no email
     retried = payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=started.booking_id)
     pay(engine, gateway, retried.checkout_session_id)
 
-    report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path))
+    send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path))
 
-    failed_row = next(n for n in notifications(engine, started.booking_id) if n.kind == NotificationKind.PAYMENT_FAILED)
-    assert failed_row.last_error == SKIPPED_ALREADY_PAID
-    assert report.skipped == 1 and not any("didn" in p.read_text() for p in tmp_path.glob("*.eml"))
+    assert NotificationKind.PAYMENT_FAILED not in [n.kind for n in notifications(engine, started.booking_id)]
+    assert not any("didn" in p.read_text() for p in tmp_path.glob("*.eml"))
 
 
-def test_payment_failed_is_skipped_when_the_client_went_back_and_booked_again(engine, gateway, session_type,
-                                                                             tmp_path):
+def test_a_decline_then_booking_another_time_sends_no_payment_failed_email(engine, gateway, session_type,
+                                                                          tmp_path):
     first = begin(engine, gateway, session_type, start=at(10))
     _decline(engine, first.booking_id, "declined-1")
     second = begin(engine, gateway, session_type, start=at(12))  # Back, another time: the first is released
     pay(engine, gateway, second.checkout_session_id)
 
-    report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path))
+    send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path))
 
-    failed_row = next(n for n in notifications(engine, first.booking_id) if n.kind == NotificationKind.PAYMENT_FAILED)
+    assert notifications(engine, first.booking_id) == []
+
+
+def test_the_unpaid_endings_email_is_skipped_when_the_client_booked_again_before_it_went(engine, gateway,
+                                                                                        session_type, tmp_path):
+    first = begin(engine, gateway, session_type, start=at(10))
+    _decline(engine, first.booking_id, "declined-1")
+    later = datetime.now(timezone.utc) + timedelta(minutes=45)
+    assert payments.sweep_expired_holds(engine=engine, gateway=gateway, now=later) == 1  # queued, with a grace
+    second = begin(engine, gateway, session_type, start=at(12))
+    pay(engine, gateway, second.checkout_session_id)
+
+    report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path), now=later + timedelta(minutes=3))
+
+    [failed_row] = [n for n in notifications(engine, first.booking_id) if n.kind == NotificationKind.PAYMENT_FAILED]
     assert failed_row.last_error == SKIPPED_BOOKED_AGAIN
     assert report.skipped == 1
 
 
-def test_payment_failed_is_still_sent_while_nothing_replaced_it(engine, gateway, session_type, tmp_path):
+def test_a_declined_hold_that_runs_out_sends_one_payment_failed_email(engine, gateway, session_type, tmp_path):
     started = begin(engine, gateway, session_type)
     _decline(engine, started.booking_id, "declined-1")
+    later = datetime.now(timezone.utc) + timedelta(minutes=45)
+    assert payments.sweep_expired_holds(engine=engine, gateway=gateway, now=later) == 1
 
-    report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path))
+    report = send_due_notifications(engine=engine, mailer=FolderMailer(tmp_path), now=later + timedelta(minutes=3))
 
     assert (report.sent, report.skipped) == (1, 0)
+    assert [n.kind for n in notifications(engine, started.booking_id)] == [NotificationKind.PAYMENT_FAILED]
 
 
 def test_an_expired_hold_sends_hold_expired_with_a_link_to_book_again(engine, gateway, session_type, tmp_path):

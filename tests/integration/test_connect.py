@@ -325,7 +325,7 @@ def paid_destination_booking(engine, gateway, ada):
 def test_a_full_refund_reverses_the_transfer_and_returns_the_whole_fee(engine, gateway, ada):
     booking_id = paid_destination_booking(engine, gateway, ada)
 
-    outcome = refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], booking_id=booking_id,
+    outcome = refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], cancel_session=False, booking_id=booking_id,
                                      amount=None, reason="requested_by_customer", request_key="full-1")
 
     assert outcome.ok
@@ -341,7 +341,7 @@ def test_partial_refunds_return_the_fees_share_and_never_more_than_the_fee(engin
     booking_id = paid_destination_booking(engine, gateway, ada)
 
     for key, amount in (("part-1", 1234), ("part-2", 2001), ("part-3", 1765)):
-        refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], booking_id=booking_id,
+        refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], cancel_session=False, booking_id=booking_id,
                                amount=amount, reason="requested_by_customer", request_key=key)
 
     with Session(engine) as s:
@@ -355,7 +355,7 @@ def test_partial_refunds_return_the_fees_share_and_never_more_than_the_fee(engin
 def test_a_partial_refund_leaves_the_builder_their_share(engine, gateway, ada):
     booking_id = paid_destination_booking(engine, gateway, ada)
 
-    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], booking_id=booking_id,
+    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], cancel_session=False, booking_id=booking_id,
                            amount=2500, reason="requested_by_customer", request_key="half")
 
     # 5000 − 2500 refunded − (530 − 265 fee given back) = 2235
@@ -366,7 +366,7 @@ def test_a_refund_of_money_the_platform_holds_does_not_touch_transfers(engine, g
     started = book(engine, gateway, ada["gbp"])
     pay(engine, gateway, started)
 
-    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], booking_id=started.booking_id,
+    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], cancel_session=False, booking_id=started.booking_id,
                            amount=None, reason="requested_by_customer", request_key="held")
 
     assert "reverse_transfer" not in gateway.refunds[-1]
@@ -465,7 +465,7 @@ def test_the_fee_report_sums_fees_per_month_and_currency(engine, gateway, ada, a
     pay(engine, gateway, first, payment_intent="pi_fee_1")
     second = book(engine, gateway, ada["jpy"], days=3)
     pay(engine, gateway, second, payment_intent="pi_fee_2")
-    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], booking_id=first.booking_id,
+    refunds.request_refund(engine=engine, gateway=gateway, actor=ada["actor"], cancel_session=False, booking_id=first.booking_id,
                            amount=2500, reason="requested_by_customer", request_key="fee-report")
     # A builder without payouts: the platform holds their money.
     with Session(engine) as s:
@@ -594,10 +594,10 @@ def test_emulator_a_refund_reverses_the_transfer_and_refunds_the_fee(engine, str
     control(emulator, f"checkout/sessions/{started.checkout_session_id}/complete", card="4242424242424242")
     deliveries.flush()
 
-    half = refunds.request_refund(engine=engine, gateway=stripe_gateway, actor=ada["actor"],
+    half = refunds.request_refund(engine=engine, gateway=stripe_gateway, actor=ada["actor"], cancel_session=False,
                                   booking_id=started.booking_id, amount=2500, reason="requested_by_customer",
                                   request_key="emu-half")
-    rest = refunds.request_refund(engine=engine, gateway=stripe_gateway, actor=ada["actor"],
+    rest = refunds.request_refund(engine=engine, gateway=stripe_gateway, actor=ada["actor"], cancel_session=False,
                                   booking_id=started.booking_id, amount=None, reason="requested_by_customer",
                                   request_key="emu-rest")
     deliveries.flush()

@@ -414,7 +414,8 @@ def test_payment_failed_is_not_sent_once_the_booking_is_paid(session: Session, e
     assert row.status == NotificationStatus.SENT and row.last_error == SKIPPED_ALREADY_PAID
 
 
-def test_payment_failed_while_still_held_is_sent_with_the_hold_time(session: Session, engine: Engine, smtp: SmtpServer) -> None:
+def test_payment_failed_is_not_sent_while_the_client_can_still_pay_at_checkout(session: Session, engine: Engine,
+                                                                              smtp: SmtpServer) -> None:
     hold_until = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
     booking = make_booking(
         session, status=BookingStatus.PENDING, payment_status=PaymentStatus.FAILED, hold_expires_at=hold_until,
@@ -423,12 +424,25 @@ def test_payment_failed_while_still_held_is_sent_with_the_hold_time(session: Ses
     queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.PAYMENT_FAILED, cause="pi_1")
     session.commit()
 
+    report = send_due_notifications(engine=engine, mailer=SmtpMailer(smtp.url), now=later())
+
+    assert (report.sent, report.skipped, smtp.handler.messages) == (0, 1, [])
+
+
+def test_payment_failed_once_the_hold_ended_says_the_slot_was_released(session: Session, engine: Engine,
+                                                                       smtp: SmtpServer) -> None:
+    booking = make_booking(session, status=BookingStatus.EXPIRED, end_cause=EndCause.EXPIRED,
+                           payment_status=PaymentStatus.FAILED)
+    queue_booking_notifications(session=session, booking=booking, kind=NotificationKind.PAYMENT_FAILED,
+                                cause="hold ended")
+    session.commit()
+
     assert send_due_notifications(engine=engine, mailer=SmtpMailer(smtp.url), now=later()).sent == 1
 
     (message,) = smtp.handler.messages
     text = message.get_body(("plain",)).get_content()
     assert message["Subject"].startswith("Payment didn't go through")
-    assert "until Fri 20 Nov, 10:30 EST" in text and "https://checkout.example.com/c/pay/cs_test_1" in text
+    assert "The slot has been released" in text and "Try again at checkout" not in text
     assert attachment(message, "invite.ics") is None
 
 
