@@ -81,11 +81,12 @@ def on_async_payment_failed(session: Session, gateway: PaymentGateway, event: di
 def on_checkout_expired(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     obj = event["data"]["object"]
     located = locate(session=session, ref=StripeRef.of(obj))
-    payment_records.mark_expired(session=session, payment=located.payment)
     # The session expired at Stripe, unpaid: the hold ends. Only the booking's current session ends it:
-    # "Try again" expires the previous one.
+    # "Try again" expires the previous one. (Its attempt is marked expired after: the ending's message
+    # tells a declined card from a hold that ran out by the attempt's status.)
     released = bookings.end_hold_now(session=session, booking_id=located.booking.id, cause=EndCause.EXPIRED,
                                      checkout_session_id=obj["id"])
+    payment_records.mark_expired(session=session, payment=located.payment)
     return "released" if released else "no change"
 
 

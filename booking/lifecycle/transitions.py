@@ -229,8 +229,9 @@ class Message:
     delay: timedelta = timedelta(0)
 
 
-def messages_for(trigger: Trigger, *, booking: Booking) -> list[Message]:
-    """What people are told about one change (the booking as the change left it): one message per change.
+def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentStatus | None = None) -> list[Message]:
+    """What people are told about one change (the booking as the change left it, and its payment's status
+    as the ledger says): one message per change.
 
     - paid (or paid late): the confirmation with the invite; moved: the updated invite.
     - the hold ran out: ONE email, after a short grace (a release or a late payment racing the expiry
@@ -249,7 +250,7 @@ def messages_for(trigger: Trigger, *, booking: Booking) -> list[Message]:
     if trigger == Event.RESCHEDULE:
         return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}")]
     if trigger == EndCause.EXPIRED:
-        if booking.payment_status == PaymentStatus.FAILED:
+        if payment_status == PaymentStatus.FAILED:
             return [Message(NotificationKind.PAYMENT_FAILED, "hold ended", HOLD_EXPIRED_GRACE)]
         return [Message(NotificationKind.HOLD_EXPIRED, "", HOLD_EXPIRED_GRACE)]
     if trigger == EndCause.PAYMENT_FAILED:
@@ -266,7 +267,8 @@ def messages_for(trigger: Trigger, *, booking: Booking) -> list[Message]:
 def _announce(*, session: Session, booking: Booking, trigger: Trigger, now: datetime,
               previous: tuple[datetime, datetime] | None) -> None:
     """What people are told about a change: `messages_for` decides, the outbox sends."""
-    for message in messages_for(trigger, booking=booking):
+    paid_as = payment_records.money_of(session=session, booking=booking).status
+    for message in messages_for(trigger, booking=booking, payment_status=paid_as):
         for row in queue_booking_notifications(session=session, booking=booking, kind=message.kind,
                                                cause=message.cause, previous=previous):
             if message.delay:

@@ -33,6 +33,7 @@ from booking.notifications.outbox import (
     NotificationKind,
     send_due_notifications,
 )
+from booking.payments import ledger as payment_records
 from tests.conftest import free_port
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
@@ -298,7 +299,10 @@ def test_an_idn_domain_with_an_ascii_local_part_needs_no_smtputf8(engine, gatewa
 
 
 def _decline(engine, booking_id: str, cause: str) -> None:
+    """A card declined on the Checkout page, as the payment_intent.payment_failed webhook records it."""
     with session_scope(engine) as s:
+        payment_records.mark_failed(session=s, payment=payment_records.current_payment(session=s, booking=booking_id),
+                                    code="card_declined", message=cause)
         assert bookings.record_payment_failure(session=s, booking_id=booking_id, payment_intent_id=f"pi_{cause}",
                                                cause=cause)
 

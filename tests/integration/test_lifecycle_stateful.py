@@ -515,4 +515,5 @@ def test_a_decline_reported_after_try_again_does_not_break_the_old_sessions_even
 
     with Session(engine) as s:
         booking = s.get(Booking, started.booking_id)
-        assert (booking.status, booking.checkout_session_id) == (C, retried.checkout_session_id)
+        assert (booking.status, ledger.money_of(session=s, booking=booking).checkout_session_id) == (
+            C, retried.checkout_session_id)
