@@ -140,7 +140,8 @@ def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str
         )
     ).all()
     replaced = []
-    for booking_id, checkout_id in earlier:
+    for booking_id in earlier:
+        checkout_id = payment_records.money_of(session=session, booking=booking_id).checkout_session_id
         if bookings.end_hold_now(session=session, booking_id=booking_id, cause=EndCause.REPLACED) and checkout_id:
             payment_records.expire_session_attempt(session=session, checkout_session_id=checkout_id)
             replaced.append((booking_id, checkout_id))
