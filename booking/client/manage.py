@@ -48,7 +48,8 @@ from booking.core.time import LocaleLike, format_date, format_money, format_time
 from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import manage_links
-from booking.notifications.ics import booking_invite, booking_uid, one_line, site_domain
+from booking.notifications.ics import one_line
+from booking.notifications.invites import invite_for_booking
 from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway
@@ -459,28 +460,8 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
 
 def invite_for_token(*, engine: Engine, token: str, public_url: str | None = None) -> bytes | None:
     """The booking's .ics (PUBLISH, the emailed invite's UID and current SEQUENCE); None if not confirmed."""
-    if public_url is None:
-        from booking.core.config import get_settings
-
-        public_url = get_settings().public_url
     with session_scope(engine) as session:
         booking = find_booking(session=session, token=token)
-        if booking is None or booking.status != BookingStatus.CONFIRMED:
+        if booking is None:
             return None
-        builder = session.get(Builder, booking.builder_id)
-        client = session.get(Client, booking.client_id)
-        session_type = session.get(SessionType, booking.session_type_id)
-        return booking_invite(
-            uid=booking_uid(booking.id, site_domain(public_url)),
-            summary=f"{session_type.name} with {builder.name}",
-            description=session_type.description,
-            start=booking.start_time,
-            end=booking.end_time,
-            organizer_email=builder.email,
-            attendee_email=client.email,
-            location=session_type.location or "",
-            method="PUBLISH",
-            organizer_name=builder.name,
-            attendee_name=booking.client_name or client.name,
-            sequence=booking.invite_sequence,
-        )
+        return invite_for_booking(session=session, booking_id=booking.id, public_url=public_url)

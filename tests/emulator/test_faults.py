@@ -85,7 +85,9 @@ def test_a_timeout_executes_the_request_and_the_retry_gets_the_saved_answer(emul
 def test_a_dropped_connection_gets_no_answer_and_executes_nothing(emulator, http):
     arm(http, kind="drop")
 
-    with pytest.raises(httpx.RemoteProtocolError):
+    # The socket is closed without an answer: the client sees either the close or, when the close
+    # overtakes its unread request bytes, a reset. Either way no response arrives.
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         http.post(CHECKOUT, data={"mode": "payment"}, headers={"Authorization": "Bearer sk_test_x"})
 
     assert logged(http)[0]["status"] is None
