@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.client import (
@@ -327,7 +327,7 @@ async def manage_action(request: Request) -> Response:
     if action not in ACTIONS or not looks_like_token(token):
         return _refused(404, "There is no such page.")
     if request.method != "POST":
-        return Response("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
+        return PlainTextResponse("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
     if not same_site_request(request, get_settings().public_url):
         return _refused(403, "This request didn't come from your booking page.", token)
     try:
