@@ -212,8 +212,9 @@ def _paths() -> dict[str, Any]:
                 SESSION_TYPE_ID,
                 {"name": "tz", "in": "query", "description": "IANA zone for the times (default UTC).",
                  "schema": {"type": "string", "default": "UTC"}, "examples": {"london": {"value": "Europe/London"}}},
-                {"name": "from", "in": "query", "description": "First day (default today), within a year before "
-                 "and ten after today.", "schema": {"type": "string", "format": "date"}},
+                {"name": "from", "in": "query", "description": "First day (empty or absent: today), within a year "
+                 "before and ten after today.",
+                 "schema": {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}},
                 {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 62,
                                                            "default": 7}},
             ],
