@@ -22,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 
 from booking.core.config import get_settings
+from booking.core.models import Booking
+from booking.notifications import calendar_feed, manage_links
 from booking_ui import api, deps, routes
 from booking_ui.middleware import HardeningMiddleware, HardeningSettings
 from tests.factories import make_builder, make_session_type
@@ -79,9 +81,10 @@ def operation(path: str, method: str):
     return schema[path][method]
 
 
-def test_real_ids_keep_to_the_document(seeded):
+def test_real_ids_keep_to_the_document(seeded, engine):
     session_type = seeded
-    """The answers random data rarely reaches (200 slots, 201, 409, a signed webhook, an invite), checked too."""
+    """The answers random data can't reach (slots, 201, 409, a signed webhook, invites, the feed, a manage
+POST from our own page with its CSRF token) keep to the document too."""
     listed = operation(routes.API_SESSION_TYPES, "GET").Case().call_and_validate(checks=CHECKS)
     assert [row["id"] for row in listed.json()] == [str(session_type.id)]
 
@@ -111,3 +114,21 @@ def test_real_ids_keep_to_the_document(seeded):
     invite = operation(routes.API_ICS, "GET").Case(
         path_parameters={"booking_id": booking_id}).call_and_validate(checks=CHECKS)
     assert invite.status_code == 200 and b"BEGIN:VEVENT" in invite.content
+
+    with Session(engine, expire_on_commit=False) as db:  # the link in the client's emails, the builder's feed
+        token = manage_links.issue(session=db, booking=db.get(Booking, booking_id))
+        feed_token = calendar_feed.issue_token(session=db, builder_id=session_type.builder_id)
+        db.commit()
+    manage_invite = operation(routes.API_MANAGE_ICS, "GET").Case(
+        path_parameters={"token": token}).call_and_validate(checks=CHECKS)
+    assert manage_invite.status_code == 200 and b"BEGIN:VEVENT" in manage_invite.content
+    feed = operation(routes.CALENDAR_FEED, "GET").Case(path_parameters={"token": feed_token}).call_and_validate(
+        checks=CHECKS)
+    assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.content
+
+    form = {"csrf_token": manage_links.csrf_token(manage_links.token_hash(token), "cancel")}
+    cancelled = operation(routes.API_MANAGE_ACTION, "POST").Case(
+        path_parameters={"token": token, "action": "cancel"}, body=form,
+        media_type="application/x-www-form-urlencoded", headers={"Origin": get_settings().public_url},
+    ).call_and_validate(checks=CHECKS)
+    assert cancelled.status_code == 303 and "?done=" in cancelled.headers["location"][0]
