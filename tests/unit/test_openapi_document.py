@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import schemathesis
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -36,6 +37,10 @@ def test_the_admin_routes_are_left_out():
 
     assert private, "the workspace's event-payload route is registered"
     assert not private & documented_operations()
+
+
+def test_the_document_is_valid_openapi_3_1():
+    schemathesis.openapi.from_dict(openapi.document()).validate()  # against the OpenAPI 3.1 meta-schema
 
 
 def test_every_path_parameter_is_declared():
