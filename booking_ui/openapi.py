@@ -136,7 +136,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["booking_id", "checkout_session_id", "checkout_url", "expires_at"],
         "properties": {
-            "booking_id": {"type": "string"},
+            "booking_id": {"type": "string", "format": "uuid"},
             "checkout_session_id": {"type": "string"},
             "checkout_url": {"type": "string", "format": "uri", "description": "Send the client here to pay."},
             "expires_at": {"type": "string", "format": "date-time", "description": "The slot is held until then."},
@@ -253,7 +253,7 @@ def _paths() -> dict[str, Any]:
         routes.API_ICS: {"get": {
             "operationId": "bookingInvite", "summary": "A confirmed booking's calendar invite.", "tags": ["calendar"],
             "parameters": [{"name": "booking_id", "in": "path", "required": True,
-                            "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}],
+                            "schema": {"type": "string", "format": "uuid"}}],
             "responses": {"200": _ics("The .ics file."),
                           "404": _json("BookingNotFoundError", "No confirmed booking with that id.")},
         }},
