@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from booking.client import (
@@ -41,7 +41,7 @@ from booking.lifecycle import (
 from booking.notifications import ACTIONS, csrf_ok, invite_for_booking, load_feed, looks_like_token, token_hash
 from booking.payments import PaymentProviderError
 from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
-from booking_ui import deps, routes
+from booking_ui import deps, openapi, routes
 from booking_ui.admin.http import admin_routes
 
 MAX_SLOT_DAYS = 62  # two months in one request
@@ -67,6 +67,10 @@ async def health(_request: Request) -> JSONResponse:
     if not await run_in_threadpool(database_reachable, deps.engine()):
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def openapi_document(_request: Request) -> JSONResponse:
+    return JSONResponse(openapi.document())
 
 
 async def session_types(_request: Request) -> JSONResponse:
@@ -323,7 +327,7 @@ async def manage_action(request: Request) -> Response:
     if action not in ACTIONS or not looks_like_token(token):
         return _refused(404, "There is no such page.")
     if request.method != "POST":
-        return Response("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
+        return PlainTextResponse("Use the buttons on your booking page.", status_code=405, headers={"Allow": "POST"})
     if not same_site_request(request, get_settings().public_url):
         return _refused(403, "This request didn't come from your booking page.", token)
     try:
@@ -380,6 +384,7 @@ def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route(routes.API_HEALTH, health, methods=["GET"]),
+            Route(routes.API_OPENAPI, openapi_document, methods=["GET"]),
             Route(routes.API_SESSION_TYPES, session_types, methods=["GET"]),
             Route(routes.API_SLOTS, session_type_slots, methods=["GET"]),
             Route(routes.API_CREATE_CHECKOUT, create_checkout_session, methods=["POST"]),

@@ -7,6 +7,7 @@ PAYMENT_SUCCESS = "/payment/success"
 PAYMENT_CANCEL = "/payment/cancel"
 
 API_HEALTH = "/api/health"
+API_OPENAPI = "/api/openapi.json"  # the OpenAPI 3.1 document of every public route (booking_ui/openapi.py)
 API_SESSION_TYPES = "/api/session-types"
 API_SLOTS = "/api/session-types/{session_type_id}/slots"
 API_CREATE_CHECKOUT = "/api/payments/create-checkout-session"

@@ -1,0 +1,317 @@
+"""The OpenAPI 3.1 document of the public HTTP API, written by hand and served at /api/openapi.json.
+
+Every public route of booking_ui/api.py is here, and nothing else: tests/unit/test_openapi_document.py
+compares this document with the routes `build_api()` registers, so a new route can't slip past it.
+The workspace's own routes (/api/admin/...) answer only a signed-in builder and are left out on purpose.
+tests/integration/test_openapi_contract.py runs schemathesis against it: no 5xx, every answer as written.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from booking_ui import routes
+
+# Routes of build_api() that are not public and so not described (checked by the same test).
+PRIVATE_PREFIXES = ("/api/admin/",)
+
+TOKEN_PATTERN = "^[A-Za-z0-9_-]{43}$"  # secrets.token_urlsafe(32): the manage link's and the calendar feed's
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error_schema(description: str, *codes: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The API's error shape, `{"error": {"code", "message", ...}}`, with the codes this error may carry."""
+    code: dict[str, Any] = {"type": "string", "enum": list(codes)} if codes else {"type": "string"}
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", *required],
+                "properties": {
+                    "code": code,
+                    "message": {"type": "string", "description": "For people: safe to show as it is."},
+                    "field": {"type": "string", "description": "The request field at fault."},
+                    "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait."},
+                },
+            }
+        },
+    }
+
+
+def _json(schema: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _html(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description,
+                                "content": {"text/html": {"schema": {"type": "string"}}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _ics(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/calendar": {"schema": {"type": "string"}}}}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+TOO_LARGE = _json("PayloadTooLargeError", "The body is over the cap (16 KiB; 1 MiB for the webhook).")
+BAD_LENGTH = _json("BadContentLengthError", "Content-Length is not a number.")
+
+SCHEMAS: dict[str, Any] = {
+    "Health": {
+        "type": "object",
+        "required": ["status", "database"],
+        "properties": {"status": {"type": "string", "enum": ["ok", "error"]},
+                       "database": {"type": "string", "enum": ["ok", "unreachable"]}},
+    },
+    "Price": {
+        "type": "object",
+        "required": ["amount", "currency", "display"],
+        "properties": {
+            "amount": {"type": "integer", "minimum": 0, "description": "Minor units (pence, cents)."},
+            "currency": {"type": "string", "description": "ISO 4217, lower case.", "examples": ["gbp"]},
+            "display": {"type": "string", "examples": ["£50.00"]},
+        },
+    },
+    "BuilderSummary": {
+        "type": "object",
+        "required": ["id", "name", "slug", "time_zone"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "slug": {"type": "string"},
+                       "time_zone": {"type": "string", "examples": ["Europe/London"]}},
+    },
+    "SessionType": {
+        "type": "object",
+        "required": ["id", "name", "description", "duration_minutes", "price", "builder", "bookable",
+                     "not_bookable_reason"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "duration_minutes": {"type": "integer", "minimum": 1},
+            "price": _ref("Price"),
+            "builder": _ref("BuilderSummary"),
+            "bookable": {"type": "boolean", "description": "False while the builder can't take payments."},
+            "not_bookable_reason": {"type": "string"},
+        },
+    },
+    "SessionTypeList": {"type": "array", "items": _ref("SessionType")},
+    "Slot": {
+        "type": "object",
+        "required": ["start_time", "end_time"],
+        "properties": {"start_time": {"type": "string", "format": "date-time"},
+                       "end_time": {"type": "string", "format": "date-time"}},
+    },
+    "SlotList": {
+        "type": "object",
+        "required": ["time_zone", "slots"],
+        "properties": {"time_zone": {"type": "string", "description": "The zone the times are given in."},
+                       "slots": {"type": "array", "items": _ref("Slot")}},
+    },
+    "CheckoutRequest": {
+        "type": "object",
+        "required": ["session_type_id", "start_time", "client_name", "client_email"],
+        "properties": {
+            "session_type_id": {"type": ["string", "integer"], "examples": ["1"]},
+            "start_time": {"type": "string", "format": "date-time",
+                           "description": "One of the slots' start_time, with its offset."},
+            "client_name": {"type": "string", "minLength": 1},
+            "client_email": {"type": "string", "format": "email"},
+            "client_time_zone": {"type": "string", "description": "IANA name; UTC when absent.",
+                                 "examples": ["Europe/London"]},
+        },
+    },
+    "CheckoutStarted": {
+        "type": "object",
+        "required": ["booking_id", "checkout_session_id", "checkout_url", "expires_at"],
+        "properties": {
+            "booking_id": {"type": "string", "format": "uuid"},
+            "checkout_session_id": {"type": "string"},
+            "checkout_url": {"type": "string", "format": "uri", "description": "Send the client here to pay."},
+            "expires_at": {"type": "string", "format": "date-time", "description": "The slot is held until then."},
+        },
+    },
+    "StripeEvent": {
+        "type": "object",
+        "description": "A Stripe event, exactly as Stripe signed it.",
+        "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "data": {"type": "object"}},
+    },
+    "WebhookReceived": {
+        "type": "object",
+        "required": ["received"],
+        "properties": {"received": {"type": "boolean", "const": True}, "duplicate": {"type": "boolean"},
+                       "queued": {"type": "boolean"}, "outcome": {"type": "string"}},
+    },
+    "ManageForm": {
+        "type": "object",
+        "required": ["csrf_token"],
+        "properties": {
+            "csrf_token": {"type": "string", "maxLength": 100, "description": "From the manage page's form."},
+            "expected_refund": {"type": "string", "pattern": "^[0-9]{1,12}$",
+                                "description": "cancel: the refund shown, in minor units."},
+            "start": {"type": "string", "format": "date-time", "description": "reschedule: the new start."},
+        },
+    },
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+    # --- errors: all in the shape {"error": {"code", "message"}} ---
+    "Error": _error_schema("Any error of this API."),
+    "InvalidRequestError": _error_schema("A field is missing or malformed; `field` names it.", "invalid_request",
+                                         required=("field",)),
+    "SessionTypeNotFoundError": _error_schema("No such (active) session type.", "session_type_not_found"),
+    "SlotUnavailableError": _error_schema("The time is held or booked by someone else.", "slot_unavailable"),
+    "RateLimitedError": _error_schema("An abuse limit: wait `retry_after` seconds.", required=("retry_after",)),
+    "UnsupportedMediaTypeError": _error_schema("The body was not sent as application/json.",
+                                               "unsupported_media_type"),
+    "PayloadTooLargeError": _error_schema("The body is over the cap.", "payload_too_large"),
+    "BadContentLengthError": _error_schema("Content-Length is not a number.", "invalid_request"),
+    "PaymentProviderError": _error_schema("Stripe could not be reached; nothing was charged.",
+                                          "payment_provider_error"),
+    "InvalidSignatureError": _error_schema("The Stripe-Signature header is missing or wrong.", "invalid_signature",
+                                           "invalid_request"),
+    "HandlerFailedError": _error_schema("Stored, but applying it failed; Stripe retries.", "handler_failed"),
+    "BookingNotFoundError": _error_schema("No confirmed booking there.", "booking_not_found"),
+    "CalendarNotFoundError": _error_schema("No calendar at this address.", "calendar_not_found"),
+}
+
+SESSION_TYPE_ID = {"name": "session_type_id", "in": "path", "required": True,
+                   "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"}, "examples": {"seeded": {"value": "1"}}}
+MANAGE_TOKEN = {"name": "token", "in": "path", "required": True, "description": "From the client's emails.",
+                "schema": {"type": "string", "pattern": TOKEN_PATTERN}}
+
+
+def _paths() -> dict[str, Any]:
+    not_found_page = _html("No such page, or the link doesn't match a booking.")
+    return {
+        routes.API_OPENAPI: {"get": {
+            "operationId": "openapi", "summary": "This document.", "tags": ["meta"],
+            "responses": {"200": _json("OpenApiDocument", "The OpenAPI 3.1 document.")},
+        }},
+        routes.API_HEALTH: {"get": {
+            "operationId": "health", "summary": "Liveness, with the database.", "tags": ["meta"],
+            "responses": {"200": _json("Health", "Up, and the database answers."),
+                          "503": _json("Health", "The database does not answer.")},
+        }},
+        routes.API_SESSION_TYPES: {"get": {
+            "operationId": "listSessionTypes", "summary": "Every active session type.", "tags": ["booking"],
+            "responses": {"200": _json("SessionTypeList", "The session types, with price and builder.")},
+        }},
+        routes.API_SLOTS: {"get": {
+            "operationId": "listSlots", "summary": "Open times of a session type.", "tags": ["booking"],
+            "parameters": [
+                SESSION_TYPE_ID,
+                {"name": "tz", "in": "query", "description": "IANA zone for the times (default UTC).",
+                 "schema": {"type": "string", "default": "UTC"}, "examples": {"london": {"value": "Europe/London"}}},
+                {"name": "from", "in": "query", "description": "First day (empty or absent: today), within a year "
+                 "before and ten after today.",
+                 "schema": {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}},
+                {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 62,
+                                                           "default": 7}},
+            ],
+            "responses": {"200": _json("SlotList", "The open slots, in `tz` with its offset."),
+                          "404": _json("SessionTypeNotFoundError", "No such session type."),
+                          "422": _json("InvalidRequestError", "A query parameter is malformed.")},
+        }},
+        routes.API_CREATE_CHECKOUT: {"post": {
+            "operationId": "createCheckoutSession", "summary": "Hold a slot and start a Stripe Checkout.",
+            "tags": ["booking"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CheckoutRequest")}}},
+            "responses": {
+                "201": _json("CheckoutStarted", "Held; send the client to checkout_url."),
+                "400": BAD_LENGTH,
+                "404": _json("SessionTypeNotFoundError", "No such session type."),
+                "409": _json("SlotUnavailableError", "The time is no longer available."),
+                "413": TOO_LARGE,
+                "415": _json("UnsupportedMediaTypeError", "Only application/json is accepted."),
+                "422": _json("InvalidRequestError", "A field is missing or malformed."),
+                "429": _json("RateLimitedError", "Too many holds or requests.", RETRY_AFTER),
+                "502": _json("PaymentProviderError", "Stripe could not be reached; the slot was released."),
+            },
+        }},
+        routes.API_WEBHOOK: {"post": {
+            "operationId": "stripeWebhook", "summary": "Stripe's events (signed).", "tags": ["stripe"],
+            "parameters": [{"name": "Stripe-Signature", "in": "header", "required": False,
+                            "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StripeEvent")}}},
+            "responses": {
+                "200": _json("WebhookReceived", "Stored (and applied, unless WEBHOOK_PROCESSING=worker)."),
+                "400": _json("InvalidSignatureError", "Unsigned, or signed with another secret."),
+                "413": TOO_LARGE,
+                "500": _json("HandlerFailedError", "Stored but not applied: Stripe retries it."),
+            },
+        }},
+        routes.API_ICS: {"get": {
+            "operationId": "bookingInvite", "summary": "A confirmed booking's calendar invite.", "tags": ["calendar"],
+            "parameters": [{"name": "booking_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": _ics("The .ics file."),
+                          "404": _json("BookingNotFoundError", "No confirmed booking with that id.")},
+        }},
+        routes.API_MANAGE_ICS: {"get": {
+            "operationId": "manageInvite", "summary": "The invite of the booking behind a manage link.",
+            "tags": ["manage"], "parameters": [MANAGE_TOKEN],
+            "responses": {"200": _ics("The .ics file."),
+                          "404": _json("BookingNotFoundError", "No confirmed booking at this address.")},
+        }},
+        routes.API_MANAGE_ACTION: {
+            "parameters": [MANAGE_TOKEN, {"name": "action", "in": "path", "required": True,
+                                          "schema": {"type": "string", "enum": ["cancel", "reschedule"]}}],
+            "post": {
+                "operationId": "manageAction", "tags": ["manage"],
+                "summary": "Cancel or reschedule from the manage page: a same-site form POST (Origin or Referer "
+                           "must be PUBLIC_URL's), answered with HTML.",
+                "requestBody": {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": _ref("ManageForm")}}},
+                "responses": {
+                    "303": {"description": "Done or refused by the rules: back to the manage page, `?done=<outcome>`.",
+                            "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+                    "403": _html("Not from our own page, or the form's CSRF token has expired."),
+                    "404": not_found_page,
+                    "413": _html("The form is over 4 KiB."),
+                    "429": _html("Too many changes from this address.", RETRY_AFTER),
+                },
+            },
+            "get": {
+                "operationId": "manageActionByGet", "tags": ["manage"],
+                "summary": "Refused: a link, a prefetch or a crawler changes nothing.",
+                "responses": {"404": not_found_page,
+                              "405": {"description": "Use POST.", "content": {"text/plain": {"schema": {
+                                  "type": "string"}}}}},
+            },
+        },
+        routes.CALENDAR_FEED: {"get": {
+            "operationId": "calendarFeed", "summary": "A builder's private calendar subscription.",
+            "tags": ["calendar"],
+            "parameters": [{"name": "token", "in": "path", "required": True, "description": "The secret feed token.",
+                            "schema": {"type": "string", "pattern": TOKEN_PATTERN}}],
+            "responses": {"200": _ics("The builder's bookings."),
+                          "404": _json("CalendarNotFoundError", "No calendar here (the link may have been replaced).")},
+        }},
+    }
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may change theirs)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Booking API",
+            "version": "1",
+            "description": "The public HTTP API: session types, open slots, checkout, Stripe's webhook, calendar "
+                           'invites and the manage links. Every error is `{"error": {"code", "message"}}`, '
+                           "sometimes with `field` or `retry_after`. Bodies under /api are capped at 16 KiB "
+                           "(the webhook: 1 MiB).",
+        },
+        "paths": _paths(),
+        "components": {"schemas": copy.deepcopy(SCHEMAS)},
+    }
