@@ -146,3 +146,26 @@ def test_admin_role_needs_no_builder(engine):
     admin = state_of(AdminState, token_for(engine, user_id))
     call(admin, "guard")
     assert admin.is_platform_admin
+
+
+@pytest.mark.parametrize("live_base", ["https://API.Stripe.com", "https://api.stripe.com:443/",
+                                       "https://api.stripe.com."])
+def test_demo_sign_ins_are_switched_off_with_a_real_stripe_however_it_is_spelled(engine, monkeypatch, live_base):
+    from typer.testing import CliRunner
+
+    from booking.core.config import get_settings
+    from booking.ops.cli import cli
+    from booking.ops.demo import DEMO_PASSWORD
+
+    def seed(api_base: str) -> str:
+        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_emulator")
+        monkeypatch.setenv("STRIPE_API_BASE", api_base)
+        get_settings.cache_clear()
+        done = CliRunner().invoke(cli, ["seed-demo"])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert "demo sign-ins (password" in seed("http://127.0.0.1:12111")
+    assert _sign_in(engine, "admin@demo.test", DEMO_PASSWORD, throttle=fresh_throttle(5, 20)).token
+    assert "no demo sign-ins (4 switched off)" in seed(live_base)
+    assert _sign_in(engine, "admin@demo.test", DEMO_PASSWORD, throttle=fresh_throttle(5, 20)).error == SIGN_IN_FAILED
