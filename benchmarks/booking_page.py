@@ -41,8 +41,8 @@ def _emulator(workdir: Path) -> tuple[str, ServerProcess]:
     url = f"http://{h.HOST}:{port}"
     process = ServerProcess(
         [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--public-url", url,
-         "--webhook-secret", h.WEBHOOK_SECRET, "--state-file", str(workdir / "emulator.sqlite3"), "--test-mode"],
-        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)},
+         "--state-file", str(workdir / "emulator.sqlite3"), "--test-mode"],
+        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": h.WEBHOOK_SECRET},
         log_path=workdir / "emulator.log",
     )
     process.wait_ready(f"{url}/", timeout=30)

@@ -18,15 +18,17 @@ cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; 
 trap cleanup EXIT INT TERM
 
 has_key=$(python -c 'from booking.core import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
+# The interface the web server binds: 127.0.0.1 unless HOST says otherwise (HOST=0.0.0.0: every interface).
+host=$(python -c 'from booking.core import get_settings; print(get_settings().host)')
 if [[ -z $has_key ]]; then
   emulator_port=${STRIPE_EMULATOR_PORT:-12111}
   export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
   export STRIPE_SECRET_KEY=sk_test_emulator
   export STRIPE_API_BASE=http://127.0.0.1:$emulator_port
+  # The emulator reads the webhook secret from STRIPE_WEBHOOK_SECRET (exported above), not its arguments.
   python -m stripe_emulator --port "$emulator_port" \
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
-    --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
     --business-name "$(python -c 'from booking.core import get_settings; print(get_settings().platform_name)')" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!
@@ -73,12 +75,12 @@ stop_all() {
   cleanup
 }
 trap stop_all EXIT INT TERM
-echo "==> Serving the app on http://localhost:$PORT${WORKERS:+ with $WORKERS web workers}, and $job_workers job worker(s)"
+echo "==> Serving the app on http://localhost:$PORT (listening on $host; HOST changes it)${WORKERS:+ with $WORKERS web workers}, and $job_workers job worker(s)"
 if [[ -z $has_key ]]; then
   echo "    Builder workspace: http://localhost:$PORT/admin/login"
   echo "    Demo sign-ins (password: demo-password): ada@demo.test, grace@demo.test, kenji@demo.test (builders),"
   echo "    admin@demo.test (platform admin)."
 fi
-reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "${HOST:-0.0.0.0}" &
+reflex run --env prod --frontend-port "$PORT" --backend-port "$PORT" --backend-host "$host" &
 app_pid=$!
 wait $app_pid

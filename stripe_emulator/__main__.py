@@ -1,4 +1,5 @@
-"""`python -m stripe_emulator --port 12111 --webhook-url URL --webhook-secret whsec_... --test-mode`"""
+"""`python -m stripe_emulator --port 12111 --webhook-url URL --test-mode` (the webhook secret:
+$STRIPE_WEBHOOK_SECRET or --webhook-secret-file, never an argument: `ps` shows those)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -58,11 +59,35 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
     return app
 
 
+def local_only(path: str) -> bool:
+    """The dashboard (`/`, `/objects/...`) and the control API (`/_emulator/...`): they show and change every
+    object without a key, so they answer loopback clients only. The API, the hosted checkout and the
+    onboarding pages answer whoever the emulator is bound to."""
+    return path == "/" or path.startswith(("/objects/", "/_emulator"))
+
+
+def is_loopback_client(scope: Scope) -> bool:
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(str(client[0]).split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
 class _EmulatorApp(Starlette):
-    """The app, with fault injection and the request log in front of /v1 (stripe_emulator.faults)."""
+    """The app, with fault injection and the request log in front of /v1 (stripe_emulator.faults), and the
+    dashboard and control API kept to loopback clients."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        if local_only(scope["path"]) and not is_loopback_client(scope):
+            await JSONResponse({"error": {"type": "invalid_request_error", "message": "Not found."}},
+                               status_code=404)(scope, receive, send)
             return
         await with_faults(super().__call__, self.state.faults)(scope, receive, send)

@@ -58,7 +58,7 @@ class EmulatorProcess:
         stderr: int | IO[Any] | None = None,
     ) -> None:
         args = [python, "-m", "stripe_emulator", "--host", host, "--port", str(port)]
-        args += ["--state-file", state_file, "--webhook-secret", webhook_secret]
+        args += ["--state-file", state_file]
         if webhook_url:
             args += ["--webhook-url", webhook_url]
         if test_mode:
@@ -75,6 +75,7 @@ class EmulatorProcess:
         self.args = args
         self.cwd = cwd or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.env = env
+        self.webhook_secret = webhook_secret  # passed in the environment: `ps` shows arguments
         self.stderr = stderr
         self.url: str | None = None
         self.process: subprocess.Popen[str] | None = None
@@ -85,6 +86,7 @@ class EmulatorProcess:
     def start(self, timeout: float = 20.0) -> EmulatorProcess:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env["STRIPE_WEBHOOK_SECRET"] = self.webhook_secret
         self.process = subprocess.Popen(
             self.args,
             cwd=self.cwd,

@@ -98,7 +98,7 @@ def sign_in(*, session: Session, email: str, password: str, client_ip: str, thro
     if not ok or user is None or not user.active:
         throttle.record_failure(email=email, ip=client_ip)
         return SignInResult(token=None, error=SIGN_IN_FAILED)
-    throttle.reset_account(email=email)
+    throttle.record_success(email=email, ip=client_ip)
     now = now or utcnow()
     if new_hash:
         user.password_hash = new_hash
@@ -137,5 +137,5 @@ def change_own_password(*, session: Session, actor: Actor, current_password: str
         return str(exc)
     audit.record(session=session, actor=actor, action="account.password_changed", entity_type="user_account",
                  entity_id=user.id, builder_id=user.builder_id, after={"sessions_ended": True})
-    throttle.reset_account(email=actor.email)
+    throttle.record_success(email=actor.email, ip=client_ip)
     return ""

@@ -5,12 +5,15 @@ Nothing is built at import time: call `get_settings()`; tests call `get_settings
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +37,8 @@ class Settings(BaseSettings):
         "http://localhost:3000", validation_alias=AliasChoices("PUBLIC_URL", "NEXT_PUBLIC_URL")
     )
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    # The interface the run command binds (web server): loopback unless HOST says otherwise (0.0.0.0: all).
+    host: str = Field("127.0.0.1", validation_alias="HOST")
     # Backend worker processes. Unset: Reflex's choice (1; with REDIS_URL, min(2 x cores + 1, 8)).
     # Two or more need REDIS_URL: the workers share the browsers' state through it.
     workers: int | None = Field(None, ge=1, le=64, validation_alias="WORKERS")
@@ -58,9 +63,12 @@ class Settings(BaseSettings):
     # Admin sign-in: a session dies after this long unused, and after the absolute limit regardless.
     admin_session_idle_minutes: int = Field(120, ge=5, validation_alias="ADMIN_SESSION_IDLE_MINUTES")
     admin_session_max_hours: int = Field(72, ge=1, validation_alias="ADMIN_SESSION_MAX_HOURS")
-    # Failed sign-ins allowed per 15 minutes, per account and per client IP.
+    # Failed sign-ins allowed per 15 minutes (booking/accounts/throttle.py): per account from one client IP
+    # (that IP is locked out of that account, not the owner), per client IP across accounts, and per account
+    # from every IP together (past it, only an IP that signed in to the account before may try).
     sign_in_failures_per_account: int = Field(5, ge=1, validation_alias="SIGN_IN_FAILURES_PER_ACCOUNT")
     sign_in_failures_per_ip: int = Field(20, ge=1, validation_alias="SIGN_IN_FAILURES_PER_IP")
+    sign_in_account_ceiling: int = Field(100, ge=1, validation_alias="SIGN_IN_ACCOUNT_CEILING")
     # Stripe Connect. The platform keeps PLATFORM_FEE_PERCENT of each payment (decimals allowed), plus
     # a fixed fee per currency in minor units ("gbp:30,usd:30,jpy:50"); booking.pricing rounds it.
     platform_fee_percent: Decimal = Field(Decimal("10"), ge=0, le=100, validation_alias="PLATFORM_FEE_PERCENT")
@@ -152,6 +160,14 @@ class Settings(BaseSettings):
                 raise ValueError("must be a rate like 10/minute or 100/hour (empty: no limit)") from None
         return value
 
+    @field_validator("host")
+    @classmethod
+    def _host_shape(cls, value: str) -> str:
+        value = (value or "").strip() or "127.0.0.1"
+        if not re.fullmatch(r"[A-Za-z0-9.:_-]{1,253}", value):
+            raise ValueError("must be an interface address like 127.0.0.1 or 0.0.0.0, or a host name")
+        return value
+
     @field_validator("stripe_api_base")
     @classmethod
     def _api_base(cls, value: str | None) -> str | None:
@@ -187,9 +203,15 @@ class Settings(BaseSettings):
 
     @property
     def uses_emulator(self) -> bool:
-        """No real Stripe key: the app runs offline on the bundled emulator (demo accounts allowed)."""
+        """The app runs on the bundled emulator (demo accounts allowed): no Stripe key at all, or a test key
+        with STRIPE_API_BASE on this machine (a loopback address, as the run command starts it). Decided
+        positively: any other API base, however spelled, and any live key count as real Stripe."""
         key = self.stripe_secret_key or ""
-        return not key or key == "sk_test_emulator" or bool(self.stripe_api_base and "api.stripe.com" not in self.stripe_api_base)
+        if not key:
+            return True
+        if not key.startswith(("sk_test_", "rk_test_")):
+            return False
+        return _is_loopback_url(self.stripe_api_base)
 
 
 def _split_list(value: str | None) -> list[str]:
@@ -205,6 +227,24 @@ def _parse_fixed_fees(value: str | None) -> dict[str, int]:
             raise ValueError(f"'{part}' is not currency:minor-units, e.g. gbp:30")
         fees[code] = int(amount)
     return fees
+
+
+def _is_loopback_url(url: str | None) -> bool:
+    """True only for an http(s) URL whose host is a loopback address (127.0.0.0/8, ::1) or `localhost`."""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _http_url(value: str) -> str:

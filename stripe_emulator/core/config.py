@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 
 API_VERSION = "2026-10-28.endive"
 DEFAULT_BUSINESS_NAME = "Stripe emulator"
 DEFAULT_STATE_FILE = "var/stripe_emulator.sqlite3"
 DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+DEFAULT_WEBHOOK_SECRET = "whsec_emulator"
+# The webhook secret comes from this variable or from --webhook-secret-file, never the command line (`ps`).
+WEBHOOK_SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
 
 
 @dataclass
@@ -18,7 +24,7 @@ class EmulatorConfig:
     public_url: str | None = None
     webhook_url: str | None = None
     # Secrets are excluded from repr so they never end up in logs or tracebacks.
-    webhook_secret: str = field(default="whsec_emulator", repr=False)
+    webhook_secret: str = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
     api_key: str | None = field(default=None, repr=False)
     state_file: str = DEFAULT_STATE_FILE
     test_mode: bool = False
@@ -68,7 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="base URL browsers use to reach the emulator (default http://HOST:PORT)",
     )
     parser.add_argument("--webhook-url", default=None, help="endpoint that receives events (optional)")
-    parser.add_argument("--webhook-secret", default="whsec_emulator", help="whsec_... signing secret")
+    parser.add_argument(
+        "--webhook-secret-file",
+        default=None,
+        help=f"file holding the whsec_... signing secret (mode 0600); else ${WEBHOOK_SECRET_ENV}, "
+        f"else {DEFAULT_WEBHOOK_SECRET}",
+    )
+    # Gone: anyone on the machine reads a process's arguments (`ps`). Kept only to say so.
+    parser.add_argument("--webhook-secret", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--api-key", default=None, help="only accept this secret key (default: any sk_test_ key)"
     )
@@ -107,13 +120,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def webhook_secret_from(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
+    """--webhook-secret-file (readable by its owner only), else $STRIPE_WEBHOOK_SECRET, else the default."""
+    if args.webhook_secret is not None:
+        raise SystemExit(
+            "stripe_emulator: --webhook-secret is no longer accepted (`ps` shows it to every user); "
+            f"set {WEBHOOK_SECRET_ENV} or pass --webhook-secret-file"
+        )
+    if args.webhook_secret_file:
+        return read_secret_file(Path(args.webhook_secret_file))
+    environ = os.environ if environ is None else environ
+    return environ.get(WEBHOOK_SECRET_ENV, "").split(",")[0].strip() or DEFAULT_WEBHOOK_SECRET
+
+
+def read_secret_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text()
+    except OSError as exc:
+        raise SystemExit(f"stripe_emulator: cannot read the webhook secret file {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SystemExit(f"stripe_emulator: {path} is readable by others; chmod 600 it")
+    secret = text.strip()
+    if not secret.startswith("whsec_"):
+        raise SystemExit(f"stripe_emulator: {path} does not hold a whsec_... secret")
+    return secret
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         host=args.host,
         port=args.port,
         public_url=args.public_url,
         webhook_url=args.webhook_url or None,
-        webhook_secret=args.webhook_secret,
+        webhook_secret=webhook_secret_from(args),
         api_key=args.api_key,
         state_file=args.state_file,
         test_mode=args.test_mode,

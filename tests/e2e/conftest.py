@@ -56,9 +56,9 @@ def emulator(e2e_workdir: Path, ports: dict[str, int]) -> Iterator[Emulator]:
     process = ServerProcess(
         [sys.executable, "-m", "stripe_emulator", "--port", str(ports["emulator"]), "--public-url", url,
          "--webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
-         "--webhook-secret", WEBHOOK_SECRET, "--state-file", str(e2e_workdir / "emulator.sqlite3"),
+         "--state-file", str(e2e_workdir / "emulator.sqlite3"),
          "--test-mode", "--retry-schedule", "0.5,1,2,4", "--business-name", "Book a builder"],
-        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET},
         log_path=e2e_workdir / "emulator.log",
     )
     process.wait_ready(f"{url}/", timeout=30)

@@ -61,9 +61,9 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     emulator = ServerProcess(
         [sys.executable, "-m", "stripe_emulator", "--port", str(emulator_port), "--public-url", emulator_url,
-         "--webhook-url", f"http://127.0.0.1:{app_port}/api/payments/webhook", "--webhook-secret", WEBHOOK_SECRET,
+         "--webhook-url", f"http://127.0.0.1:{app_port}/api/payments/webhook",
          "--state-file", str(workdir / "emulator.sqlite3"), "--test-mode", "--retry-schedule", "0.5,1,2,4"],
-        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)},
+        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET},
         log_path=workdir / "emulator.log",
     )
     try:

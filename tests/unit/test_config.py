@@ -255,3 +255,59 @@ def test_check_settings_command_succeeds_with_good_settings(clean_environment: P
 
     assert result.returncode == 0, result.stderr
     assert "settings ok" in result.stdout
+
+
+# --- where the run command listens, and when demo sign-ins may exist ----------------------------
+
+
+def test_the_run_command_listens_on_loopback_unless_host_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().host == "127.0.0.1"
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    assert load_settings().host == "0.0.0.0"
+    assert "HOST" in refused(HOST="127.0.0.1; rm -rf /")
+
+
+def _run_script_host(environment: dict[str, str]) -> str:
+    """The bind address scripts/run.sh computes and hands to `reflex run --backend-host`."""
+    script = (PROJECT_ROOT / "scripts" / "run.sh").read_text()
+    host_lines = [line for line in script.splitlines() if line.startswith("host=")]
+    serve_lines = [line for line in script.splitlines() if line.startswith("reflex run")]
+    assert len(host_lines) == 1 and len(serve_lines) == 1 and '--backend-host "$host"' in serve_lines[0]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(PROJECT_ROOT), **environment}
+    done = subprocess.run(["bash", "-c", host_lines[0] + '\necho "$host"'], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_run_script_binds_what_the_settings_say() -> None:
+    assert _run_script_host({}) == "127.0.0.1"
+    assert _run_script_host({"HOST": "0.0.0.0"}) == "0.0.0.0"
+
+
+@pytest.mark.parametrize("base", [
+    "https://API.Stripe.com", "https://api.stripe.com:443/", "https://api.stripe.com.", "https://api.stripe.com/v1",
+    "https://files.stripe.com", "https://stripe-proxy.example.com", "http://10.0.0.5:12111",
+    "http://localhost.example.com:12111", "http://127.0.0.1.nip.io:12111", "http://[::ffff:8.8.8.8]:12111",
+])
+def test_demo_sign_ins_count_any_real_looking_stripe_as_live(monkeypatch: pytest.MonkeyPatch, base: str) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_emulator")
+    monkeypatch.setenv("STRIPE_API_BASE", base)
+    assert load_settings().uses_emulator is False
+
+
+@pytest.mark.parametrize("key", ["sk_test_emulator", "sk_test_51Habc"])
+def test_demo_sign_ins_need_a_test_key_against_stripe_itself_to_be_live(
+        monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", key)
+    assert load_settings().uses_emulator is False
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:12111", "http://localhost:12111", "http://[::1]:12111",
+                                  "http://127.0.0.2:4000/"])
+def test_the_emulator_on_this_machine_is_the_emulator(monkeypatch: pytest.MonkeyPatch, base: str) -> None:
+    assert load_settings().uses_emulator is True  # no key at all: nothing real to reach
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_emulator")
+    monkeypatch.setenv("STRIPE_API_BASE", base)
+    assert load_settings().uses_emulator is True
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_51Habc")  # a live key is never the emulator
+    assert load_settings().uses_emulator is False

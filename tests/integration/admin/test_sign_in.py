@@ -17,6 +17,7 @@ from booking_ui.admin.base import AdminState
 from booking_ui.admin.login import LoginState
 from tests.factories import make_builder
 from tests.support.admin_states import PASSWORD, call, make_user, redirect_path, state_of, token_for
+from tests.support.throttles import THROTTLE_KEY, fresh_throttle
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def builder_user(engine):
 
 
 def _sign_in(engine, email, password, ip="10.0.0.1", throttle=None, now=None):
-    throttle = throttle or throttle_for(None, 5, 20)
+    throttle = throttle or throttle_for(None, 5, 20, key=THROTTLE_KEY)
     with session_scope(engine) as session:
         return sign_in(session=session, email=email, password=password, client_ip=ip, throttle=throttle,
                        idle_minutes=120, max_hours=72, now=now)
@@ -55,14 +56,38 @@ def test_unknown_email_and_wrong_password_get_the_same_message(engine, builder_u
 
 
 def test_failed_sign_ins_are_throttled_per_account_even_with_the_right_password(engine, builder_user):
-    throttle = throttle_for(None, 3, 100)
-    for ip in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
-        assert _sign_in(engine, "ada@example.test", "wrong-password", ip=ip, throttle=throttle).token is None
-    assert _sign_in(engine, "ada@example.test", PASSWORD, throttle=throttle).error == SIGN_IN_THROTTLED
+    throttle = fresh_throttle(3, 100)
+    for _ in range(3):
+        assert _sign_in(engine, "ada@example.test", "wrong-password", ip="1.1.1.1", throttle=throttle).token is None
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="1.1.1.1", throttle=throttle).error == SIGN_IN_THROTTLED
+
+
+def test_a_strangers_wrong_guesses_lock_the_stranger_out_not_the_owner(engine, builder_user):
+    throttle = fresh_throttle(5, 20)
+    for _ in range(5):
+        assert _sign_in(engine, "ada@example.test", "wrong-password", ip="6.6.6.6", throttle=throttle).error \
+            == SIGN_IN_FAILED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="6.6.6.6", throttle=throttle).error == SIGN_IN_THROTTLED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="10.0.0.1", throttle=throttle).token
+    # The owner's success forgives nothing of the stranger's.
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="6.6.6.6", throttle=throttle).error == SIGN_IN_THROTTLED
+
+
+def test_many_addresses_guessing_one_account_hit_its_ceiling_but_the_owners_known_address_gets_in(
+        engine, builder_user):
+    throttle = fresh_throttle(5, 20, account_ceiling=12)
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="10.0.0.1", throttle=throttle).token  # known address
+    for n in range(12):  # three guesses each from four addresses: no address reaches its own limit
+        assert _sign_in(engine, "ada@example.test", "wrong-password", ip=f"7.7.7.{n % 4}",
+                        throttle=throttle).error == SIGN_IN_FAILED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="7.7.7.200", throttle=throttle).error \
+        == SIGN_IN_THROTTLED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="7.7.7.0", throttle=throttle).error == SIGN_IN_THROTTLED
+    assert _sign_in(engine, "ada@example.test", PASSWORD, ip="10.0.0.1", throttle=throttle).token
 
 
 def test_failed_sign_ins_are_throttled_per_ip_across_accounts(engine, builder_user):
-    throttle = throttle_for(None, 100, 4)
+    throttle = fresh_throttle(100, 4)
     for n in range(4):
         _sign_in(engine, f"guess{n}@example.test", "wrong-password", ip="9.9.9.9", throttle=throttle)
     assert _sign_in(engine, "ada@example.test", PASSWORD, ip="9.9.9.9", throttle=throttle).error == SIGN_IN_THROTTLED
@@ -121,3 +146,26 @@ def test_admin_role_needs_no_builder(engine):
     admin = state_of(AdminState, token_for(engine, user_id))
     call(admin, "guard")
     assert admin.is_platform_admin
+
+
+@pytest.mark.parametrize("live_base", ["https://API.Stripe.com", "https://api.stripe.com:443/",
+                                       "https://api.stripe.com."])
+def test_demo_sign_ins_are_switched_off_with_a_real_stripe_however_it_is_spelled(engine, monkeypatch, live_base):
+    from typer.testing import CliRunner
+
+    from booking.core.config import get_settings
+    from booking.ops.cli import cli
+    from booking.ops.demo import DEMO_PASSWORD
+
+    def seed(api_base: str) -> str:
+        monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_emulator")
+        monkeypatch.setenv("STRIPE_API_BASE", api_base)
+        get_settings.cache_clear()
+        done = CliRunner().invoke(cli, ["seed-demo"])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    assert "demo sign-ins (password" in seed("http://127.0.0.1:12111")
+    assert _sign_in(engine, "admin@demo.test", DEMO_PASSWORD, throttle=fresh_throttle(5, 20)).token
+    assert "no demo sign-ins (4 switched off)" in seed(live_base)
+    assert _sign_in(engine, "admin@demo.test", DEMO_PASSWORD, throttle=fresh_throttle(5, 20)).error == SIGN_IN_FAILED
