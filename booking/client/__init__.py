@@ -42,7 +42,7 @@ from booking.client.manage import (
     reschedule,
     reschedule_options,
 )
-from booking.client.receipts import booking_receipt, confirm_from_success_page
+from booking.client.receipts import booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "PageSummary",
     "SlotOption",
     "booking_receipt",
+    "browser_receipt",
     "cancel_by_client",
     "confirm_from_success_page",
     "continue_browser_hold",

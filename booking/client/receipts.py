@@ -1,17 +1,25 @@
-"""What the success and cancel pages show, computed from Stripe's and our records."""
+"""What the success and cancel pages show, computed from Stripe's and our records.
+
+The "Manage booking" path is the client's credential (it cancels with a refund and reschedules), so a
+receipt carries it only for the browser that paid: the one presenting the hold key whose SHA-256 the
+booking keeps (`Booking.browser_hold_key`). Anyone else who opens a success URL (a paid Checkout Session
+id leaks through history, logs, screenshots) sees the booking without it; the client also has the link
+in their emails. The cancel page finds its booking by the hold key alone: no booking id in its URL.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from booking.client.summaries import BookingSummary, summarise
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
-from booking.lifecycle.checkout import fulfill_checkout, send_late_payment_refunds
+from booking.lifecycle.checkout import fulfill_checkout, hold_key_hash, send_late_payment_refunds
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 
@@ -24,9 +32,27 @@ class Receipt:
     summary: BookingSummary | None
 
 
+HOLD_KEY_MAX_LENGTH = 200  # the booking page's keys are 43 characters (`secrets.token_urlsafe(32)`)
+
+
+def held_by(booking: Booking, browser_hold_key: str | None) -> bool:
+    """Did this browser make the booking? (It presents the hold key whose hash the booking keeps.)"""
+    if (not booking.browser_hold_key or not isinstance(browser_hold_key, str) or not browser_hold_key
+            or len(browser_hold_key) > HOLD_KEY_MAX_LENGTH):
+        return False
+    return hmac.compare_digest(hold_key_hash(browser_hold_key), booking.browser_hold_key)
+
+
+def _summary_for(session: Session, booking: Booking, *, browser_hold_key: str | None,
+                 locale: str | None) -> BookingSummary:
+    summary = summarise(session=session, booking=booking, locale=locale)
+    return summary if held_by(booking, browser_hold_key) else replace(summary, manage_path="")
+
+
 def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str,
-                              locale: str | None = None) -> Receipt:
-    """The success URL is only a hint: ask Stripe whether the session is paid, then fulfil."""
+                              locale: str | None = None, browser_hold_key: str | None = None) -> Receipt:
+    """The success URL is only a hint: ask Stripe whether the session is paid, then fulfil.
+    The manage path is in the receipt only for the browser holding the booking's hold key."""
     if not checkout_session_id.startswith("cs_") or len(checkout_session_id) > 255:
         return Receipt("unknown", None)
     try:
@@ -37,7 +63,8 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt("unknown", None)
-        receipt = Receipt(fulfilment.state, summarise(session=session, booking=fulfilment.booking, locale=locale))
+        receipt = Receipt(fulfilment.state, _summary_for(session, fulfilment.booking,
+                                                         browser_hold_key=browser_hold_key, locale=locale))
     if fulfilment.refund_required:  # paid after the slot was taken: the refund goes now, not at the next sweep
         try:
             send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[fulfilment.booking.id])
@@ -46,13 +73,30 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
     return receipt
 
 
-def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None) -> Receipt:
-    """Our own view of a booking (the processing page polls this until the webhook lands)."""
+def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None,
+                    browser_hold_key: str | None = None) -> Receipt:
+    """Our own view of a booking (the processing page polls this until the webhook lands).
+    The manage path is in it only for the browser holding the booking's hold key."""
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
             return Receipt("unknown", None)
-        return Receipt(_state_of(session, booking), summarise(session=session, booking=booking, locale=locale))
+        return Receipt(_state_of(session, booking),
+                       _summary_for(session, booking, browser_hold_key=browser_hold_key, locale=locale))
+
+
+def browser_receipt(*, engine: Engine, browser_hold_key: str | None, locale: str | None = None) -> Receipt:
+    """The cancel page: the latest booking this browser made (found by its hold key), without the manage
+    path (the page never shows it). "unknown" for a browser with no key or no booking."""
+    if not isinstance(browser_hold_key, str) or not browser_hold_key or len(browser_hold_key) > HOLD_KEY_MAX_LENGTH:
+        return Receipt("unknown", None)
+    with session_scope(engine) as session:
+        booking = session.exec(select(Booking).where(Booking.browser_hold_key == hold_key_hash(browser_hold_key))
+                               .order_by(Booking.created_at.desc()).limit(1)).first()
+        if booking is None:
+            return Receipt("unknown", None)
+        return Receipt(_state_of(session, booking),
+                       replace(summarise(session=session, booking=booking, locale=locale), manage_path=""))
 
 
 def _state_of(session: Session, booking: Booking) -> str:

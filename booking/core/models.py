@@ -274,6 +274,11 @@ class Booking(SQLModel, table=True):
     invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
     # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
     browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
+    # The calendar UID's local part (`booking.notifications.ics.booking_uid`): random, so nothing shared
+    # (invites, the calendar feed, emails) carries the booking id. Rows older than it keep "booking-<id>",
+    # the UID their calendars already hold.
+    invite_uid: str = Field(default_factory=lambda: f"inv-{uuid.uuid4().hex}", max_length=64, unique=True,
+                            index=True)
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -192,7 +192,8 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         customer_email=stripe_customer_email(client.email),
         client_reference_id=booking.id,
         success_url=f"{settings.public_url}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{settings.public_url}/payment/cancel?booking={booking.id}",
+        # No booking id: the cancel page finds the hold by the browser's hold key (issue #14).
+        cancel_url=f"{settings.public_url}/payment/cancel",
         expires_at=booking.hold_expires_at,
         metadata=metadata,
         destination_account_id=plan.destination_account_id,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType, utcnow
-from booking.notifications.ics import FeedEntry, booking_uid, publish_feed, site_domain
+from booking.notifications.ics import FeedEntry, booking_reference, booking_uid, publish_feed, site_domain
 
 # Past sessions stay visible this long, so last week's calendar still shows what happened.
 FEED_HISTORY = timedelta(days=30)
@@ -82,7 +82,7 @@ def load_feed(*, session: Session, token: str, now: datetime | None = None,
     since = (now or utcnow()) - FEED_HISTORY
     # One query for all the rows the feed needs, on the (builder_id, start_time) index.
     rows = session.exec(
-        select(Booking.id, Booking.start_time, Booking.end_time, sa.func.coalesce(Booking.client_name, Client.name),
+        select(Booking.invite_uid, Booking.start_time, Booking.end_time, sa.func.coalesce(Booking.client_name, Client.name),
                Client.email,
                SessionType.name, SessionType.location)
         .join(Client, Client.id == Booking.client_id)
@@ -93,14 +93,14 @@ def load_feed(*, session: Session, token: str, now: datetime | None = None,
     ).all()
     entries = tuple(
         FeedEntry(
-            uid=booking_uid(booking_id, domain),
+            uid=booking_uid(invite_uid, domain),
             summary=f"{type_name} with {' '.join(client_name.split())}",
-            description=f"Client: {client_name} <{client_email}>\nBooking reference {booking_id}",
+            description=f"Client: {client_name} <{client_email}>\nBooking reference {booking_reference(invite_uid)}",
             start=start,
             end=end,
             location=location or "",
         )
-        for booking_id, start, end, client_name, client_email, type_name, location in rows
+        for invite_uid, start, end, client_name, client_email, type_name, location in rows
     )
     return Feed(name=f"{builder.name}: bookings", entries=entries, stamp=now)
 

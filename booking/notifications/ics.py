@@ -7,6 +7,7 @@ keeps a single event (and a CANCEL removes it).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +30,17 @@ def site_domain(public_url: str) -> str:
     return urlsplit(public_url).hostname or "localhost"
 
 
-def booking_uid(booking_id: str, domain: str) -> str:
-    """THE calendar UID of a booking: the emailed REQUEST and CANCEL, the download and the feed all use it."""
-    return f"booking-{booking_id}@{domain}"
+def booking_uid(invite_uid: str, domain: str) -> str:
+    """THE calendar UID of a booking: the emailed REQUEST and CANCEL, the download and the feed all use it.
+
+    `invite_uid` is `Booking.invite_uid` (random; never the booking id, which nothing shared may carry)."""
+    return f"{invite_uid}@{domain}"
+
+
+def booking_reference(invite_uid: str) -> str:
+    """The short "Booking reference" emails and the feed show: derived from the opaque invite UID, so it
+    names the booking to its client and builder without giving out the booking id."""
+    return hashlib.sha256(invite_uid.encode()).hexdigest()[:10].upper()
 
 
 def booking_invite(
@@ -52,7 +61,7 @@ def booking_invite(
     stamp: datetime | None = None,
 ) -> bytes:
     """The .ics bytes for one booking. `uid` must stay the same for the booking's whole life
-    (e.g. "<booking id>@<site domain>") so a later CANCEL replaces the original event."""
+    (`booking_uid`) so a later CANCEL replaces the original event."""
     method = method.upper()
     if method not in INVITE_METHODS:
         raise ValueError(f"method must be one of {', '.join(INVITE_METHODS)}")

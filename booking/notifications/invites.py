@@ -30,7 +30,7 @@ def invite_for_booking(*, session: Session, booking_id: str, public_url: str | N
     client = session.get(Client, booking.client_id)
     session_type = session.get(SessionType, booking.session_type_id)
     return booking_invite(
-        uid=booking_uid(booking.id, site_domain(public_url)),
+        uid=booking_uid(booking.invite_uid, site_domain(public_url)),
         summary=f"{session_type.name} with {builder.name}",
         description=session_type.description,
         start=booking.start_time,

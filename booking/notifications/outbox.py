@@ -309,6 +309,7 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
 
     return BookingFacts(
         booking_id=booking.id,
+        invite_key=booking.invite_uid,
         session_type_name=session_type.name if session_type else "Session",
         duration_minutes=session_type.duration_minutes if session_type else 0,
         start_time=_utc(booking.start_time),
@@ -396,7 +397,7 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     # Stable across retries, so a receiving server can drop a duplicate of an at-least-once resend.
-    message["Message-ID"] = f"<notification-{notification_id}.{facts.booking_id}@{facts.site_domain}>"
+    message["Message-ID"] = f"<notification-{notification_id}.{facts.reference}@{facts.site_domain}>"
     message[KIND_HEADER] = str(kind)
     message[NOTIFICATION_ID_HEADER] = str(notification_id)
     # Quoted-printable keeps the saved .eml files readable (names, £, dashes are not ASCII).
@@ -445,7 +446,7 @@ def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFa
     data = booking_invite(
         uid=facts.invite_uid,
         summary=f"{facts.session_type_name} with {' '.join(other.split())}",
-        description=f"Booking reference {facts.booking_id} ({zone.key}).",
+        description=f"Booking reference {facts.reference} ({zone.key}).",
         start=facts.start_time,
         end=facts.end_time,
         organizer_email=facts.builder_email,

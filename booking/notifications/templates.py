@@ -14,7 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
-from booking.notifications.ics import booking_uid, one_line
+from booking.notifications.ics import booking_reference, booking_uid, one_line
 
 
 class NotificationKind(StrEnum):
@@ -75,11 +75,17 @@ class BookingFacts:
     previous_end_time: datetime | None = None
     # The session type's booking page, for "book again" links (an expired hold, a failed payment).
     book_again_url: str = ""
+    # `Booking.invite_uid`: the calendar UID's opaque local part ("" in payloads queued before it existed).
+    invite_key: str = ""
 
     @property
     def invite_uid(self) -> str:
         # One UID for the booking's whole life, shared with the download and the calendar feed.
-        return booking_uid(self.booking_id, self.site_domain)
+        return booking_uid(self.invite_key or f"booking-{self.booking_id}", self.site_domain)
+
+    @property
+    def reference(self) -> str:
+        return booking_reference(self.invite_key or f"booking-{self.booking_id}")
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -188,7 +194,7 @@ def _price(facts: BookingFacts) -> str:
 
 
 def _reference(facts: BookingFacts) -> tuple[str, str]:
-    return ("Booking reference", facts.booking_id)
+    return ("Booking reference", facts.reference)
 
 
 def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:

@@ -1,4 +1,8 @@
-"""/payment/success and /payment/cancel: thin over booking.receipts and booking.payments."""
+"""/payment/success and /payment/cancel: thin over booking.receipts and booking.payments.
+
+Both pages know the browser by the hold key the booking page keeps in it (`BookState.hold_key`): the
+success page shows "Manage booking" only to the browser that paid, and the cancel page finds its hold by
+that key (its URL carries no booking id, and its state never holds a manage path)."""
 
 from __future__ import annotations
 
@@ -6,12 +10,18 @@ import asyncio
 
 import reflex as rx
 
-from booking.client import BookingSummary, booking_receipt, confirm_from_success_page, continue_checkout
+from booking.client import (
+    BookingSummary,
+    booking_receipt,
+    browser_receipt,
+    confirm_from_success_page,
+    continue_checkout,
+)
 from booking.core import get_settings
 from booking.lifecycle import HoldNotActive, release_hold_and_expire, retry_checkout
 from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
-from booking_ui.offloop import db_event
+from booking_ui.state.book import BookState
 
 PROCESSING_POLL_SECONDS = 2
 PROCESSING_POLL_LIMIT = 90  # three minutes, then the page says an email will follow
@@ -27,6 +37,11 @@ SUCCESS_TITLES = {
 CANCEL_TITLES = {"loading": "Checking your booking", "held": "Payment cancelled", "confirmed": "Already paid",
                  "unknown": "Nothing to cancel"}
 SITE = "Book a builder"
+
+
+async def _hold_key(state: rx.State) -> str:
+    """This browser's hold key (call inside `async with state`)."""
+    return (await state.get_state(BookState)).hold_key or ""
 
 
 class SuccessState(rx.State):
@@ -53,12 +68,13 @@ class SuccessState(rx.State):
             self.working, self.message = True, ""
             booking_id = self.summary.id
             locale = deps.browser_language(self)
+            key = await _hold_key(self)
         try:
             continued = await asyncio.to_thread(continue_checkout, engine=deps.engine(), gateway=deps.gateway(),
                                                 settings=get_settings(), booking_id=booking_id)
         except (HoldNotActive, PaymentProviderError) as exc:
             receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(), booking_id=booking_id,
-                                              locale=locale)
+                                              locale=locale, browser_hold_key=key)
             async with self:
                 self.working = False
                 self.summary = receipt.summary
@@ -78,6 +94,7 @@ class SuccessState(rx.State):
             self.working, self.message = True, ""
             booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
             locale = deps.browser_language(self)
+            key = await _hold_key(self)
         if held:
             try:
                 released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
@@ -89,7 +106,7 @@ class SuccessState(rx.State):
                 return None
             if not released:  # paid meanwhile: show it
                 receipt = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
-                                                  booking_id=booking_id, locale=locale)
+                                                  booking_id=booking_id, locale=locale, browser_hold_key=key)
                 async with self:
                     self.working = False
                     if receipt.state == "confirmed":
@@ -104,8 +121,10 @@ class SuccessState(rx.State):
             locale = deps.browser_language(self)
             self.state, self.summary = "loading", None
             self.working, self.message = False, ""
+            key = await _hold_key(self)
         receipt = await asyncio.to_thread(confirm_from_success_page, engine=deps.engine(),
-                                          gateway=deps.gateway(), checkout_session_id=session_id, locale=locale)
+                                          gateway=deps.gateway(), checkout_session_id=session_id, locale=locale,
+                                          browser_hold_key=key)
         async with self:
             self.state, self.summary = receipt.state, receipt.summary
         if receipt.state != "processing" or receipt.summary is None:
@@ -113,7 +132,7 @@ class SuccessState(rx.State):
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
             await asyncio.sleep(PROCESSING_POLL_SECONDS)
             update = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
-                                             booking_id=receipt.summary.id, locale=locale)
+                                             booking_id=receipt.summary.id, locale=locale, browser_hold_key=key)
             if update.state != "processing":
                 async with self:
                     self.state, self.summary = update.state, update.summary
@@ -125,28 +144,33 @@ class CancelState(rx.State):
     summary: BookingSummary | None = None
     working: bool = False
     message: str = ""
+    _booking_id: str = ""  # backend only: the booking this browser's hold key found
 
     @rx.var
     def page_title(self) -> str:
         return f"{CANCEL_TITLES.get(self.state, 'This hold has ended')} · {SITE}"
 
-    def _booking_id(self) -> str:
-        return self.router.url.query_parameters.get("booking", "")
-
-    @db_event
-    def load(self):
-        self.working, self.message = False, ""
-        receipt = booking_receipt(engine=deps.engine(), booking_id=self._booking_id(),
-                                  locale=deps.browser_language(self))
-        self.state, self.summary = receipt.state, receipt.summary
+    @rx.event(background=True)
+    async def load(self):
+        """The browser's own latest booking, found by its hold key (a `?booking=` in the URL is ignored)."""
+        async with self:
+            self.working, self.message = False, ""
+            key = await _hold_key(self)
+            locale = deps.browser_language(self)
+        receipt = await asyncio.to_thread(browser_receipt, engine=deps.engine(), browser_hold_key=key, locale=locale)
+        async with self:
+            self.state, self.summary = receipt.state, receipt.summary
+            self._booking_id = receipt.summary.id if receipt.summary is not None else ""
 
     @rx.event(background=True)
     async def try_again(self):
         async with self:
             if self.working:
                 return None
+            booking_id = self._booking_id
+            if not booking_id:  # this browser holds nothing
+                return None
             self.working, self.message = True, ""
-            booking_id = self._booking_id()
             locale = deps.browser_language(self)
         try:
             started = await asyncio.to_thread(retry_checkout, engine=deps.engine(), gateway=deps.gateway(),
@@ -167,8 +191,10 @@ class CancelState(rx.State):
         async with self:
             if self.working:
                 return None
+            booking_id = self._booking_id
+            if not booking_id:  # this browser holds nothing
+                return None
             self.working = True
-            booking_id = self._booking_id()
             locale = deps.browser_language(self)
             session_type_id = self.summary.session_type_id if self.summary else ""
         try:

@@ -273,8 +273,19 @@ def test_the_invite_uid_is_the_shared_booking_uid_and_older_payloads_still_load(
 
     _role, restored = facts_from_payload(json.dumps(data))
 
-    assert facts.invite_uid == booking_uid("bk-1", "book.example.com") == "booking-bk-1@book.example.com"
+    # A payload queued before invite UIDs were opaque has no invite_key: it keeps the UID its calendars hold.
+    assert facts.invite_uid == booking_uid("booking-bk-1", "book.example.com") == "booking-bk-1@book.example.com"
     assert restored.location == ""
+
+
+def test_the_invite_uid_and_reference_carry_no_booking_id() -> None:
+    facts = _facts(booking_id="5d1c2f0e-booking-id", site_domain="book.example.com", invite_key="inv-0f3a9c")
+    assert facts.invite_uid == "inv-0f3a9c@book.example.com"
+    for role in (CLIENT, BUILDER):
+        email = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=role, facts=facts)
+        text = email.text + email.html + email.subject
+        assert "Booking reference" in text and facts.reference in text
+        assert facts.booking_id not in text
 
 
 ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns"]

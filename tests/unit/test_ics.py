@@ -163,9 +163,9 @@ def test_a_cancellation_carries_the_location_too() -> None:
     [("https://book.example.com", "book.example.com"), ("http://localhost:3000", "localhost"),
      ("https://Example.COM/sub/path", "example.com")],
 )
-def test_the_uid_is_the_booking_id_at_the_sites_domain(public_url: str, domain: str) -> None:
+def test_the_uid_is_the_opaque_invite_uid_at_the_sites_domain(public_url: str, domain: str) -> None:
     assert site_domain(public_url) == domain
-    assert booking_uid("b-1", site_domain(public_url)) == f"booking-b-1@{domain}"
+    assert booking_uid("inv-7f3e", site_domain(public_url)) == f"inv-7f3e@{domain}"
 
 
 def test_the_feed_is_a_published_calendar_with_one_event_per_entry() -> None:
