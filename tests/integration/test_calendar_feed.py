@@ -80,6 +80,13 @@ def new_token(engine: Engine, builder_id: int) -> str:
         return calendar_feed.issue_token(session=session, builder_id=builder_id)
 
 
+def feed_ics(client: TestClient, token: str) -> str:
+    """The feed's text with RFC 5545 line folding undone (a folded id would hide from a search)."""
+    response = client.get(routes.calendar_feed(token))
+    assert response.status_code == 200, response.text
+    return response.text.replace("\r\n ", "")
+
+
 def feed_events(client: TestClient, token: str) -> list[icalendar.Event]:
     response = client.get(routes.calendar_feed(token))
     assert response.status_code == 200, response.text
@@ -89,8 +96,9 @@ def feed_events(client: TestClient, token: str) -> list[icalendar.Event]:
     return list(calendar.walk("VEVENT"))
 
 
-def uid_of_booking(booking_id: str) -> str:
-    return booking_uid(booking_id, site_domain(get_settings().public_url))
+def uid_of_booking(booking: Booking) -> str:
+    assert booking.invite_uid and booking.id not in booking.invite_uid  # opaque: no booking id in anything shared
+    return booking_uid(booking.invite_uid, site_domain(get_settings().public_url))
 
 
 # --- the feed ------------------------------------------------------------------------------------------
@@ -111,11 +119,13 @@ def test_the_feed_lists_confirmed_bookings_from_30_days_ago_with_location_and_cl
 
     events = feed_events(client, new_token(engine, builder.id))
 
-    assert [str(e["UID"]) for e in events] == [uid_of_booking(recent.id), uid_of_booking(upcoming.id)]
+    assert [str(e["UID"]) for e in events] == [uid_of_booking(recent), uid_of_booking(upcoming)]
     first = events[1]
     assert str(first["LOCATION"]) == VIDEO_LINK
     assert str(first["SUMMARY"]) == "1:1 call with Grace Hopper"
-    assert "Grace Hopper" in str(first["DESCRIPTION"]) and upcoming.id in str(first["DESCRIPTION"])
+    assert "Grace Hopper" in str(first["DESCRIPTION"]) and "Booking reference" in str(first["DESCRIPTION"])
+    raw = feed_ics(client, new_token(engine, builder.id))
+    assert all(b.id not in raw for b in (upcoming, recent))  # the feed names no booking id anywhere
     assert first.decoded("DTSTART") == upcoming.start_time and first.decoded("DTSTART").utcoffset() == timedelta(0)
     assert "ATTENDEE" not in first
 
@@ -227,7 +237,7 @@ def test_the_emailed_the_downloaded_and_the_feed_invites_share_one_uid_and_the_l
 
     assert len(emailed) == 2  # the client's and the builder's
     uids = {str(e["UID"]) for e in [*emailed, downloaded, in_feed]}
-    assert uids == {uid_of_booking(booking.id)}
+    assert uids == {uid_of_booking(booking)}
     assert {str(e["LOCATION"]) for e in [*emailed, downloaded, in_feed]} == {VIDEO_LINK}
 
 
@@ -244,7 +254,7 @@ def test_the_cancel_invite_keeps_the_uid(session: Session, engine: Engine, ada) 
     (cancel,) = [part for part in message.iter_attachments() if part.get_filename() == "cancel.ics"]
 
     assert str(icalendar.Calendar.from_ical(cancel.get_payload(decode=True)).walk("VEVENT")[0]["UID"]) == \
-        uid_of_booking(booking.id)
+        uid_of_booking(booking)
 
 
 # --- the location: seen only after paying ----------------------------------------------------------------

@@ -98,11 +98,16 @@ def deliver(engine, gateway, evt: dict) -> int:
     return handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload)).status_code
 
 
+HOLD_KEY = "the-paying-browsers-hold-key"
+
+
 def paid_booking(engine, gateway, emulator, session_type, start: datetime) -> tuple[str, str]:
-    """A confirmed booking paid with 4242 through the emulator; (booking id, payment intent id)."""
+    """A confirmed booking paid with 4242 through the emulator (by a browser holding HOLD_KEY);
+    (booking id, payment intent id)."""
     started = payments.begin_checkout(engine=engine, gateway=gateway, settings=SETTINGS,
                                       session_type_id=session_type.id, start_time=start, client_name="Ann",
-                                      client_email=CLIENT_EMAIL, client_time_zone="Europe/London")
+                                      client_email=CLIENT_EMAIL, client_time_zone="Europe/London",
+                                      browser_hold_key=HOLD_KEY)
     result = httpx.post(f"{emulator.url}/_emulator/checkout/sessions/{started.checkout_session_id}/complete",
                         json={"card": "4242424242424242", "email": CLIENT_EMAIL, "name": "Ann"}, timeout=10).json()
     assert result["status"] == "succeeded"
@@ -199,8 +204,17 @@ def test_the_confirmation_carries_the_link_policy_location_and_the_builder_gets_
     assert len(token) == 43 and booking_id not in token
     assert booking_of(engine, booking_id).manage_token_hash == manage_links.token_hash(token)
     assert token not in all_rows_text(engine)
-    # The success page offers the same link.
-    assert receipts.booking_receipt(engine=engine, booking_id=booking_id).summary.manage_path == f"/manage/{token}"
+    # The success page offers the same link to the browser that paid, and to no one else.
+    assert receipts.booking_receipt(engine=engine, booking_id=booking_id,
+                                    browser_hold_key=HOLD_KEY).summary.manage_path == f"/manage/{token}"
+    assert receipts.booking_receipt(engine=engine, booking_id=booking_id).summary.manage_path == ""
+    assert receipts.booking_receipt(engine=engine, booking_id=booking_id,
+                                    browser_hold_key="a-strangers-key").summary.manage_path == ""
+    # Nothing the builder receives (headers, text, html, the invite) names the booking id.
+    builder_parts = [str(sent["ada@builder.test"].items())] + [
+        part.get_content() for part in sent["ada@builder.test"].walk() if not part.is_multipart()]
+    assert all(booking_id not in (p.decode() if isinstance(p, bytes) else p) for p in builder_parts)
+    assert any("Booking reference" in (p.decode() if isinstance(p, bytes) else p) for p in builder_parts)
 
 
 def test_a_wrong_or_malformed_token_finds_nothing(engine, gateway, emulator, session_type):

@@ -357,3 +357,58 @@ def test_0007_carries_booking_money_over_to_the_ledger_and_the_downgrade_brings_
     with connected(empty_url) as engine, engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM payment")).scalar_one() == 5
         assert connection.execute(sa.text("SELECT count(*) FROM refund")).scalar_one() == 1
+
+
+def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str) -> None:
+    """Existing bookings keep the calendar UID their invites went out with ("booking-<id>"); new ones
+    get a random one from the model. The column is added in place: SQLite's overlap triggers stay."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel import Session
+
+    from booking.notifications.ics import booking_uid
+
+    migrations.upgrade(empty_url, "0007")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
+            " horizon_days, slot_step_minutes, created_at)"
+            " VALUES (1, 'Ada', 'ada', 'ada@example.com', 'Europe/London', '', 0, 0, 60, 30, :now)"), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO client (id, name, email, created_at) VALUES (1, 'Ann', 'ann@example.com', :now)"),
+            {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO session_type (id, builder_id, name, description, duration_minutes, price_amount, currency,"
+            " active, created_at, updated_at) VALUES (1, 1, 'Consult', '', 60, 5000, 'gbp', TRUE, :now, :now)"),
+            {"now": now})
+        for n, booking_id in enumerate(("old-one", "old-two")):
+            start = now + timedelta(days=3, hours=2 * n)
+            connection.execute(sa.text(
+                "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+                " client_time_zone, reschedule_count, invite_sequence, created_at, updated_at)"
+                " VALUES (:id, 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, :now, :now)"),
+                {"id": booking_id, "start": start, "end": start + timedelta(hours=1), "now": now})
+
+    migrations.upgrade(empty_url, "0008")
+
+    with connected(empty_url) as engine:
+        with Session(engine) as session:
+            old = session.get(booking.core.models.Booking, "old-one")
+            assert booking_uid(old.invite_uid, "book.example") == "booking-old-one@book.example"
+            assert session.get(booking.core.models.Booking, "old-two").invite_uid == "booking-old-two"
+            start = now + timedelta(days=5)
+            new = booking.core.models.Booking(client_id=1, builder_id=1, session_type_id=1, start_time=start,
+                                              end_time=start + timedelta(hours=1))
+            session.add(new)
+            session.commit()
+            assert new.invite_uid.startswith("inv-") and new.id not in new.invite_uid
+            clash = booking.core.models.Booking(client_id=1, builder_id=1, session_type_id=1,
+                                                start_time=start + timedelta(minutes=30),
+                                                end_time=start + timedelta(minutes=90))
+            session.add(clash)
+            with pytest.raises(sa.exc.IntegrityError):  # the overlap guard survived the migration
+                session.commit()
+    migrations.downgrade(empty_url, "0007")
+    with connected(empty_url) as engine:
+        assert "invite_uid" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
