@@ -97,7 +97,24 @@ def test_pay_with_4242_confirms_and_shows_the_clients_local_time(app_server, app
     expect(page).to_have_url(re.compile(r"/payment/success/?\?session_id=cs_"))
     expect(page.get_by_test_id("booking-amount")).to_have_text("£50.00")
     expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"E[SD]T$"))
+    # The browser that paid (it keeps the hold key) is offered its manage link.
+    expect(page.get_by_test_id("manage-booking-link")).to_have_attribute("href", re.compile(r"^/manage/[\w-]{43}$"))
+    success_url = page.url
     booking = booking_of(app_db, session_type)
+
+    # Issue #14: another browser with the same success URL, or the cancel URL with the booking id, is
+    # shown no manage link, and the manage path is nowhere in what it receives.
+    stranger = browser.new_context().new_page()
+    received: list[str] = []
+    stranger.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(str(frame))))
+    stranger.goto(success_url)
+    expect_confirmed(stranger)
+    expect(stranger.get_by_test_id("manage-booking-link")).to_have_count(0)
+    stranger.goto(f"{app_server.url}/payment/cancel?booking={booking.id}")
+    expect(stranger.get_by_role("heading", name="Nothing to cancel")).to_be_visible()
+    assert "/manage/" not in stranger.content() and booking.id not in stranger.content()
+    assert received and not any("/manage/" in frame for frame in received)
+    stranger.context.close()
     assert booking.status == BookingStatus.CONFIRMED
     payment_intent = money(app_db.get_bind(), booking.id).payment_intent_id
     assert payment_intent and payment_intent.startswith("pi_")
@@ -143,7 +160,7 @@ def test_cancel_then_try_again_then_pay_confirms(app_server, app_db, session_typ
     first_session = money(app_db.get_bind(), booking_of(app_db, session_type).id).checkout_session_id
 
     page.get_by_role("link", name=re.compile("Back|Cancel", re.I)).first.click()
-    expect(page).to_have_url(re.compile(r"/payment/cancel/?\?booking="))
+    expect(page).to_have_url(re.compile(r"/payment/cancel/?$"))  # no booking id: the hold key finds it
     expect(page.get_by_text("Nothing was charged")).to_be_visible()
     page.get_by_role("button", name="Try again").click()
     expect(page.get_by_label("Card number")).to_be_visible()
