@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from booking.core.migrations import PROJECT_ROOT
-from tests.e2e.test_booking_flow import CARD_OK, booking_of, expect_confirmed, fill_card, pick_first_slot
+from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card, pick_first_slot
 from tests.e2e.test_booking_page import slug_of
 from tests.factories import make_builder, make_session_type
 

@@ -366,6 +366,7 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
 
     from sqlmodel import Session
 
+    from booking.core.models import Booking
     from booking.notifications.ics import booking_uid
 
     migrations.upgrade(empty_url, "0007")
@@ -394,18 +395,17 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
 
     with connected(empty_url) as engine:
         with Session(engine) as session:
-            old = session.get(booking.core.models.Booking, "old-one")
+            old = session.get(Booking, "old-one")
             assert booking_uid(old.invite_uid, "book.example") == "booking-old-one@book.example"
-            assert session.get(booking.core.models.Booking, "old-two").invite_uid == "booking-old-two"
+            assert session.get(Booking, "old-two").invite_uid == "booking-old-two"
             start = now + timedelta(days=5)
-            new = booking.core.models.Booking(client_id=1, builder_id=1, session_type_id=1, start_time=start,
-                                              end_time=start + timedelta(hours=1))
+            new = Booking(client_id=1, builder_id=1, session_type_id=1, start_time=start,
+                          end_time=start + timedelta(hours=1))
             session.add(new)
             session.commit()
             assert new.invite_uid.startswith("inv-") and new.id not in new.invite_uid
-            clash = booking.core.models.Booking(client_id=1, builder_id=1, session_type_id=1,
-                                                start_time=start + timedelta(minutes=30),
-                                                end_time=start + timedelta(minutes=90))
+            clash = Booking(client_id=1, builder_id=1, session_type_id=1, start_time=start + timedelta(minutes=30),
+                            end_time=start + timedelta(minutes=90))
             session.add(clash)
             with pytest.raises(sa.exc.IntegrityError):  # the overlap guard survived the migration
                 session.commit()
