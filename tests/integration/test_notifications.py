@@ -314,7 +314,8 @@ def test_worker_sends_confirmation_to_client_and_builder_with_the_invite(session
         assert invite.get_param("method") == "REQUEST"
         event = icalendar.Calendar.from_ical(invite.get_payload(decode=True)).walk("VEVENT")[0]
         domain = get_settings().public_url.split("//")[1].split(":")[0].split("/")[0]
-        assert str(event["UID"]) == f"booking-{booking.id}@{domain}"
+        assert str(event["UID"]) == f"{booking.invite_uid}@{domain}"  # opaque: no booking id
+        assert booking.id not in invite.get_payload(decode=True).decode() and booking.id not in str(event["UID"])
         assert event.decoded("DTSTART") == start and event.decoded("DTEND") == booking.end_time
 
     rows = notifications(engine)
