@@ -274,6 +274,9 @@ class Booking(SQLModel, table=True):
     invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
     # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
     browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
+    # Which network took the hold, for the per-address hold cap: a keyed digest of the client's IP (the
+    # address itself is never stored). Only live unpaid holds are counted by it.
+    client_address_key: str | None = Field(default=None, max_length=64, index=True)
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
