@@ -168,6 +168,41 @@ def test_paid_and_ended_holds_no_longer_count_against_the_network(configure, eng
     assert len(keys) == 1 and "203.0.113.50" not in next(iter(keys))
 
 
+@pytest.mark.parametrize("shared", ["network", "mailbox"])
+def test_concurrent_holds_from_one_network_or_mailbox_never_pass_its_cap(configure, engine, gateway, session,
+                                                                          shared):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shared == "network":
+        configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="3")
+    else:
+        configure(MAX_HOLDS_PER_EMAIL="3", MAX_HOLDS_PER_IP="0")
+    settings = get_settings()
+    # Twelve builders: no builder lock puts the requests in a row, only the network's count does.
+    kinds = []
+    for n in range(12):
+        builder = make_builder(session, name=f"B{n}", slug=f"b-{n}")
+        kinds.append(make_session_type(session, builder, name=f"Kind {n}").id)
+    session.commit()
+
+    def attempt(n: int) -> str:
+        try:
+            payments.begin_checkout(engine=engine, gateway=gateway, settings=settings,
+                                    requester=abuse.Requester.of(f"198.51.100.{77 if shared == 'network' else n}"),
+                                    session_type_id=kinds[n], start_time=datetime.fromisoformat(slot(10)),
+                                    client_name="C",
+                                    client_email=f"c{n}@example.com" if shared == "network" else f"c+{n}@example.com")
+            return "held"
+        except abuse.TooManyHolds:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(attempt, range(12)))
+
+    assert (outcomes.count("held"), outcomes.count("refused")) == (3, 9)
+    assert active_holds(engine) == 3
+
+
 def test_the_default_lets_a_busy_office_hold_ten_times_at_once(configure, engine, gateway, session_type):
     configure(MAX_HOLDS_PER_EMAIL="0")
     office = client_from("203.0.113.60")
