@@ -279,8 +279,9 @@ def test_create_checkout_is_rate_limited_per_ip_with_429_and_retry_after(configu
     assert book(client_from("203.0.113.51"), session_type, 16, "q@example.com").status_code == 201
 
 
-def book_state_from(session_type_id: int, *, ip: str):
-    """The booking page's state for a browser at `ip` (as Reflex fills router data from the socket)."""
+def book_state_from(session_type_id: int, *, ip: str, **headers: str):
+    """The booking page's state for a browser at `ip` (as Reflex fills router data from the socket; `headers`
+    the websocket request's, such as a proxy's x-forwarded-for)."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -290,7 +291,8 @@ def book_state_from(session_type_id: int, *, ip: str):
     root = rx.State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data({
         "pathname": "/book/[session_type_id]", "asPath": f"/book/{session_type_id}", "ip": ip,
-        "query": {"session_type_id": str(session_type_id)}, "headers": {"origin": "http://localhost:3000"}})
+        "query": {"session_type_id": str(session_type_id)},
+        "headers": {"origin": "http://localhost:3000", "asgi-scope-client": ip, **headers}})
     return root.get_substate(BookState.get_full_name().split(".")[1:])
 
 
@@ -310,6 +312,25 @@ def test_the_booking_page_shows_the_limit(configure, engine, gateway, session_ty
 
     assert messages[0] == (True, "")  # on its way to Checkout
     assert messages[1] == (False, "Too many booking attempts from your network. Please wait a moment and try again.")
+
+
+def test_the_booking_page_behind_a_trusted_proxy_counts_each_client_by_its_own_address(configure, engine, gateway,
+                                                                                       session_type):
+    from tests.support.admin_states import call
+
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="1", FORWARDED_ALLOW_IPS="10.9.0.2")
+    outcomes = []
+    for n, client in enumerate(["198.51.100.1", "198.51.100.2", "198.51.100.1"]):
+        page = book_state_from(session_type.id, ip="10.9.0.2", **{"x-forwarded-for": client})
+        call(page, "load")
+        call(page, "set_browser_preferences", {"tz": "Europe/London", "hour12": False})
+        call(page, "choose", page.times[n].start)
+        call(page, "pay", {"client_name": "Ann", "client_email": f"ann{n}@example.com"})
+        call(page, "start_payment")
+        outcomes.append(page.paying)
+
+    assert outcomes == [True, True, False]  # two clients behind one proxy; the first one's second hold refused
+    assert "Too many times are being held from your network" in page.notice
 
 
 def test_try_again_renews_a_hold_at_most_three_times(configure, engine, gateway, session_type):
