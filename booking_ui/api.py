@@ -36,6 +36,7 @@ from booking.lifecycle import (
     Requester,
     SlotUnavailable,
     begin_checkout,
+    client_ip,
     limits_for,
 )
 from booking.notifications import ACTIONS, csrf_ok, invite_for_booking, load_feed, looks_like_token, token_hash
@@ -169,6 +170,12 @@ async def session_type_slots(request: Request) -> JSONResponse:
     })
 
 
+def _client_ip(request: Request) -> str | None:
+    """The client's IP: the peer's, or X-Forwarded-For's when the peer is a trusted proxy (FORWARDED_ALLOW_IPS)."""
+    return client_ip(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                     get_settings().forwarded_allow_ips)
+
+
 async def create_checkout_session(request: Request) -> JSONResponse:
     # JSON only: a text/plain or form body is what a cross-site form can send without a CORS preflight.
     if not _is_json(request):
@@ -202,8 +209,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid("client_time_zone", str(exc))
 
     settings = get_settings()
-    requester = Requester.of(request.client.host if request.client else None,
-                                   request.headers.get("x-request-id"))
+    requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
     def start() -> CheckoutStarted:
         limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it may hold a slot
@@ -331,7 +337,7 @@ async def manage_action(request: Request) -> Response:
     if not same_site_request(request, get_settings().public_url):
         return _refused(403, "This request didn't come from your booking page.", token)
     try:
-        limits_for(get_settings()).check_manage_rate(request.client.host if request.client else None)
+        limits_for(get_settings()).check_manage_rate(_client_ip(request))
     except RateLimited as exc:
         refused = _refused(429, exc.message, token)
         refused.headers["Retry-After"] = str(exc.retry_after)

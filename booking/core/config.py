@@ -81,11 +81,16 @@ class Settings(BaseSettings):
     # connection or a 5xx (with the same idempotency key, backing off 0.5 s, 1 s, ...).
     stripe_timeout_seconds: float = Field(10.0, gt=0, le=120, validation_alias="STRIPE_TIMEOUT_SECONDS")
     stripe_max_network_retries: int = Field(2, ge=0, le=5, validation_alias="STRIPE_MAX_NETWORK_RETRIES")
-    # Abuse limits (booking/abuse.py). Active (unexpired, unpaid) holds per client email and per client IP;
-    # 0 turns a cap off. Behind a reverse proxy the server must pass the client's address on (uvicorn's
-    # --forwarded-allow-ips), or every client shares the proxy's.
+    # Abuse limits (booking/lifecycle/abuse.py). Live (unexpired, unpaid) holds per client mailbox and per
+    # client IP; 0 turns a cap off. Paid and ended holds never count. Per IP, 10: one address is often a
+    # whole office, campus or mobile carrier, and 10 people at the Checkout page at once (each one holds for
+    # a few minutes) is a busy office, while one attacker can still hold at most 10 slots per network.
     max_holds_per_email: int = Field(2, ge=0, validation_alias="MAX_HOLDS_PER_EMAIL")
-    max_holds_per_ip: int = Field(2, ge=0, validation_alias="MAX_HOLDS_PER_IP")
+    max_holds_per_ip: int = Field(10, ge=0, validation_alias="MAX_HOLDS_PER_IP")
+    # Peers trusted to say who the client is (X-Forwarded-For): the reverse proxy's addresses or networks,
+    # comma-separated, `*` for any (only when nothing else can reach the app). Same name and default as
+    # uvicorn's and granian's. A peer not listed is the client itself, whatever header it sends.
+    forwarded_allow_ips: str = Field("127.0.0.1", validation_alias="FORWARDED_ALLOW_IPS")
     # Create-checkout attempts per client IP ("10/minute", the `limits` notation; empty: no limit), and the
     # manage page's POSTs (cancel, reschedule) per client IP. Shared by every worker through REDIS_URL.
     checkout_rate_limit: str = Field("10/minute", validation_alias="CHECKOUT_RATE_LIMIT")
@@ -184,6 +189,18 @@ class Settings(BaseSettings):
     def _hold_long_enough(cls, value: int) -> int:
         if value < MIN_HOLD_MINUTES:
             raise ValueError(f"must be at least {MIN_HOLD_MINUTES} (Stripe's shortest Checkout expiry)")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part and part != "*":
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network (use commas between them, "
+                                     "or * for any peer)") from None
         return value
 
     @property

@@ -279,6 +279,9 @@ class Booking(SQLModel, table=True):
     # the UID their calendars already hold.
     invite_uid: str = Field(default_factory=lambda: f"inv-{uuid.uuid4().hex}", max_length=64, unique=True,
                             index=True)
+    # Which network took the hold, for the per-address hold cap: a keyed digest of the client's IP (the
+    # address itself is never stored). Only live unpaid holds are counted by it.
+    client_address_key: str | None = Field(default=None, max_length=64, index=True)
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

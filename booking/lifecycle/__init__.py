@@ -8,7 +8,7 @@
 - `abuse`        hold caps and rate limits against slot hoarding
 """
 
-from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, limits_for
+from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, client_ip, limits_for
 from booking.lifecycle.checkout import (
     CheckoutStarted,
     HoldNotActive,
@@ -42,6 +42,7 @@ __all__ = [
     "Refused",
     "RenewalsExhausted",
     "Requester",
+    "client_ip",
     "SlotUnavailable",
     "begin_checkout",
     "cancel_booking",

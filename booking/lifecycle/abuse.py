@@ -1,14 +1,17 @@
 """Abuse limits: slot hoarding, request floods, and who a log line may name.
 
-- **Holds per client email** are counted in the database (unexpired, unpaid holds of that client), in
-  the hold's own transaction with the client's row locked, so concurrent requests can't both pass.
-- **Holds per client IP**: the IP is never stored. The `limits` library counts the holds an IP started
-  over the last hold period (HOLD_MINUTES, a moving window): an upper bound of the holds it can have
-  active at once. A browser taking a new hold releases its earlier one (its hold key), so its repeats
-  within the period are not counted again: one browser, one unit.
-- **Create-checkout and manage POSTs per client IP**: a `limits` moving window each.
-- Counters live in Redis when REDIS_URL is set (every worker shares them), in-process otherwise. The
-  counters are keyed by a digest of the IP, never the address itself.
+- **Holds per client email** are counted in the database (unexpired, unpaid holds of that mailbox:
+  `ann+1@` and `ann+2@` are `ann@`'s, booking/core/mailbox.py), in the hold's own transaction under a
+  lock on the mailbox, so concurrent requests can't both pass.
+- **Holds per client IP** are counted in the database too: each hold keeps a keyed digest of the IP it
+  came from (`Booking.client_address_key`, HMAC with the app's secret key; the IP is never stored), and
+  only holds still unpaid and unexpired count. A paid, released or lapsed hold frees its place at once,
+  whichever worker took it: clients sharing a network (an office, a campus, a mobile carrier) who pay are
+  never in one another's way. A browser taking a new hold releases its earlier one (its hold key) first.
+- **Create-checkout and manage POSTs per client IP**: a `limits` moving window each, in Redis when
+  REDIS_URL is set (every worker shares them), in-process otherwise, keyed by a digest of the IP.
+- **The client's IP** is the direct peer's, unless that peer is a trusted proxy (FORWARDED_ALLOW_IPS):
+  then X-Forwarded-For is read from the right, skipping trusted proxies (`client_ip`).
 
 Log lines carry a request id and the client's IP, and an email only masked (`a***@example.com`).
 """
@@ -16,6 +19,8 @@ Log lines carry a request id and the client's IP, and an email only masked (`a**
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import re
 import threading
 import time
@@ -25,9 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from limits import RateLimitItem, RateLimitItemPerMinute, parse_many, storage, strategies
+from limits import RateLimitItem, parse_many, storage, strategies
 from sqlmodel import Session, select
 
+from booking.core.config import secret_key
+from booking.core.mailbox import mailbox, same_mailbox
 from booking.core.models import Booking, BookingStatus, Client
 from booking.payments import ledger as payment_records
 
@@ -85,18 +92,71 @@ def _ip_key(ip: str) -> str:
     return hashlib.sha256(f"booking-ip:{ip}".encode()).hexdigest()[:32]
 
 
+def address_key(ip: str | None, settings) -> str | None:
+    """The digest a hold keeps of the client's IP: keyed with the app's secret, so the stored value can't be
+    turned back into an address by trying all 2^32 IPv4 ones. None: the address is not known."""
+    if not ip:
+        return None
+    return hmac.new(secret_key(settings), f"booking-ip:{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# --- the client's address behind a reverse proxy ------------------------------------------------------------
+
+
+def _networks(setting: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """FORWARDED_ALLOW_IPS parsed: addresses or networks, comma-separated; None for `*` (any peer)."""
+    networks = []
+    for part in (p.strip() for p in (setting or "").split(",")):
+        if part == "*":
+            return None
+        if part:
+            networks.append(ipaddress.ip_network(part, strict=False))
+    return networks
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: str) -> str | None:
+    """The client's IP: the direct peer's, unless the peer is a trusted proxy (`trusted`: FORWARDED_ALLOW_IPS,
+    as uvicorn and granian spell it). Then X-Forwarded-For is read from the right, each trusted proxy
+    skipped; the first address not trusted is the client's. Anything a client could have written itself
+    (left of that address, or a malformed entry) is never believed."""
+    networks = _networks(trusted)
+    peer_address = _parse_ip(peer or "")
+    if peer_address is None:
+        return peer or None
+
+    def is_trusted(address) -> bool:
+        return networks is None or any(address in net for net in networks)
+
+    if not forwarded_for or not is_trusted(peer_address):
+        return peer
+    client = peer_address
+    for entry in reversed(forwarded_for.split(",")):
+        address = _parse_ip(entry)
+        if address is None:
+            break  # garbage: keep the last address a trusted hop vouched for
+        client = address
+        if not is_trusted(address):
+            break
+    return str(client)
+
+
 # --- per-IP counters (the `limits` library) ----------------------------------------------------------------
 
 
 class Limits:
-    """The per-IP limits of one configuration: checkout attempts, manage POSTs, holds started."""
+    """The per-IP rate limits of one configuration: checkout attempts, manage POSTs."""
 
-    def __init__(self, *, limiter: strategies.RateLimiter, checkout_rate: str, manage_rate: str,
-                 holds_per_ip: int, hold_minutes: int) -> None:
+    def __init__(self, *, limiter: strategies.RateLimiter, checkout_rate: str, manage_rate: str) -> None:
         self._limiter = limiter
         self._checkout = parse_many(checkout_rate) if checkout_rate else []
         self._manage = parse_many(manage_rate) if manage_rate else []
-        self._holds = RateLimitItemPerMinute(holds_per_ip, hold_minutes) if holds_per_ip > 0 else None
 
     def _hit(self, items: list[RateLimitItem], namespace: str, ip: str | None, message: str) -> None:
         if not ip:
@@ -119,20 +179,6 @@ class Limits:
         """One change from a manage page (cancel, reschedule). Raises RateLimited."""
         self._hit(self._manage, "manage", ip, "Too many requests from your network. Please wait a moment.")
 
-    def check_ip_holds(self, ip: str | None) -> None:
-        """Before a hold is written: may this IP start another one? Raises TooManyHolds."""
-        if not ip or self._holds is None:
-            return
-        key = _ip_key(ip)
-        if not self._limiter.test(self._holds, "holds", key):
-            raise TooManyHolds("Too many times are being held from your network. Please finish or release "
-                               "a booking first, or try again later.",
-                               self._seconds_to_reset(self._holds, "holds", key))
-
-    def count_ip_hold(self, ip: str | None) -> None:
-        """After the hold is committed: it counts against the IP for the hold period."""
-        if ip and self._holds is not None:
-            self._limiter.hit(self._holds, "holds", _ip_key(ip))
 
 
 _LOCK = threading.Lock()
@@ -151,8 +197,7 @@ def limits_for(settings) -> Limits:
             return cached[1]
         backend = storage.storage_from_string(settings.redis_url) if settings.redis_url else storage.MemoryStorage()
         made = Limits(limiter=strategies.MovingWindowRateLimiter(backend), checkout_rate=settings.checkout_rate_limit,
-                      manage_rate=settings.manage_rate_limit, holds_per_ip=settings.max_holds_per_ip,
-                      hold_minutes=settings.hold_minutes)
+                      manage_rate=settings.manage_rate_limit)
         _CACHE[id(settings)] = (settings, made)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -162,29 +207,57 @@ def limits_for(settings) -> Limits:
 # --- per-email holds (the database) --------------------------------------------------------------------------
 
 
-def check_email_holds(*, session: Session, client: Client, limit: int, now: datetime) -> None:
-    """Before a hold is written: the client (one row per address) holds fewer than `limit` times already.
-
-    Locks the client's row first (PostgreSQL; SQLite transactions are serialised), so two concurrent
-    requests with one address can't both count the same holds. Raises TooManyHolds.
-    """
-    if limit <= 0 or client.id is None:
-        return
+def _lock(session: Session, name: str) -> None:
+    """PostgreSQL: a transaction-scoped advisory lock on `name`, so two requests counting the same holds
+    (one mailbox, one network) take turns. SQLite transactions are serialised already."""
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(Client.id).where(Client.id == client.id).with_for_update()).one()
+        number = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.exec(select(sa.func.pg_advisory_xact_lock(number))).one()
+
+
+def _live_holds(session: Session, now: datetime, *where: sa.ColumnElement[bool]) -> tuple[int, float]:
+    """The unexpired, unpaid holds matching `where`, and seconds until the first of them lapses."""
     held = session.exec(
         select(sa.func.count(), sa.func.min(Booking.hold_expires_at)).where(
-            Booking.client_id == client.id,
             Booking.status == BookingStatus.PENDING,
             payment_records.awaits_payment(),  # a hold still waiting for its payment
             Booking.hold_expires_at > now,
+            *where,
         )
     ).one()
     count, first_expiry = int(held[0]), held[1]
+    if first_expiry is not None and first_expiry.utcoffset() is None:  # SQLite hands back naive UTC
+        first_expiry = first_expiry.replace(tzinfo=now.tzinfo)
+    return count, (first_expiry - now).total_seconds() if first_expiry is not None else 60
+
+
+def check_email_holds(*, session: Session, client: Client, limit: int, now: datetime) -> None:
+    """Before a hold is written: the client's mailbox (`ann+1@` and `ann+2@` are `ann@`) holds fewer than
+    `limit` times already, whichever of its spellings booked them.
+
+    Locks the mailbox first (PostgreSQL; SQLite transactions are serialised), so two concurrent requests
+    with one mailbox can't both count the same holds. Raises TooManyHolds.
+    """
+    if limit <= 0 or client.id is None:
+        return
+    _lock(session, f"holds-mailbox:{mailbox(client.email)}")
+    spellings = select(Client.id).where(same_mailbox(Client.email, client.email))
+    count, wait = _live_holds(session, now, Booking.client_id.in_(spellings))
     if count >= limit:
-        if first_expiry is not None and first_expiry.utcoffset() is None:  # SQLite hands back naive UTC
-            first_expiry = first_expiry.replace(tzinfo=now.tzinfo)
-        wait = (first_expiry - now).total_seconds() if first_expiry is not None else 60
         # Says nothing about the address's bookings beyond "enough": anyone can type anyone's address.
         raise TooManyHolds("This email address already has as many unpaid holds as we allow. Please pay for "
                            "or release one first, or try again later.", wait)
+
+
+def check_ip_holds(*, session: Session, address_key: str | None, limit: int, now: datetime) -> None:
+    """Before a hold is written: the client's network (`address_key`, see `address_key()`) holds fewer than
+    `limit` unpaid, unexpired times already. Paid, released and lapsed holds don't count, so a network
+    whose clients pay is never refused. Locks the network's count like `check_email_holds`. Raises
+    TooManyHolds."""
+    if limit <= 0 or not address_key:
+        return
+    _lock(session, f"holds-network:{address_key}")
+    count, wait = _live_holds(session, now, Booking.client_address_key == address_key)
+    if count >= limit:
+        raise TooManyHolds("Too many times are being held from your network. Please finish or release "
+                           "a booking first, or try again later.", wait)

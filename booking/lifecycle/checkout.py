@@ -148,15 +148,6 @@ def _release_browser_holds(*, session: Session, key_hash: str) -> list[tuple[str
     return replaced
 
 
-def _browser_held_recently(*, session: Session, key_hash: str | None, since: datetime) -> bool:
-    """This browser took a hold within the hold period: a new one replaces it, and is not counted again."""
-    if not key_hash:
-        return False
-    return session.exec(
-        select(Booking.id).where(Booking.browser_hold_key == key_hash, Booking.created_at >= since).limit(1)
-    ).first() is not None
-
-
 def _upsert_client(*, session: Session, name: str, email: str) -> Client:
     """One row per address. Its name is the first one given: a later booking with the same address (anyone
     may type anyone's) keeps its own name on the booking (`Booking.client_name`) and changes no one else's."""
@@ -214,7 +205,6 @@ class _Attempt:
     attempt: int
     request: CheckoutRequest
     replaced_checkouts: tuple[tuple[str, str], ...] = ()
-    counts_against_ip: bool = False
     builder_id: int = 0
     session_type_id: int = 0
     client_email: str = ""
@@ -248,13 +238,11 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     key_hash = hold_key_hash(browser_hold_key) if browser_hold_key else None
     hold_period = timedelta(minutes=settings.hold_minutes)
     # Before the limits and the slot check: the browser may be picking the very time it held.
-    repeat = _browser_held_recently(session=session, key_hash=key_hash, since=now - hold_period)
     replaced = _release_browser_holds(session=session, key_hash=key_hash) if key_hash else []
     client = _upsert_client(session=session, name=name, email=email)
     abuse.check_email_holds(session=session, client=client, limit=settings.max_holds_per_email, now=now)
-    ip = requester.ip if requester is not None else None
-    if not repeat:
-        abuse.limits_for(settings).check_ip_holds(ip)
+    address_key = abuse.address_key(requester.ip if requester is not None else None, settings)
+    abuse.check_ip_holds(session=session, address_key=address_key, limit=settings.max_holds_per_ip, now=now)
     bookings.end_lapsed_holds(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=start, now=now):
         raise SlotUnavailable("That time is no longer available.")
@@ -269,6 +257,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         hold_expires_at=now + hold_period + NETWORK_GRACE,
         client_name=name,
         browser_hold_key=key_hash,
+        client_address_key=address_key,
     )
     try:
         with session.begin_nested():
@@ -279,7 +268,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
     payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
     return _Attempt(booking_id=booking.id, attempt=1, request=request,
-                    replaced_checkouts=tuple(replaced), counts_against_ip=bool(ip) and not repeat,
+                    replaced_checkouts=tuple(replaced),
                     builder_id=schedule.builder.id, session_type_id=schedule.session_type.id, client_email=email)
 
 
@@ -301,8 +290,6 @@ def begin_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         _end_browser_holds(engine=engine, gateway=gateway, key_hash=hold_key_hash(str(browser_hold_key)))
     with session_scope(engine) as session:
         attempt = write_hold(session=session, settings=settings, requester=requester, **request)
-    if attempt.counts_against_ip and requester is not None:
-        abuse.limits_for(settings).count_ip_hold(requester.ip)
     log.info("hold %s taken (session type %s, builder %s) for %s; request %s from %s", attempt.booking_id,
              attempt.session_type_id, attempt.builder_id, abuse.mask_email(attempt.client_email),
              requester.request_id if requester else "-", requester.ip if requester and requester.ip else "-")

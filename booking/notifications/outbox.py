@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from booking.core.db import session_scope
+from booking.core.mailbox import same_mailbox
 from booking.core.models import (
     Booking,
     BookingStatus,
@@ -580,7 +581,7 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
 
 
 def _over_daily_cap(session: Session, notification: Notification, now: datetime) -> str | None:
-    """The address already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
+    """The mailbox (`a+1@` and `a+2@` are `a@`'s) already got its unsolicited emails of the last 24 hours (sent ones: a skipped row is
     settled as sent with its reason in last_error, and is not counted). The outbox runs once per tick
     across workers (booking/ops/locks.py), so rows are claimed one after another."""
     from booking.core.config import get_settings  # read when sending, never at import
@@ -591,7 +592,7 @@ def _over_daily_cap(session: Session, notification: Notification, now: datetime)
     since = now - UNSOLICITED_WINDOW
     sent = session.exec(
         select(sa.func.count()).select_from(Notification).where(
-            sa.func.lower(Notification.recipient) == notification.recipient.lower(),
+            same_mailbox(Notification.recipient, notification.recipient),  # `+tag`s are one mailbox
             Notification.kind.in_([str(kind) for kind in UNSOLICITED_KINDS]),
             Notification.id != notification.id,
             Notification.created_at >= since - UNSOLICITED_WINDOW,  # narrows by its index; retries end sooner

@@ -47,6 +47,7 @@ from booking.lifecycle import (
     SlotUnavailable,
     begin_checkout,
     client_detail_errors,
+    client_ip,
     limits_for,
 )
 from booking.payments import PaymentProviderError
@@ -314,7 +315,11 @@ class BookState(rx.State):
                 client_time_zone=self.time_zone,
                 browser_hold_key=self.hold_key,
             )
-            requester = Requester.of(self.router.session.client_ip)
+            headers = self.router.headers.raw_headers
+            # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).
+            peer = headers.get("asgi-scope-client") or self.router.session.client_ip
+            requester = Requester.of(client_ip(peer, headers.get("x-forwarded-for"),
+                                               get_settings().forwarded_allow_ips))
         try:
             started = await asyncio.to_thread(_begin_checkout, requester=requester, **request)
         except LimitReached as exc:  # too many attempts or holds: say so, keep what they typed

@@ -103,7 +103,7 @@ def test_one_email_holds_at_most_two_times_then_gets_429_with_retry_after(config
 
 
 def test_one_ip_holds_at_most_two_times_whatever_the_emails(configure, engine, gateway, session_type):
-    configure(MAX_HOLDS_PER_EMAIL="0")
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="2")
     same_network = client_from("203.0.113.7")
     made = [book(same_network, session_type, 9 + n, f"c{n}@example.com").status_code for n in range(2)]
 
@@ -116,6 +116,7 @@ def test_one_ip_holds_at_most_two_times_whatever_the_emails(configure, engine, g
 
 def test_a_browser_picking_again_replaces_its_hold_and_is_not_counted_again(configure, engine, gateway,
                                                                             session_type):
+    configure(MAX_HOLDS_PER_IP="2")
     settings = get_settings()
     requester = abuse.Requester.of("192.0.2.44")
     for hour in (9, 10, 11, 12):  # Back from Checkout, another time, four times over
@@ -134,6 +135,135 @@ def test_a_browser_picking_again_replaces_its_hold_and_is_not_counted_again(conf
                                 client_name="Cy", client_email="cy@example.com", browser_hold_key="third")
 
 
+def pay(engine, gateway, booking_id: str, session_id: str) -> None:
+    """Stripe says the hold was paid (a signed checkout.session.completed)."""
+    from booking.events import webhooks
+
+    payload = se.encode(se.event("checkout.session.completed", se.checkout_session(booking_id, session_id)))
+    assert webhooks.handle_webhook(engine=engine, gateway=gateway, payload=payload,
+                                   signature=se.sign(payload)).status_code == 200
+
+
+def test_paid_and_ended_holds_no_longer_count_against_the_network(configure, engine, gateway, session_type):
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="2")
+    office = client_from("203.0.113.50")
+    first, second = (book(office, session_type, 9 + n, f"p{n}@example.com").json() for n in range(2))
+    assert book(office, session_type, 11, "p2@example.com").status_code == 429  # two live unpaid holds
+
+    pay(engine, gateway, first["booking_id"], first["checkout_session_id"])
+    third = book(office, session_type, 11, "p2@example.com")
+    assert third.status_code == 201  # was refused for 30 minutes once two clients had paid
+
+    assert payments.release_hold_and_expire(engine=engine, gateway=gateway, booking_id=second["booking_id"])
+    assert book(office, session_type, 12, "p3@example.com").status_code == 201
+    assert book(office, session_type, 13, "p4@example.com").status_code == 429
+    # A hold that ran out frees its place too, with no sweep needed.
+    later = datetime.now(timezone.utc) + timedelta(minutes=45)
+    assert payments.begin_checkout(engine=engine, gateway=gateway, settings=get_settings(), now=later,
+                                   requester=abuse.Requester.of("203.0.113.50"), session_type_id=session_type.id,
+                                   start_time=datetime.fromisoformat(slot(14)), client_name="Q",
+                                   client_email="q@example.com").booking_id
+    with Session(engine) as s:  # the network is kept as a keyed digest, never the address
+        keys = {b.client_address_key for b in s.exec(select(Booking)).all()}
+    assert len(keys) == 1 and "203.0.113.50" not in next(iter(keys))
+
+
+@pytest.mark.parametrize("shared", ["network", "mailbox"])
+def test_concurrent_holds_from_one_network_or_mailbox_never_pass_its_cap(configure, engine, gateway, session,
+                                                                          shared):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shared == "network":
+        configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="3")
+    else:
+        configure(MAX_HOLDS_PER_EMAIL="3", MAX_HOLDS_PER_IP="0")
+    settings = get_settings()
+    # Twelve builders: no builder lock puts the requests in a row, only the network's count does.
+    kinds = []
+    for n in range(12):
+        builder = make_builder(session, name=f"B{n}", slug=f"b-{n}")
+        kinds.append(make_session_type(session, builder, name=f"Kind {n}").id)
+    session.commit()
+
+    def attempt(n: int) -> str:
+        try:
+            payments.begin_checkout(engine=engine, gateway=gateway, settings=settings,
+                                    requester=abuse.Requester.of(f"198.51.100.{77 if shared == 'network' else n}"),
+                                    session_type_id=kinds[n], start_time=datetime.fromisoformat(slot(10)),
+                                    client_name="C",
+                                    client_email=f"c{n}@example.com" if shared == "network" else f"c+{n}@example.com")
+            return "held"
+        except abuse.TooManyHolds:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(attempt, range(12)))
+
+    assert (outcomes.count("held"), outcomes.count("refused")) == (3, 9)
+    assert active_holds(engine) == 3
+
+
+def test_the_default_lets_a_busy_office_hold_ten_times_at_once(configure, engine, gateway, session_type):
+    configure(MAX_HOLDS_PER_EMAIL="0")
+    office = client_from("203.0.113.60")
+    def next_day(hour: int) -> str:
+        return (datetime.fromisoformat(slot(hour)) + timedelta(days=1)).isoformat()
+
+    times = [slot(9 + n) for n in range(6)] + [next_day(9 + n) for n in range(5)]
+    made = [book(office, session_type, 0, f"o{n}@example.com", start_time=start).status_code
+            for n, start in enumerate(times)]
+
+    assert made == [201] * 10 + [429]
+
+
+# --- the client's address behind a reverse proxy ---------------------------------------------------------------
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(configure, engine, gateway, session_type):
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="1", FORWARDED_ALLOW_IPS="10.9.0.0/16")
+    proxy = client_from("10.9.0.2")
+
+    def via_proxy(hour: int, forwarded_for: str, email_address: str):
+        return proxy.post("/api/payments/create-checkout-session", headers={"X-Forwarded-For": forwarded_for},
+                          json={"session_type_id": str(session_type.id), "start_time": slot(hour),
+                                "client_name": "Ann", "client_email": email_address})
+
+    assert via_proxy(9, "198.51.100.1", "a@example.com").status_code == 201
+    assert via_proxy(10, "198.51.100.2", "b@example.com").status_code == 201  # another client, not the proxy
+    assert via_proxy(11, "198.51.100.1", "c@example.com").status_code == 429  # the first one again
+    # A client can't pose as someone else by writing its own header: only the proxy's last entry counts.
+    assert via_proxy(11, "192.0.2.99, 198.51.100.1", "c@example.com").status_code == 429
+
+
+def test_an_untrusted_peer_cannot_choose_its_address(configure, engine, gateway, session_type):
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="1")  # default: only 127.0.0.1 is a proxy
+    direct = client_from("203.0.113.70")
+    made = [direct.post("/api/payments/create-checkout-session", headers={"X-Forwarded-For": f"192.0.2.{n}"},
+                        json={"session_type_id": str(session_type.id), "start_time": slot(9 + n),
+                              "client_name": "Ann", "client_email": f"x{n}@example.com"}).status_code
+            for n in range(2)]
+
+    assert made == [201, 429]
+
+
+# --- plus-addressing ---------------------------------------------------------------------------------------------
+
+
+def test_plus_tags_of_one_mailbox_share_its_hold_cap(configure, engine, gateway, session_type):
+    configure(MAX_HOLDS_PER_IP="0")
+    made = [book(client_from(f"10.1.0.{n}"), session_type, 9 + n, address).status_code
+            for n, address in enumerate(["victim+1@example.com", "Victim+2@Example.com"])]
+
+    refused = book(client_from("10.1.0.9"), session_type, 12, "victim@example.com")
+    tagged = book(client_from("10.1.0.10"), session_type, 12, "victim+3@example.com")
+
+    assert made == [201, 201] and refused.status_code == 429 and tagged.status_code == 429
+    assert refused.json()["error"]["code"] == "too_many_holds"
+    # Other mailboxes are not folded in: dots count, and a longer name is someone else.
+    assert book(client_from("10.1.0.11"), session_type, 13, "vic.tim@example.com").status_code == 201
+    assert book(client_from("10.1.0.12"), session_type, 14, "victims+1@example.com").status_code == 201
+
+
 def test_create_checkout_is_rate_limited_per_ip_with_429_and_retry_after(configure, engine, gateway, session_type):
     configure(CHECKOUT_RATE_LIMIT="3/minute", MAX_HOLDS_PER_IP="0", MAX_HOLDS_PER_EMAIL="0")
     prober = client_from("203.0.113.50")
@@ -149,8 +279,9 @@ def test_create_checkout_is_rate_limited_per_ip_with_429_and_retry_after(configu
     assert book(client_from("203.0.113.51"), session_type, 16, "q@example.com").status_code == 201
 
 
-def book_state_from(session_type_id: int, *, ip: str):
-    """The booking page's state for a browser at `ip` (as Reflex fills router data from the socket)."""
+def book_state_from(session_type_id: int, *, ip: str, **headers: str):
+    """The booking page's state for a browser at `ip` (as Reflex fills router data from the socket; `headers`
+    the websocket request's, such as a proxy's x-forwarded-for)."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -160,7 +291,8 @@ def book_state_from(session_type_id: int, *, ip: str):
     root = rx.State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data({
         "pathname": "/book/[session_type_id]", "asPath": f"/book/{session_type_id}", "ip": ip,
-        "query": {"session_type_id": str(session_type_id)}, "headers": {"origin": "http://localhost:3000"}})
+        "query": {"session_type_id": str(session_type_id)},
+        "headers": {"origin": "http://localhost:3000", "asgi-scope-client": ip, **headers}})
     return root.get_substate(BookState.get_full_name().split(".")[1:])
 
 
@@ -180,6 +312,25 @@ def test_the_booking_page_shows_the_limit(configure, engine, gateway, session_ty
 
     assert messages[0] == (True, "")  # on its way to Checkout
     assert messages[1] == (False, "Too many booking attempts from your network. Please wait a moment and try again.")
+
+
+def test_the_booking_page_behind_a_trusted_proxy_counts_each_client_by_its_own_address(configure, engine, gateway,
+                                                                                       session_type):
+    from tests.support.admin_states import call
+
+    configure(MAX_HOLDS_PER_EMAIL="0", MAX_HOLDS_PER_IP="1", FORWARDED_ALLOW_IPS="10.9.0.2")
+    outcomes = []
+    for n, client in enumerate(["198.51.100.1", "198.51.100.2", "198.51.100.1"]):
+        page = book_state_from(session_type.id, ip="10.9.0.2", **{"x-forwarded-for": client})
+        call(page, "load")
+        call(page, "set_browser_preferences", {"tz": "Europe/London", "hour12": False})
+        call(page, "choose", page.times[n].start)
+        call(page, "pay", {"client_name": "Ann", "client_email": f"ann{n}@example.com"})
+        call(page, "start_payment")
+        outcomes.append(page.paying)
+
+    assert outcomes == [True, True, False]  # two clients behind one proxy; the first one's second hold refused
+    assert "Too many times are being held from your network" in page.notice
 
 
 def test_try_again_renews_a_hold_at_most_three_times(configure, engine, gateway, session_type):
@@ -259,11 +410,16 @@ def test_a_database_error_quotes_neither_names_nor_emails(engine, session):
 # --- emails to strangers' addresses ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("addresses", [
+    ["stranger@example.com"] * 5,
+    # `+tag`s are one mailbox (and the case of an address never mattered)
+    ["stranger+1@example.com", "Stranger+2@example.com", "stranger@example.com", "stranger+x@EXAMPLE.com",
+     "stranger+1@example.com"],
+], ids=["one-spelling", "plus-tags"])
 def test_an_address_gets_at_most_three_unsolicited_emails_a_day(engine, gateway, session_type, tmp_path,
-                                                                  configure):
+                                                                  configure, addresses):
     configure(MAX_HOLDS_PER_EMAIL="0")
     settings = get_settings()
-    victim = "stranger@example.com"
     from booking.events import webhooks
 
     with Session(engine) as s:
@@ -272,7 +428,7 @@ def test_an_address_gets_at_most_three_unsolicited_emails_a_day(engine, gateway,
         s.commit()
     # Five holds of five different sessions (no "booked again" to hide behind) with a stranger's address,
     # each card declined, each hold left to run out (a decline alone is not emailed: the Checkout page shows it).
-    for hour, kind in zip(range(9, 14), kinds, strict=True):
+    for hour, kind, victim in zip(range(9, 14), kinds, addresses, strict=True):
         started = payments.begin_checkout(engine=engine, gateway=gateway, settings=settings,
                                           session_type_id=kind,
                                           start_time=datetime.fromisoformat(slot(hour)),
@@ -291,7 +447,7 @@ def test_an_address_gets_at_most_three_unsolicited_emails_a_day(engine, gateway,
     assert (report.sent, report.skipped) == (3, 2)
     assert len(list(tmp_path.glob("*.eml"))) == 3
     with Session(engine) as s:
-        rows = s.exec(select(Notification).where(Notification.recipient == victim)
+        rows = s.exec(select(Notification).where(Notification.recipient.in_({a.lower() for a in addresses}))
                       .order_by(Notification.id)).all()
     assert [r.last_error for r in rows] == [None, None, None, SKIPPED_DAILY_CAP, SKIPPED_DAILY_CAP]
     assert all(r.status == NotificationStatus.SENT for r in rows)  # settled: never retried
