@@ -391,7 +391,7 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
                 " VALUES (:id, 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, :now, :now)"),
                 {"id": booking_id, "start": start, "end": start + timedelta(hours=1), "now": now})
 
-    migrations.upgrade(empty_url, "0008")
+    migrations.upgrade(empty_url, "head")  # 0008 and any later one: the ORM model is head's
 
     with connected(empty_url) as engine:
         with Session(engine) as session:
