@@ -18,13 +18,13 @@ from starlette.routing import Route
 from booking.client import (
     LinkNotFound,
     ManageError,
-    NotAllowed,
     Outcome,
     cancel_by_client,
     invite_for_token,
     list_active_session_types,
     reschedule,
 )
+from booking.client.manage import OUT_OF_RANGE, reschedule_year_ok
 from booking.core import database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
 from booking.lifecycle import (
@@ -380,11 +380,17 @@ async def manage_action(request: Request) -> Response:
             expected = str(form.get("expected_refund") or "")
             return cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
                                            expected_refund=_parse_amount(expected))
-        try:
-            start = datetime.fromisoformat(str(form.get("start") or ""))
-        except ValueError:
-            raise NotAllowed("Pick one of the times shown.") from None
         return reschedule(engine=deps.engine(), token=token, new_start=start)
+
+    start = None
+    if action == "reschedule":
+        try:
+            start = datetime.fromisoformat(str(form.get("start") or "").strip()[:64])
+        except ValueError:
+            return RedirectResponse(f"{routes.manage_page(token)}?done=not_allowed", status_code=303,
+                                    headers={"Cache-Control": "no-store"})
+        if start.utcoffset() is not None and not reschedule_year_ok(start, utcnow()):
+            return _refused(422, OUT_OF_RANGE, token)
 
     try:
         outcome = await run_in_threadpool(run)
