@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from booking.client import (
+    OUT_OF_RANGE,
     LinkNotFound,
     ManageError,
     Outcome,
@@ -23,8 +24,8 @@ from booking.client import (
     invite_for_token,
     list_active_session_types,
     reschedule,
+    reschedule_year_ok,
 )
-from booking.client.manage import OUT_OF_RANGE, reschedule_year_ok
 from booking.core import database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
 from booking.lifecycle import (
