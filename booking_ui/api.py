@@ -16,14 +16,15 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from booking.client import (
+    OUT_OF_RANGE,
     LinkNotFound,
     ManageError,
-    NotAllowed,
     Outcome,
     cancel_by_client,
     invite_for_token,
     list_active_session_types,
     reschedule,
+    reschedule_year_ok,
 )
 from booking.core import database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
@@ -125,6 +126,35 @@ def _parse_days(raw: str) -> int | None:
     return value if 1 <= value <= MAX_SLOT_DAYS else None
 
 
+MAX_JSON_DEPTH = 8  # a create-checkout body is one flat object
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """The deepest [ or { nesting outside strings, counted before parsing: 16 KiB of `[[[[` would otherwise
+    reach the parser's recursion limit (a RecursionError, not a ValueError). Stops once past the limit."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # "
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    break
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _is_json(request: Request) -> bool:
     """application/json, or no Content-Type at all (a script). Never text/plain or a form: those are what
     a page on another site can send without a CORS preflight."""
@@ -180,9 +210,12 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     # JSON only: a text/plain or form body is what a cross-site form can send without a CORS preflight.
     if not _is_json(request):
         return error(415, "unsupported_media_type", "Send the body as application/json.")
+    raw = await request.body() or b"null"  # at most 16 KiB: booking_ui/middleware.py
+    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+        return invalid("body", f"The body must be JSON nested at most {MAX_JSON_DEPTH} levels deep.")
     try:
-        body = json.loads(await request.body() or b"null")  # at most 16 KiB: booking_ui/middleware.py
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         return invalid("body", "The body must be JSON.")
     if not isinstance(body, dict):
         return invalid("body", "The body must be a JSON object.")
@@ -354,11 +387,17 @@ async def manage_action(request: Request) -> Response:
             expected = str(form.get("expected_refund") or "")
             return cancel_by_client(engine=deps.engine(), gateway=deps.gateway(), token=token,
                                            expected_refund=_parse_amount(expected))
-        try:
-            start = datetime.fromisoformat(str(form.get("start") or ""))
-        except ValueError:
-            raise NotAllowed("Pick one of the times shown.") from None
         return reschedule(engine=deps.engine(), token=token, new_start=start)
+
+    start = None
+    if action == "reschedule":
+        try:
+            start = datetime.fromisoformat(str(form.get("start") or "").strip()[:64])
+        except ValueError:
+            return RedirectResponse(f"{routes.manage_page(token)}?done=not_allowed", status_code=303,
+                                    headers={"Cache-Control": "no-store"})
+        if start.utcoffset() is not None and not reschedule_year_ok(start, utcnow()):
+            return _refused(422, OUT_OF_RANGE, token)
 
     try:
         outcome = await run_in_threadpool(run)

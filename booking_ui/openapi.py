@@ -278,6 +278,7 @@ def _paths() -> dict[str, Any]:
                     "403": _html("Not from our own page, or the form's CSRF token has expired."),
                     "404": not_found_page,
                     "413": _html("The form is over 4 KiB."),
+                    "422": _html("A reschedule to a date outside the bookable years (such as year 1 or 9999)."),
                     "429": _html("Too many changes from this address.", RETRY_AFTER),
                 },
             },

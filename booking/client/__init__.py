@@ -30,6 +30,7 @@ from booking.client.holds import (
     release_browser_hold,
 )
 from booking.client.manage import (
+    OUT_OF_RANGE,
     DayChoice,
     LinkNotFound,
     ManageError,
@@ -41,11 +42,14 @@ from booking.client.manage import (
     load_view,
     reschedule,
     reschedule_options,
+    reschedule_year_ok,
 )
 from booking.client.receipts import booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary
 
 __all__ = [
+    "OUT_OF_RANGE",
+    "reschedule_year_ok",
     "BookingSummary",
     "BuilderView",
     "CalendarDay",

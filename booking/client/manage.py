@@ -404,11 +404,22 @@ def _cancel(*, session: Session, booking_id: str, actor: Actor, now: datetime) -
 # --- reschedule -----------------------------------------------------------------------------------------
 
 
+OUT_OF_RANGE = "That date is outside the times you can book. Pick one of the times shown."
+RESCHEDULE_YEARS_AHEAD = 10
+
+
+def reschedule_year_ok(new_start: datetime, now: datetime) -> bool:
+    """A cheap first check on a new start's year, before any arithmetic that could overflow on it."""
+    return now.year - 1 <= new_start.year <= now.year + RESCHEDULE_YEARS_AHEAD
+
+
 def reschedule(*, engine: Engine, token: str, new_start: datetime, now: datetime | None = None) -> Outcome:
     """Move the booking to `new_start` (same session type), in one transaction. Raises ManageError."""
     now = now or utcnow()
     if new_start.utcoffset() is None:
         raise NotAllowed("Pick one of the times shown.")
+    if not reschedule_year_ok(new_start, now):  # year 1 or 9999 would overflow the date arithmetic below
+        raise NotAllowed(OUT_OF_RANGE)
     try:
         with session_scope(engine) as session:
             return _move(session=session, token=token, new_start=new_start.astimezone(now.tzinfo), now=now)

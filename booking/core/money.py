@@ -15,6 +15,12 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 # Stripe's three-decimal currencies (amounts must end in 0 for card payments).
 THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
+# Longest amount text accepted, and the largest power of ten: '1E+500000' would otherwise build a
+# 500,000-digit integer (seconds of CPU) before any range check could refuse it.
+MAX_AMOUNT_TEXT = 32
+MAX_AMOUNT_DIGITS = 15
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be charged."""
 
@@ -55,12 +61,19 @@ def decimals(currency: str) -> int:
 
 def to_minor_units(major: str | int | Decimal, currency: str) -> int:
     """'50' GBP -> 5000; '5000' JPY -> 5000. Refuses more precision than the currency has."""
+    if isinstance(major, str):
+        text = major.strip()
+        if len(text) > MAX_AMOUNT_TEXT or "e" in text.lower():
+            raise MoneyError("amount must be a plain number such as 49.99, without an exponent")
+        major = text
     try:
         value = Decimal(str(major).strip())
     except InvalidOperation:
         raise MoneyError(f"'{major}' is not a number") from None
     if not value.is_finite() or value < 0:
         raise MoneyError("price must be a positive number")
+    if value and value.adjusted() >= MAX_AMOUNT_DIGITS:
+        raise MoneyError("amount is too large")
     places = decimals(currency)
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():

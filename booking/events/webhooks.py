@@ -359,6 +359,7 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
     session.info.pop(payment_records.LOCATED_BOOKING, None)
     session.info.pop(payments.LATE_REFUNDS_REQUESTED, None)
     answers = gateway if isinstance(gateway, StripeAnswers) else StripeAnswers(gateway)
+    refused: str | None = None  # why a signed event was not trusted, kept on its row
     if handler is None:
         outcome, status = "unhandled type", EventStatus.IGNORED
     else:
@@ -367,6 +368,10 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
                 outcome, status = handler(session, answers, event), EventStatus.PROCESSED
         except UnknownBooking as exc:
             outcome, status = f"no booking {exc}", EventStatus.IGNORED
+        except connect.ForeignAccount as exc:
+            log.warning("event %s (%s) refused: %s", event["id"], event["type"], exc)
+            outcome, status = str(exc), EventStatus.IGNORED
+            refused = outcome
     # Filed under its booking, so the builder sees their own events in the webhook log.
     if status == EventStatus.PROCESSED and payment_records.last_located_booking(session):
         row.booking_id = payment_records.last_located_booking(session)
@@ -374,7 +379,7 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
         obj = (event.get("data") or {}).get("object")
         if isinstance(obj, dict):
             row.booking_id = payment_records.known_booking_id(session=session, ref=StripeRef.of(obj))
-    row.status, row.processed_at, row.error = status, utcnow(), None
+    row.status, row.processed_at, row.error = status, utcnow(), refused
     session.add(row)
     return outcome
 

@@ -436,10 +436,18 @@ def _payouts_url() -> str:
 # --- webhook handlers (HANDLERS in booking.webhooks) --------------------------------------------------------
 
 
+class ForeignAccount(Exception):
+    """A connected-account event whose sender (`event.account`) is not the owner of its object: it is
+    refused and changes nothing (booking.events.webhooks stores it as ignored, with this reason)."""
+
+
 def on_account_updated(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     """Events arrive in any order: one that may be older than what we hold is not trusted; the account
     is read again from Stripe instead (rare, so the extra call is cheap)."""
     account = ConnectedAccount.from_stripe(event["data"]["object"])
+    if event.get("account") != account.id:
+        raise ForeignAccount(f"account.updated from account {event.get('account') or 'none'} is about "
+                             f"account {account.id}: refused")
     seen_at = _from_unix(event.get("created")) or utcnow()
     builder = builder_of_account(session=session, account_id=account.id)
     if builder is None:
@@ -457,6 +465,11 @@ def on_payout_changed(session: Session, gateway: PaymentGateway, event: dict[str
     account_id = event.get("account")
     if not account_id:
         return "platform payout: not a builder's"
+    if builder_of_account(session=session, account_id=account_id) is None:
+        raise ForeignAccount(f"payout {payout.id} from account {account_id}, which is no builder's: refused")
+    known = session.exec(select(Payout.stripe_account_id).where(Payout.stripe_payout_id == payout.id)).first()
+    if known is not None and known != account_id:
+        raise ForeignAccount(f"payout {payout.id} belongs to account {known}, not {account_id}: refused")
     row, newly_failed = record_payout(session=session, account_id=account_id, payout=payout)
     if row.status == PayoutStatus.FAILED:
         queued = _announce_failed_payout(session, row, _payouts_url())

@@ -714,7 +714,7 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
         found.append((MismatchKind.SESSION_ID, (current.checkout_session_id if current else None) or "", checkout.id))
     else:
         found += _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
-                                    amount=checkout.amount_total, currency=checkout.currency)
+                                    amount=checkout.amount_total, currency=checkout.currency, amount_required=True)
     return [_record_mismatch(session=session, booking_id=booking.id, event_id=event_id, stripe_object_id=checkout.id,
                              kind=kind, expected=expected, actual=actual, now=now)
             for kind, expected, actual in found]
@@ -754,9 +754,12 @@ def _unnamed_attempt(*, session: Session, booking: Booking, checkout_session_id:
 
 
 def _money_differences(*, expected_amount: int, expected_currency: str, amount: int | None,
-                       currency: str | None) -> list[tuple[str, str, str]]:
+                       currency: str | None, amount_required: bool = False) -> list[tuple[str, str, str]]:
+    """`amount_required`: a completed Checkout Session that names no amount paid is not proof of payment."""
     if currency and currency.lower() != expected_currency.lower():
         return [(MismatchKind.CURRENCY, expected_currency.upper(), currency.upper())]
+    if amount is None and amount_required:
+        return [(MismatchKind.AMOUNT, format_money(expected_amount, expected_currency), "none")]
     if amount is not None and int(amount) != expected_amount:
         return [(MismatchKind.AMOUNT, format_money(expected_amount, expected_currency),
                  format_money(int(amount), currency or expected_currency))]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,9 @@ from booking_ui.offloop import off_loop_handler, run_db
 
 SESSION_COOKIE = "admin_session"
 NOT_FOUND_MESSAGE = "That item doesn't exist or isn't yours."
+BAD_VALUE_MESSAGE = "That value isn't valid ({name}). Nothing was changed."
+MAX_TEXT = 20_000  # characters in one value: the longest field (a description) is far shorter
+MAX_NUMBER = 10**9  # a page, an index, a count: no handler has a use for more
 
 _CURRENT_ACTOR: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("admin_actor", default=None)
 
@@ -62,9 +66,83 @@ def _cookie_settings() -> dict[str, Any]:
     }
 
 
+class BadValue(ValueError):
+    """An event argument that is not what the handler declares; its message names the parameter."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(BAD_VALUE_MESSAGE.format(name=name))
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        raise BadValue(name)
+    return value
+
+
+def _number(name: str, value: Any) -> int:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)  # a JavaScript number
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_NUMBER:
+        raise BadValue(name)
+    return value
+
+
+def _form_value(name: str, value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _number(name, value)
+    return _text(name, value)
+
+
+def _form(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or len(value) > 200:
+        raise BadValue(name)
+    return {_text(name, key): _form_value(f"{name}.{key}" if isinstance(key, str) and len(key) < 50 else name,
+                                          item)
+            for key, item in value.items()}
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadValue(name)
+    return value
+
+
+# Declared parameter types (the annotations, as text under `from __future__ import annotations`) and
+# what checks a value sent for one: a browser can send any JSON to any handler.
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {"str": _text, "int": _number, "bool": _flag, "dict": _form,
+                                                 "dict[str, Any]": _form}
+
+
+def checked_arguments(fn: Callable) -> Callable[..., tuple[tuple, dict]]:
+    """The validation seam of every admin handler: `check(self, *args, **kwargs)` returns the arguments
+    the handler declared, each of its declared type (str, int, bool, dict of form values) and within
+    sane sizes, or raises BadValue naming the first that isn't. Undeclared types pass through."""
+    signature = inspect.signature(fn)
+
+    def check(self, *args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            raise BadValue("the number of values") from None
+        for name, value in list(bound.arguments.items())[1:]:
+            parameter = signature.parameters[name]
+            annotation = parameter.annotation if isinstance(parameter.annotation, str) else getattr(
+                parameter.annotation, "__name__", "")
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or annotation not in _CHECKS:
+                continue
+            bound.arguments[name] = _CHECKS[annotation](name, value)
+        return bound.args[1:], bound.kwargs
+
+    return check
+
+
 def admin_event(fn: Callable) -> Any:
     """An admin handler written as plain synchronous code: signed-out → the sign-in page; not yours →
     a message; else run. The lookup and the body run in a worker thread, off the event loop."""
+
+    check = checked_arguments(fn)
 
     def guarded_body(self, *args, **kwargs):
         actor = resolve_actor(self.auth_token)
@@ -73,7 +151,11 @@ def admin_event(fn: Callable) -> Any:
         reset = _CURRENT_ACTOR.set(actor)
         try:
             self.admin_error = ""
+            args, kwargs = check(self, *args, **kwargs)
             return fn(self, *args, **kwargs)
+        except BadValue as exc:
+            self.admin_error = str(exc)
+            return None
         except (NotFound, Forbidden) as exc:
             self.admin_error = NOT_FOUND_MESSAGE if isinstance(exc, NotFound) else str(exc)
             return None
@@ -90,6 +172,8 @@ def admin_background(fn: Callable) -> Any:
     if not inspect.iscoroutinefunction(fn):
         raise TypeError("admin_background needs an async function")
 
+    check = checked_arguments(fn)
+
     @functools.wraps(fn)
     async def guarded(self, *args, **kwargs):
         async with self:
@@ -99,6 +183,13 @@ def admin_background(fn: Callable) -> Any:
             async with self:
                 return self._signed_out()
         reset = _CURRENT_ACTOR.set(actor)
+        try:
+            args, kwargs = check(self, *args, **kwargs)
+        except BadValue as exc:
+            async with self:
+                self.admin_error = str(exc)
+            _CURRENT_ACTOR.reset(reset)
+            return None
         try:
             return await fn(self, *args, **kwargs)
         except (NotFound, Forbidden) as exc:
@@ -115,7 +206,22 @@ def admin_background(fn: Callable) -> Any:
 def public_admin_event(fn: Callable) -> Any:
     """A handler that must work signed out (signing in, signing out). Marked so the authorisation
     walk knows it is public on purpose."""
-    handler = off_loop_handler(fn)
+    check = checked_arguments(fn)
+
+    @functools.wraps(fn)
+    def checked(self, *args, **kwargs):
+        try:
+            args, kwargs = check(self, *args, **kwargs)
+        except BadValue as exc:
+            self.admin_error = str(exc)
+            try:
+                self.error = str(exc)  # a public page (sign-in) shows its own message, not the frame's
+            except AttributeError:
+                pass
+            return None
+        return fn(self, *args, **kwargs)
+
+    handler = off_loop_handler(checked)
     handler.__admin_public__ = True
     return rx.event(handler)
 

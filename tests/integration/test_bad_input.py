@@ -3,6 +3,7 @@ and nothing is written (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import time as time_module
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
@@ -189,3 +190,29 @@ def test_a_garbled_signature_header_is_400(client, engine, signature):
 def test_the_manage_forms_expected_refund_is_read_as_ascii_digits_or_not_at_all(raw):
     assert api._parse_amount(raw) is None  # int("²") would raise: a 500 on the cancel form
     assert api._parse_amount("2500") == 2500
+
+
+# --- deeply nested JSON ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    b"[" * 8000 + b"]" * 8000,
+    b'{"a":' * 2500 + b"1" + b"}" * 2500,
+    b'{"session_type_id": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+])
+def test_deeply_nested_json_under_the_size_cap_is_refused_quickly(client, engine, session_type, body):
+    before = row_counts(engine)
+    started = time_module.perf_counter()
+
+    response = client.post(CHECKOUT, content=body, headers={"Content-Type": "application/json"})
+
+    assert_refused(response, 422)
+    assert "nested" in response.json()["error"]["message"]
+    assert time_module.perf_counter() - started < 0.5
+    assert row_counts(engine) == before
+
+
+def test_brackets_inside_strings_are_not_nesting(client, engine, session_type):
+    response = client.post(CHECKOUT, json={"session_type_id": session_type.id, "start_time": next_slot(client, session_type),
+                                           "client_name": "Ann [[[{{{ ]]", "client_email": "ann@example.com"})
+
+    assert response.status_code == 201, response.text

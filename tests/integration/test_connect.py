@@ -24,12 +24,14 @@ from booking.core.models import (
     AuditEntry,
     Booking,
     Builder,
+    EventStatus,
     Notification,
     Payment,
     PaymentStatus,
     Payout,
     PayoutStatus,
     Refund,
+    StripeEvent,
     UserAccount,
     UserRole,
 )
@@ -729,3 +731,48 @@ def test_a_payout_failed_email_reaches_an_internationalised_address(engine, sess
 
     assert message["To"].addresses[0].addr_spec == "ünï@exämple.com"
     assert message["To"].addresses[0].display_name == "Ünï Builder"
+
+
+# --- a signed event from one account about another's object is refused ---------------------------------------
+
+
+def stored_event(engine, event_id) -> StripeEvent:
+    with Session(engine) as s:
+        return s.get(StripeEvent, event_id)
+
+
+def test_an_account_update_sent_by_another_account_is_refused_and_changes_nothing(engine, gateway, ada, session):
+    account_id = onboard(engine, gateway, ada)
+    make_builder(session, name="Mallory", stripe_account_id="acct_mallory")
+    session.commit()
+    evt = account_event("account.updated", account_object(account_id, payouts_enabled=False), "acct_mallory")
+    evt["created"] = int(datetime.now(timezone.utc).timestamp()) + 5
+
+    result = deliver(engine, gateway, evt, secret=CONNECT_SECRET)
+
+    assert result.status_code == 200 and "refused" in result.body["outcome"]
+    assert builder_row(engine, ada["builder_id"]).payouts_enabled
+    row = stored_event(engine, evt["id"])
+    assert row.status == EventStatus.IGNORED and "acct_mallory" in row.error and account_id in row.error
+
+
+def test_a_payout_event_sent_by_another_account_is_refused_and_changes_nothing(engine, gateway, ada, session):
+    account_id = onboard(engine, gateway, ada)
+    make_builder(session, name="Mallory", stripe_account_id="acct_mallory")
+    session.commit()
+    deliver(engine, gateway, account_event("payout.created", payout_object("po_ada", "pending"), account_id),
+            secret=CONNECT_SECRET)
+    hijack = account_event("payout.failed", payout_object("po_ada", "failed", failure_code="account_closed"),
+                           "acct_mallory")
+    stranger = account_event("payout.paid", payout_object("po_stranger", "paid"), "acct_stranger")
+
+    results = [deliver(engine, gateway, evt, secret=CONNECT_SECRET) for evt in (hijack, stranger)]
+
+    assert all(r.status_code == 200 and "refused" in r.body["outcome"] for r in results)
+    with Session(engine) as s:
+        assert [(p.stripe_payout_id, p.status, p.builder_id) for p in s.exec(select(Payout)).all()] == [
+            ("po_ada", PayoutStatus.PENDING, ada["builder_id"])]
+        assert s.exec(select(Notification)).all() == []
+    for evt in (hijack, stranger):
+        row = stored_event(engine, evt["id"])
+        assert row.status == EventStatus.IGNORED and "refused" in row.error

@@ -525,3 +525,21 @@ def test_the_secret_key_file_is_made_once_and_private(tmp_path, monkeypatch):
 
     assert config.secret_key(settings) == first and len(first) >= 32
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("new_start", ["9999-12-31T10:00:00+00:00", "0001-01-01T10:00:00+05:00",
+                                       "0001-01-01T00:00:00-05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_reschedule_to_year_1_or_9999_is_refused_with_a_reason(engine, gateway, emulator, session_type, api_client,
+                                                                  new_start):
+    start = hours_ahead(72)
+    booking_id, _ = paid_booking(engine, gateway, emulator, session_type, start)
+    token = token_from_email(engine, booking_id)
+
+    response = api_client.post(routes.manage_action(token, "reschedule"),
+                               data=form_for(token, "reschedule", start=new_start), headers={"Origin": PUBLIC_URL})
+
+    assert response.status_code == 422
+    assert "outside the times you can book" in response.text
+    with pytest.raises(manage.NotAllowed, match="outside the times you can book"):
+        manage.reschedule(engine=engine, token=token, new_start=datetime.fromisoformat(new_start))
+    assert booking_of(engine, booking_id).start_time == start

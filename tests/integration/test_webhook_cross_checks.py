@@ -87,6 +87,7 @@ def test_the_right_session_amount_and_currency_confirm(engine, gateway, started)
 @pytest.mark.parametrize("fields,expected", [
     ({"amount": 500}, ("amount", "£50.00", "£5.00")),
     ({"currency": "usd"}, ("currency", "GBP", "USD")),
+    ({"amount": None}, ("amount", "£50.00", "none")),  # no amount_total: not proof of payment
 ])
 def test_a_session_with_another_amount_or_currency_is_recorded_and_confirms_nothing(engine, gateway, started,
                                                                                      fields, expected):

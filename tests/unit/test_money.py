@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -154,3 +155,13 @@ def test_money_is_immutable() -> None:
 def test_normalise_currency_names_the_bad_code() -> None:
     with pytest.raises(MoneyError, match="pounds"):
         normalise_currency("pounds")
+
+
+@pytest.mark.parametrize("major", ["1E+500000", "1e500000", "1E-500000", "9" * 40, "1" + "0" * 20, Decimal("1E+500000")])
+def test_exponents_and_absurd_amounts_are_refused_without_building_them(major: object) -> None:
+    started = time.perf_counter()
+
+    with pytest.raises(MoneyError):
+        to_minor_units(major, "gbp")
+
+    assert time.perf_counter() - started < 0.05

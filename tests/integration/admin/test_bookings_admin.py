@@ -251,6 +251,8 @@ def test_the_refund_form_refunds_once_however_often_it_is_sent(engine, gateway, 
 @pytest.mark.parametrize("amount,message", [
     ("abc", "Enter an amount such as 12.50 (or 5000 for yen)."),
     ("12.345", "Enter an amount such as 12.50 (or 5000 for yen)."),
+    ("1E+500000", "Enter an amount such as 12.50 (or 5000 for yen)."),  # never a 500,000-digit integer
+    ("1e1", "Enter an amount such as 12.50 (or 5000 for yen)."),
     ("60.00", "At most £50.00 is left to refund."),
     ("0", "Enter an amount greater than zero."),
 ])
