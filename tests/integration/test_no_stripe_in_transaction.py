@@ -211,6 +211,7 @@ def test_a_stale_account_event_reads_the_account_outside_the_transaction(engine,
     event = se.event("account.updated", {"id": "acct_fake_stale", "object": "account", "charges_enabled": False,
                                          "payouts_enabled": False, "details_submitted": False, "requirements": {}})
     event["created"] = int(datetime.now(timezone.utc).timestamp())
+    event["account"] = "acct_fake_stale"  # a Connect event names the account it is about
 
     result = deliver(engine, gateway, event)
 
