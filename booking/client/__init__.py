@@ -44,10 +44,11 @@ from booking.client.manage import (
     reschedule_options,
     reschedule_year_ok,
 )
-from booking.client.receipts import booking_receipt, browser_receipt, confirm_from_success_page
+from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary
 
 __all__ = [
+    "ReceiptState",
     "OUT_OF_RANGE",
     "reschedule_year_ok",
     "BookingSummary",

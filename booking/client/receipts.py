@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -26,9 +27,22 @@ from booking.payments.gateway import PaymentGateway, PaymentProviderError
 log = logging.getLogger(__name__)
 
 
+class ReceiptState(StrEnum):
+    """What the success and cancel pages say: a fulfilment's outcome, or where a booking stands."""
+
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"
+    UNPAID = "unpaid"
+    REFUNDED = "refunded"
+    MISMATCH = "mismatch"
+    UNKNOWN = "unknown"
+    HELD = "held"  # still held: the client may go back to Checkout
+    ENDED = "ended"  # the hold ended unpaid
+
+
 @dataclass(frozen=True)
 class Receipt:
-    state: str  # confirmed | processing | unpaid | refunded | unknown
+    state: ReceiptState
     summary: BookingSummary | None
 
 
@@ -54,16 +68,16 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
     """The success URL is only a hint: ask Stripe whether the session is paid, then fulfil.
     The manage path is in the receipt only for the browser holding the booking's hold key."""
     if not checkout_session_id.startswith("cs_") or len(checkout_session_id) > 255:
-        return Receipt("unknown", None)
+        return Receipt(ReceiptState.UNKNOWN, None)
     try:
         checkout = gateway.retrieve_checkout_session(checkout_session_id)
     except PaymentProviderError:
-        return Receipt("unknown", None)
+        return Receipt(ReceiptState.UNKNOWN, None)
     with session_scope(engine) as session:
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
-            return Receipt("unknown", None)
-        receipt = Receipt(fulfilment.state, _summary_for(session, fulfilment.booking,
+            return Receipt(ReceiptState.UNKNOWN, None)
+        receipt = Receipt(ReceiptState(fulfilment.state), _summary_for(session, fulfilment.booking,
                                                          browser_hold_key=browser_hold_key, locale=locale))
     if fulfilment.refund_required:  # paid after the slot was taken: the refund goes now, not at the next sweep
         try:
@@ -80,7 +94,7 @@ def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = Non
     with session_scope(engine) as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
-            return Receipt("unknown", None)
+            return Receipt(ReceiptState.UNKNOWN, None)
         return Receipt(_state_of(session, booking),
                        _summary_for(session, booking, browser_hold_key=browser_hold_key, locale=locale))
 
@@ -89,24 +103,25 @@ def browser_receipt(*, engine: Engine, browser_hold_key: str | None, locale: str
     """The cancel page: the latest booking this browser made (found by its hold key), without the manage
     path (the page never shows it). "unknown" for a browser with no key or no booking."""
     if not isinstance(browser_hold_key, str) or not browser_hold_key or len(browser_hold_key) > HOLD_KEY_MAX_LENGTH:
-        return Receipt("unknown", None)
+        return Receipt(ReceiptState.UNKNOWN, None)
     with session_scope(engine) as session:
         booking = session.exec(select(Booking).where(Booking.browser_hold_key == hold_key_hash(browser_hold_key))
                                .order_by(Booking.created_at.desc()).limit(1)).first()
         if booking is None:
-            return Receipt("unknown", None)
+            return Receipt(ReceiptState.UNKNOWN, None)
         return Receipt(_state_of(session, booking),
                        replace(summarise(session=session, booking=booking, locale=locale), manage_path=""))
 
 
-def _state_of(session: Session, booking: Booking) -> str:
+def _state_of(session: Session, booking: Booking) -> ReceiptState:
     if booking.status == BookingStatus.CONFIRMED:
-        return "confirmed"
+        return ReceiptState.CONFIRMED
     payment_status = payment_records.money_of(session=session, booking=booking).status
     if payment_status == PaymentStatus.PROCESSING:
-        return "processing"
+        return ReceiptState.PROCESSING
     if payment_status == PaymentStatus.REFUNDED:
-        return "refunded"
+        return ReceiptState.REFUNDED
     if booking.status == BookingStatus.PENDING and booking.hold_expires_at and booking.hold_expires_at > utcnow():
-        return "held"
-    return "ended" if booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED) else "unpaid"
+        return ReceiptState.HELD
+    ended = booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED)
+    return ReceiptState.ENDED if ended else ReceiptState.UNPAID

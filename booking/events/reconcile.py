@@ -34,7 +34,13 @@ from booking.core.models import Booking, BookingStatus, EventStatus, Payment, Pa
 from booking.core.models import Refund as RefundRow
 from booking.core.time import format_money
 from booking.events.webhooks import HANDLERS, ingest_event
-from booking.lifecycle.checkout import booking_id_of, fulfil_flow, repair_interrupted_checkouts, sweep_expired_holds
+from booking.lifecycle.checkout import (
+    FulfilmentState,
+    booking_id_of,
+    fulfil_flow,
+    repair_interrupted_checkouts,
+    sweep_expired_holds,
+)
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord, PaymentProviderError, Refund
 
@@ -215,7 +221,7 @@ def _settle_pending(*, engine: Engine, gateway: PaymentGateway, sessions_by_id: 
                 continue
         if checkout.payment_status != "paid" and checkout.status != "complete":
             continue
-        if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == "confirmed":
+        if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == FulfilmentState.CONFIRMED:
             report.pending_settled += 1
 
 

@@ -33,7 +33,7 @@ from booking.core.db import session_scope
 from booking.core.models import EndCause, EventStatus, StripeEvent, utcnow
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
-from booking.lifecycle.checkout import fulfill_checkout, request_late_payment_refund
+from booking.lifecycle.checkout import FulfilmentState, fulfill_checkout, request_late_payment_refund
 from booking.payments import connect
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
@@ -64,7 +64,7 @@ def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict
     checkout = CheckoutSession.from_stripe(event["data"]["object"])
     fulfilment = fulfill_checkout(session=session, checkout_session=checkout,
                                   event_id=event.get("id"))
-    if fulfilment.booking is None and fulfilment.state != "mismatch":
+    if fulfilment.booking is None and fulfilment.state != FulfilmentState.MISMATCH:
         raise UnknownBooking(checkout.id)
     return "fulfilment:" + fulfilment.state
 

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -497,7 +498,7 @@ def end_hold(*, engine: Engine, gateway: PaymentGateway | None, booking_id: str,
         current = gateway.retrieve_checkout_session(checkout_id)  # no transaction open
         if checkout_settled(current):
             fulfilment = fulfil_flow(engine=engine, gateway=gateway, checkout=current)
-            if fulfilment.state != "mismatch":
+            if fulfilment.state != FulfilmentState.MISMATCH:
                 return HoldEnding(ended=False, fulfilment=fulfilment)
         elif current.status == "open":
             gateway.expire_checkout_session(checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}")
@@ -527,9 +528,18 @@ def _expire_quietly(gateway: PaymentGateway, checkout_session_id: str, booking_i
         log.exception("could not expire orphaned Checkout Session %s", checkout_session_id)
 
 
+class FulfilmentState(StrEnum):
+    CONFIRMED = "confirmed"
+    PROCESSING = "processing"  # completed with a delayed payment method
+    UNPAID = "unpaid"
+    REFUNDED = "refunded"  # paid after its slot was taken: refunded
+    MISMATCH = "mismatch"  # Stripe's session differs from what we asked for: recorded, never confirmed
+    UNKNOWN = "unknown"  # no booking of ours
+
+
 @dataclass(frozen=True)
 class Fulfilment:
-    state: str  # confirmed | processing | unpaid | refunded | mismatch | unknown
+    state: FulfilmentState
     booking: Booking | None
     refund_required: bool = False
 
@@ -554,11 +564,11 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
             booking = session.get(Booking, located) if located else None
             if booking is not None:
                 session.info[payment_records.LOCATED_BOOKING] = booking.id
-            return Fulfilment(state="mismatch", booking=booking)
+            return Fulfilment(state=FulfilmentState.MISMATCH, booking=booking)
     try:
         located = payment_records.locate(session=session, ref=StripeRef.of_checkout(checkout))
     except payment_records.UnknownBooking:
-        return Fulfilment(state="unknown", booking=None)
+        return Fulfilment(state=FulfilmentState.UNKNOWN, booking=None)
     booking = located.booking
     if checkout.payment_status in PAID_CHECKOUT:
         outcome = bookings.confirm_paid(session=session, booking_id=booking.id,
@@ -567,15 +577,16 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
                                   payment_intent_id=checkout.payment_intent_id)
         if outcome.refund_required:
             request_late_payment_refund(session=session, booking=outcome.booking)
-        return Fulfilment(state="confirmed" if outcome.booking.status == BookingStatus.CONFIRMED else "refunded",
+        return Fulfilment(state=FulfilmentState.CONFIRMED if outcome.booking.status == BookingStatus.CONFIRMED
+                          else FulfilmentState.REFUNDED,
                           booking=outcome.booking, refund_required=outcome.refund_required)
     if checkout.status == "complete":  # completed with a delayed payment method
         booking = bookings.mark_payment_processing(session=session, booking_id=booking.id,
                                                    payment_intent_id=checkout.payment_intent_id)
         payment_records.mark_processing(session=session, payment=located.payment)
-        return Fulfilment(state="processing", booking=booking)
+        return Fulfilment(state=FulfilmentState.PROCESSING, booking=booking)
     session.refresh(booking)
-    state = "confirmed" if booking.status == BookingStatus.CONFIRMED else "unpaid"
+    state = FulfilmentState.CONFIRMED if booking.status == BookingStatus.CONFIRMED else FulfilmentState.UNPAID
     return Fulfilment(state=state, booking=booking)
 
 
@@ -787,7 +798,7 @@ def reconcile_pending(*, engine: Engine, gateway: PaymentGateway) -> dict[str, i
     for _booking_id, checkout_id in pending:
         counts["checked"] += 1
         checkout = gateway.retrieve_checkout_session(checkout_id)  # no transaction open
-        if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == "confirmed":
+        if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == FulfilmentState.CONFIRMED:
             counts["confirmed"] += 1
     counts["released"] = sweep_expired_holds(engine=engine, gateway=gateway)
     return counts

@@ -12,6 +12,7 @@ import reflex as rx
 
 from booking.client import (
     BookingSummary,
+    ReceiptState,
     booking_receipt,
     browser_receipt,
     confirm_from_success_page,
@@ -109,8 +110,8 @@ class SuccessState(rx.State):
                                                   booking_id=booking_id, locale=locale, browser_hold_key=key)
                 async with self:
                     self.working = False
-                    if receipt.state == "confirmed":
-                        self.state, self.summary = receipt.state, receipt.summary
+                    if receipt.state == ReceiptState.CONFIRMED:
+                        self.state, self.summary = str(receipt.state), receipt.summary
                         return None
         return rx.redirect(routes.book_page(session_type_id))
 
@@ -126,16 +127,16 @@ class SuccessState(rx.State):
                                           gateway=deps.gateway(), checkout_session_id=session_id, locale=locale,
                                           browser_hold_key=key)
         async with self:
-            self.state, self.summary = receipt.state, receipt.summary
-        if receipt.state != "processing" or receipt.summary is None:
+            self.state, self.summary = str(receipt.state), receipt.summary
+        if receipt.state != ReceiptState.PROCESSING or receipt.summary is None:
             return
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
             await asyncio.sleep(PROCESSING_POLL_SECONDS)
             update = await asyncio.to_thread(booking_receipt, engine=deps.engine(),
                                              booking_id=receipt.summary.id, locale=locale, browser_hold_key=key)
-            if update.state != "processing":
+            if update.state != ReceiptState.PROCESSING:
                 async with self:
-                    self.state, self.summary = update.state, update.summary
+                    self.state, self.summary = str(update.state), update.summary
                 return
 
 
@@ -159,7 +160,7 @@ class CancelState(rx.State):
             locale = deps.browser_language(self)
         receipt = await asyncio.to_thread(browser_receipt, engine=deps.engine(), browser_hold_key=key, locale=locale)
         async with self:
-            self.state, self.summary = receipt.state, receipt.summary
+            self.state, self.summary = str(receipt.state), receipt.summary
             self._booking_id = receipt.summary.id if receipt.summary is not None else ""
 
     @rx.event(background=True)
@@ -180,7 +181,7 @@ class CancelState(rx.State):
                                               locale=locale)
             async with self:
                 self.working = False
-                self.state, self.summary = receipt.state, receipt.summary
+                self.state, self.summary = str(receipt.state), receipt.summary
                 self.message = ("We could not reach the payment provider; please try again in a moment."
                                 if isinstance(exc, PaymentProviderError) else "This hold has ended.")
             return None
@@ -210,7 +211,7 @@ class CancelState(rx.State):
                                               locale=locale)
             async with self:
                 self.working = False
-                self.state, self.summary = receipt.state, receipt.summary
-            if receipt.state == "confirmed":
+                self.state, self.summary = str(receipt.state), receipt.summary
+            if receipt.state == ReceiptState.CONFIRMED:
                 return None
         return rx.redirect(routes.book_page(session_type_id) if session_type_id else routes.HOME)
