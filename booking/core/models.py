@@ -109,13 +109,14 @@ class RefundStatus(StrEnum):
 REFUND_REASONS = ("requested_by_customer", "duplicate", "fraudulent")  # Stripe's list
 
 
-def _enum_column(enum: type[StrEnum], name: str, length: int = 20) -> sa.Enum:
-    # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate.
+def _enum_column(enum: type[StrEnum], name: str, length: int = 20, checked: bool = True) -> sa.Enum:
+    # Stored as VARCHAR with a CHECK: readable in SQL, no PostgreSQL ENUM type to migrate. `checked=False`
+    # drops the CHECK for enums that grow often (a new member then needs no migration).
     return sa.Enum(
         enum,
         name=name,
         native_enum=False,
-        create_constraint=True,
+        create_constraint=checked,
         length=length,
         values_callable=lambda members: [member.value for member in members],
     )
@@ -489,3 +490,54 @@ class PaymentMismatch(SQLModel, table=True):
     actual: str = Field(default="", max_length=255)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     resolved_at: datetime | None = None
+
+
+# --- the money journal (booking/payments/movements.py writes it) -----------------------------------------
+
+
+class Party(StrEnum):
+    """Who holds a payment's money: the client's card, the platform's Stripe balance, the builder's
+    connected account, or Stripe itself (its fees)."""
+
+    CLIENT = "client"
+    PLATFORM = "platform"
+    BUILDER = "builder"
+    STRIPE = "stripe"
+
+
+class MovementKind(StrEnum):
+    """One kind of money movement of a payment. Each moves money from one party to another
+    (`booking.payments.movements.FLOWS`)."""
+
+    CHARGE = "charge"  # client → platform: what the charge captured
+    STRIPE_FEE = "stripe_fee"  # platform → Stripe: the processing fee (balance_transaction.fee)
+    TRANSFER = "transfer"  # platform → builder: the destination charge's transfer, or held funds released
+    APPLICATION_FEE = "application_fee"  # builder → platform: the platform fee of a destination charge
+    REFUND = "refund"  # platform → client
+    TRANSFER_REVERSAL = "transfer_reversal"  # builder → platform: a refund's reversal of the transfer
+    APPLICATION_FEE_REFUND = "application_fee_refund"  # platform → builder: the fee's share given back
+    DISPUTE_WITHDRAWAL = "dispute_withdrawal"  # platform → client: Stripe withdrew the disputed amount
+    DISPUTE_FEE = "dispute_fee"  # platform → Stripe: the dispute fee
+    DISPUTE_REINSTATEMENT = "dispute_reinstatement"  # client → platform: a won dispute's funds back
+    DISPUTE_FEE_RETURN = "dispute_fee_return"  # Stripe → platform: a dispute fee given back
+    DISPUTE_RECOVERY = "dispute_recovery"  # builder → platform: the builder's transfer reversed for a dispute
+    DISPUTE_RECOVERY_RETURN = "dispute_recovery_return"  # platform → builder: paid back after a won dispute
+
+
+class MoneyMovement(SQLModel, table=True):
+    """Append-only: one movement of a payment's money between two parties, in the charge's currency.
+    `key` names the Stripe object it came from (plus the kind), so replaying an event records nothing twice."""
+
+    __tablename__ = "money_movement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    kind: MovementKind = Field(sa_type=_enum_column(MovementKind, "movement_kind", length=40, checked=False))
+    source: Party = Field(sa_type=_enum_column(Party, "movement_source", checked=False))
+    destination: Party = Field(sa_type=_enum_column(Party, "movement_destination", checked=False))
+    amount: int  # minor units, > 0
+    currency: str = Field(max_length=3)
+    key: str = Field(max_length=255, unique=True)  # e.g. "stripe_fee:txn_123"
+    stripe_object_id: str | None = Field(default=None, max_length=255, index=True)
+    occurred_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -3,6 +3,7 @@
 - `gateway`  talks to Stripe (or the emulator: same code, other address); `gateway_from_settings`
 - `pricing`  what a client pays and what the platform keeps (fees, fee refunds)
 - `ledger`   Payment and Refund rows: the only writer of money records; "which booking is this Stripe object about?"
+- `movements` the money journal: every movement of a payment's money between client, platform, builder and Stripe
 - `connect`  builders' Express accounts, onboarding, balances and payouts
 """
 
