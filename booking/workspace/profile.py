@@ -90,6 +90,10 @@ class StoredPhoto:
 # --- the photo ----------------------------------------------------------------------------------------
 
 
+def _too_many_pixels(max_pixels: int) -> str:
+    return f"The photo has too many pixels (at most {max_pixels / 1_000_000:g} million). Choose a smaller one."
+
+
 def process_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES, max_pixels: int = MAX_PHOTO_PIXELS,
                   size: int = PHOTO_SIZE) -> ProcessedPhoto:
     """The uploaded bytes -> a clean square WebP. Raises InvalidPhoto with a message to show."""
@@ -101,14 +105,15 @@ def process_photo(data: bytes, *, max_bytes: int = MAX_PHOTO_BYTES, max_pixels: 
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS))
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
-                Image.DecompressionBombError) as exc:
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise InvalidPhoto(_too_many_pixels(max_pixels)) from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise InvalidPhoto("That file is not a JPEG, PNG or WebP image.") from exc
         if image.format not in ACCEPTED_FORMATS:
             raise InvalidPhoto("That file is not a JPEG, PNG or WebP image.")
         width, height = image.size
         if width < 1 or height < 1 or width * height > max_pixels:
-            raise InvalidPhoto(f"The photo has too many pixels (at most {max_pixels // 1_000_000} million).")
+            raise InvalidPhoto(_too_many_pixels(max_pixels))
         try:
             image.load()  # decode now: a truncated or corrupt file fails here
             upright = ImageOps.exif_transpose(image)
