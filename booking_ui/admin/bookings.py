@@ -464,6 +464,7 @@ def _filters() -> rx.Component:
                     rx.button("Apply dates", type="submit", variant="soft"),
                     align="end",
                     spacing="2",
+                    wrap="wrap",
                 ),
                 on_submit=BookingsState.set_dates,
             ),

@@ -43,9 +43,15 @@ def confirmed(app_db: Session, ada):  # noqa: F811 - the fixture imported above
     return booking
 
 
+WIDEST = """width => [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && !el.closest('.rt-ScrollAreaViewport'))
+    .slice(-4).map(el => `${el.tagName}.${el.className} ${Math.round(el.getBoundingClientRect().right)}px`)"""
+
+
 def no_sideways_scroll(page: Page, width: int) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width, f"the page is {scroll_width} px wide in a {width} px window"
+    assert scroll_width <= width, (f"the page is {scroll_width} px wide in a {width} px window; too wide: "
+                                   f"{page.evaluate(WIDEST, width)}")
 
 
 def in_view(page: Page, locator) -> None:
