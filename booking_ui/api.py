@@ -338,7 +338,7 @@ async def builder_photo(request: Request) -> Response:
         with session_scope(deps.engine()) as session:
             return public_photo(session=session, slug=slug)
 
-    photo = await run_in_threadpool(load) if slug.isascii() and len(slug) <= 80 else None
+    photo = await run_in_threadpool(load) if slug.isascii() and slug.isprintable() and len(slug) <= 80 else None
     if photo is None:
         return error(404, "photo_not_found", "This builder has no photo.")
     etag = f'"{photo.version}"'

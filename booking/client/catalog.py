@@ -121,6 +121,8 @@ def get_builder(*, session: Session, slug: str, settings: Any = None,
                 locale: str | None = None) -> BuilderView | None:
     """The builder at /b/<slug>. An old slug finds the builder too: the view's `slug` is then the current
     one, and the page redirects there."""
+    if not isinstance(slug, str) or not slug.isprintable():  # PostgreSQL refuses NUL in text
+        return None
     builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
     if builder is None:
         moved = session.exec(select(BuilderSlugHistory.builder_id).where(BuilderSlugHistory.old_slug == slug)).first()

@@ -259,8 +259,8 @@ def remove_photo(*, session: Session, actor: Actor, builder_id: object) -> Profi
 
 def builder_id_for_slug(*, session: Session, slug: str) -> int | None:
     """The builder at /b/<slug>: the current slug, else an old one (which redirects)."""
-    if not isinstance(slug, str) or not slug or len(slug) > 80:
-        return None
+    if not isinstance(slug, str) or not slug or len(slug) > 80 or not slug.isprintable():
+        return None  # PostgreSQL refuses NUL in text: such a slug can't exist anyway
     found = session.exec(select(Builder.id).where(Builder.slug == slug)).first()
     if found is None:
         found = session.exec(select(BuilderSlugHistory.builder_id)
