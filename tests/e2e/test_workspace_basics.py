@@ -61,7 +61,7 @@ def in_view(page: Page, locator) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
 
 
-def test_a_photo_uploaded_in_the_workspace_shows_on_the_public_page(app_server, app_db, ada, page: Page,
+def test_a_photo_uploaded_in_the_workspace_shows_on_the_public_page(app_server, app_db, ada, page: Page,  # noqa: F811
                                                                      tmp_path: Path):
     photo = tmp_path / "me.jpg"
     exif = Image.Exif()
@@ -100,7 +100,7 @@ def test_a_photo_uploaded_in_the_workspace_shows_on_the_public_page(app_server, 
     expect(page.get_by_test_id("builder-photo")).to_have_count(0)
 
 
-def test_cancelling_asks_first_and_says_what_will_happen(app_server, app_db, ada, confirmed, page: Page):
+def test_cancelling_asks_first_and_says_what_will_happen(app_server, app_db, ada, confirmed, page: Page):  # noqa: F811
     sign_in(page, app_server.url, ada["email"])
     page.goto(f"{app_server.url}/admin/bookings")
     page.get_by_test_id("booking-row").filter(has_text="Bartholomew").get_by_test_id("open-booking").click()
@@ -125,7 +125,7 @@ def test_cancelling_asks_first_and_says_what_will_happen(app_server, app_db, ada
     assert (cancelled.status, cancelled.end_cause) == (BookingStatus.CANCELLED, EndCause.CANCELLED_BY_BUILDER)
 
 
-def test_the_bookings_list_and_detail_work_on_a_390px_phone(app_server, app_db, ada, confirmed, browser: Browser):
+def test_the_bookings_list_and_detail_work_on_a_390px_phone(app_server, app_db, ada, confirmed, browser: Browser):  # noqa: F811
     phone = page_at(browser, 390, 844)
     sign_in(phone, app_server.url, ada["email"])
     phone.goto(f"{app_server.url}/admin/bookings")
@@ -145,7 +145,7 @@ def test_the_bookings_list_and_detail_work_on_a_390px_phone(app_server, app_db, 
     phone.context.close()
 
 
-def test_the_navigation_fits_on_one_line_at_1366px_and_wraps_on_a_phone(app_server, ada, browser: Browser):
+def test_the_navigation_fits_on_one_line_at_1366px_and_wraps_on_a_phone(app_server, ada, browser: Browser):  # noqa: F811
     laptop = page_at(browser, 1366, 768)
     sign_in(laptop, app_server.url, ada["email"])
     laptop.goto(f"{app_server.url}/admin/bookings")

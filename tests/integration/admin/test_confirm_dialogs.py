@@ -23,7 +23,7 @@ def status_of(engine, booking_id) -> BookingStatus:
         return s.get(Booking, booking_id).status
 
 
-def test_a_full_refund_that_keeps_the_session_asks_first(engine, gateway, session, world):
+def test_a_full_refund_that_keeps_the_session_asks_first(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_keep")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
@@ -42,7 +42,7 @@ def test_a_full_refund_that_keeps_the_session_asks_first(engine, gateway, sessio
     assert status_of(engine, booking_id) == BookingStatus.CONFIRMED
 
 
-def test_a_full_refund_that_cancels_says_the_client_is_emailed(engine, gateway, session, world):
+def test_a_full_refund_that_cancels_says_the_client_is_emailed(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_cancel")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
@@ -55,7 +55,7 @@ def test_a_full_refund_that_cancels_says_the_client_is_emailed(engine, gateway, 
     assert status_of(engine, booking_id) == BookingStatus.CANCELLED and len(gateway.refunds) == 1
 
 
-def test_a_full_refund_without_the_session_answer_asks_for_it_and_opens_no_dialog(engine, gateway, session, world):
+def test_a_full_refund_without_the_session_answer_asks_for_it_and_opens_no_dialog(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_ask")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
@@ -65,7 +65,7 @@ def test_a_full_refund_without_the_session_answer_asks_for_it_and_opens_no_dialo
     assert state.confirm_kind == "" and state.refund_result == ASK_CANCEL_SESSION
 
 
-def test_a_partial_refund_says_how_much_and_a_bad_amount_opens_no_dialog(engine, gateway, session, world):
+def test_a_partial_refund_says_how_much_and_a_bad_amount_opens_no_dialog(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_part")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
@@ -79,7 +79,7 @@ def test_a_partial_refund_says_how_much_and_a_bad_amount_opens_no_dialog(engine,
     assert state.confirm_text.startswith("£12.50 is refunded to the client; the session stays booked.")
 
 
-def test_cancelling_asks_first_and_going_back_changes_nothing(engine, gateway, session, world):
+def test_cancelling_asks_first_and_going_back_changes_nothing(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_back")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
@@ -100,7 +100,7 @@ def test_cancelling_asks_first_and_going_back_changes_nothing(engine, gateway, s
     assert status_of(engine, booking_id) == BookingStatus.CANCELLED and gateway.refunds == []
 
 
-def test_a_partial_cancel_needs_an_amount_before_the_dialog(engine, gateway, session, world):
+def test_a_partial_cancel_needs_an_amount_before_the_dialog(engine, gateway, session, world):  # noqa: F811
     booking_id = paid(engine, gateway, session, world, pi="pi_confirm_partial_cancel")
     state = signed_in(engine, world, "ada")
     call(state, "open_booking", booking_id)
