@@ -43,6 +43,7 @@ from booking.lifecycle import (
 from booking.notifications import ACTIONS, csrf_ok, invite_for_booking, load_feed, looks_like_token, token_hash
 from booking.payments import PaymentProviderError
 from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
+from booking.workspace import StoredPhoto, public_photo
 from booking_ui import deps, openapi, routes
 from booking_ui.admin.http import admin_routes
 
@@ -328,6 +329,27 @@ async def calendar_feed(request: Request) -> Response:
                              "Content-Disposition": 'inline; filename="bookings.ics"'})
 
 
+async def builder_photo(request: Request) -> Response:
+    """A builder's profile photo (public, like their page). `?v=` names a version: that exact address never
+    changes, so it may be cached for a year; without it, a short cache and the ETag."""
+    slug = request.path_params["slug"]
+
+    def load() -> StoredPhoto | None:
+        with session_scope(deps.engine()) as session:
+            return public_photo(session=session, slug=slug)
+
+    photo = await run_in_threadpool(load) if slug.isascii() and slug.isprintable() and len(slug) <= 80 else None
+    if photo is None:
+        return error(404, "photo_not_found", "This builder has no photo.")
+    etag = f'"{photo.version}"'
+    versioned = request.query_params.get("v") == photo.version
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable" if versioned
+               else "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+    if etag in [tag.strip() for tag in (request.headers.get("if-none-match") or "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(photo.content, media_type=photo.media_type, headers=headers)
+
+
 MANAGE_FORM_LIMIT = 4096  # bytes: a manage form is a token, a time and a number
 
 
@@ -435,6 +457,7 @@ def build_api() -> Starlette:
             Route(routes.API_CREATE_CHECKOUT, create_checkout_session, methods=["POST"]),
             Route(routes.API_WEBHOOK, stripe_webhook, methods=["POST"]),
             Route(routes.API_ICS, booking_invite, methods=["GET"]),
+            Route(routes.API_BUILDER_PHOTO, builder_photo, methods=["GET"]),
             Route(routes.CALENDAR_FEED, calendar_feed, methods=["GET"]),
             Route(routes.API_MANAGE_ICS, manage_invite, methods=["GET"]),
             # GET is routed too, to answer 405 (unrouted, it would fall through to the app's 404 page).

@@ -3,7 +3,7 @@
 One pure ASGI middleware, installed through `rx.App(api_transformer=[..., harden])`:
 - security headers on every response: a Content-Security-Policy, `frame-ancestors 'none'`, nosniff,
   a referrer policy, HSTS when PUBLIC_URL is https, and no server banner;
-- request body caps under /api, checked on Content-Length first and counted while streaming, so an
+- request body caps under /api and on Reflex's /_upload, checked on Content-Length first and counted while streaming, so an
   oversized body is refused before it has all been read (413, the API's JSON error shape);
 - no Host-header echo: a redirect back to the request's own host is made relative.
 
@@ -41,6 +41,8 @@ API_PREFIX = "/api/"
 WEBHOOK_PATH = "/api/payments/webhook"
 JSON_BODY_LIMIT = 16 * 1024  # bytes: a create-checkout request is a few hundred
 WEBHOOK_BODY_LIMIT = 1024 * 1024  # bytes: Stripe's events are far smaller
+UPLOAD_PATH = "/_upload"  # Reflex's file upload endpoint (the workspace's profile photo)
+UPLOAD_BODY_LIMIT = 6 * 1024 * 1024  # bytes: a 5 MB photo and its multipart framing
 HTML_BUFFER_LIMIT = 4 * 1024 * 1024  # bytes: a page larger than this gets no inline-script hashes
 HSTS_VALUE = "max-age=31536000"
 
@@ -168,6 +170,7 @@ class HardeningSettings:
     public_url: str
     json_body_limit: int = JSON_BODY_LIMIT
     webhook_body_limit: int = WEBHOOK_BODY_LIMIT
+    upload_body_limit: int = UPLOAD_BODY_LIMIT
 
     @property
     def https(self) -> bool:
@@ -212,6 +215,8 @@ class HardeningMiddleware:
     def _body_limit(self, path: str) -> int | None:
         if path == WEBHOOK_PATH:
             return self.settings.webhook_body_limit
+        if path == UPLOAD_PATH:
+            return self.settings.upload_body_limit
         if path.startswith(API_PREFIX):
             return self.settings.json_body_limit
         return None

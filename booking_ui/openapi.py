@@ -182,6 +182,7 @@ SCHEMAS: dict[str, Any] = {
     "HandlerFailedError": _error_schema("Stored, but applying it failed; Stripe retries.", "handler_failed"),
     "BookingNotFoundError": _error_schema("No confirmed booking there.", "booking_not_found"),
     "CalendarNotFoundError": _error_schema("No calendar at this address.", "calendar_not_found"),
+    "PhotoNotFoundError": _error_schema("No builder there, or they have no photo.", "photo_not_found"),
 }
 
 SESSION_TYPE_ID = {"name": "session_type_id", "in": "path", "required": True,
@@ -256,6 +257,26 @@ def _paths() -> dict[str, Any]:
                             "schema": {"type": "string", "format": "uuid"}}],
             "responses": {"200": _ics("The .ics file."),
                           "404": _json("BookingNotFoundError", "No confirmed booking with that id.")},
+        }},
+        routes.API_BUILDER_PHOTO: {"get": {
+            "operationId": "builderPhoto", "summary": "A builder's profile photo (square WebP, no metadata).",
+            "tags": ["catalog"],
+            "parameters": [
+                {"name": "slug", "in": "path", "required": True, "description": "The builder's public slug "
+                 "(an old one works too).", "schema": {"type": "string"}, "examples": {"seeded": {"value": "ada"}}},
+                {"name": "v", "in": "query", "required": False, "description": "The photo's version (from the "
+                 "builder's page): with it, the answer may be cached for a year.", "schema": {"type": "string"}},
+                {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "The photo.", "content": {"image/webp": {"schema": {
+                    "type": "string", "contentMediaType": "image/webp"}}},
+                        "headers": {"ETag": {"required": True, "schema": {"type": "string"}},
+                                    "Cache-Control": {"required": True, "schema": {"type": "string"}}}},
+                "304": {"description": "The copy the browser has (If-None-Match) is current.",
+                        "headers": {"ETag": {"required": True, "schema": {"type": "string"}}}},
+                "404": _json("PhotoNotFoundError", "No builder there, or no photo."),
+            },
         }},
         routes.API_MANAGE_ICS: {"get": {
             "operationId": "manageInvite", "summary": "The invite of the booking behind a manage link.",

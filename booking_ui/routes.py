@@ -13,6 +13,7 @@ API_SLOTS = "/api/session-types/{session_type_id}/slots"
 API_CREATE_CHECKOUT = "/api/payments/create-checkout-session"
 API_WEBHOOK = "/api/payments/webhook"
 API_ICS = "/api/bookings/{booking_id}/invite.ics"
+API_BUILDER_PHOTO = "/api/builders/{slug}/photo"  # the profile photo (?v=<version> for caching)
 
 # The client's own booking, through the token in their emails (booking.notifications.manage_links.MANAGE_PATH).
 MANAGE = "/manage/[manage_token]"
@@ -22,6 +23,11 @@ API_MANAGE_ICS = "/api/manage/{token}/invite.ics"
 
 def builder_page(slug: str) -> str:
     return f"/b/{slug}"
+
+
+def builder_photo(slug: str, version: str) -> str:
+    """The photo's address; the version changes with the photo, so browsers may keep each one a long time."""
+    return API_BUILDER_PHOTO.format(slug=slug) + f"?v={version}"
 
 
 def book_page(session_type_id: str) -> str:
@@ -60,6 +66,7 @@ ADMIN_PAYOUTS = "/admin/payouts"
 ADMIN_PAYOUTS_RETURN = "/admin/payouts/return"  # onboarding left: re-read the account
 ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used: make a new one
 ADMIN_POLICY = "/admin/policy"
+ADMIN_PROFILE = "/admin/profile"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking.core.models import Builder, SessionType
+from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, SessionType
 from booking.core.time import format_money
 from booking.payments import connect, pricing
 
@@ -50,6 +50,7 @@ class BuilderView:
     session_types: list[SessionTypeView] = field(default_factory=list)
     bookable: bool = True
     not_bookable_reason: str = ""
+    photo_version: str = ""  # "" without a photo; else /api/builders/<slug>/photo?v=<this>
 
 
 def _summary(builder: Builder) -> BuilderSummary:
@@ -111,12 +112,21 @@ def list_builders(*, session: Session, settings: Any = None, locale: str | None 
     for view in list_active_session_types(session=session, settings=settings, locale=locale):
         by_builder.setdefault(view.builder.id, []).append(view)
     builders = session.exec(select(Builder).order_by(Builder.name)).all()
-    return [_builder_view(builder, by_builder.get(str(builder.id), []), settings) for builder in builders]
+    photos = dict(session.exec(select(BuilderPhoto.builder_id, BuilderPhoto.version)).all())
+    return [_builder_view(builder, by_builder.get(str(builder.id), []), settings, photos.get(builder.id, ""))
+            for builder in builders]
 
 
 def get_builder(*, session: Session, slug: str, settings: Any = None,
                 locale: str | None = None) -> BuilderView | None:
+    """The builder at /b/<slug>. An old slug finds the builder too: the view's `slug` is then the current
+    one, and the page redirects there."""
+    if not isinstance(slug, str) or not slug.isprintable():  # PostgreSQL refuses NUL in text
+        return None
     builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
+    if builder is None:
+        moved = session.exec(select(BuilderSlugHistory.builder_id).where(BuilderSlugHistory.old_slug == slug)).first()
+        builder = session.get(Builder, moved) if moved is not None else None
     if builder is None:
         return None
     types = session.exec(
@@ -125,7 +135,9 @@ def get_builder(*, session: Session, slug: str, settings: Any = None,
         .order_by(SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
-    return _builder_view(builder, [session_type_view(t, builder, settings, locale) for t in types], settings)
+    photo = session.exec(select(BuilderPhoto.version).where(BuilderPhoto.builder_id == builder.id)).first()
+    return _builder_view(builder, [session_type_view(t, builder, settings, locale) for t in types], settings,
+                         photo or "")
 
 
 def get_session_type(*, session: Session, session_type_id: int, settings: Any = None) -> SessionTypeView | None:
@@ -137,7 +149,8 @@ def get_session_type(*, session: Session, session_type_id: int, settings: Any = 
     return session_type_view(*row, settings) if row else None
 
 
-def _builder_view(builder: Builder, session_types: list[SessionTypeView], settings: Any = None) -> BuilderView:
+def _builder_view(builder: Builder, session_types: list[SessionTypeView], settings: Any = None,
+                  photo_version: str = "") -> BuilderView:
     bookable, reason = _bookable(builder, settings)
     return BuilderView(
         id=str(builder.id),
@@ -148,4 +161,5 @@ def _builder_view(builder: Builder, session_types: list[SessionTypeView], settin
         session_types=session_types,
         bookable=bookable,
         not_bookable_reason=reason,
+        photo_version=photo_version,
     )

@@ -541,3 +541,32 @@ class MoneyMovement(SQLModel, table=True):
     stripe_object_id: str | None = Field(default=None, max_length=255, index=True)
     occurred_at: datetime = Field(default_factory=utcnow, index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+# --- the builder's profile (photo, old public addresses) -------------------------------------------
+
+
+class BuilderPhoto(SQLModel, table=True):
+    """A builder's profile photo, already processed (square, re-encoded, no EXIF): kept in the database
+    so every web worker serves the same bytes. `version` (a digest of the bytes) is the ETag."""
+
+    __tablename__ = "builder_photo"
+
+    builder_id: int = Field(foreign_key="builder.id", primary_key=True)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    media_type: str = Field(max_length=40)
+    version: str = Field(max_length=64)
+    width: int
+    height: int
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BuilderSlugHistory(SQLModel, table=True):
+    """A public slug a builder used before: /b/<old slug> redirects to their page, and no one else can
+    take it (old links never lead to someone else)."""
+
+    __tablename__ = "builder_slug_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    old_slug: str = Field(max_length=80, unique=True)
+    changed_at: datetime = Field(default_factory=utcnow)

@@ -23,6 +23,7 @@ from booking.lifecycle.checkout import (
     sweep_expired_holds,
 )
 from booking.lifecycle.refunds import (
+    ASK_CANCEL_SESSION,
     DEFAULT_CANCEL_REASON,
     REFUND_CHOICES,
     Refused,
@@ -32,6 +33,7 @@ from booking.lifecycle.refunds import (
 )
 
 __all__ = [
+    "ASK_CANCEL_SESSION",
     "CheckoutStarted",
     "DEFAULT_CANCEL_REASON",
     "HoldNotActive",

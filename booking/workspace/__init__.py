@@ -6,6 +6,7 @@
 - `policy`         the cancellation policy and per-type overrides
 - `dashboard`      today's sessions, weekly figures
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
+- `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 """
 
 from booking.workspace.availability import (
@@ -82,6 +83,26 @@ from booking.workspace.policy import (
     short_summary,
 )
 from booking.workspace.policy import list_session_types as policy_list_session_types
+from booking.workspace.profile import (
+    MAX_BIO,
+    MAX_NAME,
+    MAX_PHOTO_BYTES,
+    MAX_SLUG,
+    SLUG_RULES,
+    InvalidPhoto,
+    InvalidProfile,
+    ProcessedPhoto,
+    ProfileView,
+    StoredPhoto,
+    builder_id_for_slug,
+    check_slug,
+    load_profile,
+    process_photo,
+    public_photo,
+    remove_photo,
+    save_profile,
+    set_photo,
+)
 from booking.workspace.session_types import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -103,6 +124,24 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "MAX_BIO",
+    "MAX_NAME",
+    "MAX_PHOTO_BYTES",
+    "MAX_SLUG",
+    "SLUG_RULES",
+    "InvalidPhoto",
+    "InvalidProfile",
+    "ProcessedPhoto",
+    "ProfileView",
+    "StoredPhoto",
+    "builder_id_for_slug",
+    "check_slug",
+    "load_profile",
+    "process_photo",
+    "public_photo",
+    "remove_photo",
+    "save_profile",
+    "set_photo",
     "BookingDetail",
     "BookingQuery",
     "BookingRow",

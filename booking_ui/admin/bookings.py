@@ -17,8 +17,8 @@ from datetime import date
 import reflex as rx
 
 from booking.accounts import Actor, builder_scope
-from booking.core import REFUND_REASONS, Builder, MoneyError, session_scope, to_minor_units
-from booking.lifecycle import DEFAULT_CANCEL_REASON, REFUND_CHOICES, Refused, request_refund
+from booking.core import REFUND_REASONS, Builder, MoneyError, format_money, session_scope, to_minor_units
+from booking.lifecycle import ASK_CANCEL_SESSION, DEFAULT_CANCEL_REASON, REFUND_CHOICES, Refused, request_refund
 from booking.lifecycle import cancel_booking as refunds_cancel_booking
 from booking.lifecycle import retry_refund as refunds_retry_refund
 from booking.payments import PaymentProviderError
@@ -98,9 +98,15 @@ class BookingsState(AdminState):
     cancel_result: str = ""
     cancel_choice: str = "full"
     retrying: str = ""
+    # The confirm dialog before a refund or a cancellation: which ("" = closed), and what will happen.
+    confirm_kind: str = ""
+    confirm_title: str = ""
+    confirm_text: str = ""
+    confirm_action: str = ""
 
     _refund_key: str = ""
     _cancel_key: str = ""
+    _pending_form: dict = {}  # the form that the dialog confirms
 
     # --- list ---------------------------------------------------------------------------------------
 
@@ -177,6 +183,7 @@ class BookingsState(AdminState):
 
     def _close(self) -> None:
         self.detail = BookingDetail()
+        self._close_confirm()
         self._refund_key = self._cancel_key = ""
         self.refund_busy = self.cancel_busy = False
         self.refund_done = self.refund_ok = self.cancel_ok = False
@@ -207,6 +214,97 @@ class BookingsState(AdminState):
         if self.detail.id and not self.refund_busy:
             self.detail = _load_detail(current_actor(), self.detail.id, deps.browser_language(self))
             self._new_forms()
+        return None
+
+    # --- the confirm dialog ---------------------------------------------------------------------------
+
+    def _close_confirm(self) -> None:
+        self.confirm_kind = self.confirm_title = self.confirm_text = self.confirm_action = ""
+        self._pending_form = {}
+
+    def _ask(self, kind: str, form: dict, title: str, text: str, action: str) -> None:
+        self._pending_form = {str(k): v for k, v in form.items()}
+        self.confirm_kind, self.confirm_title, self.confirm_text, self.confirm_action = kind, title, text, action
+
+    @admin_event
+    def ask_refund(self, form: dict):
+        """The refund form's submit: says what will happen and waits for "Refund" in the dialog."""
+        detail = self.detail
+        self.refund_result, self.refund_ok = "", False
+        if not detail.id or self.refund_busy:
+            return None
+        try:
+            amount = _parse_amount(form.get("amount"), detail.currency)
+        except MoneyError:
+            self.refund_result = _AMOUNT_HELP
+            return None
+        amount = detail.left_minor if amount is None else amount
+        if amount <= 0 or amount > detail.left_minor:
+            self.refund_result = f"Enter an amount up to {detail.left}."
+            return None
+        money = format_money(amount, detail.currency, locale=deps.browser_language(self) or None)
+        full = amount == detail.left_minor
+        session = _SESSION_CHOICES.get(str(form.get("session") or ""))
+        if full and detail.upcoming and session is None:
+            self.refund_result = ASK_CANCEL_SESSION
+            return None
+        if full and detail.upcoming and session:
+            text = (f"{money} is refunded to the client and the session is cancelled: the time is freed and the "
+                    "client is emailed.")
+        elif detail.upcoming:
+            text = (f"{money} is refunded to the client; the session stays booked. The client is emailed about "
+                    "the refund.")
+        else:
+            text = f"{money} is refunded to the client; the booking is not changed. The client is emailed about it."
+        self._ask("refund", form, f"Refund {money}?", text + " This can't be undone.", f"Refund {money}")
+        return None
+
+    @admin_event
+    def ask_cancel(self, form: dict):
+        """The cancel form's submit: says what will happen and waits for "Cancel booking" in the dialog."""
+        detail = self.detail
+        self.cancel_result, self.cancel_ok = "", False
+        if not detail.id or self.cancel_busy:
+            return None
+        choice = str(form.get("refund") or "")
+        if choice not in REFUND_CHOICES:
+            self.cancel_result = "Choose a full, partial or no refund."
+            return None
+        locale = deps.browser_language(self) or None
+        if choice == "none" or detail.left_minor <= 0:
+            refund = "Nothing is refunded."
+        elif choice == "full":
+            refund = f"{format_money(detail.left_minor, detail.currency, locale=locale)} is refunded to them."
+        else:
+            try:
+                amount = _parse_amount(form.get("amount"), detail.currency)
+            except MoneyError:
+                amount = None
+            if amount is None or amount <= 0 or amount > detail.left_minor:
+                self.cancel_result = f"Enter an amount to refund, up to {detail.left}."
+                return None
+            refund = f"{format_money(amount, detail.currency, locale=locale)} is refunded to them."
+        self._ask("cancel", form, "Cancel this booking?",
+                  f"The session is cancelled: the time is freed and the client is emailed. {refund} "
+                  "This can't be undone.", "Cancel booking")
+        return None
+
+    @admin_event
+    def confirm(self):
+        """The dialog's confirm button: run what was asked (the same handlers, the same request keys)."""
+        kind, form = self.confirm_kind, dict(self._pending_form)
+        self._close_confirm()
+        if kind == "refund":
+            return BookingsState.refund(form)
+        if kind == "cancel":
+            return BookingsState.cancel_booking(form)
+        return None
+
+    @admin_event
+    def set_confirm_open(self, value: bool):
+        """Escape, "Go back" or a click outside: nothing happens."""
+        if not value:
+            self._close_confirm()
         return None
 
     @admin_event
@@ -319,6 +417,8 @@ def _status_badge(status, label) -> rx.Component:
 
 def _row(row: BookingRow) -> rx.Component:
     return rx.table.row(
+        rx.table.cell(rx.button("Open", size="1", variant="soft", on_click=BookingsState.open_booking(row.id),
+                                aria_label="Open booking " + row.id, data_testid="open-booking")),
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
         rx.table.cell(_status_badge(row.status, row.status_label)),
         rx.table.cell(rx.vstack(rx.text(row.client_name, weight="medium"),
@@ -328,8 +428,6 @@ def _row(row: BookingRow) -> rx.Component:
         rx.table.cell(row.session_type),
         rx.cond(AdminState.is_platform_admin, rx.table.cell(row.builder_name), rx.fragment()),
         rx.table.cell(rx.text(row.amount, white_space="nowrap")),
-        rx.table.cell(rx.button("Open", size="1", variant="soft", on_click=BookingsState.open_booking(row.id),
-                                aria_label="Open booking " + row.id, data_testid="open-booking")),
         data_testid="booking-row",
     )
 
@@ -366,6 +464,7 @@ def _filters() -> rx.Component:
                     rx.button("Apply dates", type="submit", variant="soft"),
                     align="end",
                     spacing="2",
+                    wrap="wrap",
                 ),
                 on_submit=BookingsState.set_dates,
             ),
@@ -495,7 +594,8 @@ def _refund_form() -> rx.Component:
                     rx.hstack(rx.spinner(size="1"), rx.text("Asking Stripe…", size="2"), role="status")),
             spacing="2",
         ),
-        on_submit=BookingsState.refund,
+        on_submit=BookingsState.ask_refund,
+        reset_on_submit=False,
         key=BookingsState.form_version,
         data_testid="refund-form",
     )
@@ -546,13 +646,38 @@ def _cancel_form() -> rx.Component:
                           disabled=BookingsState.cancel_busy, data_testid="cancel-submit"),
                 spacing="2",
             ),
-            on_submit=BookingsState.cancel_booking,
+            on_submit=BookingsState.ask_cancel,
+            reset_on_submit=False,
             key=BookingsState.form_version,
             data_testid="cancel-form",
         ),
         spacing="2",
         width="100%",
     ))
+
+
+def _confirm_dialog() -> rx.Component:
+    """Before a refund or a cancellation: what will happen, "Go back" (focused first) or go ahead."""
+    S = BookingsState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(S.confirm_title),
+            rx.alert_dialog.description(S.confirm_text, data_testid="confirm-text"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Go back", variant="soft", color_scheme="gray",
+                                                 data_testid="confirm-back")),
+                rx.button(S.confirm_action, color_scheme="red", on_click=S.confirm, data_testid="confirm-go"),
+                spacing="3",
+                margin_top="1em",
+                justify="end",
+                wrap="wrap",
+            ),
+            max_width="32em",
+            data_testid="confirm-dialog",
+        ),
+        open=S.confirm_kind != "",
+        on_open_change=S.set_confirm_open,
+    )
 
 
 def _detail() -> rx.Component:
@@ -586,17 +711,18 @@ def _content() -> rx.Component:
     return rx.vstack(
         _filters(),
         _detail(),
+        _confirm_dialog(),
         rx.cond(
             BookingsState.rows.length() > 0,
             rx.table.root(
                 rx.table.header(rx.table.row(
+                    rx.table.column_header_cell(rx.el.span("Open", class_name="rt-visually-hidden")),
                     rx.table.column_header_cell("When"),
                     rx.table.column_header_cell("Status"),
                     rx.table.column_header_cell("Client"),
                     rx.table.column_header_cell("Session"),
                     rx.cond(AdminState.is_platform_admin, rx.table.column_header_cell("Builder"), rx.fragment()),
                     rx.table.column_header_cell("Amount"),
-                    rx.table.column_header_cell(""),
                 )),
                 rx.table.body(rx.foreach(BookingsState.rows, _row)),
                 width="100%",

@@ -13,7 +13,7 @@ from booking.core import session_scope
 from booking.workspace import NOTIFICATION_STATUSES, NotRetryable, OutboxRow, outbox, retry_notification, viewer_zone
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
-from booking_ui.admin.components import pager
+from booking_ui.admin.components import pager, success_callout
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Email outbox"
@@ -143,8 +143,7 @@ def _content() -> rx.Component:
     return rx.vstack(
         _filters(),
         rx.cond(OutboxState.notice != "",
-                rx.callout(OutboxState.notice, icon="check", color_scheme="green", role="status",
-                           data_testid="outbox-notice")),
+                success_callout(OutboxState.notice, data_testid="outbox-notice")),
         rx.cond(
             OutboxState.rows.length() > 0,
             rx.table.root(

@@ -32,7 +32,7 @@ from booking.workspace import mismatches as monitor_mismatches
 from booking.workspace import refunds as monitor_refunds
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
-from booking_ui.admin.components import pager
+from booking_ui.admin.components import error_callout, pager
 from booking_ui.admin.layout import admin_layout
 from booking_ui.offloop import off_loop
 
@@ -286,7 +286,7 @@ def _reconcile() -> rx.Component:
                 "with ours, applies every event we never processed, and lists what still disagrees.",
                 size="2", color_scheme="gray"),
         rx.cond(PaymentsState.reconcile_error != "",
-                rx.callout(PaymentsState.reconcile_error, icon="triangle_alert", color_scheme="red", role="alert")),
+                error_callout(PaymentsState.reconcile_error)),
         rx.cond(
             PaymentsState.reconcile_done,
             rx.vstack(

@@ -43,7 +43,7 @@ from booking.payments import (
 from booking.workspace import builder_options
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
-from booking_ui.admin.components import pager
+from booking_ui.admin.components import pager, tone_callout, warning_callout
 from booking_ui.admin.layout import admin_layout
 from booking_ui.offloop import off_loop
 
@@ -62,6 +62,11 @@ class BuilderChoice:
 def _urls() -> tuple[str, str]:
     base = get_settings().public_url
     return base + routes.ADMIN_PAYOUTS_RETURN, base + routes.ADMIN_PAYOUTS_REFRESH
+
+
+def _state_tone(state: AccountState) -> str:
+    """How the account's state is shown: set up is good news; anything else still needs the builder."""
+    return "success" if state == AccountState.ENABLED else "warning"
 
 
 def _state_message(state: AccountState) -> str:
@@ -102,6 +107,7 @@ class PayoutsState(AdminState):
     connected_page: int = 1
     connected_pages: int = 1
     notice: str = ""
+    notice_tone: str = "info"  # success | warning | info (components.tone_callout)
     action_error: str = ""
     working: bool = False  # a Stripe call for a button is under way
 
@@ -154,6 +160,7 @@ class PayoutsState(AdminState):
         self._show_view()
         if self.router.url.query_parameters.get("onboarding", "") == RETURNED and self.account_state:
             self.notice = _state_message(AccountState(self.account_state))
+            self.notice_tone = _state_tone(AccountState(self.account_state))
         return PayoutsState.refresh_from_stripe if self.viewed_builder_id else None
 
     @admin_event
@@ -233,7 +240,7 @@ class PayoutsState(AdminState):
             return await self._fail(UNEXPECTED)
         async with self:
             # A second click meanwhile is harmless: the same account (idempotency key), a new link.
-            self.working, self.notice = False, "Taking you to Stripe…"
+            self.working, self.notice, self.notice_tone = False, "Taking you to Stripe…", "info"
         return rx.redirect(url)
 
     @admin_background
@@ -282,6 +289,7 @@ class PayoutsState(AdminState):
         async with self:
             self.working = False
             self.notice = _state_message(state) if not actor.is_admin else f"Stripe says: {STATE_LABELS[state]}."
+            self.notice_tone = _state_tone(state)
             await off_loop(self._show_view)
         return None
 
@@ -422,8 +430,7 @@ def _money_list(values, testid: str) -> rx.Component:
 def _balance() -> rx.Component:
     return _section(
         "Balance at Stripe",
-        rx.cond(S.stripe_problem != "", rx.callout(S.stripe_problem, icon="triangle_alert", color_scheme="amber",
-                                                  role="alert", width="100%")),
+        rx.cond(S.stripe_problem != "", warning_callout(S.stripe_problem, role="alert")),
         rx.cond(S.account_state == "not_started",
                 rx.text("Set up payouts to see your Stripe balance.", color_scheme="gray"),
                 rx.hstack(
@@ -552,8 +559,7 @@ def _platform() -> rx.Component:
 
 def _content() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.notice != "", rx.callout(S.notice, icon="info", color_scheme="green", role="status", width="100%",
-                                           data_testid="payouts-notice")),
+        rx.cond(S.notice != "", tone_callout(S.notice, S.notice_tone, data_testid="payouts-notice")),
         rx.cond(S.action_error != "", rx.callout(S.action_error, icon="triangle_alert", color_scheme="red",
                                                  role="alert", width="100%", data_testid="payouts-error")),
         rx.cond(S.is_platform_admin, _platform()),

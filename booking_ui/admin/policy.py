@@ -26,7 +26,7 @@ from booking.workspace import (
 from booking.workspace import policy_list_session_types as list_session_types
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
-from booking_ui.admin.components import pager
+from booking_ui.admin.components import error_callout, pager, success_callout
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Cancellation policy"
@@ -238,7 +238,7 @@ def _builder_form() -> rx.Component:
                         "Now: ", S.builder_summary, ".", size="2", color_scheme="gray",
                         data_testid="builder-policy-summary"),
                 rx.cond(S.builder_errors.contains("form"),
-                        rx.callout(S.builder_errors["form"], color_scheme="red", role="alert")),
+                        error_callout(S.builder_errors["form"])),
                 rx.flex(*[_number_input(name, label, lowest, highest, prefix="policy", values=S.builder_values,
                                         errors=S.builder_errors)
                           for name, _column, label, lowest, highest in FIELDS],
@@ -263,7 +263,7 @@ def _override_form() -> rx.Component:
                 rx.heading("Override for ", S.editing_name, size="4", as_="h2"),
                 rx.text("Leave a field blank to use the builder's number.", size="2", color_scheme="gray"),
                 rx.cond(S.override_errors.contains("form"),
-                        rx.callout(S.override_errors["form"], color_scheme="red", role="alert")),
+                        error_callout(S.override_errors["form"])),
                 rx.flex(*[_number_input(name, label, lowest, highest, prefix="override", values=S.override_values,
                                         errors=S.override_errors, blank_hint="builder's")
                           for name, _column, label, lowest, highest in FIELDS],
@@ -324,12 +324,10 @@ def _table() -> rx.Component:
 def page() -> rx.Component:
     return admin_layout(
         _builder_chooser(),
-        rx.cond(S.builder_notice != "", rx.callout(S.builder_notice, icon="check", color_scheme="green",
-                                                   role="status", width="100%", data_testid="policy-notice")),
+        rx.cond(S.builder_notice != "", success_callout(S.builder_notice, data_testid="policy-notice")),
         _builder_form(),
         rx.heading("Per session type", size="4", as_="h2"),
-        rx.cond(S.override_notice != "", rx.callout(S.override_notice, icon="check", color_scheme="green",
-                                                    role="status", width="100%", data_testid="override-notice")),
+        rx.cond(S.override_notice != "", success_callout(S.override_notice, data_testid="override-notice")),
         rx.cond(S.editing_session_type_id != "", _override_form()),
         _table(),
         pager(S.page_number, S.has_next, S.go_to_page, label="session types"),

@@ -36,6 +36,7 @@ from booking.workspace import (
 from booking.workspace import session_types_list_session_types as list_session_types
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
+from booking_ui.admin.components import error_callout, tone_callout
 from booking_ui.admin.layout import admin_layout
 
 TITLE = "Session types"
@@ -77,6 +78,7 @@ class SessionTypesState(AdminState):
     saving: bool = False
     busy_session_type_id: str = ""
     notice: str = ""
+    notice_tone: str = "success"  # "warning" when saved but Stripe still differs
     action_error: str = ""
     _editing_revision: int = -1
     _form_serial: int = 0
@@ -180,6 +182,7 @@ class SessionTypesState(AdminState):
             self._close_form()
             self._show(*listing)
             self.notice = _saved_message(saved)
+            self.notice_tone = "warning" if saved.warning else "success"
 
     @admin_background
     async def deactivate(self, session_type_id: str):
@@ -238,6 +241,7 @@ async def _set_active(state: SessionTypesState, session_type_id: str, active: bo
         state._show(*listing)
         state.notice = saved.warning or (f"“{saved.name}” is active again." if active
                                          else f"“{saved.name}” is deactivated: clients can no longer book it.")
+        state.notice_tone = "warning" if saved.warning else "success"
 
 
 # --- the page ----------------------------------------------------------------------------------------
@@ -285,8 +289,7 @@ def _form() -> rx.Component:
                 rx.heading(rx.cond(S.editing_session_type_id != "", "Edit session type", "New session type"),
                            size="4", as_="h2"),
                 rx.cond(S.form_error != "",
-                        rx.callout(S.form_error, icon="triangle_alert", color_scheme="red", role="alert",
-                                   width="100%", data_testid="session-type-form-error")),
+                        error_callout(S.form_error, data_testid="session-type-form-error")),
                 _builder_chooser(),
                 _field("Name", "st-name", "name",
                        rx.input(id="st-name", name="name", default_value=S.form_values["name"],
@@ -426,10 +429,8 @@ def page() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="green", role="status",
-                                           width="100%", data_testid="session-type-notice")),
-        rx.cond(S.action_error != "", rx.callout(S.action_error, icon="triangle_alert", color_scheme="red",
-                                                 role="alert", width="100%", data_testid="session-type-error")),
+        rx.cond(S.notice != "", tone_callout(S.notice, S.notice_tone, data_testid="session-type-notice")),
+        rx.cond(S.action_error != "", error_callout(S.action_error, data_testid="session-type-error")),
         rx.cond(S.form_open, _form()),
         _table(),
         _pager(),

@@ -27,7 +27,7 @@ from booking.workspace import (
 from booking.workspace import events as monitor_events
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
-from booking_ui.admin.components import pager
+from booking_ui.admin.components import pager, success_callout
 from booking_ui.admin.layout import admin_layout
 from booking_ui.offloop import off_loop
 
@@ -238,8 +238,7 @@ def _content() -> rx.Component:
     return rx.vstack(
         _filters(),
         rx.cond(WebhooksState.notice != "",
-                rx.callout(WebhooksState.notice, icon="check", color_scheme="green", role="status",
-                           data_testid="webhooks-notice")),
+                success_callout(WebhooksState.notice, data_testid="webhooks-notice")),
         rx.cond(
             WebhooksState.events.length() > 0,
             rx.table.root(

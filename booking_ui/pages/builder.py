@@ -6,6 +6,11 @@ from booking_ui.components.session_type_card import session_type_card
 from booking_ui.state.catalog import BuilderState
 
 
+def _photo_src():
+    """routes.builder_photo(slug, version), built in the browser from the page's state."""
+    return ("/api/builders/" + BuilderState.builder.slug + "/photo?v=" + BuilderState.builder.photo_version)
+
+
 def builder_page() -> rx.Component:
     return layout(
         rx.cond(
@@ -19,8 +24,16 @@ def builder_page() -> rx.Component:
             rx.cond(
                 BuilderState.builder,
                 rx.vstack(
-                    rx.heading(BuilderState.builder.name, size="7", as_="h1"),
-                    rx.text(BuilderState.builder.bio),
+                    rx.hstack(
+                        rx.cond(BuilderState.builder.photo_version != "",
+                                rx.image(src=_photo_src(), alt="Photo of " + BuilderState.builder.name,
+                                         width="96px", height="96px", border_radius="50%", object_fit="cover",
+                                         data_testid="builder-photo")),
+                        rx.heading(BuilderState.builder.name, size="7", as_="h1"),
+                        align="center",
+                        spacing="4",
+                    ),
+                    rx.text(BuilderState.builder.bio, white_space="pre-line", data_testid="builder-bio"),
                     rx.text("Times are set in ", BuilderState.builder.time_zone,
                             "; you will see them in your own zone.", size="2", color_scheme="gray"),
                     rx.cond(BuilderState.builder.not_bookable_reason != "",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from booking.client import BuilderView, get_builder, list_builders
 from booking.core import session_scope
-from booking_ui import deps
+from booking_ui import deps, routes
 from booking_ui.offloop import db_event
 
 
@@ -28,8 +28,11 @@ class BuilderState(rx.State):
         return f"{self.builder.name} · Book a builder"
 
     @db_event
-    def load(self) -> None:
+    def load(self):
         slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
         with session_scope() as session:
             self.builder = get_builder(session=session, slug=slug, locale=deps.browser_language(self))
         self.not_found = self.builder is None
+        if self.builder is not None and self.builder.slug != slug:  # an old address: go to the current one
+            return rx.redirect(routes.builder_page(self.builder.slug), replace=True)
+        return None

@@ -102,6 +102,9 @@ def test_builder_onboards_client_pays_payouts_show_net_and_fee_refund_reverses_b
     expect(refund_form.get_by_test_id("refund-amount")).to_have_value("50.00")
     refund_form.get_by_test_id("refund-session").get_by_text("Keep the session").click()  # asked: cancel it too?
     refund_form.get_by_test_id("refund-submit").click()
+    dialog = page.get_by_test_id("confirm-dialog")  # says what will happen before anything does
+    expect(dialog).to_contain_text("£50.00 is refunded to the client; the session stays booked")
+    dialog.get_by_test_id("confirm-go").click()
     expect(page.get_by_test_id("refund-result")).to_contain_text("Refunded £50.00.", timeout=30_000)
     wait_until(lambda: payment().status == PaymentStatus.REFUNDED, timeout=30, message="the payment refunded")
 

@@ -118,6 +118,9 @@ def test_builder_creates_a_type_client_pays_builder_refunds(app_server, app_db, 
     expect(refund_form.get_by_test_id("refund-amount")).to_have_value("42.50")
     refund_form.get_by_test_id("refund-session").get_by_text("Keep the session").click()
     refund_form.get_by_test_id("refund-submit").click()
+    dialog = page.get_by_test_id("confirm-dialog")  # says what will happen before anything does
+    expect(dialog).to_contain_text("£42.50 is refunded to the client; the session stays booked")
+    dialog.get_by_test_id("confirm-go").click()
     expect(page.get_by_test_id("refund-result")).to_contain_text("Refunded £42.50.", timeout=30_000)
     wait_until(lambda: money(app_db.get_bind(), booking.id).status == PaymentStatus.REFUNDED,
                timeout=30, message="the booking refunded")

@@ -342,6 +342,23 @@ def test_pages_and_other_paths_are_not_capped():
     assert sent[0]["status"] == 200 and pulled == 40
 
 
+def test_an_upload_over_the_photo_cap_is_refused_before_it_is_read():
+    import asyncio
+
+    from booking_ui.middleware import UPLOAD_BODY_LIMIT
+
+    inner = RecordingApp()
+    declared = [(b"content-length", str(UPLOAD_BODY_LIMIT + 1).encode())]
+    pulled, sent = asyncio.run(_drive(HardeningMiddleware(inner, HTTP), path="/_upload", chunks=[b"x"],
+                                      headers=declared))
+    assert pulled == 0 and not inner.called and sent[0]["status"] == 413
+
+    chunks = [b"x" * (256 * 1024)] * 40  # 10 MiB streamed without a length: stopped at the cap
+    pulled, sent = asyncio.run(_drive(HardeningMiddleware(RecordingApp(), HTTP), path="/_upload", chunks=chunks,
+                                      headers=[(b"transfer-encoding", b"chunked")]))
+    assert sent[0]["status"] == 413 and pulled < len(chunks)
+
+
 # --- CORS, on the whole Reflex app ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -178,8 +178,23 @@ def world(engine, emulator, monkeypatch):
     yield ids, users
 
 
+def walk_upload() -> list[Any]:
+    """What Reflex hands an upload handler: a list of UploadFile, here one small real PNG."""
+    import io
+    from pathlib import Path
+
+    import reflex as rx
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (8, 8), "purple").save(data, format="PNG")
+    data.seek(0)
+    return [rx.UploadFile(file=data, path=Path("walk.png"), size=len(data.getvalue()))]
+
+
 def arguments_for(fn, ids: dict[str, Any]) -> list[Any]:
     by_name: dict[str, Any] = {
+        "files": walk_upload(),
         "form": {**MAX_FORM, "session_type_id": str(ids["session_type"]), "booking_id": ids["booking"],
                  "builder_id": str(ids["builder"]), "refund_id": str(ids["refund"])},
         "value": str(ids["builder"]), "checked": True, "page": 2, "session_type_id": str(ids["session_type"]),
