@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from booking.accounts.tokens import IssuedLink, link_url
 from booking.core.db import session_scope
 from booking.core.mailbox import same_mailbox
 from booking.core.models import (
@@ -52,6 +53,8 @@ from booking.notifications.mailer import (
     mailbox,
 )
 from booking.notifications.templates import (
+    ACCOUNT_KINDS,
+    AccountLinkFacts,
     BookingFacts,
     NotificationKind,
     PayoutFacts,
@@ -59,6 +62,7 @@ from booking.notifications.templates import (
     facts_from_payload,
     payload_json,
     recipient_zone,
+    render_account_email,
     render_booking_email,
     render_payout_email,
 )
@@ -69,6 +73,7 @@ __all__ = [
     "RecipientRole",
     "SendReport",
     "notification_worker",
+    "queue_account_link",
     "queue_booking_notifications",
     "send_due_notifications",
 ]
@@ -283,6 +288,22 @@ def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, p
     return added
 
 
+def queue_account_link(*, session: Session, link: IssuedLink, recipient_name: str = "",
+                       builder_name: str = "") -> bool:
+    """Queue the email carrying a one-time account link (a password reset, a builder's invite): once per
+    link. The row holds the link's seed, not its token (booking.accounts.tokens)."""
+    from booking.core.config import get_settings  # read when queueing, never at import
+
+    settings = get_settings()
+    kind = {"reset": NotificationKind.PASSWORD_RESET, "invite": NotificationKind.BUILDER_INVITE}[str(link.kind)]
+    facts = AccountLinkFacts(token_id=link.token_id, seed=link.seed, recipient_name=recipient_name,
+                             expires_at=link.expires_at, platform_name=settings.platform_name,
+                             site_domain=site_domain(settings.public_url), builder_name=builder_name)
+    notification = Notification(dedupe_key=f"{kind}:token-{link.token_id}", kind=str(kind), recipient=link.email,
+                                booking_id=None, payload=facts.to_json(kind))
+    return _insert_once(session=session, notification=notification)
+
+
 def _insert_once(*, session: Session, notification: Notification) -> bool:
     # Check first (the common repeat is cheap and logs nothing), then let the unique index settle
     # a race with a concurrent transaction; the savepoint keeps the caller's transaction usable.
@@ -388,6 +409,9 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
     if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
         return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
                                now=now)
+    if kind in ACCOUNT_KINDS:  # a one-time link to an account: no booking, no invite
+        return _account_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
+                                now=now)
     role, facts = facts_from_payload(payload)
     if role == RecipientRole.CLIENT and facts.manage_link:
         facts = replace(facts, manage_url=manage_links.manage_url(manage_links.derive_token(facts.booking_id)))
@@ -426,6 +450,26 @@ def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: 
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = str(kind)
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _account_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
+                     now: datetime) -> EmailMessage:
+    from booking.core.config import get_settings  # read when sending, never at import
+
+    facts = AccountLinkFacts.from_json(payload)
+    url = link_url(kind="reset" if kind == NotificationKind.PASSWORD_RESET else "invite", seed=facts.seed,
+                   public_url=get_settings().public_url)
+    rendered = render_account_email(kind=kind, facts=facts, url=url)
+    message = EmailMessage()
+    message["To"] = mailbox(facts.recipient_name, recipient)
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = f"<notification-{notification_id}.account-{facts.token_id}@{facts.site_domain}>"
     message[KIND_HEADER] = str(kind)
     message[NOTIFICATION_ID_HEADER] = str(notification_id)
     message.set_content(rendered.text, cte="quoted-printable")

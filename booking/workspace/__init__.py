@@ -6,8 +6,16 @@
 - `policy`         the cancellation policy and per-type overrides
 - `dashboard`      today's sessions, weekly figures
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
+- `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 """
 
+from booking.workspace.access import (
+    ask_for_password_reset,
+    check_invite_link,
+    check_reset_link,
+    resend_builder_invite,
+    send_builder_invite,
+)
 from booking.workspace.availability import (
     COMMON_ZONES,
     MAX_OVERRIDE_ROWS,
@@ -103,6 +111,11 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "ask_for_password_reset",
+    "check_invite_link",
+    "check_reset_link",
+    "resend_builder_invite",
+    "send_builder_invite",
     "BookingDetail",
     "BookingQuery",
     "BookingRow",
