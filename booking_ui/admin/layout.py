@@ -20,6 +20,7 @@ NAV = [
     ("Outbox", routes.ADMIN_OUTBOX, False),
     ("Account", routes.ADMIN_ACCOUNT, False),
     ("Audit log", routes.ADMIN_AUDIT, True),
+    ("Invite a builder", routes.ADMIN_INVITE_BUILDER, True),
 ]
 
 

@@ -15,13 +15,14 @@ from booking_ui.admin import (
     payments,
     payouts,
     policy,
+    recovery,
     session_types,
     webhooks,
 )
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts)
+                      policy, payouts, recovery)
 
 
 def register_admin_pages(app: rx.App) -> None:
