@@ -1,10 +1,10 @@
 """Password reset by email ("Forgot password?" on the sign-in page).
 
-- `request_reset`: one answer whatever the address (an unknown address, an inactive account and a real one
-  read the same, and take the same path: the account lookup, a token drawn and hashed, an update of the
-  account's links), throttled per account (the address typed, `+tag`s folded) and per client IP, so the
-  form can neither tell who has an account nor mail-bomb anyone. A live account gets a new link; its earlier
-  unused reset links stop working. The caller queues the email (booking.workspace.access does both).
+- `request_reset`: one answer whatever the address, throttled per account (the address typed, `+tag`s
+  folded) and per client IP, so the form can neither tell who has an account nor mail-bomb anyone. It never
+  looks at the accounts: the caller queues an outbox row for the address typed (booking.workspace.access),
+  the same work for every address, and the outbox worker calls `issue_reset_link`: a live account gets a
+  new link (its earlier unused reset links stop working); an unknown or inactive one gets no email.
 - `reset_password`: the link's token and the new password twice, checked by the same rules as the account
   page's change. On success the password is changed, every session of the account ends on the server, the
   link is used up (with every other unused link of the account) and the audit log says so.
@@ -82,26 +82,29 @@ def reset_throttle_from_settings(settings) -> ResetThrottle:
 @dataclass(frozen=True)
 class ResetRequest:
     message: str  # what the form says: the same for every address that isn't throttled
-    link: IssuedLink | None = None  # to email (never shown)
+    email: str | None = None  # the address to queue a reset email for (whether or not it has an account)
 
 
-def request_reset(*, session: Session, email: str, client_ip: str, throttle: ResetThrottle,
-                  lifetime: timedelta, now: datetime | None = None) -> ResetRequest:
+def request_reset(*, session: Session, email: str, client_ip: str, throttle: ResetThrottle) -> ResetRequest:
+    """The form's answer. Nothing here looks at the accounts: every well-formed, unthrottled request queues
+    one outbox row for the address typed, and the outbox worker decides (`issue_reset_link`) whether an
+    email goes. So a known and an unknown address take the very same path, and the same time."""
     email = (email or "").strip().lower()[:254]
-    if not email or "@" not in email:
+    if not email or "@" not in email or any(c.isspace() for c in email):
         return ResetRequest(message="Please enter the email address you sign in with.")
     if not throttle.allow(email=email, ip=client_ip):
         return ResetRequest(message=THROTTLED)
-    now = now or utcnow()
+    return ResetRequest(message=REQUESTED, email=email)
+
+
+def issue_reset_link(*, session: Session, email: str, lifetime: timedelta,
+                     now: datetime | None = None) -> IssuedLink | None:
+    """When the outbox gets to a reset request: a new link for a live account (its earlier unused reset
+    links stop working), or None (no account, or an inactive one: no email)."""
     user = find_user(session=session, email=email)
     if user is None or not user.active:
-        # The same steps as a real request, minus the rows: a token drawn and hashed, the links updated.
-        tokens.token_hash(tokens.link_token(tokens.new_seed()))
-        tokens.revoke_unused(session=session, user_id=None, kind=AccountTokenKind.RESET, now=now)
-        session.flush()
-        return ResetRequest(message=REQUESTED)
-    link = tokens.issue(session=session, user=user, kind=AccountTokenKind.RESET, lifetime=lifetime, now=now)
-    return ResetRequest(message=REQUESTED, link=link)
+        return None
+    return tokens.issue(session=session, user=user, kind=AccountTokenKind.RESET, lifetime=lifetime, now=now)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Getting into the workspace without a password: "Forgot password?" and a platform admin's builder invites.
 
 Each flow is the account rule (booking.accounts: recovery, invites) plus its email, queued through the outbox
-in the same transaction, so the email goes if and only if the link was issued.
+in the same transaction. A reset request is queued as it is asked (the worker issues the link, for a live
+account only); an invite's link is issued with the builder, and its email queued with it.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from booking.accounts import (
     resend_invite,
 )
 from booking.core.models import AccountTokenKind, Builder, UserAccount
-from booking.notifications.outbox import queue_account_link
+from booking.notifications.outbox import queue_account_link, queue_reset_request
 
 
-def ask_for_password_reset(*, session: Session, email: str, client_ip: str, throttle: ResetThrottle,
-                           lifetime: timedelta, now: datetime | None = None) -> str:
-    """What the form says; a live account's reset email is queued (the answer is the same either way)."""
-    request = request_reset(session=session, email=email, client_ip=client_ip, throttle=throttle,
-                            lifetime=lifetime, now=now)
-    if request.link is not None:
-        user = session.get(UserAccount, request.link.user_id)
-        builder = session.get(Builder, user.builder_id) if user and user.builder_id else None
-        queue_account_link(session=session, link=request.link, recipient_name=builder.name if builder else "")
+def ask_for_password_reset(*, session: Session, email: str, client_ip: str, throttle: ResetThrottle) -> str:
+    """What the form says. A well-formed, unthrottled request queues one outbox row for the address, known
+    or not: the worker sends a link to a live account and nothing to anyone else."""
+    request = request_reset(session=session, email=email, client_ip=client_ip, throttle=throttle)
+    if request.email is not None:
+        queue_reset_request(session=session, email=request.email)
     return request.message
 
 

@@ -75,8 +75,7 @@ class RecoveryState(AdminState):
         with session_scope(deps.engine()) as session:
             self.recovery_message = ask_for_password_reset(
                 session=session, email=email, client_ip=self.router.session.client_ip or "unknown",
-                throttle=reset_throttle_from_settings(settings),
-                lifetime=timedelta(minutes=settings.password_reset_minutes))
+                throttle=reset_throttle_from_settings(settings))
         self.recovery_error = ""
         return None
 
