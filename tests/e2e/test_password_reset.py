@@ -79,3 +79,53 @@ def test_forgot_password_email_link_new_password_sign_in(app_server, account: st
     page.goto(link)  # used: a clear message and a way to ask again
     expect(page.get_by_test_id("recovery-error")).to_contain_text("already used")
     expect(page.get_by_test_id("ask-again")).to_be_visible()
+
+
+@pytest.fixture
+def platform_admin(app_db: Session) -> str:
+    user = UserAccount(email=f"admin-{uuid.uuid4().hex[:8]}@e2e.test", password_hash=password_hash(),
+                       role=UserRole.ADMIN)
+    app_db.add(user)
+    app_db.commit()
+    return user.email
+
+
+def invite_emails(mail_dir: Path, address: str) -> list[email.message.EmailMessage]:
+    found = []
+    for path in sorted(mail_dir.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        if message["X-Booking-Notification-Kind"] == "builder_invite" and address in str(message["To"]):
+            found.append(message)
+    return found
+
+
+def test_an_admin_invites_a_builder_who_sets_a_password_and_signs_in(app_server, platform_admin: str,
+                                                                     browser, page: Page, mail_dir: Path):
+    tag = uuid.uuid4().hex[:8]
+    address = f"invited-{tag}@example.com"
+    sign_in(page, app_server.url, platform_admin, PASSWORD)
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(platform_admin)
+    page.get_by_role("link", name="Invite a builder").click()
+    page.get_by_label("Name").fill(f"Invited {tag}")
+    page.get_by_label("Email").fill(address)
+    page.get_by_label("Time zone").select_option("Europe/Paris")
+    page.get_by_role("button", name="Send invite").click()
+    expect(page.get_by_test_id("invite-notice")).to_contain_text(f"Invite sent to {address}")
+    expect(page.get_by_role("cell", name=address)).to_be_visible()
+
+    wait_until(lambda: bool(invite_emails(mail_dir, address)), timeout=30, message="the invite email")
+    [message] = invite_emails(mail_dir, address)
+    link = re.search(r"(http\S+/admin/invite\?token=[A-Za-z0-9_-]+)",
+                     message.get_body(("plain",)).get_content()).group(1)
+
+    builder = browser.new_context(timezone_id="Europe/Paris", locale="en-GB").new_page()
+    try:
+        builder.goto(link)  # signed out: no sign-in needed
+        builder.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+        builder.get_by_label("Confirm new password").fill(NEW_PASSWORD)
+        builder.get_by_role("button", name="Set password").click()
+        expect(builder).to_have_url(re.compile(r"/admin/login"))
+        sign_in(builder, app_server.url, address, NEW_PASSWORD)
+        expect(builder.get_by_test_id("signed-in-as")).to_have_text(address)
+    finally:
+        builder.context.close()
