@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -102,8 +102,6 @@ def issue(*, session: Session, user: UserAccount, kind: AccountTokenKind, lifeti
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
     return moment.replace(tzinfo=UTC) if moment.utcoffset() is None else moment
 
 
