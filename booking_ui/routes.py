@@ -68,6 +68,13 @@ ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used
 ADMIN_POLICY = "/admin/policy"
 ADMIN_PROFILE = "/admin/profile"
 
+# Signed out: "Forgot password?", the emailed reset link, and a builder's invite link (booking.accounts.tokens.PATHS).
+ADMIN_FORGOT = "/admin/forgot"
+ADMIN_RESET = "/admin/reset"
+ADMIN_INVITE = "/admin/invite"
+# A platform admin invites a builder by email.
+ADMIN_INVITE_BUILDER = "/admin/invite-builder"
+
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"
 

@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     # Emails the address's owner didn't ask for (payment failed, hold expired): at most this many per
     # address per 24 hours; more are skipped (anyone can type anyone's address into the booking form).
     unsolicited_emails_per_day: int = Field(3, ge=0, validation_alias="UNSOLICITED_EMAILS_PER_DAY")
+    # Password reset and builder invites (booking/accounts/recovery.py, invites.py): how long an emailed link
+    # works, and how often one may be asked for per account (the address typed) and per client IP ("3/hour",
+    # the `limits` notation), so the form can't mail-bomb anyone.
+    password_reset_minutes: int = Field(60, ge=5, le=24 * 60, validation_alias="PASSWORD_RESET_MINUTES")
+    builder_invite_days: int = Field(7, ge=1, le=30, validation_alias="BUILDER_INVITE_DAYS")
+    password_reset_rate_limit: str = Field("3/hour", validation_alias="PASSWORD_RESET_RATE_LIMIT")
+    password_reset_ip_rate_limit: str = Field("10/hour", validation_alias="PASSWORD_RESET_IP_RATE_LIMIT")
 
     @field_validator("database_url")
     @classmethod
@@ -152,7 +159,8 @@ class Settings(BaseSettings):
     def _fixed_fees_shape(cls, value: str) -> str:
         return ",".join(f"{code}:{amount}" for code, amount in _parse_fixed_fees(value).items())
 
-    @field_validator("checkout_rate_limit", "manage_rate_limit")
+    @field_validator("checkout_rate_limit", "manage_rate_limit", "password_reset_rate_limit",
+                     "password_reset_ip_rate_limit")
     @classmethod
     def _rate_limit_shape(cls, value: str) -> str:
         value = (value or "").strip()

@@ -570,3 +570,26 @@ class BuilderSlugHistory(SQLModel, table=True):
     builder_id: int = Field(foreign_key="builder.id", index=True)
     old_slug: str = Field(max_length=80, unique=True)
     changed_at: datetime = Field(default_factory=utcnow)
+
+# --- password reset and builder invites (issue 14): one-time links sent by email ---------------------
+
+
+class AccountTokenKind(StrEnum):
+    RESET = "reset"  # "Forgot password?": sets a new password, ends every session
+    INVITE = "invite"  # a platform admin invited a builder: they set their first password
+
+
+class AccountToken(SQLModel, table=True):
+    """A one-time link to an account, sent by email. Only the SHA-256 of the link's token is stored; a
+    link works once, until `expires_at`, and a newer link of the same kind revokes the older ones."""
+
+    __tablename__ = "account_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    kind: AccountTokenKind = Field(sa_type=_enum_column(AccountTokenKind, "account_token_kind"))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None  # a newer link of the same kind was sent

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from booking.accounts.recovery import issue_reset_link
+from booking.accounts.tokens import IssuedLink, link_url
 from booking.core.db import session_scope
 from booking.core.mailbox import same_mailbox
 from booking.core.models import (
@@ -52,6 +56,8 @@ from booking.notifications.mailer import (
     mailbox,
 )
 from booking.notifications.templates import (
+    ACCOUNT_KINDS,
+    AccountLinkFacts,
     BookingFacts,
     NotificationKind,
     PayoutFacts,
@@ -59,6 +65,7 @@ from booking.notifications.templates import (
     facts_from_payload,
     payload_json,
     recipient_zone,
+    render_account_email,
     render_booking_email,
     render_payout_email,
 )
@@ -69,7 +76,9 @@ __all__ = [
     "RecipientRole",
     "SendReport",
     "notification_worker",
+    "queue_account_link",
     "queue_booking_notifications",
+    "queue_reset_request",
     "send_due_notifications",
 ]
 
@@ -283,6 +292,61 @@ def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, p
     return added
 
 
+def _link_payload(link: IssuedLink, *, recipient_name: str = "", builder_name: str = "") -> str:
+    from booking.core.config import get_settings  # read when queueing, never at import
+
+    settings = get_settings()
+    facts = AccountLinkFacts(token_id=link.token_id, seed=link.seed, recipient_name=recipient_name,
+                             expires_at=link.expires_at, platform_name=settings.platform_name,
+                             site_domain=site_domain(settings.public_url), builder_name=builder_name)
+    return facts.to_json(_LINK_KINDS[str(link.kind)])
+
+
+_LINK_KINDS = {"reset": NotificationKind.PASSWORD_RESET, "invite": NotificationKind.BUILDER_INVITE}
+SKIPPED_NO_ACCOUNT = "skipped: no active account has this address"
+
+
+def queue_account_link(*, session: Session, link: IssuedLink, recipient_name: str = "",
+                       builder_name: str = "") -> bool:
+    """Queue the email carrying a one-time account link (a builder's invite): once per link. The row holds
+    the link's seed, not its token (booking.accounts.tokens)."""
+    kind = _LINK_KINDS[str(link.kind)]
+    notification = Notification(dedupe_key=f"{kind}:token-{link.token_id}", kind=str(kind), recipient=link.email,
+                                booking_id=None, payload=_link_payload(link, recipient_name=recipient_name,
+                                                                       builder_name=builder_name))
+    return _insert_once(session=session, notification=notification)
+
+
+def queue_reset_request(*, session: Session, email: str) -> Notification:
+    """Queue a password reset for the address typed, whether or not an account has it: the same work for
+    every address. The worker issues the link when it gets to the row (`_prepare_reset`), or settles the row
+    unsent when no active account has the address."""
+    notification = Notification(dedupe_key=f"{NotificationKind.PASSWORD_RESET}:request-{uuid.uuid4().hex}",
+                                kind=str(NotificationKind.PASSWORD_RESET), recipient=email, booking_id=None,
+                                payload=json.dumps({"kind": str(NotificationKind.PASSWORD_RESET)}))
+    session.add(notification)
+    session.flush()
+    return notification
+
+
+def _prepare_reset(session: Session, notification: Notification, now: datetime) -> str | None:
+    """A reset request's first claim: a link for a live account (stored in the row as its seed), else the
+    reason it is settled unsent. A retry keeps the link it has."""
+    from booking.core.config import get_settings  # read when sending, never at import
+
+    if "seed" in json.loads(notification.payload or "{}"):
+        return None
+    link = issue_reset_link(session=session, email=notification.recipient, now=now,
+                            lifetime=timedelta(minutes=get_settings().password_reset_minutes))
+    if link is None:
+        return SKIPPED_NO_ACCOUNT
+    user = session.get(UserAccount, link.user_id)
+    builder = session.get(Builder, user.builder_id) if user is not None and user.builder_id else None
+    notification.payload = _link_payload(link, recipient_name=builder.name if builder else "")
+    session.add(notification)
+    return None
+
+
 def _insert_once(*, session: Session, notification: Notification) -> bool:
     # Check first (the common repeat is cheap and logs nothing), then let the unique index settle
     # a race with a concurrent transaction; the savepoint keeps the caller's transaction usable.
@@ -388,6 +452,9 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
     if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
         return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
                                now=now)
+    if kind in ACCOUNT_KINDS:  # a one-time link to an account: no booking, no invite
+        return _account_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
+                                now=now)
     role, facts = facts_from_payload(payload)
     if role == RecipientRole.CLIENT and facts.manage_link:
         facts = replace(facts, manage_url=manage_links.manage_url(manage_links.derive_token(facts.booking_id)))
@@ -426,6 +493,26 @@ def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: 
     message["Subject"] = rendered.subject
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = str(kind)
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def _account_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
+                     now: datetime) -> EmailMessage:
+    from booking.core.config import get_settings  # read when sending, never at import
+
+    facts = AccountLinkFacts.from_json(payload)
+    url = link_url(kind="reset" if kind == NotificationKind.PASSWORD_RESET else "invite", seed=facts.seed,
+                   public_url=get_settings().public_url)
+    rendered = render_account_email(kind=kind, facts=facts, url=url)
+    message = EmailMessage()
+    message["To"] = mailbox(facts.recipient_name, recipient)
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = f"<notification-{notification_id}.account-{facts.token_id}@{facts.site_domain}>"
     message[KIND_HEADER] = str(kind)
     message[NOTIFICATION_ID_HEADER] = str(notification_id)
     message.set_content(rendered.text, cte="quoted-printable")
@@ -562,6 +649,8 @@ def _claim_next_due(*, engine: Engine, now: datetime) -> _Claim | None:
         skip_reason = _no_longer_relevant(session, notification) if notification.kind in PAYMENT_CHASING_KINDS else None
         if skip_reason is None and notification.kind in UNSOLICITED_KINDS:
             skip_reason = _over_daily_cap(session, notification, now)
+        if skip_reason is None and notification.kind == NotificationKind.PASSWORD_RESET:
+            skip_reason = _prepare_reset(session, notification, now)
         if skip_reason:
             notification.status = NotificationStatus.SENT
             notification.sent_at = now

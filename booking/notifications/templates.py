@@ -25,6 +25,8 @@ class NotificationKind(StrEnum):
     HOLD_EXPIRED = "hold_expired"
     PAYOUT_FAILED = "payout_failed"  # about a builder's connected account, not a booking (render_payout_email)
     BOOKING_RESCHEDULED = "booking_rescheduled"
+    PASSWORD_RESET = "password_reset"  # about an account, not a booking (render_account_email)
+    BUILDER_INVITE = "builder_invite"
 
 
 class RecipientRole(StrEnum):
@@ -463,3 +465,65 @@ def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> 
                  + "\n".join(body) + "\n</body></html>\n")
     return RenderedEmail(subject=subject, text="\n".join(text_lines) + "\n", html=html_text)
 
+
+
+# --- account links: a password reset, a builder's invitation (no booking behind them) -------------------
+
+ACCOUNT_KINDS = frozenset({NotificationKind.PASSWORD_RESET, NotificationKind.BUILDER_INVITE})
+
+
+@dataclass(frozen=True)
+class AccountLinkFacts:
+    """An emailed one-time link. `seed` rebuilds the link's token with the app's key when the email is built
+    (booking.accounts.tokens): the outbox row alone can't be used as the link."""
+
+    token_id: int
+    seed: str
+    recipient_name: str
+    expires_at: datetime
+    platform_name: str = "Book a builder"
+    site_domain: str = "localhost"
+    builder_name: str = ""  # an invite: the builder's public name
+
+    def to_json(self, kind: NotificationKind | str) -> str:
+        data = asdict(self)
+        data["expires_at"] = _parse_utc(self.expires_at.isoformat()).isoformat()
+        return json.dumps({"kind": str(kind), **data}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, payload: str) -> AccountLinkFacts:
+        data = json.loads(payload)
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["expires_at"] = _parse_utc(values["expires_at"])
+        return cls(**values)
+
+
+def render_account_email(*, kind: NotificationKind | str, facts: AccountLinkFacts, url: str) -> RenderedEmail:
+    """The email that carries the link; the expiry is told in UTC (no recipient zone is known for certain)."""
+    kind = NotificationKind(kind)
+    platform = _one_line(facts.platform_name)
+    until = format_datetime(facts.expires_at, zone=zone_or_utc("UTC"), date_style="medium", hour12=False)
+    if kind == NotificationKind.PASSWORD_RESET:
+        subject = f"Reset your {platform} password"
+        paragraphs = ["Someone (we hope you) asked to reset the password of your workspace account. Open the "
+                      "link below to choose a new one: every signed-in session will then be signed out.",
+                      f"The link works once, until {until}. If you didn't ask for it, ignore this email: your "
+                      "password stays as it is."]
+        label = "Choose a new password"
+    elif kind == NotificationKind.BUILDER_INVITE:
+        subject = f"You're invited to {platform}"
+        paragraphs = [f"You've been invited to {platform} as {_one_line(facts.builder_name)}. Open the link below "
+                      "to choose your password, then sign in to set up your session types and hours.",
+                      f"The link works once, until {until}."]
+        label = "Choose your password"
+    else:
+        raise ValueError(f"{kind} is not an account email")
+    name = _one_line(facts.recipient_name) or "there"
+    text = "\n".join([f"Hi {name},", "", *[p + "\n" for p in paragraphs], f"{label}: {url}"]) + "\n"
+    esc = html.escape
+    body = [f"<p>Hi {esc(name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
+            f'<p><a href="{esc(url, quote=True)}">{esc(label)}</a></p>']
+    html_text = ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #222;\">\n"
+                 + "\n".join(body) + "\n</body></html>\n")
+    return RenderedEmail(subject=subject, text=text, html=html_text)

@@ -7,8 +7,16 @@
 - `dashboard`      today's sessions, weekly figures
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
+- `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 """
 
+from booking.workspace.access import (
+    ask_for_password_reset,
+    check_invite_link,
+    check_reset_link,
+    resend_builder_invite,
+    send_builder_invite,
+)
 from booking.workspace.availability import (
     COMMON_ZONES,
     MAX_OVERRIDE_ROWS,
@@ -142,6 +150,11 @@ __all__ = [
     "remove_photo",
     "save_profile",
     "set_photo",
+    "ask_for_password_reset",
+    "check_invite_link",
+    "check_reset_link",
+    "resend_builder_invite",
+    "send_builder_invite",
     "BookingDetail",
     "BookingQuery",
     "BookingRow",

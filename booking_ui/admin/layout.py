@@ -22,6 +22,7 @@ NAV = [
     ("Profile", routes.ADMIN_PROFILE, False),
     ("Account", routes.ADMIN_ACCOUNT, False),
     ("Audit log", routes.ADMIN_AUDIT, True),
+    ("Invite a builder", routes.ADMIN_INVITE_BUILDER, True),
 ]
 
 

@@ -68,6 +68,7 @@ def login_page() -> rx.Component:
                         rx.input(id="login-password", name="password", type="password",
                                  auto_complete="current-password", width="100%", required=True),
                         rx.button("Sign in", type="submit", size="3", width="100%"),
+                        rx.link("Forgot password?", href=routes.ADMIN_FORGOT, size="2"),
                         spacing="3",
                         width="100%",
                         align="start",

@@ -16,13 +16,14 @@ from booking_ui.admin import (
     payouts,
     policy,
     profile,
+    recovery,
     session_types,
     webhooks,
 )
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile)
+                      policy, payouts, profile, recovery)
 
 
 def register_admin_pages(app: rx.App) -> None:

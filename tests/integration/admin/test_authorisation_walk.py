@@ -47,7 +47,15 @@ PUBLIC_HANDLERS = {
     ("AdminState", "sign_out"): "revokes only the caller's own token",
     ("LoginState", "load"): "the sign-in page",
     ("LoginState", "submit"): "signing in (throttled)",
+    ("RecoveryState", "load_forgot"): "the forgot-password page",
+    ("RecoveryState", "ask"): "asking for a reset link (throttled; one answer for every address)",
+    ("RecoveryState", "load_reset"): "the emailed reset link's page (the token is the credential)",
+    ("RecoveryState", "set_new_password"): "setting a password through the reset link (the token is the credential)",
+    ("RecoveryState", "load_invite"): "the emailed invite link's page (the token is the credential)",
+    ("RecoveryState", "accept"): "setting a first password through the invite link (the token is the credential)",
 }
+# Pages for people who can't sign in (yet): the sign-in page, "Forgot password?" and the emailed links.
+SIGNED_OUT_ROUTES = {"admin/login", "admin/forgot", "admin/reset", "admin/invite"}
 # Reflex's generic setter only calls the state's own set_<var> handlers, which are walked themselves.
 FRAMEWORK_HANDLERS = {"setvar"}
 
@@ -114,7 +122,7 @@ def test_every_admin_page_runs_the_guard_on_load():
     for route, page in admin_routes.items():
         handlers = page.on_load if isinstance(page.on_load, list) else [page.on_load]
         names = {handler.fn.__qualname__ for handler in handlers}
-        assert "AdminState.guard" in names or route == "admin/login", route
+        assert "AdminState.guard" in names or route in SIGNED_OUT_ROUTES, route
 
 
 # --- the world: an owner, another builder, a platform admin ----------------------------------------
