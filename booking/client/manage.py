@@ -49,7 +49,7 @@ from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import manage_links
 from booking.notifications.ics import one_line
-from booking.notifications.invites import invite_for_booking
+from booking.notifications.invites import invite_of
 from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway
@@ -462,7 +462,7 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
                  builder_id=booking.builder_id, before=before,
                  after=audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence")))
-    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone)
+    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
 
 
@@ -475,4 +475,4 @@ def invite_for_token(*, engine: Engine, token: str, public_url: str | None = Non
         booking = find_booking(session=session, token=token)
         if booking is None:
             return None
-        return invite_for_booking(session=session, booking_id=booking.id, public_url=public_url)
+        return invite_of(session=session, booking=booking, public_url=public_url)

@@ -313,6 +313,7 @@ class BookState(rx.State):
                 client_name=self.client_name,
                 client_email=self.client_email,
                 client_time_zone=self.time_zone,
+                client_hour12=self.hour12,  # the success page, the manage page and the emails keep this clock
                 browser_hold_key=self.hold_key,
             )
             headers = self.router.headers.raw_headers
