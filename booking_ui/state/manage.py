@@ -18,7 +18,6 @@ from booking.scheduling import load_zone
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
 
-
 # What the page says after a change came back (the page's own view adds the details).
 OUTCOMES: dict[str, tuple[str, str]] = {
     "cancelled": ("Your booking is cancelled. We've emailed you and the builder.", "green"),

@@ -190,9 +190,8 @@ def test_webhook_route_verifies_the_raw_body(client, engine, session, monkeypatc
 
 
 def test_invite_download_for_a_confirmed_booking_only(client, session, engine):
-    from tests.factories import make_hold
-
     from booking.notifications.invites import invite_path
+    from tests.factories import make_hold
 
     hold = make_hold(session)
     session.commit()
