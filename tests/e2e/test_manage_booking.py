@@ -68,6 +68,7 @@ def book_and_pay(app_url: str, page: Page, session_type, start: datetime, addres
 
 def pick_in_month_grid(page: Page, day) -> None:
     """Choose `day` in the month picker (moving on a month if it is in the next one)."""
+    expect(page.get_by_role("grid").get_by_test_id("calendar-day").first).to_be_visible()  # the month is shown
     cell = page.get_by_role("grid").locator(f'[data-testid="calendar-day"][data-day="{day.isoformat()}"]')
     if not cell.count():
         title = page.get_by_test_id("month-title").inner_text()
