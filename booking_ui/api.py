@@ -40,7 +40,7 @@ from booking.lifecycle import (
     client_ip,
     limits_for,
 )
-from booking.notifications import ACTIONS, csrf_ok, invite_for_booking, load_feed, looks_like_token, token_hash
+from booking.notifications import ACTIONS, csrf_ok, invite_for_uid, load_feed, looks_like_token, token_hash
 from booking.payments import PaymentProviderError
 from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
 from booking.workspace import StoredPhoto, public_photo
@@ -299,17 +299,20 @@ async def stripe_webhook(request: Request) -> JSONResponse:
 
 
 async def booking_invite(request: Request) -> Response:
-    booking_id = request.path_params["booking_id"]
+    """The success page's download: the invite's opaque UID plus a signed, short-lived token, which only the
+    browser that paid was given. A wrong, expired or unknown one is one 404 that says nothing more."""
+    invite_uid, token = request.path_params["invite_uid"], request.path_params["token"]
 
     def load() -> bytes | None:
         with session_scope(deps.engine()) as session:
-            return invite_for_booking(session=session, booking_id=booking_id)
+            return invite_for_uid(session=session, invite_uid=invite_uid, token=token)
 
     ics = await run_in_threadpool(load)
     if ics is None:
-        return error(404, "booking_not_found", "No confirmed booking with that id.")
+        return error(404, "booking_not_found", "No confirmed booking at this address (the link may have expired).")
     return Response(ics, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="booking.ics"'})
+                    headers={"Content-Disposition": 'attachment; filename="booking.ics"',
+                             "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
 
 async def calendar_feed(request: Request) -> Response:

@@ -17,6 +17,7 @@ from booking_ui import routes
 PRIVATE_PREFIXES = ("/api/admin/",)
 
 TOKEN_PATTERN = "^[A-Za-z0-9_-]{43}$"  # secrets.token_urlsafe(32): the manage link's and the calendar feed's
+INVITE_TOKEN_PATTERN = "^[0-9]{1,12}\\.[A-Za-z0-9_-]{43}$"  # booking.notifications.invites.invite_token
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -252,11 +253,17 @@ def _paths() -> dict[str, Any]:
             },
         }},
         routes.API_ICS: {"get": {
-            "operationId": "bookingInvite", "summary": "A confirmed booking's calendar invite.", "tags": ["calendar"],
-            "parameters": [{"name": "booking_id", "in": "path", "required": True,
-                            "schema": {"type": "string", "format": "uuid"}}],
+            "operationId": "bookingInvite", "tags": ["calendar"],
+            "summary": "A confirmed booking's calendar invite, through the signed short-lived link the success "
+                       "page gives the browser that paid.",
+            "parameters": [{"name": "invite_uid", "in": "path", "required": True,
+                            "description": "The invite's opaque UID (never the booking id).",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                           {"name": "token", "in": "path", "required": True,
+                            "description": "`<expiry, unix seconds>.<signature>`.",
+                            "schema": {"type": "string", "pattern": INVITE_TOKEN_PATTERN}}],
             "responses": {"200": _ics("The .ics file."),
-                          "404": _json("BookingNotFoundError", "No confirmed booking with that id.")},
+                          "404": _json("BookingNotFoundError", "No such invite, or the link has expired.")},
         }},
         routes.API_BUILDER_PHOTO: {"get": {
             "operationId": "builderPhoto", "summary": "A builder's profile photo (square WebP, no metadata).",

@@ -12,7 +12,8 @@ API_SESSION_TYPES = "/api/session-types"
 API_SLOTS = "/api/session-types/{session_type_id}/slots"
 API_CREATE_CHECKOUT = "/api/payments/create-checkout-session"
 API_WEBHOOK = "/api/payments/webhook"
-API_ICS = "/api/bookings/{booking_id}/invite.ics"
+# The success page's download: the invite's opaque UID and a signed, short-lived token (never the booking id).
+API_ICS = "/api/invites/{invite_uid}/{token}/invite.ics"
 API_BUILDER_PHOTO = "/api/builders/{slug}/photo"  # the profile photo (?v=<version> for caching)
 
 # The client's own booking, through the token in their emails (booking.notifications.manage_links.MANAGE_PATH).
@@ -34,8 +35,8 @@ def book_page(session_type_id: str) -> str:
     return f"/book/{session_type_id}"
 
 
-def booking_invite(booking_id: str) -> str:
-    return API_ICS.format(booking_id=booking_id)
+def booking_invite(invite_uid: str, token: str) -> str:
+    return API_ICS.format(invite_uid=invite_uid, token=token)
 
 
 def manage_page(token: str) -> str:

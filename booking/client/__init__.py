@@ -17,7 +17,9 @@ from booking.client.booking_page import (
     SlotOption,
     day_times,
     month_view,
+    page_policy,
     page_summary,
+    refund_tier,
     slots_by_day,
 )
 from booking.client.catalog import BuilderView, get_builder, get_session_type, list_active_session_types, list_builders
@@ -41,6 +43,7 @@ from booking.client.manage import (
     invite_for_token,
     load_view,
     reschedule,
+    reschedule_month,
     reschedule_options,
     reschedule_year_ok,
 )
@@ -81,9 +84,12 @@ __all__ = [
     "list_builders",
     "load_view",
     "month_view",
+    "page_policy",
     "page_summary",
+    "refund_tier",
     "release_browser_hold",
     "reschedule",
+    "reschedule_month",
     "reschedule_options",
     "slots_by_day",
 ]

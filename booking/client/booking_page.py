@@ -20,7 +20,7 @@ from booking.core.time import month_title as format_month_title
 from booking.core.zones import friendly_zone_name
 from booking.notifications.templates import is_web_link
 from booking.payments import pricing
-from booking.scheduling import slots
+from booking.scheduling import policy, slots
 from booking.scheduling.availability import MAX_RANGE_DAYS, Slot, load_zone
 
 WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -44,6 +44,7 @@ class CalendarDay:
     bookable: bool
     aria: str  # "Tuesday 1 December 2026, 5 times available"
     today: bool = False
+    first: bool = False  # the month's 1st: the grid's Tab stop while no day is chosen
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,19 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
     )
 
 
+def page_policy(*, session: Session, session_type_id: int) -> policy.CancellationPolicy | None:
+    """The cancellation policy a booking of this session type would get (None: no such session type)."""
+    session_type = session.get(SessionType, session_type_id)
+    if session_type is None:
+        return None
+    return policy.effective_policy(session.get(Builder, session_type.builder_id), session_type)
+
+
+def refund_tier(rules: policy.CancellationPolicy | None, *, start: datetime, now: datetime) -> str:
+    """'Booked 27 h ahead: a full refund if you cancel up to 24 h before, ...' ("" without a policy)."""
+    return policy.booking_tier_text(rules, start=start, now=now) if rules is not None else ""
+
+
 def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: LocaleLike = None) -> SlotOption:
     start, end = slot.start, slot.end
     friendly = friendly_zone_name(zone_name)
@@ -146,7 +160,8 @@ def month_grid(*, year: int, month: int, counts: dict[date, int], today: date,
             availability = ("no times available" if count == 0 else
                             "1 time available" if count == 1 else f"{count} times available")
             row.append(CalendarDay(day=day.isoformat(), number=str(day.day), bookable=count > 0,
-                                   aria=f"{day_label(day, locale=locale)}, {availability}", today=day == today))
+                                   aria=f"{day_label(day, locale=locale)}, {availability}", today=day == today,
+                                   first=day.day == 1))
         weeks.append(row)
     return weeks
 
@@ -161,26 +176,30 @@ def _clamp_month(year: int, month: int, first: date, last: date) -> tuple[int, i
 
 
 def _find(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime, start: date,
-          end: date) -> list[Slot]:
-    """Open slots on the viewer-local days [start, end], in spans the slot search accepts."""
+          end: date, ignore_booking_id: str | None = None, exclude: datetime | None = None) -> list[Slot]:
+    """Open slots on the viewer-local days [start, end], in spans the slot search accepts. A reschedule
+    passes its booking (`ignore_booking_id`: its own time doesn't block its neighbours; `exclude`: its start)."""
     found: list[Slot] = []
     day = start
     while day <= end:
         span = min((end - day).days + 1, MAX_RANGE_DAYS)
+        moving = {"ignore_booking_id": ignore_booking_id} if ignore_booking_id else {}
         found += slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=day, days=span,
-                                       viewer_time_zone=viewer_time_zone, now=now)
+                                       viewer_time_zone=viewer_time_zone, now=now, **moving)
         day += timedelta(days=span)
-    return found
+    return [slot for slot in found if exclude is None or slot.start != exclude]
 
 
 def next_available(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime, after: date,
-                   last_day: date) -> date | None:
+                   last_day: date, ignore_booking_id: str | None = None,
+                   exclude: datetime | None = None) -> date | None:
     """The first viewer-local day after `after` with an open time, up to `last_day`."""
     day = after + timedelta(days=1)
     while day <= last_day:
         span = min((last_day - day).days + 1, MAX_RANGE_DAYS)
-        found = slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=day, days=span,
-                                      viewer_time_zone=viewer_time_zone, now=now)
+        found = _find(session=session, session_type_id=session_type_id, viewer_time_zone=viewer_time_zone, now=now,
+                      start=day, end=day + timedelta(days=span - 1), ignore_booking_id=ignore_booking_id,
+                      exclude=exclude)
         if found:
             return found[0].start.date()
         day += timedelta(days=span)
@@ -207,11 +226,12 @@ def _with_held(found: Iterable[Slot], held: Slot | None, first: date, last: date
 
 def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime,
                year: int | None = None, month: int | None = None, held: Slot | None = None,
-               locale: LocaleLike = None) -> MonthView:
+               locale: LocaleLike = None, ignore_booking_id: str | None = None,
+               exclude: datetime | None = None) -> MonthView:
     """One month of the calendar in the viewer's zone (clamped to today .. the horizon).
 
     `held` is the viewer's own hold of this session type: it shows among the times, marked, though it is
-    not open to anyone else.
+    not open to anyone else. A reschedule passes `ignore_booking_id` and `exclude` (see `_find`).
     """
     today, last = bookable_range(session=session, session_type_id=session_type_id,
                                  viewer_time_zone=viewer_time_zone, now=now)
@@ -219,7 +239,7 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     month_first, month_last = _month_bounds(year, month)
     first, final = max(month_first, today), min(month_last, last)
     found = _find(session=session, session_type_id=session_type_id, viewer_time_zone=viewer_time_zone, now=now,
-                  start=first, end=final)
+                  start=first, end=final, ignore_booking_id=ignore_booking_id, exclude=exclude)
     zone = load_zone(viewer_time_zone)
     if held is not None:
         held = Slot(start=held.start.astimezone(zone), end=held.end.astimezone(zone))
@@ -233,7 +253,8 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     next_day = None
     if not times:
         next_day = next_available(session=session, session_type_id=session_type_id,
-                                  viewer_time_zone=viewer_time_zone, now=now, after=final, last_day=last)
+                                  viewer_time_zone=viewer_time_zone, now=now, after=final, last_day=last,
+                                  ignore_booking_id=ignore_booking_id, exclude=exclude)
     return MonthView(
         year=year,
         month=month,

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit
 from booking.accounts.authz import Actor
+from booking.client.booking_page import MonthView, month_view
 from booking.client.summaries import format_when
 from booking.core.db import session_scope
 from booking.core.models import (
@@ -45,11 +46,12 @@ from booking.core.models import (
     utcnow,
 )
 from booking.core.time import LocaleLike, format_date, format_money, format_time_range
+from booking.core.zones import friendly_zone_name
 from booking.lifecycle import refunds
 from booking.lifecycle import transitions as bookings
-from booking.notifications import manage_links
+from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import one_line
-from booking.notifications.invites import invite_for_booking
+from booking.notifications.invites import invite_of
 from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway
@@ -177,6 +179,10 @@ class ManageView:
     reschedule_text: str = ""  # why not, or how many are left and until when
     refund_failure: str = ""  # the last refund Stripe refused (the page offers Retry)
     past: bool = False
+    hour12: bool = False  # the clock the client chose on the booking page
+    zone_label: str = ""  # "Eastern Time"
+    google_calendar_url: str = ""  # "Add to Google Calendar / Outlook" (confirmed only; nothing secret in them)
+    outlook_calendar_url: str = ""
 
 
 def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
@@ -205,7 +211,8 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
     view = dict(
         reference=booking.id, status=str(booking.status), status_label=_status_label(booking),
         session_type_name=session_type.name, builder_name=builder.name,
-        when=format_when(booking.start_time, booking.end_time, zone.key, locale=locale), time_zone=zone.key,
+        when=format_when(booking.start_time, booking.end_time, zone.key, locale=locale, hour12=booking.client_hour12),
+        time_zone=zone.key, hour12=booking.client_hour12 is True, zone_label=friendly_zone_name(zone.key),
         start_iso=booking.start_time.astimezone(zone).isoformat(),
         amount=format_money(money.amount, money.currency, locale=locale),
         refunded=(format_money(money.amount_refunded, money.currency, locale=locale)
@@ -213,6 +220,11 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
         location=location, location_is_link=is_web_link(location), policy_lines=policy.describe(rules),
         past=booking.start_time <= now,
     )
+    if confirmed:
+        links = calendar_links.links_for(calendar_links.session_event(
+            session_type_name=session_type.name, builder_name=builder.name, start=booking.start_time,
+            end=booking.end_time, description=session_type.description or "", location=session_type.location or ""))
+        view.update(google_calendar_url=links.google, outlook_calendar_url=links.outlook)
     if confirmed and policy.can_cancel(start=booking.start_time, now=now):
         quote = quote_for(session=session, booking=booking, now=now)
         view.update(can_cancel=True, expected_refund=quote.amount,
@@ -286,6 +298,24 @@ def reschedule_options(*, engine: Engine, token: str, from_day: date | None, tim
     return [DayChoice(day=d.isoformat(), label=format_date(d, locale=locale, style="weekday_day_month"),
                       slots=choices)
             for d, choices in sorted(grouped.items())]
+
+
+def reschedule_month(*, engine: Engine, token: str, time_zone: str, year: int | None = None,
+                     month: int | None = None, now: datetime | None = None,
+                     locale: LocaleLike = None) -> MonthView | None:
+    """The booking page's month picker for a reschedule: the session type's open times in one month (the
+    booking's own time neither offered nor blocking its neighbours). None: no confirmed booking."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        booking = find_booking(session=session, token=token)
+        if booking is None or booking.status != BookingStatus.CONFIRMED:
+            return None
+        try:
+            return month_view(session=session, session_type_id=booking.session_type_id,
+                              viewer_time_zone=load_zone(time_zone).key, now=now, year=year, month=month,
+                              locale=locale, ignore_booking_id=booking.id, exclude=booking.start_time)
+        except slots.SessionTypeNotFound:
+            return None
 
 
 # --- cancel -------------------------------------------------------------------------------------------
@@ -462,7 +492,7 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
                  builder_id=booking.builder_id, before=before,
                  after=audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence")))
-    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone)
+    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
 
 
@@ -475,4 +505,4 @@ def invite_for_token(*, engine: Engine, token: str, public_url: str | None = Non
         booking = find_booking(session=session, token=token)
         if booking is None:
             return None
-        return invite_for_booking(session=session, booking_id=booking.id, public_url=public_url)
+        return invite_of(session=session, booking=booking, public_url=public_url)

@@ -2,9 +2,11 @@
 
 The "Manage booking" path is the client's credential (it cancels with a refund and reschedules), so a
 receipt carries it only for the browser that paid: the one presenting the hold key whose SHA-256 the
-booking keeps (`Booking.browser_hold_key`). Anyone else who opens a success URL (a paid Checkout Session
-id leaks through history, logs, screenshots) sees the booking without it; the client also has the link
-in their emails. The cancel page finds its booking by the hold key alone: no booking id in its URL.
+booking keeps (`Booking.browser_hold_key`), and so do the address the confirmation went to, the signed
+invite download and the calendar links (`Receipt.own`). Anyone else who opens a success URL (a paid
+Checkout Session id leaks through history, logs, screenshots) is told only that the payment went through:
+the success page shows them no summary at all (`Receipt.visible_summary`); the client has everything in
+their emails. The cancel page finds its booking by the hold key alone: no booking id in its URL.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from enum import StrEnum
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from booking.client.summaries import BookingSummary, summarise
+from booking.client.summaries import BookingSummary, private_details, summarise
 from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
 from booking.lifecycle.checkout import fulfill_checkout, hold_key_hash, send_late_payment_refunds
+from booking.notifications.invites import invite_path
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 
@@ -44,6 +47,12 @@ class ReceiptState(StrEnum):
 class Receipt:
     state: ReceiptState
     summary: BookingSummary | None
+    own: bool = False  # the browser asking is the one that paid (it presented the booking's hold key)
+
+    @property
+    def visible_summary(self) -> BookingSummary | None:
+        """What the success page may show this browser: the booking to the one that paid, nothing to others."""
+        return self.summary if self.own else None
 
 
 HOLD_KEY_MAX_LENGTH = 200  # the booking page's keys are 43 characters (`secrets.token_urlsafe(32)`)
@@ -60,7 +69,16 @@ def held_by(booking: Booking, browser_hold_key: str | None) -> bool:
 def _summary_for(session: Session, booking: Booking, *, browser_hold_key: str | None,
                  locale: str | None) -> BookingSummary:
     summary = summarise(session=session, booking=booking, locale=locale)
-    return summary if held_by(booking, browser_hold_key) else replace(summary, manage_path="")
+    if not held_by(booking, browser_hold_key):
+        return replace(summary, manage_path="")
+    invite = invite_path(booking.invite_uid) if booking.status == BookingStatus.CONFIRMED else ""
+    return private_details(session=session, booking=booking, summary=summary, invite_path=invite)
+
+
+def _receipt(session: Session, state: ReceiptState, booking: Booking, *, browser_hold_key: str | None,
+             locale: str | None) -> Receipt:
+    return Receipt(state, _summary_for(session, booking, browser_hold_key=browser_hold_key, locale=locale),
+                   own=held_by(booking, browser_hold_key))
 
 
 def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str,
@@ -77,8 +95,8 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt(ReceiptState.UNKNOWN, None)
-        receipt = Receipt(ReceiptState(fulfilment.state), _summary_for(session, fulfilment.booking,
-                                                         browser_hold_key=browser_hold_key, locale=locale))
+        receipt = _receipt(session, ReceiptState(fulfilment.state), fulfilment.booking,
+                           browser_hold_key=browser_hold_key, locale=locale)
     if fulfilment.refund_required:  # paid after the slot was taken: the refund goes now, not at the next sweep
         try:
             send_late_payment_refunds(engine=engine, gateway=gateway, booking_ids=[fulfilment.booking.id])
@@ -95,8 +113,8 @@ def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = Non
         booking = session.get(Booking, booking_id)
         if booking is None:
             return Receipt(ReceiptState.UNKNOWN, None)
-        return Receipt(_state_of(session, booking),
-                       _summary_for(session, booking, browser_hold_key=browser_hold_key, locale=locale))
+        return _receipt(session, _state_of(session, booking), booking, browser_hold_key=browser_hold_key,
+                        locale=locale)
 
 
 def browser_receipt(*, engine: Engine, browser_hold_key: str | None, locale: str | None = None) -> Receipt:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
-from booking.core.models import Booking, BookingStatus, Builder, SessionType
+from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType
 from booking.core.time import LocaleLike, format_money, format_time, format_when
-from booking.notifications import manage_links
+from booking.core.zones import friendly_zone_name
+from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import one_line
 from booking.notifications.templates import is_web_link
 from booking.payments import ledger as payment_records
@@ -33,6 +34,14 @@ class BookingSummary:
     location_is_link: bool = False
     # The client's "Manage booking" page (a path; "" unless confirmed and its link issued).
     manage_path: str = ""
+    zone_label: str = ""  # "Eastern Time": the friendly name the booking page showed
+    hour12: bool = False  # the clock the client chose on the booking page
+    # Only for the browser that paid (booking.client.receipts): where the confirmation went, the invite
+    # download (a signed, short-lived path) and "Add to Google Calendar / Outlook".
+    client_email: str = ""
+    invite_path: str = ""
+    google_calendar_url: str = ""
+    outlook_calendar_url: str = ""
 
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
@@ -42,8 +51,9 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
     zone_name = time_zone or booking.client_time_zone
     location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
     hold = ""
+    hour12 = booking.client_hour12
     if booking.hold_expires_at is not None:
-        hold = format_time(booking.hold_expires_at, zone=zone_name, locale=locale, abbreviation=True)
+        hold = format_time(booking.hold_expires_at, zone=zone_name, locale=locale, abbreviation=True, hour12=hour12)
     money = payment_records.money_of(session=session, booking=booking)
     return BookingSummary(
         id=booking.id,
@@ -54,14 +64,32 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
         duration_minutes=session_type.duration_minutes,
-        when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale),
+        when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale, hour12=hour12),
         time_zone=zone_name,
         amount=format_money(money.amount, money.currency, locale=locale),
         hold_expires=hold,
         location=location,
         location_is_link=is_web_link(location),
         manage_path=_manage_path(booking),
+        zone_label=friendly_zone_name(zone_name),
+        hour12=hour12 is True,
     )
+
+
+def private_details(*, session: Session, booking: Booking, summary: BookingSummary,
+                    invite_path: str = "") -> BookingSummary:
+    """What only the client themselves may see (the browser that paid): the address the confirmation went
+    to, the invite download and the calendar links (which carry the location, so only once paid)."""
+    client = session.get(Client, booking.client_id)
+    extra: dict[str, str] = {"client_email": client.email if client else "", "invite_path": invite_path}
+    if booking.status == BookingStatus.CONFIRMED:
+        builder = session.get(Builder, booking.builder_id)
+        session_type = session.get(SessionType, booking.session_type_id)
+        links = calendar_links.links_for(calendar_links.session_event(
+            session_type_name=session_type.name, builder_name=builder.name, start=booking.start_time,
+            end=booking.end_time, description=session_type.description or "", location=session_type.location or ""))
+        extra.update(google_calendar_url=links.google, outlook_calendar_url=links.outlook)
+    return replace(summary, **extra)
 
 
 def _manage_path(booking: Booking) -> str:

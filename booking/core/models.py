@@ -262,6 +262,9 @@ class Booking(SQLModel, table=True):
         default=BookingStatus.PENDING, sa_type=_enum_column(BookingStatus, "booking_status")
     )
     client_time_zone: str = Field(default="UTC", max_length=64)  # for emails and the success page
+    # The clock the client chose on the booking page (True: 12-hour, False: 24-hour; None: before it was
+    # kept): the success page, the manage page and the client's emails write times on it.
+    client_hour12: bool | None = Field(default=None)
     hold_expires_at: datetime | None = None
     # Set by the lifecycle (`booking.lifecycle.transitions`) when the booking ends; None while it is active.
     end_cause: EndCause | None = Field(default=None, sa_type=_enum_column(EndCause, "end_cause", length=30))

@@ -336,9 +336,11 @@ def _join(day: str, clock: str, loc: Locale) -> str:
     return pattern.replace("'", "").replace("{1}", day).replace("{0}", clock)
 
 
-def format_when(start: datetime, end: datetime, time_zone: str, *, locale: LocaleLike = None) -> str:
-    """A booking's time for its client: 'Tuesday 1 December 2026, 09:00–10:00 EST' (the locale's clock)."""
-    return format_time_range(start, end, zone=time_zone, locale=locale, date_style="full")
+def format_when(start: datetime, end: datetime, time_zone: str, *, locale: LocaleLike = None,
+                hour12: bool | None = None) -> str:
+    """A booking's time for its client: 'Tuesday 1 December 2026, 09:00–10:00 EST' (the client's chosen
+    clock, `Booking.client_hour12`; None: the locale's)."""
+    return format_time_range(start, end, zone=time_zone, locale=locale, date_style="full", hour12=hour12)
 
 
 def format_time_range(start: datetime, end: datetime, *, zone: ZoneLike, locale: LocaleLike = None,

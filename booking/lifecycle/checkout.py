@@ -177,7 +177,7 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         booking_id=booking.id,
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
-        + format_when(booking.start_time, booking.end_time, booking.client_time_zone),
+        + format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12),
         amount=quote.amount,
         currency=quote.currency,
         price_id=session_type.stripe_price_id,
@@ -217,6 +217,7 @@ class _Attempt:
 
 def write_hold(*, session: Session, settings: Settings, session_type_id: int, start_time: datetime,
                client_name: str, client_email: str, client_time_zone: str = "UTC",
+               client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
                now: datetime | None = None) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
@@ -255,6 +256,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         start_time=start,
         end_time=end,
         client_time_zone=client_time_zone,
+        client_hour12=client_hour12 if isinstance(client_hour12, bool) else None,
         hold_expires_at=now + hold_period + NETWORK_GRACE,
         client_name=name,
         browser_hold_key=key_hash,

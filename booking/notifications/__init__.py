@@ -4,13 +4,15 @@
 - `templates`      what each email says (plain text + HTML), in the recipient's zone
 - `mailer`         SMTP, or `.eml` files in `var/mail` when no SMTP is set
 - `ics`            RFC 5545 invites and feeds; `booking_uid` is the one UID rule
-- `invites`        the "Add to calendar" download
+- `invites`        the "Add to calendar" download (signed, short-lived, by the invite's opaque UID)
+- `calendar_links` "Add to Google Calendar" / "Add to Outlook" links (nothing secret in them)
 - `calendar_feed`  a builder's private subscription feed
 - `manage_links`   the client's manage link (derived token) and its CSRF tokens
 """
 
 from booking.notifications.calendar_feed import issue_token, load_feed
-from booking.notifications.invites import invite_for_booking
+from booking.notifications.calendar_links import CalendarEvent, CalendarLinks, links_for, session_event
+from booking.notifications.invites import invite_for_uid, invite_path
 from booking.notifications.mailer import Mailer, mailer_from_settings
 from booking.notifications.manage_links import ACTIONS, csrf_ok, csrf_token, looks_like_token, token_hash
 from booking.notifications.outbox import send_due_notifications
@@ -20,7 +22,12 @@ __all__ = [
     "Mailer",
     "csrf_ok",
     "csrf_token",
-    "invite_for_booking",
+    "CalendarEvent",
+    "CalendarLinks",
+    "links_for",
+    "invite_for_uid",
+    "invite_path",
+    "session_event",
     "issue_token",
     "load_feed",
     "looks_like_token",

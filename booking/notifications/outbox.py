@@ -46,7 +46,7 @@ from booking.core.models import (
     UserRole,
     end_reason_text,
 )
-from booking.notifications import manage_links
+from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import booking_invite, site_domain
 from booking.notifications.mailer import (
     KIND_HEADER,
@@ -382,6 +382,7 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         client_name=client.name,
         client_email=client.email,
         client_time_zone=booking.client_time_zone or "UTC",
+        client_hour12=booking.client_hour12,
         builder_name=builder.name,
         builder_email=builder.email,
         builder_time_zone=builder.time_zone or "UTC",
@@ -398,7 +399,20 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         # The client learns where the session is only once it is paid.
         location=(session_type.location or "") if session_type and booking_is_paid(session, booking) else "",
         book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
+        **_calendar_link_facts(session, booking, session_type),
     )
+
+
+def _calendar_link_facts(session: Session, booking: Booking, session_type: SessionType | None) -> dict[str, str]:
+    """"Add to Google Calendar / Outlook" for a paid booking (no booking id or manage link in them)."""
+    if session_type is None or booking.status != BookingStatus.CONFIRMED:
+        return {}
+    builder = session.get(Builder, booking.builder_id)
+    links = calendar_links.links_for(calendar_links.session_event(
+        session_type_name=session_type.name, builder_name=builder.name if builder else "",
+        start=_utc(booking.start_time), end=_utc(booking.end_time), description=session_type.description or "",
+        location=session_type.location or ""))
+    return {"google_calendar_url": links.google, "outlook_calendar_url": links.outlook}
 
 
 def _client_journey_facts(*, session: Session, booking: Booking, builder: Builder,

@@ -14,6 +14,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
+from booking.core.zones import friendly_zone_name
 from booking.notifications.ics import booking_reference, booking_uid, one_line
 
 
@@ -79,6 +80,11 @@ class BookingFacts:
     book_again_url: str = ""
     # `Booking.invite_uid`: the calendar UID's opaque local part ("" in payloads queued before it existed).
     invite_key: str = ""
+    # The clock the client chose on the booking page (True: 12-hour; None: not known, 24-hour as before).
+    client_hour12: bool | None = None
+    # "Add to Google Calendar" / "Add to Outlook" (booking.notifications.calendar_links): no secret in them.
+    google_calendar_url: str = ""
+    outlook_calendar_url: str = ""
 
     @property
     def invite_uid(self) -> str:
@@ -120,6 +126,13 @@ def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | 
     kind, role = NotificationKind(kind), RecipientRole(role)
     draft = _DRAFTS[kind](role, facts)
     links = [draft.link] if draft.link else []
+    # Beside the attached invite: one click adds the session to Google Calendar or Outlook on the web.
+    if role == RecipientRole.CLIENT and kind in (NotificationKind.BOOKING_CONFIRMED,
+                                                 NotificationKind.BOOKING_RESCHEDULED):
+        if facts.google_calendar_url:
+            links.append(("Add to Google Calendar", facts.google_calendar_url))
+        if facts.outlook_calendar_url:
+            links.append(("Add to Outlook", facts.outlook_calendar_url))
     # Every email of a confirmed booking carries it, offering only what the booking still allows.
     if role == RecipientRole.CLIENT and facts.manage_url and facts.manage_actions:
         links.append((f"Manage booking ({facts.manage_actions})", facts.manage_url))
@@ -140,12 +153,23 @@ def recipient_zone(role: RecipientRole | str, facts: BookingFacts) -> ZoneInfo:
 
 # Emails go out in the default locale (no recipient's locale is stored): 'Tue 1 Dec, 14:00 GMT' in the subject,
 # 'Tuesday 1 December 2026, 09:00–10:00 EST' in the body.
-def _short_time(moment: datetime, zone: ZoneInfo) -> str:
-    return format_datetime(moment, zone=zone, date_style="short", hour12=False)
+# The client reads times on the clock they chose on the booking page; the builder on a 24-hour clock.
+def _hour12(role: RecipientRole, facts: BookingFacts) -> bool:
+    return RecipientRole(role) == RecipientRole.CLIENT and facts.client_hour12 is True
 
 
-def _time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    return format_time_range(start, end, zone=zone, date_style="full", hour12=False)
+def _short_time(moment: datetime, zone: ZoneInfo, hour12: bool = False) -> str:
+    return format_datetime(moment, zone=zone, date_style="short", hour12=hour12)
+
+
+def _time_range(start: datetime, end: datetime, zone: ZoneInfo, hour12: bool = False) -> str:
+    return format_time_range(start, end, zone=zone, date_style="full", hour12=hour12)
+
+
+def zone_text(zone: ZoneInfo) -> str:
+    """'Eastern Time (America/New_York)': the friendly name the booking page used, and the IANA name."""
+    friendly = friendly_zone_name(zone.key)
+    return friendly if zone.key == "UTC" else f"{friendly} ({zone.key})"
 
 
 # --- drafts: one function per kind --------------------------------------------------------------
@@ -170,7 +194,7 @@ def _other_party(role: RecipientRole, facts: BookingFacts) -> str:
 
 
 def _subject(prefix: str, role: RecipientRole, facts: BookingFacts) -> str:
-    when = _short_time(facts.start_time, recipient_zone(role, facts))
+    when = _short_time(facts.start_time, recipient_zone(role, facts), _hour12(role, facts))
     return f"{prefix}: {_one_line(facts.session_type_name)} with {_other_party(role, facts)} on {when}"
 
 
@@ -186,8 +210,8 @@ def _session_details(role: RecipientRole, facts: BookingFacts) -> list[tuple[str
         details.append(("Client's time zone", facts.client_time_zone))
     else:
         details.append(("With", facts.builder_name))
-    details.append(("When", _time_range(facts.start_time, facts.end_time, zone)))
-    details.append(("Time zone", zone.key))
+    details.append(("When", _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))))
+    details.append(("Time zone", zone_text(zone)))
     return details
 
 
@@ -220,7 +244,7 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
 
 def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     zone = recipient_zone(role, facts)
-    new_time = _time_range(facts.start_time, facts.end_time, zone)
+    new_time = _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))
     if role == RecipientRole.BUILDER:
         paragraphs = [f"{_one_line(facts.client_name)} moved their booking to {new_time}."]
     else:
@@ -228,7 +252,8 @@ def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")
     details = _session_details(role, facts)
     if facts.previous_start_time and facts.previous_end_time:
-        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, zone)))
+        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, zone,
+                                                  _hour12(role, facts))))
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
     return _Draft(
@@ -245,7 +270,7 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     link = None
     still_held = facts.booking_status in ("", "pending") and facts.hold_expires_at is not None
     if still_held:
-        held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts))
+        held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts), _hour12(role, facts))
         paragraphs.append(
             f"We're still holding the slot for you until {held_until}. "
             "You can try again at checkout before then."

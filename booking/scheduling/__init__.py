@@ -7,10 +7,11 @@
 """
 
 from booking.scheduling.availability import Slot, load_zone
-from booking.scheduling.policy import FIELD_NAMES, FIELDS, InvalidPolicy, builder_policy
+from booking.scheduling.policy import FIELD_NAMES, FIELDS, CancellationPolicy, InvalidPolicy, builder_policy
 from booking.scheduling.slots import SessionTypeNotFound, find_open_slots
 
 __all__ = [
+    "CancellationPolicy",
     "FIELDS",
     "FIELD_NAMES",
     "InvalidPolicy",

@@ -249,6 +249,28 @@ def describe_quote(quote: RefundQuote, *, money: str, zone: ZoneInfo, locale: Lo
     return "Cancelling now refunds nothing: the refund window has closed. The slot is freed for someone else."
 
 
+def _before(hours: int) -> str:
+    return "the start" if hours == 0 else f"{hours} h before"
+
+
+def booking_tier_text(policy: CancellationPolicy, *, start: datetime, now: datetime) -> str:
+    """Which refund tier a booking made now for `start` falls in, in words (the booking page, once a time is
+    picked): 'Booked 27 h ahead: a full refund if you cancel up to 24 h before, then 50 % back up to 2 h
+    before.' / 'Booked 6 h ahead: 50 % back if you cancel up to 2 h before.' / 'Booked 1 h ahead: ...'."""
+    _require_aware(start, now)
+    hours = max(int((start - now).total_seconds() // 3600), 0)
+    lead = f"Booked {hours} h ahead" if hours >= 1 else "Booked less than 1 h ahead"
+    quote = refund_quote(policy=policy, start=start, now=now, paid=100, refundable=100)
+    if quote.window == RefundWindow.FULL:
+        then = (f", then {policy.partial_refund_percent} % back up to {_before(policy.partial_refund_hours)}"
+                if has_partial_window(policy) else "")
+        return f"{lead}: a full refund if you cancel up to {_before(policy.full_refund_hours)}{then}."
+    if quote.window == RefundWindow.PARTIAL:
+        return (f"{lead}: {quote.percent} % back if you cancel up to {_before(policy.partial_refund_hours)} "
+                "(the full-refund window has already passed).")
+    return f"{lead}: no refund if you cancel, as the refund windows have already passed."
+
+
 def _require_aware(*moments: datetime) -> None:
     for moment in moments:
         if moment.utcoffset() is None:

@@ -27,6 +27,10 @@ def booking_summary(summary) -> rx.Component:
         rx.data_list.item(rx.data_list.label("Builder"), rx.data_list.value(summary.builder_name)),
         rx.data_list.item(rx.data_list.label("When"),
                           rx.data_list.value(summary.when, data_testid="booking-when")),
+        rx.cond(summary.zone_label,
+                rx.data_list.item(rx.data_list.label("Time zone"),
+                                  rx.data_list.value(summary.zone_label, data_testid="booking-zone")),
+                rx.fragment()),
         _location(summary),
         rx.data_list.item(rx.data_list.label("Amount"),
                           rx.data_list.value(summary.amount, data_testid="booking-amount")),
@@ -41,4 +45,21 @@ def manage_link(summary) -> rx.Component:
         rx.link(rx.button("Manage booking", variant="outline"), href=summary.manage_path,
                 data_testid="manage-booking-link"),
         rx.fragment(),
+    )
+
+
+def calendar_links(ics_href, google_href, outlook_href) -> rx.Component:
+    """The .ics download with "Add to Google Calendar" and "Add to Outlook" beside it (each shown when set)."""
+    def external(label: str, href, test_id: str) -> rx.Component:
+        return rx.cond(href, rx.link(rx.button(label, variant="soft"), href=href, is_external=True,
+                                     rel="noopener noreferrer", data_testid=test_id), rx.fragment())
+
+    return rx.flex(
+        rx.cond(ics_href, rx.el.a(rx.button("Add to calendar (.ics)", variant="soft"), href=ics_href,
+                                  download="booking.ics", data_testid="add-to-calendar"), rx.fragment()),
+        external("Add to Google Calendar", google_href, "add-to-google"),
+        external("Add to Outlook", outlook_href, "add-to-outlook"),
+        wrap="wrap",
+        style={"gap": "0.5em"},
+        data_testid="calendar-links",
     )

@@ -5,12 +5,11 @@ import reflex as rx
 
 from booking_ui import routes
 from booking_ui.components.layout import VISUALLY_HIDDEN, layout
+from booking_ui.components.month_calendar import month_calendar
 from booking_ui.components.policy import policy_summary
 from booking_ui.state.book import BookState
 
 S = BookState
-WEEKDAYS = (("Mon", "Monday"), ("Tue", "Tuesday"), ("Wed", "Wednesday"), ("Thu", "Thursday"), ("Fri", "Friday"),
-            ("Sat", "Saturday"), ("Sun", "Sunday"))
 NAME_ERROR_ID = "client-name-error"
 EMAIL_ERROR_ID = "client-email-error"
 
@@ -92,78 +91,8 @@ def hold_banner() -> rx.Component:
 # --- the calendar ----------------------------------------------------------------------------------------
 
 
-def day_cell(day) -> rx.Component:
-    chosen = S.selected_day == day.day
-    return rx.el.td(
-        rx.cond(
-            day.bookable,
-            rx.button(
-                day.number,
-                on_click=S.choose_day(day.day),
-                variant=rx.cond(chosen, "solid", "soft"),
-                aria_label=day.aria,
-                aria_pressed=rx.cond(chosen, "true", "false"),
-                aria_current=rx.cond(day.today, "date", "false"),
-                data_testid="calendar-day",
-                data_day=day.day,
-                type="button",
-                size="2",
-                style={"width": "40px", "height": "40px", "padding": "0", "font_weight": "600"},
-            ),
-            rx.text(day.number, size="2", color_scheme="gray", as_="span",
-                    style={"display": "inline-block", "width": "40px", "line_height": "40px"}),
-        ),
-        style={"text_align": "center", "padding": "2px"},
-    )
-
-
 def calendar() -> rx.Component:
-    return rx.box(
-        rx.hstack(
-            rx.icon_button(rx.icon("chevron-left", aria_hidden="true"), on_click=S.previous_month,
-                           disabled=~S.has_previous, aria_label="Previous month", variant="soft", type="button",
-                           data_testid="previous-month"),
-            rx.heading(S.month_title, as_="h3", size="3", id="month-title", aria_live="polite",
-                       data_testid="month-title"),
-            rx.icon_button(rx.icon("chevron-right", aria_hidden="true"), on_click=S.next_month,
-                           disabled=~S.has_next, aria_label="Next month", variant="soft", type="button",
-                           data_testid="next-month"),
-            justify="between",
-            align="center",
-            width="100%",
-        ),
-        rx.el.table(
-            rx.el.thead(rx.el.tr(*[
-                rx.el.th(rx.el.abbr(short, title=full), scope="col",
-                         style={"font_size": "0.8em", "font_weight": "500", "padding": "4px 0"})
-                for short, full in WEEKDAYS
-            ])),
-            rx.el.tbody(rx.foreach(S.weeks, lambda week: rx.el.tr(rx.foreach(week, day_cell)))),
-            aria_labelledby="month-title",
-            style={"border_collapse": "collapse", "margin_top": "0.5em"},
-        ),
-        rx.cond(
-            S.month_empty,
-            rx.callout.root(
-                rx.callout.text(
-                    "No times this month",
-                    rx.cond(S.next_available_label != "",
-                            rx.text.span(" — next available: ", rx.text.strong(S.next_available_label)),
-                            rx.text.span(" — and none later within the booking window.")),
-                ),
-                rx.cond(S.next_available_day != "",
-                        rx.button("Show the next available day", on_click=S.show_next_available, size="2",
-                                  variant="soft", data_testid="next-available"),
-                        rx.fragment()),
-                color_scheme="gray",
-                margin_top="0.75em",
-                data_testid="month-empty",
-            ),
-            rx.fragment(),
-        ),
-        data_testid="calendar",
-        flex_shrink="0",
-    )
+    return month_calendar(S)
 
 
 # --- the times of the chosen day ------------------------------------------------------------------------------
@@ -295,6 +224,8 @@ def details_form() -> rx.Component:
                 rx.heading("Your details", size="4", as_="h2", id="details-heading"),
                 rx.text("Selected: ", rx.text.strong(S.selected_when), " (", S.zone_now, ")",
                         data_testid="selected-slot"),
+                rx.cond(S.refund_tier != "", rx.text(S.refund_tier, size="2", data_testid="refund-tier"),
+                        rx.fragment()),
                 rx.button("Change time", type="button", variant="ghost", on_click=S.change_time,
                           data_testid="change-time"),
                 # Uncontrolled inputs: the values arrive with the submit (Enter submits too).

@@ -13,7 +13,9 @@ from reflex_base.vars.base import Var
 from reflex_components_core.el.elements.base import BaseHTML
 
 from booking_ui import routes
+from booking_ui.components.booking_summary import calendar_links
 from booking_ui.components.layout import layout
+from booking_ui.components.month_calendar import month_calendar
 from booking_ui.components.policy import policy_lines_list
 from booking_ui.state.manage import ManageState as S
 
@@ -61,8 +63,9 @@ def _location() -> rx.Component:
 def _zone_picker() -> rx.Component:
     return rx.hstack(
         rx.el.label("Times shown in", html_for="manage-zone"),
-        rx.el.select(rx.foreach(S.zone_choices, lambda zone: rx.el.option(zone, value=zone)),
-                     id="manage-zone", value=S.zone, on_change=S.set_zone),
+        rx.el.select(rx.foreach(S.zone_options, lambda zone: rx.el.option(zone.label, value=zone.value)),
+                     id="manage-zone", value=S.zone, on_change=S.set_zone, data_testid="manage-zone",
+                     style={"max_width": "100%"}),
         align="center",
         spacing="2",
     )
@@ -76,6 +79,8 @@ def _details() -> rx.Component:
                 rx.data_list.item(rx.data_list.label("With"), rx.data_list.value(S.view.builder_name)),
                 rx.data_list.item(rx.data_list.label("When"),
                                   rx.data_list.value(S.view.when, data_testid="booking-when")),
+                rx.data_list.item(rx.data_list.label("Time zone"),
+                                  rx.data_list.value(S.view.zone_label, data_testid="booking-zone")),
                 _location(),
                 rx.data_list.item(rx.data_list.label("Paid"),
                                   rx.data_list.value(S.view.amount, data_testid="booking-amount")),
@@ -86,8 +91,7 @@ def _details() -> rx.Component:
             ),
             _zone_picker(),
             rx.cond(S.view.status == "confirmed",
-                    rx.el.a("Add to calendar (.ics)", href=S.invite_url, download="booking.ics",
-                            data_testid="add-to-calendar")),
+                    calendar_links(S.invite_url, S.view.google_calendar_url, S.view.outlook_calendar_url)),
             spacing="3",
             width="100%",
         ),
@@ -137,25 +141,29 @@ def _cancel() -> rx.Component:
     )
 
 
-def _slot(slot, day, index) -> rx.Component:
-    slot_id = "slot-" + day.day + "-" + index.to_string()
+def _slot(slot, index) -> rx.Component:
+    slot_id = "slot-" + index.to_string()
     return rx.hstack(
-        rx.el.input(type="radio", id=slot_id, name="start", value=slot.value, required=True,
-                    aria_label=slot.aria),
-        rx.el.label(slot.label, html_for=slot_id),
+        rx.el.input(type="radio", id=slot_id, name="start", value=slot.start, required=True,
+                    aria_label=rx.cond(S.hour12, slot.aria_12, slot.aria_24)),
+        rx.el.label(rx.cond(S.hour12, slot.label_12, slot.label_24), html_for=slot_id),
         align="center",
         spacing="1",
         data_testid="reschedule-slot",
     )
 
 
-def _day(day) -> rx.Component:
+def _day_times() -> rx.Component:
     return rx.el.fieldset(
-        rx.el.legend(rx.text(day.label, weight="bold", size="2")),
-        rx.flex(rx.foreach(day.slots, lambda slot, index: _slot(slot, day, index)), wrap="wrap", spacing="3"),
+        rx.el.legend(rx.text(rx.cond(S.selected_day_label != "", S.selected_day_label, "No day chosen"),
+                             weight="bold", size="2"), data_testid="reschedule-day-label"),
+        rx.cond(S.times.length() > 0,
+                rx.flex(rx.foreach(S.times, _slot), direction="column", spacing="2"),
+                rx.text("Pick a highlighted day to see its times.", size="2", color_scheme="gray")),
         border="none",
         padding="0",
-        margin="0 0 0.75em 0",
+        margin="0",
+        min_width="0",
         data_testid="reschedule-day",
     )
 
@@ -167,30 +175,16 @@ def _reschedule() -> rx.Component:
             rx.text(S.view.reschedule_text, data_testid="reschedule-rule"),
             rx.cond(
                 S.view.can_reschedule,
-                rx.vstack(
-                    rx.hstack(
-                        rx.button("Earlier", variant="soft", size="1", on_click=S.earlier_times,
-                                  disabled=S.week == 0, aria_label="Earlier times"),
-                        rx.text(S.week_label, size="2"),
-                        rx.button("Later", variant="soft", size="1", on_click=S.later_times,
-                                  aria_label="Later times"),
-                        align="center",
-                        spacing="3",
-                    ),
-                    native_form(
-                        _hidden("csrf_token", S.reschedule_csrf),
-                        rx.cond(S.days.length() > 0,
-                                rx.box(rx.foreach(S.days, _day)),
-                                rx.text("No free times this week. Try later weeks.", color_scheme="gray")),
-                        rx.button("Move my booking to this time", type="submit", margin_top="0.5em",
-                                  disabled=S.days.length() == 0, data_testid="reschedule-submit"),
-                        action=S.reschedule_action,
-                        method="post",
-                        data_testid="reschedule-form",
-                    ),
-                    spacing="3",
+                native_form(
+                    _hidden("csrf_token", S.reschedule_csrf),
+                    rx.flex(month_calendar(S), _day_times(), direction=rx.breakpoints(initial="column", sm="row"),
+                            width="100%", style={"gap": "1.5em"}),
+                    rx.button("Move my booking to this time", type="submit", margin_top="0.75em",
+                              disabled=S.times.length() == 0, data_testid="reschedule-submit"),
+                    action=S.reschedule_action,
+                    method="post",
+                    data_testid="reschedule-form",
                     width="100%",
-                    align="start",
                 ),
             ),
             spacing="2",

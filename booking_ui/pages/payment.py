@@ -1,9 +1,35 @@
 import reflex as rx
 
 from booking_ui import routes
-from booking_ui.components.booking_summary import booking_summary, manage_link
+from booking_ui.components.booking_summary import booking_summary, calendar_links, manage_link
 from booking_ui.components.layout import layout
 from booking_ui.state.payment import CancelState, SuccessState
+
+
+def _confirmed() -> rx.Component:
+    """The browser that paid: the booking, where the confirmation went, the calendar, manage, book again."""
+    summary = SuccessState.summary
+    return rx.vstack(
+        rx.heading("Booking confirmed", size="7", as_="h1", data_testid="booking-confirmed"),
+        rx.text("Thank you — you're booked. We've sent the confirmation to ",
+                rx.text.strong(summary.client_email), ".", data_testid="confirmation-address"),
+        booking_summary(summary),
+        calendar_links(summary.invite_path, summary.google_calendar_url, summary.outlook_calendar_url),
+        rx.flex(
+            manage_link(summary),
+            rx.link(rx.button("Book another session", variant="ghost"), href=routes.builder_page(summary.builder_slug),
+                    data_testid="book-another"),
+            wrap="wrap", style={"gap": "0.75em"}),
+        spacing="3", align="start")
+
+
+def _paid_elsewhere() -> rx.Component:
+    """Anyone else holding the URL (history, a screenshot, a log): no names, time, place or address."""
+    return rx.vstack(
+        rx.heading("Payment received", size="7", as_="h1", data_testid="payment-received"),
+        rx.text("This payment went through; details were emailed to the client.", data_testid="paid-elsewhere"),
+        rx.link("Back to all builders", href="/"),
+        spacing="3", align="start")
 
 
 def success_page() -> rx.Component:
@@ -11,19 +37,12 @@ def success_page() -> rx.Component:
         rx.match(
             SuccessState.state,
             ("loading", rx.hstack(rx.spinner(), rx.text("Checking your payment…"))),
-            ("confirmed", rx.vstack(
-                rx.heading("Booking confirmed", size="7", as_="h1", data_testid="booking-confirmed"),
-                rx.text("Thank you — you're booked. A confirmation email is on its way."),
-                booking_summary(SuccessState.summary),
-                rx.link(rx.button("Add to calendar", variant="soft"),
-                        href=routes.booking_invite(SuccessState.summary.id), is_external=True),
-                manage_link(SuccessState.summary),
-                spacing="3", align="start")),
+            ("confirmed", rx.cond(SuccessState.own, _confirmed(), _paid_elsewhere())),
             ("processing", rx.vstack(
                 rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
                 rx.text("Your bank is still confirming the payment. Your time is held; this page updates "
                         "by itself, and we will email you as soon as it is confirmed."),
-                booking_summary(SuccessState.summary),
+                rx.cond(SuccessState.own, booking_summary(SuccessState.summary), rx.fragment()),
                 spacing="3", align="start")),
             ("refunded", rx.vstack(
                 rx.heading("Payment refunded", size="7", as_="h1"),
@@ -36,7 +55,7 @@ def success_page() -> rx.Component:
                 rx.cond(SuccessState.message != "",
                         rx.callout(SuccessState.message, icon="info", color_scheme="amber", role="status"),
                         rx.fragment()),
-                booking_summary(SuccessState.summary),
+                rx.cond(SuccessState.own, booking_summary(SuccessState.summary), rx.fragment()),
                 rx.cond(SuccessState.still_held,
                         rx.text("We are still holding this time for you until ", SuccessState.summary.hold_expires, "."),
                         rx.fragment()),
@@ -45,8 +64,10 @@ def success_page() -> rx.Component:
                             rx.button("Continue to payment", on_click=SuccessState.continue_payment,
                                       loading=SuccessState.working, size="3"),
                             rx.fragment()),
-                    rx.button("Pick another time", on_click=SuccessState.pick_another_time, variant="outline",
-                              disabled=SuccessState.working, size="3"),
+                    rx.cond(SuccessState.own,
+                            rx.button("Pick another time", on_click=SuccessState.pick_another_time,
+                                      variant="outline", disabled=SuccessState.working, size="3"),
+                            rx.fragment()),
                     wrap="wrap", style={"gap": "0.75em"}),
                 spacing="3", align="start")),
             rx.vstack(

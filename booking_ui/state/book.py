@@ -24,7 +24,9 @@ from booking.client import (
     get_session_type,
     held_slot,
     month_view,
+    page_policy,
     page_summary,
+    refund_tier,
     release_browser_hold,
 )
 from booking.core import (
@@ -51,7 +53,7 @@ from booking.lifecycle import (
     limits_for,
 )
 from booking.payments import PaymentProviderError
-from booking.scheduling import SessionTypeNotFound
+from booking.scheduling import CancellationPolicy, SessionTypeNotFound
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event, off_loop
 
@@ -103,6 +105,8 @@ class BookState(rx.State):
     selected_start: str = ""
     selected_when_24: str = ""
     selected_when_12: str = ""
+    refund_tier: str = ""  # "Booked 27 h ahead: a full refund if you cancel up to 24 h before, ..."
+    _policy: CancellationPolicy | None = None  # the session type's CancellationPolicy (booking.client.page_policy), backend only
     client_name: str = ""
     client_email: str = ""
     name_error: str = ""
@@ -175,6 +179,7 @@ class BookState(rx.State):
             self.summary = (page_summary(session=session, session_type_id=type_id, locale=self.locale)
                             if type_id else None)
             view = get_session_type(session=session, session_type_id=type_id) if self.summary else None
+            self._policy = page_policy(session=session, session_type_id=type_id) if self.summary else None
         self.not_bookable_reason = view.not_bookable_reason if view is not None else ""
         self.not_found = self.summary is None
         if self.not_found:
@@ -271,6 +276,7 @@ class BookState(rx.State):
         self.selected_start = option.start
         self.selected_when_24 = f"{self.selected_day_label}, {option.label_24}"
         self.selected_when_12 = f"{self.selected_day_label}, {option.label_12}"
+        self.refund_tier = refund_tier(self._policy, start=datetime.fromisoformat(option.start), now=utcnow())
         self.notice = ""
         return rx.call_script(focus_script("client-name"))
 
@@ -313,6 +319,7 @@ class BookState(rx.State):
                 client_name=self.client_name,
                 client_email=self.client_email,
                 client_time_zone=self.time_zone,
+                client_hour12=self.hour12,  # the success page, the manage page and the emails keep this clock
                 browser_hold_key=self.hold_key,
             )
             headers = self.router.headers.raw_headers

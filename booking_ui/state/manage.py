@@ -7,23 +7,16 @@ and come back as a 303 to this page with `?done=<outcome>`.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import reflex as rx
 
-from booking.client import DayChoice, ManageView, load_view, reschedule_options
-from booking.core import format_date, locale_tag, utcnow
+from booking.client import CalendarDay, ManageView, MonthView, SlotOption, day_times, load_view, reschedule_month
+from booking.core import ZoneChoice, locale_tag, utcnow, zone_choices
 from booking.notifications import csrf_token, looks_like_token, token_hash
 from booking.scheduling import load_zone
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
-
-COMMON_ZONES = [
-    "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
-    "America/Denver", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Kolkata",
-    "Asia/Singapore", "Australia/Sydney", "Pacific/Auckland",
-]
-MAX_WEEKS_AHEAD = 52
 
 # What the page says after a change came back (the page's own view adds the details).
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -51,10 +44,23 @@ class ManageState(rx.State):
     loaded: bool = False
     view: ManageView | None = None
     policy_lines: list[str] = []
-    days: list[DayChoice] = []
     zone: str = "UTC"
     locale: str = ""  # the browser's language (its Accept-Language)
-    week: int = 0
+    hour12: bool = False  # the clock the client chose on the booking page (kept with the booking)
+    # The reschedule's month picker: the booking page's own (booking_ui/components/month_calendar.py).
+    view_year: int = 0
+    view_month: int = 0
+    month_title: str = ""
+    weeks: list[list[CalendarDay]] = []
+    has_previous: bool = False
+    has_next: bool = False
+    month_empty: bool = False
+    next_available_day: str = ""
+    next_available_label: str = ""
+    selected_day: str = ""
+    selected_day_label: str = ""
+    times: list[SlotOption] = []
+    _month: MonthView | None = None
     notice: str = ""
     notice_tone: str = "green"
     cancel_csrf: str = ""
@@ -62,21 +68,23 @@ class ManageState(rx.State):
     cancel_action: str = ""
     reschedule_action: str = ""
     invite_url: str = ""
-    week_label: str = ""
 
     def _token(self) -> str:
         query = self.router.url.query_parameters
         token = str(query.get("manage_token", "") or "") or _token_from_path(str(self.router.url.path))
         return token if looks_like_token(token) else ""
 
-    @rx.var
-    def zone_choices(self) -> list[str]:
-        return COMMON_ZONES if self.zone in COMMON_ZONES else [self.zone, *COMMON_ZONES]
+    @rx.var(cache=False)
+    def zone_options(self) -> list[ZoneChoice]:
+        """The booking page's zone menu: friendly names ("Eastern Time (New York) — 5:42 PM")."""
+        return zone_choices(self.zone or "UTC", now=utcnow(), hour12=self.hour12, locale=self.locale)
 
     @db_event
     def load(self):
         token = self._token()
-        self.week, self.notice, self.zone = 0, "", ""  # the zone the client booked in, to start with
+        self.notice, self.zone = "", ""  # the zone the client booked in, to start with
+        self.view_year = self.view_month = 0
+        self.selected_day = ""
         self.locale = locale_tag(deps.browser_language(self))
         self._refresh(token)
         self.loaded = True
@@ -91,23 +99,35 @@ class ManageState(rx.State):
         code = str(self.router.url.query_parameters.get("done", "") or "")
         self.notice, self.notice_tone = OUTCOMES.get(code, ("", "green"))
 
-    def _refresh(self, token: str) -> None:
+    def _refresh(self, token: str, year: int | None = None, month: int | None = None) -> None:
         self.view = (load_view(engine=deps.engine(), token=token, time_zone=self.zone or None, locale=self.locale)
                      if token else None)
         if self.view is None:
-            self.policy_lines, self.days = [], []
+            self.policy_lines, self.times, self.weeks = [], [], []
             return
         self.zone = self.view.time_zone
+        self.hour12 = self.view.hour12
         self.policy_lines = list(self.view.policy_lines)
-        if not self.view.can_reschedule:
-            self.days = []
+        month_view = (reschedule_month(engine=deps.engine(), token=token, time_zone=self.zone, locale=self.locale,
+                                       year=year or self.view_year or None, month=month or self.view_month or None)
+                      if self.view.can_reschedule else None)
+        self._month = month_view
+        if month_view is None:
+            self.weeks, self.times = [], []
             return
-        first: date = utcnow().astimezone(load_zone(self.zone)).date() + timedelta(days=7 * self.week)
-        last = first + timedelta(days=6)
-        self.week_label = (f"{format_date(first, locale=self.locale, style='day_month_long')} – "
-                           f"{format_date(last, locale=self.locale, style='day_month_long')}")
-        self.days = reschedule_options(engine=deps.engine(), token=token, time_zone=self.zone,
-                                       from_day=first, locale=self.locale)
+        self.view_year, self.view_month, self.month_title = month_view.year, month_view.month, month_view.title
+        self.weeks = month_view.weeks
+        self.has_previous, self.has_next = month_view.has_previous, month_view.has_next
+        self.next_available_day = month_view.next_available_day
+        self.next_available_label = month_view.next_available_label
+        self.month_empty = not month_view.times
+        self._show_day(self.selected_day)
+
+    def _show_day(self, day: str) -> None:
+        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
+        self.selected_day = chosen.day if chosen else ""
+        self.selected_day_label = chosen.label if chosen else ""
+        self.times = chosen.times if chosen else []
 
     @db_event
     def set_zone(self, value: str):
@@ -115,14 +135,27 @@ class ManageState(rx.State):
             self.zone = load_zone(value).key
         except ValueError:
             return
+        self.selected_day = ""
         self._refresh(self._token())
 
     @db_event
-    def later_times(self):
-        self.week = min(self.week + 1, MAX_WEEKS_AHEAD)
-        self._refresh(self._token())
+    def previous_month(self):
+        year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
+        self._refresh(self._token(), year, month)
 
     @db_event
-    def earlier_times(self):
-        self.week = max(self.week - 1, 0)
-        self._refresh(self._token())
+    def next_month(self):
+        year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
+        self._refresh(self._token(), year, month)
+
+    @db_event
+    def show_next_available(self):
+        if not self.next_available_day:
+            return
+        day = date.fromisoformat(self.next_available_day)
+        self.selected_day = day.isoformat()
+        self._refresh(self._token(), day.year, day.month)
+
+    @rx.event
+    def choose_day(self, value: str):
+        self._show_day(str(value)[:10])

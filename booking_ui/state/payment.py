@@ -1,8 +1,10 @@
 """/payment/success and /payment/cancel: thin over booking.receipts and booking.payments.
 
 Both pages know the browser by the hold key the booking page keeps in it (`BookState.hold_key`): the
-success page shows "Manage booking" only to the browser that paid, and the cancel page finds its hold by
-that key (its URL carries no booking id, and its state never holds a manage path)."""
+success page shows the booking (its summary, location, the address the confirmation went to, "Manage
+booking" and the invite) only to the browser that paid; anyone else with the URL is told the payment went
+through and nothing more. The cancel page finds its hold by that key (its URL carries no booking id, and
+its state never holds a manage path)."""
 
 from __future__ import annotations
 
@@ -47,13 +49,16 @@ async def _hold_key(state: rx.State) -> str:
 
 class SuccessState(rx.State):
     state: str = "loading"  # loading | confirmed | processing | unpaid | refunded | unknown
-    summary: BookingSummary | None = None
+    summary: BookingSummary | None = None  # only for the browser that paid
+    own: bool = False  # this browser paid (its hold key); a stranger's page says only that the payment went through
     working: bool = False
     message: str = ""
 
     @rx.var
     def page_title(self) -> str:
         """The tab says what the page says (never "Booking confirmed" over a payment that wasn't found)."""
+        if self.state == "confirmed" and not self.own:
+            return f"Payment received · {SITE}"
         return f"{SUCCESS_TITLES.get(self.state, 'Payment not found')} · {SITE}"
 
     @rx.var
@@ -78,7 +83,7 @@ class SuccessState(rx.State):
                                               locale=locale, browser_hold_key=key)
             async with self:
                 self.working = False
-                self.summary = receipt.summary
+                self.summary = receipt.visible_summary
                 self.message = ("We could not reach the payment provider; please try again in a moment."
                                 if isinstance(exc, PaymentProviderError) else
                                 "This hold has ended, so nothing was charged. Please pick a time again.")
@@ -111,7 +116,7 @@ class SuccessState(rx.State):
                 async with self:
                     self.working = False
                     if receipt.state == ReceiptState.CONFIRMED:
-                        self.state, self.summary = str(receipt.state), receipt.summary
+                        self.state, self.summary = str(receipt.state), receipt.visible_summary
                         return None
         return rx.redirect(routes.book_page(session_type_id))
 
@@ -120,14 +125,14 @@ class SuccessState(rx.State):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             locale = deps.browser_language(self)
-            self.state, self.summary = "loading", None
+            self.state, self.summary, self.own = "loading", None, False
             self.working, self.message = False, ""
             key = await _hold_key(self)
         receipt = await asyncio.to_thread(confirm_from_success_page, engine=deps.engine(),
                                           gateway=deps.gateway(), checkout_session_id=session_id, locale=locale,
                                           browser_hold_key=key)
         async with self:
-            self.state, self.summary = str(receipt.state), receipt.summary
+            self.state, self.summary, self.own = str(receipt.state), receipt.visible_summary, receipt.own
         if receipt.state != ReceiptState.PROCESSING or receipt.summary is None:
             return
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
@@ -136,7 +141,7 @@ class SuccessState(rx.State):
                                              booking_id=receipt.summary.id, locale=locale, browser_hold_key=key)
             if update.state != ReceiptState.PROCESSING:
                 async with self:
-                    self.state, self.summary = str(update.state), update.summary
+                    self.state, self.summary = str(update.state), update.visible_summary
                 return
 
 

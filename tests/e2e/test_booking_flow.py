@@ -75,6 +75,13 @@ def booking_of(app_db: Session, session_type) -> Booking:
                           .order_by(Booking.created_at.desc())).first()
 
 
+def session_type_builder_slug(app_db: Session, session_type) -> str:
+    from booking.core.models import Builder
+
+    with Session(app_db.get_bind()) as fresh:
+        return fresh.get(Builder, session_type.builder_id).slug
+
+
 def expect_confirmed(page: Page) -> None:
     expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
 
@@ -97,19 +104,27 @@ def test_pay_with_4242_confirms_and_shows_the_clients_local_time(app_server, app
     expect(page).to_have_url(re.compile(r"/payment/success/?\?session_id=cs_"))
     expect(page.get_by_test_id("booking-amount")).to_have_text("£50.00")
     expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"E[SD]T$"))
-    # The browser that paid (it keeps the hold key) is offered its manage link.
+    # The browser that paid (it keeps the hold key) is offered its manage link, told where the confirmation
+    # went, and offered another session with the same builder.
     expect(page.get_by_test_id("manage-booking-link")).to_have_attribute("href", re.compile(r"^/manage/[\w-]{43}$"))
+    expect(page.get_by_test_id("confirmation-address")).to_contain_text(address)
+    expect(page.get_by_test_id("book-another")).to_have_attribute("href", f"/b/{session_type_builder_slug(app_db, session_type)}")
+    expect(page.get_by_test_id("add-to-google")).to_have_attribute("href", re.compile(r"^https://calendar\.google\.com/"))
     success_url = page.url
     booking = booking_of(app_db, session_type)
 
     # Issue #14: another browser with the same success URL, or the cancel URL with the booking id, is
-    # shown no manage link, and the manage path is nowhere in what it receives.
+    # told only that the payment went through: no names, time, place, address or manage link.
     stranger = browser.new_context().new_page()
     received: list[str] = []
     stranger.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(str(frame))))
     stranger.goto(success_url)
-    expect_confirmed(stranger)
+    expect(stranger.get_by_test_id("paid-elsewhere")).to_have_text(
+        "This payment went through; details were emailed to the client.", timeout=30_000)
+    expect(stranger.get_by_test_id("booking-summary")).to_have_count(0)
     expect(stranger.get_by_test_id("manage-booking-link")).to_have_count(0)
+    assert address not in stranger.content() and "Ann Client" not in stranger.content()
+    assert not any(address in frame or "Ann Client" in frame for frame in received)
     stranger.goto(f"{app_server.url}/payment/cancel?booking={booking.id}")
     expect(stranger.get_by_role("heading", name="Nothing to cancel")).to_be_visible()
     assert "/manage/" not in stranger.content() and booking.id not in stranger.content()

@@ -273,3 +273,70 @@ def test_no_date_before_today_and_days_are_buttons_with_full_names(app_server, s
                                         re.compile(r"^\w+day \d{1,2} \w+ \d{4}, \d+ times? available$"))
     yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
     assert date.fromisoformat(first_day.get_attribute("data-day")) >= yesterday
+
+
+def test_the_month_grid_is_one_tab_stop_and_arrow_keys_move_between_days(app_server, session_type,
+                                                                          browser: Browser):
+    """The WAI-ARIA grid pattern: Tab reaches the chosen day and then leaves the grid; arrows move a day or a
+    week, Home/End to the week's ends, PageDown to the next month; Enter picks."""
+    page = new_page(browser, timezone_id="UTC")
+    page.goto(f"{app_server.url}/book/{session_type.id}")
+    grid = page.get_by_role("grid")
+    expect(grid.get_by_test_id("calendar-day").first).to_be_visible()
+    expect(grid.get_by_role("row").first).to_be_visible()
+    chosen = grid.locator('[role="gridcell"][aria-selected="true"] [data-grid-day]')
+    expect(chosen).to_have_count(1)
+    first_day = date.fromisoformat(chosen.get_attribute("data-grid-day"))
+    expect(grid.locator('[tabindex="0"]')).to_have_count(1)  # one Tab stop: the chosen day
+
+    focused = page.locator(":focus")
+    page.get_by_test_id("next-month").focus()
+    page.keyboard.press("Tab")
+    expect(focused).to_have_attribute("data-grid-day", first_day.isoformat())
+    page.keyboard.press("Tab")  # the next Tab leaves the grid
+    assert page.evaluate("document.activeElement.closest('[role=grid]') === null")
+    page.keyboard.press("Shift+Tab")
+    expect(focused).to_have_attribute("data-grid-day", first_day.isoformat())
+
+    page.keyboard.press("ArrowRight")
+    expect(focused).to_have_attribute("data-grid-day", (first_day + timedelta(days=1)).isoformat())
+    page.keyboard.press("ArrowDown")
+    target = first_day + timedelta(days=8)
+    expect(focused).to_have_attribute("data-grid-day", target.isoformat())  # the next month, if need be
+    expect(page.get_by_role("grid").locator('[tabindex="0"]')).to_have_count(1)
+    page.keyboard.press("Home")  # the week's Monday (in the month before, if the week starts there)
+    monday = target - timedelta(days=target.weekday())
+    expect(focused).to_have_attribute("data-grid-day", monday.isoformat())
+    page.keyboard.press("End")
+    expect(focused).to_have_attribute("data-grid-day", (monday + timedelta(days=6)).isoformat())
+    page.keyboard.press("ArrowLeft")
+    picked = (monday + timedelta(days=5)).isoformat()
+    expect(focused).to_have_attribute("data-grid-day", picked)
+    page.keyboard.press("Enter")  # picks the day: its times are shown
+    expect(page.get_by_role("grid").locator(f'[data-day="{picked}"]')).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("times-heading")).to_have_text(
+        page.get_by_role("grid").locator(f'[data-day="{picked}"]').get_attribute("aria-label").split(",")[0])
+
+    title = page.get_by_test_id("month-title").inner_text()
+    page.keyboard.press("PageDown")
+    expect(page.get_by_test_id("month-title")).not_to_have_text(title)
+    expect(focused).to_have_attribute("data-grid-day", re.compile(r"\d{4}-\d\d-\d\d"))
+    page.context.close()
+
+
+def test_the_booking_page_says_which_refund_tier_the_picked_time_is_in(app_server, session_type, browser: Browser):
+    page = new_page(browser, timezone_id="UTC")
+    page.goto(f"{app_server.url}/book/{session_type.id}")
+    expect(page.get_by_test_id("calendar-day").first).to_be_visible()
+    later = (datetime.now(timezone.utc) + timedelta(days=2)).date()
+    day = page.get_by_role("grid").locator(f'[data-day="{later.isoformat()}"]')
+    if not day.count():
+        page.get_by_test_id("next-month").click()
+    day.click()
+    expect(day).to_have_attribute("aria-pressed", "true")
+    page.get_by_test_id("slot").first.click()
+    expect(page.get_by_label("Name")).to_be_visible()
+
+    expect(page.get_by_test_id("refund-tier")).to_have_text(re.compile(
+        r"^Booked \d+ h ahead: a full refund if you cancel up to 24 h before, then 50 % back up to 2 h before\.$"))
+    page.context.close()

@@ -62,7 +62,20 @@ def book_and_pay(app_url: str, page: Page, session_type, start: datetime, addres
     page.get_by_label("CVC").fill("123")
     page.get_by_label("Cardholder name").fill("Ann Client")
     page.get_by_role("button", name="Pay").click()
-    expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
+    # Booked through the JSON API, so this browser holds no hold key: it is told only that the payment went through.
+    expect(page.get_by_test_id("paid-elsewhere")).to_be_visible(timeout=30_000)
+
+
+def pick_in_month_grid(page: Page, day) -> None:
+    """Choose `day` in the month picker (moving on a month if it is in the next one)."""
+    expect(page.get_by_role("grid").get_by_test_id("calendar-day").first).to_be_visible()  # the month is shown
+    cell = page.get_by_role("grid").locator(f'[data-testid="calendar-day"][data-day="{day.isoformat()}"]')
+    if not cell.count():
+        title = page.get_by_test_id("month-title").inner_text()
+        page.get_by_test_id("next-month").click()
+        expect(page.get_by_test_id("month-title")).not_to_have_text(title)
+    cell.click()
+    expect(cell).to_have_attribute("aria-pressed", "true")
 
 
 def booking_of(app_db: Session, session_type) -> Booking:
@@ -114,8 +127,9 @@ def test_policy_before_paying_then_reschedule_then_cancel_in_the_free_window(
     booking = booking_of(app_db, session_type)
     payment_intent = money(app_db.get_bind(), booking.id).payment_intent_id
 
-    # Reschedule to a day later, same time.
+    # Reschedule to a day later, same time, with the booking page's month picker.
     target = start + timedelta(days=1)
+    pick_in_month_grid(page, target.astimezone(LONDON).date())
     page.locator(f'input[name="start"][value="{target.astimezone(LONDON).isoformat()}"]').check()
     page.get_by_test_id("reschedule-submit").click()
 
@@ -175,4 +189,52 @@ def test_cancel_in_the_partial_window_from_the_emails_link_refunds_the_policys_s
     assert is_offered(app, session_type, start)
     # A GET to the change route changes nothing.
     assert httpx.get(f"{link.replace('/manage/', '/api/manage/')}/cancel", timeout=10).status_code == 405
+    page.context.close()
+
+
+def test_the_12_hour_choice_shows_on_the_success_and_manage_pages_and_the_month_picker_reschedules(
+        app_server, app_db, session_type, browser: Browser):
+    """An en-GB reader (24 h by default) picks 12h on the booking page: the success page and the manage page
+    write times that way, with the friendly zone name; the manage page's month picker moves the booking."""
+    app = app_server.url
+    address = f"twelve-{uuid.uuid4().hex[:8]}@example.com"
+    page = browser.new_context(timezone_id="Europe/London", locale="en-GB").new_page()
+    page.goto(f"{app}/book/{session_type.id}")
+    page.get_by_role("radio", name="12h").click()
+    pick_in_month_grid(page, (datetime.now(LONDON) + timedelta(days=3)).date())  # far enough ahead to move it
+    expect(page.get_by_test_id("slot").first).to_have_text(re.compile(r"^\d{1,2}:\d\d [AP]M"))
+    page.get_by_test_id("slot").first.click()
+    page.get_by_label("Name").fill("Twelve Hours")
+    page.get_by_label("Email").fill(address)
+    page.get_by_role("button", name=re.compile(r"^Pay")).click()
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry").fill("12/34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Cardholder name").fill("Twelve Hours")
+    page.get_by_role("button", name="Pay").click()
+
+    expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"\d{1,2}:\d\d [AP]M"))
+    expect(page.get_by_test_id("booking-zone")).to_have_text("UK Time")
+    expect(page.get_by_test_id("confirmation-address")).to_contain_text(address)
+    expect(page.get_by_test_id("add-to-outlook")).to_have_attribute(
+        "href", re.compile(r"^https://outlook\.live\.com/calendar/0/deeplink/compose\?"))
+    booked = booking_of(app_db, session_type)
+    assert booked.client_hour12 is True
+
+    page.get_by_test_id("manage-booking-link").click()
+    expect(page).to_have_url(re.compile(r"/manage/[A-Za-z0-9_-]{43}$"))
+    expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"\d{1,2}:\d\d [AP]M"))
+    expect(page.get_by_test_id("booking-zone")).to_have_text("UK Time")
+    expect(page.get_by_test_id("manage-zone")).to_contain_text("UK Time")
+    expect(page.get_by_test_id("reschedule-slot").first).to_contain_text(re.compile(r"[AP]M"))
+
+    target = booked.start_time + timedelta(days=1)
+    pick_in_month_grid(page, target.astimezone(LONDON).date())
+    page.locator(f'input[name="start"][value="{target.astimezone(LONDON).isoformat()}"]').check()
+    page.get_by_test_id("reschedule-submit").click()
+
+    expect(page.get_by_test_id("manage-notice")).to_contain_text("Your booking has moved")
+    expect(page.get_by_test_id("booking-when")).to_contain_text(re.compile(r"\d{1,2}:\d\d [AP]M"))
+    assert booking_of(app_db, session_type).start_time == target
     page.context.close()

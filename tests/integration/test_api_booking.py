@@ -190,16 +190,17 @@ def test_webhook_route_verifies_the_raw_body(client, engine, session, monkeypatc
 
 
 def test_invite_download_for_a_confirmed_booking_only(client, session, engine):
+    from booking.notifications.invites import invite_path
     from tests.factories import make_hold
 
     hold = make_hold(session)
     session.commit()
-    assert client.get(f"/api/bookings/{hold.id}/invite.ics").status_code == 404
+    assert client.get(invite_path(hold.invite_uid)).status_code == 404
 
     hold.status = "confirmed"
     session.add(hold)
     session.commit()
-    response = client.get(f"/api/bookings/{hold.id}/invite.ics")
+    response = client.get(invite_path(hold.invite_uid))
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")

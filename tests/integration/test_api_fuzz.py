@@ -172,5 +172,6 @@ def test_the_webhook_never_fails(client, engine, event_id, event_type, obj, sign
 @FUZZ
 @given(booking_id=any_text, token=any_text)
 def test_calendar_downloads_never_fail(client, engine, booking_id, token):
-    check(engine, lambda: client.get(f"/api/bookings/{quote(booking_id, safe='') or 'x'}/invite.ics"))
+    check(engine, lambda: client.get(f"/api/invites/{quote(booking_id, safe='') or 'x'}/{quote(token, safe='') or 'x'}"
+                                     "/invite.ics"))
     check(engine, lambda: client.get(f"/calendar/{quote(token, safe='') or 'x'}.ics"))

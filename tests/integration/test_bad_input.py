@@ -137,9 +137,9 @@ def test_checkout_with_unstorable_text_is_422(client, engine, session_type, fiel
     assert row_counts(engine) == before
 
 
-@pytest.mark.parametrize("booking_id", ["abc%00def", "%00", "x" * 300, "%C2%B2"])
-def test_an_ics_id_with_a_nul_byte_is_404(client, booking_id):
-    response = client.get(f"/api/bookings/{booking_id}/invite.ics")
+@pytest.mark.parametrize("invite_uid", ["abc%00def", "%00", "x" * 300, "%C2%B2"])
+def test_an_ics_id_with_a_nul_byte_is_404(client, invite_uid):
+    response = client.get(f"/api/invites/{invite_uid}/1.{'a' * 43}/invite.ics")
 
     assert_refused(response, 404)
 

@@ -33,7 +33,7 @@ from booking.core.models import (
     PaymentStatus,
     SessionType,
 )
-from booking.notifications import calendar_feed
+from booking.notifications import calendar_feed, invites
 from booking.notifications.ics import booking_uid, site_domain
 from booking.notifications.outbox import NotificationKind, build_message, queue_booking_notifications
 from booking_ui import api, routes
@@ -230,7 +230,7 @@ def test_the_emailed_the_downloaded_and_the_feed_invites_share_one_uid_and_the_l
         (invite,) = [part for part in message.iter_attachments() if part.get_filename() == "invite.ics"]
         emailed.append(icalendar.Calendar.from_ical(invite.get_payload(decode=True)).walk("VEVENT")[0])
     session.commit()  # end the read (SQLite: it holds the write lock the API's transactions need)
-    download = client.get(routes.booking_invite(booking.id))
+    download = client.get(invites.invite_path(booking.invite_uid))  # what the success page gives the payer
     assert download.status_code == 200
     (downloaded,) = icalendar.Calendar.from_ical(download.content).walk("VEVENT")
     (in_feed,) = feed_events(client, new_token(engine, builder.id))

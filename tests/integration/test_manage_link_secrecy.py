@@ -105,26 +105,69 @@ def test_the_cancel_page_works_by_the_hold_key_alone(engine, gateway, session_ty
     assert len(gateway.created) == 2  # a new Checkout Session for the same hold
 
 
-def test_a_stranger_opening_a_paid_success_url_sees_no_manage_link(engine, gateway, session_type):
+def test_a_stranger_opening_a_paid_success_url_is_told_only_that_it_was_paid(engine, gateway, session_type):
     from booking_ui.state.payment import SuccessState
 
     started = begin(engine, gateway, session_type)
     gateway.pay(started.checkout_session_id)
     query = {"session_id": started.checkout_session_id}
+    private = ("Ann", "ann@example.com", "meet.example", "Quick consult", "/manage/", "/api/invites/",
+               started.booking_id, START.strftime("%H:%M"))
 
     for key in ("", STRANGER):  # even first, before the paying browser ever came back
         stranger = page_state(SuccessState, "/payment/success", query, hold_key=key)
         call(stranger, "load")
-        assert stranger.state == "confirmed" and stranger.summary.manage_path == ""
-        assert "/manage/" not in visible_text(stranger)
+        assert stranger.state == "confirmed" and not stranger.own and stranger.summary is None
+        assert stranger.page_title.startswith("Payment received")
+        assert not [word for word in private if word in visible_text(stranger)]
+        # Nothing to act on either: the buttons of an unpaid page need the booking.
+        assert call(stranger, "pick_another_time") is None and call(stranger, "continue_payment") is None
 
     payer = page_state(SuccessState, "/payment/success", query, hold_key=PAYER)
     call(payer, "load")
-    assert payer.state == "confirmed" and payer.summary.manage_path.startswith("/manage/")
+    assert payer.state == "confirmed" and payer.own and payer.summary.manage_path.startswith("/manage/")
+    assert payer.summary.location == "https://meet.example/room" and payer.summary.client_email == "ann@example.com"
+    assert payer.summary.invite_path.startswith("/api/invites/")
 
     again = page_state(SuccessState, "/payment/success", query, hold_key=STRANGER)
     call(again, "load")
-    assert again.summary.manage_path == "" and payer.summary.manage_path not in visible_text(again)
+    assert again.summary is None and payer.summary.manage_path not in visible_text(again)
+
+
+def test_the_invite_download_is_keyed_by_a_signed_link_not_the_booking_id(engine, gateway, session_type):
+    from starlette.testclient import TestClient
+
+    from booking.notifications import invites
+    from booking_ui import api
+    from booking_ui.state.payment import SuccessState
+
+    started = begin(engine, gateway, session_type)
+    gateway.pay(started.checkout_session_id)
+    payer = page_state(SuccessState, "/payment/success", {"session_id": started.checkout_session_id},
+                       hold_key=PAYER)
+    call(payer, "load")
+    client = TestClient(api.build_api())
+
+    old = client.get(f"/api/bookings/{started.booking_id}/invite.ics")  # the id-keyed URL the probe used
+    assert old.status_code == 404 and b"BEGIN:VCALENDAR" not in old.content and b"meet.example" not in old.content
+
+    download = client.get(payer.summary.invite_path)  # the link only the paying browser was given
+    assert download.status_code == 200 and b"LOCATION:https://meet.example/room" in download.content
+    assert started.booking_id.encode() not in download.content
+
+    uid, token = payer.summary.invite_path.split("/")[3:5]
+    expires, signature = token.split(".")
+    refused = [
+        f"/api/invites/{uid}/{int(expires) + 60}.{signature}/invite.ics",  # a later expiry, same signature
+        f"/api/invites/{started.booking_id}/{token}/invite.ics",  # the booking id in the UID's place
+        f"/api/invites/{uid}/{'1' * 10}.{'a' * 43}/invite.ics",
+        invites.INVITE_PATH.format(invite_uid=uid, token=invites.invite_token(
+            uid, now=datetime.now(timezone.utc) - invites.INVITE_LINK_TTL - timedelta(minutes=1))),  # expired
+    ]
+    for path in refused:
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "booking_not_found"
+        assert b"meet.example" not in response.content
 
 
 def test_receipts_refuse_odd_hold_keys(engine, gateway, session_type):

@@ -412,3 +412,47 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
     migrations.downgrade(empty_url, "0007")
     with connected(empty_url) as engine:
         assert "invite_uid" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
+
+
+def test_0014_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> None:
+    """`booking.client_hour12` is added in place (SQLite's overlap triggers stay); bookings made before it read
+    as before (NULL: a 24-hour clock); the downgrade drops it."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlmodel import Session
+
+    from booking.core.models import Booking
+
+    migrations.upgrade(empty_url, "0009")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
+            " horizon_days, slot_step_minutes, created_at)"
+            " VALUES (1, 'Ada', 'ada', 'ada@example.com', 'Europe/London', '', 0, 0, 60, 30, :now)"), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO client (id, name, email, created_at) VALUES (1, 'Ann', 'ann@example.com', :now)"),
+            {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO session_type (id, builder_id, name, description, duration_minutes, price_amount, currency,"
+            " active, created_at, updated_at) VALUES (1, 1, 'Consult', '', 60, 5000, 'gbp', TRUE, :now, :now)"),
+            {"now": now})
+        start = now + timedelta(days=3)
+        connection.execute(sa.text(
+            "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+            " client_time_zone, reschedule_count, invite_sequence, invite_uid, created_at, updated_at)"
+            " VALUES ('old', 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, 'inv-old', :now, :now)"),
+            {"start": start, "end": start + timedelta(hours=1), "now": now})
+
+    migrations.upgrade(empty_url, "head")
+
+    with connected(empty_url) as engine, Session(engine) as session:
+        assert session.get(Booking, "old").client_hour12 is None
+        session.add(Booking(client_id=1, builder_id=1, session_type_id=1, start_time=start + timedelta(minutes=30),
+                            end_time=start + timedelta(minutes=90), client_hour12=True))
+        with pytest.raises(sa.exc.IntegrityError):  # the overlap guard survived the migration
+            session.commit()
+    migrations.downgrade(empty_url, "0009")
+    with connected(empty_url) as engine:
+        assert "client_hour12" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
+    migrations.upgrade(empty_url, "head")

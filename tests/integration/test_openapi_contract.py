@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from booking.core.config import get_settings
 from booking.core.models import Booking
-from booking.notifications import calendar_feed, manage_links
+from booking.notifications import calendar_feed, invites, manage_links
 from booking_ui import api, deps, routes
 from booking_ui.middleware import HardeningMiddleware, HardeningSettings
 from tests.factories import make_builder, make_session_type
@@ -111,8 +111,11 @@ POST from our own page with its CSRF token) keep to the document too."""
                              headers={"Stripe-Signature": se.sign(payload)}).call_and_validate(checks=CHECKS)
     assert confirmed.status_code == 200 and confirmed.json()["received"] is True
 
+    with Session(engine) as db:  # the success page hands the paying browser a signed link by the invite's UID
+        invite_uid = db.get(Booking, booking_id).invite_uid
     invite = operation(routes.API_ICS, "GET").Case(
-        path_parameters={"booking_id": booking_id}).call_and_validate(checks=CHECKS)
+        path_parameters={"invite_uid": invite_uid, "token": invites.invite_token(invite_uid)},
+    ).call_and_validate(checks=CHECKS)
     assert invite.status_code == 200 and b"BEGIN:VEVENT" in invite.content
 
     with Session(engine, expire_on_commit=False) as db:  # the link in the client's emails, the builder's feed

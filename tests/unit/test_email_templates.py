@@ -306,3 +306,33 @@ def test_the_subject_time_is_the_instant_seen_on_the_recipients_clock(start: dat
 
 def replace_offset(name: str | None) -> str:
     return f"UTC{name}" if name and name[0] in "+-" else str(name)
+
+
+# --- issue #14: the client's clock, friendly zone names, calendar links ------------------------------------------
+
+
+def test_the_client_reads_their_emails_on_the_clock_they_chose_and_the_builder_on_24_hours() -> None:
+    facts = _facts(client_hour12=True)  # 14:00 UTC: 9:00 AM in New York
+
+    client = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=facts)
+    builder = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=BUILDER, facts=facts)
+
+    assert "9:00 AM–10:00 AM EST" in client.text and "9:00 AM EST" in client.subject
+    assert "Eastern Time (America/New_York)" in client.text
+    assert "14:00–15:00 GMT" in builder.text and "AM" not in builder.text and "PM" not in builder.text
+    assert "09:00–10:00" in render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT,
+                                                 facts=_facts(client_hour12=False)).text
+
+
+def test_the_confirmation_offers_google_and_outlook_to_the_client_only() -> None:
+    facts = _facts(google_calendar_url="https://calendar.google.com/calendar/render?action=TEMPLATE&text=x",
+                   outlook_calendar_url="https://outlook.live.com/calendar/0/deeplink/compose?subject=x")
+
+    client = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=facts)
+    builder = render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED, role=BUILDER, facts=facts)
+    cancelled = render_booking_email(kind=NotificationKind.BOOKING_CANCELLED, role=CLIENT, facts=facts)
+
+    assert "Add to Google Calendar: https://calendar.google.com/" in client.text
+    assert "Add to Outlook: https://outlook.live.com/" in client.text
+    assert 'href="https://calendar.google.com/calendar/render?action=TEMPLATE&amp;text=x"' in client.html
+    assert "Add to Google" not in builder.text and "Add to Google" not in cancelled.text

@@ -188,3 +188,33 @@ def test_only_the_exact_csrf_token_of_the_action_passes(presented):
     assert manage_links.csrf_ok(digest, "cancel", good, key=KEY)
     assert not manage_links.csrf_ok(digest, "reschedule", good, key=KEY)
     assert manage_links.csrf_ok(digest, "cancel", presented, key=KEY) == (presented == good)
+
+
+# --- the booking page's refund tier (issue #14) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hours_ahead,expected", [
+    (27, "Booked 27 h ahead: a full refund if you cancel up to 24 h before, then 50 % back up to 2 h before."),
+    (24, "Booked 24 h ahead: a full refund if you cancel up to 24 h before, then 50 % back up to 2 h before."),
+    (6, "Booked 6 h ahead: 50 % back if you cancel up to 2 h before (the full-refund window has already passed)."),
+    (1.5, "Booked 1 h ahead: no refund if you cancel, as the refund windows have already passed."),
+    (0.5, "Booked less than 1 h ahead: no refund if you cancel, as the refund windows have already passed."),
+])
+def test_the_refund_tier_of_a_time_picked_now(hours_ahead, expected):
+    now = START - timedelta(hours=hours_ahead)
+
+    assert policy.booking_tier_text(STANDARD, start=START, now=now) == expected
+
+
+def test_the_refund_tier_follows_the_builders_own_policy():
+    generous = CancellationPolicy(full_refund_hours=48, partial_refund_percent=0, partial_refund_hours=0,
+                                  reschedule_hours=24, max_reschedules=1)
+    until_start = CancellationPolicy(full_refund_hours=0, partial_refund_percent=0, partial_refund_hours=0,
+                                     reschedule_hours=0, max_reschedules=0)
+
+    assert policy.booking_tier_text(generous, start=START, now=START - timedelta(hours=72)) == (
+        "Booked 72 h ahead: a full refund if you cancel up to 48 h before.")
+    assert policy.booking_tier_text(generous, start=START, now=START - timedelta(hours=30)).endswith(
+        "no refund if you cancel, as the refund windows have already passed.")
+    assert policy.booking_tier_text(until_start, start=START, now=START - timedelta(hours=3)) == (
+        "Booked 3 h ahead: a full refund if you cancel up to the start.")
