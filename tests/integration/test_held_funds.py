@@ -13,10 +13,14 @@ import pytest
 import stripe
 from sqlmodel import Session
 
-from booking.payments import release
+from booking.accounts.authz import Actor, Forbidden
+from booking.core.models import UserAccount, UserRole
+from booking.payments import connect, release
+from booking.payments.gateway import BalanceAmount, ConnectedBalance
 from stripe_emulator.core import fees
 from stripe_emulator.server import EmulatorServer
 from tests.support import money_flows as flows
+from tests.support.admin_states import make_user
 from tests.support.money_flows import SETTINGS
 
 GBP_FEE_5000 = fees.standard("US").fee(5000, "gbp")  # the emulator's default schedule: 2.9 % + 20p
@@ -173,3 +177,84 @@ def test_older_payments_get_their_journal_from_their_rows(world):
     assert release.backfill_journal(engine=engine) == 0
     flows.run_jobs(engine, gateway, deliveries)
     assert flows.journal_of(engine, booking)[1] == {**expected, "stripe_fee": GBP_FEE_5000}
+
+
+def test_the_payouts_page_says_what_is_held_why_and_when_then_shows_the_release(world):
+    engine, gateway, emulator, deliveries = world
+    shop = flows.new_shop(engine)
+    account_id = flows.start_account(engine, gateway, shop)
+    booking = flows.book_and_pay(engine, gateway, emulator, deliveries, shop)
+
+    with Session(engine) as session:
+        view = connect.payouts_view(session=session, actor=shop.actor, settings=SETTINGS)
+    assert view.held == connect.HeldFunds(amounts=["£44.70"], bookings=1,
+                                          reason="Stripe onboarding isn't finished, so Stripe can't pay you yet.",
+                                          when=connect.HELD_UNTIL)
+    assert "usually within a few minutes" in view.held.when
+    [row] = view.transfers
+    assert (row.held_by_platform, row.released, row.transfer_id) == (True, False, "")
+
+    flows.control(emulator, f"accounts/{account_id}/onboarding", choice="complete", bank_account="000123456789")
+    deliveries.flush()
+    with Session(engine) as session:
+        assert connect.payouts_view(session=session, actor=shop.actor, settings=SETTINGS).held.when == \
+            connect.RELEASING
+    flows.run_jobs(engine, gateway, deliveries)
+    with Session(engine) as session:
+        view = connect.payouts_view(session=session, actor=shop.actor, settings=SETTINGS)
+    [row] = view.transfers
+    assert view.held is None
+    assert (row.held_by_platform, row.released, row.net, row.fee) == (False, True, "£44.70", "£5.30")
+    assert row.transfer_id == flows.payment_of(engine, booking).release_transfer_id and row.released_at
+    [total] = view.totals
+    assert (total.net, total.fees, total.held) == ("£44.70", "£5.30", "£0.00")
+
+
+def test_the_fee_report_shows_stripe_s_fees_and_the_real_net_and_each_payment_s_breakdown(world):
+    engine, gateway, emulator, deliveries = world
+    admin_id = make_user(engine, email=f"ops-{id(world)}@example.test", role=UserRole.ADMIN)
+    with Session(engine) as session:
+        admin = Actor.of(session.get(UserAccount, admin_id))
+    shop = flows.new_shop(engine)
+    flows.onboard(engine, gateway, emulator, deliveries, shop)
+    paid = flows.book_and_pay(engine, gateway, emulator, deliveries, shop)
+    refunded = flows.book_and_pay(engine, gateway, emulator, deliveries, shop)
+    flows.refund(engine, gateway, deliveries, shop, refunded, 2000)
+    flows.run_jobs(engine, gateway, deliveries)
+
+    with Session(engine) as session:
+        [month] = [row for row in connect.fee_report(session=session, actor=admin) if row.currency == "GBP"]
+        breakdown = connect.money_breakdown(session=session, actor=admin, booking_id=refunded)
+        with pytest.raises(Forbidden):
+            connect.money_breakdown(session=session, actor=shop.actor, booking_id=refunded)
+    kept = 530 + 530 - 212
+    assert (month.fees, month.fees_refunded, month.fees_kept) == ("£10.60", "£2.12", f"£{kept / 100:.2f}")
+    assert month.stripe_fees == f"£{2 * GBP_FEE_5000 / 100:.2f}"
+    assert month.net == f"£{(kept - 2 * GBP_FEE_5000) / 100:.2f}" and not month.net_negative
+
+    assert breakdown.balanced and breakdown.title == "£50.00 paid, £20.00 refunded"
+    assert sorted((line.label, line.source, line.destination, line.amount) for line in breakdown.lines) == sorted([
+        ("The client paid", "Client", "Platform", "£50.00"),
+        ("Transfer to the builder", "Platform", "Builder", "£50.00"),
+        ("Platform fee", "Builder", "Platform", "£5.30"),
+        ("Refund to the client", "Platform", "Client", "£20.00"),
+        ("Transfer reversed (a refund)", "Builder", "Platform", "£20.00"),
+        ("Platform fee given back (a refund)", "Platform", "Builder", "£2.12"),
+        ("Stripe's processing fee", "Platform", "Stripe", f"£{GBP_FEE_5000 / 100:.2f}"),
+    ])
+    builder_has = 5000 - 530 - 2000 + 212
+    assert {p.party: p.amount for p in breakdown.parties} == {
+        "Client": "−£30.00", "Builder": f"£{builder_has / 100:.2f}", "Stripe": f"£{GBP_FEE_5000 / 100:.2f}",
+        "Platform": f"£{(3000 - builder_has - GBP_FEE_5000) / 100:.2f}"}
+    assert all(line.stripe_object_id for line in breakdown.lines if line.label != "Platform fee given back (a refund)"
+               and line.label != "Platform fee")
+
+
+def test_a_negative_balance_is_explained_and_shown_with_a_minus_sign():
+    negative = ConnectedBalance(available=[BalanceAmount(amount=-6300, currency="gbp")],
+                                pending=[BalanceAmount(amount=1200, currency="gbp")])
+    assert connect.balance_lines(negative) == (["−£63.00"], ["£12.00"])
+    assert connect.balance_note(negative).startswith("Refunds after payout")
+    assert "recovered from your next payouts" in connect.balance_note(negative)
+    assert connect.balance_note(ConnectedBalance(available=[BalanceAmount(amount=0, currency="gbp")],
+                                                 pending=[])) == ""
