@@ -74,7 +74,13 @@ def record(*, session: Session, payment: Payment, kind: MovementKind, amount: in
         if not stripe_object_id:
             raise BadMovement(f"{kind.value} needs a Stripe object id or an explicit key")
         key = movement_key(kind, stripe_object_id)
-    if session.exec(select(MoneyMovement.id).where(MoneyMovement.key == key)).first() is not None:
+    existing = session.exec(select(MoneyMovement).where(MoneyMovement.key == key)).first()
+    if existing is not None:
+        # The amount never changes; a Stripe id learnt later (a transfer named by a later event) is filled in.
+        if stripe_object_id and existing.stripe_object_id is None:
+            existing.stripe_object_id = stripe_object_id
+            session.add(existing)
+            session.flush()
         return None
     source, destination = FLOWS[kind]
     row = MoneyMovement(payment_id=payment.id, kind=kind, source=source, destination=destination, amount=int(amount),
