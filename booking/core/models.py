@@ -403,6 +403,10 @@ class Payment(SQLModel, table=True):
     destination_account_id: str | None = Field(default=None, max_length=255)
     transfer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
     net_amount: int | None = None
+    # Held funds (no destination: the builder's payouts were not enabled): the transfer that paid the
+    # builder's share out once they were (booking/payments/release.py), made once per payment.
+    release_transfer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    released_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None

@@ -33,6 +33,7 @@ from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
 from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
 from booking.ops import locks
+from booking.payments import release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
 
 log = logging.getLogger("booking.worker")
@@ -100,6 +101,24 @@ def apply_stored_events(ctx: Context) -> int:
     return processor()
 
 
+def keep_money_journal(ctx: Context) -> int:
+    """Older payments get their journal from their rows (the first tick backfills), and each paid charge
+    its Stripe fee from its balance transaction."""
+    recorded = release.backfill_journal(engine=ctx.engine)
+    gateway = ctx.gateway()
+    if gateway is not None:
+        recorded += release.record_stripe_fees(engine=ctx.engine, gateway=gateway,
+                                               skip=ctx.once("fee-less-payments", set))
+    return recorded
+
+
+def release_held_funds(ctx: Context) -> release.ReleaseResult | None:
+    gateway = ctx.gateway()
+    if gateway is None:
+        return None
+    return release.release_held_funds(engine=ctx.engine, gateway=gateway, settings=ctx.settings)
+
+
 def _no_stripe_key() -> PaymentGateway:
     raise RuntimeError("STRIPE_SECRET_KEY is not set: stored webhook events cannot be applied")
 
@@ -108,6 +127,8 @@ JOBS: tuple[Job, ...] = (
     Job("hold-sweeper", every=lambda s: s.sweep_interval_seconds, tick=sweep_holds),
     Job("late-refunds", every=lambda s: s.sweep_interval_seconds, tick=send_late_refunds),
     Job("outbox", every=lambda s: s.notification_interval_seconds, tick=send_outbox),
+    Job("money-journal", every=lambda s: s.sweep_interval_seconds, tick=keep_money_journal),
+    Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
 )

@@ -4,7 +4,8 @@
 - `pricing`  what a client pays and what the platform keeps (fees, fee refunds)
 - `ledger`   Payment and Refund rows: the only writer of money records; "which booking is this Stripe object about?"
 - `movements` the money journal: every movement of a payment's money between client, platform, builder and Stripe
-- `connect`  builders' Express accounts, onboarding, balances and payouts
+- `connect`  builders' Express accounts, onboarding, balances and payouts, the fee report, a payment's breakdown
+- `release`  held funds paid out once a builder's payouts are enabled; Stripe's fees read; the journal's backfill
 """
 
 from booking.payments.connect import (
@@ -12,14 +13,20 @@ from booking.payments.connect import (
     AccountState,
     ConnectedBuilderRow,
     FeeMonthRow,
+    HeldFunds,
+    MoneyBreakdown,
+    MovementLine,
+    PartyTotal,
     PayoutRow,
     PayoutsNotReady,
     TotalRow,
     TransferRow,
     balance_lines,
+    balance_note,
     connected_builders,
     fee_report,
     login_link,
+    money_breakdown,
     payouts_view,
     refresh_money,
     renew_onboarding_link,
@@ -33,6 +40,10 @@ __all__ = [
     "AccountState",
     "ConnectedBuilderRow",
     "FeeMonthRow",
+    "HeldFunds",
+    "MoneyBreakdown",
+    "MovementLine",
+    "PartyTotal",
     "PaymentProviderError",
     "PayoutRow",
     "PayoutsNotReady",
@@ -41,11 +52,13 @@ __all__ = [
     "TotalRow",
     "TransferRow",
     "balance_lines",
+    "balance_note",
     "connected_builders",
     "describe",
     "gateway_from_settings",
     "fee_report",
     "login_link",
+    "money_breakdown",
     "payouts_view",
     "quote",
     "refresh_money",

@@ -39,7 +39,11 @@ from booking.core.models import (
     Booking,
     Builder,
     Client,
+    MoneyMovement,
+    MovementKind,
+    Party,
     Payment,
+    PaymentStatus,
     Payout,
     PayoutStatus,
     Refund,
@@ -49,7 +53,7 @@ from booking.core.models import (
 from booking.core.time import format_datetime, format_money
 from booking.notifications import outbox as notifications
 from booking.payments import ledger as payment_records
-from booking.payments import pricing
+from booking.payments import movements, pricing, release
 from booking.payments.gateway import (
     ConnectedAccount,
     ConnectedBalance,
@@ -612,7 +616,9 @@ class TransferRow:
     fee_refunded: str
     transfer_id: str
     status: str  # paid | partially_refunded | refunded
-    held_by_platform: bool
+    held_by_platform: bool  # taken before the builder's payouts were enabled, not released yet
+    released: bool = False  # held, then paid out by a transfer once their payouts were enabled
+    released_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -635,6 +641,17 @@ class TotalRow:
 
 
 @dataclass(frozen=True)
+class HeldFunds:
+    """What the platform holds for a builder (payments taken before their payouts were enabled): how much
+    of it is theirs, why it is held and when it goes out (booking/payments/release.py pays it)."""
+
+    amounts: list[str]  # the builder's share, per currency: "£44.70"
+    bookings: int
+    reason: str
+    when: str
+
+
+@dataclass(frozen=True)
 class PayoutsView:
     builder_id: int
     builder_name: str
@@ -645,6 +662,7 @@ class PayoutsView:
     total: int
     payouts: list[PayoutRow]
     totals: list[TotalRow]
+    held: HeldFunds | None = None
 
 
 def account_view(builder: Builder, settings: Any, zone: tzinfo) -> AccountView:
@@ -668,7 +686,43 @@ def payouts_view(*, session: Session, actor: Actor, settings: Any, builder_id: i
     return PayoutsView(builder_id=builder.id, builder_name=builder.name,
                        account=account_view(builder, settings, zone), transfers=transfers, page=page,
                        pages=pages, total=total, payouts=_recent_payouts(session, builder.id, zone),
-                       totals=_totals(session, builder.id))
+                       totals=_totals(session, builder.id), held=held_funds(session=session, builder=builder,
+                                                                            settings=settings))
+
+
+HELD_BECAUSE = {
+    AccountState.NOT_STARTED: "Payouts aren't set up yet, so Stripe can't pay you.",
+    AccountState.INCOMPLETE: "Stripe onboarding isn't finished, so Stripe can't pay you yet.",
+    AccountState.RESTRICTED: "Stripe has paused your payouts until it gets the details it asks for.",
+    AccountState.ENABLED: "These payments were taken before your payouts were enabled.",
+}
+HELD_UNTIL = "As soon as your payouts are enabled: usually within a few minutes of finishing Stripe's onboarding."
+RELEASING = "Your payouts are enabled: it is being sent to your Stripe account now (usually within a few minutes)."
+
+
+def held_funds(*, session: Session, builder: Builder, settings: Any) -> HeldFunds | None:
+    """The builder's share of what the platform holds for them, why, and when it is released (None: nothing
+    held)."""
+    held = session.exec(
+        select(Payment).join(Booking, Booking.id == Payment.booking_id)
+        .where(Booking.builder_id == builder.id, Payment.destination_account_id.is_(None),
+               Payment.release_transfer_id.is_(None),
+               Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)))
+    ).all()
+    shares: dict[str, int] = {}
+    count = 0
+    for payment in held:
+        share = release.builder_share(amount=payment.amount, refunded=payment.amount_refunded,
+                                      currency=payment.currency, settings=settings)
+        if share > 0:
+            shares[payment.currency] = shares.get(payment.currency, 0) + share
+            count += 1
+    if not count:
+        return None
+    state = account_state(builder)
+    return HeldFunds(amounts=[format_money(amount, currency) for currency, amount in sorted(shares.items())],
+                     bookings=count, reason=HELD_BECAUSE[state],
+                     when=RELEASING if state == AccountState.ENABLED else HELD_UNTIL)
 
 
 def _zone_of(builder: Builder) -> tzinfo:
@@ -693,6 +747,17 @@ def _paid_payments_of(builder_id: int) -> Any:
     )
 
 
+def _released_net(session: Session, payment_ids: list[int]) -> dict[int, int]:
+    """What the builder has of each released payment: its transfer less reversals (the journal)."""
+    if not payment_ids:
+        return {}
+    signed = sa.case((MoneyMovement.kind == MovementKind.TRANSFER, MoneyMovement.amount),
+                     (MoneyMovement.kind == MovementKind.TRANSFER_REVERSAL, -MoneyMovement.amount), else_=0)
+    rows = session.exec(select(MoneyMovement.payment_id, sa.func.sum(signed))
+                        .where(MoneyMovement.payment_id.in_(payment_ids)).group_by(MoneyMovement.payment_id)).all()
+    return {payment_id: int(net or 0) for payment_id, net in rows}
+
+
 def _transfers(session: Session, builder_id: int, zone: tzinfo, page: int) -> tuple[list[TransferRow], int, int, int]:
     query = _paid_payments_of(builder_id)
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
@@ -701,19 +766,27 @@ def _transfers(session: Session, builder_id: int, zone: tzinfo, page: int) -> tu
     found = session.exec(query.order_by(Payment.paid_at.desc(), Payment.id.desc())
                          .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     returned = _fee_refunds(session, [payment.id for payment, *_ in found])
+    released_net = _released_net(session, [payment.id for payment, *_ in found if payment.release_transfer_id])
     rows = []
     for payment, start, booking_name, client_name, type_name in found:
-        held = not payment.destination_account_id
+        released = bool(payment.release_transfer_id)
+        held = not payment.destination_account_id and not released
         currency, fee_back = payment.currency, returned.get(payment.id, 0)
+        if released:
+            net = format_money(released_net.get(payment.id, 0), currency)
+            fee = format_money(max(payment.amount - payment.amount_refunded - released_net.get(payment.id, 0), 0),
+                               currency)
+        else:
+            net = "" if held or payment.net_amount is None else format_money(payment.net_amount, currency)
+            fee = "" if held else format_money(payment.application_fee_amount, currency)
         rows.append(TransferRow(
             booking_id=payment.booking_id, session_time=_format_time(start, zone),
             client=booking_name or client_name, session_type=type_name,
-            amount=format_money(payment.amount, currency),
-            fee="" if held else format_money(payment.application_fee_amount, currency),
-            net="" if held or payment.net_amount is None else format_money(payment.net_amount, currency),
+            amount=format_money(payment.amount, currency), fee=fee, net=net,
             refunded=format_money(payment.amount_refunded, currency) if payment.amount_refunded else "",
             fee_refunded=format_money(fee_back, currency) if fee_back else "",
-            transfer_id=payment.transfer_id or "", status=str(payment.status), held_by_platform=held,
+            transfer_id=payment.transfer_id or payment.release_transfer_id or "", status=str(payment.status),
+            held_by_platform=held, released=released, released_at=_format_time(payment.released_at, zone),
         ))
     return rows, page, pages, total
 
@@ -744,16 +817,25 @@ def _totals(session: Session, builder_id: int) -> list[TotalRow]:
     fee_back = (select(Refund.payment_id.label("payment_id"),
                        sa.func.sum(Refund.application_fee_refunded).label("fee_back"))
                 .where(Refund.status.in_(payment_records.ACCEPTED_REFUNDS)).group_by(Refund.payment_id).subquery())
+    signed = sa.case((MoneyMovement.kind == MovementKind.TRANSFER, MoneyMovement.amount),
+                     (MoneyMovement.kind == MovementKind.TRANSFER_REVERSAL, -MoneyMovement.amount), else_=0)
+    sent = (select(MoneyMovement.payment_id.label("payment_id"), sa.func.sum(signed).label("sent"))
+            .group_by(MoneyMovement.payment_id).subquery())
     destination = Payment.destination_account_id.is_not(None)
+    released = Payment.release_transfer_id.is_not(None)
+    released_net = sa.func.coalesce(sent.c.sent, 0)
     rows = session.exec(
         select(Payment.currency, sa.func.count(),
                sa.func.sum(Payment.amount - Payment.amount_refunded),
                sa.func.sum(sa.case((destination, Payment.application_fee_amount - sa.func.coalesce(fee_back.c.fee_back, 0)),
+                                   (released, Payment.amount - Payment.amount_refunded - released_net),
                                    else_=0)),
-               sa.func.sum(sa.case((destination, sa.func.coalesce(Payment.net_amount, 0)), else_=0)),
-               sa.func.sum(sa.case((destination, 0), else_=Payment.amount - Payment.amount_refunded)))
+               sa.func.sum(sa.case((destination, sa.func.coalesce(Payment.net_amount, 0)), (released, released_net),
+                                   else_=0)),
+               sa.func.sum(sa.case((destination, 0), (released, 0), else_=Payment.amount - Payment.amount_refunded)))
         .join(Booking, Booking.id == Payment.booking_id)
         .outerjoin(fee_back, fee_back.c.payment_id == Payment.id)
+        .outerjoin(sent, sent.c.payment_id == Payment.id)
         .where(Booking.builder_id == builder_id, Payment.status.in_(SETTLED_STATES))
         .group_by(Payment.currency).order_by(Payment.currency)
     ).all()
@@ -764,11 +846,22 @@ def _totals(session: Session, builder_id: int) -> list[TotalRow]:
 
 
 def balance_lines(balance: ConnectedBalance | None) -> tuple[list[str], list[str]]:
-    """("£45.00", ...) available and pending, for the page."""
+    """("£45.00", "−£63.00", ...) available and pending, for the page (a real minus sign: format_money)."""
     if balance is None:
         return [], []
     return ([format_money(item.amount, item.currency) for item in balance.available],
             [format_money(item.amount, item.currency) for item in balance.pending])
+
+
+NEGATIVE_BALANCE = ("Refunds after payout: money refunded to clients after it was paid out to you. It is "
+                    "recovered from your next payouts (Stripe may debit your bank account if none come).")
+
+
+def balance_note(balance: ConnectedBalance | None) -> str:
+    """Why a balance is below zero, in words ("" when it is not)."""
+    if balance is None or not any(item.amount < 0 for item in (*balance.available, *balance.pending)):
+        return ""
+    return NEGATIVE_BALANCE
 
 
 # --- the platform admin: fees collected, and accounts needing attention ------------------------------------
@@ -782,8 +875,12 @@ class FeeMonthRow:
     gross: str
     fees: str
     fees_refunded: str
-    fees_kept: str
-    held: str  # paid to the platform for builders without payouts (minus refunds)
+    fees_kept: str  # application fees less fee refunds, and what the platform kept of released payments
+    held: str  # paid to the platform for builders without payouts (minus refunds), not released yet
+    stripe_fees: str = ""  # Stripe's processing fees of the month's charges (the journal's STRIPE_FEE)
+    dispute_fees: str = ""  # Stripe's dispute fees less those given back
+    net: str = ""  # the platform's real net: fees kept − Stripe's fees − dispute fees
+    net_negative: bool = False
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
@@ -809,12 +906,13 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
                        sa.func.sum(Refund.application_fee_refunded).label("fee_back"))
                 .where(Refund.status.in_(payment_records.ACCEPTED_REFUNDS)).group_by(Refund.payment_id).subquery())
     destination = Payment.destination_account_id.is_not(None)
+    released = Payment.release_transfer_id.is_not(None)
     paid = (
         select(month_index.label("month_index"), Payment.currency.label("currency"),
                (Payment.amount - Payment.amount_refunded).label("gross"),
                sa.case((destination, Payment.application_fee_amount), else_=0).label("fee"),
                sa.case((destination, sa.func.coalesce(fee_back.c.fee_back, 0)), else_=0).label("fee_back"),
-               sa.case((destination, 0), else_=Payment.amount - Payment.amount_refunded).label("held"))
+               sa.case((destination, 0), (released, 0), else_=Payment.amount - Payment.amount_refunded).label("held"))
         .outerjoin(fee_back, fee_back.c.payment_id == Payment.id)
         .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
                Payment.paid_at < bounds[-1])
@@ -825,16 +923,120 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
                sa.func.sum(paid.c.fee), sa.func.sum(paid.c.fee_back), sa.func.sum(paid.c.held))
         .group_by(paid.c.month_index, paid.c.currency)
     ).all()
+    journal = _journal_by_month(session, month_index, bounds)
     report = []
     for index, currency, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
+        sums = journal.get((int(index), currency), {})
+        released_kept = sums.get("released_kept", 0)
+        kept = pricing.fee_kept(fee=fee, fee_refunded=back) + released_kept
+        stripe_fees = sums.get(MovementKind.STRIPE_FEE, 0)
+        dispute_fees = sums.get(MovementKind.DISPUTE_FEE, 0) - sums.get(MovementKind.DISPUTE_FEE_RETURN, 0)
+        net = kept - stripe_fees - dispute_fees
         report.append((int(index), currency, FeeMonthRow(
             month=starts[int(index)].strftime("%Y-%m") if int(index) < months else "",
             currency=currency.upper(), payments=int(count), gross=format_money(int(gross or 0), currency),
-            fees=format_money(fee, currency), fees_refunded=format_money(back, currency),
-            fees_kept=format_money(pricing.fee_kept(fee=fee, fee_refunded=back), currency),
-            held=format_money(int(held or 0), currency))))
+            fees=format_money(fee + released_kept, currency), fees_refunded=format_money(back, currency),
+            fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
+            stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
+            net=format_money(net, currency), net_negative=net < 0)))
     return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1]))]
+
+
+# What the platform keeps of a released payment: what the client paid net, less what the builder still has.
+_KEPT_OF_RELEASED = {MovementKind.CHARGE: 1, MovementKind.REFUND: -1, MovementKind.TRANSFER: -1,
+                     MovementKind.TRANSFER_REVERSAL: 1}
+
+
+def _journal_by_month(session: Session, month_index: Any, bounds: list[datetime]) -> dict[tuple[int, str], dict]:
+    """The journal's totals per (month of payment, currency): Stripe's and dispute fees by kind, and
+    "released_kept", the platform's share of released payments."""
+    released = Payment.release_transfer_id.is_not(None)
+    rows = session.exec(
+        select(month_index, Payment.currency, released, MoneyMovement.kind, sa.func.sum(MoneyMovement.amount))
+        .join(MoneyMovement, MoneyMovement.payment_id == Payment.id)
+        .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
+               Payment.paid_at < bounds[-1])
+        .group_by(month_index, Payment.currency, released, MoneyMovement.kind)
+    ).all()
+    sums: dict[tuple[int, str], dict] = {}
+    for index, currency, is_released, kind, amount in rows:
+        bucket = sums.setdefault((int(index), currency), {})
+        kind, amount = MovementKind(kind), int(amount or 0)
+        bucket[kind] = bucket.get(kind, 0) + amount
+        if is_released and kind in _KEPT_OF_RELEASED:
+            bucket["released_kept"] = bucket.get("released_kept", 0) + _KEPT_OF_RELEASED[kind] * amount
+    return sums
+
+
+# --- where every penny of one payment went (the journal, for platform admins) ------------------------------
+
+MOVEMENT_LABELS = {
+    MovementKind.CHARGE: "The client paid",
+    MovementKind.STRIPE_FEE: "Stripe's processing fee",
+    MovementKind.TRANSFER: "Transfer to the builder",
+    MovementKind.APPLICATION_FEE: "Platform fee",
+    MovementKind.REFUND: "Refund to the client",
+    MovementKind.TRANSFER_REVERSAL: "Transfer reversed (a refund)",
+    MovementKind.APPLICATION_FEE_REFUND: "Platform fee given back (a refund)",
+    MovementKind.DISPUTE_WITHDRAWAL: "Disputed amount withdrawn",
+    MovementKind.DISPUTE_FEE: "Stripe's dispute fee",
+    MovementKind.DISPUTE_REINSTATEMENT: "Dispute won: funds reinstated",
+    MovementKind.DISPUTE_FEE_RETURN: "Dispute fee returned",
+    MovementKind.DISPUTE_RECOVERY: "Disputed amount recovered from the builder",
+    MovementKind.DISPUTE_RECOVERY_RETURN: "Recovered amount paid back to the builder",
+}
+PARTY_LABELS = {Party.CLIENT: "Client", Party.PLATFORM: "Platform", Party.BUILDER: "Builder", Party.STRIPE: "Stripe"}
+
+
+@dataclass(frozen=True)
+class MovementLine:
+    when: str
+    label: str
+    source: str
+    destination: str
+    amount: str
+    stripe_object_id: str
+
+
+@dataclass(frozen=True)
+class PartyTotal:
+    party: str
+    amount: str  # what the party holds of the payment's money; the client's is minus what it paid net
+    negative: bool
+
+
+@dataclass(frozen=True)
+class MoneyBreakdown:
+    booking_id: str
+    title: str
+    lines: list[MovementLine]
+    parties: list[PartyTotal]
+    balanced: bool  # platform + builder + Stripe = what the client paid net
+
+
+def money_breakdown(*, session: Session, actor: Actor, booking_id: str) -> MoneyBreakdown:
+    """Where every penny of a booking's payment went: the journal's movements, and each party's total.
+    Platform admins only; raises NotFound."""
+    actor.require_admin()
+    booking = session.get(Booking, booking_id) if booking_id else None
+    payment = payment_records.paid_payment_of(session=session, booking=booking) if booking is not None else None
+    if payment is None:
+        raise NotFound("Payment")
+    rows = movements.movements_of(session=session, payment_id=payment.id)
+    currency = payment.currency
+    lines = [MovementLine(when=_format_time(row.occurred_at, UTC), label=MOVEMENT_LABELS.get(row.kind, row.kind.value),
+                          source=PARTY_LABELS[row.source], destination=PARTY_LABELS[row.destination],
+                          amount=format_money(row.amount, currency), stripe_object_id=row.stripe_object_id or "")
+             for row in rows]
+    held = movements.balances(rows)
+    parties = [PartyTotal(party=PARTY_LABELS[party], amount=format_money(amount, currency), negative=amount < 0)
+               for party, amount in ((Party.CLIENT, held.client), (Party.PLATFORM, held.platform),
+                                     (Party.BUILDER, held.builder), (Party.STRIPE, held.stripe))]
+    title = f"{format_money(payment.amount, currency)} paid" + (
+        f", {format_money(payment.amount_refunded, currency)} refunded" if payment.amount_refunded else "")
+    return MoneyBreakdown(booking_id=booking_id, title=title, lines=lines, parties=parties,
+                          balanced=held.platform + held.builder + held.stripe == held.client_paid_net)
 
 
 @dataclass(frozen=True)

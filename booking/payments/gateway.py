@@ -230,6 +230,32 @@ class DestinationCharge:
     fee_refunded: int = 0  # application_fee.amount_refunded
 
 
+@dataclass(frozen=True)
+class ChargeFee:
+    """A paid PaymentIntent's charge and Stripe's processing fee of it (its balance transaction)."""
+
+    charge_id: str | None
+    balance_transaction_id: str | None
+    fee: int  # minor units, in `currency`
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class StripeTransfer:
+    id: str
+    amount: int
+    currency: str
+    destination: str | None
+    amount_reversed: int = 0
+
+
+@dataclass(frozen=True)
+class StripeTransferReversal:
+    id: str
+    transfer_id: str
+    amount: int
+
+
 def _missing_at_stripe(exc: PaymentProviderError) -> bool:
     return getattr(exc.__cause__, "code", None) == "resource_missing"
 
@@ -269,6 +295,11 @@ class PaymentGateway(Protocol):
     def retrieve_balance(self, account_id: str) -> ConnectedBalance: ...
     def list_payouts(self, account_id: str, *, limit: int = 20) -> list[StripePayout]: ...
     def retrieve_destination_charge(self, payment_intent_id: str) -> DestinationCharge: ...
+    def retrieve_charge_fee(self, payment_intent_id: str) -> ChargeFee: ...
+    def create_transfer(self, *, amount: int, currency: str, destination: str, source_transaction: str | None,
+                        transfer_group: str, metadata: dict[str, str], idempotency_key: str) -> StripeTransfer: ...
+    def reverse_transfer(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
+                         idempotency_key: str) -> StripeTransferReversal: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -522,6 +553,46 @@ class StripeGateway:
             transfer_amount=transfer.get("amount"), transfer_reversed=int(transfer.get("amount_reversed") or 0),
             fee_refunded=int(fee.get("amount_refunded") or 0),
         )
+
+    def retrieve_charge_fee(self, payment_intent_id: str) -> ChargeFee:
+        """The payment's charge and Stripe's fee of it, from the charge's balance transaction."""
+        with _provider_errors("read a charge's balance transaction"):
+            intent = _plain(self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}))
+        charge = intent.get("latest_charge") or {}
+        if not isinstance(charge, dict):
+            charge = {"id": charge}
+        txn = charge.get("balance_transaction")
+        if txn is not None and not isinstance(txn, dict):
+            with _provider_errors("read a balance transaction"):
+                txn = _plain(self._client.v1.balance_transactions.retrieve(txn))
+        txn = txn or {}
+        stripe_fees = [item for item in txn.get("fee_details") or [] if item.get("type") == "stripe_fee"]
+        fee = sum(int(item.get("amount") or 0) for item in stripe_fees) if stripe_fees or "fee_details" in txn \
+            else int(txn.get("fee") or 0)
+        return ChargeFee(charge_id=charge.get("id"), balance_transaction_id=txn.get("id"), fee=fee,
+                         currency=txn.get("currency") or charge.get("currency"))
+
+    def create_transfer(self, *, amount: int, currency: str, destination: str, source_transaction: str | None,
+                        transfer_group: str, metadata: dict[str, str], idempotency_key: str) -> StripeTransfer:
+        params: dict[str, Any] = {"amount": amount, "currency": currency, "destination": destination,
+                                  "transfer_group": transfer_group, "metadata": metadata}
+        if source_transaction:  # funds come from that charge: no wait for the platform's balance
+            params["source_transaction"] = source_transaction
+        with _provider_errors("create a transfer"):
+            transfer = _plain(self._client.v1.transfers.create(params=params,
+                                                               options={"idempotency_key": idempotency_key}))
+        return StripeTransfer(id=transfer["id"], amount=int(transfer["amount"]), currency=transfer["currency"],
+                              destination=_object_id(transfer.get("destination")),
+                              amount_reversed=int(transfer.get("amount_reversed") or 0))
+
+    def reverse_transfer(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
+                         idempotency_key: str) -> StripeTransferReversal:
+        with _provider_errors("reverse a transfer"):
+            reversal = _plain(self._client.v1.transfers.reversals.create(
+                transfer_id, params={"amount": amount, "metadata": metadata},
+                options={"idempotency_key": idempotency_key}))
+        return StripeTransferReversal(id=reversal["id"], transfer_id=transfer_id, amount=int(reversal["amount"]))
 
 
 RATE_LIMIT_WAIT_CAP_SECONDS = 5.0  # a client is waiting: longer than this, and we give up instead

@@ -37,7 +37,7 @@ from booking.core.models import (
     utcnow,
 )
 from booking.core.time import format_money
-from booking.payments import pricing
+from booking.payments import movements, pricing
 from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund
 
@@ -401,6 +401,7 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
     if values:
         _move(session, payment, **values)
     update_net(session=session, payment=payment)
+    movements.sync_payment(session=session, payment=payment)
 
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:
@@ -563,6 +564,7 @@ def settle_refunds(*, session: Session, located: Located, stripe_amount_refunded
     if moved:
         _move(session, payment, amount_refunded=total, status=status)
     update_net(session=session, payment=payment)
+    movements.sync_payment(session=session, payment=payment)
     return payment if moved else None
 
 
@@ -655,6 +657,7 @@ def record_destination_charge(*, session: Session, payment: Payment | None, tran
     if values:
         _move(session, payment, **values)
     update_net(session=session, payment=payment)
+    movements.sync_payment(session=session, payment=payment)
     return bool(values)
 
 
@@ -677,6 +680,7 @@ def true_up_fee_refunds(*, session: Session, payment: Payment, stripe_fee_refund
     session.add(latest)
     session.flush()
     update_net(session=session, payment=payment)
+    movements.sync_payment(session=session, payment=payment)
     return True
 
 

@@ -17,7 +17,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.core.models import MoneyMovement, MovementKind, Party, Payment, utcnow
+from booking.core.models import (
+    MoneyMovement,
+    MovementKind,
+    Party,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    utcnow,
+)
+
+_SETTLED = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+_ACCEPTED_REFUNDS = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
 FLOWS: dict[MovementKind, tuple[Party, Party]] = {
     MovementKind.CHARGE: (Party.CLIENT, Party.PLATFORM),
@@ -62,7 +74,13 @@ def record(*, session: Session, payment: Payment, kind: MovementKind, amount: in
         if not stripe_object_id:
             raise BadMovement(f"{kind.value} needs a Stripe object id or an explicit key")
         key = movement_key(kind, stripe_object_id)
-    if session.exec(select(MoneyMovement.id).where(MoneyMovement.key == key)).first() is not None:
+    existing = session.exec(select(MoneyMovement).where(MoneyMovement.key == key)).first()
+    if existing is not None:
+        # The amount never changes; a Stripe id learnt later (a transfer named by a later event) is filled in.
+        if stripe_object_id and existing.stripe_object_id is None:
+            existing.stripe_object_id = stripe_object_id
+            session.add(existing)
+            session.flush()
         return None
     source, destination = FLOWS[kind]
     row = MoneyMovement(payment_id=payment.id, kind=kind, source=source, destination=destination, amount=int(amount),
@@ -109,3 +127,94 @@ def balances(rows: list[MoneyMovement]) -> Balances:
 
 def total(rows: list[MoneyMovement], kind: MovementKind) -> int:
     return sum(row.amount for row in rows if row.kind == kind)
+
+
+# --- the journal kept from the ledger's rows ----------------------------------------------------------------
+#
+# The ledger (ledger.py) calls `sync_payment` whenever a Payment or its Refunds move: the movements those
+# rows imply and the journal lacks are recorded, each under a key that names the payment or the Stripe
+# object, so calling it again (a replayed event, the backfill of older rows) records nothing twice.
+# Stripe's fee, a held payment's release and its reversals come from Stripe's answers (`record_stripe_fee`,
+# `record_release`, `record_release_reversal`), read outside any transaction by the jobs of release.py.
+
+
+def sync_payment(*, session: Session, payment: Payment | None) -> int:
+    """Record what `payment`'s rows say happened and the journal does not have yet. Returns how many
+    movements were recorded. Nothing for a payment that was never paid."""
+    if payment is None or payment.id is None or payment.status not in _SETTLED:
+        return 0
+    rows = movements_of(session=session, payment_id=payment.id)
+    when = payment.paid_at or utcnow()
+    made = 0
+    made += _made(record(session=session, payment=payment, kind=MovementKind.CHARGE, amount=payment.amount,
+                         stripe_object_id=payment.payment_intent_id, key=f"charge:payment-{payment.id}",
+                         occurred_at=when))
+    destination = bool(payment.destination_account_id)
+    if destination:
+        # A destination charge transfers all of it to the builder, then takes the platform fee back.
+        made += _made(record(session=session, payment=payment, kind=MovementKind.TRANSFER, amount=payment.amount,
+                             stripe_object_id=payment.transfer_id, key=f"transfer:payment-{payment.id}",
+                             occurred_at=when))
+        made += _top_up(session, payment, rows, MovementKind.APPLICATION_FEE, payment.application_fee_amount, when)
+    refunds = session.exec(select(Refund).where(Refund.payment_id == payment.id,
+                                                Refund.status.in_(_ACCEPTED_REFUNDS)).order_by(Refund.id)).all()
+    for refund in refunds:
+        ref = refund.stripe_refund_id or f"refund-row-{refund.id}"
+        made += _made(record(session=session, payment=payment, kind=MovementKind.REFUND, amount=refund.amount,
+                             stripe_object_id=refund.stripe_refund_id, key=f"refund:{ref}",
+                             occurred_at=refund.created_at))
+        if destination and refund.reverse_transfer:
+            made += _made(record(session=session, payment=payment, kind=MovementKind.TRANSFER_REVERSAL,
+                                 amount=refund.amount, stripe_object_id=refund.stripe_refund_id,
+                                 key=f"transfer_reversal:{ref}", occurred_at=refund.created_at))
+    if destination:
+        fee_back = sum(refund.application_fee_refunded for refund in refunds)
+        made += _top_up(session, payment, rows, MovementKind.APPLICATION_FEE_REFUND, fee_back, utcnow())
+    return made
+
+
+def _made(row: MoneyMovement | None) -> int:
+    return int(row is not None)
+
+
+def _top_up(session: Session, payment: Payment, rows: list[MoneyMovement], kind: MovementKind, target: int,
+            when: datetime) -> int:
+    """A total the rows may revise upward (Stripe's fee amount, a fee refund trued up to Stripe's): the
+    difference, keyed by the total it reaches. (A total revised downward is left as recorded.)"""
+    have = total(rows, kind)
+    if target <= have:
+        return 0
+    return _made(record(session=session, payment=payment, kind=kind, amount=target - have, stripe_object_id=None,
+                        key=f"{kind.value}:payment-{payment.id}:{target}", occurred_at=when))
+
+
+def record_stripe_fee(*, session: Session, payment: Payment, fee: int, balance_transaction_id: str,
+                      currency: str | None = None) -> MoneyMovement | None:
+    """Stripe's processing fee of the payment's charge, as its balance transaction reports it."""
+    return record(session=session, payment=payment, kind=MovementKind.STRIPE_FEE, amount=fee,
+                  stripe_object_id=balance_transaction_id, currency=currency, occurred_at=payment.paid_at)
+
+
+def has_stripe_fee(*, session: Session, payment_id: int) -> bool:
+    return session.exec(select(MoneyMovement.id).where(MoneyMovement.payment_id == payment_id,
+                                                       MoneyMovement.kind == MovementKind.STRIPE_FEE)).first() \
+        is not None
+
+
+def record_release(*, session: Session, payment: Payment, transfer_id: str, amount: int) -> MoneyMovement | None:
+    """A held payment's builder share, transferred once their payouts were enabled (one per payment: the
+    same key as a destination charge's transfer)."""
+    return record(session=session, payment=payment, kind=MovementKind.TRANSFER, amount=amount,
+                  stripe_object_id=transfer_id, key=f"transfer:payment-{payment.id}")
+
+
+def record_release_reversal(*, session: Session, payment: Payment, reversal_id: str,
+                            amount: int) -> MoneyMovement | None:
+    """Part of a released transfer taken back from the builder (a refund after the release)."""
+    return record(session=session, payment=payment, kind=MovementKind.TRANSFER_REVERSAL, amount=amount,
+                  stripe_object_id=reversal_id)
+
+
+def transferred(rows: list[MoneyMovement]) -> int:
+    """What the builder still has of the payment's transfer: transfers less reversals."""
+    return total(rows, MovementKind.TRANSFER) - total(rows, MovementKind.TRANSFER_REVERSAL)

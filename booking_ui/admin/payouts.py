@@ -24,16 +24,20 @@ from booking.payments import (
     AccountState,
     ConnectedBuilderRow,
     FeeMonthRow,
+    MovementLine,
+    PartyTotal,
     PaymentProviderError,
     PayoutRow,
     PayoutsNotReady,
     TotalRow,
     TransferRow,
     balance_lines,
+    balance_note,
     connected_builders,
     describe,
     fee_report,
     login_link,
+    money_breakdown,
     payouts_view,
     refresh_money,
     renew_onboarding_link,
@@ -100,6 +104,16 @@ class PayoutsState(AdminState):
     totals: list[TotalRow] = []
     available: list[str] = []
     pending: list[str] = []
+    balance_note: str = ""  # why a balance is below zero
+    held_amounts: list[str] = []  # the builder's share of what the platform holds for them, per currency
+    held_bookings: int = 0
+    held_reason: str = ""
+    held_when: str = ""
+    breakdown_booking: str = ""  # the payment whose movements are shown ("" = none)
+    breakdown_title: str = ""
+    breakdown_lines: list[MovementLine] = []
+    breakdown_parties: list[PartyTotal] = []
+    breakdown_balanced: bool = True
     money_loading: bool = False
     stripe_problem: str = ""
     fee_months: list[FeeMonthRow] = []
@@ -140,11 +154,16 @@ class PayoutsState(AdminState):
         self.transfers, self.transfers_page, self.transfers_pages, self.transfers_total = (
             view.transfers, view.page, view.pages, view.total)
         self.payouts, self.totals = view.payouts, view.totals
+        held = view.held
+        self.held_amounts = held.amounts if held else []
+        self.held_bookings = held.bookings if held else 0
+        self.held_reason, self.held_when = (held.reason, held.when) if held else ("", "")
 
     def _clear_view(self) -> None:
         self.viewed_builder_name = self.account_state = self.account_label = self.checked_at = ""
         self.requirements, self.transfers, self.payouts, self.totals = [], [], [], []
-        self.available, self.pending = [], []
+        self.available, self.pending, self.balance_note = [], [], ""
+        self.held_amounts, self.held_bookings, self.held_reason, self.held_when = [], 0, "", ""
         self.transfers_page = self.transfers_pages = 1
         self.transfers_total = 0
         self.fee_rule = describe(get_settings())
@@ -176,6 +195,19 @@ class PayoutsState(AdminState):
     def show_transfers_page(self, page: int):
         self.transfers_page = _page_number(page)
         self._show_view()
+
+    @admin_event
+    def show_breakdown(self, booking_id: str):
+        """Platform admins: where every penny of one booking's payment went (the money journal)."""
+        with session_scope(deps.engine()) as session:
+            breakdown = money_breakdown(session=session, actor=current_actor(), booking_id=booking_id)
+        self.breakdown_booking, self.breakdown_title = breakdown.booking_id, breakdown.title
+        self.breakdown_lines, self.breakdown_parties = breakdown.lines, breakdown.parties
+        self.breakdown_balanced = breakdown.balanced
+
+    @admin_event
+    def hide_breakdown(self):
+        self.breakdown_booking, self.breakdown_lines, self.breakdown_parties = "", [], []
 
     @admin_event
     def show_connected_page(self, page: int):
@@ -217,6 +249,7 @@ class PayoutsState(AdminState):
             self.stripe_problem = f"Stripe's figures are not available right now: {problem}" if problem else ""
             if money is not None and money.balance is not None:
                 self.available, self.pending = balance_lines(money.balance)
+                self.balance_note = balance_note(money.balance)
             await off_loop(self._show_view)
 
     @admin_background
@@ -420,6 +453,25 @@ def _fee_note() -> rx.Component:
     )
 
 
+def _held_funds() -> rx.Component:
+    return rx.cond(
+        S.held_bookings > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("hourglass")),
+            rx.vstack(
+                rx.text(rx.text.strong("Held by the platform for you: "),
+                        rx.foreach(S.held_amounts, lambda amount: rx.text.span(amount, " ")),
+                        "(", S.held_bookings, rx.cond(S.held_bookings == 1, " booking)", " bookings)"),
+                        data_testid="held-amount"),
+                rx.text(rx.text.strong("Why: "), S.held_reason, data_testid="held-reason"),
+                rx.text(rx.text.strong("When it is released: "), S.held_when, data_testid="held-when"),
+                spacing="1",
+            ),
+            color_scheme="amber", width="100%", data_testid="held-funds",
+        ),
+    )
+
+
 def _money_list(values, testid: str) -> rx.Component:
     return rx.cond(values.length() > 0,
                    rx.hstack(rx.foreach(values, lambda value: rx.text(value, weight="bold", size="5")), spacing="3",
@@ -443,6 +495,8 @@ def _balance() -> rx.Component:
                     spacing="6",
                     align="start",
                 )),
+        rx.cond(S.balance_note != "", rx.text(S.balance_note, size="2", color_scheme="amber",
+                                             data_testid="balance-note")),
     )
 
 
@@ -473,7 +527,11 @@ def _transfer_row(row: TransferRow) -> rx.Component:
         rx.table.cell(rx.cond(row.held_by_platform, rx.text("—", color_scheme="gray"), rx.text(row.fee)),
                       data_testid="transfer-fee"),
         rx.table.cell(rx.cond(row.held_by_platform, rx.badge("Held by the platform", color_scheme="amber",
-                                                              variant="soft"), rx.text(row.net, weight="medium")),
+                                                              variant="soft"),
+                              rx.vstack(rx.text(row.net, weight="medium"),
+                                        rx.cond(row.released, rx.badge("Released ", row.released_at, color_scheme="green",
+                                                                       variant="soft", data_testid="transfer-released")),
+                                        spacing="1")),
                       data_testid="transfer-net"),
         rx.table.cell(rx.cond(row.refunded != "", rx.vstack(rx.text(row.refunded),
                                                               rx.cond(row.fee_refunded != "",
@@ -486,7 +544,37 @@ def _transfer_row(row: TransferRow) -> rx.Component:
                       data_testid="transfer-id"),
         rx.table.cell(rx.badge(row.status, variant="soft", color_scheme=rx.match(
             row.status, ("paid", "green"), ("refunded", "gray"), "amber"))),
+        rx.table.cell(rx.cond(S.is_platform_admin,
+                              rx.button("Where the money went", size="1", variant="ghost",
+                                        on_click=S.show_breakdown(row.booking_id), data_testid="show-breakdown"))),
         data_testid="transfer-row",
+    )
+
+
+def _line_row(line: MovementLine) -> rx.Component:
+    return rx.table.row(rx.table.cell(line.when), rx.table.cell(line.label), rx.table.cell(line.source),
+                        rx.table.cell(line.destination), rx.table.cell(line.amount),
+                        rx.table.cell(rx.code(line.stripe_object_id)), data_testid="movement-row")
+
+
+def _breakdown() -> rx.Component:
+    return rx.cond(
+        S.breakdown_booking != "",
+        rx.card(rx.vstack(
+            rx.hstack(rx.heading("Where the money went: ", S.breakdown_title, size="4", as_="h2"),
+                      rx.button("Close", size="1", variant="soft", color_scheme="gray", on_click=S.hide_breakdown),
+                      justify="between", width="100%"),
+            _table(("When (UTC)", "Movement", "From", "To", "Amount", "Stripe object"), S.breakdown_lines,
+                   _line_row, "No movements recorded yet.", "breakdown-movements"),
+            rx.hstack(rx.foreach(S.breakdown_parties, lambda p: rx.vstack(
+                rx.text(p.party, size="2", color_scheme="gray"),
+                rx.text(p.amount, weight="bold", color_scheme=rx.cond(p.negative, "red", "gray")),
+                spacing="0", data_testid="breakdown-party")), spacing="6"),
+            rx.text("The client's total is what it paid net (a minus: money out of its pocket); the others' add up "
+                    "to it.", size="1", color_scheme="gray"),
+            rx.cond(~S.breakdown_balanced, rx.text("These movements do not add up yet: an event is still on its way.",
+                                                   size="2", color_scheme="red")),
+            spacing="3", width="100%"), width="100%", data_testid="money-breakdown"),
     )
 
 
@@ -495,7 +583,9 @@ def _builder_view() -> rx.Component:
         rx.cond(S.is_platform_admin, rx.heading(S.viewed_builder_name, size="5", as_="h2")),
         _account_card(),
         _fee_note(),
+        _held_funds(),
         _balance(),
+        _breakdown(),
         _section("Totals", _table(("Currency", "Bookings", "Paid (less refunds)", "Platform fees", "Your net",
                                    "Held by the platform"), S.totals, _total_row, "No paid bookings yet.",
                                   "payout-totals")),
@@ -503,7 +593,7 @@ def _builder_view() -> rx.Component:
                                           _payout_row, "No payouts yet.", "payouts-list")),
         _section(
             "Bookings and their transfers",
-            _table(("Session", "Client", "Paid", "Platform fee", "Net to you", "Refunded", "Transfer", "Status"),
+            _table(("Session", "Client", "Paid", "Platform fee", "Net to you", "Refunded", "Transfer", "Status", ""),
                    S.transfers, _transfer_row, "No paid bookings yet.", "transfers-list"),
             pager(S.transfers_page, S.transfers_page < S.transfers_pages, S.show_transfers_page, " of ",
                   S.transfers_pages, label="bookings"),
@@ -516,8 +606,12 @@ def _builder_view() -> rx.Component:
 def _fee_month_row(row: FeeMonthRow) -> rx.Component:
     return rx.table.row(rx.table.cell(row.month), rx.table.cell(row.currency), rx.table.cell(row.payments),
                         rx.table.cell(row.gross), rx.table.cell(row.fees), rx.table.cell(row.fees_refunded),
-                        rx.table.cell(rx.text(row.fees_kept, weight="medium")), rx.table.cell(row.held),
-                        data_testid="fee-month-row")
+                        rx.table.cell(row.fees_kept), rx.table.cell(row.stripe_fees, data_testid="fee-stripe"),
+                        rx.table.cell(row.dispute_fees),
+                        rx.table.cell(rx.text(row.net, weight="medium", color_scheme=rx.cond(row.net_negative, "red",
+                                                                                             "gray")),
+                                      data_testid="fee-net"),
+                        rx.table.cell(row.held), data_testid="fee-month-row")
 
 
 def _connected_row(row: ConnectedBuilderRow) -> rx.Component:
@@ -535,8 +629,12 @@ def _platform() -> rx.Component:
     return rx.vstack(
         _section("Platform fees collected", rx.text("Per month (when paid, UTC) and currency, last 12 months.",
                                                     size="2", color_scheme="gray"),
+                 rx.text("Real net = fees kept − Stripe's processing fees − dispute fees. \"Where the money went\" "
+                         "beside each booking of a builder (below) shows every movement of its payment.", size="2",
+                         color_scheme="gray"),
                  _table(("Month", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
-                         "Fees kept", "Held for builders without payouts"), S.fee_months, _fee_month_row,
+                         "Fees kept", "Stripe's fees", "Dispute fees", "Real net", "Held for builders without payouts"),
+                        S.fee_months, _fee_month_row,
                         "No payments in the last 12 months.", "fee-report")),
         _section("Connected accounts",
                  _table(("Builder", "Status", "Requirements due", "Last update"), S.connected, _connected_row,

@@ -8,6 +8,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stripe_emulator.core import fees
+
 API_VERSION = "2026-10-28.endive"
 DEFAULT_BUSINESS_NAME = "Stripe emulator"
 DEFAULT_STATE_FILE = "var/stripe_emulator.sqlite3"
@@ -34,6 +36,9 @@ class EmulatorConfig:
     api_version: str = API_VERSION
     # The merchant shown on hosted pages (the app passes its PLATFORM_NAME).
     business_name: str = DEFAULT_BUSINESS_NAME
+    # Stripe's processing fee of each charge (core/fees.py): $STRIPE_EMULATOR_COUNTRY's standard pricing,
+    # or the JSON schedule in $STRIPE_EMULATOR_FEES.
+    fee_schedule: fees.FeeSchedule = field(default_factory=fees.from_environment)
 
     @property
     def base_url(self) -> str:
@@ -148,7 +153,12 @@ def read_secret_file(path: Path) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    try:
+        schedule = fees.from_environment()
+    except ValueError as exc:
+        raise SystemExit(f"stripe_emulator: {exc}") from None
     return EmulatorConfig(
+        fee_schedule=schedule,
         host=args.host,
         port=args.port,
         public_url=args.public_url,

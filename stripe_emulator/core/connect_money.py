@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import errors, ids, ledger
+from stripe_emulator.core import errors, fees, ids, ledger
 from stripe_emulator.core.context import RequestContext
 from stripe_emulator.core.objects import build, list_object
 
@@ -327,6 +327,9 @@ def settle(
 ) -> list[tuple[str, dict[str, Any]]]:
     """Book a succeeded charge on its owner's balance; for a destination charge also transfer the
     funds and collect the fee. Updates `charge` in place; returns the events to emit."""
+    # Stripe's processing fee (core/fees.py) comes off the charge's owner: the platform, for a
+    # destination charge too.
+    stripe_fee = emu.config.fee_schedule.fee(charge["amount"], charge["currency"])
     txn = ledger.incoming(
         emu,
         account=owner,
@@ -335,6 +338,8 @@ def settle(
         currency=charge["currency"],
         source=charge["id"],
         description=charge["description"],
+        fee=stripe_fee,
+        fee_details=fees.details(stripe_fee, charge["currency"]),
     )
     charge["balance_transaction"] = txn["id"]
     transfer_data = pi.get("transfer_data")

@@ -55,3 +55,14 @@ def test_a_negative_or_foreign_currency_movement_is_refused(session: Session) ->
         movements.record(session=session, payment=payment, kind=MovementKind.REFUND, amount=100,
                          stripe_object_id="re_y", currency="eur")
     assert movements.movements_of(session=session, payment_id=payment.id) == []
+
+
+def test_a_stripe_id_learnt_later_is_filled_in_and_the_amount_kept(session: Session) -> None:
+    payment = _payment(session)
+    first = movements.record(session=session, payment=payment, kind=MovementKind.TRANSFER, amount=5000,
+                             stripe_object_id=None, key="transfer:payment-x")
+    again = movements.record(session=session, payment=payment, kind=MovementKind.TRANSFER, amount=4000,
+                             stripe_object_id="tr_later", key="transfer:payment-x")
+    assert first is not None and again is None
+    [row] = movements.movements_of(session=session, payment_id=payment.id)
+    assert (row.amount, row.stripe_object_id) == (5000, "tr_later")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from booking.payments.gateway import (
+    ChargeFee,
     CheckoutRequest,
     CheckoutSession,
     ConnectedAccount,
@@ -18,6 +19,8 @@ from booking.payments.gateway import (
     StripePayout,
     StripePrice,
     StripeProduct,
+    StripeTransfer,
+    StripeTransferReversal,
     verify_webhook,
 )
 from tests.support.stripe_events import WEBHOOK_SECRET
@@ -235,6 +238,25 @@ class FakeGateway:
             application_fee_amount=None)
 
 
+    def retrieve_charge_fee(self, payment_intent_id: str) -> ChargeFee:
+        self._check()
+        return self.connect.fees.get(payment_intent_id) or ChargeFee(charge_id=None, balance_transaction_id=None,
+                                                                     fee=0, currency=None)
+
+    def create_transfer(self, *, amount: int, currency: str, destination: str, source_transaction: str | None,
+                        transfer_group: str, metadata: dict[str, str], idempotency_key: str) -> StripeTransfer:
+        self._check()
+        if idempotency_key not in self.connect.transfers:
+            self.connect.transfers[idempotency_key] = StripeTransfer(id=f"tr_fake{next(_ids)}", amount=amount,
+                                                                     currency=currency, destination=destination)
+        return self.connect.transfers[idempotency_key]
+
+    def reverse_transfer(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
+                         idempotency_key: str) -> StripeTransferReversal:
+        self._check()
+        return StripeTransferReversal(id=f"trr_fake{next(_ids)}", transfer_id=transfer_id, amount=amount)
+
+
 class FakeConnect:
     def __init__(self) -> None:
         self.accounts: dict[str, ConnectedAccount] = {}
@@ -245,6 +267,8 @@ class FakeConnect:
         self.payouts: dict[str, list[StripePayout]] = {}
         self.charges: dict[str, DestinationCharge] = {}  # payment intent -> its transfer and fee
         self.countries: list[str | None] = []  # the country each account was created for
+        self.fees: dict[str, ChargeFee] = {}  # payment intent -> its charge and Stripe's fee
+        self.transfers: dict[str, StripeTransfer] = {}  # idempotency key -> the transfer made
 
 
 class FakeCatalog:

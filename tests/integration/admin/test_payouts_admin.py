@@ -199,3 +199,70 @@ def test_session_types_show_the_fee_next_to_the_price(engine, gateway, world):
     call(state, "load")
     [row] = state.rows
     assert state.fee_notes[row.id] == "Fee £5.30 · you get £44.70"
+
+
+def test_held_money_a_negative_balance_and_a_payment_s_breakdown_on_the_page(engine, gateway, world):
+    state = page_for(engine, world, "ada")
+    call(state, "set_up_payouts")  # onboarding not finished: the payment is held
+    account_id = account_of(engine, world["ada"]).stripe_account_id
+    start = (NOW + timedelta(days=2)).replace(hour=10, minute=0)
+    from booking.core.config import get_settings
+
+    started = payments.begin_checkout(engine=engine, gateway=gateway, settings=get_settings(),
+                                      session_type_id=world["ada_type"], start_time=start, client_name="Cleo",
+                                      client_email="cleo@example.com")
+    gateway.pay(started.checkout_session_id, "pi_held_view")
+    obj = se.checkout_session(started.booking_id, started.checkout_session_id, payment_intent="pi_held_view")
+    payload = se.encode(se.event("checkout.session.completed", obj))
+    handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
+    gateway.connect.balances[account_id] = ConnectedBalance(available=[BalanceAmount(-6300, "gbp")], pending=[])
+
+    shown = page_for(engine, world, "ada")
+    call(shown, "refresh_from_stripe")
+    assert (shown.held_amounts, shown.held_bookings) == (["£44.70"], 1)
+    assert shown.held_reason == "Stripe onboarding isn't finished, so Stripe can't pay you yet."
+    assert shown.held_when.startswith("As soon as your payouts are enabled: usually within a few minutes")
+    assert shown.available == ["−£63.00"] and shown.balance_note.startswith("Refunds after payout")
+    call(shown, "show_breakdown", started.booking_id)  # a builder: not theirs to see
+    assert shown.breakdown_booking == "" and shown.breakdown_lines == []
+
+    admin = page_for(engine, world, "admin")
+    call(admin, "choose_builder", str(world["ada"]))
+    call(admin, "show_breakdown", started.booking_id)
+    assert admin.breakdown_title == "£50.00 paid" and admin.breakdown_balanced
+    assert [(line.label, line.amount) for line in admin.breakdown_lines] == [("The client paid", "£50.00")]
+    assert {p.party: p.amount for p in admin.breakdown_parties}["Platform"] == "£50.00"
+
+
+def test_held_money_waits_while_stripe_is_unreachable_then_goes_out_once(engine, gateway, world):
+    from booking.core.config import get_settings
+    from booking.payments import release
+    from booking.payments.gateway import ChargeFee
+
+    state = page_for(engine, world, "ada")
+    call(state, "set_up_payouts")
+    account_id = account_of(engine, world["ada"]).stripe_account_id
+    start = (NOW + timedelta(days=3)).replace(hour=10, minute=0)
+    started = payments.begin_checkout(engine=engine, gateway=gateway, settings=get_settings(),
+                                      session_type_id=world["ada_type"], start_time=start, client_name="Cleo",
+                                      client_email="cleo@example.com")
+    gateway.pay(started.checkout_session_id, "pi_wait")
+    obj = se.checkout_session(started.booking_id, started.checkout_session_id, payment_intent="pi_wait")
+    payload = se.encode(se.event("checkout.session.completed", obj))
+    handle_webhook(engine=engine, gateway=gateway, payload=payload, signature=se.sign(payload))
+    gateway.complete_onboarding(account_id)
+    call(state, "check_status")
+    gateway.connect.fees["pi_wait"] = ChargeFee(charge_id="ch_wait", balance_transaction_id="txn_wait", fee=165,
+                                                currency="gbp")
+
+    gateway.down = True
+    assert release.release_held_funds(engine=engine, gateway=gateway, settings=get_settings()).failed == 1
+    with Session(engine) as s:
+        assert s.exec(select(Payment.release_transfer_id)).one() is None
+    gateway.down = False
+    assert release.release_held_funds(engine=engine, gateway=gateway, settings=get_settings()).released == 1
+    assert not release.release_held_funds(engine=engine, gateway=gateway, settings=get_settings())
+    [transfer] = gateway.connect.transfers.values()
+    assert (transfer.amount, transfer.destination) == (4470, account_id)
+    with Session(engine) as s:
+        assert s.exec(select(Payment.release_transfer_id)).one() == transfer.id
