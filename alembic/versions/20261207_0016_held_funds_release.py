@@ -3,7 +3,7 @@ were not enabled yet) names the transfer that paid the builder's share out once 
 (`payment.release_transfer_id`, unique: one release per payment), and when.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0010"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
