@@ -61,6 +61,10 @@ ADMIN_PAYOUTS_RETURN = "/admin/payouts/return"  # onboarding left: re-read the a
 ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used: make a new one
 ADMIN_POLICY = "/admin/policy"
 
+# Signing in and out of the workspace: form POSTs whose answers set / clear the HttpOnly session cookie.
+API_AUTH_SIGN_IN = "/api/auth/sign-in"
+API_AUTH_SIGN_OUT = "/api/auth/sign-out"
+
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"
 

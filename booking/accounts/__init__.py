@@ -4,13 +4,16 @@ authorisation (one place that loads an object *and* checks its owner) and the au
 from booking.accounts.audit import record
 from booking.accounts.authz import Actor, Forbidden, NotFound, builder_scope, load_owned
 from booking.accounts.passwords import MAX_PASSWORD_LENGTH
-from booking.accounts.sessions import resolve, revoke
+from booking.accounts.sessions import resolve, resolve_digest, revoke, revoke_digest
+from booking.accounts.sessions import token_hash as session_digest
 from booking.accounts.throttle import throttle_from_settings
-from booking.accounts.users import change_own_password, sign_in
+from booking.accounts.users import SIGN_IN_FAILED, SIGN_IN_THROTTLED, change_own_password, sign_in
 
 __all__ = [
     "Actor",
     "Forbidden",
+    "SIGN_IN_FAILED",
+    "SIGN_IN_THROTTLED",
     "MAX_PASSWORD_LENGTH",
     "NotFound",
     "builder_scope",
@@ -18,7 +21,10 @@ __all__ = [
     "load_owned",
     "record",
     "resolve",
+    "resolve_digest",
     "revoke",
+    "revoke_digest",
+    "session_digest",
     "sign_in",
     "throttle_from_settings",
 ]

@@ -6,6 +6,7 @@ import reflex as rx
 
 from booking_ui import routes
 from booking_ui.admin.base import AdminState
+from booking_ui.admin.login import sign_out_form
 
 # (label, route, platform admins only)
 NAV = [
@@ -37,7 +38,7 @@ def admin_layout(*children: rx.Component, title: str) -> rx.Component:
                     aria_label="Workspace"),
             rx.spacer(),
             rx.text(AdminState.signed_in_email, size="2", color_scheme="gray", data_testid="signed-in-as"),
-            rx.button("Sign out", variant="soft", size="1", on_click=AdminState.sign_out),
+            sign_out_form(),
             padding="0.75em 2em",
             border_bottom="1px solid var(--gray-a5)",
             align="center",
