@@ -25,7 +25,6 @@ import functools
 import inspect
 import math
 from collections.abc import Callable
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -78,11 +77,13 @@ def resolve_connection(digest: str) -> Actor | None:
 
 
 def _cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
-    try:
-        morsel = SimpleCookie(header or "").get(name)
-    except CookieError:
-        return ""
-    return morsel.value if morsel is not None else ""
+    """One cookie's value from a Cookie header (split by hand: `http.cookies` drops every cookie after one
+    it can't parse, and other sites' scripts on the same host may set odd ones)."""
+    for part in (header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return ""
 
 
 def connection_digest(state: rx.State) -> str:

@@ -19,9 +19,8 @@ from booking.core.models import AuditEntry, Builder, UserAccount, UserRole, utcn
 from booking_ui import api, routes
 from booking_ui.admin.account import AccountState
 from booking_ui.admin.audit import PAGE_SIZE, AuditState
-from booking_ui.admin.base import AdminState
+from booking_ui.admin.base import SESSION_COOKIE, AdminState
 from tests.factories import make_builder
-from booking_ui.admin.base import SESSION_COOKIE
 from tests.support.admin_states import (
     PASSWORD,
     auth_client,

@@ -26,7 +26,7 @@ from booking_ui import routes
 from booking_ui.admin.availability import AvailabilityState
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from tests.factories import add_payment, make_builder, make_client, make_session_type
-from tests.support.admin_states import call, make_user, redirect_path, state_of, token_for
+from tests.support.admin_states import call, make_user, redirect_path, set_session, state_of, token_for
 
 ZONE = "Europe/London"
 
