@@ -49,6 +49,7 @@ from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_
 from booking_ui import deps, openapi, routes
 from booking_ui.admin.base import SESSION_COOKIE, SessionCookieShield, cookie_settings, login_path, safe_next
 from booking_ui.admin.http import admin_routes
+from booking_ui.offloop import run_db
 
 MAX_SLOT_DAYS = 62  # two months in one request
 log = logging.getLogger(__name__)
@@ -491,7 +492,7 @@ async def auth_sign_in(request: Request) -> Response:
                 revoke(session=session, token=previous)  # a fresh session replaces the browser's old one
             return result
 
-    result = await run_in_threadpool(run)
+    result = await run_db(run)  # argon2 and the session row: the app's few off-loop threads (booking_ui.offloop)
     if result.token is None:
         code = "throttled" if result.error == SIGN_IN_THROTTLED else "failed"
         return RedirectResponse(login_path(next_path, error=code), status_code=303, headers=NO_STORE)
@@ -511,7 +512,7 @@ async def auth_sign_out(request: Request) -> Response:
             with session_scope(deps.engine()) as session:
                 revoke(session=session, token=token)
 
-        await run_in_threadpool(run)
+        await run_db(run)
     response = RedirectResponse(login_path(reason="signed-out"), status_code=303, headers=NO_STORE)
     settings = cookie_settings()
     response.delete_cookie(settings["key"], path=settings["path"], secure=_https(request), httponly=True,
