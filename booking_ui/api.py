@@ -454,8 +454,9 @@ def _auth_refused(status: int, message: str) -> HTMLResponse:
 
 
 def _form_text(form, name: str, limit: int) -> str:
+    """A text field, else "" (a file, or text with NUL, which PostgreSQL can't even compare: no such account)."""
     value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return value[:limit] if isinstance(value, str) and "\x00" not in value else ""
 
 
 async def _auth_form(request: Request):

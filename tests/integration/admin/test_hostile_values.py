@@ -103,10 +103,14 @@ def test_a_value_of_the_wrong_kind_is_answered_with_a_message(engine, world, han
     {"data": {"email": "9" * 3000, "password": "9" * 1000}},
     {"data": {}},
 ], ids=["twice", "file", "nul", "long", "empty"])
-def test_the_sign_in_form_answers_a_hostile_value_on_its_own_page(engine, world, form):  # noqa: F811
+def test_the_sign_in_form_answers_a_hostile_value_on_its_own_page(engine, world, form, monkeypatch):  # noqa: F811
     """Signing in is an HTTP form POST (booking_ui.api): odd values get the sign-in page's one message."""
-    from booking_ui import routes
+    from booking_ui import api, routes
     from tests.support.admin_states import auth_client
+    from tests.support.throttles import fresh_throttle
+
+    throttle = fresh_throttle(5, 20)
+    monkeypatch.setattr(api, "throttle_from_settings", lambda _settings: throttle)
 
     with auth_client(ip="192.0.2.99") as client:
         response = client.post(routes.API_AUTH_SIGN_IN, **form)
