@@ -152,17 +152,18 @@ async def _client(session_type_id: int, done: asyncio.Event, latencies: list[flo
 def _blocking_as_before() -> Iterator[None]:
     """The handlers' blocking work run inline on the loop, as before the change (same code otherwise)."""
     import booking_ui.admin.base as admin_base
+    import booking_ui.api as http_api
     import booking_ui.offloop as offloop
 
     async def inline(fn: Callable, /, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
-    saved = offloop.run_db, admin_base.run_db
-    offloop.run_db = admin_base.run_db = inline
+    saved = offloop.run_db, admin_base.run_db, http_api.run_db
+    offloop.run_db = admin_base.run_db = http_api.run_db = inline
     try:
         yield
     finally:
-        offloop.run_db, admin_base.run_db = saved
+        offloop.run_db, admin_base.run_db, http_api.run_db = saved
 
 
 async def _run(emails: list[str], session_type_id: int, rounds: int) -> dict[str, Any]:
