@@ -12,7 +12,8 @@ receive is resolved and the tree cleaned. No sockets: what is measured is how lo
 client's event wait, which is what one slow handler does to every browser on that worker.
 
 - 20 builders (one account each, argon2-hashed passwords as in production), 250 bookings each (5,000
-  in all), concurrently: sign in (LoginState.submit: argon2 verify + a new session), open the bookings
+  in all), concurrently: sign in (the sign-in form's POST to /api/auth/sign-in, served on the same loop
+  through httpx's ASGI transport: argon2 verify + a new session), open the bookings
   page (the guard + BookingsState.load), page through their upcoming and past bookings (set_page,
   set_when); three rounds each, each round a new tab.
 - Meanwhile one client on a booking page picks a time (BookState.choose) every 20 ms. Its latency is
@@ -94,20 +95,25 @@ def _tab(cls, router: dict | None = None):
 
 
 async def _builder(email: str, rounds: int, events: list[float]) -> None:
-    from booking_ui.admin.bookings import BookingsState
-    from booking_ui.admin.login import LoginState
-    from tests.support.admin_states import PASSWORD
+    import httpx
 
+    from booking_ui import routes
+    from booking_ui.admin.base import SESSION_COOKIE
+    from booking_ui.admin.bookings import BookingsState
+    from booking_ui.api import build_api
+    from tests.support.admin_states import ORIGIN, PASSWORD, set_session
+
+    transport = httpx.ASGITransport(app=build_api(), client=(f"192.0.2.{len(events) % 200 + 1}", 50000))
     for _ in range(rounds):
         await asyncio.sleep(0)
-        login = _tab(LoginState)
         started = time.perf_counter()
-        await Loop.process(login, "submit", {"email": email, "password": PASSWORD})
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}) as http:
+            answer = await http.post(routes.API_AUTH_SIGN_IN, data={"email": email, "password": PASSWORD})
         events.append(time.perf_counter() - started)
-        token = login.auth_token
-        assert token, f"{email} could not sign in: {login.error}"
+        token = answer.cookies.get(SESSION_COOKIE, "")
+        assert token, f"{email} could not sign in: {answer.headers.get('location')}"
         bookings = _tab(BookingsState)
-        bookings.auth_token = token
+        set_session(bookings, token)
         steps: list[tuple[Any, str, tuple]] = [(bookings.parent_state, "guard", ()), (bookings, "load", ())]
         for when in ("upcoming", "past"):
             steps.append((bookings, "set_when", (when,)))
@@ -146,17 +152,18 @@ async def _client(session_type_id: int, done: asyncio.Event, latencies: list[flo
 def _blocking_as_before() -> Iterator[None]:
     """The handlers' blocking work run inline on the loop, as before the change (same code otherwise)."""
     import booking_ui.admin.base as admin_base
+    import booking_ui.api as http_api
     import booking_ui.offloop as offloop
 
     async def inline(fn: Callable, /, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
-    saved = offloop.run_db, admin_base.run_db
-    offloop.run_db = admin_base.run_db = inline
+    saved = offloop.run_db, admin_base.run_db, http_api.run_db
+    offloop.run_db = admin_base.run_db = http_api.run_db = inline
     try:
         yield
     finally:
-        offloop.run_db, admin_base.run_db = saved
+        offloop.run_db, admin_base.run_db, http_api.run_db = saved
 
 
 async def _run(emails: list[str], session_type_id: int, rounds: int) -> dict[str, Any]:

@@ -11,10 +11,12 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from booking.accounts import SIGN_IN_THROTTLED, revoke, sign_in, throttle_from_settings
 from booking.client import (
     OUT_OF_RANGE,
     LinkNotFound,
@@ -38,6 +40,7 @@ from booking.lifecycle import (
     SlotUnavailable,
     begin_checkout,
     client_ip,
+    from_trusted_proxy,
     limits_for,
 )
 from booking.notifications import ACTIONS, csrf_ok, invite_for_uid, load_feed, looks_like_token, token_hash
@@ -45,7 +48,9 @@ from booking.payments import PaymentProviderError
 from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
 from booking.workspace import StoredPhoto, public_photo
 from booking_ui import deps, openapi, routes
+from booking_ui.admin.base import SESSION_COOKIE, SessionCookieShield, cookie_settings, login_path, safe_next
 from booking_ui.admin.http import admin_routes
+from booking_ui.offloop import run_db
 
 MAX_SLOT_DAYS = 62  # two months in one request
 log = logging.getLogger(__name__)
@@ -450,6 +455,97 @@ async def manage_invite(request: Request) -> Response:
                              "Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
 
+# --- signing in and out of the workspace -----------------------------------------------------------------
+
+AUTH_FORM_LIMIT = 4096  # bytes: an email, a password and a path
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _https(request: Request) -> bool:
+    """The browser talks https to us: directly, or through a trusted proxy (FORWARDED_ALLOW_IPS) that says so
+    in X-Forwarded-Proto, or PUBLIC_URL is https (the proxy in front may not say)."""
+    settings = get_settings()
+    if request.url.scheme == "https" or settings.public_url.lower().startswith("https://"):
+        return True
+    proto = (request.headers.get("x-forwarded-proto") or "").split(",")[0].strip().lower()
+    return proto == "https" and from_trusted_proxy(request.client.host if request.client else None,
+                                                   settings.forwarded_allow_ips)
+
+
+def _auth_refused(status: int, message: str) -> HTMLResponse:
+    return HTMLResponse(f'<!doctype html><title>Not done</title><h1>Nothing was done</h1><p>{message}</p>'
+                        f'<p><a href="{routes.ADMIN_LOGIN}">Back to the sign-in page</a></p>',
+                        status_code=status, headers=NO_STORE)
+
+
+def _form_text(form, name: str, limit: int) -> str:
+    """A text field, else "" (a file, or text with NUL, which PostgreSQL can't even compare: no such account)."""
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) and "\x00" not in value else ""
+
+
+async def _auth_form(request: Request):
+    """The form of a sign-in / sign-out POST, or the refusal: from another site (Origin, else Referer, must
+    be PUBLIC_URL's: the CSRF check, with SameSite on the cookie), or too large."""
+    if not same_site_request(request, get_settings().public_url):
+        return _auth_refused(403, "This request didn't come from our sign-in page.")
+    length = request.headers.get("content-length") or "0"
+    if not length.isdigit() or int(length) > AUTH_FORM_LIMIT:
+        return _auth_refused(413, "The request is too large.")
+    return await request.form()
+
+
+async def auth_sign_in(request: Request) -> Response:
+    """The sign-in form's POST: the password is checked off the loop through the throttled sign-in
+    service; success sets the HttpOnly session cookie and returns to `next`, failure goes back to the
+    sign-in page with one message for an unknown email and a wrong password."""
+    form = await _auth_form(request)
+    if isinstance(form, Response):
+        return form
+    email, password = _form_text(form, "email", 254), _form_text(form, "password", 256)
+    next_path = safe_next(_form_text(form, "next", 4096))
+    previous = request.cookies.get(SESSION_COOKIE, "")
+    settings = get_settings()
+    ip = _client_ip(request) or "unknown"
+
+    def run():
+        with session_scope(deps.engine()) as session:
+            result = sign_in(session=session, email=email, password=password, client_ip=ip,
+                             throttle=throttle_from_settings(settings),
+                             idle_minutes=settings.admin_session_idle_minutes,
+                             max_hours=settings.admin_session_max_hours)
+            if result.token is not None and previous:
+                revoke(session=session, token=previous)  # a fresh session replaces the browser's old one
+            return result
+
+    result = await run_db(run)  # argon2 and the session row: the app's few off-loop threads (booking_ui.offloop)
+    if result.token is None:
+        code = "throttled" if result.error == SIGN_IN_THROTTLED else "failed"
+        return RedirectResponse(login_path(next_path, error=code), status_code=303, headers=NO_STORE)
+    response = RedirectResponse(next_path, status_code=303, headers=NO_STORE)
+    response.set_cookie(value=result.token, secure=_https(request), **cookie_settings())
+    return response
+
+
+async def auth_sign_out(request: Request) -> Response:
+    """The frame's sign-out POST: the session ends on the server and the cookie is cleared."""
+    form = await _auth_form(request)
+    if isinstance(form, Response):
+        return form
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        def run() -> None:
+            with session_scope(deps.engine()) as session:
+                revoke(session=session, token=token)
+
+        await run_db(run)
+    response = RedirectResponse(login_path(reason="signed-out"), status_code=303, headers=NO_STORE)
+    settings = cookie_settings()
+    response.delete_cookie(settings["key"], path=settings["path"], secure=_https(request), httponly=True,
+                           samesite=settings["samesite"])
+    return response
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -465,6 +561,11 @@ def build_api() -> Starlette:
             Route(routes.API_MANAGE_ICS, manage_invite, methods=["GET"]),
             # GET is routed too, to answer 405 (unrouted, it would fall through to the app's 404 page).
             Route(routes.API_MANAGE_ACTION, manage_action, methods=["GET", "POST"]),
+            Route(routes.API_AUTH_SIGN_IN, auth_sign_in, methods=["POST"]),
+            Route(routes.API_AUTH_SIGN_OUT, auth_sign_out, methods=["POST"]),
             *admin_routes(),
-        ]
+        ],
+        # The workspace's websocket (Reflex's app is mounted inside this one) sees only the session cookie's
+        # digest, never the token (booking_ui.admin.base.SessionCookieShield).
+        middleware=[Middleware(SessionCookieShield)],
     )

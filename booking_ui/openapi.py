@@ -164,6 +164,16 @@ SCHEMAS: dict[str, Any] = {
             "start": {"type": "string", "format": "date-time", "description": "reschedule: the new start."},
         },
     },
+    "SignInForm": {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {
+            "email": {"type": "string", "maxLength": 254},
+            "password": {"type": "string", "maxLength": 256},
+            "next": {"type": "string", "maxLength": 2000,
+                     "description": "A workspace path (/admin...) to return to; anything else means the dashboard."},
+        },
+    },
     "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
     # --- errors: all in the shape {"error": {"code", "message"}} ---
     "Error": _error_schema("Any error of this API."),
@@ -318,6 +328,32 @@ def _paths() -> dict[str, Any]:
                                   "type": "string"}}}}},
             },
         },
+        routes.API_AUTH_SIGN_IN: {"post": {
+            "operationId": "signIn", "tags": ["workspace"],
+            "summary": "The workspace's sign-in form: a same-site form POST (Origin or Referer must be PUBLIC_URL's). "
+                       "Throttled per account and address, per address, and per account.",
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": _ref("SignInForm")}}},
+            "responses": {
+                "303": {"description": "Signed in: to `next` (else the dashboard), with `Set-Cookie: admin_session=...; "
+                                       "HttpOnly; SameSite=Strict; Path=/` (and `Secure` under https). Not signed in: "
+                                       "back to the sign-in page with `?error=failed` (the same for an unknown email "
+                                       "and a wrong password) or `?error=throttled`.",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+                "403": _html("Not from our own sign-in page."),
+                "413": _html("The form is over 4 KiB."),
+            },
+        }},
+        routes.API_AUTH_SIGN_OUT: {"post": {
+            "operationId": "signOut", "tags": ["workspace"],
+            "summary": "Ends this browser's workspace session on the server and clears its cookie (a same-site POST).",
+            "responses": {
+                "303": {"description": "Signed out: to the sign-in page.",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+                "403": _html("Not from one of our own pages."),
+                "413": _html("The request is over 4 KiB."),
+            },
+        }},
         routes.CALENDAR_FEED: {"get": {
             "operationId": "calendarFeed", "summary": "A builder's private calendar subscription.",
             "tags": ["calendar"],

@@ -24,9 +24,10 @@ from booking.accounts.recovery import (
     reset_password,
     reset_throttle_from_settings,
 )
-from booking.accounts.sessions import resolve, revoke
+from booking.accounts.sessions import resolve, resolve_digest, revoke, revoke_digest
+from booking.accounts.sessions import token_hash as session_digest
 from booking.accounts.throttle import throttle_from_settings
-from booking.accounts.users import change_own_password, sign_in
+from booking.accounts.users import SIGN_IN_FAILED, SIGN_IN_THROTTLED, change_own_password, sign_in
 
 __all__ = [
     "PASSWORD_SET",
@@ -35,6 +36,8 @@ __all__ = [
     "InviteError",
     "LinkCheck",
     "LinkOutcome",
+    "SIGN_IN_FAILED",
+    "SIGN_IN_THROTTLED",
     "MAX_PASSWORD_LENGTH",
     "NotFound",
     "PendingInvite",
@@ -53,7 +56,10 @@ __all__ = [
     "load_owned",
     "record",
     "resolve",
+    "resolve_digest",
     "revoke",
+    "revoke_digest",
+    "session_digest",
     "sign_in",
     "throttle_from_settings",
 ]

@@ -32,12 +32,25 @@ def start(*, session: Session, user_id: int, now: datetime | None = None, max_ho
     return token
 
 
+def looks_like_digest(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def resolve(*, session: Session, token: str, idle_minutes: int, now: datetime | None = None) -> UserAccount | None:
     """The account behind a live token, or None. Keeps the session alive (idle clock)."""
     if not token or len(token) > 200:
         return None
+    return resolve_digest(session=session, digest=token_hash(token), idle_minutes=idle_minutes, now=now)
+
+
+def resolve_digest(*, session: Session, digest: str, idle_minutes: int,
+                   now: datetime | None = None) -> UserAccount | None:
+    """`resolve` by the token's SHA-256, for a connection that carries only the digest (the workspace's
+    websocket: booking_ui.admin.base.SessionCookieShield). Never fed from a value a browser chose."""
+    if not looks_like_digest(digest):
+        return None
     now = now or utcnow()
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token))).first()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == digest)).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     if row.last_seen_at + timedelta(minutes=idle_minutes) <= now:
@@ -53,11 +66,17 @@ def resolve(*, session: Session, token: str, idle_minutes: int, now: datetime | 
 
 
 def revoke(*, session: Session, token: str, now: datetime | None = None) -> None:
-    if not token:
+    if not token or len(token) > 200:
+        return
+    revoke_digest(session=session, digest=token_hash(token), now=now)
+
+
+def revoke_digest(*, session: Session, digest: str, now: datetime | None = None) -> None:
+    if not looks_like_digest(digest):
         return
     session.execute(
         sa.update(AuthSession)
-        .where(AuthSession.token_hash == token_hash(token), AuthSession.revoked_at.is_(None))
+        .where(AuthSession.token_hash == digest, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow())
     )
 

@@ -8,7 +8,7 @@
 - `abuse`        hold caps and rate limits against slot hoarding
 """
 
-from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, client_ip, limits_for
+from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, client_ip, from_trusted_proxy, limits_for
 from booking.lifecycle.checkout import (
     CheckoutStarted,
     HoldNotActive,
@@ -45,6 +45,7 @@ __all__ = [
     "RenewalsExhausted",
     "Requester",
     "client_ip",
+    "from_trusted_proxy",
     "SlotUnavailable",
     "begin_checkout",
     "cancel_booking",

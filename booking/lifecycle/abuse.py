@@ -147,6 +147,14 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: str) -> str 
     return str(client)
 
 
+def from_trusted_proxy(peer: str | None, trusted: str) -> bool:
+    """The direct peer is one of the reverse proxies in FORWARDED_ALLOW_IPS: its X-Forwarded-* headers
+    (the client's address, the scheme the client used) may be believed."""
+    networks = _networks(trusted)
+    address = _parse_ip(peer or "")
+    return address is not None and (networks is None or any(address in net for net in networks))
+
+
 # --- per-IP counters (the `limits` library) ----------------------------------------------------------------
 
 

@@ -130,7 +130,8 @@ class AccountState(AdminState):
                 throttle=throttle_from_settings(get_settings()))
         if self.password_error:
             return None
-        self.auth_token = ""
+        # Every session of the account, this browser's too, is revoked on the server: its cookie no longer
+        # resolves, so this browser is signed out (the next sign-in replaces the dead cookie).
         self._signed_out()  # clears the frame; the redirect below carries the reason
         return [rx.redirect(SIGNED_OUT_AFTER_PASSWORD_CHANGE), rx.toast.success(PASSWORD_CHANGED)]
 

@@ -9,6 +9,13 @@ Neither the guard's account lookup nor the handler's database work runs on Refle
 `@admin_event` (and a `@public_admin_event`) body runs in a worker thread against a draft of the state,
 whose assignments are applied on the loop afterwards (`booking_ui.offloop`); an `@admin_background`
 body awaits its blocking calls with `run_db` / `off_loop`.
+
+The session cookie (`admin_session`) is set and cleared only by HTTP answers (booking_ui.api: sign-in and
+sign-out), `HttpOnly`, so page scripts never see it. It is never a state var: the websocket
+(`/_event`) carries it in its handshake, where `SessionCookieShield` swaps the raw token for its SHA-256
+before Reflex copies the headers into the connection's router data (kept in Redis with the state), and
+every handler re-reads that digest from the connection's headers (`connection_digest`). A digest is
+only ever taken from the shield: a value a browser sends is always hashed again.
 """
 
 from __future__ import annotations
@@ -19,15 +26,19 @@ import inspect
 import math
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import reflex as rx
 
-from booking.accounts import Actor, Forbidden, NotFound, resolve, revoke
+from booking.accounts import Actor, Forbidden, NotFound, resolve, resolve_digest, session_digest
 from booking.core import Builder, UserRole, get_settings, session_scope
 from booking_ui import deps, routes
 from booking_ui.offloop import off_loop_handler, run_db
 
 SESSION_COOKIE = "admin_session"
+EVENT_PATH = "/_event"  # Reflex's websocket (reflex_base.constants.Endpoint.EVENT)
+DIGEST_MARK = "sha256."  # what the shield puts before the digest it substitutes on the websocket
+MAX_NEXT = 2000  # characters of a `next` path
 NOT_FOUND_MESSAGE = "That item doesn't exist or isn't yours."
 BAD_VALUE_MESSAGE = "That value isn't valid ({name}). Nothing was changed."
 MAX_TEXT = 20_000  # characters in one value: the longest field (a description) is far shorter
@@ -55,15 +66,101 @@ def resolve_actor(token: str) -> Actor | None:
         return Actor.of(user) if user is not None else None
 
 
-def _cookie_settings() -> dict[str, Any]:
+def resolve_connection(digest: str) -> Actor | None:
+    """The live account behind the session digest the websocket's shielded cookie carries."""
+    if not digest:
+        return None
     settings = get_settings()
-    return {
-        "name": SESSION_COOKIE,
-        "path": "/",
-        "max_age": settings.admin_session_max_hours * 3600,
-        "same_site": "strict",
-        "secure": settings.public_url.startswith("https://"),
-    }
+    with session_scope(deps.engine()) as session:
+        user = resolve_digest(session=session, digest=digest, idle_minutes=settings.admin_session_idle_minutes)
+        return Actor.of(user) if user is not None else None
+
+
+def _cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
+    """One cookie's value from a Cookie header (split by hand: `http.cookies` drops every cookie after one
+    it can't parse, and other sites' scripts on the same host may set odd ones)."""
+    for part in (header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return ""
+
+
+def connection_digest(state: rx.State) -> str:
+    """The session digest of this state's websocket connection ("" when signed out): read afresh from the
+    connection's headers on every call, never kept in the state."""
+    value = _cookie_value(state.router.headers.cookie)
+    return value.removeprefix(DIGEST_MARK) if value.startswith(DIGEST_MARK) else ""
+
+
+def shielded_cookie_header(header: str) -> str:
+    """A Cookie header with the session token replaced by `sha256.<its digest>`, other cookies kept. Any
+    value is hashed, a `sha256.` one too, so a browser can't present a digest of its own choosing."""
+    parts = []
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if not sep or name != SESSION_COOKIE:
+            if part.strip():
+                parts.append(part.strip())
+            continue
+        token = value.strip().strip('"')
+        if token:
+            parts.append(f"{SESSION_COOKIE}={DIGEST_MARK}{session_digest(token)}")
+    return "; ".join(parts)
+
+
+class SessionCookieShield:
+    """ASGI middleware in front of Reflex's websocket (`/_event`): the raw session token in its Cookie
+    header becomes the token's SHA-256 before Reflex reads the headers, so the raw token never reaches
+    the state (nor Redis). Every other path passes untouched."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope.get("type") in ("http", "websocket") and str(scope.get("path", "")).startswith(EVENT_PATH):
+            headers = []
+            for name, value in scope.get("headers") or []:
+                if name.lower() == b"cookie":
+                    value = shielded_cookie_header(value.decode("latin-1")).encode("latin-1")
+                    if not value:
+                        continue
+                headers.append((name, value))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+def cookie_settings() -> dict[str, Any]:
+    """The session cookie's attributes (Starlette's `set_cookie` names), `secure` decided per request."""
+    return {"key": SESSION_COOKIE, "path": "/", "max_age": get_settings().admin_session_max_hours * 3600,
+            "httponly": True, "samesite": "strict"}
+
+
+def safe_next(raw: Any) -> str:
+    """Where sign-in returns to: a workspace path on this site (never another host, scheme or the sign-in
+    page itself), else the dashboard."""
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_NEXT:
+        return routes.ADMIN
+    if not raw.startswith("/") or raw.startswith("//") or "\\" in raw \
+            or any(ord(ch) < 33 or ord(ch) == 127 for ch in raw):
+        return routes.ADMIN
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return routes.ADMIN
+    if parts.scheme or parts.netloc or not (parts.path == routes.ADMIN or parts.path.startswith(routes.ADMIN + "/")):
+        return routes.ADMIN
+    if parts.path.rstrip("/") == routes.ADMIN_LOGIN:
+        return routes.ADMIN
+    return raw
+
+
+def login_path(next_path: str = "", **params: str) -> str:
+    """The sign-in page, carrying where to return to (when it isn't the dashboard) and any message code."""
+    query = {key: value for key, value in params.items() if value}
+    if next_path and safe_next(next_path) != routes.ADMIN:
+        query["next"] = next_path
+    return routes.ADMIN_LOGIN + ("?" + urlencode(query, quote_via=quote) if query else "")
 
 
 class BadValue(ValueError):
@@ -145,7 +242,7 @@ def admin_event(fn: Callable) -> Any:
     check = checked_arguments(fn)
 
     def guarded_body(self, *args, **kwargs):
-        actor = resolve_actor(self.auth_token)
+        actor = resolve_connection(connection_digest(self))
         if actor is None:
             return self._signed_out()
         reset = _CURRENT_ACTOR.set(actor)
@@ -177,8 +274,8 @@ def admin_background(fn: Callable) -> Any:
     @functools.wraps(fn)
     async def guarded(self, *args, **kwargs):
         async with self:
-            token = self.auth_token
-        actor = await run_db(resolve_actor, token)
+            digest = connection_digest(self)
+        actor = await run_db(resolve_connection, digest)
         if actor is None:
             async with self:
                 return self._signed_out()
@@ -227,7 +324,7 @@ def public_admin_event(fn: Callable) -> Any:
 
 
 class AdminState(rx.State):
-    auth_token: str = rx.Cookie("", **_cookie_settings())
+    # No session token here: handlers read the connection's (shielded) cookie, see connection_digest.
     # What the frame shows; filled by the guard. Display only: handlers re-check on the server.
     signed_in_email: str = ""
     signed_in_role: str = ""
@@ -241,13 +338,16 @@ class AdminState(rx.State):
         return self.signed_in_role == UserRole.ADMIN.value
 
     def _signed_out(self):
+        """Clear the frame and send the browser to the sign-in page, which returns here afterwards."""
         self.signed_in_email = self.signed_in_role = self.builder_slug = self.builder_name = ""
-        return rx.redirect(routes.ADMIN_LOGIN)
+        url = self.router.url
+        here = str(url.path or "") + (f"?{url.query}" if url.query else "")
+        return rx.redirect(login_path(here))
 
     @public_admin_event
     def guard(self):
         """on_load of every admin page: fill the frame, or send the browser to the sign-in page."""
-        actor = resolve_actor(self.auth_token)
+        actor = resolve_connection(connection_digest(self))
         self.checked = True
         self.admin_error = ""
         if actor is None:
@@ -260,12 +360,3 @@ class AdminState(rx.State):
                 if builder is not None:
                     self.builder_slug, self.builder_name = builder.slug, builder.name
         return None
-
-    @public_admin_event
-    def sign_out(self):
-        """Ends this browser's session on the server and forgets the cookie."""
-        if self.auth_token:
-            with session_scope(deps.engine()) as session:
-                revoke(session=session, token=self.auth_token)
-        self.auth_token = ""
-        return self._signed_out()

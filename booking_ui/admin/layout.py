@@ -7,6 +7,7 @@ import reflex as rx
 from booking_ui import routes
 from booking_ui.admin.base import AdminState
 from booking_ui.admin.components import error_callout
+from booking_ui.admin.login import sign_out_form
 
 # (label, route, platform admins only)
 NAV = [
@@ -42,7 +43,7 @@ def admin_layout(*children: rx.Component, title: str) -> rx.Component:
                 rx.spacer(),
                 rx.text(AdminState.signed_in_email, size="2", color_scheme="gray", data_testid="signed-in-as",
                         overflow_wrap="anywhere", min_width="0"),
-                rx.button("Sign out", variant="soft", size="1", on_click=AdminState.sign_out),
+                sign_out_form(),
                 align="center",
                 wrap="wrap",
                 gap="0.5em 1em",

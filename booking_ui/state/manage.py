@@ -3,6 +3,11 @@
 The page only reads through Reflex events (its view, the times to move to, the zone it shows them in).
 Changes are plain HTML form POSTs to booking_ui.api.manage_action, carrying the CSRF tokens set here,
 and come back as a 303 to this page with `?done=<outcome>`.
+
+The manage token is the client's credential, so no field of this state holds it (nor its hash): every
+handler re-reads it from the page's address, and the form actions and the invite link that carry it are
+computed vars that are not cached, so they are built for the page and never stored with the state (in
+Redis, with REDIS_URL). The CSRF tokens are MACs of the token's hash: useless without the token.
 """
 
 from __future__ import annotations
@@ -65,9 +70,6 @@ class ManageState(rx.State):
     notice_tone: str = "green"
     cancel_csrf: str = ""
     reschedule_csrf: str = ""
-    cancel_action: str = ""
-    reschedule_action: str = ""
-    invite_url: str = ""
 
     def _token(self) -> str:
         query = self.router.url.query_parameters
@@ -78,6 +80,22 @@ class ManageState(rx.State):
     def zone_options(self) -> list[ZoneChoice]:
         """The booking page's zone menu: friendly names ("Eastern Time (New York) — 5:42 PM")."""
         return zone_choices(self.zone or "UTC", now=utcnow(), hour12=self.hour12, locale=self.locale)
+
+    def _link(self, build) -> str:
+        token = self._token() if self.view is not None else ""
+        return build(token) if token else ""
+
+    @rx.var(cache=False)
+    def cancel_action(self) -> str:
+        return self._link(lambda token: routes.manage_action(token, "cancel"))
+
+    @rx.var(cache=False)
+    def reschedule_action(self) -> str:
+        return self._link(lambda token: routes.manage_action(token, "reschedule"))
+
+    @rx.var(cache=False)
+    def invite_url(self) -> str:
+        return self._link(routes.manage_invite)
 
     @db_event
     def load(self):
@@ -93,9 +111,6 @@ class ManageState(rx.State):
         digest = token_hash(token)
         self.cancel_csrf = csrf_token(digest, "cancel")
         self.reschedule_csrf = csrf_token(digest, "reschedule")
-        self.cancel_action = routes.manage_action(token, "cancel")
-        self.reschedule_action = routes.manage_action(token, "reschedule")
-        self.invite_url = routes.manage_invite(token)
         code = str(self.router.url.query_parameters.get("done", "") or "")
         self.notice, self.notice_tone = OUTCOMES.get(code, ("", "green"))
 

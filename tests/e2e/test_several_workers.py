@@ -137,6 +137,21 @@ class PolicyWatch:
             self.violations.append(message.text)
 
 
+def redis_values(store: redis.Redis) -> list[bytes]:
+    """Every value in the Redis database (Reflex's pickled states are strings; counters and locks too)."""
+    values: list[bytes] = []
+    for key in store.scan_iter(count=1000):
+        kind = store.type(key)
+        if kind == b"string":
+            values.append(store.get(key) or b"")
+        elif kind == b"hash":
+            values.extend(k + b"=" + v for k, v in store.hgetall(key).items())
+        elif kind in (b"list", b"set", b"zset"):
+            values.extend(store.lrange(key, 0, -1) if kind == b"list" else
+                          store.smembers(key) if kind == b"set" else store.zrange(key, 0, -1))
+    return values
+
+
 def test_two_workers_serve_the_whole_booking_flow(deployment: Deployment, builder_with_sign_in, browser: Browser):
     app_url = deployment.app.url
     context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
@@ -198,6 +213,12 @@ def test_two_workers_serve_the_whole_booking_flow(deployment: Deployment, builde
     expect(page.get_by_test_id("booking-row").filter(has_text=client_email)).to_be_visible()
     page.reload()  # a fresh websocket, perhaps to the other worker: still signed in
     expect(page.get_by_test_id("booking-row").filter(has_text=client_email)).to_be_visible()
+
+    # The session cookie is HttpOnly, and no state Reflex keeps in Redis holds its raw value.
+    (session_cookie,) = [c for c in context.cookies() if c["name"] == "admin_session"]
+    assert session_cookie["httpOnly"] and "admin_session" not in page.evaluate("document.cookie")
+    stored = redis_values(redis.Redis.from_url(REDIS_URL))
+    assert stored and not any(session_cookie["value"].encode() in blob for blob in stored)
 
     # The app really runs on two web workers and two job workers; and after many outbox ticks of both job
     # workers, the client has exactly one confirmation.

@@ -15,7 +15,7 @@ from booking.accounts import sessions
 from booking.accounts.passwords import hash_password
 from booking.core.db import session_scope
 from booking.core.models import UserAccount, UserRole
-from booking_ui.admin.base import AdminState
+from booking_ui.admin.base import SESSION_COOKIE, AdminState, shielded_cookie_header
 from tests.support.loop_guard import nothing_blocks_the_loop
 
 PASSWORD = "correct-horse-battery"
@@ -42,16 +42,34 @@ def token_for(engine: Engine, user_id: int) -> str:
         return sessions.start(session=session, user_id=user_id)
 
 
-def state_of(cls: type[AdminState], token: str = "", router_data: dict | None = None) -> AdminState:
-    """An instance of `cls` in a fresh state tree, its session cookie set to `token`."""
+def websocket_headers(token: str, headers: dict | None = None) -> dict:
+    """The headers Reflex records for a websocket whose browser holds the session cookie `token`: as the
+    app's SessionCookieShield leaves them (the token's digest, never the token)."""
+    headers = {key: value for key, value in (headers or {}).items() if key != "cookie"}
+    if token:
+        headers["cookie"] = shielded_cookie_header(f"{SESSION_COOKIE}={token}")
+    return headers
+
+
+def set_session(state: rx.State, token: str) -> None:
+    """The browser's connection now carries the session cookie `token` ("" for none)."""
     from reflex.istate.data import RouterData
 
+    root = state
+    while root.parent_state is not None:
+        root = root.parent_state
+    data = dict(root.router_data or {})
+    data["headers"] = websocket_headers(token, data.get("headers"))
+    root.router_data = data
+    root.router = RouterData.from_router_data(data)
+
+
+def state_of(cls: type[AdminState], token: str = "", router_data: dict | None = None) -> AdminState:
+    """An instance of `cls` in a fresh state tree, its connection carrying the session cookie `token`."""
     root = rx.State(_reflex_internal_init=True)
-    if router_data:
-        root.router = RouterData.from_router_data(router_data)
-    state = root.get_substate(cls.get_full_name().split(".")[1:])
-    state.auth_token = token
-    return state
+    root.router_data = dict(router_data or {})
+    set_session(root, token)
+    return root.get_substate(cls.get_full_name().split(".")[1:])
 
 
 def call(state: AdminState, handler_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -84,3 +102,26 @@ def redirect_path(spec: Any) -> str | None:
             if getattr(key, "_js_expr", "") == "path":
                 return str(getattr(value, "_var_value", value))
     return None
+
+
+# --- signing in and out over HTTP, as the sign-in page's form does ------------------------------------------
+
+ORIGIN = "http://localhost:3000"  # PUBLIC_URL's default: the forms' Origin
+
+
+def auth_client(ip: str = "192.0.2.10", base_url: str = ORIGIN, **kwargs: Any):
+    """A client of the app's HTTP API at `ip` whose requests come from our own pages (Origin: PUBLIC_URL)."""
+    from starlette.testclient import TestClient
+
+    from booking_ui.api import build_api
+
+    headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
+    return TestClient(build_api(), base_url=base_url, headers=headers, follow_redirects=False,
+                      client=(ip, 50000), **kwargs)
+
+
+def http_sign_in(client, email: str, password: str = PASSWORD, **extra: str):
+    """POST the sign-in form as the sign-in page does; the answer is a 303 (its cookie: the session)."""
+    from booking_ui import routes
+
+    return client.post(routes.API_AUTH_SIGN_IN, data={"email": email, "password": password, **extra})

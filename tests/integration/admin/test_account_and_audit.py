@@ -19,9 +19,18 @@ from booking.core.models import AuditEntry, Builder, UserAccount, UserRole, utcn
 from booking_ui import api, routes
 from booking_ui.admin.account import AccountState
 from booking_ui.admin.audit import PAGE_SIZE, AuditState
-from booking_ui.admin.login import LoginState
+from booking_ui.admin.base import SESSION_COOKIE, AdminState
 from tests.factories import make_builder
-from tests.support.admin_states import PASSWORD, call, make_user, redirect_path, state_of, token_for
+from tests.support.admin_states import (
+    PASSWORD,
+    auth_client,
+    call,
+    http_sign_in,
+    make_user,
+    redirect_path,
+    state_of,
+    token_for,
+)
 
 NEW_PASSWORD = "a-much-longer-new-password"
 
@@ -149,36 +158,42 @@ def change(account, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
     ("", NEW_PASSWORD, None, "Fill in"),
 ])
 def test_a_bad_password_change_shows_why_and_changes_nothing(engine, people, current, new, confirm, message):
-    account = signed_in(AccountState, engine, people["ada"])
+    token = token_for(engine, people["ada"])
+    account = state_of(AccountState, token)
     before = password_hash(engine, people["ada"])
 
     assert change(account, current, new, confirm) is None
 
     assert message in account.password_error
     assert password_hash(engine, people["ada"]) == before
-    assert token_alive(engine, account.auth_token)
+    assert token_alive(engine, token)
     assert audit_entries(engine) == []
 
 
 def test_a_password_change_ends_every_session_and_sends_the_browser_to_sign_in(engine, people):
     elsewhere = token_for(engine, people["ada"])  # another browser, signed in too
-    account = signed_in(AccountState, engine, people["ada"])
-    this_browser = account.auth_token
+    this_browser = token_for(engine, people["ada"])
+    account = state_of(AccountState, this_browser)
 
     result = change(account)
 
     assert redirect_path(result).startswith(routes.ADMIN_LOGIN + "?")
-    assert account.auth_token == "" and account.password_error == ""
+    assert account.password_error == ""
     assert not token_alive(engine, this_browser) and not token_alive(engine, elsewhere)
     (entry,) = audit_entries(engine)
     assert (entry.action, entry.entity_type, entry.entity_id) == ("account.password_changed", "user_account",
                                                                  str(people["ada"]))
     assert NEW_PASSWORD not in f"{entry.before} {entry.after}" and PASSWORD not in f"{entry.before} {entry.after}"
-    login = state_of(LoginState)
-    assert redirect_path(call(login, "submit", {"email": "ada@acct.test", "password": NEW_PASSWORD})) == routes.ADMIN
-    old = state_of(LoginState)
-    assert redirect_path(call(old, "submit", {"email": "ada@acct.test", "password": PASSWORD})) is None
-    assert old.auth_token == "" and old.error
+    # This browser's connection is signed out: its next page goes to the sign-in page.
+    assert redirect_path(call(state_of(AdminState, this_browser), "guard")) == routes.ADMIN_LOGIN
+    with auth_client() as client:
+        client.cookies.set(SESSION_COOKIE, elsewhere)  # a copy of an old cookie, replayed over HTTP
+        assert client.get(routes.admin_event_payload("1")).status_code == 401
+        client.cookies.clear()
+        assert http_sign_in(client, "ada@acct.test", PASSWORD).headers["location"].endswith("error=failed")
+        signed_in_again = http_sign_in(client, "ada@acct.test", NEW_PASSWORD)
+    assert signed_in_again.status_code == 303 and signed_in_again.headers["location"] == routes.ADMIN
+    assert token_alive(engine, signed_in_again.cookies[SESSION_COOKIE])
 
 
 # --- the audit page -------------------------------------------------------------------------------------

@@ -44,9 +44,7 @@ from tests.support.stripe_events import WEBHOOK_SECRET
 # Handlers that must work signed out, and why.
 PUBLIC_HANDLERS = {
     ("AdminState", "guard"): "the page guard itself: resolves the session or redirects to sign-in",
-    ("AdminState", "sign_out"): "revokes only the caller's own token",
-    ("LoginState", "load"): "the sign-in page",
-    ("LoginState", "submit"): "signing in (throttled)",
+    ("LoginState", "load"): "the sign-in page (signing in and out are HTTP POSTs: booking_ui.api)",
     ("RecoveryState", "load_forgot"): "the forgot-password page",
     ("RecoveryState", "ask"): "asking for a reset link (throttled; one answer for every address)",
     ("RecoveryState", "load_reset"): "the emailed reset link's page (the token is the credential)",

@@ -26,7 +26,7 @@ from booking_ui import routes
 from booking_ui.admin.availability import AvailabilityState
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from tests.factories import add_payment, make_builder, make_client, make_session_type
-from tests.support.admin_states import call, make_user, redirect_path, state_of, token_for
+from tests.support.admin_states import call, make_user, redirect_path, set_session, state_of, token_for
 
 ZONE = "Europe/London"
 
@@ -258,7 +258,7 @@ def test_signed_out_calls_change_nothing(engine, ada):
     state = state_of(AvailabilityState, "")
     assert redirect_path(call(state, "load")) == routes.ADMIN_LOGIN
     state.days = _loaded(ada["token"]).days
-    state.auth_token = ""
+    set_session(state, "")
     for name, args in (("set_builder", (str(ada["builder_id"]),)), ("add_window", ("0",)),
                        ("remove_window", ("0", 0)), ("set_field", ("time_zone", "UTC")), ("add_override", ()),
                        ("remove_override", (0,)), ("set_preview_type", (str(ada["session_type_id"]),)),

@@ -13,10 +13,19 @@ from booking.accounts.users import SIGN_IN_FAILED, SIGN_IN_THROTTLED, change_pas
 from booking.core.db import session_scope
 from booking.core.models import AuthSession, UserAccount, UserRole, utcnow
 from booking_ui import routes
-from booking_ui.admin.base import AdminState
+from booking_ui.admin.base import SESSION_COOKIE, AdminState
 from booking_ui.admin.login import LoginState
 from tests.factories import make_builder
-from tests.support.admin_states import PASSWORD, call, make_user, redirect_path, state_of, token_for
+from tests.support.admin_states import (
+    PASSWORD,
+    auth_client,
+    call,
+    http_sign_in,
+    make_user,
+    redirect_path,
+    state_of,
+    token_for,
+)
 from tests.support.throttles import THROTTLE_KEY, fresh_throttle
 
 
@@ -123,22 +132,25 @@ def test_a_password_change_ends_every_session(engine, builder_user):
 
 
 def test_login_page_signs_in_and_sign_out_kills_the_token_on_the_server(engine, builder_user):
-    login = state_of(LoginState)
-    result = call(login, "submit", {"email": "ada@example.test", "password": PASSWORD})
-    assert redirect_path(result) == routes.ADMIN
-    token = login.auth_token
-    assert token
-    admin = state_of(AdminState, token)
-    assert call(admin, "guard") is None and admin.signed_in_email == "ada@example.test"
-    assert redirect_path(call(admin, "sign_out")) == routes.ADMIN_LOGIN
+    with auth_client(ip="192.0.2.31") as client:
+        signed_in = http_sign_in(client, "ada@example.test")
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == routes.ADMIN
+        token = signed_in.cookies[SESSION_COOKIE]
+        admin = state_of(AdminState, token)
+        assert call(admin, "guard") is None and admin.signed_in_email == "ada@example.test"
+        signed_out = client.post(routes.API_AUTH_SIGN_OUT)
+    assert signed_out.status_code == 303 and signed_out.headers["location"].startswith(routes.ADMIN_LOGIN)
     stale = state_of(AdminState, token)  # a copy of the cookie kept elsewhere
     assert redirect_path(call(stale, "guard")) == routes.ADMIN_LOGIN
 
 
 def test_login_page_shows_one_message_and_keeps_nobody_signed_in(engine, builder_user):
-    login = state_of(LoginState)
-    assert redirect_path(call(login, "submit", {"email": "ada@example.test", "password": "nope-nope-nope"})) is None
-    assert login.error == SIGN_IN_FAILED and login.auth_token == ""
+    with auth_client(ip="192.0.2.32") as client:
+        refused = http_sign_in(client, "ada@example.test", "nope-nope-nope")
+    assert refused.status_code == 303 and SESSION_COOKIE not in refused.cookies
+    login = state_of(LoginState, router_data={"asPath": refused.headers["location"]})
+    assert call(login, "load") is None
+    assert login.error == SIGN_IN_FAILED
 
 
 def test_admin_role_needs_no_builder(engine):
