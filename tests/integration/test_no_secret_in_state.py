@@ -136,7 +136,7 @@ def test_no_state_field_holds_the_manage_token(engine, gateway):
     root = browser_tab(f"/manage/{token}", {"origin": "http://localhost:3000"})
     manage = substate(root, ManageState)
     call(manage, "load")
-    call(manage, "later_times")
+    call(manage, "next_month")
 
     assert manage.view is not None and manage.cancel_action == f"/api/manage/{token}/cancel"  # the page works
     assert manage.invite_url.endswith(f"/{token}/invite.ics")
