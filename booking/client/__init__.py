@@ -48,9 +48,11 @@ from booking.client.manage import (
     reschedule_year_ok,
 )
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
-from booking.client.summaries import BookingSummary
+from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
 
 __all__ = [
+    "manage_path_of",
+    "without_manage_path",
     "ReceiptState",
     "OUT_OF_RANGE",
     "reschedule_year_ok",

@@ -92,6 +92,18 @@ def private_details(*, session: Session, booking: Booking, summary: BookingSumma
     return replace(summary, **extra)
 
 
+def manage_path_of(summary: BookingSummary) -> str:
+    """The manage path of a summary shown to the browser that paid, derived again when the page is sent
+    (pages keep summaries without it: a raw manage token must not sit in stored page state)."""
+    if summary.status != BookingStatus.CONFIRMED.value:
+        return ""
+    return manage_links.manage_path(manage_links.derive_token(summary.id))
+
+
+def without_manage_path(summary: BookingSummary | None) -> BookingSummary | None:
+    return replace(summary, manage_path="") if summary is not None else None
+
+
 def _manage_path(booking: Booking) -> str:
     token = manage_links.current_token(booking) if booking.status == BookingStatus.CONFIRMED else None
     return manage_links.manage_path(token) if token else ""

@@ -16,7 +16,7 @@ def _confirmed() -> rx.Component:
         booking_summary(summary),
         calendar_links(summary.invite_path, summary.google_calendar_url, summary.outlook_calendar_url),
         rx.flex(
-            manage_link(summary),
+            manage_link(SuccessState.manage_path),
             rx.link(rx.button("Book another session", variant="ghost"), href=routes.builder_page(summary.builder_slug),
                     data_testid="book-another"),
             wrap="wrap", style={"gap": "0.75em"}),

@@ -19,6 +19,8 @@ from booking.client import (
     browser_receipt,
     confirm_from_success_page,
     continue_checkout,
+    manage_path_of,
+    without_manage_path,
 )
 from booking.core import get_settings
 from booking.lifecycle import HoldNotActive, release_hold_and_expire, retry_checkout
@@ -65,6 +67,12 @@ class SuccessState(rx.State):
     def still_held(self) -> bool:
         return self.summary is not None and self.summary.status == "pending"
 
+    @rx.var(cache=False)
+    def manage_path(self) -> str:
+        """Computed when the page is sent, never stored with the state (a raw manage token in Redis could be
+        replayed); only the browser that paid gets it."""
+        return manage_path_of(self.summary) if self.own and self.summary is not None else ""
+
     @rx.event(background=True)
     async def continue_payment(self):
         """"Payment not completed": back to the same Checkout page while it is open, else a new one."""
@@ -83,7 +91,7 @@ class SuccessState(rx.State):
                                               locale=locale, browser_hold_key=key)
             async with self:
                 self.working = False
-                self.summary = receipt.visible_summary
+                self.summary = without_manage_path(receipt.visible_summary)
                 self.message = ("We could not reach the payment provider; please try again in a moment."
                                 if isinstance(exc, PaymentProviderError) else
                                 "This hold has ended, so nothing was charged. Please pick a time again.")
@@ -116,7 +124,7 @@ class SuccessState(rx.State):
                 async with self:
                     self.working = False
                     if receipt.state == ReceiptState.CONFIRMED:
-                        self.state, self.summary = str(receipt.state), receipt.visible_summary
+                        self.state, self.summary = str(receipt.state), without_manage_path(receipt.visible_summary)
                         return None
         return rx.redirect(routes.book_page(session_type_id))
 
@@ -132,7 +140,7 @@ class SuccessState(rx.State):
                                           gateway=deps.gateway(), checkout_session_id=session_id, locale=locale,
                                           browser_hold_key=key)
         async with self:
-            self.state, self.summary, self.own = str(receipt.state), receipt.visible_summary, receipt.own
+            self.state, self.summary, self.own = str(receipt.state), without_manage_path(receipt.visible_summary), receipt.own
         if receipt.state != ReceiptState.PROCESSING or receipt.summary is None:
             return
         for _ in range(PROCESSING_POLL_LIMIT):  # the webhook will land; show it when it does
@@ -141,7 +149,7 @@ class SuccessState(rx.State):
                                              booking_id=receipt.summary.id, locale=locale, browser_hold_key=key)
             if update.state != ReceiptState.PROCESSING:
                 async with self:
-                    self.state, self.summary = str(update.state), update.visible_summary
+                    self.state, self.summary = str(update.state), without_manage_path(update.visible_summary)
                 return
 
 

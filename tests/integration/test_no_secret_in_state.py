@@ -141,3 +141,32 @@ def test_no_state_field_holds_the_manage_token(engine, gateway):
     assert manage.view is not None and manage.cancel_action == f"/api/manage/{token}/cancel"  # the page works
     assert manage.invite_url.endswith(f"/{token}/invite.ics")
     assert leaks(root, token, skip_router=True) == []
+
+
+def test_the_success_page_shows_the_payer_its_manage_link_without_storing_it(engine, gateway):
+    from booking_ui.state.book import BookState
+    from booking_ui.state.payment import SuccessState
+
+    with Session(engine) as session:
+        builder = make_builder(session, time_zone="UTC")
+        session_type = make_session_type(session, builder, price_amount=5000, currency="gbp")
+        session.commit()
+        session_type_id = session_type.id
+    hold_key = "k" * 43
+    started = payments.begin_checkout(engine=engine, gateway=gateway,
+                                      settings=load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30),
+                                      session_type_id=session_type_id, start_time=START, client_name="Ann",
+                                      client_email="ann@example.com", browser_hold_key=hold_key)
+    gateway.pay(started.checkout_session_id)
+
+    root = browser_tab("/payment/success", {"origin": "http://localhost:3000"})
+    root.router = RouterData.from_router_data({
+        "pathname": "/payment/success", "asPath": f"/payment/success?session_id={started.checkout_session_id}",
+        "query": {"session_id": started.checkout_session_id}, "headers": {"origin": "http://localhost:3000"}})
+    substate(root, BookState).hold_key = hold_key
+    success = substate(root, SuccessState)
+    call(success, "load")
+
+    token = success.manage_path.rsplit("/", 1)[-1]
+    assert success.own and success.manage_path.startswith("/manage/") and len(token) > 20  # the payer sees it
+    assert leaks(root, token, skip_router=True) == []
