@@ -34,6 +34,8 @@ class EmulatorConfig:
     api_version: str = API_VERSION
     # The merchant shown on hosted pages (the app passes its PLATFORM_NAME).
     business_name: str = DEFAULT_BUSINESS_NAME
+    # Stripe's dispute fee by currency (minor units), over the defaults in `core/disputes.py`.
+    dispute_fees: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
