@@ -25,6 +25,7 @@ class NotificationKind(StrEnum):
     HOLD_EXPIRED = "hold_expired"
     PAYOUT_FAILED = "payout_failed"  # about a builder's connected account, not a booking (render_payout_email)
     BOOKING_RESCHEDULED = "booking_rescheduled"
+    DISPUTE_OPENED = "dispute_opened"  # to the builder and the admins (booking.notifications.dispute_emails)
 
 
 class RecipientRole(StrEnum):

@@ -33,6 +33,7 @@ from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
 from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
 from booking.ops import locks
+from booking.payments import disputes
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
 
 log = logging.getLogger("booking.worker")
@@ -100,6 +101,14 @@ def apply_stored_events(ctx: Context) -> int:
     return processor()
 
 
+def send_dispute_recoveries(ctx: Context) -> int:
+    """Dispute recoveries (transfer reversals, paybacks) not made right after their event."""
+    gateway = ctx.gateway()
+    if gateway is None:
+        return 0
+    return disputes.send_recoveries(engine=ctx.engine, gateway=gateway)
+
+
 def _no_stripe_key() -> PaymentGateway:
     raise RuntimeError("STRIPE_SECRET_KEY is not set: stored webhook events cannot be applied")
 
@@ -108,6 +117,7 @@ JOBS: tuple[Job, ...] = (
     Job("hold-sweeper", every=lambda s: s.sweep_interval_seconds, tick=sweep_holds),
     Job("late-refunds", every=lambda s: s.sweep_interval_seconds, tick=send_late_refunds),
     Job("outbox", every=lambda s: s.notification_interval_seconds, tick=send_outbox),
+    Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
 )

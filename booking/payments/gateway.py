@@ -269,6 +269,13 @@ class PaymentGateway(Protocol):
     def retrieve_balance(self, account_id: str) -> ConnectedBalance: ...
     def list_payouts(self, account_id: str, *, limit: int = 20) -> list[StripePayout]: ...
     def retrieve_destination_charge(self, payment_intent_id: str) -> DestinationCharge: ...
+    # Disputes (booking/payments/disputes.py)
+    def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> dict[str, Any]: ...
+    def reverse_transfer_amount(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
+                                idempotency_key: str) -> str: ...
+    def create_builder_transfer(self, *, destination: str, amount: int, currency: str, metadata: dict[str, str],
+                                source_transaction: str | None, idempotency_key: str) -> str: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -522,6 +529,42 @@ class StripeGateway:
             transfer_amount=transfer.get("amount"), transfer_reversed=int(transfer.get("amount_reversed") or 0),
             fee_refunded=int(fee.get("amount_refunded") or 0),
         )
+
+    # --- disputes -------------------------------------------------------------------------------------
+
+    def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> dict[str, Any]:
+        """Send evidence (only the text fields given) and, with `submit`, submit it to the bank."""
+        params: dict[str, Any] = {"evidence": evidence, "submit": submit, "metadata": metadata}
+        try:
+            with _provider_errors("update the dispute"):
+                dispute = self._client.v1.disputes.update(dispute_id, params=params,
+                                                          options={"idempotency_key": idempotency_key})
+        except PaymentProviderError as exc:
+            detail = getattr(exc.__cause__, "user_message", None)  # Stripe's own sentence says why
+            raise PaymentProviderError(f"{exc}: {detail}" if detail else str(exc)) from exc.__cause__
+        return _plain(dispute)
+
+    def reverse_transfer_amount(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
+                                idempotency_key: str) -> str:
+        """Take `amount` of a transfer back from the builder's account; the reversal's id."""
+        with _provider_errors("reverse a transfer"):
+            reversal = self._client.v1.transfers.reversals.create(
+                transfer_id, params={"amount": amount, "metadata": metadata},
+                options={"idempotency_key": idempotency_key})
+        return _plain(reversal)["id"]
+
+    def create_builder_transfer(self, *, destination: str, amount: int, currency: str, metadata: dict[str, str],
+                                source_transaction: str | None, idempotency_key: str) -> str:
+        """Pay `amount` from the platform's balance to a builder's account (from the funds of
+        `source_transaction`, a charge, when given); the transfer's id."""
+        params: dict[str, Any] = {"destination": destination, "amount": amount, "currency": currency,
+                                  "metadata": metadata}
+        if source_transaction:
+            params["source_transaction"] = source_transaction
+        with _provider_errors("create a transfer"):
+            transfer = self._client.v1.transfers.create(params=params, options={"idempotency_key": idempotency_key})
+        return _plain(transfer)["id"]
 
 
 RATE_LIMIT_WAIT_CAP_SECONDS = 5.0  # a client is waiting: longer than this, and we give up instead
