@@ -197,7 +197,7 @@ def _decide_recovery(*, row: Dispute, payment: Payment, withdrawn: bool, setting
     recovered → return_requested (won)."""
     status = DisputeStatus(row.status)
     recovery = DisputeRecovery(row.recovery)
-    if recovery == DisputeRecovery.NONE and withdrawn and status != DisputeStatus.WON and row.outcome is None \
+    if recovery == DisputeRecovery.NONE and withdrawn and status != DisputeStatus.WON \
             and payment.destination_account_id:
         if setting == PLATFORM_ABSORBS:
             row.recovery = DisputeRecovery.ABSORBED
