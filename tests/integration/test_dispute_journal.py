@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from booking.core.models import MovementKind, Payment, PaymentStatus
+from booking.core.models import Booking, MovementKind, Payment, PaymentStatus
 from booking.payments import disputes, movements
 from booking.payments.ledger import current_payment
 from tests.factories import make_hold
@@ -98,9 +98,7 @@ def test_the_journal_of_a_disputed_payment_balances(engine, amount, fee_percent,
     events = data.draw(st.permutations(events + [events[i] for i in twice]))  # any order, some twice
     for dispute in events:
         with Session(engine) as session:
-            from booking.core.models import Booking
-
-            recorded = disputes.record_dispute(session=session, booking=session.get(Booking, booking_id),
+            disputes.record_dispute(session=session, booking=session.get(Booking, booking_id),
                                                payment=session.get(Payment, payment_id), dispute=dispute,
                                                recovery_setting=recovery)
             due = disputes.requested_recoveries(session)
