@@ -60,6 +60,7 @@ ADMIN_PAYOUTS = "/admin/payouts"
 ADMIN_PAYOUTS_RETURN = "/admin/payouts/return"  # onboarding left: re-read the account
 ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used: make a new one
 ADMIN_POLICY = "/admin/policy"
+ADMIN_DISPUTES = "/admin/disputes"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

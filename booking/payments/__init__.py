@@ -5,6 +5,7 @@
 - `ledger`   Payment and Refund rows: the only writer of money records; "which booking is this Stripe object about?"
 - `movements` the money journal: every movement of a payment's money between client, platform, builder and Stripe
 - `connect`  builders' Express accounts, onboarding, balances and payouts
+- `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
 """
 
 from booking.payments.connect import (
@@ -26,12 +27,23 @@ from booking.payments.connect import (
     start_onboarding,
     sync_account,
 )
+from booking.payments.disputes import (
+    DisputeRow,
+    EvidenceField,
+    EvidenceResult,
+    evidence_form,
+    list_disputes,
+    submit_evidence,
+)
 from booking.payments.gateway import PaymentProviderError, StripeGateway, gateway_from_settings
 from booking.payments.pricing import describe, quote, split_text
 
 __all__ = [
     "AccountState",
     "ConnectedBuilderRow",
+    "DisputeRow",
+    "EvidenceField",
+    "EvidenceResult",
     "FeeMonthRow",
     "PaymentProviderError",
     "PayoutRow",
@@ -43,6 +55,9 @@ __all__ = [
     "balance_lines",
     "connected_builders",
     "describe",
+    "evidence_form",
+    "list_disputes",
+    "submit_evidence",
     "gateway_from_settings",
     "fee_report",
     "login_link",

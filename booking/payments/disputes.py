@@ -317,19 +317,21 @@ def _recovery_made(*, session: Session, item: _Due, object_id: str) -> int:
 
 @dataclass(frozen=True)
 class DisputeRow:
-    id: str
-    stripe_dispute_id: str
-    booking_id: str
-    builder_name: str
-    client_name: str
-    session_type: str
-    amount: str
-    reason: str
-    status: str
-    status_label: str
-    due_by: str  # in the viewer's zone
-    open: bool  # evidence can still be sent
-    recovery: str
+    """Display-ready; every field has a default (the page's "nothing open" is `DisputeRow()`)."""
+
+    id: str = ""
+    stripe_dispute_id: str = ""
+    booking_id: str = ""
+    builder_name: str = ""
+    client_name: str = ""
+    session_type: str = ""
+    amount: str = ""
+    reason: str = ""
+    status: str = ""
+    status_label: str = ""
+    due_by: str = ""  # in the viewer's zone
+    open: bool = False  # evidence can still be sent
+    recovery: str = ""
 
 
 def _recovery_text(row: Dispute) -> str:
@@ -536,3 +538,16 @@ def submit_evidence(*, engine: Engine, gateway: PaymentGateway, actor: Actor, di
                      entity_id=row.id, builder_id=session.get(Booking, row.booking_id).builder_id,
                      after={"fields": sorted(cleaned)})
     return EvidenceResult(True, "Evidence submitted. The card issuer decides; you'll see the outcome here.")
+
+
+@dataclass(frozen=True)
+class EvidenceField:
+    name: str  # Stripe's evidence field
+    label: str
+    value: str  # pre-filled from our records
+
+
+def evidence_form(*, session: Session, actor: Actor, dispute_id: int | str) -> list[EvidenceField]:
+    """The evidence form's fields, in order, pre-filled (authorised: the actor's dispute only)."""
+    prefill = evidence_prefill(session=session, actor=actor, dispute_id=dispute_id)
+    return [EvidenceField(name=name, label=label, value=prefill.get(name, "")) for name, label in EVIDENCE_FIELDS]

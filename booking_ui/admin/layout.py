@@ -16,6 +16,7 @@ NAV = [
     ("Bookings", routes.ADMIN_BOOKINGS, False),
     ("Payments", routes.ADMIN_PAYMENTS, False),
     ("Payouts", routes.ADMIN_PAYOUTS, False),
+    ("Disputes", routes.ADMIN_DISPUTES, False),
     ("Webhooks", routes.ADMIN_WEBHOOKS, False),
     ("Outbox", routes.ADMIN_OUTBOX, False),
     ("Account", routes.ADMIN_ACCOUNT, False),
