@@ -54,6 +54,8 @@ def dispute_of(app_db: Session, builder) -> Dispute | None:
 def pay_with_the_dispute_card(browser: Browser, app_url: str, builder) -> None:
     context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
     client = context.new_page()
+    client.goto(f"{app_url}/book/{builder['session_type'].id}")  # the first load of a busy machine is slow
+    expect(client.get_by_test_id("slot").first).to_be_visible(timeout=60_000)
     pick_first_slot_and_pay(client, app_url, builder["session_type"],
                             email_address=f"payer-{builder['tag']}@example.com")
     fill_card(client, CARD_DISPUTED)

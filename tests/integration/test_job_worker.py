@@ -126,5 +126,6 @@ def test_the_registry_holds_every_background_job_and_the_processor_only_in_worke
     stored = job_worker.Worker(job_worker.Context(settings=load_settings(DATABASE_URL=url, WEBHOOK_PROCESSING="worker"),
                                                   engine=engine))
 
-    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox"]
-    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", "webhook-events"]
+    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", "dispute-recovery"]
+    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", "dispute-recovery",
+                                                 "webhook-events"]
