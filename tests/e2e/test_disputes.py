@@ -83,8 +83,9 @@ def test_a_disputed_payment_with_evidence_is_won(app_server, app_db, emulator_cl
 
     row.get_by_test_id("dispute-open").click()
     form = page.get_by_test_id("evidence-form")
-    expect(form.get_by_label("What was booked")).to_have_value(f"Disputed call {builder['tag']} (30 minutes) with "
-                                                                f"Ada {builder['tag']}")
+    minutes = builder["session_type"].duration_minutes
+    expect(form.get_by_label("What was booked")).to_have_value(
+        f"Disputed call {builder['tag']} ({minutes} minutes) with Ada {builder['tag']}")
     expect(form.get_by_label("Cancellation policy shown before payment")).to_contain_text("Free cancellation")
     expect(form.get_by_label("Client's email")).to_have_value(f"payer-{builder['tag']}@example.com")
     # Stripe's documented test evidence: the issuer sides with the builder.

@@ -352,3 +352,31 @@ def test_a_builder_cannot_see_or_answer_another_builders_dispute(engine, gateway
     assert not refused.ok
     assert dispute_of(engine, booking_id).submitted_at is None
     assert len(read(engine, disputes.list_disputes, actor=admin, zone=get_zone("UTC"))) == 1
+
+
+def test_a_recovery_whose_transfer_arrives_later_is_made_by_the_worker(engine, gateway, emulator, sdk, ada, admin,
+                                                                       recovery):
+    from booking.core.config import load_settings
+    from booking.ops import worker as job_worker
+
+    deliveries = Deliveries(engine, gateway, emulator)
+    onboard(engine, gateway, emulator, deliveries, ada)
+    booking_id = book_and_pay(engine, gateway, emulator, ada)
+    events = deliveries.new_events()
+    transfer_events = ("charge.succeeded", "transfer.created")
+    deliveries.deliver([e for e in events if e["type"] not in transfer_events])
+    row = dispute_of(engine, booking_id)
+    assert (row.recovery, row.recovery_reversal_id) == (DisputeRecovery.REQUESTED, None)  # no transfer known yet
+
+    deliveries.deliver([e for e in events if e["type"] in transfer_events])
+    ctx = job_worker.Context(settings=load_settings(DATABASE_URL=str(engine.url.render_as_string(
+        hide_password=False)), STRIPE_SECRET_KEY="sk_test_disputes"), engine=engine,
+        gateway_factory=lambda _settings: gateway)
+    assert job_worker.send_dispute_recoveries(ctx) == 1
+    assert job_worker.send_dispute_recoveries(ctx) == 0  # once
+    row = dispute_of(engine, booking_id)
+    assert row.recovery == DisputeRecovery.RECOVERED
+    with Session(engine) as s:
+        payment = s.get(Payment, row.payment_id)
+    assert sdk.v1.transfers.retrieve(payment.transfer_id).amount_reversed == 5000
+    assert movements.total(journal(engine, booking_id), MovementKind.DISPUTE_RECOVERY) == 5000
