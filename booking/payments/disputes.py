@@ -139,8 +139,8 @@ def record_dispute(*, session: Session, booking: Booking, payment: Payment, disp
                    public_url: str = "") -> Recorded:
     """Apply what a `charge.dispute.*` event's dispute object says. Idempotent; the caller commits."""
     now = observed_at or utcnow()
-    status = DisputeStatus(dispute["status"])
     row = session.exec(select(Dispute).where(Dispute.stripe_dispute_id == dispute["id"])).first()
+    status = _status_of(dispute.get("status"), row)
     new = row is None
     if row is None:
         row = Dispute(stripe_dispute_id=dispute["id"], payment_id=payment.id, booking_id=booking.id,
@@ -186,6 +186,15 @@ def record_dispute(*, session: Session, booking: Booking, payment: Payment, disp
         session.info.setdefault(RECOVERIES_DUE, set()).add(row.id)
     _notify(session=session, row=row, booking=booking, disputes_url=disputes_url, public_url=public_url)
     return result
+
+
+def _status_of(value: Any, row: Dispute | None) -> DisputeStatus:
+    """Stripe's status; one this code doesn't know (an appeal, `prevented`) keeps what we had."""
+    try:
+        return DisputeStatus(value)
+    except ValueError:
+        log.warning("dispute status %r not modelled; kept as it was", value)
+        return DisputeStatus(row.status) if row is not None else DisputeStatus.NEEDS_RESPONSE
 
 
 def _id_of(value: Any) -> str | None:
