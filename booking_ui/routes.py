@@ -79,6 +79,7 @@ ADMIN_INVITE_BUILDER = "/admin/invite-builder"
 # Signing in and out of the workspace: form POSTs whose answers set / clear the HttpOnly session cookie.
 API_AUTH_SIGN_IN = "/api/auth/sign-in"
 API_AUTH_SIGN_OUT = "/api/auth/sign-out"
+ADMIN_DISPUTES = "/admin/disputes"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

@@ -28,6 +28,7 @@ from stripe_emulator.resources import (
     catalog,
     charges,
     checkout,
+    disputes,
     events,
     intents,
     login_links,
@@ -51,6 +52,7 @@ RESOURCES = (
     application_fees,
     balance,
     payouts,
+    disputes,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

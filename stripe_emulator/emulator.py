@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import ledger, payment_engine
+from stripe_emulator.core import disputes, ledger, payment_engine
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.engine import Engine
@@ -24,6 +24,7 @@ class Emulator(Engine):
         self.on_tick(checkout.expire_due, "expired_sessions")
         self.on_tick(ledger.release_due)
         self.on_tick(payouts.run_schedules, "payouts")
+        self.on_tick(disputes.decide_due, "disputes")
         self.compute(
             "checkout.session",
             "line_items",

@@ -17,6 +17,7 @@ from booking.core.models import (
     AvailabilityRule,
     Booking,
     Builder,
+    Dispute,
     Notification,
     Payment,
     PaymentMismatch,
@@ -78,6 +79,7 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     Notification: lambda s, row: _via_booking(s, row.booking_id),
     StripeEvent: lambda s, row: _via_booking(s, row.booking_id),
     PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
+    Dispute: lambda s, row: _via_booking(s, row.booking_id),
 }
 
 

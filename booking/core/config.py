@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     platform_fixed_fees: str = Field("", validation_alias="PLATFORM_FIXED_FEES")
     # On: a builder without payouts enabled can't be booked. Off (the demo): the platform holds the money.
     require_payouts: bool = Field(False, validation_alias="REQUIRE_PAYOUTS")
+    # A disputed payment's amount comes out of the platform's balance. reverse_transfer: take it back from
+    # the builder (a reversal of their transfer; paid back with a new transfer if the dispute is won).
+    # platform_absorbs: the platform bears it. Stripe's dispute fee is always the platform's.
+    dispute_recovery: Literal["reverse_transfer", "platform_absorbs"] = Field(
+        "reverse_transfer", validation_alias="DISPUTE_RECOVERY")
     # Connect events may come from an endpoint with its own secret; any listed secret may verify an event.
     stripe_connect_webhook_secret: str | None = Field(None, validation_alias="STRIPE_CONNECT_WEBHOOK_SECRET")
     # Stripe calls: seconds before one attempt gives up, and how often the SDK retries a timeout, a dropped

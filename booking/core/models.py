@@ -600,3 +600,56 @@ class AccountToken(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     revoked_at: datetime | None = None  # a newer link of the same kind was sent
+
+
+# --- disputes (booking/payments/disputes.py writes them) ----------------------------------------------------
+
+
+class DisputeStatus(StrEnum):
+    """Stripe's dispute status. `warning_*`: an inquiry (no money moved); the others a chargeback."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response"
+    WARNING_UNDER_REVIEW = "warning_under_review"
+    WARNING_CLOSED = "warning_closed"
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+
+class DisputeRecovery(StrEnum):
+    """Getting a disputed amount back from the builder (DISPUTE_RECOVERY setting), and paying it back after a
+    won dispute. Only forward: none/absorbed are final; requested → recovered → return_requested → returned."""
+
+    NONE = "none"  # nothing to recover: money the platform holds, an inquiry, or nothing withdrawn yet
+    ABSORBED = "absorbed"  # DISPUTE_RECOVERY=platform_absorbs: the platform bears it
+    REQUESTED = "requested"  # the builder's transfer is to be reversed (after the commit, or by the worker)
+    RECOVERED = "recovered"  # reversed (recovery_reversal_id)
+    RETURN_REQUESTED = "return_requested"  # won after recovery: a new transfer pays the builder back
+    RETURNED = "returned"  # paid back (recovery_return_transfer_id)
+
+
+class Dispute(SQLModel, table=True):
+    """A dispute of a payment, as Stripe's charge.dispute.* events tell it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    stripe_dispute_id: str = Field(max_length=255, unique=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    charge_id: str | None = Field(default=None, max_length=255)
+    amount: int
+    currency: str = Field(max_length=3)
+    reason: str = Field(default="general", max_length=60)  # Stripe's reason code (shown in words)
+    status: DisputeStatus = Field(sa_type=_enum_column(DisputeStatus, "dispute_status", length=30, checked=False))
+    evidence_due_by: datetime | None = None
+    submitted_at: datetime | None = None  # evidence submitted (from here or Stripe's dashboard)
+    closed_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=20)  # won | lost | closed (an inquiry)
+    recovery: DisputeRecovery = Field(default=DisputeRecovery.NONE,
+                                      sa_type=_enum_column(DisputeRecovery, "dispute_recovery", checked=False))
+    recovery_amount: int = Field(default=0)
+    recovery_reversal_id: str | None = Field(default=None, max_length=255)
+    recovery_return_transfer_id: str | None = Field(default=None, max_length=255)
+    recovery_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

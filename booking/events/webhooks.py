@@ -31,10 +31,11 @@ from sqlmodel import Session
 
 from booking.core.db import session_scope
 from booking.core.models import EndCause, EventStatus, StripeEvent, utcnow
+from booking.events import dispute_events
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import FulfilmentState, fulfill_checkout, request_late_payment_refund
-from booking.payments import connect
+from booking.payments import connect, disputes
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
 from booking.payments.gateway import Refund as StripeRefund
@@ -161,6 +162,8 @@ HANDLERS: dict[str, Handler] = {
     "payout.paid": connect.on_payout_changed,
     "payout.failed": connect.on_payout_changed,
     "payout.canceled": connect.on_payout_changed,
+    # Disputes: one handler for the five charge.dispute.* events (booking/events/dispute_events.py).
+    **dispute_events.HANDLERS,
 }
 
 
@@ -304,6 +307,7 @@ PREFETCH: dict[str, Prefetch] = {
     "charge.refund.updated": _trace_payment_intent,
     "charge.succeeded": _prefetch_charge_succeeded,
     "account.updated": _prefetch_account_updated,
+    **{event_type: _trace_payment_intent for event_type in dispute_events.DISPUTE_EVENTS},
 }
 
 
@@ -332,8 +336,21 @@ def apply_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any
             return None
         outcome = _dispatch(session, answers, event, count_attempt=count_attempt)
         refund_bookings = payments.late_refunds_requested(session)
+        recoveries = disputes.requested_recoveries(session)
     _send_requested_refunds(engine, gateway, refund_bookings)
+    _send_dispute_recoveries(engine, gateway, recoveries)
     return outcome
+
+
+def _send_dispute_recoveries(engine: Engine, gateway: PaymentGateway, dispute_ids: list[int]) -> None:
+    """A dispute's transfer reversal or payback, right after its event commits; the worker's
+    "dispute-recovery" job retries what fails here."""
+    if not dispute_ids:
+        return
+    try:
+        disputes.send_recoveries(engine=engine, gateway=gateway, dispute_ids=dispute_ids)
+    except Exception:
+        log.exception("dispute recovery of %s not made now; the worker retries", dispute_ids)
 
 
 def _send_requested_refunds(engine: Engine, gateway: PaymentGateway, booking_ids: list[str]) -> None:
@@ -358,6 +375,7 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
     handler = HANDLERS.get(event["type"])
     session.info.pop(payment_records.LOCATED_BOOKING, None)
     session.info.pop(payments.LATE_REFUNDS_REQUESTED, None)
+    session.info.pop(disputes.RECOVERIES_DUE, None)
     answers = gateway if isinstance(gateway, StripeAnswers) else StripeAnswers(gateway)
     refused: str | None = None  # why a signed event was not trusted, kept on its row
     if handler is None:

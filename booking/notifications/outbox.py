@@ -463,6 +463,10 @@ def _utc(moment: datetime) -> datetime:
 def build_message(*, notification_id: int, kind: NotificationKind | str, recipient: str, payload: str, now: datetime) -> EmailMessage:
     """The full email for one outbox row: text + HTML, and the calendar invite where one belongs."""
     kind = NotificationKind(kind)
+    if kind == NotificationKind.DISPUTE_OPENED:  # to the builder and the admins, about a payment
+        from booking.notifications.dispute_emails import dispute_message
+
+        return dispute_message(notification_id=notification_id, recipient=recipient, payload=payload, now=now)
     if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
         return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
                                now=now)

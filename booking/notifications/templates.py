@@ -28,6 +28,7 @@ class NotificationKind(StrEnum):
     BOOKING_RESCHEDULED = "booking_rescheduled"
     PASSWORD_RESET = "password_reset"  # about an account, not a booking (render_account_email)
     BUILDER_INVITE = "builder_invite"
+    DISPUTE_OPENED = "dispute_opened"  # to the builder and the admins (booking.notifications.dispute_emails)
 
 
 class RecipientRole(StrEnum):

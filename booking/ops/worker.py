@@ -33,7 +33,7 @@ from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
 from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
 from booking.ops import locks
-from booking.payments import release
+from booking.payments import disputes, release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
 
 log = logging.getLogger("booking.worker")
@@ -117,6 +117,12 @@ def release_held_funds(ctx: Context) -> release.ReleaseResult | None:
     if gateway is None:
         return None
     return release.release_held_funds(engine=ctx.engine, gateway=gateway, settings=ctx.settings)
+def send_dispute_recoveries(ctx: Context) -> int:
+    """Dispute recoveries (transfer reversals, paybacks) not made right after their event."""
+    gateway = ctx.gateway()
+    if gateway is None:
+        return 0
+    return disputes.send_recoveries(engine=ctx.engine, gateway=gateway)
 
 
 def _no_stripe_key() -> PaymentGateway:
@@ -129,6 +135,7 @@ JOBS: tuple[Job, ...] = (
     Job("outbox", every=lambda s: s.notification_interval_seconds, tick=send_outbox),
     Job("money-journal", every=lambda s: s.sweep_interval_seconds, tick=keep_money_journal),
     Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
+    Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
 )

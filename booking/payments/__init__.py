@@ -6,6 +6,7 @@
 - `movements` the money journal: every movement of a payment's money between client, platform, builder and Stripe
 - `connect`  builders' Express accounts, onboarding, balances and payouts, the fee report, a payment's breakdown
 - `release`  held funds paid out once a builder's payouts are enabled; Stripe's fees read; the journal's backfill
+- `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
 """
 
 from booking.payments.connect import (
@@ -33,12 +34,23 @@ from booking.payments.connect import (
     start_onboarding,
     sync_account,
 )
+from booking.payments.disputes import (
+    DisputeRow,
+    EvidenceField,
+    EvidenceResult,
+    evidence_form,
+    list_disputes,
+    submit_evidence,
+)
 from booking.payments.gateway import PaymentProviderError, StripeGateway, gateway_from_settings
 from booking.payments.pricing import describe, quote, split_text
 
 __all__ = [
     "AccountState",
     "ConnectedBuilderRow",
+    "DisputeRow",
+    "EvidenceField",
+    "EvidenceResult",
     "FeeMonthRow",
     "HeldFunds",
     "MoneyBreakdown",
@@ -55,6 +67,9 @@ __all__ = [
     "balance_note",
     "connected_builders",
     "describe",
+    "evidence_form",
+    "list_disputes",
+    "submit_evidence",
     "gateway_from_settings",
     "fee_report",
     "login_link",

@@ -300,6 +300,9 @@ class PaymentGateway(Protocol):
                         transfer_group: str, metadata: dict[str, str], idempotency_key: str) -> StripeTransfer: ...
     def reverse_transfer(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
                          idempotency_key: str) -> StripeTransferReversal: ...
+    # Disputes (booking/payments/disputes.py)
+    def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> dict[str, Any]: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -593,6 +596,21 @@ class StripeGateway:
                 transfer_id, params={"amount": amount, "metadata": metadata},
                 options={"idempotency_key": idempotency_key}))
         return StripeTransferReversal(id=reversal["id"], transfer_id=transfer_id, amount=int(reversal["amount"]))
+    # --- disputes -------------------------------------------------------------------------------------
+
+    def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
+                       idempotency_key: str) -> dict[str, Any]:
+        """Send evidence (only the text fields given) and, with `submit`, submit it to the bank."""
+        params: dict[str, Any] = {"evidence": evidence, "submit": submit, "metadata": metadata}
+        try:
+            with _provider_errors("update the dispute"):
+                dispute = self._client.v1.disputes.update(dispute_id, params=params,
+                                                          options={"idempotency_key": idempotency_key})
+        except PaymentProviderError as exc:
+            detail = getattr(exc.__cause__, "user_message", None)  # Stripe's own sentence says why
+            raise PaymentProviderError(f"{exc}: {detail}" if detail else str(exc)) from exc.__cause__
+        return _plain(dispute)
+
 
 
 RATE_LIMIT_WAIT_CAP_SECONDS = 5.0  # a client is waiting: longer than this, and we give up instead

@@ -32,6 +32,7 @@ from booking.core.models import (
 )
 from booking.core.money import to_major_units
 from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
+from booking.payments import disputes
 from booking.payments import ledger as payment_records
 
 PAGE_SIZE = 50
@@ -115,6 +116,7 @@ class BookingRow:
     session_type: str
     amount: str
     builder_name: str
+    dispute_label: str = ""  # "Disputed", "Dispute won", ... beside the state (a payment matter)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ def list_statement(*, query: BookingQuery, now: datetime | None = None):
 def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None = None) -> BookingPage:
     """One page: upcoming (today on, soonest first) or past (latest first), filtered."""
     found = session.exec(list_statement(query=query, now=now)).all()
+    disputed = disputes.dispute_labels(session=session, booking_ids=[row[0] for row in found[:PAGE_SIZE]])
     rows = [
         BookingRow(
             id=booking_id,
@@ -187,6 +190,7 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
             session_type=session_type,
             amount=format_money(amount, currency, locale=query.locale),
             builder_name=builder_name,
+            dispute_label=disputed.get(booking_id, ""),
         )
         for (booking_id, start, end, status, payment_status, amount, currency, client_name, client_email,
              session_type, builder_name, builder_zone) in found[:PAGE_SIZE]
@@ -249,6 +253,8 @@ class BookingDetail:
     upcoming: bool = False
     payments: list[PaymentLine] = field(default_factory=list)
     refunds: list[RefundLine] = field(default_factory=list)
+    dispute_label: str = ""  # "Disputed", "Dispute won", ... ("" for none)
+    dispute_id: str = ""  # its row on the Disputes page
 
 
 def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
@@ -267,6 +273,7 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
     currency = paid.currency if paid is not None else money.currency
     retried = {row.request_key for row in refunds if row.request_key}
     status = display_status(booking.status, money.status)
+    dispute = disputes.latest_dispute_of(session=session, booking_id=booking.id)
     return BookingDetail(
         id=booking.id,
         status=status,
@@ -289,6 +296,8 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         upcoming=booking.status == BookingStatus.CONFIRMED and _aware(booking.start_time) > utcnow(),
         payments=[_payment_line(p, zone, locale) for p in payments],
         refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
+        dispute_label=disputes.disputed_label(dispute.status) if dispute is not None else "",
+        dispute_id=str(dispute.id) if dispute is not None else "",
     )
 
 

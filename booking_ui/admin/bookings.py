@@ -415,12 +415,19 @@ def _status_badge(status, label) -> rx.Component:
                     color_scheme=rx.match(status, *STATUS_COLOURS.items(), "gray"))
 
 
+def _dispute_badge(label) -> rx.Component:
+    """A dispute is a payment matter: shown beside the booking's state, never instead of it."""
+    return rx.cond(label != "", rx.badge(label, variant="outline", data_testid="booking-dispute",
+                                         color_scheme=rx.match(label, ("Dispute won", "green"), "red")))
+
+
 def _row(row: BookingRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.button("Open", size="1", variant="soft", on_click=BookingsState.open_booking(row.id),
                                 aria_label="Open booking " + row.id, data_testid="open-booking")),
         rx.table.cell(rx.text(row.when, white_space="nowrap")),
-        rx.table.cell(_status_badge(row.status, row.status_label)),
+        rx.table.cell(rx.hstack(_status_badge(row.status, row.status_label), _dispute_badge(row.dispute_label),
+                                spacing="1", wrap="wrap")),
         rx.table.cell(rx.vstack(rx.text(row.client_name, weight="medium"),
                                 rx.text(row.client_email, size="1", color_scheme="gray",
                                         data_testid="booking-client-email"),
@@ -687,6 +694,9 @@ def _detail() -> rx.Component:
             rx.hstack(
                 rx.heading(detail.session_type, " · ", detail.when, size="4", as_="h2"),
                 _status_badge(detail.status, detail.status_label),
+                _dispute_badge(detail.dispute_label),
+                rx.cond(detail.dispute_id != "",
+                        rx.link("Open on the Disputes page", href=routes.ADMIN_DISPUTES, size="2")),
                 rx.spacer(),
                 rx.button("Close", variant="soft", size="1", on_click=BookingsState.close_booking),
                 align="center", width="100%", wrap="wrap",

@@ -18,6 +18,7 @@ NAV = [
     ("Policy", routes.ADMIN_POLICY, False),
     ("Payments", routes.ADMIN_PAYMENTS, False),
     ("Payouts", routes.ADMIN_PAYOUTS, False),
+    ("Disputes", routes.ADMIN_DISPUTES, False),
     ("Webhooks", routes.ADMIN_WEBHOOKS, False),
     ("Outbox", routes.ADMIN_OUTBOX, False),
     ("Profile", routes.ADMIN_PROFILE, False),

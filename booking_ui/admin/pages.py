@@ -11,6 +11,7 @@ from booking_ui.admin import (
     availability,
     bookings,
     dashboard,
+    disputes,
     outbox,
     payments,
     payouts,
@@ -23,7 +24,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery)
+                      policy, payouts, profile, recovery, disputes)
 
 
 def register_admin_pages(app: rx.App) -> None:

@@ -88,6 +88,14 @@ TEST_CARD_OUTCOMES: dict[str, Outcome] = {
     "4000008260003178": _three_d_secure(_decline("insufficient_funds", INSUFFICIENT_FUNDS)),
 }
 
+# Cards that succeed and then open a dispute (https://docs.stripe.com/testing#disputes):
+# number -> (reason, inquiry). An inquiry (`warning_*` statuses) withdraws no funds.
+DISPUTE_CARDS: dict[str, tuple[str, bool]] = {
+    "4000000000000259": ("fraudulent", False),
+    "4000000000002685": ("product_not_received", True),
+    "4000000000001976": ("product_not_received", False),
+}
+
 DEBIT_CARDS = frozenset({"4000056655665556", "5200828282828210"})
 
 
@@ -219,3 +227,8 @@ def validate_card(
 def outcome_for(card: Card) -> Outcome:
     """Documented test cards behave as documented; any other valid number succeeds."""
     return TEST_CARD_OUTCOMES.get(card.number, SUCCESS)
+
+
+def dispute_for(card: Card) -> tuple[str, bool] | None:
+    """(reason, inquiry) when this test card's payment is disputed after it succeeds."""
+    return DISPUTE_CARDS.get(card.number)

@@ -39,6 +39,8 @@ class EmulatorConfig:
     # Stripe's processing fee of each charge (core/fees.py): $STRIPE_EMULATOR_COUNTRY's standard pricing,
     # or the JSON schedule in $STRIPE_EMULATOR_FEES.
     fee_schedule: fees.FeeSchedule = field(default_factory=fees.from_environment)
+    # Stripe's dispute fee by currency (minor units), over the defaults in `core/disputes.py`.
+    dispute_fees: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:

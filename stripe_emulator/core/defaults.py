@@ -545,6 +545,66 @@ PAYOUT: dict[str, Any] = {
     "type": "bank_account",
 }
 
+DISPUTE_EVIDENCE: dict[str, Any] = {
+    "access_activity_log": None,
+    "billing_address": None,
+    "cancellation_policy": None,
+    "cancellation_policy_disclosure": None,
+    "cancellation_rebuttal": None,
+    "customer_communication": None,
+    "customer_email_address": None,
+    "customer_name": None,
+    "customer_purchase_ip": None,
+    "customer_signature": None,
+    "duplicate_charge_documentation": None,
+    "duplicate_charge_explanation": None,
+    "duplicate_charge_id": None,
+    "product_description": None,
+    "receipt": None,
+    "refund_policy": None,
+    "refund_policy_disclosure": None,
+    "refund_refusal_explanation": None,
+    "service_date": None,
+    "service_documentation": None,
+    "shipping_address": None,
+    "shipping_carrier": None,
+    "shipping_date": None,
+    "shipping_documentation": None,
+    "shipping_tracking_number": None,
+    "uncategorized_file": None,
+    "uncategorized_text": None,
+    "enhanced_evidence": {},
+}
+
+DISPUTE: dict[str, Any] = {
+    "id": None,
+    "object": "dispute",
+    "amount": 0,
+    "balance_transactions": [],
+    "charge": None,
+    "created": 0,
+    "currency": None,
+    "enhanced_eligibility_types": [],
+    "evidence": DISPUTE_EVIDENCE,
+    "evidence_details": {
+        "due_by": None,
+        "enhanced_eligibility": {},
+        "has_evidence": False,
+        "past_due": False,
+        "submission_count": 0,
+        "submission_method": None,
+    },
+    "intended_submission_method": None,
+    "is_charge_refundable": False,
+    "livemode": False,
+    "metadata": {},
+    "network_reason_code": None,
+    "payment_intent": None,
+    "payment_method_details": None,
+    "reason": "general",
+    "status": "needs_response",
+}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -567,6 +627,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "balance": BALANCE,
     "balance_transaction": BALANCE_TRANSACTION,
     "payout": PAYOUT,
+    "dispute": DISPUTE,
 }
 
 

@@ -50,6 +50,7 @@ KINDS = {
     "fee_refund": "application fee refund",
     "balance_transaction": "balance transaction",
     "payout": "payout",
+    "dispute": "dispute",
 }
 
 
@@ -373,6 +374,7 @@ class Engine:
                 "transfers": self.store.all("transfer"),
                 "application_fees": self.store.all("application_fee"),
                 "payouts": self.store.all("payout"),
+                "disputes": self.store.all("dispute"),
                 "balance_transactions": self.store.all("balance_transaction"),
                 "events": [
                     {**event, "delivery_status": statuses.get(event["id"], "none")}

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, ids, objects
+from stripe_emulator.core import cards, connect_money, disputes, ids, objects
 from stripe_emulator.core.cards import Card, Outcome
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.errors import doc_url
@@ -345,6 +345,11 @@ def _charge(
         emu.emit("checkout.session.completed", session, AUTOMATIC, key)
         for event_type, obj in connect_events:
             emu.emit(event_type, obj, AUTOMATIC, key)
+        disputed = cards.dispute_for(card)
+        if disputed is not None:  # Stripe's dispute test cards: disputed right after the payment
+            reason, inquiry = disputed
+            for event_type, obj in disputes.open_dispute(emu, charge, card, reason=reason, inquiry=inquiry):
+                emu.emit(event_type, obj, AUTOMATIC, key)
         return PaymentResult(
             "succeeded", session, payment_intent=pi, charge=charge, next_url=success_redirect(session)
         )

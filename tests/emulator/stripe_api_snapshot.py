@@ -53,6 +53,7 @@ OBJECTS = {
     "balance": ("resources/Balance.d.ts", "Balance"),
     "balance_transaction": ("resources/BalanceTransactions.d.ts", "BalanceTransaction"),
     "payout": ("resources/Payouts.d.ts", "Payout"),
+    "dispute": ("resources/Disputes.d.ts", "Dispute"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -118,6 +119,10 @@ ENDPOINTS = {
     "GET /v1/payouts": ("resources/Payouts.d.ts", "PayoutListParams"),
     "GET /v1/payouts/{id}": ("resources/Payouts.d.ts", "PayoutRetrieveParams"),
     "POST /v1/payouts/{id}": ("resources/Payouts.d.ts", "PayoutUpdateParams"),
+    "GET /v1/disputes": ("resources/Disputes.d.ts", "DisputeListParams"),
+    "GET /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeRetrieveParams"),
+    "POST /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeUpdateParams"),
+    "POST /v1/disputes/{id}/close": ("resources/Disputes.d.ts", "DisputeCloseParams"),
 }
 
 

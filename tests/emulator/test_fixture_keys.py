@@ -30,7 +30,7 @@ RESOURCE_TYPES = [
     "checkout.session", "payment_intent", "charge", "refund", "product", "price", "event", "item",
     "payment_method", "account", "deleted_account", "bank_account", "account_link", "login_link",
     "transfer", "transfer_reversal", "application_fee", "fee_refund", "balance",
-    "balance_transaction", "payout",
+    "balance_transaction", "payout", "dispute",
 ]
 # In Stripe's fixture file but not the same object type name the emulator keys by.
 NOT_IN_FIXTURES = {"payment_method"}
@@ -69,6 +69,7 @@ def emitted(
     declined = make_session()
     pay(http, declined.id, card="4000000000000002")
     result = pay(http, session.id)
+    pay(http, make_session().id, card="4000000000000259")  # Stripe's test card for a disputed payment
     objects["refund"].append(
         post("/v1/refunds", {"payment_intent": result["payment_intent"]["id"], "amount": "100"})
     )
@@ -95,7 +96,7 @@ def emitted(
     lists = [
         "/v1/checkout/sessions?expand[]=data.line_items", "/v1/payment_intents", "/v1/charges",
         "/v1/events", "/v1/refunds", "/v1/products", "/v1/prices", "/v1/accounts", "/v1/transfers",
-        "/v1/application_fees", "/v1/balance_transactions",
+        "/v1/application_fees", "/v1/balance_transactions", "/v1/disputes",
     ]
     for path in lists:
         for obj in get(path)["data"]:

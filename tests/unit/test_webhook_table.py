@@ -24,6 +24,12 @@ REQUIRED_EVENTS = {
     "payout.paid",
     "payout.failed",
     "payout.canceled",
+    # disputes: one handler records whatever the dispute object says (booking/events/dispute_events.py)
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
 }
 
 

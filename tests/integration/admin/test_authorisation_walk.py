@@ -24,6 +24,8 @@ from booking.core.models import (
     AvailabilityOverride,
     Booking,
     BookingStatus,
+    Dispute,
+    DisputeStatus,
     Notification,
     Payment,
     PaymentStatus,
@@ -166,12 +168,15 @@ def world(engine, emulator, monkeypatch):
         notification = Notification(dedupe_key="walk-owner", kind="booking_confirmed",
                                     recipient="owner-client@walk.test", booking_id=booking.id,
                                     status="failed", last_error="walk")
-        session.add_all([refund, override, event, notification])
+        dispute = Dispute(stripe_dispute_id="dp_walk_owner", payment_id=payment.id, booking_id=booking.id,
+                          amount=5000, currency="gbp", reason="fraudulent", status=DisputeStatus.NEEDS_RESPONSE,
+                          evidence_due_by=start)
+        session.add_all([refund, override, event, notification, dispute])
         session.flush()
         ids = {
             "builder": owner.id, "other_builder": other.id, "session_type": session_type.id,
             "booking": booking.id, "payment": payment.id, "refund": refund.id, "override": override.id,
-            "event": event.id, "notification": notification.id,
+            "event": event.id, "notification": notification.id, "dispute": dispute.id,
         }
         rule_id = session.execute(sa.text("SELECT id FROM availability_rule WHERE builder_id = :b LIMIT 1"),
                                   {"b": owner.id}).scalar()
@@ -207,7 +212,7 @@ def arguments_for(fn, ids: dict[str, Any]) -> list[Any]:
         "booking_id": ids["booking"], "refund_id": str(ids["refund"]), "event_id": ids["event"],
         "notification_id": str(ids["notification"]), "override_id": str(ids["override"]),
         "rule_id": str(ids["rule"]), "weekday": "0", "index": 0, "status": "confirmed",
-        "field": "buffer_minutes",
+        "field": "buffer_minutes", "dispute_id": str(ids["dispute"]),
     }
     args = []
     for parameter in list(inspect.signature(fn).parameters.values())[1:]:
@@ -224,7 +229,7 @@ def aim_at_owner(state: AdminState, ids: dict[str, Any]) -> None:
     """Point every *_id var of the state at the owner's rows, as a hostile browser could."""
     targets = [("session_type", ids["session_type"]), ("booking", ids["booking"]), ("refund", ids["refund"]),
                ("event", ids["event"]), ("notification", ids["notification"]), ("override", ids["override"]),
-               ("rule", ids["rule"]), ("builder", ids["builder"])]
+               ("rule", ids["rule"]), ("builder", ids["builder"]), ("selected", ids["dispute"])]
     for name in type(state).base_vars:
         if not name.endswith("_id") or name.startswith("_"):
             continue
