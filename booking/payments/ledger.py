@@ -112,7 +112,8 @@ def _id_of(value: Any) -> str | None:
 
 
 def _kind_from_id(object_id: str | None) -> str | None:
-    prefixes = {"cs_": "checkout.session", "pi_": "payment_intent", "ch_": "charge", "re_": "refund"}
+    prefixes = {"cs_": "checkout.session", "pi_": "payment_intent", "ch_": "charge", "py_": "charge",
+                "re_": "refund"}
     return next((kind for prefix, kind in prefixes.items() if (object_id or "").startswith(prefix)), None)
 
 
