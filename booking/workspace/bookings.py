@@ -38,6 +38,7 @@ PAGE_SIZE = 50
 # The badges: the booking's own status, except that a refund is what the builder needs to see.
 STATUS_LABELS = {
     "pending": "Pending",
+    "processing": "Payment processing",  # a bank debit on its way: the slot is taken, not yet confirmed
     "confirmed": "Confirmed",
     "cancelled": "Cancelled",
     "expired": "Expired",
@@ -46,6 +47,7 @@ STATUS_LABELS = {
 }
 STATUS_COLOURS = {
     "pending": "amber",
+    "processing": "blue",
     "confirmed": "green",
     "cancelled": "gray",
     "expired": "gray",
@@ -57,8 +59,11 @@ _MAX_EMAIL_MATCHES = 200
 
 
 def display_status(status: BookingStatus | str, payment_status: PaymentStatus | str | None) -> str:
-    """The booking's status, or its payment's when that was refunded (the ledger's word)."""
+    """The booking's status, or its payment's when that was refunded or is processing (a bank debit on its way:
+    the ledger's word)."""
     payment_status = PaymentStatus(payment_status) if payment_status else None
+    if payment_status == PaymentStatus.PROCESSING and BookingStatus(status) == BookingStatus.PENDING:
+        return PaymentStatus.PROCESSING.value
     return payment_status.value if payment_status in _REFUND_STATUSES else BookingStatus(status).value
 
 
@@ -67,8 +72,13 @@ def _status_clause(status: str):
     paid_as = payment_records.booking_payment_status()
     if status in (PaymentStatus.REFUNDED.value, PaymentStatus.PARTIALLY_REFUNDED.value):
         return paid_as == PaymentStatus(status).value
+    if status == PaymentStatus.PROCESSING.value:
+        return sa.and_(Booking.status == BookingStatus.PENDING, paid_as == PaymentStatus.PROCESSING.value)
+    shown_otherwise = [s.value for s in _REFUND_STATUSES]
+    if BookingStatus(status) == BookingStatus.PENDING:
+        shown_otherwise.append(PaymentStatus.PROCESSING.value)
     return sa.and_(Booking.status == BookingStatus(status),
-                   sa.or_(paid_as.is_(None), paid_as.not_in([s.value for s in _REFUND_STATUSES])))
+                   sa.or_(paid_as.is_(None), paid_as.not_in(shown_otherwise)))
 
 
 def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
