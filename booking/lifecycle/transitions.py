@@ -342,7 +342,8 @@ def mark_payment_processing(*, session: Session, booking_id: str, payment: Payme
     a repeated event, or one after the payment was settled, moves nothing (False)."""
     moved = _change_state(session=session, booking_id=booking_id, trigger=Event.PAYMENT_PROCESSING,
                           extra_where=(payment_records.awaits_payment(),))
-    payment_records.mark_processing(session=session, payment=payment)
+    if moved:  # never for a hold that ended meanwhile (a failed debit's events can overtake this one)
+        payment_records.mark_processing(session=session, payment=payment)
     return moved
 
 
