@@ -18,11 +18,13 @@ from sqlmodel import Session, select
 from booking.accounts import authz
 from booking.accounts.authz import Actor
 from booking.core.models import (
+    PAYMENT_METHOD_LABELS,
     Booking,
     BookingStatus,
     Builder,
     Client,
     Payment,
+    PaymentMethodKind,
     PaymentStatus,
     Refund,
     RefundStatus,
@@ -211,6 +213,7 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
 class PaymentLine:
     attempt: int
     status: str
+    method: str  # "SEPA Direct Debit", "Apple Pay", ... ("" until Stripe's charge says)
     amount: str
     refunded: str
     checkout_session_id: str
@@ -307,6 +310,8 @@ def _payment_line(payment: Payment, zone: str, locale: LocaleLike = None) -> Pay
     return PaymentLine(
         attempt=payment.attempt,
         status=PaymentStatus(payment.status).value,
+        method=PAYMENT_METHOD_LABELS[PaymentMethodKind(payment.payment_method_type)]
+        if payment.payment_method_type else "",
         amount=format_money(payment.amount, payment.currency, locale=locale),
         refunded=(format_money(payment.amount_refunded, payment.currency, locale=locale)
                   if payment.amount_refunded else ""),

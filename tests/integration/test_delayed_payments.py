@@ -12,7 +12,15 @@ from sqlmodel import Session, select
 
 from booking.client import receipts
 from booking.core.config import load_settings
-from booking.core.models import Booking, BookingStatus, EndCause, Notification, PaymentStatus
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    EndCause,
+    Notification,
+    Payment,
+    PaymentMethodKind,
+    PaymentStatus,
+)
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.payments.gateway import StripeGateway
@@ -75,6 +83,11 @@ class Deliveries:
             self.sent.append(event)
 
 
+def payment_row(engine, booking_id) -> Payment:
+    with Session(engine) as s:
+        return s.exec(select(Payment).where(Payment.booking_id == booking_id)).one()
+
+
 def notifications(engine, booking_id) -> list[str]:
     with Session(engine) as s:
         return sorted(n.kind for n in s.exec(select(Notification).where(Notification.booking_id == booking_id)))
@@ -124,6 +137,7 @@ def test_a_sepa_debit_that_succeeds_confirms_after_processing(engine, gateway, e
     assert money(engine, booking.id).status == PaymentStatus.PROCESSING
     assert notifications(engine, booking.id) == []  # no confirmation, no invite yet
     assert receipts.booking_receipt(engine=engine, booking_id=booking.id).state == "processing"
+    assert payment_row(engine, booking.id).payment_method_type == PaymentMethodKind.SEPA_DEBIT
     with Session(engine) as s:
         [row] = list_bookings(session=s, query=BookingQuery(builder_id=None)).rows
         assert (row.status, row.status_label) == ("processing", "Payment processing")
@@ -217,3 +231,29 @@ def test_reconcile_finds_a_processing_session_and_keeps_its_slot(engine, gateway
     advance(emulator, 3 * 60 + 1)
     reconcile(engine=engine, gateway=gateway, since=timedelta(hours=1))
     assert booking_of(engine, started.booking_id).status == BookingStatus.CONFIRMED
+
+
+@pytest.mark.parametrize(("method", "form", "kind", "label"), [
+    ("apple_pay", {"name": "Ann"}, PaymentMethodKind.APPLE_PAY, "Apple Pay"),
+    ("google_pay", {"name": "Ann"}, PaymentMethodKind.GOOGLE_PAY, "Google Pay"),
+    ("paypal", {}, PaymentMethodKind.PAYPAL, "PayPal"),
+])
+def test_how_the_client_paid_is_recorded_and_shown(engine, gateway, emulator, session_type, method, form, kind,
+                                                   label):
+    from booking.accounts.authz import Actor
+    from booking.core.models import UserRole
+    from booking.workspace.bookings import booking_detail
+
+    started = start(engine, gateway, session_type, days=1)
+    result = emulator.emulator.pay_with(started.checkout_session_id, method, email="ann@example.com", **form)
+    if method == "paypal":
+        result = emulator.emulator.resolve_paypal(started.checkout_session_id, result.challenge_id, "authorize")
+    assert result.status == "succeeded"
+    Deliveries(engine, gateway, emulator).deliver()
+
+    assert booking_of(engine, started.booking_id).status == BookingStatus.CONFIRMED
+    assert payment_row(engine, started.booking_id).payment_method_type == kind
+    with Session(engine) as s:
+        detail = booking_detail(session=s, actor=Actor(user_id=0, email="admin@example.com", role=UserRole.ADMIN, builder_id=None),
+                                booking_id=started.booking_id)
+    assert [line.method for line in detail.payments] == [label]
