@@ -334,9 +334,21 @@ def _unavailable(exc: SessionUnavailable, *, status: int) -> Response:
     return HTMLResponse(page(title, body, css=CSS), status_code=status)
 
 
+def _paid_with(details: dict[str, Any], card: dict[str, Any]) -> str:
+    method = details.get("type") or "card"
+    if method != "card":
+        last4 = (details.get(method) or {}).get("last4")
+        label = payment_methods.LABELS.get(method, method)
+        return escape(f"Paid with {label}" + (f" •••• {last4}" if last4 else ""))
+    wallet = (card.get("wallet") or {}).get("type")
+    prefix = f"{payment_methods.LABELS[wallet]} · " if wallet in payment_methods.LABELS else ""
+    return escape(f"Card: {prefix}{card.get('brand', '')} •••• {card.get('last4', '')}")
+
+
 def _receipt_html(charge: dict[str, Any]) -> str:
     currency = charge["currency"] or "usd"
-    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
+    details = charge.get("payment_method_details") or {}
+    card = details.get("card") or {}
     refunded = ""
     if charge["amount_refunded"]:
         refunded = f"<p>Refunded: {escape(format_amount(charge['amount_refunded'], currency))}</p>"
@@ -345,7 +357,7 @@ def _receipt_html(charge: dict[str, Any]) -> str:
   <h1>Receipt</h1>
   <p class="amount">{escape(format_amount(charge['amount'], currency))}</p>
   <p>Status: {escape(charge['status'])}</p>
-  <p>Card: {escape(str(card.get('brand', '')))} •••• {escape(str(card.get('last4', '')))}</p>
+  <p>{_paid_with(details, card)}</p>
   {refunded}
   <p class="muted">{escape(charge['id'])}</p>
 </div></main>"""

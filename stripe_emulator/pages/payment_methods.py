@@ -70,6 +70,7 @@ MANDATES = {
 }
 
 Render = Callable[..., Response]
+LABELS = methods.LABELS
 
 
 def chooser_html(session: dict[str, Any], offered: list[str], method: str) -> str:

@@ -5,6 +5,7 @@ button."""
 from __future__ import annotations
 
 import email
+import email.policy
 import re
 from datetime import time
 from pathlib import Path
@@ -70,7 +71,8 @@ def pay_by_sepa(page: Page, iban: str) -> None:
 
 def mail_to(mail_dir: Path, address: str) -> list[email.message.Message]:
     """What was sent to `address` (the builder's copy names the client too: not counted)."""
-    messages = [email.message_from_bytes(p.read_bytes()) for p in sorted(mail_dir.glob("*.eml"))]
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in sorted(mail_dir.glob("*.eml"))]
     return [message for message in messages if address in (message["To"] or "")]
 
 

@@ -127,6 +127,8 @@ def test_bacs_debit_succeeds_with_stripes_test_account(client: stripe.StripeClie
     advance(http, 10)
     assert receiver.wait_for("checkout.session.async_payment_succeeded")
     assert client.v1.payment_intents.retrieve(result["payment_intent"]["id"]).status == "succeeded"
+    receipt = http.get(f"/receipts/{charge.id}").text
+    assert "Paid with Bacs Direct Debit •••• 2345" in receipt
 
 
 def test_bank_details_are_validated_on_the_hosted_page(make_session: Any, http: httpx.Client) -> None:
@@ -179,3 +181,5 @@ def test_wallet_buttons_pay_with_a_card_and_record_the_wallet(client: stripe.Str
     charge = client.v1.charges.retrieve(client.v1.payment_intents.retrieve(retrieved.payment_intent).latest_charge)
     assert charge.payment_method_details.card.wallet.type == wallet
     assert charge.payment_method_details.card.last4 == "4242"
+    label = {"apple_pay": "Apple Pay", "google_pay": "Google Pay"}[wallet]
+    assert f"Card: {label} · visa •••• 4242" in http.get(f"/receipts/{charge.id}").text
