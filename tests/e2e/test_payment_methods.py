@@ -52,7 +52,7 @@ def to_checkout(page: Page, app_url: str, session_type, address: str) -> str:
     """Pick the first bookable time, give the details, arrive on the hosted Checkout; returns the start."""
     page.goto(f"{app_url}/book/{session_type.id}")
     first_slot = page.get_by_test_id("slot").first
-    expect(first_slot).to_be_visible()
+    expect(first_slot).to_be_visible(timeout=30_000)  # the first page a cold server renders can be slow
     start = first_slot.get_attribute("data-start")
     first_slot.click()
     page.get_by_label("Name").fill("Ann Client")
