@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import uuid
 from datetime import time
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def test_a_sepa_debit_shows_processing_then_confirms_when_it_clears(app_server, 
                                                                     mail_dir: Path):
     session_type = session_type_in(app_db, "eur", min_notice_minutes=FOUR_DAYS)  # far enough ahead for a debit
     page = browser.new_context(timezone_id="Europe/Berlin").new_page()
-    address = "sepa-ok@example.com"
+    address = f"sepa-ok-{uuid.uuid4().hex[:8]}@example.com"  # the mail folder outlives one database leg
     to_checkout(page, app_server.url, session_type, address)
 
     pay_by_sepa(page, SEPA_OK_LATER)
@@ -106,7 +107,7 @@ def test_a_sepa_debit_that_fails_releases_the_time_and_emails_the_client(app_ser
                                                                          browser, mail_dir: Path):
     session_type = session_type_in(app_db, "eur", min_notice_minutes=FOUR_DAYS)
     page = browser.new_context(timezone_id="Europe/Berlin").new_page()
-    address = "sepa-fails@example.com"
+    address = f"sepa-fails-{uuid.uuid4().hex[:8]}@example.com"
     start = to_checkout(page, app_server.url, session_type, address)
     pay_by_sepa(page, SEPA_FAILS_LATER)
     expect(page.get_by_test_id("booking-processing")).to_be_visible(timeout=30_000)
