@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator.core import account_state, errors
+from stripe_emulator.core import account_state, errors, methods
 from stripe_emulator.core.forms import decode_flat
 from stripe_emulator.core.payment_engine import SessionUnavailable
 from stripe_emulator.emulator import Emulator
@@ -158,6 +158,9 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
         session = emu.store.get("checkout.session", session_id)
         if session is None:
             return _error(errors.no_such("checkout.session", session_id))
+        method = str(data.get("payment_method") or "card")
+        if method != "card":
+            return _complete_with(session_id, method, data, session)
         card = str(data.get("card") or "4242424242424242")
         year = datetime.fromtimestamp(emu.clock.now(), tz=UTC).year + 5
         form = {
@@ -189,6 +192,37 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
                 },
                 status_code=409,
             )
+        return JSONResponse(result.to_dict())
+
+    def _complete_with(session_id: str, method: str, data: dict[str, Any], session: dict[str, Any]) -> Response:
+        """`payment_method`: sepa_debit (`iban`), bacs_debit (`sort_code`, `account_number`), paypal
+        (`paypal`: authorize | fail) or apple_pay / google_pay."""
+        if method not in (*methods.IMPLEMENTED, *methods.WALLETS):
+            return _error(errors.invalid("payment_method", "Use card, sepa_debit, bacs_debit, paypal, apple_pay "
+                                         "or google_pay."))
+        form = {
+            "email": str(data.get("email") or session.get("customer_email") or "customer@example.com"),
+            "name": str(data.get("name") or "Test Customer"),
+        }
+        if method == "sepa_debit":
+            form["iban"] = str(data.get("iban") or "AT611904300234573201")
+        elif method == "bacs_debit":
+            form["sort_code"] = str(data.get("sort_code") or "108800")
+            form["account_number"] = str(data.get("account_number") or "00012345")
+        elif method == "paypal":
+            form.pop("name")
+        try:
+            result = emu.pay_with(session_id, method, **form)
+            if method == "paypal" and result.status == "requires_action":
+                assert result.challenge_id is not None
+                result = emu.resolve_paypal(session_id, result.challenge_id, str(data.get("paypal") or "authorize"))
+        except SessionUnavailable as exc:
+            return JSONResponse({"ok": False, "status": exc.reason, "error": {
+                "type": "invalid_request_error", "code": f"checkout_session_{exc.reason}",
+                "message": f"This Checkout Session cannot be paid ({exc.reason})."}, "session": exc.session},
+                status_code=409)
+        except ValueError as exc:
+            return _error(errors.invalid("paypal", str(exc)))
         return JSONResponse(result.to_dict())
 
     async def resend(request: Request) -> Response:

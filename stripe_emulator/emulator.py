@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import disputes, ledger, payment_engine
+from stripe_emulator.core import bank_debits, disputes, ledger, payment_engine
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.engine import Engine
@@ -22,6 +22,7 @@ class Emulator(Engine):
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         super().__init__(config)
         self.on_tick(checkout.expire_due, "expired_sessions")
+        self.on_tick(bank_debits.settle_due, "settled_debits")
         self.on_tick(ledger.release_due)
         self.on_tick(payouts.run_schedules, "payouts")
         self.on_tick(disputes.decide_due, "disputes")
@@ -64,6 +65,13 @@ class Emulator(Engine):
 
     def pay(self, session_id: str, **form: str) -> PaymentResult:
         return checkout.pay(self, session_id, **form)
+
+    def pay_with(self, session_id: str, method: str, **form: str) -> PaymentResult:
+        """Pay with a bank debit, PayPal (starts the redirect) or a wallet (core/methods.py)."""
+        return checkout.pay_with(self, session_id, method, **form)
+
+    def resolve_paypal(self, session_id: str, attempt_id: str, action: str) -> PaymentResult:
+        return checkout.resolve_paypal(self, session_id, attempt_id, action)
 
     def authenticate(self, session_id: str, challenge_id: str, action: str) -> PaymentResult:
         return checkout.authenticate(self, session_id, challenge_id, action)

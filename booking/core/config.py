@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # platform_absorbs: the platform bears it. Stripe's dispute fee is always the platform's.
     dispute_recovery: Literal["reverse_transfer", "platform_absorbs"] = Field(
         "reverse_transfer", validation_alias="DISPUTE_RECOVERY")
+    # Bank debits (SEPA, Bacs) settle days after Checkout: offered only for sessions starting at least this
+    # many hours ahead (else excluded from the Checkout Session: excluded_payment_method_types).
+    delayed_payment_min_lead_hours: int = Field(72, ge=0, le=24 * 365,
+                                                validation_alias="DELAYED_PAYMENT_MIN_LEAD_HOURS")
     # Connect events may come from an endpoint with its own secret; any listed secret may verify an event.
     stripe_connect_webhook_secret: str | None = Field(None, validation_alias="STRIPE_CONNECT_WEBHOOK_SECRET")
     # Stripe calls: seconds before one attempt gives up, and how often the SDK retries a timeout, a dropped

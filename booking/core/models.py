@@ -98,6 +98,29 @@ class PaymentStatus(StrEnum):
     EXPIRED = "expired"  # the session ended unpaid (expired, replaced or abandoned)
 
 
+class PaymentMethodKind(StrEnum):
+    """How the client paid, as Stripe's charge says (`payment_method_details.type`, a card's wallet)."""
+
+    CARD = "card"
+    APPLE_PAY = "apple_pay"
+    GOOGLE_PAY = "google_pay"
+    PAYPAL = "paypal"
+    SEPA_DEBIT = "sepa_debit"
+    BACS_DEBIT = "bacs_debit"
+    OTHER = "other"
+
+
+PAYMENT_METHOD_LABELS = {
+    PaymentMethodKind.CARD: "Card",
+    PaymentMethodKind.APPLE_PAY: "Apple Pay",
+    PaymentMethodKind.GOOGLE_PAY: "Google Pay",
+    PaymentMethodKind.PAYPAL: "PayPal",
+    PaymentMethodKind.SEPA_DEBIT: "SEPA Direct Debit",
+    PaymentMethodKind.BACS_DEBIT: "Bacs Direct Debit",
+    PaymentMethodKind.OTHER: "Other",
+}
+
+
 class RefundStatus(StrEnum):
     REQUESTED = "requested"  # row written, Stripe not answered yet
     PENDING = "pending"  # Stripe accepted it; the money is on its way
@@ -407,6 +430,10 @@ class Payment(SQLModel, table=True):
     # builder's share out once they were (booking/payments/release.py), made once per payment.
     release_transfer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
     released_at: datetime | None = None
+
+    # How it was paid (from the charge): "Paid by SEPA Direct Debit" / "Apple Pay" in the workspace.
+    payment_method_type: PaymentMethodKind | None = Field(
+        default=None, sa_type=_enum_column(PaymentMethodKind, "payment_method_kind", length=20, checked=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None

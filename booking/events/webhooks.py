@@ -140,6 +140,28 @@ def on_refund_changed(session: Session, gateway: PaymentGateway, event: dict[str
     return f"refund {row.status}" if row is not None else "no change"
 
 
+def on_charge_pending(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+    """A bank debit was submitted: record how the attempt is being paid (the completion marks it processing)."""
+    charge = event["data"]["object"]
+    located = locate(session=session, ref=StripeRef.of(charge))
+    recorded = payment_records.record_payment_method(session=session, payment=located.payment,
+                                                     details=charge.get("payment_method_details"))
+    return "payment method recorded" if recorded else "no change"
+
+
+def _recording_the_payment_method(handler: Handler) -> Handler:
+    """charge.succeeded: record how the attempt was paid (card, Apple Pay, PayPal, SEPA...), then `handler`."""
+    def handle(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
+        charge = event["data"]["object"]
+        if payment_records.known_booking_id(session=session, ref=StripeRef.of(charge)) is not None:
+            located = locate(session=session, ref=StripeRef.of(charge))
+            payment_records.record_payment_method(session=session, payment=located.payment,
+                                                  details=charge.get("payment_method_details"))
+        return handler(session, gateway, event)
+
+    return handle
+
+
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": on_checkout_completed,
     "checkout.session.async_payment_succeeded": on_checkout_completed,
@@ -154,7 +176,8 @@ HANDLERS: dict[str, Handler] = {
     "charge.refund.updated": on_refund_changed,
     # Stripe Connect: a destination charge's transfer, and events of the builders' connected accounts
     # (their payload carries `account`; signed by the Connect endpoint's secret, one of ours).
-    "charge.succeeded": connect.on_charge_succeeded,
+    "charge.succeeded": _recording_the_payment_method(connect.on_charge_succeeded),
+    "charge.pending": on_charge_pending,
     "transfer.created": connect.on_transfer_created,
     "account.updated": connect.on_account_updated,
     "payout.created": connect.on_payout_changed,

@@ -20,7 +20,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -46,7 +46,13 @@ from booking.lifecycle import abuse
 from booking.lifecycle import transitions as bookings
 from booking.payments import connect, pricing
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway, PaymentProviderError
+from booking.payments.gateway import (
+    DELAYED_PAYMENT_METHOD_TYPES,
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentGateway,
+    PaymentProviderError,
+)
 from booking.payments.ledger import StripeRef
 from booking.scheduling import slots
 
@@ -190,7 +196,18 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         metadata=metadata,
         destination_account_id=plan.destination_account_id,
         application_fee_amount=plan.application_fee_amount,
+        excluded_payment_method_types=excluded_payment_methods(start=booking.start_time, now=utcnow(),
+                                                               settings=settings),
     )
+
+
+def excluded_payment_methods(*, start: datetime, now: datetime, settings: Settings) -> tuple[str, ...]:
+    """A bank debit settles days later: offered only when the session starts at least
+    DELAYED_PAYMENT_MIN_LEAD_HOURS ahead, else excluded from the Checkout Session."""
+    start, now = (moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (start, now))
+    if start - now >= timedelta(hours=settings.delayed_payment_min_lead_hours):
+        return ()
+    return DELAYED_PAYMENT_METHOD_TYPES
 
 
 def checkout_idempotency_key(booking_id: str, attempt: int) -> str:
@@ -583,10 +600,9 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
                           else FulfilmentState.REFUNDED,
                           booking=outcome.booking, refund_required=outcome.refund_required)
     if checkout.status == "complete":  # completed with a delayed payment method
-        booking = bookings.mark_payment_processing(session=session, booking_id=booking.id,
-                                                   payment_intent_id=checkout.payment_intent_id)
-        payment_records.mark_processing(session=session, payment=located.payment)
-        return Fulfilment(state=FulfilmentState.PROCESSING, booking=booking)
+        bookings.mark_payment_processing(session=session, booking_id=booking.id, payment=located.payment)
+        return Fulfilment(state=FulfilmentState.PROCESSING,
+                          booking=bookings.get_booking(session=session, booking_id=booking.id))
     session.refresh(booking)
     state = FulfilmentState.CONFIRMED if booking.status == BookingStatus.CONFIRMED else FulfilmentState.UNPAID
     return Fulfilment(state=state, booking=booking)

@@ -10,6 +10,7 @@ which messages a change sends (one per change; `_announce` queues them).
     state                      event / cause              -> state
     -------------------------  -------------------------  ----------
     pending                    pay                        confirmed
+    pending                    payment_processing         pending
     pending                    expired                    expired
     pending                    replaced                   cancelled
     pending                    released_by_client         cancelled
@@ -29,9 +30,14 @@ which messages a change sends (one per change; `_announce` queues them).
 
 ("cancelled (...)": only after an ending with that cause; "a hold ending": replaced, released_by_client,
 payment_failed, provider_unreachable or repaired_by_reconcile. `pay_late`: the money arrived after the
-hold ended and the slot is still free; otherwise the payment is refunded and the state stays.)
+hold ended and the slot is still free; otherwise the payment is refunded and the state stays.
+`payment_processing`: Checkout completed with a bank debit (SEPA, Bacs), paid or failed days later: the
+booking stays pending, its hold no longer lapses (the sweeper leaves a paying booking alone) and nobody
+is emailed yet; `pay` confirms it, `payment_failed` releases it.)
 
-                   pay / pay_late                        reschedule
+  payment_processing
+       +--+        pay / pay_late                        reschedule
+       v  |
       pending ----------------------------> confirmed <-------------+
        |  |                                   |   |                 |
        |  +-- expired --> expired             |   +-----------------+
@@ -89,6 +95,7 @@ class Event(StrEnum):
     PAY = "pay"  # Stripe says the hold's payment succeeded
     PAY_LATE = "pay_late"  # ...after the hold had ended, and the slot is still free
     RESCHEDULE = "reschedule"  # the client moved a confirmed booking
+    PAYMENT_PROCESSING = "payment_processing"  # Checkout completed with a bank debit: paid or failed later
 
 
 Trigger = Event | EndCause
@@ -98,6 +105,7 @@ _P, _C, _X, _E = BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.C
 # The table: (state, event or cause) -> state. Nothing changes a booking's state except along it.
 TRANSITIONS: dict[tuple[BookingStatus, Trigger], BookingStatus] = {
     (_P, Event.PAY): _C,
+    (_P, Event.PAYMENT_PROCESSING): _P,
     (_P, EndCause.EXPIRED): _E,
     (_P, EndCause.REPLACED): _X,
     (_P, EndCause.RELEASED_BY_CLIENT): _X,
@@ -238,9 +246,12 @@ def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentS
       wins; the worker checks again when it sends): "payment didn't go through" when the last card was
       declined, else "your hold expired". A decline itself sends nothing: the client sees it on the
       Checkout page and may still pay there.
-    - cancelled by the builder or the client, a delayed payment that failed, or a full refund that
-      cancelled a confirmed booking: the cancellation (with the CANCEL invite once it was confirmed,
-      and whatever was refunded; the outbox folds a refund's own email into it).
+    - a bank debit submitted (payment processing): nothing yet (the client saw it on the success page).
+    - a delayed payment (bank debit) that failed: ONE email to the client, "your bank debit failed, the
+      time was released, book again" (the builder was never told of the booking).
+    - cancelled by the builder or the client, or a full refund that cancelled a confirmed booking: the
+      cancellation (with the CANCEL invite once it was confirmed, and whatever was refunded; the outbox
+      folds a refund's own email into it).
     - replaced, released by the client, provider unreachable, repaired by reconcile: the client is on the
       page (or nobody was ever sent to it): nothing. A refund without a cancellation: its own email
       (`record_refund`).
@@ -253,8 +264,10 @@ def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentS
         if payment_status == PaymentStatus.FAILED:
             return [Message(NotificationKind.PAYMENT_FAILED, "hold ended", HOLD_EXPIRED_GRACE)]
         return [Message(NotificationKind.HOLD_EXPIRED, "", HOLD_EXPIRED_GRACE)]
+    if trigger == Event.PAYMENT_PROCESSING:
+        return []  # the success page says it; the confirmation (and the invite) wait for the money
     if trigger == EndCause.PAYMENT_FAILED:
-        return [Message(NotificationKind.BOOKING_CANCELLED, "payment failed")]
+        return [Message(NotificationKind.DEBIT_FAILED, "payment failed")]
     if trigger == EndCause.CANCELLED_BY_BUILDER:
         return [Message(NotificationKind.BOOKING_CANCELLED, "cancelled-by-builder")]
     if trigger == EndCause.CANCELLED_BY_CLIENT:
@@ -322,10 +335,16 @@ def _revive_late_payment(*, session: Session, booking: Booking, values: dict[str
     return ConfirmOutcome(booking=booking, newly_confirmed=False, refund_required=True)
 
 
-def mark_payment_processing(*, session: Session, booking_id: str, payment_intent_id: str | None) -> Booking:
-    """Checkout finished with a delayed payment method: the hold stays until Stripe says paid or failed
-    (the attempt's Payment row says `processing`: payment_records.mark_processing)."""
-    return get_booking(session=session, booking_id=booking_id)
+def mark_payment_processing(*, session: Session, booking_id: str, payment: Payment | None) -> bool:
+    """Checkout finished with a delayed payment method (a bank debit): the booking stays pending, its slot
+    taken, until Stripe says paid (`confirm_paid`) or failed (`end_hold_now`, PAYMENT_FAILED). The attempt's
+    Payment row says `processing` (payment_records.mark_processing), which keeps the sweeper away. Once only:
+    a repeated event, or one after the payment was settled, moves nothing (False)."""
+    moved = _change_state(session=session, booking_id=booking_id, trigger=Event.PAYMENT_PROCESSING,
+                          extra_where=(payment_records.awaits_payment(),))
+    if moved:  # never for a hold that ended meanwhile (a failed debit's events can overtake this one)
+        payment_records.mark_processing(session=session, payment=payment)
+    return moved
 
 
 def record_payment_failure(*, session: Session, booking_id: str, payment_intent_id: str | None,

@@ -92,6 +92,7 @@ RECIPIENTS: dict[NotificationKind, tuple[RecipientRole, ...]] = {
     NotificationKind.BOOKING_CANCELLED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
     NotificationKind.HOLD_EXPIRED: (RecipientRole.CLIENT,),
     NotificationKind.BOOKING_RESCHEDULED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.DEBIT_FAILED: (RecipientRole.CLIENT,),  # the builder was never told of the booking
 }
 # Emails that would ask for (or about) a payment: never sent once the booking is paid.
 PAYMENT_CHASING_KINDS = frozenset({NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED})

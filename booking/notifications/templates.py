@@ -29,6 +29,7 @@ class NotificationKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # about an account, not a booking (render_account_email)
     BUILDER_INVITE = "builder_invite"
     DISPUTE_OPENED = "dispute_opened"  # to the builder and the admins (booking.notifications.dispute_emails)
+    DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
 
 
 class RecipientRole(StrEnum):
@@ -358,6 +359,20 @@ def _hold_expired(role: RecipientRole, facts: BookingFacts) -> _Draft:
     )
 
 
+def _debit_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    _require_client(role, NotificationKind.DEBIT_FAILED)
+    return _Draft(
+        subject=_subject("Bank debit failed", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=[
+            "Your bank debit for this session failed, so nothing was taken from your account.",
+            "The time was released and is no longer held for you. You're welcome to book again.",
+        ],
+        details=[*_session_details(role, facts), ("Price", _price(facts)), _reference(facts)],
+        link=("Book again", facts.book_again_url) if facts.book_again_url else None,
+    )
+
+
 def _require_client(role: RecipientRole, kind: NotificationKind) -> None:
     if role != RecipientRole.CLIENT:
         raise ValueError(f"{kind} emails go to the client only")
@@ -370,6 +385,7 @@ _DRAFTS = {
     NotificationKind.BOOKING_CANCELLED: _cancelled,
     NotificationKind.HOLD_EXPIRED: _hold_expired,
     NotificationKind.BOOKING_RESCHEDULED: _rescheduled,
+    NotificationKind.DEBIT_FAILED: _debit_failed,
 }
 
 

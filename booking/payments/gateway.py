@@ -40,6 +40,12 @@ class CheckoutRequest:
     # A destination charge (Connect): the builder's account gets the payment, less the platform's fee.
     destination_account_id: str | None = None
     application_fee_amount: int | None = None
+    # Payment method types Stripe must not offer (dynamic payment methods stay on for the rest).
+    excluded_payment_method_types: tuple[str, ...] = ()
+
+
+# Methods that settle days after Checkout completes (payment_status=unpaid until then).
+DELAYED_PAYMENT_METHOD_TYPES = ("acss_debit", "au_becs_debit", "bacs_debit", "sepa_debit", "us_bank_account")
 
 
 @dataclass(frozen=True)
@@ -321,7 +327,7 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
             },
             "quantity": 1,
         }
-    return {
+    params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [line_item],
         "customer_email": request.customer_email,
@@ -332,6 +338,9 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         "metadata": request.metadata,
         "payment_intent_data": _payment_intent_data(request),
     }
+    if request.excluded_payment_method_types:
+        params["excluded_payment_method_types"] = list(request.excluded_payment_method_types)
+    return params
 
 
 def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from booking.core.models import (
     Booking,
     Payment,
+    PaymentMethodKind,
     PaymentMismatch,
     PaymentStatus,
     Refund,
@@ -112,7 +113,8 @@ def _id_of(value: Any) -> str | None:
 
 
 def _kind_from_id(object_id: str | None) -> str | None:
-    prefixes = {"cs_": "checkout.session", "pi_": "payment_intent", "ch_": "charge", "re_": "refund"}
+    prefixes = {"cs_": "checkout.session", "pi_": "payment_intent", "ch_": "charge", "py_": "charge",
+                "re_": "refund"}
     return next((kind for prefix, kind in prefixes.items() if (object_id or "").startswith(prefix)), None)
 
 
@@ -402,6 +404,30 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
         _move(session, payment, **values)
     update_net(session=session, payment=payment)
     movements.sync_payment(session=session, payment=payment)
+
+
+def payment_method_kind(details: dict[str, Any] | None) -> PaymentMethodKind | None:
+    """How a charge was paid, from its `payment_method_details` (a card's wallet counts as the wallet)."""
+    method = (details or {}).get("type")
+    if not method:
+        return None
+    if method == "card":
+        wallet = ((details or {}).get("card") or {}).get("wallet") or {}
+        return {"apple_pay": PaymentMethodKind.APPLE_PAY,
+                "google_pay": PaymentMethodKind.GOOGLE_PAY}.get(wallet.get("type"), PaymentMethodKind.CARD)
+    try:
+        return PaymentMethodKind(method)
+    except ValueError:
+        return PaymentMethodKind.OTHER
+
+
+def record_payment_method(*, session: Session, payment: Payment | None, details: dict[str, Any] | None) -> bool:
+    """Record how the attempt was paid (charge.pending / charge.succeeded). True when it changed."""
+    kind = payment_method_kind(details)
+    if payment is None or kind is None or payment.payment_method_type == kind:
+        return False
+    _move(session, payment, payment_method_type=kind)
+    return True
 
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:

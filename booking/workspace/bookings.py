@@ -18,11 +18,13 @@ from sqlmodel import Session, select
 from booking.accounts import authz
 from booking.accounts.authz import Actor
 from booking.core.models import (
+    PAYMENT_METHOD_LABELS,
     Booking,
     BookingStatus,
     Builder,
     Client,
     Payment,
+    PaymentMethodKind,
     PaymentStatus,
     Refund,
     RefundStatus,
@@ -39,6 +41,7 @@ PAGE_SIZE = 50
 # The badges: the booking's own status, except that a refund is what the builder needs to see.
 STATUS_LABELS = {
     "pending": "Pending",
+    "processing": "Payment processing",  # a bank debit on its way: the slot is taken, not yet confirmed
     "confirmed": "Confirmed",
     "cancelled": "Cancelled",
     "expired": "Expired",
@@ -47,6 +50,7 @@ STATUS_LABELS = {
 }
 STATUS_COLOURS = {
     "pending": "amber",
+    "processing": "blue",
     "confirmed": "green",
     "cancelled": "gray",
     "expired": "gray",
@@ -58,8 +62,11 @@ _MAX_EMAIL_MATCHES = 200
 
 
 def display_status(status: BookingStatus | str, payment_status: PaymentStatus | str | None) -> str:
-    """The booking's status, or its payment's when that was refunded (the ledger's word)."""
+    """The booking's status, or its payment's when that was refunded or is processing (a bank debit on its way:
+    the ledger's word)."""
     payment_status = PaymentStatus(payment_status) if payment_status else None
+    if payment_status == PaymentStatus.PROCESSING and BookingStatus(status) == BookingStatus.PENDING:
+        return PaymentStatus.PROCESSING.value
     return payment_status.value if payment_status in _REFUND_STATUSES else BookingStatus(status).value
 
 
@@ -68,8 +75,13 @@ def _status_clause(status: str):
     paid_as = payment_records.booking_payment_status()
     if status in (PaymentStatus.REFUNDED.value, PaymentStatus.PARTIALLY_REFUNDED.value):
         return paid_as == PaymentStatus(status).value
+    if status == PaymentStatus.PROCESSING.value:
+        return sa.and_(Booking.status == BookingStatus.PENDING, paid_as == PaymentStatus.PROCESSING.value)
+    shown_otherwise = [s.value for s in _REFUND_STATUSES]
+    if BookingStatus(status) == BookingStatus.PENDING:
+        shown_otherwise.append(PaymentStatus.PROCESSING.value)
     return sa.and_(Booking.status == BookingStatus(status),
-                   sa.or_(paid_as.is_(None), paid_as.not_in([s.value for s in _REFUND_STATUSES])))
+                   sa.or_(paid_as.is_(None), paid_as.not_in(shown_otherwise)))
 
 
 def format_slot(start: datetime, end: datetime, time_zone: str | None, *, locale: LocaleLike = None) -> str:
@@ -205,6 +217,7 @@ def list_bookings(*, session: Session, query: BookingQuery, now: datetime | None
 class PaymentLine:
     attempt: int
     status: str
+    method: str  # "SEPA Direct Debit", "Apple Pay", ... ("" until Stripe's charge says)
     amount: str
     refunded: str
     checkout_session_id: str
@@ -306,6 +319,8 @@ def _payment_line(payment: Payment, zone: str, locale: LocaleLike = None) -> Pay
     return PaymentLine(
         attempt=payment.attempt,
         status=PaymentStatus(payment.status).value,
+        method=PAYMENT_METHOD_LABELS[PaymentMethodKind(payment.payment_method_type)]
+        if payment.payment_method_type else "",
         amount=format_money(payment.amount, payment.currency, locale=locale),
         refunded=(format_money(payment.amount_refunded, payment.currency, locale=locale)
                   if payment.amount_refunded else ""),

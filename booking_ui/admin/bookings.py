@@ -495,6 +495,7 @@ def _payment_row(line: PaymentLine) -> rx.Component:
     return rx.table.row(
         rx.table.cell(line.attempt),
         rx.table.cell(rx.badge(line.status, variant="soft")),
+        rx.table.cell(rx.text(line.method, data_testid="payment-method")),
         rx.table.cell(line.amount),
         rx.table.cell(line.refunded),
         rx.table.cell(rx.vstack(rx.code(line.checkout_session_id, size="1"),
@@ -529,7 +530,8 @@ def _history() -> rx.Component:
         rx.heading("Payment history", size="3", as_="h3"),
         rx.cond(detail.payments.length() > 0, rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
-                "Attempt", "Status", "Amount", "Refunded", "Stripe ids", "Failure", "Started", "Paid")])),
+                "Attempt", "Status", "Paid by", "Amount", "Refunded", "Stripe ids", "Failure", "Started",
+                "Paid")])),
             rx.table.body(rx.foreach(detail.payments, _payment_row)),
             size="1", variant="surface", width="100%",
         ), rx.text("No checkout yet.", color_scheme="gray", size="2")),

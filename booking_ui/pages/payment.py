@@ -40,8 +40,9 @@ def success_page() -> rx.Component:
             ("confirmed", rx.cond(SuccessState.own, _confirmed(), _paid_elsewhere())),
             ("processing", rx.vstack(
                 rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
-                rx.text("Your bank is still confirming the payment. Your time is held; this page updates "
-                        "by itself, and we will email you as soon as it is confirmed."),
+                rx.text("Your booking is confirmed once your bank debit clears (usually 3 to 6 business "
+                        "days). Your time is held for you until then; we will email you as soon as it is "
+                        "confirmed.", data_testid="processing-note"),
                 rx.cond(SuccessState.own, booking_summary(SuccessState.summary), rx.fragment()),
                 spacing="3", align="start")),
             ("refunded", rx.vstack(

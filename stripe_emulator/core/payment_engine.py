@@ -38,7 +38,7 @@ class SessionUnavailable(Exception):
 
 @dataclass
 class PaymentResult:
-    status: str  # "succeeded" | "failed" | "requires_action" | "invalid"
+    status: str  # "succeeded" | "processing" (a bank debit) | "failed" | "requires_action" | "invalid"
     session: dict[str, Any]
     payment_intent: dict[str, Any] | None = None
     charge: dict[str, Any] | None = None
@@ -53,7 +53,7 @@ class PaymentResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.status == "succeeded",
+            "ok": self.status in ("succeeded", "processing"),
             "status": self.status,
             "error": self.error,
             "field_errors": self.field_errors,
@@ -263,6 +263,7 @@ def _charge(
     name: str,
     *,
     three_d_secure: bool,
+    wallet: str | None = None,
 ) -> PaymentResult:
     now = emu.clock.now()
     owner = emu.store.owner(session["id"])
@@ -284,6 +285,9 @@ def _charge(
         refunds=objects.list_object([], f"/v1/charges/{charge_id}/refunds"),
     )
     charge["billing_details"].update(email=email, name=name)
+    if wallet:  # Apple Pay / Google Pay (core/wallets.py)
+        charge["payment_method_details"]["card"]["wallet"] = {wallet: {}, "dynamic_last4": card.last4,
+                                                              "type": wallet}
     key = session["id"]
     if outcome.succeeded:
         charge.update(

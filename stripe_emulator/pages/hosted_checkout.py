@@ -19,6 +19,7 @@ from stripe_emulator.core.engine import Engine
 from stripe_emulator.core.forms import decode_flat
 from stripe_emulator.core.money import format_amount
 from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable, success_redirect
+from stripe_emulator.pages import payment_methods
 from stripe_emulator.pages.templates import page
 from stripe_emulator.resources import checkout
 
@@ -49,7 +50,7 @@ form input[aria-invalid=true]{border-color:#df1b41}
 .actions{display:flex;gap:12px;margin-top:24px}
 .actions button{flex:1;padding:12px;border-radius:6px;border:1px solid #d5dbe1;background:#fff;font-weight:600;cursor:pointer}
 .actions .primary{background:#635bff;border-color:#635bff;color:#fff}
-"""
+""" + payment_methods.CSS
 
 SCRIPT = """
 (function(){
@@ -98,11 +99,15 @@ def routes(emu: Engine) -> list[Route]:
         session_id = request.path_params["session_id"]
         error_code = request.query_params.get("error")
         message = REDIRECT_ERRORS.get(error_code or "")
-        return _render(emu, session_id, values={}, field_errors={}, message=message, status=200)
+        method = request.query_params.get("method") or "card"
+        return _render(emu, session_id, values={}, field_errors={}, message=message, status=200, method=method)
 
     async def submit(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         form = decode_flat(await request.body())
+        method = form.get("method") or "card"
+        if method != "card":
+            return payment_methods.submit(emu, session_id, method, form, render=_render, unavailable=_unavailable)
         values = {key: form.get(name, "") for key, name, *_ in FIELDS}
         try:
             result = checkout.pay(emu, session_id, **values)
@@ -143,6 +148,7 @@ def routes(emu: Engine) -> list[Route]:
         return HTMLResponse(_receipt_html(charge))
 
     return [
+        *payment_methods.routes(emu, render=_render, unavailable=_unavailable, css=CSS),
         Route("/c/pay/{session_id}", show, methods=["GET"]),
         Route("/c/pay/{session_id}", submit, methods=["POST"]),
         Route("/c/pay/{session_id}/authenticate/{challenge_id}", challenge, methods=["GET"]),
@@ -177,6 +183,7 @@ def _render(
     field_errors: dict[str, str],
     message: str | None,
     status: int,
+    method: str = "card",
 ) -> Response:
     with emu.tx():
         checkout.expire_due(emu)
@@ -191,7 +198,8 @@ def _render(
             for item in items
         }
     return HTMLResponse(
-        _payment_html(session, items, products, values, field_errors, message, emu.config.business_name),
+        _payment_html(session, items, products, values, field_errors, message, emu.config.business_name,
+                      method=method),
         status_code=status,
     )
 
@@ -204,6 +212,7 @@ def _payment_html(
     field_errors: dict[str, str],
     message: str | None,
     merchant: str,
+    method: str = "card",
 ) -> str:
     currency = session["currency"] or "usd"
     total = format_amount(session["amount_total"], currency)
@@ -248,6 +257,24 @@ def _payment_html(
     alert = f'<div class="alert" role="alert">{escape(message)}</div>' if message else ""
     if field_errors and not message:
         alert = '<div class="alert" role="alert">Please check the highlighted fields.</div>'
+    offered = list(session.get("payment_method_types") or ["card"])
+    if method not in offered:
+        method = "card" if "card" in offered else offered[0]
+    card_form = f"""
+    <form id="payment-form" method="post" action="/c/pay/{escape(session['id'])}" novalidate>
+      {fields['email']}
+      {fields['number']}
+      <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
+      {fields['name']}
+      <button type="submit" id="pay-button" class="pay-button">{button}</button>
+    </form>
+    <p class="hint">Test cards: <code>4242 4242 4242 4242</code> succeeds,
+      <code>4000 0000 0000 0002</code> is declined, <code>4000 0000 0000 9995</code> has
+      insufficient funds, <code>4000 0027 6000 3184</code> asks for 3D Secure.
+      Use any future expiry and any CVC.</p>"""
+    chooser = payment_methods.chooser_html(session, offered, method)
+    form_html = card_form if method == "card" else payment_methods.form_html(
+        session, method, values, field_errors, button, merchant)
     body = f"""
 <main class="checkout">
   <section class="summary" aria-label="Order summary">
@@ -259,17 +286,8 @@ def _payment_html(
   </section>
   <section class="card" aria-label="Payment">
     {alert}
-    <form id="payment-form" method="post" action="/c/pay/{escape(session['id'])}" novalidate>
-      {fields['email']}
-      {fields['number']}
-      <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
-      {fields['name']}
-      <button type="submit" id="pay-button" class="pay-button">{button}</button>
-    </form>
-    <p class="hint">Test cards: <code>4242 4242 4242 4242</code> succeeds,
-      <code>4000 0000 0000 0002</code> is declined, <code>4000 0000 0000 9995</code> has
-      insufficient funds, <code>4000 0027 6000 3184</code> asks for 3D Secure.
-      Use any future expiry and any CVC.</p>
+    {chooser}
+    {form_html}
   </section>
 </main>"""
     lang = session.get("locale") or "en"
@@ -316,9 +334,21 @@ def _unavailable(exc: SessionUnavailable, *, status: int) -> Response:
     return HTMLResponse(page(title, body, css=CSS), status_code=status)
 
 
+def _paid_with(details: dict[str, Any], card: dict[str, Any]) -> str:
+    method = details.get("type") or "card"
+    if method != "card":
+        last4 = (details.get(method) or {}).get("last4")
+        label = payment_methods.LABELS.get(method, method)
+        return escape(f"Paid with {label}" + (f" •••• {last4}" if last4 else ""))
+    wallet = (card.get("wallet") or {}).get("type")
+    prefix = f"{payment_methods.LABELS[wallet]} · " if wallet in payment_methods.LABELS else ""
+    return escape(f"Card: {prefix}{card.get('brand', '')} •••• {card.get('last4', '')}")
+
+
 def _receipt_html(charge: dict[str, Any]) -> str:
     currency = charge["currency"] or "usd"
-    card = ((charge.get("payment_method_details") or {}).get("card")) or {}
+    details = charge.get("payment_method_details") or {}
+    card = details.get("card") or {}
     refunded = ""
     if charge["amount_refunded"]:
         refunded = f"<p>Refunded: {escape(format_amount(charge['amount_refunded'], currency))}</p>"
@@ -327,7 +357,7 @@ def _receipt_html(charge: dict[str, Any]) -> str:
   <h1>Receipt</h1>
   <p class="amount">{escape(format_amount(charge['amount'], currency))}</p>
   <p>Status: {escape(charge['status'])}</p>
-  <p>Card: {escape(str(card.get('brand', '')))} •••• {escape(str(card.get('last4', '')))}</p>
+  <p>{_paid_with(details, card)}</p>
   {refunded}
   <p class="muted">{escape(charge['id'])}</p>
 </div></main>"""

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import connect_money, errors, ids, objects, payment_engine
+from stripe_emulator.core import (
+    bank_debits,
+    connect_money,
+    errors,
+    ids,
+    methods,
+    objects,
+    payment_engine,
+    paypal,
+    wallets,
+)
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.listing import list_endpoint, paginate
 from stripe_emulator.core.money import Currency, unit_amount
@@ -36,7 +46,7 @@ DEFAULT_EXPIRY = MAX_EXPIRY
 # Requests take time to arrive; don't reject `now + 24h` computed a moment ago.
 EXPIRY_GRACE = 10
 
-SUPPORTED_PAYMENT_METHOD_TYPES = ("card",)
+SUPPORTED_PAYMENT_METHOD_TYPES = methods.IMPLEMENTED
 # Stripe's payment method types for Checkout (API 2026-10-28.endive).
 PAYMENT_METHOD_TYPES = (
     "acss_debit", "affirm", "afterpay_clearpay", "alipay", "alma", "amazon_pay", "au_becs_debit",
@@ -133,7 +143,6 @@ def private_key(session_id: str) -> str:
 def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("customer"):
         raise errors.no_such("customer", args["customer"], param="customer", status=400)
-    payment_method_types = _payment_method_types(args)
     intent_data = dict(args.get("payment_intent_data") or {})
     intent_data["metadata"] = clean_metadata(intent_data.get("metadata"))
 
@@ -148,6 +157,7 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
                 "currency", "The currency must match the currency of the line items."
             )
         subtotal = sum(item["amount_subtotal"] for item in items)
+        payment_method_types = _payment_method_types(args, currency)
         connect_money.validate(emu, ctx, intent_data, subtotal)
         session_id = ids.new_id("cs_test")
         session = objects.checkout_session(
@@ -170,6 +180,8 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
             success_url=args["success_url"],
             url=f"{emu.config.base_url}/c/pay/{session_id}",
         )
+        if args.get("excluded_payment_method_types"):
+            session["excluded_payment_method_types"] = list(args["excluded_payment_method_types"])
         emu.store.put(session, account=ctx.account)
         emu.store.put_private(
             private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
@@ -177,19 +189,22 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         return session
 
 
-def _payment_method_types(args: dict[str, Any]) -> list[str]:
-    """`allowed_payment_method_types` filters what Stripe offers; the emulator offers cards."""
+def _payment_method_types(args: dict[str, Any], currency: str) -> list[str]:
+    """Dynamic payment methods: what Stripe offers for the currency (`core/methods.py`), narrowed by
+    `allowed_payment_method_types` and without `excluded_payment_method_types`."""
     allowed = args.get("allowed_payment_method_types")
     excluded = args.get("excluded_payment_method_types") or []
-    if allowed is not None and "card" not in allowed:
-        raise errors.not_implemented(
-            "allowed_payment_method_types", "payment method types other than card"
+    types = methods.offered(currency, allowed, excluded)
+    if not types:
+        param = "excluded_payment_method_types" if excluded else "allowed_payment_method_types"
+        raise errors.invalid(
+            param,
+            "No valid payment method types for this Checkout Session. The emulator offers "
+            + ", ".join(methods.offered(currency))
+            + f" for {currency.upper()}; check `allowed_payment_method_types` and "
+            "`excluded_payment_method_types`.",
         )
-    if "card" in excluded:
-        raise errors.not_implemented(
-            "excluded_payment_method_types", "payment method types other than card"
-        )
-    return ["card"]
+    return types
 
 
 def _validate_expiry(expires_at: int | None, now: int) -> int:
@@ -393,6 +408,42 @@ def authenticate(emu: Engine, session_id: str, challenge_id: str, action: str) -
             raise SessionUnavailable("not_found")
         session = payable_session(emu, session_id)
         return payment_engine.authenticate(emu, session, challenge, action)
+
+
+def _offers(session: dict[str, Any], method: str) -> None:
+    if method not in (session.get("payment_method_types") or []):
+        raise SessionUnavailable("method_not_offered", session)
+
+
+def pay_with(emu: Engine, session_id: str, method: str, **form: str) -> PaymentResult:
+    """One attempt with another method than a typed card: `sepa_debit` / `bacs_debit` (email, name,
+    iban or sort_code + account_number), `paypal` (email: starts the redirect), `apple_pay` /
+    `google_pay` (email, name: the wallet's card)."""
+    with emu.tx():
+        session = payable_session(emu, session_id)
+        intent_data = payment_intent_data(emu, session_id)
+        if method in methods.WALLETS:
+            _offers(session, "card")
+            return wallets.pay(emu, session, intent_data, wallet=method, email=form.get("email", ""),
+                               name=form.get("name", ""))
+        _offers(session, method)
+        if method == "paypal":
+            return paypal.start(emu, session, intent_data, email=form.get("email", ""))
+        if method in methods.DELAYED:
+            return bank_debits.pay(emu, session, intent_data, method=method, **form)
+        raise SessionUnavailable("method_not_offered", session)
+
+
+def resolve_paypal(emu: Engine, session_id: str, attempt_id: str, action: str) -> PaymentResult:
+    """PayPal's test page: action 'authorize' charges, 'fail' fails (back to Checkout)."""
+    if action not in ("authorize", "fail"):
+        raise ValueError("action must be 'authorize' or 'fail'")
+    with emu.tx():
+        data = paypal.attempt(emu, attempt_id)
+        if data is None or data["session"] != session_id:
+            raise SessionUnavailable("not_found")
+        session = payable_session(emu, session_id)
+        return paypal.resolve(emu, session, data, action)
 
 
 # --- endpoints ---------------------------------------------------------------------------------

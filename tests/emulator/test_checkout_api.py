@@ -23,7 +23,7 @@ def test_create_session_with_price_data(client: stripe.StripeClient, make_sessio
     assert session.status == "open" and session.payment_status == "unpaid"
     assert (session.amount_total, session.amount_subtotal, session.currency) == (5000, 5000, "gbp")
     assert session.mode == "payment" and session.livemode is False
-    assert session.payment_method_types == ["card"]
+    assert session.payment_method_types == ["card", "bacs_debit", "paypal"]  # dynamic: what GBP offers
     assert session.metadata.to_dict() == {"booking_id": "42"}
     assert session.client_reference_id == "booking-42"
     assert session.customer_email == "guest@example.com"

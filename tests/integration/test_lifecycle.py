@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from booking.client import receipts
 from booking.core.config import load_settings
 from booking.core.db import session_scope
-from booking.core.models import Booking, BookingStatus, EndCause, Notification, PaymentStatus
+from booking.core.models import Booking, BookingStatus, EndCause, Notification, Payment, PaymentStatus
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
@@ -77,6 +77,9 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
             if trigger == Event.RESCHEDULE:
                 return bookings.reschedule(session=s, booking_id=booking.id, from_start=start,
                                            new_start=start + timedelta(hours=3), new_end=end + timedelta(hours=3))
+            if trigger == Event.PAYMENT_PROCESSING:  # once: the payment, marked processing with it, guards it
+                payment = s.exec(select(Payment).where(Payment.booking_id == booking.id)).first()
+                return bookings.mark_payment_processing(session=s, booking_id=booking.id, payment=payment)
             return bookings._change_state(session=s, booking_id=booking.id, trigger=trigger, from_statuses=(status,))
 
     assert move()
@@ -185,7 +188,7 @@ def test_a_failed_delayed_payment_ends_the_hold_as_payment_failed_and_tells_the_
     assert ending(engine, started.booking_id) == (BookingStatus.CANCELLED, EndCause.PAYMENT_FAILED)
     with Session(engine) as s:
         kinds = [n.kind for n in s.exec(select(Notification).where(Notification.booking_id == started.booking_id))]
-    assert kinds == ["booking_cancelled"]
+    assert kinds == ["debit_failed"]  # the client only: the builder never heard of the booking
 
 
 def test_a_paying_hold_is_not_ended_by_the_sweeper_or_the_client(engine, gateway, session_type):

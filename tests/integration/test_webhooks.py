@@ -7,7 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, EndCause, EventStatus, Notification, PaymentStatus, StripeEvent
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    Client,
+    EndCause,
+    EventStatus,
+    Notification,
+    PaymentStatus,
+    StripeEvent,
+)
 from booking.events.webhooks import handle_webhook
 from tests.factories import hold_session_id, make_hold
 from tests.support import stripe_events as se
@@ -44,6 +53,11 @@ def notifications(engine, booking_id) -> list[tuple[str, str]]:
         return sorted((n.kind, n.recipient) for n in rows)
 
 
+def hold_client_email(engine, hold: Booking) -> str:
+    with Session(engine) as s:
+        return s.get(Client, hold.client_id).email
+
+
 def completed(hold: Booking, **kw):
     return se.event("checkout.session.completed", se.checkout_session(hold.id, hold_session_id(hold), **kw))
 
@@ -78,7 +92,8 @@ def test_async_payment_failure_releases_the_hold_and_tells_the_client(engine, ga
 
     booking = reload(engine, hold.id)
     assert booking.status == BookingStatus.CANCELLED
-    assert any(kind == "booking_cancelled" for kind, _ in notifications(engine, hold.id))
+    # One email, to the client only: the builder was never told of the booking.
+    assert notifications(engine, hold.id) == [("debit_failed", hold_client_email(engine, hold))]
 
 
 def test_session_expired_releases_the_hold(engine, gateway, hold):

@@ -76,3 +76,20 @@ def test_tampered_body_is_refused():
 
     with pytest.raises(InvalidWebhook):
         verify_webhook(payload.replace(b"cs_1", b"cs_2"), header, WEBHOOK_SECRET)
+
+
+def test_bank_debits_are_excluded_only_for_sessions_starting_too_soon():
+    from datetime import timedelta
+
+    from booking.core.config import load_settings
+    from booking.lifecycle.checkout import excluded_payment_methods
+    from booking.payments.gateway import DELAYED_PAYMENT_METHOD_TYPES
+
+    settings = load_settings(PUBLIC_URL="https://book.example", DELAYED_PAYMENT_MIN_LEAD_HOURS="72")
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+    soon = excluded_payment_methods(start=now + timedelta(hours=71, minutes=59), now=now, settings=settings)
+    assert {"sepa_debit", "bacs_debit"} <= set(soon) and soon == DELAYED_PAYMENT_METHOD_TYPES
+    assert excluded_payment_methods(start=now + timedelta(hours=72), now=now, settings=settings) == ()
+    assert checkout_params(_request(excluded_payment_method_types=soon))["excluded_payment_method_types"] \
+        == list(soon)
+    assert "excluded_payment_method_types" not in checkout_params(_request())

@@ -10,6 +10,8 @@ REQUIRED_EVENTS = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    # a bank debit submitted: how the attempt is being paid (SEPA, Bacs)
+    "charge.pending",
     # one refund's own record: pending -> succeeded or failed, whichever way it is reported
     "refund.created",
     "refund.updated",
