@@ -493,9 +493,14 @@ class StripeGateway:
                 for data in self._list_since(self._client.v1.refunds, "list refunds", created_since)]
 
     def list_events_since(self, created_since: datetime, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        """Events as plain dicts, the same shape a webhook delivers (Stripe takes at most 20 types)."""
-        extra = {"types": list(types)} if types else {}
-        return self._list_since(self._client.v1.events, "list events", created_since, **extra)
+        """Events as plain dicts, the same shape a webhook delivers, newest first as Stripe lists them. Stripe
+        takes at most 20 types a request, so longer lists are asked in chunks."""
+        if not types:
+            return self._list_since(self._client.v1.events, "list events", created_since)
+        chunks = [list(types[i:i + EVENT_TYPES_PER_LIST]) for i in range(0, len(types), EVENT_TYPES_PER_LIST)]
+        found = {event["id"]: event for chunk in chunks
+                 for event in self._list_since(self._client.v1.events, "list events", created_since, types=chunk)}
+        return sorted(found.values(), key=lambda event: event.get("created") or 0, reverse=True)  # stable
 
     def _list_since(self, service: Any, action: str, created_since: datetime, **params: Any) -> list[dict[str, Any]]:
         with _provider_errors(action):
@@ -622,6 +627,7 @@ class StripeGateway:
 
 
 
+EVENT_TYPES_PER_LIST = 20  # Stripe's limit on /v1/events `types`
 RATE_LIMIT_WAIT_CAP_SECONDS = 5.0  # a client is waiting: longer than this, and we give up instead
 
 
