@@ -30,6 +30,7 @@ from stripe_emulator.resources import (
     checkout,
     events,
     intents,
+    invoices,
     login_links,
     payouts,
     refunds,
@@ -51,6 +52,7 @@ RESOURCES = (
     application_fees,
     balance,
     payouts,
+    invoices,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

@@ -49,6 +49,8 @@ class Outcome:
     message: str | None = None
     # For 3D Secure cards: the outcome once the payer completes authentication.
     after_authentication: Outcome | None = None
+    # Radar blocked it before it reached the card network (`outcome.type=blocked`).
+    blocked: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -71,7 +73,10 @@ TEST_CARD_OUTCOMES: dict[str, Outcome] = {
     "4000000000009995": _decline("insufficient_funds", INSUFFICIENT_FUNDS),
     "4000000000009987": _decline("lost_card"),
     "4000000000009979": _decline("stolen_card"),
-    "4100000000000019": _decline("fraudulent"),
+    # "Results in a charge with a risk level of highest, and is always blocked regardless of your rules."
+    "4100000000000019": Outcome(
+        "declined", code="card_declined", decline_code="fraudulent", message=DECLINED, blocked=True
+    ),
     "4000000000000069": _decline("expired_card", "Your card has expired.", code="expired_card"),
     "4000000000000127": _decline(
         "incorrect_cvc", "Your card's security code is incorrect.", code="incorrect_cvc"
