@@ -24,6 +24,7 @@ class Emulator(Engine):
         self.on_tick(checkout.expire_due, "expired_sessions")
         self.on_tick(ledger.release_due)
         self.on_tick(payouts.run_schedules, "payouts")
+        self.on_tick(refunds.settle_due, "refunds")
         self.compute(
             "checkout.session",
             "line_items",

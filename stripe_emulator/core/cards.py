@@ -36,7 +36,7 @@ class Card:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(("emulator:" + self.number).encode()).hexdigest()[:16]
+        return fingerprint_of(self.number)
 
 
 @dataclass(frozen=True)
@@ -224,3 +224,28 @@ def validate_card(
 def outcome_for(card: Card) -> Outcome:
     """Documented test cards behave as documented; any other valid number succeeds."""
     return TEST_CARD_OUTCOMES.get(card.number, SUCCESS)
+
+
+# --- refunds of test cards (https://docs.stripe.com/testing#refunds) ----------------------------
+# 4000000000007726: the refund starts `pending`, then succeeds (`charge.refund.updated`).
+# 4000000000005126: the refund starts `succeeded`, then fails asynchronously.
+REFUND_PENDING = "pending"
+REFUND_FAILS_LATER = "fails_later"
+REFUND_CARDS: dict[str, str] = {
+    "4000000000007726": REFUND_PENDING,
+    "4000000000005126": REFUND_FAILS_LATER,
+}
+# How long such a refund stays as it started, on the emulator's clock.
+REFUND_SETTLE_SECONDS = 60 * 60
+
+
+def fingerprint_of(number: str) -> str:
+    return hashlib.sha256(("emulator:" + number).encode()).hexdigest()[:16]
+
+
+_REFUND_BY_FINGERPRINT = {fingerprint_of(number): kind for number, kind in REFUND_CARDS.items()}
+
+
+def refund_behaviour(fingerprint: str | None) -> str | None:
+    """REFUND_PENDING, REFUND_FAILS_LATER or None (refunds succeed at once) for a charged card."""
+    return _REFUND_BY_FINGERPRINT.get(fingerprint or "")
