@@ -38,7 +38,7 @@ from booking.core.models import (
 )
 from booking.core.time import format_money
 from booking.payments import pricing
-from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
+from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentDocuments, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund
 
 log = logging.getLogger(__name__)
@@ -342,6 +342,7 @@ def begin_attempt(*, session: Session, booking: Booking, request: CheckoutReques
         status=PaymentStatus.CREATING,
         destination_account_id=destination,
         application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
+        invoice_requested=bool(getattr(request, "invoice_requested", False)),
     )
     session.add(payment)
     session.flush()
@@ -401,6 +402,23 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
     if values:
         _move(session, payment, **values)
     update_net(session=session, payment=payment)
+
+
+def record_documents(*, session: Session, documents: PaymentDocuments) -> Payment | None:
+    """Receipts and invoices: the receipt link of the charge and the invoice Checkout made, on the attempt
+    of that Checkout Session (set once; a later answer never blanks them)."""
+    if not documents.checkout_session_id:
+        return None
+    payment = session.exec(select(Payment).where(
+        Payment.checkout_session_id == documents.checkout_session_id)).first()
+    if payment is None:
+        return None
+    values: dict[str, Any] = {}
+    for name in ("receipt_url", "invoice_id", "invoice_url", "invoice_pdf_url"):
+        value = getattr(documents, name)
+        if value and getattr(payment, name) is None and len(value) <= (255 if name == "invoice_id" else 2000):
+            values[name] = value
+    return _move(session, payment, **values) if values else payment
 
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:
