@@ -527,12 +527,26 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
         row.amount = refund.amount
     row.reason = row.reason or refund.reason
     if forward:
+        if incoming == RefundStatus.FAILED and row.status in ACCEPTED_REFUNDS and row.stripe_refund_id:
+            _refund_came_back(session=session, payment=payment, amount=row.amount)
         row.status = incoming
         row.failure_reason = refund.failure_reason if incoming == RefundStatus.FAILED else None
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
     return row
+
+
+def _refund_came_back(*, session: Session, payment: Payment, amount: int) -> None:
+    """A refund Stripe reported pending or succeeded failed after all (the card could not take it): the
+    money is back with us, so the payment's refunded total drops by it (the one move back a refund makes)."""
+    if payment.status not in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+        return
+    total = max(payment.amount_refunded - amount, 0)
+    status = (PaymentStatus.PAID if total == 0 else
+              PaymentStatus.REFUNDED if total >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED)
+    _move(session, payment, amount_refunded=total, status=status)
+    update_net(session=session, payment=payment)
 
 
 def _requested_row(*, session: Session, booking: Booking, refund: StripeRefund) -> Refund | None:
