@@ -5,6 +5,7 @@
 - `availability`   weekly hours, overrides and limits as the form edits them
 - `policy`         the cancellation policy and per-type overrides
 - `dashboard`      today's sessions, weekly figures
+- `exports`        bookings, payments and payouts as CSV for a date range (same scoping as the pages)
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 """
 
@@ -47,6 +48,7 @@ from booking.workspace.dashboard import (
     weekly_figures,
 )
 from booking.workspace.dashboard import failed_payments as dashboard_failed_payments
+from booking.workspace.exports import ExportKind, InvalidExport, csv_chunks, export_rows, parse_kind, parse_range
 from booking.workspace.monitor import (
     EVENT_STATUSES,
     NOTIFICATION_STATUSES,
@@ -103,6 +105,12 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "ExportKind",
+    "InvalidExport",
+    "csv_chunks",
+    "export_rows",
+    "parse_kind",
+    "parse_range",
     "BookingDetail",
     "BookingQuery",
     "BookingRow",
