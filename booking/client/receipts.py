@@ -60,7 +60,9 @@ def held_by(booking: Booking, browser_hold_key: str | None) -> bool:
 def _summary_for(session: Session, booking: Booking, *, browser_hold_key: str | None,
                  locale: str | None) -> BookingSummary:
     summary = summarise(session=session, booking=booking, locale=locale)
-    return summary if held_by(booking, browser_hold_key) else replace(summary, manage_path="")
+    # The manage link and the receipt and invoice (a business name, a tax id) are the paying browser's only.
+    return summary if held_by(booking, browser_hold_key) else replace(
+        summary, manage_path="", receipt_url="", invoice_url="", invoice_pdf_url="")
 
 
 def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checkout_session_id: str,

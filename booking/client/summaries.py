@@ -33,6 +33,10 @@ class BookingSummary:
     location_is_link: bool = False
     # The client's "Manage booking" page (a path; "" unless confirmed and its link issued).
     manage_path: str = ""
+    # Receipts and invoices (a confirmed booking's): Stripe's receipt and the invoice the client asked for.
+    receipt_url: str = ""
+    invoice_url: str = ""
+    invoice_pdf_url: str = ""
 
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
@@ -61,7 +65,17 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         location=location,
         location_is_link=is_web_link(location),
         manage_path=_manage_path(booking),
+        **_documents(session, booking),
     )
+
+
+def _documents(session: Session, booking: Booking) -> dict[str, str]:
+    if booking.status != BookingStatus.CONFIRMED:
+        return {}
+    payment = payment_records.booking_payment(session=session, booking=booking)
+    found = {"receipt_url": payment.receipt_url, "invoice_url": payment.invoice_url,
+             "invoice_pdf_url": payment.invoice_pdf_url} if payment is not None else {}
+    return {name: value for name, value in found.items() if value and is_web_link(value)}
 
 
 def _manage_path(booking: Booking) -> str:

@@ -1,7 +1,7 @@
 import reflex as rx
 
 from booking_ui import routes
-from booking_ui.components.booking_summary import booking_summary, manage_link
+from booking_ui.components.booking_summary import booking_summary, document_links, manage_link
 from booking_ui.components.layout import layout
 from booking_ui.state.payment import CancelState, SuccessState
 
@@ -18,6 +18,7 @@ def success_page() -> rx.Component:
                 rx.link(rx.button("Add to calendar", variant="soft"),
                         href=routes.booking_invite(SuccessState.summary.id), is_external=True),
                 manage_link(SuccessState.summary),
+                document_links(SuccessState.summary),
                 spacing="3", align="start")),
             ("processing", rx.vstack(
                 rx.heading("Payment processing", size="7", as_="h1", data_testid="booking-processing"),
