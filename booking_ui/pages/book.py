@@ -310,7 +310,7 @@ def details_form() -> rx.Component:
                 rx.el.label(
                     rx.el.input(type="checkbox", name="wants_invoice", value="yes", id="wants-invoice",
                                 default_checked=S.wants_invoice, data_testid="wants-invoice"),
-                    " I need an invoice (add a business name and tax ID on the payment page)",
+                    " I need an invoice (add your company and tax ID when paying)",
                     html_for="wants-invoice",
                 ),
                 rx.button(
