@@ -321,11 +321,11 @@ def _prefetch_documents(engine: Engine, answers: StripeAnswers, event: dict[str,
         payment_intent = obj.get("id")
     if not payment_intent:
         return
+    matches = [Payment.payment_intent_id == payment_intent]
+    if obj.get("object") == "checkout.session" and obj.get("id"):
+        matches.append(Payment.checkout_session_id == obj["id"])
     with Session(engine) as session:
-        known = session.exec(sa.select(Payment.receipt_url).where(
-            sa.or_(Payment.payment_intent_id == payment_intent,
-                   Payment.checkout_session_id == (obj.get("id") if obj.get("object") == "checkout.session"
-                                                   else None)))).first()
+        known = session.exec(sa.select(Payment.receipt_url).where(sa.or_(*matches))).first()
     if known is not None and known[0]:
         return
     try:
