@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor
-from booking.client import manage
+from booking.client import confirm_from_success_page, manage
 from booking.core.config import get_settings, load_settings
 from booking.core.models import Payment, Refund, RefundStatus, UserRole, utcnow
 from booking.events.webhooks import handle_webhook
@@ -240,3 +240,21 @@ def test_a_platform_event_signed_with_the_connect_secret_is_refused(engine, monk
     result = handle_webhook(engine=engine, gateway=connect_gateway(monkeypatch), payload=payload,
                             signature=se.sign(payload, CONNECT_SECRET))
     assert result.status_code == 400
+
+
+def test_the_success_page_confirming_first_still_links_the_invoice_in_the_email(engine, gateway, emulator, shop):
+    session_type, _actor = shop
+    started = book(engine, gateway, session_type, invoice=True)
+    pay_on_stripes_page(emulator, started.checkout_session_id, business_name="Lovelace Analytics GmbH",
+                        tax_id_type="eu_vat", tax_id="DE811907980")
+    # The browser lands on the success page before any webhook: the page confirms the booking.
+    receipt = confirm_from_success_page(engine=engine, gateway=gateway,
+                                        checkout_session_id=started.checkout_session_id)
+    assert receipt.state == "confirmed"
+    payment = payment_of(engine, started.booking_id)
+    assert payment.invoice_url and payment.receipt_url
+    [confirmation] = client_mail(engine)
+    assert f"View your invoice: {payment.invoice_url}" in text(confirmation)
+    deliver_new(engine, gateway, emulator, set())  # the webhooks after it change nothing
+    assert payment_of(engine, started.booking_id).invoice_url == payment.invoice_url
+    assert client_mail(engine) == []
