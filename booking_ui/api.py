@@ -247,6 +247,10 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     except ValueError as exc:
         return invalid("client_time_zone", str(exc))
 
+    invoice_requested = body.get("invoice", False)
+    if not isinstance(invoice_requested, bool):
+        return invalid("invoice", "invoice must be true or false.")
+
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
@@ -256,6 +260,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
+            invoice_requested=invoice_requested,
         )
 
     try:

@@ -131,6 +131,9 @@ SCHEMAS: dict[str, Any] = {
             "client_email": {"type": "string", "format": "email"},
             "client_time_zone": {"type": "string", "description": "IANA name; UTC when absent.",
                                  "examples": ["Europe/London"]},
+            "invoice": {"type": "boolean", "default": False,
+                        "description": "The client needs an invoice: Stripe's page asks for a business name "
+                                       "and tax ID, and an invoice is made after payment."},
         },
     },
     "CheckoutStarted": {

@@ -83,6 +83,8 @@ ADMIN_DISPUTES = "/admin/disputes"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"
+# Exports: bookings | payments | payouts as CSV (?from=YYYY-MM-DD&to=YYYY-MM-DD&tz=Zone&builder=id|all).
+API_ADMIN_EXPORT = "/api/admin/exports/{kind}.csv"
 
 # A builder's private calendar subscription (the token is the secret; only its hash is stored).
 CALENDAR_FEED = "/calendar/{token}.ics"
@@ -90,6 +92,10 @@ CALENDAR_FEED = "/calendar/{token}.ics"
 
 def admin_event_payload(event_id: str) -> str:
     return API_ADMIN_EVENT_PAYLOAD.format(event_id=event_id)
+
+
+def admin_export(kind: str) -> str:
+    return API_ADMIN_EXPORT.format(kind=kind)
 
 
 def calendar_feed(token: str) -> str:

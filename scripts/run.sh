@@ -23,12 +23,17 @@ host=$(python -c 'from booking.core import get_settings; print(get_settings().ho
 if [[ -z $has_key ]]; then
   emulator_port=${STRIPE_EMULATOR_PORT:-12111}
   export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
+  # Two endpoints, as a Connect platform has at Stripe: connected accounts' events (payouts, account
+  # updates) go to the Connect endpoint, signed with its own secret.
+  export STRIPE_CONNECT_WEBHOOK_SECRET=${STRIPE_CONNECT_WEBHOOK_SECRET:-whsec_$(python -c 'import secrets; print(secrets.token_hex(24))')}
   export STRIPE_SECRET_KEY=sk_test_emulator
   export STRIPE_API_BASE=http://127.0.0.1:$emulator_port
-  # The emulator reads the webhook secret from STRIPE_WEBHOOK_SECRET (exported above), not its arguments.
+  # The emulator reads the webhook secrets from STRIPE_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET
+  # (exported above), not its arguments.
   python -m stripe_emulator --port "$emulator_port" \
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
+    --connect-webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
     --business-name "$(python -c 'from booking.core import get_settings; print(get_settings().platform_name)')" \
     --state-file var/stripe_emulator.sqlite3 &
   emulator_pid=$!

@@ -27,9 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     config.port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
     logging.getLogger("stripe_emulator").info(
-        "state=%s webhook_url=%s test_mode=%s retry_schedule=%s public_url=%s",
+        "state=%s webhook_url=%s connect_webhook_url=%s test_mode=%s retry_schedule=%s public_url=%s",
         config.state_file,
         config.webhook_url or "(none: events are recorded, not delivered)",
+        config.connect_webhook_url or "(none: connected accounts' events go to webhook_url)",
         config.test_mode,
         ",".join(f"{delay:g}" for delay in config.retry_schedule) or "(no retries)",
         config.base_url,

@@ -31,6 +31,7 @@ from stripe_emulator.resources import (
     disputes,
     events,
     intents,
+    invoices,
     login_links,
     payouts,
     refunds,
@@ -53,6 +54,7 @@ RESOURCES = (
     balance,
     payouts,
     disputes,
+    invoices,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

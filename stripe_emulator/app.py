@@ -17,7 +17,7 @@ from stripe_emulator import api, control
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import Faults, with_faults
-from stripe_emulator.pages import connect, dashboard, hosted_checkout
+from stripe_emulator.pages import connect, dashboard, hosted_checkout, invoices
 
 
 def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | None = None) -> Starlette:
@@ -49,6 +49,7 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
         Route("/healthz", health, methods=["GET"]),
         *api.routes(emu),
         *hosted_checkout.routes(emu),
+        *invoices.routes(emu),
         *connect.routes(emu),
         *control_routes,
         *dashboard.routes(emu),

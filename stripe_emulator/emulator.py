@@ -26,6 +26,7 @@ class Emulator(Engine):
         self.on_tick(ledger.release_due)
         self.on_tick(payouts.run_schedules, "payouts")
         self.on_tick(disputes.decide_due, "disputes")
+        self.on_tick(refunds.settle_due, "refunds")
         self.compute(
             "checkout.session",
             "line_items",

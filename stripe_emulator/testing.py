@@ -45,6 +45,8 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         webhook_url: str | None = None,
         webhook_secret: str = "whsec_test_secret",
+        connect_webhook_url: str | None = None,
+        connect_webhook_secret: str = "whsec_test_connect_secret",
         state_file: str = ":memory:",
         test_mode: bool = True,
         retry_schedule: str | None = None,
@@ -61,6 +63,8 @@ class EmulatorProcess:
         args += ["--state-file", state_file]
         if webhook_url:
             args += ["--webhook-url", webhook_url]
+        if connect_webhook_url:
+            args += ["--connect-webhook-url", connect_webhook_url]
         if test_mode:
             args.append("--test-mode")
         if retry_schedule is not None:
@@ -75,6 +79,7 @@ class EmulatorProcess:
         self.args = args
         self.cwd = cwd or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.env = env
+        self.connect_webhook_secret = connect_webhook_secret
         self.webhook_secret = webhook_secret  # passed in the environment: `ps` shows arguments
         self.stderr = stderr
         self.url: str | None = None
@@ -87,6 +92,7 @@ class EmulatorProcess:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["STRIPE_WEBHOOK_SECRET"] = self.webhook_secret
+        env["STRIPE_CONNECT_WEBHOOK_SECRET"] = self.connect_webhook_secret
         self.process = subprocess.Popen(
             self.args,
             cwd=self.cwd,

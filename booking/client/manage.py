@@ -183,6 +183,10 @@ class ManageView:
     zone_label: str = ""  # "Eastern Time"
     google_calendar_url: str = ""  # "Add to Google Calendar / Outlook" (confirmed only; nothing secret in them)
     outlook_calendar_url: str = ""
+    # Receipts and invoices: Stripe's receipt (refunds show on it), and the invoice when asked for.
+    receipt_url: str = ""
+    invoice_url: str = ""
+    invoice_pdf_url: str = ""
 
 
 def load_view(*, engine: Engine, token: str, time_zone: str | None = None,
@@ -219,6 +223,7 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
                   if money.amount_refunded else ""),
         location=location, location_is_link=is_web_link(location), policy_lines=policy.describe(rules),
         past=booking.start_time <= now,
+        **_documents(session, booking),
     )
     if confirmed:
         links = calendar_links.links_for(calendar_links.session_event(
@@ -243,6 +248,16 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
                                      f"{policy.format_moment(check.until, zone, locale=locale)}."
                                      if check.allowed else check.reason))
     return ManageView(**view)
+
+
+def _documents(session: Session, booking: Booking) -> dict[str, str]:
+    """The booking's payment's receipt and invoice links (web links only)."""
+    payment = payment_records.booking_payment(session=session, booking=booking)
+    if payment is None:
+        return {}
+    found = {"receipt_url": payment.receipt_url, "invoice_url": payment.invoice_url,
+             "invoice_pdf_url": payment.invoice_pdf_url}
+    return {name: value for name, value in found.items() if value and is_web_link(value)}
 
 
 def _status_label(booking: Booking) -> str:

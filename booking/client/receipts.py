@@ -21,11 +21,11 @@ from sqlmodel import Session, select
 
 from booking.client.summaries import BookingSummary, private_details, summarise
 from booking.core.db import session_scope
-from booking.core.models import Booking, BookingStatus, PaymentStatus, utcnow
+from booking.core.models import Booking, BookingStatus, Payment, PaymentStatus, utcnow
 from booking.lifecycle.checkout import fulfill_checkout, hold_key_hash, send_late_payment_refunds
 from booking.notifications.invites import invite_path
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import PaymentGateway, PaymentProviderError
+from booking.payments.gateway import PaymentDocuments, PaymentGateway, PaymentProviderError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _summary_for(session: Session, booking: Booking, *, browser_hold_key: str | 
                  locale: str | None) -> BookingSummary:
     summary = summarise(session=session, booking=booking, locale=locale)
     if not held_by(booking, browser_hold_key):
-        return replace(summary, manage_path="")
+        return replace(summary, manage_path="", receipt_url="", invoice_url="", invoice_pdf_url="")
     invite = invite_path(booking.invite_uid) if booking.status == BookingStatus.CONFIRMED else ""
     return private_details(session=session, booking=booking, summary=summary, invite_path=invite)
 
@@ -91,7 +91,10 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         checkout = gateway.retrieve_checkout_session(checkout_session_id)
     except PaymentProviderError:
         return Receipt(ReceiptState.UNKNOWN, None)
+    documents = _documents_to_record(engine, gateway, checkout)
     with session_scope(engine) as session:
+        if documents is not None:  # before the confirmation is queued: its email links them
+            payment_records.record_documents(session=session, documents=documents)
         fulfilment = fulfill_checkout(session=session, checkout_session=checkout)
         if fulfilment.booking is None:
             return Receipt(ReceiptState.UNKNOWN, None)
@@ -103,6 +106,22 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
         except Exception:  # the Refund row stays `requested`: the sweeper sends it
             log.exception("late-payment refund of %s not sent now; the sweeper retries", fulfilment.booking.id)
     return receipt
+
+
+def _documents_to_record(engine: Engine, gateway: PaymentGateway, checkout) -> PaymentDocuments | None:
+    """Receipts and invoices: a paid session's receipt and invoice links, read from Stripe (no transaction
+    open) when our row lacks them; the success page may confirm the booking before the webhook does."""
+    if checkout.payment_status != "paid" or not checkout.payment_intent_id:
+        return None
+    with session_scope(engine) as session:
+        known = session.exec(select(Payment.receipt_url).where(
+            Payment.checkout_session_id == checkout.id)).first()
+    if known:
+        return None
+    try:
+        return gateway.payment_documents(checkout.payment_intent_id)
+    except (PaymentProviderError, AttributeError):  # the links only: the page and the booking go on
+        return None
 
 
 def booking_receipt(*, engine: Engine, booking_id: str, locale: str | None = None,

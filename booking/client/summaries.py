@@ -42,6 +42,10 @@ class BookingSummary:
     invite_path: str = ""
     google_calendar_url: str = ""
     outlook_calendar_url: str = ""
+    # Receipts and invoices (a confirmed booking's): Stripe's receipt and the invoice the client asked for.
+    receipt_url: str = ""
+    invoice_url: str = ""
+    invoice_pdf_url: str = ""
 
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
@@ -73,6 +77,7 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         manage_path=_manage_path(booking),
         zone_label=friendly_zone_name(zone_name),
         hour12=hour12 is True,
+        **_documents(session, booking),
     )
 
 
@@ -102,6 +107,15 @@ def manage_path_of(summary: BookingSummary) -> str:
 
 def without_manage_path(summary: BookingSummary | None) -> BookingSummary | None:
     return replace(summary, manage_path="") if summary is not None else None
+
+
+def _documents(session: Session, booking: Booking) -> dict[str, str]:
+    if booking.status != BookingStatus.CONFIRMED:
+        return {}
+    payment = payment_records.booking_payment(session=session, booking=booking)
+    found = {"receipt_url": payment.receipt_url, "invoice_url": payment.invoice_url,
+             "invoice_pdf_url": payment.invoice_pdf_url} if payment is not None else {}
+    return {name: value for name, value in found.items() if value and is_web_link(value)}
 
 
 def _manage_path(booking: Booking) -> str:

@@ -438,6 +438,13 @@ class Payment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None
     failed_at: datetime | None = None
+    # Receipts and invoices (migration 0018): Stripe's receipt of the charge, and the invoice Checkout made
+    # when the client asked for one (`invoice_requested`, kept for every attempt of the booking).
+    invoice_requested: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    receipt_url: str | None = Field(default=None, max_length=2000)
+    invoice_id: str | None = Field(default=None, max_length=255)
+    invoice_url: str | None = Field(default=None, max_length=2000)
+    invoice_pdf_url: str | None = Field(default=None, max_length=2000)
 
 
 class Refund(SQLModel, table=True):

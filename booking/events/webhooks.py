@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from booking.core.db import session_scope
-from booking.core.models import EndCause, EventStatus, StripeEvent, utcnow
+from booking.core.models import EndCause, EventStatus, Payment, StripeEvent, utcnow
 from booking.events import dispute_events
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
@@ -61,8 +61,21 @@ def _refunds_of(gateway: PaymentGateway, charge: dict[str, Any]) -> list[StripeR
     return gateway.list_refunds(payment_intent) if payment_intent else []
 
 
+def _record_documents(session: Session, gateway: PaymentGateway, payment_intent_id: str | None) -> None:
+    """Receipts and invoices: the links its prefetch found, on the payment, before the confirmation is
+    queued (its email carries them). Not prefetched (already known, or Stripe did not answer): nothing."""
+    if not payment_intent_id:
+        return
+    try:
+        documents = gateway.payment_documents(payment_intent_id)
+    except (StripeNotPrefetched, AttributeError):
+        return
+    payment_records.record_documents(session=session, documents=documents)
+
+
 def on_checkout_completed(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
     checkout = CheckoutSession.from_stripe(event["data"]["object"])
+    _record_documents(session, gateway, checkout.payment_intent_id)
     fulfilment = fulfill_checkout(session=session, checkout_session=checkout,
                                   event_id=event.get("id"))
     if fulfilment.booking is None and fulfilment.state != FulfilmentState.MISMATCH:
@@ -96,6 +109,7 @@ def on_payment_intent_succeeded(session: Session, gateway: PaymentGateway, event
     located = locate(session=session, ref=StripeRef.of(obj))
     if payment_records.cross_check_intent(session=session, located=located, intent=obj, event_id=event.get("id")):
         return "mismatch recorded; not confirmed"
+    _record_documents(session, gateway, obj.get("id"))
     outcome = bookings.confirm_paid(session=session, booking_id=located.booking.id, payment_intent_id=obj["id"])
     payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=obj["id"])
     if outcome.refund_required:
@@ -234,7 +248,7 @@ def handle_webhook(*, engine: Engine, gateway: PaymentGateway, payload: bytes,
 
 # What a handler may read from Stripe (through its answers); every write is an intent sent after the commit.
 _READS = frozenset({"booking_id_for_payment_intent", "list_refunds", "retrieve_checkout_session",
-                    "retrieve_connected_account", "retrieve_destination_charge"})
+                    "retrieve_connected_account", "retrieve_destination_charge", "payment_documents"})
 Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]
 
 
@@ -320,6 +334,32 @@ def _prefetch_account_updated(engine: Engine, answers: StripeAnswers, event: dic
         answers.fetch("retrieve_connected_account", account_id)
 
 
+def _prefetch_documents(engine: Engine, answers: StripeAnswers, event: dict[str, Any]) -> None:
+    """A paid payment's receipt and invoice links, unless its row has them already. Stripe not answering
+    only leaves the links out (the receipt is also Stripe's email); it never fails the payment's event."""
+    obj = event["data"]["object"] or {}
+    if obj.get("object") == "checkout.session":
+        payment_intent = obj.get("payment_intent")
+        payment_intent = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+        if obj.get("payment_status") != "paid":
+            return
+    else:
+        payment_intent = obj.get("id")
+    if not payment_intent:
+        return
+    matches = [Payment.payment_intent_id == payment_intent]
+    if obj.get("object") == "checkout.session" and obj.get("id"):
+        matches.append(Payment.checkout_session_id == obj["id"])
+    with Session(engine) as session:
+        known = session.exec(sa.select(Payment.receipt_url).where(sa.or_(*matches))).first()
+    if known is not None and known[0]:
+        return
+    try:
+        answers.fetch("payment_documents", payment_intent)
+    except PaymentProviderError:
+        log.warning("no receipt links for %s: Stripe did not answer", payment_intent)
+
+
 # Per event type, what its handler needs from Stripe, gathered before its transaction; a type not listed
 # needs nothing (its handler works from the payload and our rows).
 PREFETCH: dict[str, Prefetch] = {
@@ -331,6 +371,10 @@ PREFETCH: dict[str, Prefetch] = {
     "charge.succeeded": _prefetch_charge_succeeded,
     "account.updated": _prefetch_account_updated,
     **{event_type: _trace_payment_intent for event_type in dispute_events.DISPUTE_EVENTS},
+    # Receipts and invoices: links for the confirmation email (whichever of the two confirms first).
+    "payment_intent.succeeded": _prefetch_documents,
+    "checkout.session.completed": _prefetch_documents,
+    "checkout.session.async_payment_succeeded": _prefetch_documents,
 }
 
 

@@ -171,7 +171,7 @@ def _upsert_client(*, session: Session, name: str, email: str) -> Client:
 
 
 def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Client,
-                      settings: Settings) -> CheckoutRequest:
+                      settings: Settings, invoice_requested: bool = False) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
     quote = pricing.quote(session_type.price_amount, session_type.currency, settings)  # what the client pays
@@ -198,6 +198,7 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         application_fee_amount=plan.application_fee_amount,
         excluded_payment_method_types=excluded_payment_methods(start=booking.start_time, now=utcnow(),
                                                                settings=settings),
+        invoice_requested=invoice_requested,
     )
 
 
@@ -236,7 +237,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                client_name: str, client_email: str, client_time_zone: str = "UTC",
                client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
-               now: datetime | None = None) -> _Attempt:
+               now: datetime | None = None, invoice_requested: bool = False) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
     Checkout attempt's Payment row (`creating`). Nothing here talks to Stripe.
 
@@ -285,7 +286,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
             session.flush()
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
-    request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
+    request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
+                                invoice_requested=bool(invoice_requested))
     payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
     return _Attempt(booking_id=booking.id, attempt=1, request=request,
                     replaced_checkouts=tuple(replaced),
@@ -433,7 +435,9 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         session.flush()
         schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
         client = session.get(Client, booking.client_id)
-        request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings)
+        previous_attempt = payment_records.current_payment(session=session, booking=booking)
+        request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
+                                    invoice_requested=bool(previous_attempt and previous_attempt.invoice_requested))
         payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=money.attempts + 1)
         attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 

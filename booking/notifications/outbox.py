@@ -401,6 +401,8 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         location=(session_type.location or "") if session_type and booking_is_paid(session, booking) else "",
         book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
         **_calendar_link_facts(session, booking, session_type),
+        receipt_url=(payment.receipt_url if payment else None) or "",
+        invoice_url=(payment.invoice_url if payment else None) or "",
     )
 
 

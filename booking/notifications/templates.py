@@ -87,6 +87,9 @@ class BookingFacts:
     # "Add to Google Calendar" / "Add to Outlook" (booking.notifications.calendar_links): no secret in them.
     google_calendar_url: str = ""
     outlook_calendar_url: str = ""
+    # Receipts and invoices: Stripe's receipt of the charge (refunds show on it) and the invoice, if asked for.
+    receipt_url: str = ""
+    invoice_url: str = ""
 
     @property
     def invite_uid(self) -> str:
@@ -138,7 +141,24 @@ def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | 
     # Every email of a confirmed booking carries it, offering only what the booking still allows.
     if role == RecipientRole.CLIENT and facts.manage_url and facts.manage_actions:
         links.append((f"Manage booking ({facts.manage_actions})", facts.manage_url))
+    links += receipt_links(kind, role, facts)
     return RenderedEmail(subject=draft.subject, text=_as_text(draft, links), html=_as_html(draft, links))
+
+
+# The emails whose client gets the payment's receipt (and invoice) linked.
+_RECEIPT_KINDS = frozenset({NotificationKind.BOOKING_CONFIRMED, NotificationKind.BOOKING_REFUNDED})
+
+
+def receipt_links(kind: NotificationKind, role: RecipientRole, facts: BookingFacts) -> list[tuple[str, str]]:
+    """Receipts and invoices: the client's links to the invoice they asked for and Stripe's receipt."""
+    if role != RecipientRole.CLIENT or kind not in _RECEIPT_KINDS:
+        return []
+    links = []
+    if is_web_link(facts.invoice_url):
+        links.append(("View your invoice", facts.invoice_url))
+    if is_web_link(facts.receipt_url):
+        links.append(("View your receipt", facts.receipt_url))
+    return links
 
 
 def is_web_link(text: str) -> bool:

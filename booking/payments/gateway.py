@@ -42,10 +42,23 @@ class CheckoutRequest:
     application_fee_amount: int | None = None
     # Payment method types Stripe must not offer (dynamic payment methods stay on for the rest).
     excluded_payment_method_types: tuple[str, ...] = ()
+    # The client asked for an invoice: Checkout makes one after payment, with their business name and tax id.
+    invoice_requested: bool = False
 
 
 # Methods that settle days after Checkout completes (payment_status=unpaid until then).
 DELAYED_PAYMENT_METHOD_TYPES = ("acss_debit", "au_becs_debit", "bacs_debit", "sepa_debit", "us_bank_account")
+
+
+@dataclass(frozen=True)
+class PaymentDocuments:
+    """What a paid payment's client keeps: Stripe's receipt of the charge, and the invoice Checkout made."""
+
+    checkout_session_id: str | None
+    receipt_url: str | None
+    invoice_id: str | None = None
+    invoice_url: str | None = None
+    invoice_pdf_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +322,8 @@ class PaymentGateway(Protocol):
     # Disputes (booking/payments/disputes.py)
     def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
                        idempotency_key: str) -> dict[str, Any]: ...
+    # Receipts and invoices: the charge's receipt and the session's invoice of a paid payment intent.
+    def payment_documents(self, payment_intent_id: str) -> PaymentDocuments: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
@@ -337,10 +352,27 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         "expires_at": int(request.expires_at.timestamp()),
         "metadata": request.metadata,
         "payment_intent_data": _payment_intent_data(request),
+        **_invoice_params(request),
     }
     if request.excluded_payment_method_types:
         params["excluded_payment_method_types"] = list(request.excluded_payment_method_types)
     return params
+
+
+def _invoice_params(request: CheckoutRequest) -> dict[str, Any]:
+    """An invoice after payment, with the business name and tax id the client gives on Stripe's page."""
+    if not request.invoice_requested:
+        return {}
+    return {
+        "invoice_creation": {
+            "enabled": True,
+            "invoice_data": {
+                "description": request.line_item_name[:1500],
+                "metadata": {"booking_id": request.booking_id},
+            },
+        },
+        "tax_id_collection": {"enabled": True},
+    }
 
 
 def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
@@ -354,7 +386,8 @@ def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
 
 class StripeGateway:
     def __init__(self, *, secret_key: str, webhook_secret: str | Sequence[str] | None,
-                 api_base: str | None = None, timeout_seconds: float = 10.0, max_network_retries: int = 2) -> None:
+                 api_base: str | None = None, timeout_seconds: float = 10.0, max_network_retries: int = 2,
+                 connect_webhook_secret: str | Sequence[str] | None = None) -> None:
         base_addresses = {"api": api_base} if api_base else None
         # The SDK retries a timeout, a dropped connection, a 409 or a 5xx with the same Idempotency-Key
         # (exponential backoff from 0.5 s); each attempt waits at most `timeout_seconds`.
@@ -363,6 +396,8 @@ class StripeGateway:
                                            http_client=stripe.RequestsClient(timeout=timeout_seconds))
         self._rate_limit_retries = max_network_retries
         self._webhook_secret = webhook_secret  # one, several (comma-separated or a list): any may verify
+        # The Connect endpoint's secret(s), when set apart: then only they verify connected accounts' events.
+        self._connect_webhook_secret = connect_webhook_secret
 
     def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
         def create() -> Any:
@@ -372,6 +407,21 @@ class StripeGateway:
         with _provider_errors("create a Checkout Session"):
             session = _waiting_out_rate_limits(create, retries=self._rate_limit_retries)
         return CheckoutSession.from_stripe(_plain(session))
+
+    def payment_documents(self, payment_intent_id: str) -> PaymentDocuments:
+        with _provider_errors("read a payment's receipt and invoice"):
+            intent = _plain(self._client.v1.payment_intents.retrieve(
+                payment_intent_id, params={"expand": ["latest_charge"]}))
+            found = self._client.v1.checkout.sessions.list(
+                params={"payment_intent": payment_intent_id, "limit": 1, "expand": ["data.invoice"]})
+        charge = intent.get("latest_charge")
+        receipt_url = charge.get("receipt_url") if isinstance(charge, dict) else None
+        session = _plain(found.data[0]) if found.data else {}
+        invoice = session.get("invoice")
+        invoice = invoice if isinstance(invoice, dict) else {}
+        return PaymentDocuments(checkout_session_id=session.get("id"), receipt_url=receipt_url,
+                                invoice_id=invoice.get("id"), invoice_url=invoice.get("hosted_invoice_url"),
+                                invoice_pdf_url=invoice.get("invoice_pdf"))
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
         with _provider_errors("retrieve a Checkout Session"):
@@ -420,7 +470,7 @@ class StripeGateway:
         return None
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        return verify_webhook(payload, signature, self._webhook_secret)
+        return verify_webhook(payload, signature, self._webhook_secret, connect_secret=self._connect_webhook_secret)
 
     # --- the catalog: Products and Prices ------------------------------------------------------------
     def create_product(self, *, name: str, description: str, active: bool, metadata: dict[str, str],
@@ -662,10 +712,17 @@ def webhook_secrets(secret: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip() for part in parts if part and part.strip()))
 
 
-def verify_webhook(payload: bytes, signature: str | None, secret: str | Sequence[str] | None) -> dict[str, Any]:
+def verify_webhook(payload: bytes, signature: str | None, secret: str | Sequence[str] | None,
+                   connect_secret: str | Sequence[str] | None = None) -> dict[str, Any]:
     """Check Stripe's signature on the raw bytes (5-minute tolerance) against each of our endpoint
-    secrets (any one may have signed it), then parse the event."""
-    secrets = webhook_secrets(secret)
+    secrets (any one may have signed it), then parse the event.
+
+    With `connect_secret` (the Connect endpoint's, STRIPE_CONNECT_WEBHOOK_SECRET) the endpoints are told
+    apart, as Stripe sends them: an event of a connected account (its `account` is set) must be signed with
+    the Connect endpoint's secret, and any other event with the account endpoint's."""
+    platform = webhook_secrets(secret)
+    connect = webhook_secrets(connect_secret)
+    secrets = tuple(dict.fromkeys(platform + connect))
     if not secrets:
         raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not set")
     try:
@@ -676,6 +733,7 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str | Sequence
     for candidate in secrets:
         try:
             stripe.WebhookSignature.verify_header(text, signature or "", candidate, WEBHOOK_TOLERANCE_SECONDS)
+            matched = candidate
             break
         except stripe.SignatureVerificationError as exc:
             failure = str(exc).split("\n")[0] or failure
@@ -690,6 +748,13 @@ def verify_webhook(payload: bytes, signature: str | None, secret: str | Sequence
     if not _storable_event_key(event["id"], EVENT_ID_MAX_LENGTH) or not _storable_event_key(event["type"], 100):
         # Signed, but it could not be stored (the columns' sizes; PostgreSQL refuses NUL in text).
         raise InvalidWebhook("the event's id or type is not a short string")
+    if connect:
+        of_connected_account = bool(event.get("account"))
+        allowed = connect if of_connected_account else platform
+        if matched not in allowed:
+            raise InvalidWebhook("a connected account's event must be signed by the Connect endpoint's secret"
+                                 if of_connected_account else
+                                 "the platform's event must be signed by the account endpoint's secret")
     return event
 
 
@@ -728,15 +793,18 @@ def gateway_from_settings(settings) -> StripeGateway:
     or the emulator at STRIPE_API_BASE, with every webhook secret, the timeout and the retries the settings
     give. One gateway per distinct configuration per process (its HTTP client is shared and thread-safe).
     Raises PaymentProviderError when STRIPE_SECRET_KEY is not set."""
-    return _gateway_for(settings.stripe_secret_key, tuple(settings.webhook_secrets), settings.stripe_api_base,
-                        settings.stripe_timeout_seconds, settings.stripe_max_network_retries)
+    return _gateway_for(settings.stripe_secret_key, webhook_secrets(settings.stripe_webhook_secret),
+                        settings.stripe_api_base, settings.stripe_timeout_seconds,
+                        settings.stripe_max_network_retries, webhook_secrets(settings.stripe_connect_webhook_secret))
 
 
 @lru_cache(maxsize=8)
 def _gateway_for(secret_key: str | None, webhook_secrets: tuple[str, ...], api_base: str | None,
-                 timeout_seconds: float, max_network_retries: int) -> StripeGateway:
+                 timeout_seconds: float, max_network_retries: int,
+                 connect_webhook_secrets: tuple[str, ...] = ()) -> StripeGateway:
     if not secret_key:
         raise PaymentProviderError("STRIPE_SECRET_KEY is not set")
     return StripeGateway(secret_key=secret_key, webhook_secret=webhook_secrets, api_base=api_base,
-                         timeout_seconds=timeout_seconds, max_network_retries=max_network_retries)
+                         timeout_seconds=timeout_seconds, max_network_retries=max_network_retries,
+                         connect_webhook_secret=connect_webhook_secrets or None)
 

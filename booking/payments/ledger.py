@@ -39,7 +39,7 @@ from booking.core.models import (
 )
 from booking.core.time import format_money
 from booking.payments import movements, pricing
-from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentGateway
+from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentDocuments, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund
 
 log = logging.getLogger(__name__)
@@ -344,6 +344,7 @@ def begin_attempt(*, session: Session, booking: Booking, request: CheckoutReques
         status=PaymentStatus.CREATING,
         destination_account_id=destination,
         application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
+        invoice_requested=bool(getattr(request, "invoice_requested", False)),
     )
     session.add(payment)
     session.flush()
@@ -428,6 +429,23 @@ def record_payment_method(*, session: Session, payment: Payment | None, details:
         return False
     _move(session, payment, payment_method_type=kind)
     return True
+
+
+def record_documents(*, session: Session, documents: PaymentDocuments) -> Payment | None:
+    """Receipts and invoices: the receipt link of the charge and the invoice Checkout made, on the attempt
+    of that Checkout Session (set once; a later answer never blanks them)."""
+    if not documents.checkout_session_id:
+        return None
+    payment = session.exec(select(Payment).where(
+        Payment.checkout_session_id == documents.checkout_session_id)).first()
+    if payment is None:
+        return None
+    values: dict[str, Any] = {}
+    for name in ("receipt_url", "invoice_id", "invoice_url", "invoice_pdf_url"):
+        value = getattr(documents, name)
+        if value and getattr(payment, name) is None and len(value) <= (255 if name == "invoice_id" else 2000):
+            values[name] = value
+    return _move(session, payment, **values) if values else payment
 
 
 def mark_processing(*, session: Session, payment: Payment | None) -> None:
@@ -536,12 +554,26 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
         row.amount = refund.amount
     row.reason = row.reason or refund.reason
     if forward:
+        if incoming == RefundStatus.FAILED and row.status in ACCEPTED_REFUNDS and row.stripe_refund_id:
+            _refund_came_back(session=session, payment=payment, amount=row.amount)
         row.status = incoming
         row.failure_reason = refund.failure_reason if incoming == RefundStatus.FAILED else None
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
     return row
+
+
+def _refund_came_back(*, session: Session, payment: Payment, amount: int) -> None:
+    """A refund Stripe reported pending or succeeded failed after all (the card could not take it): the
+    money is back with us, so the payment's refunded total drops by it (the one move back a refund makes)."""
+    if payment.status not in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
+        return
+    total = max(payment.amount_refunded - amount, 0)
+    status = (PaymentStatus.PAID if total == 0 else
+              PaymentStatus.REFUNDED if total >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED)
+    _move(session, payment, amount_refunded=total, status=status)
+    update_net(session=session, payment=payment)
 
 
 def _requested_row(*, session: Session, booking: Booking, refund: StripeRefund) -> Refund | None:

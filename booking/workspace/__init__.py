@@ -5,6 +5,7 @@
 - `availability`   weekly hours, overrides and limits as the form edits them
 - `policy`         the cancellation policy and per-type overrides
 - `dashboard`      today's sessions, weekly figures
+- `exports`        bookings, payments and payouts as CSV for a date range (same scoping as the pages)
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
@@ -56,6 +57,7 @@ from booking.workspace.dashboard import (
     weekly_figures,
 )
 from booking.workspace.dashboard import failed_payments as dashboard_failed_payments
+from booking.workspace.exports import ExportKind, InvalidExport, csv_chunks, export_rows, parse_kind, parse_range
 from booking.workspace.monitor import (
     EVENT_STATUSES,
     NOTIFICATION_STATUSES,
@@ -155,6 +157,12 @@ __all__ = [
     "check_reset_link",
     "resend_builder_invite",
     "send_builder_invite",
+    "ExportKind",
+    "InvalidExport",
+    "csv_chunks",
+    "export_rows",
+    "parse_kind",
+    "parse_range",
     "BookingDetail",
     "BookingQuery",
     "BookingRow",

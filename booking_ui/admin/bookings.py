@@ -36,6 +36,7 @@ from booking.workspace import (
 from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
+from booking_ui.admin.exports import export_form
 from booking_ui.admin.layout import admin_layout
 from booking_ui.offloop import off_loop
 
@@ -743,6 +744,7 @@ def _content() -> rx.Component:
             rx.text("No bookings.", color_scheme="gray"),
         ),
         _pager(),
+        export_form(),
         spacing="4",
         width="100%",
     )

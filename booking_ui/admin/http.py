@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from booking.accounts import Actor, NotFound, load_owned
 from booking.core import StripeEvent, session_scope
+from booking.workspace import InvalidExport, csv_chunks, export_rows, parse_kind, parse_range, viewer_zone
 from booking_ui import deps, routes
-from booking_ui.admin.base import SESSION_COOKIE, resolve_actor
+from booking_ui.admin.base import SESSION_COOKIE, _cookie_settings, resolve_actor
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -44,5 +45,43 @@ async def event_payload(request: Request) -> Response:
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
+async def export_csv(request: Request) -> Response:
+    """Exports: bookings, payments or payouts as CSV for a date range in the viewer's zone, scoped as the
+    pages are (a builder only their own rows; an admin everyone's or one builder's). Streamed off the loop."""
+    # The session cookie by the name the workspace sets it under (its settings say it, wherever it lives).
+    token = request.cookies.get(_cookie_settings().get("name") or SESSION_COOKIE, "")
+
+    def who() -> tuple[Actor | None, str]:
+        actor = resolve_actor(token)
+        if actor is None:
+            return None, "UTC"
+        with session_scope(deps.engine()) as session:  # the viewer's zone: a builder's own, an admin's UTC
+            return actor, getattr(viewer_zone(session=session, actor=actor), "key", "UTC")
+
+    actor, zone_name = await run_in_threadpool(who)
+    if actor is None:
+        return _error(401, "not_signed_in", "Sign in to the workspace first.")
+    query = request.query_params
+    builder = query.get("builder") or None
+    try:
+        kind = parse_kind(request.path_params["kind"])
+        span = parse_range(from_text=query.get("from") or None, to_text=query.get("to") or None,
+                           time_zone=query.get("tz") or zone_name)
+        if builder not in (None, "all") and not builder.isdigit():
+            raise InvalidExport("builder", "builder must be a builder's id, or all.")
+    except InvalidExport as exc:
+        return JSONResponse({"error": {"code": "invalid_request", "field": exc.field, "message": exc.message}},
+                            status_code=400)
+
+    def chunks():  # iterated in a worker thread by Starlette; the session lives as long as the download
+        with session_scope(deps.engine()) as session:
+            yield from csv_chunks(export_rows(session=session, actor=actor, kind=kind, span=span, builder=builder))
+
+    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{span.filename(kind)}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
 def admin_routes() -> list[Route]:
-    return [Route(routes.API_ADMIN_EVENT_PAYLOAD, event_payload, methods=["GET"])]
+    return [Route(routes.API_ADMIN_EVENT_PAYLOAD, event_payload, methods=["GET"]),
+            Route(routes.API_ADMIN_EXPORT, export_csv, methods=["GET"])]

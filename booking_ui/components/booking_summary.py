@@ -63,3 +63,23 @@ def calendar_links(ics_href, google_href, outlook_href) -> rx.Component:
         style={"gap": "0.5em"},
         data_testid="calendar-links",
     )
+
+
+def document_links(summary) -> rx.Component:
+    """Receipts and invoices: the invoice the client asked for (page and PDF) and Stripe's receipt."""
+    return rx.hstack(
+        rx.cond(summary.invoice_url,
+                rx.link("View your invoice", href=summary.invoice_url, is_external=True, rel="noopener noreferrer",
+                        data_testid="invoice-link"),
+                rx.fragment()),
+        rx.cond(summary.invoice_pdf_url,
+                rx.link("Download invoice (PDF)", href=summary.invoice_pdf_url, is_external=True,
+                        rel="noopener noreferrer", data_testid="invoice-pdf-link"),
+                rx.fragment()),
+        rx.cond(summary.receipt_url,
+                rx.link("View your receipt", href=summary.receipt_url, is_external=True, rel="noopener noreferrer",
+                        data_testid="receipt-link"),
+                rx.fragment()),
+        spacing="4",
+        wrap="wrap",
+    )

@@ -237,6 +237,13 @@ def details_form() -> rx.Component:
                        input_mode="email", spell_check=False, auto_capitalize="none",
                        placeholder="you@example.com"),
                 rx.el.div(S.error_summary, role="alert", data_testid="form-errors", style=VISUALLY_HIDDEN),
+                # Receipts and invoices: an invoice (business name and tax id on the payment page).
+                rx.el.label(
+                    rx.el.input(type="checkbox", name="wants_invoice", value="yes", id="wants-invoice",
+                                default_checked=S.wants_invoice, data_testid="wants-invoice"),
+                    " I need an invoice (add your company and tax ID when paying)",
+                    html_for="wants-invoice",
+                ),
                 rx.button(
                     rx.cond(S.paying, "Redirecting to payment…", "Pay " + S.summary.price),
                     type="submit",

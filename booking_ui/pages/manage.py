@@ -92,10 +92,28 @@ def _details() -> rx.Component:
             _zone_picker(),
             rx.cond(S.view.status == "confirmed",
                     calendar_links(S.invite_url, S.view.google_calendar_url, S.view.outlook_calendar_url)),
+            _documents(),
             spacing="3",
             width="100%",
         ),
         width="100%",
+    )
+
+
+def _documents() -> rx.Component:
+    """Receipts and invoices: Stripe's receipt (refunds show on it) and the invoice, when asked for."""
+    return rx.hstack(
+        rx.cond(S.view.invoice_url != "",
+                rx.link("View your invoice", href=S.view.invoice_url, is_external=True, rel="noopener noreferrer",
+                        data_testid="invoice-link")),
+        rx.cond(S.view.invoice_pdf_url != "",
+                rx.link("Download invoice (PDF)", href=S.view.invoice_pdf_url, is_external=True,
+                        rel="noopener noreferrer", data_testid="invoice-pdf-link")),
+        rx.cond(S.view.receipt_url != "",
+                rx.link("View your receipt", href=S.view.receipt_url, is_external=True, rel="noopener noreferrer",
+                        data_testid="receipt-link")),
+        spacing="4",
+        wrap="wrap",
     )
 
 

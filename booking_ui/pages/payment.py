@@ -1,7 +1,7 @@
 import reflex as rx
 
 from booking_ui import routes
-from booking_ui.components.booking_summary import booking_summary, calendar_links, manage_link
+from booking_ui.components.booking_summary import booking_summary, calendar_links, document_links, manage_link
 from booking_ui.components.layout import layout
 from booking_ui.state.payment import CancelState, SuccessState
 
@@ -17,6 +17,7 @@ def _confirmed() -> rx.Component:
         calendar_links(summary.invite_path, summary.google_calendar_url, summary.outlook_calendar_url),
         rx.flex(
             manage_link(SuccessState.manage_path),
+            document_links(summary),
             rx.link(rx.button("Book another session", variant="ghost"), href=routes.builder_page(summary.builder_slug),
                     data_testid="book-another"),
             wrap="wrap", style={"gap": "0.75em"}),

@@ -109,6 +109,7 @@ class BookState(rx.State):
     _policy: CancellationPolicy | None = None  # the session type's CancellationPolicy (booking.client.page_policy), backend only
     client_name: str = ""
     client_email: str = ""
+    wants_invoice: bool = False  # "I need an invoice": Checkout makes one after payment
     name_error: str = ""
     email_error: str = ""
     error_summary: str = ""  # read out by the form's live region
@@ -293,6 +294,7 @@ class BookState(rx.State):
             return None
         self.client_name = str(form.get("client_name", ""))[:500]
         self.client_email = str(form.get("client_email", ""))[:500]
+        self.wants_invoice = form.get("wants_invoice") in ("yes", "on", True)
         errors = client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")
@@ -321,6 +323,7 @@ class BookState(rx.State):
                 client_time_zone=self.time_zone,
                 client_hour12=self.hour12,  # the success page, the manage page and the emails keep this clock
                 browser_hold_key=self.hold_key,
+                invoice_requested=self.wants_invoice,
             )
             headers = self.router.headers.raw_headers
             # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).

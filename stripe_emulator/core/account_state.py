@@ -116,12 +116,46 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 def save_and_announce(
     emu: Engine, account: dict[str, Any], before: dict[str, Any], ctx: RequestContext
 ) -> dict[str, Any]:
-    """Store the account and send `account.updated` (with what changed) if anything did."""
+    """Store the account and send `account.updated` (with what changed) if anything did, and
+    `capability.updated` for each capability whose status changed (as Stripe does)."""
     emu.store.put(account)
     previous = changes(before, account)
     if previous:
         emu.emit("account.updated", account, ctx, account["id"], previous_attributes=previous)
+    announce_capabilities(emu, account, before, ctx)
     return account
+
+
+def capability(account: dict[str, Any], name: str) -> dict[str, Any]:
+    """Stripe's Capability object for one of the account's capabilities."""
+    status = (account.get("capabilities") or {}).get(name) or "inactive"
+    due = [] if status == "active" else list((account.get("requirements") or {}).get("currently_due") or [])
+    return {
+        "id": name,
+        "object": "capability",
+        "account": account["id"],
+        "future_requirements": requirements([]) | {"disabled_reason": None, "past_due": []},
+        "requested": True,
+        "requested_at": account.get("created"),
+        "requirements": requirements(due),
+        "status": status,
+    }
+
+
+def announce_capabilities(
+    emu: Engine, account: dict[str, Any], before: dict[str, Any], ctx: RequestContext
+) -> None:
+    old = before.get("capabilities") or {}
+    for name, status in sorted((account.get("capabilities") or {}).items()):
+        if old.get(name) != status:
+            emu.emit(
+                "capability.updated",
+                capability(account, name),
+                ctx,
+                account["id"],
+                previous_attributes={"status": old.get(name) or "inactive"},
+                account=account["id"],
+            )
 
 
 def bank_account_failed(emu: Engine, account_id: str, bank_account_id: str | None) -> None:

@@ -36,7 +36,7 @@ class Card:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(("emulator:" + self.number).encode()).hexdigest()[:16]
+        return fingerprint_of(self.number)
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Outcome:
     message: str | None = None
     # For 3D Secure cards: the outcome once the payer completes authentication.
     after_authentication: Outcome | None = None
+    # Radar blocked it before it reached the card network (`outcome.type=blocked`).
+    blocked: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -71,7 +73,10 @@ TEST_CARD_OUTCOMES: dict[str, Outcome] = {
     "4000000000009995": _decline("insufficient_funds", INSUFFICIENT_FUNDS),
     "4000000000009987": _decline("lost_card"),
     "4000000000009979": _decline("stolen_card"),
-    "4100000000000019": _decline("fraudulent"),
+    # "Results in a charge with a risk level of highest, and is always blocked regardless of your rules."
+    "4100000000000019": Outcome(
+        "declined", code="card_declined", decline_code="fraudulent", message=DECLINED, blocked=True
+    ),
     "4000000000000069": _decline("expired_card", "Your card has expired.", code="expired_card"),
     "4000000000000127": _decline(
         "incorrect_cvc", "Your card's security code is incorrect.", code="incorrect_cvc"
@@ -232,3 +237,26 @@ def outcome_for(card: Card) -> Outcome:
 def dispute_for(card: Card) -> tuple[str, bool] | None:
     """(reason, inquiry) when this test card's payment is disputed after it succeeds."""
     return DISPUTE_CARDS.get(card.number)
+# --- refunds of test cards (https://docs.stripe.com/testing#refunds) ----------------------------
+# 4000000000007726: the refund starts `pending`, then succeeds (`charge.refund.updated`).
+# 4000000000005126: the refund starts `succeeded`, then fails asynchronously.
+REFUND_PENDING = "pending"
+REFUND_FAILS_LATER = "fails_later"
+REFUND_CARDS: dict[str, str] = {
+    "4000000000007726": REFUND_PENDING,
+    "4000000000005126": REFUND_FAILS_LATER,
+}
+# How long such a refund stays as it started, on the emulator's clock.
+REFUND_SETTLE_SECONDS = 60 * 60
+
+
+def fingerprint_of(number: str) -> str:
+    return hashlib.sha256(("emulator:" + number).encode()).hexdigest()[:16]
+
+
+_REFUND_BY_FINGERPRINT = {fingerprint_of(number): kind for number, kind in REFUND_CARDS.items()}
+
+
+def refund_behaviour(fingerprint: str | None) -> str | None:
+    """REFUND_PENDING, REFUND_FAILS_LATER or None (refunds succeed at once) for a charged card."""
+    return _REFUND_BY_FINGERPRINT.get(fingerprint or "")

@@ -17,6 +17,8 @@ DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 DEFAULT_WEBHOOK_SECRET = "whsec_emulator"
 # The webhook secret comes from this variable or from --webhook-secret-file, never the command line (`ps`).
 WEBHOOK_SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
+DEFAULT_CONNECT_WEBHOOK_SECRET = "whsec_emulator_connect"
+CONNECT_WEBHOOK_SECRET_ENV = "STRIPE_CONNECT_WEBHOOK_SECRET"
 
 
 @dataclass
@@ -27,6 +29,9 @@ class EmulatorConfig:
     webhook_url: str | None = None
     # Secrets are excluded from repr so they never end up in logs or tracebacks.
     webhook_secret: str = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
+    # The Connect endpoint (optional): events of connected accounts go there instead, with its own secret.
+    connect_webhook_url: str | None = None
+    connect_webhook_secret: str = field(default=DEFAULT_CONNECT_WEBHOOK_SECRET, repr=False)
     api_key: str | None = field(default=None, repr=False)
     state_file: str = DEFAULT_STATE_FILE
     test_mode: bool = False
@@ -87,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"file holding the whsec_... signing secret (mode 0600); else ${WEBHOOK_SECRET_ENV}, "
         f"else {DEFAULT_WEBHOOK_SECRET}",
     )
+    parser.add_argument(
+        "--connect-webhook-url",
+        default=None,
+        help="Connect endpoint: receives the events of connected accounts (optional; needs --webhook-url)",
+    )
+    parser.add_argument(
+        "--connect-webhook-secret-file",
+        default=None,
+        help=f"file holding the Connect endpoint's whsec_... secret (mode 0600); else "
+        f"${CONNECT_WEBHOOK_SECRET_ENV}, else {DEFAULT_CONNECT_WEBHOOK_SECRET}",
+    )
     # Gone: anyone on the machine reads a process's arguments (`ps`). Kept only to say so.
     parser.add_argument("--webhook-secret", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -140,6 +156,15 @@ def webhook_secret_from(args: argparse.Namespace, environ: dict[str, str] | None
     return environ.get(WEBHOOK_SECRET_ENV, "").split(",")[0].strip() or DEFAULT_WEBHOOK_SECRET
 
 
+def connect_webhook_secret_from(args: argparse.Namespace, environ: dict[str, str] | None = None) -> str:
+    """--connect-webhook-secret-file, else $STRIPE_CONNECT_WEBHOOK_SECRET, else the default."""
+    if getattr(args, "connect_webhook_secret_file", None):
+        return read_secret_file(Path(args.connect_webhook_secret_file))
+    environ = os.environ if environ is None else environ
+    value = environ.get(CONNECT_WEBHOOK_SECRET_ENV, "").split(",")[0].strip()
+    return value or DEFAULT_CONNECT_WEBHOOK_SECRET
+
+
 def read_secret_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
@@ -166,6 +191,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         public_url=args.public_url,
         webhook_url=args.webhook_url or None,
         webhook_secret=webhook_secret_from(args),
+        connect_webhook_url=getattr(args, "connect_webhook_url", None) or None,
+        connect_webhook_secret=connect_webhook_secret_from(args),
         api_key=args.api_key,
         state_file=args.state_file,
         test_mode=args.test_mode,

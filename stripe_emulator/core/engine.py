@@ -29,7 +29,7 @@ from stripe_emulator.core.events import build_event
 from stripe_emulator.core.expand import expand as expand_object
 from stripe_emulator.core.objects import merge_metadata
 from stripe_emulator.core.store import ANY, Store
-from stripe_emulator.core.webhooks import WebhookDispatcher
+from stripe_emulator.core.webhooks import WebhookDispatcher, WebhookRouter
 
 logger = logging.getLogger("stripe_emulator")
 
@@ -51,6 +51,7 @@ KINDS = {
     "balance_transaction": "balance transaction",
     "payout": "payout",
     "dispute": "dispute",
+    "invoice": "invoice",
 }
 
 
@@ -65,7 +66,7 @@ class Engine:
         self.lock = threading.RLock()
         self.store = Store(self.config.state_file)
         self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
-        self.dispatcher: WebhookDispatcher | None = None
+        self.dispatcher: WebhookDispatcher | WebhookRouter | None = None
         if self.config.webhook_url:
             self.dispatcher = WebhookDispatcher(
                 url=self.config.webhook_url,
@@ -75,6 +76,17 @@ class Engine:
                 load_payload=self._event_payload,
                 record_attempt=self._record_attempt,
             )
+        if self.config.webhook_url and self.config.connect_webhook_url:
+            # Stripe's Connect endpoint: events of connected accounts go there, signed with its own secret.
+            connect = WebhookDispatcher(
+                url=self.config.connect_webhook_url,
+                secret=self.config.connect_webhook_secret,
+                schedule=self.config.retry_schedule,
+                timeout=self.config.webhook_timeout,
+                load_payload=self._event_payload,
+                record_attempt=self._record_attempt,
+            )
+            self.dispatcher = WebhookRouter(self.dispatcher, connect, self._is_connect_event)
         self._depth = 0
         self._outbox: list[tuple[str, str]] = []
         self._stop = threading.Event()
@@ -174,11 +186,14 @@ class Engine:
         ctx: RequestContext,
         ordering_key: str,
         previous_attributes: dict[str, Any] | None = None,
+        account: str | None = None,
     ) -> dict[str, Any]:
         """Record an event (delivered once the transaction commits). Events about a connected
-        account's objects, and `account.*` events, carry that account in `account`."""
+        account's objects, and `account.*` events, carry that account in `account` (given, for
+        objects without an id of their own: a balance, a capability)."""
         delivering = self.dispatcher is not None
-        account = obj["id"] if obj.get("object") == "account" else self.store.owner(obj["id"])
+        if account is None:
+            account = obj["id"] if obj.get("object") == "account" else self.store.owner(obj.get("id") or "")
         event = build_event(
             type=event_type,
             obj=copy.deepcopy(obj),
@@ -195,6 +210,13 @@ class Engine:
             self._outbox.append((event["id"], ordering_key))
         logger.debug("event %s %s", event["id"], event_type)
         return event
+
+    def _is_connect_event(self, event_id: str) -> bool:
+        with self.lock:
+            if self._closed:
+                return False
+            event = self.store.get("event", event_id)
+        return bool(event and event.get("account"))
 
     def _event_payload(self, event_id: str) -> tuple[bytes, str] | None:
         with self.lock:

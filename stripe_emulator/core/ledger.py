@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.core import ids, objects
+from stripe_emulator.core.context import AUTOMATIC
 
 if TYPE_CHECKING:
     from stripe_emulator.core.engine import Engine
@@ -114,9 +115,21 @@ def incoming(
 def release_due(emu: Engine) -> int:
     """Mark pending transactions whose `available_on` has passed as available."""
     due = emu.store.due("balance_transaction", "pending", "available_on", emu.clock.now())
+    accounts: dict[str | None, None] = {}
     for txn in due:
         txn["status"] = "available"
         emu.store.put(txn)
+        accounts[emu.store.owner(txn["id"])] = None
+    # Stripe sends `balance.available` when an account's available balance grows (for a connected
+    # account, to the Connect endpoint with its `account`).
+    for account in accounts:
+        emu.emit(
+            "balance.available",
+            balance(emu, account),
+            AUTOMATIC,
+            f"balance:{account or 'platform'}",
+            account=account,
+        )
     return len(due)
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, disputes, ids, objects
+from stripe_emulator.core import cards, connect_money, disputes, ids, invoicing, objects
 from stripe_emulator.core.cards import Card, Outcome
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.errors import doc_url
@@ -343,10 +343,13 @@ def _charge(
                 "tax_ids": [],
             },
         )
+        invoice_events = invoicing.complete_session(emu, session, charge, pi)
         emu.store.put(session)
         emu.emit("charge.succeeded", charge, AUTOMATIC, key)
         emu.emit("payment_intent.succeeded", pi, AUTOMATIC, key)
         emu.emit("checkout.session.completed", session, AUTOMATIC, key)
+        for event_type, obj in invoice_events:
+            emu.emit(event_type, obj, AUTOMATIC, key)
         for event_type, obj in connect_events:
             emu.emit(event_type, obj, AUTOMATIC, key)
         disputed = cards.dispute_for(card)
@@ -365,7 +368,7 @@ def _charge(
         captured=False,
         failure_code=outcome.code,
         failure_message=outcome.message,
-        outcome={
+        outcome=_blocked_outcome() if outcome.blocked else {
             "advice_code": "try_again_later" if decline_code == "processing_error" else None,
             "network_advice_code": None,
             "network_decline_code": None,
@@ -409,6 +412,21 @@ def _charge(
     return PaymentResult(
         "failed", session, payment_intent=pi, charge=charge, error=_public_error(error)
     )
+
+
+def _blocked_outcome() -> dict[str, Any]:
+    """Radar's answer for a payment it blocked as highest risk (never sent to the card network)."""
+    return {
+        "advice_code": "do_not_try_again",
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "not_sent_to_network",
+        "reason": "highest_risk_level",
+        "risk_level": "highest",
+        "risk_score": 95,
+        "seller_message": "Stripe blocked this payment as too risky.",
+        "type": "blocked",
+    }
 
 
 def _public_error(error: dict[str, Any]) -> dict[str, Any]:

@@ -244,3 +244,42 @@ class WebhookDispatcher:
             if succeeded or final:
                 return
             await asyncio.sleep(self.schedule[attempt - 1])
+
+
+class WebhookRouter:
+    """Two endpoints, as a Connect platform configures them at Stripe: the account endpoint gets the
+    platform's own events, the Connect endpoint those of connected accounts (the event's `account` is
+    set), each signed with its endpoint's secret. Same interface as one dispatcher."""
+
+    def __init__(
+        self,
+        platform: WebhookDispatcher,
+        connect: WebhookDispatcher,
+        is_connect: Callable[[str], bool],
+    ) -> None:
+        self.platform = platform
+        self.connect = connect
+        self._is_connect = is_connect
+
+    @property
+    def url(self) -> str:
+        return self.platform.url
+
+    def enqueue(self, event_id: str, ordering_key: str) -> None:
+        target = self.connect if self._is_connect(event_id) else self.platform
+        target.enqueue(event_id, ordering_key)
+
+    def start(self) -> None:
+        self.platform.start()
+        self.connect.start()
+
+    def stop(self) -> None:
+        self.platform.stop()
+        self.connect.stop()
+
+    def pending(self) -> int:
+        return self.platform.pending() + self.connect.pending()
+
+    def reset(self) -> None:
+        self.platform.reset()
+        self.connect.reset()

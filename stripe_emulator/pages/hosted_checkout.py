@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_emulator.core import cards, payment_engine
+from stripe_emulator.core import cards, invoicing, payment_engine
 from stripe_emulator.core.engine import Engine
 from stripe_emulator.core.forms import decode_flat
 from stripe_emulator.core.money import format_amount
@@ -37,6 +37,9 @@ CSS = """
 form label{display:block;font-size:13px;font-weight:500;color:#3c4257;margin:14px 0 4px}
 form input{width:100%;font:inherit;padding:10px 12px;border:1px solid #d5dbe1;border-radius:6px;background:#fff}
 form input:focus{outline:none;border-color:#635bff;box-shadow:0 0 0 3px rgba(99,91,255,.25)}
+form select{width:100%;font:inherit;padding:10px 12px;border:1px solid #d5dbe1;border-radius:6px;background:#fff}
+fieldset.business{border:1px solid #e3e8ee;border-radius:6px;margin:16px 0 0;padding:4px 12px 12px}
+fieldset.business legend{font-size:13px;font-weight:500;color:#3c4257}
 form input[aria-invalid=true]{border-color:#df1b41}
 .row{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 .field-error{color:#df1b41;font-size:13px;margin:4px 0 0}
@@ -109,6 +112,10 @@ def routes(emu: Engine) -> list[Route]:
         if method != "card":
             return payment_methods.submit(emu, session_id, method, form, render=_render, unavailable=_unavailable)
         values = {key: form.get(name, "") for key, name, *_ in FIELDS}
+        answer_errors = _record_answers(emu, session_id, form)
+        if answer_errors:
+            keep = {**form, "email": values["email"], "name": values["name"]}
+            return _render(emu, session_id, values=keep, field_errors=answer_errors, message=None, status=400)
         try:
             result = checkout.pay(emu, session_id, **values)
         except SessionUnavailable as exc:
@@ -266,6 +273,7 @@ def _payment_html(
       {fields['number']}
       <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
       {fields['name']}
+      {_answer_fields(session, values, field_errors)}
       <button type="submit" id="pay-button" class="pay-button">{button}</button>
     </form>
     <p class="hint">Test cards: <code>4242 4242 4242 4242</code> succeeds,
@@ -294,6 +302,53 @@ def _payment_html(
     return page(
         f"Pay {total} · {merchant}", body, css=CSS, script=SCRIPT, lang="en" if lang == "auto" else lang
     )
+
+
+def _record_answers(emu: Engine, session_id: str, form: dict[str, str]) -> dict[str, str]:
+    """The business name, tax id and custom fields the session asks for: kept for the payment
+    (`core/invoicing.py`), or field -> message."""
+    with emu.tx():
+        session = emu.store.get("checkout.session", session_id)
+        if session is None or session["status"] != "open":
+            return {}
+        answers, problems = invoicing.check_answers(session, form)
+        if not problems:
+            invoicing.record_answers(emu, session_id, answers)
+        return problems
+
+
+def _answer_fields(session: dict[str, Any], values: dict[str, str], field_errors: dict[str, str]) -> str:
+    """Business name and tax id (`tax_id_collection`), then each of the session's `custom_fields`."""
+
+    def text_input(name: str, label: str, autocomplete: str = "off") -> str:
+        error = field_errors.get(name)
+        described = f' aria-describedby="{name}-error" aria-invalid="true"' if error else ""
+        return (
+            f'<label for="{name}">{escape(label)}</label>'
+            f'<input id="{name}" name="{name}" type="text" autocomplete="{autocomplete}" '
+            f'value="{escape(values.get(name, ""))}"{described}>'
+            + (f'<p class="field-error" id="{name}-error">{escape(error)}</p>' if error else "")
+        )
+
+    parts = []
+    if invoicing.wants_tax_id(session):
+        chosen = values.get("tax_id_type") or "eu_vat"
+        options = "".join(
+            f'<option value="{code}"{" selected" if code == chosen else ""}>{escape(label)}</option>'
+            for code, label in invoicing.TAX_ID_TYPES.items()
+        )
+        parts.append(
+            '<fieldset class="business"><legend>Purchasing as a business (optional)</legend>'
+            + text_input("business_name", "Business name", "organization")
+            + '<label for="tax_id_type">Tax ID type</label>'
+            f'<select id="tax_id_type" name="tax_id_type">{options}</select>'
+            + text_input("tax_id", "Tax ID")
+            + "</fieldset>"
+        )
+    for field in session.get("custom_fields") or []:
+        label = field["label"]["custom"] + (" (optional)" if field.get("optional") else "")
+        parts.append(text_input(f"custom_{field['key']}", label))
+    return "".join(parts)
 
 
 def _challenge_html(data: dict[str, Any]) -> str:
@@ -352,6 +407,13 @@ def _receipt_html(charge: dict[str, Any]) -> str:
     refunded = ""
     if charge["amount_refunded"]:
         refunded = f"<p>Refunded: {escape(format_amount(charge['amount_refunded'], currency))}</p>"
+    refund_rows = "".join(
+        f"<li data-testid='receipt-refund'>Refund {escape(format_amount(refund['amount'], currency))}: "
+        f"{escape(str(refund['status']))}</li>"
+        for refund in ((charge.get("refunds") or {}).get("data") or [])
+    )
+    if refund_rows:
+        refunded += f"<ul>{refund_rows}</ul>"
     body = f"""
 <main class="narrow"><div class="card">
   <h1>Receipt</h1>

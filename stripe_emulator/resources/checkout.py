@@ -25,6 +25,7 @@ from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailabl
 from stripe_emulator.core.spec import (
     EXPAND,
     RETRIEVE,
+    Boolean,
     Email,
     Endpoint,
     Hash,
@@ -103,6 +104,39 @@ PAYMENT_INTENT_DATA = Hash(
     transfer_data=TRANSFER_DATA,
     transfer_group=String(),
 )
+# Receipts and invoices: an Invoice after payment, the payer's tax id and extra fields.
+INVOICE_CREATION = Hash(
+    enabled=Boolean(required=True),
+    invoice_data=Hash(
+        account_tax_ids=List(String()),
+        custom_fields=List(
+            Hash(name=String(required=True, max_length=40), value=String(required=True, max_length=140)),
+            max_items=4,
+        ),
+        description=String(max_length=1500),
+        footer=String(max_length=5000),
+        metadata=Metadata(),
+    ),
+)
+# (A mapping: `required` is also Hash's own keyword.)
+TAX_ID_COLLECTION = Hash(
+    {"enabled": Boolean(required=True), "required": String(choices=("if_supported", "never"))}
+)
+CUSTOM_FIELD = Hash(
+    key=String(required=True, max_length=200),
+    label=Hash(
+        required=True,
+        custom=String(required=True, max_length=50),
+        type=String(required=True, choices=("custom",)),
+    ),
+    optional=Boolean(),
+    text=Hash(
+        default_value=String(max_length=255),
+        maximum_length=Integer(minimum=1, maximum=255),
+        minimum_length=Integer(minimum=1, maximum=255),
+    ),
+    type=String(required=True, choices=("dropdown", "numeric", "text"), supported=("text",)),
+)
 # POST /v1/checkout/sessions: exactly what the emulator applies. Every other Stripe parameter
 # (discounts, automatic_tax, shipping_options, ...) is refused with `parameter_unknown`.
 CREATE = Hash(
@@ -113,11 +147,13 @@ CREATE = Hash(
     currency=Currency(),
     customer=String(),
     customer_creation=String(choices=("always", "if_required"), supported=("if_required",)),
+    custom_fields=List(CUSTOM_FIELD, max_items=3),
     customer_email=Email(),
     excluded_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
     expand=EXPAND,
     expires_at=Integer(),
     integration_identifier=String(max_length=200),
+    invoice_creation=INVOICE_CREATION,
     line_items=List(LINE_ITEM, max_items=100),
     locale=String(choices=LOCALES),
     metadata=Metadata(),
@@ -125,6 +161,7 @@ CREATE = Hash(
     payment_intent_data=PAYMENT_INTENT_DATA,
     submit_type=String(choices=SUBMIT_TYPES),
     success_url=Url(required=True),
+    tax_id_collection=TAX_ID_COLLECTION,
     ui_mode=String(
         choices=("elements", "embedded_page", "form", "hosted_page"), supported=("hosted_page",)
     ),
@@ -182,11 +219,55 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         )
         if args.get("excluded_payment_method_types"):
             session["excluded_payment_method_types"] = list(args["excluded_payment_method_types"])
+        _invoice_options(session, args)
         emu.store.put(session, account=ctx.account)
         emu.store.put_private(
             private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
         )
         return session
+
+
+def _invoice_options(session: dict[str, Any], args: dict[str, Any]) -> None:
+    """`invoice_creation`, `tax_id_collection` and `custom_fields` as Stripe echoes them."""
+    creation = args.get("invoice_creation")
+    if creation is not None:
+        data = creation.get("invoice_data") or {}
+        session["invoice_creation"] = {
+            "enabled": creation["enabled"],
+            "invoice_data": {
+                "account_tax_ids": data.get("account_tax_ids"),
+                "custom_fields": data.get("custom_fields"),
+                "description": data.get("description"),
+                "footer": data.get("footer"),
+                "issuer": {"type": "self"} if creation["enabled"] else None,
+                "metadata": clean_metadata(data.get("metadata")),
+                "rendering_options": None,
+            },
+        }
+    tax = args.get("tax_id_collection")
+    if tax is not None:
+        session["tax_id_collection"] = {"enabled": tax["enabled"], "required": tax.get("required") or "never"}
+    fields = []
+    for field in args.get("custom_fields") or []:
+        text = field.get("text") or {}
+        fields.append(
+            {
+                "dropdown": None,
+                "key": field["key"],
+                "label": {"custom": field["label"]["custom"], "type": "custom"},
+                "numeric": None,
+                "optional": bool(field.get("optional")),
+                "text": {
+                    "default_value": text.get("default_value"),
+                    "maximum_length": text.get("maximum_length"),
+                    "minimum_length": text.get("minimum_length"),
+                    "value": None,
+                },
+                "type": field["type"],
+            }
+        )
+    if fields:
+        session["custom_fields"] = fields
 
 
 def _payment_method_types(args: dict[str, Any], currency: str) -> list[str]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import connect_money, errors, ids, ledger, objects
-from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core import cards, connect_money, errors, ids, ledger, objects
+from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.listing import list_endpoint
 from stripe_emulator.core.money import format_amount
 from stripe_emulator.core.objects import clean_metadata
@@ -89,6 +89,13 @@ def create_refund(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dic
             reason=reason,
             status="succeeded",
         )
+        behaviour = cards.refund_behaviour(
+            ((charge.get("payment_method_details") or {}).get("card") or {}).get("fingerprint")
+        )
+        if behaviour == cards.REFUND_PENDING:
+            refund["status"] = "pending"
+        if behaviour is not None:
+            _schedule(emu, refund_id, now + cards.REFUND_SETTLE_SECONDS, behaviour)
         refund["destination_details"] = {
             "card": {
                 "reference": ids.random_token(12),
@@ -125,6 +132,67 @@ def create_refund(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dic
         for event_type, obj in connect_events:
             emu.emit(event_type, obj, ctx, key)
         return refund
+
+
+# --- refunds that settle later (Stripe's test cards, see core/cards.py) --------------------------
+
+_DUE_KEY = "refunds_due"
+FAILURE_REASON = "expired_or_canceled_card"
+
+
+def _schedule(emu: Engine, refund_id: str, at: int, behaviour: str) -> None:
+    due = emu.store.get_private(_DUE_KEY) or []
+    due.append({"refund": refund_id, "at": at, "behaviour": behaviour})
+    emu.store.put_private(_DUE_KEY, due)
+
+
+def settle_due(emu: Engine) -> list[str]:
+    """Clock tick: a pending refund succeeds, a refund of the failing card fails (the money returns
+    to the balance); `refund.updated` and `charge.refund.updated` (and `refund.failed`) are sent."""
+    now = emu.clock.now()
+    due = emu.store.get_private(_DUE_KEY) or []
+    ready = [entry for entry in due if entry["at"] <= now]
+    if not ready:
+        return []
+    emu.store.put_private(_DUE_KEY, [entry for entry in due if entry["at"] > now])
+    settled = []
+    for entry in sorted(ready, key=lambda item: item["at"]):
+        refund = emu.store.get("refund", entry["refund"])
+        if refund is None or refund["status"] not in ("pending", "succeeded"):
+            continue
+        charge = emu.store.get("charge", refund["charge"])
+        if charge is None:
+            continue
+        previous = {"status": refund["status"]}
+        if entry["behaviour"] == cards.REFUND_PENDING:
+            refund["status"] = "succeeded"
+        else:
+            txn = ledger.record(
+                emu,
+                account=emu.store.owner(refund["id"]),
+                type="refund_failure",
+                amount=refund["amount"],
+                currency=refund["currency"],
+                source=refund["id"],
+                created=entry["at"],
+            )
+            refund.update(
+                status="failed", failure_reason=FAILURE_REASON, failure_balance_transaction=txn["id"]
+            )
+            previous.update(failure_reason=None, failure_balance_transaction=None)
+            charge["amount_refunded"] = max(charge["amount_refunded"] - refund["amount"], 0)
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        listed = (charge.get("refunds") or {}).get("data") or []
+        charge["refunds"]["data"] = [refund if item["id"] == refund["id"] else item for item in listed]
+        emu.store.put(refund)
+        emu.store.put(charge)
+        key = _ordering_key(emu, charge)
+        emu.emit("refund.updated", refund, AUTOMATIC, key, previous_attributes=previous)
+        emu.emit("charge.refund.updated", refund, AUTOMATIC, key, previous_attributes=previous)
+        if refund["status"] == "failed":
+            emu.emit("refund.failed", refund, AUTOMATIC, key)
+        settled.append(refund["id"])
+    return settled
 
 
 def _refundable_charge(

@@ -20,6 +20,8 @@ from tests.support.databases import backends, temporary_database
 from tests.support.processes import ServerProcess
 
 WEBHOOK_SECRET = "whsec_e2e_" + "x" * 24
+# The Connect endpoint's own secret: connected accounts' events reach the app signed with it.
+CONNECT_WEBHOOK_SECRET = "whsec_e2e_connect_" + "c" * 24
 
 
 @dataclass
@@ -56,9 +58,11 @@ def emulator(e2e_workdir: Path, ports: dict[str, int]) -> Iterator[Emulator]:
     process = ServerProcess(
         [sys.executable, "-m", "stripe_emulator", "--port", str(ports["emulator"]), "--public-url", url,
          "--webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
+         "--connect-webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
          "--state-file", str(e2e_workdir / "emulator.sqlite3"),
          "--test-mode", "--retry-schedule", "0.5,1,2,4", "--business-name", "Book a builder"],
-        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET},
+        cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+             "STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET},
         log_path=e2e_workdir / "emulator.log",
     )
     process.wait_ready(f"{url}/", timeout=30)
@@ -84,6 +88,7 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "PUBLIC_URL": f"http://127.0.0.1:{ports['app']}",
             "STRIPE_SECRET_KEY": "sk_test_e2e",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET,
             "STRIPE_API_BASE": emulator.url,
             "MAIL_DIR": str(mail_dir),
             "NOTIFICATION_INTERVAL_SECONDS": "0.5",

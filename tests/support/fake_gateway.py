@@ -13,6 +13,7 @@ from booking.payments.gateway import (
     ConnectedAccount,
     ConnectedBalance,
     DestinationCharge,
+    PaymentDocuments,
     PaymentIntentRecord,
     PaymentProviderError,
     Refund,
@@ -29,8 +30,9 @@ _ids = itertools.count(1)
 
 
 class FakeGateway:
-    def __init__(self, webhook_secret: str = WEBHOOK_SECRET) -> None:
+    def __init__(self, webhook_secret: str = WEBHOOK_SECRET, connect_webhook_secret: str | None = None) -> None:
         self.webhook_secret = webhook_secret
+        self.connect_webhook_secret = connect_webhook_secret
         self.sessions: dict[str, CheckoutSession] = {}
         self.created: list[tuple[CheckoutRequest, str]] = []
         self.expired: list[str] = []
@@ -104,8 +106,24 @@ class FakeGateway:
                 return checkout.metadata.get("booking_id")
         return None
 
+    def payment_documents(self, payment_intent_id: str) -> PaymentDocuments:
+        """Receipts and invoices: a receipt link per paid intent, an invoice when the client asked for one."""
+        self._check()
+        for checkout in self.sessions.values():
+            if checkout.payment_intent_id == payment_intent_id:
+                asked = any(request.invoice_requested and request.booking_id == checkout.client_reference_id
+                            for request, _ in self.created)
+                invoice = f"in_fake_{checkout.id[-6:]}" if asked else None
+                return PaymentDocuments(
+                    checkout_session_id=checkout.id,
+                    receipt_url=f"https://pay.stripe.com/receipts/fake/{payment_intent_id}",
+                    invoice_id=invoice,
+                    invoice_url=f"https://invoice.stripe.com/i/{invoice}" if invoice else None,
+                    invoice_pdf_url=f"https://pay.stripe.com/invoice/{invoice}/pdf" if invoice else None)
+        return PaymentDocuments(checkout_session_id=None, receipt_url=None)
+
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        return verify_webhook(payload, signature, self.webhook_secret)
+        return verify_webhook(payload, signature, self.webhook_secret, connect_secret=self.connect_webhook_secret)
 
     # --- the catalog: Products and Prices; a repeated idempotency key answers with the first result ---
     def _replay(self, key: str, make):

@@ -1,0 +1,28 @@
+"""Invoices: the ones Checkout makes after payment (`invoice_creation`, see `core/invoicing.py`).
+Retrieve and list; each has a hosted page (`hosted_invoice_url`) and a PDF (`invoice_pdf`), served by
+`pages/invoices.py`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stripe_emulator.core.context import RequestContext
+from stripe_emulator.core.listing import list_endpoint
+from stripe_emulator.core.spec import RETRIEVE, Endpoint, String
+
+if TYPE_CHECKING:
+    from stripe_emulator.core.engine import Engine
+
+
+def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.retrieve("invoice", id, ctx.account)
+
+
+ENDPOINTS = [
+    list_endpoint(
+        "/v1/invoices",
+        "invoice",
+        {"status": ("status", String(choices=("draft", "open", "paid", "uncollectible", "void")))},
+    ),
+    Endpoint("GET", "/v1/invoices/{id}", RETRIEVE, _retrieve),
+]
