@@ -555,6 +555,7 @@ class MovementKind(StrEnum):
     TRANSFER = "transfer"  # platform → builder: the destination charge's transfer, or held funds released
     APPLICATION_FEE = "application_fee"  # builder → platform: the platform fee of a destination charge
     REFUND = "refund"  # platform → client
+    REFUND_RETURNED = "refund_returned"  # client → platform: a refund Stripe accepted, then failed
     TRANSFER_REVERSAL = "transfer_reversal"  # builder → platform: a refund's reversal of the transfer
     APPLICATION_FEE_REFUND = "application_fee_refund"  # platform → builder: the fee's share given back
     DISPUTE_WITHDRAWAL = "dispute_withdrawal"  # platform → client: Stripe withdrew the disputed amount

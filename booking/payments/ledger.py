@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from booking.core.models import (
     Booking,
+    MovementKind,
     Payment,
     PaymentMethodKind,
     PaymentMismatch,
@@ -555,7 +556,7 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
     row.reason = row.reason or refund.reason
     if forward:
         if incoming == RefundStatus.FAILED and row.status in ACCEPTED_REFUNDS and row.stripe_refund_id:
-            _refund_came_back(session=session, payment=payment, amount=row.amount)
+            _refund_came_back(session=session, payment=payment, amount=row.amount, refund_id=row.stripe_refund_id)
         row.status = incoming
         row.failure_reason = refund.failure_reason if incoming == RefundStatus.FAILED else None
     row.updated_at = utcnow()
@@ -564,11 +565,15 @@ def record_stripe_refund(*, session: Session, located: Located, refund: StripeRe
     return row
 
 
-def _refund_came_back(*, session: Session, payment: Payment, amount: int) -> None:
+def _refund_came_back(*, session: Session, payment: Payment, amount: int, refund_id: str) -> None:
     """A refund Stripe reported pending or succeeded failed after all (the card could not take it): the
-    money is back with us, so the payment's refunded total drops by it (the one move back a refund makes)."""
+    money is back with us, so the payment's refunded total drops by it (the one move back a refund makes),
+    and the journal records it coming back."""
     if payment.status not in (PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED):
         return
+    movements.sync_payment(session=session, payment=payment)  # the refund itself is in the journal first
+    movements.record(session=session, payment=payment, kind=MovementKind.REFUND_RETURNED, amount=amount,
+                     stripe_object_id=refund_id)
     total = max(payment.amount_refunded - amount, 0)
     status = (PaymentStatus.PAID if total == 0 else
               PaymentStatus.REFUNDED if total >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED)

@@ -37,6 +37,7 @@ FLOWS: dict[MovementKind, tuple[Party, Party]] = {
     MovementKind.TRANSFER: (Party.PLATFORM, Party.BUILDER),
     MovementKind.APPLICATION_FEE: (Party.BUILDER, Party.PLATFORM),
     MovementKind.REFUND: (Party.PLATFORM, Party.CLIENT),
+    MovementKind.REFUND_RETURNED: (Party.CLIENT, Party.PLATFORM),
     MovementKind.TRANSFER_REVERSAL: (Party.BUILDER, Party.PLATFORM),
     MovementKind.APPLICATION_FEE_REFUND: (Party.PLATFORM, Party.BUILDER),
     MovementKind.DISPUTE_WITHDRAWAL: (Party.PLATFORM, Party.CLIENT),

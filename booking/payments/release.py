@@ -34,7 +34,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from booking.core.db import session_scope
-from booking.core.models import Booking, Builder, MoneyMovement, MovementKind, Payment, PaymentStatus, utcnow
+from booking.core.models import (
+    Booking,
+    Builder,
+    Dispute,
+    DisputeStatus,
+    MoneyMovement,
+    MovementKind,
+    Payment,
+    PaymentStatus,
+    utcnow,
+)
 from booking.payments import ledger, movements, pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 
@@ -80,8 +90,14 @@ class Due:
     transfer_id: str | None = None  # a reversal: the released transfer
 
 
+# A chargeback that is open or lost: the money is the bank's (or may be), so a held payment stays held.
+DISPUTED = (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST)
+
+
 def _held_due(session: Session, settings: Any, limit: int) -> list[Due]:
-    """Held payments whose builder can be paid now, with their share (nothing while a refund is on its way)."""
+    """Held payments whose builder can be paid now, with their share (nothing while a refund is on its way,
+    nor while the payment is disputed or after a lost dispute)."""
+    disputed = sa.exists().where(Dispute.payment_id == Payment.id, Dispute.status.in_(DISPUTED))
     rows = session.exec(
         select(Payment, Builder.stripe_account_id)
         .join(Booking, Booking.id == Payment.booking_id)
@@ -89,7 +105,7 @@ def _held_due(session: Session, settings: Any, limit: int) -> list[Due]:
         .where(Payment.destination_account_id.is_(None), Payment.release_transfer_id.is_(None),
                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)),
                Payment.payment_intent_id.is_not(None), Builder.stripe_account_id.is_not(None),
-               Builder.payouts_enabled.is_(True))
+               Builder.payouts_enabled.is_(True), ~disputed)
         .order_by(Payment.paid_at, Payment.id).limit(limit)
     ).all()
     due = []

@@ -12,7 +12,7 @@ from booking.accounts import Actor, NotFound, load_owned
 from booking.core import StripeEvent, session_scope
 from booking.workspace import InvalidExport, csv_chunks, export_rows, parse_kind, parse_range, viewer_zone
 from booking_ui import deps, routes
-from booking_ui.admin.base import SESSION_COOKIE, _cookie_settings, resolve_actor
+from booking_ui.admin.base import SESSION_COOKIE, resolve_actor
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -48,8 +48,8 @@ async def event_payload(request: Request) -> Response:
 async def export_csv(request: Request) -> Response:
     """Exports: bookings, payments or payouts as CSV for a date range in the viewer's zone, scoped as the
     pages are (a builder only their own rows; an admin everyone's or one builder's). Streamed off the loop."""
-    # The session cookie by the name the workspace sets it under (its settings say it, wherever it lives).
-    token = request.cookies.get(_cookie_settings().get("name") or SESSION_COOKIE, "")
+    # The HttpOnly session cookie the sign-in endpoint set (plain HTTP: the raw token, checked by its hash).
+    token = request.cookies.get(SESSION_COOKIE, "")
 
     def who() -> tuple[Actor | None, str]:
         actor = resolve_actor(token)

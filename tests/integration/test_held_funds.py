@@ -119,6 +119,22 @@ def test_held_money_is_released_once_when_payouts_are_enabled(world, sdk):
     assert not flows.run_jobs(engine, gateway, deliveries)
 
 
+def test_a_disputed_held_payment_stays_held(world, sdk):
+    engine, gateway, emulator, deliveries = world
+    shop = flows.new_shop(engine)
+    account_id = flows.start_account(engine, gateway, shop)
+    booking = flows.book_and_pay(engine, gateway, emulator, deliveries, shop, card="4000000000000259")  # disputed
+
+    flows.control(emulator, f"accounts/{account_id}/onboarding", choice="complete", bank_account="000123456789")
+    deliveries.flush()
+    flows.run_jobs(engine, gateway, deliveries)
+
+    assert flows.payment_of(engine, booking).release_transfer_id is None  # the bank has the money
+    assert sdk.v1.transfers.list(params={"destination": account_id}).data == []
+    held, kinds = flows.journal_of(engine, booking)
+    assert held.builder == 0 and kinds["dispute_withdrawal"] == 5000
+
+
 def test_a_refund_of_held_money_touches_only_the_platform(world, sdk):
     engine, gateway, emulator, deliveries = world
     shop = flows.new_shop(engine)

@@ -23,6 +23,7 @@ from booking.lifecycle import checkout as payments
 from booking.lifecycle import refunds
 from booking.notifications import manage_links
 from booking.notifications.outbox import send_due_notifications
+from booking.payments import movements
 from booking.payments.gateway import StripeGateway, gateway_from_settings
 from booking.scheduling.availability import END_OF_DAY
 from stripe_emulator.core.cards import REFUND_SETTLE_SECONDS
@@ -196,7 +197,11 @@ def test_a_refund_stripe_settles_later_shows_its_status_as_it_changes(engine, ga
     assert "charge.refund.updated" in delivered and "refund.updated" in delivered
     assert status() == settled
     expected_refunded = 1000 if settled == RefundStatus.SUCCEEDED else 0
-    assert payment_of(engine, started.booking_id).amount_refunded == expected_refunded
+    payment = payment_of(engine, started.booking_id)
+    assert payment.amount_refunded == expected_refunded
+    with Session(engine) as s:  # the money journal agrees: what the client paid net is the charge less refunds
+        held = movements.balances(movements.movements_of(session=s, payment_id=payment.id))
+    assert held.client_paid_net == payment.amount - expected_refunded
 
 
 # --- the Connect endpoint's own secret (STRIPE_CONNECT_WEBHOOK_SECRET) ----------------------------------

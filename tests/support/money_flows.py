@@ -119,13 +119,13 @@ def builder_row(engine: Any, builder_id: int) -> Builder:
 
 
 def book_and_pay(engine: Any, gateway: StripeGateway, emulator: EmulatorServer, deliveries: Deliveries,
-                 shop: Shop) -> str:
+                 shop: Shop, card: str = "4242424242424242") -> str:
     start = (NOW + timedelta(days=shop.next_day)).replace(hour=10, minute=0)
     shop.next_day += 1
     started = payments.begin_checkout(engine=engine, gateway=gateway, settings=SETTINGS,
                                       session_type_id=shop.session_type.id, start_time=start, client_name="Cleo",
                                       client_email="cleo@example.com")
-    paid = control(emulator, f"checkout/sessions/{started.checkout_session_id}/complete", card="4242424242424242")
+    paid = control(emulator, f"checkout/sessions/{started.checkout_session_id}/complete", card=card)
     assert paid["status"] == "succeeded"
     deliveries.flush()
     return started.booking_id
