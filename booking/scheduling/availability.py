@@ -79,6 +79,7 @@ MAX_RANGE_DAYS = 62
 """Largest ``days`` accepted by :func:`open_slots`."""
 
 _ONE_DAY = timedelta(days=1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 # --------------------------------------------------------------------------
@@ -297,6 +298,31 @@ class _Rules:
                 result.append((start, real_start, real_end))
         return result
 
+    def steady_offset(self, day: date) -> timedelta | None:
+        """The UTC offset of ``day`` if its wall clock runs steadily through it, else None.
+
+        "Steadily": local midnight exists and the offset at the day's first
+        instant equals the offset just before the next local midnight. Then
+        every wall time of the day exists once (its first occurrence is
+        ``wall - offset``), window bounds are ``wall - offset`` too, and the
+        grid's starts are exactly one step apart in real time: the slot search
+        computes them with plain arithmetic instead of a zone conversion per
+        candidate. Days with a transition (a gap, a repeated hour, a midnight
+        that does not exist) return None and take the exact per-candidate walk.
+        This assumes no zone shifts its offset and back within one local day,
+        which holds for every zone in the tz database.
+        """
+        tz = self.tz
+        midnight = datetime.combine(day, time(0, 0))
+        first = _existing_utc(midnight, tz)
+        if first is None:
+            return None
+        offset = first.astimezone(tz).utcoffset()
+        last = _earliest_at_or_after(midnight + _ONE_DAY, tz) - timedelta(microseconds=1)
+        if last.astimezone(tz).utcoffset() != offset:
+            return None
+        return offset
+
     def candidates(
         self, day: date, duration: timedelta, step: timedelta, stop_after: datetime | None = None
     ) -> Iterable[datetime]:
@@ -326,16 +352,34 @@ class _Rules:
                 wall += step
 
 
+BusySpan = tuple[datetime, datetime]
+"""``(start, end)``, both aware: what the database layer hands over instead of building an Interval per row."""
+
+
+def _utc_span(item: Interval | BusySpan) -> tuple[datetime, datetime]:
+    if isinstance(item, Interval):
+        start, end = item.start, item.end
+    elif isinstance(item, tuple) and len(item) == 2:
+        start, end = item
+    else:
+        raise TypeError("busy must contain Interval values or (start, end) pairs")
+    # Spans read from the database are already aware UTC: skip the checks and conversions for them.
+    if type(start) is datetime and start.tzinfo is UTC and type(end) is datetime and end.tzinfo is UTC:
+        return start, end
+    start = _require_aware(start, "busy interval start").astimezone(UTC)
+    end = _require_aware(end, "busy interval end").astimezone(UTC)
+    return start, end
+
+
 class _BusyIndex:
     """Busy intervals widened by the buffer, merged, for O(log n) overlap tests."""
 
-    def __init__(self, busy: Iterable[Interval], buffer: timedelta):
+    def __init__(self, busy: Iterable[Interval | BusySpan], buffer: timedelta):
         spans = []
-        for interval in busy:
-            if not isinstance(interval, Interval):
-                raise TypeError("busy must contain Interval values")
-            start = _require_aware(interval.start, "busy interval start").astimezone(UTC) - buffer
-            end = _require_aware(interval.end, "busy interval end").astimezone(UTC) + buffer
+        for item in busy:
+            start, end = _utc_span(item)
+            start -= buffer
+            end += buffer
             if start < end:  # an empty interval blocks nothing
                 spans.append((start, end))
         spans.sort()
@@ -369,7 +413,7 @@ class _Check:
         return self.earliest <= start <= self.latest and not self.busy.overlaps(start, start + self.duration)
 
 
-def _prepare(duration_minutes: int, busy: Sequence[Interval], policy: BookingPolicy, now: datetime) -> _Check:
+def _prepare(duration_minutes: int, busy: Sequence[Interval | BusySpan], policy: BookingPolicy, now: datetime) -> _Check:
     if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int):
         raise TypeError("duration_minutes must be an int")
     if duration_minutes < 1:
@@ -384,6 +428,50 @@ def _prepare(duration_minutes: int, busy: Sequence[Interval], policy: BookingPol
         latest=now_utc + timedelta(days=policy.horizon_days),
         busy=_BusyIndex(busy, timedelta(minutes=policy.buffer_minutes)),
     )
+
+
+def _since_midnight(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
+
+
+def _steady_day_starts(day: date, offset: timedelta, rules: _Rules, check: _Check, lower: datetime,
+                       upper: datetime, starts: set[datetime]) -> None:
+    """Add the open starts in ``[lower, upper)`` of a day whose UTC offset is ``offset`` throughout.
+
+    The same starts as walking ``rules.candidates(day, ...)`` and testing each, without a zone
+    conversion per candidate: a window's starts are ``real start + k * step``. The busy spans are
+    sorted and merged, so one bisect per window finds the first span that matters, and a blocked
+    candidate jumps straight to the first grid start at or after that span's end.
+    """
+    duration, step = check.duration, check.step
+    busy_starts, busy_ends = check.busy.starts, check.busy.ends
+    n_busy = len(busy_starts)
+    base = datetime.combine(day, time(0, 0), UTC) - offset  # the day's local midnight, in UTC
+    midnight_after = None
+    for local_start, local_end in rules.local_windows(day):
+        start = base + _since_midnight(local_start)
+        if local_end == END_OF_DAY:
+            if midnight_after is None:  # the next midnight may not exist: take its exact instant
+                midnight_after = _earliest_at_or_after(datetime.combine(day + _ONE_DAY, time(0, 0)), rules.tz)
+            end = midnight_after
+        else:
+            end = base + _since_midnight(local_end)
+        # The last start that fits the window and the range (upper is exclusive).
+        stop = min(end - duration, upper - _MICROSECOND)
+        if lower > start:
+            instant = start - ((start - lower) // step) * step  # first grid start at or after lower
+        else:
+            instant = start
+        j = bisect_right(busy_ends, instant)  # first busy span ending after the candidate
+        while instant <= stop:
+            while j < n_busy and busy_ends[j] <= instant:
+                j += 1
+            if j < n_busy and busy_starts[j] < instant + duration:
+                # Blocked until busy_ends[j]: skip to the first grid start at or after it.
+                instant = start - ((start - busy_ends[j]) // step) * step
+                continue
+            starts.add(instant)
+            instant += step
 
 
 def _check_day(value: object, what: str) -> date:
@@ -403,7 +491,7 @@ def open_slots(
     weekly: Sequence[WeeklyWindow],
     overrides: Sequence[DateOverride],
     duration_minutes: int,
-    busy: Sequence[Interval],
+    busy: Sequence[Interval | BusySpan],
     policy: BookingPolicy,
     now: datetime,
     from_day: date,
@@ -443,9 +531,13 @@ def open_slots(
     starts: set[datetime] = set()
     day = first_day
     while day <= last_day:
-        for instant in rules.candidates(day, check.duration, check.step):
-            if lower <= instant < upper and check.is_open(instant):
-                starts.add(instant)
+        offset = rules.steady_offset(day)
+        if offset is None:  # a DST day: convert each candidate exactly
+            for instant in rules.candidates(day, check.duration, check.step):
+                if lower <= instant < upper and check.is_open(instant):
+                    starts.add(instant)
+        else:
+            _steady_day_starts(day, offset, rules, check, lower, upper, starts)
         day += _ONE_DAY
 
     return [Slot(start=s.astimezone(viewer_tz), end=(s + check.duration).astimezone(viewer_tz)) for s in sorted(starts)]
@@ -458,7 +550,7 @@ def is_slot_open(
     weekly: Sequence[WeeklyWindow],
     overrides: Sequence[DateOverride],
     duration_minutes: int,
-    busy: Sequence[Interval],
+    busy: Sequence[Interval | BusySpan],
     policy: BookingPolicy,
     now: datetime,
 ) -> bool:
