@@ -61,6 +61,7 @@ from booking.core.time import load_zone  # re-exported: callers say availability
 
 __all__ = [
     "END_OF_DAY",
+    "BusySpan",
     "MAX_RANGE_DAYS",
     "BookingPolicy",
     "DateOverride",
@@ -356,6 +357,10 @@ BusySpan = tuple[datetime, datetime]
 """``(start, end)``, both aware: what the database layer hands over instead of building an Interval per row."""
 
 
+def _is_utc(value: object) -> bool:
+    return type(value) is datetime and value.tzinfo is UTC
+
+
 def _utc_span(item: Interval | BusySpan) -> tuple[datetime, datetime]:
     if isinstance(item, Interval):
         start, end = item.start, item.end
@@ -363,8 +368,7 @@ def _utc_span(item: Interval | BusySpan) -> tuple[datetime, datetime]:
         start, end = item
     else:
         raise TypeError("busy must contain Interval values or (start, end) pairs")
-    # Spans read from the database are already aware UTC: skip the checks and conversions for them.
-    if type(start) is datetime and start.tzinfo is UTC and type(end) is datetime and end.tzinfo is UTC:
+    if _is_utc(start) and _is_utc(end):  # already aware UTC (as read from the database): nothing to convert
         return start, end
     start = _require_aware(start, "busy interval start").astimezone(UTC)
     end = _require_aware(end, "busy interval end").astimezone(UTC)
@@ -377,9 +381,14 @@ class _BusyIndex:
     def __init__(self, busy: Iterable[Interval | BusySpan], buffer: timedelta):
         spans = []
         for item in busy:
-            start, end = _utc_span(item)
-            start -= buffer
-            end += buffer
+            # The common case inline (no call per span): a (start, end) pair of aware UTC datetimes.
+            if type(item) is tuple and len(item) == 2 and _is_utc(item[0]) and _is_utc(item[1]):
+                start, end = item
+            else:
+                start, end = _utc_span(item)
+            if buffer:
+                start -= buffer
+                end += buffer
             if start < end:  # an empty interval blocks nothing
                 spans.append((start, end))
         spans.sort()

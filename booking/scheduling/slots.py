@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
 from booking.scheduling import availability
-from booking.scheduling.busy import busy_spans
+from booking.scheduling.busy import busy_spans, other_busy_spans
 
 
 class SessionTypeNotFound(LookupError):
@@ -54,14 +54,14 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
-          now: datetime, ignore_booking_id: str | None = None) -> list[availability.Interval]:
+          now: datetime, ignore_booking_id: str | None = None) -> list[availability.BusySpan]:
+    """Bookings and every other busy source, as (start, end) pairs (no Interval object per row)."""
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
-    return [
-        availability.Interval(start=span_start, end=span_end)
-        for booking_id, span_start, span_end in busy_spans(session=session, builder_id=schedule.builder.id,
-                                                           start=start - margin, end=end + margin, now=now)
-        if booking_id != ignore_booking_id  # a booking being moved must not block its own neighbours
-    ]
+    start, end = start - margin, end + margin
+    spans = busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now,
+                       ignore_booking_id=ignore_booking_id)
+    spans.extend(other_busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end))
+    return spans
 
 
 def find_open_slots(*, session: Session, session_type_id: int, from_day: date, days: int,
