@@ -23,6 +23,7 @@ from booking.scheduling.availability import (
     open_slots,
     working_windows,
 )
+from tests.support.slots_reference import per_candidate_open_slots
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)
@@ -523,3 +524,75 @@ def test_starts_stay_a_step_apart_across_a_spring_forward_gap(zone_day, first, l
             if kept:
                 previous = instant
         clock += step * MINUTE
+
+
+# ---------------------------------------------------------------------------
+# The steady-day fast path against the per-candidate walk it replaced
+# ---------------------------------------------------------------------------
+
+FAST_PATH_ZONES = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
+
+
+def same_slots(found, expected) -> bool:
+    """Equal as instants, in the same viewer zone, with the same offsets (not merely equal wall clocks)."""
+    return utc_pairs(found) == utc_pairs(expected) and [
+        (s.start.tzinfo, s.start.utcoffset(), s.end.tzinfo, s.end.utcoffset()) for s in found
+    ] == [(s.start.tzinfo, s.start.utcoffset(), s.end.tzinfo, s.end.utcoffset()) for s in expected]
+
+
+@st.composite
+def long_ranges(draw) -> Scenario:
+    """Up to two weeks around a DST transition (or none, for Kolkata), with many busy spans."""
+    builder = draw(st.sampled_from(FAST_PATH_ZONES))
+    viewer = draw(st.sampled_from(FAST_PATH_ZONES + ["UTC"]))
+    days = draw(st.integers(1, 14))
+    near = TRANSITIONS[builder] or TRANSITION_DAYS
+    from_day = draw(st.sampled_from(near)) - timedelta(days=draw(st.integers(0, days)))
+    unit = draw(st.sampled_from([1, 5]))
+    weekly = [WeeklyWindow(draw(st.integers(0, 6)), *draw(WINDOWS[unit])) for _ in range(draw(st.integers(0, 10)))]
+    override_days = draw(st.lists(st.integers(-1, days), unique=True, max_size=3))
+    overrides = [DateOverride(from_day + timedelta(days=k), tuple(draw(WINDOW_LISTS[unit]))) for k in override_days]
+    policy = BookingPolicy(
+        buffer_minutes=draw(BUFFER),
+        min_notice_minutes=draw(NOTICE),
+        horizon_days=draw(st.one_of(HORIZON, st.integers(0, 20))),
+        slot_step_minutes=draw(STEP[unit]) * unit,
+    )
+    anchor = datetime.combine(from_day, time(0), UTC)
+    spans = st.tuples(st.integers(-1440, (days + 1) * 1440), st.integers(0, 240), ZONE_INFO)
+    busy = []
+    for offset, length, tz in draw(st.lists(spans, max_size=60)):
+        start = anchor + offset * MINUTE
+        # Half as Interval values, half as the (start, end) pairs the database layer hands over.
+        pair = (start.astimezone(tz), (start + length * MINUTE).astimezone(tz))
+        busy.append(Interval(*pair) if offset % 2 else pair)
+    now = (anchor + draw(NOW_OFFSET) * MINUTE).astimezone(draw(ZONE_INFO))
+    return Scenario(builder, viewer, weekly, overrides, draw(DURATION[unit]) * unit, busy, policy, now, from_day, days)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=300)
+@given(st.one_of(long_ranges(), scenarios(unit=5), scenarios()))
+def test_fast_path_returns_exactly_what_the_per_candidate_walk_returns(sc: Scenario):
+    kw = dict(sc.common(), from_day=sc.from_day, days=sc.days, viewer_time_zone=sc.viewer)
+    assert same_slots(open_slots(**kw), per_candidate_open_slots(**kw))
+
+
+def test_fast_path_matches_on_every_transition_day_of_the_four_zones():
+    # Deterministic companion: a round-the-clock builder on every odd step, across each transition.
+    for name in FAST_PATH_ZONES:
+        for day in TRANSITIONS[name] or [date(2026, 3, 29)]:
+            for step, duration in ((30, 60), (45, 30), (7, 50)):
+                kw = dict(
+                    builder_time_zone=name,
+                    weekly=[WeeklyWindow(d, time(0), END_OF_DAY) for d in range(7)],
+                    overrides=[],
+                    duration_minutes=duration,
+                    busy=[Interval(datetime.combine(day, time(1, 10), UTC), datetime.combine(day, time(2, 20), UTC))],
+                    policy=BookingPolicy(slot_step_minutes=step, horizon_days=400),
+                    now=datetime.combine(day - timedelta(days=5), time(0), UTC),
+                    from_day=day - timedelta(days=1),
+                    days=3,
+                    viewer_time_zone=name,
+                )
+                found = open_slots(**kw)
+                assert found and same_slots(found, per_candidate_open_slots(**kw)), (name, day, step)
