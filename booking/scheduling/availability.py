@@ -67,9 +67,11 @@ __all__ = [
     "DateOverride",
     "Interval",
     "Slot",
+    "UtcSpans",
     "WeeklyWindow",
     "is_slot_open",
     "open_slots",
+    "utc_spans",
     "working_windows",
 ]
 
@@ -299,8 +301,8 @@ class _Rules:
                 result.append((start, real_start, real_end))
         return result
 
-    def steady_offset(self, day: date) -> timedelta | None:
-        """The UTC offset of ``day`` if its wall clock runs steadily through it, else None.
+    def steady_offset(self, day: date) -> tuple[timedelta, datetime] | None:
+        """``(UTC offset, next local midnight's instant)`` if ``day``'s wall clock runs steadily, else None.
 
         "Steadily": local midnight exists and the offset at the day's first
         instant equals the offset just before the next local midnight. Then
@@ -319,10 +321,10 @@ class _Rules:
         if first is None:
             return None
         offset = first.astimezone(tz).utcoffset()
-        last = _earliest_at_or_after(midnight + _ONE_DAY, tz) - timedelta(microseconds=1)
-        if last.astimezone(tz).utcoffset() != offset:
+        next_midnight = _earliest_at_or_after(midnight + _ONE_DAY, tz)  # exact, even if it does not exist
+        if (next_midnight - _MICROSECOND).astimezone(tz).utcoffset() != offset:
             return None
-        return offset
+        return offset, next_midnight
 
     def candidates(
         self, day: date, duration: timedelta, step: timedelta, stop_after: datetime | None = None
@@ -357,10 +359,6 @@ BusySpan = tuple[datetime, datetime]
 """``(start, end)``, both aware: what the database layer hands over instead of building an Interval per row."""
 
 
-def _is_utc(value: object) -> bool:
-    return type(value) is datetime and value.tzinfo is UTC
-
-
 def _utc_span(item: Interval | BusySpan) -> tuple[datetime, datetime]:
     if isinstance(item, Interval):
         start, end = item.start, item.end
@@ -368,30 +366,32 @@ def _utc_span(item: Interval | BusySpan) -> tuple[datetime, datetime]:
         start, end = item
     else:
         raise TypeError("busy must contain Interval values or (start, end) pairs")
-    if _is_utc(start) and _is_utc(end):  # already aware UTC (as read from the database): nothing to convert
-        return start, end
+    if type(start) is datetime and start.tzinfo is UTC and type(end) is datetime and end.tzinfo is UTC:
+        return start, end  # already aware UTC: nothing to convert
     start = _require_aware(start, "busy interval start").astimezone(UTC)
     end = _require_aware(end, "busy interval end").astimezone(UTC)
     return start, end
+
+
+class UtcSpans(list):
+    """``(start, end)`` pairs already checked to be aware UTC datetimes (:func:`utc_spans`, or the
+    database layer, which reads them so): the slot search takes them without a check per span."""
+
+
+def utc_spans(items: Iterable[Interval | BusySpan]) -> UtcSpans:
+    """Busy intervals or ``(start, end)`` pairs from any source, checked and converted to UTC once."""
+    return UtcSpans(_utc_span(item) for item in items)
 
 
 class _BusyIndex:
     """Busy intervals widened by the buffer, merged, for O(log n) overlap tests."""
 
     def __init__(self, busy: Iterable[Interval | BusySpan], buffer: timedelta):
-        spans = []
-        for item in busy:
-            # The common case inline (no call per span): a (start, end) pair of aware UTC datetimes.
-            if type(item) is tuple and len(item) == 2 and _is_utc(item[0]) and _is_utc(item[1]):
-                start, end = item
-            else:
-                start, end = _utc_span(item)
-            if buffer:
-                start -= buffer
-                end += buffer
-            if start < end:  # an empty interval blocks nothing
-                spans.append((start, end))
-        spans.sort()
+        if not isinstance(busy, UtcSpans):
+            busy = utc_spans(busy)
+        if buffer:
+            busy = [(start - buffer, end + buffer) for start, end in busy]
+        spans = sorted(span for span in busy if span[0] < span[1])  # an empty interval blocks nothing
         starts: list[datetime] = []
         ends: list[datetime] = []
         for start, end in spans:
@@ -443,8 +443,8 @@ def _since_midnight(t: time) -> timedelta:
     return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
 
 
-def _steady_day_starts(day: date, offset: timedelta, rules: _Rules, check: _Check, lower: datetime,
-                       upper: datetime, starts: set[datetime]) -> None:
+def _steady_day_starts(day: date, offset: timedelta, next_midnight: datetime, rules: _Rules, check: _Check,
+                       lower: datetime, upper: datetime, starts: set[datetime]) -> None:
     """Add the open starts in ``[lower, upper)`` of a day whose UTC offset is ``offset`` throughout.
 
     The same starts as walking ``rules.candidates(day, ...)`` and testing each, without a zone
@@ -456,15 +456,9 @@ def _steady_day_starts(day: date, offset: timedelta, rules: _Rules, check: _Chec
     busy_starts, busy_ends = check.busy.starts, check.busy.ends
     n_busy = len(busy_starts)
     base = datetime.combine(day, time(0, 0), UTC) - offset  # the day's local midnight, in UTC
-    midnight_after = None
     for local_start, local_end in rules.local_windows(day):
         start = base + _since_midnight(local_start)
-        if local_end == END_OF_DAY:
-            if midnight_after is None:  # the next midnight may not exist: take its exact instant
-                midnight_after = _earliest_at_or_after(datetime.combine(day + _ONE_DAY, time(0, 0)), rules.tz)
-            end = midnight_after
-        else:
-            end = base + _since_midnight(local_end)
+        end = next_midnight if local_end == END_OF_DAY else base + _since_midnight(local_end)
         # The last start that fits the window and the range (upper is exclusive).
         stop = min(end - duration, upper - _MICROSECOND)
         if lower > start:
@@ -540,13 +534,13 @@ def open_slots(
     starts: set[datetime] = set()
     day = first_day
     while day <= last_day:
-        offset = rules.steady_offset(day)
-        if offset is None:  # a DST day: convert each candidate exactly
+        steady = rules.steady_offset(day)
+        if steady is None:  # a DST day: convert each candidate exactly
             for instant in rules.candidates(day, check.duration, check.step):
                 if lower <= instant < upper and check.is_open(instant):
                     starts.add(instant)
         else:
-            _steady_day_starts(day, offset, rules, check, lower, upper, starts)
+            _steady_day_starts(day, *steady, rules, check, lower, upper, starts)
         day += _ONE_DAY
 
     return [Slot(start=s.astimezone(viewer_tz), end=(s + check.duration).astimezone(viewer_tz)) for s in sorted(starts)]

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from booking.core.models import Booking, BookingStatus, Payment, PaymentStatus
+from booking.scheduling.availability import UtcSpans, utc_spans
 
 
 def _payment_processing() -> sa.Exists:
@@ -62,7 +63,7 @@ def _from_utc_text(text: str) -> datetime:
 
 
 def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime, now: datetime,
-               ignore_booking_id: str | None = None) -> list[tuple[datetime, datetime]]:
+               ignore_booking_id: str | None = None) -> UtcSpans:
     """(start, end) in UTC of the same bookings, but `ignore_booking_id`'s (a booking being moved must
     not block its own neighbours): slot search needs only the times, not whole rows.
 
@@ -75,8 +76,8 @@ def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datet
              .where(*_busy_filter(builder_id=builder_id, start=start, end=end, now=now)))
     if ignore_booking_id is not None:
         query = query.where(Booking.id != ignore_booking_id)
-    rows = session.connection().execute(query)  # Core: no ORM result wrapping for 1,000 plain rows
-    return [(_from_utc_text(span_start), _from_utc_text(span_end)) for span_start, span_end in rows]
+    rows = session.connection().execute(query).all()  # Core, fetched at once: no ORM wrapping, no fetch per row
+    return UtcSpans((_from_utc_text(span_start), _from_utc_text(span_end)) for span_start, span_end in rows)
 
 
 class BusySource(Protocol):
@@ -96,10 +97,10 @@ def unregister_busy_source(name: str) -> None:
     _sources.pop(name, None)
 
 
-def other_busy_spans(*, session: Session, builder_id: int, start: datetime,
-                     end: datetime) -> list[tuple[datetime, datetime]]:
-    """Every registered source's spans for one builder that may overlap [start, end)."""
-    spans: list[tuple[datetime, datetime]] = []
+def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime) -> UtcSpans:
+    """Every registered source's spans for one builder that may overlap [start, end), checked aware and
+    converted to UTC here (a source that hands over naive times fails loudly, not silently off by hours)."""
+    spans = UtcSpans()
     for source in list(_sources.values()):
-        spans.extend(source(session=session, builder_id=builder_id, start=start, end=end))
+        spans.extend(utc_spans(source(session=session, builder_id=builder_id, start=start, end=end)))
     return spans

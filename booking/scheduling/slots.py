@@ -54,7 +54,7 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
-          now: datetime, ignore_booking_id: str | None = None) -> list[availability.BusySpan]:
+          now: datetime, ignore_booking_id: str | None = None) -> availability.UtcSpans:
     """Bookings and every other busy source, as (start, end) pairs (no Interval object per row)."""
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     start, end = start - margin, end + margin
