@@ -391,7 +391,7 @@ class _BusyIndex:
             busy = utc_spans(busy)
         if buffer:
             busy = [(start - buffer, end + buffer) for start, end in busy]
-        spans = sorted(span for span in busy if span[0] < span[1])  # an empty interval blocks nothing
+        spans = sorted([span for span in busy if span[0] < span[1]])  # an empty interval blocks nothing
         starts: list[datetime] = []
         ends: list[datetime] = []
         for start, end in spans:

@@ -77,7 +77,7 @@ def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datet
     if ignore_booking_id is not None:
         query = query.where(Booking.id != ignore_booking_id)
     rows = session.connection().execute(query).all()  # Core, fetched at once: no ORM wrapping, no fetch per row
-    return UtcSpans((_from_utc_text(span_start), _from_utc_text(span_end)) for span_start, span_end in rows)
+    return UtcSpans([(_from_utc_text(span_start), _from_utc_text(span_end)) for span_start, span_end in rows])
 
 
 class BusySource(Protocol):

@@ -26,10 +26,12 @@ class Schedule:
 
 
 def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
-    session_type = session.get(SessionType, session_type_id)
-    if session_type is None or not session_type.active:
+    # The session type and its builder in one statement (slot search runs this on every request).
+    found = session.exec(select(SessionType, Builder).join(Builder, Builder.id == SessionType.builder_id)
+                         .where(SessionType.id == session_type_id)).first()
+    if found is None or not found[0].active:
         raise SessionTypeNotFound(session_type_id)
-    builder = session.get(Builder, session_type.builder_id)
+    session_type, builder = found
     rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
     override_rows = session.exec(
         select(AvailabilityOverride).where(AvailabilityOverride.builder_id == builder.id)
