@@ -301,7 +301,7 @@ class _Rules:
                 result.append((start, real_start, real_end))
         return result
 
-    def steady_offset(self, day: date) -> tuple[timedelta, datetime] | None:
+    def steady_offset(self, day: date, first: datetime | None = None) -> tuple[timedelta, datetime] | None:
         """``(UTC offset, next local midnight's instant)`` if ``day``'s wall clock runs steadily, else None.
 
         "Steadily": local midnight exists and the offset at the day's first
@@ -317,9 +317,11 @@ class _Rules:
         """
         tz = self.tz
         midnight = datetime.combine(day, time(0, 0))
-        first = _existing_utc(midnight, tz)
-        if first is None:
-            return None
+        # `first`: the previous day's next midnight, when the caller has it (saves a conversion).
+        if first is None or _wall(first, tz) != midnight:
+            first = _existing_utc(midnight, tz)
+            if first is None:
+                return None
         offset = first.astimezone(tz).utcoffset()
         next_midnight = _earliest_at_or_after(midnight + _ONE_DAY, tz)  # exact, even if it does not exist
         if (next_midnight - _MICROSECOND).astimezone(tz).utcoffset() != offset:
@@ -533,13 +535,16 @@ def open_slots(
 
     starts: set[datetime] = set()
     day = first_day
+    next_midnight = None
     while day <= last_day:
-        steady = rules.steady_offset(day)
+        steady = rules.steady_offset(day, next_midnight)
         if steady is None:  # a DST day: convert each candidate exactly
+            next_midnight = None
             for instant in rules.candidates(day, check.duration, check.step):
                 if lower <= instant < upper and check.is_open(instant):
                     starts.add(instant)
         else:
+            next_midnight = steady[1]
             _steady_day_starts(day, *steady, rules, check, lower, upper, starts)
         day += _ONE_DAY
 

@@ -58,10 +58,6 @@ def _utc_text(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
     return sa.cast(sa.func.timezone("UTC", column), sa.String())  # PostgreSQL: timestamptz at UTC, as text
 
 
-def _from_utc_text(text: str) -> datetime:
-    return datetime.fromisoformat(text + "+00:00")  # aware UTC in one C call
-
-
 def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime, now: datetime,
                ignore_booking_id: str | None = None) -> UtcSpans:
     """(start, end) in UTC of the same bookings, but `ignore_booking_id`'s (a booking being moved must
@@ -77,7 +73,8 @@ def busy_spans(*, session: Session, builder_id: int, start: datetime, end: datet
     if ignore_booking_id is not None:
         query = query.where(Booking.id != ignore_booking_id)
     rows = session.connection().execute(query).all()  # Core, fetched at once: no ORM wrapping, no fetch per row
-    return UtcSpans([(_from_utc_text(span_start), _from_utc_text(span_end)) for span_start, span_end in rows])
+    parse = datetime.fromisoformat  # inline, not a call of ours per value: aware UTC in one C call
+    return UtcSpans([(parse(span_start + "+00:00"), parse(span_end + "+00:00")) for span_start, span_end in rows])
 
 
 class BusySource(Protocol):
