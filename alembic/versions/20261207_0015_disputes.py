@@ -2,7 +2,7 @@
 evidence deadline, outcome and the recovery of the disputed amount from the builder.
 
 Revision ID: 0015
-Revises: 0016
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0016"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

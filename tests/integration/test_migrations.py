@@ -414,7 +414,7 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
         assert "invite_uid" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
 
 
-def test_0014_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> None:
+def test_0013_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> None:
     """`booking.client_hour12` is added in place (SQLite's overlap triggers stay); bookings made before it read
     as before (NULL: a 24-hour clock); the downgrade drops it."""
     from datetime import datetime, timedelta, timezone

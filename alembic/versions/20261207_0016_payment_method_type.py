@@ -1,7 +1,7 @@
 """How each payment was paid: `payment.payment_method_type` (card, apple_pay, google_pay, paypal, sepa_debit,
 bacs_debit, other), recorded from Stripe's charge, shown in the workspace.
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0017"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

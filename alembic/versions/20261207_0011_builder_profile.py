@@ -1,7 +1,7 @@
 """The builder's profile: the photo (processed bytes, served to every worker from the database) and the
 old public slugs, which keep redirecting to the builder's page and can't be taken by anyone else.
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07
 """
@@ -15,7 +15,7 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0013"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

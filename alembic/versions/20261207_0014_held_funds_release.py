@@ -2,8 +2,8 @@
 were not enabled yet) names the transfer that paid the builder's share out once they were
 (`payment.release_transfer_id`, unique: one release per payment), and when.
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0014"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The client's 12/24-hour choice travels with the booking: `booking.client_hour12` (NULL for bookings made
 before it was kept: they read on a 24-hour clock, as before).
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0014"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
