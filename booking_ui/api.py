@@ -376,7 +376,12 @@ def _origin_of(url: str) -> str:
         return ""
     default = {"http": 80, "https": 443}.get(parts.scheme)
     port = f":{number}" if number and number != default else ""
-    return f"{parts.scheme}://{parts.hostname}{port}".lower()
+    # One machine's own names are one origin (the run command prints 127.0.0.1; PUBLIC_URL says localhost).
+    host = "localhost" if parts.hostname.lower() in LOOPBACK_NAMES else parts.hostname
+    return f"{parts.scheme}://{host}{port}".lower()
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def same_site_request(request: Request, public_url: str) -> bool:

@@ -138,6 +138,8 @@ def test_the_sign_in_page_shows_the_endpoints_messages(engine):
     {"Origin": "https://evil.example"},
     {"Origin": "null", "Referer": "https://evil.example/login"},
     {"Origin": "http://localhost:3001"},  # another port is another origin
+    {"Origin": "https://127.0.0.1:3000"},  # another scheme too
+    {"Origin": "http://127.0.0.2:3000"},  # and another address
     {},  # neither Origin nor Referer
 ])
 def test_a_sign_in_from_another_site_is_refused(engine, ada, throttle, headers):
@@ -147,6 +149,14 @@ def test_a_sign_in_from_another_site_is_refused(engine, ada, throttle, headers):
     assert response.status_code == 403 and "set-cookie" not in response.headers
     with session_scope(engine) as session:
         assert not session.exec(select(AuthSession)).all()
+
+
+def test_the_address_the_run_command_prints_is_the_same_origin_as_localhost(engine, ada, throttle):
+    # `make run` prints http://127.0.0.1:3000 while PUBLIC_URL says http://localhost:3000: one machine.
+    assert ORIGIN == "http://localhost:3000"
+    with TestClient(api.build_api(), base_url=ORIGIN, headers={"Origin": "http://127.0.0.1:3000"},
+                    follow_redirects=False) as client:
+        assert http_sign_in(client, EMAIL).headers["location"] == routes.ADMIN
 
 
 def test_a_same_origin_referer_is_enough_when_there_is_no_origin(engine, ada, throttle):
