@@ -80,3 +80,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((rank for name, rank in _TIER_ORDER.items() if name in parts), 1)
 
     items.sort(key=tier)  # stable: keeps file order within a tier
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under `pytest -n` (scripts/test.sh), each database's browser tests run as one group on one
+    worker: the production build for that database is made once, and the two builds run side by side."""
+    if "e2e" in item.path.parts:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("e2e_database_url", "any") if callspec else "any"
+        item.add_marker(pytest.mark.xdist_group(f"e2e-{backend}"))
