@@ -28,7 +28,7 @@ from booking.client import (
     reschedule,
     reschedule_year_ok,
 )
-from booking.core import database_reachable, get_settings, session_scope, utcnow
+from booking.core import WebhookProcessing, database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
 from booking.lifecycle import (
     CheckoutStarted,
@@ -301,7 +301,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     payload = await request.body()  # the raw bytes Stripe signed (at most 1 MiB: booking_ui/middleware.py)
     signature = request.headers.get("stripe-signature")
     # WEBHOOK_PROCESSING=worker: answer once stored, the job worker applies it (booking/events/processor.py).
-    receive = accept_webhook if get_settings().webhook_processing == "worker" else handle_webhook
+    receive = accept_webhook if get_settings().webhook_processing is WebhookProcessing.WORKER else handle_webhook
     result = await run_in_threadpool(
         lambda: receive(engine=deps.engine(), gateway=deps.gateway(), payload=payload, signature=signature)
     )

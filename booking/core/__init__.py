@@ -12,7 +12,7 @@
 Everything above imports from here; this package imports nothing else of `booking`.
 """
 
-from booking.core.config import get_settings
+from booking.core.config import DisputeRecoveryPolicy, WebhookProcessing, get_settings
 from booking.core.db import database_reachable, engine_for, session_scope
 from booking.core.models import REFUND_REASONS, AuditEntry, Builder, SessionType, StripeEvent, UserRole, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
@@ -37,6 +37,8 @@ from booking.core.time import (
 from booking.core.zones import ZoneChoice, canonical_zone_or_utc, zone_choices, zone_label
 
 __all__ = [
+    "DisputeRecoveryPolicy",
+    "WebhookProcessing",
     "DEFAULT_LOCALE",
     "UnknownZone",
     "canonical_zone",

@@ -10,9 +10,9 @@ import os
 import re
 import secrets
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
@@ -20,6 +20,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///booking.db"
 MIN_HOLD_MINUTES = 30  # Stripe refuses a Checkout Session that expires sooner than 30 minutes.
+
+
+class WebhookProcessing(StrEnum):
+    INLINE = "inline"  # each event is applied before the webhook is answered
+    WORKER = "worker"  # answered once stored; the job worker applies it
+
+
+class DisputeRecoveryPolicy(StrEnum):
+    REVERSE_TRANSFER = "reverse_transfer"  # take a lost dispute's amount back from the builder
+    PLATFORM_ABSORBS = "platform_absorbs"  # the platform bears it
 
 
 class SettingsError(RuntimeError):
@@ -52,7 +62,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(30.0, validation_alias="SWEEP_INTERVAL_SECONDS")
     # Webhooks: "inline" applies each event before answering; "worker" answers once the event is stored
     # and the job worker applies it (booking/events/processor.py), every WEBHOOK_WORKER_INTERVAL_SECONDS.
-    webhook_processing: Literal["inline", "worker"] = Field("inline", validation_alias="WEBHOOK_PROCESSING")
+    webhook_processing: WebhookProcessing = Field(WebhookProcessing.INLINE, validation_alias="WEBHOOK_PROCESSING")
     webhook_worker_interval_seconds: float = Field(0.25, gt=0, validation_alias="WEBHOOK_WORKER_INTERVAL_SECONDS")
     notification_interval_seconds: float = Field(5.0, validation_alias="NOTIFICATION_INTERVAL_SECONDS")
     platform_name: str = Field("Book a builder", validation_alias="PLATFORM_NAME")
@@ -78,8 +88,8 @@ class Settings(BaseSettings):
     # A disputed payment's amount comes out of the platform's balance. reverse_transfer: take it back from
     # the builder (a reversal of their transfer; paid back with a new transfer if the dispute is won).
     # platform_absorbs: the platform bears it. Stripe's dispute fee is always the platform's.
-    dispute_recovery: Literal["reverse_transfer", "platform_absorbs"] = Field(
-        "reverse_transfer", validation_alias="DISPUTE_RECOVERY")
+    dispute_recovery: DisputeRecoveryPolicy = Field(
+        DisputeRecoveryPolicy.REVERSE_TRANSFER, validation_alias="DISPUTE_RECOVERY")
     # Bank debits (SEPA, Bacs) settle days after Checkout: offered only for sessions starting at least this
     # many hours ahead (else excluded from the Checkout Session: excluded_payment_method_types).
     delayed_payment_min_lead_hours: int = Field(72, ge=0, le=24 * 365,

@@ -33,7 +33,7 @@ from booking.core.db import session_scope
 from booking.core.models import Booking, BookingStatus, EventStatus, Payment, PaymentStatus, StripeEvent, utcnow
 from booking.core.models import Refund as RefundRow
 from booking.core.time import format_money
-from booking.events.webhooks import HANDLERS, ingest_event
+from booking.events.webhooks import HANDLERS, Ingested, ingest_event
 from booking.lifecycle.checkout import (
     FulfilmentState,
     booking_id_of,
@@ -184,10 +184,10 @@ def _apply_unprocessed_events(*, engine: Engine, gateway: PaymentGateway, stripe
         if event["id"] in done:
             continue
         outcome = ingest_event(engine=engine, gateway=gateway, event=event, source=SOURCE)
-        if outcome == "failed":
+        if outcome is Ingested.FAILED:
             report.events_failed += 1
             report.problems.append(f"event {event['id']} ({event['type']}) failed: see the webhook log")
-        elif outcome != "duplicate":  # a delivery processed it meanwhile
+        elif outcome is Ingested.APPLIED:  # else a delivery processed it meanwhile
             report.events_applied += 1
         done.add(event["id"])
 

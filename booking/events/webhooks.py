@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -510,10 +511,18 @@ def replay_event(*, engine: Engine, gateway: PaymentGateway, event_id: str) -> s
     return outcome or ""
 
 
-def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any], source: str) -> str:
+class Ingested(StrEnum):
+    """What `ingest_event` did with an event fetched from Stripe."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # stored or processed already (a delivery got there first)
+    FAILED = "failed"  # its handler raised; the error is kept on the event's row
+
+
+def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, Any], source: str) -> Ingested:
     """Apply an event fetched from Stripe rather than delivered (reconcile), on the webhook's own path:
     stored once by its id (marked with `source`), dispatched only if never processed, a handler error
-    kept on the row. Returns "duplicate", "failed" or the handler's outcome."""
+    kept on the row. The handler's own outcome is logged, as for a delivery."""
     payload = json.dumps(event, separators=(",", ":")).encode("utf-8")
     with session_scope(engine) as session:
         if session.get(StripeEvent, event["id"]) is None:
@@ -525,10 +534,12 @@ def ingest_event(*, engine: Engine, gateway: PaymentGateway, event: dict[str, An
             except sa.exc.IntegrityError:  # a delivery of the same event stored it meanwhile
                 pass
     if not _store_event(engine, event, payload):
-        return "duplicate"
+        return Ingested.DUPLICATE
     try:
-        return apply_event(engine=engine, gateway=gateway, event=event) or ""
+        outcome = apply_event(engine=engine, gateway=gateway, event=event)
     except Exception as exc:
         _record_failure(engine, event["id"], exc)
         log.exception("%s event %s (%s) failed", source, event["id"], event["type"])
-        return "failed"
+        return Ingested.FAILED
+    log.info("%s event %s %s: %s", source, event["id"], event["type"], outcome)
+    return Ingested.APPLIED

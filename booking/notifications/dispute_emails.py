@@ -17,7 +17,7 @@ from booking.core.models import Builder, Notification, UserAccount, UserRole
 from booking.core.time import format_datetime, format_money, zone_or_utc
 from booking.notifications.ics import site_domain
 from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
-from booking.notifications.templates import NotificationKind, RenderedEmail
+from booking.notifications.templates import NotificationKind, RecipientRole, RenderedEmail
 
 DISPUTE_OPENED = "dispute_opened"
 
@@ -32,7 +32,7 @@ class DisputeFacts:
     service_start: str  # ISO, UTC
     builder_name: str
     recipient_name: str
-    recipient_role: str  # "builder" or "admin"
+    recipient_role: RecipientRole  # builder or admin
     recipient_time_zone: str
     amount: int
     currency: str
@@ -48,7 +48,8 @@ class DisputeFacts:
     def from_json(cls, payload: str) -> DisputeFacts:
         data = json.loads(payload)
         known = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        facts = {key: value for key, value in data.items() if key in known}
+        return cls(**{**facts, "recipient_role": RecipientRole(facts["recipient_role"])})
 
 
 def _when(iso: str, zone_name: str) -> str:
@@ -61,7 +62,7 @@ def _when(iso: str, zone_name: str) -> str:
 def render_dispute_email(facts: DisputeFacts) -> RenderedEmail:
     money = format_money(facts.amount, facts.currency)
     deadline = _when(facts.due_by, facts.recipient_time_zone)
-    if facts.recipient_role == "builder":
+    if facts.recipient_role == RecipientRole.BUILDER:
         subject = f"A payment of {money} was disputed: evidence due {deadline}"
         paragraphs = [f"A client disputed a payment of {money} with their card issuer.",
                       "Open the Disputes page to send evidence from your records before the deadline. Without "
@@ -114,8 +115,8 @@ def queue_dispute_opened(*, session: Session, dispute_id: str, booking_id: str, 
 
     admins = session.exec(select(UserAccount).where(UserAccount.role == UserRole.ADMIN,
                                                     UserAccount.active.is_(True))).all()
-    recipients = [("builder", builder.email, builder.name, builder.time_zone)]
-    recipients += [("admin", admin.email, "admin", "UTC") for admin in admins]
+    recipients = [(RecipientRole.BUILDER, builder.email, builder.name, builder.time_zone)]
+    recipients += [(RecipientRole.ADMIN, admin.email, "admin", "UTC") for admin in admins]
     added = []
     for role, email, name, zone_name in recipients:
         facts = DisputeFacts(

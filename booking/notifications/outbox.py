@@ -276,7 +276,8 @@ def queue_payout_failed(*, session: Session, payout: Payout, builder: Builder, p
     domain = site_domain(get_settings().public_url)
     admins = session.exec(select(UserAccount).where(UserAccount.role == UserRole.ADMIN,
                                                     UserAccount.active.is_(True))).all()
-    recipients = [("builder", builder.email, builder.name)] + [("admin", admin.email, "admin") for admin in admins]
+    recipients = [(RecipientRole.BUILDER, builder.email, builder.name)]
+    recipients += [(RecipientRole.ADMIN, admin.email, "admin") for admin in admins]
     added = []
     for role, email, name in recipients:
         facts = PayoutFacts(payout_id=payout.stripe_payout_id, builder_name=builder.name, recipient_name=name,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from booking.core.models import BookingStatus
 from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
 from booking.core.zones import friendly_zone_name
 from booking.notifications.ics import booking_reference, booking_uid, one_line
@@ -35,6 +36,7 @@ class NotificationKind(StrEnum):
 class RecipientRole(StrEnum):
     CLIENT = "client"
     BUILDER = "builder"
+    ADMIN = "admin"  # a platform admin (payout and dispute emails)
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,7 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     _require_client(role, NotificationKind.PAYMENT_FAILED)
     paragraphs = ["Your payment for this session didn't go through, so nothing was charged."]
     link = None
-    still_held = facts.booking_status in ("", "pending") and facts.hold_expires_at is not None
+    still_held = facts.booking_status in ("", BookingStatus.PENDING) and facts.hold_expires_at is not None
     if still_held:
         held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts), _hour12(role, facts))
         paragraphs.append(
@@ -324,7 +326,7 @@ def _refunded(role: RecipientRole, facts: BookingFacts) -> _Draft:
             f"We've refunded {refunded} of the {_price(facts)} you paid for this session.",
             "Depending on your bank, it can take 5–10 business days to appear on your statement.",
         ]
-    if facts.booking_status == "cancelled":
+    if facts.booking_status == BookingStatus.CANCELLED:
         paragraphs.append("The booking is cancelled.")
     details = [*_session_details(role, facts), ("Paid", _price(facts)), ("Refunded", refunded)]
     if facts.reason:
@@ -477,7 +479,7 @@ class PayoutFacts:
     payout_id: str
     builder_name: str
     recipient_name: str
-    recipient_role: str  # "builder" or "admin"
+    recipient_role: RecipientRole  # builder or admin
     amount: int
     currency: str
     failure_code: str = ""
@@ -492,7 +494,8 @@ class PayoutFacts:
     def from_json(cls, payload: str) -> PayoutFacts:
         data = json.loads(payload)
         known = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        facts = {key: value for key, value in data.items() if key in known}
+        return cls(**{**facts, "recipient_role": RecipientRole(facts["recipient_role"])})
 
 
 def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> RenderedEmail:
@@ -500,7 +503,7 @@ def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> 
         raise ValueError(f"{kind} is not a payout email")
     money = format_money(facts.amount, facts.currency)
     builder = _one_line(facts.builder_name)
-    if facts.recipient_role == "builder":
+    if facts.recipient_role == RecipientRole.BUILDER:
         subject = f"Payout failed: {money} didn't reach your bank"
         paragraphs = [f"Stripe couldn't pay {money} out to your bank account. The money is back in your "
                       "Stripe balance: nothing is lost.",

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from booking.core.config import Settings, SettingsError, get_settings
+from booking.core.config import Settings, SettingsError, WebhookProcessing, get_settings
 from booking.core.db import engine_for
 from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
@@ -137,7 +137,7 @@ JOBS: tuple[Job, ...] = (
     Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
     Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
-        enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
+        enabled=lambda s: s.webhook_processing is WebhookProcessing.WORKER, again_when_busy=True),
 )
 
 

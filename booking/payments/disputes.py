@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.config import DisputeRecoveryPolicy
 from booking.core.db import session_scope
 from booking.core.models import (
     AuditEntry,
@@ -56,8 +57,6 @@ log = logging.getLogger(__name__)
 
 RECOVERIES_DUE = "disputes.recoveries_due"  # session.info: dispute rows whose recovery is to be sent now
 
-REVERSE_TRANSFER = "reverse_transfer"
-PLATFORM_ABSORBS = "platform_absorbs"
 
 OPEN_STATUSES = (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE)
 REVIEW_STATUSES = (DisputeStatus.UNDER_REVIEW, DisputeStatus.WARNING_UNDER_REVIEW)
@@ -135,7 +134,7 @@ class Recorded:
 
 
 def record_dispute(*, session: Session, booking: Booking, payment: Payment, dispute: dict[str, Any],
-                   recovery_setting: str, observed_at: datetime | None = None, disputes_url: str = "",
+                   recovery_setting: DisputeRecoveryPolicy, observed_at: datetime | None = None, disputes_url: str = "",
                    public_url: str = "") -> Recorded:
     """Apply what a `charge.dispute.*` event's dispute object says. Idempotent; the caller commits."""
     now = observed_at or utcnow()
@@ -201,14 +200,14 @@ def _id_of(value: Any) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
-def _decide_recovery(*, row: Dispute, payment: Payment, withdrawn: bool, setting: str) -> None:
+def _decide_recovery(*, row: Dispute, payment: Payment, withdrawn: bool, setting: DisputeRecoveryPolicy) -> None:
     """Forward only: none → requested | absorbed; requested → none (won before it was sent);
     recovered → return_requested (won)."""
     status = DisputeStatus(row.status)
     recovery = DisputeRecovery(row.recovery)
     if recovery == DisputeRecovery.NONE and withdrawn and status != DisputeStatus.WON \
             and payment.destination_account_id:
-        if setting == PLATFORM_ABSORBS:
+        if setting is DisputeRecoveryPolicy.PLATFORM_ABSORBS:
             row.recovery = DisputeRecovery.ABSORBED
         else:
             row.recovery = DisputeRecovery.REQUESTED

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
+from booking.core.config import DisputeRecoveryPolicy
 from booking.core.models import Booking, MovementKind, Payment, PaymentStatus
 from booking.payments import disputes, movements
 from booking.payments.ledger import current_payment
@@ -65,7 +66,7 @@ def snapshots(*, dispute_id: str, amount: int, fee: int, won: bool, submitted: b
     fee_percent=st.integers(min_value=0, max_value=30),
     dispute_fee=st.sampled_from([1500, 2000]),
     destination=st.booleans(),
-    recovery=st.sampled_from([disputes.REVERSE_TRANSFER, disputes.PLATFORM_ABSORBS]),
+    recovery=st.sampled_from(list(DisputeRecoveryPolicy)),
     won=st.booleans(),
     data=st.data(),
 )
@@ -119,7 +120,7 @@ def test_the_journal_of_a_disputed_payment_balances(engine, amount, fee_percent,
     assert movements.total(rows, MovementKind.DISPUTE_FEE) == dispute_fee  # once, whatever the repeats
     assert back == (0 if won else amount)
     share = amount - application_fee if destination else 0
-    taken_back = amount if destination and recovery == disputes.REVERSE_TRANSFER and not won else 0
+    taken_back = amount if destination and recovery is DisputeRecoveryPolicy.REVERSE_TRANSFER and not won else 0
     assert held.builder == share - taken_back
     # The platform bears the dispute fee, and the disputed amount unless it was taken back or won.
     assert held.stripe == amount // 50 + dispute_fee
