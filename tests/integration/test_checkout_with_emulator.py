@@ -13,23 +13,11 @@ from booking.core.config import load_settings
 from booking.core.models import Booking, BookingStatus
 from booking.lifecycle import checkout as payments
 from booking.payments.gateway import PaymentProviderError, StripeGateway
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support.ledger import money
 from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_integration", webhook_secret=WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture

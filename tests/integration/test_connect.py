@@ -50,7 +50,6 @@ from booking.payments.gateway import (
     checkout_params,
 )
 from booking_ui import api, deps
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
@@ -504,11 +503,6 @@ def test_requirement_names_in_words():
 
 
 # --- through the Stripe emulator (the official SDK against its Connect endpoints) ------------------------
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
 
 
 @pytest.fixture

@@ -23,27 +23,13 @@ from booking.core.models import (
 )
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
-from booking.payments.gateway import StripeGateway
 from booking.workspace.bookings import BookingQuery, display_status, list_bookings
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.ledger import money
-from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
 SEPA_OK_LATER, SEPA_FAILS_LATER = "AT321904300235473204", "AT051904300235473205"
-
-
-@pytest.fixture
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_integration", webhook_secret=WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture

@@ -30,9 +30,7 @@ from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.notifications.outbox import build_message
 from booking.payments import connect, disputes, movements
-from booking.payments.gateway import StripeGateway
 from booking.workspace import booking_detail
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
@@ -43,21 +41,10 @@ WEEK = 7 * 24 * 3600
 RETURN_URL, REFRESH_URL = "https://book.example/admin/payouts/return", "https://book.example/admin/payouts/refresh"
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
 def fresh_emulator(emulator):
     emulator.emulator.reset()  # its clock back to now, no objects
     yield
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_disputes", webhook_secret=se.WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture

@@ -42,12 +42,6 @@ CHECKOUT_PATH = "/v1/checkout/sessions"
 CLIENT_TIMEOUT = 0.5  # seconds: the injected timeouts hold their answer longer
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
-
-
 @pytest.fixture
 def stripe_http(emulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.url, timeout=10) as http:

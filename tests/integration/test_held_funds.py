@@ -7,7 +7,6 @@ account.updated; a refund after the release takes the builder's share back."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 import stripe
@@ -18,18 +17,11 @@ from booking.core.models import UserAccount, UserRole
 from booking.payments import connect, release
 from booking.payments.gateway import BalanceAmount, ConnectedBalance
 from stripe_emulator.core import fees
-from stripe_emulator.server import EmulatorServer
 from tests.support import money_flows as flows
 from tests.support.admin_states import make_user
 from tests.support.money_flows import SETTINGS
 
 GBP_FEE_5000 = fees.standard("US").fee(5000, "gbp")  # the emulator's default schedule: 2.9 % + 20p
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(webhook_url=None, webhook_secret=flows.se.WEBHOOK_SECRET) as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ transactions (the builder's account, the platform's balance, Stripe's fees)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking.payments import release
-from stripe_emulator.server import EmulatorServer
 from tests.support import money_flows as flows
 from tests.support.money_flows import SETTINGS
 
@@ -26,12 +22,6 @@ STEPS = st.lists(st.one_of(st.tuples(st.just("refund"), st.integers(min_value=1,
                            st.tuples(st.just("refund_all"), st.none()),
                            st.tuples(st.just("release"), st.none())), max_size=3)
 PAYMENTS = st.lists(st.tuples(st.booleans(), STEPS), min_size=1, max_size=3)  # (taken before onboarding?, steps)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(webhook_url=None, webhook_secret=flows.se.WEBHOOK_SECRET) as server:
-        yield server
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -105,12 +105,6 @@ class Seen:
     start_time: datetime
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
-
-
 @pytest.fixture
 def app_settings(engine, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", SECRET)  # the manage links

@@ -38,7 +38,6 @@ from booking.payments.gateway import PaymentProviderError, StripeGateway
 from booking.scheduling import slots
 from booking.scheduling.availability import END_OF_DAY
 from booking_ui import routes
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.ledger import money
@@ -47,17 +46,6 @@ PUBLIC_URL = "https://book.example"
 SETTINGS = load_settings(PUBLIC_URL=PUBLIC_URL, HOLD_MINUTES=30)
 CLIENT_EMAIL = "ann@example.com"
 SECRET = "manage-test-secret-" + "s" * 40
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_manage", webhook_secret=se.WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ from booking.core.models import (
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.payments.gateway import StripeGateway
-from stripe_emulator.server import EmulatorServer
 from tests.factories import hold_session_id, make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
@@ -293,12 +292,6 @@ def test_the_automatic_late_payment_refund_gets_a_system_row(engine, gateway, se
 
 
 # --- through the emulator: a real decline, then a real payment --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
 
 
 def emulator_events(emulator, *, about: set[str]) -> list[dict]:

@@ -27,24 +27,11 @@ from booking.payments import movements
 from booking.payments.gateway import StripeGateway, gateway_from_settings
 from booking.scheduling.availability import END_OF_DAY
 from stripe_emulator.core.cards import REFUND_SETTLE_SECONDS
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30)
 CLIENT, BUILDER = "ann@example.com", "ada@builder.test"
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    emulator.emulator.reset()
-    return StripeGateway(secret_key="sk_test_receipts", webhook_secret=se.WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture(autouse=True)

@@ -25,8 +25,7 @@ from booking.core.models import (
 )
 from booking.events.reconcile import MismatchKind, format_report, parse_since, reconcile
 from booking.lifecycle import checkout as payments
-from booking.payments.gateway import CheckoutSession, PaymentIntentRecord, Refund, StripeGateway
-from stripe_emulator.server import EmulatorServer
+from booking.payments.gateway import CheckoutSession, PaymentIntentRecord, Refund
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support.fake_gateway import FakeGateway
 from tests.support.ledger import money
@@ -34,17 +33,6 @@ from tests.support.stripe_events import WEBHOOK_SECRET
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example")
 WEEK = timedelta(days=7)
-
-
-@pytest.fixture
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_reconcile", webhook_secret=WEBHOOK_SECRET, api_base=emulator.url)
 
 
 @pytest.fixture

@@ -15,15 +15,8 @@ from booking.core.config import get_settings
 from booking.core.models import Booking, BookingStatus
 from booking.payments.gateway import StripeGateway
 from booking_ui import api, deps
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support.stripe_events import WEBHOOK_SECRET
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from booking.core.models import (
 from booking_ui import routes
 from booking_ui.admin import pages as admin_pages
 from booking_ui.admin.base import SESSION_COOKIE, AdminState
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_client, make_session_type
 from tests.support.admin_states import PASSWORD, call, make_user, redirect_path, state_of, token_for
 from tests.support.stripe_events import WEBHOOK_SECRET
@@ -126,12 +125,6 @@ def test_every_admin_page_runs_the_guard_on_load():
 
 
 # --- the world: an owner, another builder, a platform admin ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
 
 
 @pytest.fixture

@@ -31,8 +31,6 @@ from booking.core.models import (
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import refunds
-from booking.payments.gateway import StripeGateway
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
@@ -40,17 +38,6 @@ from tests.support.ledger import money
 
 SETTINGS = load_settings(PUBLIC_URL="https://book.example", HOLD_MINUTES=30)
 CLIENT_EMAIL = "ann@example.com"
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=se.WEBHOOK_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def gateway(emulator) -> StripeGateway:
-    return StripeGateway(secret_key="sk_test_refunds", webhook_secret=se.WEBHOOK_SECRET, api_base=emulator.url)
 
 
 def actor_for(engine, user_id: int) -> Actor:

@@ -19,7 +19,6 @@ from booking.workspace.session_types import SessionTypeConflict, parse_form, syn
 from booking_ui import deps
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.session_types import SessionTypesState
-from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import call, make_user, state_of, token_for
 from tests.support.fake_gateway import FakeGateway
@@ -28,12 +27,6 @@ from tests.support.stripe_events import WEBHOOK_SECRET
 CHECKOUT_SETTINGS = load_settings(PUBLIC_URL="https://book.example")
 FORM = {"name": "1:1 call", "description": "A focused hour.", "duration_minutes": "60", "price": "50.00",
         "currency": "gbp", "location": "https://meet.example/ada"}
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with EmulatorServer(webhook_url=None, webhook_secret=WEBHOOK_SECRET) as server:
-        yield server
 
 
 @pytest.fixture
