@@ -1,24 +1,23 @@
 """What blocks a builder's time: confirmed bookings and holds that are unexpired or still paying, and
-spans from any other registered source (an external calendar's events, expanded up front).
+spans from other busy sources (the builder's external calendars' events, expanded when they were synced).
 
 Slot search asks `busy_spans` (bookings, with their ids so a booking being moved can be left out) and
-`other_busy_spans` (every registered source). A source is registered once at start-up with
-`register_busy_source(name, source)`; it is called with the session, the builder and the range, and
-returns `(start, end)` pairs of aware datetimes (recurrences already expanded, as plain spans). A layer
-above this one (external calendars) plugs in here without the scheduling layer importing it.
+`other_busy_spans` over an explicit list of sources, `DEFAULT_BUSY_SOURCES` unless the caller passes its
+own (tests, benchmarks). A source is called with the session, the builder and the range, and returns
+`(start, end)` pairs of aware datetimes (recurrences already expanded, as plain spans).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, Payment, PaymentStatus
+from booking.core.models import Booking, BookingStatus, ExternalBusyInterval, Payment, PaymentStatus
 from booking.scheduling.availability import UtcSpans, utc_spans
 
 
@@ -89,22 +88,34 @@ class BusySource(Protocol):
                  end: datetime) -> Iterable[tuple[datetime, datetime]]: ...
 
 
-_sources: dict[str, BusySource] = {}
+@functools.cache
+def _external_query(dialect: str) -> sa.Select:
+    span = ExternalBusyInterval
+    return (sa.select(_utc_text(span.start_time, dialect), _utc_text(span.end_time, dialect))
+            .where(span.builder_id == sa.bindparam("builder_id"), span.start_time < sa.bindparam("end"),
+                   span.end_time > sa.bindparam("start")))
 
 
-def register_busy_source(name: str, source: BusySource) -> None:
-    """Make `source`'s spans block slots (replaces an earlier source of the same name)."""
-    _sources[name] = source
+def external_calendar_spans(*, session: Session, builder_id: int, start: datetime,
+                            end: datetime) -> UtcSpans:
+    """The builder's external calendars' busy spans overlapping [start, end), as stored by their last sync
+    (booking.scheduling.external_calendars): read as UTC text, like `busy_spans`."""
+    rows = session.connection().execute(_external_query(session.get_bind().dialect.name),
+                                        {"builder_id": builder_id, "start": start, "end": end}).all()
+    parse = datetime.fromisoformat
+    return UtcSpans([(parse(span_start + "+00:00"), parse(span_end + "+00:00")) for span_start, span_end in rows])
 
 
-def unregister_busy_source(name: str) -> None:
-    _sources.pop(name, None)
+DEFAULT_BUSY_SOURCES: tuple[BusySource, ...] = (external_calendar_spans,)
 
 
-def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime) -> UtcSpans:
-    """Every registered source's spans for one builder that may overlap [start, end), checked aware and
-    converted to UTC here (a source that hands over naive times fails loudly, not silently off by hours)."""
+def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime,
+                     sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> UtcSpans:
+    """Every source's spans for one builder that may overlap [start, end). Spans that are not already
+    `UtcSpans` are checked aware and converted to UTC here (a source that hands over naive times fails
+    loudly, not silently off by hours)."""
     spans = UtcSpans()
-    for source in list(_sources.values()):
-        spans.extend(utc_spans(source(session=session, builder_id=builder_id, start=start, end=end)))
+    for source in sources:
+        found = source(session=session, builder_id=builder_id, start=start, end=end)
+        spans.extend(found if isinstance(found, UtcSpans) else utc_spans(found))
     return spans

@@ -12,6 +12,7 @@ What blocks and what doesn't (the cases calendar users report broken elsewhere):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import icalendar
@@ -62,10 +63,11 @@ def parse_calendar(data: bytes | str) -> icalendar.Calendar:
 
 
 def busy_spans_from_calendars(calendars: list[icalendar.Calendar], *, time_zone: str, start: datetime,
-                              end: datetime) -> list[Span]:
+                              end: datetime, skip_uid: Callable[[str], bool] | None = None) -> list[Span]:
     """Every blocking instance overlapping [start, end) of the given calendars, as sorted UTC spans.
 
-    `time_zone` is the builder's: floating times and all-day events are read in it."""
+    `time_zone` is the builder's: floating times and all-day events are read in it. Events whose UID
+    `skip_uid` accepts are left out (our own write-back)."""
     local_zone = zone(time_zone)
     spans: set[Span] = set()
     for calendar in calendars:
@@ -77,6 +79,8 @@ def busy_spans_from_calendars(calendars: list[icalendar.Calendar], *, time_zone:
         for event in instances:
             if "DTSTART" not in event or not _blocks(event):
                 continue
+            if skip_uid is not None and skip_uid(str(event.get("UID", ""))):
+                continue
             raw_start = event["DTSTART"].dt
             span_start = _instant(raw_start, local_zone)
             span_end = _instant(_end_value(event, raw_start), local_zone)
@@ -85,6 +89,8 @@ def busy_spans_from_calendars(calendars: list[icalendar.Calendar], *, time_zone:
     return sorted(spans)
 
 
-def busy_spans_from_ics(data: bytes | str, *, time_zone: str, start: datetime, end: datetime) -> list[Span]:
+def busy_spans_from_ics(data: bytes | str, *, time_zone: str, start: datetime, end: datetime,
+                        skip_uid: Callable[[str], bool] | None = None) -> list[Span]:
     """The busy spans of one ICS document (a feed's body)."""
-    return busy_spans_from_calendars([parse_calendar(data)], time_zone=time_zone, start=start, end=end)
+    return busy_spans_from_calendars([parse_calendar(data)], time_zone=time_zone, start=start, end=end,
+                                     skip_uid=skip_uid)
