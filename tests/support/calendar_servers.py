@@ -85,7 +85,7 @@ class IcsFeed:
         feed = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 feed._answer(self)
 
             def log_message(self, *_args) -> None:
