@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("last_error", _text(length=500), nullable=True),
         sa.Column("last_error_at", _time(), nullable=True),
         sa.Column("next_sync_at", _time(), nullable=False),
+        sa.Column("spans_version", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("created_at", _time(), nullable=False),
         sa.ForeignKeyConstraint(["builder_id"], ["builder.id"]),
         sa.PrimaryKeyConstraint("id"),

@@ -719,6 +719,9 @@ class ExternalCalendar(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = None
     next_sync_at: datetime = Field(default_factory=utcnow, index=True)
+    # Raised each time a sync replaces the stored spans: slot search keeps a builder's spans in memory
+    # under their calendars' versions (booking.scheduling.busy), so it reads them once per change.
+    spans_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -236,6 +236,7 @@ def sync_one(*, engine: Engine, job: _Job, policy: FetchPolicy, now: datetime) -
             return 0
         if spans is not None:
             session.execute(sa.delete(ExternalBusyInterval).where(ExternalBusyInterval.calendar_id == job.id))
+            calendar.spans_version += 1
             if spans:
                 session.execute(sa.insert(ExternalBusyInterval), [
                     {"calendar_id": job.id, "builder_id": job.builder_id, "start_time": s, "end_time": e}
