@@ -7,6 +7,7 @@ fetches a calendar: "Sync now" only moves it to the front of the job worker's qu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
@@ -54,7 +55,8 @@ def add_builder_calendar(*, session: Session, actor: Actor, builder_id: object, 
                             write_bookings=str(form.get("write_bookings") or "") in ("on", "true", "1"))
     audit.record(session=session, actor=actor, action="calendar.added", entity_type="external_calendar",
                  entity_id=calendar.id, builder_id=builder.id,
-                 after={"kind": calendar.kind.value, "url": calendar.url, "write_bookings": calendar.write_bookings})
+                 after={"kind": calendar.kind.value, "host": _host(calendar.url),
+                        "write_bookings": calendar.write_bookings})
     return calendar
 
 
@@ -63,8 +65,13 @@ def remove_builder_calendar(*, session: Session, actor: Actor, calendar_id: obje
     name, builder_id = calendar.name, calendar.builder_id
     remove_calendar(session=session, builder_id=builder_id, calendar_id=calendar.id)
     audit.record(session=session, actor=actor, action="calendar.removed", entity_type="external_calendar",
-                 entity_id=calendar_id, builder_id=builder_id, before={"url": calendar.url})
+                 entity_id=calendar_id, builder_id=builder_id, before={"host": _host(calendar.url)})
     return name
+
+
+def _host(url: str) -> str:
+    """What the audit log keeps of a calendar's address: a feed's address is itself a secret."""
+    return urlsplit(url).hostname or ""
 
 
 def sync_soon(*, session: Session, actor: Actor, calendar_id: object) -> str:
