@@ -51,7 +51,7 @@ def sign_in(page: Page, app_url: str, address: str) -> None:
     page.get_by_label("Email").fill(address)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signed-in-as")).to_contain_text(address)
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text(address, timeout=30_000)  # a loaded machine
 
 
 def add_calendar(page: Page, app_url: str, *, kind: str, url: str, username: str = "", password: str = "",
@@ -66,7 +66,7 @@ def add_calendar(page: Page, app_url: str, *, kind: str, url: str, username: str
     if write_bookings:
         page.get_by_label("Write confirmed bookings to this calendar (CalDAV only)").check()
     page.get_by_test_id("add-calendar").click()
-    expect(page.get_by_test_id("calendar-notice")).to_contain_text("Added")
+    expect(page.get_by_test_id("calendar-notice")).to_contain_text("Added", timeout=30_000)
 
 
 def slot_at(hours: float) -> datetime:
