@@ -67,14 +67,10 @@ def create_app():
         fake_gateway._ids = itertools.count(os.getpid() * 10_000_000)
         fake = FakeGateway(webhook_secret=os.environ["STRIPE_WEBHOOK_SECRET"])
         deps.gateway = lambda: fake
-    if os.environ.get("BENCH_SLOT_BUSY_FROM"):  # benchmarks/slot_search.py: the 500 other busy spans
-        from datetime import datetime
-
+    if os.environ.get("BENCH_SLOT_SEARCH_BEFORE"):  # benchmarks/slot_search.py: the "before" server
         from benchmarks import slot_search
 
-        slot_search.register_other_busy(datetime.fromisoformat(os.environ["BENCH_SLOT_BUSY_FROM"]))
-        if os.environ.get("BENCH_SLOT_SEARCH_BEFORE"):
-            slot_search.use_before_in_app()
+        slot_search.use_before_in_app()
     from booking_ui.booking_ui import app
 
     app.api_transformer.router.routes.insert(0, Route(BARE_WEBHOOK, bare_webhook, methods=["POST"]))

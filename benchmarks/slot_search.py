@@ -1,19 +1,20 @@
-"""Slot search: 60 days for a builder with 1,000 confirmed bookings and 500 other busy spans, before and
-after the steady-day fast path, in-process and through the API.
+"""Slot search: 60 days for a builder with 1,000 confirmed bookings and 500 external calendar events (a third
+of them weekly series), before and after the steady-day fast path, in-process and through the API.
 
     .venv/bin/python -m benchmarks.slot_search [--quick]
 
 The builder is open around the clock (UTC) with 60-minute sessions; the 1,000 confirmed bookings lie
-inside the searched 60 days (one every 80 minutes), so the search subtracts every one of them. 500 more
-busy spans stand in for external calendars' events (which do not exist yet): a third come from weekly
-recurrences expanded up front in Europe/London (across its DST change when the range holds one), the
-rest are one-off events. They reach the search the way external calendars will: a source registered
-with `booking.scheduling.busy.register_busy_source`. The viewer is in New York.
+inside the searched 60 days (one every 80 minutes), so the search subtracts every one of them. The 500
+events are an ICS feed served on 127.0.0.1 and synced the way the job worker does
+(`booking.scheduling.external_calendars`): 167 weekly series in Europe/London (expanded over the range,
+across its DST change when the range holds one) and 333 one-off events, stored as busy spans that slot
+search reads as its default busy source. The viewer is in New York.
 
 In-process: `slots.find_open_slots` in a fresh session each time. Through the API:
 `GET /api/session-types/{id}/slots?days=60` against the app under granian, one request at a time.
-"Before" is the per-candidate walk it replaced (tests/support/slots_reference.py), measured in the
-same run on the same data; through the API the app is started a second time with it in place.
+"Before" is the per-candidate walk it replaced (tests/support/slots_reference.py), handed the same
+stored spans, measured in the same run on the same data; through the API the app is started a second
+time with it in place.
 
 Goals (issue 17, item 8): median <= 5 ms in-process, <= 25 ms through the API.
 """
@@ -22,75 +23,83 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from benchmarks import _harness as h
 from benchmarks._load import build_request, closed_loop
-from booking.core.models import BookingStatus
-from booking.scheduling import busy, slots
+from booking.core.models import BookingStatus, CalendarKind, ExternalBusyInterval
+from booking.scheduling import add_calendar, slots
+from booking.scheduling.external_calendars import sync_calendar_now
+from booking.scheduling.safe_fetch import FetchPolicy
 
 DAYS = 60
 BOOKINGS = 1000
-OTHER_BUSY = 500
+EXTERNAL_EVENTS = 500
 ZONE = "America/New_York"
-SOURCE = "bench-calendar"
-# The app under granian registers the same spans when these are set (benchmarks/_asgi.py).
-ENV_FIRST = "BENCH_SLOT_BUSY_FROM"
+# The app under granian answers with the "before" path when this is set (benchmarks/_asgi.py).
 ENV_BEFORE = "BENCH_SLOT_SEARCH_BEFORE"
 
 
-def other_busy_spans(first: datetime) -> list[tuple[datetime, datetime]]:
-    """500 spans over the 60 days from `first`: a third from weekly recurrences (each event expanded to
-    its occurrences in its own zone, as recurring-ical-events will), the rest one-off; deterministic."""
+def external_calendar(first: datetime) -> bytes:
+    """500 events over the 60 days from `first`: a third weekly series (in Europe/London), the rest one-off;
+    deterministic."""
     rng = random.Random(17)
-    london = ZoneInfo("Europe/London")
-    spans: list[tuple[datetime, datetime]] = []
-    recurring = OTHER_BUSY // 3
-    while len(spans) < recurring:
-        local_start = datetime.combine(first.date() + timedelta(days=rng.randrange(7)),
-                                       datetime.min.time()).replace(hour=rng.randrange(7, 20),
-                                                                    minute=rng.choice((0, 15, 30, 45)))
-        length = timedelta(minutes=rng.choice((30, 45, 60, 90)))
-        for week in range(DAYS // 7 + 1):
-            if len(spans) == recurring:
-                break
-            start = (local_start + timedelta(weeks=week)).replace(tzinfo=london).astimezone(timezone.utc)
-            spans.append((start, start + length))
-    while len(spans) < OTHER_BUSY:
-        start = first + timedelta(minutes=15 * rng.randrange(DAYS * 96))
-        spans.append((start, start + timedelta(minutes=rng.choice((15, 30, 60, 120, 240)))))
-    return spans
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Bench//Slot search//EN"]
+    recurring = EXTERNAL_EVENTS // 3
+    for n in range(EXTERNAL_EVENTS):
+        length = rng.choice((30, 45, 60, 90)) if n < recurring else rng.choice((15, 30, 60, 120, 240))
+        if n < recurring:
+            local = datetime.combine(first.date() + timedelta(days=rng.randrange(7)), datetime.min.time()).replace(
+                hour=rng.randrange(7, 20), minute=rng.choice((0, 15, 30, 45)))
+            when = [f"DTSTART;TZID=Europe/London:{local:%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID=Europe/London:{local + timedelta(minutes=length):%Y%m%dT%H%M%S}",
+                    f"RRULE:FREQ=WEEKLY;COUNT={DAYS // 7 + 1}"]
+        else:
+            start = first + timedelta(minutes=15 * rng.randrange(DAYS * 96))
+            when = [f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{start + timedelta(minutes=length):%Y%m%dT%H%M%SZ}"]
+        lines += ["BEGIN:VEVENT", f"UID:bench-{n}@bench.example", "DTSTAMP:20261201T000000Z", "SUMMARY:Busy",
+                  *when, "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def register_other_busy(first: datetime) -> list[tuple[datetime, datetime]]:
-    """Register the 500 spans as a busy source (what an external calendar will do); returns them."""
-    spans = other_busy_spans(first)
+def sync_external_calendar(engine, builder_id: int, first: datetime) -> int:
+    """Serve the feed locally, add it to the builder and sync it once; returns the stored spans' count."""
+    from tests.support.calendar_servers import IcsFeed
 
-    def source(*, session, builder_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        return [(s, e) for s, e in spans if s < end and e > start]
+    with IcsFeed().serving() as feed:
+        feed.set_body(external_calendar(first), modified_at=time.time())
+        with Session(engine) as session:
+            calendar = add_calendar(session=session, builder_id=builder_id, kind=CalendarKind.ICS, url=feed.url)
+            session.commit()
+            calendar_id = calendar.id
+        assert sync_calendar_now(engine=engine, calendar_id=calendar_id,
+                                 policy=FetchPolicy(allow_private_networks=True))
+    return len(stored_spans(engine))
 
-    busy.register_busy_source(SOURCE, source)
-    return spans
+
+def stored_spans(engine) -> list[tuple[datetime, datetime]]:
+    with Session(engine) as session:
+        return [(row.start_time, row.end_time) for row in session.exec(select(ExternalBusyInterval)).all()]
 
 
 def use_before_in_app() -> None:
-    """In the app under granian: answer slot requests with the per-candidate walk (the "before" server)."""
-    from booking_ui import api
+    """In the app under granian: answer slot requests with the per-candidate walk (the "before" server),
+    handed the stored external spans directly (the old path read no external calendars)."""
+    from booking_ui import api, deps
     from tests.support.slots_reference import per_candidate_find_open_slots
 
-    spans = other_busy_spans(datetime.fromisoformat(os.environ[ENV_FIRST]))
-    busy.unregister_busy_source(SOURCE)  # the old path had no seam: it gets the spans directly
+    spans = stored_spans(deps.engine())
 
     def before(**kwargs):
-        return per_candidate_find_open_slots(other_busy=spans, **kwargs)
+        return per_candidate_find_open_slots(other_busy=spans, **{k: v for k, v in kwargs.items()
+                                                                   if k != "busy_sources"})
 
     api.find_open_slots = before
 
@@ -114,8 +123,8 @@ def _timed(search: Callable[[], int], runs: int, cpu: list[float]) -> list[float
     return samples
 
 
-def _api(url: str, session_type_id: int, from_day: date, first: datetime, runs: int, *, before: bool):
-    env = {ENV_FIRST: first.isoformat(), ENV_BEFORE: "1" if before else ""}
+def _api(url: str, session_type_id: int, from_day: date, runs: int, *, before: bool):
+    env = {ENV_BEFORE: "1" if before else ""}
     with h.app_server(url, extra_env=env, job_worker=False) as server:
         request = build_request("GET", f"/api/session-types/{session_type_id}/slots?from={from_day}"
                                 f"&days={DAYS}&tz={ZONE}", host=server.host)
@@ -134,7 +143,8 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
         h.seed_bookings(engine, builder_id=builder_id, session_type_id=session_type_id, count=BOOKINGS,
                         status=BookingStatus.CONFIRMED, first_start=first, step=timedelta(minutes=80),
                         prefix="slots")
-        spans = register_other_busy(first)
+        span_count = sync_external_calendar(engine, builder_id, first)
+        spans = stored_spans(engine)
         from_day = (now + timedelta(days=1)).date()
 
         def after() -> list:
@@ -158,18 +168,17 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
         for _ in range(5):
             before_ms += _timed(before, runs // 5, before_cpu)
             after_ms += _timed(after, runs // 5, after_cpu)
-        busy.unregister_busy_source(SOURCE)
-
-        api_before = _api(url, session_type_id, from_day, first, runs, before=True)
-        api_after = _api(url, session_type_id, from_day, first, runs, before=False)
+        api_before = _api(url, session_type_id, from_day, runs, before=True)
+        api_after = _api(url, session_type_id, from_day, runs, before=False)
         engine.dispose()
 
     for run in (api_before, api_after):
         if set(run.statuses()) != {200}:
             print(f"  !! API answers {run.statuses()}")
     in_process, old = statistics.median(after_ms), statistics.median(before_ms)
-    h.heading(f"Slot search, {backend}: {DAYS} days, {BOOKINGS} confirmed bookings, {OTHER_BUSY} other busy spans "
-              f"({OTHER_BUSY // 3} from weekly recurrences) ({h.cores()} cores)")
+    h.heading(f"Slot search, {backend}: {DAYS} days, {BOOKINGS} confirmed bookings, {EXTERNAL_EVENTS} external "
+              f"events ({EXTERNAL_EVENTS // 3} weekly series; {span_count} busy spans once expanded) "
+              f"({h.cores()} cores)")
     h.figure("open slots found (before = after)", f"{len(found)} ({'same' if same else 'DIFFERENT'})")
     h.figure(f"in-process before, {len(before_ms)} runs: median / p95",
              f"{old:6.1f} ms / {_percentile(before_ms, 0.95):6.1f} ms  (CPU median {statistics.median(before_cpu):.1f} ms)")
@@ -183,6 +192,9 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
              f"({h.goal(api_after.median <= 25)}: median <= 25 ms)")
     if not same:
         print("  !! the fast path and the per-candidate walk disagree")
+    spread = [statistics.median(after_ms[i::5]) for i in range(5)]
+    h.figure("in-process after: the 5 interleaved rounds' medians (run-to-run spread)",
+             ", ".join(f"{value:.1f}" for value in spread) + " ms")
     return {"in_process": in_process, "in_process_before": old, "api": api_after.median,
             "api_before": api_before.median}
 

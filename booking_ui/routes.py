@@ -67,6 +67,7 @@ ADMIN_PAYOUTS = "/admin/payouts"
 ADMIN_PAYOUTS_RETURN = "/admin/payouts/return"  # onboarding left: re-read the account
 ADMIN_PAYOUTS_REFRESH = "/admin/payouts/refresh"  # the link expired or was used: make a new one
 ADMIN_POLICY = "/admin/policy"
+ADMIN_CALENDARS = "/admin/calendars"
 ADMIN_PROFILE = "/admin/profile"
 
 # Signed out: "Forgot password?", the emailed reset link, and a builder's invite link (booking.accounts.tokens.PATHS).

@@ -18,6 +18,7 @@ from booking.core.models import (
     Booking,
     Builder,
     Dispute,
+    ExternalCalendar,
     Notification,
     Payment,
     PaymentMismatch,
@@ -80,6 +81,7 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     StripeEvent: lambda s, row: _via_booking(s, row.booking_id),
     PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
     Dispute: lambda s, row: _via_booking(s, row.booking_id),
+    ExternalCalendar: lambda _s, row: row.builder_id,
 }
 
 

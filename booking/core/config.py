@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     builder_invite_days: int = Field(7, ge=1, le=30, validation_alias="BUILDER_INVITE_DAYS")
     password_reset_rate_limit: str = Field("3/hour", validation_alias="PASSWORD_RESET_RATE_LIMIT")
     password_reset_ip_rate_limit: str = Field("10/hour", validation_alias="PASSWORD_RESET_IP_RATE_LIMIT")
+    # External calendars (booking/scheduling/external_calendars.py): how often the job worker fetches each
+    # one, how long one fetch may take and how large a feed may be. Addresses on private, loopback or
+    # link-local networks are refused unless CALENDAR_ALLOW_PRIVATE_NETWORKS is on (local test servers).
+    calendar_sync_interval_seconds: float = Field(900.0, gt=0, validation_alias="CALENDAR_SYNC_INTERVAL_SECONDS")
+    calendar_fetch_timeout_seconds: float = Field(10.0, gt=0, le=60, validation_alias="CALENDAR_FETCH_TIMEOUT_SECONDS")
+    calendar_max_bytes: int = Field(5_000_000, ge=1000, validation_alias="CALENDAR_MAX_BYTES")
+    calendar_allow_private_networks: bool = Field(False, validation_alias="CALENDAR_ALLOW_PRIVATE_NETWORKS")
 
     @field_validator("database_url")
     @classmethod

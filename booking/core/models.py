@@ -688,3 +688,69 @@ class Dispute(SQLModel, table=True):
     recovery_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- external calendars (issue 17: busy times and write-back) -------------------------------------------
+
+
+class CalendarKind(StrEnum):
+    ICS = "ics"  # a read-only feed URL (webcal/https), fetched with ETag / If-Modified-Since
+    CALDAV = "caldav"  # a CalDAV collection: read for busy times; written back when chosen for bookings
+
+
+class ExternalCalendar(SQLModel, table=True):
+    """A calendar whose events block a builder's slots. Fetched only by the job worker."""
+
+    __tablename__ = "external_calendar"
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    kind: CalendarKind = Field(sa_type=_enum_column(CalendarKind, "calendar_kind", length=10))
+    name: str = Field(default="", max_length=120)
+    url: str = Field(max_length=2000)
+    username: str = Field(default="", max_length=254)
+    # The CalDAV app password, Fernet-encrypted with a key derived from SECRET_KEY (booking.core.secretbox).
+    password_encrypted: str = Field(default="", max_length=1000)
+    # CalDAV only: confirmed bookings are written to this calendar (at most one per builder, by the service).
+    write_bookings: bool = Field(default=False)
+    etag: str | None = Field(default=None, max_length=255)
+    last_modified: str | None = Field(default=None, max_length=64)  # the feed's Last-Modified, sent back as is
+    last_synced_at: datetime | None = None  # the last fetch that succeeded (a 304 included)
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = None
+    next_sync_at: datetime = Field(default_factory=utcnow, index=True)
+    # Raised each time a sync replaces the stored spans: slot search keeps a builder's spans in memory
+    # under their calendars' versions (booking.scheduling.busy), so it reads them once per change.
+    spans_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ExternalBusyInterval(SQLModel, table=True):
+    """One expanded busy span (UTC) of an external calendar: recurrences are expanded when synced."""
+
+    __tablename__ = "external_busy_interval"
+    __table_args__ = (sa.Index("ix_external_busy_builder_start", "builder_id", "start_time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    calendar_id: int = Field(foreign_key="external_calendar.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id")
+    start_time: datetime
+    end_time: datetime
+
+
+class CalendarWrite(SQLModel, table=True):
+    """Outbox row: bring the builder's CalDAV calendar in line with a booking (write it while confirmed,
+    remove it otherwise). One row per booking, queued again by every change; retried with backoff."""
+
+    __tablename__ = "calendar_write"
+    __table_args__ = (sa.Index("ix_calendar_write_due", "done", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", unique=True, max_length=36)
+    calendar_id: int = Field(foreign_key="external_calendar.id", index=True)
+    done: bool = Field(default=False)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, max_length=500)
+    written_at: datetime | None = None  # the last successful PUT or DELETE
+    updated_at: datetime = Field(default_factory=utcnow)

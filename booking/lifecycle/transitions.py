@@ -73,6 +73,7 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
+from booking.notifications.calendar_writeback import queue_calendar_write
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
 from booking.payments import ledger as payment_records
 from booking.scheduling.busy import busy_bookings
@@ -287,6 +288,8 @@ def _announce(*, session: Session, booking: Booking, trigger: Trigger, now: date
             if message.delay:
                 row.next_attempt_at = now + message.delay
                 session.add(row)
+    # The builder's own calendar follows every change of a booking that was confirmed (written, moved, removed).
+    queue_calendar_write(session=session, booking=booking, now=now)
 
 
 # --- paying --------------------------------------------------------------------------------------------

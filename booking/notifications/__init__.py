@@ -8,10 +8,12 @@
 - `calendar_links` "Add to Google Calendar" / "Add to Outlook" links (nothing secret in them)
 - `calendar_feed`  a builder's private subscription feed
 - `manage_links`   the client's manage link (derived token) and its CSRF tokens
+- `calendar_writeback` confirmed bookings written to the builder's CalDAV calendar (an outbox, retried)
 """
 
 from booking.notifications.calendar_feed import issue_token, load_feed
 from booking.notifications.calendar_links import CalendarEvent, CalendarLinks, links_for, session_event
+from booking.notifications.calendar_writeback import queue_calendar_write, send_due_calendar_writes
 from booking.notifications.invites import invite_for_uid, invite_path
 from booking.notifications.mailer import Mailer, mailer_from_settings
 from booking.notifications.manage_links import ACTIONS, csrf_ok, csrf_token, looks_like_token, token_hash
@@ -32,6 +34,8 @@ __all__ = [
     "load_feed",
     "looks_like_token",
     "mailer_from_settings",
+    "queue_calendar_write",
+    "send_due_calendar_writes",
     "send_due_notifications",
     "token_hash",
 ]

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -31,10 +32,11 @@ from booking.core.config import Settings, SettingsError, WebhookProcessing, get_
 from booking.core.db import engine_for
 from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
-from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
+from booking.notifications import Mailer, mailer_from_settings, send_due_calendar_writes, send_due_notifications
 from booking.ops import locks
 from booking.payments import disputes, release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
+from booking.scheduling import policy_from_settings, sync_due_calendars
 
 log = logging.getLogger("booking.worker")
 
@@ -125,6 +127,18 @@ def send_dispute_recoveries(ctx: Context) -> int:
     return disputes.send_recoveries(engine=ctx.engine, gateway=gateway)
 
 
+def sync_calendars(ctx: Context) -> int:
+    """Builders' external calendars whose turn it is: fetched (ETag / If-Modified-Since), busy spans stored."""
+    return sync_due_calendars(engine=ctx.engine, policy=policy_from_settings(ctx.settings),
+                              interval=timedelta(seconds=ctx.settings.calendar_sync_interval_seconds))
+
+
+def write_calendars(ctx: Context) -> int:
+    """Bookings written to (or removed from) builders' CalDAV calendars; failures retried with backoff."""
+    return send_due_calendar_writes(engine=ctx.engine, policy=policy_from_settings(ctx.settings),
+                                    public_url=ctx.settings.public_url)
+
+
 def _no_stripe_key() -> PaymentGateway:
     raise RuntimeError("STRIPE_SECRET_KEY is not set: stored webhook events cannot be applied")
 
@@ -136,6 +150,8 @@ JOBS: tuple[Job, ...] = (
     Job("money-journal", every=lambda s: s.sweep_interval_seconds, tick=keep_money_journal),
     Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
     Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
+    Job("calendar-sync", every=lambda s: min(s.calendar_sync_interval_seconds, 60.0), tick=sync_calendars),
+    Job("calendar-writeback", every=lambda s: s.notification_interval_seconds, tick=write_calendars),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing is WebhookProcessing.WORKER, again_when_busy=True),
 )

@@ -1,24 +1,26 @@
 """What blocks a builder's time: confirmed bookings and holds that are unexpired or still paying, and
-spans from any other registered source (an external calendar's events, expanded up front).
+spans from other busy sources (the builder's external calendars' events, expanded when they were synced).
 
 Slot search asks `busy_spans` (bookings, with their ids so a booking being moved can be left out) and
-`other_busy_spans` (every registered source). A source is registered once at start-up with
-`register_busy_source(name, source)`; it is called with the session, the builder and the range, and
-returns `(start, end)` pairs of aware datetimes (recurrences already expanded, as plain spans). A layer
-above this one (external calendars) plugs in here without the scheduling layer importing it.
+`other_busy_spans` over an explicit list of sources, `DEFAULT_BUSY_SOURCES` unless the caller passes its
+own (tests, benchmarks). A source is called with the session, the builder and the range, and returns
+`(start, end)` pairs of aware datetimes (recurrences already expanded, as plain spans).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, Payment, PaymentStatus
+from booking.core.models import Booking, BookingStatus, ExternalBusyInterval, ExternalCalendar, Payment, PaymentStatus
 from booking.scheduling.availability import UtcSpans, utc_spans
 
 
@@ -89,22 +91,83 @@ class BusySource(Protocol):
                  end: datetime) -> Iterable[tuple[datetime, datetime]]: ...
 
 
-_sources: dict[str, BusySource] = {}
+@functools.cache
+def _external_spans_query(dialect: str) -> sa.Select:
+    span = ExternalBusyInterval
+    return (sa.select(_utc_text(span.start_time, dialect), _utc_text(span.end_time, dialect))
+            .where(span.builder_id == sa.bindparam("builder_id")))
 
 
-def register_busy_source(name: str, source: BusySource) -> None:
-    """Make `source`'s spans block slots (replaces an earlier source of the same name)."""
-    _sources[name] = source
+_VERSIONS_QUERY = (sa.select(ExternalCalendar.id, ExternalCalendar.spans_version)
+                   .where(ExternalCalendar.builder_id == sa.bindparam("builder_id")).order_by(ExternalCalendar.id))
 
 
-def unregister_busy_source(name: str) -> None:
-    _sources.pop(name, None)
+class _MergedSpans:
+    """One builder's external spans, sorted and merged (so both starts and ends ascend)."""
+
+    def __init__(self, spans: list[tuple[datetime, datetime]]) -> None:
+        merged: list[list[datetime]] = []
+        for span_start, span_end in sorted(spans):
+            if merged and span_start <= merged[-1][1]:
+                if span_end > merged[-1][1]:
+                    merged[-1][1] = span_end
+            else:
+                merged.append([span_start, span_end])
+        self.starts = [span[0] for span in merged]
+        self.ends = [span[1] for span in merged]
+
+    def overlapping(self, start: datetime, end: datetime) -> UtcSpans:
+        first, last = bisect.bisect_right(self.ends, start), bisect.bisect_left(self.starts, end)
+        return UtcSpans(zip(self.starts[first:last], self.ends[first:last], strict=True))
 
 
-def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime) -> UtcSpans:
-    """Every registered source's spans for one builder that may overlap [start, end), checked aware and
-    converted to UTC here (a source that hands over naive times fails loudly, not silently off by hours)."""
+class ExternalSpansCache:
+    """Builders' external spans, read from the database once per sync that changed them: the key is the
+    builder's calendars with their `spans_version`, asked of the database each time (one small query), so
+    every process sees a sync at once. Least recently used builders are dropped past `size`."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[int, tuple[tuple, _MergedSpans]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, *, session: Session, builder_id: int, start: datetime, end: datetime) -> UtcSpans:
+        connection = session.connection()
+        key = tuple(tuple(row) for row in connection.execute(_VERSIONS_QUERY, {"builder_id": builder_id}).all())
+        if not key:
+            return UtcSpans()
+        with self._lock:
+            found = self._entries.get(builder_id)
+            if found is not None and found[0] == key:
+                self._entries.move_to_end(builder_id)
+                return found[1].overlapping(start, end)
+        rows = connection.execute(_external_spans_query(session.get_bind().dialect.name),
+                                  {"builder_id": builder_id}).all()
+        parse = datetime.fromisoformat
+        spans = _MergedSpans([(parse(a + "+00:00"), parse(b + "+00:00")) for a, b in rows])
+        with self._lock:
+            self._entries[builder_id] = (key, spans)
+            self._entries.move_to_end(builder_id)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return spans.overlapping(start, end)
+
+
+external_calendar_spans = ExternalSpansCache()
+"""The builder's external calendars' busy spans overlapping [start, end), as stored by their last sync
+(booking.scheduling.external_calendars)."""
+
+
+DEFAULT_BUSY_SOURCES: tuple[BusySource, ...] = (external_calendar_spans,)
+
+
+def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end: datetime,
+                     sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> UtcSpans:
+    """Every source's spans for one builder that may overlap [start, end). Spans that are not already
+    `UtcSpans` are checked aware and converted to UTC here (a source that hands over naive times fails
+    loudly, not silently off by hours)."""
     spans = UtcSpans()
-    for source in list(_sources.values()):
-        spans.extend(utc_spans(source(session=session, builder_id=builder_id, start=start, end=end)))
+    for source in sources:
+        found = source(session=session, builder_id=builder_id, start=start, end=end)
+        spans.extend(found if isinstance(found, UtcSpans) else utc_spans(found))
     return spans

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -9,7 +10,7 @@ from sqlmodel import Session, select
 
 from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
 from booking.scheduling import availability
-from booking.scheduling.busy import busy_spans, other_busy_spans
+from booking.scheduling.busy import DEFAULT_BUSY_SOURCES, BusySource, busy_spans, other_busy_spans
 
 
 class SessionTypeNotFound(LookupError):
@@ -56,19 +57,22 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
-          now: datetime, ignore_booking_id: str | None = None) -> availability.UtcSpans:
+          now: datetime, ignore_booking_id: str | None = None,
+          busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> availability.UtcSpans:
     """Bookings and every other busy source, as (start, end) pairs (no Interval object per row)."""
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     start, end = start - margin, end + margin
     spans = busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now,
                        ignore_booking_id=ignore_booking_id)
-    spans.extend(other_busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end))
+    spans.extend(other_busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end,
+                                 sources=busy_sources))
     return spans
 
 
 def find_open_slots(*, session: Session, session_type_id: int, from_day: date, days: int,
                     viewer_time_zone: str, now: datetime,
-                    ignore_booking_id: str | None = None) -> list[availability.Slot]:
+                    ignore_booking_id: str | None = None,
+                    busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> list[availability.Slot]:
     schedule = load_schedule(session=session, session_type_id=session_type_id)
     # Viewer days can start up to 14 h before or after UTC midnight; take a day either side.
     window_start = datetime.combine(from_day - timedelta(days=1), datetime.min.time()).replace(tzinfo=now.tzinfo)
@@ -79,7 +83,7 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
         busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
-                   ignore_booking_id=ignore_booking_id),
+                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources),
         policy=schedule.policy,
         now=now,
         from_day=from_day,
@@ -89,7 +93,8 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
 
 
 def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
-            ignore_booking_id: str | None = None) -> bool:
+            ignore_booking_id: str | None = None,
+            busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> bool:
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
     return availability.is_slot_open(
         start=start,
@@ -98,7 +103,7 @@ def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datet
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
         busy=_busy(session=session, schedule=schedule, start=start, end=end, now=now,
-                   ignore_booking_id=ignore_booking_id),
+                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources),
         policy=schedule.policy,
         now=now,
     )

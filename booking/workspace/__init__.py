@@ -8,6 +8,7 @@
 - `exports`        bookings, payments and payouts as CSV for a date range (same scoping as the pages)
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
+- `calendars`      external calendars: add (ICS / CalDAV), remove, last synced and last error
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 """
 
@@ -47,6 +48,13 @@ from booking.workspace.bookings import (
     RefundLine,
     booking_detail,
     list_bookings,
+)
+from booking.workspace.calendars import (
+    CalendarRow,
+    add_builder_calendar,
+    calendar_rows,
+    remove_builder_calendar,
+    sync_soon,
 )
 from booking.workspace.dashboard import (
     UPCOMING_LIMIT,
@@ -134,6 +142,11 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "CalendarRow",
+    "add_builder_calendar",
+    "calendar_rows",
+    "remove_builder_calendar",
+    "sync_soon",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

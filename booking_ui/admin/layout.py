@@ -16,6 +16,7 @@ NAV = [
     ("Session types", routes.ADMIN_SESSION_TYPES, False),
     ("Availability", routes.ADMIN_AVAILABILITY, False),
     ("Policy", routes.ADMIN_POLICY, False),
+    ("Calendars", routes.ADMIN_CALENDARS, False),
     ("Payments", routes.ADMIN_PAYMENTS, False),
     ("Payouts", routes.ADMIN_PAYOUTS, False),
     ("Disputes", routes.ADMIN_DISPUTES, False),

@@ -10,6 +10,7 @@ from booking_ui.admin import (
     audit,
     availability,
     bookings,
+    calendars,
     dashboard,
     disputes,
     outbox,
@@ -24,7 +25,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes)
+                      policy, payouts, profile, recovery, disputes, calendars)
 
 
 def register_admin_pages(app: rx.App) -> None:

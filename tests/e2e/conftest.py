@@ -95,6 +95,8 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "SWEEP_INTERVAL_SECONDS": "1",
             # Every test's browser comes from 127.0.0.1: the per-IP limits would count them all as one client.
             "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",
+            # External calendars: the tests' feeds and Radicale are on 127.0.0.1; synced every second.
+            "CALENDAR_ALLOW_PRIVATE_NETWORKS": "1", "CALENDAR_SYNC_INTERVAL_SECONDS": "1",
         },
     )
     yield server

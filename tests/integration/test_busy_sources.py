@@ -1,5 +1,5 @@
-"""Busy spans from any source (an external calendar's events, expanded up front) block slots the way
-bookings do: in the slot search and when a slot is re-checked at checkout."""
+"""Busy spans from any source passed to slot search (an external calendar's events, expanded up front) block
+slots the way bookings do: in the slot search and when a slot is re-checked at checkout."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def ada(engine):
 
 @pytest.fixture
 def calendar():
-    """A registered source handing over whatever spans the test puts in its list."""
+    """A source handing over whatever spans the test puts in its list (passed to slot search by `_starts`)."""
     spans: list[tuple[datetime, datetime]] = []
     asked: list[int] = []
 
@@ -35,9 +35,12 @@ def calendar():
         asked.append(builder_id)
         return [(s, e) for s, e in spans if s < end and e > start]
 
-    busy.register_busy_source("test-calendar", source)
+    _sources[:] = [source]
     yield spans, asked
-    busy.unregister_busy_source("test-calendar")
+    _sources.clear()
+
+
+_sources: list = []  # the sources the current test hands to slot search
 
 
 def _day() -> date:
@@ -51,7 +54,7 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 def _starts(engine, session_type_id: int, day: date) -> list[str]:
     with session_scope(engine) as session:
         found = slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=day, days=1,
-                                      viewer_time_zone=ZONE, now=utcnow())
+                                      viewer_time_zone=ZONE, now=utcnow(), busy_sources=tuple(_sources))
     return [f"{slot.start:%H:%M}" for slot in found]
 
 
@@ -68,8 +71,10 @@ def test_an_external_event_blocks_the_slots_it_overlaps(engine, ada, calendar):
     assert [s for s in before if s not in after] == ["10:30", "11:00", "11:30", "12:00"]
     with session_scope(engine) as session:
         schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
-        assert not slots.is_open(session=session, schedule=schedule, start=_at(day, 11), now=utcnow())
-        assert slots.is_open(session=session, schedule=schedule, start=_at(day, 13), now=utcnow())
+        assert not slots.is_open(session=session, schedule=schedule, start=_at(day, 11), now=utcnow(),
+                                 busy_sources=tuple(_sources))
+        assert slots.is_open(session=session, schedule=schedule, start=_at(day, 13), now=utcnow(),
+                             busy_sources=tuple(_sources))
 
 
 def test_external_events_and_bookings_block_together_and_a_moved_booking_not_itself(engine, ada, calendar):
@@ -89,7 +94,8 @@ def test_external_events_and_bookings_block_together_and_a_moved_booking_not_its
     assert "09:00" not in starts and "09:30" not in starts and "14:00" not in starts and "10:00" in starts
     with session_scope(engine) as session:
         found = slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=day, days=1,
-                                      viewer_time_zone=ZONE, now=utcnow(), ignore_booking_id=booking_id)
+                                      viewer_time_zone=ZONE, now=utcnow(), ignore_booking_id=booking_id,
+                                      busy_sources=tuple(_sources))
     moved = [f"{slot.start:%H:%M}" for slot in found]
     assert "14:00" in moved and "09:00" not in moved  # its own time frees up, the calendar's does not
 
@@ -97,9 +103,13 @@ def test_external_events_and_bookings_block_together_and_a_moved_booking_not_its
 def test_a_source_handing_over_naive_times_fails_loudly(engine, ada):
     day = _day()
     naive = [(datetime.combine(day, time(11)), datetime.combine(day, time(12)))]
-    busy.register_busy_source("naive-calendar", lambda **_: naive)
+    _sources[:] = [lambda **_: naive]
     try:
         with pytest.raises(ValueError, match="timezone-aware"):
             _starts(engine, ada[1], day)
     finally:
-        busy.unregister_busy_source("naive-calendar")
+        _sources.clear()
+
+
+def test_the_default_sources_are_the_external_calendars():
+    assert (busy.external_calendar_spans,) == busy.DEFAULT_BUSY_SOURCES

@@ -24,8 +24,10 @@ from booking.core.models import (
     AvailabilityOverride,
     Booking,
     BookingStatus,
+    CalendarKind,
     Dispute,
     DisputeStatus,
+    ExternalCalendar,
     Notification,
     Payment,
     PaymentStatus,
@@ -164,12 +166,15 @@ def world(engine, emulator, monkeypatch):
         dispute = Dispute(stripe_dispute_id="dp_walk_owner", payment_id=payment.id, booking_id=booking.id,
                           amount=5000, currency="gbp", reason="fraudulent", status=DisputeStatus.NEEDS_RESPONSE,
                           evidence_due_by=start)
-        session.add_all([refund, override, event, notification, dispute])
+        calendar = ExternalCalendar(builder_id=owner.id, kind=CalendarKind.ICS, name="Owner walk calendar",
+                                    url="https://calendar.walk.test/owner.ics")
+        session.add_all([refund, override, event, notification, dispute, calendar])
         session.flush()
         ids = {
             "builder": owner.id, "other_builder": other.id, "session_type": session_type.id,
             "booking": booking.id, "payment": payment.id, "refund": refund.id, "override": override.id,
             "event": event.id, "notification": notification.id, "dispute": dispute.id,
+            "calendar": calendar.id,
         }
         rule_id = session.execute(sa.text("SELECT id FROM availability_rule WHERE builder_id = :b LIMIT 1"),
                                   {"b": owner.id}).scalar()
@@ -205,7 +210,7 @@ def arguments_for(fn, ids: dict[str, Any]) -> list[Any]:
         "booking_id": ids["booking"], "refund_id": str(ids["refund"]), "event_id": ids["event"],
         "notification_id": str(ids["notification"]), "override_id": str(ids["override"]),
         "rule_id": str(ids["rule"]), "weekday": "0", "index": 0, "status": "confirmed",
-        "field": "buffer_minutes", "dispute_id": str(ids["dispute"]),
+        "field": "buffer_minutes", "dispute_id": str(ids["dispute"]), "calendar_id": str(ids["calendar"]),
     }
     args = []
     for parameter in list(inspect.signature(fn).parameters.values())[1:]:
