@@ -44,6 +44,8 @@ class CheckoutRequest:
     excluded_payment_method_types: tuple[str, ...] = ()
     # The client asked for an invoice: Checkout makes one after payment, with their business name and tax id.
     invoice_requested: bool = False
+    # `currency` is one of the Price's currency_options rather than its own: Checkout's `currency` picks it.
+    currency_option: bool = False
 
 
 # Methods that settle days after Checkout completes (payment_status=unpaid until then).
@@ -359,6 +361,8 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         "payment_intent_data": _payment_intent_data(request),
         **_invoice_params(request),
     }
+    if request.price_id and request.currency_option:
+        params["currency"] = request.currency
     if request.excluded_payment_method_types:
         params["excluded_payment_method_types"] = list(request.excluded_payment_method_types)
     return params
