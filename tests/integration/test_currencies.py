@@ -168,6 +168,13 @@ def test_checkout_charges_in_eur_and_the_fee_refund_and_report_stay_in_eur(engin
     ]
 
 
+def test_try_again_keeps_the_currency_the_client_chose(engine, gateway, ada):
+    started = book(engine, gateway, ada["type_id"], currency="usd")
+    renewed = payments.retry_checkout(engine=engine, gateway=gateway, settings=SETTINGS, booking_id=started.booking_id)
+    assert renewed.checkout_session_id != started.checkout_session_id
+    assert [(r.amount, r.currency) for r, _key in gateway.created] == [(6000, "usd"), (6000, "usd")]
+
+
 def test_a_currency_the_type_is_not_sold_in_is_refused_and_nothing_is_held(engine, gateway, ada):
     with pytest.raises(InvalidRequest) as info:
         book(engine, gateway, ada["type_id"], currency="jpy")
