@@ -47,9 +47,10 @@ log = logging.getLogger(__name__)
 
 # --- the form's rules ----------------------------------------------------------------------------------
 
-# Currencies a builder can price in: those booking.core.money shows with a symbol (all two- or zero-decimal).
-# Three-decimal currencies are left out: Stripe needs their card amounts to end in 0.
-SUPPORTED_CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "inr", "brl", "krw", "cny")
+# Currencies a builder can price in: two-, zero- and three-decimal. A three-decimal amount must end in 0
+# (Stripe's rule for cards), which `parse_price` checks with Stripe's minimums (booking.core.currencies).
+SUPPORTED_CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "inr", "brl", "krw", "cny",
+                        "bhd", "kwd")
 MAX_UNIT_AMOUNT = 99_999_999  # Stripe's largest unit_amount, in minor units
 MIN_DURATION_MINUTES, MAX_DURATION_MINUTES = 5, 480
 NAME_MAX, DESCRIPTION_MAX, LOCATION_MAX = 120, 2000, 500

@@ -67,6 +67,14 @@ def test_the_form_refuses_a_price_below_the_minimum_and_names_it():
     assert info.value.errors == {"other_prices": "EUR: Stripe's minimum charge in EUR is €0.50."}
 
 
+def test_a_three_decimal_price_is_entered_with_three_decimals_and_must_end_in_zero():
+    assert parse_price("12.340", "bhd") == 12340 and parse_price("5", "kwd") == 5000
+    with pytest.raises(ValueError, match="Stripe needs KWD amounts to end in 0"):
+        parse_price("12.345", "kwd")
+    with pytest.raises(ValueError, match="at most 3 decimal places"):
+        parse_price("1.2345", "bhd")
+
+
 def test_other_currencies_are_parsed_once_each_and_never_the_main_one():
     assert parse_other_prices("usd 50, EUR 45.00;\nJPY 7000", "gbp") == (("eur", 4500), ("jpy", 7000),
                                                                           ("usd", 5000))

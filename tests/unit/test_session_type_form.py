@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.core.currencies import minimum_charge
+from booking.core.money import decimals
 from booking.core.time import format_money
 from booking.workspace.session_types import (
     MAX_UNIT_AMOUNT,
@@ -77,6 +78,8 @@ def test_prices_that_cannot_be_charged_are_refused_with_a_reason(text, currency,
 @given(amount=st.integers(min_value=1, max_value=MAX_UNIT_AMOUNT), currency=st.sampled_from(SUPPORTED_CURRENCIES))
 def test_the_form_shows_a_stored_price_so_that_saving_it_again_changes_nothing(amount, currency):
     amount = max(amount, minimum_charge(currency) or 1)  # below Stripe's minimum it is refused (tested apart)
+    if decimals(currency) == 3:  # and a three-decimal amount must end in 0
+        amount = max(10, amount - amount % 10)
     assert parse_price(price_input(amount, currency), currency) == amount
 
 
@@ -109,7 +112,7 @@ def test_every_problem_is_reported_at_once_by_field():
     ("duration_minutes", "-30"),
     ("duration_minutes", ""),
     ("currency", "xyz"),
-    ("currency", "kwd"),  # three-decimal: not offered
+    ("currency", "xau"),  # a real ISO code, not one builders can price in
     ("currency", ""),
     ("location", "x" * 501),
 ])
