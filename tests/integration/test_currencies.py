@@ -29,7 +29,7 @@ from booking.workspace.session_types import (
     update_session_type,
 )
 from stripe_emulator.server import EmulatorServer
-from tests.factories import make_builder
+from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
 from tests.support.admin_states import make_user
 from tests.support.fake_gateway import FakeGateway
@@ -237,3 +237,38 @@ def test_the_emulator_refuses_a_session_below_the_minimum_in_the_chosen_currency
             "mode": "payment", "currency": "jpy", "success_url": "https://book.example/ok",
             "line_items": [{"price": price.id, "quantity": 1}]})
     assert info.value.code == "amount_too_small" and "¥50" in str(info.value)
+
+
+# --- the JSON API ------------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_every_price_and_charges_the_currency_asked_for(engine, session: Session, monkeypatch):
+    from datetime import time
+
+    from starlette.testclient import TestClient
+
+    from booking_ui import api, deps
+
+    fake = FakeGateway()
+    monkeypatch.setattr(deps, "gateway", lambda: fake)
+    builder = make_builder(session, time_zone="Europe/London", hours=(time(9), time(12)))
+    session_type = make_session_type(session, builder, price_amount=5000, currency="gbp")
+    session.add(PriceOption(session_type_id=session_type.id, currency="eur", unit_amount=4500))
+    session.commit()
+    client = TestClient(api.build_api())
+
+    (listed,) = [t for t in client.get("/api/session-types").json() if t["id"] == str(session_type.id)]
+    assert [(p["amount"], p["currency"]) for p in listed["prices"]] == [(5000, "gbp"), (4500, "eur")]
+    day = (NOW + timedelta(days=3)).date().isoformat()
+    starts = [s["start_time"] for s in client.get(f"/api/session-types/{session_type.id}/slots",
+                                                   params={"from": day, "days": 1}).json()["slots"]]
+    body = {"session_type_id": str(session_type.id), "client_name": "Ann", "client_email": "ann@example.com"}
+
+    for currency, field in (("jpy", "currency"), ("e1", "currency"), (7, "currency")):
+        refused = client.post("/api/payments/create-checkout-session",
+                              json={**body, "start_time": starts[0], "currency": currency})
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == field
+    created = client.post("/api/payments/create-checkout-session",
+                          json={**body, "start_time": starts[0], "currency": "EUR"})
+    assert created.status_code == 201
+    assert [(r.amount, r.currency) for r, _key in fake.created] == [(4500, "eur")]
