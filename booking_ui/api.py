@@ -250,6 +250,9 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     invoice_requested = body.get("invoice", False)
     if not isinstance(invoice_requested, bool):
         return invalid("invoice", "invoice must be true or false.")
+    currency = body.get("currency")  # optional: one of the session type's prices (GET /api/session-types)
+    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+        return invalid("currency", "currency must be a three-letter ISO code such as EUR.")
 
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
@@ -260,7 +263,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
-            invoice_requested=invoice_requested,
+            invoice_requested=invoice_requested, currency=currency,
         )
 
     try:

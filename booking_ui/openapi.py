@@ -95,7 +95,7 @@ SCHEMAS: dict[str, Any] = {
     "SessionType": {
         "type": "object",
         "required": ["id", "name", "description", "duration_minutes", "price", "builder", "bookable",
-                     "not_bookable_reason"],
+                     "not_bookable_reason", "prices"],
         "properties": {
             "id": {"type": "string", "pattern": "^[0-9]+$"},
             "name": {"type": "string"},
@@ -105,6 +105,9 @@ SCHEMAS: dict[str, Any] = {
             "builder": _ref("BuilderSummary"),
             "bookable": {"type": "boolean", "description": "False while the builder can't take payments."},
             "not_bookable_reason": {"type": "string"},
+            "prices": {"type": "array", "items": _ref("Price"),
+                       "description": "Every currency it is sold in, its own first; `currency` on "
+                                      "create-checkout-session picks one."},
         },
     },
     "SessionTypeList": {"type": "array", "items": _ref("SessionType")},
@@ -134,6 +137,9 @@ SCHEMAS: dict[str, Any] = {
             "invoice": {"type": "boolean", "default": False,
                         "description": "The client needs an invoice: Stripe's page asks for a business name "
                                        "and tax ID, and an invoice is made after payment."},
+            "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["eur"],
+                         "description": "Pay in one of the session type's `prices`; its own currency when "
+                                        "absent. Another gets 422 invalid_request naming `currency`."},
         },
     },
     "CheckoutStarted": {

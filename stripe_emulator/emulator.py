@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import bank_debits, disputes, ledger, payment_engine
+from stripe_emulator.core import bank_debits, disputes, ledger, money, payment_engine
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.engine import Engine
@@ -32,6 +32,7 @@ class Emulator(Engine):
             "line_items",
             lambda engine, session: checkout.line_items_list(engine, session["id"], {"limit": 100}),
         )
+        self.compute("price", "currency_options", lambda engine, price: money.currency_options(engine.store, price))
 
     # --- resources (raw params are parsed with each endpoint's spec) -----------------------
 

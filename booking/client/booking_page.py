@@ -19,7 +19,7 @@ from booking.core.time import LocaleLike, format_date, format_money, format_time
 from booking.core.time import month_title as format_month_title
 from booking.core.zones import friendly_zone_name
 from booking.notifications.templates import is_web_link
-from booking.payments import pricing
+from booking.payments import price_options, pricing
 from booking.scheduling import policy, slots
 from booking.scheduling.availability import MAX_RANGE_DAYS, Slot, load_zone
 
@@ -62,6 +62,14 @@ class MonthView:
 
 
 @dataclass(frozen=True)
+class PriceChoice:
+    """One option of the booking page's currency picker: 'EUR — 45,00 €'."""
+
+    currency: str  # lower-case ISO code, what Checkout gets
+    label: str
+
+
+@dataclass(frozen=True)
 class PageSummary:
     """What the summary panel shows before any payment: never the location itself."""
 
@@ -73,6 +81,9 @@ class PageSummary:
     duration_minutes: int
     price: str
     how: str  # "Video call" | "In person" | ""
+    # Prices in several currencies: the one shown (and charged), and every one to pick from.
+    currency: str = ""
+    price_choices: list[PriceChoice] = field(default_factory=list)
 
 
 def day_label(day: date, *, locale: LocaleLike = None) -> str:
@@ -91,14 +102,24 @@ def how_it_happens(location: str) -> str:
     return "Video call" if is_web_link(location) else "In person"
 
 
-def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike = None) -> PageSummary | None:
+def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike = None,
+                 currency: str | None = None) -> PageSummary | None:
+    """The summary panel, its price in `currency` when the type is sold in it, else in the viewer's
+    locale's currency when it is, else in its own."""
     session_type = session.get(SessionType, session_type_id)
     if session_type is None or not session_type.active:
         return None
     builder = session.get(Builder, session_type.builder_id)
     from booking.core.config import get_settings  # read when asked, never at import
 
-    price = pricing.quote(session_type.price_amount, session_type.currency, get_settings())  # what the client pays
+    settings = get_settings()
+    options = price_options.options_of(session=session, session_type_id=session_type.id)
+    prices = {code: pricing.quote(amount, code, settings)  # what the client pays
+              for code, amount in price_options.all_prices(session_type, options).items()}
+    shown = price_options.preferred_currency(prices, chosen=currency, locale=locale) or session_type.currency
+    price = prices[shown]
+    choices = [PriceChoice(currency=code, label=f"{code.upper()} — {format_money(q.amount, code, locale=locale)}")
+               for code, q in prices.items()] if len(prices) > 1 else []
     return PageSummary(
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
@@ -108,6 +129,8 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
         duration_minutes=session_type.duration_minutes,
         price=format_money(price.amount, price.currency, locale=locale),
         how=how_it_happens(session_type.location),
+        currency=price.currency,
+        price_choices=choices,
     )
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, SessionType
 from booking.core.time import format_money
-from booking.payments import connect, pricing
+from booking.payments import connect, price_options, pricing
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,13 @@ class SessionTypeView:
     name: str
     description: str
     duration_minutes: int
-    price: PriceView
+    price: PriceView  # in the viewer's currency when the type is sold in it (their locale), else its own
     builder: BuilderSummary
     # REQUIRE_PAYOUTS on and the builder's payouts not enabled: shown before anyone picks a time.
     bookable: bool = True
     not_bookable_reason: str = ""
+    # Every currency it is sold in, its own first (a Checkout's `currency` may be any of them).
+    prices: list[PriceView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -74,22 +76,25 @@ def _bookable(builder: Builder, settings: Any) -> tuple[bool, str]:
 
 
 def session_type_view(session_type: SessionType, builder: Builder, settings: Any = None,
-                      locale: str | None = None) -> SessionTypeView:
+                      locale: str | None = None, options: dict[str, int] | None = None) -> SessionTypeView:
     bookable, reason = _bookable(builder, settings)
-    price = pricing.quote(session_type.price_amount, session_type.currency, _settings(settings))  # what the client pays
+    settings = _settings(settings)
+    prices = []
+    for currency, amount in price_options.all_prices(session_type, options or {}).items():
+        price = pricing.quote(amount, currency, settings)  # what the client pays
+        prices.append(PriceView(amount=price.amount, currency=price.currency,
+                                display=format_money(price.amount, price.currency, locale=locale)))
+    preferred = price_options.preferred_currency([p.currency for p in prices], locale=locale) if options else None
     return SessionTypeView(
         id=str(session_type.id),
         name=session_type.name,
         description=session_type.description,
         duration_minutes=session_type.duration_minutes,
-        price=PriceView(
-            amount=price.amount,
-            currency=price.currency,
-            display=format_money(price.amount, price.currency, locale=locale),
-        ),
+        price=next((p for p in prices if p.currency == preferred), prices[0]),
         builder=_summary(builder),
         bookable=bookable,
         not_bookable_reason=reason,
+        prices=prices,
     )
 
 
@@ -102,7 +107,9 @@ def list_active_session_types(*, session: Session, settings: Any = None,
         .order_by(Builder.name, SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
-    return [session_type_view(session_type, builder, settings, locale) for session_type, builder in rows]
+    options = price_options.options_by_offer(session=session, session_type_ids=[row.id for row, _ in rows])
+    return [session_type_view(session_type, builder, settings, locale, options[session_type.id])
+            for session_type, builder in rows]
 
 
 def list_builders(*, session: Session, settings: Any = None, locale: str | None = None) -> list[BuilderView]:
@@ -136,8 +143,9 @@ def get_builder(*, session: Session, slug: str, settings: Any = None,
     ).all()
     settings = _settings(settings)
     photo = session.exec(select(BuilderPhoto.version).where(BuilderPhoto.builder_id == builder.id)).first()
-    return _builder_view(builder, [session_type_view(t, builder, settings, locale) for t in types], settings,
-                         photo or "")
+    options = price_options.options_by_offer(session=session, session_type_ids=[t.id for t in types])
+    return _builder_view(builder, [session_type_view(t, builder, settings, locale, options[t.id]) for t in types],
+                         settings, photo or "")
 
 
 def get_session_type(*, session: Session, session_type_id: int, settings: Any = None) -> SessionTypeView | None:
@@ -146,7 +154,10 @@ def get_session_type(*, session: Session, session_type_id: int, settings: Any = 
         .join(Builder, SessionType.builder_id == Builder.id)
         .where(SessionType.id == session_type_id)
     ).first()
-    return session_type_view(*row, settings) if row else None
+    if not row:
+        return None
+    return session_type_view(*row, settings, options=price_options.options_of(session=session,
+                                                                            session_type_id=session_type_id))
 
 
 def _builder_view(builder: Builder, session_types: list[SessionTypeView], settings: Any = None,

@@ -211,6 +211,28 @@ class SessionType(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class PriceOption(SQLModel, table=True):
+    """A price in another currency than the offer's own (the Stripe Price's `currency_options`).
+
+    The offer is a session type today; a package (issue 16) adds its own nullable reference beside
+    `session_type_id` and widens the check, so one table and one helper serve every kind of offer.
+    """
+
+    __tablename__ = "price_option"
+    __table_args__ = (
+        sa.UniqueConstraint("session_type_id", "currency", name="uq_price_option_offer_currency"),
+        sa.CheckConstraint("unit_amount > 0", name="ck_price_option_amount"),
+        sa.CheckConstraint("session_type_id IS NOT NULL", name="ck_price_option_offer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_type_id: int | None = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("session_type.id", ondelete="CASCADE"), nullable=True, index=True))
+    currency: str = Field(max_length=3)  # ISO 4217, lower case; never the offer's own currency
+    unit_amount: int  # minor units of `currency`
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class AvailabilityRule(SQLModel, table=True):
     """Weekly open hours in the builder's own zone."""
 

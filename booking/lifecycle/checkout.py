@@ -41,10 +41,11 @@ from booking.core.models import (
     RefundStatus,
     utcnow,
 )
+from booking.core.money import MoneyError
 from booking.core.time import format_when
 from booking.lifecycle import abuse
 from booking.lifecycle import transitions as bookings
-from booking.payments import connect, pricing
+from booking.payments import connect, price_options, pricing
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
     DELAYED_PAYMENT_METHOD_TYPES,
@@ -170,11 +171,17 @@ def _upsert_client(*, session: Session, name: str, email: str) -> Client:
     return client
 
 
-def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Client,
-                      settings: Settings, invoice_requested: bool = False) -> CheckoutRequest:
+def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Schedule, client: Client,
+                      settings: Settings, invoice_requested: bool = False,
+                      currency: str | None = None) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
-    quote = pricing.quote(session_type.price_amount, session_type.currency, settings)  # what the client pays
+    options = price_options.options_of(session=session, session_type_id=session_type.id)
+    try:  # the client's currency: the type's own or one of its other prices
+        price = price_options.price_in(session_type, options, currency)
+    except (price_options.CurrencyNotOffered, MoneyError) as exc:
+        raise InvalidRequest("currency", str(exc)) from None
+    quote = pricing.quote(price.amount, price.currency, settings)  # what the client pays, and the fee in it
     try:  # a destination charge with the platform fee, or the platform holds the money (REQUIRE_PAYOUTS off)
         plan = connect.charge_plan(builder=schedule.builder, quote=quote, settings=settings)
     except connect.PayoutsNotReady as exc:
@@ -199,6 +206,7 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         excluded_payment_method_types=excluded_payment_methods(start=booking.start_time, now=utcnow(),
                                                                settings=settings),
         invoice_requested=invoice_requested,
+        currency_option=quote.currency != session_type.currency,
     )
 
 
@@ -237,7 +245,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                client_name: str, client_email: str, client_time_zone: str = "UTC",
                client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
-               now: datetime | None = None, invoice_requested: bool = False) -> _Attempt:
+               now: datetime | None = None, invoice_requested: bool = False,
+               currency: str | None = None) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
     Checkout attempt's Payment row (`creating`). Nothing here talks to Stripe.
 
@@ -286,8 +295,9 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
             session.flush()
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
-    request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
-                                invoice_requested=bool(invoice_requested))
+    request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
+                                settings=settings, invoice_requested=bool(invoice_requested),
+                                currency=currency or None)
     payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
     return _Attempt(booking_id=booking.id, attempt=1, request=request,
                     replaced_checkouts=tuple(replaced),
@@ -436,8 +446,10 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
         client = session.get(Client, booking.client_id)
         previous_attempt = payment_records.current_payment(session=session, booking=booking)
-        request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
-                                    invoice_requested=bool(previous_attempt and previous_attempt.invoice_requested))
+        request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
+                                    settings=settings,
+                                    invoice_requested=bool(previous_attempt and previous_attempt.invoice_requested),
+                                    currency=previous_attempt.currency if previous_attempt else None)
         payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=money.attempts + 1)
         attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 

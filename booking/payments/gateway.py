@@ -44,6 +44,8 @@ class CheckoutRequest:
     excluded_payment_method_types: tuple[str, ...] = ()
     # The client asked for an invoice: Checkout makes one after payment, with their business name and tax id.
     invoice_requested: bool = False
+    # `currency` is one of the Price's currency_options rather than its own: Checkout's `currency` picks it.
+    currency_option: bool = False
 
 
 # Methods that settle days after Checkout completes (payment_status=unpaid until then).
@@ -162,14 +164,19 @@ class StripePrice:
     unit_amount: int | None
     currency: str
     active: bool
+    # The Price in other currencies ({currency: unit amount}): Stripe's `currency_options` less its own.
+    currency_options: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_stripe(cls, data: dict[str, Any]) -> StripePrice:
         product = data.get("product")
         if isinstance(product, dict):
             product = product.get("id")
+        currency = (data.get("currency") or "").lower()
+        options = {code.lower(): int(option.get("unit_amount") or 0)
+                   for code, option in (data.get("currency_options") or {}).items() if code.lower() != currency}
         return cls(id=data["id"], product_id=product or "", unit_amount=data.get("unit_amount"),
-                   currency=(data.get("currency") or "").lower(), active=bool(data.get("active")))
+                   currency=currency, active=bool(data.get("active")), currency_options=options)
 
 
 # --- Stripe Connect: the builders' connected (Express) accounts ------------------------------------------
@@ -295,7 +302,7 @@ class PaymentGateway(Protocol):
                        metadata: dict[str, str], idempotency_key: str) -> StripeProduct: ...
     def retrieve_product(self, product_id: str) -> StripeProduct | None: ...
     def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
-                     idempotency_key: str) -> StripePrice: ...
+                     idempotency_key: str, currency_options: dict[str, int] | None = None) -> StripePrice: ...
     def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice: ...
     def retrieve_price(self, price_id: str) -> StripePrice | None: ...
     def list_active_prices(self, product_id: str) -> list[StripePrice]: ...
@@ -354,6 +361,8 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         "payment_intent_data": _payment_intent_data(request),
         **_invoice_params(request),
     }
+    if request.price_id and request.currency_option:
+        params["currency"] = request.currency
     if request.excluded_payment_method_types:
         params["excluded_payment_method_types"] = list(request.excluded_payment_method_types)
     return params
@@ -502,8 +511,12 @@ class StripeGateway:
             raise
 
     def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
-                     idempotency_key: str) -> StripePrice:
-        params = {"product": product_id, "unit_amount": unit_amount, "currency": currency, "metadata": metadata}
+                     idempotency_key: str, currency_options: dict[str, int] | None = None) -> StripePrice:
+        params: dict[str, Any] = {"product": product_id, "unit_amount": unit_amount, "currency": currency,
+                                  "metadata": metadata}
+        if currency_options:  # the same Price in other currencies: Checkout's `currency` picks one
+            params["currency_options"] = {code: {"unit_amount": amount} for code, amount in currency_options.items()}
+            params["expand"] = ["currency_options"]
         with _provider_errors("create a Price"):
             price = self._client.v1.prices.create(params=params, options={"idempotency_key": idempotency_key})
         return StripePrice.from_stripe(_plain(price))
@@ -518,7 +531,8 @@ class StripeGateway:
     def retrieve_price(self, price_id: str) -> StripePrice | None:
         try:
             with _provider_errors("retrieve a Price"):
-                return StripePrice.from_stripe(_plain(self._client.v1.prices.retrieve(price_id)))
+                return StripePrice.from_stripe(_plain(self._client.v1.prices.retrieve(
+                    price_id, params={"expand": ["currency_options"]})))
         except PaymentProviderError as exc:
             if _missing_at_stripe(exc):
                 return None

@@ -35,26 +35,29 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.currencies import charge_problem
 from booking.core.db import session_scope
-from booking.core.models import Builder, SessionType, utcnow
+from booking.core.models import Builder, PriceOption, SessionType, utcnow
 from booking.core.money import decimals, to_major_units
 from booking.core.time import format_money
-from booking.payments import pricing
+from booking.payments import price_options, pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 
 log = logging.getLogger(__name__)
 
 # --- the form's rules ----------------------------------------------------------------------------------
 
-# Currencies a builder can price in: those booking.core.money shows with a symbol (all two- or zero-decimal).
-# Three-decimal currencies are left out: Stripe needs their card amounts to end in 0.
-SUPPORTED_CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "inr", "brl", "krw", "cny")
+# Currencies a builder can price in: two-, zero- and three-decimal. A three-decimal amount must end in 0
+# (Stripe's rule for cards), which `parse_price` checks with Stripe's minimums (booking.core.currencies).
+SUPPORTED_CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "inr", "brl", "krw", "cny",
+                        "bhd", "kwd")
 MAX_UNIT_AMOUNT = 99_999_999  # Stripe's largest unit_amount, in minor units
 MIN_DURATION_MINUTES, MAX_DURATION_MINUTES = 5, 480
 NAME_MAX, DESCRIPTION_MAX, LOCATION_MAX = 120, 2000, 500
 PAGE_SIZE = 50
 
-FORM_FIELDS = ("name", "description", "duration_minutes", "price", "currency", "location")
+FORM_FIELDS = ("name", "description", "duration_minutes", "price", "currency", "other_prices", "location")
+MAX_PRICE_OPTIONS = 10
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _WHOLE = re.compile(r"[0-9]+", re.ASCII)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(?=\S)")
@@ -80,6 +83,8 @@ class SessionTypeInput:
     price_amount: int  # minor units
     currency: str
     location: str
+    # The same session in other currencies: ((currency, minor units), ...), sorted by currency.
+    price_options: tuple[tuple[str, int], ...] = ()
 
 
 def parse_price(text: object, currency: str) -> int:
@@ -106,7 +111,46 @@ def parse_price(text: object, currency: str) -> int:
         raise ValueError("The price must be more than zero.")
     if amount > MAX_UNIT_AMOUNT:
         raise ValueError(f"The price can be at most {format_money(MAX_UNIT_AMOUNT, currency)}.")
+    problem = charge_problem(amount, currency)
+    if problem:  # Stripe would refuse it at checkout: say so now
+        raise ValueError(problem)
     return amount
+
+
+def parse_other_prices(text: object, own_currency: str | None) -> tuple[tuple[str, int], ...]:
+    """'EUR 45.00, USD 50' -> (('eur', 4500), ('usd', 5000)): the same session in other currencies.
+
+    One "CODE amount" per comma, semicolon or line; each currency once, never the type's own."""
+    raw = str(text if text is not None else "").strip()
+    if not raw:
+        return ()
+    found: dict[str, int] = {}
+    for entry in (part.strip() for part in re.split(r"[,;\n]", raw)):
+        if not entry:
+            continue
+        code, _, amount = entry.partition(" ")
+        try:
+            currency = parse_currency(code)
+        except ValueError:
+            raise ValueError(f"'{entry}': start each price with a listed currency code, such as EUR 45.00.") \
+                from None
+        if currency == own_currency:
+            raise ValueError(f"{currency.upper()} is already the main price's currency.")
+        if currency in found:
+            raise ValueError(f"{currency.upper()} is listed twice.")
+        try:
+            found[currency] = parse_price(amount, currency)
+        except ValueError as exc:
+            raise ValueError(f"{currency.upper()}: {exc}") from None
+    if len(found) > MAX_PRICE_OPTIONS:
+        raise ValueError(f"At most {MAX_PRICE_OPTIONS} other currencies.")
+    return tuple(sorted(found.items()))
+
+
+def other_prices_input(options: dict[str, int] | tuple[tuple[str, int], ...]) -> str:
+    """What the form shows for stored options: 'EUR 45.00, USD 50.00'."""
+    items = options.items() if isinstance(options, dict) else options
+    return ", ".join(f"{code.upper()} {price_input(amount, code)}" for code, amount in sorted(items))
 
 
 def price_input(amount: int, currency: str) -> str:
@@ -196,6 +240,10 @@ def parse_form(form: Mapping[str, Any]) -> SessionTypeInput:
             errors["price"] = str(exc)
     elif not _form_text(form, "price").strip():
         errors["price"] = "Enter a price."
+    try:
+        values["price_options"] = parse_other_prices(_form_text(form, "other_prices"), values.get("currency"))
+    except ValueError as exc:
+        errors["other_prices"] = str(exc)
     if errors:
         raise InvalidSessionType(errors)
     return SessionTypeInput(**values)
@@ -222,9 +270,12 @@ class SessionTypeRow:
     active: bool
     revision: int
     synced: bool
+    other_prices_input: str = ""  # 'EUR 45.00, USD 50.00'
+    other_prices_display: str = ""  # '€45.00 · $50.00'
 
 
-def _row_view(row: SessionType, builder_name: str) -> SessionTypeRow:
+def _row_view(row: SessionType, builder_name: str, options: dict[str, int] | None = None) -> SessionTypeRow:
+    options = options or {}
     return SessionTypeRow(
         id=str(row.id), builder_id=str(row.builder_id), builder_name=builder_name, name=row.name,
         description=row.description, duration_minutes=row.duration_minutes,
@@ -232,6 +283,8 @@ def _row_view(row: SessionType, builder_name: str) -> SessionTypeRow:
         price_input=price_input(row.price_amount, row.currency), currency=row.currency, location=row.location,
         location_is_link=row.location.lower().startswith(("https://", "http://")), active=row.active,
         revision=row.revision, synced=bool(row.stripe_product_id and row.stripe_price_id),
+        other_prices_input=other_prices_input(options),
+        other_prices_display=" · ".join(format_money(amount, code) for code, amount in options.items()),
     )
 
 
@@ -245,13 +298,16 @@ def list_session_types(*, session: Session, actor: Actor, builder_id: int | str 
     page = max(0, int(page))
     found = session.exec(query.order_by(Builder.name, Builder.id, SessionType.name, SessionType.id)
                          .offset(page * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    return [_row_view(row, name) for row, name in found[:PAGE_SIZE]], len(found) > PAGE_SIZE
+    shown = found[:PAGE_SIZE]
+    options = price_options.options_by_offer(session=session, session_type_ids=[row.id for row, _ in shown])
+    return [_row_view(row, name, options[row.id]) for row, name in shown], len(found) > PAGE_SIZE
 
 
 def load_session_type(*, session: Session, actor: Actor, session_type_id: object) -> SessionTypeRow:
     row = authz.load_owned(session=session, actor=actor, model=SessionType, object_id=session_type_id)
     builder = session.get(Builder, row.builder_id)
-    return _row_view(row, builder.name if builder else "")
+    return _row_view(row, builder.name if builder else "",
+                     price_options.options_of(session=session, session_type_id=row.id))
 
 
 def builder_choices(*, session: Session, actor: Actor) -> list[tuple[str, str]]:
@@ -281,6 +337,7 @@ class _Catalogued:
     active: bool
     product_id: str | None
     price_id: str | None
+    price_options: tuple[tuple[str, int], ...] = ()
 
     @property
     def client_pays(self) -> int:
@@ -289,12 +346,25 @@ class _Catalogued:
 
         return pricing.quote(self.price_amount, self.currency, get_settings()).amount
 
+    @property
+    def currency_options(self) -> dict[str, int]:
+        """The Price's other currencies, as clients pay them (pricing.quote), never the type's own."""
+        from booking.core.config import get_settings
+
+        return {code: pricing.quote(amount, code, get_settings()).amount
+                for code, amount in self.price_options if code != self.currency}
+
     @classmethod
-    def of(cls, row: SessionType) -> _Catalogued:
+    def of(cls, row: SessionType, options: Mapping[str, int] | None = None) -> _Catalogued:
         return cls(id=row.id, builder_id=row.builder_id, created_at=row.created_at, revision=row.revision,
                    name=row.name, description=row.description, duration_minutes=row.duration_minutes,
                    price_amount=row.price_amount, currency=row.currency, location=row.location,
-                   active=row.active, product_id=row.stripe_product_id, price_id=row.stripe_price_id)
+                   active=row.active, product_id=row.stripe_product_id, price_id=row.stripe_price_id,
+                   price_options=tuple(sorted((options or {}).items())))
+
+    @classmethod
+    def read(cls, session: Session, row: SessionType) -> _Catalogued:
+        return cls.of(row, price_options.options_of(session=session, session_type_id=row.id))
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -322,12 +392,14 @@ def _product_matches(product: StripeProduct, want: _Catalogued) -> bool:
 
 def _price_matches(price: StripePrice, product_id: str, want: _Catalogued) -> bool:
     return (price.active and price.product_id == product_id and price.unit_amount == want.client_pays
-            and price.currency == want.currency)
+            and price.currency == want.currency and price.currency_options == want.currency_options)
 
 
 def _create_price(gateway: PaymentGateway, want: _Catalogued, product_id: str, revision: int, step: str) -> str:
-    params = {"product_id": product_id, "unit_amount": want.client_pays, "currency": want.currency,
-              "metadata": want.metadata}
+    params: dict[str, Any] = {"product_id": product_id, "unit_amount": want.client_pays, "currency": want.currency,
+                              "metadata": want.metadata}
+    if want.currency_options:
+        params["currency_options"] = want.currency_options
     return gateway.create_price(**params, idempotency_key=want.key(revision, step, params)).id
 
 
@@ -380,7 +452,8 @@ def create_session_type(*, engine: Engine, gateway: PaymentGateway, actor: Actor
                             currency=data.currency, location=data.location, active=False, revision=0)
         session.add(draft)
         session.flush()
-        want = replace(_Catalogued.of(draft), active=True)
+        price_options.replace_options(session=session, session_type_id=draft.id, options=dict(data.price_options))
+        want = replace(_Catalogued.of(draft, dict(data.price_options)), active=True)
     revision = 1
     product_id: str | None = None
     try:
@@ -408,6 +481,10 @@ def create_session_type(*, engine: Engine, gateway: PaymentGateway, actor: Actor
 def _discard_draft(engine: Engine, session_type_id: int) -> None:
     try:
         with session_scope(engine) as session:
+            draft = sa.select(SessionType.id).where(
+                SessionType.id == session_type_id, SessionType.revision == 0,
+                SessionType.active == sa.false(), SessionType.stripe_product_id.is_(None))
+            session.execute(sa.delete(PriceOption).where(PriceOption.session_type_id.in_(draft)))
             session.execute(sa.delete(SessionType).where(
                 SessionType.id == session_type_id, SessionType.revision == 0,
                 SessionType.active == sa.false(), SessionType.stripe_product_id.is_(None)))
@@ -430,7 +507,8 @@ def _archive_quietly(gateway: PaymentGateway, want: _Catalogued, product_id: str
 def update_session_type(*, engine: Engine, gateway: PaymentGateway, actor: Actor, session_type_id: object,
                         data: SessionTypeInput, expected_revision: int | None = None) -> Saved:
     changes = {"name": data.name, "description": data.description, "duration_minutes": data.duration_minutes,
-               "price_amount": data.price_amount, "currency": data.currency, "location": data.location}
+               "price_amount": data.price_amount, "currency": data.currency, "location": data.location,
+               "price_options": data.price_options}
     return _change(engine=engine, gateway=gateway, actor=actor, session_type_id=session_type_id,
                    expected_revision=expected_revision, changes=changes, action="session_type.update")
 
@@ -450,7 +528,7 @@ def _change(*, engine: Engine, gateway: PaymentGateway, actor: Actor, session_ty
         if expected_revision is not None and row.revision != expected_revision:
             raise SessionTypeConflict("Someone else changed this session type meanwhile. Open it again to see "
                                       "their changes, then save yours.")
-        current = _Catalogued.of(row)
+        current = _Catalogued.read(session, row)
     want = replace(current, **changes)
     synced = bool(current.product_id and current.price_id)
     if want == current and synced:
@@ -469,7 +547,8 @@ def _change(*, engine: Engine, gateway: PaymentGateway, actor: Actor, session_ty
                                    idempotency_key=want.key(revision, "product-update", params))
     price_id = current.price_id
     if (price_id is None or product_id != current.product_id
-            or (want.price_amount, want.currency) != (current.price_amount, current.currency)):
+            or (want.price_amount, want.currency, want.currency_options)
+            != (current.price_amount, current.currency, current.currency_options)):
         price_id = _create_price(gateway, want, product_id, revision, "price")
 
     try:
@@ -494,6 +573,8 @@ def _commit(*, engine: Engine, actor: Actor | None, current: _Catalogued, want: 
     """Compare-and-swap on the revision that was read, store Stripe's answer, audit: one transaction."""
     with session_scope(engine) as session:
         before = _audit_fields(session.get(SessionType, current.id))
+        if before is not None and (want.price_options or current.price_options):
+            before = {**before, "other_prices": other_prices_input(current.price_options)}
         result = session.execute(
             sa.update(SessionType)
             .where(SessionType.id == current.id, SessionType.revision == current.revision)
@@ -506,8 +587,13 @@ def _commit(*, engine: Engine, actor: Actor | None, current: _Catalogued, want: 
         if result.rowcount != 1:
             raise SessionTypeConflict("Someone else changed this session type meanwhile. Open it again to see "
                                       "their changes, then save yours.")
+        if want.price_options != current.price_options:
+            price_options.replace_options(session=session, session_type_id=current.id,
+                                          options=dict(want.price_options))
         row = session.get(SessionType, current.id, populate_existing=True)
         after = _audit_fields(row)
+        if want.price_options or current.price_options:
+            after = {**(after or {}), "other_prices": other_prices_input(want.price_options)}
         if note:
             after = {**after, "stripe": note}
         audit.record(session=session, actor=actor, action=action, entity_type="session_type", entity_id=row.id,
@@ -564,7 +650,7 @@ def _sync_one(*, engine: Engine, gateway: PaymentGateway, session_type_id: int, 
         row = session.get(SessionType, session_type_id)  # an id from our own query, not from a browser
         if row is None:
             return
-        current = _Catalogued.of(row)
+        current = _Catalogued.read(session, row)
     revision = current.revision + 1
     done: list[str] = []
 

@@ -52,7 +52,7 @@ class BuilderOption:
 
 def _blank_form(currency: str = "gbp") -> dict[str, str]:
     return {"name": "", "description": "", "duration_minutes": "60", "price": "", "currency": currency,
-            "location": ""}
+            "other_prices": "", "location": ""}
 
 
 def _fetch(actor: Actor, page: int) -> tuple[list[SessionTypeRow], bool, list[BuilderOption]]:
@@ -126,7 +126,8 @@ class SessionTypesState(AdminState):
         with session_scope(deps.engine()) as session:
             row = load_session_type(session=session, actor=current_actor(), session_type_id=session_type_id)
         values = {"name": row.name, "description": row.description, "duration_minutes": str(row.duration_minutes),
-                  "price": row.price_input, "currency": row.currency, "location": row.location}
+                  "price": row.price_input, "currency": row.currency, "other_prices": row.other_prices_input,
+                  "location": row.location}
         self._open_form(values, row.id, row.revision)
 
     @admin_event
@@ -315,6 +316,11 @@ def _form() -> rx.Component:
                     width="100%",
                     align="start",
                 ),
+                _field("Other currencies", "st-other-prices", "other_prices",
+                       rx.input(id="st-other-prices", name="other_prices", default_value=S.form_values["other_prices"],
+                                placeholder="EUR 45.00, USD 50.00", width="100%"),
+                       hint="Optional: the same session priced in other currencies. Clients see the price in "
+                            "their own currency and pay in it."),
                 _field("Location", "st-location", "location",
                        rx.input(id="st-location", name="location", default_value=S.form_values["location"],
                                 max_length=LOCATION_MAX, width="100%"),
@@ -354,6 +360,9 @@ def _row(row: SessionTypeRow) -> rx.Component:
         rx.cond(S.is_platform_admin, rx.table.cell(row.builder_name)),
         rx.table.cell(f"{row.duration_minutes} min"),
         rx.table.cell(rx.vstack(rx.text(row.price_display, data_testid="session-type-price"),
+                                rx.cond(row.other_prices_display != "",
+                                        rx.text(row.other_prices_display, size="1",
+                                                data_testid="session-type-other-prices")),
                                 rx.text(S.fee_notes[row.id], size="1", color_scheme="gray",
                                         data_testid="session-type-fee"), spacing="0")),
         rx.table.cell(rx.cond(row.location_is_link,

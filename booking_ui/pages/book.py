@@ -41,6 +41,7 @@ def summary_panel() -> rx.Component:
                 ),
                 rx.cond(summary.description != "", rx.text(summary.description, size="2", color_scheme="gray"),
                         rx.fragment()),
+                currency_picker(),
                 policy_summary(),
                 spacing="3",
                 align="start",
@@ -53,6 +54,30 @@ def summary_panel() -> rx.Component:
         style={"position": rx.breakpoints(initial="static", md="sticky"), "top": "1em"},
         width=rx.breakpoints(initial="100%", md="300px"),
         flex_shrink="0",
+    )
+
+
+def currency_picker() -> rx.Component:
+    """Prices in several currencies: the client's locale picks one first; this picks another. Checkout
+    charges in the one shown."""
+    return rx.cond(
+        S.summary.price_choices.length() > 0,
+        rx.vstack(
+            rx.el.label("Currency", html_for="currency", style={"font_size": "0.875em", "font_weight": "500"}),
+            rx.el.select(
+                rx.foreach(S.summary.price_choices, lambda choice: rx.el.option(choice.label, value=choice.currency)),
+                id="currency",
+                value=S.summary.currency,
+                on_change=S.choose_currency,
+                data_testid="currency",
+                style={"max_width": "100%", "min_height": "36px", "padding": "0 0.5em", "border_radius": "6px",
+                       "border": "1px solid var(--gray-a7)", "background": "var(--color-surface)",
+                       "color": "var(--gray-12)"},
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        rx.fragment(),
     )
 
 

@@ -87,6 +87,7 @@ class BookState(rx.State):
     time_zone: str = "UTC"
     hour12: bool = False
     locale: str = ""  # the browser's language ("en-US"): dates, times and prices are written its way
+    chosen_currency: str = ""  # the currency picker's choice ("" = the locale's, else the type's own)
     # The calendar (one month) and the chosen day's times.
     view_year: int = 0
     view_month: int = 0
@@ -177,7 +178,8 @@ class BookState(rx.State):
         type_id = self._session_type_id()
         self.locale = locale_tag(deps.browser_language(self))  # until the page itself says (navigator.language)
         with session_scope(deps.engine()) as session:
-            self.summary = (page_summary(session=session, session_type_id=type_id, locale=self.locale)
+            self.summary = (page_summary(session=session, session_type_id=type_id, locale=self.locale,
+                                         currency=self.chosen_currency or None)
                             if type_id else None)
             view = get_session_type(session=session, session_type_id=type_id) if self.summary else None
             self._policy = page_policy(session=session, session_type_id=type_id) if self.summary else None
@@ -195,6 +197,7 @@ class BookState(rx.State):
         self.hour12 = preferences.get("hour12") is True
         if preferences.get("lang"):
             self.locale = locale_tag(str(preferences["lang"]))
+            self._reprice()  # the browser's own language may name another currency than Accept-Language
         self._refresh()
         if self.month_empty and self.next_available_day:  # open on the first month with a time, as people expect
             self._jump_to_next_available()
@@ -204,6 +207,22 @@ class BookState(rx.State):
         self.time_zone = canonical_zone_or_utc(value)
         self.selected_start = ""
         self._refresh()
+
+    @db_event
+    def choose_currency(self, value: str):
+        """The currency picker: the price shown, and the one Checkout charges."""
+        self.chosen_currency = str(value or "").strip().lower()[:3]
+        self._reprice()
+
+    def _reprice(self) -> None:
+        type_id = self._session_type_id()
+        if type_id is None or self.summary is None:
+            return
+        with session_scope(deps.engine()) as session:
+            summary = page_summary(session=session, session_type_id=type_id, locale=self.locale,
+                                   currency=self.chosen_currency or None)
+        if summary is not None:
+            self.summary = summary
 
     @rx.event
     def set_clock(self, value: str | list[str]):
@@ -324,6 +343,7 @@ class BookState(rx.State):
                 client_hour12=self.hour12,  # the success page, the manage page and the emails keep this clock
                 browser_hold_key=self.hold_key,
                 invoice_requested=self.wants_invoice,
+                currency=self.summary.currency if self.summary is not None else None,  # the price shown
             )
             headers = self.router.headers.raw_headers
             # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).

@@ -39,12 +39,14 @@ EXPANDABLE: dict[str, frozenset[str]] = {
          "reversed_by", "application_fee"}
     ),
     "balance_transaction": frozenset({"source"}),
-    "price": frozenset({"product"}),
+    "price": frozenset({"product", "currency_options"}),
     "product": frozenset({"default_price"}),
     "payment_method": frozenset({"customer"}),
     "item": frozenset({"price.product", "price"}),
 }
 
+# Fields computed (rather than looked up by id) when expanded: a session's line_items, a price's currency_options.
+COMPUTED_FIELDS = frozenset({"line_items", "currency_options"})
 # (object, field) -> value for fields that are computed rather than stored, e.g. line_items.
 Computed = Callable[[dict[str, Any], str], Any]
 
@@ -84,7 +86,7 @@ def _expand(
     if field not in EXPANDABLE.get(obj.get("object", ""), frozenset()):
         raise errors.StripeError(f"This property cannot be expanded ({full}).", param="expand")
     value = obj.get(field)
-    if field == "line_items":
+    if field in COMPUTED_FIELDS:
         value = obj[field] = computed(obj, field)
     elif isinstance(value, str):
         found = lookup(value)

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 from stripe_emulator.core import errors, ids, objects
 from stripe_emulator.core.context import RequestContext
 from stripe_emulator.core.listing import list_endpoint
-from stripe_emulator.core.money import Currency, unit_amount
+from stripe_emulator.core.money import (
+    Currency,
+    CurrencyOptions,
+    check_three_decimal,
+    save_currency_options,
+    unit_amount,
+)
 from stripe_emulator.core.objects import clean_metadata, merge_metadata
 from stripe_emulator.core.spec import (
     EXPAND,
@@ -88,6 +94,7 @@ PRICE_CREATE = Hash(
     active=Boolean(),
     billing_scheme=String(choices=("per_unit", "tiered"), supported=("per_unit",)),
     currency=Currency(required=True),
+    currency_options=CurrencyOptions(),
     expand=EXPAND,
     lookup_key=String(max_length=200),
     metadata=Metadata(),
@@ -208,6 +215,16 @@ def _claim_lookup_key(
 
 def create_price(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     amount = unit_amount(args, "")
+    check_three_decimal(amount, args["currency"], "unit_amount")
+    options = dict(args.get("currency_options") or {})
+    own = args["currency"].lower()
+    if own in options:
+        if options[own]["unit_amount"] != amount:
+            raise errors.invalid(
+                f"currency_options[{own}][unit_amount]",
+                "The currency option for the price's own currency must have the price's unit_amount.",
+            )
+        del options[own]
     recurring = None
     if "recurring" in args:
         rp = args["recurring"]
@@ -263,6 +280,7 @@ def create_price(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict
             unit_amount=amount,
         )
         emu.store.put(price, account=ctx.account)
+        save_currency_options(emu.store, price, options)
         emu.emit("price.created", price, ctx, product["id"])
         return price
 

@@ -19,7 +19,7 @@ from stripe_emulator.core import (
 )
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.listing import list_endpoint, paginate
-from stripe_emulator.core.money import Currency, unit_amount
+from stripe_emulator.core.money import Currency, amount_in, check_chargeable, unit_amount
 from stripe_emulator.core.objects import clean_metadata
 from stripe_emulator.core.payment_engine import PaymentResult, SessionUnavailable
 from stripe_emulator.core.spec import (
@@ -188,12 +188,12 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         expires_at = _validate_expiry(args.get("expires_at"), now)
         items = _line_items(emu, ctx, args.get("line_items") or [], now)
         currency = items[0]["currency"]
-        requested_currency = args.get("currency")
-        if requested_currency and requested_currency.lower() != currency:
-            raise errors.invalid(
-                "currency", "The currency must match the currency of the line items."
-            )
+        requested_currency = (args.get("currency") or "").lower()
+        if requested_currency and requested_currency != currency:
+            items = [_presented_in(emu, item, requested_currency, index) for index, item in enumerate(items)]
+            currency = requested_currency
         subtotal = sum(item["amount_subtotal"] for item in items)
+        check_chargeable(subtotal, currency, "line_items")
         payment_method_types = _payment_method_types(args, currency)
         connect_money.validate(emu, ctx, intent_data, subtotal)
         session_id = ids.new_id("cs_test")
@@ -338,6 +338,19 @@ def _line_items(
             "line_items", "All line items must use the same currency: got " + ", ".join(sorted(currencies))
         )
     return items
+
+
+def _presented_in(emu: Engine, item: dict[str, Any], currency: str, index: int) -> dict[str, Any]:
+    """`currency=eur` on a session whose Price has a EUR currency option: the line item in EUR."""
+    amount = amount_in(emu.store, item["price"], currency)
+    if amount is None:
+        raise errors.invalid(
+            "currency",
+            f"The price specified in line_items[{index}][price] has no currency option for {currency}; "
+            "the currency must match the currency of the line items or one of their currency_options.",
+        )
+    quantity = int(item["quantity"] or 1)
+    return {**item, "currency": currency, "amount_subtotal": amount * quantity, "amount_total": amount * quantity}
 
 
 def _existing_price(emu: Engine, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:

@@ -158,10 +158,10 @@ class FakeGateway:
         return self.catalog.products.get(product_id)
 
     def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
-                     idempotency_key: str) -> StripePrice:
+                     idempotency_key: str, currency_options: dict[str, int] | None = None) -> StripePrice:
         def make() -> StripePrice:
             price = StripePrice(id=f"price_fake{next(_ids)}", product_id=product_id, unit_amount=unit_amount,
-                                currency=currency, active=True)
+                                currency=currency, active=True, currency_options=dict(currency_options or {}))
             self.catalog.prices[price.id] = price
             return price
         return self._replay(idempotency_key, make)
