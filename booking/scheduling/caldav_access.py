@@ -19,8 +19,7 @@ class CalDavError(RuntimeError):
 
 def _client(url: str, username: str, password: str, policy: FetchPolicy) -> caldav.DAVClient:
     client = caldav.DAVClient(url=check_url(url, policy), username=username or None, password=password or None,
-                              timeout=max(int(policy.timeout_seconds), 1), require_tls=False,
-                              enable_rfc6764=False)
+                              timeout=max(int(policy.timeout_seconds), 1))
     session = getattr(client, "session", None)
     if session is not None and hasattr(session, "max_redirects"):
         session.max_redirects = 0  # a redirect could lead anywhere: refused rather than followed unchecked
