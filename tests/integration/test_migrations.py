@@ -125,7 +125,7 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
             definition = connection.execute(
                 sa.text(
                     "SELECT sql FROM sqlite_master "
-                    "WHERE type = 'index' AND name = 'uq_booking_active_start' AND tbl_name = 'booking'"
+                    "WHERE type = 'index' AND name = 'uq_booking_active_seat' AND tbl_name = 'booking'"
                 )
             ).scalar_one()
             assert "UNIQUE" in definition.upper()
@@ -133,8 +133,9 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
             assert "'pending'" in definition and "'confirmed'" in definition
 
         indexes = {index["name"]: index for index in sa.inspect(connection).get_indexes("booking")}
-    assert indexes["uq_booking_active_start"]["unique"]
-    assert indexes["uq_booking_active_start"]["column_names"] == ["builder_id", "start_time"]
+    # Seats (0023): a start takes one booking per seat number.
+    assert indexes["uq_booking_active_seat"]["unique"]
+    assert indexes["uq_booking_active_seat"]["column_names"] == ["builder_id", "start_time", "seat_no"]
 
 
 def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty_url: str) -> None:
