@@ -9,6 +9,8 @@
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
+- `seats_and_questions`  a session type's seats (a workshop) and booking questions
+- `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
 """
 
 from booking.workspace.access import (
@@ -40,6 +42,8 @@ from booking.workspace.availability import (
 from booking.workspace.bookings import (
     STATUS_COLOURS,
     STATUS_LABELS,
+    AnswerLine,
+    AttendeeLine,
     BookingDetail,
     BookingQuery,
     BookingRow,
@@ -81,6 +85,7 @@ from booking.workspace.monitor import (
     viewer_zone,
 )
 from booking.workspace.monitor import failed_payments as monitor_failed_payments
+from booking.workspace.personal_data import Erasure, ErasureRefused, erase_booking_personal_data
 from booking.workspace.policy import (
     SessionTypePolicyRow,
     clear_session_type_policy,
@@ -113,6 +118,16 @@ from booking.workspace.profile import (
     save_profile,
     set_photo,
 )
+from booking.workspace.seats_and_questions import (
+    QUESTION_KINDS,
+    InvalidSeatsAndQuestions,
+    QuestionDraft,
+    SeatsAndQuestions,
+    drafts_from_rows,
+    load_seats_and_questions,
+    save_seats_and_questions,
+    validate_seats_and_questions,
+)
 from booking.workspace.session_types import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -134,6 +149,19 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "AnswerLine",
+    "AttendeeLine",
+    "Erasure",
+    "ErasureRefused",
+    "InvalidSeatsAndQuestions",
+    "QUESTION_KINDS",
+    "QuestionDraft",
+    "SeatsAndQuestions",
+    "drafts_from_rows",
+    "erase_booking_personal_data",
+    "load_seats_and_questions",
+    "save_seats_and_questions",
+    "validate_seats_and_questions",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",
