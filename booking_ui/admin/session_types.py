@@ -443,5 +443,5 @@ def page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(page, route=routes.ADMIN_SESSION_TYPES, title=TITLE + " · Workspace", on_load=[AdminState.guard, SessionTypesState.load,
-                                                                                     SeatsQuestionsState.close_panel])
+    app.add_page(page, route=routes.ADMIN_SESSION_TYPES, title=TITLE + " · Workspace",
+                 on_load=[AdminState.guard, SessionTypesState.load, SeatsQuestionsState.close_panel])
