@@ -116,8 +116,8 @@ class BookingFacts:
         for name in _MOMENTS:
             if values.get(name):
                 values[name] = _parse_utc(str(values[name]))
-        if values.get("answers"):
-            values["answers"] = tuple((str(question), str(answer)) for question, answer in values["answers"])
+        if "answers" in values:
+            values["answers"] = tuple((str(question), str(answer)) for question, answer in values["answers"] or ())
         return cls(**values)
 
 
