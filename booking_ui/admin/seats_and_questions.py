@@ -142,7 +142,7 @@ def _question_row(row, index) -> rx.Component:
                 spacing="3", align="center",
             ),
             _error(prefix + ".kind"),
-            rx.el.label("Options (one choice only: one per line)", html_for=prefix + "-options", size="1"),
+            rx.el.label("Options (one choice only: one per line)", html_for=prefix + "-options"),
             rx.text_area(id=prefix + "-options", name=prefix + "_options", default_value=row["options"], rows="2",
                          width="100%", data_testid="question-options"),
             _error(prefix + ".options"),

@@ -185,6 +185,9 @@ def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty
             " amount_refunded, paid_at IS NOT NULL FROM payment ORDER BY booking_id")).all()
         refunds = connection.execute(sa.text(
             "SELECT booking_id, amount, currency, status, requested_by, stripe_refund_id FROM refund")).all()
+        seats = connection.execute(sa.text("SELECT seat_no, seat_capacity FROM booking")).all()
+        type_seats = connection.execute(sa.text("SELECT seats FROM session_type")).scalars().all()
+    assert [tuple(row) for row in seats] == [(0, 1), (0, 1)] and type_seats == [1]  # 0023: one seat each
     assert [tuple(row) for row in payments] == [
         ("paid-partly-refunded", 2, "cs_old_2", "pi_old", 5000, "gbp", "partially_refunded", 1500, True),
         ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),
