@@ -219,7 +219,10 @@ def next_available(*, session: Session, session_type_id: int, viewer_time_zone: 
 def bookable_range(*, session: Session, session_type_id: int, viewer_time_zone: str,
                    now: datetime) -> tuple[date, date]:
     """The viewer-local days from today to the builder's horizon (raises slots.SessionTypeNotFound)."""
-    schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
+    return _range_of(slots.load_schedule(session=session, session_type_id=session_type_id), viewer_time_zone, now)
+
+
+def _range_of(schedule: slots.Schedule, viewer_time_zone: str, now: datetime) -> tuple[date, date]:
     zone = load_zone(viewer_time_zone)
     today = now.astimezone(zone).date()
     last = (now + timedelta(days=schedule.policy.horizon_days)).astimezone(zone).date()
@@ -234,12 +237,11 @@ def _with_held(found: Iterable[Slot], held: Slot | None, first: date, last: date
     return sorted(marked, key=lambda pair: pair[0].start)
 
 
-def _seats_left(*, session: Session, session_type_id: int, found: list[Slot],
+def _seats_left(*, session: Session, session_type: SessionType, found: list[Slot],
                 now: datetime) -> tuple[dict[datetime, int], int] | None:
     """A workshop's seats left by start (UTC), and its capacity (a start with no booking has every seat);
     None for a one-to-one session type."""
-    session_type = session.get(SessionType, session_type_id)
-    if session_type is None or seats.capacity(session_type) <= 1 or not found:
+    if seats.capacity(session_type) <= 1 or not found:
         return None
     left = seats.seats_left(session=session, session_type=session_type, start=found[0].start, end=found[-1].end,
                             now=now)
@@ -286,8 +288,8 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     `held` is the viewer's own hold of this session type: it shows among the times, marked, though it is
     not open to anyone else. A reschedule passes `ignore_booking_id` and `exclude` (see `_find`).
     """
-    today, last = bookable_range(session=session, session_type_id=session_type_id,
-                                 viewer_time_zone=viewer_time_zone, now=now)
+    schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
+    today, last = _range_of(schedule, viewer_time_zone, now)
     year, month = _clamp_month(year or today.year, month or today.month, today, last)
     month_first, month_last = _month_bounds(year, month)
     first, final = max(month_first, today), min(month_last, last)
@@ -298,7 +300,7 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
         held = Slot(start=held.start.astimezone(zone), end=held.end.astimezone(zone))
     times: dict[str, list[SlotOption]] = {}
     counts: dict[date, int] = {}
-    left = _seats_left(session=session, session_type_id=session_type_id, found=found, now=now)
+    left = _seats_left(session=session, session_type=schedule.session_type, found=found, now=now)
     for slot, is_held in _with_held(found, held, first, final):
         day = slot.start.date()
         seats_left = None if left is None or is_held else left[0].get(slot.start.astimezone(UTC), left[1])
