@@ -158,7 +158,7 @@ def queue_booking_notifications(
             booking_id=booking.id,
             # The manage link is the client's credential: never in the builder's copy.
             payload=payload_json(kind=kind, role=role,
-                                 facts=facts if role == RecipientRole.CLIENT else _builder_copy(session, booking, facts)),
+                                 facts=facts if role == RecipientRole.CLIENT else _builder_copy(session, booking, facts, kind)),
         )
         if kind == NotificationKind.BOOKING_REFUNDED:  # a cancellation right after it takes it in
             notification.next_attempt_at = datetime.now(UTC) + REFUND_EMAIL_GRACE
@@ -167,11 +167,13 @@ def queue_booking_notifications(
     return added
 
 
-def _builder_copy(session: Session, booking: Booking, facts: BookingFacts) -> BookingFacts:
-    """The builder's facts: never the client's manage link (their credential); the booking questions'
-    answers, which only the builder reads (the client's copy and Stripe never carry them)."""
+def _builder_copy(session: Session, booking: Booking, facts: BookingFacts, kind: NotificationKind) -> BookingFacts:
+    """The builder's facts: never the client's manage link (their credential); with the confirmation, the
+    booking questions' answers, which only the builder reads (the client's copy and Stripe never carry them;
+    no other email copies them)."""
     answers = tuple((answer.label, answer.shown) for answer in questions.answers_of(session=session,
-                                                                                  booking_id=booking.id))
+                                                                                  booking_id=booking.id)) \
+        if kind == NotificationKind.BOOKING_CONFIRMED else ()
     return replace(facts, manage_link=False, answers=answers)
 
 
