@@ -45,7 +45,7 @@ from booking.lifecycle import (
 )
 from booking.notifications import ACTIONS, csrf_ok, invite_for_uid, load_feed, looks_like_token, token_hash
 from booking.payments import PaymentProviderError
-from booking.scheduling import SessionTypeNotFound, Slot, find_open_slots, load_zone
+from booking.scheduling import InvalidAnswers, SessionTypeNotFound, Slot, find_open_slots, load_zone
 from booking.workspace import StoredPhoto, public_photo
 from booking_ui import deps, openapi, routes
 from booking_ui.admin.base import SESSION_COOKIE, SessionCookieShield, cookie_settings, login_path, safe_next
@@ -62,6 +62,12 @@ def error(status: int, code: str, message: str, **extra: object) -> JSONResponse
 
 def invalid(field: str, message: str) -> JSONResponse:
     return error(422, "invalid_request", message, field=field)
+
+
+def answers_refused(exc: InvalidAnswers) -> JSONResponse:
+    """422 `invalid_answers`: the first problem in the message, every one by question id in `fields`."""
+    first = next(iter(exc.errors.values()), "The answers are not valid.")
+    return error(422, exc.code, first, fields=exc.errors)
 
 
 def limited(exc: LimitReached) -> JSONResponse:
@@ -253,6 +259,9 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     currency = body.get("currency")  # optional: one of the session type's prices (GET /api/session-types)
     if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
         return invalid("currency", "currency must be a three-letter ISO code such as EUR.")
+    answers = body.get("answers")  # checked against the session type's questions by the service
+    if answers is not None and not isinstance(answers, dict):
+        return answers_refused(InvalidAnswers({"answers": "answers must be an object: question id -> answer."}))
 
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
@@ -263,13 +272,15 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
-            invoice_requested=invoice_requested, currency=currency,
+            invoice_requested=invoice_requested, currency=currency, answers=answers,
         )
 
     try:
         started = await run_in_threadpool(start)
     except InvalidRequest as exc:
         return invalid(exc.field, exc.message)
+    except InvalidAnswers as exc:
+        return answers_refused(exc)
     except SessionTypeNotFound:
         return error(404, "session_type_not_found", "No such session type.")
     except (SlotUnavailable, HoldNotActive) as exc:

@@ -40,6 +40,8 @@ def _error_schema(description: str, *codes: str, required: tuple[str, ...] = ())
                     "message": {"type": "string", "description": "For people: safe to show as it is."},
                     "field": {"type": "string", "description": "The request field at fault."},
                     "retry_after": {"type": "integer", "minimum": 1, "description": "Seconds to wait."},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "Each field (a question id) at fault, with its message."},
                 },
             }
         },
@@ -140,6 +142,11 @@ SCHEMAS: dict[str, Any] = {
             "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["eur"],
                          "description": "Pay in one of the session type's `prices`; its own currency when "
                                         "absent. Another gets 422 invalid_request naming `currency`."},
+            "answers": {"type": "object", "maxProperties": 10,
+                        "additionalProperties": {"type": ["string", "boolean"]},
+                        "description": "The session type's booking questions answered: question id -> the "
+                                       "answer (text, one of the choice's options, or true/false for a "
+                                       "checkbox). Checked on the server; kept from Stripe."},
         },
     },
     "CheckoutStarted": {
@@ -188,6 +195,10 @@ SCHEMAS: dict[str, Any] = {
     "Error": _error_schema("Any error of this API."),
     "InvalidRequestError": _error_schema("A field is missing or malformed; `field` names it.", "invalid_request",
                                          required=("field",)),
+    "InvalidAnswersError": _error_schema("An answer to a booking question is missing or not allowed; `fields` "
+                                         "maps each question id at fault to its message.", "invalid_answers",
+                                         required=("fields",)),
+    "CheckoutRefusedError": {"anyOf": [_ref("InvalidRequestError"), _ref("InvalidAnswersError")]},
     "SessionTypeNotFoundError": _error_schema("No such (active) session type.", "session_type_not_found"),
     "SlotUnavailableError": _error_schema("The time is held or booked by someone else.", "slot_unavailable"),
     "RateLimitedError": _error_schema("An abuse limit: wait `retry_after` seconds.", required=("retry_after",)),
@@ -254,7 +265,8 @@ def _paths() -> dict[str, Any]:
                 "409": _json("SlotUnavailableError", "The time is no longer available."),
                 "413": TOO_LARGE,
                 "415": _json("UnsupportedMediaTypeError", "Only application/json is accepted."),
-                "422": _json("InvalidRequestError", "A field is missing or malformed."),
+                "422": _json("CheckoutRefusedError", "A field is missing or malformed (`invalid_request`), or "
+                                                     "an answer is (`invalid_answers`)."),
                 "429": _json("RateLimitedError", "Too many holds or requests.", RETRY_AFTER),
                 "502": _json("PaymentProviderError", "Stripe could not be reached; the slot was released."),
             },

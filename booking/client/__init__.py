@@ -14,10 +14,13 @@ from booking.client.booking_page import (
     DaySlots,
     MonthView,
     PageSummary,
+    QuestionField,
     SlotOption,
+    answers_from_form,
     day_times,
     month_view,
     page_policy,
+    page_questions,
     page_summary,
     refund_tier,
     slots_by_day,
@@ -51,6 +54,9 @@ from booking.client.receipts import ReceiptState, booking_receipt, browser_recei
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
 
 __all__ = [
+    "QuestionField",
+    "answers_from_form",
+    "page_questions",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -20,7 +20,7 @@ from booking.core.time import month_title as format_month_title
 from booking.core.zones import friendly_zone_name
 from booking.notifications.templates import is_web_link
 from booking.payments import price_options, pricing
-from booking.scheduling import policy, slots
+from booking.scheduling import policy, questions, seats, slots
 from booking.scheduling.availability import MAX_RANGE_DAYS, Slot, load_zone
 
 WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -35,6 +35,7 @@ class SlotOption:
     aria_24: str  # "09:30 – 10:30, Tuesday 1 December 2026, Eastern Time"
     aria_12: str
     held: bool = False  # the viewer's own hold (shown, not offered to others)
+    seats_left: str = ""  # a workshop: "3 seats left" ("" for a one-to-one session)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ def refund_tier(rules: policy.CancellationPolicy | None, *, start: datetime, now
     return policy.booking_tier_text(rules, start=start, now=now) if rules is not None else ""
 
 
-def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: LocaleLike = None) -> SlotOption:
+def seats_text(left: int) -> str:
+    return "1 seat left" if left == 1 else f"{left} seats left"
+
+
+def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: LocaleLike = None,
+                seats_left: int | None = None) -> SlotOption:
     start, end = slot.start, slot.end
     friendly = friendly_zone_name(zone_name)
     day = day_label(start.date(), locale=locale)
@@ -158,6 +164,9 @@ def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: Local
 
     # The accessible name starts with the visible text (WCAG 2.5.3), then the day and the zone.
     held_note = " (your held time)" if held else ""
+    seats_note = seats_text(seats_left) if seats_left is not None else ""
+    if seats_note:
+        held_note += f", {seats_note}"
     return SlotOption(
         start=start.isoformat(),
         end=end.isoformat(),
@@ -166,6 +175,7 @@ def slot_option(slot: Slot, *, zone_name: str, held: bool = False, locale: Local
         aria_24=f"{times(False)}, {day}, {friendly}{held_note}",
         aria_12=f"{times(True)}, {day}, {friendly}{held_note}",
         held=held,
+        seats_left=seats_note,
     )
 
 
@@ -232,7 +242,10 @@ def next_available(*, session: Session, session_type_id: int, viewer_time_zone: 
 def bookable_range(*, session: Session, session_type_id: int, viewer_time_zone: str,
                    now: datetime) -> tuple[date, date]:
     """The viewer-local days from today to the builder's horizon (raises slots.SessionTypeNotFound)."""
-    schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
+    return _range_of(slots.load_schedule(session=session, session_type_id=session_type_id), viewer_time_zone, now)
+
+
+def _range_of(schedule: slots.Schedule, viewer_time_zone: str, now: datetime) -> tuple[date, date]:
     zone = load_zone(viewer_time_zone)
     today = now.astimezone(zone).date()
     last = (now + timedelta(days=schedule.policy.horizon_days)).astimezone(zone).date()
@@ -247,6 +260,48 @@ def _with_held(found: Iterable[Slot], held: Slot | None, first: date, last: date
     return sorted(marked, key=lambda pair: pair[0].start)
 
 
+def _seats_left(*, session: Session, session_type: SessionType, found: list[Slot],
+                now: datetime) -> tuple[dict[datetime, int], int] | None:
+    """A workshop's seats left by start (UTC), and its capacity (a start with no booking has every seat);
+    None for a one-to-one session type."""
+    if seats.capacity(session_type) <= 1 or not found:
+        return None
+    left = seats.seats_left(session=session, session_type=session_type, start=found[0].start, end=found[-1].end,
+                            now=now)
+    return left, seats.capacity(session_type)
+
+
+@dataclass(frozen=True)
+class QuestionField:
+    """A booking question as the booking page asks it."""
+
+    key: str  # the question's id: the form field is "answer-<key>"
+    kind: str  # short_text | long_text | choice | checkbox
+    label: str
+    required: bool
+    options: list[str] = field(default_factory=list)
+    max_length: int = 0
+
+
+def page_questions(*, session: Session, session_type_id: int) -> list[QuestionField]:
+    return [QuestionField(key=q.key, kind=q.kind.value, label=q.label, required=q.required, options=list(q.options),
+                          max_length=questions.LONG_TEXT_MAX if q.kind.value == "long_text"
+                          else questions.SHORT_TEXT_MAX)
+            for q in questions.questions_of(session=session, session_type_id=session_type_id)]
+
+
+def answers_from_form(fields: list[QuestionField], form: dict) -> dict[str, object]:
+    """The booking form's answers (question key -> answer), as `questions.validate_answers` takes them."""
+    answers: dict[str, object] = {}
+    for question in fields:
+        raw = form.get(f"answer-{question.key}")
+        if question.kind == "checkbox":
+            answers[question.key] = raw in ("yes", "on", True)
+        else:
+            answers[question.key] = str(raw)[:5000] if raw is not None else ""
+    return answers
+
+
 def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime,
                year: int | None = None, month: int | None = None, held: Slot | None = None,
                locale: LocaleLike = None, ignore_booking_id: str | None = None,
@@ -256,8 +311,8 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
     `held` is the viewer's own hold of this session type: it shows among the times, marked, though it is
     not open to anyone else. A reschedule passes `ignore_booking_id` and `exclude` (see `_find`).
     """
-    today, last = bookable_range(session=session, session_type_id=session_type_id,
-                                 viewer_time_zone=viewer_time_zone, now=now)
+    schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
+    today, last = _range_of(schedule, viewer_time_zone, now)
     year, month = _clamp_month(year or today.year, month or today.month, today, last)
     month_first, month_last = _month_bounds(year, month)
     first, final = max(month_first, today), min(month_last, last)
@@ -268,10 +323,12 @@ def month_view(*, session: Session, session_type_id: int, viewer_time_zone: str,
         held = Slot(start=held.start.astimezone(zone), end=held.end.astimezone(zone))
     times: dict[str, list[SlotOption]] = {}
     counts: dict[date, int] = {}
+    left = _seats_left(session=session, session_type=schedule.session_type, found=found, now=now)
     for slot, is_held in _with_held(found, held, first, final):
         day = slot.start.date()
+        seats_left = None if left is None or is_held else left[0].get(slot.start.astimezone(UTC), left[1])
         times.setdefault(day.isoformat(), []).append(slot_option(slot, zone_name=viewer_time_zone, held=is_held,
-                                                                          locale=locale))
+                                                                 locale=locale, seats_left=seats_left))
         counts[day] = counts.get(day, 0) + 1
     next_day = None
     if not times:

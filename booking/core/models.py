@@ -64,6 +64,9 @@ def end_reason_text(cause: EndCause | str | None, note: str | None = None) -> st
         return note
     return END_CAUSE_TEXT[EndCause(cause)] if cause else ""
 _ACTIVE_SQL = "status IN ('pending', 'confirmed')"
+# PostgreSQL's no-overlap exclusion constraints (name, the column that must differ for a conflict).
+_SEAT_EXCLUSIONS = (("ex_booking_no_overlap", "session_type_id"), ("ex_booking_no_overlap_start", "start_time"),
+                    ("ex_booking_no_overlap_end", "end_time"))
 
 
 class EventStatus(StrEnum):
@@ -207,6 +210,9 @@ class SessionType(SQLModel, table=True):
     policy_partial_refund_hours: int | None = None
     policy_reschedule_hours: int | None = None
     policy_max_reschedules: int | None = None
+    # A workshop: how many clients can book the same start (1: a one-to-one session). Each seat is its
+    # own booking (`Booking.seat_no`), paid by its own client.
+    seats: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -278,23 +284,30 @@ class Booking(SQLModel, table=True):
         # The admin's booking list: one builder's bookings by time, thousands of them.
         sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
         sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
-        # SQLite: the same start can never be held twice (plus BEGIN IMMEDIATE serialisation).
+        # Seats (migration 0023): one seat of one start is held once; a seat number is below the capacity
+        # the booking was taken with (1 for a one-to-one session: seat 0 only, so one booking per start).
+        sa.CheckConstraint("seat_no >= 0 AND seat_no < seat_capacity", name="ck_booking_seat"),
         sa.Index(
-            "uq_booking_active_start",
+            "uq_booking_active_seat",
             "builder_id",
             "start_time",
+            "seat_no",
             unique=True,
             sqlite_where=sa.text(_ACTIVE_SQL),
             postgresql_where=sa.text(_ACTIVE_SQL),
         ),
-        # PostgreSQL: no two active bookings of a builder overlap at all.
-        postgresql.ExcludeConstraint(
+        # PostgreSQL: no two active bookings of a builder overlap, unless they are seats of the very same
+        # session (same type, same start, same end). Three constraints make the "unless" an OR: two
+        # overlapping bookings conflict when their types differ, or their starts, or their ends.
+        # (SQLite: the triggers of 0023 say the same.)
+        *(postgresql.ExcludeConstraint(
             ("builder_id", "="),
             (sa.text("tstzrange(start_time, end_time)"), "&&"),
-            name="ex_booking_no_overlap",
+            (column, "<>"),
+            name=name,
             using="gist",
             where=sa.text(_ACTIVE_SQL),
-        ).ddl_if(dialect="postgresql"),
+        ).ddl_if(dialect="postgresql") for name, column in _SEAT_EXCLUSIONS),
     )
 
     id: str = Field(default_factory=new_booking_id, primary_key=True, max_length=36)
@@ -320,6 +333,9 @@ class Booking(SQLModel, table=True):
     # The client's "Manage booking" link: only the SHA-256 of its token is kept.
     manage_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     reschedule_count: int = Field(default=0)
+    # A seat of a workshop (SessionType.seats > 1): which seat, of how many the type had when it was held.
+    seat_no: int = Field(default=0)
+    seat_capacity: int = Field(default=1)
     invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
     # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
     browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
@@ -776,3 +792,44 @@ class CalendarWrite(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     written_at: datetime | None = None  # the last successful PUT or DELETE
     updated_at: datetime = Field(default_factory=utcnow)
+# --- booking questions (issue 17): what a builder asks the client before they pay ----------------------
+
+
+class QuestionKind(StrEnum):
+    SHORT_TEXT = "short_text"
+    LONG_TEXT = "long_text"
+    CHOICE = "choice"  # one of the question's options
+    CHECKBOX = "checkbox"  # ticked or not (required: must be ticked)
+
+
+class BookingQuestion(SQLModel, table=True):
+    """One question of a session type's booking form, in `position` order (at most 10 per type)."""
+
+    __tablename__ = "booking_question"
+    __table_args__ = (sa.UniqueConstraint("session_type_id", "position", name="uq_booking_question_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_type_id: int = Field(foreign_key="session_type.id", index=True)
+    position: int
+    kind: QuestionKind = Field(sa_type=_enum_column(QuestionKind, "question_kind", checked=False))
+    label: str = Field(max_length=200)
+    required: bool = Field(default=False)
+    options: str = Field(default="[]")  # JSON list of the choices (CHOICE only)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BookingAnswer(SQLModel, table=True):
+    """A client's answer to one question, kept with the question's words as they were asked (the builder may
+    change the questions later). Personal data: deleted with the booking's (booking.workspace.personal_data)."""
+
+    __tablename__ = "booking_answer"
+    __table_args__ = (sa.UniqueConstraint("booking_id", "position", name="uq_booking_answer_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    question_id: int | None = Field(default=None)  # no foreign key: the question may be deleted since
+    position: int
+    kind: QuestionKind = Field(sa_type=_enum_column(QuestionKind, "answer_question_kind", checked=False))
+    label: str = Field(max_length=200)
+    value: str = Field(default="", max_length=2000)  # a checkbox: "yes" or ""
+    created_at: datetime = Field(default_factory=utcnow)

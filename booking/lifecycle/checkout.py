@@ -55,7 +55,7 @@ from booking.payments.gateway import (
     PaymentProviderError,
 )
 from booking.payments.ledger import StripeRef
-from booking.scheduling import slots
+from booking.scheduling import questions, seats, slots
 
 log = logging.getLogger(__name__)
 
@@ -246,21 +246,28 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
                now: datetime | None = None, invoice_requested: bool = False,
-               currency: str | None = None) -> _Attempt:
+               currency: str | None = None, answers: object = None) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
     Checkout attempt's Payment row (`creating`). Nothing here talks to Stripe.
 
     `browser_hold_key` (a secret kept by the client's browser) releases that browser's earlier unpaid
     hold first, so going Back from Checkout and picking again never leaves two holds.
 
-    Raises InvalidRequest, slots.SessionTypeNotFound, SlotUnavailable or abuse.TooManyHolds; the caller
-    rolls back and nothing is left behind.
+    A workshop's hold takes the lowest free seat of its start (`booking.scheduling.seats`; the database
+    refuses a seat taken twice or beyond the capacity). `answers` (question id -> answer) are checked
+    against the type's questions and stored with the booking.
+
+    Raises InvalidRequest, questions.InvalidAnswers, slots.SessionTypeNotFound, SlotUnavailable or
+    abuse.TooManyHolds; the caller rolls back and nothing is left behind.
     """
     now = now or utcnow()
     name, email = validate_client(name=client_name, email=client_email)
     if start_time.tzinfo is None:
         raise InvalidRequest("start_time", "start_time must include a UTC offset.")
     schedule = slots.load_schedule(session=session, session_type_id=session_type_id)
+    # Checked before anything is held: every problem at once (questions.InvalidAnswers, by question).
+    answers = questions.validate_answers(questions.questions_of(session=session, session_type_id=schedule.session_type.id),
+                                         answers)
     bookings.lock_builder(session=session, builder_id=schedule.builder.id)
     start = start_time.astimezone(now.tzinfo)
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
@@ -275,6 +282,9 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     bookings.end_lapsed_holds(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
     if not slots.is_open(session=session, schedule=schedule, start=start, now=now):
         raise SlotUnavailable("That time is no longer available.")
+    seat_no = seats.free_seat(session=session, session_type=schedule.session_type, start=start)
+    if seat_no is None:
+        raise SlotUnavailable("That session is full.")
 
     booking = Booking(
         client_id=client.id,
@@ -288,6 +298,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         client_name=name,
         browser_hold_key=key_hash,
         client_address_key=address_key,
+        seat_no=seat_no,
+        seat_capacity=seats.capacity(schedule.session_type),
     )
     try:
         with session.begin_nested():
@@ -295,6 +307,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
             session.flush()
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
+    # The client's answers stay with the booking (never in the Checkout request below).
+    questions.store_answers(session=session, booking_id=booking.id, answers=answers)
     request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
                                 settings=settings, invoice_requested=bool(invoice_requested),
                                 currency=currency or None)

@@ -71,11 +71,13 @@ from booking.core.models import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    SessionType,
     utcnow,
 )
 from booking.notifications.calendar_writeback import queue_calendar_write
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
 from booking.payments import ledger as payment_records
+from booking.scheduling import seats
 from booking.scheduling.busy import busy_bookings
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
@@ -323,9 +325,14 @@ def _revive_late_payment(*, session: Session, booking: Booking, values: dict[str
     others = [
         b for b in busy_bookings(session=session, builder_id=booking.builder_id,
                                  start=booking.start_time, end=booking.end_time, now=now)
-        if b.id != booking.id
+        if b.id != booking.id and not _same_session(b, booking)
     ]
-    if not others:
+    # A workshop's seat: revived into whichever seat is free now (its own may have gone to someone else).
+    session_type = session.get(SessionType, booking.session_type_id)
+    seat = seats.free_seat(session=session, session_type=session_type, start=booking.start_time,
+                           ignore_booking_id=booking.id) if session_type is not None else None
+    if not others and seat is not None:
+        values = {**values, "seat_no": seat, "seat_capacity": max(seats.capacity(session_type), seat + 1)}
         try:
             with session.begin_nested():
                 revived = _change_state(session=session, booking_id=booking.id, trigger=Event.PAY_LATE, values=values,
@@ -336,6 +343,12 @@ def _revive_late_payment(*, session: Session, booking: Booking, values: dict[str
             return ConfirmOutcome(booking=get_booking(session=session, booking_id=booking.id), newly_confirmed=True)
     booking = get_booking(session=session, booking_id=booking.id)
     return ConfirmOutcome(booking=booking, newly_confirmed=False, refund_required=True)
+
+
+def _same_session(one: Booking, other: Booking) -> bool:
+    """Seats of the very same session (a workshop): they share its time."""
+    return (one.session_type_id, one.start_time, one.end_time) == (other.session_type_id, other.start_time,
+                                                                   other.end_time)
 
 
 def mark_payment_processing(*, session: Session, booking_id: str, payment: Payment | None) -> bool:
@@ -432,14 +445,22 @@ def cancel_by_client(*, session: Session, booking_id: str, now: datetime | None 
 def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_start: datetime,
                new_end: datetime, now: datetime | None = None) -> bool:
     """Move a confirmed booking (still at `from_start`) to [new_start, new_end); the invite's SEQUENCE goes
-    up. The database's no-overlap constraint may refuse it (IntegrityError: the caller's savepoint)."""
+    up. A workshop's seat moves to a free seat of the new start (none free: False). The database's
+    no-overlap constraint and its one-booking-per-seat index may refuse it (IntegrityError: the caller's
+    savepoint)."""
     booking = get_booking(session=session, booking_id=booking_id)
     previous = (booking.start_time, booking.end_time)
+    values: dict[str, object] = {"start_time": new_start, "end_time": new_end,
+                                 "reschedule_count": Booking.reschedule_count + 1,
+                                 "invite_sequence": Booking.invite_sequence + 1}
+    session_type = session.get(SessionType, booking.session_type_id)
+    if session_type is not None:
+        seat = seats.free_seat(session=session, session_type=session_type, start=new_start, ignore_booking_id=booking_id)
+        if seat is None:
+            return False
+        values.update(seat_no=seat, seat_capacity=seats.capacity(session_type))
     return _change_state(session=session, booking_id=booking_id, trigger=Event.RESCHEDULE, now=now, previous=previous,
-                 values={"start_time": new_start, "end_time": new_end,
-                         "reschedule_count": Booking.reschedule_count + 1,
-                         "invite_sequence": Booking.invite_sequence + 1},
-                 extra_where=(Booking.start_time == from_start,))
+                 values=values, extra_where=(Booking.start_time == from_start,))
 
 
 def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fully_refunded: bool) -> Booking:

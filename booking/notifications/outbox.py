@@ -69,7 +69,7 @@ from booking.notifications.templates import (
     render_booking_email,
     render_payout_email,
 )
-from booking.scheduling import policy
+from booking.scheduling import policy, questions
 
 __all__ = [
     "NotificationKind",
@@ -158,13 +158,23 @@ def queue_booking_notifications(
             booking_id=booking.id,
             # The manage link is the client's credential: never in the builder's copy.
             payload=payload_json(kind=kind, role=role,
-                                 facts=facts if role == RecipientRole.CLIENT else replace(facts, manage_link=False)),
+                                 facts=facts if role == RecipientRole.CLIENT else _builder_copy(session, booking, facts, kind)),
         )
         if kind == NotificationKind.BOOKING_REFUNDED:  # a cancellation right after it takes it in
             notification.next_attempt_at = datetime.now(UTC) + REFUND_EMAIL_GRACE
         if _insert_once(session=session, notification=notification):
             added.append(notification)
     return added
+
+
+def _builder_copy(session: Session, booking: Booking, facts: BookingFacts, kind: NotificationKind) -> BookingFacts:
+    """The builder's facts: never the client's manage link (their credential); with the confirmation, the
+    booking questions' answers, which only the builder reads (the client's copy and Stripe never carry them;
+    no other email copies them)."""
+    answers = tuple((answer.label, answer.shown) for answer in questions.answers_of(session=session,
+                                                                                  booking_id=booking.id)) \
+        if kind == NotificationKind.BOOKING_CONFIRMED else ()
+    return replace(facts, manage_link=False, answers=answers)
 
 
 # --- one message per change: a cancellation carries its refund ------------------------------------------

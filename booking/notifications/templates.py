@@ -92,6 +92,8 @@ class BookingFacts:
     # Receipts and invoices: Stripe's receipt of the charge (refunds show on it) and the invoice, if asked for.
     receipt_url: str = ""
     invoice_url: str = ""
+    # The booking questions and the client's answers ((question, answer) pairs): the builder's copy only.
+    answers: tuple[tuple[str, str], ...] = ()
 
     @property
     def invite_uid(self) -> str:
@@ -116,6 +118,8 @@ class BookingFacts:
         for name in _MOMENTS:
             if values.get(name):
                 values[name] = _parse_utc(str(values[name]))
+        if "answers" in values:
+            values["answers"] = tuple((str(question), str(answer)) for question, answer in values["answers"] or ())
         return cls(**values)
 
 
@@ -255,6 +259,8 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     details = _session_details(role, facts)
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
+    if role == RecipientRole.BUILDER:
+        details += [(one_line(question), one_line(answer)) for question, answer in facts.answers or ()]
     paragraphs = [opening, "The calendar invite is attached (invite.ics)."]
     if role == RecipientRole.CLIENT and facts.policy_text:
         paragraphs.append("Cancellation policy: " + " ".join(facts.policy_text.splitlines()))

@@ -8,6 +8,8 @@
 - `external_calendars` a builder's calendars and the worker's sync of their busy spans
 - `slots`         loads a builder's schedule from the database and asks `availability`
 - `policy`        the cancellation and rescheduling rules (pure)
+- `seats`         workshops: which seat a hold takes, sessions with a free seat, seats left
+- `questions`     booking questions: the one check of a client's answers, their storage and deletion
 """
 
 from booking.scheduling.availability import Slot, load_zone
@@ -22,6 +24,23 @@ from booking.scheduling.external_calendars import (
     sync_due_calendars,
 )
 from booking.scheduling.policy import FIELD_NAMES, FIELDS, CancellationPolicy, InvalidPolicy, builder_policy
+from booking.scheduling.questions import (
+    CHECKED,
+    KIND_LABELS,
+    LABEL_MAX,
+    LONG_TEXT_MAX,
+    MAX_OPTIONS,
+    MAX_QUESTIONS,
+    OPTION_MAX,
+    SHORT_TEXT_MAX,
+    Answer,
+    InvalidAnswers,
+    Question,
+    answers_of,
+    questions_of,
+    validate_answers,
+)
+from booking.scheduling.seats import MAX_SEATS
 from booking.scheduling.slots import SessionTypeNotFound, find_open_slots
 
 __all__ = [
@@ -35,6 +54,21 @@ __all__ = [
     "policy_from_settings",
     "remove_calendar",
     "sync_due_calendars",
+    "Answer",
+    "CHECKED",
+    "InvalidAnswers",
+    "KIND_LABELS",
+    "LABEL_MAX",
+    "LONG_TEXT_MAX",
+    "MAX_OPTIONS",
+    "MAX_QUESTIONS",
+    "MAX_SEATS",
+    "OPTION_MAX",
+    "Question",
+    "SHORT_TEXT_MAX",
+    "answers_of",
+    "questions_of",
+    "validate_answers",
     "CancellationPolicy",
     "FIELDS",
     "FIELD_NAMES",

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
-from booking.scheduling import availability
+from booking.scheduling import availability, seats
 from booking.scheduling.busy import DEFAULT_BUSY_SOURCES, BusySource, busy_spans, other_busy_spans
 
 
@@ -58,12 +58,15 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
           now: datetime, ignore_booking_id: str | None = None,
-          busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> availability.UtcSpans:
-    """Bookings and every other busy source, as (start, end) pairs (no Interval object per row)."""
+          busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES,
+          shared: list[seats.Span] | None = None) -> availability.UtcSpans:
+    """Bookings and every other busy source, as (start, end) pairs (no Interval object per row).
+    `shared`: sessions of a workshop with a free seat, whose own bookings don't block them."""
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     start, end = start - margin, end + margin
     spans = busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now,
                        ignore_booking_id=ignore_booking_id)
+    spans = seats.without(spans, shared or [])
     spans.extend(other_busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end,
                                  sources=busy_sources))
     return spans
@@ -77,25 +80,34 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
     # Viewer days can start up to 14 h before or after UTC midnight; take a day either side.
     window_start = datetime.combine(from_day - timedelta(days=1), datetime.min.time()).replace(tzinfo=now.tzinfo)
     window_end = window_start + timedelta(days=days + 2)
-    return availability.open_slots(
+    shared = seats.sessions_with_free_seats(session=session, session_type=schedule.session_type, start=window_start,
+                                            end=window_end, now=now, ignore_booking_id=ignore_booking_id)
+    found = availability.open_slots(
         builder_time_zone=schedule.builder.time_zone,
         weekly=schedule.weekly,
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
         busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
-                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources),
+                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources, shared=shared),
         policy=schedule.policy,
         now=now,
         from_day=from_day,
         days=days,
         viewer_time_zone=viewer_time_zone,
     )
+    return seats.whole_sessions_only(found, shared, schedule.policy.buffer_minutes)
 
 
 def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
             ignore_booking_id: str | None = None,
             busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES) -> bool:
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
+    margin = timedelta(minutes=schedule.policy.buffer_minutes)
+    shared = seats.sessions_with_free_seats(session=session, session_type=schedule.session_type, start=start - margin,
+                                            end=end + margin, now=now, ignore_booking_id=ignore_booking_id)
+    if not seats.whole_sessions_only([availability.Slot(start=start, end=end)], shared,
+                                     schedule.policy.buffer_minutes):
+        return False
     return availability.is_slot_open(
         start=start,
         builder_time_zone=schedule.builder.time_zone,
@@ -103,7 +115,7 @@ def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datet
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
         busy=_busy(session=session, schedule=schedule, start=start, end=end, now=now,
-                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources),
+                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources, shared=shared),
         policy=schedule.policy,
         now=now,
     )

@@ -10,6 +10,8 @@
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `calendars`      external calendars: add (ICS / CalDAV), remove, last synced and last error
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
+- `seats_and_questions`  a session type's seats (a workshop) and booking questions
+- `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
 """
 
 from booking.workspace.access import (
@@ -41,6 +43,8 @@ from booking.workspace.availability import (
 from booking.workspace.bookings import (
     STATUS_COLOURS,
     STATUS_LABELS,
+    AnswerLine,
+    AttendeeLine,
     BookingDetail,
     BookingQuery,
     BookingRow,
@@ -89,6 +93,7 @@ from booking.workspace.monitor import (
     viewer_zone,
 )
 from booking.workspace.monitor import failed_payments as monitor_failed_payments
+from booking.workspace.personal_data import Erasure, ErasureRefused, erase_booking_personal_data
 from booking.workspace.policy import (
     SessionTypePolicyRow,
     clear_session_type_policy,
@@ -121,6 +126,16 @@ from booking.workspace.profile import (
     save_profile,
     set_photo,
 )
+from booking.workspace.seats_and_questions import (
+    QUESTION_KINDS,
+    InvalidSeatsAndQuestions,
+    QuestionDraft,
+    SeatsAndQuestions,
+    drafts_from_rows,
+    load_seats_and_questions,
+    save_seats_and_questions,
+    validate_seats_and_questions,
+)
 from booking.workspace.session_types import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -147,6 +162,19 @@ __all__ = [
     "calendar_rows",
     "remove_builder_calendar",
     "sync_soon",
+    "AnswerLine",
+    "AttendeeLine",
+    "Erasure",
+    "ErasureRefused",
+    "InvalidSeatsAndQuestions",
+    "QUESTION_KINDS",
+    "QuestionDraft",
+    "SeatsAndQuestions",
+    "drafts_from_rows",
+    "erase_booking_personal_data",
+    "load_seats_and_questions",
+    "save_seats_and_questions",
+    "validate_seats_and_questions",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

@@ -36,6 +36,7 @@ from booking.core.money import to_major_units
 from booking.core.time import LocaleLike, format_datetime, format_money, format_time_range, zone_or_utc
 from booking.payments import disputes
 from booking.payments import ledger as payment_records
+from booking.scheduling import questions
 
 PAGE_SIZE = 50
 # The badges: the booking's own status, except that a refund is what the builder needs to see.
@@ -241,6 +242,25 @@ class RefundLine:
 
 
 @dataclass(frozen=True)
+class AnswerLine:
+    """A booking question and the client's answer (the builder's eyes only)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class AttendeeLine:
+    """One seat of a workshop's session: who holds it (the builder's eyes only; attendees never see each other)."""
+
+    booking_id: str
+    seat: str  # "Seat 2"
+    name: str
+    email: str
+    status_label: str
+
+
+@dataclass(frozen=True)
 class BookingDetail:
     """Every field has a default: the workspace's "nothing open" is `BookingDetail()`."""
 
@@ -268,6 +288,20 @@ class BookingDetail:
     refunds: list[RefundLine] = field(default_factory=list)
     dispute_label: str = ""  # "Disputed", "Dispute won", ... ("" for none)
     dispute_id: str = ""  # its row on the Disputes page
+    answers: list[AnswerLine] = field(default_factory=list)  # the booking questions, answered
+    seat: str = ""  # a workshop: "Seat 2 of 3" ("" for a one-to-one session)
+    attendees: list[AttendeeLine] = field(default_factory=list)  # a workshop: every active seat of the session
+
+
+def _attendees(session: Session, booking: Booking) -> list[AttendeeLine]:
+    """The active seats of the booking's session (same builder, type, start), by seat number."""
+    rows = session.exec(select(Booking, Client).join(Client, Client.id == Booking.client_id).where(
+        Booking.builder_id == booking.builder_id, Booking.session_type_id == booking.session_type_id,
+        Booking.start_time == booking.start_time,
+        Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED))).order_by(Booking.seat_no)).all()
+    return [AttendeeLine(booking_id=row.id, seat=f"Seat {row.seat_no + 1}", name=row.client_name or client.name,
+                         email=client.email, status_label="Confirmed" if row.status == BookingStatus.CONFIRMED
+                         else "Held, paying") for row, client in rows]
 
 
 def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
@@ -311,6 +345,10 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
         dispute_label=disputes.disputed_label(dispute.status) if dispute is not None else "",
         dispute_id=str(dispute.id) if dispute is not None else "",
+        answers=[AnswerLine(question=answer.label, answer=answer.shown)
+                 for answer in questions.answers_of(session=session, booking_id=booking.id)],
+        seat=f"Seat {booking.seat_no + 1} of {booking.seat_capacity}" if booking.seat_capacity > 1 else "",
+        attendees=_attendees(session, booking) if booking.seat_capacity > 1 else [],
     )
 
 

@@ -28,9 +28,11 @@ from booking.workspace import (
     BookingDetail,
     BookingQuery,
     BookingRow,
+    ErasureRefused,
     PaymentLine,
     RefundLine,
     booking_detail,
+    erase_booking_personal_data,
     list_bookings,
 )
 from booking_ui import deps, routes
@@ -104,6 +106,7 @@ class BookingsState(AdminState):
     confirm_title: str = ""
     confirm_text: str = ""
     confirm_action: str = ""
+    erase_result: str = ""  # what "Erase personal data" did, or why it didn't
 
     _refund_key: str = ""
     _cancel_key: str = ""
@@ -183,6 +186,7 @@ class BookingsState(AdminState):
     # --- one booking --------------------------------------------------------------------------------
 
     def _close(self) -> None:
+        self.erase_result = ""
         self.detail = BookingDetail()
         self._close_confirm()
         self._refund_key = self._cancel_key = ""
@@ -202,6 +206,22 @@ class BookingsState(AdminState):
         self._close()
         self.detail = _load_detail(current_actor(), str(booking_id), deps.browser_language(self))
         self._new_forms()
+        return None
+
+    @admin_event
+    def erase_personal_data(self):
+        """The client asked: their answers, the name given and the network digests of this booking go."""
+        if not self.detail.id:
+            return None
+        actor = current_actor()
+        try:
+            with session_scope(deps.engine()) as session:
+                erased = erase_booking_personal_data(session=session, actor=actor, booking_id=self.detail.id)
+        except ErasureRefused as exc:
+            self.erase_result = str(exc)
+            return None
+        self.detail = _load_detail(actor, self.detail.id, deps.browser_language(self))
+        self.erase_result = (f"Erased: {erased.answers_deleted} answers and the name given with this booking.")
         return None
 
     @admin_event
@@ -690,6 +710,53 @@ def _confirm_dialog() -> rx.Component:
     )
 
 
+def _answer_row(line) -> rx.Component:
+    return rx.table.row(rx.table.cell(line.question), rx.table.cell(rx.text(line.answer, white_space="pre-wrap")),
+                        data_testid="answer-row")
+
+
+def _attendee_row(line) -> rx.Component:
+    return rx.table.row(rx.table.cell(line.seat), rx.table.cell(line.name), rx.table.cell(line.email),
+                        rx.table.cell(line.status_label), data_testid="attendee-row")
+
+
+def _seats_and_answers() -> rx.Component:
+    """A workshop's attendees (the builder's eyes only) and the client's answers to the booking questions."""
+    detail = BookingsState.detail
+    return rx.vstack(
+        rx.cond(detail.seat != "", rx.vstack(
+            rx.heading("Attendees", size="3", as_="h3"),
+            rx.text(detail.seat, size="2", data_testid="booking-seat"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(name) for name in (
+                    "Seat", "Name", "Email", "State")])),
+                rx.table.body(rx.foreach(detail.attendees, _attendee_row)),
+                size="1", variant="surface", width="100%", data_testid="attendees",
+            ),
+            spacing="2", width="100%",
+        )),
+        rx.cond(detail.answers.length() > 0, rx.vstack(
+            rx.heading("Answers", size="3", as_="h3"),
+            rx.table.root(
+                rx.table.header(rx.table.row(rx.table.column_header_cell("Question"),
+                                             rx.table.column_header_cell("Answer"))),
+                rx.table.body(rx.foreach(detail.answers, _answer_row)),
+                size="1", variant="surface", width="100%", data_testid="answers",
+            ),
+            spacing="2", width="100%",
+        )),
+        rx.hstack(
+            rx.button("Erase personal data", size="1", variant="soft", color_scheme="red",
+                      on_click=BookingsState.erase_personal_data, data_testid="erase-personal-data"),
+            rx.cond(BookingsState.erase_result != "", rx.text(BookingsState.erase_result, size="2",
+                                                              role="status", data_testid="erase-result")),
+            align="center", spacing="3",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
 def _detail() -> rx.Component:
     detail = BookingsState.detail
     return rx.cond(detail.id != "", rx.card(
@@ -708,6 +775,7 @@ def _detail() -> rx.Component:
                     rx.cond(AdminState.is_platform_admin, rx.text.span(" · ", detail.builder_name))),
             rx.cond(detail.end_reason != "",
                     rx.text("Cancelled: ", detail.end_reason, size="2", color_scheme="gray")),
+            _seats_and_answers(),
             _history(),
             _refund_form(),
             _cancel_form(),

@@ -38,6 +38,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import error_callout, tone_callout
 from booking_ui.admin.layout import admin_layout
+from booking_ui.admin.seats_and_questions import SeatsQuestionsState, seats_questions_panel
 
 TITLE = "Session types"
 log = logging.getLogger(__name__)
@@ -373,6 +374,8 @@ def _row(row: SessionTypeRow) -> rx.Component:
             rx.hstack(
                 rx.button("Edit", size="1", variant="soft", on_click=S.edit(row.id), disabled=S.saving,
                           data_testid="edit-session-type"),
+                rx.button("Seats & questions", size="1", variant="soft",
+                          on_click=SeatsQuestionsState.open_panel(row.id), data_testid="seats-and-questions"),
                 rx.cond(
                     row.active,
                     rx.button("Deactivate", size="1", variant="soft", color_scheme="red",
@@ -441,6 +444,7 @@ def page() -> rx.Component:
         rx.cond(S.notice != "", tone_callout(S.notice, S.notice_tone, data_testid="session-type-notice")),
         rx.cond(S.action_error != "", error_callout(S.action_error, data_testid="session-type-error")),
         rx.cond(S.form_open, _form()),
+        rx.cond(SeatsQuestionsState.panel_open, seats_questions_panel()),
         _table(),
         _pager(),
         title=TITLE,
@@ -448,4 +452,5 @@ def page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(page, route=routes.ADMIN_SESSION_TYPES, title=TITLE + " · Workspace", on_load=[AdminState.guard, SessionTypesState.load])
+    app.add_page(page, route=routes.ADMIN_SESSION_TYPES, title=TITLE + " · Workspace",
+                 on_load=[AdminState.guard, SessionTypesState.load, SeatsQuestionsState.close_panel])

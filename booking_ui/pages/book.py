@@ -129,6 +129,8 @@ def slot_button(slot) -> rx.Component:
             rx.cond(S.hour12, slot.label_12, slot.label_24),
             rx.cond(slot.held, rx.badge("your hold", variant="solid", color_scheme="amber", high_contrast=True),
                     rx.fragment()),
+            rx.cond(slot.seats_left != "", rx.badge(slot.seats_left, variant="soft", data_testid="seats-left"),
+                    rx.fragment()),
             on_click=S.choose(slot.start),
             aria_label=rx.cond(S.hour12, slot.aria_12, slot.aria_24),
             aria_pressed=rx.cond(S.selected_start == slot.start, "true", "false"),
@@ -242,6 +244,37 @@ def _field(label: str, *, input_id: str, name: str, error, error_id: str, **inpu
     )
 
 
+def question_field(question) -> rx.Component:
+    """One of the builder's booking questions (uncontrolled: the answer arrives with the submit)."""
+    input_id = "question-" + question.key
+    error_id = "question-error-" + question.key
+    name = "answer-" + question.key
+    invalid = rx.cond(S.answer_errors.contains(question.key), "true", "false")
+    label = rx.el.label(question.label, rx.cond(question.required, " (required)", " (optional)"),
+                        html_for=input_id, style={"font_weight": "500"})
+    common = {"id": input_id, "name": name, "aria_invalid": invalid, "aria_describedby": error_id}
+    control = rx.match(
+        question.kind,
+        ("long_text", rx.vstack(label, rx.text_area(rows="4", width="100%", max_length=question.max_length,
+                                                      **common), spacing="1", width="100%")),
+        ("choice", rx.vstack(label, rx.el.select(rx.el.option("Choose…", value=""),
+                                                 rx.foreach(question.options, lambda o: rx.el.option(o, value=o)),
+                                                 **common), spacing="1", width="100%")),
+        ("checkbox", rx.el.label(rx.el.input(type="checkbox", value="yes", **common), " ", question.label,
+                                 rx.cond(question.required, " (required)", ""), html_for=input_id)),
+        rx.vstack(label, rx.input(width="100%", size="3", max_length=question.max_length, **common), spacing="1",
+                  width="100%"),
+    )
+    return rx.vstack(
+        control,
+        rx.text(rx.cond(S.answer_errors.contains(question.key), S.answer_errors[question.key], ""), id=error_id,
+                color_scheme="red", size="2", data_testid="question-error"),
+        spacing="1",
+        width="100%",
+        data_testid="question",
+    )
+
+
 def details_form() -> rx.Component:
     return rx.card(
         rx.form(
@@ -261,6 +294,7 @@ def details_form() -> rx.Component:
                        error_id=EMAIL_ERROR_ID, auto_complete="email", default_value=S.client_email,
                        input_mode="email", spell_check=False, auto_capitalize="none",
                        placeholder="you@example.com"),
+                rx.foreach(S.questions, question_field),
                 rx.el.div(S.error_summary, role="alert", data_testid="form-errors", style=VISUALLY_HIDDEN),
                 # Receipts and invoices: an invoice (business name and tax id on the payment page).
                 rx.el.label(

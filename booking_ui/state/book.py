@@ -17,7 +17,9 @@ from booking.client import (
     HeldSlot,
     MonthView,
     PageSummary,
+    QuestionField,
     SlotOption,
+    answers_from_form,
     continue_browser_hold,
     current_hold,
     day_times,
@@ -25,6 +27,7 @@ from booking.client import (
     held_slot,
     month_view,
     page_policy,
+    page_questions,
     page_summary,
     refund_tier,
     release_browser_hold,
@@ -53,7 +56,7 @@ from booking.lifecycle import (
     limits_for,
 )
 from booking.payments import PaymentProviderError
-from booking.scheduling import CancellationPolicy, SessionTypeNotFound
+from booking.scheduling import CancellationPolicy, InvalidAnswers, SessionTypeNotFound, questions_of, validate_answers
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event, off_loop
 
@@ -111,6 +114,10 @@ class BookState(rx.State):
     client_name: str = ""
     client_email: str = ""
     wants_invoice: bool = False  # "I need an invoice": Checkout makes one after payment
+    # The builder's booking questions, and what is wrong with each answer (question key -> message).
+    questions: list[QuestionField] = []
+    answer_errors: dict[str, str] = {}
+    _answers: dict[str, object] = {}
     name_error: str = ""
     email_error: str = ""
     error_summary: str = ""  # read out by the form's live region
@@ -183,6 +190,8 @@ class BookState(rx.State):
                             if type_id else None)
             view = get_session_type(session=session, session_type_id=type_id) if self.summary else None
             self._policy = page_policy(session=session, session_type_id=type_id) if self.summary else None
+            self.questions = page_questions(session=session, session_type_id=type_id) if self.summary else []
+        self.answer_errors, self._answers = {}, {}
         self.not_bookable_reason = view.not_bookable_reason if view is not None else ""
         self.not_found = self.summary is None
         if self.not_found:
@@ -307,7 +316,7 @@ class BookState(rx.State):
 
     # --- paying -----------------------------------------------------------------------------------
 
-    @rx.event
+    @db_event  # the answers are checked against the questions in the database
     def pay(self, form: dict):
         if self.paying or not self.selected_start:
             return None
@@ -317,12 +326,17 @@ class BookState(rx.State):
         errors = client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")
-        if errors:
+        self._answers = answers_from_form(self.questions, form)
+        self.answer_errors = self._check_answers()
+        if errors or self.answer_errors:
             # Announced at once; each field's own message is read when focus reaches it (aria-describedby).
             fields = [label for key, label in (("client_name", "Name"), ("client_email", "Email")) if key in errors]
-            count = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
+            fields += [q.label for q in self.questions if q.key in self.answer_errors]
+            total = len(errors) + len(self.answer_errors)
+            count = "1 problem" if total == 1 else f"{total} problems"
             self.error_summary = f"Please fix {count}: {', '.join(fields)}."
-            first = "client-name" if self.name_error else "client-email"
+            first = ("client-name" if self.name_error else "client-email" if self.email_error else
+                     next(f"question-{q.key}" for q in self.questions if q.key in self.answer_errors))
             return rx.call_script(focus_script(first))
         self.error_summary = ""
         if not self.hold_key:
@@ -330,6 +344,19 @@ class BookState(rx.State):
         self.paying = True
         self.notice = ""
         return BookState.start_payment
+
+    def _check_answers(self) -> dict[str, str]:
+        """The same check the server makes when it holds the slot (booking.scheduling.validate_answers)."""
+        if not self.questions:
+            return {}
+        type_id = self._session_type_id()
+        with session_scope(deps.engine()) as session:
+            asked = questions_of(session=session, session_type_id=type_id) if type_id else []
+        try:
+            validate_answers(asked, self._answers)
+        except InvalidAnswers as exc:
+            return dict(exc.errors)
+        return {}
 
     @rx.event(background=True)
     async def start_payment(self):
@@ -344,6 +371,7 @@ class BookState(rx.State):
                 browser_hold_key=self.hold_key,
                 invoice_requested=self.wants_invoice,
                 currency=self.summary.currency if self.summary is not None else None,  # the price shown
+                answers=dict(self._answers),
             )
             headers = self.router.headers.raw_headers
             # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).
@@ -364,6 +392,12 @@ class BookState(rx.State):
                 self.selected_start = ""
                 self.notice = "Sorry — that time was just taken. Here are the times still free; nothing was charged."
                 await off_loop(self._refresh)
+            return None
+        except InvalidAnswers as exc:  # the questions changed meanwhile: say which answer
+            async with self:
+                self.paying = False
+                self.answer_errors = dict(exc.errors)
+                self.notice = "Please check your answers to the questions."
             return None
         except Exception as exc:
             if not isinstance(exc, (PaymentProviderError, InvalidRequest, SessionTypeNotFound)):

@@ -125,7 +125,7 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
             definition = connection.execute(
                 sa.text(
                     "SELECT sql FROM sqlite_master "
-                    "WHERE type = 'index' AND name = 'uq_booking_active_start' AND tbl_name = 'booking'"
+                    "WHERE type = 'index' AND name = 'uq_booking_active_seat' AND tbl_name = 'booking'"
                 )
             ).scalar_one()
             assert "UNIQUE" in definition.upper()
@@ -133,8 +133,9 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
             assert "'pending'" in definition and "'confirmed'" in definition
 
         indexes = {index["name"]: index for index in sa.inspect(connection).get_indexes("booking")}
-    assert indexes["uq_booking_active_start"]["unique"]
-    assert indexes["uq_booking_active_start"]["column_names"] == ["builder_id", "start_time"]
+    # Seats (0023): a start takes one booking per seat number.
+    assert indexes["uq_booking_active_seat"]["unique"]
+    assert indexes["uq_booking_active_seat"]["column_names"] == ["builder_id", "start_time", "seat_no"]
 
 
 def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty_url: str) -> None:
@@ -184,6 +185,9 @@ def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty
             " amount_refunded, paid_at IS NOT NULL FROM payment ORDER BY booking_id")).all()
         refunds = connection.execute(sa.text(
             "SELECT booking_id, amount, currency, status, requested_by, stripe_refund_id FROM refund")).all()
+        seats = connection.execute(sa.text("SELECT seat_no, seat_capacity FROM booking")).all()
+        type_seats = connection.execute(sa.text("SELECT seats FROM session_type")).scalars().all()
+    assert [tuple(row) for row in seats] == [(0, 1), (0, 1)] and type_seats == [1]  # 0023: one seat each
     assert [tuple(row) for row in payments] == [
         ("paid-partly-refunded", 2, "cs_old_2", "pi_old", 5000, "gbp", "partially_refunded", 1500, True),
         ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),

@@ -50,7 +50,7 @@ def test_how_it_happens_names_the_kind_never_the_place():
 def open_days(monkeypatch):
     """A builder open at 09:00-10:00 New York time on the given days; horizon as set."""
     opened: list[date] = []
-    schedule = SimpleNamespace(policy=SimpleNamespace(horizon_days=120))
+    schedule = SimpleNamespace(policy=SimpleNamespace(horizon_days=120), session_type=SimpleNamespace(seats=1))
     calls: list[tuple[date, int]] = []
 
     def find_open_slots(*, session, session_type_id, from_day, days, viewer_time_zone, now):
@@ -127,3 +127,15 @@ def test_the_viewers_own_hold_shows_among_the_times_marked(open_days):
     times = december.times["2026-12-10"]
     assert [(t.label_24, t.held) for t in times] == [("09:00 – 10:00", False), ("11:00 – 12:00", True)]
     assert times[1].aria_24.endswith("Eastern Time (your held time)")
+
+
+def test_a_workshops_time_says_how_many_seats_are_left():
+    start = datetime(2026, 12, 8, 9, 0, tzinfo=NEW_YORK)
+    slot = Slot(start=start, end=start + timedelta(hours=1))
+
+    one = slot_option(slot, zone_name="America/New_York", seats_left=1)
+    three = slot_option(slot, zone_name="America/New_York", seats_left=3)
+    one_to_one = slot_option(slot, zone_name="America/New_York")
+
+    assert (one.seats_left, three.seats_left, one_to_one.seats_left) == ("1 seat left", "3 seats left", "")
+    assert one.aria_24.endswith(", 1 seat left")  # read out with the time
