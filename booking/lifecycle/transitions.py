@@ -94,7 +94,7 @@ class Event(StrEnum):
 
     PAY = "pay"  # Stripe says the hold's payment succeeded
     PAY_LATE = "pay_late"  # ...after the hold had ended, and the slot is still free
-    RESCHEDULE = "reschedule"  # the client moved a confirmed booking
+    RESCHEDULE = "reschedule"  # the client (manage link) or the builder (workspace) moved a confirmed booking
     PAYMENT_PROCESSING = "payment_processing"  # Checkout completed with a bank debit: paid or failed later
 
 
@@ -427,16 +427,18 @@ def cancel_by_client(*, session: Session, booking_id: str, now: datetime | None 
 
 
 def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_start: datetime,
-               new_end: datetime, now: datetime | None = None) -> bool:
+               new_end: datetime, now: datetime | None = None, counts_for_client: bool = True) -> bool:
     """Move a confirmed booking (still at `from_start`) to [new_start, new_end); the invite's SEQUENCE goes
-    up. The database's no-overlap constraint may refuse it (IntegrityError: the caller's savepoint)."""
+    up. The database's no-overlap constraint may refuse it (IntegrityError: the caller's savepoint).
+    `counts_for_client` False (the builder moved it) leaves the client's reschedule allowance alone."""
     booking = get_booking(session=session, booking_id=booking_id)
     previous = (booking.start_time, booking.end_time)
+    values: dict[str, object] = {"start_time": new_start, "end_time": new_end,
+                                 "invite_sequence": Booking.invite_sequence + 1}
+    if counts_for_client:
+        values["reschedule_count"] = Booking.reschedule_count + 1
     return _change_state(session=session, booking_id=booking_id, trigger=Event.RESCHEDULE, now=now, previous=previous,
-                 values={"start_time": new_start, "end_time": new_end,
-                         "reschedule_count": Booking.reschedule_count + 1,
-                         "invite_sequence": Booking.invite_sequence + 1},
-                 extra_where=(Booking.start_time == from_start,))
+                 values=values, extra_where=(Booking.start_time == from_start,))
 
 
 def record_refund(*, session: Session, booking_id: str, amount_refunded: int, fully_refunded: bool) -> Booking:

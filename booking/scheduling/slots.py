@@ -7,9 +7,15 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
-from booking.scheduling import availability
-from booking.scheduling.busy import busy_spans, other_busy_spans
+from booking.core.models import (
+    AvailabilityOverride,
+    AvailabilityRule,
+    Builder,
+    SessionType,
+    SessionTypeAvailabilityRule,
+)
+from booking.scheduling import availability, limits
+from booking.scheduling.busy import busy_bookings, busy_spans, other_busy_spans
 
 
 class SessionTypeNotFound(LookupError):
@@ -23,6 +29,7 @@ class Schedule:
     weekly: list[availability.WeeklyWindow]
     overrides: list[availability.DateOverride]
     policy: availability.BookingPolicy
+    limits: limits.BookingLimits = limits.BookingLimits()  # daily / weekly caps (host tools)
 
 
 def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
@@ -32,7 +39,11 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
     if found is None or not found[0].active:
         raise SessionTypeNotFound(session_type_id)
     session_type, builder = found
-    rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
+    if session_type.own_availability:  # the type's own weekly hours replace the builder's
+        rules = session.exec(select(SessionTypeAvailabilityRule).where(
+            SessionTypeAvailabilityRule.session_type_id == session_type.id)).all()
+    else:
+        rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
     override_rows = session.exec(
         select(AvailabilityOverride).where(AvailabilityOverride.builder_id == builder.id)
     ).all()
@@ -52,7 +63,21 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
             horizon_days=builder.horizon_days,
             slot_step_minutes=builder.slot_step_minutes,
         ),
+        limits=limits.BookingLimits(builder_daily=builder.daily_limit, builder_weekly=builder.weekly_limit,
+                                    type_daily=session_type.daily_limit, type_weekly=session_type.weekly_limit),
     )
+
+
+def limit_counter(*, session: Session, schedule: Schedule, start: datetime, end: datetime, now: datetime,
+                  ignore_booking_id: str | None = None) -> limits.LimitCounter | None:
+    """The builder's active bookings around [start, end), counted for the limits; None when there are none."""
+    if not schedule.limits.any:
+        return None
+    first, last = limits.count_window(start, end)
+    taken = [(b.session_type_id, b.start_time) for b in busy_bookings(
+        session=session, builder_id=schedule.builder.id, start=first, end=last, now=now) if b.id != ignore_booking_id]
+    return limits.LimitCounter(schedule.limits, availability.load_zone(schedule.builder.time_zone),
+                               schedule.session_type.id, taken)
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
@@ -73,7 +98,7 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
     # Viewer days can start up to 14 h before or after UTC midnight; take a day either side.
     window_start = datetime.combine(from_day - timedelta(days=1), datetime.min.time()).replace(tzinfo=now.tzinfo)
     window_end = window_start + timedelta(days=days + 2)
-    return availability.open_slots(
+    found = availability.open_slots(
         builder_time_zone=schedule.builder.time_zone,
         weekly=schedule.weekly,
         overrides=schedule.overrides,
@@ -86,11 +111,18 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
         days=days,
         viewer_time_zone=viewer_time_zone,
     )
+    counter = limit_counter(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
+                            ignore_booking_id=ignore_booking_id)
+    return found if counter is None else [slot for slot in found if counter.allows(slot.start)]
 
 
 def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
             ignore_booking_id: str | None = None) -> bool:
     end = start + timedelta(minutes=schedule.session_type.duration_minutes)
+    counter = limit_counter(session=session, schedule=schedule, start=start, end=end, now=now,
+                            ignore_booking_id=ignore_booking_id)
+    if counter is not None and not counter.allows(start):
+        return False
     return availability.is_slot_open(
         start=start,
         builder_time_zone=schedule.builder.time_zone,

@@ -8,6 +8,7 @@
 - `exports`        bookings, payments and payouts as CSV for a date range (same scoping as the pages)
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
+- `host_tools`     the builder's reschedule, private notes and the client's manage link on one booking
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 """
 
@@ -58,6 +59,17 @@ from booking.workspace.dashboard import (
 )
 from booking.workspace.dashboard import failed_payments as dashboard_failed_payments
 from booking.workspace.exports import ExportKind, InvalidExport, csv_chunks, export_rows, parse_kind, parse_range
+from booking.workspace.host_tools import (
+    NOTE_MAX,
+    MoveRefused,
+    NoteTooLong,
+    RescheduleTarget,
+    erase_personal_data,
+    manage_link_for_builder,
+    reschedule_by_builder,
+    reschedule_target,
+    save_host_note,
+)
 from booking.workspace.monitor import (
     EVENT_STATUSES,
     NOTIFICATION_STATUSES,
@@ -134,6 +146,15 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "NOTE_MAX",
+    "MoveRefused",
+    "NoteTooLong",
+    "RescheduleTarget",
+    "erase_personal_data",
+    "manage_link_for_builder",
+    "reschedule_by_builder",
+    "reschedule_target",
+    "save_host_note",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

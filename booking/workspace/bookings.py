@@ -268,6 +268,9 @@ class BookingDetail:
     refunds: list[RefundLine] = field(default_factory=list)
     dispute_label: str = ""  # "Disputed", "Dispute won", ... ("" for none)
     dispute_id: str = ""  # its row on the Disputes page
+    # Host tools: the builder's private notes (never shown to the client) and "Reschedule" (confirmed, upcoming).
+    host_note: str = ""
+    can_reschedule: bool = False
 
 
 def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
@@ -311,6 +314,8 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
         dispute_label=disputes.disputed_label(dispute.status) if dispute is not None else "",
         dispute_id=str(dispute.id) if dispute is not None else "",
+        host_note=booking.host_note or "",
+        can_reschedule=booking.status == BookingStatus.CONFIRMED and _aware(booking.start_time) > utcnow(),
     )
 
 
