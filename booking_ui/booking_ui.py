@@ -34,6 +34,7 @@ app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
 app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title, on_load=BuilderState.load)
 app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
+app.add_page(book_page, route=routes.BOOK_ADDRESS, title=BookState.page_title, on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)
 app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title=CancelState.page_title, on_load=CancelState.load)
 app.add_page(not_found_page, route="404", title=NOT_FOUND_TITLE)

@@ -22,7 +22,16 @@ from booking.client.booking_page import (
     refund_tier,
     slots_by_day,
 )
-from booking.client.catalog import BuilderView, get_builder, get_session_type, list_active_session_types, list_builders
+from booking.client.catalog import (
+    BuilderView,
+    TypeAddress,
+    get_builder,
+    get_session_type,
+    list_active_session_types,
+    list_builders,
+    resolve_type_address,
+    type_address_by_id,
+)
 from booking.client.holds import (
     HeldSlot,
     continue_browser_hold,
@@ -51,6 +60,9 @@ from booking.client.receipts import ReceiptState, booking_receipt, browser_recei
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
 
 __all__ = [
+    "TypeAddress",
+    "resolve_type_address",
+    "type_address_by_id",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -46,6 +46,7 @@ from booking.core.models import (
     UserRole,
     end_reason_text,
 )
+from booking.core.slugs import type_path
 from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import booking_invite, site_domain
 from booking.notifications.mailer import (
@@ -399,7 +400,8 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         site_domain=site_domain(get_settings().public_url),
         # The client learns where the session is only once it is paid.
         location=(session_type.location or "") if session_type and booking_is_paid(session, booking) else "",
-        book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
+        book_again_url=get_settings().public_url.rstrip("/") + type_path(
+            builder.slug, session_type.slug if session_type else None, booking.session_type_id),
         **_calendar_link_facts(session, booking, session_type),
         receipt_url=(payment.receipt_url if payment else None) or "",
         invoice_url=(payment.invoice_url if payment else None) or "",

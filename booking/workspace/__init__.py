@@ -9,6 +9,7 @@
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `host_tools`     the builder's reschedule, private notes and the client's manage link on one booking
+- `type_settings`  a session type's public address (slug), secrecy, limits and own hours; the builder's limits
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 """
 
@@ -144,8 +145,28 @@ from booking.workspace.session_types import (
     update_session_type,
 )
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
+from booking.workspace.type_settings import (
+    HOURS_HELP,
+    BuilderLimits,
+    InvalidTypeSettings,
+    TypeSettings,
+    ensure_slug,
+    load_builder_limits,
+    load_type_settings,
+    save_builder_limits,
+    save_type_settings,
+)
 
 __all__ = [
+    "HOURS_HELP",
+    "BuilderLimits",
+    "InvalidTypeSettings",
+    "TypeSettings",
+    "ensure_slug",
+    "load_builder_limits",
+    "load_type_settings",
+    "save_builder_limits",
+    "save_type_settings",
     "NOTE_MAX",
     "MoveRefused",
     "NoteTooLong",

@@ -41,6 +41,7 @@ from booking.core.money import decimals, to_major_units
 from booking.core.time import format_money
 from booking.payments import pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
+from booking.workspace.type_settings import ensure_slug
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +381,7 @@ def create_session_type(*, engine: Engine, gateway: PaymentGateway, actor: Actor
                             currency=data.currency, location=data.location, active=False, revision=0)
         session.add(draft)
         session.flush()
+        ensure_slug(session=session, session_type=draft)  # its public address /<builder>/<slug>
         want = replace(_Catalogued.of(draft), active=True)
     revision = 1
     product_id: str | None = None

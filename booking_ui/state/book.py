@@ -28,6 +28,7 @@ from booking.client import (
     page_summary,
     refund_tier,
     release_browser_hold,
+    resolve_type_address,
 )
 from booking.core import (
     ZoneChoice,
@@ -121,9 +122,27 @@ class BookState(rx.State):
     held: HeldSlot | None = None
     hold_working: bool = False
 
+    # The session type the readable address /<builder>/<type> named (resolved on load; 0 = none).
+    _address_type_id: int = 0
+
     def _session_type_id(self) -> int | None:
         raw = str(self.router.url.query_parameters.get("session_type_id", "") or self.session_type_id)
-        return int(raw) if raw.isdigit() else None
+        if raw.isdigit():
+            return int(raw)
+        return self._address_type_id or None
+
+    def _resolve_address(self):
+        """On /<builder>/<type>: find the type; an old address moves the browser to the current one."""
+        self._address_type_id = 0
+        if str(self.session_type_id) or not str(self.type_slug):
+            return None
+        with session_scope(deps.engine()) as session:
+            address = resolve_type_address(session=session, builder_slug=str(self.builder_slug),
+                                           type_slug=str(self.type_slug))
+        if address is None:
+            return None
+        self._address_type_id = address.session_type_id
+        return rx.redirect(address.path, replace=True) if address.moved else None
 
     # --- derived --------------------------------------------------------------------------------
 
@@ -174,6 +193,9 @@ class BookState(rx.State):
         self.paying = self.hold_working = False
         self.loading = True
         self.view_year = self.view_month = 0
+        moved = self._resolve_address()
+        if moved is not None:
+            return moved
         type_id = self._session_type_id()
         self.locale = locale_tag(deps.browser_language(self))  # until the page itself says (navigator.language)
         with session_scope(deps.engine()) as session:
