@@ -4,6 +4,7 @@
 import reflex as rx
 
 from booking_ui import deps, routes
+from booking_ui.addresses import redirect_old_addresses
 from booking_ui.admin.pages import register_admin_pages
 from booking_ui.api import build_api
 from booking_ui.middleware import harden
@@ -25,7 +26,7 @@ class HardenedApp(rx.App):
     very outside, so that even Reflex's own answers (CORS preflights) get the headers and no banner."""
 
     def __call__(self):
-        return harden(super().__call__())
+        return harden(redirect_old_addresses(super().__call__()))
 
 
 # The favicon is linked explicitly (assets/favicon.ico): no console 404 on any page.

@@ -95,7 +95,7 @@ SCHEMAS: dict[str, Any] = {
     "SessionType": {
         "type": "object",
         "required": ["id", "name", "description", "duration_minutes", "price", "builder", "bookable",
-                     "not_bookable_reason"],
+                     "not_bookable_reason", "url"],
         "properties": {
             "id": {"type": "string", "pattern": "^[0-9]+$"},
             "name": {"type": "string"},
@@ -105,6 +105,7 @@ SCHEMAS: dict[str, Any] = {
             "builder": _ref("BuilderSummary"),
             "bookable": {"type": "boolean", "description": "False while the builder can't take payments."},
             "not_bookable_reason": {"type": "string"},
+            "url": {"type": "string", "description": "The booking page's path: /<builder slug>/<session type slug>."},
         },
     },
     "SessionTypeList": {"type": "array", "items": _ref("SessionType")},
