@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlmodel import Session, delete, select
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.models import Builder, SessionType, SessionTypeAvailabilityRule, SessionTypeSlugHistory, utcnow
-from booking.core.slugs import MAX_TYPE_SLUG, is_type_slug, slugify
+from booking.core.slugs import MAX_TYPE_SLUG, is_type_slug, slugify, type_path
 from booking.scheduling.limits import InvalidLimit, check_pair, parse_limit
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,7 +50,11 @@ class TypeSettings:
     weekly_limit: str = ""
     own_availability: bool = False
     hours: str = ""  # the form's text: one "mon 09:00-12:00" per line
-    old_slugs: tuple[str, ...] = ()
+    old_slugs: list[str] = field(default_factory=list)
+    name: str = ""
+    builder_id: str = ""
+    builder_name: str = ""
+    path: str = ""  # the booking page: /<builder slug>/<slug>
 
 
 def _slug_owner(session: Session, builder_id: int, slug: str) -> int | None:
@@ -124,9 +128,19 @@ def load_type_settings(*, session: Session, actor: Actor, session_type_id: objec
         SessionTypeAvailabilityRule.session_type_id == row.id)).all())
     old = session.exec(select(SessionTypeSlugHistory.old_slug).where(
         SessionTypeSlugHistory.session_type_id == row.id).order_by(SessionTypeSlugHistory.id)).all()
+    builder = session.get(Builder, row.builder_id)
     return TypeSettings(session_type_id=str(row.id), slug=row.slug or "", secret=row.secret,
                         daily_limit=str(row.daily_limit or ""), weekly_limit=str(row.weekly_limit or ""),
-                        own_availability=row.own_availability, hours=_hours_text(rules), old_slugs=tuple(old))
+                        own_availability=row.own_availability, hours=_hours_text(rules), old_slugs=list(old),
+                        name=row.name, builder_id=str(builder.id), builder_name=builder.name,
+                        path=type_path(builder.slug, row.slug, row.id))
+
+
+def embed_snippet(*, public_url: str, path: str, title: str) -> str:
+    """The inline iframe a builder pastes into their own site (the page allows framing: booking_ui.middleware)."""
+    safe_title = title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return (f'<iframe src="{public_url.rstrip("/")}{path}" title="{safe_title}" width="100%" height="820" '
+            'style="border:0;max-width:960px" loading="lazy"></iframe>')
 
 
 def _limits(form: Mapping[str, Any]) -> tuple[int | None, int | None]:

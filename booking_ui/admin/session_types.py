@@ -38,6 +38,8 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import error_callout, tone_callout
 from booking_ui.admin.layout import admin_layout
+from booking_ui.admin.type_settings import open_button as type_settings_button
+from booking_ui.admin.type_settings import type_settings_panel
 
 TITLE = "Session types"
 log = logging.getLogger(__name__)
@@ -364,6 +366,7 @@ def _row(row: SessionTypeRow) -> rx.Component:
             rx.hstack(
                 rx.button("Edit", size="1", variant="soft", on_click=S.edit(row.id), disabled=S.saving,
                           data_testid="edit-session-type"),
+                type_settings_button(row.id),
                 rx.cond(
                     row.active,
                     rx.button("Deactivate", size="1", variant="soft", color_scheme="red",
@@ -432,6 +435,7 @@ def page() -> rx.Component:
         rx.cond(S.notice != "", tone_callout(S.notice, S.notice_tone, data_testid="session-type-notice")),
         rx.cond(S.action_error != "", error_callout(S.action_error, data_testid="session-type-error")),
         rx.cond(S.form_open, _form()),
+        type_settings_panel(),
         _table(),
         _pager(),
         title=TITLE,
