@@ -53,10 +53,11 @@ class Moved:
 
 def move_confirmed(*, session: Session, booking_id: str, new_start: datetime, now: datetime,
                    precheck: Callable[[Session, Booking], None] | None = None,
-                   counts_for_client: bool = True) -> Moved:
+                   by_client: bool = True) -> Moved:
     """Move a confirmed booking to `new_start` (same session type and length). `precheck` (e.g. the
     client's reschedule policy) may raise MoveRefused before anything is checked or changed;
-    `counts_for_client` False leaves the client's own reschedule allowance alone (a builder's move).
+    `by_client` False: the builder's move (the lifecycle's builder_reschedule: the client's allowance
+    is left alone, the emails say who moved it).
     Raises MoveRefused; an IntegrityError at commit is the caller's (a race lost at the last moment)."""
     found = transitions.get_booking(session=session, booking_id=booking_id)
     transitions.lock_builder(session=session, builder_id=found.builder_id)
@@ -81,7 +82,7 @@ def move_confirmed(*, session: Session, booking_id: str, new_start: datetime, no
         with session.begin_nested():  # the no-overlap constraint has the last word
             moved = transitions.reschedule(session=session, booking_id=booking.id, from_start=booking.start_time,
                                            new_start=new_start, new_end=new_end, now=now,
-                                           counts_for_client=counts_for_client)
+                                           by_client=by_client)
     except sa.exc.IntegrityError:
         raise SlotGone("Sorry, that time was just taken. Please pick another.") from None
     if not moved:

@@ -124,7 +124,7 @@ _ERROR_LENGTH = 1000
 
 def queue_booking_notifications(
     *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
-    previous: tuple[datetime, datetime] | None = None,
+    previous: tuple[datetime, datetime] | None = None, moved_by_builder: bool = False,
 ) -> list[Notification]:
     """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
 
@@ -143,6 +143,8 @@ def queue_booking_notifications(
     facts = _booking_facts(session=session, booking=booking, client=client, builder=builder, session_type=session_type)
     facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
                                                    session_type=session_type, previous=previous))
+    if moved_by_builder:
+        facts = replace(facts, moved_by_builder=True)
     roles = RECIPIENTS[kind]
     if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold

@@ -60,7 +60,7 @@ def reschedule_by_builder(*, session: Session, actor: Actor, booking_id: str, ne
         raise moves.NotMovable("Pick one of the times shown.")
     authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
     moved = moves.move_confirmed(session=session, booking_id=str(booking_id), new_start=new_start.astimezone(now.tzinfo),
-                                 now=now, counts_for_client=False)
+                                 now=now, by_client=False)
     if moved.changed:
         audit.record(session=session, actor=actor, action="booking.reschedule_by_builder", entity_type="booking",
                      entity_id=moved.booking.id, builder_id=moved.booking.builder_id, before=moved.before,
