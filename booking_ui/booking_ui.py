@@ -30,7 +30,10 @@ class HardenedApp(rx.App):
 
 
 # The favicon is linked explicitly (assets/favicon.ico): no console 404 on any page.
-app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="icon", href="/favicon.ico")])
+# The storage shim first: an embedded booking page whose browser denies it Web Storage still renders
+# (assets/storage_shim.js; a static file, so the CSP's script-src 'self' covers it).
+app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.script(src="/storage_shim.js"),
+                                                                rx.el.link(rel="icon", href="/favicon.ico")])
 # Titles name what is on the page: the builder, the session, the payment's actual state.
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
 app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title, on_load=BuilderState.load)

@@ -136,10 +136,15 @@ def embedding_site(app_server, ada):
 
 def test_the_booking_page_loads_at_its_address_and_inside_an_iframe_elsewhere(app_server, ada, embedding_site,
                                                                                page: Page):
-    page.goto(embedding_site)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(embedding_site)  # another site (its own origin): the frame is third-party, its storage may be denied
     frame = page.frame_locator("#booking")
     expect(frame.get_by_role("heading", name=re.compile("Pairing"))).to_be_visible(timeout=30_000)
     expect(frame.get_by_test_id("slot").first).to_be_visible(timeout=30_000)
+    frame.get_by_test_id("slot").first.click()
+    expect(frame.get_by_label("Name")).to_be_visible()  # a time can be chosen inside the frame
+    assert errors == []
 
     # The old address answers a permanent redirect; the workspace still refuses to be framed.
     old = httpx.get(f"{app_server.url}/book/{ada['type_id']}", follow_redirects=False, timeout=10)
