@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 MAX_LIMIT = 1000  # far above any real day or week; stops typos such as 40000
 
@@ -76,8 +76,9 @@ class LimitCounter:
         self.all_weeks: Counter[date] = Counter()
         self.type_days: Counter[date] = Counter()
         self.type_weeks: Counter[date] = Counter()
+        self._offsets: dict[date, timedelta | None] = {}  # UTC day -> the zone's offset all day (None: it changes)
         for type_id, start in taken:
-            day, week = local_day_and_week(start, zone)
+            day, week = self._day_and_week(start)
             self.all_days[day] += 1
             self.all_weeks[week] += 1
             if type_id == session_type_id:
@@ -85,7 +86,9 @@ class LimitCounter:
                 self.type_weeks[week] += 1
 
     def allows(self, start: datetime) -> bool:
-        day, week = local_day_and_week(start, self.zone)
+        if not (self.all_days or self.type_days):  # nothing taken yet: every limit (>= 1) has room
+            return True
+        day, week = self._day_and_week(start)
         limits = self.limits
         return not any(limit is not None and count >= limit for limit, count in (
             (limits.builder_daily, self.all_days[day]),
@@ -93,3 +96,18 @@ class LimitCounter:
             (limits.type_daily, self.type_days[day]),
             (limits.type_weekly, self.type_weeks[week]),
         ))
+
+    def _day_and_week(self, start: datetime) -> tuple[date, date]:
+        """`local_day_and_week`, with each UTC day's offset looked up once (a zone lookup per booking and per
+        candidate slot would cost more than the rest of the check)."""
+        utc = start.astimezone(timezone.utc)
+        utc_day = utc.date()
+        if utc_day not in self._offsets:
+            first = datetime.combine(utc_day, time.min, timezone.utc).astimezone(self.zone).utcoffset()
+            last = datetime.combine(utc_day, time.max, timezone.utc).astimezone(self.zone).utcoffset()
+            self._offsets[utc_day] = first if first == last else None
+        offset = self._offsets[utc_day]
+        if offset is None:  # the zone's offset changes this day (DST): ask the zone
+            return local_day_and_week(start, self.zone)
+        day = (utc + offset).date()
+        return day, day - timedelta(days=day.weekday())

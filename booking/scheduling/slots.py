@@ -15,7 +15,7 @@ from booking.core.models import (
     SessionTypeAvailabilityRule,
 )
 from booking.scheduling import availability, limits
-from booking.scheduling.busy import busy_bookings, busy_spans, other_busy_spans
+from booking.scheduling.busy import busy_spans, busy_type_starts, other_busy_spans
 
 
 class SessionTypeNotFound(LookupError):
@@ -74,8 +74,8 @@ def limit_counter(*, session: Session, schedule: Schedule, start: datetime, end:
     if not schedule.limits.any:
         return None
     first, last = limits.count_window(start, end)
-    taken = [(b.session_type_id, b.start_time) for b in busy_bookings(
-        session=session, builder_id=schedule.builder.id, start=first, end=last, now=now) if b.id != ignore_booking_id]
+    taken = busy_type_starts(session=session, builder_id=schedule.builder.id, start=first, end=last, now=now,
+                             ignore_booking_id=ignore_booking_id)
     return limits.LimitCounter(schedule.limits, availability.load_zone(schedule.builder.time_zone),
                                schedule.session_type.id, taken)
 

@@ -148,3 +148,30 @@ def test_bad_hours_name_the_line(text, says):
     with pytest.raises(InvalidTypeSettings) as caught:
         parse_hours(text)
     assert says in caught.value.errors["hours"]
+
+
+def test_limit_days_follow_the_zone_across_a_dst_change():
+    # London: clocks go back at 01:00 UTC on 25 Oct 2026. 23:30 UTC on the 25th is 23:30 local (GMT),
+    # 23:30 UTC on the 24th is 00:30 on the 25th (BST).
+    limits = BookingLimits(builder_daily=1)
+    counter = LimitCounter(limits, LONDON, 1, [(1, at(2026, 10, 24, 23, 30))])
+    assert not counter.allows(at(2026, 10, 25, 12))  # same local day (the 25th)
+    assert counter.allows(at(2026, 10, 24, 22, 30))  # 23:30 BST on the 24th
+    counter = LimitCounter(limits, LONDON, 1, [(1, at(2026, 10, 25, 0, 30))])  # 01:30 BST, the change's day
+    assert not counter.allows(at(2026, 10, 25, 23, 30))
+    assert counter.allows(at(2026, 10, 26, 0, 30))
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Pacific/Auckland", "Asia/Kolkata",
+                                  "Australia/Lord_Howe", "America/St_Johns"])
+def test_the_fast_day_lookup_agrees_with_the_zone_every_half_hour_of_a_year(zone):
+    from datetime import timedelta
+
+    from booking.scheduling.limits import local_day_and_week
+
+    tz = ZoneInfo(zone)
+    counter = LimitCounter(BookingLimits(builder_daily=1), tz, 1, [])
+    moment = at(2026, 1, 1)
+    while moment < at(2027, 1, 1):
+        assert counter._day_and_week(moment) == local_day_and_week(moment, tz), moment
+        moment += timedelta(minutes=30)
