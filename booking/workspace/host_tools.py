@@ -5,7 +5,7 @@ manage page. Services: they take the actor and a session, check ownership on the
   reschedule), without the client's reschedule policy or allowance; the client is emailed the updated
   invite (same UID, SEQUENCE + 1) by the lifecycle's one "moved" message. No money moves.
 - notes: the builder's words only. Never on a client page, in an email or in Stripe's metadata; the audit
-  log records that they changed, not what they say; `erase_personal_data` blanks them.
+  log records that they changed, not what they say; `erase_host_note` blanks them (part of the booking's erasure).
 - manage link: the booking's manage link, made on the server when the builder asks (the token is derived,
   only its hash stored), so the builder sees what the client sees.
 """
@@ -96,18 +96,12 @@ def manage_link_for_builder(*, session: Session, actor: Actor, booking_id: str, 
     return manage_links.manage_url(token, public_url)
 
 
-def erase_personal_data(*, session: Session, booking_id: str) -> None:
-    """Blank what a booking row itself says about a person: the name given with it, the builder's private
-    notes and the builder's cancellation note. (The shared Client row and the ledger are separate matters.)"""
-    booking = session.get(Booking, booking_id, with_for_update=True)
-    if booking is None:
-        return
-    booking.client_name = None
+def erase_host_note(*, session: Session, booking: Booking) -> None:
+    """The notes' share of erasing a booking's personal data: the booking-wide erasure calls this (main's
+    `booking.workspace.personal_data.erase_booking_personal_data`, merged separately; see the README)."""
     booking.host_note = None
-    booking.end_note = None
-    booking.updated_at = utcnow()
     session.add(booking)
 
 
-__all__ = ["MoveRefused", "NOTE_MAX", "NoteTooLong", "RescheduleTarget", "erase_personal_data",
+__all__ = ["MoveRefused", "NOTE_MAX", "NoteTooLong", "RescheduleTarget", "erase_host_note",
            "manage_link_for_builder", "reschedule_by_builder", "reschedule_target", "save_host_note"]

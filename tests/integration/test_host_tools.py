@@ -206,7 +206,7 @@ def test_private_notes_stay_with_the_builder_and_are_erased_with_the_personal_da
         assert "Rust" not in message.as_string()
     assert "Rust" not in repr(manage.load_view(engine=engine, token=token))
     with session_scope(engine) as session:
-        host_tools.erase_personal_data(session=session, booking_id=booking_id)
+        host_tools.erase_host_note(session=session, booking=session.get(Booking, booking_id))
     with Session(engine) as s:
         assert s.get(Booking, booking_id).host_note is None
 
