@@ -4,6 +4,7 @@
 import reflex as rx
 
 from booking_ui import deps, routes
+from booking_ui.addresses import redirect_old_addresses
 from booking_ui.admin.pages import register_admin_pages
 from booking_ui.api import build_api
 from booking_ui.middleware import harden
@@ -25,15 +26,19 @@ class HardenedApp(rx.App):
     very outside, so that even Reflex's own answers (CORS preflights) get the headers and no banner."""
 
     def __call__(self):
-        return harden(super().__call__())
+        return harden(redirect_old_addresses(super().__call__()))
 
 
 # The favicon is linked explicitly (assets/favicon.ico): no console 404 on any page.
-app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="icon", href="/favicon.ico")])
+# The storage shim first: an embedded booking page whose browser denies it Web Storage still renders
+# (assets/storage_shim.js; a static file, so the CSP's script-src 'self' covers it).
+app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.script(src="/storage_shim.js"),
+                                                                rx.el.link(rel="icon", href="/favicon.ico")])
 # Titles name what is on the page: the builder, the session, the payment's actual state.
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
 app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title, on_load=BuilderState.load)
 app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
+app.add_page(book_page, route=routes.BOOK_ADDRESS, title=BookState.page_title, on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)
 app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title=CancelState.page_title, on_load=CancelState.load)
 app.add_page(not_found_page, route="404", title=NOT_FOUND_TITLE)

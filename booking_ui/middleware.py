@@ -1,7 +1,8 @@
 """HTTP hardening around the whole app (pages, static files, the JSON API, the webhook).
 
 One pure ASGI middleware, installed through `rx.App(api_transformer=[..., harden])`:
-- security headers on every response: a Content-Security-Policy, `frame-ancestors 'none'`, nosniff,
+- security headers on every response: a Content-Security-Policy, `frame-ancestors 'none'` (except the public
+  booking pages, which builders embed: `framable_path`), nosniff,
   a referrer policy, HSTS when PUBLIC_URL is https, and no server banner;
 - request body caps under /api and on Reflex's /_upload, checked on Content-Length first and counted while streaming, so an
   oversized body is refused before it has all been read (413, the API's JSON error shape);
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from booking_ui.addresses import is_booking_address
+
 log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -53,7 +56,20 @@ _INLINE_SCRIPT = re.compile(rb"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script\s*>
 _HAS_SRC = re.compile(rb"\ssrc\s*=", re.IGNORECASE)
 
 
-def page_csp(script_hashes: tuple[str, ...]) -> str:
+# The public booking pages may be framed by any site (the builder's embed snippet, an inline iframe): they
+# show a builder's times and a details form, and payment happens on Stripe's own page, which refuses
+# framing itself. Everything else, above all /admin, the manage link's page and the API, refuses framing:
+# a signed-in workspace or a client's credential page inside someone else's page is a clickjacking target.
+EMBED_FRAME_ANCESTORS = "*"
+_BUILDER_PAGE = re.compile(r"^/b/[a-z0-9-]{1,80}/?$")
+
+
+def framable_path(path: str) -> bool:
+    """A public booking page: /<builder>/<type> (not one of the app's own first segments) or /b/<builder>."""
+    return bool(_BUILDER_PAGE.match(path)) or is_booking_address(path)
+
+
+def page_csp(script_hashes: tuple[str, ...], *, framable: bool = False) -> str:
     scripts = " ".join(["'self'", "'unsafe-eval'", *(f"'sha256-{h}'" for h in script_hashes)])
     return "; ".join([
         "default-src 'self'",
@@ -65,7 +81,7 @@ def page_csp(script_hashes: tuple[str, ...]) -> str:
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        f"frame-ancestors {EMBED_FRAME_ANCESTORS}" if framable else "frame-ancestors 'none'",
     ])
 
 
@@ -83,13 +99,13 @@ def inline_script_hashes(html: bytes) -> tuple[str, ...]:
 _PAGE_CSP_CACHE: dict[bytes, str] = {}  # a build has a few dozen distinct pages
 
 
-def _csp_for_page(html: bytes) -> str:
-    key = hashlib.sha256(html).digest()
+def _csp_for_page(html: bytes, framable: bool = False) -> str:
+    key = hashlib.sha256(html).digest() + (b"f" if framable else b"")
     csp = _PAGE_CSP_CACHE.get(key)
     if csp is None:
         if len(_PAGE_CSP_CACHE) > 512:
             _PAGE_CSP_CACHE.clear()
-        csp = _PAGE_CSP_CACHE[key] = page_csp(inline_script_hashes(html))
+        csp = _PAGE_CSP_CACHE[key] = page_csp(inline_script_hashes(html), framable=framable)
     return csp
 
 
@@ -260,7 +276,7 @@ class HardeningMiddleware:
 
 
 def _with_security_headers(headers: list[tuple[bytes, bytes]], settings: HardeningSettings,
-                           csp: str | None) -> list[tuple[bytes, bytes]]:
+                           csp: str | None, framable: bool = False) -> list[tuple[bytes, bytes]]:
     """Our headers added to the response's; a route's own choice (e.g. a stricter referrer policy) wins.
     The server banner goes: granian adds `server: granian` unless the app sent one, so send it empty."""
     present = {key.lower() for key, _ in headers}
@@ -268,8 +284,9 @@ def _with_security_headers(headers: list[tuple[bytes, bytes]], settings: Hardeni
     wanted: list[tuple[bytes, str]] = [
         (b"x-content-type-options", "nosniff"),
         (b"referrer-policy", "strict-origin-when-cross-origin"),
-        (b"x-frame-options", "DENY"),
     ]
+    if not framable:  # a framable page says who may frame it in its CSP (X-Frame-Options has no "anyone")
+        wanted.append((b"x-frame-options", "DENY"))
     if csp is not None:
         wanted.append((b"content-security-policy", csp))
     if settings.https:
@@ -291,6 +308,7 @@ class _ResponseHardener:
         self._buffered = 0
         self.forwarded_start = False
         self.refused = False  # the request body went over its cap: nothing the app says is sent
+        self.framable = framable_path(scope.get("path") or "")
 
     async def send(self, message: Message) -> None:
         if self.refused:
@@ -303,8 +321,10 @@ class _ResponseHardener:
                 return
             status = int(message["status"])
             # A 304's headers replace the cached page's: a CSP without that page's hashes would block it.
-            csp = None if status == 304 else (NON_PAGE_CSP if not self._is_html(message) else page_csp(()))
-            message["headers"] = _with_security_headers(message["headers"], self._settings, csp)
+            html = self._is_html(message)
+            csp = None if status == 304 else (NON_PAGE_CSP if not html else page_csp((), framable=self.framable))
+            message["headers"] = _with_security_headers(message["headers"], self._settings, csp,
+                                                        self.framable and html)
             await self._forward(message)
             return
         if kind == "http.response.body" and self._start is not None:
@@ -341,10 +361,10 @@ class _ResponseHardener:
         if html is None:
             log.warning("page %s: inline scripts not hashed (encoding %r or too large)", self._scope.get("path"),
                         encoding)
-            csp = page_csp(())
+            csp = page_csp((), framable=self.framable)
         else:
-            csp = _csp_for_page(html)
-        start["headers"] = _with_security_headers(headers, self._settings, csp)
+            csp = _csp_for_page(html, self.framable)
+        start["headers"] = _with_security_headers(headers, self._settings, csp, self.framable)
         await self._forward(start)
 
     def _is_html(self, message: Message) -> bool:

@@ -97,7 +97,7 @@ SCHEMAS: dict[str, Any] = {
     "SessionType": {
         "type": "object",
         "required": ["id", "name", "description", "duration_minutes", "price", "builder", "bookable",
-                     "not_bookable_reason", "prices"],
+                     "not_bookable_reason", "prices", "url"],
         "properties": {
             "id": {"type": "string", "pattern": "^[0-9]+$"},
             "name": {"type": "string"},
@@ -110,6 +110,7 @@ SCHEMAS: dict[str, Any] = {
             "prices": {"type": "array", "items": _ref("Price"),
                        "description": "Every currency it is sold in, its own first; `currency` on "
                                       "create-checkout-session picks one."},
+            "url": {"type": "string", "description": "The booking page's path: /<builder slug>/<session type slug>."},
         },
     },
     "SessionTypeList": {"type": "array", "items": _ref("SessionType")},

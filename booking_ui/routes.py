@@ -2,7 +2,9 @@
 
 HOME = "/"
 BUILDER = "/b/[builder_slug]"
-BOOK = "/book/[session_type_id]"
+BOOK = "/book/[session_type_id]"  # the old address: a permanent redirect to BOOK_ADDRESS (booking_ui/addresses.py)
+# The booking page's readable address: /<builder slug>/<session type slug>, e.g. /ada/pairing.
+BOOK_ADDRESS = "/[builder_slug]/[type_slug]"
 PAYMENT_SUCCESS = "/payment/success"
 PAYMENT_CANCEL = "/payment/cancel"
 
@@ -32,6 +34,7 @@ def builder_photo(slug: str, version: str) -> str:
 
 
 def book_page(session_type_id: str) -> str:
+    """The old address (it redirects); prefer the catalogue's `url` (/<builder>/<type>) where it is known."""
     return f"/book/{session_type_id}"
 
 

@@ -13,7 +13,7 @@ from booking.accounts.authz import Actor
 from booking.core.models import AuditEntry
 
 # Never copied into the log, whatever the model.
-_SECRET_FIELDS = frozenset({"password_hash", "token_hash", "calendar_token_hash"})
+_SECRET_FIELDS = frozenset({"password_hash", "token_hash", "calendar_token_hash", "host_note"})
 
 
 def snapshot(row: SQLModel | None, fields: tuple[str, ...] | None = None) -> dict[str, Any] | None:

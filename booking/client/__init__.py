@@ -25,7 +25,16 @@ from booking.client.booking_page import (
     refund_tier,
     slots_by_day,
 )
-from booking.client.catalog import BuilderView, get_builder, get_session_type, list_active_session_types, list_builders
+from booking.client.catalog import (
+    BuilderView,
+    TypeAddress,
+    get_builder,
+    get_session_type,
+    list_active_session_types,
+    list_builders,
+    resolve_type_address,
+    type_address_by_id,
+)
 from booking.client.holds import (
     HeldSlot,
     continue_browser_hold,
@@ -57,6 +66,9 @@ __all__ = [
     "QuestionField",
     "answers_from_form",
     "page_questions",
+    "TypeAddress",
+    "resolve_type_address",
+    "type_address_by_id",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

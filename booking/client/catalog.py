@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, SessionType
+from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, SessionType, SessionTypeSlugHistory
+from booking.core.slugs import is_type_slug, type_path
 from booking.core.time import format_money
 from booking.payments import connect, price_options, pricing
 
@@ -40,6 +41,7 @@ class SessionTypeView:
     not_bookable_reason: str = ""
     # Every currency it is sold in, its own first (a Checkout's `currency` may be any of them).
     prices: list[PriceView] = field(default_factory=list)
+    url: str = ""  # the booking page's path: /<builder slug>/<session type slug>
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def session_type_view(session_type: SessionType, builder: Builder, settings: Any
         bookable=bookable,
         not_bookable_reason=reason,
         prices=prices,
+        url=type_path(builder.slug, session_type.slug, session_type.id),
     )
 
 
@@ -103,7 +106,7 @@ def list_active_session_types(*, session: Session, settings: Any = None,
     rows = session.exec(
         select(SessionType, Builder)
         .join(Builder, SessionType.builder_id == Builder.id)
-        .where(SessionType.active == True)  # noqa: E712 - SQL expression
+        .where(SessionType.active == True, SessionType.secret == False)  # noqa: E712 - SQL expression
         .order_by(Builder.name, SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
@@ -138,7 +141,8 @@ def get_builder(*, session: Session, slug: str, settings: Any = None,
         return None
     types = session.exec(
         select(SessionType)
-        .where(SessionType.builder_id == builder.id, SessionType.active == True)  # noqa: E712
+        .where(SessionType.builder_id == builder.id, SessionType.active == True,  # noqa: E712
+               SessionType.secret == False)  # noqa: E712 - a secret type is bookable by its link only
         .order_by(SessionType.price_amount, SessionType.id)
     ).all()
     settings = _settings(settings)
@@ -174,3 +178,57 @@ def _builder_view(builder: Builder, session_types: list[SessionTypeView], settin
         not_bookable_reason=reason,
         photo_version=photo_version,
     )
+
+
+# --- public addresses: /<builder>/<session type> ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeAddress:
+    session_type_id: int
+    path: str  # the current address
+    moved: bool  # asked for by an old address (a slug changed): redirect to `path`
+
+
+def _builder_by_slug(session: Session, slug: str) -> tuple[Builder | None, bool]:
+    builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
+    if builder is not None:
+        return builder, False
+    moved = session.exec(select(BuilderSlugHistory.builder_id).where(BuilderSlugHistory.old_slug == slug)).first()
+    return (session.get(Builder, moved), True) if moved is not None else (None, False)
+
+
+def resolve_type_address(*, session: Session, builder_slug: str, type_slug: str) -> TypeAddress | None:
+    """The active session type at /<builder_slug>/<type_slug> (secret ones too: their link is the way in).
+    Old slugs of either find it, with `moved`; a type without a slug yet is found by its id."""
+    if not all(isinstance(v, str) and 0 < len(v) <= 80 and v.isprintable() for v in (builder_slug, type_slug)):
+        return None
+    builder, moved = _builder_by_slug(session, builder_slug.lower())
+    if builder is None:
+        return None
+    wanted = type_slug.lower()
+    row = None
+    if is_type_slug(wanted):
+        row = session.exec(select(SessionType).where(SessionType.builder_id == builder.id,
+                                                     SessionType.slug == wanted)).first()
+        if row is None:
+            old = session.exec(select(SessionTypeSlugHistory.session_type_id).where(
+                SessionTypeSlugHistory.builder_id == builder.id, SessionTypeSlugHistory.old_slug == wanted)).first()
+            row, moved = (session.get(SessionType, old), True) if old is not None else (None, moved)
+    elif wanted.isdigit() and len(wanted) <= 10:
+        row = session.get(SessionType, int(wanted))
+        if row is not None and row.builder_id == builder.id and row.slug:
+            moved = True  # it has a slug now: its readable address is the one to use
+    if row is None or row.builder_id != builder.id or not row.active:
+        return None
+    path = type_path(builder.slug, row.slug, row.id)
+    return TypeAddress(session_type_id=row.id, path=path, moved=moved or path != f"/{builder_slug}/{type_slug}")
+
+
+def type_address_by_id(*, session: Session, session_type_id: int) -> str | None:
+    """The current address of an active session type (the old /book/<id> redirects there)."""
+    row = session.exec(select(SessionType, Builder).join(Builder, Builder.id == SessionType.builder_id)
+                       .where(SessionType.id == session_type_id)).first()
+    if row is None or not row[0].active:
+        return None
+    return type_path(row[1].slug, row[0].slug, row[0].id)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -47,7 +47,7 @@ from booking.core.models import (
 )
 from booking.core.time import LocaleLike, format_date, format_money, format_time_range
 from booking.core.zones import friendly_zone_name
-from booking.lifecycle import refunds
+from booking.lifecycle import moves, refunds
 from booking.lifecycle import transitions as bookings
 from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import one_line
@@ -474,39 +474,26 @@ def reschedule(*, engine: Engine, token: str, new_start: datetime, now: datetime
 
 def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -> Outcome:
     found = _require(session, token)
-    bookings.lock_builder(session=session, builder_id=found.builder_id)  # serialise with holds and moves
-    booking = _require(session, token, for_update=True)
-    session.refresh(booking)
-    if booking.status != BookingStatus.CONFIRMED:
-        raise NotAllowed("Only a confirmed booking can be rescheduled.")
-    if booking.start_time == new_start:
+
+    def client_policy(session: Session, booking: Booking) -> None:
+        check = policy.reschedule_check(policy=_policy_of(session, booking), start=booking.start_time, now=now,
+                                        reschedule_count=booking.reschedule_count)
+        if not check.allowed:
+            raise NotAllowed(check.reason)
+
+    try:
+        moved = moves.move_confirmed(session=session, booking_id=found.id, new_start=new_start, now=now,
+                                     precheck=client_policy)
+    except moves.SlotGone as exc:
+        raise SlotTaken(exc.message) from None
+    except moves.MoveRefused as exc:
+        raise NotAllowed(exc.message) from None
+    if not moved.changed:
         return Outcome(True, "rescheduled", "Your booking is already at that time.")
-    check = policy.reschedule_check(policy=_policy_of(session, booking), start=booking.start_time, now=now,
-                                    reschedule_count=booking.reschedule_count)
-    if not check.allowed:
-        raise NotAllowed(check.reason)
-    try:
-        schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
-    except slots.SessionTypeNotFound:
-        raise NotAllowed("This session is no longer offered, so it can't be moved.") from None
-    new_end = new_start + timedelta(minutes=schedule.session_type.duration_minutes)
-    bookings.end_lapsed_holds(session=session, builder_id=booking.builder_id, start=new_start, end=new_end, now=now)
-    if not slots.is_open(session=session, schedule=schedule, start=new_start, now=now, ignore_booking_id=booking.id):
-        raise SlotTaken("Sorry, that time isn't available any more. Please pick another.")
-    before = audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence"))
-    try:
-        with session.begin_nested():  # the no-overlap constraint has the last word
-            moved = bookings.reschedule(session=session, booking_id=booking.id, from_start=booking.start_time,
-                                        new_start=new_start, new_end=new_end, now=now)
-    except sa.exc.IntegrityError:
-        raise SlotTaken("Sorry, that time was just taken. Please pick another.") from None
-    if not moved:
-        raise NotAllowed("This booking changed meanwhile. Please look again.")
-    booking = session.get(Booking, booking.id)
+    booking = moved.booking
     audit.record(session=session, actor=_client_actor(booking, session.get(Client, booking.client_id)),
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
-                 builder_id=booking.builder_id, before=before,
-                 after=audit.snapshot(booking, ("start_time", "end_time", "reschedule_count", "invite_sequence")))
+                 builder_id=booking.builder_id, before=moved.before, after=moved.after)
     when = format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
 

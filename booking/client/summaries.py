@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from sqlmodel import Session
 
 from booking.core.models import Booking, BookingStatus, Builder, Client, SessionType
+from booking.core.slugs import type_path
 from booking.core.time import LocaleLike, format_money, format_time, format_when
 from booking.core.zones import friendly_zone_name
 from booking.notifications import calendar_links, manage_links
@@ -46,6 +47,7 @@ class BookingSummary:
     receipt_url: str = ""
     invoice_url: str = ""
     invoice_pdf_url: str = ""
+    book_path: str = ""  # the session type's booking page: /<builder slug>/<session type slug>
 
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
@@ -66,6 +68,7 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
         builder_name=builder.name,
         builder_slug=builder.slug,
         session_type_id=str(session_type.id),
+        book_path=type_path(builder.slug, session_type.slug, session_type.id),
         session_type_name=session_type.name,
         duration_minutes=session_type.duration_minutes,
         when=format_when(booking.start_time, booking.end_time, zone_name, locale=locale, hour12=hour12),

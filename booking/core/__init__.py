@@ -7,6 +7,7 @@
 - `time`        the one zone loader (`zone`) and the one family of display formatters (dates, times,
                 ranges, money) in the viewer's locale, built on Babel
 - `zones`       zone names as people read them (canonical names, friendly labels)
+- `slugs`       public addresses: /<builder>/<session type>, the slug rule, reserved first segments
 - `migrations`  Alembic, run programmatically
 
 Everything above imports from here; this package imports nothing else of `booking`.
@@ -16,6 +17,7 @@ from booking.core.config import DisputeRecoveryPolicy, WebhookProcessing, get_se
 from booking.core.db import database_reachable, engine_for, session_scope
 from booking.core.models import REFUND_REASONS, AuditEntry, Builder, SessionType, StripeEvent, UserRole, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
+from booking.core.slugs import is_reserved, is_type_slug, slugify, type_path
 from booking.core.time import (
     DEFAULT_LOCALE,
     UnknownZone,
@@ -39,6 +41,10 @@ from booking.core.zones import ZoneChoice, canonical_zone_or_utc, zone_choices, 
 __all__ = [
     "DisputeRecoveryPolicy",
     "WebhookProcessing",
+    "is_reserved",
+    "is_type_slug",
+    "slugify",
+    "type_path",
     "DEFAULT_LOCALE",
     "UnknownZone",
     "canonical_zone",

@@ -178,6 +178,10 @@ class Builder(SQLModel, table=True):
     policy_reschedule_hours: int = Field(default=24)
     policy_max_reschedules: int = Field(default=2)
     created_at: datetime = Field(default_factory=utcnow)
+    # Booking limits (host tools, migration 0025): at most this many active bookings per day / per week
+    # (Monday to Sunday) in the builder's zone, over all their session types. None: no limit.
+    daily_limit: int | None = None
+    weekly_limit: int | None = None
 
 
 class Client(SQLModel, table=True):
@@ -189,6 +193,8 @@ class Client(SQLModel, table=True):
 
 class SessionType(SQLModel, table=True):
     __tablename__ = "session_type"
+    # The public address /<builder slug>/<session type slug>: one slug per builder.
+    __table_args__ = (sa.Index("uq_session_type_builder_slug", "builder_id", "slug", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     builder_id: int = Field(foreign_key="builder.id", index=True)
@@ -215,6 +221,46 @@ class SessionType(SQLModel, table=True):
     seats: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Host tools (migration 0025). The slug of /<builder>/<slug> (None: rows made before it, addressed by id).
+    slug: str | None = Field(default=None, max_length=80)
+    # Bookable only by its link: left out of the builder page, the home page and the catalogue API.
+    secret: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Limits of this type alone (the builder's own limits apply as well). None: no limit.
+    daily_limit: int | None = None
+    weekly_limit: int | None = None
+    # True: this type's own weekly hours (SessionTypeAvailabilityRule) replace the builder's.
+    own_availability: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class SessionTypeAvailabilityRule(SQLModel, table=True):
+    """A session type's own weekly open hours (when `SessionType.own_availability`), in the builder's zone.
+    The builder's date overrides still apply on top."""
+
+    __tablename__ = "session_type_availability_rule"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_session_type_availability_rule_weekday"),
+        sa.CheckConstraint("start_time < end_time", name="ck_session_type_availability_rule_order"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_type_id: int = Field(foreign_key="session_type.id", index=True)
+    weekday: int  # 0 = Monday
+    start_time: time
+    end_time: time
+
+
+class SessionTypeSlugHistory(SQLModel, table=True):
+    """A slug a session type had before: /<builder>/<old slug> redirects to its page, and no other type of
+    the same builder can take it."""
+
+    __tablename__ = "session_type_slug_history"
+    __table_args__ = (sa.Index("uq_session_type_slug_history", "builder_id", "old_slug", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    session_type_id: int = Field(foreign_key="session_type.id", index=True)
+    old_slug: str = Field(max_length=80)
+    changed_at: datetime = Field(default_factory=utcnow)
 
 
 class PriceOption(SQLModel, table=True):
@@ -350,6 +396,9 @@ class Booking(SQLModel, table=True):
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # The builder's private notes (host tools): never shown to the client, never sent to Stripe, erased
+    # with the booking's personal data.
+    host_note: str | None = Field(default=None, max_length=4000)
 
 
 class StripeEvent(SQLModel, table=True):

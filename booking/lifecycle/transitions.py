@@ -20,6 +20,7 @@ which messages a change sends (one per change; `_announce` queues them).
     pending                    cancelled_by_builder       cancelled
     pending                    refunded                   cancelled
     confirmed                  reschedule                 confirmed
+    confirmed                  builder_reschedule         confirmed
     confirmed                  cancelled_by_builder       cancelled
     confirmed                  cancelled_by_client        cancelled
     confirmed                  refunded                   cancelled
@@ -97,7 +98,8 @@ class Event(StrEnum):
 
     PAY = "pay"  # Stripe says the hold's payment succeeded
     PAY_LATE = "pay_late"  # ...after the hold had ended, and the slot is still free
-    RESCHEDULE = "reschedule"  # the client moved a confirmed booking
+    RESCHEDULE = "reschedule"  # the client moved a confirmed booking (manage link)
+    BUILDER_RESCHEDULE = "builder_reschedule"  # the builder moved it (workspace host tools)
     PAYMENT_PROCESSING = "payment_processing"  # Checkout completed with a bank debit: paid or failed later
 
 
@@ -118,6 +120,7 @@ TRANSITIONS: dict[tuple[BookingStatus, Trigger], BookingStatus] = {
     (_P, EndCause.CANCELLED_BY_BUILDER): _X,
     (_P, EndCause.REFUNDED): _X,
     (_C, Event.RESCHEDULE): _C,
+    (_C, Event.BUILDER_RESCHEDULE): _C,
     (_C, EndCause.CANCELLED_BY_BUILDER): _X,
     (_C, EndCause.CANCELLED_BY_CLIENT): _X,
     (_C, EndCause.REFUNDED): _X,
@@ -238,13 +241,15 @@ class Message:
     kind: NotificationKind
     cause: str = ""
     delay: timedelta = timedelta(0)
+    moved_by_builder: bool = False  # the email says the builder moved it
 
 
 def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentStatus | None = None) -> list[Message]:
     """What people are told about one change (the booking as the change left it, and its payment's status
     as the ledger says): one message per change.
 
-    - paid (or paid late): the confirmation with the invite; moved: the updated invite.
+    - paid (or paid late): the confirmation with the invite; moved (by the client or the builder): the
+      updated invite, saying who moved it.
     - the hold ran out: ONE email, after a short grace (a release or a late payment racing the expiry
       wins; the worker checks again when it sends): "payment didn't go through" when the last card was
       declined, else "your hold expired". A decline itself sends nothing: the client sees it on the
@@ -263,6 +268,9 @@ def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentS
         return [Message(NotificationKind.BOOKING_CONFIRMED)]
     if trigger == Event.RESCHEDULE:
         return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}")]
+    if trigger == Event.BUILDER_RESCHEDULE:
+        return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}",
+                        moved_by_builder=True)]
     if trigger == EndCause.EXPIRED:
         if payment_status == PaymentStatus.FAILED:
             return [Message(NotificationKind.PAYMENT_FAILED, "hold ended", HOLD_EXPIRED_GRACE)]
@@ -286,7 +294,8 @@ def _announce(*, session: Session, booking: Booking, trigger: Trigger, now: date
     paid_as = payment_records.money_of(session=session, booking=booking).status
     for message in messages_for(trigger, booking=booking, payment_status=paid_as):
         for row in queue_booking_notifications(session=session, booking=booking, kind=message.kind,
-                                               cause=message.cause, previous=previous):
+                                               cause=message.cause, previous=previous,
+                                               moved_by_builder=message.moved_by_builder):
             if message.delay:
                 row.next_attempt_at = now + message.delay
                 session.add(row)
@@ -443,23 +452,26 @@ def cancel_by_client(*, session: Session, booking_id: str, now: datetime | None 
 
 
 def reschedule(*, session: Session, booking_id: str, from_start: datetime, new_start: datetime,
-               new_end: datetime, now: datetime | None = None) -> bool:
+               new_end: datetime, now: datetime | None = None, by_client: bool = True) -> bool:
     """Move a confirmed booking (still at `from_start`) to [new_start, new_end); the invite's SEQUENCE goes
     up. A workshop's seat moves to a free seat of the new start (none free: False). The database's
     no-overlap constraint and its one-booking-per-seat index may refuse it (IntegrityError: the caller's
-    savepoint)."""
+    savepoint). `by_client` False: the builder moved it (their own event; the client's reschedule allowance
+    is left alone and the emails say the builder moved it)."""
     booking = get_booking(session=session, booking_id=booking_id)
     previous = (booking.start_time, booking.end_time)
     values: dict[str, object] = {"start_time": new_start, "end_time": new_end,
-                                 "reschedule_count": Booking.reschedule_count + 1,
                                  "invite_sequence": Booking.invite_sequence + 1}
+    if by_client:
+        values["reschedule_count"] = Booking.reschedule_count + 1
     session_type = session.get(SessionType, booking.session_type_id)
     if session_type is not None:
         seat = seats.free_seat(session=session, session_type=session_type, start=new_start, ignore_booking_id=booking_id)
         if seat is None:
             return False
         values.update(seat_no=seat, seat_capacity=seats.capacity(session_type))
-    return _change_state(session=session, booking_id=booking_id, trigger=Event.RESCHEDULE, now=now, previous=previous,
+    trigger = Event.RESCHEDULE if by_client else Event.BUILDER_RESCHEDULE
+    return _change_state(session=session, booking_id=booking_id, trigger=trigger, now=now, previous=previous,
                  values=values, extra_where=(Booking.start_time == from_start,))
 
 

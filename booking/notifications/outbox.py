@@ -46,6 +46,7 @@ from booking.core.models import (
     UserRole,
     end_reason_text,
 )
+from booking.core.slugs import type_path
 from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import booking_invite, site_domain
 from booking.notifications.mailer import (
@@ -123,7 +124,7 @@ _ERROR_LENGTH = 1000
 
 def queue_booking_notifications(
     *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
-    previous: tuple[datetime, datetime] | None = None,
+    previous: tuple[datetime, datetime] | None = None, moved_by_builder: bool = False,
 ) -> list[Notification]:
     """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
 
@@ -142,6 +143,8 @@ def queue_booking_notifications(
     facts = _booking_facts(session=session, booking=booking, client=client, builder=builder, session_type=session_type)
     facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
                                                    session_type=session_type, previous=previous))
+    if moved_by_builder:
+        facts = replace(facts, moved_by_builder=True)
     roles = RECIPIENTS[kind]
     if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
@@ -410,7 +413,8 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         site_domain=site_domain(get_settings().public_url),
         # The client learns where the session is only once it is paid.
         location=(session_type.location or "") if session_type and booking_is_paid(session, booking) else "",
-        book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
+        book_again_url=get_settings().public_url.rstrip("/") + type_path(
+            builder.slug, session_type.slug if session_type else None, booking.session_type_id),
         **_calendar_link_facts(session, booking, session_type),
         receipt_url=(payment.receipt_url if payment else None) or "",
         invoice_url=(payment.invoice_url if payment else None) or "",

@@ -80,6 +80,8 @@ class BookingFacts:
     # A reschedule: the time it moved from.
     previous_start_time: datetime | None = None
     previous_end_time: datetime | None = None
+    # The builder moved it (host tools), not the client: the emails say who.
+    moved_by_builder: bool = False
     # The session type's booking page, for "book again" links (an expired hold, a failed payment).
     book_again_url: str = ""
     # `Booking.invite_uid`: the calendar UID's opaque local part ("" in payloads queued before it existed).
@@ -275,8 +277,13 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
 def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     zone = recipient_zone(role, facts)
     new_time = _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))
-    if role == RecipientRole.BUILDER:
+    if role == RecipientRole.BUILDER and facts.moved_by_builder:
+        paragraphs = [f"You moved {_one_line(facts.client_name)}'s booking to {new_time}. We've emailed them."]
+    elif role == RecipientRole.BUILDER:
         paragraphs = [f"{_one_line(facts.client_name)} moved their booking to {new_time}."]
+    elif facts.moved_by_builder:
+        paragraphs = [f"{_one_line(facts.builder_name)} moved your booking to {new_time}. "
+                      "Your payment carries over: nothing more to pay."]
     else:
         paragraphs = [f"Your booking has moved to {new_time}. Your payment carries over: nothing more to pay."]
     paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")

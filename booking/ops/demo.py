@@ -7,6 +7,7 @@ from datetime import time
 from sqlmodel import Session, select
 
 from booking.core.models import AvailabilityRule, Builder, SessionType
+from booking.core.slugs import slugify
 
 DEMO_BUILDERS = [
     {
@@ -84,6 +85,7 @@ def add_demo_builders(*, session: Session) -> None:
                 SessionType(
                     builder_id=builder.id,
                     name=name,
+                    slug=slugify(name),  # its public address: /<builder>/<slug>
                     description=description,
                     duration_minutes=minutes,
                     price_amount=amount,

@@ -171,3 +171,21 @@ def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end:
         found = source(session=session, builder_id=builder_id, start=start, end=end)
         spans.extend(found if isinstance(found, UtcSpans) else utc_spans(found))
     return spans
+
+
+@functools.cache
+def _type_starts_query(dialect: str, ignoring: bool) -> sa.Select:
+    query = (sa.select(Booking.session_type_id, _utc_text(Booking.start_time, dialect))
+             .where(*_busy_filter(builder_id=sa.bindparam("builder_id"), start=sa.bindparam("start"),
+                                  end=sa.bindparam("end"), now=sa.bindparam("now"))))
+    return query.where(Booking.id != sa.bindparam("ignore")) if ignoring else query
+
+
+def busy_type_starts(*, session: Session, builder_id: int, start: datetime, end: datetime, now: datetime,
+                     ignore_booking_id: str | None = None) -> list[tuple[int, datetime]]:
+    """(session type id, UTC start) of the same bookings as `busy_spans`: what booking limits count."""
+    query = _type_starts_query(session.get_bind().dialect.name, ignore_booking_id is not None)
+    rows = session.connection().execute(query, {"builder_id": builder_id, "start": start, "end": end, "now": now,
+                                                "ignore": ignore_booking_id}).all()
+    parse = datetime.fromisoformat
+    return [(type_id, parse(moment + "+00:00")) for type_id, moment in rows]

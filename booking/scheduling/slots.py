@@ -8,9 +8,15 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityOverride, AvailabilityRule, Builder, SessionType
-from booking.scheduling import availability, seats
-from booking.scheduling.busy import DEFAULT_BUSY_SOURCES, BusySource, busy_spans, other_busy_spans
+from booking.core.models import (
+    AvailabilityOverride,
+    AvailabilityRule,
+    Builder,
+    SessionType,
+    SessionTypeAvailabilityRule,
+)
+from booking.scheduling import availability, limits, seats
+from booking.scheduling.busy import DEFAULT_BUSY_SOURCES, BusySource, busy_spans, busy_type_starts, other_busy_spans
 
 
 class SessionTypeNotFound(LookupError):
@@ -24,6 +30,7 @@ class Schedule:
     weekly: list[availability.WeeklyWindow]
     overrides: list[availability.DateOverride]
     policy: availability.BookingPolicy
+    limits: limits.BookingLimits = limits.BookingLimits()  # daily / weekly caps (host tools)
 
 
 def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
@@ -33,7 +40,11 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
     if found is None or not found[0].active:
         raise SessionTypeNotFound(session_type_id)
     session_type, builder = found
-    rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
+    if session_type.own_availability:  # the type's own weekly hours replace the builder's
+        rules = session.exec(select(SessionTypeAvailabilityRule).where(
+            SessionTypeAvailabilityRule.session_type_id == session_type.id)).all()
+    else:
+        rules = session.exec(select(AvailabilityRule).where(AvailabilityRule.builder_id == builder.id)).all()
     override_rows = session.exec(
         select(AvailabilityOverride).where(AvailabilityOverride.builder_id == builder.id)
     ).all()
@@ -53,7 +64,21 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
             horizon_days=builder.horizon_days,
             slot_step_minutes=builder.slot_step_minutes,
         ),
+        limits=limits.BookingLimits(builder_daily=builder.daily_limit, builder_weekly=builder.weekly_limit,
+                                    type_daily=session_type.daily_limit, type_weekly=session_type.weekly_limit),
     )
+
+
+def limit_counter(*, session: Session, schedule: Schedule, start: datetime, end: datetime, now: datetime,
+                  ignore_booking_id: str | None = None) -> limits.LimitCounter | None:
+    """The builder's active bookings around [start, end), counted for the limits; None when there are none."""
+    if not schedule.limits.any:
+        return None
+    first, last = limits.count_window(start, end)
+    taken = busy_type_starts(session=session, builder_id=schedule.builder.id, start=first, end=last, now=now,
+                             ignore_booking_id=ignore_booking_id)
+    return limits.LimitCounter(schedule.limits, availability.load_zone(schedule.builder.time_zone),
+                               schedule.session_type.id, taken)
 
 
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
@@ -95,7 +120,10 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
         days=days,
         viewer_time_zone=viewer_time_zone,
     )
-    return seats.whole_sessions_only(found, shared, schedule.policy.buffer_minutes)
+    found = seats.whole_sessions_only(found, shared, schedule.policy.buffer_minutes)
+    counter = limit_counter(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
+                            ignore_booking_id=ignore_booking_id)
+    return found if counter is None else [slot for slot in found if counter.allows(slot.start)]
 
 
 def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datetime,
@@ -107,6 +135,10 @@ def is_open(*, session: Session, schedule: Schedule, start: datetime, now: datet
                                             end=end + margin, now=now, ignore_booking_id=ignore_booking_id)
     if not seats.whole_sessions_only([availability.Slot(start=start, end=end)], shared,
                                      schedule.policy.buffer_minutes):
+        return False
+    counter = limit_counter(session=session, schedule=schedule, start=start, end=end, now=now,
+                            ignore_booking_id=ignore_booking_id)
+    if counter is not None and not counter.allows(start):
         return False
     return availability.is_slot_open(
         start=start,

@@ -9,6 +9,8 @@
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `calendars`      external calendars: add (ICS / CalDAV), remove, last synced and last error
+- `host_tools`     the builder's reschedule, private notes and the client's manage link on one booking
+- `type_settings`  a session type's public address (slug), secrecy, limits and own hours; the builder's limits
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 - `seats_and_questions`  a session type's seats (a workshop) and booking questions
 - `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
@@ -70,6 +72,17 @@ from booking.workspace.dashboard import (
 )
 from booking.workspace.dashboard import failed_payments as dashboard_failed_payments
 from booking.workspace.exports import ExportKind, InvalidExport, csv_chunks, export_rows, parse_kind, parse_range
+from booking.workspace.host_tools import (
+    NOTE_MAX,
+    MoveRefused,
+    NoteTooLong,
+    RescheduleTarget,
+    erase_host_note,
+    manage_link_for_builder,
+    reschedule_by_builder,
+    reschedule_target,
+    save_host_note,
+)
 from booking.workspace.monitor import (
     EVENT_STATUSES,
     NOTIFICATION_STATUSES,
@@ -155,6 +168,18 @@ from booking.workspace.session_types import (
     update_session_type,
 )
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
+from booking.workspace.type_settings import (
+    HOURS_HELP,
+    BuilderLimits,
+    InvalidTypeSettings,
+    TypeSettings,
+    embed_snippet,
+    ensure_slug,
+    load_builder_limits,
+    load_type_settings,
+    save_builder_limits,
+    save_type_settings,
+)
 
 __all__ = [
     "CalendarRow",
@@ -175,6 +200,25 @@ __all__ = [
     "load_seats_and_questions",
     "save_seats_and_questions",
     "validate_seats_and_questions",
+    "HOURS_HELP",
+    "BuilderLimits",
+    "InvalidTypeSettings",
+    "TypeSettings",
+    "embed_snippet",
+    "ensure_slug",
+    "load_builder_limits",
+    "load_type_settings",
+    "save_builder_limits",
+    "save_type_settings",
+    "NOTE_MAX",
+    "MoveRefused",
+    "NoteTooLong",
+    "RescheduleTarget",
+    "erase_host_note",
+    "manage_link_for_builder",
+    "reschedule_by_builder",
+    "reschedule_target",
+    "save_host_note",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

@@ -291,6 +291,9 @@ class BookingDetail:
     answers: list[AnswerLine] = field(default_factory=list)  # the booking questions, answered
     seat: str = ""  # a workshop: "Seat 2 of 3" ("" for a one-to-one session)
     attendees: list[AttendeeLine] = field(default_factory=list)  # a workshop: every active seat of the session
+    # Host tools: the builder's private notes (never shown to the client) and "Reschedule" (confirmed, upcoming).
+    host_note: str = ""
+    can_reschedule: bool = False
 
 
 def _attendees(session: Session, booking: Booking) -> list[AttendeeLine]:
@@ -349,6 +352,8 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
                  for answer in questions.answers_of(session=session, booking_id=booking.id)],
         seat=f"Seat {booking.seat_no + 1} of {booking.seat_capacity}" if booking.seat_capacity > 1 else "",
         attendees=_attendees(session, booking) if booking.seat_capacity > 1 else [],
+        host_note=booking.host_note or "",
+        can_reschedule=booking.status == BookingStatus.CONFIRMED and _aware(booking.start_time) > utcnow(),
     )
 
 

@@ -19,6 +19,7 @@ from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.models import ACTIVE_BOOKING_STATUSES, Booking, Notification, utcnow
 from booking.scheduling import questions
+from booking.workspace.host_tools import erase_host_note
 
 ERASED_NAME = "(erased)"
 
@@ -58,6 +59,7 @@ def erase_booking_personal_data(*, session: Session, actor: Actor, booking_id: o
             row.payload = json.dumps(payload, sort_keys=True)
             session.add(row)
             scrubbed += 1
+    erase_host_note(session=session, booking=booking)
     booking.client_name = ERASED_NAME
     booking.client_address_key = None
     booking.browser_hold_key = None

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, utcnow
+from booking.core.slugs import is_reserved
 from booking.core.time import canonical_zone
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -144,6 +145,8 @@ def check_slug(raw: object) -> str:
         raise InvalidProfile({"slug": "Choose a public address. " + SLUG_RULES})
     if not (MIN_SLUG <= len(slug) <= MAX_SLUG) or not SLUG_PATTERN.fullmatch(slug):
         raise InvalidProfile({"slug": SLUG_RULES})
+    if is_reserved(slug):  # /<slug>/<session type> must never shadow one of the app's own addresses
+        raise InvalidProfile({"slug": f"“{slug}” is reserved by the site. Choose another address."})
     return slug
 
 

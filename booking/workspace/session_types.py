@@ -42,6 +42,7 @@ from booking.core.money import decimals, to_major_units
 from booking.core.time import format_money
 from booking.payments import price_options, pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
+from booking.workspace.type_settings import ensure_slug
 
 log = logging.getLogger(__name__)
 
@@ -453,6 +454,7 @@ def create_session_type(*, engine: Engine, gateway: PaymentGateway, actor: Actor
         session.add(draft)
         session.flush()
         price_options.replace_options(session=session, session_type_id=draft.id, options=dict(data.price_options))
+        ensure_slug(session=session, session_type=draft)  # its public address /<builder>/<slug>
         want = replace(_Catalogued.of(draft, dict(data.price_options)), active=True)
     revision = 1
     product_id: str | None = None

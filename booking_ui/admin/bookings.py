@@ -39,6 +39,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.exports import export_form
+from booking_ui.admin.host_tools import host_tools
 from booking_ui.admin.layout import admin_layout
 from booking_ui.offloop import off_loop
 
@@ -777,6 +778,7 @@ def _detail() -> rx.Component:
                     rx.text("Cancelled: ", detail.end_reason, size="2", color_scheme="gray")),
             _seats_and_answers(),
             _history(),
+            host_tools(detail),
             _refund_form(),
             _cancel_form(),
             _result(BookingsState.cancel_result, BookingsState.cancel_ok, "cancel-result"),

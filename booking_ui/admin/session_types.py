@@ -39,6 +39,8 @@ from booking_ui.admin.base import AdminState, admin_background, admin_event, cur
 from booking_ui.admin.components import error_callout, tone_callout
 from booking_ui.admin.layout import admin_layout
 from booking_ui.admin.seats_and_questions import SeatsQuestionsState, seats_questions_panel
+from booking_ui.admin.type_settings import open_button as type_settings_button
+from booking_ui.admin.type_settings import type_settings_panel
 
 TITLE = "Session types"
 log = logging.getLogger(__name__)
@@ -376,6 +378,7 @@ def _row(row: SessionTypeRow) -> rx.Component:
                           data_testid="edit-session-type"),
                 rx.button("Seats & questions", size="1", variant="soft",
                           on_click=SeatsQuestionsState.open_panel(row.id), data_testid="seats-and-questions"),
+                type_settings_button(row.id),
                 rx.cond(
                     row.active,
                     rx.button("Deactivate", size="1", variant="soft", color_scheme="red",
@@ -445,6 +448,7 @@ def page() -> rx.Component:
         rx.cond(S.action_error != "", error_callout(S.action_error, data_testid="session-type-error")),
         rx.cond(S.form_open, _form()),
         rx.cond(SeatsQuestionsState.panel_open, seats_questions_panel()),
+        type_settings_panel(),
         _table(),
         _pager(),
         title=TITLE,

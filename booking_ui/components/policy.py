@@ -1,6 +1,6 @@
 """The cancellation policy as a client sees it before paying: one self-contained block.
 
-`policy_summary()` loads the policy of the session type in the page's route (`/book/<id>`) when it
+`policy_summary()` loads the policy of the session type in the page's route (`/<builder>/<type>`, or the old `/book/<id>`) when it
 mounts, so a booking page needs only the one call, whatever its own state looks like.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from booking.client import resolve_type_address
 from booking.core import session_scope
 from booking.workspace import session_type_policy_lines
 from booking_ui import deps
@@ -23,6 +24,10 @@ class PolicySummaryState(rx.State):
         if not raw:
             parts = [part for part in str(self.router.url.path).split("/") if part]
             raw = parts[1] if len(parts) >= 2 and parts[0] == "book" else ""
+            if not raw and len(parts) == 2:  # the readable address /<builder>/<type>
+                with session_scope(deps.engine()) as session:
+                    address = resolve_type_address(session=session, builder_slug=parts[0], type_slug=parts[1])
+                raw = str(address.session_type_id) if address else ""
         if not raw.isdigit() or len(raw) > 10:
             self.policy_lines = []
             return

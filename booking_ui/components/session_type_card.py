@@ -1,7 +1,5 @@
 import reflex as rx
 
-from booking_ui import routes
-
 
 def session_type_card(session_type) -> rx.Component:
     """One bookable session: name, description, duration, price, and a Book link named after it."""
@@ -20,7 +18,7 @@ def session_type_card(session_type) -> rx.Component:
                 rx.text(session_type.price.display, weight="bold", size="4", data_testid="price"),
                 # A link styled as a button (not a button inside a link); its name says what it books.
                 rx.button(
-                    rx.link("Book", href=routes.book_page(session_type.id),
+                    rx.link("Book", href=session_type.url,
                             aria_label="Book " + session_type.name, underline="none"),
                     as_child=True,
                 ),

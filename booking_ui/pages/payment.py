@@ -111,7 +111,7 @@ def cancel_page() -> rx.Component:
             rx.vstack(
                 rx.heading("This hold has ended", size="7", as_="h1"),
                 rx.text("Nothing was charged. The time may still be free:"),
-                rx.link(rx.button("Pick another time"), href=routes.book_page(CancelState.summary.session_type_id)),
+                rx.link(rx.button("Pick another time"), href=CancelState.summary.book_path),
                 spacing="3", align="start"),
         ),
     )

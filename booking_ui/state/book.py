@@ -6,6 +6,7 @@ Thin over booking.booking_page (what to show), booking.holds (the browser's hold
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from datetime import date, datetime
@@ -31,6 +32,7 @@ from booking.client import (
     page_summary,
     refund_tier,
     release_browser_hold,
+    resolve_type_address,
 )
 from booking.core import (
     ZoneChoice,
@@ -65,7 +67,8 @@ log = logging.getLogger(__name__)
 # One script, one round trip: the browser's zone, its language and whether that writes a 12-hour clock.
 BROWSER_PREFERENCES_JS = (
     "({tz: Intl.DateTimeFormat().resolvedOptions().timeZone, lang: navigator.language || '', "
-    "hour12: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hour12 === true})"
+    "hour12: new Intl.DateTimeFormat(undefined, {hour: 'numeric'}).resolvedOptions().hour12 === true, "
+    "framed: window.top !== window.self})"
 )
 
 
@@ -81,6 +84,16 @@ def _begin_checkout(*, requester: Requester, **request: object) -> CheckoutStart
     limits_for(settings).check_checkout_rate(requester.ip)
     return begin_checkout(engine=deps.engine(), gateway=deps.gateway(), settings=settings,
                                    requester=requester, **request)
+
+
+def to_checkout(url: str):
+    """Stripe's page in the whole window, for an embedded booking page (an iframe on the builder's site):
+    Stripe Checkout refuses to be framed. The click on Pay lets the frame move the top window; if the
+    browser still refuses, the frame itself goes (as a page that isn't embedded does)."""
+    target = json.dumps(url)
+    return rx.call_script(
+        "(function (u) { if (window.top !== window.self) { try { window.top.location.href = u; return; }"
+        " catch (e) {} } window.location.assign(u); })(" + target + ")")
 
 
 class BookState(rx.State):
@@ -128,10 +141,29 @@ class BookState(rx.State):
     hold_key: str = rx.LocalStorage("", name="booking_hold_key")
     held: HeldSlot | None = None
     hold_working: bool = False
+    framed: bool = False  # the page is embedded in another site's iframe (the builder's embed snippet)
+
+    # The session type the readable address /<builder>/<type> named (resolved on load; 0 = none).
+    _address_type_id: int = 0
 
     def _session_type_id(self) -> int | None:
         raw = str(self.router.url.query_parameters.get("session_type_id", "") or self.session_type_id)
-        return int(raw) if raw.isdigit() else None
+        if raw.isdigit():
+            return int(raw)
+        return self._address_type_id or None
+
+    def _resolve_address(self):
+        """On /<builder>/<type>: find the type; an old address moves the browser to the current one."""
+        self._address_type_id = 0
+        if str(self.session_type_id) or not str(self.type_slug):
+            return None
+        with session_scope(deps.engine()) as session:
+            address = resolve_type_address(session=session, builder_slug=str(self.builder_slug),
+                                           type_slug=str(self.type_slug))
+        if address is None:
+            return None
+        self._address_type_id = address.session_type_id
+        return rx.redirect(address.path, replace=True) if address.moved else None
 
     # --- derived --------------------------------------------------------------------------------
 
@@ -182,6 +214,9 @@ class BookState(rx.State):
         self.paying = self.hold_working = False
         self.loading = True
         self.view_year = self.view_month = 0
+        moved = self._resolve_address()
+        if moved is not None:
+            return moved
         type_id = self._session_type_id()
         self.locale = locale_tag(deps.browser_language(self))  # until the page itself says (navigator.language)
         with session_scope(deps.engine()) as session:
@@ -204,6 +239,7 @@ class BookState(rx.State):
         preferences = preferences if isinstance(preferences, dict) else {}
         self.time_zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
         self.hour12 = preferences.get("hour12") is True
+        self.framed = preferences.get("framed") is True
         if preferences.get("lang"):
             self.locale = locale_tag(str(preferences["lang"]))
             self._reprice()  # the browser's own language may name another currency than Accept-Language
@@ -378,6 +414,7 @@ class BookState(rx.State):
             peer = headers.get("asgi-scope-client") or self.router.session.client_ip
             requester = Requester.of(client_ip(peer, headers.get("x-forwarded-for"),
                                                get_settings().forwarded_allow_ips))
+            framed = self.framed
         try:
             started = await asyncio.to_thread(_begin_checkout, requester=requester, **request)
         except LimitReached as exc:  # too many attempts or holds: say so, keep what they typed
@@ -408,7 +445,8 @@ class BookState(rx.State):
                                "We could not reach the payment provider. Nothing was charged and your "
                                "time was not held — please try again in a moment.")
             return None
-        return rx.redirect(started.checkout_url)
+        # Embedded (an iframe on the builder's site): Stripe's page opens in the whole window.
+        return to_checkout(started.checkout_url) if framed else rx.redirect(started.checkout_url)
 
     # --- the browser's own hold -------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class SuccessState(rx.State):
                 return None
             self.working, self.message = True, ""
             booking_id, session_type_id, held = self.summary.id, self.summary.session_type_id, self.still_held
+            book_path = self.summary.book_path
             locale = deps.browser_language(self)
             key = await _hold_key(self)
         if held:
@@ -126,7 +127,7 @@ class SuccessState(rx.State):
                     if receipt.state == ReceiptState.CONFIRMED:
                         self.state, self.summary = str(receipt.state), without_manage_path(receipt.visible_summary)
                         return None
-        return rx.redirect(routes.book_page(session_type_id))
+        return rx.redirect(book_path or routes.book_page(session_type_id))
 
     @rx.event(background=True)
     async def load(self):
@@ -211,6 +212,7 @@ class CancelState(rx.State):
             self.working = True
             locale = deps.browser_language(self)
             session_type_id = self.summary.session_type_id if self.summary else ""
+            book_path = self.summary.book_path if self.summary else ""
         try:
             released = await asyncio.to_thread(release_hold_and_expire, engine=deps.engine(),
                                                gateway=deps.gateway(), booking_id=booking_id)
@@ -227,4 +229,4 @@ class CancelState(rx.State):
                 self.state, self.summary = str(receipt.state), receipt.summary
             if receipt.state == ReceiptState.CONFIRMED:
                 return None
-        return rx.redirect(routes.book_page(session_type_id) if session_type_id else routes.HOME)
+        return rx.redirect(book_path or (routes.book_page(session_type_id) if session_type_id else routes.HOME))

@@ -374,7 +374,8 @@ def test_an_expired_hold_sends_hold_expired_with_a_link_to_book_again(engine, ga
     assert message["Subject"].strip().startswith("Hold expired")
     text = message.get_body(("plain",)).get_content()
     book_again = next(line for line in text.splitlines() if line.startswith("Book again: "))
-    assert book_again.endswith(f"/book/{session_type.id}")
+    # The readable address (/<builder>/<type>; a type without a slug is addressed by its id there).
+    assert book_again.endswith(f"/{session_type_builder_slug(engine, session_type)}/{session_type.id}")
     assert "meet.example" not in text  # never the location of an unpaid booking
 
 
@@ -454,3 +455,10 @@ def test_booking_page_state_back_from_checkout_finds_the_hold_and_continues_to_t
     assert not any(t.held for t in back.times)
     with Session(engine) as s:
         assert s.exec(select(Booking)).one().status == BookingStatus.CANCELLED
+
+
+def session_type_builder_slug(engine, session_type) -> str:
+    from booking.core.models import Builder
+
+    with Session(engine) as fresh:
+        return fresh.get(Builder, session_type.builder_id).slug

@@ -74,9 +74,10 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
 
     def move() -> bool:
         with session_scope(engine) as s:
-            if trigger == Event.RESCHEDULE:
+            if trigger in (Event.RESCHEDULE, Event.BUILDER_RESCHEDULE):
                 return bookings.reschedule(session=s, booking_id=booking.id, from_start=start,
-                                           new_start=start + timedelta(hours=3), new_end=end + timedelta(hours=3))
+                                           new_start=start + timedelta(hours=3), new_end=end + timedelta(hours=3),
+                                           by_client=trigger == Event.RESCHEDULE)
             if trigger == Event.PAYMENT_PROCESSING:  # once: the payment, marked processing with it, guards it
                 payment = s.exec(select(Payment).where(Payment.booking_id == booking.id)).first()
                 return bookings.mark_payment_processing(session=s, booking_id=booking.id, payment=payment)
@@ -89,6 +90,8 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
         assert after.end_cause == trigger
     elif trigger == Event.RESCHEDULE:
         assert (after.start_time, after.reschedule_count, after.invite_sequence) == (start + timedelta(hours=3), 1, 1)
+    elif trigger == Event.BUILDER_RESCHEDULE:  # the client's own allowance is left alone
+        assert (after.start_time, after.reschedule_count, after.invite_sequence) == (start + timedelta(hours=3), 0, 1)
     else:
         assert after.end_cause is None  # paid: no longer ended
     assert bookings.state_in_table(after.status, after.end_cause)

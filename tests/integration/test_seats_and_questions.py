@@ -27,6 +27,7 @@ from booking.workspace import (
     QuestionDraft,
     booking_detail,
     erase_booking_personal_data,
+    save_host_note,
     save_seats_and_questions,
     validate_seats_and_questions,
 )
@@ -262,6 +263,8 @@ def test_answers_reach_the_builder_never_stripe_and_go_with_the_personal_data(en
     assert "A ray tracer in Rust" not in emails["ann@example.com"]
     assert "ray tracer" not in repr(gateway.created)  # never in the Checkout request (metadata, description...)
 
+    with session_scope(engine) as s:  # the builder's private note goes with the rest
+        save_host_note(session=s, actor=actor, booking_id=started.booking_id, note="Ann: bring the ray tracer repo")
     with pytest.raises(ErasureRefused), session_scope(engine) as s:  # still to happen: refused
         erase_booking_personal_data(session=s, actor=actor, booking_id=started.booking_id)
     with session_scope(engine) as s:
@@ -271,6 +274,7 @@ def test_answers_reach_the_builder_never_stripe_and_go_with_the_personal_data(en
     with Session(engine) as s:
         assert s.exec(select(BookingAnswer)).all() == []
         assert booking_detail(session=s, actor=actor, booking_id=started.booking_id).answers == []
+        assert booking_detail(session=s, actor=actor, booking_id=started.booking_id).host_note == ""
         payloads = [json.loads(row.payload) for row in
                     s.exec(select(Notification).where(Notification.booking_id == started.booking_id)).all()]
     assert all(not payload.get("answers") for payload in payloads)
