@@ -59,7 +59,14 @@ from booking.client.packages import (
 )
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
-from booking.client.wallet import CreditBooked, WalletNotFound, WalletView, book_with_credit, load_wallet
+from booking.client.wallet import (
+    CreditBooked,
+    WalletNotFound,
+    WalletView,
+    book_with_credit,
+    load_wallet,
+    wallet_month,
+)
 
 __all__ = [
     "CreditBooked",
@@ -73,6 +80,7 @@ __all__ = [
     "finish_package_purchase",
     "load_wallet",
     "package_offers",
+    "wallet_month",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -124,3 +124,24 @@ def book_with_credit(*, engine: Engine, token: str, session_type_id: object, sta
     log.info("booked with a credit from a wallet")
     return CreditBooked(True, "booked", f"Booked: {when}. One credit used; a confirmation is on its way by email.",
                         manage_path=manage_links.manage_path(token_for_booking))
+
+
+def wallet_month(*, engine: Engine, token: str, session_type_id: object, time_zone: str, year: int | None = None,
+                 month: int | None = None, now: datetime | None = None, locale: str | None = None):
+    """The booking page's month picker for one of the wallet's session types (None: not one of them)."""
+    from booking.client.booking_page import month_view
+
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        wallet = _wallet(session, token)
+        try:
+            row = session.get(SessionType, int(str(session_type_id)))
+        except ValueError:
+            return None
+        if row is None or row.builder_id != wallet.builder_id or not row.active:
+            return None
+        try:
+            return month_view(session=session, session_type_id=row.id, viewer_time_zone=zone_or_utc(time_zone).key,
+                              now=now, year=year, month=month, locale=locale)
+        except SessionTypeNotFound:
+            return None

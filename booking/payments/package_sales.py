@@ -140,7 +140,8 @@ def purchase_of_grant(*, session: Session, grant_id: int) -> tuple[PackagePurcha
     grant = session.get(CreditGrant, grant_id)
     if grant is None or grant.source_kind != CreditSourceKind.PACKAGE_PURCHASE:
         return None
-    purchase = session.get(PackagePurchase, int(grant.source_id))
+    purchase_id = _purchase_id(grant.source_id)
+    purchase = session.get(PackagePurchase, purchase_id) if purchase_id is not None else None
     payment = session.exec(select(Payment).where(
         Payment.package_purchase_id == purchase.id,
         Payment.status.in_(payment_records.SETTLED_STATES))).first() if purchase else None
@@ -182,8 +183,9 @@ def expire_credits(*, engine: Any, now: datetime | None = None) -> ExpiryTick:
             if left <= 0:
                 continue
             builder = session.get(Builder, grant.builder_id)
-            purchase = session.get(PackagePurchase, int(grant.source_id)) \
+            purchase_id = _purchase_id(grant.source_id) \
                 if grant.source_kind == CreditSourceKind.PACKAGE_PURCHASE else None
+            purchase = session.get(PackagePurchase, purchase_id) if purchase_id is not None else None
             package = session.get(CreditPackage, purchase.package_id) if purchase else None
             if queue_credit_email(
                     session=session, kind=NotificationKind.CREDITS_EXPIRING, once_key=f"grant-{grant.id}-expiring",
