@@ -896,7 +896,9 @@ SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages"}
 
 def sale_kind_of_payment() -> Any:
     """SQL: the SaleKind of a Payment row."""
-    return sa.case((Payment.package_purchase_id.is_not(None), SaleKind.PACKAGE.value), else_=SaleKind.SESSION.value)
+    # Literal columns, not bound parameters: the same SQL text in SELECT and GROUP BY (PostgreSQL compares it).
+    return sa.case((Payment.package_purchase_id.is_not(None), sa.literal_column(f"'{SaleKind.PACKAGE.value}'")),
+                   else_=sa.literal_column(f"'{SaleKind.SESSION.value}'"))
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:

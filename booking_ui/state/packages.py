@@ -36,7 +36,7 @@ class PackageShopState(rx.State):
 
     @db_event
     def load(self):
-        slug = str(self.router.url.query_parameters.get("builder_slug", "") or "")
+        slug = str(self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug or "")
         self.chosen_package, self.notice, self.buying = "", "", False
         with session_scope() as session:
             builder = get_builder(session=session, slug=slug)
