@@ -39,13 +39,11 @@ def _credits() -> rx.Component:
         width="100%")
 
 
-def _slot(slot, index) -> rx.Component:
-    slot_id = "wallet-slot-" + index.to_string()
-    return rx.hstack(
-        rx.el.input(type="radio", id=slot_id, name="start", value=slot.start, checked=S.selected_start == slot.start,
-                    on_change=S.choose_time(slot.start), aria_label=slot.aria_24),
-        rx.el.label(slot.label_24, html_for=slot_id),
-        align="center", spacing="1", data_testid="wallet-slot")
+def _slot(slot) -> rx.Component:
+    chosen = S.selected_start == slot.start
+    return rx.button(slot.label_24, on_click=S.choose_time(slot.start), variant=rx.cond(chosen, "solid", "outline"),
+                     aria_pressed=rx.cond(chosen, "true", "false"), aria_label=slot.aria_24, type="button",
+                     data_testid="wallet-slot", data_start=slot.start)
 
 
 def _day_times() -> rx.Component:

@@ -64,7 +64,9 @@ def test_buy_a_package_of_3_book_3_times_without_paying_and_the_4th_asks_for_pay
     page.goto(wallet_url)
     expect(page.get_by_test_id("credits-available")).to_have_text("3")
     for left in (2, 1, 0):
-        page.get_by_test_id("wallet-slot").first.locator("input").check()
+        slot = page.get_by_test_id("wallet-slot").first
+        slot.click()
+        expect(slot).to_have_attribute("aria-pressed", "true")
         page.get_by_test_id("book-with-credit").click()
         expect(page.get_by_test_id("wallet-notice")).to_contain_text("Booked")
         expect(page.get_by_test_id("credits-available")).to_have_text(str(left))

@@ -126,6 +126,6 @@ def test_the_registry_holds_every_background_job_and_the_processor_only_in_worke
     stored = job_worker.Worker(job_worker.Context(settings=load_settings(DATABASE_URL=url, WEBHOOK_PROCESSING="worker"),
                                                   engine=engine))
 
-    money = ["money-journal", "held-funds", "dispute-recovery"]
+    money = ["money-journal", "held-funds", "dispute-recovery", "credit-expiry"]
     assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", *money]
     assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", *money, "webhook-events"]
