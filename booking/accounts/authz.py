@@ -17,6 +17,8 @@ from booking.core.models import (
     AvailabilityRule,
     Booking,
     Builder,
+    CreditGrant,
+    CreditPackage,
     Dispute,
     ExternalCalendar,
     Notification,
@@ -82,6 +84,8 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
     Dispute: lambda s, row: _via_booking(s, row.booking_id),
     ExternalCalendar: lambda _s, row: row.builder_id,
+    CreditPackage: lambda _s, row: row.builder_id,
+    CreditGrant: lambda _s, row: row.builder_id,
 }
 
 

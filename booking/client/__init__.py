@@ -7,6 +7,8 @@ the success and cancel pages, and managing a booking through its link.
 - `receipts`      what the success and cancel pages show
 - `summaries`     one booking as the client reads it
 - `manage`        see, cancel or reschedule a booking from the manage link
+- `packages`      the builder's packages on sale, buying one (Checkout), the page after paying
+- `wallet`        the client's credits (from the wallet link) and booking with one
 """
 
 from booking.client.booking_page import (
@@ -59,8 +61,24 @@ from booking.client.manage import (
     reschedule_options,
     reschedule_year_ok,
 )
+from booking.client.packages import (
+    PackageOffer,
+    PurchaseReceipt,
+    PurchaseStarted,
+    begin_package_purchase,
+    finish_package_purchase,
+    package_offers,
+)
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
+from booking.client.wallet import (
+    CreditBooked,
+    WalletNotFound,
+    WalletView,
+    book_with_credit,
+    load_wallet,
+    wallet_month,
+)
 
 __all__ = [
     "QuestionField",
@@ -69,6 +87,18 @@ __all__ = [
     "TypeAddress",
     "resolve_type_address",
     "type_address_by_id",
+    "CreditBooked",
+    "PackageOffer",
+    "PurchaseReceipt",
+    "PurchaseStarted",
+    "WalletNotFound",
+    "WalletView",
+    "begin_package_purchase",
+    "book_with_credit",
+    "finish_package_purchase",
+    "load_wallet",
+    "package_offers",
+    "wallet_month",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -6,7 +6,7 @@ from datetime import time
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityRule, Builder, SessionType
+from booking.core.models import AvailabilityRule, Builder, CreditPackage, CreditPackageSessionType, SessionType
 from booking.core.slugs import slugify
 
 DEMO_BUILDERS = [
@@ -20,6 +20,11 @@ DEMO_BUILDERS = [
         "session_types": [
             ("1:1 call", "A focused hour on whatever you are building.", 60, 5000, "gbp"),
             ("Code review", "A written and spoken review of one pull request.", 30, 3500, "gbp"),
+        ],
+        # (name, description, sessions, price, currency, validity days, the session types' names)
+        "packages": [
+            ("Five 1:1 calls", "Five focused hours, booked whenever suits you.", 5, 22500, "gbp", 90,
+             ("1:1 call",)),
         ],
     },
     {
@@ -80,18 +85,20 @@ def add_demo_builders(*, session: Session) -> None:
             session.add(
                 AvailabilityRule(builder_id=builder.id, weekday=weekday, start_time=start, end_time=end)
             )
+        types = {}
         for name, description, minutes, amount, currency in spec["session_types"]:
-            session.add(
-                SessionType(
-                    builder_id=builder.id,
-                    name=name,
-                    slug=slugify(name),  # its public address: /<builder>/<slug>
-                    description=description,
-                    duration_minutes=minutes,
-                    price_amount=amount,
-                    currency=currency,
-                )
-            )
+            types[name] = SessionType(builder_id=builder.id, name=name, description=description,
+                                      slug=slugify(name),  # its public address: /<builder>/<slug>
+                                      duration_minutes=minutes, price_amount=amount, currency=currency)
+            session.add(types[name])
+        session.flush()
+        for name, description, count, amount, currency, days, type_names in spec.get("packages", ()):
+            package = CreditPackage(builder_id=builder.id, name=name, description=description, session_count=count,
+                                    price_amount=amount, currency=currency, validity_days=days)
+            session.add(package)
+            session.flush()
+            session.add_all(CreditPackageSessionType(package_id=package.id, session_type_id=types[type_name].id)
+                            for type_name in type_names)
     session.flush()
 
 

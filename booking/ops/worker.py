@@ -34,7 +34,7 @@ from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
 from booking.notifications import Mailer, mailer_from_settings, send_due_calendar_writes, send_due_notifications
 from booking.ops import locks
-from booking.payments import disputes, release
+from booking.payments import disputes, package_sales, release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
 from booking.scheduling import policy_from_settings, sync_due_calendars
 
@@ -137,6 +137,9 @@ def write_calendars(ctx: Context) -> int:
     """Bookings written to (or removed from) builders' CalDAV calendars; failures retried with backoff."""
     return send_due_calendar_writes(engine=ctx.engine, policy=policy_from_settings(ctx.settings),
                                     public_url=ctx.settings.public_url)
+def expire_package_credits(ctx: Context) -> package_sales.ExpiryTick:
+    """Package and membership credits: the week-before reminder (once), then expiry."""
+    return package_sales.expire_credits(engine=ctx.engine)
 
 
 def _no_stripe_key() -> PaymentGateway:
@@ -152,6 +155,7 @@ JOBS: tuple[Job, ...] = (
     Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
     Job("calendar-sync", every=lambda s: min(s.calendar_sync_interval_seconds, 60.0), tick=sync_calendars),
     Job("calendar-writeback", every=lambda s: s.notification_interval_seconds, tick=write_calendars),
+    Job("credit-expiry", every=lambda s: s.sweep_interval_seconds, tick=expire_package_credits),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing is WebhookProcessing.WORKER, again_when_busy=True),
 )

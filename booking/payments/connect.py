@@ -881,6 +881,24 @@ class FeeMonthRow:
     dispute_fees: str = ""  # Stripe's dispute fees less those given back
     net: str = ""  # the platform's real net: fees kept − Stripe's fees − dispute fees
     net_negative: bool = False
+    kind: str = "Sessions"  # what was sold (SALE_KIND_LABELS): each kind has its own rows
+
+
+class SaleKind(StrEnum):
+    """What a payment sold, as the fee report groups it (append new kinds at the end)."""
+
+    SESSION = "session"  # a booking's Checkout
+    PACKAGE = "package"  # a package of prepaid sessions (Payment.package_purchase_id)
+
+
+SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages"}
+
+
+def sale_kind_of_payment() -> Any:
+    """SQL: the SaleKind of a Payment row."""
+    # Literal columns, not bound parameters: the same SQL text in SELECT and GROUP BY (PostgreSQL compares it).
+    return sa.case((Payment.package_purchase_id.is_not(None), sa.literal_column(f"'{SaleKind.PACKAGE.value}'")),
+                   else_=sa.literal_column(f"'{SaleKind.SESSION.value}'"))
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
@@ -909,6 +927,7 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
     released = Payment.release_transfer_id.is_not(None)
     paid = (
         select(month_index.label("month_index"), Payment.currency.label("currency"),
+               sale_kind_of_payment().label("sale_kind"),
                (Payment.amount - Payment.amount_refunded).label("gross"),
                sa.case((destination, Payment.application_fee_amount), else_=0).label("fee"),
                sa.case((destination, sa.func.coalesce(fee_back.c.fee_back, 0)), else_=0).label("fee_back"),
@@ -919,15 +938,15 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .subquery()
     )
     rows = session.exec(
-        select(paid.c.month_index, paid.c.currency, sa.func.count(), sa.func.sum(paid.c.gross),
+        select(paid.c.month_index, paid.c.currency, paid.c.sale_kind, sa.func.count(), sa.func.sum(paid.c.gross),
                sa.func.sum(paid.c.fee), sa.func.sum(paid.c.fee_back), sa.func.sum(paid.c.held))
-        .group_by(paid.c.month_index, paid.c.currency)
+        .group_by(paid.c.month_index, paid.c.currency, paid.c.sale_kind)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
     report = []
-    for index, currency, count, gross, fee, back, held in rows:
+    for index, currency, sale_kind, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
-        sums = journal.get((int(index), currency), {})
+        sums = journal.get((int(index), currency, sale_kind), {})
         released_kept = sums.get("released_kept", 0)
         kept = pricing.fee_kept(fee=fee, fee_refunded=back) + released_kept
         stripe_fees = sums.get(MovementKind.STRIPE_FEE, 0)
@@ -939,8 +958,9 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
             fees=format_money(fee + released_kept, currency), fees_refunded=format_money(back, currency),
             fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
             stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
-            net=format_money(net, currency), net_negative=net < 0)))
-    return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1]))]
+            net=format_money(net, currency), net_negative=net < 0,
+            kind=SALE_KIND_LABELS.get(SaleKind(sale_kind), str(sale_kind)))))
+    return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1], item[2].kind))]
 
 
 # What the platform keeps of a released payment: what the client paid net, less what the builder still has.
@@ -953,15 +973,16 @@ def _journal_by_month(session: Session, month_index: Any, bounds: list[datetime]
     "released_kept", the platform's share of released payments."""
     released = Payment.release_transfer_id.is_not(None)
     rows = session.exec(
-        select(month_index, Payment.currency, released, MoneyMovement.kind, sa.func.sum(MoneyMovement.amount))
+        select(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind,
+               sa.func.sum(MoneyMovement.amount))
         .join(MoneyMovement, MoneyMovement.payment_id == Payment.id)
         .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
                Payment.paid_at < bounds[-1])
-        .group_by(month_index, Payment.currency, released, MoneyMovement.kind)
+        .group_by(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind)
     ).all()
-    sums: dict[tuple[int, str], dict] = {}
-    for index, currency, is_released, kind, amount in rows:
-        bucket = sums.setdefault((int(index), currency), {})
+    sums: dict[tuple[int, str, str], dict] = {}
+    for index, currency, sale_kind, is_released, kind, amount in rows:
+        bucket = sums.setdefault((int(index), currency, sale_kind), {})
         kind, amount = MovementKind(kind), int(amount or 0)
         bucket[kind] = bucket.get(kind, 0) + amount
         if is_released and kind in _KEPT_OF_RELEASED:

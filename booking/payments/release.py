@@ -41,6 +41,7 @@ from booking.core.models import (
     DisputeStatus,
     MoneyMovement,
     MovementKind,
+    PackagePurchase,
     Payment,
     PaymentStatus,
     utcnow,
@@ -81,7 +82,7 @@ def release_idempotency_key(payment: Payment) -> str:
 @dataclass(frozen=True)
 class Due:
     payment_id: int
-    booking_id: str
+    booking_id: str | None  # None: a package sale (no booking)
     payment_intent_id: str
     account_id: str
     amount: int
@@ -94,14 +95,20 @@ class Due:
 DISPUTED = (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST)
 
 
+def _booking_of(due: Due) -> dict[str, str]:
+    """The transfer's metadata naming the booking (a package sale has none)."""
+    return {"booking_id": due.booking_id} if due.booking_id else {}
+
+
 def _held_due(session: Session, settings: Any, limit: int) -> list[Due]:
     """Held payments whose builder can be paid now, with their share (nothing while a refund is on its way,
     nor while the payment is disputed or after a lost dispute)."""
     disputed = sa.exists().where(Dispute.payment_id == Payment.id, Dispute.status.in_(DISPUTED))
     rows = session.exec(
         select(Payment, Builder.stripe_account_id)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .join(Builder, Builder.id == Booking.builder_id)
+        .outerjoin(Booking, Booking.id == Payment.booking_id)
+        .outerjoin(PackagePurchase, PackagePurchase.id == Payment.package_purchase_id)  # a package sale
+        .join(Builder, Builder.id == sa.func.coalesce(Booking.builder_id, PackagePurchase.builder_id))
         .where(Payment.destination_account_id.is_(None), Payment.release_transfer_id.is_(None),
                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)),
                Payment.payment_intent_id.is_not(None), Builder.stripe_account_id.is_not(None),
@@ -174,9 +181,9 @@ def release_held_funds(*, engine: Engine, gateway: PaymentGateway, settings: Any
                 raise PaymentProviderError(f"payment intent {due.payment_intent_id} has no charge")
             transfer = gateway.create_transfer(
                 amount=due.amount, currency=due.currency, destination=due.account_id,
-                source_transaction=charge.charge_id, transfer_group=f"booking_{due.booking_id}",
-                metadata={"booking_id": due.booking_id, "payment_id": str(due.payment_id),
-                          "reason": "held_funds_release"},
+                source_transaction=charge.charge_id,
+                transfer_group=f"booking_{due.booking_id}" if due.booking_id else f"payment_{due.payment_id}",
+                metadata={**_booking_of(due), "payment_id": str(due.payment_id), "reason": "held_funds_release"},
                 idempotency_key=due.key)
         except PaymentProviderError as exc:
             failed += 1
@@ -188,8 +195,7 @@ def release_held_funds(*, engine: Engine, gateway: PaymentGateway, settings: Any
     for due in taken_back:
         try:
             reversal = gateway.reverse_transfer(due.transfer_id, amount=due.amount, idempotency_key=due.key,
-                                                metadata={"booking_id": due.booking_id,
-                                                          "payment_id": str(due.payment_id),
+                                                metadata={**_booking_of(due), "payment_id": str(due.payment_id),
                                                           "reason": "refund_after_release"})
         except PaymentProviderError as exc:
             failed += 1

@@ -11,6 +11,7 @@
 - `calendars`      external calendars: add (ICS / CalDAV), remove, last synced and last error
 - `host_tools`     the builder's reschedule, private notes and the client's manage link on one booking
 - `type_settings`  a session type's public address (slug), secrecy, limits and own hours; the builder's limits
+- `packages`       packages of prepaid sessions (Stripe Products and Prices), their sales, refunds of unused credits
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 - `seats_and_questions`  a session type's seats (a workshop) and booking questions
 - `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
@@ -106,6 +107,19 @@ from booking.workspace.monitor import (
     viewer_zone,
 )
 from booking.workspace.monitor import failed_payments as monitor_failed_payments
+from booking.workspace.packages import (
+    InvalidPackage,
+    PackageInput,
+    PackageRow,
+    RefundRefused,
+    SaleRow,
+    create_package,
+    list_packages,
+    list_sales,
+    parse_package_form,
+    refund_unused_credits,
+    set_package_active,
+)
 from booking.workspace.personal_data import Erasure, ErasureRefused, erase_booking_personal_data
 from booking.workspace.policy import (
     SessionTypePolicyRow,
@@ -219,6 +233,17 @@ __all__ = [
     "reschedule_by_builder",
     "reschedule_target",
     "save_host_note",
+    "InvalidPackage",
+    "PackageInput",
+    "PackageRow",
+    "RefundRefused",
+    "SaleRow",
+    "create_package",
+    "list_packages",
+    "list_sales",
+    "parse_package_form",
+    "refund_unused_credits",
+    "set_package_active",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

@@ -3,6 +3,7 @@ import reflex as rx
 from booking_ui import routes
 from booking_ui.components.layout import layout
 from booking_ui.components.session_type_card import session_type_card
+from booking_ui.pages.packages import packages_section
 from booking_ui.state.catalog import BuilderState
 
 
@@ -41,6 +42,7 @@ def builder_page() -> rx.Component:
                                        role="status", data_testid="not-bookable")),
                     rx.heading("Sessions", size="5", as_="h2"),
                     rx.foreach(BuilderState.builder.session_types, session_type_card),
+                    packages_section(),
                     width="100%",
                     spacing="3",
                 ),

@@ -266,3 +266,38 @@ def test_a_negative_balance_is_explained_and_shown_with_a_minus_sign():
     assert "recovered from your next payouts" in connect.balance_note(negative)
     assert connect.balance_note(ConnectedBalance(available=[BalanceAmount(amount=0, currency="gbp")],
                                                  pending=[])) == ""
+
+
+def test_a_package_sale_held_for_a_builder_without_payouts_is_released_once_they_are_enabled(world):
+    """A package sale is a payment with no booking: held like a booking's, released the same way."""
+    from sqlmodel import select
+
+    from booking.client import packages
+    from booking.core.models import CreditPackage, CreditPackageSessionType, Payment
+
+    engine, gateway, emulator, deliveries = world
+    shop = flows.new_shop(engine)
+    with Session(engine) as session:
+        package = CreditPackage(builder_id=shop.builder_id, name="Three", session_count=3, price_amount=13500,
+                                currency="gbp", validity_days=30)
+        session.add(package)
+        session.flush()
+        session.add(CreditPackageSessionType(package_id=package.id, session_type_id=shop.session_type.id))
+        session.commit()
+        package_id = package.id
+    started = packages.begin_package_purchase(engine=engine, gateway=gateway, settings=SETTINGS, package_id=package_id,
+                                              client_name="Cleo", client_email="cleo@example.com")
+    with Session(engine) as session:
+        payment = session.exec(select(Payment).where(Payment.package_purchase_id == started.purchase_id)).one()
+    flows.control(emulator, f"checkout/sessions/{payment.checkout_session_id}/complete", card="4242424242424242")
+    deliveries.flush()
+    assert flows.run_jobs(engine, gateway, deliveries).released == 0  # no payouts yet: held
+
+    flows.onboard(engine, gateway, emulator, deliveries, shop)
+    first = flows.run_jobs(engine, gateway, deliveries)
+    again = flows.run_jobs(engine, gateway, deliveries)
+
+    assert (first.released, again.released) == (1, 0)
+    with Session(engine) as session:
+        released = session.get(Payment, payment.id)
+        assert released.release_transfer_id is not None and released.booking_id is None

@@ -1,0 +1,43 @@
+"""Package money and emails without a database: the pro rata refund of unused credits, and the purchase and
+expiry emails (the wallet link appears in the email, never in what is stored)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from booking.notifications.credit_emails import CreditFacts, render_credit_email
+from booking.notifications.templates import NotificationKind
+from booking.payments.pricing import pro_rata
+
+FACTS = CreditFacts(builder_id=1, builder_name="Ada", client_email="ann@example.com", client_name="Ann",
+                    client_time_zone="Europe/London", package_name="Three calls", credits=3,
+                    expires_at="2027-02-05T12:00:00+00:00", amount=13500, currency="gbp")
+
+
+def test_unused_credits_are_refunded_in_proportion_rounded_down() -> None:
+    assert pro_rata(13500, 2, 3) == 9000
+    assert pro_rata(10000, 1, 3) == 3333
+    assert pro_rata(13500, 3, 3) == 13500
+    assert pro_rata(13500, 0, 3) == 0
+
+
+@given(amount=st.integers(0, 10**7), bought=st.integers(1, 100), data=st.data())
+def test_refunds_of_parts_never_add_up_to_more_than_was_paid(amount: int, bought: int, data) -> None:
+    parts = data.draw(st.lists(st.integers(1, bought), max_size=5).filter(lambda xs: sum(xs) <= bought))
+    assert sum(pro_rata(amount, part, bought) for part in parts) <= amount
+
+
+def test_the_purchase_email_carries_the_wallet_link_and_the_expiry_in_the_clients_zone() -> None:
+    email = render_credit_email(NotificationKind.PACKAGE_PURCHASED, FACTS, "https://book.example/wallet/abc")
+    assert email.subject == "Your package with Ada: 3 sessions to book"
+    assert "Your wallet: https://book.example/wallet/abc" in email.text
+    assert "£135.00" in email.text and "5 Feb 2027, 12:00 GMT" in email.text
+    assert 'href="https://book.example/wallet/abc"' in email.html
+    assert "wallet/abc" not in FACTS.to_json(NotificationKind.PACKAGE_PURCHASED)
+
+
+def test_the_reminder_says_how_many_credits_are_left_and_when_they_expire() -> None:
+    email = render_credit_email(NotificationKind.CREDITS_EXPIRING, FACTS, "https://book.example/wallet/abc")
+    assert email.subject.startswith("3 sessions with Ada expire on")
+    assert "Open your wallet to book a time before then." in email.text
