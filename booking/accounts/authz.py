@@ -21,6 +21,7 @@ from booking.core.models import (
     Notification,
     Payment,
     PaymentMismatch,
+    PromotionCode,
     Refund,
     SessionType,
     StripeEvent,
@@ -80,6 +81,7 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     StripeEvent: lambda s, row: _via_booking(s, row.booking_id),
     PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
     Dispute: lambda s, row: _via_booking(s, row.booking_id),
+    PromotionCode: lambda _s, row: row.builder_id,  # None: the platform's (admins only)
 }
 
 

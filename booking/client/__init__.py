@@ -7,6 +7,7 @@ the success and cancel pages, and managing a booking through its link.
 - `receipts`      what the success and cancel pages show
 - `summaries`     one booking as the client reads it
 - `manage`        see, cancel or reschedule a booking from the manage link
+- `discounts`     a promotion code's price on the booking page, before Checkout
 """
 
 from booking.client.booking_page import (
@@ -23,6 +24,7 @@ from booking.client.booking_page import (
     slots_by_day,
 )
 from booking.client.catalog import BuilderView, get_builder, get_session_type, list_active_session_types, list_builders
+from booking.client.discounts import CodePreview, preview_code
 from booking.client.holds import (
     HeldSlot,
     continue_browser_hold,
@@ -51,6 +53,8 @@ from booking.client.receipts import ReceiptState, booking_receipt, browser_recei
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
 
 __all__ = [
+    "CodePreview",
+    "preview_code",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -44,7 +44,7 @@ from booking.core.models import (
 from booking.core.time import format_when
 from booking.lifecycle import abuse
 from booking.lifecycle import transitions as bookings
-from booking.payments import connect, pricing
+from booking.payments import connect, pricing, promotions
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
     DELAYED_PAYMENT_METHOD_TYPES,
@@ -170,11 +170,13 @@ def _upsert_client(*, session: Session, name: str, email: str) -> Client:
     return client
 
 
-def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Client,
+def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Schedule, client: Client,
                       settings: Settings, invoice_requested: bool = False) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
-    quote = pricing.quote(session_type.price_amount, session_type.currency, settings)  # what the client pays
+    discount = promotions.discount_of_booking(session=session, booking_id=booking.id)
+    quote = pricing.quote(session_type.price_amount, session_type.currency, settings,  # what the client pays
+                          discount=discount.discount_amount if discount else 0)
     try:  # a destination charge with the platform fee, or the platform holds the money (REQUIRE_PAYOUTS off)
         plan = connect.charge_plan(builder=schedule.builder, quote=quote, settings=settings)
     except connect.PayoutsNotReady as exc:
@@ -184,7 +186,9 @@ def _checkout_request(*, booking: Booking, schedule: slots.Schedule, client: Cli
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
         + format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12),
-        amount=quote.amount,
+        amount=quote.client_pays,
+        list_amount=quote.amount if discount else None,
+        promotion_code_id=discount.stripe_promotion_code_id if discount else None,
         currency=quote.currency,
         price_id=session_type.stripe_price_id,
         customer_email=stripe_customer_email(client.email),
@@ -237,15 +241,19 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                client_name: str, client_email: str, client_time_zone: str = "UTC",
                client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
-               now: datetime | None = None, invoice_requested: bool = False) -> _Attempt:
+               now: datetime | None = None, invoice_requested: bool = False,
+               promotion_code: str | None = None) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
     Checkout attempt's Payment row (`creating`). Nothing here talks to Stripe.
 
     `browser_hold_key` (a secret kept by the client's browser) releases that browser's earlier unpaid
     hold first, so going Back from Checkout and picking again never leaves two holds.
 
-    Raises InvalidRequest, slots.SessionTypeNotFound, SlotUnavailable or abuse.TooManyHolds; the caller
-    rolls back and nothing is left behind.
+    `promotion_code`: a code the client typed; one use is reserved with the hold (given back when the hold
+    ends unpaid) and Checkout gets it as its discount.
+
+    Raises InvalidRequest, slots.SessionTypeNotFound, SlotUnavailable, abuse.TooManyHolds or
+    promotions.PromotionCodeInvalid; the caller rolls back and nothing is left behind.
     """
     now = now or utcnow()
     name, email = validate_client(name=client_name, email=client_email)
@@ -286,9 +294,13 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
             session.flush()
     except sa.exc.IntegrityError:
         raise SlotUnavailable("That time is no longer available.") from None
-    request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
-                                invoice_requested=bool(invoice_requested))
-    payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
+    if promotion_code and str(promotion_code).strip():  # one use counted with the hold (its row locked)
+        promotions.reserve(session=session, code=str(promotion_code), session_type=schedule.session_type,
+                           booking_id=booking.id, client_email=email, now=now)
+    request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
+                                settings=settings, invoice_requested=bool(invoice_requested))
+    payment = payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
+    promotions.attach_payment(session=session, booking_id=booking.id, payment_id=payment.id)
     return _Attempt(booking_id=booking.id, attempt=1, request=request,
                     replaced_checkouts=tuple(replaced),
                     builder_id=schedule.builder.id, session_type_id=schedule.session_type.id, client_email=email)
@@ -436,9 +448,12 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         schedule = slots.load_schedule(session=session, session_type_id=booking.session_type_id)
         client = session.get(Client, booking.client_id)
         previous_attempt = payment_records.current_payment(session=session, booking=booking)
-        request = _checkout_request(booking=booking, schedule=schedule, client=client, settings=settings,
+        request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
+                                    settings=settings,
                                     invoice_requested=bool(previous_attempt and previous_attempt.invoice_requested))
-        payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=money.attempts + 1)
+        payment = payment_records.begin_attempt(session=session, booking=booking, request=request,
+                                                attempt=money.attempts + 1)
+        promotions.attach_payment(session=session, booking_id=booking.id, payment_id=payment.id)
         attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 
     if current is not None and current.status == "open":

@@ -75,6 +75,7 @@ from booking.core.models import (
 )
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
 from booking.payments import ledger as payment_records
+from booking.payments import promotions
 from booking.scheduling.busy import busy_bookings
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
@@ -223,6 +224,8 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
     session.expire_all()
     if result.rowcount != 1:
         return False
+    # A promotion code's use: redeemed when the booking is confirmed, given back when its hold ends unpaid.
+    promotions.lifecycle_moved(session=session, booking_id=booking_id, to=target)
     _announce(session=session, booking=get_booking(session=session, booking_id=booking_id), trigger=trigger,
               now=now, previous=previous)
     return True

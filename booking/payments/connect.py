@@ -46,6 +46,8 @@ from booking.core.models import (
     PaymentStatus,
     Payout,
     PayoutStatus,
+    PromotionRedemption,
+    RedemptionStatus,
     Refund,
     SessionType,
     utcnow,
@@ -881,6 +883,8 @@ class FeeMonthRow:
     dispute_fees: str = ""  # Stripe's dispute fees less those given back
     net: str = ""  # the platform's real net: fees kept − Stripe's fees − dispute fees
     net_negative: bool = False
+    discounted_sales: int = 0  # payments made with a promotion code (the fee was on the discounted amount)
+    discounts: str = ""  # what the codes took off those payments
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
@@ -924,6 +928,12 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .group_by(paid.c.month_index, paid.c.currency)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
+    discounted = {(int(index), currency): (int(count), int(total or 0)) for index, currency, count, total in session.exec(
+        select(month_index, Payment.currency, sa.func.count(), sa.func.sum(PromotionRedemption.discount_amount))
+        .join(PromotionRedemption, PromotionRedemption.payment_id == Payment.id)
+        .where(PromotionRedemption.status == RedemptionStatus.REDEEMED, Payment.status.in_(SETTLED_STATES),
+               Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0], Payment.paid_at < bounds[-1])
+        .group_by(month_index, Payment.currency)).all()}
     report = []
     for index, currency, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
@@ -939,7 +949,9 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
             fees=format_money(fee + released_kept, currency), fees_refunded=format_money(back, currency),
             fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
             stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
-            net=format_money(net, currency), net_negative=net < 0)))
+            net=format_money(net, currency), net_negative=net < 0,
+            discounted_sales=discounted.get((int(index), currency), (0, 0))[0],
+            discounts=format_money(discounted.get((int(index), currency), (0, 0))[1], currency))))
     return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1]))]
 
 

@@ -9,6 +9,7 @@
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
+- `promotions`     promotion codes: the form, the list, creating one (Stripe Coupon + Promotion Code), on/off
 """
 
 from booking.workspace.access import (
@@ -113,6 +114,14 @@ from booking.workspace.profile import (
     save_profile,
     set_photo,
 )
+from booking.workspace.promotions import (
+    InvalidPromotionCode,
+    PromotionCodeRow,
+    create_promotion_code,
+    list_promotion_codes,
+    set_promotion_code_active,
+)
+from booking.workspace.promotions import parse_form as parse_promotion_code_form
 from booking.workspace.session_types import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -134,6 +143,12 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "InvalidPromotionCode",
+    "PromotionCodeRow",
+    "create_promotion_code",
+    "list_promotion_codes",
+    "parse_promotion_code_form",
+    "set_promotion_code_active",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",
