@@ -134,6 +134,9 @@ SCHEMAS: dict[str, Any] = {
             "invoice": {"type": "boolean", "default": False,
                         "description": "The client needs an invoice: Stripe's page asks for a business name "
                                        "and tax ID, and an invoice is made after payment."},
+            "promotion_code": {"type": "string", "maxLength": 40, "examples": ["WELCOME10"],
+                               "description": "A promotion code (case-insensitive): checked on the server, one use "
+                                              "reserved with the hold, and Checkout charges the discounted price."},
         },
     },
     "CheckoutStarted": {
@@ -182,6 +185,10 @@ SCHEMAS: dict[str, Any] = {
     "Error": _error_schema("Any error of this API."),
     "InvalidRequestError": _error_schema("A field is missing or malformed; `field` names it.", "invalid_request",
                                          required=("field",)),
+    "CheckoutInvalidError": _error_schema(
+        "A field is missing or malformed (`invalid_request`), or the promotion code can't be used "
+        "(`promotion_code_invalid`: the message says why: unknown, expired, used up, ...); `field` names it.",
+        "invalid_request", "promotion_code_invalid", required=("field",)),
     "SessionTypeNotFoundError": _error_schema("No such (active) session type.", "session_type_not_found"),
     "SlotUnavailableError": _error_schema("The time is held or booked by someone else.", "slot_unavailable"),
     "RateLimitedError": _error_schema("An abuse limit: wait `retry_after` seconds.", required=("retry_after",)),
@@ -248,7 +255,8 @@ def _paths() -> dict[str, Any]:
                 "409": _json("SlotUnavailableError", "The time is no longer available."),
                 "413": TOO_LARGE,
                 "415": _json("UnsupportedMediaTypeError", "Only application/json is accepted."),
-                "422": _json("InvalidRequestError", "A field is missing or malformed."),
+                "422": _json("CheckoutInvalidError", "A field is missing or malformed, or the promotion code "
+                                                     "can't be used (promotion_code_invalid)."),
                 "429": _json("RateLimitedError", "Too many holds or requests.", RETRY_AFTER),
                 "502": _json("PaymentProviderError", "Stripe could not be reached; the slot was released."),
             },

@@ -17,6 +17,7 @@ from booking_ui.admin import (
     payouts,
     policy,
     profile,
+    promotions,
     recovery,
     session_types,
     webhooks,
@@ -24,7 +25,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes)
+                      policy, payouts, profile, recovery, disputes, promotions)
 
 
 def register_admin_pages(app: rx.App) -> None:

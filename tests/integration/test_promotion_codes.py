@@ -208,3 +208,28 @@ def test_first_booking_only_refuses_a_client_who_booked_before(engine, gateway, 
     with pytest.raises(promotions.PromotionCodeInvalid, match="first booking"):
         begin(engine, gateway, paid_type, code="FIRST", days=3)
     begin(engine, gateway, paid_type, code="FIRST", email="new@example.com", days=4)
+
+
+def test_the_api_takes_a_code_and_names_why_one_is_refused(engine, gateway, paid_type, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from booking_ui import api, deps
+
+    monkeypatch.setattr(deps, "gateway", lambda: gateway)
+    client = TestClient(api.build_api())
+    make_code(engine, gateway, max_uses="1")
+    body = {"session_type_id": str(paid_type.id), "start_time": ten_am(2).isoformat(), "client_name": "Ann",
+            "client_email": "ann@example.com"}
+    unknown = client.post("/api/payments/create-checkout-session", json={**body, "promotion_code": "NOPE"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"] == {"code": "promotion_code_invalid", "field": "promotion_code",
+                                       "message": "The code NOPE does not exist."}
+    created = client.post("/api/payments/create-checkout-session", json={**body, "promotion_code": "welcome10"})
+    assert created.status_code == 201, created.text
+    assert gateway.created[-1][0].amount == 4500
+    used_up = client.post("/api/payments/create-checkout-session", json={
+        **body, "start_time": ten_am(3).isoformat(), "client_email": "bob@example.com", "promotion_code": "WELCOME10"})
+    assert (used_up.status_code, used_up.json()["error"]["code"]) == (422, "promotion_code_invalid")
+    assert "used up" in used_up.json()["error"]["message"]
+    wrong_type = client.post("/api/payments/create-checkout-session", json={**body, "promotion_code": 10})
+    assert wrong_type.json()["error"]["code"] == "invalid_request"
