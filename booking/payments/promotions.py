@@ -301,6 +301,21 @@ def _record(engine: Engine, row_id: int, **values: object) -> PromotionCode:
         return row
 
 
+def sync_pending_codes(*, engine: Engine, gateway: PaymentGateway) -> tuple[int, list[str]]:
+    """Sync every code not at Stripe yet (the demo's WELCOME10, a save Stripe refused): (synced, failures)."""
+    with session_scope(engine) as session:
+        pending = list(session.exec(select(PromotionCode.id).where(
+            PromotionCode.stripe_promotion_code_id.is_(None)).order_by(PromotionCode.id)).all())
+    synced, failed = 0, []
+    for row_id in pending:
+        try:
+            sync_code_flow(engine=engine, gateway=gateway, promotion_code_id=row_id)
+            synced += 1
+        except PaymentProviderError as exc:
+            failed.append(f"promotion code {row_id}: {exc}")
+    return synced, failed
+
+
 def set_active_flow(*, engine: Engine, gateway: PaymentGateway, promotion_code_id: int, active: bool) -> PromotionCode:
     """Turn a code on or off, here and at Stripe (off: no new Checkout gets it; uses already counted stay)."""
     with session_scope(engine) as session:
