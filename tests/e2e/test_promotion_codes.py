@@ -113,7 +113,8 @@ def test_a_code_discounts_the_charge_and_the_fee(app_server, app_db, session_typ
     page.get_by_role("button", name="Pay").click()
     expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
 
-    payment = wait_until(lambda: paid_payment_of(app_db, address), timeout=30, message="the paid payment")
+    wait_until(lambda: paid_payment_of(app_db, address) is not None, timeout=30, message="the paid payment")
+    payment = paid_payment_of(app_db, address)
     assert (payment.amount, payment.application_fee_amount) == (4500, 450)
     intent = httpx.get(f"{emulator.url}/v1/payment_intents/{payment.payment_intent_id}", auth=AUTH).json()
     assert (intent["amount"], intent["application_fee_amount"]) == (4500, 450)
@@ -138,7 +139,8 @@ def test_a_full_discount_confirms_the_booking_without_payment(app_server, app_db
     expect(page.get_by_test_id("booking-confirmed")).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"/payment/success"))
 
-    payment = wait_until(lambda: paid_payment_of(app_db, address), timeout=30, message="the free booking confirmed")
+    wait_until(lambda: paid_payment_of(app_db, address) is not None, timeout=30, message="the free booking confirmed")
+    payment = paid_payment_of(app_db, address)
     assert payment.amount == 0
     use = app_db.exec(select(PromotionRedemption).where(PromotionRedemption.booking_id == payment.booking_id)).one()
     assert (use.status, use.discount_amount) == (RedemptionStatus.REDEEMED, 5000)
