@@ -81,6 +81,21 @@ class Discount:
         return f"{self.code}: −{format_money(self.discount_amount, self.currency)}"
 
 
+@dataclass(frozen=True)
+class PriceTarget:
+    """Any price a code may be checked against, besides a SessionType (same attribute names): the hook for
+    packages (`id=None`: only codes not tied to one session type apply). A package's code also needs
+    `PromotionCode.package_id` and a redemption keyed by the purchase: not built yet (see the README)."""
+
+    builder_id: int
+    price_amount: int
+    currency: str
+    id: int | None = None
+
+
+Priced = SessionType | PriceTarget
+
+
 def normalise_code(text: object) -> str:
     return str(text if text is not None else "").strip().upper()
 
@@ -92,7 +107,7 @@ def discount_for(code: PromotionCode, amount: int) -> int:
     return min(amount, code.amount_off or 0)
 
 
-def rule_problem(code: PromotionCode, *, session_type: SessionType, now: datetime, uses: int,
+def rule_problem(code: PromotionCode, *, session_type: Priced, now: datetime, uses: int,
                  client_has_booked: bool) -> str | None:
     """Why `code` can't be used for `session_type` now (None: it can). Pure: the caller counted the uses
     (reserved or redeemed) and whether the client has a confirmed booking already."""
@@ -144,7 +159,7 @@ def find_code(*, session: Session, code: str, lock: bool = False) -> PromotionCo
     return session.exec(query).first()
 
 
-def check_code(*, session: Session, code: str, session_type: SessionType, client_email: str | None = None,
+def check_code(*, session: Session, code: str, session_type: Priced, client_email: str | None = None,
                now: datetime | None = None, lock: bool = False) -> Discount:
     """The discount `code` gives on `session_type`'s price, or PromotionCodeInvalid saying why not."""
     now = now or utcnow()
@@ -165,7 +180,7 @@ def check_code(*, session: Session, code: str, session_type: SessionType, client
                     discount_amount=discount_for(row, session_type.price_amount), currency=session_type.currency)
 
 
-def reserve(*, session: Session, code: str, session_type: SessionType, booking_id: str, client_email: str,
+def reserve(*, session: Session, code: str, session_type: Priced, booking_id: str, client_email: str,
             now: datetime | None = None) -> Discount:
     """Inside the hold's transaction: check the code again with its row locked and count one use
     (reserved). Raises PromotionCodeInvalid (the caller rolls the hold back)."""

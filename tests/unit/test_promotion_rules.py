@@ -85,3 +85,11 @@ def test_a_code_within_every_limit_is_accepted():
 def test_codes_compare_case_insensitively():
     assert promotions.normalise_code("  welcome10 ") == "WELCOME10"
     assert promotions.CODE_PATTERN.match("SPRING-2026") and not promotions.CODE_PATTERN.match("no spaces")
+
+
+def test_any_price_can_be_checked_the_hook_for_packages():
+    package_price = promotions.PriceTarget(builder_id=3, price_amount=20000, currency="gbp")
+    kwargs = {"now": NOW, "uses": 0, "client_has_booked": False}
+    assert promotions.rule_problem(code(builder_id=3), session_type=package_price, **kwargs) is None
+    refused = promotions.rule_problem(code(builder_id=3, session_type_id=7), session_type=package_price, **kwargs)
+    assert refused is not None and "not valid for this session" in refused
