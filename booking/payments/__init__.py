@@ -7,6 +7,7 @@
 - `connect`  builders' Express accounts, onboarding, balances and payouts, the fee report, a payment's breakdown
 - `release`  held funds paid out once a builder's payouts are enabled; Stripe's fees read; the journal's backfill
 - `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
+- `promotions` promotion codes: the rules, a use reserved with the hold (given back when it ends unpaid), Stripe sync
 """
 
 from booking.payments.connect import (

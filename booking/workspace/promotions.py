@@ -26,7 +26,6 @@ from booking.core.models import (
     DiscountKind,
     PromotionCode,
     PromotionRedemption,
-    RedemptionStatus,
     SessionType,
 )
 from booking.core.time import format_money, zone_or_utc
@@ -254,8 +253,3 @@ def set_promotion_code_active(*, engine: Engine, gateway: PaymentGateway, actor:
                      "promotion_code.deactivate", entity_type="promotion_code", entity_id=row_id,
                      builder_id=builder_id, before={"active": before}, after={"active": active})
 
-
-def discounted_sales(*, session: Session) -> int:
-    """How many confirmed bookings used a code (the demo and the README's figures)."""
-    return int(session.exec(select(sa.func.count()).select_from(PromotionRedemption).where(
-        PromotionRedemption.status == RedemptionStatus.REDEEMED)).one())
