@@ -389,7 +389,8 @@ def _invoice_params(request: CheckoutRequest) -> dict[str, Any]:
 
 def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
     data: dict[str, Any] = {"metadata": request.metadata}
-    if request.destination_account_id and request.amount > 0:  # nothing to pay: no charge, no transfer  # a destination charge: the builder's account is paid, less our fee
+    # A destination charge: the builder's account is paid, less our fee (nothing to pay: no charge, no transfer).
+    if request.destination_account_id and request.amount > 0:
         data["transfer_data"] = {"destination": request.destination_account_id}
         if request.application_fee_amount:
             data["application_fee_amount"] = request.application_fee_amount
