@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 
 from booking.accounts.authz import Actor, NotFound
 from booking.core.config import load_settings
@@ -26,6 +27,7 @@ from booking.lifecycle import transitions
 from booking.payments import promotions
 from booking.payments.connect import fee_report
 from booking.workspace import promotions as workspace_codes
+from booking_ui import api, deps
 from tests.factories import make_builder, make_session_type
 from tests.support.fake_gateway import FakeGateway
 
@@ -211,10 +213,6 @@ def test_first_booking_only_refuses_a_client_who_booked_before(engine, gateway, 
 
 
 def test_the_api_takes_a_code_and_names_why_one_is_refused(engine, gateway, paid_type, monkeypatch):
-    from starlette.testclient import TestClient
-
-    from booking_ui import api, deps
-
     monkeypatch.setattr(deps, "gateway", lambda: gateway)
     client = TestClient(api.build_api())
     make_code(engine, gateway, max_uses="1")
