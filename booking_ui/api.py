@@ -35,6 +35,7 @@ from booking.lifecycle import (
     HoldNotActive,
     InvalidRequest,
     LimitReached,
+    PromotionCodeInvalid,
     RateLimited,
     Requester,
     SlotUnavailable,
@@ -263,6 +264,12 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     if answers is not None and not isinstance(answers, dict):
         return answers_refused(InvalidAnswers({"answers": "answers must be an object: question id -> answer."}))
 
+    promotion_code = body.get("promotion_code")
+    if promotion_code is not None and (not isinstance(promotion_code, str) or _clean_text(promotion_code) is None):
+        return invalid("promotion_code", "promotion_code must be a string, such as WELCOME10.")
+    if promotion_code is not None and len(promotion_code.strip()) > 40:
+        return error(422, "promotion_code_invalid", "There is no such promotion code.", field="promotion_code")
+
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
@@ -273,6 +280,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
             invoice_requested=invoice_requested, currency=currency, answers=answers,
+            promotion_code=promotion_code or None,
         )
 
     try:
@@ -281,6 +289,8 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid(exc.field, exc.message)
     except InvalidAnswers as exc:
         return answers_refused(exc)
+    except PromotionCodeInvalid as exc:  # unknown, expired, used up, ...: the message says which; nothing held
+        return error(422, "promotion_code_invalid", exc.message, field="promotion_code")
     except SessionTypeNotFound:
         return error(404, "session_type_not_found", "No such session type.")
     except (SlotUnavailable, HoldNotActive) as exc:

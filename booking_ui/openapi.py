@@ -148,6 +148,9 @@ SCHEMAS: dict[str, Any] = {
                         "description": "The session type's booking questions answered: question id -> the "
                                        "answer (text, one of the choice's options, or true/false for a "
                                        "checkbox). Checked on the server; kept from Stripe."},
+            "promotion_code": {"type": "string", "maxLength": 40, "examples": ["WELCOME10"],
+                               "description": "A promotion code (case-insensitive): checked on the server, one use "
+                                              "reserved with the hold, and Checkout charges the discounted price."},
         },
     },
     "CheckoutStarted": {
@@ -199,7 +202,11 @@ SCHEMAS: dict[str, Any] = {
     "InvalidAnswersError": _error_schema("An answer to a booking question is missing or not allowed; `fields` "
                                          "maps each question id at fault to its message.", "invalid_answers",
                                          required=("fields",)),
-    "CheckoutRefusedError": {"anyOf": [_ref("InvalidRequestError"), _ref("InvalidAnswersError")]},
+    "CheckoutRefusedError": {"anyOf": [_ref("CheckoutInvalidError"), _ref("InvalidAnswersError")]},
+    "CheckoutInvalidError": _error_schema(
+        "A field is missing or malformed (`invalid_request`), or the promotion code can't be used "
+        "(`promotion_code_invalid`: the message says why: unknown, expired, used up, ...); `field` names it.",
+        "invalid_request", "promotion_code_invalid", required=("field",)),
     "SessionTypeNotFoundError": _error_schema("No such (active) session type.", "session_type_not_found"),
     "SlotUnavailableError": _error_schema("The time is held or booked by someone else.", "slot_unavailable"),
     "RateLimitedError": _error_schema("An abuse limit: wait `retry_after` seconds.", required=("retry_after",)),
@@ -266,8 +273,9 @@ def _paths() -> dict[str, Any]:
                 "409": _json("SlotUnavailableError", "The time is no longer available."),
                 "413": TOO_LARGE,
                 "415": _json("UnsupportedMediaTypeError", "Only application/json is accepted."),
-                "422": _json("CheckoutRefusedError", "A field is missing or malformed (`invalid_request`), or "
-                                                     "an answer is (`invalid_answers`)."),
+                "422": _json("CheckoutRefusedError", "A field is missing or malformed (`invalid_request`), the "
+                                                     "promotion code can't be used (`promotion_code_invalid`), "
+                                                     "or an answer is (`invalid_answers`)."),
                 "429": _json("RateLimitedError", "Too many holds or requests.", RETRY_AFTER),
                 "502": _json("PaymentProviderError", "Stripe could not be reached; the slot was released."),
             },

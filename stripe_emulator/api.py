@@ -28,12 +28,14 @@ from stripe_emulator.resources import (
     catalog,
     charges,
     checkout,
+    coupons,
     disputes,
     events,
     intents,
     invoices,
     login_links,
     payouts,
+    promotion_codes,
     refunds,
     transfers,
 )
@@ -55,6 +57,8 @@ RESOURCES = (
     payouts,
     disputes,
     invoices,
+    coupons,
+    promotion_codes,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

@@ -24,6 +24,7 @@ from booking.core.models import (
     Notification,
     Payment,
     PaymentMismatch,
+    PromotionCode,
     Refund,
     SessionType,
     StripeEvent,
@@ -86,6 +87,7 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     ExternalCalendar: lambda _s, row: row.builder_id,
     CreditPackage: lambda _s, row: row.builder_id,
     CreditGrant: lambda _s, row: row.builder_id,
+    PromotionCode: lambda _s, row: row.builder_id,  # None: the platform's (admins only)
 }
 
 

@@ -9,6 +9,7 @@ the success and cancel pages, and managing a booking through its link.
 - `manage`        see, cancel or reschedule a booking from the manage link
 - `packages`      the builder's packages on sale, buying one (Checkout), the page after paying
 - `wallet`        the client's credits (from the wallet link) and booking with one
+- `discounts`     a promotion code's price on the booking page, before Checkout
 """
 
 from booking.client.booking_page import (
@@ -37,6 +38,7 @@ from booking.client.catalog import (
     resolve_type_address,
     type_address_by_id,
 )
+from booking.client.discounts import CodePreview, preview_code
 from booking.client.holds import (
     HeldSlot,
     continue_browser_hold,
@@ -99,6 +101,8 @@ __all__ = [
     "load_wallet",
     "package_offers",
     "wallet_month",
+    "CodePreview",
+    "preview_code",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

@@ -975,6 +975,42 @@ class CreditPackage(SQLModel, table=True):
     stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
     revision: int = Field(default=0)  # raised by every save: part of the Stripe idempotency keys
+# --- promotion codes (booking/payments/promotions.py writes them) ------------------------------------------
+
+
+class DiscountKind(StrEnum):
+    PERCENT = "percent"  # percent_off of the price
+    AMOUNT = "amount"  # amount_off, in the code's currency
+
+
+class PromotionCode(SQLModel, table=True):
+    """A code a client types on the booking page: a builder's (for their session types, or one of them)
+    or the platform's (builder_id None: any builder's). Synced to Stripe as a Coupon and a Promotion Code."""
+
+    __tablename__ = "promotion_code"
+    __table_args__ = (
+        sa.CheckConstraint("(kind = 'percent' AND percent_off BETWEEN 1 AND 100 AND amount_off IS NULL) OR "
+                           "(kind = 'amount' AND amount_off > 0 AND percent_off IS NULL AND currency IS NOT NULL)",
+                           name="ck_promotion_code_discount"),
+        sa.CheckConstraint("max_uses IS NULL OR max_uses > 0", name="ck_promotion_code_max_uses"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)  # stored upper-case: codes compare case-insensitively
+    builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
+    session_type_id: int | None = Field(default=None, foreign_key="session_type.id", index=True)
+    kind: DiscountKind = Field(sa_type=_enum_column(DiscountKind, "discount_kind"))
+    percent_off: int | None = None
+    amount_off: int | None = None  # minor units of `currency`
+    currency: str | None = Field(default=None, max_length=3)
+    expires_at: datetime | None = None
+    max_uses: int | None = None
+    first_booking_only: bool = Field(default=False)
+    minimum_amount: int | None = None  # minor units of the price's currency
+    active: bool = Field(default=True)
+    stripe_coupon_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_promotion_code_id: str | None = Field(default=None, max_length=255, unique=True)
+    sync_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -1014,3 +1050,32 @@ class CreditWallet(SQLModel, table=True):
     client_email: str = Field(max_length=254)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+class RedemptionStatus(StrEnum):
+    RESERVED = "reserved"  # the hold is taken: the use counts against max_uses
+    REDEEMED = "redeemed"  # the booking was confirmed (paid, or nothing to pay)
+    RELEASED = "released"  # the hold ended unpaid: the use is given back
+
+
+class PromotionRedemption(SQLModel, table=True):
+    """One use of a code by one booking: the discount's ledger entry (price, discount, what was charged).
+    Written only by booking/payments/promotions.py; never a column on Booking."""
+
+    __tablename__ = "promotion_redemption"
+    __table_args__ = (
+        sa.CheckConstraint("discount_amount >= 0 AND discount_amount <= list_amount",
+                           name="ck_promotion_redemption_amounts"),
+        sa.Index("ix_promotion_redemption_code_status", "promotion_code_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    promotion_code_id: int = Field(foreign_key="promotion_code.id")
+    booking_id: str = Field(foreign_key="booking.id", max_length=36, unique=True)
+    payment_id: int | None = Field(default=None, foreign_key="payment.id", index=True)
+    client_email: str = Field(max_length=254, index=True)
+    list_amount: int  # the price before the discount
+    discount_amount: int
+    currency: str = Field(max_length=3)
+    status: RedemptionStatus = Field(default=RedemptionStatus.RESERVED,
+                                     sa_type=_enum_column(RedemptionStatus, "redemption_status"))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -33,8 +33,10 @@ from booking.lifecycle.refunds import (
     request_refund,
     retry_refund,
 )
+from booking.payments.promotions import PromotionCodeInvalid
 
 __all__ = [
+    "PromotionCodeInvalid",
     "ASK_CANCEL_SESSION",
     "CheckoutStarted",
     "DEFAULT_CANCEL_REASON",

@@ -45,7 +45,7 @@ from booking.core.money import MoneyError
 from booking.core.time import format_when
 from booking.lifecycle import abuse
 from booking.lifecycle import transitions as bookings
-from booking.payments import connect, price_options, pricing
+from booking.payments import connect, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
     DELAYED_PAYMENT_METHOD_TYPES,
@@ -181,7 +181,9 @@ def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Sch
         price = price_options.price_in(session_type, options, currency)
     except (price_options.CurrencyNotOffered, MoneyError) as exc:
         raise InvalidRequest("currency", str(exc)) from None
-    quote = pricing.quote(price.amount, price.currency, settings)  # what the client pays, and the fee in it
+    discount = promotions.discount_of_booking(session=session, booking_id=booking.id)
+    quote = pricing.quote(price.amount, price.currency, settings,  # what the client pays, and the fee in it
+                          discount=discount.discount_amount if discount else 0)
     try:  # a destination charge with the platform fee, or the platform holds the money (REQUIRE_PAYOUTS off)
         plan = connect.charge_plan(builder=schedule.builder, quote=quote, settings=settings)
     except connect.PayoutsNotReady as exc:
@@ -191,7 +193,9 @@ def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Sch
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
         + format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12),
-        amount=quote.amount,
+        amount=quote.client_pays,
+        list_amount=quote.amount if discount else None,
+        promotion_code_id=discount.stripe_promotion_code_id if discount else None,
         currency=quote.currency,
         price_id=session_type.stripe_price_id,
         customer_email=stripe_customer_email(client.email),
@@ -246,7 +250,8 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
                client_hour12: bool | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
                now: datetime | None = None, invoice_requested: bool = False,
-               currency: str | None = None, answers: object = None) -> _Attempt:
+               currency: str | None = None, answers: object = None,
+               promotion_code: str | None = None) -> _Attempt:
     """Transaction 1 of a checkout (a service: the caller commits): hold the slot, and write the first
     Checkout attempt's Payment row (`creating`). Nothing here talks to Stripe.
 
@@ -257,8 +262,11 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
     refuses a seat taken twice or beyond the capacity). `answers` (question id -> answer) are checked
     against the type's questions and stored with the booking.
 
-    Raises InvalidRequest, questions.InvalidAnswers, slots.SessionTypeNotFound, SlotUnavailable or
-    abuse.TooManyHolds; the caller rolls back and nothing is left behind.
+    `promotion_code`: a code the client typed; one use is reserved with the hold (given back when the hold
+    ends unpaid) and Checkout gets it as its discount, on the price in the client's `currency`.
+
+    Raises InvalidRequest, questions.InvalidAnswers, slots.SessionTypeNotFound, SlotUnavailable,
+    abuse.TooManyHolds or promotions.PromotionCodeInvalid; the caller rolls back and nothing is left behind.
     """
     now = now or utcnow()
     name, email = validate_client(name=client_name, email=client_email)
@@ -309,10 +317,19 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         raise SlotUnavailable("That time is no longer available.") from None
     # The client's answers stay with the booking (never in the Checkout request below).
     questions.store_answers(session=session, booking_id=booking.id, answers=answers)
+    if promotion_code and str(promotion_code).strip():  # one use counted with the hold (its row locked)
+        try:
+            target = promotions.price_target(session=session, session_type=schedule.session_type,
+                                             currency=currency or None)
+        except (price_options.CurrencyNotOffered, MoneyError) as exc:
+            raise InvalidRequest("currency", str(exc)) from None
+        promotions.reserve(session=session, code=str(promotion_code), session_type=target,
+                           booking_id=booking.id, client_email=email, now=now)
     request = _checkout_request(session=session, booking=booking, schedule=schedule, client=client,
                                 settings=settings, invoice_requested=bool(invoice_requested),
                                 currency=currency or None)
-    payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
+    payment = payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=1)
+    promotions.attach_payment(session=session, booking_id=booking.id, payment_id=payment.id)
     return _Attempt(booking_id=booking.id, attempt=1, request=request,
                     replaced_checkouts=tuple(replaced),
                     builder_id=schedule.builder.id, session_type_id=schedule.session_type.id, client_email=email)
@@ -464,7 +481,9 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
                                     settings=settings,
                                     invoice_requested=bool(previous_attempt and previous_attempt.invoice_requested),
                                     currency=previous_attempt.currency if previous_attempt else None)
-        payment_records.begin_attempt(session=session, booking=booking, request=request, attempt=money.attempts + 1)
+        payment = payment_records.begin_attempt(session=session, booking=booking, request=request,
+                                                attempt=money.attempts + 1)
+        promotions.attach_payment(session=session, booking_id=booking.id, payment_id=payment.id)
         attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 
     if current is not None and current.status == "open":

@@ -82,7 +82,7 @@ from booking.core.models import (
 )
 from booking.notifications.calendar_writeback import queue_calendar_write
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
-from booking.payments import credits
+from booking.payments import credits, promotions
 from booking.payments import ledger as payment_records
 from booking.scheduling import policy, seats
 from booking.scheduling.busy import busy_bookings
@@ -239,6 +239,8 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
         return False
     if isinstance(trigger, EndCause):
         _settle_credit(session=session, booking_id=booking_id, cause=trigger, now=now)
+    # A promotion code's use: redeemed when the booking is confirmed, given back when its hold ends unpaid.
+    promotions.lifecycle_moved(session=session, booking_id=booking_id, to=target)
     _announce(session=session, booking=get_booking(session=session, booking_id=booking_id), trigger=trigger,
               now=now, previous=previous)
     return True

@@ -162,7 +162,8 @@ def send_mail() -> None:
 
 @cli.command("sync-stripe-catalog")
 def sync_stripe_catalog() -> None:
-    """Make every session type a Stripe Product with one active Price (creates what is missing; idempotent)."""
+    """Make every session type a Stripe Product with one active Price, and every promotion code a Coupon with its
+    Promotion Code (creates what is missing; idempotent)."""
     from booking.core.db import get_engine
     from booking.payments.gateway import PaymentProviderError, gateway_from_settings
     from booking.workspace.session_types import sync_catalog
@@ -173,7 +174,11 @@ def sync_stripe_catalog() -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(report.summary())
-    if report.failed:
+    from booking.payments.promotions import sync_pending_codes  # promotion codes: a Coupon + Promotion Code each
+
+    synced, failed = sync_pending_codes(engine=get_engine(), gateway=gateway_from_settings(get_settings()))
+    typer.echo(f"{synced} promotion codes synced; {len(failed)} failed" + (f" ({failed[0]})" if failed else ""))
+    if report.failed or failed:
         raise typer.Exit(1)
 
 

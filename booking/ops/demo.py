@@ -6,7 +6,15 @@ from datetime import time
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityRule, Builder, CreditPackage, CreditPackageSessionType, SessionType
+from booking.core.models import (
+    AvailabilityRule,
+    Builder,
+    CreditPackage,
+    CreditPackageSessionType,
+    DiscountKind,
+    PromotionCode,
+    SessionType,
+)
 from booking.core.slugs import slugify
 
 DEMO_BUILDERS = [
@@ -59,7 +67,20 @@ def seed_demo(*, session: Session) -> bool:
     if session.exec(select(Builder.id).limit(1)).first() is not None:
         return False
     add_demo_builders(session=session)
+    add_demo_promotion_code(session=session)
     return True
+
+
+DEMO_PROMOTION_CODE = "WELCOME10"
+
+
+def add_demo_promotion_code(*, session: Session) -> None:
+    """The platform's WELCOME10: 10 % off any builder's session, a client's first booking only. Reaches
+    Stripe with `python -m booking sync-stripe-catalog` (the run command does it on the emulator)."""
+    if session.exec(select(PromotionCode.id).where(PromotionCode.code == DEMO_PROMOTION_CODE)).first() is None:
+        session.add(PromotionCode(code=DEMO_PROMOTION_CODE, kind=DiscountKind.PERCENT, percent_off=10,
+                                  first_booking_only=True))
+        session.flush()
 
 
 def add_demo_builders(*, session: Session) -> None:

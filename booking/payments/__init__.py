@@ -8,6 +8,7 @@
 - `release`  held funds paid out once a builder's payouts are enabled; Stripe's fees read; the journal's backfill
 - `credits`  the credit ledger (packages, memberships): grants and their append-only lines, balances
 - `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
+- `promotions` promotion codes: the rules, a use reserved with the hold (given back when it ends unpaid), Stripe sync
 """
 
 from booking.payments.connect import (

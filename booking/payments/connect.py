@@ -46,6 +46,8 @@ from booking.core.models import (
     PaymentStatus,
     Payout,
     PayoutStatus,
+    PromotionRedemption,
+    RedemptionStatus,
     Refund,
     SessionType,
     utcnow,
@@ -882,6 +884,8 @@ class FeeMonthRow:
     net: str = ""  # the platform's real net: fees kept − Stripe's fees − dispute fees
     net_negative: bool = False
     kind: str = "Sessions"  # what was sold (SALE_KIND_LABELS): each kind has its own rows
+    discounted_sales: int = 0  # payments made with a promotion code (the fee was on the discounted amount)
+    discounts: str = ""  # what the codes took off those payments
 
 
 class SaleKind(StrEnum):
@@ -943,6 +947,14 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .group_by(paid.c.month_index, paid.c.currency, paid.c.sale_kind)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
+    discounted = {(int(index), currency, kind): (int(count), int(total or 0))
+                  for index, currency, kind, count, total in session.exec(
+        select(month_index, Payment.currency, sale_kind_of_payment(), sa.func.count(),
+               sa.func.sum(PromotionRedemption.discount_amount))
+        .join(PromotionRedemption, PromotionRedemption.payment_id == Payment.id)
+        .where(PromotionRedemption.status == RedemptionStatus.REDEEMED, Payment.status.in_(SETTLED_STATES),
+               Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0], Payment.paid_at < bounds[-1])
+        .group_by(month_index, Payment.currency, sale_kind_of_payment())).all()}
     report = []
     for index, currency, sale_kind, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
@@ -959,7 +971,9 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
             fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
             stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
             net=format_money(net, currency), net_negative=net < 0,
-            kind=SALE_KIND_LABELS.get(SaleKind(sale_kind), str(sale_kind)))))
+            kind=SALE_KIND_LABELS.get(SaleKind(sale_kind), str(sale_kind)),
+            discounted_sales=discounted.get((int(index), currency, sale_kind), (0, 0))[0],
+            discounts=format_money(discounted.get((int(index), currency, sale_kind), (0, 0))[1], currency))))
     return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1], item[2].kind))]
 
 

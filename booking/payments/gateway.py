@@ -46,6 +46,10 @@ class CheckoutRequest:
     invoice_requested: bool = False
     # `currency` is one of the Price's currency_options rather than its own: Checkout's `currency` picks it.
     currency_option: bool = False
+    # A promotion code (booking.payments.promotions): the line item keeps the price (`list_amount`), Stripe
+    # takes the discount off, and `amount` is what is left to pay (0: nothing, no PaymentIntent).
+    list_amount: int | None = None
+    promotion_code_id: str | None = None
 
 
 # Methods that settle days after Checkout completes (payment_status=unpaid until then).
@@ -326,6 +330,12 @@ class PaymentGateway(Protocol):
                         transfer_group: str, metadata: dict[str, str], idempotency_key: str) -> StripeTransfer: ...
     def reverse_transfer(self, transfer_id: str, *, amount: int, metadata: dict[str, str],
                          idempotency_key: str) -> StripeTransferReversal: ...
+    # Promotion codes (booking/payments/promotions.py): a Coupon, its Promotion Code, turned on or off.
+    def create_coupon(self, *, percent_off: int | None, amount_off: int | None, currency: str | None, name: str,
+                      metadata: dict[str, str], idempotency_key: str) -> str: ...
+    def create_promotion_code(self, *, coupon_id: str, code: str, metadata: dict[str, str],
+                              idempotency_key: str) -> str: ...
+    def set_promotion_code_active(self, promotion_code_id: str, *, active: bool, idempotency_key: str) -> None: ...
     # Disputes (booking/payments/disputes.py)
     def update_dispute(self, dispute_id: str, *, evidence: dict[str, str], submit: bool, metadata: dict[str, str],
                        idempotency_key: str) -> dict[str, Any]: ...
@@ -344,7 +354,7 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         line_item = {
             "price_data": {
                 "currency": request.currency,
-                "unit_amount": request.amount,
+                "unit_amount": request.amount if request.list_amount is None else request.list_amount,
                 "product_data": product_data,
             },
             "quantity": 1,
@@ -365,6 +375,8 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
         params["currency"] = request.currency
     if request.excluded_payment_method_types:
         params["excluded_payment_method_types"] = list(request.excluded_payment_method_types)
+    if request.promotion_code_id:
+        params["discounts"] = [{"promotion_code": request.promotion_code_id}]
     return params
 
 
@@ -386,7 +398,8 @@ def _invoice_params(request: CheckoutRequest) -> dict[str, Any]:
 
 def _payment_intent_data(request: CheckoutRequest) -> dict[str, Any]:
     data: dict[str, Any] = {"metadata": request.metadata}
-    if request.destination_account_id:  # a destination charge: the builder's account is paid, less our fee
+    # A destination charge: the builder's account is paid, less our fee (nothing to pay: no charge, no transfer).
+    if request.destination_account_id and request.amount > 0:
         data["transfer_data"] = {"destination": request.destination_account_id}
         if request.application_fee_amount:
             data["application_fee_amount"] = request.application_fee_amount
@@ -527,6 +540,30 @@ class StripeGateway:
                 price_id, params={"active": active}, options={"idempotency_key": idempotency_key}
             )
         return StripePrice.from_stripe(_plain(price))
+
+    def create_coupon(self, *, percent_off: int | None, amount_off: int | None, currency: str | None, name: str,
+                      metadata: dict[str, str], idempotency_key: str) -> str:
+        params: dict[str, Any] = {"duration": "once", "name": name, "metadata": metadata}
+        if percent_off is not None:
+            params["percent_off"] = percent_off
+        else:
+            params.update(amount_off=amount_off, currency=currency)
+        with _provider_errors("create a Coupon"):
+            coupon = self._client.v1.coupons.create(params=params, options={"idempotency_key": idempotency_key})
+        return str(coupon.id)
+
+    def create_promotion_code(self, *, coupon_id: str, code: str, metadata: dict[str, str],
+                              idempotency_key: str) -> str:
+        params = {"promotion": {"type": "coupon", "coupon": coupon_id}, "code": code, "metadata": metadata}
+        with _provider_errors("create a Promotion Code"):
+            promo = self._client.v1.promotion_codes.create(params=params,  # type: ignore[arg-type]
+                                                           options={"idempotency_key": idempotency_key})
+        return str(promo.id)
+
+    def set_promotion_code_active(self, promotion_code_id: str, *, active: bool, idempotency_key: str) -> None:
+        with _provider_errors("update a Promotion Code"):
+            self._client.v1.promotion_codes.update(promotion_code_id, params={"active": active},
+                                                   options={"idempotency_key": idempotency_key})
 
     def retrieve_price(self, price_id: str) -> StripePrice | None:
         try:

@@ -66,30 +66,42 @@ class FeeSchedule:
 
 @dataclass(frozen=True)
 class Quote:
-    amount: int
+    amount: int  # the price
     currency: str
-    client_pays: int
+    client_pays: int  # the price less the discount: what is charged, and what the fee is computed on
     platform_fee: int
     builder_gets: int
+    discount: int = 0  # a promotion code's (booking.payments.promotions)
 
 
 def _round_half_up(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def quote(amount: int, currency: str, settings: FeeSettings | FeeSchedule) -> Quote:
-    """What the client pays for a price of `amount` minor units, and how it splits: THE pricing function.
+def quote(amount: int, currency: str, settings: FeeSettings | FeeSchedule, *, discount: int = 0) -> Quote:
+    """What the client pays for a price of `amount` minor units, less a promotion code's `discount`, and
+    how it splits: THE pricing function.
 
     Every amount a client is shown or charged comes from here (the catalogue, the booking page, the
     Checkout Session and its Payment row, the admin's price notes), and so does the platform fee of a
-    destination charge (`connect.charge_plan` takes the quote)."""
+    destination charge (`connect.charge_plan` takes the quote). The fee is computed on what the client
+    actually pays; nothing to pay (a 100 % code) means no fee."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         raise ValueError("amount must be a non-negative integer number of minor units")
+    if not isinstance(discount, int) or isinstance(discount, bool) or not 0 <= discount <= amount:
+        raise ValueError("a discount must be a whole number of minor units between 0 and the amount")
     schedule = FeeSchedule.of(settings)
     code = normalise_currency(currency)
-    percentage = _round_half_up(Decimal(amount) * schedule.percent / HUNDRED)
-    fee = min(amount, percentage + schedule.fixed_for(code))
-    return Quote(amount=amount, currency=code, client_pays=amount, platform_fee=fee, builder_gets=amount - fee)
+    pays = amount - discount
+    percentage = _round_half_up(Decimal(pays) * schedule.percent / HUNDRED)
+    fee = min(pays, percentage + schedule.fixed_for(code))
+    return Quote(amount=amount, currency=code, client_pays=pays, platform_fee=fee, builder_gets=pays - fee,
+                 discount=discount)
+
+
+def percent_of(amount: int, percent: int | Decimal) -> int:
+    """`percent` % of `amount`, rounded half up to a whole minor unit (a promotion code's percent off)."""
+    return _round_half_up(Decimal(amount) * Decimal(str(percent)) / HUNDRED)
 
 
 def fee_refund_for(refund_amount: int, amount: int, fee: int, *, already_refunded: int = 0,

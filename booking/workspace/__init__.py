@@ -15,6 +15,7 @@
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 - `seats_and_questions`  a session type's seats (a workshop) and booking questions
 - `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
+- `promotions`     promotion codes: the form, the list, creating one (Stripe Coupon + Promotion Code), on/off
 """
 
 from booking.workspace.access import (
@@ -153,6 +154,14 @@ from booking.workspace.profile import (
     save_profile,
     set_photo,
 )
+from booking.workspace.promotions import (
+    InvalidPromotionCode,
+    PromotionCodeRow,
+    create_promotion_code,
+    list_promotion_codes,
+    set_promotion_code_active,
+)
+from booking.workspace.promotions import parse_form as parse_promotion_code_form
 from booking.workspace.seats_and_questions import (
     QUESTION_KINDS,
     InvalidSeatsAndQuestions,
@@ -244,6 +253,12 @@ __all__ = [
     "parse_package_form",
     "refund_unused_credits",
     "set_package_active",
+    "InvalidPromotionCode",
+    "PromotionCodeRow",
+    "create_promotion_code",
+    "list_promotion_codes",
+    "parse_promotion_code_form",
+    "set_promotion_code_active",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

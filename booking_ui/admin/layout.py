@@ -21,6 +21,7 @@ NAV = [
     ("Payments", routes.ADMIN_PAYMENTS, False),
     ("Payouts", routes.ADMIN_PAYOUTS, False),
     ("Disputes", routes.ADMIN_DISPUTES, False),
+    ("Promotion codes", routes.ADMIN_PROMOTIONS, False),
     ("Webhooks", routes.ADMIN_WEBHOOKS, False),
     ("Outbox", routes.ADMIN_OUTBOX, False),
     ("Profile", routes.ADMIN_PROFILE, False),

@@ -19,6 +19,7 @@ from booking_ui.admin import (
     payouts,
     policy,
     profile,
+    promotions,
     recovery,
     session_types,
     webhooks,
@@ -26,7 +27,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes, calendars, packages)
+                      policy, payouts, profile, recovery, disputes, calendars, packages, promotions)
 
 
 def register_admin_pages(app: rx.App) -> None:

@@ -612,7 +612,8 @@ def _fee_month_row(row: FeeMonthRow) -> rx.Component:
                         rx.table.cell(rx.text(row.net, weight="medium", color_scheme=rx.cond(row.net_negative, "red",
                                                                                              "gray")),
                                       data_testid="fee-net"),
-                        rx.table.cell(row.held), data_testid="fee-month-row")
+                        rx.table.cell(row.held), rx.table.cell(row.discounted_sales, data_testid="fee-discounted-sales"),
+                        rx.table.cell(row.discounts, data_testid="fee-discounts"), data_testid="fee-month-row")
 
 
 def _connected_row(row: ConnectedBuilderRow) -> rx.Component:
@@ -630,11 +631,14 @@ def _platform() -> rx.Component:
     return rx.vstack(
         _section("Platform fees collected", rx.text("Per month (when paid, UTC) and currency, last 12 months.",
                                                     size="2", color_scheme="gray"),
+                 rx.text("Promotion codes: the fee is on what the client paid after the discount; the last "
+                         "columns count those sales and what the codes took off.", size="2", color_scheme="gray"),
                  rx.text("Real net = fees kept − Stripe's processing fees − dispute fees. \"Where the money went\" "
                          "beside each booking of a builder (below) shows every movement of its payment.", size="2",
                          color_scheme="gray"),
                  _table(("Month", "Sold", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
-                         "Fees kept", "Stripe's fees", "Dispute fees", "Real net", "Held for builders without payouts"),
+                         "Fees kept", "Stripe's fees", "Dispute fees", "Real net", "Held for builders without payouts",
+                         "Sales with a code", "Discounts given"),
                         S.fee_months, _fee_month_row,
                         "No payments in the last 12 months.", "fee-report")),
         _section("Connected accounts",

@@ -7,6 +7,7 @@ from booking_ui import routes
 from booking_ui.components.layout import VISUALLY_HIDDEN, layout
 from booking_ui.components.month_calendar import month_calendar
 from booking_ui.components.policy import policy_summary
+from booking_ui.components.promotion_code import promotion_code
 from booking_ui.state.book import BookState
 
 S = BookState
@@ -304,7 +305,7 @@ def details_form() -> rx.Component:
                     html_for="wants-invoice",
                 ),
                 rx.button(
-                    rx.cond(S.paying, "Redirecting to payment…", "Pay " + S.summary.price),
+                    rx.cond(S.paying, "Redirecting to payment…", S.pay_label),
                     type="submit",
                     loading=S.paying,
                     disabled=S.paying,
@@ -341,7 +342,8 @@ def main_column() -> rx.Component:
             S.not_bookable_reason != "",
             rx.callout(S.not_bookable_reason, icon="info", color_scheme="amber", width="100%", role="status",
                        data_testid="not-bookable"),
-            rx.cond(S.selected_start != "", details_form(), picker()),
+            rx.cond(S.selected_start != "", rx.vstack(promotion_code(S), details_form(), spacing="3", width="100%"),
+                    picker()),
         ),
         spacing="4",
         width="100%",

@@ -15,6 +15,7 @@ import reflex as rx
 
 from booking.client import (
     CalendarDay,
+    CodePreview,
     HeldSlot,
     MonthView,
     PageSummary,
@@ -30,6 +31,7 @@ from booking.client import (
     page_policy,
     page_questions,
     page_summary,
+    preview_code,
     refund_tier,
     release_browser_hold,
     resolve_type_address,
@@ -49,6 +51,7 @@ from booking.lifecycle import (
     HoldNotActive,
     InvalidRequest,
     LimitReached,
+    PromotionCodeInvalid,
     RenewalsExhausted,
     Requester,
     SlotUnavailable,
@@ -137,6 +140,9 @@ class BookState(rx.State):
     notice: str = ""  # a slot was taken meanwhile, Stripe failed, a hold ended
     not_bookable_reason: str = ""  # REQUIRE_PAYOUTS on, the builder's payouts not set up: said before any pick
     paying: bool = False
+    # A promotion code, checked on the server; the summary shows the price it leaves before Checkout.
+    promo: CodePreview | None = None
+    promo_error: str = ""
     # The browser's hold: a random key kept in this browser; only its hash is stored with the booking.
     hold_key: str = rx.LocalStorage("", name="booking_hold_key")
     held: HeldSlot | None = None
@@ -187,6 +193,13 @@ class BookState(rx.State):
         return self.selected_when_12 if self.hour12 else self.selected_when_24
 
     @rx.var
+    def pay_label(self) -> str:
+        """The pay button: the price to pay, with the code's discount taken off (nothing to pay: confirm)."""
+        if self.promo is not None:
+            return "Confirm booking" if self.promo.free else f"Pay {self.promo.total}"
+        return f"Pay {self.summary.price}" if self.summary is not None else "Pay"
+
+    @rx.var
     def held_when(self) -> str:
         if self.held is None:
             return ""
@@ -212,6 +225,7 @@ class BookState(rx.State):
         self.selected_start = self.selected_when_24 = self.selected_when_12 = self.notice = ""
         self.name_error = self.email_error = self.error_summary = ""
         self.paying = self.hold_working = False
+        self.promo, self.promo_error = None, ""
         self.loading = True
         self.view_year = self.view_month = 0
         moved = self._resolve_address()
@@ -258,6 +272,7 @@ class BookState(rx.State):
         """The currency picker: the price shown, and the one Checkout charges."""
         self.chosen_currency = str(value or "").strip().lower()[:3]
         self._reprice()
+        self.promo, self.promo_error = None, ""  # its discount was worked out in the other currency
 
     def _reprice(self) -> None:
         type_id = self._session_type_id()
@@ -350,6 +365,32 @@ class BookState(rx.State):
         self.selected_start = ""
         self.name_error = self.email_error = self.error_summary = ""
 
+    # --- a promotion code -------------------------------------------------------------------------
+
+    @db_event
+    def apply_code(self, form: dict):
+        code = str(form.get("promotion_code", ""))[:100].strip()
+        type_id = self._session_type_id()
+        self.promo_error = ""
+        if not code:
+            self.promo, self.promo_error = None, "Enter a promotion code."
+            return rx.call_script(focus_script("promotion-code"))
+        if type_id is None:
+            return None
+        try:
+            with session_scope(deps.engine()) as session:
+                self.promo = preview_code(session=session, session_type_id=type_id, code=code,
+                                          client_email=self.client_email or None, locale=self.locale,
+                                          currency=self.summary.currency if self.summary is not None else None)
+        except PromotionCodeInvalid as exc:
+            self.promo, self.promo_error = None, exc.message
+            return rx.call_script(focus_script("promotion-code"))
+        return None
+
+    @rx.event
+    def remove_code(self):
+        self.promo, self.promo_error = None, ""
+
     # --- paying -----------------------------------------------------------------------------------
 
     @db_event  # the answers are checked against the questions in the database
@@ -408,6 +449,7 @@ class BookState(rx.State):
                 invoice_requested=self.wants_invoice,
                 currency=self.summary.currency if self.summary is not None else None,  # the price shown
                 answers=dict(self._answers),
+                promotion_code=self.promo.code if self.promo is not None else None,
             )
             headers = self.router.headers.raw_headers
             # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).
@@ -422,6 +464,11 @@ class BookState(rx.State):
             async with self:
                 self.paying = False
                 self.notice = exc.message
+            return None
+        except PromotionCodeInvalid as exc:  # used up or expired since it was applied: nothing was held
+            async with self:
+                self.paying, self.promo, self.promo_error = False, None, exc.message
+                self.notice = f"{exc.message} Nothing was charged; pay the full price or try another code."
             return None
         except (SlotUnavailable, HoldNotActive):
             async with self:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import connect_money, ids, objects, payment_engine
+from stripe_emulator.core import connect_money, discounts, ids, objects, payment_engine
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.payment_engine import PaymentResult
 
@@ -217,6 +217,7 @@ def start(
         url=None,
         customer_details=customer_details(email, name, pm),
     )
+    discounts.redeem(emu, session)
     emu.store.put(session)
     pending = emu.store.get_private(_PENDING) or []
     pending.append(

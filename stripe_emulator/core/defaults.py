@@ -684,6 +684,62 @@ INVOICE: dict[str, Any] = {
     "webhooks_delivered_at": None,
 }
 
+# Coupons, promotion codes and the discounts they make (resources/coupons.py, promotion_codes.py).
+COUPON: dict[str, Any] = {
+    "id": None,
+    "object": "coupon",
+    "amount_off": None,
+    "created": 0,
+    "currency": None,
+    "duration": "once",
+    "duration_in_months": None,
+    "livemode": False,
+    "max_redemptions": None,
+    "metadata": {},
+    "name": None,
+    "percent_off": None,
+    "redeem_by": None,
+    "times_redeemed": 0,
+    "valid": True,
+}
+
+PROMOTION_CODE: dict[str, Any] = {
+    "id": None,
+    "object": "promotion_code",
+    "active": True,
+    "code": None,
+    "created": 0,
+    "customer": None,
+    "customer_account": None,
+    "expires_at": None,
+    "livemode": False,
+    "max_redemptions": None,
+    "metadata": {},
+    "promotion": {"coupon": None, "type": "coupon"},
+    "restrictions": {
+        "first_time_transaction": False,
+        "minimum_amount": None,
+        "minimum_amount_currency": None,
+    },
+    "times_redeemed": 0,
+}
+
+DISCOUNT: dict[str, Any] = {
+    "id": None,
+    "object": "discount",
+    "checkout_session": None,
+    "customer": None,
+    "customer_account": None,
+    "end": None,
+    "invoice": None,
+    "invoice_item": None,
+    "promotion_code": None,
+    "source": {"coupon": None, "type": "coupon"},
+    "start": 0,
+    "subscription": None,
+    "subscription_item": None,
+}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -708,6 +764,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "payout": PAYOUT,
     "dispute": DISPUTE,
     "invoice": INVOICE,
+    "coupon": COUPON,
+    "promotion_code": PROMOTION_CODE,
+    "discount": DISCOUNT,
 }
 
 

@@ -52,6 +52,8 @@ KINDS = {
     "payout": "payout",
     "dispute": "dispute",
     "invoice": "invoice",
+    "coupon": "coupon",
+    "promotion_code": "promotion code",
 }
 
 

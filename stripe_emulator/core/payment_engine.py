@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, disputes, ids, invoicing, objects
+from stripe_emulator.core import cards, connect_money, discounts, disputes, ids, invoicing, objects
 from stripe_emulator.core.cards import Card, Outcome
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.errors import doc_url
@@ -343,6 +343,7 @@ def _charge(
                 "tax_ids": [],
             },
         )
+        discounts.redeem(emu, session)
         invoice_events = invoicing.complete_session(emu, session, charge, pi)
         emu.store.put(session)
         emu.emit("charge.succeeded", charge, AUTOMATIC, key)

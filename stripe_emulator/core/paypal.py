@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, ids, objects, payment_engine
+from stripe_emulator.core import cards, connect_money, discounts, ids, objects, payment_engine
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.errors import doc_url
 from stripe_emulator.core.payment_engine import EMAIL_RE, PaymentResult, success_redirect
@@ -128,6 +128,7 @@ def resolve(emu: Engine, session: dict[str, Any], data: dict[str, Any], action: 
                                        "postal_code": None, "state": None},
                            "business_name": None, "email": email, "individual_name": None,
                            "name": payer["payer_name"], "phone": None, "tax_exempt": "none", "tax_ids": []})
+        discounts.redeem(emu, session)
         emu.store.put(session)
         emu.emit("charge.succeeded", charge, AUTOMATIC, key)
         emu.emit("payment_intent.succeeded", pi, AUTOMATIC, key)

@@ -148,6 +148,32 @@ class Integer(Param):
         return number
 
 
+class Number(Param):
+    """A decimal number such as a coupon's `percent_off` (25.5), kept as a float like Stripe's JSON."""
+
+    def __init__(self, *, required: bool = False, minimum: float | None = None, maximum: float | None = None,
+                 exclusive_minimum: bool = False) -> None:
+        super().__init__(required=required)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.exclusive_minimum = exclusive_minimum
+
+    def convert(self, value: Any, path: str) -> float:
+        try:
+            number = float(str(value).strip()) if not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or number != number or number in (float("inf"), float("-inf")):
+            raise errors.invalid(path, f"Invalid decimal: {_show(value)}", "parameter_invalid_empty"
+                                 if value == "" else None)
+        too_small = self.minimum is not None and (
+            number <= self.minimum if self.exclusive_minimum else number < self.minimum)
+        if too_small or (self.maximum is not None and number > self.maximum):
+            raise errors.invalid(path, f"Invalid {path}: must be greater than {self.minimum:g} and at most "
+                                 f"{self.maximum:g}" if self.maximum is not None else f"Invalid {path}: {number:g}")
+        return number
+
+
 class Boolean(Param):
     """`supported`: the values the emulator implements, e.g. (False,) for a feature it lacks."""
 

@@ -122,6 +122,18 @@ def routes(emu: Engine) -> list[Route]:
             return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
         return _after_payment(emu, session_id, result, values)
 
+    async def promotion_code(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        code = decode_flat(await request.body()).get("code", "")
+        try:
+            problem = checkout.apply_promotion_code(emu, session_id, code)
+        except SessionUnavailable as exc:
+            return _unavailable(exc, status=409 if exc.reason != "not_found" else 404)
+        if problem is None:
+            return RedirectResponse(f"/c/pay/{session_id}", status_code=303)
+        return _render(emu, session_id, values={"code": code}, field_errors={"code": problem}, message=None,
+                       status=400)
+
     async def challenge(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         challenge_id = request.path_params["challenge_id"]
@@ -158,6 +170,7 @@ def routes(emu: Engine) -> list[Route]:
         *payment_methods.routes(emu, render=_render, unavailable=_unavailable, css=CSS),
         Route("/c/pay/{session_id}", show, methods=["GET"]),
         Route("/c/pay/{session_id}", submit, methods=["POST"]),
+        Route("/c/pay/{session_id}/promotion-code", promotion_code, methods=["POST"]),
         Route("/c/pay/{session_id}/authenticate/{challenge_id}", challenge, methods=["GET"]),
         Route("/c/pay/{session_id}/authenticate/{challenge_id}", resolve, methods=["POST"]),
         Route("/receipts/{charge_id}", receipt, methods=["GET"]),
@@ -262,7 +275,7 @@ def _payment_html(
         inputs.append((key, field))
     fields = dict(inputs)
     alert = f'<div class="alert" role="alert">{escape(message)}</div>' if message else ""
-    if field_errors and not message:
+    if field_errors and not message and set(field_errors) != {"code"}:
         alert = '<div class="alert" role="alert">Please check the highlighted fields.</div>'
     offered = list(session.get("payment_method_types") or ["card"])
     if method not in offered:
@@ -283,6 +296,13 @@ def _payment_html(
     chooser = payment_methods.chooser_html(session, offered, method)
     form_html = card_form if method == "card" else payment_methods.form_html(
         session, method, values, field_errors, button, merchant)
+    if session["amount_total"] == 0:  # a discount left nothing to pay: Stripe asks for the email only
+        chooser = ""
+        form_html = f"""
+    <form id="payment-form" method="post" action="/c/pay/{escape(session['id'])}" novalidate>
+      {fields['email']}
+      <button type="submit" id="pay-button" class="pay-button">Complete order</button>
+    </form>"""
     body = f"""
 <main class="checkout">
   <section class="summary" aria-label="Order summary">
@@ -290,6 +310,7 @@ def _payment_html(
     <p class="amount-label" data-testid="merchant-name">Pay {escape(merchant)}</p>
     <p class="amount" data-testid="amount-total">{escape(total)}</p>
     <ul class="items">{''.join(rows)}</ul>
+    {_discount_html(session, values, field_errors)}
     <div class="total-row"><span>Total due</span><span>{escape(total)}</span></div>
   </section>
   <section class="card" aria-label="Payment">
@@ -302,6 +323,26 @@ def _payment_html(
     return page(
         f"Pay {total} · {merchant}", body, css=CSS, script=SCRIPT, lang="en" if lang == "auto" else lang
     )
+
+
+def _discount_html(session: dict[str, Any], values: dict[str, str], field_errors: dict[str, str]) -> str:
+    """The subtotal and the discount applied, or (`allow_promotion_codes`) the field to add a code."""
+    currency = session["currency"] or "usd"
+    off = (session.get("total_details") or {}).get("amount_discount") or 0
+    if off:
+        return (f'<div class="total-row"><span>Subtotal</span><span>{escape(format_amount(session["amount_subtotal"], currency))}'
+                f'</span></div><div class="total-row" data-testid="discount"><span>Discount</span>'
+                f'<span>−{escape(format_amount(off, currency))}</span></div>')
+    if not session.get("allow_promotion_codes"):
+        return ""
+    error = field_errors.get("code")
+    described = ' aria-describedby="promotion-code-error" aria-invalid="true"' if error else ""
+    return (f'<form class="promotion" method="post" action="/c/pay/{escape(session["id"])}/promotion-code" novalidate>'
+            f'<label for="promotion-code">Promotion code</label>'
+            f'<input id="promotion-code" name="code" type="text" autocomplete="off" '
+            f'value="{escape(values.get("code", ""))}"{described}>'
+            + (f'<p class="field-error" id="promotion-code-error" role="alert">{escape(error)}</p>' if error else "")
+            + '<button type="submit">Apply</button></form>')
 
 
 def _record_answers(emu: Engine, session_id: str, form: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_emulator.core import (
     bank_debits,
     connect_money,
+    discounts,
     errors,
     ids,
     methods,
@@ -138,8 +139,9 @@ CUSTOM_FIELD = Hash(
     type=String(required=True, choices=("dropdown", "numeric", "text"), supported=("text",)),
 )
 # POST /v1/checkout/sessions: exactly what the emulator applies. Every other Stripe parameter
-# (discounts, automatic_tax, shipping_options, ...) is refused with `parameter_unknown`.
+# (automatic_tax, shipping_options, ...) is refused with `parameter_unknown`.
 CREATE = Hash(
+    allow_promotion_codes=Boolean(),
     allowed_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
     billing_address_collection=String(choices=("auto", "required"), supported=("auto",)),
     cancel_url=Url(),
@@ -149,6 +151,7 @@ CREATE = Hash(
     customer_creation=String(choices=("always", "if_required"), supported=("if_required",)),
     custom_fields=List(CUSTOM_FIELD, max_items=3),
     customer_email=Email(),
+    discounts=List(Hash(coupon=String(), promotion_code=String())),
     excluded_payment_method_types=List(String(choices=PAYMENT_METHOD_TYPES)),
     expand=EXPAND,
     expires_at=Integer(),
@@ -195,10 +198,17 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         subtotal = sum(item["amount_subtotal"] for item in items)
         check_chargeable(subtotal, currency, "line_items")
         payment_method_types = _payment_method_types(args, currency)
-        connect_money.validate(emu, ctx, intent_data, subtotal)
+        if args.get("discounts") and args.get("allow_promotion_codes"):
+            raise errors.invalid("allow_promotion_codes", "You may only specify one of these parameters: "
+                                 "allow_promotion_codes, discounts.")
+        discount = discounts.resolve(emu, args.get("discounts") or [], subtotal=subtotal, currency=currency,
+                                     email=args.get("customer_email"), account=ctx.account)
+        total = subtotal - (discounts.discount_amount(discount[0], subtotal) if discount else 0)
+        connect_money.validate(emu, ctx, intent_data, total)
         session_id = ids.new_id("cs_test")
         session = objects.checkout_session(
             id=session_id,
+            allow_promotion_codes=args.get("allow_promotion_codes"),
             allowed_payment_method_types=args.get("allowed_payment_method_types"),
             amount_subtotal=subtotal,
             amount_total=subtotal,
@@ -220,6 +230,8 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         if args.get("excluded_payment_method_types"):
             session["excluded_payment_method_types"] = list(args["excluded_payment_method_types"])
         _invoice_options(session, args)
+        if discount:
+            discounts.apply(session, items, *discount)
         emu.store.put(session, account=ctx.account)
         emu.store.put_private(
             private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
@@ -486,10 +498,71 @@ def payable_session(emu: Engine, session_id: str) -> dict[str, Any]:
 
 
 def pay(emu: Engine, session_id: str, **form: str) -> PaymentResult:
-    """One payment attempt with what the payer typed (`email`, `name`, `number`, `expiry`, `cvc`)."""
+    """One payment attempt with what the payer typed (`email`, `name`, `number`, `expiry`, `cvc`).
+    A session whose discount leaves nothing to pay completes with the email alone."""
     with emu.tx():
         session = payable_session(emu, session_id)
+        if session["amount_total"] == 0:
+            return complete_without_payment(emu, session, email=form.get("email", ""), name=form.get("name", ""))
         return payment_engine.pay(emu, session, payment_intent_data(emu, session_id), **form)
+
+
+def complete_without_payment(emu: Engine, session: dict[str, Any], *, email: str, name: str = "") -> PaymentResult:
+    """Stripe's free order: `payment_status=no_payment_required`, no PaymentIntent, and
+    checkout.session.completed."""
+    email = (email or "").strip()
+    if not payment_engine.EMAIL_RE.match(email):
+        problem = "Your email address is incomplete." if not email else "Your email address is invalid."
+        return PaymentResult("invalid", session, error={"type": "validation_error", "code": "email_invalid",
+                                                        "message": problem}, field_errors={"email": problem})
+    session.update(
+        status="complete",
+        payment_status="no_payment_required",
+        url=None,
+        customer_details={
+            "address": None, "business_name": None, "email": email, "individual_name": None,
+            "name": (name or "").strip() or None, "phone": None, "tax_exempt": "none", "tax_ids": [],
+        },
+    )
+    discounts.redeem(emu, session)
+    emu.store.put(session)
+    emu.emit("checkout.session.completed", session, AUTOMATIC, session["id"])
+    return PaymentResult("succeeded", session, next_url=payment_engine.success_redirect(session))
+
+
+def apply_promotion_code(emu: Engine, session_id: str, code: str) -> str | None:
+    """The hosted page's "Add promotion code" (`allow_promotion_codes`): None when applied, else why not."""
+    with emu.tx():
+        session = payable_session(emu, session_id)
+        if not session.get("allow_promotion_codes"):
+            return "This checkout does not take promotion codes."
+        if session.get("discounts"):
+            return "A promotion code is already applied."
+        owner = emu.store.owner(session_id)
+        promo = discounts.find_code(emu, code, owner) if code.strip() else None
+        if promo is None:
+            return "This code is invalid."
+        items = line_items(emu, session_id)
+        subtotal = sum(item["amount_subtotal"] for item in items)
+        try:
+            coupon = discounts.check_promotion_code(emu, promo, subtotal=subtotal, currency=session["currency"],
+                                                    email=session.get("customer_email"), account=owner)
+        except discounts.NotRedeemable as refusal:
+            return refusal.message
+        intent_data = payment_intent_data(emu, session_id)
+        total = subtotal - discounts.discount_amount(coupon, subtotal)
+        if (intent_data.get("application_fee_amount") or 0) > total:
+            return "This code can't be applied to this payment."
+        discounts.apply(session, items, coupon, promo)
+        if session.get("payment_intent"):  # a declined attempt made one: it now asks for the new total
+            intent = emu.store.get("payment_intent", session["payment_intent"])
+            if intent is not None and intent["status"] not in ("succeeded", "processing"):
+                intent["amount"] = session["amount_total"]
+                emu.store.put(intent)
+        emu.store.put(session)
+        private = dict(emu.store.get_private(private_key(session_id)) or {})
+        emu.store.put_private(private_key(session_id), {**private, "line_items": items})
+        return None
 
 
 def authenticate(emu: Engine, session_id: str, challenge_id: str, action: str) -> PaymentResult:

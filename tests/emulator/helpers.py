@@ -197,6 +197,7 @@ def destination_session(
     amount: int = 10000,
     fee: int | None = 1000,
     currency: str = "usd",
+    **extra: Any,
 ) -> Any:
     intent_data: dict[str, Any] = {"transfer_data": {"destination": destination}, "metadata": {"booking_id": "b1"}}
     if fee is not None:
@@ -209,6 +210,7 @@ def destination_session(
                 {"quantity": 1, "price_data": {"currency": currency, "unit_amount": amount, "product_data": {"name": "Session"}}}
             ],
             "payment_intent_data": intent_data,
+            **extra,
         }
     )
 

@@ -54,6 +54,9 @@ OBJECTS = {
     "balance_transaction": ("resources/BalanceTransactions.d.ts", "BalanceTransaction"),
     "payout": ("resources/Payouts.d.ts", "Payout"),
     "dispute": ("resources/Disputes.d.ts", "Dispute"),
+    "coupon": ("resources/Coupons.d.ts", "Coupon"),
+    "promotion_code": ("resources/PromotionCodes.d.ts", "PromotionCode"),
+    "discount": ("resources/Discounts.d.ts", "Discount"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -123,6 +126,14 @@ ENDPOINTS = {
     "GET /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeRetrieveParams"),
     "POST /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeUpdateParams"),
     "POST /v1/disputes/{id}/close": ("resources/Disputes.d.ts", "DisputeCloseParams"),
+    "POST /v1/coupons": ("resources/Coupons.d.ts", "CouponCreateParams"),
+    "GET /v1/coupons": ("resources/Coupons.d.ts", "CouponListParams"),
+    "GET /v1/coupons/{id}": ("resources/Coupons.d.ts", "CouponRetrieveParams"),
+    "POST /v1/coupons/{id}": ("resources/Coupons.d.ts", "CouponUpdateParams"),
+    "POST /v1/promotion_codes": ("resources/PromotionCodes.d.ts", "PromotionCodeCreateParams"),
+    "GET /v1/promotion_codes": ("resources/PromotionCodes.d.ts", "PromotionCodeListParams"),
+    "GET /v1/promotion_codes/{id}": ("resources/PromotionCodes.d.ts", "PromotionCodeRetrieveParams"),
+    "POST /v1/promotion_codes/{id}": ("resources/PromotionCodes.d.ts", "PromotionCodeUpdateParams"),
 }
 
 

@@ -166,6 +166,26 @@ class FakeGateway:
             return price
         return self._replay(idempotency_key, make)
 
+    def create_coupon(self, *, percent_off: int | None, amount_off: int | None, currency: str | None, name: str,
+                      metadata: dict[str, str], idempotency_key: str) -> str:
+        self._check()
+        return self._replay(idempotency_key, lambda: f"coupon_fake{next(_ids)}")
+
+    def create_promotion_code(self, *, coupon_id: str, code: str, metadata: dict[str, str],
+                              idempotency_key: str) -> str:
+        self._check()
+        return self._replay(idempotency_key, lambda: f"promo_fake{next(_ids)}")
+
+    def set_promotion_code_active(self, promotion_code_id: str, *, active: bool, idempotency_key: str) -> None:
+        self._check()
+
+    def pay_free(self, session_id: str) -> CheckoutSession:
+        """A session a 100 % code left at zero: complete, nothing to pay, no PaymentIntent."""
+        done = CheckoutSession(**{**self.sessions[session_id].__dict__, "status": "complete",
+                                  "payment_status": "no_payment_required", "payment_intent_id": None})
+        self.sessions[session_id] = done
+        return done
+
     def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice:
         def make() -> StripePrice:
             price = StripePrice(**{**self.catalog.prices[price_id].__dict__, "active": active})
