@@ -28,6 +28,7 @@ from stripe_emulator.resources import (
     catalog,
     charges,
     checkout,
+    customers,
     disputes,
     events,
     intents,
@@ -55,6 +56,7 @@ RESOURCES = (
     payouts,
     disputes,
     invoices,
+    customers,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

@@ -684,6 +684,38 @@ INVOICE: dict[str, Any] = {
     "webhooks_delivered_at": None,
 }
 
+CUSTOMER: dict[str, Any] = {
+    "id": None,
+    "object": "customer",
+    "address": None,
+    "balance": 0,
+    "created": 0,
+    "currency": None,
+    "default_source": None,
+    "delinquent": False,
+    "description": None,
+    "discount": None,
+    "email": None,
+    "invoice_prefix": None,
+    "invoice_settings": {
+        "custom_fields": None,
+        "default_payment_method": None,
+        "footer": None,
+        "rendering_options": None,
+    },
+    "livemode": False,
+    "metadata": {},
+    "name": None,
+    "next_invoice_sequence": 1,
+    "phone": None,
+    "preferred_locales": [],
+    "shipping": None,
+    "tax_exempt": "none",
+    "test_clock": None,
+}
+
+DELETED_CUSTOMER: dict[str, Any] = {"id": None, "object": "customer", "deleted": True}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -708,6 +740,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "payout": PAYOUT,
     "dispute": DISPUTE,
     "invoice": INVOICE,
+    "customer": CUSTOMER,
+    "deleted_customer": DELETED_CUSTOMER,
 }
 
 

@@ -52,6 +52,7 @@ KINDS = {
     "payout": "payout",
     "dispute": "dispute",
     "invoice": "invoice",
+    "customer": "customer",
 }
 
 

@@ -54,6 +54,8 @@ OBJECTS = {
     "balance_transaction": ("resources/BalanceTransactions.d.ts", "BalanceTransaction"),
     "payout": ("resources/Payouts.d.ts", "Payout"),
     "dispute": ("resources/Disputes.d.ts", "Dispute"),
+    "customer": ("resources/Customers.d.ts", "Customer"),
+    "deleted_customer": ("resources/Customers.d.ts", "DeletedCustomer"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -123,6 +125,13 @@ ENDPOINTS = {
     "GET /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeRetrieveParams"),
     "POST /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeUpdateParams"),
     "POST /v1/disputes/{id}/close": ("resources/Disputes.d.ts", "DisputeCloseParams"),
+    "POST /v1/customers": ("resources/Customers.d.ts", "CustomerCreateParams"),
+    "GET /v1/customers": ("resources/Customers.d.ts", "CustomerListParams"),
+    "GET /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerRetrieveParams"),
+    "POST /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerUpdateParams"),
+    "DELETE /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerDeleteParams"),
+    "GET /v1/customers/{id}/payment_methods": (
+        "resources/Customers.d.ts", "CustomerListPaymentMethodsParams"),
 }
 
 
