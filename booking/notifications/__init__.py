@@ -8,6 +8,7 @@
 - `calendar_links` "Add to Google Calendar" / "Add to Outlook" links (nothing secret in them)
 - `calendar_feed`  a builder's private subscription feed
 - `manage_links`   the client's manage link (derived token) and its CSRF tokens
+- `reminders`      reminder rows that follow the booking's lifecycle, sent once by the worker
 """
 
 from booking.notifications.calendar_feed import issue_token, load_feed
@@ -16,6 +17,13 @@ from booking.notifications.invites import invite_for_uid, invite_path
 from booking.notifications.mailer import Mailer, mailer_from_settings
 from booking.notifications.manage_links import ACTIONS, csrf_ok, csrf_token, looks_like_token, token_hash
 from booking.notifications.outbox import send_due_notifications
+from booking.notifications.reminders import (
+    InvalidReminderTimes,
+    builder_offsets,
+    format_offsets,
+    parse_offsets,
+    send_due_reminders,
+)
 
 __all__ = [
     "ACTIONS",
@@ -33,5 +41,10 @@ __all__ = [
     "looks_like_token",
     "mailer_from_settings",
     "send_due_notifications",
+    "send_due_reminders",
+    "InvalidReminderTimes",
+    "builder_offsets",
+    "format_offsets",
+    "parse_offsets",
     "token_hash",
 ]

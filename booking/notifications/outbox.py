@@ -35,6 +35,7 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
+    CardOnFile,
     Client,
     Notification,
     NotificationStatus,
@@ -93,6 +94,8 @@ RECIPIENTS: dict[NotificationKind, tuple[RecipientRole, ...]] = {
     NotificationKind.HOLD_EXPIRED: (RecipientRole.CLIENT,),
     NotificationKind.BOOKING_RESCHEDULED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
     NotificationKind.DEBIT_FAILED: (RecipientRole.CLIENT,),  # the builder was never told of the booking
+    NotificationKind.BOOKING_REMINDER: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.NO_SHOW_FEE_DUE: (RecipientRole.CLIENT,),
 }
 # Emails that would ask for (or about) a payment: never sent once the booking is paid.
 PAYMENT_CHASING_KINDS = frozenset({NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED})
@@ -123,7 +126,8 @@ _ERROR_LENGTH = 1000
 
 def queue_booking_notifications(
     *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
-    previous: tuple[datetime, datetime] | None = None,
+    previous: tuple[datetime, datetime] | None = None, only: RecipientRole | None = None,
+    reminder_minutes: int = 0,
 ) -> list[Notification]:
     """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
 
@@ -143,6 +147,10 @@ def queue_booking_notifications(
     facts = replace(facts, **_client_journey_facts(session=session, booking=booking, builder=builder,
                                                    session_type=session_type, previous=previous))
     roles = RECIPIENTS[kind]
+    if only is not None:  # one recipient's copy (a reminder is scheduled per recipient)
+        roles = tuple(role for role in roles if role == only)
+    if kind == NotificationKind.BOOKING_REMINDER:  # a reminder always carries the client's manage link
+        facts = replace(facts, manage_link=True, reminder_minutes=reminder_minutes)
     if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
     added = []
@@ -403,6 +411,9 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         **_calendar_link_facts(session, booking, session_type),
         receipt_url=(payment.receipt_url if payment else None) or "",
         invoice_url=(payment.invoice_url if payment else None) or "",
+        # The fee only a booking that kept a card can be charged (the setting may have changed since).
+        no_show_fee=(session_type.no_show_fee_amount or 0)
+        if session_type and session.get(CardOnFile, booking.id) is not None else 0,
     )
 
 

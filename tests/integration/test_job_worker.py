@@ -127,5 +127,6 @@ def test_the_registry_holds_every_background_job_and_the_processor_only_in_worke
                                                   engine=engine))
 
     money = ["money-journal", "held-funds", "dispute-recovery"]
-    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", *money]
-    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", *money, "webhook-events"]
+    # (the reminders job runs beside the outbox)
+    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", "reminders", *money]
+    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", "reminders", *money, "webhook-events"]
