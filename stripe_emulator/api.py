@@ -36,6 +36,7 @@ from stripe_emulator.resources import (
     login_links,
     payouts,
     refunds,
+    setup_intents,
     transfers,
 )
 
@@ -57,6 +58,7 @@ RESOURCES = (
     disputes,
     invoices,
     customers,
+    setup_intents,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

@@ -716,6 +716,37 @@ CUSTOMER: dict[str, Any] = {
 
 DELETED_CUSTOMER: dict[str, Any] = {"id": None, "object": "customer", "deleted": True}
 
+SETUP_INTENT: dict[str, Any] = {
+    "id": None,
+    "object": "setup_intent",
+    "allowed_payment_method_types": None,
+    "application": None,
+    "automatic_payment_methods": None,
+    "cancellation_reason": None,
+    "client_secret": None,
+    "created": 0,
+    "customer": None,
+    "description": None,
+    "excluded_payment_method_types": None,
+    "flow_directions": None,
+    "last_setup_error": None,
+    "latest_attempt": None,
+    "livemode": False,
+    "mandate": None,
+    "metadata": {},
+    "next_action": None,
+    "on_behalf_of": None,
+    "payment_method": None,
+    "payment_method_configuration_details": None,
+    "payment_method_options": {
+        "card": {"mandate_options": None, "network": None, "request_three_d_secure": "automatic"}
+    },
+    "payment_method_types": ["card"],
+    "single_use_mandate": None,
+    "status": "requires_payment_method",
+    "usage": "off_session",
+}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -742,6 +773,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "invoice": INVOICE,
     "customer": CUSTOMER,
     "deleted_customer": DELETED_CUSTOMER,
+    "setup_intent": SETUP_INTENT,
 }
 
 

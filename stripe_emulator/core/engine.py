@@ -53,6 +53,7 @@ KINDS = {
     "dispute": "dispute",
     "invoice": "invoice",
     "customer": "customer",
+    "setup_intent": "setup_intent",
 }
 
 

@@ -56,6 +56,7 @@ OBJECTS = {
     "dispute": ("resources/Disputes.d.ts", "Dispute"),
     "customer": ("resources/Customers.d.ts", "Customer"),
     "deleted_customer": ("resources/Customers.d.ts", "DeletedCustomer"),
+    "setup_intent": ("resources/SetupIntents.d.ts", "SetupIntent"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -132,6 +133,13 @@ ENDPOINTS = {
     "DELETE /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerDeleteParams"),
     "GET /v1/customers/{id}/payment_methods": (
         "resources/Customers.d.ts", "CustomerListPaymentMethodsParams"),
+    "GET /v1/setup_intents": ("resources/SetupIntents.d.ts", "SetupIntentListParams"),
+    "GET /v1/setup_intents/{id}": ("resources/SetupIntents.d.ts", "SetupIntentRetrieveParams"),
+    "POST /v1/setup_intents/{id}": ("resources/SetupIntents.d.ts", "SetupIntentUpdateParams"),
+    "POST /v1/payment_intents": ("resources/PaymentIntents.d.ts", "PaymentIntentCreateParams"),
+    "GET /v1/payment_methods": ("resources/PaymentMethods.d.ts", "PaymentMethodListParams"),
+    "POST /v1/payment_methods/{id}/attach": ("resources/PaymentMethods.d.ts", "PaymentMethodAttachParams"),
+    "POST /v1/payment_methods/{id}/detach": ("resources/PaymentMethods.d.ts", "PaymentMethodDetachParams"),
 }
 
 
