@@ -73,6 +73,8 @@ class PageSummary:
     duration_minutes: int
     price: str
     how: str  # "Video call" | "In person" | ""
+    # A no-show-fee session type: nothing is paid now, the card is kept for this fee ("" for a paid one).
+    no_show_fee: str = ""
 
 
 def day_label(day: date, *, locale: LocaleLike = None) -> str:
@@ -99,6 +101,8 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
     from booking.core.config import get_settings  # read when asked, never at import
 
     price = pricing.quote(session_type.price_amount, session_type.currency, get_settings())  # what the client pays
+    fee = format_money(session_type.no_show_fee_amount, session_type.currency, locale=locale) \
+        if session_type.no_show_fee_amount else ""
     return PageSummary(
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
@@ -106,8 +110,10 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
         builder_name=builder.name,
         builder_slug=builder.slug,
         duration_minutes=session_type.duration_minutes,
-        price=format_money(price.amount, price.currency, locale=locale),
+        price=(f"Nothing to pay now; {fee} if you miss the session" if fee
+               else format_money(price.amount, price.currency, locale=locale)),
         how=how_it_happens(session_type.location),
+        no_show_fee=fee,
     )
 
 

@@ -17,11 +17,14 @@ from sqlmodel import Session, select
 
 from booking.accounts import authz
 from booking.accounts.authz import Actor
+from booking.core import clock as app_clock
 from booking.core.models import (
     PAYMENT_METHOD_LABELS,
+    Attendance,
     Booking,
     BookingStatus,
     Builder,
+    CardOnFile,
     Client,
     Payment,
     PaymentMethodKind,
@@ -268,6 +271,14 @@ class BookingDetail:
     refunds: list[RefundLine] = field(default_factory=list)
     dispute_label: str = ""  # "Disputed", "Dispute won", ... ("" for none)
     dispute_id: str = ""  # its row on the Disputes page
+    # Attended / no-show (booking.lifecycle.no_show): what was marked ("" none), whether it may be marked
+    # now (confirmed, started, not marked yet), and the no-show fee of a booking that kept a card.
+    attendance: str = ""
+    can_mark_attendance: bool = False
+    no_show_fee: str = ""
+
+
+_ATTENDANCE_LABELS = {Attendance.ATTENDED: "Attended", Attendance.NO_SHOW: "No-show"}
 
 
 def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
@@ -311,6 +322,12 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         refunds=[_refund_line(r, zone, retried, locale) for r in refunds],
         dispute_label=disputes.disputed_label(dispute.status) if dispute is not None else "",
         dispute_id=str(dispute.id) if dispute is not None else "",
+        attendance=_ATTENDANCE_LABELS.get(booking.attendance, "") if booking.attendance else "",
+        can_mark_attendance=(booking.status == BookingStatus.CONFIRMED and booking.attendance is None
+                             and _aware(booking.start_time) <= app_clock.now()),
+        no_show_fee=(format_money(session_type.no_show_fee_amount, session_type.currency, locale=locale)
+                     if session_type and session_type.no_show_fee_amount
+                     and session.get(CardOnFile, booking.id) is not None else ""),
     )
 
 

@@ -245,7 +245,8 @@ def details_form() -> rx.Component:
                     html_for="wants-invoice",
                 ),
                 rx.button(
-                    rx.cond(S.paying, "Redirecting to payment…", "Pay " + S.summary.price),
+                    rx.cond(S.paying, "Redirecting to payment…",
+                            rx.cond(S.summary.no_show_fee != "", "Book and save card", "Pay " + S.summary.price)),
                     type="submit",
                     loading=S.paying,
                     disabled=S.paying,

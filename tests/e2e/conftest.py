@@ -95,6 +95,8 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "SWEEP_INTERVAL_SECONDS": "1",
             # Every test's browser comes from 127.0.0.1: the per-IP limits would count them all as one client.
             "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",
+            # Reminders and no-show fees move the app's clock (booking/core/clock.py) through this file.
+            "APP_CLOCK_FILE": str(e2e_workdir / "app_clock"), "REMINDER_INTERVAL_SECONDS": "0.5",
         },
     )
     yield server
