@@ -113,6 +113,15 @@ from booking.workspace.profile import (
     save_profile,
     set_photo,
 )
+from booking.workspace.reminders_and_fees import (
+    InvalidNoShowFee,
+    InvalidReminderTimes,
+    NoShowFeeRow,
+    no_show_fee_rows,
+    reminder_times,
+    save_no_show_fee,
+    save_reminder_times,
+)
 from booking.workspace.session_types import (
     DESCRIPTION_MAX,
     LOCATION_MAX,
@@ -218,6 +227,13 @@ __all__ = [
     "events",
     "expired_holds",
     "list_bookings",
+    "InvalidNoShowFee",
+    "InvalidReminderTimes",
+    "NoShowFeeRow",
+    "no_show_fee_rows",
+    "reminder_times",
+    "save_no_show_fee",
+    "save_reminder_times",
     "load_availability",
     "load_builder",
     "load_session_type",
