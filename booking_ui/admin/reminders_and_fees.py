@@ -45,10 +45,10 @@ class RemindersFeesState(AdminState):
         self.form_key += 1
 
     @admin_event
-    def load(self, builder_id: str):
-        """A builder's own settings; a platform admin's chosen builder (checked by load_owned)."""
+    def load(self, value: str):
+        """A builder's own settings; a platform admin's chosen builder (`value`: its id, checked by load_owned)."""
         actor = current_actor()
-        self.target_builder_id = builder_id if actor.is_admin else str(actor.builder_id or "")
+        self.target_builder_id = value if actor.is_admin else str(actor.builder_id or "")
         self.reminder_error = self.reminder_notice = self.fee_error = self.fee_notice = ""
         self._reload()
 

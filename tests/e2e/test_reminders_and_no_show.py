@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from booking.core import clock as app_clock
 from booking.core.models import Booking, BookingStatus, Payment, PaymentKind, PaymentStatus, UserAccount, UserRole
-from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card, pick_first_slot
+from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card
 from tests.e2e.test_workspace import sign_in
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import password_hash
@@ -57,6 +57,15 @@ def builder(app_db: Session):
     app_db.add(user)
     app_db.commit()
     return {"builder": ada, "email": user.email}
+
+
+def pick_first_slot(page: Page, app_url: str, session_type) -> None:
+    """The first time of the first bookable day (the slot search may take a while on a loaded machine)."""
+    page.goto(f"{app_url}/book/{session_type.id}")
+    first_slot = page.get_by_test_id("slot").first
+    expect(first_slot).to_be_visible(timeout=60_000)
+    first_slot.click()
+    expect(page.get_by_label("Name")).to_be_focused()
 
 
 def latest_booking(app_db: Session, session_type_id: int) -> Booking:
