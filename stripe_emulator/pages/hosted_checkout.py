@@ -200,6 +200,9 @@ def _render(
         if session["status"] != "open":
             return _unavailable(SessionUnavailable(session["status"], session), status=200)
         items = checkout.line_items(emu, session_id)
+        customer = emu.store.get("customer", session["customer"]) if session.get("customer") else None
+        if customer and customer.get("email") and not values.get("email"):
+            values = {**values, "email": customer["email"]}  # Checkout prefills the customer's email
         products = {
             item["price"]["product"]: emu.store.get("product", item["price"]["product"]) or {}
             for item in items

@@ -47,6 +47,7 @@ def test_setup_mode_saves_the_card_to_the_customer_on_the_hosted_page(
     assert (session.mode, session.amount_total, session.payment_status) == ("setup", None, "no_payment_required")
     page = http.get(f"/c/pay/{session.id}")
     assert "Save card" in page.text and "No charge now" in page.text
+    assert 'value="ada@example.com"' in page.text  # the customer's email is prefilled
     form = {"email": "ada@example.com", "cardnumber": "4000 0025 0000 3155", "expiry": "12 / 34", "cvc": "123",
             "name": "Ada Lovelace"}
     answer = http.post(f"/c/pay/{session.id}", data=form)
