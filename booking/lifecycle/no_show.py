@@ -209,7 +209,7 @@ def _fee_state(rows: list[Payment], currency_text: str) -> NoShowOutcome | None:
 
 
 def _write_fee_attempt(*, session: Session, settings, booking: Booking, session_type: SessionType,
-                       card: CardOnFile, now: datetime) -> _FeeAttempt:
+                       card: CardOnFile) -> _FeeAttempt:
     fee = int(session_type.no_show_fee_amount or 0)
     text = format_money(fee, session_type.currency)
     rows = _fee_rows(session, booking.id)
@@ -280,7 +280,7 @@ def mark_no_show(*, engine: Engine, gateway: PaymentGateway, settings, actor: Ac
         booking = session.get(Booking, booking_id, with_for_update=True)
         attempt = _write_fee_attempt(session=session, settings=settings, booking=booking,
                                      session_type=session.get(SessionType, booking.session_type_id),
-                                     card=session.get(CardOnFile, booking_id), now=now)
+                                     card=session.get(CardOnFile, booking_id))
     if attempt.charge is None:
         return attempt.outcome or NoShowOutcome("pending", "The no-show fee is on its way.")
     result = gateway.charge_saved_card(attempt.charge,

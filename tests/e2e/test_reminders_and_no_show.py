@@ -97,6 +97,7 @@ def test_a_reminder_arrives_when_the_clocks_reach_its_moment(app_server, app_db,
     page.get_by_label("Name").fill("Rita Client")
     page.get_by_label("Email").fill(address)
     page.get_by_role("button", name=re.compile(r"^Pay")).click()
+    expect(page.get_by_label("Card number")).to_be_visible(timeout=60_000)  # on to the hosted Checkout
     fill_card(page, CARD_OK)
     expect_confirmed(page)
     booking = latest_booking(app_db, session_type.id)
@@ -132,7 +133,7 @@ def test_a_no_show_fee_is_charged_to_the_card_kept_at_booking(app_server, app_db
     client.get_by_label("Name").fill("Noah Client")
     client.get_by_label("Email").fill(address)
     client.get_by_role("button", name="Book and save card").click()
-    expect(client.get_by_test_id("amount-total")).to_have_text("No charge now")
+    expect(client.get_by_test_id("amount-total")).to_have_text("No charge now", timeout=60_000)
     client.get_by_label("Card number").fill(CARD_SET_UP_ONCE)
     client.get_by_label("Expiry").fill("12/34")
     client.get_by_label("CVC").fill("123")
