@@ -20,6 +20,7 @@ is recorded in a second transaction.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,8 +102,10 @@ def setup_request(*, booking: Booking, schedule: slots.Schedule, client: Client,
     )
 
 
-def customer_idempotency_key(client_id: int) -> str:
-    return f"client-{client_id}-customer"
+def customer_idempotency_key(client_id: int, email: str) -> str:
+    """Per client row and address: another database's client with the same row id (a restored copy, a
+    staging database on the same Stripe account) never replays this one's Customer."""
+    return f"client-{client_id}-customer-{hashlib.sha256(email.encode()).hexdigest()[:16]}"
 
 
 def ensure_customer(*, engine: Engine, gateway: PaymentGateway, booking_id: str) -> str:
@@ -115,7 +118,7 @@ def ensure_customer(*, engine: Engine, gateway: PaymentGateway, booking_id: str)
             return client.stripe_customer_id
         client_id, email, name = client.id, client.email, booking.client_name or client.name
     customer_id = gateway.create_customer(email=email, name=name, metadata={"client_id": str(client_id)},
-                                          idempotency_key=customer_idempotency_key(client_id))
+                                          idempotency_key=customer_idempotency_key(client_id, email))
     with session_scope(engine) as session:
         session.execute(sa.update(Client).where(Client.id == client_id, Client.stripe_customer_id.is_(None))
                         .values(stripe_customer_id=customer_id).execution_options(synchronize_session=False))
