@@ -29,6 +29,7 @@ from stripe_emulator.resources import (
     charges,
     checkout,
     coupons,
+    customers,
     disputes,
     events,
     intents,
@@ -37,6 +38,7 @@ from stripe_emulator.resources import (
     payouts,
     promotion_codes,
     refunds,
+    setup_intents,
     transfers,
 )
 
@@ -59,6 +61,8 @@ RESOURCES = (
     invoices,
     coupons,
     promotion_codes,
+    customers,
+    setup_intents,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

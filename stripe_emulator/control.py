@@ -122,6 +122,14 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
         result = emu.advance(seconds)
         return JSONResponse({"now": emu.clock.now(), "offset": emu.clock.offset, **result})
 
+    async def rewind(request: Request) -> Response:
+        """Back to real time (offset 0), objects kept: a test that advanced the clock hands it back to the
+        tests after it (nothing is undone; what became due stays done)."""
+        with emu.lock:
+            emu.clock.set_offset(0)
+            emu.store.set_meta("clock_offset", "0")
+        return JSONResponse({"now": emu.clock.now(), "offset": emu.clock.offset})
+
     async def pay_out(request: Request) -> Response:
         try:
             data = await read_body(request)
@@ -246,6 +254,7 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
         Route("/_emulator/deliveries/wait", wait_deliveries, methods=["GET", "POST"]),
         Route("/_emulator/clock", clock, methods=["GET"]),
         Route("/_emulator/clock/advance", advance, methods=["POST"]),
+        Route("/_emulator/clock/rewind", rewind, methods=["POST"]),
         Route("/_emulator/checkout/sessions/{session_id}/complete", complete, methods=["POST"]),
         Route("/_emulator/events/{event_id}/resend", resend, methods=["POST"]),
         Route("/_emulator/payouts/run", pay_out, methods=["POST"]),

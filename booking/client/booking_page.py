@@ -85,6 +85,8 @@ class PageSummary:
     # Prices in several currencies: the one shown (and charged), and every one to pick from.
     currency: str = ""
     price_choices: list[PriceChoice] = field(default_factory=list)
+    # A no-show-fee session type: nothing is paid now, the card is kept for this fee ("" for a paid one).
+    no_show_fee: str = ""
 
 
 def day_label(day: date, *, locale: LocaleLike = None) -> str:
@@ -121,6 +123,8 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
     price = prices[shown]
     choices = [PriceChoice(currency=code, label=f"{code.upper()} — {format_money(q.amount, code, locale=locale)}")
                for code, q in prices.items()] if len(prices) > 1 else []
+    fee = format_money(session_type.no_show_fee_amount, session_type.currency, locale=locale) \
+        if session_type.no_show_fee_amount else ""
     return PageSummary(
         session_type_id=str(session_type.id),
         session_type_name=session_type.name,
@@ -128,10 +132,12 @@ def page_summary(*, session: Session, session_type_id: int, locale: LocaleLike =
         builder_name=builder.name,
         builder_slug=builder.slug,
         duration_minutes=session_type.duration_minutes,
-        price=format_money(price.amount, price.currency, locale=locale),
+        price=(f"Nothing to pay now; {fee} if you miss the session" if fee
+               else format_money(price.amount, price.currency, locale=locale)),
         how=how_it_happens(session_type.location),
         currency=price.currency,
-        price_choices=choices,
+        price_choices=[] if fee else choices,  # a kept card pays the fee in the type's own currency
+        no_show_fee=fee,
     )
 
 

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     webhook_processing: WebhookProcessing = Field(WebhookProcessing.INLINE, validation_alias="WEBHOOK_PROCESSING")
     webhook_worker_interval_seconds: float = Field(0.25, gt=0, validation_alias="WEBHOOK_WORKER_INTERVAL_SECONDS")
     notification_interval_seconds: float = Field(5.0, validation_alias="NOTIFICATION_INTERVAL_SECONDS")
+    # Reminders: the worker looks for due ones this often; one whose moment passed more than
+    # REMINDER_GRACE_MINUTES ago (the app was down) is skipped, never sent late.
+    reminder_interval_seconds: float = Field(30.0, gt=0, validation_alias="REMINDER_INTERVAL_SECONDS")
+    reminder_grace_minutes: int = Field(10, ge=0, validation_alias="REMINDER_GRACE_MINUTES")
+    # Tests only: a file holding seconds to add to the app's clock (booking/core/clock.py), so an end-to-end
+    # test can move the web server's and the worker's "now" together. Unset: the real time.
+    app_clock_file: str | None = Field(None, validation_alias="APP_CLOCK_FILE")
     platform_name: str = Field("Book a builder", validation_alias="PLATFORM_NAME")
     # Signs the clients' "Manage booking" links and their forms' CSRF tokens. Unset: one is generated
     # into `secret_key_file` on first use (0600) and kept, so links survive restarts.

@@ -7,6 +7,8 @@
 - `refunds`      refunds and cancellations asked for in the workspace
 - `credit_bookings` book with a package credit: hold, reserve the credit, confirm at once (no Checkout)
 - `abuse`        hold caps and rate limits against slot hoarding
+- `no_show`      no-show-fee bookings (Checkout in setup mode keeps the card), the builder's attended /
+                 no-show marks, and the fee charged off-session to the saved card
 """
 
 from booking.lifecycle.abuse import LimitReached, RateLimited, Requester, client_ip, from_trusted_proxy, limits_for
@@ -24,6 +26,8 @@ from booking.lifecycle.checkout import (
     sweep_expired_holds,
 )
 from booking.lifecycle.credit_bookings import write_credit_booking
+from booking.lifecycle.no_show import NoShowOutcome, mark_attended, mark_no_show
+from booking.lifecycle.no_show import Refused as NoShowRefused
 from booking.lifecycle.refunds import (
     ASK_CANCEL_SESSION,
     DEFAULT_CANCEL_REASON,
@@ -43,6 +47,10 @@ __all__ = [
     "HoldNotActive",
     "InvalidRequest",
     "LimitReached",
+    "NoShowOutcome",
+    "NoShowRefused",
+    "mark_attended",
+    "mark_no_show",
     "REFUND_CHOICES",
     "RateLimited",
     "Refused",

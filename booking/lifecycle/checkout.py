@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -43,7 +43,7 @@ from booking.core.models import (
 )
 from booking.core.money import MoneyError
 from booking.core.time import format_when
-from booking.lifecycle import abuse
+from booking.lifecycle import abuse, no_show
 from booking.lifecycle import transitions as bookings
 from booking.payments import connect, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
@@ -176,6 +176,12 @@ def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Sch
                       currency: str | None = None) -> CheckoutRequest:
     session_type = schedule.session_type
     metadata = {"booking_id": booking.id, "builder_id": str(booking.builder_id), "client_id": str(booking.client_id)}
+    if session_type.no_show_fee_amount:  # nothing up front: Checkout in setup mode keeps the card
+        return no_show.setup_request(booking=booking, schedule=schedule, client=client, settings=settings,
+                                     metadata=metadata,
+                                     success_url=f"{settings.public_url}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
+                                     cancel_url=f"{settings.public_url}/payment/cancel",
+                                     customer_email=stripe_customer_email(client.email))
     options = price_options.options_of(session=session, session_type_id=session_type.id)
     try:  # the client's currency: the type's own or one of its other prices
         price = price_options.price_in(session_type, options, currency)
@@ -380,7 +386,11 @@ def _create_session(*, engine: Engine, gateway: PaymentGateway, attempt: _Attemp
                     release_hold: bool) -> CheckoutSession:
     """Ask Stripe for the attempt's session (no transaction open), then record it (txn 2)."""
     try:
-        checkout = gateway.create_checkout_session(attempt.request, idempotency_key=attempt.idempotency_key)
+        request = attempt.request
+        if request.mode == "setup":  # the card is kept on the client's Customer, made first (once per client)
+            request = replace(request, customer_id=no_show.ensure_customer(engine=engine, gateway=gateway,
+                                                                           booking_id=attempt.booking_id))
+        checkout = gateway.create_checkout_session(request, idempotency_key=attempt.idempotency_key)
     except PaymentProviderError as exc:
         log.warning("checkout for booking %s: Stripe gave up (%s); %s", attempt.booking_id, exc,
                     "hold released" if release_hold else "hold kept")
@@ -626,6 +636,8 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
     *requested* (a Refund row); `send_late_payment_refunds` asks Stripe after the commit.
     """
     checkout = checkout_session
+    if checkout.mode == "setup":  # a card kept for a no-show fee: confirmed with nothing charged
+        return _fulfil_setup(session=session, checkout=checkout, event_id=event_id)
     if checkout_settled(checkout):
         if payment_records.cross_check_checkout(session=session, checkout=checkout, event_id=event_id):
             located = payment_records.known_booking_id(session=session, ref=StripeRef.of_checkout(checkout))
@@ -653,6 +665,26 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
         return Fulfilment(state=FulfilmentState.PROCESSING,
                           booking=bookings.get_booking(session=session, booking_id=booking.id))
     session.refresh(booking)
+    state = FulfilmentState.CONFIRMED if booking.status == BookingStatus.CONFIRMED else FulfilmentState.UNPAID
+    return Fulfilment(state=state, booking=booking)
+
+
+def _fulfil_setup(*, session: Session, checkout: CheckoutSession, event_id: str | None) -> Fulfilment:
+    """Checkout in setup mode completed: the card is recorded on the booking and the hold confirmed
+    (lifecycle `save_card`), exactly once. An open or expired session confirms nothing."""
+    if checkout.status == "complete" and payment_records.cross_check_checkout(
+            session=session, checkout=checkout, event_id=event_id):
+        return Fulfilment(state=FulfilmentState.MISMATCH, booking=None)
+    try:
+        located = payment_records.locate(session=session, ref=StripeRef.of_checkout(checkout))
+    except payment_records.UnknownBooking:
+        return Fulfilment(state=FulfilmentState.UNKNOWN, booking=None)
+    booking = located.booking
+    if checkout.status == "complete":
+        no_show.record_card(session=session, booking=booking, checkout=checkout)
+        if bookings.confirm_card_saved(session=session, booking_id=booking.id):
+            payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=None)
+    booking = bookings.get_booking(session=session, booking_id=booking.id)
     state = FulfilmentState.CONFIRMED if booking.status == BookingStatus.CONFIRMED else FulfilmentState.UNPAID
     return Fulfilment(state=state, booking=booking)
 

@@ -29,6 +29,9 @@ which messages a change sends (one per change; `_announce` queues them).
     cancelled (a hold ending)  pay_late                   confirmed
     cancelled (refunded)       cancelled_by_client        cancelled
     pending                    pay_with_credit            confirmed
+    pending                    save_card                  confirmed
+    confirmed                  mark_attended              confirmed
+    confirmed                  mark_no_show               confirmed
 
 ("cancelled (...)": only after an ending with that cause; "a hold ending": replaced, released_by_client,
 payment_failed, provider_unreachable or repaired_by_reconcile. `pay_late`: the money arrived after the
@@ -38,7 +41,11 @@ booking stays pending, its hold no longer lapses (the sweeper leaves a paying bo
 is emailed yet; `pay` confirms it, `payment_failed` releases it. `pay_with_credit`: the hold's reserved
 package credit is spent (booking.payments.credits): confirmed at once, no Checkout. Every ending of a
 booking paid by credit settles its credit (`_settle_credit`): a hold's ending or the builder's
-cancellation gives it back, the client's cancellation gives it back inside the policy's full-refund window.)
+cancellation gives it back, the client's cancellation gives it back inside the policy's full-refund window.
+`save_card`: a session type with a no-show fee takes no payment up front; Checkout in setup mode kept the
+client's card and the booking is confirmed without a charge. `mark_attended` / `mark_no_show`: after the
+start, the builder says whether the client came (`Booking.attendance`, set once); a no-show may then be
+charged its fee (booking.lifecycle.no_show).)
 
   payment_processing
        +--+        pay / pay_late                        reschedule
@@ -67,7 +74,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from booking.core import clock as app_clock
 from booking.core.models import (
+    Attendance,
     Booking,
     BookingStatus,
     Builder,
@@ -80,6 +89,7 @@ from booking.core.models import (
     SessionType,
     utcnow,
 )
+from booking.notifications import reminders
 from booking.notifications.calendar_writeback import queue_calendar_write
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
 from booking.payments import credits, promotions
@@ -108,6 +118,9 @@ class Event(StrEnum):
     BUILDER_RESCHEDULE = "builder_reschedule"  # the builder moved it (workspace host tools)
     PAYMENT_PROCESSING = "payment_processing"  # Checkout completed with a bank debit: paid or failed later
     PAY_WITH_CREDIT = "pay_with_credit"  # the hold's reserved package credit is spent: no Checkout
+    SAVE_CARD = "save_card"  # Checkout (setup mode) kept the card for a no-show fee: confirmed, nothing charged
+    MARK_ATTENDED = "mark_attended"  # after the start: the client came
+    MARK_NO_SHOW = "mark_no_show"  # after the start: the client did not come (a fee may follow)
 
 
 Trigger = Event | EndCause
@@ -138,6 +151,9 @@ TRANSITIONS: dict[tuple[BookingStatus, Trigger], BookingStatus] = {
     # A full refund the client asked for cancelled it as it landed: the cancellation was the client's.
     (_X, EndCause.CANCELLED_BY_CLIENT): _X,
     (_P, Event.PAY_WITH_CREDIT): _C,
+    (_P, Event.SAVE_CARD): _C,
+    (_C, Event.MARK_ATTENDED): _C,
+    (_C, Event.MARK_NO_SHOW): _C,
 }
 
 # Hold endings that leave nobody's decision behind them: a payment arriving after one may revive it
@@ -226,7 +242,7 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
         changes.update(end_cause=trigger, end_note=note)
         if target == BookingStatus.CANCELLED:
             changes["hold_expires_at"] = None
-    elif trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT):
+    elif trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT, Event.SAVE_CARD):
         changes.update(end_cause=None, end_note=None)
     result = session.execute(
         sa.update(Booking)
@@ -241,8 +257,10 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
         _settle_credit(session=session, booking_id=booking_id, cause=trigger, now=now)
     # A promotion code's use: redeemed when the booking is confirmed, given back when its hold ends unpaid.
     promotions.lifecycle_moved(session=session, booking_id=booking_id, to=target)
-    _announce(session=session, booking=get_booking(session=session, booking_id=booking_id), trigger=trigger,
-              now=now, previous=previous)
+    booking = get_booking(session=session, booking_id=booking_id)
+    # Reminders follow the change (confirmed: scheduled, moved: moved, ended: cancelled), on the app's clock.
+    reminders.follow_booking(session=session, booking=booking, now=app_clock.now())
+    _announce(session=session, booking=booking, trigger=trigger, now=now, previous=previous)
     return True
 
 
@@ -276,8 +294,10 @@ def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentS
       page (or nobody was ever sent to it): nothing. A refund without a cancellation: its own email
       (`record_refund`).
     """
-    if trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT):
+    if trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT, Event.SAVE_CARD):
         return [Message(NotificationKind.BOOKING_CONFIRMED)]
+    if trigger in (Event.MARK_ATTENDED, Event.MARK_NO_SHOW):
+        return []  # the builder's own record; a no-show fee says what it needs to (booking.lifecycle.no_show)
     if trigger == Event.RESCHEDULE:
         return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}")]
     if trigger == Event.BUILDER_RESCHEDULE:
@@ -399,6 +419,23 @@ def _same_session(one: Booking, other: Booking) -> bool:
     """Seats of the very same session (a workshop): they share its time."""
     return (one.session_type_id, one.start_time, one.end_time) == (other.session_type_id, other.start_time,
                                                                    other.end_time)
+def confirm_card_saved(*, session: Session, booking_id: str, now: datetime | None = None) -> bool:
+    """Checkout in setup mode kept the client's card (a no-show-fee session type): the hold is confirmed with
+    nothing charged, exactly once. False: the hold ended meanwhile (or it was confirmed already)."""
+    now = now or utcnow()
+    return _change_state(session=session, booking_id=booking_id, trigger=Event.SAVE_CARD, now=now,
+                         values={"confirmed_at": now, "hold_expires_at": None})
+
+
+ATTENDANCE_EVENTS = {Attendance.ATTENDED: Event.MARK_ATTENDED, Attendance.NO_SHOW: Event.MARK_NO_SHOW}
+
+
+def mark_attendance(*, session: Session, booking_id: str, attendance: Attendance, now: datetime) -> bool:
+    """The builder marks a confirmed session attended or a no-show, once, and only after it started. False:
+    not confirmed, not started yet, or already marked (the caller tells which)."""
+    return _change_state(session=session, booking_id=booking_id, trigger=ATTENDANCE_EVENTS[attendance], now=now,
+                         values={"attendance": attendance},
+                         extra_where=(Booking.attendance.is_(None), Booking.start_time <= now))
 
 
 def mark_payment_processing(*, session: Session, booking_id: str, payment: Payment | None) -> bool:

@@ -9,6 +9,7 @@
 - `calendar_feed`  a builder's private subscription feed
 - `manage_links`   the client's manage link (derived token) and its CSRF tokens
 - `calendar_writeback` confirmed bookings written to the builder's CalDAV calendar (an outbox, retried)
+- `reminders`      reminder rows that follow the booking's lifecycle, sent once by the worker
 """
 
 from booking.notifications.calendar_feed import issue_token, load_feed
@@ -18,6 +19,13 @@ from booking.notifications.invites import invite_for_uid, invite_path
 from booking.notifications.mailer import Mailer, mailer_from_settings
 from booking.notifications.manage_links import ACTIONS, csrf_ok, csrf_token, looks_like_token, token_hash
 from booking.notifications.outbox import send_due_notifications
+from booking.notifications.reminders import (
+    InvalidReminderTimes,
+    builder_offsets,
+    format_offsets,
+    parse_offsets,
+    send_due_reminders,
+)
 
 __all__ = [
     "ACTIONS",
@@ -37,5 +45,10 @@ __all__ = [
     "queue_calendar_write",
     "send_due_calendar_writes",
     "send_due_notifications",
+    "send_due_reminders",
+    "InvalidReminderTimes",
+    "builder_offsets",
+    "format_offsets",
+    "parse_offsets",
     "token_hash",
 ]

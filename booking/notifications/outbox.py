@@ -35,6 +35,7 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
+    CardOnFile,
     Client,
     CreditEntry,
     Notification,
@@ -95,6 +96,8 @@ RECIPIENTS: dict[NotificationKind, tuple[RecipientRole, ...]] = {
     NotificationKind.HOLD_EXPIRED: (RecipientRole.CLIENT,),
     NotificationKind.BOOKING_RESCHEDULED: (RecipientRole.CLIENT, RecipientRole.BUILDER),
     NotificationKind.DEBIT_FAILED: (RecipientRole.CLIENT,),  # the builder was never told of the booking
+    NotificationKind.BOOKING_REMINDER: (RecipientRole.CLIENT, RecipientRole.BUILDER),
+    NotificationKind.NO_SHOW_FEE_DUE: (RecipientRole.CLIENT,),
 }
 # Emails that would ask for (or about) a payment: never sent once the booking is paid.
 PAYMENT_CHASING_KINDS = frozenset({NotificationKind.PAYMENT_FAILED, NotificationKind.HOLD_EXPIRED})
@@ -126,6 +129,7 @@ _ERROR_LENGTH = 1000
 def queue_booking_notifications(
     *, session: Session, booking: Booking, kind: NotificationKind | str, cause: str = "",
     previous: tuple[datetime, datetime] | None = None, moved_by_builder: bool = False,
+    only: RecipientRole | None = None, reminder_minutes: int = 0,
 ) -> list[Notification]:
     """Add the outbox rows for `kind` about `booking`; returns the rows added (flushed, not committed).
 
@@ -147,6 +151,10 @@ def queue_booking_notifications(
     if moved_by_builder:
         facts = replace(facts, moved_by_builder=True)
     roles = RECIPIENTS[kind]
+    if only is not None:  # one recipient's copy (a reminder is scheduled per recipient)
+        roles = tuple(role for role in roles if role == only)
+    if kind == NotificationKind.BOOKING_REMINDER:  # a reminder always carries the client's manage link
+        facts = replace(facts, manage_link=True, reminder_minutes=reminder_minutes)
     if kind == NotificationKind.BOOKING_CANCELLED and not facts.was_confirmed:
         roles = (RecipientRole.CLIENT,)  # the builder never heard of an unpaid hold
     added = []
@@ -421,6 +429,9 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         paid_with_credit=payment is None and session.exec(
             select(CreditEntry.id).where(CreditEntry.booking_id == booking.id)).first() is not None,
         invoice_url=(payment.invoice_url if payment else None) or "",
+        # The fee only a booking that kept a card can be charged (the setting may have changed since).
+        no_show_fee=(session_type.no_show_fee_amount or 0)
+        if session_type and session.get(CardOnFile, booking.id) is not None else 0,
     )
 
 

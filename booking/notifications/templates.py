@@ -33,6 +33,8 @@ class NotificationKind(StrEnum):
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
     PACKAGE_PURCHASED = "package_purchased"  # credits bought, with the wallet link (booking.notifications.credit_emails)
     CREDITS_EXPIRING = "credits_expiring"  # a week before unused credits expire
+    BOOKING_REMINDER = "booking_reminder"  # before the session, at the builder's reminder times
+    NO_SHOW_FEE_DUE = "no_show_fee_due"  # the kept card needs the client to authenticate the no-show fee
 
 
 class RecipientRole(StrEnum):
@@ -99,6 +101,10 @@ class BookingFacts:
     invoice_url: str = ""
     # The booking questions and the client's answers ((question, answer) pairs): the builder's copy only.
     answers: tuple[tuple[str, str], ...] = ()
+    # A session type that keeps a card instead of payment up front: the fee a no-show costs (0: none).
+    no_show_fee: int = 0
+    # A reminder: how long before the start it was meant to go (minutes).
+    reminder_minutes: int = 0
 
     @property
     def invite_uid(self) -> str:
@@ -263,6 +269,12 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     else:
         opening = ("Your booking is confirmed, paid with one of your package credits. See you then!"
                    if facts.paid_with_credit else "Your booking is confirmed and paid. See you then!")
+    if facts.no_show_fee:
+        fee = format_money(facts.no_show_fee, facts.currency)
+        opening = (f"{_one_line(facts.client_name)} booked a session with you; their card is kept for a "
+                   f"{fee} no-show fee." if role == RecipientRole.BUILDER else
+                   f"Your booking is confirmed. Nothing was charged: your card is kept for a {fee} fee, charged "
+                   "only if you don't attend. See you then!")
     details = _session_details(role, facts)
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
@@ -275,8 +287,57 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         subject=_subject("Confirmed", role, facts),
         greeting_name=_greeting_name(role, facts),
         paragraphs=paragraphs,
-        details=[*details, ("Paid", "1 package credit" if facts.paid_with_credit else _price(facts)),
+        details=[*details, *([] if facts.no_show_fee else
+                             [("Paid", "1 package credit" if facts.paid_with_credit else _price(facts))]),
                  _reference(facts)],
+    )
+
+
+def _in_words(minutes: int) -> str:
+    """'24 hours', '1 hour', '90 minutes', '2 days'."""
+    if minutes and minutes % 1440 == 0 and minutes >= 2880:
+        return f"{minutes // 1440} days"
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _reminder(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    zone = recipient_zone(role, facts)
+    when = _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))
+    if role == RecipientRole.BUILDER:
+        paragraphs = [f"A reminder: your session with {_one_line(facts.client_name)} starts in "
+                      f"{_in_words(facts.reminder_minutes)} ({when})."]
+    else:
+        paragraphs = [f"A reminder: your session with {_one_line(facts.builder_name)} starts in "
+                      f"{_in_words(facts.reminder_minutes)} ({when})."]
+    details = _session_details(role, facts)
+    if facts.location.strip():
+        details.append(("Where", one_line(facts.location)))
+    link = ("Manage your booking", facts.manage_url) if role == RecipientRole.CLIENT and facts.manage_url else None
+    return _Draft(
+        subject=_subject("Reminder", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=paragraphs,
+        details=[*details, _reference(facts)],
+        link=link,
+    )
+
+
+def _no_show_fee_due(role: RecipientRole, facts: BookingFacts) -> _Draft:
+    _require_client(role, NotificationKind.NO_SHOW_FEE_DUE)
+    fee = format_money(facts.no_show_fee, facts.currency)
+    return _Draft(
+        subject=_subject("No-show fee", role, facts),
+        greeting_name=_greeting_name(role, facts),
+        paragraphs=[
+            f"{_one_line(facts.builder_name)} marked this session as missed, and its no-show fee of {fee} is due.",
+            "Your bank asked to confirm the payment, so your saved card was not charged. Please pay it on the "
+            "secure page below.",
+        ],
+        details=[*_session_details(role, facts), ("No-show fee", fee), _reference(facts)],
+        link=("Pay the no-show fee", facts.checkout_url) if facts.checkout_url else None,
     )
 
 
@@ -427,6 +488,8 @@ _DRAFTS = {
     NotificationKind.HOLD_EXPIRED: _hold_expired,
     NotificationKind.BOOKING_RESCHEDULED: _rescheduled,
     NotificationKind.DEBIT_FAILED: _debit_failed,
+    NotificationKind.BOOKING_REMINDER: _reminder,
+    NotificationKind.NO_SHOW_FEE_DUE: _no_show_fee_due,
 }
 
 

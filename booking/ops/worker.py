@@ -28,11 +28,18 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from booking.core import clock as app_clock
 from booking.core.config import Settings, SettingsError, WebhookProcessing, get_settings
 from booking.core.db import engine_for
 from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
-from booking.notifications import Mailer, mailer_from_settings, send_due_calendar_writes, send_due_notifications
+from booking.notifications import (
+    Mailer,
+    mailer_from_settings,
+    send_due_calendar_writes,
+    send_due_notifications,
+    send_due_reminders,
+)
 from booking.ops import locks
 from booking.payments import disputes, package_sales, release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
@@ -97,6 +104,13 @@ def send_outbox(ctx: Context) -> int:
     return send_due_notifications(engine=ctx.engine, mailer=ctx.mailer()).sent
 
 
+def send_reminders(ctx: Context) -> int:
+    """Reminders due on the app's clock go to the outbox (once each); late ones are skipped."""
+    report = send_due_reminders(engine=ctx.engine, now=app_clock.now(),
+                                grace=timedelta(minutes=ctx.settings.reminder_grace_minutes))
+    return report.queued + report.skipped
+
+
 def apply_stored_events(ctx: Context) -> int:
     processor = ctx.once("webhook-events", lambda: StoredEventProcessor(
         engine_factory=lambda: ctx.engine, gateway_factory=lambda: ctx.gateway() or _no_stripe_key()))
@@ -150,6 +164,7 @@ JOBS: tuple[Job, ...] = (
     Job("hold-sweeper", every=lambda s: s.sweep_interval_seconds, tick=sweep_holds),
     Job("late-refunds", every=lambda s: s.sweep_interval_seconds, tick=send_late_refunds),
     Job("outbox", every=lambda s: s.notification_interval_seconds, tick=send_outbox),
+    Job("reminders", every=lambda s: s.reminder_interval_seconds, tick=send_reminders),
     Job("money-journal", every=lambda s: s.sweep_interval_seconds, tick=keep_money_journal),
     Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
     Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),

@@ -50,6 +50,9 @@ class CheckoutRequest:
     # takes the discount off, and `amount` is what is left to pay (0: nothing, no PaymentIntent).
     list_amount: int | None = None
     promotion_code_id: str | None = None
+    # "setup": nothing is charged; Checkout keeps the card on `customer_id` (a no-show-fee session type).
+    mode: str = "payment"
+    customer_id: str | None = None
 
 
 # Methods that settle days after Checkout completes (payment_status=unpaid until then).
@@ -78,6 +81,9 @@ class CheckoutSession:
     currency: str | None
     metadata: dict[str, str]
     client_reference_id: str | None
+    mode: str = "payment"  # or "setup": a card kept, nothing charged
+    setup_intent_id: str | None = None
+    customer_id: str | None = None
 
     @classmethod
     def from_stripe(cls, data: dict[str, Any]) -> CheckoutSession:
@@ -85,6 +91,9 @@ class CheckoutSession:
         if isinstance(payment_intent, dict):
             payment_intent = payment_intent.get("id")
         return cls(
+            mode=data.get("mode") or "payment",
+            setup_intent_id=_object_id(data.get("setup_intent")),
+            customer_id=_object_id(data.get("customer")),
             id=data["id"],
             url=data.get("url"),
             status=data.get("status") or "open",
@@ -286,6 +295,32 @@ class StripeTransferReversal:
     amount: int
 
 
+@dataclass(frozen=True)
+class OffSessionCharge:
+    """A saved card charged without the client (a no-show fee): a destination charge when the builder has an
+    account, with the platform's fee."""
+
+    amount: int
+    currency: str
+    customer_id: str
+    payment_method_id: str
+    metadata: dict[str, str]
+    description: str
+    destination_account_id: str | None = None
+    application_fee_amount: int | None = None
+
+
+@dataclass(frozen=True)
+class OffSessionResult:
+    """Stripe's answer: `succeeded`, `authentication_required` (the bank wants the client: nothing charged)
+    or `declined` (`message` says why, in Stripe's words)."""
+
+    status: str
+    payment_intent_id: str | None
+    code: str | None = None
+    message: str | None = None
+
+
 def _missing_at_stripe(exc: PaymentProviderError) -> bool:
     return getattr(exc.__cause__, "code", None) == "resource_missing"
 
@@ -341,10 +376,25 @@ class PaymentGateway(Protocol):
                        idempotency_key: str) -> dict[str, Any]: ...
     # Receipts and invoices: the charge's receipt and the session's invoice of a paid payment intent.
     def payment_documents(self, payment_intent_id: str) -> PaymentDocuments: ...
+    def create_customer(self, *, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str: ...
+    def saved_payment_method(self, setup_intent_id: str) -> str | None: ...
+    def charge_saved_card(self, charge: OffSessionCharge, *, idempotency_key: str) -> OffSessionResult: ...
 
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
     """Stripe's Checkout Session parameters. No payment_method_types: Stripe picks them (dynamic)."""
+    if request.mode == "setup":  # keep the card on the client's Customer; nothing is charged now
+        return {
+            "mode": "setup",
+            "currency": request.currency,
+            "customer": request.customer_id,
+            "client_reference_id": request.client_reference_id,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "expires_at": int(request.expires_at.timestamp()),
+            "metadata": request.metadata,
+            "setup_intent_data": {"metadata": request.metadata},
+        }
     if request.price_id:
         line_item: dict[str, Any] = {"price": request.price_id, "quantity": 1}
     else:
@@ -362,7 +412,7 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [line_item],
-        "customer_email": request.customer_email,
+        **({"customer": request.customer_id} if request.customer_id else {"customer_email": request.customer_email}),
         "client_reference_id": request.client_reference_id,
         "success_url": request.success_url,
         "cancel_url": request.cancel_url,
@@ -444,6 +494,45 @@ class StripeGateway:
         return PaymentDocuments(checkout_session_id=session.get("id"), receipt_url=receipt_url,
                                 invoice_id=invoice.get("id"), invoice_url=invoice.get("hosted_invoice_url"),
                                 invoice_pdf_url=invoice.get("invoice_pdf"))
+
+    # --- saved cards (no-show fees) --------------------------------------------------------------------
+
+    def create_customer(self, *, email: str, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
+        with _provider_errors("create a Customer"):
+            customer = self._client.v1.customers.create(
+                params={"email": email, "name": name, "metadata": metadata},
+                options={"idempotency_key": idempotency_key})
+        return str(_plain(customer)["id"])
+
+    def saved_payment_method(self, setup_intent_id: str) -> str | None:
+        with _provider_errors("retrieve a SetupIntent"):
+            setup_intent = _plain(self._client.v1.setup_intents.retrieve(setup_intent_id))
+        return _object_id(setup_intent.get("payment_method"))
+
+    def charge_saved_card(self, charge: OffSessionCharge, *, idempotency_key: str) -> OffSessionResult:
+        params: dict[str, Any] = {
+            "amount": charge.amount, "currency": charge.currency, "customer": charge.customer_id,
+            "payment_method": charge.payment_method_id, "off_session": True, "confirm": True,
+            "metadata": charge.metadata, "description": charge.description,
+        }
+        if charge.destination_account_id:  # a destination charge: the builder's account, less our fee
+            params["transfer_data"] = {"destination": charge.destination_account_id}
+            if charge.application_fee_amount:
+                params["application_fee_amount"] = charge.application_fee_amount
+        with _provider_errors("charge a saved card"):
+            try:
+                intent = self._client.v1.payment_intents.create(
+                    params=params, options={"idempotency_key": idempotency_key})
+            except stripe.CardError as exc:  # the bank's answer, not a failure to reach Stripe
+                error = exc.error
+                intent_data = getattr(error, "payment_intent", None) if error is not None else None
+                code = getattr(exc, "code", None)
+                return OffSessionResult(
+                    status="authentication_required" if code == "authentication_required" else "declined",
+                    payment_intent_id=_object_id(_plain(intent_data)) if intent_data else None,
+                    code=code, message=getattr(exc, "user_message", None) or str(code))
+        return OffSessionResult(status="succeeded" if _plain(intent).get("status") == "succeeded" else "declined",
+                                payment_intent_id=_plain(intent)["id"])
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
         with _provider_errors("retrieve a Checkout Session"):

@@ -447,6 +447,22 @@ def mark_paid(*, session: Session, payment: Payment | None, payment_intent_id: s
     movements.sync_payment(session=session, payment=payment)
 
 
+def fee_charged(*, session: Session, payment: Payment | None, payment_intent_id: str | None) -> None:
+    """A no-show fee charged off-session: its row is paid (the webhook's events then find it by the intent)."""
+    mark_paid(session=session, payment=payment, payment_intent_id=payment_intent_id)
+
+
+def fee_failed(*, session: Session, payment: Payment | None, payment_intent_id: str | None, code: str | None,
+               message: str | None) -> None:
+    """A no-show fee the bank refused (a decline) or wants the client to confirm (`authentication_required`)."""
+    if payment is None:
+        return
+    if payment_intent_id and not payment.payment_intent_id and _free_intent(
+            session=session, payment=payment, payment_intent_id=payment_intent_id, authoritative=False):
+        _move(session, payment, payment_intent_id=payment_intent_id)
+    mark_failed(session=session, payment=payment, code=code, message=message)
+
+
 def payment_method_kind(details: dict[str, Any] | None) -> PaymentMethodKind | None:
     """How a charge was paid, from its `payment_method_details` (a card's wallet counts as the wallet)."""
     method = (details or {}).get("type")
@@ -819,8 +835,10 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
         current = current_payment(session=session, booking=booking)
         found.append((MismatchKind.SESSION_ID, (current.checkout_session_id if current else None) or "", checkout.id))
     else:
+        # A setup session (a card kept for a no-show fee) names no amount: only its currency is ours to check.
         found += _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
-                                    amount=checkout.amount_total, currency=checkout.currency, amount_required=True)
+                                    amount=checkout.amount_total, currency=checkout.currency,
+                                    amount_required=checkout.mode != "setup")
     return [_record_mismatch(session=session, booking_id=booking.id, event_id=event_id, stripe_object_id=checkout.id,
                              kind=kind, expected=expected, actual=actual, now=now)
             for kind, expected, actual in found]

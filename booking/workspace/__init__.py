@@ -162,6 +162,15 @@ from booking.workspace.promotions import (
     set_promotion_code_active,
 )
 from booking.workspace.promotions import parse_form as parse_promotion_code_form
+from booking.workspace.reminders_and_fees import (
+    InvalidNoShowFee,
+    InvalidReminderTimes,
+    NoShowFeeRow,
+    no_show_fee_rows,
+    reminder_times,
+    save_no_show_fee,
+    save_reminder_times,
+)
 from booking.workspace.seats_and_questions import (
     QUESTION_KINDS,
     InvalidSeatsAndQuestions,
@@ -343,6 +352,13 @@ __all__ = [
     "events",
     "expired_holds",
     "list_bookings",
+    "InvalidNoShowFee",
+    "InvalidReminderTimes",
+    "NoShowFeeRow",
+    "no_show_fee_rows",
+    "reminder_times",
+    "save_no_show_fee",
+    "save_reminder_times",
     "load_availability",
     "load_builder",
     "load_session_type",

@@ -17,11 +17,14 @@ from sqlmodel import Session, select
 
 from booking.accounts import authz
 from booking.accounts.authz import Actor
+from booking.core import clock as app_clock
 from booking.core.models import (
     PAYMENT_METHOD_LABELS,
+    Attendance,
     Booking,
     BookingStatus,
     Builder,
+    CardOnFile,
     Client,
     Payment,
     PaymentMethodKind,
@@ -294,6 +297,11 @@ class BookingDetail:
     # Host tools: the builder's private notes (never shown to the client) and "Reschedule" (confirmed, upcoming).
     host_note: str = ""
     can_reschedule: bool = False
+    # Attended / no-show (booking.lifecycle.no_show): what was marked ("" none), whether it may be marked
+    # now (confirmed, started, not marked yet), and the no-show fee of a booking that kept a card.
+    attendance: str = ""
+    can_mark_attendance: bool = False
+    no_show_fee: str = ""
 
 
 def _attendees(session: Session, booking: Booking) -> list[AttendeeLine]:
@@ -305,6 +313,9 @@ def _attendees(session: Session, booking: Booking) -> list[AttendeeLine]:
     return [AttendeeLine(booking_id=row.id, seat=f"Seat {row.seat_no + 1}", name=row.client_name or client.name,
                          email=client.email, status_label="Confirmed" if row.status == BookingStatus.CONFIRMED
                          else "Held, paying") for row, client in rows]
+
+
+_ATTENDANCE_LABELS = {Attendance.ATTENDED: "Attended", Attendance.NO_SHOW: "No-show"}
 
 
 def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: LocaleLike = None) -> BookingDetail:
@@ -354,6 +365,12 @@ def booking_detail(*, session: Session, actor: Actor, booking_id: str, locale: L
         attendees=_attendees(session, booking) if booking.seat_capacity > 1 else [],
         host_note=booking.host_note or "",
         can_reschedule=booking.status == BookingStatus.CONFIRMED and _aware(booking.start_time) > utcnow(),
+        attendance=_ATTENDANCE_LABELS.get(booking.attendance, "") if booking.attendance else "",
+        can_mark_attendance=(booking.status == BookingStatus.CONFIRMED and booking.attendance is None
+                             and _aware(booking.start_time) <= app_clock.now()),
+        no_show_fee=(format_money(session_type.no_show_fee_amount, session_type.currency, locale=locale)
+                     if session_type and session_type.no_show_fee_amount
+                     and session.get(CardOnFile, booking.id) is not None else ""),
     )
 
 

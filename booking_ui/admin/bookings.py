@@ -36,6 +36,7 @@ from booking.workspace import (
     list_bookings,
 )
 from booking_ui import deps, routes
+from booking_ui.admin.attendance import attendance_panel
 from booking_ui.admin.base import AdminState, admin_background, admin_event, current_actor
 from booking_ui.admin.components import pager
 from booking_ui.admin.exports import export_form
@@ -779,6 +780,7 @@ def _detail() -> rx.Component:
             _seats_and_answers(),
             _history(),
             host_tools(detail),
+            attendance_panel(detail),
             _refund_form(),
             _cancel_form(),
             _result(BookingsState.cancel_result, BookingsState.cancel_ok, "cancel-result"),

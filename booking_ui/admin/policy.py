@@ -28,6 +28,7 @@ from booking_ui import deps, routes
 from booking_ui.admin.base import AdminState, admin_event, current_actor
 from booking_ui.admin.components import error_callout, pager, success_callout
 from booking_ui.admin.layout import admin_layout
+from booking_ui.admin.reminders_and_fees import reminders_and_fees_section
 
 TITLE = "Cancellation policy"
 
@@ -331,6 +332,7 @@ def page() -> rx.Component:
         rx.cond(S.editing_session_type_id != "", _override_form()),
         _table(),
         pager(S.page_number, S.has_next, S.go_to_page, label="session types"),
+        reminders_and_fees_section(S.policy_builder_id),
         title=TITLE,
     )
 

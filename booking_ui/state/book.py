@@ -194,7 +194,10 @@ class BookState(rx.State):
 
     @rx.var
     def pay_label(self) -> str:
-        """The pay button: the price to pay, with the code's discount taken off (nothing to pay: confirm)."""
+        """The pay button: the price to pay, with the code's discount taken off (nothing to pay: confirm); a
+        session type with a no-show fee only keeps the card."""
+        if self.summary is not None and self.summary.no_show_fee:
+            return "Book and save card"
         if self.promo is not None:
             return "Confirm booking" if self.promo.free else f"Pay {self.promo.total}"
         return f"Pay {self.summary.price}" if self.summary is not None else "Pay"

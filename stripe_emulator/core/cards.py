@@ -234,6 +234,25 @@ def outcome_for(card: Card) -> Outcome:
     return TEST_CARD_OUTCOMES.get(card.number, SUCCESS)
 
 
+# Off-session payments (a saved card charged without the cardholder): https://docs.stripe.com/testing#regulatory-cards
+# 4000 0025 0000 3155 needs authentication unless it was set up (a SetupIntent, Checkout in setup mode):
+# once set up, off-session payments succeed. Every other 3D Secure card needs it every time, so an
+# off-session payment fails with `authentication_required` (the PaymentIntent waits in `requires_action`).
+SET_UP_ONCE = frozenset({"4000002500003155"})
+AUTHENTICATION_REQUIRED = "Your card was declined. This transaction requires authentication."
+
+
+def off_session_outcome(card: Card, *, set_up: bool) -> Outcome:
+    """What a saved card's issuer says to a payment made without the cardholder (`off_session=true`)."""
+    outcome = outcome_for(card)
+    if outcome.kind != "requires_action":
+        return outcome
+    if set_up and card.number in SET_UP_ONCE:
+        return outcome.after_authentication or SUCCESS
+    return Outcome("requires_action", code="authentication_required", decline_code="authentication_required",
+                   message=AUTHENTICATION_REQUIRED)
+
+
 def dispute_for(card: Card) -> tuple[str, bool] | None:
     """(reason, inquiry) when this test card's payment is disputed after it succeeds."""
     return DISPUTE_CARDS.get(card.number)

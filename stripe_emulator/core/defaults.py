@@ -740,6 +740,69 @@ DISCOUNT: dict[str, Any] = {
     "subscription_item": None,
 }
 
+CUSTOMER: dict[str, Any] = {
+    "id": None,
+    "object": "customer",
+    "address": None,
+    "balance": 0,
+    "created": 0,
+    "currency": None,
+    "default_source": None,
+    "delinquent": False,
+    "description": None,
+    "discount": None,
+    "email": None,
+    "invoice_prefix": None,
+    "invoice_settings": {
+        "custom_fields": None,
+        "default_payment_method": None,
+        "footer": None,
+        "rendering_options": None,
+    },
+    "livemode": False,
+    "metadata": {},
+    "name": None,
+    "next_invoice_sequence": 1,
+    "phone": None,
+    "preferred_locales": [],
+    "shipping": None,
+    "tax_exempt": "none",
+    "test_clock": None,
+}
+
+DELETED_CUSTOMER: dict[str, Any] = {"id": None, "object": "customer", "deleted": True}
+
+SETUP_INTENT: dict[str, Any] = {
+    "id": None,
+    "object": "setup_intent",
+    "allowed_payment_method_types": None,
+    "application": None,
+    "automatic_payment_methods": None,
+    "cancellation_reason": None,
+    "client_secret": None,
+    "created": 0,
+    "customer": None,
+    "description": None,
+    "excluded_payment_method_types": None,
+    "flow_directions": None,
+    "last_setup_error": None,
+    "latest_attempt": None,
+    "livemode": False,
+    "mandate": None,
+    "metadata": {},
+    "next_action": None,
+    "on_behalf_of": None,
+    "payment_method": None,
+    "payment_method_configuration_details": None,
+    "payment_method_options": {
+        "card": {"mandate_options": None, "network": None, "request_three_d_secure": "automatic"}
+    },
+    "payment_method_types": ["card"],
+    "single_use_mandate": None,
+    "status": "requires_payment_method",
+    "usage": "off_session",
+}
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
     "payment_intent": PAYMENT_INTENT,
@@ -767,6 +830,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "coupon": COUPON,
     "promotion_code": PROMOTION_CODE,
     "discount": DISCOUNT,
+    "customer": CUSTOMER,
+    "deleted_customer": DELETED_CUSTOMER,
+    "setup_intent": SETUP_INTENT,
 }
 
 

@@ -54,6 +54,8 @@ KINDS = {
     "invoice": "invoice",
     "coupon": "coupon",
     "promotion_code": "promotion code",
+    "customer": "customer",
+    "setup_intent": "setup_intent",
 }
 
 

@@ -22,6 +22,8 @@ ID_LENGTHS = {
     "price": 24,
     "req": 14,
     "3ds": 20,
+    "cus": 14,
+    "seti": 24,
 }
 
 
@@ -35,7 +37,7 @@ def new_id(prefix: str) -> str:
     if prefix == "cs_test":
         return f"cs_test_a1{random_token(length - 2)}"
     if prefix in ("pi", "ch", "re", "py", "txn", "pm", "evt", "price", "li", "tr", "trr", "fee",
-                  "fr", "po", "ba", "pyr"):
+                  "fr", "po", "ba", "pyr", "seti"):
         return f"{prefix}_3E{random_token(length - 2)}"
     if prefix == "acct":
         return f"acct_1E{random_token(length - 2)}"

@@ -82,27 +82,10 @@ def pay(
 ) -> PaymentResult:
     """One payment attempt on an open `session` (`intent_data`: its `payment_intent_data`)."""
     with emu.tx():
-        today = datetime.fromtimestamp(emu.clock.now(), tz=UTC).date()
-        problems: dict[str, str] = {}
-        email = (email or "").strip()
-        name = (name or "").strip()
-        if not email:
-            problems["email"] = "Your email address is incomplete."
-        elif not EMAIL_RE.match(email):
-            problems["email"] = "Your email address is invalid."
-        card, card_problems = cards.validate_card(number, expiry, cvc, today)
-        problems.update(card_problems)
-        if not name:
-            problems["name"] = "Your cardholder name is incomplete."
-        if problems or card is None:
-            first = next(iter(problems.values()))
-            code = cards.VALIDATION_CODES.get(first, "validation_error")
-            return PaymentResult(
-                "invalid",
-                session,
-                error={"type": "validation_error", "code": code, "message": first},
-                field_errors=problems,
-            )
+        email, name = (email or "").strip(), (name or "").strip()
+        card, invalid = check_payer(emu, session, email=email, name=name, number=number, expiry=expiry, cvc=cvc)
+        if invalid is not None or card is None:
+            return invalid or PaymentResult("invalid", session)
         pi = _ensure_payment_intent(emu, session, intent_data)
         pm = objects.payment_method(card=card, created=emu.clock.now(), email=email, name=name)
         emu.store.put(pm, account=emu.store.owner(session["id"]))
@@ -110,6 +93,32 @@ def pay(
         if outcome.kind == "requires_action":
             return _require_action(emu, session, pi, pm, card, email, name)
         return _charge(emu, session, pi, pm, card, outcome, email, name, three_d_secure=False)
+
+
+def check_payer(
+    emu: Engine, session: dict[str, Any], *, email: str, name: str, number: str, expiry: str, cvc: str
+) -> tuple[Card | None, PaymentResult | None]:
+    """What the payer typed: the card, or the `invalid` result naming each problem (Stripe.js codes)."""
+    today = datetime.fromtimestamp(emu.clock.now(), tz=UTC).date()
+    problems: dict[str, str] = {}
+    if not email:
+        problems["email"] = "Your email address is incomplete."
+    elif not EMAIL_RE.match(email):
+        problems["email"] = "Your email address is invalid."
+    card, card_problems = cards.validate_card(number, expiry, cvc, today)
+    problems.update(card_problems)
+    if not name:
+        problems["name"] = "Your cardholder name is incomplete."
+    if problems or card is None:
+        first = next(iter(problems.values()))
+        code = cards.VALIDATION_CODES.get(first, "validation_error")
+        return None, PaymentResult(
+            "invalid",
+            session,
+            error={"type": "validation_error", "code": code, "message": first},
+            field_errors=problems,
+        )
+    return card, None
 
 
 def challenge(emu: Engine, challenge_id: str) -> dict[str, Any] | None:
@@ -185,6 +194,7 @@ def _ensure_payment_intent(emu: Engine, session: dict[str, Any], data: dict[str,
         application_fee_amount=data.get("application_fee_amount"),
         currency=session["currency"],
         created=emu.clock.now(),
+        customer=session.get("customer"),
         capture_method=data.get("capture_method") or "automatic",
         description=data.get("description"),
         metadata=dict(data.get("metadata") or {}),

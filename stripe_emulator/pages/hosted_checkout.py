@@ -213,6 +213,9 @@ def _render(
         if session["status"] != "open":
             return _unavailable(SessionUnavailable(session["status"], session), status=200)
         items = checkout.line_items(emu, session_id)
+        customer = emu.store.get("customer", session["customer"]) if session.get("customer") else None
+        if customer and customer.get("email") and not values.get("email"):
+            values = {**values, "email": customer["email"]}  # Checkout prefills the customer's email
         products = {
             item["price"]["product"]: emu.store.get("product", item["price"]["product"]) or {}
             for item in items
@@ -234,6 +237,8 @@ def _payment_html(
     merchant: str,
     method: str = "card",
 ) -> str:
+    if session.get("mode") == "setup":
+        return _setup_html(session, values, field_errors, message, merchant)
     currency = session["currency"] or "usd"
     total = format_amount(session["amount_total"], currency)
     rows = []
@@ -343,6 +348,59 @@ def _discount_html(session: dict[str, Any], values: dict[str, str], field_errors
             f'value="{escape(values.get("code", ""))}"{described}>'
             + (f'<p class="field-error" id="promotion-code-error" role="alert">{escape(error)}</p>' if error else "")
             + '<button type="submit">Apply</button></form>')
+def _card_inputs(values: dict[str, str], field_errors: dict[str, str]) -> dict[str, str]:
+    inputs = {}
+    for key, name, label, input_type, autocomplete, placeholder in FIELDS:
+        error = field_errors.get(key)
+        described = f' aria-describedby="{name}-error" aria-invalid="true"' if error else ""
+        inputs[key] = (
+            f'<label for="{name}">{label}</label>'
+            f'<input id="{name}" name="{name}" type="{input_type}" autocomplete="{autocomplete}" '
+            f'placeholder="{placeholder}" value="{escape(values.get(key, ""))}"'
+            + (' inputmode="numeric"' if key in ("number", "cvc") else "")
+            + f"{described}>"
+            + (f'<p class="field-error" id="{name}-error">{escape(error)}</p>' if error else "")
+        )
+    return inputs
+
+
+def _setup_html(
+    session: dict[str, Any], values: dict[str, str], field_errors: dict[str, str], message: str | None,
+    merchant: str,
+) -> str:
+    """Setup mode: the card is saved for later payments; nothing is charged now."""
+    fields = _card_inputs({**values, "email": values.get("email") or session.get("customer_email") or ""},
+                          field_errors)
+    alert = f'<div class="alert" role="alert">{escape(message)}</div>' if message else ""
+    if field_errors and not message:
+        alert = '<div class="alert" role="alert">Please check the highlighted fields.</div>'
+    back = ""
+    if session.get("cancel_url"):
+        back = (f'<a class="back" href="{escape(session["cancel_url"])}" title="Cancel and return to the merchant">'
+                '<span aria-hidden="true">← </span>Back</a>')
+    body = f"""
+<main class="checkout">
+  <section class="summary" aria-label="Summary">
+    {back}
+    <p class="amount-label" data-testid="merchant-name">Save your card with {escape(merchant)}</p>
+    <p class="amount" data-testid="amount-total">No charge now</p>
+    <p>{escape(merchant)} keeps your card on file and may charge it later, as agreed with you.</p>
+  </section>
+  <section class="card" aria-label="Card details">
+    {alert}
+    <form id="payment-form" method="post" action="/c/pay/{escape(session['id'])}" novalidate>
+      {fields['email']}
+      {fields['number']}
+      <div class="row"><div>{fields['expiry']}</div><div>{fields['cvc']}</div></div>
+      {fields['name']}
+      <button type="submit" id="pay-button" class="pay-button">Save card</button>
+    </form>
+    <p class="hint">Test cards: <code>4242 4242 4242 4242</code> and <code>4000 0025 0000 3155</code> (set up
+      once, then charged off-session) are saved; <code>4000 0027 6000 3184</code> always needs authentication
+      when charged; <code>4000 0000 0000 9995</code> is saved but declined when charged.</p>
+  </section>
+</main>"""
+    return page(f"Save card · {merchant}", body, css=CSS, script=SCRIPT)
 
 
 def _record_answers(emu: Engine, session_id: str, form: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_emulator.core import (
     bank_debits,
     connect_money,
+    customers,
     discounts,
     errors,
     ids,
@@ -16,6 +17,7 @@ from stripe_emulator.core import (
     objects,
     payment_engine,
     paypal,
+    setup_engine,
     wallets,
 )
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
@@ -160,8 +162,9 @@ CREATE = Hash(
     line_items=List(LINE_ITEM, max_items=100),
     locale=String(choices=LOCALES),
     metadata=Metadata(),
-    mode=String(required=True, choices=("payment", "setup", "subscription"), supported=("payment",)),
+    mode=String(required=True, choices=("payment", "setup", "subscription"), supported=("payment", "setup")),
     payment_intent_data=PAYMENT_INTENT_DATA,
+    setup_intent_data=Hash(description=String(max_length=1000), metadata=Metadata()),
     submit_type=String(choices=SUBMIT_TYPES),
     success_url=Url(required=True),
     tax_id_collection=TAX_ID_COLLECTION,
@@ -180,9 +183,25 @@ def private_key(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+def _check_mode(args: dict[str, Any]) -> None:
+    """What each mode takes: line items and `payment_intent_data` are for payments; a setup session
+    names its currency (dynamic payment methods) and may carry `setup_intent_data`."""
+    if args["mode"] == "setup":
+        for param in ("line_items", "payment_intent_data", "invoice_creation", "submit_type"):
+            if param in args:
+                raise errors.invalid(param, f"You can not pass `{param}` in `setup` mode.")
+        if not args.get("currency"):
+            raise errors.invalid(
+                "currency", "`currency` is required in `setup` mode when `payment_method_types` is not passed."
+            )
+    elif "setup_intent_data" in args:
+        raise errors.invalid("setup_intent_data", "You can only pass `setup_intent_data` in `setup` mode.")
+
+
 def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
-    if args.get("customer"):
-        raise errors.no_such("customer", args["customer"], param="customer", status=400)
+    _check_mode(args)
+    if args["mode"] == "setup":
+        return _create_setup_session(emu, ctx, args)
     intent_data = dict(args.get("payment_intent_data") or {})
     intent_data["metadata"] = clean_metadata(intent_data.get("metadata"))
 
@@ -205,6 +224,7 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
                                      email=args.get("customer_email"), account=ctx.account)
         total = subtotal - (discounts.discount_amount(discount[0], subtotal) if discount else 0)
         connect_money.validate(emu, ctx, intent_data, total)
+        customer = _customer(emu, ctx, args)
         session_id = ids.new_id("cs_test")
         session = objects.checkout_session(
             id=session_id,
@@ -217,6 +237,7 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
             client_reference_id=args.get("client_reference_id"),
             created=now,
             currency=currency,
+            customer=customer,
             customer_email=args.get("customer_email"),
             expires_at=expires_at,
             integration_identifier=args.get("integration_identifier"),
@@ -236,6 +257,58 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         emu.store.put_private(
             private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
         )
+        return session
+
+
+def _customer(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> str | None:
+    """An existing, not deleted customer of the account (its email prefills the page)."""
+    if not args.get("customer"):
+        return None
+    if args.get("customer_email"):
+        raise errors.StripeError(
+            "You may only specify one of these parameters: customer, customer_email.",
+            param="customer_email",
+            code="parameters_exclusive",
+        )
+    return customers.get_live(emu, args["customer"], ctx.account, param="customer", status=400)["id"]
+
+
+def _create_setup_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Checkout in setup mode: a card saved for later, nothing charged (`core/setup_engine.py`)."""
+    with emu.tx():
+        now = emu.clock.now()
+        expires_at = _validate_expiry(args.get("expires_at"), now)
+        currency = args["currency"].lower()
+        customer = _customer(emu, ctx, args)
+        payment_method_types = [m for m in _payment_method_types(args, currency) if m == "card"]
+        if not payment_method_types:
+            raise errors.not_implemented("allowed_payment_method_types", "setting up payment methods other than cards")
+        session_id = ids.new_id("cs_test")
+        session = objects.checkout_session(
+            id=session_id,
+            allowed_payment_method_types=args.get("allowed_payment_method_types"),
+            amount_subtotal=None,
+            amount_total=None,
+            cancel_url=args.get("cancel_url"),
+            client_reference_id=args.get("client_reference_id"),
+            created=now,
+            currency=currency,
+            customer=customer,
+            customer_email=args.get("customer_email"),
+            expires_at=expires_at,
+            integration_identifier=args.get("integration_identifier"),
+            locale=args.get("locale"),
+            metadata=clean_metadata(args.get("metadata")),
+            mode="setup",
+            payment_method_types=payment_method_types,
+            payment_status="no_payment_required",
+            success_url=args["success_url"],
+            url=f"{emu.config.base_url}/c/pay/{session_id}",
+        )
+        setup_data = dict(args.get("setup_intent_data") or {})
+        setup_data["metadata"] = clean_metadata(setup_data.get("metadata"))
+        emu.store.put(session, account=ctx.account)
+        emu.store.put_private(private_key(session_id), {"line_items": [], "setup_intent_data": setup_data})
         return session
 
 
@@ -502,6 +575,9 @@ def pay(emu: Engine, session_id: str, **form: str) -> PaymentResult:
     A session whose discount leaves nothing to pay completes with the email alone."""
     with emu.tx():
         session = payable_session(emu, session_id)
+        if session.get("mode") == "setup":
+            setup_data = (emu.store.get_private(private_key(session_id)) or {}).get("setup_intent_data", {})
+            return setup_engine.save_card(emu, session, setup_data, **form)
         if session["amount_total"] == 0:
             return complete_without_payment(emu, session, email=form.get("email", ""), name=form.get("name", ""))
         return payment_engine.pay(emu, session, payment_intent_data(emu, session_id), **form)
@@ -588,6 +664,8 @@ def pay_with(emu: Engine, session_id: str, method: str, **form: str) -> PaymentR
     `google_pay` (email, name: the wallet's card)."""
     with emu.tx():
         session = payable_session(emu, session_id)
+        if session.get("mode") == "setup":  # a setup session saves a typed card only
+            raise SessionUnavailable("method_not_offered", session)
         intent_data = payment_intent_data(emu, session_id)
         if method in methods.WALLETS:
             _offers(session, "card")

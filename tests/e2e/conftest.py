@@ -97,6 +97,8 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "MAX_HOLDS_PER_IP": "0", "CHECKOUT_RATE_LIMIT": "",
             # External calendars: the tests' feeds and Radicale are on 127.0.0.1; synced every second.
             "CALENDAR_ALLOW_PRIVATE_NETWORKS": "1", "CALENDAR_SYNC_INTERVAL_SECONDS": "1",
+            # Reminders and no-show fees move the app's clock (booking/core/clock.py) through this file.
+            "APP_CLOCK_FILE": str(e2e_workdir / "app_clock"), "REMINDER_INTERVAL_SECONDS": "0.5",
         },
     )
     yield server

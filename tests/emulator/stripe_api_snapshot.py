@@ -57,6 +57,9 @@ OBJECTS = {
     "coupon": ("resources/Coupons.d.ts", "Coupon"),
     "promotion_code": ("resources/PromotionCodes.d.ts", "PromotionCode"),
     "discount": ("resources/Discounts.d.ts", "Discount"),
+    "customer": ("resources/Customers.d.ts", "Customer"),
+    "deleted_customer": ("resources/Customers.d.ts", "DeletedCustomer"),
+    "setup_intent": ("resources/SetupIntents.d.ts", "SetupIntent"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -134,6 +137,20 @@ ENDPOINTS = {
     "GET /v1/promotion_codes": ("resources/PromotionCodes.d.ts", "PromotionCodeListParams"),
     "GET /v1/promotion_codes/{id}": ("resources/PromotionCodes.d.ts", "PromotionCodeRetrieveParams"),
     "POST /v1/promotion_codes/{id}": ("resources/PromotionCodes.d.ts", "PromotionCodeUpdateParams"),
+    "POST /v1/customers": ("resources/Customers.d.ts", "CustomerCreateParams"),
+    "GET /v1/customers": ("resources/Customers.d.ts", "CustomerListParams"),
+    "GET /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerRetrieveParams"),
+    "POST /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerUpdateParams"),
+    "DELETE /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerDeleteParams"),
+    "GET /v1/customers/{id}/payment_methods": (
+        "resources/Customers.d.ts", "CustomerListPaymentMethodsParams"),
+    "GET /v1/setup_intents": ("resources/SetupIntents.d.ts", "SetupIntentListParams"),
+    "GET /v1/setup_intents/{id}": ("resources/SetupIntents.d.ts", "SetupIntentRetrieveParams"),
+    "POST /v1/setup_intents/{id}": ("resources/SetupIntents.d.ts", "SetupIntentUpdateParams"),
+    "POST /v1/payment_intents": ("resources/PaymentIntents.d.ts", "PaymentIntentCreateParams"),
+    "GET /v1/payment_methods": ("resources/PaymentMethods.d.ts", "PaymentMethodListParams"),
+    "POST /v1/payment_methods/{id}/attach": ("resources/PaymentMethods.d.ts", "PaymentMethodAttachParams"),
+    "POST /v1/payment_methods/{id}/detach": ("resources/PaymentMethods.d.ts", "PaymentMethodDetachParams"),
 }
 
 

@@ -31,6 +31,8 @@ RESOURCE_TYPES = [
     "payment_method", "account", "deleted_account", "bank_account", "account_link", "login_link",
     "transfer", "transfer_reversal", "application_fee", "fee_refund", "balance",
     "balance_transaction", "payout", "dispute", "coupon", "promotion_code", "discount",
+    "balance_transaction", "payout", "dispute", "customer", "deleted_customer",
+    "setup_intent",
 ]
 # In Stripe's fixture file but not the same object type name the emulator keys by.
 NOT_IN_FIXTURES = {"payment_method"}
@@ -112,6 +114,19 @@ def emitted(
         for obj in get(path, account.id)["data"]:
             objects[obj["object"]].append(obj)
     objects["payment_method"].append(get(f"/v1/payment_methods/{result['charge']['payment_method']}"))
+    customer = post("/v1/customers", {"email": "ada@example.com", "name": "Ada"})
+    objects["customer"] += [customer, post(f"/v1/customers/{customer['id']}", {"phone": "+44 20"})]
+    objects["customer"] += get("/v1/customers")["data"]
+    keeper = post("/v1/customers", {"email": "grace@example.com"})
+    setup = post("/v1/checkout/sessions", {"mode": "setup", "currency": "gbp", "customer": keeper["id"],
+                                           "success_url": receiver.base_url + "/success"})
+    pay(http, setup["id"], card="4000002500003155")
+    setup_intent_id = get("/v1/checkout/sessions/" + setup["id"])["setup_intent"]
+    saved = get(f"/v1/setup_intents/{setup_intent_id}")
+    objects["setup_intent"] += [saved, *get("/v1/setup_intents")["data"]]
+    post("/v1/payment_intents", {"amount": "900", "currency": "gbp", "customer": keeper["id"], "confirm": "true",
+                                 "payment_method": saved["payment_method"], "off_session": "true"})
+    objects["deleted_customer"].append(http.delete(f"/v1/customers/{customer['id']}", auth=AUTH).json())
     receiver.wait_for("payout.paid")
     for event in receiver.events:
         objects["event"].append(event)

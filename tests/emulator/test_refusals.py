@@ -60,8 +60,8 @@ def test_every_checkout_parameter_not_applied_is_refused(http: httpx.Client, rec
     stripe_params = set(STRIPE_API["params"]["POST /v1/checkout/sessions"])
     applied = set(checkout.CREATE.fields)
     refused = sorted(stripe_params - applied)
-    # + invoice_creation, tax_id_collection, custom_fields; + discounts, allow_promotion_codes
-    assert len(stripe_params) == 51 and len(applied) == 25
+    # + invoice_creation, tax_id_collection, custom_fields; + discounts, allow_promotion_codes; + setup_intent_data
+    assert len(stripe_params) == 51 and len(applied) == 26
     assert {"automatic_tax", "shipping_options"} <= set(refused)
     for name in refused:
         error = error_of(create_session(http, session_form(receiver, **{name: "x"})))

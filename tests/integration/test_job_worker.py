@@ -129,5 +129,7 @@ def test_the_registry_holds_every_background_job_and_the_processor_only_in_worke
     money = ["money-journal", "held-funds", "dispute-recovery"]
     calendars = ["calendar-sync", "calendar-writeback"]
     later = [*money, *calendars, "credit-expiry"]
-    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", *later]
-    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", *later, "webhook-events"]
+    # (the reminders job runs beside the outbox)
+    assert [job.name for job in inline.jobs] == ["hold-sweeper", "late-refunds", "outbox", "reminders", *later]
+    assert [job.name for job in stored.jobs] == ["hold-sweeper", "late-refunds", "outbox", "reminders", *later,
+                                                 "webhook-events"]

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from booking.client import receipts
 from booking.core.config import load_settings
 from booking.core.db import session_scope
-from booking.core.models import Booking, BookingStatus, EndCause, Notification, Payment, PaymentStatus
+from booking.core.models import Attendance, Booking, BookingStatus, EndCause, Notification, Payment, PaymentStatus
 from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
@@ -81,6 +81,10 @@ def test_every_move_in_the_table_happens_once(engine, session, status, trigger):
             if trigger == Event.PAYMENT_PROCESSING:  # once: the payment, marked processing with it, guards it
                 payment = s.exec(select(Payment).where(Payment.booking_id == booking.id)).first()
                 return bookings.mark_payment_processing(session=s, booking_id=booking.id, payment=payment)
+            if trigger in (Event.MARK_ATTENDED, Event.MARK_NO_SHOW):  # once, after the start
+                marked = Attendance.ATTENDED if trigger == Event.MARK_ATTENDED else Attendance.NO_SHOW
+                return bookings.mark_attendance(session=s, booking_id=booking.id, attendance=marked,
+                                                now=start + timedelta(minutes=5))
             return bookings._change_state(session=s, booking_id=booking.id, trigger=trigger, from_statuses=(status,))
 
     assert move()
