@@ -25,6 +25,7 @@ from stripe_emulator.resources import (
     accounts,
     application_fees,
     balance,
+    billing_portal,
     catalog,
     charges,
     checkout,
@@ -35,6 +36,7 @@ from stripe_emulator.resources import (
     login_links,
     payouts,
     refunds,
+    subscriptions,
     transfers,
 )
 
@@ -55,6 +57,8 @@ RESOURCES = (
     payouts,
     disputes,
     invoices,
+    subscriptions,
+    billing_portal,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

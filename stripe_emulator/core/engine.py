@@ -52,6 +52,9 @@ KINDS = {
     "payout": "payout",
     "dispute": "dispute",
     "invoice": "invoice",
+    "subscription": "subscription",
+    "invoice_payment": "invoice payment",
+    "billing_portal.session": "billing portal session",
 }
 
 

@@ -43,7 +43,13 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "product": frozenset({"default_price"}),
     "payment_method": frozenset({"customer"}),
     "item": frozenset({"price.product", "price"}),
+    "invoice": frozenset({"customer", "default_payment_method", "payments"}),
+    "subscription": frozenset({"customer", "default_payment_method", "latest_invoice"}),
+    "invoice_payment": frozenset({"invoice", "payment.payment_intent", "payment.charge"}),
 }
+
+# Fields present only when expanded, computed by the engine (`Engine.compute`).
+COMPUTED_FIELDS = frozenset({"line_items", "payments"})
 
 # (object, field) -> value for fields that are computed rather than stored, e.g. line_items.
 Computed = Callable[[dict[str, Any], str], Any]
@@ -84,7 +90,7 @@ def _expand(
     if field not in EXPANDABLE.get(obj.get("object", ""), frozenset()):
         raise errors.StripeError(f"This property cannot be expanded ({full}).", param="expand")
     value = obj.get(field)
-    if field == "line_items":
+    if field in COMPUTED_FIELDS:
         value = obj[field] = computed(obj, field)
     elif isinstance(value, str):
         found = lookup(value)

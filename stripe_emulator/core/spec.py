@@ -148,6 +148,31 @@ class Integer(Param):
         return number
 
 
+class Number(Param):
+    """A decimal number such as a percentage (`application_fee_percent=12.5`)."""
+
+    def __init__(
+        self, *, required: bool = False, minimum: float | None = None, maximum: float | None = None
+    ) -> None:
+        super().__init__(required=required)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any, path: str) -> float:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise errors.invalid(path, f"Invalid decimal: {_show(value)}") from None
+        if number != number or (self.minimum is not None and number < self.minimum) or (
+            self.maximum is not None and number > self.maximum
+        ):
+            raise errors.invalid(
+                path, f"This value must be between {self.minimum:g} and {self.maximum:g}."
+                if self.minimum is not None and self.maximum is not None else "Invalid decimal."
+            )
+        return number
+
+
 class Boolean(Param):
     """`supported`: the values the emulator implements, e.g. (False,) for a feature it lacks."""
 

@@ -54,6 +54,10 @@ OBJECTS = {
     "balance_transaction": ("resources/BalanceTransactions.d.ts", "BalanceTransaction"),
     "payout": ("resources/Payouts.d.ts", "Payout"),
     "dispute": ("resources/Disputes.d.ts", "Dispute"),
+    "subscription": ("resources/Subscriptions.d.ts", "Subscription"),
+    "subscription_item": ("resources/SubscriptionItems.d.ts", "SubscriptionItem"),
+    "invoice_payment": ("resources/InvoicePayments.d.ts", "InvoicePayment"),
+    "billing_portal.session": ("resources/BillingPortal/Sessions.d.ts", "Session"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -123,6 +127,15 @@ ENDPOINTS = {
     "GET /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeRetrieveParams"),
     "POST /v1/disputes/{id}": ("resources/Disputes.d.ts", "DisputeUpdateParams"),
     "POST /v1/disputes/{id}/close": ("resources/Disputes.d.ts", "DisputeCloseParams"),
+    "GET /v1/invoices": ("resources/Invoices.d.ts", "InvoiceListParams"),
+    "GET /v1/invoices/{id}": ("resources/Invoices.d.ts", "InvoiceRetrieveParams"),
+    "GET /v1/invoice_payments": ("resources/InvoicePayments.d.ts", "InvoicePaymentListParams"),
+    "GET /v1/invoice_payments/{id}": ("resources/InvoicePayments.d.ts", "InvoicePaymentRetrieveParams"),
+    "GET /v1/subscriptions": ("resources/Subscriptions.d.ts", "SubscriptionListParams"),
+    "GET /v1/subscriptions/{id}": ("resources/Subscriptions.d.ts", "SubscriptionRetrieveParams"),
+    "POST /v1/subscriptions/{id}": ("resources/Subscriptions.d.ts", "SubscriptionUpdateParams"),
+    "DELETE /v1/subscriptions/{id}": ("resources/Subscriptions.d.ts", "SubscriptionCancelParams"),
+    "POST /v1/billing_portal/sessions": ("resources/BillingPortal/Sessions.d.ts", "BillingPortal.SessionCreateParams"),
 }
 
 
