@@ -573,7 +573,9 @@ class MoneyMovement(SQLModel, table=True):
     __tablename__ = "money_movement"
 
     id: int | None = Field(default=None, primary_key=True)
-    payment_id: int = Field(foreign_key="payment.id", index=True)
+    # A booking's payment, or (memberships, migration 0019) a membership's invoice.
+    payment_id: int | None = Field(default=None, foreign_key="payment.id", index=True)
+    membership_invoice_id: int | None = Field(default=None, foreign_key="membership_invoice.id", index=True)
     kind: MovementKind = Field(sa_type=_enum_column(MovementKind, "movement_kind", length=40, checked=False))
     source: Party = Field(sa_type=_enum_column(Party, "movement_source", checked=False))
     destination: Party = Field(sa_type=_enum_column(Party, "movement_destination", checked=False))
@@ -686,5 +688,103 @@ class Dispute(SQLModel, table=True):
     recovery_reversal_id: str | None = Field(default=None, max_length=255)
     recovery_return_transfer_id: str | None = Field(default=None, max_length=255)
     recovery_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+# --- memberships (issue 16): "N sessions a month" at a recurring price --------------------------------------
+
+
+class UnusedCredits(StrEnum):
+    """What happens to a membership period's unused credits when the next period begins."""
+
+    ROLL_OVER = "roll_over"  # they stay, until they expire as credits do
+    LAPSE = "lapse"  # they expire at the period's end
+
+
+class MembershipStatus(StrEnum):
+    """A membership's state, as Stripe's subscription status tells it (`customer.subscription.*`)."""
+
+    PENDING = "pending"  # Checkout created, not paid yet
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # a renewal failed: no new credits until paid
+    UNPAID = "unpaid"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    PAUSED = "paused"
+
+
+class MembershipInvoiceStatus(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class MembershipPlan(SQLModel, table=True):
+    """A builder's offer of N sessions a period at a recurring price: a Stripe Product and recurring Price."""
+
+    __tablename__ = "membership_plan"
+    __table_args__ = (sa.CheckConstraint("sessions_per_period > 0 AND amount > 0", name="ck_membership_plan_amounts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    name: str = Field(max_length=120)
+    sessions_per_period: int
+    amount: int  # minor units, charged every month
+    currency: str = Field(max_length=3)
+    unused_credits: UnusedCredits = Field(default=UnusedCredits.LAPSE,
+                                          sa_type=_enum_column(UnusedCredits, "unused_credits", checked=False))
+    active: bool = Field(default=True)
+    stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """One client's subscription to a plan (clients have no account: known by their email)."""
+
+    __tablename__ = "membership"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="membership_plan.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    client_email: str = Field(max_length=254, index=True)
+    client_name: str = Field(default="", max_length=120)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_subscription_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_customer_id: str | None = Field(default=None, max_length=255, index=True)
+    status: MembershipStatus = Field(default=MembershipStatus.PENDING,
+                                     sa_type=_enum_column(MembershipStatus, "membership_status", length=30,
+                                                                checked=False))
+    cancel_at_period_end: bool = Field(default=False)
+    current_period_end: datetime | None = None
+    # When Stripe last told us the subscription's state (the event's `created`): an older event changes nothing.
+    stripe_state_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MembershipInvoice(SQLModel, table=True):
+    """One invoice of a membership: the ledger's row for its money (written by booking/payments/ledger.py);
+    its charge, transfer and platform fee are movements of the journal."""
+
+    __tablename__ = "membership_invoice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    membership_id: int = Field(foreign_key="membership.id", index=True)
+    stripe_invoice_id: str = Field(max_length=255, unique=True)
+    status: MembershipInvoiceStatus = Field(sa_type=_enum_column(MembershipInvoiceStatus,
+                                                                                 "membership_invoice_status", checked=False))
+    amount: int
+    currency: str = Field(max_length=3)
+    application_fee_amount: int = Field(default=0)
+    destination_account_id: str | None = Field(default=None, max_length=255)
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    paid_at: datetime | None = None
+    failed_at: datetime | None = None
+    credits_granted_at: datetime | None = None  # the period's credits, granted once
+    failure_notice_queued_at: datetime | None = None  # the "update your card" email, queued once
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
