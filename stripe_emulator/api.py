@@ -29,6 +29,7 @@ from stripe_emulator.resources import (
     catalog,
     charges,
     checkout,
+    customers,
     disputes,
     events,
     intents,
@@ -59,6 +60,7 @@ RESOURCES = (
     invoices,
     subscriptions,
     billing_portal,
+    customers,
 )
 
 logger = logging.getLogger("stripe_emulator.api")

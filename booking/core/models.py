@@ -66,6 +66,32 @@ def end_reason_text(cause: EndCause | str | None, note: str | None = None) -> st
 _ACTIVE_SQL = "status IN ('pending', 'confirmed')"
 
 
+class Attendance(StrEnum):
+    """What the builder marked after a confirmed session started (`Booking.attendance`)."""
+
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class PaymentKind(StrEnum):
+    """What a Payment row pays for: the booking (its Checkout attempts), or a no-show fee charged later."""
+
+    BOOKING = "booking"
+    NO_SHOW_FEE = "no_show_fee"
+
+
+class ReminderRecipient(StrEnum):
+    CLIENT = "client"
+    BUILDER = "builder"
+
+
+class ReminderStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"  # its email is in the outbox
+    SKIPPED = "skipped"  # its moment passed unsent (the app was down) or came before the booking was made
+    CANCELLED = "cancelled"  # the booking ended
+
+
 class EventStatus(StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
@@ -145,6 +171,9 @@ def _enum_column(enum: type[StrEnum], name: str, length: int = 20, checked: bool
     )
 
 
+DEFAULT_REMINDER_OFFSETS = "1440,60"
+
+
 class Builder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
@@ -175,6 +204,10 @@ class Builder(SQLModel, table=True):
     policy_reschedule_hours: int = Field(default=24)
     policy_max_reschedules: int = Field(default=2)
     created_at: datetime = Field(default_factory=utcnow)
+    # Reminders (booking/notifications/reminders.py): minutes before each session, comma-separated, largest
+    # first ("1440,60": a day and an hour before); "" sends none.
+    reminder_offsets: str = Field(default=DEFAULT_REMINDER_OFFSETS, max_length=100,
+                                  sa_column_kwargs={"server_default": DEFAULT_REMINDER_OFFSETS})
 
 
 class Client(SQLModel, table=True):
@@ -182,6 +215,8 @@ class Client(SQLModel, table=True):
     name: str = Field(max_length=120)
     email: str = Field(max_length=254, unique=True)  # stored lower-cased: one client per address
     created_at: datetime = Field(default_factory=utcnow)
+    # The platform's Stripe Customer of this address (a card kept for a no-show fee is saved to it).
+    stripe_customer_id: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 class SessionType(SQLModel, table=True):
@@ -207,6 +242,11 @@ class SessionType(SQLModel, table=True):
     policy_partial_refund_hours: int | None = None
     policy_reschedule_hours: int | None = None
     policy_max_reschedules: int | None = None
+    # A no-show fee instead of payment up front: set, the client pays nothing when booking and Checkout (setup
+    # mode) keeps their card; the builder may charge this amount (minor units, the session type's currency)
+    # when they mark a no-show, up to `no_show_window_hours` after the start.
+    no_show_fee_amount: int | None = None
+    no_show_window_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -312,6 +352,8 @@ class Booking(SQLModel, table=True):
     confirmed_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Set by the lifecycle when the builder marks the session (after its start); None until then.
+    attendance: Attendance | None = Field(default=None, sa_type=_enum_column(Attendance, "attendance", checked=False))
 
 
 class StripeEvent(SQLModel, table=True):
@@ -445,6 +487,10 @@ class Payment(SQLModel, table=True):
     invoice_id: str | None = Field(default=None, max_length=255)
     invoice_url: str | None = Field(default=None, max_length=2000)
     invoice_pdf_url: str | None = Field(default=None, max_length=2000)
+    # Migration 0024: a no-show fee (an off-session charge of the card kept at booking) or the booking itself.
+    kind: PaymentKind = Field(default=PaymentKind.BOOKING, sa_type=_enum_column(PaymentKind, "payment_kind",
+                                                                                checked=False),
+                              sa_column_kwargs={"server_default": PaymentKind.BOOKING.value})
 
 
 class Refund(SQLModel, table=True):
@@ -788,3 +834,43 @@ class MembershipInvoice(SQLModel, table=True):
     failure_notice_queued_at: datetime | None = None  # the "update your card" email, queued once
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+# --- reminders and cards kept for no-show fees (migration 0024) ----------------------------------------------
+
+
+class BookingReminder(SQLModel, table=True):
+    """One reminder email of a confirmed booking: to one recipient, `offset_minutes` before its start. Written
+    by the lifecycle (confirm schedules, reschedule moves, an ending cancels) through
+    booking/notifications/reminders.py; the worker sends each once (one row per booking, offset and
+    recipient; a compare-and-swap claims it)."""
+
+    __tablename__ = "booking_reminder"
+    __table_args__ = (
+        sa.UniqueConstraint("booking_id", "offset_minutes", "recipient", name="uq_booking_reminder"),
+        sa.Index("ix_booking_reminder_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    offset_minutes: int
+    recipient: ReminderRecipient = Field(sa_type=_enum_column(ReminderRecipient, "reminder_recipient",
+                                                                checked=False))
+    due_at: datetime
+    status: ReminderStatus = Field(default=ReminderStatus.SCHEDULED,
+                                   sa_type=_enum_column(ReminderStatus, "reminder_status", checked=False))
+    settled_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CardOnFile(SQLModel, table=True):
+    """The card a no-show-fee booking keeps: Checkout in setup mode saved it to the client's Stripe Customer
+    (its SetupIntent names the PaymentMethod, looked up when a fee is charged)."""
+
+    __tablename__ = "card_on_file"
+
+    booking_id: str = Field(foreign_key="booking.id", primary_key=True, max_length=36)
+    stripe_customer_id: str = Field(max_length=255, index=True)
+    checkout_session_id: str = Field(max_length=255, unique=True)
+    setup_intent_id: str | None = Field(default=None, max_length=255, unique=True)
+    payment_method_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)

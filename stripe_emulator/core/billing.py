@@ -25,10 +25,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, ids, invoicing, objects
+from stripe_emulator.core import cards, connect_money, customers, ids, invoicing, objects
 from stripe_emulator.core.cards import Card
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
-from stripe_emulator.core.defaults import DEFAULTS
 from stripe_emulator.core.errors import doc_url
 
 if TYPE_CHECKING:
@@ -70,29 +69,10 @@ def fee_from_percent(amount: int, percent: float | None) -> int | None:
 
 
 def ensure_customer(emu: Engine, *, email: str, name: str, owner: str | None) -> tuple[str, Events]:
-    """The Customer Checkout creates for a subscription (one per session)."""
-    customer_id = ids.new_id("cus")
-    customer = _customer(id=customer_id, created=emu.clock.now(), email=email or None, name=name or None)
-    emu.store.put(customer, account=owner)
-    return customer_id, [("customer.created", customer)]
-
-
-def _customer(**fields: Any) -> dict[str, Any]:
-    """A Customer object (every top-level key of this API version's Customer)."""
-    if "customer" in DEFAULTS:  # the customers resource's defaults, when present
-        return objects.build("customer", **fields)
-    customer: dict[str, Any] = {
-        "id": None, "object": "customer", "address": None, "balance": 0, "business_name": None,
-        "created": 0, "currency": None, "customer_account": None, "default_source": None,
-        "delinquent": False, "description": None, "discount": None, "email": None,
-        "individual_name": None, "invoice_prefix": ids.random_token(8).upper(),
-        "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
-                             "rendering_options": None},
-        "livemode": False, "metadata": {}, "name": None, "next_invoice_sequence": 1, "phone": None,
-        "preferred_locales": [], "shipping": None, "tax_exempt": "none", "test_clock": None,
-    }
-    customer.update(fields)
-    return customer
+    """The Customer Checkout creates for a subscription (core/customers.py; `customer.created`)."""
+    ctx = RequestContext(account=owner) if owner else AUTOMATIC
+    customer = customers.create(emu, ctx, {"email": email or None, "name": name or None})
+    return customer["id"], []
 
 
 def plan_of(price: dict[str, Any]) -> dict[str, Any]:
@@ -120,8 +100,8 @@ def card_of(emu: Engine, payment_method_id: str | None) -> Card | None:
 
 
 def attach(emu: Engine, pm: dict[str, Any], customer_id: str) -> None:
-    pm["customer"] = customer_id
-    emu.store.put(pm)
+    """The card paid with becomes the customer's, and their default for invoices."""
+    customers.attach(emu, pm, customer_id, AUTOMATIC)
     customer = emu.store.get("customer", customer_id)
     if customer is not None and not customer["invoice_settings"].get("default_payment_method"):
         customer["invoice_settings"]["default_payment_method"] = pm["id"]
@@ -410,10 +390,13 @@ def replace_card(
     subscription of the customer from the next invoice on (the card is not charged now)."""
     owner = emu.store.owner(customer_id)
     pm = objects.payment_method(card=card, created=emu.clock.now(), email=email, name=name)
-    pm["customer"] = customer_id
     emu.store.put(pm, account=owner)
     remember_card(emu, pm["id"], card)
-    emu.emit("payment_method.attached", pm, ctx, customer_id)
+    customers.attach(emu, pm, customer_id, ctx)
+    customer = emu.store.get("customer", customer_id)
+    if customer is not None:
+        customer["invoice_settings"]["default_payment_method"] = pm["id"]
+        emu.store.put(customer)
     for subscription in emu.store.where("subscription", "customer", customer_id):
         if subscription["status"] not in LIVE_STATUSES:
             continue

@@ -785,6 +785,37 @@ BILLING_PORTAL_SESSION: dict[str, Any] = {
     "return_url": None,
     "url": None,
 }
+CUSTOMER: dict[str, Any] = {
+    "id": None,
+    "object": "customer",
+    "address": None,
+    "balance": 0,
+    "created": 0,
+    "currency": None,
+    "default_source": None,
+    "delinquent": False,
+    "description": None,
+    "discount": None,
+    "email": None,
+    "invoice_prefix": None,
+    "invoice_settings": {
+        "custom_fields": None,
+        "default_payment_method": None,
+        "footer": None,
+        "rendering_options": None,
+    },
+    "livemode": False,
+    "metadata": {},
+    "name": None,
+    "next_invoice_sequence": 1,
+    "phone": None,
+    "preferred_locales": [],
+    "shipping": None,
+    "tax_exempt": "none",
+    "test_clock": None,
+}
+
+DELETED_CUSTOMER: dict[str, Any] = {"id": None, "object": "customer", "deleted": True}
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "checkout.session": CHECKOUT_SESSION,
@@ -814,6 +845,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "subscription_item": SUBSCRIPTION_ITEM,
     "invoice_payment": INVOICE_PAYMENT,
     "billing_portal.session": BILLING_PORTAL_SESSION,
+    "customer": CUSTOMER,
+    "deleted_customer": DELETED_CUSTOMER,
 }
 
 

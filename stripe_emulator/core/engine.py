@@ -55,6 +55,7 @@ KINDS = {
     "subscription": "subscription",
     "invoice_payment": "invoice payment",
     "billing_portal.session": "billing portal session",
+    "customer": "customer",
 }
 
 

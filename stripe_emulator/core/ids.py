@@ -22,6 +22,7 @@ ID_LENGTHS = {
     "price": 24,
     "req": 14,
     "3ds": 20,
+    "cus": 14,
 }
 
 

@@ -108,8 +108,8 @@ def Url(*, required: bool = False) -> String:
     return String(required=required, max_length=5000, check=_check_url)
 
 
-def Email(*, required: bool = False) -> String:
-    return String(required=required, max_length=800, check=_check_email)
+def Email(*, required: bool = False, unsettable: bool = False) -> String:
+    return String(required=required, unsettable=unsettable, max_length=800, check=_check_email)
 
 
 class Integer(Param):

@@ -58,6 +58,8 @@ OBJECTS = {
     "subscription_item": ("resources/SubscriptionItems.d.ts", "SubscriptionItem"),
     "invoice_payment": ("resources/InvoicePayments.d.ts", "InvoicePayment"),
     "billing_portal.session": ("resources/BillingPortal/Sessions.d.ts", "Session"),
+    "customer": ("resources/Customers.d.ts", "Customer"),
+    "deleted_customer": ("resources/Customers.d.ts", "DeletedCustomer"),
 }
 
 # "METHOD path" -> (file, params interface)
@@ -136,6 +138,13 @@ ENDPOINTS = {
     "POST /v1/subscriptions/{id}": ("resources/Subscriptions.d.ts", "SubscriptionUpdateParams"),
     "DELETE /v1/subscriptions/{id}": ("resources/Subscriptions.d.ts", "SubscriptionCancelParams"),
     "POST /v1/billing_portal/sessions": ("resources/BillingPortal/Sessions.d.ts", "BillingPortal.SessionCreateParams"),
+    "POST /v1/customers": ("resources/Customers.d.ts", "CustomerCreateParams"),
+    "GET /v1/customers": ("resources/Customers.d.ts", "CustomerListParams"),
+    "GET /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerRetrieveParams"),
+    "POST /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerUpdateParams"),
+    "DELETE /v1/customers/{id}": ("resources/Customers.d.ts", "CustomerDeleteParams"),
+    "GET /v1/customers/{id}/payment_methods": (
+        "resources/Customers.d.ts", "CustomerListPaymentMethodsParams"),
 }
 
 

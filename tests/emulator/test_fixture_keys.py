@@ -31,7 +31,7 @@ RESOURCE_TYPES = [
     "payment_method", "account", "deleted_account", "bank_account", "account_link", "login_link",
     "transfer", "transfer_reversal", "application_fee", "fee_refund", "balance",
     "balance_transaction", "payout", "dispute", "subscription", "subscription_item", "invoice_payment",
-    "billing_portal.session",
+    "billing_portal.session", "customer", "deleted_customer",
 ]
 # In Stripe's fixture file but not the same object type name the emulator keys by.
 NOT_IN_FIXTURES = {"payment_method"}
@@ -122,6 +122,10 @@ def emitted(
         for obj in get(path, account.id)["data"]:
             objects[obj["object"]].append(obj)
     objects["payment_method"].append(get(f"/v1/payment_methods/{result['charge']['payment_method']}"))
+    customer = post("/v1/customers", {"email": "ada@example.com", "name": "Ada"})
+    objects["customer"] += [customer, post(f"/v1/customers/{customer['id']}", {"phone": "+44 20"})]
+    objects["customer"] += get("/v1/customers")["data"]
+    objects["deleted_customer"].append(http.delete(f"/v1/customers/{customer['id']}", auth=AUTH).json())
     receiver.wait_for("payout.paid")
     for event in receiver.events:
         objects["event"].append(event)

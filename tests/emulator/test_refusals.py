@@ -60,7 +60,7 @@ def test_every_checkout_parameter_not_applied_is_refused(http: httpx.Client, rec
     stripe_params = set(STRIPE_API["params"]["POST /v1/checkout/sessions"])
     applied = set(checkout.CREATE.fields)
     refused = sorted(stripe_params - applied)
-    assert len(stripe_params) == 51 and len(applied) == 23  # + invoice_creation, tax_id_collection, custom_fields
+    assert len(stripe_params) == 51 and len(applied) == 24  # + invoice_creation, tax_id_collection, custom_fields, subscription_data
     assert {"discounts", "automatic_tax", "shipping_options"} <= set(refused)
     for name in refused:
         error = error_of(create_session(http, session_form(receiver, **{name: "x"})))
