@@ -1,10 +1,10 @@
 """Memberships: `membership_plan` (a builder's "N sessions a month" at a recurring price, synced as a Stripe
 Product and recurring Price), `membership` (one client's subscription, its Stripe ids and status) and
-`membership_invoice` (the ledger's row for each subscription invoice). The money journal takes movements of a
-membership invoice too: `money_movement.membership_invoice_id`, and `payment_id` becomes optional.
+`membership_invoice` (each subscription invoice; once paid, its money is a `payment` row of kind `membership`,
+booking nothing, journalled as every payment is).
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("membership_id", sa.Integer(), nullable=False),
         sa.Column("stripe_invoice_id", _STRING(length=255), nullable=False),
+        sa.Column("payment_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("amount", sa.Integer(), nullable=False),
         sa.Column("currency", _STRING(length=3), nullable=False),
@@ -93,27 +94,15 @@ def upgrade() -> None:
         sa.Column("created_at", _TIME(), nullable=False),
         sa.Column("updated_at", _TIME(), nullable=False),
         sa.ForeignKeyConstraint(["membership_id"], ["membership.id"]),
+        sa.ForeignKeyConstraint(["payment_id"], ["payment.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("stripe_invoice_id"),
+        sa.UniqueConstraint("payment_id"),
     )
     op.create_index("ix_membership_invoice_membership_id", "membership_invoice", ["membership_id"])
-    # The journal: a movement belongs to a booking's payment or to a membership's invoice. (A batch copy of
-    # money_movement only: it carries no trigger.)
-    with op.batch_alter_table("money_movement") as batch:
-        batch.alter_column("payment_id", existing_type=sa.Integer(), nullable=True)
-        batch.add_column(sa.Column("membership_invoice_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_money_movement_membership_invoice_id", "membership_invoice",
-                                 ["membership_invoice_id"], ["id"])
-        batch.create_index("ix_money_movement_membership_invoice_id", ["membership_invoice_id"])
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM money_movement WHERE payment_id IS NULL")
-    with op.batch_alter_table("money_movement") as batch:
-        batch.drop_index("ix_money_movement_membership_invoice_id")
-        batch.drop_constraint("fk_money_movement_membership_invoice_id", type_="foreignkey")
-        batch.drop_column("membership_invoice_id")
-        batch.alter_column("payment_id", existing_type=sa.Integer(), nullable=False)
     op.drop_index("ix_membership_invoice_membership_id", table_name="membership_invoice")
     op.drop_table("membership_invoice")
     for index in ("stripe_customer_id", "client_email", "builder_id", "plan_id"):

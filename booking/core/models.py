@@ -78,6 +78,7 @@ class PaymentKind(StrEnum):
 
     BOOKING = "booking"
     NO_SHOW_FEE = "no_show_fee"
+    MEMBERSHIP = "membership"  # a membership's paid invoice (booking_id None; MembershipInvoice.payment_id)
 
 
 class ReminderRecipient(StrEnum):
@@ -448,7 +449,8 @@ class Payment(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    # None for a sale that books nothing (a package: `package_purchase_id`).
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
     attempt: int = Field(default=1)
     checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
     checkout_url: str | None = Field(default=None, max_length=2000)  # Stripe's page for this attempt
@@ -491,6 +493,8 @@ class Payment(SQLModel, table=True):
     kind: PaymentKind = Field(default=PaymentKind.BOOKING, sa_type=_enum_column(PaymentKind, "payment_kind",
                                                                                 checked=False),
                               sa_column_kwargs={"server_default": PaymentKind.BOOKING.value})
+    # A package sale (migration 0018): the purchase this payment is for; booking_id is then None.
+    package_purchase_id: int | None = Field(default=None, foreign_key="package_purchase.id", index=True)
 
 
 class Refund(SQLModel, table=True):
@@ -500,7 +504,8 @@ class Refund(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)
-    booking_id: str = Field(foreign_key="booking.id", index=True, max_length=36)
+    # None for a refund of a sale that booked nothing (unused package credits).
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
     stripe_refund_id: str | None = Field(default=None, max_length=255, unique=True)
     # One request, one refund: a double click or a retry carries the same key (also Stripe's).
     request_key: str | None = Field(default=None, max_length=100, unique=True)
@@ -619,9 +624,7 @@ class MoneyMovement(SQLModel, table=True):
     __tablename__ = "money_movement"
 
     id: int | None = Field(default=None, primary_key=True)
-    # A booking's payment, or (memberships, migration 0019) a membership's invoice.
-    payment_id: int | None = Field(default=None, foreign_key="payment.id", index=True)
-    membership_invoice_id: int | None = Field(default=None, foreign_key="membership_invoice.id", index=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
     kind: MovementKind = Field(sa_type=_enum_column(MovementKind, "movement_kind", length=40, checked=False))
     source: Party = Field(sa_type=_enum_column(Party, "movement_source", checked=False))
     destination: Party = Field(sa_type=_enum_column(Party, "movement_destination", checked=False))
@@ -812,14 +815,16 @@ class Membership(SQLModel, table=True):
 
 
 class MembershipInvoice(SQLModel, table=True):
-    """One invoice of a membership: the ledger's row for its money (written by booking/payments/ledger.py);
-    its charge, transfer and platform fee are movements of the journal."""
+    """One invoice of a membership, as Stripe's invoice.paid / invoice.payment_failed tell it. Its money is a
+    Payment row of kind MEMBERSHIP once paid (`payment_id`; written by booking/payments/ledger.py, with the
+    charge, transfer and platform fee in the journal)."""
 
     __tablename__ = "membership_invoice"
 
     id: int | None = Field(default=None, primary_key=True)
     membership_id: int = Field(foreign_key="membership.id", index=True)
     stripe_invoice_id: str = Field(max_length=255, unique=True)
+    payment_id: int | None = Field(default=None, foreign_key="payment.id", unique=True)
     status: MembershipInvoiceStatus = Field(sa_type=_enum_column(MembershipInvoiceStatus,
                                                                                  "membership_invoice_status", checked=False))
     amount: int
@@ -873,4 +878,135 @@ class CardOnFile(SQLModel, table=True):
     checkout_session_id: str = Field(max_length=255, unique=True)
     setup_intent_id: str | None = Field(default=None, max_length=255, unique=True)
     payment_method_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- credits and packages (booking/payments/credits.py writes the credit ledger) ---------------------------
+
+
+class CreditEntryKind(StrEnum):
+    """One line of the append-only credit ledger. A grant's balance is derived from its lines only."""
+
+    GRANTED = "granted"  # credits given (a package bought, a membership's period paid)
+    RESERVED = "reserved"  # one credit held by a booking whose slot is held
+    REDEEMED = "redeemed"  # the held credit spent: its booking is confirmed
+    RETURNED = "returned"  # a booking's credit back to the client (its hold ended, a cancellation in time)
+    EXPIRED = "expired"  # unused credits past the grant's expiry
+    REFUNDED = "refunded"  # unused credits the builder refunded (money back pro rata)
+
+
+class CreditSourceKind(StrEnum):
+    """What a grant of credits came from (`CreditGrant.source_id` names the row or Stripe object)."""
+
+    PACKAGE_PURCHASE = "package_purchase"  # source_id: PackagePurchase.id
+    SUBSCRIPTION_INVOICE = "subscription_invoice"  # source_id: the Stripe invoice id (memberships)
+
+
+class CreditGrant(SQLModel, table=True):
+    """Credits given to a client (by email) to spend on some of one builder's session types until
+    `expires_at`. The grant's numbers are never updated: `CreditEntry` rows say what happened to them."""
+
+    __tablename__ = "credit_grant"
+    __table_args__ = (
+        sa.UniqueConstraint("source_kind", "source_id", name="uq_credit_grant_source"),  # granted once
+        sa.CheckConstraint("quantity > 0", name="ck_credit_grant_quantity"),
+        sa.Index("ix_credit_grant_owner", "builder_id", "client_email"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id")
+    client_email: str = Field(max_length=254)  # normalised as bookings' client emails are
+    quantity: int
+    expires_at: datetime = Field(index=True)
+    source_kind: CreditSourceKind = Field(
+        sa_type=_enum_column(CreditSourceKind, "credit_source_kind", length=30, checked=False))
+    source_id: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CreditGrantSessionType(SQLModel, table=True):
+    """Which session types a grant's credits may be spent on."""
+
+    __tablename__ = "credit_grant_session_type"
+
+    grant_id: int = Field(foreign_key="credit_grant.id", primary_key=True)
+    session_type_id: int = Field(foreign_key="session_type.id", primary_key=True)
+
+
+class CreditEntry(SQLModel, table=True):
+    """Append-only: one line of a grant's credit ledger. `key` makes each line once-only (a booking is
+    reserved, redeemed and returned at most once; a grant is granted once)."""
+
+    __tablename__ = "credit_entry"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="ck_credit_entry_quantity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(foreign_key="credit_grant.id", index=True)
+    kind: CreditEntryKind = Field(sa_type=_enum_column(CreditEntryKind, "credit_entry_kind"))
+    quantity: int = Field(default=1)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", index=True, max_length=36)
+    key: str = Field(max_length=255, unique=True)
+    occurred_at: datetime = Field(default_factory=utcnow)
+
+
+class CreditPackage(SQLModel, table=True):
+    """A builder's package: `session_count` sessions of some of their session types for one price, the
+    credits lasting `validity_days`. Synced to Stripe as a Product and a Price, as session types are."""
+
+    __tablename__ = "credit_package"
+    __table_args__ = (
+        sa.CheckConstraint("session_count > 0", name="ck_credit_package_count"),
+        sa.CheckConstraint("validity_days > 0", name="ck_credit_package_validity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=2000)
+    session_count: int
+    price_amount: int  # minor units
+    currency: str = Field(max_length=3)
+    validity_days: int
+    active: bool = Field(default=True)
+    stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    revision: int = Field(default=0)  # raised by every save: part of the Stripe idempotency keys
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CreditPackageSessionType(SQLModel, table=True):
+    __tablename__ = "credit_package_session_type"
+
+    package_id: int = Field(foreign_key="credit_package.id", primary_key=True)
+    session_type_id: int = Field(foreign_key="session_type.id", primary_key=True)
+
+
+class PackagePurchase(SQLModel, table=True):
+    """A client buying a package: its Payment rows (`Payment.package_purchase_id`) hold the money, its
+    credit grant (source PACKAGE_PURCHASE) the sessions. Count and validity are kept as sold."""
+
+    __tablename__ = "package_purchase"
+
+    id: int | None = Field(default=None, primary_key=True)
+    package_id: int = Field(foreign_key="credit_package.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    client_email: str = Field(max_length=254)
+    client_name: str = Field(max_length=120)
+    client_time_zone: str = Field(default="UTC", max_length=64)
+    session_count: int
+    validity_days: int
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CreditWallet(SQLModel, table=True):
+    """A client's wallet with one builder: the emailed wallet link finds it by its token's SHA-256."""
+
+    __tablename__ = "credit_wallet"
+    __table_args__ = (sa.UniqueConstraint("builder_id", "client_email", name="uq_credit_wallet_owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id")
+    client_email: str = Field(max_length=254)
+    token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,6 +6,7 @@
 - `movements` the money journal: every movement of a payment's money between client, platform, builder and Stripe
 - `connect`  builders' Express accounts, onboarding, balances and payouts, the fee report, a payment's breakdown
 - `release`  held funds paid out once a builder's payouts are enabled; Stripe's fees read; the journal's backfill
+- `credits`  the credit ledger (packages, memberships): grants and their append-only lines, balances
 - `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
 """
 
@@ -34,6 +35,27 @@ from booking.payments.connect import (
     start_onboarding,
     sync_account,
 )
+from booking.payments.credits import (
+    CreditBalance,
+    CreditEntryKind,
+    CreditError,
+    CreditSourceKind,
+    ExpiredCredits,
+    GrantBalance,
+    NoCreditAvailable,
+    NothingToRefund,
+    booking_credit_state,
+    client_email_key,
+    grant_balance,
+    return_credit,
+)
+from booking.payments.credits import balance as credit_balance
+from booking.payments.credits import expire_due as expire_due_credits
+from booking.payments.credits import grant as grant_credits
+from booking.payments.credits import redeem as redeem_credit
+from booking.payments.credits import refund_unused as refund_unused_credits
+from booking.payments.credits import release_reservation as release_credit_reservation
+from booking.payments.credits import reserve as reserve_credit
 from booking.payments.disputes import (
     DisputeRow,
     EvidenceField,
@@ -46,6 +68,25 @@ from booking.payments.gateway import PaymentProviderError, StripeGateway, gatewa
 from booking.payments.pricing import describe, quote, split_text
 
 __all__ = [
+    "CreditBalance",
+    "CreditEntryKind",
+    "CreditError",
+    "CreditSourceKind",
+    "ExpiredCredits",
+    "GrantBalance",
+    "NoCreditAvailable",
+    "NothingToRefund",
+    "booking_credit_state",
+    "client_email_key",
+    "credit_balance",
+    "expire_due_credits",
+    "grant_balance",
+    "grant_credits",
+    "redeem_credit",
+    "refund_unused_credits",
+    "release_credit_reservation",
+    "reserve_credit",
+    "return_credit",
     "AccountState",
     "ConnectedBuilderRow",
     "DisputeRow",
