@@ -470,6 +470,11 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
         from booking.notifications.dispute_emails import dispute_message
 
         return dispute_message(notification_id=notification_id, recipient=recipient, payload=payload, now=now)
+    if kind == NotificationKind.MEMBERSHIP_PAYMENT_FAILED:  # to a member: no booking, no invite
+        from booking.notifications.membership_emails import membership_failure_message
+
+        return membership_failure_message(notification_id=notification_id, recipient=recipient, payload=payload,
+                                          now=now)
     if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
         return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
                                now=now)

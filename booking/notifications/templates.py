@@ -30,6 +30,8 @@ class NotificationKind(StrEnum):
     BUILDER_INVITE = "builder_invite"
     DISPUTE_OPENED = "dispute_opened"  # to the builder and the admins (booking.notifications.dispute_emails)
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
+    # A membership's renewal failed: to the client, with the customer portal link (notifications.membership_emails)
+    MEMBERSHIP_PAYMENT_FAILED = "membership_payment_failed"
 
 
 class RecipientRole(StrEnum):
