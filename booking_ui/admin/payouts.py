@@ -604,7 +604,8 @@ def _builder_view() -> rx.Component:
 
 
 def _fee_month_row(row: FeeMonthRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(row.month), rx.table.cell(row.currency), rx.table.cell(row.payments),
+    return rx.table.row(rx.table.cell(row.month), rx.table.cell(row.kind, data_testid="fee-kind"),
+                        rx.table.cell(row.currency), rx.table.cell(row.payments),
                         rx.table.cell(row.gross), rx.table.cell(row.fees), rx.table.cell(row.fees_refunded),
                         rx.table.cell(row.fees_kept), rx.table.cell(row.stripe_fees, data_testid="fee-stripe"),
                         rx.table.cell(row.dispute_fees),
@@ -632,7 +633,7 @@ def _platform() -> rx.Component:
                  rx.text("Real net = fees kept − Stripe's processing fees − dispute fees. \"Where the money went\" "
                          "beside each booking of a builder (below) shows every movement of its payment.", size="2",
                          color_scheme="gray"),
-                 _table(("Month", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
+                 _table(("Month", "Sales", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
                          "Fees kept", "Stripe's fees", "Dispute fees", "Real net", "Held for builders without payouts"),
                         S.fee_months, _fee_month_row,
                         "No payments in the last 12 months.", "fee-report")),

@@ -29,7 +29,9 @@ from booking.core.models import (
     PaymentKind,
     UnusedCredits,
     UserAccount,
+    UserRole,
 )
+from booking.core.time import format_money
 from booking.notifications.membership_emails import membership_of_token
 from booking.notifications.outbox import build_message
 from booking.payments import connect, memberships, movements
@@ -155,6 +157,11 @@ def test_subscribing_grants_the_first_month_once_and_journals_the_invoice(
     [grant] = grants(engine)
     assert grant.quantity == 4 and grant.client_email == "cleo@example.com"
     assert grant.expires_at == invoice.period_end  # unused credits lapse at the period's end
+    # The platform's fee report shows the membership as its own kind of sale.
+    admin = Actor(0, "ops@example.test", UserRole.ADMIN, None)
+    with Session(engine) as s:
+        [row] = connect.fee_report(session=s, actor=admin)
+    assert (row.kind, row.payments, row.gross, row.fees_kept) == ("Memberships", 1, "£40.00", format_money(fee, "gbp"))
     # Every event again: nothing twice.
     replay = [{**event, "id": event["id"] + "_again"} for event in deliveries.delivered]
     deliveries.deliver(replay)
