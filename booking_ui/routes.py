@@ -80,6 +80,7 @@ ADMIN_INVITE_BUILDER = "/admin/invite-builder"
 API_AUTH_SIGN_IN = "/api/auth/sign-in"
 API_AUTH_SIGN_OUT = "/api/auth/sign-out"
 ADMIN_DISPUTES = "/admin/disputes"
+ADMIN_MEMBERSHIPS = "/admin/memberships"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

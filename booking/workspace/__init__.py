@@ -9,6 +9,7 @@
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
+- `memberships`    membership plans ("N sessions a month") and their subscribers
 """
 
 from booking.workspace.access import (
@@ -58,6 +59,16 @@ from booking.workspace.dashboard import (
 )
 from booking.workspace.dashboard import failed_payments as dashboard_failed_payments
 from booking.workspace.exports import ExportKind, InvalidExport, csv_chunks, export_rows, parse_kind, parse_range
+from booking.workspace.memberships import (
+    UNUSED_CREDIT_CHOICES,
+    InvalidPlan,
+    PlanView,
+    SubscriberView,
+    create_plan,
+    parse_plan,
+    subscribers,
+    workspace_plans,
+)
 from booking.workspace.monitor import (
     EVENT_STATUSES,
     NOTIFICATION_STATUSES,
@@ -244,4 +255,13 @@ __all__ = [
     "validate",
     "viewer_zone",
     "weekly_figures",
+    # memberships
+    "UNUSED_CREDIT_CHOICES",
+    "InvalidPlan",
+    "PlanView",
+    "SubscriberView",
+    "create_plan",
+    "parse_plan",
+    "subscribers",
+    "workspace_plans",
 ]

@@ -12,6 +12,7 @@ from booking_ui.admin import (
     bookings,
     dashboard,
     disputes,
+    memberships,
     outbox,
     payments,
     payouts,
@@ -24,7 +25,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes)
+                      policy, payouts, profile, recovery, disputes, memberships)
 
 
 def register_admin_pages(app: rx.App) -> None:
