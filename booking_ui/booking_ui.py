@@ -17,6 +17,7 @@ from booking_ui.pages.payment import cancel_page, success_page
 from booking_ui.state.book import BookState
 from booking_ui.state.catalog import BuilderState, HomeState
 from booking_ui.state.manage import ManageState
+from booking_ui.state.memberships import MembershipOffersState
 from booking_ui.state.payment import CancelState, SuccessState
 
 
@@ -32,7 +33,8 @@ class HardenedApp(rx.App):
 app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="icon", href="/favicon.ico")])
 # Titles name what is on the page: the builder, the session, the payment's actual state.
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
-app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title, on_load=BuilderState.load)
+app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title,
+             on_load=[BuilderState.load, MembershipOffersState.load])
 app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)
 app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title=CancelState.page_title, on_load=CancelState.load)

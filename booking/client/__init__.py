@@ -7,6 +7,7 @@ the success and cancel pages, and managing a booking through its link.
 - `receipts`      what the success and cancel pages show
 - `summaries`     one booking as the client reads it
 - `manage`        see, cancel or reschedule a booking from the manage link
+- `memberships`   a builder's membership plans, subscribing, and Stripe's customer portal
 """
 
 from booking.client.booking_page import (
@@ -47,10 +48,28 @@ from booking.client.manage import (
     reschedule_options,
     reschedule_year_ok,
 )
+from booking.client.memberships import (
+    SUBSCRIBED_QUERY,
+    MembershipUnavailable,
+    NoMembership,
+    PlanView,
+    membership_offers,
+    portal_for_client,
+    portal_for_token,
+    subscribe,
+)
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
 
 __all__ = [
+    "SUBSCRIBED_QUERY",
+    "MembershipUnavailable",
+    "NoMembership",
+    "PlanView",
+    "membership_offers",
+    "portal_for_client",
+    "portal_for_token",
+    "subscribe",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",
