@@ -173,6 +173,13 @@ def sync_stripe_catalog() -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(report.summary())
+    from booking.payments.memberships import sync_plans
+
+    try:
+        typer.echo(f"membership plans synced: {sync_plans(engine=get_engine(), gateway=gateway_from_settings(get_settings()))}")
+    except PaymentProviderError as exc:
+        typer.echo(f"error: membership plans: {exc}", err=True)
+        raise typer.Exit(1) from None
     if report.failed:
         raise typer.Exit(1)
 

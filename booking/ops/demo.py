@@ -6,7 +6,7 @@ from datetime import time
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityRule, Builder, SessionType
+from booking.core.models import AvailabilityRule, Builder, MembershipPlan, SessionType
 
 DEMO_BUILDERS = [
     {
@@ -20,6 +20,8 @@ DEMO_BUILDERS = [
             ("1:1 call", "A focused hour on whatever you are building.", 60, 5000, "gbp"),
             ("Code review", "A written and spoken review of one pull request.", 30, 3500, "gbp"),
         ],
+        # (name, sessions a month, monthly price): synced to Stripe by `sync-stripe-catalog`
+        "memberships": [("Monthly mentoring", 4, 16000, "gbp")],
     },
     {
         "name": "Grace Hopper",
@@ -90,6 +92,10 @@ def add_demo_builders(*, session: Session) -> None:
                     currency=currency,
                 )
             )
+        for name, sessions, amount, currency in spec.get("memberships", []):
+            # Inactive until `sync-stripe-catalog` makes its Product and monthly Price.
+            session.add(MembershipPlan(builder_id=builder.id, name=name, sessions_per_period=sessions,
+                                       amount=amount, currency=currency, active=False))
     session.flush()
 
 

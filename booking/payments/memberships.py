@@ -139,6 +139,28 @@ def create_plan(*, engine: Engine, gateway: PaymentGateway, actor: Actor, data: 
     return int(plan.id)
 
 
+def sync_plans(*, engine: Engine, gateway: PaymentGateway) -> int:
+    """Give every plan made without Stripe (the demo's) its Product and monthly Price, and activate it. The keys
+    derive from each row, so a rerun replays Stripe's answers. Returns how many plans were synced."""
+    with Session(engine) as session:
+        pending = [MembershipPlan.model_validate(row) for row in session.exec(
+            select(MembershipPlan).where(MembershipPlan.stripe_price_id.is_(None))).all()]
+    for plan in pending:
+        metadata = {"membership_plan_id": str(plan.id), "builder_id": str(plan.builder_id)}
+        product = gateway.create_product(
+            name=plan.name, description=f"{plan.sessions_per_period} sessions a month", active=True,
+            metadata=metadata, idempotency_key=_plan_key(plan, "product"))
+        price = gateway.create_recurring_price(
+            product_id=product.id, unit_amount=plan.amount, currency=plan.currency, interval=INTERVAL,
+            metadata=metadata, idempotency_key=_plan_key(plan, "price"))
+        with session_scope(engine) as session:
+            session.execute(sa.update(MembershipPlan).where(MembershipPlan.id == plan.id,
+                                                            MembershipPlan.stripe_price_id.is_(None))
+                            .values(stripe_product_id=product.id, stripe_price_id=price.id, active=True,
+                                    updated_at=utcnow()))
+    return len(pending)
+
+
 @dataclass(frozen=True)
 class PlanView:
     id: int

@@ -256,3 +256,16 @@ def test_fee_percent_matches_the_platform_fee(monkeypatch) -> None:
 
     percent = pricing.membership_fee_percent(4000, "gbp", settings)
     assert pricing.membership_fee(4000, percent) == pricing.quote(4000, "gbp", settings).platform_fee
+
+
+def test_the_demo_membership_is_synced_to_stripe(engine, gateway, emulator, session: Session) -> None:
+    from booking.ops.demo import add_demo_builders
+
+    add_demo_builders(session=session)
+    session.commit()
+    assert memberships.sync_plans(engine=engine, gateway=gateway) == 1
+    assert memberships.sync_plans(engine=engine, gateway=gateway) == 0
+    with Session(engine) as s:
+        ada = s.exec(select(Builder).where(Builder.slug == "ada")).one()
+        [plan] = memberships.offered_plans(session=s, builder_id=ada.id)
+    assert (plan.name, plan.sessions_per_period, plan.price) == ("Monthly mentoring", 4, "£160.00 a month")
