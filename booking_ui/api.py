@@ -21,7 +21,6 @@ from booking.client import (
     OUT_OF_RANGE,
     LinkNotFound,
     ManageError,
-    MembershipUnavailable,
     NoMembership,
     Outcome,
     cancel_by_client,
@@ -30,7 +29,6 @@ from booking.client import (
     portal_for_token,
     reschedule,
     reschedule_year_ok,
-    subscribe,
 )
 from booking.core import database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
@@ -578,31 +576,6 @@ async def membership_portal(request: Request) -> Response:
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
-async def membership_checkout(request: Request) -> JSONResponse:
-    """POST {"plan_id", "client_name", "client_email"} → 201 {"checkout_url"}: subscribe to a membership."""
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return error(422, "invalid_request", "The body must be a JSON object.")
-
-    def run() -> str:
-        return subscribe(engine=deps.engine(), gateway=deps.gateway(), plan_id=body.get("plan_id"),
-                         client_name=str(body.get("client_name") or ""),
-                         client_email=str(body.get("client_email") or ""))
-
-    try:
-        url = await run_in_threadpool(run)
-    except InvalidRequest as exc:
-        return invalid(exc.field, exc.message)
-    except MembershipUnavailable as exc:
-        return error(404, "membership_not_found", str(exc))
-    except PaymentProviderError:
-        return error(502, "payment_provider_error", "The payment provider is not available; nothing was charged.")
-    return JSONResponse({"checkout_url": url}, status_code=201)
-
-
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -621,7 +594,6 @@ def build_api() -> Starlette:
             Route(routes.API_AUTH_SIGN_IN, auth_sign_in, methods=["POST"]),
             Route(routes.API_AUTH_SIGN_OUT, auth_sign_out, methods=["POST"]),
             Route(routes.MEMBERSHIP_PORTAL, membership_portal, methods=["GET"]),
-            Route(routes.API_MEMBERSHIP_CHECKOUT, membership_checkout, methods=["POST"]),
             *admin_routes(),
         ],
         # The workspace's websocket (Reflex's app is mounted inside this one) sees only the session cookie's

@@ -83,7 +83,6 @@ ADMIN_DISPUTES = "/admin/disputes"
 ADMIN_MEMBERSHIPS = "/admin/memberships"
 # The "update your card" email's link: opens Stripe's customer portal (booking.client.memberships).
 MEMBERSHIP_PORTAL = "/membership/portal/{token}"
-API_MEMBERSHIP_CHECKOUT = "/api/memberships/checkout"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

@@ -18,6 +18,7 @@ Flows take an `engine` and own their transactions; the read models take a `sessi
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -309,10 +310,11 @@ def open_portal(*, engine: Engine, gateway: PaymentGateway, return_url: str, mem
         if row is None:
             raise NoMembership("There is no membership to manage.")
         customer_id, key_id = row.stripe_customer_id, row.id
-    stamp = utcnow().strftime("%Y%m%d%H%M")  # one portal session per membership and minute (a double click)
+    # A fresh session every time (one replayed from a minute ago may have expired): a portal session changes
+    # nothing by being created, so a retry of this request is the only duplicate the key needs to absorb.
     try:
         return gateway.create_portal_session(customer_id=customer_id, return_url=return_url,
-                                             idempotency_key=f"membership-{key_id}-portal-{stamp}")
+                                             idempotency_key=f"membership-{key_id}-portal-{secrets.token_hex(12)}")
     except PaymentProviderError:
         log.warning("customer portal for membership %s not opened", key_id)
         raise

@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import asdict
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.core import cards, connect_money, customers, ids, invoicing, objects
@@ -60,9 +61,11 @@ def period_end(start: int, recurring: dict[str, Any]) -> int:
 
 
 def fee_from_percent(amount: int, percent: float | None) -> int | None:
+    """`application_fee_percent` of an invoice, rounded half up (exact decimal arithmetic)."""
     if percent is None:
         return None
-    return int((amount * percent) / 100 + 0.5)
+    share = Decimal(amount) * Decimal(str(percent)) / 100
+    return int(share.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 # --- customers and their cards --------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.core import (
     bank_debits,
+    billing,
     connect_money,
     errors,
     ids,
@@ -292,7 +293,7 @@ def _subscription_intent_data(
         data["transfer_data"] = {"destination": transfer["destination"]}
         data["transfer_group"] = None
     if percent is not None and transfer:
-        data["application_fee_amount"] = int(subtotal * percent / 100 + 0.5)
+        data["application_fee_amount"] = billing.fee_from_percent(subtotal, percent)
     return data
 
 
