@@ -13,12 +13,16 @@ from booking_ui.pages.home import home_page
 from booking_ui.pages.manage import manage_page
 from booking_ui.pages.not_found import TITLE as NOT_FOUND_TITLE
 from booking_ui.pages.not_found import not_found_page
+from booking_ui.pages.packages import thanks_page
 from booking_ui.pages.payment import cancel_page, success_page
+from booking_ui.pages.wallet import wallet_page
 from booking_ui.state.book import BookState
 from booking_ui.state.catalog import BuilderState, HomeState
 from booking_ui.state.manage import ManageState
 from booking_ui.state.memberships import MembershipOffersState
+from booking_ui.state.packages import PackageShopState, PackageThanksState
 from booking_ui.state.payment import CancelState, SuccessState
+from booking_ui.state.wallet import WalletState
 
 
 class HardenedApp(rx.App):
@@ -34,7 +38,7 @@ app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.link(rel="
 # Titles name what is on the page: the builder, the session, the payment's actual state.
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
 app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title,
-             on_load=[BuilderState.load, MembershipOffersState.load])
+             on_load=[BuilderState.load, PackageShopState.load, MembershipOffersState.load])
 app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)
 app.add_page(cancel_page, route=routes.PAYMENT_CANCEL, title=CancelState.page_title, on_load=CancelState.load)
@@ -43,6 +47,10 @@ app.add_page(not_found_page, route="404", title=NOT_FOUND_TITLE)
 # forms' Origin header still names us), and search engines keep out.
 app.add_page(manage_page, route=routes.MANAGE, title="Manage your booking", on_load=ManageState.load,
              meta=[{"name": "referrer", "content": "same-origin"}, {"name": "robots", "content": "noindex"}])
+app.add_page(wallet_page, route=routes.WALLET, title="Your wallet · Book a builder", on_load=WalletState.load,
+             meta=[{"name": "referrer", "content": "same-origin"}, {"name": "robots", "content": "noindex"}])
+app.add_page(thanks_page, route=routes.PACKAGE_THANKS, title="Package paid · Book a builder",
+             on_load=PackageThanksState.load)
 register_admin_pages(app)
 
 

@@ -18,6 +18,9 @@ API_BUILDER_PHOTO = "/api/builders/{slug}/photo"  # the profile photo (?v=<versi
 
 # The client's own booking, through the token in their emails (booking.notifications.manage_links.MANAGE_PATH).
 MANAGE = "/manage/[manage_token]"
+# The client's package credits, through the token in their package email (booking.notifications.wallet_links).
+WALLET = "/wallet/[wallet_token]"
+PACKAGE_THANKS = "/packages/thanks"
 API_MANAGE_ACTION = "/api/manage/{token}/{action}"  # POST only: cancel | reschedule
 API_MANAGE_ICS = "/api/manage/{token}/invite.ics"
 
@@ -55,6 +58,7 @@ def manage_invite(token: str) -> str:
 ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_SESSION_TYPES = "/admin/session-types"
+ADMIN_PACKAGES = "/admin/packages"
 ADMIN_AVAILABILITY = "/admin/availability"
 ADMIN_BOOKINGS = "/admin/bookings"
 ADMIN_PAYMENTS = "/admin/payments"

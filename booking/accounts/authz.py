@@ -17,6 +17,8 @@ from booking.core.models import (
     AvailabilityRule,
     Booking,
     Builder,
+    CreditGrant,
+    CreditPackage,
     Dispute,
     Notification,
     Payment,
@@ -80,6 +82,8 @@ OWNER_OF: dict[type, Callable[[Session, Any], int | None]] = {
     StripeEvent: lambda s, row: _via_booking(s, row.booking_id),
     PaymentMismatch: lambda s, row: _via_booking(s, row.booking_id),
     Dispute: lambda s, row: _via_booking(s, row.booking_id),
+    CreditPackage: lambda _s, row: row.builder_id,
+    CreditGrant: lambda _s, row: row.builder_id,
 }
 
 

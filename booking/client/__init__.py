@@ -8,6 +8,8 @@ the success and cancel pages, and managing a booking through its link.
 - `summaries`     one booking as the client reads it
 - `manage`        see, cancel or reschedule a booking from the manage link
 - `memberships`   a builder's membership plans, subscribing, and Stripe's customer portal
+- `packages`      the builder's packages on sale, buying one (Checkout), the page after paying
+- `wallet`        the client's credits (from the wallet link) and booking with one
 """
 
 from booking.client.booking_page import (
@@ -56,10 +58,28 @@ from booking.client.memberships import (
     membership_offers,
     portal_for_client,
     portal_for_token,
+    portal_for_wallet,
     subscribe,
+    wallet_has_membership,
+)
+from booking.client.packages import (
+    PackageOffer,
+    PurchaseReceipt,
+    PurchaseStarted,
+    begin_package_purchase,
+    finish_package_purchase,
+    package_offers,
 )
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
+from booking.client.wallet import (
+    CreditBooked,
+    WalletNotFound,
+    WalletView,
+    book_with_credit,
+    load_wallet,
+    wallet_month,
+)
 
 __all__ = [
     "SUBSCRIBED_QUERY",
@@ -69,7 +89,21 @@ __all__ = [
     "membership_offers",
     "portal_for_client",
     "portal_for_token",
+    "portal_for_wallet",
     "subscribe",
+    "wallet_has_membership",
+    "CreditBooked",
+    "PackageOffer",
+    "PurchaseReceipt",
+    "PurchaseStarted",
+    "WalletNotFound",
+    "WalletView",
+    "begin_package_purchase",
+    "book_with_credit",
+    "finish_package_purchase",
+    "load_wallet",
+    "package_offers",
+    "wallet_month",
     "manage_path_of",
     "without_manage_path",
     "ReceiptState",

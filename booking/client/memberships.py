@@ -10,19 +10,21 @@ from sqlmodel import Session, select
 from booking.core.config import get_settings
 from booking.core.models import Builder, MembershipPlan
 from booking.lifecycle.checkout import validate_client
+from booking.notifications import wallet_links
 from booking.notifications.membership_emails import membership_of_token
 from booking.payments.gateway import PaymentGateway
 from booking.payments.memberships import (
     MembershipUnavailable,
     NoMembership,
     PlanView,
+    has_current_membership,
     offered_plans,
     open_portal,
     start_membership_checkout,
 )
 
 __all__ = ["MembershipUnavailable", "NoMembership", "PlanView", "membership_offers", "portal_for_client",
-           "portal_for_token", "subscribe"]
+           "portal_for_token", "portal_for_wallet", "subscribe", "wallet_has_membership"]
 
 SUBSCRIBED_QUERY = "subscribed=1"
 
@@ -59,5 +61,24 @@ def portal_for_token(*, engine: Engine, gateway: PaymentGateway, token: str, ret
 
 
 def portal_for_client(*, engine: Engine, gateway: PaymentGateway, client_email: str, return_url: str) -> str:
-    """Stripe's customer portal for the client's current membership (the wallet's "Manage membership")."""
+    """Stripe's customer portal for the client's current membership."""
     return open_portal(engine=engine, gateway=gateway, return_url=return_url, client_email=client_email)
+
+
+def wallet_has_membership(*, session: Session, token: str) -> bool:
+    """Whether the wallet's client has a membership with its builder (the wallet shows "Manage membership")."""
+    wallet = wallet_links.find_wallet(session=session, token=token) if token else None
+    return wallet is not None and has_current_membership(session=session, client_email=wallet.client_email,
+                                                         builder_id=wallet.builder_id)
+
+
+def portal_for_wallet(*, engine: Engine, gateway: PaymentGateway, token: str, return_url: str) -> str:
+    """The wallet's "Manage membership": Stripe's customer portal for the client's membership with the wallet's
+    builder. Read first, then Stripe, with no transaction open. Raises NoMembership, PaymentProviderError."""
+    with Session(engine) as session:
+        wallet = wallet_links.find_wallet(session=session, token=token) if token else None
+        if wallet is None:
+            raise NoMembership("This wallet link is not valid.")
+        client_email, builder_id = wallet.client_email, wallet.builder_id
+    return open_portal(engine=engine, gateway=gateway, return_url=return_url, client_email=client_email,
+                       builder_id=builder_id)

@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from booking.core.db import session_scope
 from booking.core.models import EndCause, EventStatus, Payment, StripeEvent, utcnow
-from booking.events import dispute_events, membership_events
+from booking.events import dispute_events, membership_events, package_events
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import FulfilmentState, fulfill_checkout, request_late_payment_refund
@@ -442,7 +442,7 @@ def _dispatch(session: Session, gateway: PaymentGateway, event: dict[str, Any], 
     row = session.get(StripeEvent, event["id"])
     if count_attempt:
         row.attempts += 1
-    handler = HANDLERS.get(event["type"])
+    handler = package_events.sale_handler(session, event) or HANDLERS.get(event["type"])
     session.info.pop(payment_records.LOCATED_BOOKING, None)
     session.info.pop(payments.LATE_REFUNDS_REQUESTED, None)
     session.info.pop(disputes.RECOVERIES_DUE, None)

@@ -5,6 +5,7 @@
 - `checkout`     take a hold and open a Checkout Session; fulfil a paid one; `end_hold`, the one flow
                  that ends a hold (it settles or expires the Checkout Session first); sweep lapsed holds
 - `refunds`      refunds and cancellations asked for in the workspace
+- `credit_bookings` book with a package credit: hold, reserve the credit, confirm at once (no Checkout)
 - `abuse`        hold caps and rate limits against slot hoarding
 """
 
@@ -22,6 +23,7 @@ from booking.lifecycle.checkout import (
     retry_checkout,
     sweep_expired_holds,
 )
+from booking.lifecycle.credit_bookings import write_credit_booking
 from booking.lifecycle.refunds import (
     ASK_CANCEL_SESSION,
     DEFAULT_CANCEL_REASON,
@@ -57,4 +59,5 @@ __all__ = [
     "retry_checkout",
     "retry_refund",
     "sweep_expired_holds",
+    "write_credit_booking",
 ]

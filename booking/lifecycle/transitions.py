@@ -27,13 +27,17 @@ which messages a change sends (one per change; `_announce` queues them).
     expired                    pay_late                   confirmed
     cancelled (a hold ending)  pay_late                   confirmed
     cancelled (refunded)       cancelled_by_client        cancelled
+    pending                    pay_with_credit            confirmed
 
 ("cancelled (...)": only after an ending with that cause; "a hold ending": replaced, released_by_client,
 payment_failed, provider_unreachable or repaired_by_reconcile. `pay_late`: the money arrived after the
 hold ended and the slot is still free; otherwise the payment is refunded and the state stays.
 `payment_processing`: Checkout completed with a bank debit (SEPA, Bacs), paid or failed days later: the
 booking stays pending, its hold no longer lapses (the sweeper leaves a paying booking alone) and nobody
-is emailed yet; `pay` confirms it, `payment_failed` releases it.)
+is emailed yet; `pay` confirms it, `payment_failed` releases it. `pay_with_credit`: the hold's reserved
+package credit is spent (booking.payments.credits): confirmed at once, no Checkout. Every ending of a
+booking paid by credit settles its credit (`_settle_credit`): a hold's ending or the builder's
+cancellation gives it back, the client's cancellation gives it back inside the policy's full-refund window.)
 
   payment_processing
        +--+        pay / pay_late                        reschedule
@@ -56,7 +60,7 @@ checks inside a transaction (`end_lapsed_holds`: holds whose session already lap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -66,15 +70,19 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     Builder,
+    CreditEntryKind,
     EndCause,
     Payment,
     PaymentStatus,
     Refund,
     RefundStatus,
+    SessionType,
     utcnow,
 )
 from booking.notifications.outbox import NotificationKind, queue_booking_notifications
+from booking.payments import credits
 from booking.payments import ledger as payment_records
+from booking.scheduling import policy
 from booking.scheduling.busy import busy_bookings
 
 # The "hold expired" email waits this long, so a release or late payment racing the expiry wins.
@@ -96,6 +104,7 @@ class Event(StrEnum):
     PAY_LATE = "pay_late"  # ...after the hold had ended, and the slot is still free
     RESCHEDULE = "reschedule"  # the client moved a confirmed booking
     PAYMENT_PROCESSING = "payment_processing"  # Checkout completed with a bank debit: paid or failed later
+    PAY_WITH_CREDIT = "pay_with_credit"  # the hold's reserved package credit is spent: no Checkout
 
 
 Trigger = Event | EndCause
@@ -124,6 +133,7 @@ TRANSITIONS: dict[tuple[BookingStatus, Trigger], BookingStatus] = {
     (_X, Event.PAY_LATE): _C,
     # A full refund the client asked for cancelled it as it landed: the cancellation was the client's.
     (_X, EndCause.CANCELLED_BY_CLIENT): _X,
+    (_P, Event.PAY_WITH_CREDIT): _C,
 }
 
 # Hold endings that leave nobody's decision behind them: a payment arriving after one may revive it
@@ -212,7 +222,7 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
         changes.update(end_cause=trigger, end_note=note)
         if target == BookingStatus.CANCELLED:
             changes["hold_expires_at"] = None
-    elif trigger in (Event.PAY, Event.PAY_LATE):
+    elif trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT):
         changes.update(end_cause=None, end_note=None)
     result = session.execute(
         sa.update(Booking)
@@ -223,6 +233,8 @@ def _change_state(*, session: Session, booking_id: str, trigger: Trigger, values
     session.expire_all()
     if result.rowcount != 1:
         return False
+    if isinstance(trigger, EndCause):
+        _settle_credit(session=session, booking_id=booking_id, cause=trigger, now=now)
     _announce(session=session, booking=get_booking(session=session, booking_id=booking_id), trigger=trigger,
               now=now, previous=previous)
     return True
@@ -256,7 +268,7 @@ def messages_for(trigger: Trigger, *, booking: Booking, payment_status: PaymentS
       page (or nobody was ever sent to it): nothing. A refund without a cancellation: its own email
       (`record_refund`).
     """
-    if trigger in (Event.PAY, Event.PAY_LATE):
+    if trigger in (Event.PAY, Event.PAY_LATE, Event.PAY_WITH_CREDIT):
         return [Message(NotificationKind.BOOKING_CONFIRMED)]
     if trigger == Event.RESCHEDULE:
         return [Message(NotificationKind.BOOKING_RESCHEDULED, f"sequence-{booking.invite_sequence}")]
@@ -289,7 +301,36 @@ def _announce(*, session: Session, booking: Booking, trigger: Trigger, now: date
                 session.add(row)
 
 
+def _settle_credit(*, session: Session, booking_id: str, cause: EndCause, now: datetime) -> None:
+    """A booking paid (or held) with a package credit ended: its credit comes back, or stays spent when the
+    client cancelled after the policy's full-refund window (a late cancellation uses it up)."""
+    state = credits.booking_credit_state(session=session, booking_id=booking_id)
+    if state is None or state == CreditEntryKind.RETURNED:
+        return
+    if state == CreditEntryKind.RESERVED:
+        credits.release_reservation(session=session, booking_id=booking_id, now=now)
+        return
+    if cause == EndCause.CANCELLED_BY_CLIENT:
+        booking = get_booking(session=session, booking_id=booking_id)
+        rules = policy.effective_policy(session.get(Builder, booking.builder_id),
+                                        session.get(SessionType, booking.session_type_id))
+        start = booking.start_time if booking.start_time.tzinfo else booking.start_time.replace(tzinfo=UTC)
+        if now > policy.full_refund_until(rules, start):
+            return  # late: the credit is used up
+    credits.return_credit(session=session, booking_id=booking_id, now=now)
+
+
 # --- paying --------------------------------------------------------------------------------------------
+
+
+def confirm_with_credit(*, session: Session, booking_id: str, now: datetime | None = None) -> bool:
+    """A hold whose credit is reserved is confirmed at once, and the credit spent (no Checkout, no money)."""
+    now = now or utcnow()
+    if not _change_state(session=session, booking_id=booking_id, trigger=Event.PAY_WITH_CREDIT, now=now,
+                         values={"confirmed_at": now, "hold_expires_at": None}):
+        return False
+    credits.redeem(session=session, booking_id=booking_id, now=now)
+    return True
 
 
 def confirm_paid(*, session: Session, booking_id: str, payment_intent_id: str | None,

@@ -36,6 +36,7 @@ from booking.core.models import (
     BookingStatus,
     Builder,
     Client,
+    CreditEntry,
     Notification,
     NotificationStatus,
     Payment,
@@ -402,6 +403,8 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         book_again_url=f"{get_settings().public_url}/book/{booking.session_type_id}",
         **_calendar_link_facts(session, booking, session_type),
         receipt_url=(payment.receipt_url if payment else None) or "",
+        paid_with_credit=payment is None and session.exec(
+            select(CreditEntry.id).where(CreditEntry.booking_id == booking.id)).first() is not None,
         invoice_url=(payment.invoice_url if payment else None) or "",
     )
 
@@ -475,6 +478,11 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
 
         return membership_failure_message(notification_id=notification_id, recipient=recipient, payload=payload,
                                           now=now)
+    if kind in (NotificationKind.PACKAGE_PURCHASED, NotificationKind.CREDITS_EXPIRING):  # credits, no booking
+        from booking.notifications.credit_emails import credit_message
+
+        return credit_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
+                              now=now)
     if kind == NotificationKind.PAYOUT_FAILED:  # about a builder's account: no booking, no invite
         return _payout_message(notification_id=notification_id, kind=kind, recipient=recipient, payload=payload,
                                now=now)

@@ -32,6 +32,8 @@ class NotificationKind(StrEnum):
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
     # A membership's renewal failed: to the client, with the customer portal link (notifications.membership_emails)
     MEMBERSHIP_PAYMENT_FAILED = "membership_payment_failed"
+    PACKAGE_PURCHASED = "package_purchased"  # credits bought, with the wallet link (booking.notifications.credit_emails)
+    CREDITS_EXPIRING = "credits_expiring"  # a week before unused credits expire
 
 
 class RecipientRole(StrEnum):
@@ -75,6 +77,7 @@ class BookingFacts:
     manage_actions: str = "cancel or reschedule"
     # The cancellation policy in words, one rule a line (the confirmation shows it).
     policy_text: str = ""
+    paid_with_credit: bool = False  # confirmed with a package credit: no money changed hands
     # The invite's SEQUENCE: raised by every reschedule, so calendars replace the older invite.
     invite_sequence: int = 0
     # A reschedule: the time it moved from.
@@ -249,9 +252,11 @@ def _reference(facts: BookingFacts) -> tuple[str, str]:
 
 def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     if role == RecipientRole.BUILDER:
-        opening = f"{_one_line(facts.client_name)} booked a session with you and has paid."
+        opening = f"{_one_line(facts.client_name)} booked a session with you and has paid" + (
+            " with a package credit." if facts.paid_with_credit else ".")
     else:
-        opening = "Your booking is confirmed and paid. See you then!"
+        opening = ("Your booking is confirmed, paid with one of your package credits. See you then!"
+                   if facts.paid_with_credit else "Your booking is confirmed and paid. See you then!")
     details = _session_details(role, facts)
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
@@ -262,7 +267,8 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         subject=_subject("Confirmed", role, facts),
         greeting_name=_greeting_name(role, facts),
         paragraphs=paragraphs,
-        details=[*details, ("Paid", _price(facts)), _reference(facts)],
+        details=[*details, ("Paid", "1 package credit" if facts.paid_with_credit else _price(facts)),
+                 _reference(facts)],
     )
 
 

@@ -6,7 +6,14 @@ from datetime import time
 
 from sqlmodel import Session, select
 
-from booking.core.models import AvailabilityRule, Builder, MembershipPlan, SessionType
+from booking.core.models import (
+    AvailabilityRule,
+    Builder,
+    CreditPackage,
+    CreditPackageSessionType,
+    MembershipPlan,
+    SessionType,
+)
 
 DEMO_BUILDERS = [
     {
@@ -22,6 +29,11 @@ DEMO_BUILDERS = [
         ],
         # (name, sessions a month, monthly price): synced to Stripe by `sync-stripe-catalog`
         "memberships": [("Monthly mentoring", 4, 16000, "gbp")],
+        # (name, description, sessions, price, currency, validity days, the session types' names)
+        "packages": [
+            ("Five 1:1 calls", "Five focused hours, booked whenever suits you.", 5, 22500, "gbp", 90,
+             ("1:1 call",)),
+        ],
     },
     {
         "name": "Grace Hopper",
@@ -81,18 +93,20 @@ def add_demo_builders(*, session: Session) -> None:
             session.add(
                 AvailabilityRule(builder_id=builder.id, weekday=weekday, start_time=start, end_time=end)
             )
+        types = {}
         for name, description, minutes, amount, currency in spec["session_types"]:
-            session.add(
-                SessionType(
-                    builder_id=builder.id,
-                    name=name,
-                    description=description,
-                    duration_minutes=minutes,
-                    price_amount=amount,
-                    currency=currency,
-                )
-            )
-        for name, sessions, amount, currency in spec.get("memberships", []):
+            types[name] = SessionType(builder_id=builder.id, name=name, description=description,
+                                      duration_minutes=minutes, price_amount=amount, currency=currency)
+            session.add(types[name])
+        session.flush()
+        for name, description, count, amount, currency, days, type_names in spec.get("packages", ()):
+            package = CreditPackage(builder_id=builder.id, name=name, description=description, session_count=count,
+                                    price_amount=amount, currency=currency, validity_days=days)
+            session.add(package)
+            session.flush()
+            session.add_all(CreditPackageSessionType(package_id=package.id, session_type_id=types[type_name].id)
+                            for type_name in type_names)
+        for name, sessions, amount, currency in spec.get("memberships", ()):
             # Inactive until `sync-stripe-catalog` makes its Product and monthly Price.
             session.add(MembershipPlan(builder_id=builder.id, name=name, sessions_per_period=sessions,
                                        amount=amount, currency=currency, active=False))

@@ -33,7 +33,7 @@ from booking.events.processor import StoredEventProcessor
 from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_payment_refunds, sweep_expired_holds
 from booking.notifications import Mailer, mailer_from_settings, send_due_notifications
 from booking.ops import locks
-from booking.payments import disputes, release
+from booking.payments import disputes, package_sales, release
 from booking.payments.gateway import PaymentGateway, gateway_from_settings
 
 log = logging.getLogger("booking.worker")
@@ -125,6 +125,11 @@ def send_dispute_recoveries(ctx: Context) -> int:
     return disputes.send_recoveries(engine=ctx.engine, gateway=gateway)
 
 
+def expire_package_credits(ctx: Context) -> package_sales.ExpiryTick:
+    """Package and membership credits: the week-before reminder (once), then expiry."""
+    return package_sales.expire_credits(engine=ctx.engine)
+
+
 def _no_stripe_key() -> PaymentGateway:
     raise RuntimeError("STRIPE_SECRET_KEY is not set: stored webhook events cannot be applied")
 
@@ -136,6 +141,7 @@ JOBS: tuple[Job, ...] = (
     Job("money-journal", every=lambda s: s.sweep_interval_seconds, tick=keep_money_journal),
     Job("held-funds", every=lambda s: s.notification_interval_seconds, tick=release_held_funds),
     Job("dispute-recovery", every=lambda s: s.sweep_interval_seconds, tick=send_dispute_recoveries),
+    Job("credit-expiry", every=lambda s: s.sweep_interval_seconds, tick=expire_package_credits),
     Job("webhook-events", every=lambda s: s.webhook_worker_interval_seconds, tick=apply_stored_events,
         enabled=lambda s: s.webhook_processing == "worker", again_when_busy=True),
 )

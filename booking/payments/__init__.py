@@ -48,6 +48,7 @@ from booking.payments.credits import (
     client_email_key,
     grant_balance,
     return_credit,
+    undo_refund,
 )
 from booking.payments.credits import balance as credit_balance
 from booking.payments.credits import expire_due as expire_due_credits
@@ -87,6 +88,7 @@ __all__ = [
     "release_credit_reservation",
     "reserve_credit",
     "return_credit",
+    "undo_refund",
     "AccountState",
     "ConnectedBuilderRow",
     "DisputeRow",

@@ -882,7 +882,25 @@ class FeeMonthRow:
     dispute_fees: str = ""  # Stripe's dispute fees less those given back
     net: str = ""  # the platform's real net: fees kept − Stripe's fees − dispute fees
     net_negative: bool = False
-    kind: str = "Bookings"  # what was sold: bookings, memberships (their own rows), ...
+    kind: str = "Sessions"  # what was sold (SALE_KIND_LABELS): each kind has its own rows
+
+
+class SaleKind(StrEnum):
+    """What a payment sold, as the fee report groups it (append new kinds at the end)."""
+
+    SESSION = "session"  # a booking's Checkout
+    PACKAGE = "package"  # a package of prepaid sessions (Payment.package_purchase_id)
+    MEMBERSHIP = "membership"  # a membership's monthly invoice (Payment.kind MEMBERSHIP)
+
+
+SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages", SaleKind.MEMBERSHIP: "Memberships"}
+
+
+def sale_kind_of_payment() -> Any:
+    """SQL: the SaleKind of a Payment row."""
+    return sa.case((Payment.package_purchase_id.is_not(None), SaleKind.PACKAGE.value),
+                   (Payment.kind == PaymentKind.MEMBERSHIP.value, SaleKind.MEMBERSHIP.value),
+                   else_=SaleKind.SESSION.value)
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
@@ -910,7 +928,8 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
     destination = Payment.destination_account_id.is_not(None)
     released = Payment.release_transfer_id.is_not(None)
     paid = (
-        select(month_index.label("month_index"), Payment.currency.label("currency"), Payment.kind.label("kind"),
+        select(month_index.label("month_index"), Payment.currency.label("currency"),
+               sale_kind_of_payment().label("sale_kind"),
                (Payment.amount - Payment.amount_refunded).label("gross"),
                sa.case((destination, Payment.application_fee_amount), else_=0).label("fee"),
                sa.case((destination, sa.func.coalesce(fee_back.c.fee_back, 0)), else_=0).label("fee_back"),
@@ -921,16 +940,15 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .subquery()
     )
     rows = session.exec(
-        select(paid.c.month_index, paid.c.currency, paid.c.kind, sa.func.count(), sa.func.sum(paid.c.gross),
+        select(paid.c.month_index, paid.c.currency, paid.c.sale_kind, sa.func.count(), sa.func.sum(paid.c.gross),
                sa.func.sum(paid.c.fee), sa.func.sum(paid.c.fee_back), sa.func.sum(paid.c.held))
-        .group_by(paid.c.month_index, paid.c.currency, paid.c.kind)
+        .group_by(paid.c.month_index, paid.c.currency, paid.c.sale_kind)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
     report = []
-    for index, currency, kind, count, gross, fee, back, held in rows:
+    for index, currency, sale_kind, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
-        kind = PaymentKind(kind or PaymentKind.BOOKING)
-        sums = journal.get((int(index), currency, kind), {})
+        sums = journal.get((int(index), currency, sale_kind), {})
         released_kept = sums.get("released_kept", 0)
         kept = pricing.fee_kept(fee=fee, fee_refunded=back) + released_kept
         stripe_fees = sums.get(MovementKind.STRIPE_FEE, 0)
@@ -942,13 +960,9 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
             fees=format_money(fee + released_kept, currency), fees_refunded=format_money(back, currency),
             fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
             stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
-            net=format_money(net, currency), net_negative=net < 0, kind=SALE_KINDS.get(kind, str(kind)))))
+            net=format_money(net, currency), net_negative=net < 0,
+            kind=SALE_KIND_LABELS.get(SaleKind(sale_kind), str(sale_kind)))))
     return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1], item[2].kind))]
-
-
-# The fee report's name for each kind of sale (its own rows per month and currency).
-SALE_KINDS = {PaymentKind.BOOKING: "Bookings", PaymentKind.MEMBERSHIP: "Memberships",
-              PaymentKind.NO_SHOW_FEE: "No-show fees"}
 
 
 # What the platform keeps of a released payment: what the client paid net, less what the builder still has.
@@ -957,21 +971,21 @@ _KEPT_OF_RELEASED = {MovementKind.CHARGE: 1, MovementKind.REFUND: -1, MovementKi
 
 
 def _journal_by_month(session: Session, month_index: Any,
-                      bounds: list[datetime]) -> dict[tuple[int, str, PaymentKind], dict]:
+                      bounds: list[datetime]) -> dict[tuple[int, str, str], dict]:
     """The journal's totals per (month of payment, currency): Stripe's and dispute fees by kind, and
     "released_kept", the platform's share of released payments."""
     released = Payment.release_transfer_id.is_not(None)
     rows = session.exec(
-        select(month_index, Payment.currency, Payment.kind, released, MoneyMovement.kind,
+        select(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind,
                sa.func.sum(MoneyMovement.amount))
         .join(MoneyMovement, MoneyMovement.payment_id == Payment.id)
         .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
                Payment.paid_at < bounds[-1])
-        .group_by(month_index, Payment.currency, Payment.kind, released, MoneyMovement.kind)
+        .group_by(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind)
     ).all()
-    sums: dict[tuple[int, str, PaymentKind], dict] = {}
+    sums: dict[tuple[int, str, str], dict] = {}
     for index, currency, sale_kind, is_released, kind, amount in rows:
-        bucket = sums.setdefault((int(index), currency, PaymentKind(sale_kind or PaymentKind.BOOKING)), {})
+        bucket = sums.setdefault((int(index), currency, sale_kind), {})
         kind, amount = MovementKind(kind), int(amount or 0)
         bucket[kind] = bucket.get(kind, 0) + amount
         if is_released and kind in _KEPT_OF_RELEASED:

@@ -58,6 +58,7 @@ __all__ = [
     "reserve",
     "return_credit",
     "tally",
+    "undo_refund",
 ]
 
 
@@ -325,6 +326,21 @@ def refund_unused(
     if quantity <= 0 or quantity > available:
         raise CreditError(f"Only {available} unused credit(s) can be refunded.")
     return _append(session, grant_id=row.id, kind=CreditEntryKind.REFUNDED, quantity=quantity, key=key, now=now)
+
+
+def undo_refund(*, session: Session, entry_id: int, now: datetime) -> CreditEntry:
+    """Stripe refused the money of a REFUNDED line: the credits come back. The ledger is append-only, so
+    they are granted again (same grant, same expiry) by a line keyed to the refused one (once)."""
+    refunded = session.get(CreditEntry, entry_id)
+    if refunded is None or refunded.kind != CreditEntryKind.REFUNDED:
+        raise CreditError("No such refund of credits.")
+    session.exec(select(CreditGrant.id).where(CreditGrant.id == refunded.grant_id).with_for_update()).one()
+    key = f"undo:{refunded.key}"
+    done = session.exec(select(CreditEntry).where(CreditEntry.key == key)).first()
+    if done is not None:
+        return done
+    return _append(session, grant_id=refunded.grant_id, kind=CreditEntryKind.GRANTED, quantity=refunded.quantity,
+                   key=key, now=now)
 
 
 # --- internals ------------------------------------------------------------------------------------------

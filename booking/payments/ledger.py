@@ -173,7 +173,7 @@ def _find(*, session: Session, ref: StripeRef) -> tuple[Booking | None, Payment 
         payment = session.exec(select(Payment).where(Payment.checkout_session_id == ref.checkout_session_id)).first()
     if payment is None and ref.payment_intent_id:
         payment = session.exec(select(Payment).where(Payment.payment_intent_id == ref.payment_intent_id)).first()
-    booking = session.get(Booking, payment.booking_id) if payment is not None else None
+    booking = session.get(Booking, payment.booking_id) if payment is not None and payment.booking_id else None
     if booking is None and ref.booking_id:
         booking = session.get(Booking, ref.booking_id)
     return booking, payment
@@ -355,6 +355,45 @@ def begin_attempt(*, session: Session, booking: Booking, request: CheckoutReques
     return payment
 
 
+def begin_sale_attempt(*, session: Session, package_purchase_id: int, request: CheckoutRequest) -> Payment:
+    """A sale that books nothing (a package): its Checkout attempt's row, as `begin_attempt` writes a
+    booking's, but naming the purchase (`Payment.package_purchase_id`; `booking_id` stays None)."""
+    destination = request.destination_account_id
+    payment = Payment(
+        booking_id=None,
+        package_purchase_id=package_purchase_id,
+        attempt=1,
+        amount=request.amount,
+        currency=request.currency,
+        status=PaymentStatus.CREATING,
+        destination_account_id=destination,
+        application_fee_amount=(request.application_fee_amount or 0) if destination else 0,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def record_sale_refund(*, session: Session, row: Refund, answer: StripeRefund) -> Payment:
+    """Stripe answered a refund of a sale that books nothing: the row takes its status and, once accepted,
+    the payment its total and the journal its movements (one answer, applied once)."""
+    payment = session.get(Payment, row.payment_id)
+    status = refund_status_of(answer.status)
+    if row.stripe_refund_id is None and answer.id:
+        row.stripe_refund_id = answer.id
+    was_accepted = row.status in ACCEPTED_REFUNDS
+    row.status, row.updated_at = status, utcnow()
+    session.add(row)
+    session.flush()
+    if status in ACCEPTED_REFUNDS and not was_accepted:
+        refunded = min(payment.amount_refunded + row.amount, payment.amount)
+        _move(session, payment, amount_refunded=refunded,
+              status=PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED)
+        update_net(session=session, payment=payment)
+        movements.sync_payment(session=session, payment=payment)
+    return payment
+
+
 def attempt_created(*, session: Session, payment: Payment, checkout: CheckoutSession) -> None:
     """Stripe made the attempt's Checkout Session: the row names it and is open (a webhook that came
     first may have moved it on already)."""
@@ -482,7 +521,7 @@ def expire_session_attempt(*, session: Session, checkout_session_id: str | None)
 # --- refunds ----------------------------------------------------------------------------------------------
 
 
-def request_refund(*, session: Session, payment: Payment, booking_id: str, amount: int, request_key: str,
+def request_refund(*, session: Session, payment: Payment, booking_id: str | None, amount: int, request_key: str,
                    reason: str | None, requested_by: str, requested_by_user_id: int | None = None) -> Refund:
     """A refund asked for here (an admin, the client's cancellation, a late payment): its `requested` row,
     written before Stripe is asked, with the Connect flags of a destination charge."""

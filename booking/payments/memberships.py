@@ -294,7 +294,7 @@ def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_i
 
 
 def open_portal(*, engine: Engine, gateway: PaymentGateway, return_url: str, membership_id: int | None = None,
-                client_email: str | None = None) -> str:
+                client_email: str | None = None, builder_id: int | None = None) -> str:
     """The address of Stripe's customer portal for one membership (by the portal link's id) or the client's
     latest current one (by email, from the wallet). Read, then Stripe, with no transaction open."""
     with Session(engine) as session:
@@ -306,6 +306,8 @@ def open_portal(*, engine: Engine, gateway: PaymentGateway, return_url: str, mem
                                 Membership.status.in_(CURRENT))
         else:
             raise NoMembership("No membership.")
+        if builder_id is not None:
+            query = query.where(Membership.builder_id == builder_id)
         row = session.exec(query.order_by(Membership.created_at.desc())).first()
         if row is None:
             raise NoMembership("There is no membership to manage.")
@@ -318,6 +320,13 @@ def open_portal(*, engine: Engine, gateway: PaymentGateway, return_url: str, mem
     except PaymentProviderError:
         log.warning("customer portal for membership %s not opened", key_id)
         raise
+
+
+def has_current_membership(*, session: Session, client_email: str, builder_id: int) -> bool:
+    """Whether the client has a membership with the builder that the customer portal can manage."""
+    return session.exec(select(Membership.id).where(
+        Membership.client_email == client_email.strip().lower(), Membership.builder_id == builder_id,
+        Membership.status.in_(CURRENT), Membership.stripe_customer_id.is_not(None))).first() is not None
 
 
 def membership_credit_expiry(*, plan: MembershipPlan, period_end: datetime) -> datetime:

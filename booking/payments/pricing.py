@@ -116,6 +116,14 @@ def _cumulative_fee_refund(refunded: int, amount: int, fee: int) -> int:
     return _round_half_up(Decimal(fee) * Decimal(refunded) / Decimal(amount))
 
 
+def pro_rata(amount: int, part: int, whole: int) -> int:
+    """`part` of `whole` units of something that cost `amount` (unused package credits): rounded down, so
+    refunds of parts never add up to more than was paid."""
+    if whole <= 0 or part <= 0 or amount <= 0:
+        return 0
+    return amount * min(part, whole) // whole
+
+
 def builder_net(*, amount: int, refunded: int, fee: int, fee_refunded: int) -> int:
     """What reaches the builder of a destination charge: the amount less refunds, less the fee kept."""
     return max(amount - refunded - max(fee - fee_refunded, 0), 0)

@@ -8,6 +8,7 @@
 - `exports`        bookings, payments and payouts as CSV for a date range (same scoping as the pages)
 - `monitor`        failed payments, expired holds, refunds, the webhook log, the outbox
 - `profile`        the builder's public profile: name, bio, photo (Pillow-checked), slug, time zone
+- `packages`       packages of prepaid sessions (Stripe Products and Prices), their sales, refunds of unused credits
 - `access`         "Forgot password?" and a platform admin's builder invites, each with its email
 - `memberships`    membership plans ("N sessions a month") and their subscribers
 """
@@ -92,6 +93,19 @@ from booking.workspace.monitor import (
     viewer_zone,
 )
 from booking.workspace.monitor import failed_payments as monitor_failed_payments
+from booking.workspace.packages import (
+    InvalidPackage,
+    PackageInput,
+    PackageRow,
+    RefundRefused,
+    SaleRow,
+    create_package,
+    list_packages,
+    list_sales,
+    parse_package_form,
+    refund_unused_credits,
+    set_package_active,
+)
 from booking.workspace.policy import (
     SessionTypePolicyRow,
     clear_session_type_policy,
@@ -145,6 +159,17 @@ from booking.workspace.session_types import (
 from booking.workspace.session_types import list_session_types as session_types_list_session_types
 
 __all__ = [
+    "InvalidPackage",
+    "PackageInput",
+    "PackageRow",
+    "RefundRefused",
+    "SaleRow",
+    "create_package",
+    "list_packages",
+    "list_sales",
+    "parse_package_form",
+    "refund_unused_credits",
+    "set_package_active",
     "MAX_BIO",
     "MAX_NAME",
     "MAX_PHOTO_BYTES",

@@ -14,6 +14,7 @@ from booking_ui.admin import (
     disputes,
     memberships,
     outbox,
+    packages,
     payments,
     payouts,
     policy,
@@ -25,7 +26,7 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes, memberships)
+                      policy, payouts, profile, recovery, disputes, memberships, packages)
 
 
 def register_admin_pages(app: rx.App) -> None:

@@ -633,7 +633,7 @@ def _platform() -> rx.Component:
                  rx.text("Real net = fees kept − Stripe's processing fees − dispute fees. \"Where the money went\" "
                          "beside each booking of a builder (below) shows every movement of its payment.", size="2",
                          color_scheme="gray"),
-                 _table(("Month", "Sales", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
+                 _table(("Month", "Sold", "Currency", "Payments", "Paid (less refunds)", "Fees", "Fees refunded",
                          "Fees kept", "Stripe's fees", "Dispute fees", "Real net", "Held for builders without payouts"),
                         S.fee_months, _fee_month_row,
                         "No payments in the last 12 months.", "fee-report")),

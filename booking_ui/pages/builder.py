@@ -3,6 +3,7 @@ import reflex as rx
 from booking_ui import routes
 from booking_ui.components.layout import layout
 from booking_ui.components.session_type_card import session_type_card
+from booking_ui.pages.packages import packages_section
 from booking_ui.state.catalog import BuilderState
 from booking_ui.state.memberships import MembershipOffersState as M
 
@@ -99,6 +100,7 @@ def builder_page() -> rx.Component:
                     rx.heading("Sessions", size="5", as_="h2"),
                     rx.foreach(BuilderState.builder.session_types, session_type_card),
                     _memberships(),
+                    packages_section(),
                     width="100%",
                     spacing="3",
                 ),

@@ -24,6 +24,9 @@ from booking.core.models import (
     AvailabilityOverride,
     Booking,
     BookingStatus,
+    CreditGrant,
+    CreditPackage,
+    CreditSourceKind,
     Dispute,
     DisputeStatus,
     Notification,
@@ -171,12 +174,18 @@ def world(engine, emulator, monkeypatch):
         dispute = Dispute(stripe_dispute_id="dp_walk_owner", payment_id=payment.id, booking_id=booking.id,
                           amount=5000, currency="gbp", reason="fraudulent", status=DisputeStatus.NEEDS_RESPONSE,
                           evidence_due_by=start)
-        session.add_all([refund, override, event, notification, dispute])
+        package = CreditPackage(builder_id=owner.id, name="Owner walk package", session_count=3, price_amount=9000,
+                                currency="gbp", validity_days=30)
+        grant = CreditGrant(builder_id=owner.id, client_email="owner-client@walk.test", quantity=3,
+                            expires_at=start + timedelta(days=30), source_kind=CreditSourceKind.PACKAGE_PURCHASE,
+                            source_id="walk")
+        session.add_all([refund, override, event, notification, dispute, package, grant])
         session.flush()
         ids = {
             "builder": owner.id, "other_builder": other.id, "session_type": session_type.id,
             "booking": booking.id, "payment": payment.id, "refund": refund.id, "override": override.id,
             "event": event.id, "notification": notification.id, "dispute": dispute.id,
+            "package": package.id, "grant": grant.id,
         }
         rule_id = session.execute(sa.text("SELECT id FROM availability_rule WHERE builder_id = :b LIMIT 1"),
                                   {"b": owner.id}).scalar()
@@ -213,6 +222,7 @@ def arguments_for(fn, ids: dict[str, Any]) -> list[Any]:
         "notification_id": str(ids["notification"]), "override_id": str(ids["override"]),
         "rule_id": str(ids["rule"]), "weekday": "0", "index": 0, "status": "confirmed",
         "field": "buffer_minutes", "dispute_id": str(ids["dispute"]),
+        "package_id": str(ids["package"]), "grant_id": str(ids["grant"]),
     }
     args = []
     for parameter in list(inspect.signature(fn).parameters.values())[1:]:

@@ -1,0 +1,312 @@
+"""Packages in the workspace: a builder defines N sessions of some of their session types for one price and
+a validity; each package is a Stripe Product and Price (as session types are). The builder sees what was
+sold and refunds unused credits pro rata.
+
+Flows here own their transactions and never call Stripe with one open: the package row is written as an
+inactive draft, Stripe makes the Product and Price (idempotency keys from the draft's id), then the row is
+activated. A refund of unused credits writes its credit line and its Refund row first, asks Stripe (key
+`package-refund-<refund id>`), then records the answer; a refusal gives the credits back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from booking.accounts import audit, authz
+from booking.accounts.authz import Actor
+from booking.core.db import session_scope
+from booking.core.models import (
+    Builder,
+    CreditEntry,
+    CreditEntryKind,
+    CreditGrant,
+    CreditPackage,
+    CreditPackageSessionType,
+    PackagePurchase,
+    Payment,
+    Refund,
+    SessionType,
+    utcnow,
+)
+from booking.core.time import format_date, format_money
+from booking.payments import credits, package_sales, pricing
+from booking.payments import ledger as payment_records
+from booking.payments.gateway import PaymentGateway, PaymentProviderError
+from booking.workspace.session_types import parse_currency, parse_name, parse_price
+
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 100
+MAX_VALIDITY_DAYS = 730
+
+
+class InvalidPackage(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class RefundRefused(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PackageInput:
+    name: str
+    description: str
+    session_count: int
+    price_amount: int
+    currency: str
+    validity_days: int
+    session_type_ids: tuple[int, ...]
+
+
+def _whole(text: object, low: int, high: int, message: str) -> int:
+    raw = str(text if text is not None else "").strip()
+    if not raw.isdigit() or len(raw) > 4 or not low <= int(raw) <= high:
+        raise ValueError(message)
+    return int(raw)
+
+
+def parse_package_form(form: Mapping[str, Any]) -> PackageInput:
+    """The package form's fields, every problem at once (InvalidPackage, by field)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field, parse in (
+        ("name", lambda: parse_name(form.get("name"))),
+        ("currency", lambda: parse_currency(form.get("currency") or "gbp")),
+        ("session_count", lambda: _whole(form.get("session_count"), 1, MAX_SESSIONS,
+                                         f"Enter a number of sessions from 1 to {MAX_SESSIONS}.")),
+        ("validity_days", lambda: _whole(form.get("validity_days"), 1, MAX_VALIDITY_DAYS,
+                                         f"Enter how many days the credits last, from 1 to {MAX_VALIDITY_DAYS}.")),
+    ):
+        try:
+            values[field] = parse()
+        except ValueError as exc:
+            errors[field] = str(exc)
+    try:
+        values["price_amount"] = parse_price(form.get("price"), values.get("currency", "gbp"))
+    except ValueError as exc:
+        errors["price"] = str(exc)
+    raw_types = form.get("session_type_ids") or ()
+    if isinstance(raw_types, str):
+        raw_types = [part for part in raw_types.split(",") if part.strip()]
+    try:
+        type_ids = tuple(sorted({int(str(value)) for value in raw_types}))
+    except ValueError:
+        type_ids = ()
+    if not type_ids:
+        errors["session_type_ids"] = "Choose at least one session type the credits can be spent on."
+    description = str(form.get("description") or "").strip()
+    if len(description) > 2000:
+        errors["description"] = "The description can be at most 2000 characters."
+    if errors:
+        raise InvalidPackage(errors)
+    return PackageInput(name=values["name"], description=description, session_count=values["session_count"],
+                        price_amount=values["price_amount"], currency=values["currency"],
+                        validity_days=values["validity_days"], session_type_ids=type_ids)
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    id: str
+    builder_id: str
+    name: str
+    sessions: int
+    price: str
+    validity_days: int
+    session_types: str
+    active: bool
+    sold: int
+
+
+def list_packages(*, session: Session, actor: Actor) -> list[PackageRow]:
+    query = select(CreditPackage).order_by(CreditPackage.id)
+    scope = authz.builder_scope(actor)
+    if scope is not None:
+        query = query.where(CreditPackage.builder_id == scope)
+    rows = []
+    for row in session.exec(query).all():
+        type_ids = package_sales.package_session_type_ids(session=session, package_id=row.id)
+        names = session.exec(select(SessionType.name).where(SessionType.id.in_(type_ids))).all()
+        sold = len(session.exec(select(PackagePurchase.id).join(Payment, Payment.package_purchase_id == PackagePurchase.id)
+                                .where(PackagePurchase.package_id == row.id,
+                                       Payment.status.in_(payment_records.SETTLED_STATES))).all())
+        rows.append(PackageRow(id=str(row.id), builder_id=str(row.builder_id), name=row.name,
+                               sessions=row.session_count, price=format_money(row.price_amount, row.currency),
+                               validity_days=row.validity_days, session_types=", ".join(names), active=row.active,
+                               sold=sold))
+    return rows
+
+
+def _key(package: CreditPackage, step: str) -> str:
+    return f"package-{package.id}-{package_sales.row_stamp(package.created_at)}-rev-{package.revision}-{step}"
+
+
+def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, data: PackageInput,
+                   builder_id: object = None, settings: Any) -> int:
+    """A new package, its Stripe Product and Price. On a Stripe failure the draft stays inactive."""
+    with session_scope(engine) as session:
+        if actor.is_admin:
+            owner = authz.load_owned(session=session, actor=actor, model=Builder, object_id=builder_id).id
+        elif actor.builder_id is None:
+            raise authz.Forbidden("This account has no builder.")
+        else:
+            owner = actor.builder_id
+        types = session.exec(select(SessionType).where(SessionType.id.in_(data.session_type_ids))).all()
+        if len(types) != len(data.session_type_ids) or any(row.builder_id != owner for row in types):
+            raise InvalidPackage({"session_type_ids": "Choose session types of this builder."})
+        package = CreditPackage(builder_id=owner, name=data.name, description=data.description,
+                                session_count=data.session_count, price_amount=data.price_amount,
+                                currency=data.currency, validity_days=data.validity_days, active=False, revision=1)
+        session.add(package)
+        session.flush()
+        session.add_all(CreditPackageSessionType(package_id=package.id, session_type_id=type_id)
+                        for type_id in data.session_type_ids)
+        session.flush()
+        draft = CreditPackage(**package.model_dump())
+    client_pays = pricing.quote(draft.price_amount, draft.currency, settings).client_pays
+    metadata = {"package_id": str(draft.id), "builder_id": str(draft.builder_id)}
+    product = gateway.create_product(name=draft.name, description=draft.description, active=True, metadata=metadata,
+                                     idempotency_key=_key(draft, "product"))
+    price = gateway.create_price(product_id=product.id, unit_amount=client_pays, currency=draft.currency,
+                                 metadata=metadata, idempotency_key=_key(draft, "price"))
+    with session_scope(engine) as session:
+        row = session.get(CreditPackage, draft.id, with_for_update=True)
+        row.stripe_product_id, row.stripe_price_id, row.active, row.updated_at = product.id, price.id, True, utcnow()
+        session.add(row)
+        session.flush()
+        audit.record(session=session, actor=actor, action="package.create", entity_type="credit_package",
+                     entity_id=row.id, builder_id=row.builder_id, before=None,
+                     after=audit.snapshot(row, ("name", "session_count", "price_amount", "currency", "validity_days",
+                                                "stripe_product_id", "stripe_price_id")))
+    return draft.id
+
+
+def set_package_active(*, engine: Engine, gateway: PaymentGateway, actor: Actor, package_id: object,
+                       active: bool) -> None:
+    """Take a package off sale (its Product archived) or back on. Credits already sold are untouched."""
+    with session_scope(engine) as session:
+        row = authz.load_owned(session=session, actor=actor, model=CreditPackage, object_id=package_id)
+        if row.active == active:
+            return
+        snapshot = CreditPackage(**row.model_dump())
+        snapshot.revision += 1
+    if snapshot.stripe_product_id:
+        gateway.update_product(snapshot.stripe_product_id, name=snapshot.name, description=snapshot.description,
+                               active=active, metadata={"package_id": str(snapshot.id)},
+                               idempotency_key=_key(snapshot, "active" if active else "archive"))
+    with session_scope(engine) as session:
+        row = session.get(CreditPackage, snapshot.id, with_for_update=True)
+        before = audit.snapshot(row, ("active",))
+        row.active, row.revision, row.updated_at = active, snapshot.revision, utcnow()
+        session.add(row)
+        session.flush()
+        audit.record(session=session, actor=actor, action="package.activate" if active else "package.deactivate",
+                     entity_type="credit_package", entity_id=row.id, builder_id=row.builder_id, before=before,
+                     after=audit.snapshot(row, ("active",)))
+
+
+@dataclass(frozen=True)
+class SaleRow:
+    grant_id: str
+    client_email: str
+    package_name: str
+    bought: int
+    unused: int
+    expires: str
+    paid: str
+    refundable: str  # the pro rata amount for the unused credits ("" when none)
+
+
+def list_sales(*, session: Session, actor: Actor, now: datetime | None = None) -> list[SaleRow]:
+    """Package credits sold, with what is unused and what refunding it would pay back."""
+    now = now or utcnow()
+    query = select(CreditGrant).where(CreditGrant.source_kind == credits.CreditSourceKind.PACKAGE_PURCHASE)
+    scope = authz.builder_scope(actor)
+    if scope is not None:
+        query = query.where(CreditGrant.builder_id == scope)
+    rows = []
+    for grant in session.exec(query.order_by(CreditGrant.id.desc())).all():
+        found = package_sales.purchase_of_grant(session=session, grant_id=grant.id)
+        if found is None:
+            continue
+        purchase, payment = found
+        numbers = credits.grant_balance(session=session, grant_id=grant.id, now=now)
+        package = session.get(CreditPackage, purchase.package_id)
+        back = _refund_amount(payment, numbers.available, grant.quantity)
+        rows.append(SaleRow(grant_id=str(grant.id), client_email=grant.client_email, package_name=package.name,
+                            bought=grant.quantity, unused=numbers.available,
+                            expires=format_date(grant.expires_at, style="medium"),
+                            paid=format_money(payment.amount, payment.currency),
+                            refundable=format_money(back, payment.currency) if back else ""))
+    return rows
+
+
+def _refund_amount(payment: Payment, unused: int, bought: int) -> int:
+    left = payment.amount - payment.amount_refunded
+    return min(pricing.pro_rata(payment.amount, unused, bought), max(left, 0))
+
+
+@dataclass(frozen=True)
+class _RefundAsk:
+    refund_id: int
+    stamp: int
+    payment_intent_id: str
+    amount: int
+    options: dict[str, bool]
+
+
+def refund_unused_credits(*, engine: Engine, gateway: PaymentGateway, actor: Actor, grant_id: object,
+                          now: datetime | None = None) -> str:
+    """Refund a package's unused credits pro rata. Returns what was refunded, in words; raises RefundRefused
+    (nothing changed, or the credits given back after Stripe refused)."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        grant = authz.load_owned(session=session, actor=actor, model=CreditGrant, object_id=grant_id)
+        found = package_sales.purchase_of_grant(session=session, grant_id=grant.id)
+        if found is None or not found[1].payment_intent_id:
+            raise RefundRefused("This package's payment can't be refunded here.")
+        _purchase, payment = found
+        try:
+            entry = credits.refund_unused(session=session, grant_id=grant.id, now=now,
+                                          request_key=f"grant-{grant.id}-{_refund_count(session, grant.id) + 1}")
+        except credits.CreditError as exc:
+            raise RefundRefused(str(exc)) from None
+        amount = _refund_amount(payment, entry.quantity, grant.quantity)
+        if amount <= 0:
+            raise RefundRefused("Nothing is left to refund of this payment.")
+        row = payment_records.request_refund(session=session, payment=payment, booking_id=None, amount=amount,
+                                             request_key=f"package-{entry.key}", reason="requested_by_customer",
+                                             requested_by=actor.email, requested_by_user_id=actor.user_id)
+        ask = _RefundAsk(refund_id=row.id, stamp=package_sales.row_stamp(row.created_at), payment_intent_id=payment.payment_intent_id, amount=amount,
+                         options=payment_records.stripe_refund_options(payment))
+        audit.record(session=session, actor=actor, action="package.refund_unused", entity_type="credit_grant",
+                     entity_id=grant.id, builder_id=grant.builder_id, before=None,
+                     after={"credits": entry.quantity, "amount": amount, "currency": payment.currency})
+        currency, credits_back, entry_id = payment.currency, entry.quantity, entry.id
+    try:
+        answer = gateway.refund(payment_intent_id=ask.payment_intent_id, amount=ask.amount,
+                                reason="requested_by_customer", idempotency_key=f"package-refund-{ask.refund_id}-{ask.stamp}",
+                                metadata={"refund_id": str(ask.refund_id)}, **ask.options)
+    except PaymentProviderError as exc:
+        with session_scope(engine) as session:
+            payment_records.refund_refused(session=session, row=session.get(Refund, ask.refund_id), message=str(exc))
+            credits.undo_refund(session=session, entry_id=entry_id, now=now)
+        raise RefundRefused(f"Stripe refused the refund: {exc}. The credits are still the client's.") from None
+    with session_scope(engine) as session:
+        payment_records.record_sale_refund(session=session, row=session.get(Refund, ask.refund_id), answer=answer)
+    return f"Refunded {format_money(ask.amount, currency)} for {credits_back} unused credit(s)."
+
+
+def _refund_count(session: Session, grant_id: int) -> int:
+    return len(session.exec(select(CreditEntry.id).where(CreditEntry.grant_id == grant_id,
+                                                         CreditEntry.kind == CreditEntryKind.REFUNDED)).all())
+
