@@ -1,7 +1,7 @@
 """Memberships, in a real browser: a client subscribes to a builder's monthly plan from the builder's page
 through the emulator's hosted checkout; the first month's credits are granted; the emulator's clock moves a month
 and the renewal grants the next month's; the client changes the card in the customer portal to Stripe's
-"attaches but fails on charge" card (4000 0000 0000 0341); a month later the renewal fails: the client gets the
+"attaches but fails on charge" card (4000 0000 0000 0341), opening the portal from the wallet; a month later the renewal fails: the client gets the
 "update your card" email (its link opens the portal again) and no new credits."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor
 from booking.core.models import CreditGrant, Membership, MembershipStatus, UnusedCredits, UserAccount, UserRole
+from booking.notifications import wallet_links
 from booking.payments import memberships
 from booking.payments.gateway import StripeGateway
 from booking.payments.memberships import PlanInput
@@ -55,7 +56,7 @@ def plan(app_db: Session, emulator):
         name=f"Monthly {tag}", sessions_per_period=4, amount=16000, currency="gbp",
         unused_credits=UnusedCredits.ROLL_OVER))
     return {"id": plan_id, "slug": builder.slug, "tag": tag, "email": f"member-{tag}@example.com",
-            "gateway": gateway}
+            "builder_id": builder.id}
 
 
 def credits_of(app_db: Session, email: str) -> list[int]:
@@ -102,11 +103,11 @@ def test_subscribe_renew_then_the_card_fails(app_server, app_db, emulator_months
     emulator_months(1)  # the renewal
     wait_until(lambda: credits_of(app_db, plan["email"]) == [4, 4], timeout=30, message="the renewal's credits")
 
-    # The client changes the card in the customer portal (opened through the app, as the wallet does).
-    portal = memberships.open_portal(engine=app_db.get_bind(), gateway=plan["gateway"], return_url=app_server.url,
-                                     client_email=plan["email"])
-    page.goto(portal)
-    expect(page.get_by_test_id("portal-subscription")).to_contain_text(f"Monthly {plan['tag']}")
+    # The client changes the card in the customer portal, opened from their wallet (its link was emailed).
+    page.goto(f"{app_server.url}/wallet/{wallet_links.derive_token(plan['builder_id'], plan['email'])}")
+    expect(page.get_by_test_id("credits-available")).to_have_text("8", timeout=30_000)
+    page.get_by_test_id("manage-membership").click()
+    expect(page.get_by_test_id("portal-subscription")).to_contain_text(f"Monthly {plan['tag']}", timeout=30_000)
     page.get_by_label("Card number").fill(FAILING_CARD)
     page.get_by_label("Expiry").fill("12/34")
     page.get_by_label("CVC").fill("123")

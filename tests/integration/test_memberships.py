@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor
+from booking.client import memberships as client_memberships
 from booking.core.config import get_settings
 from booking.core.models import (
     Builder,
@@ -32,6 +33,7 @@ from booking.core.models import (
     UserRole,
 )
 from booking.core.time import format_money
+from booking.notifications import wallet_links
 from booking.notifications.membership_emails import membership_of_token
 from booking.notifications.outbox import build_message
 from booking.payments import connect, memberships, movements
@@ -166,6 +168,16 @@ def test_subscribing_grants_the_first_month_once_and_journals_the_invoice(
     replay = [{**event, "id": event["id"] + "_again"} for event in deliveries.delivered]
     deliveries.deliver(replay)
     assert len(grants(engine)) == 1 and len(invoices(engine)) == 1
+    # The wallet: its link emailed once, and its "Manage membership" opens the customer portal.
+    token = wallet_links.derive_token(ada["builder_id"], "cleo@example.com")
+    with Session(engine) as s:
+        emails = s.exec(select(Notification).where(Notification.recipient == "cleo@example.com")).all()
+        assert [email.kind for email in emails] == ["package_purchased"]
+        assert client_memberships.wallet_has_membership(session=s, token=token)
+        assert not client_memberships.wallet_has_membership(session=s, token="x" * 43)
+    url = client_memberships.portal_for_wallet(engine=engine, gateway=gateway, token=token,
+                                               return_url="https://book.example/wallet")
+    assert "/p/session/bps_" in url and "Monthly four" in httpx.get(url).text
 
 
 def test_a_month_later_the_renewal_grants_again_then_a_failing_card_emails_and_grants_nothing(
