@@ -975,13 +975,14 @@ def _journal_by_month(session: Session, month_index: Any,
     """The journal's totals per (month of payment, currency): Stripe's and dispute fees by kind, and
     "released_kept", the platform's share of released payments."""
     released = Payment.release_transfer_id.is_not(None)
+    sale_kind = sale_kind_of_payment()  # one expression in SELECT and GROUP BY: PostgreSQL matches them by identity
     rows = session.exec(
-        select(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind,
+        select(month_index, Payment.currency, sale_kind, released, MoneyMovement.kind,
                sa.func.sum(MoneyMovement.amount))
         .join(MoneyMovement, MoneyMovement.payment_id == Payment.id)
         .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
                Payment.paid_at < bounds[-1])
-        .group_by(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind)
+        .group_by(month_index, Payment.currency, sale_kind, released, MoneyMovement.kind)
     ).all()
     sums: dict[tuple[int, str, str], dict] = {}
     for index, currency, sale_kind, is_released, kind, amount in rows:
