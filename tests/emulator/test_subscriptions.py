@@ -200,3 +200,33 @@ def test_advance_refuses_a_bad_month_count(http: httpx.Client) -> None:
         response = http.post("/_emulator/clock/advance", json={"months": months})
         assert response.status_code == 400
         assert response.json()["error"]["param"] == "months"
+
+
+def test_the_portal_refuses_a_bad_card_and_changes_nothing(
+    client: stripe.StripeClient, http: httpx.Client, receiver: WebhookReceiver, monthly_price: Any
+) -> None:
+    session = subscribe(client, receiver, monthly_price.id)
+    pay(http, session.id)
+    sub_id = client.v1.checkout.sessions.retrieve(session.id).subscription
+    before = client.v1.subscriptions.retrieve(sub_id).default_payment_method
+    portal = client.v1.billing_portal.sessions.create(params={"customer": client.v1.subscriptions.retrieve(
+        sub_id).customer})
+    refused = http.post(f"/p/session/{portal.id}/payment-method",
+                        data={"number": "4242 4242 4242 4241", "expiry": "12/34", "cvc": "123", "name": "Client"})
+    assert refused.status_code == 400 and "Your card number is invalid." in refused.text
+    assert client.v1.subscriptions.retrieve(sub_id).default_payment_method == before
+
+
+def test_a_subscriptions_invoices_are_listed_and_have_their_hosted_page(
+    client: stripe.StripeClient, http: httpx.Client, receiver: WebhookReceiver, monthly_price: Any
+) -> None:
+    session = subscribe(client, receiver, monthly_price.id)
+    pay(http, session.id)
+    sub_id = client.v1.checkout.sessions.retrieve(session.id).subscription
+    advance_month(http)
+    listed = client.v1.invoices.list(params={"subscription": sub_id}).data
+    assert sorted(invoice.billing_reason for invoice in listed) == ["subscription_create", "subscription_cycle"]
+    page = http.get(f"/i/{listed[0].id}")
+    assert page.status_code == 200 and "£40.00" in page.text
+    payments = client.v1.invoice_payments.list(params={"invoice": listed[0].id}).data
+    assert [payment.status for payment in payments] == ["paid"]
