@@ -176,10 +176,12 @@ def _recording_the_payment_method(handler: Handler) -> Handler:
     return handle
 
 
+_checkout_completed = membership_events.checkout_completed(on_checkout_completed)
+
 HANDLERS: dict[str, Handler] = {
     # (A subscription-mode session is a membership's: booking/events/membership_events.py.)
-    "checkout.session.completed": membership_events.checkout_completed(on_checkout_completed),
-    "checkout.session.async_payment_succeeded": on_checkout_completed,
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_completed,
     "checkout.session.async_payment_failed": on_async_payment_failed,
     "checkout.session.expired": on_checkout_expired,
     "payment_intent.succeeded": on_payment_intent_succeeded,
