@@ -21,10 +21,12 @@ from booking.client import (
     OUT_OF_RANGE,
     LinkNotFound,
     ManageError,
+    NoMembership,
     Outcome,
     cancel_by_client,
     invite_for_token,
     list_active_session_types,
+    portal_for_token,
     reschedule,
     reschedule_year_ok,
 )
@@ -580,6 +582,24 @@ async def auth_sign_out(request: Request) -> Response:
     return response
 
 
+async def membership_portal(request: Request) -> Response:
+    """The "update your card" email's link: a fresh customer portal session (they live minutes), then there."""
+    token = str(request.path_params["token"])[:100]
+
+    def run() -> str:
+        return portal_for_token(engine=deps.engine(), gateway=deps.gateway(), token=token,
+                                return_url=get_settings().public_url)
+
+    try:
+        url = await run_in_threadpool(run)
+    except NoMembership:
+        return PlainTextResponse("This link is not valid.", status_code=404, headers=NO_STORE)
+    except PaymentProviderError:
+        return PlainTextResponse("The payment provider is not available. Please try again in a moment.",
+                                 status_code=502, headers=NO_STORE)
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
 def build_api() -> Starlette:
     return Starlette(
         routes=[
@@ -597,6 +617,7 @@ def build_api() -> Starlette:
             Route(routes.API_MANAGE_ACTION, manage_action, methods=["GET", "POST"]),
             Route(routes.API_AUTH_SIGN_IN, auth_sign_in, methods=["POST"]),
             Route(routes.API_AUTH_SIGN_OUT, auth_sign_out, methods=["POST"]),
+            Route(routes.MEMBERSHIP_PORTAL, membership_portal, methods=["GET"]),
             *admin_routes(),
         ],
         # The workspace's websocket (Reflex's app is mounted inside this one) sees only the session cookie's

@@ -20,6 +20,7 @@ from booking_ui.pages.wallet import wallet_page
 from booking_ui.state.book import BookState
 from booking_ui.state.catalog import BuilderState, HomeState
 from booking_ui.state.manage import ManageState
+from booking_ui.state.memberships import MembershipOffersState
 from booking_ui.state.packages import PackageShopState, PackageThanksState
 from booking_ui.state.payment import CancelState, SuccessState
 from booking_ui.state.wallet import WalletState
@@ -41,7 +42,7 @@ app = HardenedApp(api_transformer=build_api(), head_components=[rx.el.script(src
 # Titles name what is on the page: the builder, the session, the payment's actual state.
 app.add_page(home_page, route=routes.HOME, title="Builders · Book a builder", on_load=HomeState.load)
 app.add_page(builder_page, route=routes.BUILDER, title=BuilderState.page_title,
-             on_load=[BuilderState.load, PackageShopState.load])
+             on_load=[BuilderState.load, PackageShopState.load, MembershipOffersState.load])
 app.add_page(book_page, route=routes.BOOK, title=BookState.page_title, on_load=BookState.load)
 app.add_page(book_page, route=routes.BOOK_ADDRESS, title=BookState.page_title, on_load=BookState.load)
 app.add_page(success_page, route=routes.PAYMENT_SUCCESS, title=SuccessState.page_title, on_load=SuccessState.load)

@@ -358,6 +358,21 @@ def _paths() -> dict[str, Any]:
                                   "type": "string"}}}}},
             },
         },
+        routes.MEMBERSHIP_PORTAL: {"get": {
+            "operationId": "membershipPortal", "tags": ["memberships"],
+            "summary": "The \"update your card\" email's link: opens Stripe's customer portal for that membership "
+                       "(a fresh portal session each time).",
+            "parameters": [{"name": "token", "in": "path", "required": True, "description": "From the email.",
+                            "schema": {"type": "string", "pattern": "^[0-9]{1,12}\\.[0-9a-f]{40}$"}}],
+            "responses": {
+                "303": {"description": "To Stripe's customer portal.",
+                        "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
+                "404": {"description": "Not one of our links.", "content": {"text/plain": {"schema": {
+                    "type": "string"}}}},
+                "502": {"description": "Stripe could not be reached.", "content": {"text/plain": {"schema": {
+                    "type": "string"}}}},
+            },
+        }},
         routes.API_AUTH_SIGN_IN: {"post": {
             "operationId": "signIn", "tags": ["workspace"],
             "summary": "The workspace's sign-in form: a same-site form POST (Origin or Referer must be PUBLIC_URL's). "

@@ -89,6 +89,9 @@ API_AUTH_SIGN_IN = "/api/auth/sign-in"
 API_AUTH_SIGN_OUT = "/api/auth/sign-out"
 ADMIN_DISPUTES = "/admin/disputes"
 ADMIN_PROMOTIONS = "/admin/promotion-codes"
+ADMIN_MEMBERSHIPS = "/admin/memberships"
+# The "update your card" email's link: opens Stripe's customer portal (booking.client.memberships).
+MEMBERSHIP_PORTAL = "/membership/portal/{token}"
 
 # Admin HTTP routes (each re-checks the signed-in user from the session cookie).
 API_ADMIN_EVENT_PAYLOAD = "/api/admin/events/{event_id}/payload"

@@ -25,6 +25,7 @@ from stripe_emulator.resources import (
     accounts,
     application_fees,
     balance,
+    billing_portal,
     catalog,
     charges,
     checkout,
@@ -39,6 +40,7 @@ from stripe_emulator.resources import (
     promotion_codes,
     refunds,
     setup_intents,
+    subscriptions,
     transfers,
 )
 
@@ -61,6 +63,8 @@ RESOURCES = (
     invoices,
     coupons,
     promotion_codes,
+    subscriptions,
+    billing_portal,
     customers,
     setup_intents,
 )

@@ -17,7 +17,7 @@ from stripe_emulator import api, control
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.faults import Faults, with_faults
-from stripe_emulator.pages import connect, dashboard, hosted_checkout, invoices
+from stripe_emulator.pages import connect, dashboard, hosted_checkout, invoices, portal
 
 
 def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | None = None) -> Starlette:
@@ -50,6 +50,7 @@ def create_app(config: EmulatorConfig | None = None, *, emulator: Emulator | Non
         *api.routes(emu),
         *hosted_checkout.routes(emu),
         *invoices.routes(emu),
+        *portal.routes(emu),
         *connect.routes(emu),
         *control_routes,
         *dashboard.routes(emu),

@@ -111,10 +111,16 @@ def routes(emu: Emulator, faults: Faults | None = None) -> list[Route]:
     async def advance(request: Request) -> Response:
         try:
             data = await read_body(request)
+            if "months" in data:  # like a test clock: to the same day and time next month
+                months = data.get("months")
+                if not isinstance(months, int) or isinstance(months, bool) or not 0 <= months <= 24:
+                    raise errors.invalid("months", "Pass `months`, a whole number from 0 to 24.")
+                result = emu.advance_months(months)
+                return JSONResponse({"now": emu.clock.now(), "offset": emu.clock.offset, **result})
             try:
                 seconds = float(data.get("seconds", ""))
             except (TypeError, ValueError):
-                raise errors.invalid("seconds", "Pass `seconds`, a number >= 0.") from None
+                raise errors.invalid("seconds", "Pass `seconds`, a number >= 0 (or `months`).") from None
             if seconds < 0:
                 raise errors.invalid("seconds", "The clock only moves forward.")
         except errors.StripeError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_emulator.core import bank_debits, disputes, ledger, money, payment_engine
+from stripe_emulator.core import bank_debits, billing, disputes, invoicing, ledger, money, payment_engine
 from stripe_emulator.core.config import EmulatorConfig
 from stripe_emulator.core.context import AUTOMATIC, RequestContext
 from stripe_emulator.core.engine import Engine
@@ -27,6 +27,8 @@ class Emulator(Engine):
         self.on_tick(payouts.run_schedules, "payouts")
         self.on_tick(disputes.decide_due, "disputes")
         self.on_tick(refunds.settle_due, "refunds")
+        self.on_tick(billing.renew_due, "renewed_invoices")
+        self.compute("invoice", "payments", invoicing.payments_of)
         self.compute(
             "checkout.session",
             "line_items",
@@ -83,6 +85,11 @@ class Emulator(Engine):
             return payment_engine.challenge(self, challenge_id)
 
     # --- control operations --------------------------------------------------------------
+
+    def advance_months(self, months: int) -> dict[str, Any]:
+        """Control API: move the clock to the same day and time `months` later (a billing period)."""
+        now = self.clock.now()
+        return self.advance(billing.add_months(now, months) - now)
 
     def pay_out_now(self, account: str | None = None) -> list[dict[str, Any]]:
         """Control API: pay every connected account's available balance out now and settle it."""

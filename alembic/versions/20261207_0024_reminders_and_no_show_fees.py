@@ -4,7 +4,7 @@ card a booking keeps (Checkout in setup mode), what the builder marked after the
 and which Payment rows are no-show fees.
 
 Revision ID: 0024
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | None = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

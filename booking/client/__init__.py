@@ -7,6 +7,7 @@ the success and cancel pages, and managing a booking through its link.
 - `receipts`      what the success and cancel pages show
 - `summaries`     one booking as the client reads it
 - `manage`        see, cancel or reschedule a booking from the manage link
+- `memberships`   a builder's membership plans, subscribing, and Stripe's customer portal
 - `packages`      the builder's packages on sale, buying one (Checkout), the page after paying
 - `wallet`        the client's credits (from the wallet link) and booking with one
 - `discounts`     a promotion code's price on the booking page, before Checkout
@@ -63,6 +64,18 @@ from booking.client.manage import (
     reschedule_options,
     reschedule_year_ok,
 )
+from booking.client.memberships import (
+    SUBSCRIBED_QUERY,
+    MembershipUnavailable,
+    NoMembership,
+    PlanView,
+    membership_offers,
+    portal_for_client,
+    portal_for_token,
+    portal_for_wallet,
+    subscribe,
+    wallet_has_membership,
+)
 from booking.client.packages import (
     PackageOffer,
     PurchaseReceipt,
@@ -89,6 +102,16 @@ __all__ = [
     "TypeAddress",
     "resolve_type_address",
     "type_address_by_id",
+    "SUBSCRIBED_QUERY",
+    "MembershipUnavailable",
+    "NoMembership",
+    "PlanView",
+    "membership_offers",
+    "portal_for_client",
+    "portal_for_token",
+    "portal_for_wallet",
+    "subscribe",
+    "wallet_has_membership",
     "CreditBooked",
     "PackageOffer",
     "PurchaseReceipt",

@@ -81,6 +81,7 @@ class PaymentKind(StrEnum):
 
     BOOKING = "booking"
     NO_SHOW_FEE = "no_show_fee"
+    MEMBERSHIP = "membership"  # a membership's paid invoice (booking_id None; MembershipInvoice.payment_id)
 
 
 class ReminderRecipient(StrEnum):
@@ -721,6 +722,7 @@ class MoneyMovement(SQLModel, table=True):
     occurred_at: datetime = Field(default_factory=utcnow, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
+
 # --- the builder's profile (photo, old public addresses) -------------------------------------------
 
 
@@ -749,6 +751,7 @@ class BuilderSlugHistory(SQLModel, table=True):
     builder_id: int = Field(foreign_key="builder.id", index=True)
     old_slug: str = Field(max_length=80, unique=True)
     changed_at: datetime = Field(default_factory=utcnow)
+
 
 # --- password reset and builder invites (issue 14): one-time links sent by email ---------------------
 
@@ -891,6 +894,8 @@ class CalendarWrite(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     written_at: datetime | None = None  # the last successful PUT or DELETE
     updated_at: datetime = Field(default_factory=utcnow)
+
+
 # --- booking questions (issue 17): what a builder asks the client before they pay ----------------------
 
 
@@ -931,6 +936,9 @@ class BookingAnswer(SQLModel, table=True):
     kind: QuestionKind = Field(sa_type=_enum_column(QuestionKind, "answer_question_kind", checked=False))
     label: str = Field(max_length=200)
     value: str = Field(default="", max_length=2000)  # a checkbox: "yes" or ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # --- credits and packages (booking/payments/credits.py writes the credit ledger) ---------------------------
 
 
@@ -1021,6 +1029,10 @@ class CreditPackage(SQLModel, table=True):
     stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
     revision: int = Field(default=0)  # raised by every save: part of the Stripe idempotency keys
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 # --- promotion codes (booking/payments/promotions.py writes them) ------------------------------------------
 
 
@@ -1125,6 +1137,8 @@ class PromotionRedemption(SQLModel, table=True):
                                      sa_type=_enum_column(RedemptionStatus, "redemption_status"))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
 # --- reminders and cards kept for no-show fees (migration 0024) ----------------------------------------------
 
 
@@ -1164,3 +1178,104 @@ class CardOnFile(SQLModel, table=True):
     setup_intent_id: str | None = Field(default=None, max_length=255, unique=True)
     payment_method_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- memberships (issue 16): "N sessions a month" at a recurring price --------------------------------------
+
+
+class UnusedCredits(StrEnum):
+    """What happens to a membership period's unused credits when the next period begins."""
+
+    ROLL_OVER = "roll_over"  # they stay, until they expire as credits do
+    LAPSE = "lapse"  # they expire at the period's end
+
+
+class MembershipStatus(StrEnum):
+    """A membership's state, as Stripe's subscription status tells it (`customer.subscription.*`)."""
+
+    PENDING = "pending"  # Checkout created, not paid yet
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # a renewal failed: no new credits until paid
+    UNPAID = "unpaid"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    PAUSED = "paused"
+
+
+class MembershipInvoiceStatus(StrEnum):
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class MembershipPlan(SQLModel, table=True):
+    """A builder's offer of N sessions a period at a recurring price: a Stripe Product and recurring Price."""
+
+    __tablename__ = "membership_plan"
+    __table_args__ = (sa.CheckConstraint("sessions_per_period > 0 AND amount > 0", name="ck_membership_plan_amounts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    name: str = Field(max_length=120)
+    sessions_per_period: int
+    amount: int  # minor units, charged every month
+    currency: str = Field(max_length=3)
+    unused_credits: UnusedCredits = Field(default=UnusedCredits.LAPSE,
+                                          sa_type=_enum_column(UnusedCredits, "unused_credits", checked=False))
+    active: bool = Field(default=True)
+    stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    """One client's subscription to a plan (clients have no account: known by their email)."""
+
+    __tablename__ = "membership"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="membership_plan.id", index=True)
+    builder_id: int = Field(foreign_key="builder.id", index=True)
+    client_email: str = Field(max_length=254, index=True)
+    client_name: str = Field(default="", max_length=120)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_subscription_id: str | None = Field(default=None, max_length=255, unique=True)
+    stripe_customer_id: str | None = Field(default=None, max_length=255, index=True)
+    status: MembershipStatus = Field(default=MembershipStatus.PENDING,
+                                     sa_type=_enum_column(MembershipStatus, "membership_status", length=30,
+                                                                checked=False))
+    cancel_at_period_end: bool = Field(default=False)
+    current_period_end: datetime | None = None
+    # When Stripe last told us the subscription's state (the event's `created`): an older event changes nothing.
+    stripe_state_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MembershipInvoice(SQLModel, table=True):
+    """One invoice of a membership, as Stripe's invoice.paid / invoice.payment_failed tell it. Its money is a
+    Payment row of kind MEMBERSHIP once paid (`payment_id`; written by booking/payments/ledger.py, with the
+    charge, transfer and platform fee in the journal)."""
+
+    __tablename__ = "membership_invoice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    membership_id: int = Field(foreign_key="membership.id", index=True)
+    stripe_invoice_id: str = Field(max_length=255, unique=True)
+    payment_id: int | None = Field(default=None, foreign_key="payment.id", unique=True)
+    status: MembershipInvoiceStatus = Field(sa_type=_enum_column(MembershipInvoiceStatus,
+                                                                                 "membership_invoice_status", checked=False))
+    amount: int
+    currency: str = Field(max_length=3)
+    application_fee_amount: int = Field(default=0)
+    destination_account_id: str | None = Field(default=None, max_length=255)
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    paid_at: datetime | None = None
+    failed_at: datetime | None = None
+    credits_granted_at: datetime | None = None  # the period's credits, granted once
+    failure_notice_queued_at: datetime | None = None  # the "update your card" email, queued once
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

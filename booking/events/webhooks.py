@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from booking.core.db import session_scope
 from booking.core.models import EndCause, EventStatus, Payment, StripeEvent, utcnow
-from booking.events import dispute_events, package_events
+from booking.events import dispute_events, membership_events, package_events
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import FulfilmentState, fulfill_checkout, request_late_payment_refund
@@ -177,9 +177,12 @@ def _recording_the_payment_method(handler: Handler) -> Handler:
     return handle
 
 
+_checkout_completed = membership_events.checkout_completed(on_checkout_completed)
+
 HANDLERS: dict[str, Handler] = {
-    "checkout.session.completed": on_checkout_completed,
-    "checkout.session.async_payment_succeeded": on_checkout_completed,
+    # (A subscription-mode session is a membership's: booking/events/membership_events.py.)
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_completed,
     "checkout.session.async_payment_failed": on_async_payment_failed,
     "checkout.session.expired": on_checkout_expired,
     "payment_intent.succeeded": on_payment_intent_succeeded,
@@ -202,6 +205,8 @@ HANDLERS: dict[str, Handler] = {
     "payout.canceled": connect.on_payout_changed,
     # Disputes: one handler for the five charge.dispute.* events (booking/events/dispute_events.py).
     **dispute_events.HANDLERS,
+    # Memberships: subscriptions and their invoices (booking/events/membership_events.py).
+    **membership_events.HANDLERS,
 }
 
 

@@ -499,6 +499,11 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
         from booking.notifications.dispute_emails import dispute_message
 
         return dispute_message(notification_id=notification_id, recipient=recipient, payload=payload, now=now)
+    if kind == NotificationKind.MEMBERSHIP_PAYMENT_FAILED:  # to a member: no booking, no invite
+        from booking.notifications.membership_emails import membership_failure_message
+
+        return membership_failure_message(notification_id=notification_id, recipient=recipient, payload=payload,
+                                          now=now)
     if kind in (NotificationKind.PACKAGE_PURCHASED, NotificationKind.CREDITS_EXPIRING):  # credits, no booking
         from booking.notifications.credit_emails import credit_message
 

@@ -31,6 +31,8 @@ class NotificationKind(StrEnum):
     BUILDER_INVITE = "builder_invite"
     DISPUTE_OPENED = "dispute_opened"  # to the builder and the admins (booking.notifications.dispute_emails)
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
+    # A membership's renewal failed: to the client, with the customer portal link (notifications.membership_emails)
+    MEMBERSHIP_PAYMENT_FAILED = "membership_payment_failed"
     PACKAGE_PURCHASED = "package_purchased"  # credits bought, with the wallet link (booking.notifications.credit_emails)
     CREDITS_EXPIRING = "credits_expiring"  # a week before unused credits expire
     BOOKING_REMINDER = "booking_reminder"  # before the session, at the builder's reminder times

@@ -178,6 +178,13 @@ def sync_stripe_catalog() -> None:
 
     synced, failed = sync_pending_codes(engine=get_engine(), gateway=gateway_from_settings(get_settings()))
     typer.echo(f"{synced} promotion codes synced; {len(failed)} failed" + (f" ({failed[0]})" if failed else ""))
+    from booking.payments.memberships import sync_plans
+
+    try:
+        typer.echo(f"membership plans synced: {sync_plans(engine=get_engine(), gateway=gateway_from_settings(get_settings()))}")
+    except PaymentProviderError as exc:
+        typer.echo(f"error: membership plans: {exc}", err=True)
+        raise typer.Exit(1) from None
     if report.failed or failed:
         raise typer.Exit(1)
 

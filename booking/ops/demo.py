@@ -12,6 +12,7 @@ from booking.core.models import (
     CreditPackage,
     CreditPackageSessionType,
     DiscountKind,
+    MembershipPlan,
     PromotionCode,
     SessionType,
 )
@@ -29,6 +30,8 @@ DEMO_BUILDERS = [
             ("1:1 call", "A focused hour on whatever you are building.", 60, 5000, "gbp"),
             ("Code review", "A written and spoken review of one pull request.", 30, 3500, "gbp"),
         ],
+        # (name, sessions a month, monthly price): synced to Stripe by `sync-stripe-catalog`
+        "memberships": [("Monthly mentoring", 4, 16000, "gbp")],
         # (name, description, sessions, price, currency, validity days, the session types' names)
         "packages": [
             ("Five 1:1 calls", "Five focused hours, booked whenever suits you.", 5, 22500, "gbp", 90,
@@ -120,6 +123,10 @@ def add_demo_builders(*, session: Session) -> None:
             session.flush()
             session.add_all(CreditPackageSessionType(package_id=package.id, session_type_id=types[type_name].id)
                             for type_name in type_names)
+        for name, sessions, amount, currency in spec.get("memberships", ()):
+            # Inactive until `sync-stripe-catalog` makes its Product and monthly Price.
+            session.add(MembershipPlan(builder_id=builder.id, name=name, sessions_per_period=sessions,
+                                       amount=amount, currency=currency, active=False))
     session.flush()
 
 

@@ -43,6 +43,7 @@ from booking.core.models import (
     MovementKind,
     Party,
     Payment,
+    PaymentKind,
     PaymentStatus,
     Payout,
     PayoutStatus,
@@ -893,16 +894,21 @@ class SaleKind(StrEnum):
 
     SESSION = "session"  # a booking's Checkout
     PACKAGE = "package"  # a package of prepaid sessions (Payment.package_purchase_id)
+    MEMBERSHIP = "membership"  # a membership's monthly invoice (Payment.kind MEMBERSHIP)
 
 
-SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages"}
+SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages", SaleKind.MEMBERSHIP: "Memberships"}
 
 
 def sale_kind_of_payment() -> Any:
     """SQL: the SaleKind of a Payment row."""
     # Literal columns, not bound parameters: the same SQL text in SELECT and GROUP BY (PostgreSQL compares it).
-    return sa.case((Payment.package_purchase_id.is_not(None), sa.literal_column(f"'{SaleKind.PACKAGE.value}'")),
-                   else_=sa.literal_column(f"'{SaleKind.SESSION.value}'"))
+    def literal(value: str) -> Any:
+        return sa.literal_column(f"'{value}'")
+
+    return sa.case((Payment.package_purchase_id.is_not(None), literal(SaleKind.PACKAGE.value)),
+                   (Payment.kind == literal(PaymentKind.MEMBERSHIP.value), literal(SaleKind.MEMBERSHIP.value)),
+                   else_=literal(SaleKind.SESSION.value))
 
 
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
@@ -947,14 +953,15 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .group_by(paid.c.month_index, paid.c.currency, paid.c.sale_kind)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
+    discount_kind = sale_kind_of_payment()
     discounted = {(int(index), currency, kind): (int(count), int(total or 0))
                   for index, currency, kind, count, total in session.exec(
-        select(month_index, Payment.currency, sale_kind_of_payment(), sa.func.count(),
+        select(month_index, Payment.currency, discount_kind, sa.func.count(),
                sa.func.sum(PromotionRedemption.discount_amount))
         .join(PromotionRedemption, PromotionRedemption.payment_id == Payment.id)
         .where(PromotionRedemption.status == RedemptionStatus.REDEEMED, Payment.status.in_(SETTLED_STATES),
                Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0], Payment.paid_at < bounds[-1])
-        .group_by(month_index, Payment.currency, sale_kind_of_payment())).all()}
+        .group_by(month_index, Payment.currency, discount_kind)).all()}
     report = []
     for index, currency, sale_kind, count, gross, fee, back, held in rows:
         fee, back = int(fee or 0), int(back or 0)
@@ -982,17 +989,19 @@ _KEPT_OF_RELEASED = {MovementKind.CHARGE: 1, MovementKind.REFUND: -1, MovementKi
                      MovementKind.TRANSFER_REVERSAL: 1}
 
 
-def _journal_by_month(session: Session, month_index: Any, bounds: list[datetime]) -> dict[tuple[int, str], dict]:
+def _journal_by_month(session: Session, month_index: Any,
+                      bounds: list[datetime]) -> dict[tuple[int, str, str], dict]:
     """The journal's totals per (month of payment, currency): Stripe's and dispute fees by kind, and
     "released_kept", the platform's share of released payments."""
     released = Payment.release_transfer_id.is_not(None)
+    sale_kind = sale_kind_of_payment()  # one expression in SELECT and GROUP BY: PostgreSQL matches them by identity
     rows = session.exec(
-        select(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind,
+        select(month_index, Payment.currency, sale_kind, released, MoneyMovement.kind,
                sa.func.sum(MoneyMovement.amount))
         .join(MoneyMovement, MoneyMovement.payment_id == Payment.id)
         .where(Payment.status.in_(SETTLED_STATES), Payment.paid_at.is_not(None), Payment.paid_at >= bounds[0],
                Payment.paid_at < bounds[-1])
-        .group_by(month_index, Payment.currency, sale_kind_of_payment(), released, MoneyMovement.kind)
+        .group_by(month_index, Payment.currency, sale_kind, released, MoneyMovement.kind)
     ).all()
     sums: dict[tuple[int, str, str], dict] = {}
     for index, currency, sale_kind, is_released, kind, amount in rows:

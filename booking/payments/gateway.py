@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -151,6 +152,44 @@ class PaymentIntentRecord:
         return cls(id=data["id"], status=data.get("status") or "", amount=int(data.get("amount") or 0),
                    amount_received=int(data.get("amount_received") or 0), currency=data.get("currency") or "",
                    metadata=dict(data.get("metadata") or {}))
+
+
+# --- memberships: Checkout in subscription mode, and the customer portal ------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionCheckoutRequest:
+    """A client subscribing to a membership plan: its recurring Price, the builder's account (the destination
+    of every invoice) and the platform's share as a percentage."""
+
+    membership_id: int
+    price_id: str
+    client_email: str
+    success_url: str
+    cancel_url: str
+    expires_at: datetime
+    destination_account_id: str | None
+    application_fee_percent: Decimal | None
+    metadata: dict[str, str]
+
+
+def subscription_checkout_params(request: SubscriptionCheckoutRequest) -> dict[str, Any]:
+    subscription_data: dict[str, Any] = {"metadata": dict(request.metadata)}
+    if request.destination_account_id:
+        subscription_data["transfer_data"] = {"destination": request.destination_account_id}
+        if request.application_fee_percent is not None:
+            subscription_data["application_fee_percent"] = str(request.application_fee_percent)
+    return {
+        "mode": "subscription",
+        "line_items": [{"price": request.price_id, "quantity": 1}],
+        "customer_email": request.client_email,
+        "client_reference_id": f"membership-{request.membership_id}",
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+        "expires_at": int(request.expires_at.timestamp()),
+        "metadata": dict(request.metadata),
+        "subscription_data": subscription_data,
+    }
 
 
 # --- the catalog: each session type is a Product with one active Price (booking.session_type_admin) ----
@@ -343,6 +382,11 @@ class PaymentGateway(Protocol):
     def create_price(self, *, product_id: str, unit_amount: int, currency: str, metadata: dict[str, str],
                      idempotency_key: str, currency_options: dict[str, int] | None = None) -> StripePrice: ...
     def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice: ...
+    def create_recurring_price(self, *, product_id: str, unit_amount: int, currency: str, interval: str,
+                               metadata: dict[str, str], idempotency_key: str) -> StripePrice: ...
+    def create_subscription_checkout(self, request: SubscriptionCheckoutRequest, *,
+                                     idempotency_key: str) -> CheckoutSession: ...
+    def create_portal_session(self, *, customer_id: str, return_url: str, idempotency_key: str) -> str: ...
     def retrieve_price(self, price_id: str) -> StripePrice | None: ...
     def list_active_prices(self, product_id: str) -> list[StripePrice]: ...
     # Listings for reconcile: every object created since a time, all pages.
@@ -622,6 +666,31 @@ class StripeGateway:
         with _provider_errors("create a Price"):
             price = self._client.v1.prices.create(params=params, options={"idempotency_key": idempotency_key})
         return StripePrice.from_stripe(_plain(price))
+
+    def create_recurring_price(self, *, product_id: str, unit_amount: int, currency: str, interval: str,
+                               metadata: dict[str, str], idempotency_key: str) -> StripePrice:
+        params = {"product": product_id, "unit_amount": unit_amount, "currency": currency, "metadata": metadata,
+                  "recurring": {"interval": interval}}
+        with _provider_errors("create a recurring Price"):
+            price = self._client.v1.prices.create(params=params, options={"idempotency_key": idempotency_key})
+        return StripePrice.from_stripe(_plain(price))
+
+    def create_subscription_checkout(self, request: SubscriptionCheckoutRequest, *,
+                                     idempotency_key: str) -> CheckoutSession:
+        def create() -> Any:
+            return self._client.v1.checkout.sessions.create(
+                params=subscription_checkout_params(request), options={"idempotency_key": idempotency_key})
+
+        with _provider_errors("create a subscription Checkout Session"):
+            session = _waiting_out_rate_limits(create, retries=self._rate_limit_retries)
+        return CheckoutSession.from_stripe(_plain(session))
+
+    def create_portal_session(self, *, customer_id: str, return_url: str, idempotency_key: str) -> str:
+        with _provider_errors("open the customer portal"):
+            portal = self._client.v1.billing_portal.sessions.create(
+                params={"customer": customer_id, "return_url": return_url},
+                options={"idempotency_key": idempotency_key})
+        return str(portal.url)
 
     def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice:
         with _provider_errors("update a Price"):

@@ -29,8 +29,11 @@ from sqlmodel import Session, select
 
 from booking.core.models import (
     Booking,
+    MembershipInvoice,
+    MembershipInvoiceStatus,
     MovementKind,
     Payment,
+    PaymentKind,
     PaymentMethodKind,
     PaymentMismatch,
     PaymentStatus,
@@ -905,4 +908,62 @@ def _record_mismatch(*, session: Session, booking_id: str | None, event_id: str 
     session.flush()
     log.warning("payment mismatch on booking %s: %s expected %s, Stripe says %s (%s)", booking_id, kind, expected,
                 actual, stripe_object_id)
+    return row
+
+
+# --- memberships: each subscription invoice (booking/events/membership_events.py) ------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """A subscription invoice, as Stripe's invoice.* event carries it."""
+
+    stripe_invoice_id: str
+    amount: int  # amount_paid when paid, amount_due when it failed
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    occurred_at: datetime
+
+
+def record_membership_invoice(*, session: Session, membership_id: int, facts: InvoiceFacts, paid: bool,
+                              application_fee_amount: int, destination_account_id: str | None) -> MembershipInvoice:
+    """The invoice's row (once per Stripe invoice), and once paid its Payment (kind MEMBERSHIP, booking nothing)
+    with the charge, transfer and platform fee in the journal. A failure never undoes a payment: an invoice
+    paid after a failed attempt (a new card) moves failed → paid, never back."""
+    row = session.exec(select(MembershipInvoice).where(
+        MembershipInvoice.stripe_invoice_id == facts.stripe_invoice_id).with_for_update()).first()
+    if row is None:
+        row = MembershipInvoice(membership_id=membership_id, stripe_invoice_id=facts.stripe_invoice_id,
+                                status=MembershipInvoiceStatus.PAID if paid else MembershipInvoiceStatus.FAILED,
+                                amount=facts.amount, currency=facts.currency.lower(),
+                                application_fee_amount=application_fee_amount if destination_account_id else 0,
+                                destination_account_id=destination_account_id, period_start=facts.period_start,
+                                period_end=facts.period_end)
+        try:
+            with session.begin_nested():  # two deliveries at once: the first row wins
+                session.add(row)
+                session.flush()
+        except sa.exc.IntegrityError:
+            row = session.exec(select(MembershipInvoice).where(
+                MembershipInvoice.stripe_invoice_id == facts.stripe_invoice_id).with_for_update()).one()
+    if not paid:
+        if row.status != MembershipInvoiceStatus.PAID and row.failed_at is None:
+            row.status, row.failed_at, row.updated_at = MembershipInvoiceStatus.FAILED, facts.occurred_at, utcnow()
+            session.add(row)
+        return row
+    if row.payment_id is None:
+        payment = Payment(booking_id=None, kind=PaymentKind.MEMBERSHIP, amount=facts.amount,
+                          currency=facts.currency.lower(), status=PaymentStatus.PAID, paid_at=facts.occurred_at,
+                          application_fee_amount=row.application_fee_amount,
+                          destination_account_id=row.destination_account_id)
+        session.add(payment)
+        session.flush()
+        row.payment_id = payment.id
+        row.status, row.paid_at, row.updated_at = MembershipInvoiceStatus.PAID, facts.occurred_at, utcnow()
+        row.amount = facts.amount
+        session.add(row)
+        session.flush()
+        update_net(session=session, payment=payment)
+        movements.sync_payment(session=session, payment=payment)
     return row

@@ -162,3 +162,20 @@ def describe(settings: FeeSettings | FeeSchedule, currency: str | None = None) -
         extras = ", ".join(format_money(amount, code) for code, amount in sorted(schedule.fixed.items()))
         return f"{text} + a fixed {extras} (by currency)"
     return text
+
+
+# --- memberships: a subscription's platform share is a percentage (subscription_data.application_fee_percent) ---
+
+
+def membership_fee_percent(amount: int, currency: str, settings: FeeSettings | FeeSchedule) -> Decimal:
+    """The percentage (two decimals, Stripe's precision) that takes the platform's usual fee of `amount`
+    (percentage + fixed fee, `quote`) from every invoice of a subscription to that price."""
+    if amount <= 0:
+        return Decimal(0)
+    fee = quote(amount, currency, settings).platform_fee
+    return (Decimal(fee) * HUNDRED / Decimal(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def membership_fee(amount: int, percent: Decimal) -> int:
+    """What Stripe keeps for the platform of an invoice of `amount` at `percent` (rounded half up)."""
+    return min(amount, _round_half_up(Decimal(amount) * Decimal(percent) / HUNDRED))

@@ -16,6 +16,7 @@
 - `seats_and_questions`  a session type's seats (a workshop) and booking questions
 - `personal_data`  erasing a booking's personal data (answers, the name given, network digests)
 - `promotions`     promotion codes: the form, the list, creating one (Stripe Coupon + Promotion Code), on/off
+- `memberships`    membership plans ("N sessions a month") and their subscribers
 """
 
 from booking.workspace.access import (
@@ -84,6 +85,16 @@ from booking.workspace.host_tools import (
     reschedule_by_builder,
     reschedule_target,
     save_host_note,
+)
+from booking.workspace.memberships import (
+    UNUSED_CREDIT_CHOICES,
+    InvalidPlan,
+    PlanView,
+    SubscriberView,
+    create_plan,
+    parse_plan,
+    subscribers,
+    workspace_plans,
 )
 from booking.workspace.monitor import (
     EVENT_STATUSES,
@@ -385,4 +396,13 @@ __all__ = [
     "validate",
     "viewer_zone",
     "weekly_figures",
+    # memberships
+    "UNUSED_CREDIT_CHOICES",
+    "InvalidPlan",
+    "PlanView",
+    "SubscriberView",
+    "create_plan",
+    "parse_plan",
+    "subscribers",
+    "workspace_plans",
 ]

@@ -14,6 +14,7 @@ NAV = [
     ("Dashboard", routes.ADMIN, False),
     ("Bookings", routes.ADMIN_BOOKINGS, False),
     ("Session types", routes.ADMIN_SESSION_TYPES, False),
+    ("Memberships", routes.ADMIN_MEMBERSHIPS, False),
     ("Packages", routes.ADMIN_PACKAGES, False),
     ("Availability", routes.ADMIN_AVAILABILITY, False),
     ("Policy", routes.ADMIN_POLICY, False),

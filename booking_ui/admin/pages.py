@@ -13,6 +13,7 @@ from booking_ui.admin import (
     calendars,
     dashboard,
     disputes,
+    memberships,
     outbox,
     packages,
     payments,
@@ -27,7 +28,8 @@ from booking_ui.admin import (
 from booking_ui.admin.login import LoginState, login_page
 
 ADMIN_PAGE_MODULES = (dashboard, session_types, availability, bookings, payments, webhooks, outbox, account, audit,
-                      policy, payouts, profile, recovery, disputes, calendars, packages, promotions)
+                      policy, payouts, profile, recovery, disputes, calendars, packages, promotions,
+                      memberships)
 
 
 def register_admin_pages(app: rx.App) -> None:

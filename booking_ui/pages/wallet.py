@@ -35,6 +35,9 @@ def _credits() -> rx.Component:
                         rx.table.body(rx.foreach(S.view.credits, _credit_row)),
                         width="100%"),
                     rx.text("You have no credits left.", color_scheme="gray")),
+            rx.cond(S.has_membership,
+                    rx.button("Manage membership", on_click=S.manage_membership, loading=S.opening_portal,
+                              disabled=S.opening_portal, variant="soft", data_testid="manage-membership")),
             spacing="2", width="100%", align="start"),
         width="100%")
 

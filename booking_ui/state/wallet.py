@@ -6,6 +6,7 @@ the page's address (as the manage page does). The month picker is the booking pa
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 
 import reflex as rx
@@ -13,15 +14,19 @@ import reflex as rx
 from booking.client import (
     CalendarDay,
     MonthView,
+    NoMembership,
     SlotOption,
     WalletNotFound,
     WalletView,
     book_with_credit,
     day_times,
     load_wallet,
+    portal_for_wallet,
+    wallet_has_membership,
     wallet_month,
 )
-from booking.core import canonical_zone_or_utc, locale_tag, zone_or_utc
+from booking.core import canonical_zone_or_utc, get_settings, locale_tag, session_scope, zone_or_utc
+from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
 from booking_ui.state.book import BROWSER_PREFERENCES_JS
@@ -59,6 +64,8 @@ class WalletState(rx.State):
     notice_tone: str = "green"
     manage_path: str = ""
     booking: bool = False
+    has_membership: bool = False  # "Manage membership": Stripe's customer portal
+    opening_portal: bool = False
 
     def _token(self) -> str:
         query = self.router.url.query_parameters
@@ -96,6 +103,8 @@ class WalletState(rx.State):
             self.view = load_wallet(engine=deps.engine(), token=token, time_zone=self.zone) if token else None
         except WalletNotFound:
             self.view = None
+        with session_scope(deps.engine()) as session:
+            self.has_membership = self.view is not None and wallet_has_membership(session=session, token=token)
         if self.view is None:
             self.weeks, self.times = [], []
             return
@@ -164,6 +173,27 @@ class WalletState(rx.State):
     def choose_time(self, start: str):
         self.selected_start = str(start)[:40]
         self.notice = ""
+
+    @rx.event(background=True)
+    async def manage_membership(self):
+        """Open Stripe's customer portal (a server-side call, off the event loop, no transaction open)."""
+        async with self:
+            if self.opening_portal:
+                return None
+            token, self.opening_portal, self.notice = self._token(), True, ""
+            return_url = get_settings().public_url.rstrip("/") + str(self.router.url.path)
+        try:
+            url = await asyncio.to_thread(portal_for_wallet, engine=deps.engine(), gateway=deps.gateway(),
+                                          token=token, return_url=return_url)
+        except (NoMembership, PaymentProviderError) as exc:
+            async with self:
+                self.opening_portal, self.notice_tone = False, "red"
+                self.notice = (str(exc) if isinstance(exc, NoMembership) else
+                               "The payment provider is not available. Please try again in a moment.")
+            return None
+        async with self:
+            self.opening_portal = False
+        return rx.redirect(url)
 
     @db_event
     def book(self):

@@ -77,6 +77,8 @@ TEST_CARD_OUTCOMES: dict[str, Outcome] = {
     "4100000000000019": Outcome(
         "declined", code="card_declined", decline_code="fraudulent", message=DECLINED, blocked=True
     ),
+    # "Attaching this card to a Customer object succeeds, but attempts to charge the customer fail."
+    "4000000000000341": _decline("generic_decline"),
     "4000000000000069": _decline("expired_card", "Your card has expired.", code="expired_card"),
     "4000000000000127": _decline(
         "incorrect_cvc", "Your card's security code is incorrect.", code="incorrect_cvc"

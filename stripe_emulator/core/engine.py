@@ -54,6 +54,9 @@ KINDS = {
     "invoice": "invoice",
     "coupon": "coupon",
     "promotion_code": "promotion code",
+    "subscription": "subscription",
+    "invoice_payment": "invoice payment",
+    "billing_portal.session": "billing portal session",
     "customer": "customer",
     "setup_intent": "setup_intent",
 }

@@ -43,10 +43,15 @@ EXPANDABLE: dict[str, frozenset[str]] = {
     "product": frozenset({"default_price"}),
     "payment_method": frozenset({"customer"}),
     "item": frozenset({"price.product", "price"}),
+    "invoice": frozenset({"customer", "default_payment_method", "payments"}),
+    "subscription": frozenset({"customer", "default_payment_method", "latest_invoice"}),
+    "invoice_payment": frozenset({"invoice", "payment.payment_intent", "payment.charge"}),
 }
 
-# Fields computed (rather than looked up by id) when expanded: a session's line_items, a price's currency_options.
-COMPUTED_FIELDS = frozenset({"line_items", "currency_options"})
+# Fields computed (rather than looked up by id) when expanded, by the engine (`Engine.compute`): a session's
+# line_items, a price's currency_options, an invoice's payments.
+COMPUTED_FIELDS = frozenset({"line_items", "currency_options", "payments"})
+
 # (object, field) -> value for fields that are computed rather than stored, e.g. line_items.
 Computed = Callable[[dict[str, Any], str], Any]
 

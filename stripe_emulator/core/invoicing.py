@@ -207,3 +207,142 @@ def _paid_invoice(
         {"charge": charge["id"], "payment_intent": pi["id"], "session": session["id"]},
     )
     return invoice
+
+
+# --- subscription invoices (core/billing.py) ------------------------------------------------------
+
+
+def subscription_invoice(
+    emu: Engine,
+    subscription: dict[str, Any],
+    items: list[dict[str, Any]],
+    *,
+    start: int,
+    end: int,
+    reason: str,
+    owner: str | None,
+    customer_email: str | None,
+    customer_name: str | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A finalized (open) invoice for one period of `subscription`, and its default invoice
+    payment. `reason`: `subscription_create` (paid by Checkout) or `subscription_cycle`."""
+    now = emu.clock.now()
+    invoice_id = "in_" + ids.random_token(24)
+    lines = [
+        {
+            "id": "il_" + ids.random_token(24),
+            "object": "line_item",
+            "amount": item["amount_total"],
+            "currency": item["currency"],
+            "description": f"{item['quantity']} × {item.get('description') or 'Subscription'}",
+            "discount_amounts": [],
+            "discountable": True,
+            "discounts": [],
+            "invoice": invoice_id,
+            "livemode": False,
+            "metadata": dict(subscription.get("metadata") or {}),
+            "parent": {
+                "invoice_item_details": None,
+                "subscription_item_details": {
+                    "invoice_item": None,
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": subscription["id"],
+                    "subscription_item": None,
+                },
+                "type": "subscription_item_details",
+            },
+            "period": {"end": end, "start": start},
+            "pretax_credit_amounts": [],
+            "pricing": {
+                "price_details": {"price": item["price"]["id"], "product": item["price"]["product"]},
+                "type": "price_details",
+                "unit_amount_decimal": str(item["price"].get("unit_amount") or 0),
+            },
+            "quantity": item["quantity"],
+            "subtotal": item["amount_subtotal"],
+            "taxes": [],
+        }
+        for item in items
+    ]
+    total = sum(item["amount_total"] for item in items)
+    base = emu.config.base_url
+    invoice = objects.build(
+        "invoice",
+        id=invoice_id,
+        account_name=emu.config.business_name,
+        amount_due=total,
+        amount_remaining=total,
+        auto_advance=True,
+        billing_reason=reason,
+        created=now,
+        currency=subscription["currency"],
+        customer=subscription["customer"],
+        customer_email=customer_email,
+        customer_name=customer_name,
+        default_payment_method=None,
+        effective_at=now,
+        hosted_invoice_url=f"{base}/i/{invoice_id}",
+        invoice_pdf=f"{base}/i/{invoice_id}/pdf",
+        lines=objects.list_object(lines, f"/v1/invoices/{invoice_id}/lines"),
+        number=_next_number(emu, owner),
+        parent={
+            "quote_details": None,
+            "subscription_details": {
+                "metadata": dict(subscription.get("metadata") or {}),
+                "subscription": subscription["id"],
+            },
+            "type": "subscription_details",
+        },
+        period_end=end if reason == "subscription_create" else start,
+        period_start=start,
+        status="open",
+        status_transitions={"finalized_at": now, "marked_uncollectible_at": None, "paid_at": None,
+                            "voided_at": None},
+        subtotal=total,
+        subtotal_excluding_tax=total,
+        total=total,
+        total_excluding_tax=total,
+    )
+    emu.store.put(invoice, account=owner)
+    payment = objects.build(
+        "invoice_payment",
+        id="inpay_" + ids.random_token(24),
+        amount_requested=total,
+        created=now,
+        currency=invoice["currency"],
+        invoice=invoice_id,
+    )
+    emu.store.put(payment, account=owner)
+    return invoice, payment
+
+
+def mark_paid(
+    emu: Engine, invoice: dict[str, Any], payment: dict[str, Any], charge: dict[str, Any], pi: dict[str, Any]
+) -> None:
+    now = emu.clock.now()
+    invoice.update(amount_paid=invoice["amount_due"], amount_remaining=0, attempt_count=invoice["attempt_count"] + 1,
+                   attempted=True, status="paid")
+    invoice["status_transitions"]["paid_at"] = now
+    emu.store.put(invoice)
+    payment.update(amount_paid=invoice["amount_due"], status="paid",
+                   payment={"type": "payment_intent", "payment_intent": pi["id"]})
+    payment["status_transitions"]["paid_at"] = now
+    emu.store.put(payment)
+    emu.store.put_private(
+        f"invoice_payment:{invoice['id']}",
+        {"charge": charge["id"], "payment_intent": pi["id"], "session": None},
+    )
+
+
+def mark_failed(emu: Engine, invoice: dict[str, Any], payment: dict[str, Any], pi: dict[str, Any]) -> None:
+    invoice.update(attempt_count=invoice["attempt_count"] + 1, attempted=True, next_payment_attempt=None)
+    emu.store.put(invoice)
+    payment["payment"] = {"type": "payment_intent", "payment_intent": pi["id"]}
+    emu.store.put(payment)
+
+
+def payments_of(emu: Engine, invoice: dict[str, Any]) -> dict[str, Any]:
+    """An invoice's `payments` (expandable): its invoice payments."""
+    found = emu.store.where("invoice_payment", "invoice", invoice["id"])
+    return objects.list_object(found, f"/v1/invoices/{invoice['id']}/payments")

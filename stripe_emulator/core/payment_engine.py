@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.core import cards, connect_money, discounts, disputes, ids, invoicing, objects
+from stripe_emulator.core import billing, cards, connect_money, discounts, disputes, ids, invoicing, objects
 from stripe_emulator.core.cards import Card, Outcome
 from stripe_emulator.core.context import AUTOMATIC
 from stripe_emulator.core.errors import doc_url
@@ -355,7 +355,13 @@ def _charge(
         )
         discounts.redeem(emu, session)
         invoice_events = invoicing.complete_session(emu, session, charge, pi)
+        billing_before: list[tuple[str, dict[str, Any]]] = []
+        if session.get("mode") == "subscription":  # core/billing.py: the Subscription and its invoice
+            billing_before, billing_after = billing.start_from_checkout(emu, session, pi, charge, pm, card)
+            invoice_events += billing_after
         emu.store.put(session)
+        for event_type, obj in billing_before:
+            emu.emit(event_type, obj, AUTOMATIC, key)
         emu.emit("charge.succeeded", charge, AUTOMATIC, key)
         emu.emit("payment_intent.succeeded", pi, AUTOMATIC, key)
         emu.emit("checkout.session.completed", session, AUTOMATIC, key)

@@ -4,7 +4,7 @@ only what the spec parsed.
 This is how the emulator refuses what it does not implement. A parameter that is not in an
 endpoint's spec gets Stripe's `parameter_unknown` error naming it (at any depth, e.g.
 `payment_intent_data[on_behalf_of]`), and a value Stripe accepts but the emulator does not
-model (`mode=subscription`) gets an `invalid_request_error` naming the parameter. Because the
+model (`ui_mode=embedded_page`) gets an `invalid_request_error` naming the parameter. Because the
 handler receives the parsed dict and nothing else, the accepted set and the implemented set
 are the same list: there is no second, hand-written allow-list to drift.
 

@@ -264,6 +264,13 @@ def _payment_html(
             'title="Cancel and return to the merchant"><span aria-hidden="true">← </span>Back</a>'
         )
     button = SUBMIT_LABELS.get(session.get("submit_type") or "auto", "Pay")
+    per = ""
+    if session.get("mode") == "subscription":  # Stripe: "Subscribe to …", "£40.00 per month"
+        button = "Subscribe"
+        recurring = next((item["price"].get("recurring") for item in items if item["price"].get("recurring")), None)
+        if recurring:
+            count = recurring.get("interval_count") or 1
+            per = f" per {recurring['interval']}" if count == 1 else f" every {count} {recurring['interval']}s"
     prefill = {**values, "email": values.get("email") or session.get("customer_email") or ""}
     inputs = []
     for key, name, label, input_type, autocomplete, placeholder in FIELDS:
@@ -313,7 +320,7 @@ def _payment_html(
   <section class="summary" aria-label="Order summary">
     {back}
     <p class="amount-label" data-testid="merchant-name">Pay {escape(merchant)}</p>
-    <p class="amount" data-testid="amount-total">{escape(total)}</p>
+    <p class="amount" data-testid="amount-total">{escape(total)}<small data-testid="billing-interval">{escape(per)}</small></p>
     <ul class="items">{''.join(rows)}</ul>
     {_discount_html(session, values, field_errors)}
     <div class="total-row"><span>Total due</span><span>{escape(total)}</span></div>

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.core import (
     bank_debits,
+    billing,
     connect_money,
     customers,
     discounts,
@@ -35,6 +36,7 @@ from stripe_emulator.core.spec import (
     Integer,
     List,
     Metadata,
+    Number,
     String,
     Url,
     join,
@@ -83,6 +85,10 @@ PRICE_DATA = Hash(
     currency=Currency(required=True),
     product=String(),
     product_data=PRODUCT_DATA,
+    recurring=Hash(
+        interval=String(required=True, choices=("day", "month", "week", "year")),
+        interval_count=Integer(minimum=1),
+    ),
     tax_behavior=String(choices=TAX_BEHAVIORS),
     unit_amount=Integer(minimum=0, maximum=99_999_999),
     unit_amount_decimal=String(),
@@ -106,6 +112,13 @@ PAYMENT_INTENT_DATA = Hash(
     statement_descriptor_suffix=String(max_length=22),
     transfer_data=TRANSFER_DATA,
     transfer_group=String(),
+)
+# Memberships (mode=subscription, core/billing.py): a destination charge on every invoice.
+SUBSCRIPTION_DATA = Hash(
+    application_fee_percent=Number(minimum=0, maximum=100),
+    description=String(max_length=500),
+    metadata=Metadata(),
+    transfer_data=Hash(destination=String(required=True)),
 )
 # Receipts and invoices: an Invoice after payment, the payer's tax id and extra fields.
 INVOICE_CREATION = Hash(
@@ -162,10 +175,11 @@ CREATE = Hash(
     line_items=List(LINE_ITEM, max_items=100),
     locale=String(choices=LOCALES),
     metadata=Metadata(),
-    mode=String(required=True, choices=("payment", "setup", "subscription"), supported=("payment", "setup")),
+    mode=String(required=True, choices=("payment", "setup", "subscription")),
     payment_intent_data=PAYMENT_INTENT_DATA,
     setup_intent_data=Hash(description=String(max_length=1000), metadata=Metadata()),
     submit_type=String(choices=SUBMIT_TYPES),
+    subscription_data=SUBSCRIPTION_DATA,
     success_url=Url(required=True),
     tax_id_collection=TAX_ID_COLLECTION,
     ui_mode=String(
@@ -200,15 +214,18 @@ def _check_mode(args: dict[str, Any]) -> None:
 
 def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     _check_mode(args)
+    _check_mode_params(args)
     if args["mode"] == "setup":
         return _create_setup_session(emu, ctx, args)
+    mode = args["mode"]
     intent_data = dict(args.get("payment_intent_data") or {})
     intent_data["metadata"] = clean_metadata(intent_data.get("metadata"))
+    sub_data = dict(args.get("subscription_data") or {})
 
     with emu.tx():
         now = emu.clock.now()
         expires_at = _validate_expiry(args.get("expires_at"), now)
-        items = _line_items(emu, ctx, args.get("line_items") or [], now)
+        items = _line_items(emu, ctx, args.get("line_items") or [], now, mode)
         currency = items[0]["currency"]
         requested_currency = (args.get("currency") or "").lower()
         if requested_currency and requested_currency != currency:
@@ -223,6 +240,11 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
         discount = discounts.resolve(emu, args.get("discounts") or [], subtotal=subtotal, currency=currency,
                                      email=args.get("customer_email"), account=ctx.account)
         total = subtotal - (discounts.discount_amount(discount[0], subtotal) if discount else 0)
+        if mode == "subscription":
+            if discount:
+                raise errors.not_implemented("discounts", "discounts on subscriptions")
+            payment_method_types = _subscription_methods(payment_method_types)
+            intent_data = _subscription_intent_data(emu, ctx, sub_data, subtotal)
         connect_money.validate(emu, ctx, intent_data, total)
         customer = _customer(emu, ctx, args)
         session_id = ids.new_id("cs_test")
@@ -243,6 +265,7 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
             integration_identifier=args.get("integration_identifier"),
             locale=args.get("locale"),
             metadata=clean_metadata(args.get("metadata")),
+            mode=mode,
             payment_method_types=payment_method_types,
             submit_type=args.get("submit_type"),
             success_url=args["success_url"],
@@ -255,7 +278,8 @@ def create_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]) -> di
             discounts.apply(session, items, *discount)
         emu.store.put(session, account=ctx.account)
         emu.store.put_private(
-            private_key(session_id), {"line_items": items, "payment_intent_data": intent_data}
+            private_key(session_id),
+            {"line_items": items, "payment_intent_data": intent_data, "subscription_data": sub_data},
         )
         return session
 
@@ -310,6 +334,54 @@ def _create_setup_session(emu: Engine, ctx: RequestContext, args: dict[str, Any]
         emu.store.put(session, account=ctx.account)
         emu.store.put_private(private_key(session_id), {"line_items": [], "setup_intent_data": setup_data})
         return session
+
+
+def _check_mode_params(args: dict[str, Any]) -> None:
+    """Parameters that belong to one mode only, refused in the other as Stripe does."""
+    mode = args["mode"]
+    if mode == "subscription":
+        for param in ("payment_intent_data", "invoice_creation", "submit_type"):
+            if param in args:
+                raise errors.invalid(param, f"You can not pass `{param}` in `subscription` mode.")
+    elif "subscription_data" in args:
+        raise errors.invalid(
+            "subscription_data", "You can only pass `subscription_data` in `subscription` mode."
+        )
+
+
+def _subscription_methods(types: list[str]) -> list[str]:
+    """Renewals charge a saved card off-session: the emulator offers cards (wallets included)."""
+    if "card" not in types:
+        raise errors.not_implemented(
+            "allowed_payment_method_types", "subscriptions paid by anything but a card"
+        )
+    return ["card"]
+
+
+def _subscription_intent_data(
+    emu: Engine, ctx: RequestContext, sub_data: dict[str, Any], subtotal: int
+) -> dict[str, Any]:
+    """The first invoice's payment: a destination charge when `subscription_data` asks for one."""
+    percent = sub_data.get("application_fee_percent")
+    transfer = sub_data.get("transfer_data")
+    if percent is not None and not transfer and not ctx.account:
+        raise errors.invalid(
+            "subscription_data[application_fee_percent]",
+            "Can only apply an application_fee_percent when the subscription is attempting a direct "
+            "payment (using an OAuth key or Stripe-Account header) or destination payment (using "
+            "`transfer_data[destination]`).",
+        )
+    if transfer:
+        connect_money.destination_account(
+            emu, transfer["destination"], "subscription_data[transfer_data][destination]"
+        )
+    data: dict[str, Any] = {"metadata": {}, "description": "Subscription creation"}
+    if transfer:
+        data["transfer_data"] = {"destination": transfer["destination"]}
+        data["transfer_group"] = None
+    if percent is not None and transfer:
+        data["application_fee_amount"] = billing.fee_from_percent(subtotal, percent)
+    return data
 
 
 def _invoice_options(session: dict[str, Any], args: dict[str, Any]) -> None:
@@ -392,7 +464,7 @@ def _validate_expiry(expires_at: int | None, now: int) -> int:
 
 
 def _line_items(
-    emu: Engine, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int
+    emu: Engine, ctx: RequestContext, raw_items: list[dict[str, Any]], now: int, mode: str = "payment"
 ) -> list[dict[str, Any]]:
     if not raw_items:
         raise errors.missing("line_items")
@@ -406,9 +478,10 @@ def _line_items(
                 code="parameters_exclusive",
             )
         if "price" in item:
-            price = _existing_price(emu, ctx, item["price"], f"{path}[price]")
+            price = _existing_price(emu, ctx, item["price"], f"{path}[price]", mode)
         elif "price_data" in item:
             price = inline_price(emu, ctx, item["price_data"], f"{path}[price_data]", now)
+            _price_fits_mode(price, f"{path}[price_data]", mode)
         else:
             raise errors.missing(f"{path}[price]")
         product = emu.store.get("product", price["product"]) or {}
@@ -438,20 +511,29 @@ def _presented_in(emu: Engine, item: dict[str, Any], currency: str, index: int) 
     return {**item, "currency": currency, "amount_subtotal": amount * quantity, "amount_total": amount * quantity}
 
 
-def _existing_price(emu: Engine, ctx: RequestContext, price_id: str, path: str) -> dict[str, Any]:
+def _existing_price(
+    emu: Engine, ctx: RequestContext, price_id: str, path: str, mode: str = "payment"
+) -> dict[str, Any]:
     price = emu.get("price", price_id, param=path, status=400, account=ctx.account)
     if not price["active"]:
         raise errors.invalid(
             path,
             f"The price specified ({price_id}) is inactive. This field only accepts active prices.",
         )
-    if price["type"] != "one_time":
+    _price_fits_mode(price, path, mode)
+    return price
+
+
+def _price_fits_mode(price: dict[str, Any], path: str, mode: str) -> None:
+    if mode == "payment" and price["type"] != "one_time":
         raise errors.invalid(
             path,
             "The price specified is set to `type=recurring` but this field only accepts prices "
             "with `type=one_time` in `payment` mode.",
         )
-    return price
+    if mode == "subscription" and price["type"] != "recurring":
+        # Stripe adds one-time prices to the first invoice; the emulator bills recurring ones only.
+        raise errors.not_implemented(path, "one-time prices in `subscription` mode")
 
 
 def inline_price(
@@ -485,6 +567,7 @@ def inline_price(
         emu.store.put(product, account=ctx.account)
     else:
         raise errors.missing(join(path, "product_data"))
+    recurring = data.get("recurring")
     price = objects.price(
         id=ids.new_id("price"),
         active=False,
@@ -493,6 +576,11 @@ def inline_price(
         product=product["id"],
         unit_amount=amount,
         tax_behavior=data.get("tax_behavior") or "unspecified",
+        recurring={
+            "interval": recurring["interval"], "interval_count": recurring.get("interval_count") or 1,
+            "meter": None, "trial_period_days": None, "usage_type": "licensed",
+        } if recurring else None,
+        type="recurring" if recurring else "one_time",
     )
     emu.store.put(price, account=ctx.account)
     return price

@@ -1,5 +1,6 @@
-"""Invoices: the ones Checkout makes after payment (`invoice_creation`, see `core/invoicing.py`).
-Retrieve and list; each has a hosted page (`hosted_invoice_url`) and a PDF (`invoice_pdf`), served by
+"""Invoices: the ones Checkout makes after payment (`invoice_creation`, see `core/invoicing.py`) and a
+subscription's (`core/billing.py`), with their invoice payments (`GET /v1/invoice_payments`, and
+`expand[]=payments` on an invoice). Retrieve and list; each has a hosted page (`hosted_invoice_url`) and a PDF (`invoice_pdf`), served by
 `pages/invoices.py`."""
 
 from __future__ import annotations
@@ -18,11 +19,26 @@ def _retrieve(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -
     return emu.retrieve("invoice", id, ctx.account)
 
 
+def _retrieve_payment(emu: Engine, ctx: RequestContext, args: dict[str, Any], id: str) -> dict[str, Any]:
+    return emu.retrieve("invoice_payment", id, ctx.account)
+
+
 ENDPOINTS = [
     list_endpoint(
         "/v1/invoices",
         "invoice",
-        {"status": ("status", String(choices=("draft", "open", "paid", "uncollectible", "void")))},
+        {
+            "status": ("status", String(choices=("draft", "open", "paid", "uncollectible", "void"))),
+            "customer": ("customer", String()),
+            "subscription": ("parent.subscription_details.subscription", String()),
+        },
     ),
     Endpoint("GET", "/v1/invoices/{id}", RETRIEVE, _retrieve),
+    list_endpoint(
+        "/v1/invoice_payments",
+        "invoice_payment",
+        {"invoice": ("invoice", String()), "status": ("status", String(choices=("canceled", "open", "paid")))},
+        created=False,
+    ),
+    Endpoint("GET", "/v1/invoice_payments/{id}", RETRIEVE, _retrieve_payment),
 ]

@@ -31,8 +31,8 @@ RESOURCE_TYPES = [
     "payment_method", "account", "deleted_account", "bank_account", "account_link", "login_link",
     "transfer", "transfer_reversal", "application_fee", "fee_refund", "balance",
     "balance_transaction", "payout", "dispute", "coupon", "promotion_code", "discount",
-    "balance_transaction", "payout", "dispute", "customer", "deleted_customer",
-    "setup_intent",
+    "customer", "deleted_customer", "setup_intent",
+    "subscription", "subscription_item", "invoice_payment", "billing_portal.session",
 ]
 # In Stripe's fixture file but not the same object type name the emulator keys by.
 NOT_IN_FIXTURES = {"payment_method"}
@@ -100,6 +100,20 @@ def emitted(
     transfer_id = paid["charge"]["transfer"]
     objects["transfer_reversal"] += get(f"/v1/transfers/{transfer_id}/reversals")["data"]
     objects["bank_account"] += account.to_dict()["external_accounts"]["data"]
+    # Memberships: a subscription through Checkout, its invoice payment, a portal session, a renewal.
+    monthly = post("/v1/prices", {"product": product["id"], "currency": "gbp", "unit_amount": "4000",
+                                  "recurring[interval]": "month"})
+    subscribing = client.v1.checkout.sessions.create(params={
+        "mode": "subscription", "line_items": [{"price": monthly["id"], "quantity": 1}],
+        "success_url": "http://app.test/s", "customer_email": "member@example.com"})
+    pay(http, subscribing.id)
+    subscription = get(f"/v1/subscriptions/{client.v1.checkout.sessions.retrieve(subscribing.id).subscription}")
+    objects["subscription"].append(subscription)
+    objects["subscription_item"] += subscription["items"]["data"]
+    objects["billing_portal.session"].append(
+        post("/v1/billing_portal/sessions", {"customer": subscription["customer"]}))
+    emulator.emulator.advance_months(1)
+    objects["invoice_payment"] += get("/v1/invoice_payments")["data"]
     lists = [
         "/v1/checkout/sessions?expand[]=data.line_items", "/v1/payment_intents", "/v1/charges",
         "/v1/events", "/v1/refunds", "/v1/products", "/v1/prices", "/v1/accounts", "/v1/transfers",

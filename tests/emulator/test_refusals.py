@@ -60,8 +60,9 @@ def test_every_checkout_parameter_not_applied_is_refused(http: httpx.Client, rec
     stripe_params = set(STRIPE_API["params"]["POST /v1/checkout/sessions"])
     applied = set(checkout.CREATE.fields)
     refused = sorted(stripe_params - applied)
-    # + invoice_creation, tax_id_collection, custom_fields; + discounts, allow_promotion_codes; + setup_intent_data
-    assert len(stripe_params) == 51 and len(applied) == 26
+    # + invoice_creation, tax_id_collection, custom_fields; + discounts, allow_promotion_codes; + setup_intent_data;
+    # + subscription_data
+    assert len(stripe_params) == 51 and len(applied) == 27
     assert {"automatic_tax", "shipping_options"} <= set(refused)
     for name in refused:
         error = error_of(create_session(http, session_form(receiver, **{name: "x"})))
@@ -106,7 +107,7 @@ def test_unknown_nested_parameter(make_session: Any, overrides: dict[str, Any], 
          "parameter_invalid_integer", "Invalid integer: ten"),
         ({"payment_intent_data": "yes"}, "payment_intent_data", None, "Invalid object"),
         ({"metadata[note][deep]": "x"}, "metadata[note]", None, "Invalid string"),
-        ({"mode": "subscription"}, "mode", None, None),  # a real value the emulator does not model
+        ({"ui_mode": "embedded_page"}, "ui_mode", None, None),  # a real value the emulator does not model
         ({"locale": "xx"}, "locale", None, "Invalid locale: must be one of"),
     ],
 )
@@ -167,7 +168,7 @@ def test_error_codes_come_from_stripes_list() -> None:
 
 def test_error_bodies_leave_out_null_keys(http: httpx.Client, receiver: WebhookReceiver) -> None:
     responses = [
-        create_session(http, session_form(receiver, mode="subscription")),  # no code
+        create_session(http, session_form(receiver, ui_mode="embedded_page")),  # no code
         create_session(http, session_form(receiver, bogus="1")),  # a code
         http.get("/v1/refunds/re_missing", auth=AUTH),
         http.get("/v1/nowhere", auth=AUTH),

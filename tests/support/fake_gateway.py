@@ -185,6 +185,24 @@ class FakeGateway:
                                   "payment_status": "no_payment_required", "payment_intent_id": None})
         self.sessions[session_id] = done
         return done
+    def create_recurring_price(self, *, product_id: str, unit_amount: int, currency: str, interval: str,
+                               metadata: dict[str, str], idempotency_key: str) -> StripePrice:
+        return self.create_price(product_id=product_id, unit_amount=unit_amount, currency=currency,
+                                 metadata=metadata, idempotency_key=idempotency_key)
+
+    def create_subscription_checkout(self, request: Any, *, idempotency_key: str) -> CheckoutSession:
+        self._check()
+        session = CheckoutSession(
+            id=f"cs_test_fake{next(_ids)}", url="https://checkout.example/subscribe", status="open",
+            payment_status="unpaid", payment_intent_id=None, amount_total=None, currency=None,
+            metadata=dict(request.metadata), client_reference_id=f"membership-{request.membership_id}")
+        self.sessions[session.id] = session
+        self.subscription_checkouts = [*getattr(self, "subscription_checkouts", []), (request, idempotency_key)]
+        return session
+
+    def create_portal_session(self, *, customer_id: str, return_url: str, idempotency_key: str) -> str:
+        self._check()
+        return f"https://billing.example/p/session/{customer_id}"
 
     def set_price_active(self, price_id: str, *, active: bool, idempotency_key: str) -> StripePrice:
         def make() -> StripePrice:

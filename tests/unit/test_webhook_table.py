@@ -32,6 +32,12 @@ REQUIRED_EVENTS = {
     "charge.dispute.closed",
     "charge.dispute.funds_withdrawn",
     "charge.dispute.funds_reinstated",
+    # memberships: the subscription's status and each invoice (booking/events/membership_events.py)
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+    "invoice.payment_failed",
 }
 
 

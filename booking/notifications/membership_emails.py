@@ -1,0 +1,116 @@
+"""The "your membership payment failed" email: to the client, once per failed invoice, with a link that opens
+Stripe's customer portal to update the card (`/membership/portal/<token>`, served by booking_ui.api: it creates a
+portal session when followed, since a portal session itself lives only minutes). The link's token is an HMAC of
+the membership id under SECRET_KEY, derived when the email is built, never stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc_datetime
+
+from sqlmodel import Session
+
+from booking.core.models import Notification
+from booking.core.time import format_money
+from booking.notifications.ics import site_domain
+from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
+from booking.notifications.templates import NotificationKind, RenderedEmail
+
+MEMBERSHIP_PAYMENT_FAILED = str(NotificationKind.MEMBERSHIP_PAYMENT_FAILED)
+PORTAL_PATH = "/membership/portal/{token}"
+
+
+def portal_token(membership_id: int) -> str:
+    """The bearer token of a membership's portal link (nothing stored: derived again to check it)."""
+    from booking.core.config import secret_key  # read when used, never at import
+
+    digest = hmac.new(secret_key(), f"membership-portal:{membership_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{membership_id}.{digest[:40]}"
+
+
+def membership_of_token(token: str) -> int | None:
+    """The membership a portal link names, or None for a token that is not one of ours."""
+    membership_id, _, _ = (token or "").partition(".")
+    if not membership_id.isdigit() or len(token) > 80:
+        return None
+    return int(membership_id) if hmac.compare_digest(portal_token(int(membership_id)), token) else None
+
+
+def portal_url(membership_id: int, public_url: str) -> str:
+    return public_url.rstrip("/") + PORTAL_PATH.format(token=portal_token(membership_id))
+
+
+@dataclass(frozen=True)
+class MembershipFailureFacts:
+    """A failed membership invoice, as it was when the email was queued."""
+
+    membership_id: int
+    stripe_invoice_id: str
+    client_name: str
+    plan_name: str
+    builder_name: str
+    amount: int
+    currency: str
+    public_url: str = "http://localhost"
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": MEMBERSHIP_PAYMENT_FAILED, **asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, payload: str) -> MembershipFailureFacts:
+        data = json.loads(payload)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def render_membership_failure(facts: MembershipFailureFacts) -> RenderedEmail:
+    money = format_money(facts.amount, facts.currency)
+    link = portal_url(facts.membership_id, facts.public_url)
+    subject = f"Your {facts.plan_name} payment of {money} failed: update your card"
+    paragraphs = [
+        f"We couldn't take this month's payment of {money} for your {facts.plan_name} membership with "
+        f"{facts.builder_name}. Your card was declined.",
+        "No new session credits are added until the payment goes through. Update your card to keep your "
+        "membership:",
+    ]
+    text = [f"Hi {facts.client_name or 'there'},", "", *[p + "\n" for p in paragraphs], link, ""]
+    esc = html.escape
+    body = [f"<p>Hi {esc(facts.client_name or 'there')},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
+            f'<p><a href="{esc(link, quote=True)}">Update your card</a></p>']
+    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
+            + "\n".join(body) + "\n</body></html>\n")
+    return RenderedEmail(subject=subject, text="\n".join(text), html=page)
+
+
+def membership_failure_message(*, notification_id: int, recipient: str, payload: str, now: datetime) -> EmailMessage:
+    facts = MembershipFailureFacts.from_json(payload)
+    rendered = render_membership_failure(facts)
+    message = EmailMessage()
+    message["To"] = mailbox(facts.client_name, recipient)
+    message["Subject"] = rendered.subject
+    message["Date"] = rfc_datetime(now)
+    message["Message-ID"] = (f"<notification-{notification_id}.{facts.stripe_invoice_id}"
+                             f"@{site_domain(facts.public_url)}>")
+    message[KIND_HEADER] = MEMBERSHIP_PAYMENT_FAILED
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def queue_membership_payment_failed(*, session: Session, facts: MembershipFailureFacts,
+                                    recipient: str) -> Notification | None:
+    """Queue the email once per failed invoice (however often the event arrives)."""
+    from booking.notifications.outbox import _insert_once, dedupe_key
+
+    notification = Notification(
+        dedupe_key=dedupe_key(kind=MEMBERSHIP_PAYMENT_FAILED, booking_id=facts.stripe_invoice_id, role="client",
+                              cause=recipient),
+        kind=MEMBERSHIP_PAYMENT_FAILED, recipient=recipient, booking_id=None, payload=facts.to_json())
+    return notification if _insert_once(session=session, notification=notification) else None

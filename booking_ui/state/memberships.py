@@ -1,0 +1,62 @@
+"""The builder page's memberships: the plans on offer, and subscribing (Checkout in subscription mode, started
+off the event loop with no transaction open; the browser then goes to Stripe's page)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import reflex as rx
+
+from booking.client import SUBSCRIBED_QUERY, MembershipUnavailable, PlanView, membership_offers, subscribe
+from booking.core import session_scope
+from booking.lifecycle import InvalidRequest
+from booking.payments import PaymentProviderError
+from booking_ui import deps
+from booking_ui.offloop import db_event
+
+log = logging.getLogger(__name__)
+
+
+class MembershipOffersState(rx.State):
+    plans: list[PlanView] = []
+    subscribing_plan: str = ""
+    errors: dict[str, str] = {}
+    notice: str = ""
+    subscribed: bool = False
+
+    @db_event
+    def load(self):
+        slug = self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug
+        with session_scope() as session:
+            self.plans = membership_offers(session=session, slug=str(slug))
+        self.subscribed = SUBSCRIBED_QUERY.split("=")[0] in self.router.url.query_parameters
+        self.errors, self.notice, self.subscribing_plan = {}, "", ""
+
+    @rx.event(background=True)
+    async def subscribe(self, form: dict):
+        plan_id = str((form or {}).get("plan_id") or "")
+        async with self:
+            if self.subscribing_plan:
+                return None
+            self.subscribing_plan, self.errors, self.notice = plan_id, {}, ""
+        try:
+            url = await asyncio.to_thread(subscribe, engine=deps.engine(), gateway=deps.gateway(), plan_id=plan_id,
+                                          client_name=str(form.get("client_name") or ""),
+                                          client_email=str(form.get("client_email") or ""))
+        except InvalidRequest as exc:
+            async with self:
+                self.errors, self.subscribing_plan = {f"{plan_id}:{exc.field}": exc.message}, ""
+            return None
+        except (MembershipUnavailable, PaymentProviderError) as exc:
+            async with self:
+                self.subscribing_plan = ""
+                self.notice = (str(exc) if isinstance(exc, MembershipUnavailable) else
+                               "We could not reach the payment provider. Nothing was charged; please try again.")
+            return None
+        except Exception:
+            log.exception("subscribing could not start")
+            async with self:
+                self.subscribing_plan, self.notice = "", "Something went wrong; nothing was charged. Please try again."
+            return None
+        return rx.redirect(url)
