@@ -55,6 +55,14 @@ def _json(schema: str, description: str, headers: dict[str, Any] | None = None) 
     return response
 
 
+def _form_too_large(limit: str) -> dict[str, Any]:
+    """A form route's 413: its own HTML page over `limit`; over the API's 16 KiB cap the body is refused as JSON
+    before the route sees it (booking_ui/middleware.py)."""
+    response = _html(f"The form is over {limit} (JSON `payload_too_large` over 16 KiB).")
+    response["content"]["application/json"] = {"schema": _ref("PayloadTooLargeError")}
+    return response
+
+
 def _html(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {"description": description,
                                 "content": {"text/html": {"schema": {"type": "string"}}}}
@@ -345,7 +353,7 @@ def _paths() -> dict[str, Any]:
                             "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
                     "403": _html("Not from our own page, or the form's CSRF token has expired."),
                     "404": not_found_page,
-                    "413": _html("The form is over 4 KiB."),
+                    "413": _form_too_large("4 KiB"),
                     "422": _html("A reschedule to a date outside the bookable years (such as year 1 or 9999)."),
                     "429": _html("Too many changes from this address.", RETRY_AFTER),
                 },
@@ -386,7 +394,7 @@ def _paths() -> dict[str, Any]:
                                        "and a wrong password) or `?error=throttled`.",
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
                 "403": _html("Not from our own sign-in page."),
-                "413": _html("The form is over 4 KiB."),
+                "413": _form_too_large("4 KiB"),
             },
         }},
         routes.API_AUTH_SIGN_OUT: {"post": {
@@ -396,7 +404,7 @@ def _paths() -> dict[str, Any]:
                 "303": {"description": "Signed out: to the sign-in page.",
                         "headers": {"Location": {"required": True, "schema": {"type": "string"}}}},
                 "403": _html("Not from one of our own pages."),
-                "413": _html("The request is over 4 KiB."),
+                "413": _form_too_large("4 KiB"),
             },
         }},
         routes.CALENDAR_FEED: {"get": {

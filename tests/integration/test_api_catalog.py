@@ -77,7 +77,7 @@ def test_session_types_follow_the_contract(api: TestClient, demo: Session) -> No
     assert len(payload) == sum(len(spec["session_types"]) for spec in DEMO_BUILDERS)
     for item in payload:
         assert set(item) == {"id", "name", "description", "duration_minutes", "price", "builder", "bookable",
-                             "not_bookable_reason", "url"}
+                             "not_bookable_reason", "prices", "url"}
         assert item["url"].startswith(f"/{item['builder']['slug']}/") and "/book/" not in item["url"]
         assert item["bookable"] is True and item["not_bookable_reason"] == ""  # REQUIRE_PAYOUTS off
         assert isinstance(item["id"], str) and item["id"].isdigit()

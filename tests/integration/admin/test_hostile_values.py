@@ -18,7 +18,6 @@ from tests.integration.admin.test_authorisation_walk import (  # noqa: F401 - fi
     HANDLERS,
     MAX_FORM,
     aim_at_owner,
-    emulator,
     world,
 )
 from tests.support.admin_states import call, state_of, token_for
