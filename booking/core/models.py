@@ -980,6 +980,10 @@ class CreditPackage(SQLModel, table=True):
     stripe_product_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_price_id: str | None = Field(default=None, max_length=255, unique=True)
     revision: int = Field(default=0)  # raised by every save: part of the Stripe idempotency keys
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 # --- promotion codes (booking/payments/promotions.py writes them) ------------------------------------------
 
 
