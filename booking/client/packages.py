@@ -19,7 +19,7 @@ from booking.core.config import Settings
 from booking.core.db import session_scope
 from booking.core.models import Builder, CreditPackage, PackagePurchase, Payment, SessionType, utcnow
 from booking.core.money import MoneyError
-from booking.core.time import format_money
+from booking.core.time import LocaleLike, format_money
 from booking.lifecycle.checkout import InvalidRequest, stripe_customer_email, validate_client
 from booking.payments import connect, package_sales, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
@@ -40,6 +40,7 @@ class PackageOffer:
     validity_days: int
     session_type_names: tuple[str, ...]
     currencies: tuple[str, ...] = ()  # every currency it is sold in, its own first
+    currency: str = ""  # the one its price is shown (and charged) in
 
     @property
     def summary(self) -> str:
@@ -47,10 +48,10 @@ class PackageOffer:
                 f"valid {self.validity_days} days")
 
 
-def package_offers(*, session: Session, builder_id: int, settings: Settings,
-                   currency: str | None = None) -> list[PackageOffer]:
-    """The builder's active packages, as the public page shows them: in `currency` where a package is sold
-    in it (the viewer's pick or locale's, price_options.preferred_currency), else in its own."""
+def package_offers(*, session: Session, builder_id: int, settings: Settings, currency: str | None = None,
+                   locale: LocaleLike = None) -> list[PackageOffer]:
+    """The builder's active packages, as the public page shows them: in the viewer's picked `currency` or
+    their locale's where a package is sold in it (price_options.preferred_currency), else in its own."""
     rows = session.exec(select(CreditPackage).where(CreditPackage.builder_id == builder_id,
                                                     CreditPackage.active.is_(True))
                         .order_by(CreditPackage.id)).all()
@@ -62,13 +63,13 @@ def package_offers(*, session: Session, builder_id: int, settings: Settings,
         if not names:
             continue  # nothing left to spend its credits on
         prices = price_options.all_prices(row, price_options.package_options_of(session=session, package_id=row.id))
-        shown = currency.lower() if currency and currency.lower() in prices else row.currency
+        shown = price_options.preferred_currency(prices, chosen=currency, locale=locale) or row.currency
         quote = pricing.quote(prices[shown], shown, settings)
         offers.append(PackageOffer(id=str(row.id), name=row.name, description=row.description,
                                    session_count=row.session_count,
                                    price_display=format_money(quote.client_pays, quote.currency),
                                    validity_days=row.validity_days, session_type_names=names,
-                                   currencies=tuple(prices)))
+                                   currencies=tuple(prices), currency=shown))
     return offers
 
 

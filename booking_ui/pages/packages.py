@@ -20,6 +20,9 @@ def _buy_form() -> rx.Component:
         rx.input(id="package-email", type="email", value=S.client_email, on_change=S.set_client_email,
                  autocomplete="email", aria_invalid=rx.cond(S.email_error != "", "true", "false")),
         rx.cond(S.email_error != "", rx.text(S.email_error, color_scheme="red", size="2")),
+        rx.el.label("Promotion code (optional)", html_for="package-promotion-code"),
+        rx.input(id="package-promotion-code", value=S.promotion_code, on_change=S.set_promotion_code,
+                 auto_capitalize="characters", data_testid="package-promotion-code"),
         rx.text("We email you a wallet link to book your sessions with.", size="2", color_scheme="gray"),
         rx.button("Continue to payment", on_click=S.buy, loading=S.buying, data_testid="buy-package"),
         spacing="2", width="100%", max_width="24em", align="start")
@@ -47,6 +50,13 @@ def packages_section() -> rx.Component:
             rx.heading("Packages", size="5", as_="h2"),
             rx.text("Prepay several sessions and book each when it suits you: no payment at booking time.",
                     size="2"),
+            rx.cond(S.currencies.length() > 1, rx.hstack(
+                rx.el.label("Currency", html_for="package-currency-picker"),
+                rx.el.select(rx.el.option("As my locale", value=""),
+                             rx.foreach(S.currencies, lambda code: rx.el.option(code.upper(), value=code)),
+                             id="package-currency-picker", value=S.chosen_currency, on_change=S.choose_currency,
+                             data_testid="package-currency"),
+                spacing="2", align="center")),
             rx.cond(S.notice != "", rx.callout(S.notice, color_scheme="red", role="alert")),
             rx.foreach(S.offers, _offer),
             spacing="3", width="100%"),
