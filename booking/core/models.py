@@ -890,6 +890,9 @@ class BookingAnswer(SQLModel, table=True):
     kind: QuestionKind = Field(sa_type=_enum_column(QuestionKind, "answer_question_kind", checked=False))
     label: str = Field(max_length=200)
     value: str = Field(default="", max_length=2000)  # a checkbox: "yes" or ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # --- credits and packages (booking/payments/credits.py writes the credit ledger) ---------------------------
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor, NotFound
@@ -189,3 +190,12 @@ def test_the_package_form_refuses_a_second_price_below_stripes_minimum():
                                                "currency": "gbp", "validity_days": "30", "session_type_ids": ["1"],
                                                "other_prices": "USD 0.20"})
     assert set(bad.value.errors) == {"other_prices"} and "minimum" in bad.value.errors["other_prices"]
+
+
+def test_a_price_option_belongs_to_exactly_one_offer(engine, fake):
+    shop = make_shop(engine, fake, account=False)
+    for both_or_neither in ({"session_type_id": shop["session_type"], "package_id": shop["package"]}, {}):
+        with Session(engine) as s:
+            s.add(PriceOption(currency="eur", unit_amount=1000, **both_or_neither))
+            with pytest.raises(IntegrityError):
+                s.commit()
