@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -199,3 +200,32 @@ def test_a_price_option_belongs_to_exactly_one_offer(engine, fake):
             s.add(PriceOption(currency="eur", unit_amount=1000, **both_or_neither))
             with pytest.raises(IntegrityError):
                 s.commit()
+
+
+@pytest.mark.parametrize("percent, charged", [("20", 10800), ("100", 0)])
+def test_a_package_code_through_the_emulator_charges_the_discounted_amount(engine, stripe, emulator, percent,
+                                                                            charged):
+    shop = make_shop(engine, stripe, account=False)
+    code = f"PACKOFF{percent}"  # the emulator outlives the database: a code per case
+    data = workspace_codes.parse_form({"code": code, "kind": "percent", "percent_off": percent,
+                                       "package_id": str(shop["package"])})
+    workspace_codes.create_promotion_code(engine=engine, gateway=stripe, actor=shop["actor"], data=data)
+    started = packages.begin_package_purchase(engine=engine, gateway=stripe, settings=SETTINGS,
+                                              package_id=shop["package"], client_name="Ann",
+                                              client_email="ann@example.com", promotion_code=code)
+    payment = sale_payment(engine, started.purchase_id)
+    checkout = stripe.retrieve_checkout_session(payment.checkout_session_id)
+    assert (checkout.amount_total, payment.amount) == (charged, charged)
+    if charged:
+        emulator.emulator.pay(payment.checkout_session_id, **CARD)
+        deliver_all(engine, stripe, emulator)
+    else:  # a free order: completed on the hosted page with no card, then the return page fulfils it
+        page = httpx.post(f"{emulator.url}/c/pay/{payment.checkout_session_id}",
+                          data={"email": "ann@example.com"}, timeout=10)
+        assert page.status_code == 303
+        assert packages.finish_package_purchase(engine=engine, gateway=stripe,
+                                                checkout_session_id=payment.checkout_session_id).paid
+    with Session(engine) as s:
+        assert credits.balance(session=s, client_email="ann@example.com",
+                               now=datetime.now(timezone.utc)).available == 3
+    assert [u.status for u in uses(engine)] == [RedemptionStatus.REDEEMED]
