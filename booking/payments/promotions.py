@@ -135,7 +135,8 @@ def rule_problem(code: PromotionCode, *, session_type: Priced, now: datetime, us
     if code.max_uses is not None and uses >= code.max_uses:
         return f"The code {code.code} has been used up."
     if code.kind == DiscountKind.AMOUNT and (code.currency or "").lower() != session_type.currency.lower():
-        return f"The code {code.code} is in {str(code.currency).upper()}, and this session is priced in " \
+        return f"The code {code.code} is in {str(code.currency).upper()}, and this " \
+               f"{'package' if target_package else 'session'} is priced in " \
                f"{session_type.currency.upper()}."
     if code.minimum_amount is not None and session_type.price_amount < code.minimum_amount:
         return f"The code {code.code} needs a price of at least " \
