@@ -73,6 +73,24 @@ def package_offers(*, session: Session, builder_id: int, settings: Settings, cur
     return offers
 
 
+def package_price_with_code(*, session: Session, package_id: object, code: str, settings: Settings,
+                            currency: str | None = None, client_email: str | None = None) -> str:
+    """What the client will pay for the package with `code`, in words ("£108.00 (PACK20: −£27.00)"), shown
+    before Checkout. Nothing is reserved. Raises promotions.PromotionCodeInvalid or InvalidRequest."""
+    package = _active_package(session, package_id)
+    try:
+        price = price_options.price_in(package, price_options.package_options_of(session=session,
+                                                                                 package_id=package.id), currency)
+    except (price_options.CurrencyNotOffered, MoneyError) as exc:
+        raise InvalidRequest("currency", str(exc)) from None
+    discount = promotions.check_code(session=session, code=code, client_email=client_email,
+                                     session_type=promotions.PriceTarget(
+                                         builder_id=package.builder_id, price_amount=price.amount,
+                                         currency=price.currency, package_id=package.id))
+    quote = pricing.quote(price.amount, price.currency, settings, discount=discount.discount_amount)
+    return f"{format_money(quote.client_pays, quote.currency)} ({discount.label})"
+
+
 @dataclass(frozen=True)
 class PurchaseStarted:
     purchase_id: int

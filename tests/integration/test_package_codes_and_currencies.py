@@ -90,6 +90,10 @@ def buy_with_code(engine, fake, shop, code="pack20", email="ann@example.com"):
 
 
 def test_a_package_code_discounts_the_charge_and_the_fee_and_is_redeemed_when_paid(engine, fake, code_shop):
+    with Session(engine) as s:  # shown before Checkout, nothing reserved
+        assert packages.package_price_with_code(session=s, package_id=code_shop["package"], code="pack20",
+                                                settings=SETTINGS) == "£108.00 (PACK20: −£27.00)"
+    assert uses(engine) == []
     started = buy_with_code(engine, fake, code_shop)
     request, _key = fake.created[-1]
     assert (request.amount, request.list_amount) == (10800, 13500)  # £135.00 less 20 %
