@@ -233,3 +233,18 @@ def test_a_package_code_through_the_emulator_charges_the_discounted_amount(engin
         assert credits.balance(session=s, client_email="ann@example.com",
                                now=datetime.now(timezone.utc)).available == 3
     assert [u.status for u in uses(engine)] == [RedemptionStatus.REDEEMED]
+
+
+def test_an_expired_package_checkout_gives_the_codes_use_back_through_the_webhook(engine, stripe, emulator):
+    shop = make_shop(engine, stripe, account=False)
+    data = workspace_codes.parse_form({"code": "PACKEXPIRE", "kind": "percent", "percent_off": "10",
+                                       "max_uses": "1", "package_id": str(shop["package"])})
+    workspace_codes.create_promotion_code(engine=engine, gateway=stripe, actor=shop["actor"], data=data)
+    started = packages.begin_package_purchase(engine=engine, gateway=stripe, settings=SETTINGS,
+                                              package_id=shop["package"], client_name="Ann",
+                                              client_email="ann@example.com", promotion_code="PACKEXPIRE")
+    payment = sale_payment(engine, started.purchase_id)
+    stripe.expire_checkout_session(payment.checkout_session_id, idempotency_key=f"test-expire-{payment.id}")
+    deliver_all(engine, stripe, emulator)
+    assert sale_payment(engine, started.purchase_id).status == PaymentStatus.EXPIRED
+    assert [u.status for u in uses(engine)] == [RedemptionStatus.RELEASED]
