@@ -83,6 +83,7 @@ from booking.client.packages import (
     begin_package_purchase,
     finish_package_purchase,
     package_offers,
+    package_price_with_code,
 )
 from booking.client.receipts import ReceiptState, booking_receipt, browser_receipt, confirm_from_success_page
 from booking.client.summaries import BookingSummary, manage_path_of, without_manage_path
@@ -123,6 +124,7 @@ __all__ = [
     "finish_package_purchase",
     "load_wallet",
     "package_offers",
+    "package_price_with_code",
     "wallet_month",
     "CodePreview",
     "preview_code",

@@ -307,20 +307,25 @@ class SessionTypeSlugHistory(SQLModel, table=True):
 class PriceOption(SQLModel, table=True):
     """A price in another currency than the offer's own (the Stripe Price's `currency_options`).
 
-    The offer is a session type today; a package (issue 16) adds its own nullable reference beside
-    `session_type_id` and widens the check, so one table and one helper serve every kind of offer.
+    The offer is a session type or a package (exactly one of the two references), so one table and one
+    helper serve every kind of offer.
     """
 
     __tablename__ = "price_option"
     __table_args__ = (
         sa.UniqueConstraint("session_type_id", "currency", name="uq_price_option_offer_currency"),
         sa.CheckConstraint("unit_amount > 0", name="ck_price_option_amount"),
-        sa.CheckConstraint("session_type_id IS NOT NULL", name="ck_price_option_offer"),
+        sa.UniqueConstraint("package_id", "currency", name="uq_price_option_package_currency"),
+        sa.CheckConstraint("(session_type_id IS NOT NULL AND package_id IS NULL) OR "
+                           "(session_type_id IS NULL AND package_id IS NOT NULL)", name="ck_price_option_offer"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     session_type_id: int | None = Field(default=None, sa_column=sa.Column(
         sa.Integer, sa.ForeignKey("session_type.id", ondelete="CASCADE"), nullable=True, index=True))
+    package_id: int | None = Field(default=None, sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("credit_package.id", ondelete="CASCADE", name="fk_price_option_package_id"),
+        nullable=True, index=True))
     currency: str = Field(max_length=3)  # ISO 4217, lower case; never the offer's own currency
     unit_amount: int  # minor units of `currency`
     created_at: datetime = Field(default_factory=utcnow)
@@ -1057,6 +1062,9 @@ class PromotionCode(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True)  # stored upper-case: codes compare case-insensitively
     builder_id: int | None = Field(default=None, foreign_key="builder.id", index=True)
     session_type_id: int | None = Field(default=None, foreign_key="session_type.id", index=True)
+    package_id: int | None = Field(default=None, sa_column=sa.Column(  # a code for one package only
+        sa.Integer, sa.ForeignKey("credit_package.id", name="fk_promotion_code_package_id"), nullable=True,
+        index=True))
     kind: DiscountKind = Field(sa_type=_enum_column(DiscountKind, "discount_kind"))
     percent_off: int | None = None
     amount_off: int | None = None  # minor units of `currency`
@@ -1123,11 +1131,18 @@ class PromotionRedemption(SQLModel, table=True):
         sa.CheckConstraint("discount_amount >= 0 AND discount_amount <= list_amount",
                            name="ck_promotion_redemption_amounts"),
         sa.Index("ix_promotion_redemption_code_status", "promotion_code_id", "status"),
+        sa.CheckConstraint("(booking_id IS NOT NULL AND package_purchase_id IS NULL) OR "
+                           "(booking_id IS NULL AND package_purchase_id IS NOT NULL)",
+                           name="ck_promotion_redemption_use"),
+        sa.UniqueConstraint("package_purchase_id", name="uq_promotion_redemption_package_purchase_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     promotion_code_id: int = Field(foreign_key="promotion_code.id")
-    booking_id: str = Field(foreign_key="booking.id", max_length=36, unique=True)
+    booking_id: str | None = Field(default=None, foreign_key="booking.id", max_length=36, unique=True)
+    package_purchase_id: int | None = Field(default=None, sa_column=sa.Column(  # a package's use
+        sa.Integer, sa.ForeignKey("package_purchase.id", name="fk_promotion_redemption_package_purchase_id"),
+        nullable=True))
     payment_id: int | None = Field(default=None, foreign_key="payment.id", index=True)
     client_email: str = Field(max_length=254, index=True)
     list_amount: int  # the price before the discount

@@ -30,7 +30,7 @@ from booking.core.models import (
 from booking.notifications import wallet_links
 from booking.notifications.credit_emails import CreditFacts, queue_credit_email
 from booking.notifications.templates import NotificationKind
-from booking.payments import credits
+from booking.payments import credits, promotions
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutSession
 
@@ -100,6 +100,7 @@ def fulfil_sale(*, session: Session, payment: Payment, checkout: CheckoutSession
             return SaleFulfilment(purchase.id, False, None)  # not what we asked for: grants nothing
         payment_intent_id = checkout.payment_intent_id
     payment_records.mark_paid(session=session, payment=payment, payment_intent_id=payment_intent_id, now=now)
+    promotions.purchase_paid(session=session, package_purchase_id=purchase.id)  # its code's use stays counted
     source = str(purchase.id)
     existing = session.exec(select(CreditGrant).where(
         CreditGrant.source_kind == CreditSourceKind.PACKAGE_PURCHASE,
@@ -128,11 +129,14 @@ def fulfil_sale(*, session: Session, payment: Payment, checkout: CheckoutSession
 
 def mark_sale_unpaid(*, session: Session, payment: Payment, expired: bool, code: str | None = None,
                      message: str | None = None) -> None:
-    """The sale's session expired, or a card was declined in it: only its payment row says so."""
+    """The sale's session expired, or a card was declined in it: its payment row says so, and a promotion
+    code's use is released."""
     if expired:
         payment_records.mark_expired(session=session, payment=payment)
     else:
         payment_records.mark_failed(session=session, payment=payment, code=code, message=message)
+    if payment.package_purchase_id is not None:  # its promotion code's use is given back
+        promotions.purchase_unpaid(session=session, package_purchase_id=payment.package_purchase_id)
 
 
 def purchase_of_grant(*, session: Session, grant_id: int) -> tuple[PackagePurchase, Payment] | None:

@@ -1,9 +1,8 @@
 """An offer's prices in several currencies: its own price plus `PriceOption` rows (the Stripe Price's
 `currency_options`), and which of them a viewer sees first.
 
-The offer is a session type today; packages pass their own reference when they join (the rows carry one
-nullable column per kind of offer). Reading and replacing rows are services: they take a session and
-never commit.
+The offer is a session type (`session_type_id`) or a package (`package_id`): one nullable column per kind
+of offer, exactly one set. Reading and replacing rows are services: they take a session and never commit.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from babel.core import get_global
 from babel.numbers import get_territory_currencies
 from sqlmodel import Session, select
 
-from booking.core.models import PriceOption, SessionType
+from booking.core.models import CreditPackage, PriceOption, SessionType
 from booking.core.money import normalise_currency
 from booking.core.time import LocaleLike, viewer_locale
 
@@ -38,6 +37,23 @@ def options_of(*, session: Session, session_type_id: int) -> dict[str, int]:
                         .where(PriceOption.session_type_id == session_type_id)
                         .order_by(PriceOption.currency)).all()
     return {currency: amount for currency, amount in rows}
+
+
+def package_options_of(*, session: Session, package_id: int) -> dict[str, int]:
+    """A package's other currencies: {currency: unit amount}, without its own currency."""
+    rows = session.exec(select(PriceOption.currency, PriceOption.unit_amount)
+                        .where(PriceOption.package_id == package_id)
+                        .order_by(PriceOption.currency)).all()
+    return {currency: amount for currency, amount in rows}
+
+
+def replace_package_options(*, session: Session, package_id: int, options: Mapping[str, int]) -> None:
+    """The package's other currencies become exactly `options` (a service: the caller commits)."""
+    session.execute(sa.delete(PriceOption).where(PriceOption.package_id == package_id))
+    for currency, amount in sorted(options.items()):
+        session.add(PriceOption(package_id=package_id, currency=normalise_currency(currency),
+                                unit_amount=int(amount)))
+    session.flush()
 
 
 def options_by_offer(*, session: Session, session_type_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -62,20 +78,21 @@ def replace_options(*, session: Session, session_type_id: int, options: Mapping[
     session.flush()
 
 
-def all_prices(session_type: SessionType, options: Mapping[str, int]) -> dict[str, int]:
+def all_prices(session_type: SessionType | CreditPackage, options: Mapping[str, int]) -> dict[str, int]:
     """Every currency the offer is sold in, its own first: {currency: unit amount}."""
     return {session_type.currency: session_type.price_amount,
             **{code: amount for code, amount in options.items() if code != session_type.currency}}
 
 
-def price_in(session_type: SessionType, options: Mapping[str, int], currency: str | None) -> OfferPrice:
+def price_in(session_type: SessionType | CreditPackage, options: Mapping[str, int], currency: str | None) -> OfferPrice:
     """The offer's price in `currency` (None: its own). Raises CurrencyNotOffered."""
     if not currency:
         return OfferPrice(session_type.price_amount, session_type.currency)
     code = normalise_currency(currency)
     prices = all_prices(session_type, options)
     if code not in prices:
-        raise CurrencyNotOffered(f"This session isn't sold in {code.upper()}.")
+        what = "package" if isinstance(session_type, CreditPackage) else "session"
+        raise CurrencyNotOffered(f"This {what} isn't sold in {code.upper()}.")
     return OfferPrice(prices[code], code)
 
 

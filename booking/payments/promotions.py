@@ -1,7 +1,7 @@
 """Promotion codes: which code applies to which price, what it takes off, and its uses.
 
-A code belongs to a builder (for all their session types, or one of them) or to the platform (any
-builder's). It takes a percentage or an amount off; it may expire, have a maximum number of uses, be for
+A code belongs to a builder (for all their session types and packages, or one session type, or one
+package) or to the platform (any builder's). It takes a percentage or an amount off; it may expire, have a maximum number of uses, be for
 a client's first booking only (by email), or need a minimum price. Our server is the authority for these
 rules: Stripe gets the code as a Coupon + Promotion Code (`sync_code_flow`), and Checkout gets
 `discounts=[{"promotion_code": ...}]` only after `check_code` accepted it.
@@ -13,7 +13,8 @@ A use is a `PromotionRedemption` row, the discount's ledger entry (price, discou
     released  (`hold_ended`: the hold expired, was released, or its payment failed) -> given back
 
 The lifecycle calls `booking_confirmed` and `hold_ended` from its one state change
-(`booking.lifecycle.transitions`). `reserve` locks the code's row first (PostgreSQL; SQLite's write lock
+(`booking.lifecycle.transitions`). A package purchase's use is keyed by the purchase instead
+(`reserve_for_purchase`, then `purchase_paid` / `purchase_unpaid` from package_sales). `reserve` locks the code's row first (PostgreSQL; SQLite's write lock
 already serialises), so two browsers racing for the last use get one.
 
 Services take a session and never commit; `sync_code_flow` owns its transactions and calls Stripe
@@ -83,14 +84,14 @@ class Discount:
 
 @dataclass(frozen=True)
 class PriceTarget:
-    """Any price a code may be checked against, besides a SessionType (same attribute names): the hook for
-    packages (`id=None`: only codes not tied to one session type apply). A package's code also needs
-    `PromotionCode.package_id` and a redemption keyed by the purchase: not built yet (see the README)."""
+    """Any price a code may be checked against, besides a SessionType (same attribute names). A package's
+    price has `id=None` and its `package_id`: codes for one session type don't apply to it."""
 
     builder_id: int
     price_amount: int
     currency: str
     id: int | None = None
+    package_id: int | None = None
 
 
 Priced = SessionType | PriceTarget
@@ -124,14 +125,18 @@ def rule_problem(code: PromotionCode, *, session_type: Priced, now: datetime, us
         return f"The code {code.code} is no longer active."
     if code.builder_id is not None and code.builder_id != session_type.builder_id:
         return f"The code {code.code} is not valid for this builder's sessions."
+    target_package = getattr(session_type, "package_id", None)
     if code.session_type_id is not None and code.session_type_id != session_type.id:
-        return f"The code {code.code} is not valid for this session."
+        return f"The code {code.code} is not valid for this " + ("package." if target_package else "session.")
+    if code.package_id is not None and code.package_id != target_package:
+        return f"The code {code.code} is only valid for one package."
     if code.expires_at is not None and _aware(code.expires_at) <= now:
         return f"The code {code.code} expired."
     if code.max_uses is not None and uses >= code.max_uses:
         return f"The code {code.code} has been used up."
     if code.kind == DiscountKind.AMOUNT and (code.currency or "").lower() != session_type.currency.lower():
-        return f"The code {code.code} is in {str(code.currency).upper()}, and this session is priced in " \
+        return f"The code {code.code} is in {str(code.currency).upper()}, and this " \
+               f"{'package' if target_package else 'session'} is priced in " \
                f"{session_type.currency.upper()}."
     if code.minimum_amount is not None and session_type.price_amount < code.minimum_amount:
         return f"The code {code.code} needs a price of at least " \
@@ -202,6 +207,39 @@ def reserve(*, session: Session, code: str, session_type: Priced, booking_id: st
     return discount
 
 
+def reserve_for_purchase(*, session: Session, code: str, target: PriceTarget, package_purchase_id: int,
+                         client_email: str, now: datetime | None = None) -> Discount:
+    """`reserve` for a package purchase: inside the transaction that writes the purchase, check the code
+    with its row locked and count one use keyed by the purchase. Raises PromotionCodeInvalid."""
+    discount = check_code(session=session, code=code, session_type=target, client_email=client_email,
+                          now=now, lock=True)
+    session.add(PromotionRedemption(promotion_code_id=discount.promotion_code_id,
+                                    package_purchase_id=package_purchase_id,
+                                    client_email=client_email.strip().lower(), list_amount=discount.list_amount,
+                                    discount_amount=discount.discount_amount, currency=discount.currency))
+    session.flush()
+    return discount
+
+
+def attach_purchase_payment(*, session: Session, package_purchase_id: int, payment_id: int) -> None:
+    """The Checkout attempt (Payment row) a package purchase's discount was charged with."""
+    session.execute(sa.update(PromotionRedemption).where(
+        PromotionRedemption.package_purchase_id == package_purchase_id)
+        .values(payment_id=payment_id, updated_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def purchase_paid(*, session: Session, package_purchase_id: int) -> bool:
+    """The package purchase was paid: its use is redeemed (a late payment takes back a released use)."""
+    return _move_where(session, PromotionRedemption.package_purchase_id == package_purchase_id,
+                       to=RedemptionStatus.REDEEMED, only_from=(RedemptionStatus.RESERVED, RedemptionStatus.RELEASED))
+
+
+def purchase_unpaid(*, session: Session, package_purchase_id: int) -> bool:
+    """The package's Checkout expired or its payment failed: the use is given back."""
+    return _move_where(session, PromotionRedemption.package_purchase_id == package_purchase_id,
+                       to=RedemptionStatus.RELEASED, only_from=(RedemptionStatus.RESERVED,))
+
+
 def redemption_of(*, session: Session, booking_id: str) -> PromotionRedemption | None:
     return session.exec(select(PromotionRedemption).where(PromotionRedemption.booking_id == booking_id)).first()
 
@@ -229,8 +267,13 @@ def attach_payment(*, session: Session, booking_id: str, payment_id: int | None)
 
 
 def _move(*, session: Session, booking_id: str, to: RedemptionStatus, only_from: tuple[RedemptionStatus, ...]) -> bool:
+    return _move_where(session, PromotionRedemption.booking_id == booking_id, to=to, only_from=only_from)
+
+
+def _move_where(session: Session, which: sa.ColumnElement[bool], *, to: RedemptionStatus,
+                only_from: tuple[RedemptionStatus, ...]) -> bool:
     result = session.execute(sa.update(PromotionRedemption).where(
-        PromotionRedemption.booking_id == booking_id, PromotionRedemption.status.in_(only_from))
+        which, PromotionRedemption.status.in_(only_from))
         .values(status=to, updated_at=utcnow()).execution_options(synchronize_session=False))
     return result.rowcount == 1
 

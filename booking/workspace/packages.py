@@ -36,10 +36,10 @@ from booking.core.models import (
     utcnow,
 )
 from booking.core.time import format_date, format_money
-from booking.payments import credits, package_sales, pricing
+from booking.payments import credits, package_sales, price_options, pricing
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
-from booking.workspace.session_types import parse_currency, parse_name, parse_price
+from booking.workspace.session_types import parse_currency, parse_name, parse_other_prices, parse_price
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class PackageInput:
     currency: str
     validity_days: int
     session_type_ids: tuple[int, ...]
+    price_options: tuple[tuple[str, int], ...] = ()  # the same package in other currencies
 
 
 def _whole(text: object, low: int, high: int, message: str) -> int:
@@ -95,6 +96,10 @@ def parse_package_form(form: Mapping[str, Any]) -> PackageInput:
         values["price_amount"] = parse_price(form.get("price"), values.get("currency", "gbp"))
     except ValueError as exc:
         errors["price"] = str(exc)
+    try:  # "EUR 45.00, USD 50": each checked against Stripe's minimum charge, as the session type form does
+        values["price_options"] = parse_other_prices(form.get("other_prices"), values.get("currency"))
+    except ValueError as exc:
+        errors["other_prices"] = str(exc)
     raw_types = form.get("session_type_ids") or ()
     if isinstance(raw_types, str):
         raw_types = [part for part in raw_types.split(",") if part.strip()]
@@ -111,7 +116,8 @@ def parse_package_form(form: Mapping[str, Any]) -> PackageInput:
         raise InvalidPackage(errors)
     return PackageInput(name=values["name"], description=description, session_count=values["session_count"],
                         price_amount=values["price_amount"], currency=values["currency"],
-                        validity_days=values["validity_days"], session_type_ids=type_ids)
+                        validity_days=values["validity_days"], session_type_ids=type_ids,
+                        price_options=values["price_options"])
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,10 @@ def list_packages(*, session: Session, actor: Actor) -> list[PackageRow]:
                                 .where(PackagePurchase.package_id == row.id,
                                        Payment.status.in_(payment_records.SETTLED_STATES))).all())
         rows.append(PackageRow(id=str(row.id), builder_id=str(row.builder_id), name=row.name,
-                               sessions=row.session_count, price=format_money(row.price_amount, row.currency),
+                               sessions=row.session_count, price=" · ".join(
+                                   format_money(amount, code) for code, amount in price_options.all_prices(
+                                       row, price_options.package_options_of(session=session,
+                                                                             package_id=row.id)).items()),
                                validity_days=row.validity_days, session_types=", ".join(names), active=row.active,
                                sold=sold))
     return rows
@@ -171,13 +180,19 @@ def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, dat
         session.add_all(CreditPackageSessionType(package_id=package.id, session_type_id=type_id)
                         for type_id in data.session_type_ids)
         session.flush()
+        price_options.replace_package_options(session=session, package_id=package.id,
+                                              options=dict(data.price_options))
         draft = CreditPackage(**package.model_dump())
     client_pays = pricing.quote(draft.price_amount, draft.currency, settings).client_pays
+    # The Price's other currencies, as clients pay them: Checkout's `currency` picks one.
+    currency_options = {code: pricing.quote(amount, code, settings).client_pays
+                        for code, amount in data.price_options if code != draft.currency}
     metadata = {"package_id": str(draft.id), "builder_id": str(draft.builder_id)}
     product = gateway.create_product(name=draft.name, description=draft.description, active=True, metadata=metadata,
                                      idempotency_key=_key(draft, "product"))
     price = gateway.create_price(product_id=product.id, unit_amount=client_pays, currency=draft.currency,
-                                 metadata=metadata, idempotency_key=_key(draft, "price"))
+                                 metadata=metadata, idempotency_key=_key(draft, "price"),
+                                 currency_options=currency_options or None)
     with session_scope(engine) as session:
         row = session.get(CreditPackage, draft.id, with_for_update=True)
         row.stripe_product_id, row.stripe_price_id, row.active, row.updated_at = product.id, price.id, True, utcnow()

@@ -1,7 +1,8 @@
 """The workspace's promotion codes: the form (parsed with a message per field), the list, creating a code
 (synced to Stripe as a Coupon + Promotion Code) and turning one off or on.
 
-A builder makes codes for their own session types (all of them, or one); the platform admin for any
+A builder makes codes for their own session types and packages (all of them, one session type, or one
+package); the platform admin for any
 builder, or for every builder (no builder chosen). The rules themselves live in
 `booking.payments.promotions`.
 """
@@ -23,6 +24,7 @@ from booking.accounts.authz import Actor
 from booking.core.db import session_scope
 from booking.core.models import (
     Builder,
+    CreditPackage,
     DiscountKind,
     PromotionCode,
     PromotionRedemption,
@@ -57,6 +59,7 @@ class PromotionCodeInput:
     minimum_amount: int | None
     session_type_id: int | None
     builder_id: int | None
+    package_id: int | None = None
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -120,13 +123,17 @@ def parse_form(form: Mapping[str, Any]) -> PromotionCodeInput:
                                   if minimum_currency in SUPPORTED_CURRENCIES else "gbp")
         except ValueError as exc:
             errors["minimum_amount"] = str(exc).replace("price", "minimum")
+    session_type_id = _optional_id(_text(form, "session_type_id"))
+    package_id = _optional_id(_text(form, "package_id"))
+    if session_type_id is not None and package_id is not None:
+        errors["package_id"] = "Choose a session type or a package, not both."
     if errors:
         raise InvalidPromotionCode(errors)
     assert kind is not None
     return PromotionCodeInput(code=code, kind=kind, percent_off=percent, amount_off=amount, currency=currency,
                               expires_on=expires_on, max_uses=max_uses,
                               first_booking_only=_flag(form, "first_booking_only"), minimum_amount=minimum,
-                              session_type_id=_optional_id(_text(form, "session_type_id")),
+                              session_type_id=session_type_id, package_id=package_id,
                               builder_id=_optional_id(_text(form, "builder_id")))
 
 
@@ -162,11 +169,15 @@ def list_promotion_codes(*, session: Session, actor: Actor) -> list[PromotionCod
     types = {t.id: t for t in session.exec(select(SessionType).where(
         SessionType.id.in_([r.session_type_id for r in rows if r.session_type_id] or [0]))).all()}
     result = []
+    packages = {p.id: p for p in session.exec(select(CreditPackage).where(
+        CreditPackage.id.in_([r.package_id for r in rows if r.package_id] or [0]))).all()}
     for row in rows:
-        if row.session_type_id and row.session_type_id in types:
+        if row.package_id and row.package_id in packages:
+            applies = f"Package {packages[row.package_id].name} ({builders.get(row.builder_id, '?')})"
+        elif row.session_type_id and row.session_type_id in types:
             applies = f"{types[row.session_type_id].name} ({builders.get(row.builder_id, '?')})"
         elif row.builder_id:
-            applies = f"All of {builders.get(row.builder_id, '?')}'s sessions"
+            applies = f"All of {builders.get(row.builder_id, '?')}'s sessions and packages"
         else:
             applies = "Every builder"
         used = int(uses.get(row.id, 0))
@@ -190,6 +201,10 @@ def _currency_of(types: dict[int, SessionType], row: PromotionCode) -> str:
 
 def _owner(session: Session, actor: Actor, data: PromotionCodeInput) -> tuple[int | None, int | None, str]:
     """(builder id, session type id, the zone its expiry day ends in), checked against what the actor owns."""
+    if data.package_id is not None:
+        package = authz.load_owned(session=session, actor=actor, model=CreditPackage, object_id=data.package_id)
+        builder = session.get(Builder, package.builder_id)
+        return package.builder_id, None, builder.time_zone if builder else "UTC"
     if data.session_type_id is not None:
         chosen = authz.load_owned(session=session, actor=actor, model=SessionType, object_id=data.session_type_id)
         builder = session.get(Builder, chosen.builder_id)
@@ -217,7 +232,8 @@ def create_promotion_code(*, engine: Engine, gateway: PaymentGateway, actor: Act
         if data.expires_on is not None:  # the end of that day in the owner's zone
             end = datetime.combine(data.expires_on + timedelta(days=1), time(0), tzinfo=zone_or_utc(zone))
             expires_at = end.astimezone(UTC)
-        row = PromotionCode(code=data.code, builder_id=builder_id, session_type_id=session_type_id, kind=data.kind,
+        row = PromotionCode(code=data.code, builder_id=builder_id, session_type_id=session_type_id,
+                            package_id=data.package_id, kind=data.kind,
                             percent_off=data.percent_off, amount_off=data.amount_off, currency=data.currency,
                             expires_at=expires_at, max_uses=data.max_uses, first_booking_only=data.first_booking_only,
                             minimum_amount=data.minimum_amount, active=True)

@@ -150,6 +150,7 @@ def _form() -> rx.Component:
                                            id="package-currency", name="currency"), spacing="1"),
                     _field("Valid for (days)", "validity_days", type="number", min=1, max=730, required=True),
                     wrap="wrap", spacing="4"),
+            _field("Other currencies (optional)", "other_prices", placeholder="EUR 155.00, USD 170.00"),
             _field("Description", "description", max_length=2000),
             rx.text("Sessions the credits can be spent on", weight="medium", size="2"),
             rx.foreach(PackagesState.session_types, _type_choice),

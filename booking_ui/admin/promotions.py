@@ -1,6 +1,6 @@
 """Promotion codes (routes.ADMIN_PROMOTIONS): the viewer's codes (a builder's own; a platform admin's all)
 with their uses, a form to make one (percent or amount off, for one session type or all, an expiry, a
-maximum number of uses, first booking only, a minimum price) and a switch to turn one off or on.
+maximum number of uses, first booking only, a minimum price; or for one package) and a switch to turn one off or on.
 
 Thin: the rules live in booking.workspace.promotions; authorisation is checked there on every call, and
 the Stripe calls (Coupon + Promotion Code) run in a background handler with no transaction open.
@@ -20,6 +20,7 @@ from booking.workspace import (
     PromotionCodeRow,
     builder_choices,
     create_promotion_code,
+    list_packages,
     list_promotion_codes,
     parse_promotion_code_form,
     session_types_list_session_types,
@@ -38,6 +39,7 @@ CURRENCIES = ("gbp", "eur", "usd", "jpy", "aud", "cad", "nzd", "chf", "sek", "in
 class PromotionsState(AdminState):
     rows: list[PromotionCodeRow] = []
     type_options: list[list[str]] = []  # [id, "Name (builder)"]
+    package_options: list[list[str]] = []  # [id, "Name"]
     builder_options: list[list[str]] = []  # a platform admin's: [id, name]
     errors: dict[str, str] = {}
     kind: str = "percent"
@@ -51,6 +53,7 @@ class PromotionsState(AdminState):
             self.rows = list_promotion_codes(session=session, actor=actor)
             types, _more = session_types_list_session_types(session=session, actor=actor)
             self.type_options = [[row.id, f"{row.name} ({row.builder_name})"] for row in types]
+            self.package_options = [[row.id, row.name] for row in list_packages(session=session, actor=actor)]
             self.builder_options = ([[key, name] for key, name in builder_choices(session=session, actor=actor)]
                                     if actor.is_admin else [])
 
@@ -165,6 +168,9 @@ def _form() -> rx.Component:
             ),
             rx.flex(
                 _select("Session type", "session_type_id", S.type_options, first="All session types"),
+                rx.cond(S.package_options.length() > 0,
+                        _select("Or one package", "package_id", S.package_options, first="No single package"),
+                        rx.fragment()),
                 rx.cond(S.builder_options.length() > 0,
                         _select("Builder", "builder_id", S.builder_options, first="Every builder"),
                         rx.fragment()),

@@ -93,3 +93,23 @@ def test_any_price_can_be_checked_the_hook_for_packages():
     assert promotions.rule_problem(code(builder_id=3), session_type=package_price, **kwargs) is None
     refused = promotions.rule_problem(code(builder_id=3, session_type_id=7), session_type=package_price, **kwargs)
     assert refused is not None and "not valid for this session" in refused
+
+
+def package_price(package_id: int = 11, builder_id: int = 3) -> promotions.PriceTarget:
+    return promotions.PriceTarget(builder_id=builder_id, price_amount=13500, currency="gbp", package_id=package_id)
+
+
+def package_problem(row: PromotionCode, **target) -> str | None:
+    return promotions.rule_problem(row, session_type=package_price(**target), now=NOW, uses=0,
+                                   client_has_booked=False)
+
+
+def test_a_code_for_one_package_applies_to_that_package_only():
+    for_package = code(builder_id=3, package_id=11)
+    assert package_problem(for_package) is None
+    assert package_problem(for_package, package_id=12) == "The code WELCOME10 is only valid for one package."
+    assert problem(for_package) == "The code WELCOME10 is only valid for one package."  # not a session type
+    assert problem(code(builder_id=3, session_type_id=7)) is None
+    assert package_problem(code(builder_id=3, session_type_id=7)) == "The code WELCOME10 is not valid for this package."
+    assert package_problem(code(builder_id=3)) is None  # a builder's "all": their packages too
+    assert package_problem(code(builder_id=4)) is not None and package_problem(code()) is None
