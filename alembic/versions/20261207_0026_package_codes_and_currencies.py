@@ -4,7 +4,7 @@ offer per row: a session type or a package), `promotion_code.package_id` (a code
 `booking_id`).
 
 Revision ID: 0026
-Revises: 0020
+Revises: 0025
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

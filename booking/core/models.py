@@ -208,7 +208,7 @@ class Builder(SQLModel, table=True):
     policy_reschedule_hours: int = Field(default=24)
     policy_max_reschedules: int = Field(default=2)
     created_at: datetime = Field(default_factory=utcnow)
-    # Booking limits (host tools, migration 0025): at most this many active bookings per day / per week
+    # Booking limits (host tools, migration 0021): at most this many active bookings per day / per week
     # (Monday to Sunday) in the builder's zone, over all their session types. None: no limit.
     daily_limit: int | None = None
     weekly_limit: int | None = None
@@ -262,7 +262,7 @@ class SessionType(SQLModel, table=True):
     no_show_window_hours: int = Field(default=24, sa_column_kwargs={"server_default": "24"})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    # Host tools (migration 0025). The slug of /<builder>/<slug> (None: rows made before it, addressed by id).
+    # Host tools (migration 0021). The slug of /<builder>/<slug> (None: rows made before it, addressed by id).
     slug: str | None = Field(default=None, max_length=80)
     # Bookable only by its link: left out of the builder page, the home page and the catalogue API.
     secret: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
@@ -376,7 +376,7 @@ class Booking(SQLModel, table=True):
         # The admin's booking list: one builder's bookings by time, thousands of them.
         sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
         sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
-        # Seats (migration 0023): one seat of one start is held once; a seat number is below the capacity
+        # Seats (migration 0020): one seat of one start is held once; a seat number is below the capacity
         # the booking was taken with (1 for a one-to-one session: seat 0 only, so one booking per start).
         sa.CheckConstraint("seat_no >= 0 AND seat_no < seat_capacity", name="ck_booking_seat"),
         sa.Index(
@@ -391,7 +391,7 @@ class Booking(SQLModel, table=True):
         # PostgreSQL: no two active bookings of a builder overlap, unless they are seats of the very same
         # session (same type, same start, same end). Three constraints make the "unless" an OR: two
         # overlapping bookings conflict when their types differ, or their starts, or their ends.
-        # (SQLite: the triggers of 0023 say the same.)
+        # (SQLite: the triggers of 0020 say the same.)
         *(postgresql.ExcludeConstraint(
             ("builder_id", "="),
             (sa.text("tstzrange(start_time, end_time)"), "&&"),
@@ -574,14 +574,14 @@ class Payment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     paid_at: datetime | None = None
     failed_at: datetime | None = None
-    # Receipts and invoices (migration 0018): Stripe's receipt of the charge, and the invoice Checkout made
+    # Receipts and invoices (migration 0017): Stripe's receipt of the charge, and the invoice Checkout made
     # when the client asked for one (`invoice_requested`, kept for every attempt of the booking).
     invoice_requested: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     receipt_url: str | None = Field(default=None, max_length=2000)
     invoice_id: str | None = Field(default=None, max_length=255)
     invoice_url: str | None = Field(default=None, max_length=2000)
     invoice_pdf_url: str | None = Field(default=None, max_length=2000)
-    # A package sale (migration 0018): the purchase this payment is for; booking_id is then None.
+    # A package sale (migration 0022): the purchase this payment is for; booking_id is then None.
     package_purchase_id: int | None = Field(default=None, foreign_key="package_purchase.id", index=True)
     # Migration 0024: a no-show fee (an off-session charge of the card kept at booking) or the booking itself.
     kind: PaymentKind = Field(default=PaymentKind.BOOKING, sa_type=_enum_column(PaymentKind, "payment_kind",

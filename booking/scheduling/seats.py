@@ -1,7 +1,7 @@
 """Workshops: a session type with N seats (`SessionType.seats`). Each seat is its own booking, paid by its
 own client; seats of one session share its time.
 
-The database has the last word (migration 0023): a booking's `seat_no` is below the `seat_capacity` it was
+The database has the last word (migration 0020): a booking's `seat_no` is below the `seat_capacity` it was
 held with (CHECK), a start's seat is held once (a unique index over active bookings), and overlapping
 bookings of one builder are refused unless they are seats of the very same session (same type, start and
 end). Here: which seat a new hold takes, which sessions still have a seat (so slot search offers them

@@ -133,7 +133,7 @@ def test_booking_overlap_guard_exists(database_url: str) -> None:
             assert "'pending'" in definition and "'confirmed'" in definition
 
         indexes = {index["name"]: index for index in sa.inspect(connection).get_indexes("booking")}
-    # Seats (0023): a start takes one booking per seat number.
+    # Seats (0020): a start takes one booking per seat number.
     assert indexes["uq_booking_active_seat"]["unique"]
     assert indexes["uq_booking_active_seat"]["column_names"] == ["builder_id", "start_time", "seat_no"]
 
@@ -187,7 +187,7 @@ def test_upgrade_carries_existing_bookings_over_to_payment_and_refund_rows(empty
             "SELECT booking_id, amount, currency, status, requested_by, stripe_refund_id FROM refund")).all()
         seats = connection.execute(sa.text("SELECT seat_no, seat_capacity FROM booking")).all()
         type_seats = connection.execute(sa.text("SELECT seats FROM session_type")).scalars().all()
-    assert [tuple(row) for row in seats] == [(0, 1), (0, 1)] and type_seats == [1]  # 0023: one seat each
+    assert [tuple(row) for row in seats] == [(0, 1), (0, 1)] and type_seats == [1]  # 0020: one seat each
     assert [tuple(row) for row in payments] == [
         ("paid-partly-refunded", 2, "cs_old_2", "pi_old", 5000, "gbp", "partially_refunded", 1500, True),
         ("still-pending", 1, "cs_pending", None, 5000, "gbp", "open", 0, False),

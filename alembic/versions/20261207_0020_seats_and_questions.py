@@ -14,8 +14,8 @@ and `booking.seat_capacity` (the type's seats when the hold was taken), with
 Questions. `booking_question` (a session type's form, at most 10) and `booking_answer` (a booking's
 answers, with the question's words as asked).
 
-Revision ID: 0023
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 """
 
@@ -28,8 +28,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0023"
-down_revision: str | None = "0021"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

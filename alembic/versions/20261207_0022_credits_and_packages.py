@@ -3,8 +3,8 @@ builders' packages (`credit_package` and its session types), package purchases, 
 payments and refunds that book nothing (`payment.booking_id` and `refund.booking_id` nullable,
 `payment.package_purchase_id`).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | None = "0025"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,8 @@
 Price's `currency_options`). One row per offer and currency; a package reference can join
 `session_type_id` later (the check then says "exactly one offer").
 
-Revision ID: 0021
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0021"
-down_revision: str | None = "0022"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

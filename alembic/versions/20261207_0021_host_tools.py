@@ -3,8 +3,8 @@ daily and weekly booking limits (per builder and per session type), and a sessio
 
 Existing session types get a slug from their name (made unique per builder with their id).
 
-Revision ID: 0025
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07
 """
 
@@ -19,8 +19,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | None = "0023"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,8 @@ booking, offset and recipient), a session type's no-show fee and window, the cli
 card a booking keeps (Checkout in setup mode), what the builder marked after the start (attended / no-show),
 and which Payment rows are no-show fees.
 
-Revision ID: 0024
-Revises: 0019
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0024"
-down_revision: str | None = "0019"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 `external_busy_interval` (its events expanded to UTC spans, refreshed by the job worker) and
 `calendar_write` (the write-back outbox: one row per booking kept in the builder's CalDAV calendar).
 
-Revision ID: 0022
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07
 """
@@ -16,7 +16,7 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0022"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

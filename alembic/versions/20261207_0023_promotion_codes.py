@@ -3,8 +3,8 @@ limits and its Stripe Coupon and Promotion Code) and `promotion_redemption` (one
 discount's ledger entry, reserved with the hold, redeemed on confirmation, released when the hold ends).
 Written only by booking/payments/promotions.py.
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0018"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,8 +3,8 @@ Product and recurring Price), `membership` (one client's subscription, its Strip
 `membership_invoice` (each subscription invoice; once paid, its money is a `payment` row of kind `membership`,
 booking nothing, journalled as every payment is).
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0020"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
