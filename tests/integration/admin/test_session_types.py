@@ -450,7 +450,8 @@ def test_sync_command_prints_one_line_and_is_idempotent(engine, app_on_emulator)
 
     assert first.exit_code == 0, first.output
     assert first.output.strip().splitlines() == [
-        "1 session types checked: 1 products created, 0 updated; 1 prices created, 0 retired; 0 failed"]
+        "1 session types checked: 1 products created, 0 updated; 1 prices created, 0 retired; 0 failed",
+        "0 promotion codes synced; 0 failed", "membership plans synced: 0"]
     assert "0 products created, 0 updated; 0 prices created, 0 retired; 0 failed" in second.output
 
 
