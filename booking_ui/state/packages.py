@@ -43,7 +43,7 @@ class PackageShopState(rx.State):
 
     @db_event
     def load(self):
-        slug = str(self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug or "")
+        slug = self._slug()
         self.chosen_package, self.notice, self.buying = "", "", False
         self.locale = self.locale or locale_tag(deps.browser_language(self))
         self._reprice(slug)
@@ -51,8 +51,12 @@ class PackageShopState(rx.State):
             return rx.call_script(BROWSER_PREFERENCES_JS, callback=PackageShopState.set_browser_preferences)
         return None
 
+    def _slug(self) -> str:
+        """The builder of the page (/b/<slug>): the route's parameter, as every event of the page reads it."""
+        return str(self.router.url.query_parameters.get("builder_slug", "") or self.builder_slug or "")
+
     def _reprice(self, slug: str | None = None) -> None:
-        slug = slug if slug is not None else str(self.router.url.query_parameters.get("builder_slug", "") or "")
+        slug = slug if slug is not None else self._slug()
         with session_scope() as session:
             builder = get_builder(session=session, slug=slug)
             self.offers = package_offers(session=session, builder_id=int(builder.id), settings=get_settings(),
