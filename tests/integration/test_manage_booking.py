@@ -78,7 +78,9 @@ def session_type(session: Session):
 def hours_ahead(hours: float) -> datetime:
     """A slot start `hours` from now, on the half-hour grid."""
     moment = utcnow() + timedelta(hours=hours)
-    return moment.replace(minute=0 if moment.minute < 30 else 30, second=0, microsecond=0) + timedelta(minutes=30)
+    start = moment.replace(minute=0 if moment.minute < 30 else 30, second=0, microsecond=0) + timedelta(minutes=30)
+    # The builder's day ends at midnight (UTC): an hour from 23:30 would cross it, so take 00:00 instead.
+    return start + timedelta(minutes=30) if (start.hour, start.minute) == (23, 30) else start
 
 
 def deliver(engine, gateway, evt: dict) -> int:
