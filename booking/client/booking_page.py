@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
-from booking.core.models import Builder, SessionType
+from booking.core.models import Builder, QuestionKind, SessionType
 from booking.core.time import LocaleLike, format_date, format_money, format_time, format_time_range
 from booking.core.time import month_title as format_month_title
 from booking.core.zones import friendly_zone_name
@@ -291,7 +291,7 @@ class QuestionField:
 
 def page_questions(*, session: Session, session_type_id: int) -> list[QuestionField]:
     return [QuestionField(key=q.key, kind=q.kind.value, label=q.label, required=q.required, options=list(q.options),
-                          max_length=questions.LONG_TEXT_MAX if q.kind.value == "long_text"
+                          max_length=questions.LONG_TEXT_MAX if q.kind == QuestionKind.LONG_TEXT
                           else questions.SHORT_TEXT_MAX)
             for q in questions.questions_of(session=session, session_type_id=session_type_id)]
 
@@ -301,7 +301,7 @@ def answers_from_form(fields: list[QuestionField], form: dict) -> dict[str, obje
     answers: dict[str, object] = {}
     for question in fields:
         raw = form.get(f"answer-{question.key}")
-        if question.kind == "checkbox":
+        if question.kind == QuestionKind.CHECKBOX:
             answers[question.key] = raw in ("yes", "on", True)
         else:
             answers[question.key] = str(raw)[:5000] if raw is not None else ""
