@@ -1,5 +1,5 @@
 """Slot search: 60 days for a builder with 1,000 confirmed bookings and 500 external calendar events (a third
-of them weekly series), before and after the steady-day fast path, in-process and through the API.
+of them weekly series), before and after the steady-day fast path and the caches, in-process and through the API.
 
     .venv/bin/python -m benchmarks.slot_search [--quick]
 
@@ -14,7 +14,9 @@ In-process: `slots.find_open_slots` in a fresh session each time. Through the AP
 `GET /api/session-types/{id}/slots?days=60` against the app under granian, one request at a time.
 "Before" is the per-candidate walk it replaced (tests/support/slots_reference.py), handed the same
 stored spans, measured in the same run on the same data; through the API the app is started a second
-time with it in place.
+time with it in place. "After" searches repeat, as a booking page's visitors do, so they find the
+builder's hours and bookings kept from the search before (booking.scheduling.booking_spans); "after a
+write" times the first search after one booking in the window changed, which reads the window again.
 
 Goals (issue 17, item 8): median <= 5 ms in-process, <= 25 ms through the API.
 """
@@ -29,11 +31,12 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from benchmarks import _harness as h
 from benchmarks._load import build_request, closed_loop
-from booking.core.models import BookingStatus, CalendarKind, ExternalBusyInterval
+from booking.core.models import Booking, BookingStatus, CalendarKind, ExternalBusyInterval
 from booking.scheduling import add_calendar, slots
 from booking.scheduling.external_calendars import sync_calendar_now
 from booking.scheduling.safe_fetch import FetchPolicy
@@ -109,13 +112,15 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _timed(search: Callable[[], int], runs: int, cpu: list[float]) -> list[float]:
+def _timed(search: Callable[[], int], runs: int, cpu: list[float], *, warm: int = 5,
+           before_each: Callable[[], None] = lambda: None) -> list[float]:
     """Wall-clock ms per search; appends this process's CPU ms per search to `cpu` (on a machine shared
-    with other work, the CPU time shows what the search itself costs)."""
-    for _ in range(5):
+    with other work, the CPU time shows what the search itself costs). `before_each` runs untimed."""
+    for _ in range(warm):
         search()
     samples = []
     for _ in range(runs):
+        before_each()
         started, started_cpu = time.perf_counter(), time.process_time()
         search()
         samples.append((time.perf_counter() - started) * 1000)
@@ -140,9 +145,9 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
         builder_id, session_type_id = h.seed_builder(engine)
         now = datetime.now(timezone.utc)
         first = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-        h.seed_bookings(engine, builder_id=builder_id, session_type_id=session_type_id, count=BOOKINGS,
-                        status=BookingStatus.CONFIRMED, first_start=first, step=timedelta(minutes=80),
-                        prefix="slots")
+        booking_ids = h.seed_bookings(engine, builder_id=builder_id, session_type_id=session_type_id,
+                                      count=BOOKINGS, status=BookingStatus.CONFIRMED, first_start=first,
+                                      step=timedelta(minutes=80), prefix="slots")
         span_count = sync_external_calendar(engine, builder_id, first)
         spans = stored_spans(engine)
         from_day = (now + timedelta(days=1)).date()
@@ -168,6 +173,16 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
         for _ in range(5):
             before_ms += _timed(before, runs // 5, before_cpu)
             after_ms += _timed(after, runs // 5, after_cpu)
+        writes = iter(range(10**6))
+
+        def write_one_booking() -> None:  # a new busy_tag in the window: the next search reads it again
+            with Session(engine) as session:
+                session.execute(sa.update(Booking).where(Booking.id == booking_ids[len(booking_ids) // 2])
+                                .values(client_name=f"Bench Client {next(writes)}"))
+                session.commit()
+
+        written_cpu: list[float] = []
+        written_ms = _timed(after, runs, written_cpu, warm=0, before_each=write_one_booking)
         api_before = _api(url, session_type_id, from_day, runs, before=True)
         api_after = _api(url, session_type_id, from_day, runs, before=False)
         engine.dispose()
@@ -185,6 +200,9 @@ def measure(backend: str, *, runs: int) -> dict[str, float]:
     h.figure(f"in-process after, {len(after_ms)} runs: median / p95",
              f"{in_process:6.1f} ms / {_percentile(after_ms, 0.95):6.1f} ms  "
              f"({h.goal(in_process <= 5)}: median <= 5 ms; CPU median {statistics.median(after_cpu):.1f} ms)")
+    h.figure(f"in-process after a write, {len(written_ms)} runs: median / p95",
+             f"{statistics.median(written_ms):6.1f} ms / {_percentile(written_ms, 0.95):6.1f} ms  "
+             f"(CPU median {statistics.median(written_cpu):.1f} ms)")
     h.figure(f"through the API before (HTTP, granian 1 worker), {runs} requests",
              f"{api_before.median:6.1f} ms / {api_before.percentile(0.95):6.1f} ms")
     h.figure(f"through the API after, {runs} requests: median / p95",

@@ -189,6 +189,9 @@ class Builder(SQLModel, table=True):
     min_notice_minutes: int = Field(default=120)
     horizon_days: int = Field(default=60)
     slot_step_minutes: int = Field(default=30)
+    # A fresh random number, set by triggers (migration 0027), whenever the builder's weekly hours, date
+    # overrides or a session type's own hours change: slot search keeps the schedule until it changes.
+    schedule_version: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     # The private calendar feed (/calendar/<token>.ics): only the token's SHA-256 is kept.
     calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     # Stripe Connect (Express): where the builder's share of each payment goes.
@@ -376,6 +379,8 @@ class Booking(SQLModel, table=True):
         # The admin's booking list: one builder's bookings by time, thousands of them.
         sa.Index("ix_booking_builder_start", "builder_id", "start_time"),
         sa.Index("ix_booking_start", "start_time"),  # the platform admin's list over every builder
+        # Slot search's cache key (count and sum of `busy_tag` over a window), read from the index alone.
+        sa.Index("ix_booking_busy_key", "builder_id", "start_time", "end_time", "status", "busy_tag"),
         # Seats (migration 0020): one seat of one start is held once; a seat number is below the capacity
         # the booking was taken with (1 for a one-to-one session: seat 0 only, so one booking per start).
         sa.CheckConstraint("seat_no >= 0 AND seat_no < seat_capacity", name="ck_booking_seat"),
@@ -428,6 +433,9 @@ class Booking(SQLModel, table=True):
     # A seat of a workshop (SessionType.seats > 1): which seat, of how many the type had when it was held.
     seat_no: int = Field(default=0)
     seat_capacity: int = Field(default=1)
+    # A fresh number on every insert and update, set by a trigger (migration 0027; never by the app):
+    # slot search knows from the tags of a window's bookings whether any of them changed.
+    busy_tag: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
     invite_sequence: int = Field(default=0)  # the .ics SEQUENCE: raised by every reschedule
     # One browser holds one slot at a time: the SHA-256 of the browser's hold key.
     browser_hold_key: str | None = Field(default=None, max_length=64, index=True)
@@ -864,7 +872,7 @@ class ExternalCalendar(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = None
     next_sync_at: datetime = Field(default_factory=utcnow, index=True)
-    # Raised each time a sync replaces the stored spans: slot search keeps a builder's spans in memory
+    # A fresh random number each time a sync replaces the stored spans: slot search keeps a builder's spans in memory
     # under their calendars' versions (booking.scheduling.busy), so it reads them once per change.
     spans_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)

@@ -56,6 +56,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 from booking.core.time import load_zone  # re-exported: callers say availability.load_zone
 
@@ -278,6 +279,21 @@ def _weekly_map(weekly: Iterable[WeeklyWindow]) -> dict[int, list[tuple[time, ti
     return result
 
 
+@lru_cache(maxsize=8192)
+def _steady_offset(tz: tzinfo, day: date) -> tuple[timedelta, datetime] | None:
+    """`_Rules.steady_offset`, kept per zone and day: a zone's rules do not change while the process
+    runs, and every search of the next two months asks for the same sixty days."""
+    midnight = datetime.combine(day, time(0, 0))
+    first = _existing_utc(midnight, tz)
+    if first is None:
+        return None
+    offset = first.astimezone(tz).utcoffset()
+    next_midnight = _earliest_at_or_after(midnight + _ONE_DAY, tz)  # exact, even if it does not exist
+    if (next_midnight - _MICROSECOND).astimezone(tz).utcoffset() != offset:
+        return None
+    return offset, next_midnight
+
+
 class _Rules:
     """Weekly rules + overrides for one builder zone, resolved per local date."""
 
@@ -301,7 +317,7 @@ class _Rules:
                 result.append((start, real_start, real_end))
         return result
 
-    def steady_offset(self, day: date, first: datetime | None = None) -> tuple[timedelta, datetime] | None:
+    def steady_offset(self, day: date) -> tuple[timedelta, datetime] | None:
         """``(UTC offset, next local midnight's instant)`` if ``day``'s wall clock runs steadily, else None.
 
         "Steadily": local midnight exists and the offset at the day's first
@@ -315,18 +331,7 @@ class _Rules:
         This assumes no zone shifts its offset and back within one local day,
         which holds for every zone in the tz database.
         """
-        tz = self.tz
-        midnight = datetime.combine(day, time(0, 0))
-        # `first`: the previous day's next midnight, when the caller has it (saves a conversion).
-        if first is None or _wall(first, tz) != midnight:
-            first = _existing_utc(midnight, tz)
-            if first is None:
-                return None
-        offset = first.astimezone(tz).utcoffset()
-        next_midnight = _earliest_at_or_after(midnight + _ONE_DAY, tz)  # exact, even if it does not exist
-        if (next_midnight - _MICROSECOND).astimezone(tz).utcoffset() != offset:
-            return None
-        return offset, next_midnight
+        return _steady_offset(self.tz, day)
 
     def candidates(
         self, day: date, duration: timedelta, step: timedelta, stop_after: datetime | None = None
@@ -535,16 +540,13 @@ def open_slots(
 
     starts: set[datetime] = set()
     day = first_day
-    next_midnight = None
     while day <= last_day:
-        steady = rules.steady_offset(day, next_midnight)
+        steady = rules.steady_offset(day)
         if steady is None:  # a DST day: convert each candidate exactly
-            next_midnight = None
             for instant in rules.candidates(day, check.duration, check.step):
                 if lower <= instant < upper and check.is_open(instant):
                     starts.add(instant)
         else:
-            next_midnight = steady[1]
             _steady_day_starts(day, *steady, rules, check, lower, upper, starts)
         day += _ONE_DAY
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +18,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from booking.core.lru import LockedLru
 from booking.core.models import Booking, BookingStatus, ExternalBusyInterval, ExternalCalendar, Payment, PaymentStatus
 from booking.scheduling.availability import UtcSpans, utc_spans
 
@@ -54,17 +53,22 @@ def busy_bookings(*, session: Session, builder_id: int, start: datetime, end: da
                                                                  now=now))).all())
 
 
-def _utc_text(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
+def utc_text(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
     """A UTC time column as text without an offset ('2026-12-08 14:00:00[.ffffff]')."""
     if dialect == "sqlite":
         return sa.type_coerce(column, sa.String())  # SQLite keeps UTC as exactly this text
     return sa.cast(sa.func.timezone("UTC", column), sa.String())  # PostgreSQL: timestamptz at UTC, as text
 
 
+def database_of(session: Session) -> str:
+    """Which database a session reads: the caches below are per process, and a process may open several."""
+    return str(session.get_bind().engine.url)
+
+
 @functools.cache
 def _spans_query(dialect: str, ignoring: bool) -> sa.Select:
     """Built once per dialect: building the filter's expressions costs more than running it."""
-    query = (sa.select(_utc_text(Booking.start_time, dialect), _utc_text(Booking.end_time, dialect))
+    query = (sa.select(utc_text(Booking.start_time, dialect), utc_text(Booking.end_time, dialect))
              .where(*_busy_filter(builder_id=sa.bindparam("builder_id"), start=sa.bindparam("start"),
                                   end=sa.bindparam("end"), now=sa.bindparam("now"))))
     return query.where(Booking.id != sa.bindparam("ignore")) if ignoring else query
@@ -94,7 +98,7 @@ class BusySource(Protocol):
 @functools.cache
 def _external_spans_query(dialect: str) -> sa.Select:
     span = ExternalBusyInterval
-    return (sa.select(_utc_text(span.start_time, dialect), _utc_text(span.end_time, dialect))
+    return (sa.select(utc_text(span.start_time, dialect), utc_text(span.end_time, dialect))
             .where(span.builder_id == sa.bindparam("builder_id")))
 
 
@@ -127,29 +131,22 @@ class ExternalSpansCache:
     every process sees a sync at once. Least recently used builders are dropped past `size`."""
 
     def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._entries: OrderedDict[int, tuple[tuple, _MergedSpans]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._builders: LockedLru[tuple[tuple, _MergedSpans]] = LockedLru(size)
 
     def __call__(self, *, session: Session, builder_id: int, start: datetime, end: datetime) -> UtcSpans:
         connection = session.connection()
         key = tuple(tuple(row) for row in connection.execute(_VERSIONS_QUERY, {"builder_id": builder_id}).all())
         if not key:
             return UtcSpans()
-        with self._lock:
-            found = self._entries.get(builder_id)
-            if found is not None and found[0] == key:
-                self._entries.move_to_end(builder_id)
-                return found[1].overlapping(start, end)
+        where = (database_of(session), builder_id)
+        found = self._builders.get(where)
+        if found is not None and found[0] == key:
+            return found[1].overlapping(start, end)
         rows = connection.execute(_external_spans_query(session.get_bind().dialect.name),
                                   {"builder_id": builder_id}).all()
         parse = datetime.fromisoformat
         spans = _MergedSpans([(parse(a + "+00:00"), parse(b + "+00:00")) for a, b in rows])
-        with self._lock:
-            self._entries[builder_id] = (key, spans)
-            self._entries.move_to_end(builder_id)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._builders.put(where, (key, spans))
         return spans.overlapping(start, end)
 
 
@@ -175,7 +172,7 @@ def other_busy_spans(*, session: Session, builder_id: int, start: datetime, end:
 
 @functools.cache
 def _type_starts_query(dialect: str, ignoring: bool) -> sa.Select:
-    query = (sa.select(Booking.session_type_id, _utc_text(Booking.start_time, dialect))
+    query = (sa.select(Booking.session_type_id, utc_text(Booking.start_time, dialect))
              .where(*_busy_filter(builder_id=sa.bindparam("builder_id"), start=sa.bindparam("start"),
                                   end=sa.bindparam("end"), now=sa.bindparam("now"))))
     return query.where(Booking.id != sa.bindparam("ignore")) if ignoring else query

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -236,7 +237,8 @@ def sync_one(*, engine: Engine, job: _Job, policy: FetchPolicy, now: datetime) -
             return 0
         if spans is not None:
             session.execute(sa.delete(ExternalBusyInterval).where(ExternalBusyInterval.calendar_id == job.id))
-            calendar.spans_version += 1
+            # Random, not counted: a calendar added later under a freed id never meets its old version.
+            calendar.spans_version = secrets.randbits(31)
             if spans:
                 session.execute(sa.insert(ExternalBusyInterval), [
                     {"calendar_id": job.id, "builder_id": job.builder_id, "start_time": s, "end_time": e}

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from booking.core.lru import LockedLru
 from booking.core.models import (
     AvailabilityOverride,
     AvailabilityRule,
@@ -16,7 +17,15 @@ from booking.core.models import (
     SessionTypeAvailabilityRule,
 )
 from booking.scheduling import availability, limits, seats
-from booking.scheduling.busy import DEFAULT_BUSY_SOURCES, BusySource, busy_spans, busy_type_starts, other_busy_spans
+from booking.scheduling.booking_spans import booking_spans
+from booking.scheduling.busy import (
+    DEFAULT_BUSY_SOURCES,
+    BusySource,
+    busy_spans,
+    busy_type_starts,
+    database_of,
+    other_busy_spans,
+)
 
 
 class SessionTypeNotFound(LookupError):
@@ -33,13 +42,18 @@ class Schedule:
     limits: limits.BookingLimits = limits.BookingLimits()  # daily / weekly caps (host tools)
 
 
-def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
-    # The session type and its builder in one statement (slot search runs this on every request).
-    found = session.exec(select(SessionType, Builder).join(Builder, Builder.id == SessionType.builder_id)
-                         .where(SessionType.id == session_type_id)).first()
-    if found is None or not found[0].active:
-        raise SessionTypeNotFound(session_type_id)
-    session_type, builder = found
+@dataclass(frozen=True)
+class _Hours:
+    weekly: list[availability.WeeklyWindow]
+    overrides: list[availability.DateOverride]
+
+
+# Keyed by the builder's `schedule_version` (a trigger sets a fresh one on every change of the hours):
+# slot search reads the hours once per change, not on every request.
+_hours_cache: LockedLru[_Hours] = LockedLru(512)
+
+
+def _read_hours(session: Session, builder: Builder, session_type: SessionType) -> _Hours:
     if session_type.own_availability:  # the type's own weekly hours replace the builder's
         rules = session.exec(select(SessionTypeAvailabilityRule).where(
             SessionTypeAvailabilityRule.session_type_id == session_type.id)).all()
@@ -53,11 +67,31 @@ def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
         windows = windows_by_day.setdefault(row.day, [])
         if not row.closed:
             windows.append((row.start_time, row.end_time))
+    return _Hours(
+        weekly=[availability.WeeklyWindow(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules],
+        overrides=[availability.DateOverride(day=d, windows=tuple(w)) for d, w in windows_by_day.items()],
+    )
+
+
+def load_schedule(*, session: Session, session_type_id: int) -> Schedule:
+    # The session type, its builder and the hours' version in one statement (slot search runs this on every
+    # request). The version is read as a column, never from an ORM object the session may hold from before.
+    found = session.exec(select(SessionType, Builder, Builder.schedule_version)
+                         .join(Builder, Builder.id == SessionType.builder_id)
+                         .where(SessionType.id == session_type_id)).first()
+    if found is None or not found[0].active:
+        raise SessionTypeNotFound(session_type_id)
+    session_type, builder, version = found
+    where = (database_of(session), builder.id, version, session_type.id if session_type.own_availability else None)
+    hours = _hours_cache.get(where)
+    if hours is None:
+        hours = _read_hours(session, builder, session_type)
+        _hours_cache.put(where, hours)
     return Schedule(
         builder=builder,
         session_type=session_type,
-        weekly=[availability.WeeklyWindow(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules],
-        overrides=[availability.DateOverride(day=d, windows=tuple(w)) for d, w in windows_by_day.items()],
+        weekly=hours.weekly,
+        overrides=hours.overrides,
         policy=availability.BookingPolicy(
             buffer_minutes=builder.buffer_minutes,
             min_notice_minutes=builder.min_notice_minutes,
@@ -84,13 +118,18 @@ def limit_counter(*, session: Session, schedule: Schedule, start: datetime, end:
 def _busy(*, session: Session, schedule: Schedule, start: datetime, end: datetime,
           now: datetime, ignore_booking_id: str | None = None,
           busy_sources: Sequence[BusySource] = DEFAULT_BUSY_SOURCES,
-          shared: list[seats.Span] | None = None) -> availability.UtcSpans:
+          shared: list[seats.Span] | None = None, cached: bool = False) -> availability.UtcSpans:
     """Bookings and every other busy source, as (start, end) pairs (no Interval object per row).
-    `shared`: sessions of a workshop with a free seat, whose own bookings don't block them."""
+    `shared`: sessions of a workshop with a free seat, whose own bookings don't block them.
+    `cached`: the bookings as kept between searches (booking.scheduling.booking_spans), for listing
+    slots; a booking's own check reads them afresh."""
     margin = timedelta(minutes=schedule.policy.buffer_minutes)
     start, end = start - margin, end + margin
-    spans = busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now,
-                       ignore_booking_id=ignore_booking_id)
+    if cached and ignore_booking_id is None:
+        spans = booking_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now)
+    else:
+        spans = busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end, now=now,
+                           ignore_booking_id=ignore_booking_id)
     spans = seats.without(spans, shared or [])
     spans.extend(other_busy_spans(session=session, builder_id=schedule.builder.id, start=start, end=end,
                                  sources=busy_sources))
@@ -113,7 +152,7 @@ def find_open_slots(*, session: Session, session_type_id: int, from_day: date, d
         overrides=schedule.overrides,
         duration_minutes=schedule.session_type.duration_minutes,
         busy=_busy(session=session, schedule=schedule, start=window_start, end=window_end, now=now,
-                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources, shared=shared),
+                   ignore_booking_id=ignore_booking_id, busy_sources=busy_sources, shared=shared, cached=True),
         policy=schedule.policy,
         now=now,
         from_day=from_day,
