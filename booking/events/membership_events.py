@@ -34,7 +34,7 @@ from booking.notifications.membership_emails import MembershipFailureFacts, queu
 from booking.notifications.templates import NotificationKind
 from booking.payments import credits, pricing
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import PaymentGateway
+from booking.payments.gateway import CheckoutMode, CheckoutSession, PaymentGateway
 from booking.payments.ledger import UnknownBooking
 from booking.payments.memberships import membership_credit_expiry
 
@@ -218,7 +218,7 @@ def checkout_completed(fallback: Any) -> Any:
     """checkout.session.completed: a subscription-mode session is a membership's; any other a booking's."""
 
     def handle(session: Session, gateway: PaymentGateway, event: dict[str, Any]) -> str:
-        if (event["data"]["object"] or {}).get("mode") == "subscription":
+        if CheckoutSession.from_stripe(event["data"]["object"]).mode is CheckoutMode.SUBSCRIPTION:
             return on_subscription_checkout_completed(session, gateway, event)
         return fallback(session, gateway, event)
 

@@ -26,7 +26,7 @@ from booking.lifecycle.checkout import (
     sweep_expired_holds,
 )
 from booking.lifecycle.credit_bookings import write_credit_booking
-from booking.lifecycle.no_show import NoShowOutcome, mark_attended, mark_no_show
+from booking.lifecycle.no_show import NoShowOutcome, NoShowState, mark_attended, mark_no_show
 from booking.lifecycle.no_show import Refused as NoShowRefused
 from booking.lifecycle.refunds import (
     ASK_CANCEL_SESSION,
@@ -48,6 +48,7 @@ __all__ = [
     "InvalidRequest",
     "LimitReached",
     "NoShowOutcome",
+    "NoShowState",
     "NoShowRefused",
     "mark_attended",
     "mark_no_show",

@@ -49,6 +49,7 @@ from booking.payments import connect, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
     DELAYED_PAYMENT_METHOD_TYPES,
+    CheckoutMode,
     CheckoutRequest,
     CheckoutSession,
     PaymentGateway,
@@ -387,7 +388,7 @@ def _create_session(*, engine: Engine, gateway: PaymentGateway, attempt: _Attemp
     """Ask Stripe for the attempt's session (no transaction open), then record it (txn 2)."""
     try:
         request = attempt.request
-        if request.mode == "setup":  # the card is kept on the client's Customer, made first (once per client)
+        if request.mode is CheckoutMode.SETUP:  # the card is kept on the client's Customer, made first (once per client)
             request = replace(request, customer_id=no_show.ensure_customer(engine=engine, gateway=gateway,
                                                                            booking_id=attempt.booking_id))
         checkout = gateway.create_checkout_session(request, idempotency_key=attempt.idempotency_key)
@@ -636,7 +637,7 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
     *requested* (a Refund row); `send_late_payment_refunds` asks Stripe after the commit.
     """
     checkout = checkout_session
-    if checkout.mode == "setup":  # a card kept for a no-show fee: confirmed with nothing charged
+    if checkout.mode is CheckoutMode.SETUP:  # a card kept for a no-show fee: confirmed with nothing charged
         return _fulfil_setup(session=session, checkout=checkout, event_id=event_id)
     if checkout_settled(checkout):
         if payment_records.cross_check_checkout(session=session, checkout=checkout, event_id=event_id):

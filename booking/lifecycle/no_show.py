@@ -24,6 +24,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -52,9 +53,11 @@ from booking.notifications.outbox import NotificationKind, queue_booking_notific
 from booking.payments import connect, pricing
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
+    CheckoutMode,
     CheckoutRequest,
     CheckoutSession,
     OffSessionCharge,
+    OffSessionOutcome,
     PaymentGateway,
     PaymentProviderError,
 )
@@ -70,9 +73,17 @@ class Refused(ValueError):
     """The mark or the fee is not allowed now; the message says why. Nothing changed."""
 
 
+class NoShowState(StrEnum):
+    MARKED = "marked"  # the mark alone: no fee to charge
+    CHARGED = "charged"
+    AUTHENTICATION_REQUIRED = "authentication_required"  # the client was emailed a link to pay the fee
+    DECLINED = "declined"
+    PENDING = "pending"  # another attempt is asking Stripe
+
+
 @dataclass(frozen=True)
 class NoShowOutcome:
-    state: str  # marked | charged | authentication_required | declined | pending
+    state: NoShowState
     message: str
 
 
@@ -98,7 +109,7 @@ def setup_request(*, booking: Booking, schedule: slots.Schedule, client: Client,
         cancel_url=cancel_url,
         expires_at=booking.hold_expires_at,
         metadata=metadata,
-        mode="setup",
+        mode=CheckoutMode.SETUP,
     )
 
 
@@ -177,7 +188,7 @@ def mark_attended(*, engine: Engine, actor: Actor, booking_id: str, now: datetim
         booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
         if not _check_markable(booking, Attendance.ATTENDED, now):
             _mark(session=session, actor=actor, booking=booking, attendance=Attendance.ATTENDED, now=now)
-    return NoShowOutcome("marked", "Marked as attended.")
+    return NoShowOutcome(NoShowState.MARKED, "Marked as attended.")
 
 
 def fee_idempotency_key(booking_id: str, attempt: int) -> str:
@@ -202,10 +213,10 @@ def _fee_rows(session: Session, booking_id: str) -> list[Payment]:
 def _fee_state(rows: list[Payment], currency_text: str) -> NoShowOutcome | None:
     """What the fee's rows already say (a repeated click): charged, or waiting for the client's payment."""
     if any(row.status in payment_records.SETTLED_STATES for row in rows):
-        return NoShowOutcome("charged", f"The no-show fee of {currency_text} was charged.")
+        return NoShowOutcome(NoShowState.CHARGED, f"The no-show fee of {currency_text} was charged.")
     latest = rows[-1] if rows else None
     if latest is not None and latest.checkout_session_id and latest.status == PaymentStatus.OPEN:
-        return NoShowOutcome("authentication_required",
+        return NoShowOutcome(NoShowState.AUTHENTICATION_REQUIRED,
                              f"The client's bank asked them to confirm the {currency_text} fee: they were emailed "
                              "a link to pay it.")
     return None
@@ -261,11 +272,12 @@ def mark_no_show(*, engine: Engine, gateway: PaymentGateway, settings, actor: Ac
         card = session.get(CardOnFile, booking.id)
         fee = int(session_type.no_show_fee_amount or 0) if session_type else 0
         if card is None or fee <= 0:
-            return NoShowOutcome("marked", "Marked as a no-show. This booking kept no card, so there is no fee.")
+            return NoShowOutcome(NoShowState.MARKED,
+                                 "Marked as a no-show. This booking kept no card, so there is no fee.")
         window = timedelta(hours=session_type.no_show_window_hours)
         if now > _aware(booking.start_time) + window:
-            return NoShowOutcome("marked", f"Marked as a no-show. The fee can only be charged within "
-                                           f"{session_type.no_show_window_hours} hours of the start.")
+            return NoShowOutcome(NoShowState.MARKED, f"Marked as a no-show. The fee can only be charged within "
+                                                     f"{session_type.no_show_window_hours} hours of the start.")
         setup_intent_id, payment_method_id = card.setup_intent_id, card.payment_method_id
     if not payment_method_id:
         if not setup_intent_id:
@@ -285,25 +297,26 @@ def mark_no_show(*, engine: Engine, gateway: PaymentGateway, settings, actor: Ac
                                      session_type=session.get(SessionType, booking.session_type_id),
                                      card=session.get(CardOnFile, booking_id))
     if attempt.charge is None:
-        return attempt.outcome or NoShowOutcome("pending", "The no-show fee is on its way.")
+        return attempt.outcome or NoShowOutcome(NoShowState.PENDING, "The no-show fee is on its way.")
     result = gateway.charge_saved_card(attempt.charge,
                                        idempotency_key=fee_idempotency_key(booking_id, attempt.attempt))
     text = format_money(attempt.charge.amount, attempt.charge.currency)
     with session_scope(engine) as session:
         payment = session.get(Payment, attempt.payment_id)
-        if result.status == "succeeded":
+        if result.status is OffSessionOutcome.SUCCEEDED:
             payment_records.fee_charged(session=session, payment=payment, payment_intent_id=result.payment_intent_id)
-            return NoShowOutcome("charged", f"Marked as a no-show and charged the {text} fee to the saved card.")
+            return NoShowOutcome(NoShowState.CHARGED,
+                                 f"Marked as a no-show and charged the {text} fee to the saved card.")
         payment_records.fee_failed(session=session, payment=payment, payment_intent_id=result.payment_intent_id,
                                    code=result.code, message=result.message)
-    if result.status == "authentication_required":
+    if result.status is OffSessionOutcome.AUTHENTICATION_REQUIRED:
         _ask_client_to_pay(engine=engine, gateway=gateway, settings=settings, booking_id=booking_id,
                            charge=attempt.charge)
-        return NoShowOutcome("authentication_required",
+        return NoShowOutcome(NoShowState.AUTHENTICATION_REQUIRED,
                              f"The client's bank asked them to confirm the {text} fee, so the card was not charged: "
                              "they were emailed a link to pay it.")
-    return NoShowOutcome("declined", f"The card was declined: {result.message or 'no reason given'} "
-                                     f"The {text} fee was not charged.")
+    return NoShowOutcome(NoShowState.DECLINED, f"The card was declined: {result.message or 'no reason given'} "
+                                               f"The {text} fee was not charged.")
 
 
 def _ask_client_to_pay(*, engine: Engine, gateway: PaymentGateway, settings, booking_id: str,

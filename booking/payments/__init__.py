@@ -66,7 +66,13 @@ from booking.payments.disputes import (
     list_disputes,
     submit_evidence,
 )
-from booking.payments.gateway import PaymentProviderError, StripeGateway, gateway_from_settings
+from booking.payments.gateway import (
+    CheckoutMode,
+    OffSessionOutcome,
+    PaymentProviderError,
+    StripeGateway,
+    gateway_from_settings,
+)
 from booking.payments.pricing import describe, quote, split_text
 
 __all__ = [
@@ -100,6 +106,8 @@ __all__ = [
     "MoneyBreakdown",
     "MovementLine",
     "PartyTotal",
+    "CheckoutMode",
+    "OffSessionOutcome",
     "PaymentProviderError",
     "PayoutRow",
     "PayoutsNotReady",

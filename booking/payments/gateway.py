@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -22,6 +23,14 @@ class PaymentProviderError(RuntimeError):
 
 class InvalidWebhook(ValueError):
     """The payload or its signature did not verify: nothing may be stored."""
+
+
+class CheckoutMode(StrEnum):
+    """What a Checkout Session does; the values are Stripe's `mode` strings."""
+
+    PAYMENT = "payment"
+    SETUP = "setup"  # nothing is charged: the card is kept on the client's Customer (a no-show-fee session type)
+    SUBSCRIPTION = "subscription"  # a membership's recurring Price
 
 
 @dataclass(frozen=True)
@@ -51,8 +60,8 @@ class CheckoutRequest:
     # takes the discount off, and `amount` is what is left to pay (0: nothing, no PaymentIntent).
     list_amount: int | None = None
     promotion_code_id: str | None = None
-    # "setup": nothing is charged; Checkout keeps the card on `customer_id` (a no-show-fee session type).
-    mode: str = "payment"
+    # SETUP: nothing is charged; Checkout keeps the card on `customer_id` (a no-show-fee session type).
+    mode: CheckoutMode = CheckoutMode.PAYMENT
     customer_id: str | None = None
 
 
@@ -82,7 +91,7 @@ class CheckoutSession:
     currency: str | None
     metadata: dict[str, str]
     client_reference_id: str | None
-    mode: str = "payment"  # or "setup": a card kept, nothing charged
+    mode: CheckoutMode = CheckoutMode.PAYMENT
     setup_intent_id: str | None = None
     customer_id: str | None = None
 
@@ -92,7 +101,7 @@ class CheckoutSession:
         if isinstance(payment_intent, dict):
             payment_intent = payment_intent.get("id")
         return cls(
-            mode=data.get("mode") or "payment",
+            mode=CheckoutMode(data.get("mode") or CheckoutMode.PAYMENT),
             setup_intent_id=_object_id(data.get("setup_intent")),
             customer_id=_object_id(data.get("customer")),
             id=data["id"],
@@ -180,7 +189,7 @@ def subscription_checkout_params(request: SubscriptionCheckoutRequest) -> dict[s
         if request.application_fee_percent is not None:
             subscription_data["application_fee_percent"] = str(request.application_fee_percent)
     return {
-        "mode": "subscription",
+        "mode": CheckoutMode.SUBSCRIPTION.value,
         "line_items": [{"price": request.price_id, "quantity": 1}],
         "customer_email": request.client_email,
         "client_reference_id": f"membership-{request.membership_id}",
@@ -349,12 +358,17 @@ class OffSessionCharge:
     application_fee_amount: int | None = None
 
 
+class OffSessionOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    AUTHENTICATION_REQUIRED = "authentication_required"  # the bank wants the client: nothing charged
+    DECLINED = "declined"  # `message` says why, in Stripe's words
+
+
 @dataclass(frozen=True)
 class OffSessionResult:
-    """Stripe's answer: `succeeded`, `authentication_required` (the bank wants the client: nothing charged)
-    or `declined` (`message` says why, in Stripe's words)."""
+    """Stripe's answer to a saved card charged off-session."""
 
-    status: str
+    status: OffSessionOutcome
     payment_intent_id: str | None
     code: str | None = None
     message: str | None = None
@@ -427,9 +441,9 @@ class PaymentGateway(Protocol):
 
 def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
     """Stripe's Checkout Session parameters. No payment_method_types: Stripe picks them (dynamic)."""
-    if request.mode == "setup":  # keep the card on the client's Customer; nothing is charged now
+    if request.mode is CheckoutMode.SETUP:  # keep the card on the client's Customer; nothing is charged now
         return {
-            "mode": "setup",
+            "mode": CheckoutMode.SETUP.value,
             "currency": request.currency,
             "customer": request.customer_id,
             "client_reference_id": request.client_reference_id,
@@ -454,7 +468,7 @@ def checkout_params(request: CheckoutRequest) -> dict[str, Any]:
             "quantity": 1,
         }
     params: dict[str, Any] = {
-        "mode": "payment",
+        "mode": CheckoutMode.PAYMENT.value,
         "line_items": [line_item],
         **({"customer": request.customer_id} if request.customer_id else {"customer_email": request.customer_email}),
         "client_reference_id": request.client_reference_id,
@@ -572,10 +586,12 @@ class StripeGateway:
                 intent_data = getattr(error, "payment_intent", None) if error is not None else None
                 code = getattr(exc, "code", None)
                 return OffSessionResult(
-                    status="authentication_required" if code == "authentication_required" else "declined",
+                    status=(OffSessionOutcome.AUTHENTICATION_REQUIRED if code == "authentication_required"
+                            else OffSessionOutcome.DECLINED),
                     payment_intent_id=_object_id(_plain(intent_data)) if intent_data else None,
                     code=code, message=getattr(exc, "user_message", None) or str(code))
-        return OffSessionResult(status="succeeded" if _plain(intent).get("status") == "succeeded" else "declined",
+        succeeded = _plain(intent).get("status") == "succeeded"
+        return OffSessionResult(status=OffSessionOutcome.SUCCEEDED if succeeded else OffSessionOutcome.DECLINED,
                                 payment_intent_id=_plain(intent)["id"])
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:

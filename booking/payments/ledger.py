@@ -43,7 +43,7 @@ from booking.core.models import (
 )
 from booking.core.time import format_money
 from booking.payments import movements, pricing
-from booking.payments.gateway import CheckoutRequest, CheckoutSession, PaymentDocuments, PaymentGateway
+from booking.payments.gateway import CheckoutMode, CheckoutRequest, CheckoutSession, PaymentDocuments, PaymentGateway
 from booking.payments.gateway import Refund as StripeRefund
 
 log = logging.getLogger(__name__)
@@ -841,7 +841,7 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
         # A setup session (a card kept for a no-show fee) names no amount: only its currency is ours to check.
         found += _money_differences(expected_amount=payment.amount, expected_currency=payment.currency,
                                     amount=checkout.amount_total, currency=checkout.currency,
-                                    amount_required=checkout.mode != "setup")
+                                    amount_required=checkout.mode is not CheckoutMode.SETUP)
     return [_record_mismatch(session=session, booking_id=booking.id, event_id=event_id, stripe_object_id=checkout.id,
                              kind=kind, expected=expected, actual=actual, now=now)
             for kind, expected, actual in found]

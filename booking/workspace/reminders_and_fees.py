@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.currencies import charge_problem
 from booking.core.models import Builder, SessionType, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
 from booking.core.time import format_money
@@ -84,6 +85,9 @@ def save_no_show_fee(*, session: Session, actor: Actor, session_type_id: object,
             raise InvalidNoShowFee("Enter the fee as an amount such as 25.00 (or leave it empty).") from None
         if amount <= 0:
             raise InvalidNoShowFee("The fee must be more than zero (or leave it empty for payment up front).")
+        problem = charge_problem(amount, session_type.currency)
+        if problem:  # Stripe would refuse the charge at the no-show: say so now
+            raise InvalidNoShowFee(problem)
     window_text = str(window_hours if window_hours is not None else "").strip() or "24"
     if not window_text.isdigit() or not 1 <= int(window_text) <= MAX_WINDOW_HOURS:
         raise InvalidNoShowFee(f"The window must be a whole number of hours from 1 to {MAX_WINDOW_HOURS}.")

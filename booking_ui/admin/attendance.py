@@ -12,7 +12,7 @@ import asyncio
 import reflex as rx
 
 from booking.core import get_settings
-from booking.lifecycle import NoShowRefused, mark_attended, mark_no_show
+from booking.lifecycle import NoShowRefused, NoShowState, mark_attended, mark_no_show
 from booking.payments import PaymentProviderError
 from booking_ui import deps
 from booking_ui.admin.base import AdminState, admin_background, current_actor
@@ -38,7 +38,7 @@ class AttendanceState(AdminState):
             else:
                 outcome = await asyncio.to_thread(mark_attended, engine=deps.engine(), actor=actor,
                                                   booking_id=booking_id)
-            ok, message = outcome.state in ("marked", "charged"), outcome.message
+            ok, message = outcome.state in (NoShowState.MARKED, NoShowState.CHARGED), outcome.message
         except NoShowRefused as exc:
             message = str(exc)
         except PaymentProviderError as exc:

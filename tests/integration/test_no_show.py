@@ -29,7 +29,7 @@ from booking.core.models import (
     PaymentStatus,
     UserRole,
 )
-from booking.lifecycle import NoShowRefused, mark_attended, mark_no_show
+from booking.lifecycle import NoShowRefused, NoShowState, mark_attended, mark_no_show
 from booking.lifecycle import checkout as payments
 from booking.payments import pricing
 from booking.payments.gateway import StripeGateway
@@ -144,7 +144,7 @@ def test_the_window_is_enforced_and_the_fee_is_charged_once_with_the_platform_fe
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert [o.state for o in outcomes] == ["charged", "charged"]
+    assert [o.state for o in outcomes] == [NoShowState.CHARGED, NoShowState.CHARGED]
     assert "£25.00" in outcomes[0].message
     rows = fee_rows(engine, booking.id)
     assert len(rows) == 1 and rows[0].status == PaymentStatus.PAID
@@ -165,7 +165,7 @@ def test_after_the_window_the_no_show_is_marked_without_a_fee(engine, gateway, e
     booking = book(engine, gateway, emulator, session_type, "4242424242424242")
     outcome = mark_no_show(engine=engine, gateway=gateway, settings=SETTINGS, actor=actor, booking_id=booking.id,
                            now=start_of(booking) + timedelta(hours=25))
-    assert outcome.state == "marked" and "within 24 hours" in outcome.message
+    assert outcome.state is NoShowState.MARKED and "within 24 hours" in outcome.message
     assert fee_rows(engine, booking.id) == []
 
 
@@ -174,7 +174,7 @@ def test_a_card_that_needs_authentication_emails_the_client_a_link_to_pay(engine
     booking = book(engine, gateway, emulator, session_type, "4000002760003184")
     outcome = mark_no_show(engine=engine, gateway=gateway, settings=SETTINGS, actor=actor, booking_id=booking.id,
                            now=start_of(booking) + timedelta(minutes=30))
-    assert outcome.state == "authentication_required" and "emailed a link" in outcome.message
+    assert outcome.state is NoShowState.AUTHENTICATION_REQUIRED and "emailed a link" in outcome.message
     first, link = fee_rows(engine, booking.id)
     assert (first.status, first.failure_code) == (PaymentStatus.FAILED, "authentication_required")
     assert link.status == PaymentStatus.OPEN and link.checkout_url
@@ -184,7 +184,7 @@ def test_a_card_that_needs_authentication_emails_the_client_a_link_to_pay(engine
     assert len(emails) == 1 and link.checkout_url in emails[0].payload
     again = mark_no_show(engine=engine, gateway=gateway, settings=SETTINGS, actor=actor, booking_id=booking.id,
                          now=start_of(booking) + timedelta(minutes=31))
-    assert again.state == "authentication_required" and len(fee_rows(engine, booking.id)) == 2
+    assert again.state is NoShowState.AUTHENTICATION_REQUIRED and len(fee_rows(engine, booking.id)) == 2
 
     # The client pays on the page (authenticating there): the fee row is paid.
     paid = emulator.emulator.pay(link.checkout_session_id, number="4000002760003184", expiry="12/34", cvc="123",
@@ -199,7 +199,7 @@ def test_a_declined_card_is_reported_to_the_builder(engine, gateway, emulator, s
     booking = book(engine, gateway, emulator, session_type, "4000000000009995")
     outcome = mark_no_show(engine=engine, gateway=gateway, settings=SETTINGS, actor=actor, booking_id=booking.id,
                            now=start_of(booking) + timedelta(minutes=30))
-    assert outcome.state == "declined" and "insufficient funds" in outcome.message
+    assert outcome.state is NoShowState.DECLINED and "insufficient funds" in outcome.message
     (row,) = fee_rows(engine, booking.id)
     assert row.status == PaymentStatus.FAILED and row.payment_intent_id.startswith("pi_")
 
@@ -213,8 +213,9 @@ def test_attended_and_no_show_are_marked_once_after_the_start_by_the_builder_onl
     stranger = Actor(user_id=None, email="eve@builder.test", role=UserRole.BUILDER, builder_id=actor.builder_id + 999)
     with pytest.raises(NotFound):
         mark_attended(engine=engine, actor=stranger, booking_id=booking.id, now=start + timedelta(minutes=1))
-    assert mark_attended(engine=engine, actor=actor, booking_id=booking.id, now=start + timedelta(minutes=1)).state == "marked"
-    assert mark_attended(engine=engine, actor=actor, booking_id=booking.id, now=start + timedelta(minutes=2)).state == "marked"
+    for minutes in (1, 2):  # the second click changes nothing
+        marked = mark_attended(engine=engine, actor=actor, booking_id=booking.id, now=start + timedelta(minutes=minutes))
+        assert marked.state is NoShowState.MARKED
     with pytest.raises(NoShowRefused, match="already marked attended"):
         mark_no_show(engine=engine, gateway=gateway, settings=SETTINGS, actor=actor, booking_id=booking.id,
                      now=start + timedelta(minutes=3))

@@ -48,7 +48,7 @@ def test_a_no_show_fee_is_saved_in_the_currency_and_can_be_turned_off(engine, se
     with Session(engine) as s:
         saved = s.get(SessionType, session_type.id)
         assert (saved.no_show_fee_amount, saved.no_show_window_hours) == (3000, 48)
-        for fee, window in (("-5", "24"), ("abc", "24"), ("10", "0"), ("10", "1000")):
+        for fee, window in (("-5", "24"), ("abc", "24"), ("100", "0"), ("100", "1000")):
             with pytest.raises(InvalidNoShowFee):
                 save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee=fee, window_hours=window)
         save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="", window_hours="24")
@@ -56,6 +56,26 @@ def test_a_no_show_fee_is_saved_in_the_currency_and_can_be_turned_off(engine, se
     with Session(engine) as s:
         assert s.get(SessionType, session_type.id).no_show_fee_amount is None
         assert [r.summary for r in no_show_fee_rows(session=s, actor=actor, builder_id=builder.id)] == ["Paid when booking"]
+
+
+def test_a_no_show_fee_below_stripes_minimum_charge_is_refused_and_nothing_changes(engine, session: Session):
+    builder = make_builder(session)
+    session_type = make_session_type(session, builder, currency="jpy", price_amount=5000)
+    session.commit()
+    actor = actor_of(builder)
+    with Session(engine) as s:
+        save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="1000", window_hours="24")
+        s.commit()
+    with Session(engine) as s:
+        with pytest.raises(InvalidNoShowFee, match="Stripe's minimum charge in JPY is ¥50"):
+            save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="49", window_hours="48")
+        s.commit()
+    with Session(engine) as s:
+        saved = s.get(SessionType, session_type.id)
+        assert (saved.no_show_fee_amount, saved.no_show_window_hours) == (1000, 24)
+        assert len(s.exec(select(AuditEntry).where(AuditEntry.action == "no_show_fee.update")).all()) == 1
+        row = save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="50", window_hours="24")
+    assert "¥50" in row.summary  # the minimum itself is accepted
 
 
 def test_another_builder_cannot_change_them(engine, session: Session):

@@ -4,7 +4,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from booking.payments.gateway import CheckoutRequest, InvalidWebhook, checkout_params, verify_webhook
+from booking.payments.gateway import (
+    CheckoutMode,
+    CheckoutRequest,
+    CheckoutSession,
+    InvalidWebhook,
+    checkout_params,
+    verify_webhook,
+)
 from tests.support.stripe_events import WEBHOOK_SECRET, encode, event, sign
 
 
@@ -31,6 +38,19 @@ def test_checkout_uses_server_price_in_minor_units_without_fixed_payment_methods
     assert params["expires_at"] == int(datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc).timestamp())
     assert params["metadata"] == params["payment_intent_data"]["metadata"] == {"booking_id": "b-1"}
     assert "{CHECKOUT_SESSION_ID}" in params["success_url"]
+
+
+def test_a_setup_session_keeps_the_card_on_the_customer_and_charges_nothing():
+    params = checkout_params(_request(amount=0, mode=CheckoutMode.SETUP, customer_id="cus_1"))
+
+    assert (params["mode"], params["customer"], params["currency"]) == ("setup", "cus_1", "jpy")
+    assert "line_items" not in params and "payment_intent_data" not in params
+
+
+@pytest.mark.parametrize(("stripe_mode", "mode"), [("setup", CheckoutMode.SETUP), (None, CheckoutMode.PAYMENT),
+                                                    ("subscription", CheckoutMode.SUBSCRIPTION)])
+def test_a_checkout_sessions_mode_is_read_from_stripe_as_a_checkout_mode(stripe_mode, mode):
+    assert CheckoutSession.from_stripe({"id": "cs_1", "mode": stripe_mode}).mode is mode
 
 
 def test_checkout_uses_the_stripe_price_when_the_session_type_has_one():
