@@ -35,6 +35,7 @@ from booking.client import (
 from booking.core import (
     ZoneChoice,
     canonical_zone_or_utc,
+    checked,
     get_settings,
     locale_tag,
     session_scope,
@@ -371,7 +372,7 @@ class BookState(MonthPickerState, rx.State):  # MonthPickerState: the calendar (
             return None
         self.client_name = str(form.get("client_name", ""))[:500]
         self.client_email = str(form.get("client_email", ""))[:500]
-        self.wants_invoice = form.get("wants_invoice") in ("yes", "on", True)
+        self.wants_invoice = checked(form, "wants_invoice")
         errors = client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")
