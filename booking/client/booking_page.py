@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session
 
+from booking.core.forms import checked
 from booking.core.models import Builder, QuestionKind, SessionType
 from booking.core.time import LocaleLike, format_date, format_money, format_time, format_time_range
 from booking.core.time import month_title as format_month_title
@@ -300,10 +301,11 @@ def answers_from_form(fields: list[QuestionField], form: dict) -> dict[str, obje
     """The booking form's answers (question key -> answer), as `questions.validate_answers` takes them."""
     answers: dict[str, object] = {}
     for question in fields:
-        raw = form.get(f"answer-{question.key}")
+        name = f"answer-{question.key}"
         if question.kind == QuestionKind.CHECKBOX:
-            answers[question.key] = raw in ("yes", "on", True)
+            answers[question.key] = checked(form, name)
         else:
+            raw = form.get(name)
             answers[question.key] = str(raw)[:5000] if raw is not None else ""
     return answers
 

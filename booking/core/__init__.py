@@ -2,6 +2,7 @@
 
 - `config`      settings from the environment (`get_settings`)
 - `db`          engines and `session_scope` (the caller of a service owns the transaction)
+- `forms`       reading submitted forms (`checked`: a ticked checkbox, from a browser or an API client)
 - `models`      the SQLModel tables and their enums
 - `money`       integer minor units + ISO currency
 - `time`        the one zone loader (`zone`) and the one family of display formatters (dates, times,
@@ -15,6 +16,7 @@ Everything above imports from here; this package imports nothing else of `bookin
 
 from booking.core.config import DisputeRecoveryPolicy, WebhookProcessing, get_settings
 from booking.core.db import database_reachable, engine_for, session_scope
+from booking.core.forms import checked
 from booking.core.models import REFUND_REASONS, AuditEntry, Builder, SessionType, StripeEvent, UserRole, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
 from booking.core.slugs import is_reserved, is_type_slug, slugify, type_path
@@ -69,6 +71,7 @@ __all__ = [
     "UserRole",
     "ZoneChoice",
     "canonical_zone_or_utc",
+    "checked",
     "database_reachable",
     "engine_for",
     "format_money",

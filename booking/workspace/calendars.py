@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.forms import checked
 from booking.core.models import Builder, CalendarKind, ExternalCalendar, utcnow
 from booking.core.time import format_datetime
 from booking.scheduling import CalendarInputError, add_calendar, list_calendars, remove_calendar
@@ -52,7 +53,7 @@ def add_builder_calendar(*, session: Session, actor: Actor, builder_id: object, 
     calendar = add_calendar(session=session, builder_id=builder.id, kind=text["kind"] or CalendarKind.ICS,
                             url=text["url"], name=text["name"], username=text["username"],
                             password=text["password"],
-                            write_bookings=str(form.get("write_bookings") or "") in ("on", "true", "1"))
+                            write_bookings=checked(form, "write_bookings"))
     audit.record(session=session, actor=actor, action="calendar.added", entity_type="external_calendar",
                  entity_id=calendar.id, builder_id=builder.id,
                  after={"kind": calendar.kind.value, "host": _host(calendar.url),

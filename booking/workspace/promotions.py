@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
 from booking.core.db import session_scope
+from booking.core.forms import checked
 from booking.core.models import (
     Builder,
     CreditPackage,
@@ -65,10 +66,6 @@ class PromotionCodeInput:
 def _text(form: Mapping[str, Any], key: str) -> str:
     value = form.get(key)
     return "" if value is None else str(value).strip()
-
-
-def _flag(form: Mapping[str, Any], key: str) -> bool:
-    return _text(form, key).lower() in ("on", "true", "1", "yes")
 
 
 def _optional_id(text: str) -> int | None:
@@ -132,7 +129,7 @@ def parse_form(form: Mapping[str, Any]) -> PromotionCodeInput:
     assert kind is not None
     return PromotionCodeInput(code=code, kind=kind, percent_off=percent, amount_off=amount, currency=currency,
                               expires_on=expires_on, max_uses=max_uses,
-                              first_booking_only=_flag(form, "first_booking_only"), minimum_amount=minimum,
+                              first_booking_only=checked(form, "first_booking_only"), minimum_amount=minimum,
                               session_type_id=session_type_id, package_id=package_id,
                               builder_id=_optional_id(_text(form, "builder_id")))
 

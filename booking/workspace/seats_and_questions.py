@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.forms import checked
 from booking.core.models import BookingQuestion, QuestionKind, SessionType, utcnow
 from booking.scheduling import questions as asked
 from booking.scheduling.seats import MAX_SEATS
@@ -115,7 +116,7 @@ def validate_seats_and_questions(*, seats: object, drafts: Sequence[QuestionDraf
 def drafts_from_rows(rows: Sequence[Mapping[str, Any]]) -> list[QuestionDraft]:
     """The form's rows ({"kind", "label", "required", "options"}) as drafts."""
     return [QuestionDraft(kind=str(row.get("kind") or ""), label=str(row.get("label") or ""),
-                          required=str(row.get("required") or "") in ("yes", "on", "true", "True"),
+                          required=checked(row, "required"),
                           options=str(row.get("options") or ""))
             for row in rows]
 

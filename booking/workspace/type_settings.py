@@ -23,6 +23,7 @@ from sqlmodel import Session, delete, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.forms import checked
 from booking.core.models import Builder, SessionType, SessionTypeAvailabilityRule, SessionTypeSlugHistory, utcnow
 from booking.core.slugs import MAX_TYPE_SLUG, is_type_slug, slugify, type_path
 from booking.scheduling.limits import InvalidLimit, check_pair, parse_limit
@@ -153,10 +154,6 @@ def _limits(form: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return daily, weekly
 
 
-def _checked(form: Mapping[str, Any], key: str) -> bool:
-    return str(form.get(key, "") or "").lower() in ("on", "true", "1", "yes")
-
-
 _AUDITED = ("slug", "secret", "daily_limit", "weekly_limit", "own_availability")
 
 
@@ -173,7 +170,7 @@ def save_type_settings(*, session: Session, actor: Actor, session_type_id: objec
             values[name] = parse()
         except InvalidTypeSettings as exc:
             errors.update(exc.errors)
-    own = _checked(form, "own_availability")
+    own = checked(form, "own_availability")
     if own and not errors.get("hours") and not values.get("hours"):
         errors["hours"] = "Add at least one window, or use your usual hours. " + HOURS_HELP
     slug = values.get("slug")
@@ -187,7 +184,7 @@ def save_type_settings(*, session: Session, actor: Actor, session_type_id: objec
     if slug != row.slug:
         _move_slug(session=session, row=row, new_slug=slug)
     row.daily_limit, row.weekly_limit = values["limits"]
-    row.secret, row.own_availability = _checked(form, "secret"), own
+    row.secret, row.own_availability = checked(form, "secret"), own
     row.updated_at = utcnow()
     session.add(row)
     session.exec(delete(SessionTypeAvailabilityRule).where(SessionTypeAvailabilityRule.session_type_id == row.id))

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import reflex as rx
 
-from booking.client import CalendarDay, MonthView, SlotOption, day_times, month_view
+from booking.client import month_view
 from booking.core import get_settings, locale_tag, session_scope, utcnow
 from booking.scheduling import SessionTypeNotFound
 from booking.workspace import (
@@ -24,23 +24,12 @@ from booking.workspace import (
 )
 from booking_ui import deps
 from booking_ui.admin.base import AdminState, admin_event, current_actor
+from booking_ui.state.month_picker import MonthPickerState
 
 
-class HostToolsState(AdminState):
+class HostToolsState(MonthPickerState, AdminState):  # the booking page's month picker
     booking_id: str = ""  # the booking the picker is open for ("" = closed)
     zone: str = "UTC"  # the builder's zone: the picker's times are theirs
-    view_year: int = 0
-    view_month: int = 0
-    month_title: str = ""
-    weeks: list[list[CalendarDay]] = []
-    has_previous: bool = False
-    has_next: bool = False
-    month_empty: bool = False
-    next_available_day: str = ""
-    next_available_label: str = ""
-    selected_day: str = ""
-    selected_day_label: str = ""
-    times: list[SlotOption] = []
     selected_start: str = ""
     result: str = ""
     result_ok: bool = False
@@ -48,7 +37,6 @@ class HostToolsState(AdminState):
     note_ok: bool = False
     manage_url: str = ""  # made on the server when asked; shown as a link for this booking only
     manage_for: str = ""
-    _month: MonthView | None = None
     _session_type_id: int = 0
     _current_start: datetime | None = None
 
@@ -63,18 +51,7 @@ class HostToolsState(AdminState):
             self.booking_id, self.weeks, self.times = "", [], []
             self.result, self.result_ok = "This session type is no longer offered, so the booking can't be moved.", False
             return
-        self._month = view
-        self.view_year, self.view_month, self.month_title = view.year, view.month, view.title
-        self.weeks, self.has_previous, self.has_next = view.weeks, view.has_previous, view.has_next
-        self.next_available_day, self.next_available_label = view.next_available_day, view.next_available_label
-        self.month_empty = not view.times
-        self._show_day(self.selected_day)
-
-    def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day) if self._month else None
-        self.selected_day = chosen.day if chosen else ""
-        self.selected_day_label = chosen.label if chosen else ""
-        self.times = chosen.times if chosen else []
+        self._show_month(view)
 
     @admin_event
     def open_reschedule(self, booking_id: str):
@@ -96,14 +73,12 @@ class HostToolsState(AdminState):
     @admin_event
     def previous_month(self):
         if self.booking_id and self._session_type_id:
-            year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
-            self._refresh(year, month)
+            self._refresh(*self._month_before())
 
     @admin_event
     def next_month(self):
         if self.booking_id and self._session_type_id:
-            year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
-            self._refresh(year, month)
+            self._refresh(*self._month_after())
 
     @admin_event
     def show_next_available(self):

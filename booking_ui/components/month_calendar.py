@@ -6,9 +6,9 @@ Home/End go to the week's ends, PageUp/PageDown change the month, Enter/Space pi
 stay in the grid (they can be reached and read) with aria-disabled; the chosen day has aria-selected.
 The keys are handled by one small static script (assets/month_grid.js: CSP 'self', no inline code).
 
-The state passed in has the booking page's calendar vars and events: `month_title`, `weeks`
+The state passed in has MonthPickerState's vars (booking_ui/state/month_picker.py): `month_title`, `weeks`
 (list[list[CalendarDay]]), `selected_day`, `has_previous`, `has_next`, `month_empty`, `next_available_day`,
-`next_available_label`, and `previous_month`, `next_month`, `choose_day`, `show_next_available`.
+`next_available_label`, and its own `previous_month`, `next_month`, `choose_day`, `show_next_available`.
 """
 
 from __future__ import annotations

@@ -14,17 +14,13 @@ from datetime import date, datetime
 import reflex as rx
 
 from booking.client import (
-    CalendarDay,
     CodePreview,
     HeldSlot,
-    MonthView,
     PageSummary,
     QuestionField,
-    SlotOption,
     answers_from_form,
     continue_browser_hold,
     current_hold,
-    day_times,
     get_session_type,
     held_slot,
     month_view,
@@ -39,6 +35,7 @@ from booking.client import (
 from booking.core import (
     ZoneChoice,
     canonical_zone_or_utc,
+    checked,
     get_settings,
     locale_tag,
     session_scope,
@@ -64,6 +61,7 @@ from booking.payments import PaymentProviderError
 from booking.scheduling import CancellationPolicy, InvalidAnswers, SessionTypeNotFound, questions_of, validate_answers
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event, off_loop
+from booking_ui.state.month_picker import MonthPickerState
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +97,7 @@ def to_checkout(url: str):
         " catch (e) {} } window.location.assign(u); })(" + target + ")")
 
 
-class BookState(rx.State):
+class BookState(MonthPickerState, rx.State):  # MonthPickerState: the calendar (one month), the chosen day's times
     summary: PageSummary | None = None
     not_found: bool = False
     loading: bool = True
@@ -107,20 +105,6 @@ class BookState(rx.State):
     hour12: bool = False
     locale: str = ""  # the browser's language ("en-US"): dates, times and prices are written its way
     chosen_currency: str = ""  # the currency picker's choice ("" = the locale's, else the type's own)
-    # The calendar (one month) and the chosen day's times.
-    view_year: int = 0
-    view_month: int = 0
-    month_title: str = ""
-    weeks: list[list[CalendarDay]] = []
-    has_previous: bool = False
-    has_next: bool = False
-    next_available_day: str = ""
-    next_available_label: str = ""
-    month_empty: bool = False
-    selected_day: str = ""
-    selected_day_label: str = ""
-    times: list[SlotOption] = []
-    _month: MonthView | None = None
     # The chosen time and the details form.
     selected_start: str = ""
     selected_when_24: str = ""
@@ -306,32 +290,18 @@ class BookState(rx.State):
         except SessionTypeNotFound:
             self.summary, self.not_found, self.loading = None, True, False
             return
-        self._month = view
-        self.view_year, self.view_month, self.month_title = view.year, view.month, view.title
-        self.weeks = view.weeks
-        self.has_previous, self.has_next = view.has_previous, view.has_next
-        self.next_available_day, self.next_available_label = view.next_available_day, view.next_available_label
-        self.month_empty = not view.times
-        self._show_day(self.selected_day)
+        self._show_month(view, locale=self.locale)
         self.loading = False
-
-    def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
-        self.selected_day = chosen.day if chosen else ""
-        self.selected_day_label = chosen.label if chosen else ""
-        self.times = chosen.times if chosen else []
 
     # --- the calendar -----------------------------------------------------------------------------
 
     @db_event
     def previous_month(self):
-        year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
-        self._refresh(year, month)
+        self._refresh(*self._month_before())
 
     @db_event
     def next_month(self):
-        year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
-        self._refresh(year, month)
+        self._refresh(*self._month_after())
 
     @db_event
     def show_next_available(self):
@@ -402,7 +372,7 @@ class BookState(rx.State):
             return None
         self.client_name = str(form.get("client_name", ""))[:500]
         self.client_email = str(form.get("client_email", ""))[:500]
-        self.wants_invoice = form.get("wants_invoice") in ("yes", "on", True)
+        self.wants_invoice = checked(form, "wants_invoice")
         errors = client_detail_errors(name=self.client_name, email=self.client_email)
         self.name_error = errors.get("client_name", "")
         self.email_error = errors.get("client_email", "")

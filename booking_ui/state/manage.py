@@ -16,12 +16,13 @@ from datetime import date
 
 import reflex as rx
 
-from booking.client import CalendarDay, ManageView, MonthView, SlotOption, day_times, load_view, reschedule_month
+from booking.client import ManageView, load_view, reschedule_month
 from booking.core import ZoneChoice, locale_tag, utcnow, zone_choices
 from booking.notifications import csrf_token, looks_like_token, token_hash
 from booking.scheduling import load_zone
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
+from booking_ui.state.month_picker import MonthPickerState
 
 # What the page says after a change came back (the page's own view adds the details).
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -45,27 +46,13 @@ def _token_from_path(path: str) -> str:
     return parts[1] if len(parts) >= 2 and parts[0] == "manage" else ""
 
 
-class ManageState(rx.State):
+class ManageState(MonthPickerState, rx.State):  # the reschedule's month picker: the booking page's own
     loaded: bool = False
     view: ManageView | None = None
     policy_lines: list[str] = []
     zone: str = "UTC"
     locale: str = ""  # the browser's language (its Accept-Language)
     hour12: bool = False  # the clock the client chose on the booking page (kept with the booking)
-    # The reschedule's month picker: the booking page's own (booking_ui/components/month_calendar.py).
-    view_year: int = 0
-    view_month: int = 0
-    month_title: str = ""
-    weeks: list[list[CalendarDay]] = []
-    has_previous: bool = False
-    has_next: bool = False
-    month_empty: bool = False
-    next_available_day: str = ""
-    next_available_label: str = ""
-    selected_day: str = ""
-    selected_day_label: str = ""
-    times: list[SlotOption] = []
-    _month: MonthView | None = None
     notice: str = ""
     notice_tone: str = "green"
     cancel_csrf: str = ""
@@ -126,23 +113,7 @@ class ManageState(rx.State):
         month_view = (reschedule_month(engine=deps.engine(), token=token, time_zone=self.zone, locale=self.locale,
                                        year=year or self.view_year or None, month=month or self.view_month or None)
                       if self.view.can_reschedule else None)
-        self._month = month_view
-        if month_view is None:
-            self.weeks, self.times = [], []
-            return
-        self.view_year, self.view_month, self.month_title = month_view.year, month_view.month, month_view.title
-        self.weeks = month_view.weeks
-        self.has_previous, self.has_next = month_view.has_previous, month_view.has_next
-        self.next_available_day = month_view.next_available_day
-        self.next_available_label = month_view.next_available_label
-        self.month_empty = not month_view.times
-        self._show_day(self.selected_day)
-
-    def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
-        self.selected_day = chosen.day if chosen else ""
-        self.selected_day_label = chosen.label if chosen else ""
-        self.times = chosen.times if chosen else []
+        self._show_month(month_view, locale=self.locale)
 
     @db_event
     def set_zone(self, value: str):
@@ -155,13 +126,11 @@ class ManageState(rx.State):
 
     @db_event
     def previous_month(self):
-        year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
-        self._refresh(self._token(), year, month)
+        self._refresh(self._token(), *self._month_before())
 
     @db_event
     def next_month(self):
-        year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
-        self._refresh(self._token(), year, month)
+        self._refresh(self._token(), *self._month_after())
 
     @db_event
     def show_next_available(self):

@@ -12,14 +12,10 @@ from datetime import date, datetime
 import reflex as rx
 
 from booking.client import (
-    CalendarDay,
-    MonthView,
     NoMembership,
-    SlotOption,
     WalletNotFound,
     WalletView,
     book_with_credit,
-    day_times,
     load_wallet,
     portal_for_wallet,
     wallet_has_membership,
@@ -30,6 +26,7 @@ from booking.payments import PaymentProviderError
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event
 from booking_ui.state.book import BROWSER_PREFERENCES_JS
+from booking_ui.state.month_picker import MonthPickerState
 
 TOKEN_LENGTH = 43
 
@@ -39,27 +36,13 @@ def _token_from_path(path: str) -> str:
     return parts[1] if len(parts) >= 2 and parts[0] == "wallet" else ""
 
 
-class WalletState(rx.State):
+class WalletState(MonthPickerState, rx.State):  # the booking page's month picker
     loaded: bool = False
     view: WalletView | None = None
     zone: str = "UTC"
     locale: str = ""
     session_type_id: str = ""
-    # The booking page's month picker (booking_ui/components/month_calendar.py).
-    view_year: int = 0
-    view_month: int = 0
-    month_title: str = ""
-    weeks: list[list[CalendarDay]] = []
-    has_previous: bool = False
-    has_next: bool = False
-    month_empty: bool = False
-    next_available_day: str = ""
-    next_available_label: str = ""
-    selected_day: str = ""
-    selected_day_label: str = ""
-    times: list[SlotOption] = []
     selected_start: str = ""
-    _month: MonthView | None = None
     notice: str = ""
     notice_tone: str = "green"
     manage_path: str = ""
@@ -115,23 +98,11 @@ class WalletState(rx.State):
                                   time_zone=self.zone, year=year or self.view_year or None,
                                   month=month or self.view_month or None, locale=self.locale) \
             if self.session_type_id else None
-        self._month = month_view
-        if month_view is None:
-            self.weeks, self.times = [], []
-            return
-        self.view_year, self.view_month, self.month_title = month_view.year, month_view.month, month_view.title
-        self.weeks = month_view.weeks
-        self.has_previous, self.has_next = month_view.has_previous, month_view.has_next
-        self.next_available_day = month_view.next_available_day
-        self.next_available_label = month_view.next_available_label
-        self.month_empty = not month_view.times
-        self._show_day(self.selected_day)
+        self._show_month(month_view, locale=self.locale)
+        if month_view is not None:
+            self._forget_time_not_shown()
 
-    def _show_day(self, day: str) -> None:
-        chosen = day_times(self._month, day, locale=self.locale) if self._month else None
-        self.selected_day = chosen.day if chosen else ""
-        self.selected_day_label = chosen.label if chosen else ""
-        self.times = chosen.times if chosen else []
+    def _forget_time_not_shown(self) -> None:
         if self.selected_start not in [slot.start for slot in self.times]:
             self.selected_start = ""
 
@@ -149,13 +120,11 @@ class WalletState(rx.State):
 
     @db_event
     def previous_month(self):
-        year, month = (self.view_year, self.view_month - 1) if self.view_month > 1 else (self.view_year - 1, 12)
-        self._refresh(year, month)
+        self._refresh(*self._month_before())
 
     @db_event
     def next_month(self):
-        year, month = (self.view_year, self.view_month + 1) if self.view_month < 12 else (self.view_year + 1, 1)
-        self._refresh(year, month)
+        self._refresh(*self._month_after())
 
     @db_event
     def show_next_available(self):
@@ -168,6 +137,7 @@ class WalletState(rx.State):
     @rx.event
     def choose_day(self, value: str):
         self._show_day(str(value)[:10])
+        self._forget_time_not_shown()
 
     @rx.event
     def choose_time(self, start: str):
