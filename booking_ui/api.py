@@ -23,9 +23,11 @@ from booking.client import (
     ManageError,
     NoMembership,
     Outcome,
+    SlotList,
     cancel_by_client,
     invite_for_token,
     list_active_session_types,
+    list_slots,
     portal_for_token,
     reschedule,
     reschedule_year_ok,
@@ -48,7 +50,7 @@ from booking.lifecycle import (
 )
 from booking.notifications import ACTIONS, csrf_ok, invite_for_uid, load_feed, looks_like_token, token_hash
 from booking.payments import PaymentProviderError
-from booking.scheduling import InvalidAnswers, SessionTypeNotFound, Slot, find_open_slots, load_zone
+from booking.scheduling import InvalidAnswers, SessionTypeNotFound, load_zone
 from booking.workspace import StoredPhoto, public_photo
 from booking_ui import deps, openapi, routes
 from booking_ui.admin.base import SESSION_COOKIE, SessionCookieShield, cookie_settings, login_path, safe_next
@@ -200,10 +202,10 @@ async def session_type_slots(request: Request) -> JSONResponse:
     if days is None:
         return invalid("days", f"days must be a whole number from 1 to {MAX_SLOT_DAYS}.")
 
-    def load() -> list[Slot]:
+    def load() -> SlotList:
         with session_scope(deps.engine()) as session:
-            return find_open_slots(session=session, session_type_id=session_type_id, from_day=from_day,
-                                         days=days, viewer_time_zone=tz, now=utcnow())
+            return list_slots(session=session, session_type_id=session_type_id, from_day=from_day, days=days,
+                              viewer_time_zone=tz, now=utcnow())
 
     try:
         found = await run_in_threadpool(load)
@@ -211,7 +213,9 @@ async def session_type_slots(request: Request) -> JSONResponse:
         return error(404, "session_type_not_found", "No such session type.")
     return JSONResponse({
         "time_zone": tz,
-        "slots": [{"start_time": s.start.isoformat(), "end_time": s.end.isoformat()} for s in found],
+        "seats": found.seats,
+        "slots": [{"start_time": s.start.isoformat(), "end_time": s.end.isoformat(), "seats_left": s.seats_left}
+                  for s in found.slots],
     })
 
 

@@ -124,14 +124,20 @@ SCHEMAS: dict[str, Any] = {
     "SessionTypeList": {"type": "array", "items": _ref("SessionType")},
     "Slot": {
         "type": "object",
-        "required": ["start_time", "end_time"],
+        "required": ["start_time", "end_time", "seats_left"],
         "properties": {"start_time": {"type": "string", "format": "date-time"},
-                       "end_time": {"type": "string", "format": "date-time"}},
+                       "end_time": {"type": "string", "format": "date-time"},
+                       "seats_left": {"type": "integer", "minimum": 1,
+                                      "description": "Seats still free at this start (1 for a one-to-one "
+                                                     "session)."}},
     },
     "SlotList": {
         "type": "object",
-        "required": ["time_zone", "slots"],
+        "required": ["time_zone", "seats", "slots"],
         "properties": {"time_zone": {"type": "string", "description": "The zone the times are given in."},
+                       "seats": {"type": "integer", "minimum": 1,
+                                 "description": "The session type's seats: 1 for a one-to-one session, N for a "
+                                                "workshop."},
                        "slots": {"type": "array", "items": _ref("Slot")}},
     },
     "CheckoutRequest": {

@@ -389,6 +389,36 @@ class DaySlots:
     slots: list[PreviewSlot] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ListedSlot:
+    """An open slot as the public API lists it."""
+
+    start: datetime
+    end: datetime
+    seats_left: int  # free seats at this start: 1 for a one-to-one session
+
+
+@dataclass(frozen=True)
+class SlotList:
+    seats: int  # the session type's seats: 1 for a one-to-one session, N for a workshop
+    slots: list[ListedSlot]
+
+
+def list_slots(*, session: Session, session_type_id: int, from_day: date, days: int, viewer_time_zone: str,
+               now: datetime) -> SlotList:
+    """Open slots on the viewer-local days [from_day, from_day + days), each with its seats left.
+    Raises `slots.SessionTypeNotFound`."""
+    found = slots.find_open_slots(session=session, session_type_id=session_type_id, from_day=from_day,
+                                  days=days, viewer_time_zone=viewer_time_zone, now=now)
+    session_type = session.get(SessionType, session_type_id)  # loaded by the search: no query
+    capacity = seats.capacity(session_type)
+    left = _seats_left(session=session, session_type=session_type, found=found, now=now)
+    return SlotList(seats=capacity, slots=[
+        ListedSlot(start=slot.start, end=slot.end,
+                   seats_left=capacity if left is None else left[0].get(slot.start.astimezone(UTC), left[1]))
+        for slot in found])
+
+
 def slots_by_day(*, session: Session, session_type_id: int, viewer_time_zone: str, now: datetime,
                  days: int = 14, from_day: date | None = None, locale: LocaleLike = None) -> list[DaySlots]:
     zone = load_zone(viewer_time_zone)

@@ -160,6 +160,28 @@ def test_the_slot_stays_offered_with_the_seats_left_until_it_is_full(engine, gat
         begin(engine, gateway, workshop, email="four@example.com")
 
 
+def test_the_slots_api_says_how_many_seats_each_time_has_left(engine, gateway, session, workshop, monkeypatch):
+    workshop.seats = 3
+    session.add(workshop)
+    one_to_one = make_session_type(session, session.get(Builder, workshop.builder_id),
+                                   name="Review", duration_minutes=60)
+    session.commit()
+    monkeypatch.setattr(deps, "gateway", lambda: gateway)
+    client = TestClient(api.build_api())
+
+    def listed(session_type) -> tuple[int, dict[str, int]]:
+        answer = client.get(f"/api/session-types/{session_type.id}/slots?from={TEN.date()}&days=1&tz=UTC").json()
+        return answer["seats"], {slot["start_time"]: slot["seats_left"] for slot in answer["slots"]}
+
+    begin(engine, gateway, workshop, email="one@example.com")
+    seats_of_type, left = listed(workshop)
+    assert seats_of_type == 3
+    assert left[TEN.isoformat()] == 2 and left[(TEN + timedelta(hours=2)).isoformat()] == 3
+    begin(engine, gateway, workshop, email="two@example.com")
+    assert listed(workshop)[1][TEN.isoformat()] == 1
+    assert listed(one_to_one)[0] == 1 and set(listed(one_to_one)[1].values()) == {1}
+
+
 def test_a_cancellation_frees_its_seat_for_the_next_client(engine, gateway, session, workshop):
     workshop.seats = 2
     session.add(workshop)
