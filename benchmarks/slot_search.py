@@ -95,7 +95,8 @@ def stored_spans(engine) -> list[tuple[datetime, datetime]]:
 def use_before_in_app() -> None:
     """In the app under granian: answer slot requests with the per-candidate walk (the "before" server),
     handed the stored external spans directly (the old path read no external calendars)."""
-    from booking_ui import api, deps
+    from booking.scheduling import slots as slot_search
+    from booking_ui import deps
     from tests.support.slots_reference import per_candidate_find_open_slots
 
     spans = stored_spans(deps.engine())
@@ -104,7 +105,7 @@ def use_before_in_app() -> None:
         return per_candidate_find_open_slots(other_busy=spans, **{k: v for k, v in kwargs.items()
                                                                    if k != "busy_sources"})
 
-    api.find_open_slots = before
+    slot_search.find_open_slots = before  # what the API's service (booking.client.list_slots) calls
 
 
 def _percentile(samples: list[float], fraction: float) -> float:

@@ -446,6 +446,7 @@ def _prepare(duration_minutes: int, busy: Sequence[Interval | BusySpan], policy:
     )
 
 
+@lru_cache(maxsize=1024)  # a builder's few window bounds, asked for every day of every search
 def _since_midnight(t: time) -> timedelta:
     return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
 
