@@ -36,16 +36,16 @@ class SessionTypeNotFound(LookupError):
 class Schedule:
     builder: Builder
     session_type: SessionType
-    weekly: list[availability.WeeklyWindow]
-    overrides: list[availability.DateOverride]
+    weekly: Sequence[availability.WeeklyWindow]  # shared by every search until the hours change: not to edit
+    overrides: Sequence[availability.DateOverride]
     policy: availability.BookingPolicy
     limits: limits.BookingLimits = limits.BookingLimits()  # daily / weekly caps (host tools)
 
 
 @dataclass(frozen=True)
 class _Hours:
-    weekly: list[availability.WeeklyWindow]
-    overrides: list[availability.DateOverride]
+    weekly: tuple[availability.WeeklyWindow, ...]
+    overrides: tuple[availability.DateOverride, ...]
 
 
 # Keyed by the builder's `schedule_version` (a trigger sets a fresh one on every change of the hours):
@@ -68,8 +68,8 @@ def _read_hours(session: Session, builder: Builder, session_type: SessionType) -
         if not row.closed:
             windows.append((row.start_time, row.end_time))
     return _Hours(
-        weekly=[availability.WeeklyWindow(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules],
-        overrides=[availability.DateOverride(day=d, windows=tuple(w)) for d, w in windows_by_day.items()],
+        weekly=tuple(availability.WeeklyWindow(weekday=r.weekday, start=r.start_time, end=r.end_time) for r in rules),
+        overrides=tuple(availability.DateOverride(day=d, windows=tuple(w)) for d, w in windows_by_day.items()),
     )
 
 
