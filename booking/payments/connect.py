@@ -618,6 +618,7 @@ class TransferRow:
     refunded: str
     fee_refunded: str
     transfer_id: str
+    transfer_note: str  # without a transfer id: why (TRANSFER_NOTES); "" when the platform holds the money
     status: str  # paid | partially_refunded | refunded
     held_by_platform: bool  # taken before the builder's payouts were enabled, not released yet
     released: bool = False  # held, then paid out by a transfer once their payouts were enabled
@@ -740,6 +741,12 @@ def _format_time(moment: datetime | None, zone: tzinfo) -> str:
     return format_datetime(moment, zone=zone, date_style="iso", hour12=False) if moment else ""
 
 
+# Why a sale's row has no transfer id yet. Stripe transfers a membership invoice's money itself, with the
+# invoice's charge: its transfer is never named to us.
+TRANSFER_NOTES = {sales.SaleKind.SESSION: "pending", sales.SaleKind.PACKAGE: "pending",
+                  sales.SaleKind.MEMBERSHIP: "with the invoice"}
+
+
 def _paid_payments_of(builder_id: int) -> Any:
     """The builder's settled payments: bookings, package sales and membership invoices, with what each sold."""
     return (
@@ -787,7 +794,8 @@ def _transfers(session: Session, builder_id: int, zone: tzinfo, page: int) -> tu
             amount=format_money(payment.amount, currency), fee=fee, net=net,
             refunded=format_money(payment.amount_refunded, currency) if payment.amount_refunded else "",
             fee_refunded=format_money(fee_back, currency) if fee_back else "",
-            transfer_id=payment.transfer_id or payment.release_transfer_id or "", status=str(payment.status),
+            transfer_id=payment.transfer_id or payment.release_transfer_id or "",
+            transfer_note="" if held else TRANSFER_NOTES[sales.SaleKind(sale_kind)], status=str(payment.status),
             held_by_platform=held, released=released, released_at=_format_time(payment.released_at, zone),
         ))
     return rows, page, pages, total

@@ -542,7 +542,7 @@ def _transfer_row(row: TransferRow) -> rx.Component:
                                                               spacing="0"), rx.text("")),
                       data_testid="transfer-refunded"),
         rx.table.cell(rx.cond(row.transfer_id != "", rx.code(row.transfer_id),
-                              rx.cond(row.held_by_platform, rx.text(""), rx.text("pending", color_scheme="gray"))),
+                              rx.text(row.transfer_note, color_scheme="gray")),
                       data_testid="transfer-id"),
         rx.table.cell(rx.badge(row.status, variant="soft", color_scheme=rx.match(
             row.status, ("paid", "green"), ("refunded", "gray"), "amber"))),

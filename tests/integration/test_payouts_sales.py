@@ -112,6 +112,8 @@ def test_package_sales_and_membership_payments_are_rows_with_their_fee_and_net(e
         ("Session", "1:1 call", "Alice", "£50.00", "£5.30", "£44.70", ""),
     ]  # newest payment first, as bookings always were
     assert view.total == 3 and [r.booking_id != "" for r in view.transfers] == [False, False, True]
+    assert [(r.transfer_id, r.transfer_note) for r in view.transfers] == [
+        ("", "with the invoice"), ("tr_package", "pending"), ("tr_booking", "pending")]
     [total] = view.totals
     assert (total.currency, total.sales, total.gross, total.fees, total.net) == (
         "GBP", "1 booking, 1 package, 1 membership payment", "£225.00", "£23.40", "£201.60")
