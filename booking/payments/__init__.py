@@ -9,6 +9,7 @@
 - `credits`  the credit ledger (packages, memberships): grants and their append-only lines, balances
 - `disputes` charge disputes: their rows and journal entries, the recovery from the builder, the evidence form
 - `promotions` promotion codes: the rules, a use reserved with the hold (given back when it ends unpaid), Stripe sync
+- `sales`    what each payment sold (a session, a package, a membership invoice), to whom, for which builder
 """
 
 from booking.payments.connect import (

@@ -38,25 +38,22 @@ from booking.core.db import session_scope
 from booking.core.models import (
     Booking,
     Builder,
-    Client,
     MoneyMovement,
     MovementKind,
     Party,
     Payment,
-    PaymentKind,
     PaymentStatus,
     Payout,
     PayoutStatus,
     PromotionRedemption,
     RedemptionStatus,
     Refund,
-    SessionType,
     utcnow,
 )
 from booking.core.time import format_datetime, format_money
 from booking.notifications import outbox as notifications
 from booking.payments import ledger as payment_records
-from booking.payments import movements, pricing, release
+from booking.payments import movements, pricing, release, sales
 from booking.payments.gateway import (
     ConnectedAccount,
     ConnectedBalance,
@@ -576,11 +573,11 @@ def refresh_money(*, engine: Engine, gateway: PaymentGateway, actor: Actor, buil
 
 
 def _payments_to_look_up(session: Session, builder_id: int) -> list[tuple[int, str]]:
-    """Paid destination charges with no transfer id yet, or refunded ones (to check the fee given back)."""
+    """Paid destination charges (bookings, package sales) with no transfer id yet, or refunded ones (to check
+    the fee given back)."""
     rows = session.exec(
-        select(Payment.id, Payment.payment_intent_id)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .where(Booking.builder_id == builder_id, Payment.destination_account_id.is_not(None),
+        sales.with_sale(select(Payment.id, Payment.payment_intent_id))
+        .where(sales.builder_of_payment() == builder_id, Payment.destination_account_id.is_not(None),
                Payment.payment_intent_id.is_not(None), Payment.status.in_(SETTLED_STATES),
                sa.or_(Payment.transfer_id.is_(None), Payment.amount_refunded > 0))
         .order_by(Payment.transfer_id.is_not(None), Payment.paid_at.desc(), Payment.id.desc())
@@ -608,16 +605,20 @@ class AccountView:
 
 @dataclass(frozen=True)
 class TransferRow:
-    booking_id: str
-    session_time: str
+    """One sale and the money of it: a booking, a package sale or a membership invoice."""
+
+    booking_id: str  # "" for a sale that books nothing
+    kind: str  # what kind of sale (sales.SALE_LABELS): "Session", "Package", "Membership payment"
+    when: str  # a booking's session; otherwise when it was paid
     client: str
-    session_type: str
+    sold: str  # the session type, package or membership plan
     amount: str
     fee: str
     net: str
     refunded: str
     fee_refunded: str
     transfer_id: str
+    transfer_note: str  # without a transfer id: why (TRANSFER_NOTES); "" when the platform holds the money
     status: str  # paid | partially_refunded | refunded
     held_by_platform: bool  # taken before the builder's payouts were enabled, not released yet
     released: bool = False  # held, then paid out by a transfer once their payouts were enabled
@@ -636,7 +637,7 @@ class PayoutRow:
 @dataclass(frozen=True)
 class TotalRow:
     currency: str
-    bookings: int
+    sales: str  # how many of each kind, in words: "3 bookings, 1 package, 2 membership payments"
     gross: str
     fees: str
     net: str
@@ -707,8 +708,8 @@ def held_funds(*, session: Session, builder: Builder, settings: Any) -> HeldFund
     """The builder's share of what the platform holds for them, why, and when it is released (None: nothing
     held)."""
     held = session.exec(
-        select(Payment).join(Booking, Booking.id == Payment.booking_id)
-        .where(Booking.builder_id == builder.id, Payment.destination_account_id.is_(None),
+        sales.with_sale(select(Payment))
+        .where(sales.builder_of_payment() == builder.id, Payment.destination_account_id.is_(None),
                Payment.release_transfer_id.is_(None),
                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)))
     ).all()
@@ -740,13 +741,18 @@ def _format_time(moment: datetime | None, zone: tzinfo) -> str:
     return format_datetime(moment, zone=zone, date_style="iso", hour12=False) if moment else ""
 
 
+# Why a sale's row has no transfer id yet. Stripe transfers a membership invoice's money itself, with the
+# invoice's charge: its transfer is never named to us.
+TRANSFER_NOTES = {sales.SaleKind.SESSION: "pending", sales.SaleKind.PACKAGE: "pending",
+                  sales.SaleKind.MEMBERSHIP: "with the invoice"}
+
+
 def _paid_payments_of(builder_id: int) -> Any:
+    """The builder's settled payments: bookings, package sales and membership invoices, with what each sold."""
     return (
-        select(Payment, Booking.start_time, Booking.client_name, Client.name, SessionType.name)
-        .join(Booking, Booking.id == Payment.booking_id)
-        .join(Client, Client.id == Booking.client_id)
-        .join(SessionType, SessionType.id == Booking.session_type_id)
-        .where(Booking.builder_id == builder_id, Payment.status.in_(SETTLED_STATES))
+        sales.with_sale(select(Payment, sales.sale_kind_of_payment(), Booking.start_time,
+                               sales.client_of_payment(), sales.item_of_payment()))
+        .where(sales.builder_of_payment() == builder_id, Payment.status.in_(SETTLED_STATES))
     )
 
 
@@ -771,7 +777,7 @@ def _transfers(session: Session, builder_id: int, zone: tzinfo, page: int) -> tu
     returned = _fee_refunds(session, [payment.id for payment, *_ in found])
     released_net = _released_net(session, [payment.id for payment, *_ in found if payment.release_transfer_id])
     rows = []
-    for payment, start, booking_name, client_name, type_name in found:
+    for payment, sale_kind, start, client, sold in found:
         released = bool(payment.release_transfer_id)
         held = not payment.destination_account_id and not released
         currency, fee_back = payment.currency, returned.get(payment.id, 0)
@@ -783,12 +789,13 @@ def _transfers(session: Session, builder_id: int, zone: tzinfo, page: int) -> tu
             net = "" if held or payment.net_amount is None else format_money(payment.net_amount, currency)
             fee = "" if held else format_money(payment.application_fee_amount, currency)
         rows.append(TransferRow(
-            booking_id=payment.booking_id, session_time=_format_time(start, zone),
-            client=booking_name or client_name, session_type=type_name,
+            booking_id=payment.booking_id or "", kind=sales.SALE_LABELS[sales.SaleKind(sale_kind)],
+            when=_format_time(start or payment.paid_at, zone), client=client or "", sold=sold or "",
             amount=format_money(payment.amount, currency), fee=fee, net=net,
             refunded=format_money(payment.amount_refunded, currency) if payment.amount_refunded else "",
             fee_refunded=format_money(fee_back, currency) if fee_back else "",
-            transfer_id=payment.transfer_id or payment.release_transfer_id or "", status=str(payment.status),
+            transfer_id=payment.transfer_id or payment.release_transfer_id or "",
+            transfer_note="" if held else TRANSFER_NOTES[sales.SaleKind(sale_kind)], status=str(payment.status),
             held_by_platform=held, released=released, released_at=_format_time(payment.released_at, zone),
         ))
     return rows, page, pages, total
@@ -815,8 +822,9 @@ def _recent_payouts(session: Session, builder_id: int, zone: tzinfo) -> list[Pay
 
 
 def _totals(session: Session, builder_id: int) -> list[TotalRow]:
-    """Per currency, over every paid booking: what clients paid, the fees kept, the builder's net, and
-    what the platform holds for them (bookings made before payouts were enabled)."""
+    """Per currency, over every sale (bookings, package sales, membership invoices): how many of each, what
+    clients paid, the fees kept, the builder's net, and what the platform holds for them (sales made before
+    payouts were enabled)."""
     fee_back = (select(Refund.payment_id.label("payment_id"),
                        sa.func.sum(Refund.application_fee_refunded).label("fee_back"))
                 .where(Refund.status.in_(payment_records.ACCEPTED_REFUNDS)).group_by(Refund.payment_id).subquery())
@@ -827,25 +835,31 @@ def _totals(session: Session, builder_id: int) -> list[TotalRow]:
     destination = Payment.destination_account_id.is_not(None)
     released = Payment.release_transfer_id.is_not(None)
     released_net = sa.func.coalesce(sent.c.sent, 0)
+    sale_kind = sales.sale_kind_of_payment()  # one expression in SELECT and GROUP BY (PostgreSQL matches them)
     rows = session.exec(
-        select(Payment.currency, sa.func.count(),
+        sales.with_sale(select(Payment.currency, sale_kind, sa.func.count(),
                sa.func.sum(Payment.amount - Payment.amount_refunded),
                sa.func.sum(sa.case((destination, Payment.application_fee_amount - sa.func.coalesce(fee_back.c.fee_back, 0)),
                                    (released, Payment.amount - Payment.amount_refunded - released_net),
                                    else_=0)),
                sa.func.sum(sa.case((destination, sa.func.coalesce(Payment.net_amount, 0)), (released, released_net),
                                    else_=0)),
-               sa.func.sum(sa.case((destination, 0), (released, 0), else_=Payment.amount - Payment.amount_refunded)))
-        .join(Booking, Booking.id == Payment.booking_id)
+               sa.func.sum(sa.case((destination, 0), (released, 0), else_=Payment.amount - Payment.amount_refunded))))
         .outerjoin(fee_back, fee_back.c.payment_id == Payment.id)
         .outerjoin(sent, sent.c.payment_id == Payment.id)
-        .where(Booking.builder_id == builder_id, Payment.status.in_(SETTLED_STATES))
-        .group_by(Payment.currency).order_by(Payment.currency)
+        .where(sales.builder_of_payment() == builder_id, Payment.status.in_(SETTLED_STATES))
+        .group_by(Payment.currency, sale_kind)
     ).all()
-    return [TotalRow(currency=currency.upper(), bookings=int(count), gross=format_money(int(gross or 0), currency),
-                     fees=format_money(int(fees or 0), currency), net=format_money(int(net or 0), currency),
-                     held=format_money(int(held or 0), currency))
-            for currency, count, gross, fees, net, held in rows]
+    sums: dict[str, tuple[dict[sales.SaleKind, int], list[int]]] = {}
+    for currency, kind, count, *amounts in rows:
+        counts, totals = sums.setdefault(currency, ({}, [0, 0, 0, 0]))
+        counts[sales.SaleKind(kind)] = int(count)
+        for index, amount in enumerate(amounts):
+            totals[index] += int(amount or 0)
+    return [TotalRow(currency=currency.upper(), sales=sales.SaleCounts.of(counts).in_words(),
+                     gross=format_money(gross, currency), fees=format_money(fees, currency),
+                     net=format_money(net, currency), held=format_money(held, currency))
+            for currency, (counts, (gross, fees, net, held)) in sorted(sums.items())]
 
 
 def balance_lines(balance: ConnectedBalance | None) -> tuple[list[str], list[str]]:
@@ -889,28 +903,6 @@ class FeeMonthRow:
     discounts: str = ""  # what the codes took off those payments
 
 
-class SaleKind(StrEnum):
-    """What a payment sold, as the fee report groups it (append new kinds at the end)."""
-
-    SESSION = "session"  # a booking's Checkout
-    PACKAGE = "package"  # a package of prepaid sessions (Payment.package_purchase_id)
-    MEMBERSHIP = "membership"  # a membership's monthly invoice (Payment.kind MEMBERSHIP)
-
-
-SALE_KIND_LABELS = {SaleKind.SESSION: "Sessions", SaleKind.PACKAGE: "Packages", SaleKind.MEMBERSHIP: "Memberships"}
-
-
-def sale_kind_of_payment() -> Any:
-    """SQL: the SaleKind of a Payment row."""
-    # Literal columns, not bound parameters: the same SQL text in SELECT and GROUP BY (PostgreSQL compares it).
-    def literal(value: str) -> Any:
-        return sa.literal_column(f"'{value}'")
-
-    return sa.case((Payment.package_purchase_id.is_not(None), literal(SaleKind.PACKAGE.value)),
-                   (Payment.kind == literal(PaymentKind.MEMBERSHIP.value), literal(SaleKind.MEMBERSHIP.value)),
-                   else_=literal(SaleKind.SESSION.value))
-
-
 def month_starts(now: datetime, months: int = FEE_REPORT_MONTHS) -> list[datetime]:
     """The first instants (UTC) of the last `months` calendar months, this one included, oldest first."""
     year, month = now.astimezone(UTC).year, now.astimezone(UTC).month
@@ -937,7 +929,7 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
     released = Payment.release_transfer_id.is_not(None)
     paid = (
         select(month_index.label("month_index"), Payment.currency.label("currency"),
-               sale_kind_of_payment().label("sale_kind"),
+               sales.sale_kind_of_payment().label("sale_kind"),
                (Payment.amount - Payment.amount_refunded).label("gross"),
                sa.case((destination, Payment.application_fee_amount), else_=0).label("fee"),
                sa.case((destination, sa.func.coalesce(fee_back.c.fee_back, 0)), else_=0).label("fee_back"),
@@ -953,7 +945,7 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
         .group_by(paid.c.month_index, paid.c.currency, paid.c.sale_kind)
     ).all()
     journal = _journal_by_month(session, month_index, bounds)
-    discount_kind = sale_kind_of_payment()
+    discount_kind = sales.sale_kind_of_payment()
     discounted = {(int(index), currency, kind): (int(count), int(total or 0))
                   for index, currency, kind, count, total in session.exec(
         select(month_index, Payment.currency, discount_kind, sa.func.count(),
@@ -978,7 +970,7 @@ def fee_report(*, session: Session, actor: Actor, now: datetime | None = None,
             fees_kept=format_money(kept, currency), held=format_money(int(held or 0), currency),
             stripe_fees=format_money(stripe_fees, currency), dispute_fees=format_money(dispute_fees, currency),
             net=format_money(net, currency), net_negative=net < 0,
-            kind=SALE_KIND_LABELS.get(SaleKind(sale_kind), str(sale_kind)),
+            kind=sales.SALE_KIND_LABELS.get(sales.SaleKind(sale_kind), str(sale_kind)),
             discounted_sales=discounted.get((int(index), currency, sale_kind), (0, 0))[0],
             discounts=format_money(discounted.get((int(index), currency, sale_kind), (0, 0))[1], currency))))
     return [row for _index, _currency, row in sorted(report, key=lambda item: (-item[0], item[1], item[2].kind))]
@@ -994,7 +986,7 @@ def _journal_by_month(session: Session, month_index: Any,
     """The journal's totals per (month of payment, currency): Stripe's and dispute fees by kind, and
     "released_kept", the platform's share of released payments."""
     released = Payment.release_transfer_id.is_not(None)
-    sale_kind = sale_kind_of_payment()  # one expression in SELECT and GROUP BY: PostgreSQL matches them by identity
+    sale_kind = sales.sale_kind_of_payment()  # one expression in SELECT and GROUP BY: PostgreSQL matches them by identity
     rows = session.exec(
         select(month_index, Payment.currency, sale_kind, released, MoneyMovement.kind,
                sa.func.sum(MoneyMovement.amount))

@@ -35,18 +35,16 @@ from sqlmodel import Session, select
 
 from booking.core.db import session_scope
 from booking.core.models import (
-    Booking,
     Builder,
     Dispute,
     DisputeStatus,
     MoneyMovement,
     MovementKind,
-    PackagePurchase,
     Payment,
     PaymentStatus,
     utcnow,
 )
-from booking.payments import ledger, movements, pricing
+from booking.payments import ledger, movements, pricing, sales
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
 
 log = logging.getLogger(__name__)
@@ -105,10 +103,8 @@ def _held_due(session: Session, settings: Any, limit: int) -> list[Due]:
     nor while the payment is disputed or after a lost dispute)."""
     disputed = sa.exists().where(Dispute.payment_id == Payment.id, Dispute.status.in_(DISPUTED))
     rows = session.exec(
-        select(Payment, Builder.stripe_account_id)
-        .outerjoin(Booking, Booking.id == Payment.booking_id)
-        .outerjoin(PackagePurchase, PackagePurchase.id == Payment.package_purchase_id)  # a package sale
-        .join(Builder, Builder.id == sa.func.coalesce(Booking.builder_id, PackagePurchase.builder_id))
+        sales.with_sale(select(Payment, Builder.stripe_account_id))  # a booking's, a package sale, ...
+        .join(Builder, Builder.id == sales.builder_of_payment())
         .where(Payment.destination_account_id.is_(None), Payment.release_transfer_id.is_(None),
                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)),
                Payment.payment_intent_id.is_not(None), Builder.stripe_account_id.is_not(None),

@@ -1,5 +1,5 @@
-"""The workspace dashboard's figures: today's and upcoming sessions, paid bookings and revenue per
-week per currency, and recent failed payments. Services: an explicit session, read only.
+"""The workspace dashboard's figures: today's and upcoming sessions, sales (bookings, package sales,
+membership invoices: booking.payments.sales) and revenue per week per currency, and recent failed payments. Services: an explicit session, read only.
 
 `builder_id=None` means every builder (a platform admin's view). Weeks start on Monday 00:00 in the
 zone the caller passes (the builder's; UTC for everyone), and are bucketed in SQL, so the figures
@@ -16,6 +16,8 @@ from sqlmodel import Session, select
 
 from booking.core.models import Booking, BookingStatus, Builder, Client, Payment, PaymentStatus, SessionType
 from booking.payments import ledger as payment_records
+from booking.payments import sales
+from booking.payments.sales import SaleCounts, SaleKind
 from booking.scheduling.availability import load_zone
 
 UTC = timezone.utc
@@ -88,8 +90,12 @@ def upcoming_sessions(*, session: Session, builder_id: int | None, zone_name: st
 @dataclass(frozen=True)
 class WeekFigure:
     week_start: date  # a Monday
-    bookings: int
+    sales: SaleCounts  # bookings paid, packages sold, membership invoices paid
     revenue: int  # minor units, net of refunds
+
+    @property
+    def bookings(self) -> int:
+        return self.sales.sessions
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,12 @@ class CurrencySeries:
     weeks: list[WeekFigure]  # WEEKS entries, oldest first, empty weeks included
 
     @property
+    def total_sales(self) -> SaleCounts:
+        return sum((w.sales for w in self.weeks), SaleCounts())
+
+    @property
     def total_bookings(self) -> int:
-        return sum(w.bookings for w in self.weeks)
+        return self.total_sales.sessions
 
     @property
     def total_revenue(self) -> int:
@@ -115,35 +125,45 @@ def week_starts(*, now: datetime, zone_name: str, weeks: int = WEEKS) -> list[da
 
 def weekly_figures(*, session: Session, builder_id: int | None, zone_name: str, now: datetime,
                    weeks: int = WEEKS) -> list[CurrencySeries]:
-    """Paid bookings per week (by the moment they were paid) and their revenue net of refunds, one
-    series per currency (only currencies with a booking in the period)."""
+    """Sales per week and their revenue net of refunds, one series per currency (only currencies with a sale
+    in the period): bookings by the moment they were paid, package sales and membership invoices by their
+    payment's."""
     mondays = week_starts(now=now, zone_name=zone_name, weeks=weeks)
     bounds = [local_midnight(d, zone_name) for d in mondays] + [local_midnight(mondays[-1] + timedelta(weeks=1),
                                                                                 zone_name)]
-    week_index = sa.case(*[(Booking.confirmed_at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
+    is_booking = Payment.booking_id.is_not(None)
+    sold_at = sa.case((is_booking, Booking.confirmed_at), else_=Payment.paid_at)
+    week_index = sa.case(*[(sold_at < bounds[i + 1], i) for i in range(weeks)], else_=weeks)
+    counted = sa.or_(
+        sa.and_(is_booking, Payment.id == payment_records.booking_payment_id()),  # the booking's payment, once
+        sa.and_(~is_booking, Payment.status.in_(payment_records.SETTLED_STATES)))
     paid = (
-        select(week_index.label("week_index"), Payment.currency.label("currency"),
-               (Payment.amount - Payment.amount_refunded).label("net"))
-        .select_from(Booking).join(Payment, Payment.id == payment_records.booking_payment_id())
-        .where(Booking.confirmed_at.is_not(None), Booking.confirmed_at >= bounds[0],
-               Booking.confirmed_at < bounds[-1], *_builder_filter(builder_id))
+        sales.with_sale(select(week_index.label("week_index"), Payment.currency.label("currency"),
+                               sales.sale_kind_of_payment().label("sale_kind"),
+                               (Payment.amount - Payment.amount_refunded).label("net")))
+        .where(counted, sold_at.is_not(None), sold_at >= bounds[0], sold_at < bounds[-1],
+               *(() if builder_id is None else (sales.builder_of_payment() == builder_id,)))
         .subquery()
     )
     # Grouping a subquery's columns: PostgreSQL sees one expression, not two copies of the CASE's parameters.
     rows = session.exec(
-        select(paid.c.week_index, paid.c.currency, sa.func.count(), sa.func.coalesce(sa.func.sum(paid.c.net), 0))
-        .group_by(paid.c.week_index, paid.c.currency)
+        select(paid.c.week_index, paid.c.currency, paid.c.sale_kind, sa.func.count(),
+               sa.func.coalesce(sa.func.sum(paid.c.net), 0))
+        .group_by(paid.c.week_index, paid.c.currency, paid.c.sale_kind)
     ).all()
-    cells: dict[str, dict[int, tuple[int, int]]] = {}
-    for index, currency, count, revenue in rows:
-        cells.setdefault(currency.lower(), {})[int(index)] = (int(count), int(revenue))
+    counts: dict[str, dict[int, dict[SaleKind, int]]] = {}
+    revenue: dict[str, dict[int, int]] = {}
+    for index, currency, kind, count, net in rows:
+        code, index = currency.lower(), int(index)
+        counts.setdefault(code, {}).setdefault(index, {})[SaleKind(kind)] = int(count)
+        revenue.setdefault(code, {})[index] = revenue.get(code, {}).get(index, 0) + int(net)
     return [
         CurrencySeries(currency=currency, weeks=[
-            WeekFigure(week_start=monday, bookings=cells[currency].get(i, (0, 0))[0],
-                       revenue=cells[currency].get(i, (0, 0))[1])
+            WeekFigure(week_start=monday, sales=SaleCounts.of(counts[currency].get(i, {})),
+                       revenue=revenue[currency].get(i, 0))
             for i, monday in enumerate(mondays)
         ])
-        for currency in sorted(cells)
+        for currency in sorted(counts)
     ]
 
 

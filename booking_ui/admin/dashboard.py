@@ -1,5 +1,5 @@
-"""Dashboard (routes.ADMIN): today's and upcoming sessions, paid bookings and revenue per week per
-currency (charts), failed payments of the last 7 days, and the builder's public page."""
+"""Dashboard (routes.ADMIN): today's and upcoming sessions, sales (bookings, packages, membership payments)
+and revenue per week per currency (charts), failed payments of the last 7 days, and the builder's public page."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from booking_ui.admin.layout import admin_layout
 
 TITLE = "Dashboard"
 ALL_BUILDERS = "all"
-_COLOURS = ("var(--indigo-9)", "var(--teal-9)")
+_COLOURS = ("var(--indigo-9)", "var(--teal-9)", "var(--amber-9)", "var(--plum-9)")
 
 
 @dataclass
@@ -55,8 +55,9 @@ class SessionRow:
 @dataclass
 class ChartSeries:
     currency: str  # "GBP"
-    totals: str  # "12 weeks: 34 bookings, £1,700.00"
-    points: list[dict[str, Any]]  # {"week": "6 Oct", "bookings": 3, "revenue": 150.0 (major units)}
+    totals: str  # "12 weeks: 34 bookings, 2 packages, 5 membership payments, £1,700.00"
+    # {"week": "6 Oct", "bookings": 3, "packages": 1, "memberships": 0, "revenue": 150.0 (major units)}
+    points: list[dict[str, Any]]
 
 
 @dataclass
@@ -78,12 +79,12 @@ def _session_row(s: UpcomingSession, with_zone: bool, locale: str = "") -> Sessi
 
 def _chart(series: CurrencySeries, locale: str = "") -> ChartSeries:
     code = series.currency
-    bookings = series.total_bookings
     return ChartSeries(
         currency=code.upper(),
-        totals=(f"{len(series.weeks)} weeks: {bookings} booking{'s' if bookings != 1 else ''}, "
+        totals=(f"{len(series.weeks)} weeks: {series.total_sales.in_words()}, "
                 f"{format_money(series.total_revenue, code, locale=locale)}"),
-        points=[{"week": format_date(w.week_start, locale=locale, style="day_month"), "bookings": w.bookings,
+        points=[{"week": format_date(w.week_start, locale=locale, style="day_month"), "bookings": w.sales.sessions,
+                 "packages": w.sales.packages, "memberships": w.sales.memberships,
                  "revenue": float(to_major_units(w.revenue, code))} for w in series.weeks],
     )
 
@@ -216,7 +217,12 @@ def _chart_card(series) -> rx.Component:
                 rx.recharts.legend(),
                 rx.recharts.bar(data_key="revenue", name="Revenue (" + series.currency + ")",
                                 y_axis_id="revenue", fill=_COLOURS[0]),
-                rx.recharts.bar(data_key="bookings", name="Bookings", y_axis_id="bookings", fill=_COLOURS[1]),
+                rx.recharts.bar(data_key="bookings", name="Bookings", y_axis_id="bookings", stack_id="sales",
+                                fill=_COLOURS[1]),
+                rx.recharts.bar(data_key="packages", name="Packages", y_axis_id="bookings", stack_id="sales",
+                                fill=_COLOURS[2]),
+                rx.recharts.bar(data_key="memberships", name="Membership payments", y_axis_id="bookings",
+                                stack_id="sales", fill=_COLOURS[3]),
                 data=series.points,
                 width="100%",
                 height=260,
@@ -232,10 +238,10 @@ def _chart_card(series) -> rx.Component:
 
 def _charts_section() -> rx.Component:
     return rx.vstack(
-        rx.heading("Paid bookings and revenue per week", size="4", as_="h2"),
-        rx.text("The last 12 weeks, by the week each booking was paid; revenue net of refunds.", size="2",
-                color_scheme="gray"),
-        rx.cond(S.charts.length() == 0, rx.text("No paid bookings in the last 12 weeks.", size="2")),
+        rx.heading("Sales and revenue per week", size="4", as_="h2"),
+        rx.text("The last 12 weeks, by the week each booking, package or membership payment was paid; revenue "
+                "net of refunds.", size="2", color_scheme="gray"),
+        rx.cond(S.charts.length() == 0, rx.text("No sales in the last 12 weeks.", size="2")),
         rx.foreach(S.charts, _chart_card),
         spacing="3",
         width="100%",

@@ -2,7 +2,7 @@
 
 A builder sets up payouts here (an Express account and Stripe's hosted onboarding), sees what Stripe
 still needs, opens their Express dashboard, and reads their balance, payouts and the transfer, fee and
-net of each paid booking. A platform admin picks a builder to look at, and sees the fees collected per
+net of each sale (booking, package, membership payment). A platform admin picks a builder to look at, and sees the fees collected per
 month and currency and every connected account (flagged ones first).
 
 Thin: the rules live in booking.connect (and the fee in booking.pricing). Anything that calls Stripe
@@ -461,7 +461,7 @@ def _held_funds() -> rx.Component:
             rx.vstack(
                 rx.text(rx.text.strong("Held by the platform for you: "),
                         rx.foreach(S.held_amounts, lambda amount: rx.text.span(amount, " ")),
-                        "(", S.held_bookings, rx.cond(S.held_bookings == 1, " booking)", " bookings)"),
+                        "(", S.held_bookings, rx.cond(S.held_bookings == 1, " sale)", " sales)"),
                         data_testid="held-amount"),
                 rx.text(rx.text.strong("Why: "), S.held_reason, data_testid="held-reason"),
                 rx.text(rx.text.strong("When it is released: "), S.held_when, data_testid="held-when"),
@@ -501,7 +501,8 @@ def _balance() -> rx.Component:
 
 
 def _total_row(row: TotalRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(row.currency), rx.table.cell(row.bookings), rx.table.cell(row.gross),
+    return rx.table.row(rx.table.cell(row.currency), rx.table.cell(row.sales, data_testid="total-sales"),
+                        rx.table.cell(row.gross),
                         rx.table.cell(row.fees), rx.table.cell(row.net, data_testid="total-net"),
                         rx.table.cell(row.held), data_testid="total-row")
 
@@ -520,8 +521,9 @@ def _payout_row(row: PayoutRow) -> rx.Component:
 
 def _transfer_row(row: TransferRow) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(row.session_time, white_space="nowrap")),
-        rx.table.cell(rx.vstack(rx.text(row.client), rx.text(row.session_type, size="1", color_scheme="gray"),
+        rx.table.cell(rx.text(row.when, white_space="nowrap")),
+        rx.table.cell(rx.badge(row.kind, variant="soft", color_scheme="gray"), data_testid="transfer-kind"),
+        rx.table.cell(rx.vstack(rx.text(row.client), rx.text(row.sold, size="1", color_scheme="gray"),
                                 spacing="0")),
         rx.table.cell(row.amount, data_testid="transfer-amount"),
         rx.table.cell(rx.cond(row.held_by_platform, rx.text("—", color_scheme="gray"), rx.text(row.fee)),
@@ -540,11 +542,11 @@ def _transfer_row(row: TransferRow) -> rx.Component:
                                                               spacing="0"), rx.text("")),
                       data_testid="transfer-refunded"),
         rx.table.cell(rx.cond(row.transfer_id != "", rx.code(row.transfer_id),
-                              rx.cond(row.held_by_platform, rx.text(""), rx.text("pending", color_scheme="gray"))),
+                              rx.text(row.transfer_note, color_scheme="gray")),
                       data_testid="transfer-id"),
         rx.table.cell(rx.badge(row.status, variant="soft", color_scheme=rx.match(
             row.status, ("paid", "green"), ("refunded", "gray"), "amber"))),
-        rx.table.cell(rx.cond(S.is_platform_admin,
+        rx.table.cell(rx.cond(S.is_platform_admin & (row.booking_id != ""),
                               rx.button("Where the money went", size="1", variant="ghost",
                                         on_click=S.show_breakdown(row.booking_id), data_testid="show-breakdown"))),
         data_testid="transfer-row",
@@ -586,17 +588,19 @@ def _builder_view() -> rx.Component:
         _held_funds(),
         _balance(),
         _breakdown(),
-        _section("Totals", _table(("Currency", "Bookings", "Paid (less refunds)", "Platform fees", "Your net",
-                                   "Held by the platform"), S.totals, _total_row, "No paid bookings yet.",
+        _section("Totals", _table(("Currency", "Sales", "Paid (less refunds)", "Platform fees", "Your net",
+                                   "Held by the platform"), S.totals, _total_row, "No sales yet.",
                                   "payout-totals")),
         _section("Recent payouts", _table(("Payout", "Amount", "Status", "Arrives", "Problem"), S.payouts,
                                           _payout_row, "No payouts yet.", "payouts-list")),
         _section(
-            "Bookings and their transfers",
-            _table(("Session", "Client", "Paid", "Platform fee", "Net to you", "Refunded", "Transfer", "Status", ""),
-                   S.transfers, _transfer_row, "No paid bookings yet.", "transfers-list"),
+            "Sales and their transfers",
+            rx.text("Bookings (at their session's time), package sales and membership payments (when paid).",
+                    size="2", color_scheme="gray"),
+            _table(("When", "Sold", "Client", "Paid", "Platform fee", "Net to you", "Refunded", "Transfer", "Status",
+                    ""), S.transfers, _transfer_row, "No sales yet.", "transfers-list"),
             pager(S.transfers_page, S.transfers_page < S.transfers_pages, S.show_transfers_page, " of ",
-                  S.transfers_pages, label="bookings"),
+                  S.transfers_pages, label="sales"),
         ),
         spacing="5",
         width="100%",

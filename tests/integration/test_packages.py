@@ -179,6 +179,10 @@ def test_the_builder_refunds_unused_credits_pro_rata(engine, gateway, emulator, 
         assert payment.status == PaymentStatus.PARTIALLY_REFUNDED
         assert s.exec(select(MoneyMovement).where(MoneyMovement.kind == MovementKind.REFUND)).one().amount == 9000
     assert wallet.load_wallet(engine=engine, token=wallet_token(shop)).available == 0
+    with Session(engine) as s:  # the builder's payouts page shows the refund on the sale's row
+        [row] = connect.payouts_view(session=s, actor=shop["actor"], settings=SETTINGS).transfers
+    assert (row.kind, row.sold, row.client, row.amount, row.refunded, row.status) == (
+        "Package", "Three calls", "Ann", "£135.00", "£90.00", "partially_refunded")
     with pytest.raises(workspace_packages.RefundRefused):
         workspace_packages.refund_unused_credits(engine=engine, gateway=gateway, actor=shop["actor"],
                                                  grant_id=sale.grant_id)
