@@ -407,6 +407,7 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         client_email=client.email,
         client_time_zone=booking.client_time_zone or "UTC",
         client_hour12=booking.client_hour12,
+        client_locale=booking.client_locale,
         builder_name=builder.name,
         builder_email=builder.email,
         builder_time_zone=builder.time_zone or "UTC",
