@@ -505,6 +505,11 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
 
         return membership_failure_message(notification_id=notification_id, recipient=recipient, payload=payload,
                                           now=now)
+    if kind == NotificationKind.MEMBERSHIP_STARTED:  # to a member: the wallet link, no booking
+        from booking.notifications.membership_emails import membership_started_message
+
+        return membership_started_message(notification_id=notification_id, recipient=recipient, payload=payload,
+                                          now=now)
     if kind in (NotificationKind.PACKAGE_PURCHASED, NotificationKind.CREDITS_EXPIRING):  # credits, no booking
         from booking.notifications.credit_emails import credit_message
 

@@ -33,6 +33,8 @@ class NotificationKind(StrEnum):
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
     # A membership's renewal failed: to the client, with the customer portal link (notifications.membership_emails)
     MEMBERSHIP_PAYMENT_FAILED = "membership_payment_failed"
+    # A membership's first invoice paid: the plan, its sessions a month, the renewal, the wallet link (same module)
+    MEMBERSHIP_STARTED = "membership_started"
     PACKAGE_PURCHASED = "package_purchased"  # credits bought, with the wallet link (booking.notifications.credit_emails)
     CREDITS_EXPIRING = "credits_expiring"  # a week before unused credits expire
     BOOKING_REMINDER = "booking_reminder"  # before the session, at the builder's reminder times
