@@ -45,7 +45,7 @@ from booking.core.models import (
     UserRole,
     utcnow,
 )
-from booking.core.time import LocaleLike, format_date, format_money, format_time_range
+from booking.core.time import LocaleLike, format_date, format_money, format_time_range, locale_tag
 from booking.core.zones import friendly_zone_name
 from booking.lifecycle import moves, refunds
 from booking.lifecycle import transitions as bookings
@@ -180,6 +180,7 @@ class ManageView:
     refund_failure: str = ""  # the last refund Stripe refused (the page offers Retry)
     past: bool = False
     hour12: bool = False  # the clock the client chose on the booking page
+    locale: str = ""  # the page's language ("fr-FR"): the browser's, else the one the booking was made in
     zone_label: str = ""  # "Eastern Time"
     google_calendar_url: str = ""  # "Add to Google Calendar / Outlook" (confirmed only; nothing secret in them)
     outlook_calendar_url: str = ""
@@ -208,6 +209,7 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone = load_zone(time_zone)
+    locale = locale_tag(locale or booking.client_locale)  # a browser that sends no language: the one it booked in
     rules = policy.effective_policy(builder, session_type)
     confirmed = booking.status == BookingStatus.CONFIRMED
     location = one_line(session_type.location or "") if confirmed else ""
@@ -216,7 +218,7 @@ def _view(*, session: Session, booking: Booking, time_zone: str, now: datetime,
         reference=booking.id, status=str(booking.status), status_label=_status_label(booking),
         session_type_name=session_type.name, builder_name=builder.name,
         when=format_when(booking.start_time, booking.end_time, zone.key, locale=locale, hour12=booking.client_hour12),
-        time_zone=zone.key, hour12=booking.client_hour12 is True, zone_label=friendly_zone_name(zone.key),
+        time_zone=zone.key, hour12=booking.client_hour12 is True, zone_label=friendly_zone_name(zone.key), locale=locale,
         start_iso=booking.start_time.astimezone(zone).isoformat(),
         amount=format_money(money.amount, money.currency, locale=locale),
         refunded=(format_money(money.amount_refunded, money.currency, locale=locale)
@@ -494,7 +496,8 @@ def _move(*, session: Session, token: str, new_start: datetime, now: datetime) -
     audit.record(session=session, actor=_client_actor(booking, session.get(Client, booking.client_id)),
                  action="booking.reschedule_by_client", entity_type="booking", entity_id=booking.id,
                  builder_id=booking.builder_id, before=moved.before, after=moved.after)
-    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12)
+    when = format_when(booking.start_time, booking.end_time, booking.client_time_zone, locale=booking.client_locale,
+                       hour12=booking.client_hour12)
     return Outcome(True, "rescheduled", f"Your booking has moved to {when}. We've emailed you the updated invite.")
 
 

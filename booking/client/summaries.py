@@ -55,6 +55,7 @@ def summarise(*, session: Session, booking: Booking, time_zone: str | None = Non
     builder = session.get(Builder, booking.builder_id)
     session_type = session.get(SessionType, booking.session_type_id)
     zone_name = time_zone or booking.client_time_zone
+    locale = locale or booking.client_locale  # a browser that sends no language: the one it booked in
     location = one_line(session_type.location or "") if booking.status == BookingStatus.CONFIRMED else ""
     hold = ""
     hour12 = booking.client_hour12

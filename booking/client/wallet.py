@@ -92,7 +92,7 @@ class CreditBooked:
 
 def book_with_credit(*, engine: Engine, token: str, session_type_id: object, start_time: datetime,
                      client_time_zone: str = "UTC", client_hour12: bool | None = None,
-                     now: datetime | None = None) -> CreditBooked:
+                     client_locale: str | None = None, now: datetime | None = None) -> CreditBooked:
     """Book a time with one credit: confirmed at once. Raises WalletNotFound; other refusals are answers."""
     now = now or utcnow()
     try:
@@ -111,9 +111,10 @@ def book_with_credit(*, engine: Engine, token: str, session_type_id: object, sta
             booking = write_credit_booking(session=session, session_type_id=type_id, start_time=start_time,
                                            client_name=name or wallet.client_email.split("@")[0],
                                            client_email=wallet.client_email, client_time_zone=client_time_zone,
-                                           client_hour12=client_hour12, now=now)
+                                           client_hour12=client_hour12, client_locale=client_locale, now=now)
             token_for_booking = manage_links.issue(session=session, booking=booking)
-            when = format_when(booking.start_time, booking.end_time, client_time_zone, hour12=client_hour12)
+            when = format_when(booking.start_time, booking.end_time, client_time_zone, locale=booking.client_locale,
+                               hour12=client_hour12)
     except credits.NoCreditAvailable:
         return CreditBooked(False, "no_credit", "You have no credit left for this session. You can book it and "
                             "pay instead.")

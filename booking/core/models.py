@@ -420,6 +420,9 @@ class Booking(SQLModel, table=True):
     # The clock the client chose on the booking page (True: 12-hour, False: 24-hour; None: before it was
     # kept): the success page, the manage page and the client's emails write times on it.
     client_hour12: bool | None = Field(default=None)
+    # The browser's language when the hold was made ("fr-FR", checked by `known_locale_tag`; None: not known,
+    # the default locale): the client's emails and pages write dates, times and amounts its way.
+    client_locale: str | None = Field(default=None, max_length=35)
     hold_expires_at: datetime | None = None
     # Set by the lifecycle (`booking.lifecycle.transitions`) when the booking ends; None while it is active.
     end_cause: EndCause | None = Field(default=None, sa_type=_enum_column(EndCause, "end_cause", length=30))

@@ -242,6 +242,21 @@ def _parse_locale(tag: str) -> Locale:
     return Locale.parse(DEFAULT_LOCALE)
 
 
+_LOCALE_TAG = re.compile(r"[A-Za-z]{2,8}(_[A-Za-z0-9]{1,8}){0,3}")
+
+
+def known_locale_tag(tag: object) -> str | None:
+    """A browser's locale tag, checked and normalised for keeping ('fr_fr' -> 'fr-FR'); None for anything
+    Babel does not know (no fallback to the default: a kept None means "not known")."""
+    cleaned = tag.strip().replace("-", "_") if isinstance(tag, str) else ""
+    if not _LOCALE_TAG.fullmatch(cleaned):
+        return None
+    try:
+        return str(Locale.parse(cleaned)).replace("_", "-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
 def locale_tag(locale: LocaleLike) -> str:
     """'en_US' -> 'en-US' (the form kept in state and sent back by browsers)."""
     return str(viewer_locale(locale)).replace("_", "-")

@@ -29,9 +29,12 @@ from booking.core.models import (
     utcnow,
 )
 from booking.notifications import wallet_links as wallets
-from booking.notifications.credit_emails import CreditFacts, queue_credit_email
-from booking.notifications.membership_emails import MembershipFailureFacts, queue_membership_payment_failed
-from booking.notifications.templates import NotificationKind
+from booking.notifications.membership_emails import (
+    MembershipFailureFacts,
+    MembershipStartedFacts,
+    queue_membership_payment_failed,
+    queue_membership_started,
+)
 from booking.payments import credits, pricing
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutMode, CheckoutSession, PaymentGateway
@@ -165,22 +168,24 @@ def on_invoice_paid(session: Session, gateway: PaymentGateway, event: dict[str, 
     if not session_type_ids:
         return "invoice recorded; the builder has no session type to grant credits for"
     period_end = facts.period_end or paid_at
+    # The welcome goes with its first credits only (checked on our rows: a membership from before this email
+    # existed never gets it at a renewal).
+    granted_before = session.exec(select(MembershipInvoice.id).where(
+        MembershipInvoice.membership_id == membership.id, MembershipInvoice.credits_granted_at.is_not(None))).first()
     grant = credits.grant(session=session, builder_id=membership.builder_id, client_email=membership.client_email,
                   quantity=plan.sessions_per_period, session_type_ids=session_type_ids,
                   expires_at=membership_credit_expiry(plan=plan, period_end=period_end),
                   source_kind=credits.CreditSourceKind.SUBSCRIPTION_INVOICE, source_id=invoice["id"], now=utcnow())
     row.credits_granted_at = utcnow()
     session.add(row)
-    # The wallet the credits are spent from, and its link emailed once per membership.
+    # The wallet the credits are spent from, its link in the welcome.
     wallets.issue(session=session, builder_id=membership.builder_id, client_email=grant.client_email)
-    settings = get_settings()
-    queue_credit_email(session=session, kind=NotificationKind.PACKAGE_PURCHASED, once_key=f"membership-{membership.id}",
-                       public_url=settings.public_url, facts=CreditFacts(
-                           builder_id=membership.builder_id, builder_name=builder.name if builder else "",
-                           client_email=grant.client_email, client_name=membership.client_name,
-                           client_time_zone="UTC", package_name=f"{plan.name} (membership)",
-                           credits=plan.sessions_per_period, expires_at=grant.expires_at.isoformat(),
-                           amount=facts.amount, currency=facts.currency))
+    if granted_before is None:
+        queue_membership_started(session=session, public_url=get_settings().public_url, facts=MembershipStartedFacts(
+            membership_id=int(membership.id), builder_id=membership.builder_id,
+            builder_name=builder.name if builder else "", client_email=grant.client_email,
+            client_name=membership.client_name, plan_name=plan.name, sessions_per_month=plan.sessions_per_period,
+            amount=plan.amount, currency=plan.currency, renews_at=period_end.isoformat()))
     if membership.status in (MembershipStatus.PENDING, MembershipStatus.PAST_DUE, MembershipStatus.UNPAID):
         # Paid: the membership is current again (the subscription event may come later, or not first).
         membership.status, membership.updated_at = MembershipStatus.ACTIVE, utcnow()

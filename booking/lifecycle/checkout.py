@@ -42,7 +42,7 @@ from booking.core.models import (
     utcnow,
 )
 from booking.core.money import MoneyError
-from booking.core.time import format_when
+from booking.core.time import format_when, known_locale_tag
 from booking.lifecycle import abuse, no_show
 from booking.lifecycle import transitions as bookings
 from booking.payments import connect, price_options, pricing, promotions
@@ -199,7 +199,8 @@ def _checkout_request(*, session: Session, booking: Booking, schedule: slots.Sch
         booking_id=booking.id,
         line_item_name=f"{session_type.name} with {schedule.builder.name}",
         line_item_description=f"{session_type.duration_minutes} min · "
-        + format_when(booking.start_time, booking.end_time, booking.client_time_zone, hour12=booking.client_hour12),
+        + format_when(booking.start_time, booking.end_time, booking.client_time_zone, locale=booking.client_locale,
+                      hour12=booking.client_hour12),
         amount=quote.client_pays,
         list_amount=quote.amount if discount else None,
         promotion_code_id=discount.stripe_promotion_code_id if discount else None,
@@ -254,7 +255,7 @@ class _Attempt:
 
 def write_hold(*, session: Session, settings: Settings, session_type_id: int, start_time: datetime,
                client_name: str, client_email: str, client_time_zone: str = "UTC",
-               client_hour12: bool | None = None,
+               client_hour12: bool | None = None, client_locale: str | None = None,
                browser_hold_key: str | None = None, requester: abuse.Requester | None = None,
                now: datetime | None = None, invoice_requested: bool = False,
                currency: str | None = None, answers: object = None,
@@ -309,6 +310,7 @@ def write_hold(*, session: Session, settings: Settings, session_type_id: int, st
         end_time=end,
         client_time_zone=client_time_zone,
         client_hour12=client_hour12 if isinstance(client_hour12, bool) else None,
+        client_locale=known_locale_tag(client_locale),
         hold_expires_at=now + hold_period + NETWORK_GRACE,
         client_name=name,
         browser_hold_key=key_hash,

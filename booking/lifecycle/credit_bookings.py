@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from booking.core.models import Booking, utcnow
+from booking.core.time import known_locale_tag
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import SlotUnavailable, validate_client
 from booking.lifecycle.checkout import _upsert_client as upsert_client  # one row per address
@@ -28,7 +29,7 @@ CREDIT_HOLD = timedelta(minutes=30)
 
 def write_credit_booking(*, session: Session, session_type_id: int, start_time: datetime, client_name: str,
                          client_email: str, client_time_zone: str = "UTC", client_hour12: bool | None = None,
-                         now: datetime | None = None) -> Booking:
+                         client_locale: str | None = None, now: datetime | None = None) -> Booking:
     """Hold the slot with one of the client's credits and confirm it. Raises SlotUnavailable,
     credits.NoCreditAvailable, slots.SessionTypeNotFound or InvalidRequest: the caller rolls back."""
     now = now or utcnow()
@@ -44,6 +45,7 @@ def write_credit_booking(*, session: Session, session_type_id: int, start_time: 
     booking = Booking(client_id=client.id, builder_id=schedule.builder.id, session_type_id=schedule.session_type.id,
                       start_time=start, end_time=end, client_time_zone=client_time_zone,
                       client_hour12=client_hour12 if isinstance(client_hour12, bool) else None,
+                      client_locale=known_locale_tag(client_locale),
                       hold_expires_at=now + CREDIT_HOLD, client_name=name)
     try:
         with session.begin_nested():

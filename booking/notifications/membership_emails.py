@@ -1,7 +1,12 @@
-"""The "your membership payment failed" email: to the client, once per failed invoice, with a link that opens
-Stripe's customer portal to update the card (`/membership/portal/<token>`, served by booking_ui.api: it creates a
-portal session when followed, since a portal session itself lives only minutes). The link's token is an HMAC of
-the membership id under SECRET_KEY, derived when the email is built, never stored."""
+"""A member's emails, to the client (no booking behind them):
+
+- "membership started", once per membership when its first invoice is paid: the plan, the sessions a month, the
+  renewal date and the wallet link (its token, the client's credential, derived when the email is built:
+  booking.notifications.wallet_links);
+- "your membership payment failed", once per failed invoice, with a link that opens Stripe's customer portal to
+  update the card (`/membership/portal/<token>`, served by booking_ui.api: it creates a portal session when
+  followed, since a portal session itself lives only minutes). The link's token is an HMAC of the membership id
+  under SECRET_KEY, derived when the email is built, never stored."""
 
 from __future__ import annotations
 
@@ -17,12 +22,14 @@ from email.utils import format_datetime as rfc_datetime
 from sqlmodel import Session
 
 from booking.core.models import Notification
-from booking.core.time import format_money
+from booking.core.time import format_datetime, format_money, zone_or_utc
+from booking.notifications import wallet_links
 from booking.notifications.ics import site_domain
 from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
 from booking.notifications.templates import NotificationKind, RenderedEmail
 
 MEMBERSHIP_PAYMENT_FAILED = str(NotificationKind.MEMBERSHIP_PAYMENT_FAILED)
+MEMBERSHIP_STARTED = str(NotificationKind.MEMBERSHIP_STARTED)
 PORTAL_PATH = "/membership/portal/{token}"
 
 
@@ -114,3 +121,86 @@ def queue_membership_payment_failed(*, session: Session, facts: MembershipFailur
                               cause=recipient),
         kind=MEMBERSHIP_PAYMENT_FAILED, recipient=recipient, booking_id=None, payload=facts.to_json())
     return notification if _insert_once(session=session, notification=notification) else None
+
+
+# --- the membership started ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MembershipStartedFacts:
+    """A membership whose first invoice was paid, as it was when the email was queued."""
+
+    membership_id: int
+    builder_id: int
+    builder_name: str
+    client_email: str
+    client_name: str
+    plan_name: str
+    sessions_per_month: int
+    amount: int  # charged every month
+    currency: str
+    renews_at: str  # ISO, UTC: the paid period's end, when the next payment is taken
+    site_domain: str = "localhost"
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": MEMBERSHIP_STARTED, **asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, payload: str) -> MembershipStartedFacts:
+        data = json.loads(payload)
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def render_membership_started(facts: MembershipStartedFacts, wallet_url: str) -> RenderedEmail:
+    sessions = f"{facts.sessions_per_month} session{'s' if facts.sessions_per_month != 1 else ''}"
+    money = format_money(facts.amount, facts.currency)
+    # No zone of the member's is known: the moment is told in UTC, labelled, rather than a date that may be off.
+    renews = format_datetime(datetime.fromisoformat(facts.renews_at), zone=zone_or_utc("UTC"), date_style="medium")
+    subject = f"Your {facts.plan_name} membership with {facts.builder_name} has started"
+    paragraphs = [f"Welcome to {facts.plan_name} with {facts.builder_name}: {sessions} a month to book, for "
+                  f"{money} a month.",
+                  f"This month's sessions are in your wallet now. Your membership renews on {renews}; each "
+                  "monthly payment adds that month's sessions.",
+                  "Open your wallet to book a time: no payment is needed."]
+    details = [("Plan", facts.plan_name), ("Sessions a month", str(facts.sessions_per_month)),
+               ("Price", f"{money} a month"), ("Renews on", renews)]
+    name = facts.client_name or "there"
+    text = [f"Hi {name},", "", *[p + "\n" for p in paragraphs]]
+    text += [f"  {label}: {value}" for label, value in details]
+    text += ["", f"Your wallet: {wallet_url}", "", "Keep this link private: it books with your sessions."]
+    esc = html.escape
+    body = [f"<p>Hi {esc(name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs], "<table>",
+            *[f'<tr><th style="text-align: left; padding-right: 12px;">{esc(label)}</th><td>{esc(value)}</td></tr>'
+              for label, value in details], "</table>",
+            f'<p><a href="{esc(wallet_url, quote=True)}">Open your wallet</a></p>',
+            "<p>Keep this link private: it books with your sessions.</p>"]
+    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
+            + "\n".join(body) + "\n</body></html>\n")
+    return RenderedEmail(subject=subject, text="\n".join(text) + "\n", html=page)
+
+
+def membership_started_message(*, notification_id: int, recipient: str, payload: str, now: datetime) -> EmailMessage:
+    facts = MembershipStartedFacts.from_json(payload)
+    rendered = render_membership_started(facts, wallet_links.wallet_url(facts.builder_id, facts.client_email))
+    message = EmailMessage()
+    message["To"] = mailbox(facts.client_name, recipient)
+    message["Subject"] = rendered.subject
+    message["Date"] = rfc_datetime(now)
+    message["Message-ID"] = f"<notification-{notification_id}.membership-{facts.membership_id}@{facts.site_domain}>"
+    message[KIND_HEADER] = MEMBERSHIP_STARTED
+    message[NOTIFICATION_ID_HEADER] = str(notification_id)
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def queue_membership_started(*, session: Session, facts: MembershipStartedFacts, public_url: str) -> bool:
+    """Queue the email once per membership (however often its first invoice's event arrives)."""
+    from booking.notifications.outbox import _insert_once, dedupe_key
+
+    facts = MembershipStartedFacts(**{**asdict(facts), "site_domain": site_domain(public_url)})
+    notification = Notification(
+        dedupe_key=dedupe_key(kind=MEMBERSHIP_STARTED, booking_id=f"membership-{facts.membership_id}", role="client"),
+        kind=MEMBERSHIP_STARTED, recipient=facts.client_email, booking_id=None, payload=facts.to_json())
+    return _insert_once(session=session, notification=notification)

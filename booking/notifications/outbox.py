@@ -407,6 +407,7 @@ def _booking_facts(*, session: Session, booking: Booking, client: Client, builde
         client_email=client.email,
         client_time_zone=booking.client_time_zone or "UTC",
         client_hour12=booking.client_hour12,
+        client_locale=booking.client_locale,
         builder_name=builder.name,
         builder_email=builder.email,
         builder_time_zone=builder.time_zone or "UTC",
@@ -503,6 +504,11 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
         from booking.notifications.membership_emails import membership_failure_message
 
         return membership_failure_message(notification_id=notification_id, recipient=recipient, payload=payload,
+                                          now=now)
+    if kind == NotificationKind.MEMBERSHIP_STARTED:  # to a member: the wallet link, no booking
+        from booking.notifications.membership_emails import membership_started_message
+
+        return membership_started_message(notification_id=notification_id, recipient=recipient, payload=payload,
                                           now=now)
     if kind in (NotificationKind.PACKAGE_PURCHASED, NotificationKind.CREDITS_EXPIRING):  # credits, no booking
         from booking.notifications.credit_emails import credit_message

@@ -33,6 +33,8 @@ class NotificationKind(StrEnum):
     DEBIT_FAILED = "debit_failed"  # a bank debit (SEPA, Bacs) failed after Checkout: the time was released
     # A membership's renewal failed: to the client, with the customer portal link (notifications.membership_emails)
     MEMBERSHIP_PAYMENT_FAILED = "membership_payment_failed"
+    # A membership's first invoice paid: the plan, its sessions a month, the renewal, the wallet link (same module)
+    MEMBERSHIP_STARTED = "membership_started"
     PACKAGE_PURCHASED = "package_purchased"  # credits bought, with the wallet link (booking.notifications.credit_emails)
     CREDITS_EXPIRING = "credits_expiring"  # a week before unused credits expire
     BOOKING_REMINDER = "booking_reminder"  # before the session, at the builder's reminder times
@@ -95,6 +97,8 @@ class BookingFacts:
     invite_key: str = ""
     # The clock the client chose on the booking page (True: 12-hour; None: not known, 24-hour as before).
     client_hour12: bool | None = None
+    # The client's locale from the booking page ("fr-FR"; None: not known, the default locale as before).
+    client_locale: str | None = None
     # "Add to Google Calendar" / "Add to Outlook" (booking.notifications.calendar_links): no secret in them.
     google_calendar_url: str = ""
     outlook_calendar_url: str = ""
@@ -192,19 +196,30 @@ def recipient_zone(role: RecipientRole | str, facts: BookingFacts) -> ZoneInfo:
     return zone_or_utc(name)
 
 
-# Emails go out in the default locale (no recipient's locale is stored): 'Tue 1 Dec, 14:00 GMT' in the subject,
-# 'Tuesday 1 December 2026, 09:00–10:00 EST' in the body.
-# The client reads times on the clock they chose on the booking page; the builder on a 24-hour clock.
-def _hour12(role: RecipientRole, facts: BookingFacts) -> bool:
-    return RecipientRole(role) == RecipientRole.CLIENT and facts.client_hour12 is True
+# 'Tue 1 Dec, 14:00 GMT' in the subject, 'Tuesday 1 December 2026, 09:00–10:00 EST' in the body.
+# The client reads dates, times and amounts in the locale and on the clock of the booking page they booked on
+# (the words stay English); the builder in the default locale, on a 24-hour clock.
+def _hour12(role: RecipientRole, facts: BookingFacts) -> bool | None:
+    # None (a client whose choice isn't known): their locale's own clock (the default's is 24-hour).
+    return facts.client_hour12 if RecipientRole(role) == RecipientRole.CLIENT else False
 
 
-def _short_time(moment: datetime, zone: ZoneInfo, hour12: bool = False) -> str:
-    return format_datetime(moment, zone=zone, date_style="short", hour12=hour12)
+def _locale(role: RecipientRole, facts: BookingFacts) -> str | None:
+    return facts.client_locale if RecipientRole(role) == RecipientRole.CLIENT else None
 
 
-def _time_range(start: datetime, end: datetime, zone: ZoneInfo, hour12: bool = False) -> str:
-    return format_time_range(start, end, zone=zone, date_style="full", hour12=hour12)
+def _short_time(moment: datetime, role: RecipientRole, facts: BookingFacts) -> str:
+    return format_datetime(moment, zone=recipient_zone(role, facts), locale=_locale(role, facts), date_style="short",
+                           hour12=_hour12(role, facts))
+
+
+def _time_range(start: datetime, end: datetime, role: RecipientRole, facts: BookingFacts) -> str:
+    return format_time_range(start, end, zone=recipient_zone(role, facts), locale=_locale(role, facts),
+                             date_style="full", hour12=_hour12(role, facts))
+
+
+def _money(amount: int, role: RecipientRole, facts: BookingFacts) -> str:
+    return format_money(amount, facts.currency, locale=_locale(role, facts))
 
 
 def zone_text(zone: ZoneInfo) -> str:
@@ -235,7 +250,7 @@ def _other_party(role: RecipientRole, facts: BookingFacts) -> str:
 
 
 def _subject(prefix: str, role: RecipientRole, facts: BookingFacts) -> str:
-    when = _short_time(facts.start_time, recipient_zone(role, facts), _hour12(role, facts))
+    when = _short_time(facts.start_time, role, facts)
     return f"{prefix}: {_one_line(facts.session_type_name)} with {_other_party(role, facts)} on {when}"
 
 
@@ -251,13 +266,13 @@ def _session_details(role: RecipientRole, facts: BookingFacts) -> list[tuple[str
         details.append(("Client's time zone", facts.client_time_zone))
     else:
         details.append(("With", facts.builder_name))
-    details.append(("When", _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))))
+    details.append(("When", _time_range(facts.start_time, facts.end_time, role, facts)))
     details.append(("Time zone", zone_text(zone)))
     return details
 
 
-def _price(facts: BookingFacts) -> str:
-    return format_money(facts.amount, facts.currency)
+def _price(role: RecipientRole, facts: BookingFacts) -> str:
+    return _money(facts.amount, role, facts)
 
 
 def _reference(facts: BookingFacts) -> tuple[str, str]:
@@ -272,7 +287,7 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         opening = ("Your booking is confirmed, paid with one of your package credits. See you then!"
                    if facts.paid_with_credit else "Your booking is confirmed and paid. See you then!")
     if facts.no_show_fee:
-        fee = format_money(facts.no_show_fee, facts.currency)
+        fee = _money(facts.no_show_fee, role, facts)
         opening = (f"{_one_line(facts.client_name)} booked a session with you; their card is kept for a "
                    f"{fee} no-show fee." if role == RecipientRole.BUILDER else
                    f"Your booking is confirmed. Nothing was charged: your card is kept for a {fee} fee, charged "
@@ -290,7 +305,7 @@ def _confirmed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         greeting_name=_greeting_name(role, facts),
         paragraphs=paragraphs,
         details=[*details, *([] if facts.no_show_fee else
-                             [("Paid", "1 package credit" if facts.paid_with_credit else _price(facts))]),
+                             [("Paid", "1 package credit" if facts.paid_with_credit else _price(role, facts))]),
                  _reference(facts)],
     )
 
@@ -306,8 +321,7 @@ def _in_words(minutes: int) -> str:
 
 
 def _reminder(role: RecipientRole, facts: BookingFacts) -> _Draft:
-    zone = recipient_zone(role, facts)
-    when = _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))
+    when = _time_range(facts.start_time, facts.end_time, role, facts)
     if role == RecipientRole.BUILDER:
         paragraphs = [f"A reminder: your session with {_one_line(facts.client_name)} starts in "
                       f"{_in_words(facts.reminder_minutes)} ({when})."]
@@ -329,7 +343,7 @@ def _reminder(role: RecipientRole, facts: BookingFacts) -> _Draft:
 
 def _no_show_fee_due(role: RecipientRole, facts: BookingFacts) -> _Draft:
     _require_client(role, NotificationKind.NO_SHOW_FEE_DUE)
-    fee = format_money(facts.no_show_fee, facts.currency)
+    fee = _money(facts.no_show_fee, role, facts)
     return _Draft(
         subject=_subject("No-show fee", role, facts),
         greeting_name=_greeting_name(role, facts),
@@ -344,8 +358,7 @@ def _no_show_fee_due(role: RecipientRole, facts: BookingFacts) -> _Draft:
 
 
 def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
-    zone = recipient_zone(role, facts)
-    new_time = _time_range(facts.start_time, facts.end_time, zone, _hour12(role, facts))
+    new_time = _time_range(facts.start_time, facts.end_time, role, facts)
     if role == RecipientRole.BUILDER and facts.moved_by_builder:
         paragraphs = [f"You moved {_one_line(facts.client_name)}'s booking to {new_time}. We've emailed them."]
     elif role == RecipientRole.BUILDER:
@@ -358,8 +371,7 @@ def _rescheduled(role: RecipientRole, facts: BookingFacts) -> _Draft:
     paragraphs.append("The updated calendar invite is attached (invite.ics); it replaces the earlier one.")
     details = _session_details(role, facts)
     if facts.previous_start_time and facts.previous_end_time:
-        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, zone,
-                                                  _hour12(role, facts))))
+        details.append(("Previously", _time_range(facts.previous_start_time, facts.previous_end_time, role, facts)))
     if facts.location.strip():
         details.append(("Where", one_line(facts.location)))
     return _Draft(
@@ -376,7 +388,7 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
     link = None
     still_held = facts.booking_status in ("", BookingStatus.PENDING) and facts.hold_expires_at is not None
     if still_held:
-        held_until = _short_time(facts.hold_expires_at, recipient_zone(role, facts), _hour12(role, facts))
+        held_until = _short_time(facts.hold_expires_at, role, facts)
         paragraphs.append(
             f"We're still holding the slot for you until {held_until}. "
             "You can try again at checkout before then."
@@ -387,7 +399,7 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
         paragraphs.append("The slot has been released. You're welcome to book another time.")
         if facts.book_again_url:
             link = ("Book again", facts.book_again_url)
-    details = _session_details(role, facts) + [("Price", _price(facts))]
+    details = _session_details(role, facts) + [("Price", _price(role, facts))]
     if facts.reason:
         details.append(("Reason", facts.reason))
     return _Draft(
@@ -400,17 +412,17 @@ def _payment_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
 
 
 def _refunded(role: RecipientRole, facts: BookingFacts) -> _Draft:
-    refunded = format_money(facts.amount_refunded, facts.currency)
+    refunded = _money(facts.amount_refunded, role, facts)
     if role == RecipientRole.BUILDER:
-        paragraphs = [f"{_one_line(facts.client_name)}'s payment for this session was refunded: {refunded} of {_price(facts)}."]
+        paragraphs = [f"{_one_line(facts.client_name)}'s payment for this session was refunded: {refunded} of {_price(role, facts)}."]
     else:
         paragraphs = [
-            f"We've refunded {refunded} of the {_price(facts)} you paid for this session.",
+            f"We've refunded {refunded} of the {_price(role, facts)} you paid for this session.",
             "Depending on your bank, it can take 5–10 business days to appear on your statement.",
         ]
     if facts.booking_status == BookingStatus.CANCELLED:
         paragraphs.append("The booking is cancelled.")
-    details = [*_session_details(role, facts), ("Paid", _price(facts)), ("Refunded", refunded)]
+    details = [*_session_details(role, facts), ("Paid", _price(role, facts)), ("Refunded", refunded)]
     if facts.reason:
         details.append(("Reason", facts.reason))
     return _Draft(
@@ -426,7 +438,7 @@ def _cancelled(role: RecipientRole, facts: BookingFacts) -> _Draft:
         paragraphs = [f"{_one_line(facts.client_name)}'s booking has been cancelled. The slot is free again."]
     else:
         paragraphs = ["Your booking has been cancelled."]
-    refunded = format_money(facts.amount_refunded, facts.currency) if facts.amount_refunded else ""
+    refunded = _money(facts.amount_refunded, role, facts) if facts.amount_refunded else ""
     if refunded and facts.refund_pending:
         paragraphs.append(f"A refund of {refunded} is on its way"
                           + (" to the client." if role == RecipientRole.BUILDER else
@@ -438,7 +450,7 @@ def _cancelled(role: RecipientRole, facts: BookingFacts) -> _Draft:
         paragraphs.append("The attached cancel.ics removes the event from your calendar.")
     details = _session_details(role, facts)
     if refunded:
-        details += [("Paid", _price(facts)), ("Refunded", refunded)]
+        details += [("Paid", _price(role, facts)), ("Refunded", refunded)]
     if facts.reason:
         details.append(("Reason", facts.reason))
     return _Draft(
@@ -472,7 +484,7 @@ def _debit_failed(role: RecipientRole, facts: BookingFacts) -> _Draft:
             "Your bank debit for this session failed, so nothing was taken from your account.",
             "The time was released and is no longer held for you. You're welcome to book again.",
         ],
-        details=[*_session_details(role, facts), ("Price", _price(facts)), _reference(facts)],
+        details=[*_session_details(role, facts), ("Price", _price(role, facts)), _reference(facts)],
         link=("Book again", facts.book_again_url) if facts.book_again_url else None,
     )
 

@@ -41,17 +41,17 @@ class HostToolsState(MonthPickerState, AdminState):  # the booking page's month 
     _current_start: datetime | None = None
 
     def _refresh(self, year: int | None = None, month: int | None = None) -> None:
+        locale = locale_tag(deps.browser_language(self))  # the month's title and its days' labels alike
         try:
             with session_scope(deps.engine()) as session:
                 view = month_view(session=session, session_type_id=self._session_type_id, viewer_time_zone=self.zone,
-                                  now=utcnow(), year=year, month=month,
-                                  locale=locale_tag(deps.browser_language(self)),
+                                  now=utcnow(), year=year, month=month, locale=locale,
                                   ignore_booking_id=self.booking_id, exclude=self._current_start)
         except SessionTypeNotFound:
             self.booking_id, self.weeks, self.times = "", [], []
             self.result, self.result_ok = "This session type is no longer offered, so the booking can't be moved.", False
             return
-        self._show_month(view)
+        self._show_month(view, locale=locale)
 
     @admin_event
     def open_reschedule(self, booking_id: str):

@@ -418,6 +418,7 @@ class BookState(MonthPickerState, rx.State):  # MonthPickerState: the calendar (
                 client_email=self.client_email,
                 client_time_zone=self.time_zone,
                 client_hour12=self.hour12,  # the success page, the manage page and the emails keep this clock
+                client_locale=self.locale,  # and write dates and amounts in this language
                 browser_hold_key=self.hold_key,
                 invoice_requested=self.wants_invoice,
                 currency=self.summary.currency if self.summary is not None else None,  # the price shown

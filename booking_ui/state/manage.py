@@ -17,7 +17,7 @@ from datetime import date
 import reflex as rx
 
 from booking.client import ManageView, load_view, reschedule_month
-from booking.core import ZoneChoice, locale_tag, utcnow, zone_choices
+from booking.core import ZoneChoice, utcnow, zone_choices
 from booking.notifications import csrf_token, looks_like_token, token_hash
 from booking.scheduling import load_zone
 from booking_ui import deps, routes
@@ -90,7 +90,7 @@ class ManageState(MonthPickerState, rx.State):  # the reschedule's month picker:
         self.notice, self.zone = "", ""  # the zone the client booked in, to start with
         self.view_year = self.view_month = 0
         self.selected_day = ""
-        self.locale = locale_tag(deps.browser_language(self))
+        self.locale = deps.browser_language(self)  # none sent: the booking's own (the view says which)
         self._refresh(token)
         self.loaded = True
         if self.view is None:
@@ -109,6 +109,7 @@ class ManageState(MonthPickerState, rx.State):  # the reschedule's month picker:
             return
         self.zone = self.view.time_zone
         self.hour12 = self.view.hour12
+        self.locale = self.view.locale
         self.policy_lines = list(self.view.policy_lines)
         month_view = (reschedule_month(engine=deps.engine(), token=token, time_zone=self.zone, locale=self.locale,
                                        year=year or self.view_year or None, month=month or self.view_month or None)

@@ -28,8 +28,9 @@ class MonthPickerState(rx.State, mixin=True):
     _month: MonthView | None = None
     _day_locale: str = ""  # the chosen day's label is written in the language its month was
 
-    def _show_month(self, view: MonthView | None, *, locale: str = "") -> None:
-        """Show `view` (None: nothing to pick), keeping the chosen day if the month has it."""
+    def _show_month(self, view: MonthView | None, *, locale: str) -> None:
+        """Show `view` (None: nothing to pick), keeping the chosen day if the month has it. `locale`: the one
+        `view` was made in, so its days are labelled in the same language."""
         self._month, self._day_locale = view, locale
         if view is None:
             self.weeks, self.times = [], []

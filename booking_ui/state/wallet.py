@@ -177,7 +177,7 @@ class WalletState(MonthPickerState, rx.State):  # the booking page's month picke
             return
         try:
             result = book_with_credit(engine=deps.engine(), token=self._token(), session_type_id=self.session_type_id,
-                                      start_time=start, client_time_zone=self.zone)
+                                      start_time=start, client_time_zone=self.zone, client_locale=self.locale)
         except WalletNotFound:
             self.view = None
             return

@@ -12,12 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date as babel_date
 from sqlmodel import Session
 
 from booking.client import manage
 from booking.core.config import get_settings
+from booking.core.db import session_scope
 from booking.core.models import Booking, utcnow
-from booking.notifications import manage_links
+from booking.lifecycle import checkout
+from booking.notifications import manage_links, send_due_reminders
 from booking.notifications.mailer import KIND_HEADER
 from booking.notifications.outbox import send_due_notifications
 from booking.scheduling.availability import END_OF_DAY
@@ -190,6 +193,62 @@ def test_a_24_hour_reader_keeps_24_hours(engine, gateway, session_type):
 
     assert not CLOCK_12.search(success.summary.when) and CLOCK_24.search(success.summary.when)
     assert not CLOCK_12.search(text(sent_mail(engine)["bo@example.com"][0]))
+
+
+def test_a_french_browser_reads_its_emails_and_manage_page_in_french_and_the_builder_in_english(
+        engine, gateway, session_type):
+    from booking_ui.state.manage import ManageState
+    from booking_ui.state.payment import SuccessState
+
+    page = book_page(session_type)
+    call(page, "set_browser_preferences", {"tz": "Europe/Paris", "hour12": False, "lang": "fr-FR"})
+    pick(page, 50)
+    call(page, "pay", {"client_name": "Chloé", "client_email": "chloe@example.com"})
+    call(page, "start_payment")
+    session_id = next(iter(gateway.sessions))
+    gateway.pay(session_id)
+    call(page_state(SuccessState, f"/payment/success?session_id={session_id}", "/payment/success",
+                    {"session_id": session_id}, hold_key=page.hold_key), "load")
+    with Session(engine) as db:
+        booking = db.get(Booking, gateway.created[0][0].booking_id)
+    assert booking.client_locale == "fr-FR"
+    start = booking.start_time.astimezone(ZoneInfo("Europe/Paris"))
+    french_day = babel_date(start, "EEEE d MMMM", locale="fr_FR")  # "mardi 8 décembre"
+    english_day = babel_date(booking.start_time.astimezone(ZoneInfo("UTC")), "EEEE d MMMM", locale="en_GB")
+
+    mail = sent_mail(engine)
+    (confirmation,) = mail["chloe@example.com"]
+    body = text(confirmation)
+    assert french_day in body and "50,00\N{NO-BREAK SPACE}£" in body  # the words stay English
+    assert "Your booking is confirmed" in body
+    builder_copy = text(mail["ada@builder.test"][0])
+    assert english_day in builder_copy and "£50.00" in builder_copy and french_day not in builder_copy
+
+    day_before = booking.start_time - timedelta(days=1) + timedelta(minutes=2)
+    assert send_due_reminders(engine=engine, now=day_before).queued == 2
+    reminders = sent_mail(engine)
+    (reminder,) = reminders["chloe@example.com"]
+    assert reminder["Subject"].startswith("Reminder:") and french_day in text(reminder)
+    assert english_day in text(reminders["ada@builder.test"][0])
+
+    # A browser that sends no language reads the manage page in the one the booking was made in.
+    with Session(engine) as db:
+        token = manage_links.current_token(db.get(Booking, booking.id))
+    manage_page = page_state(ManageState, f"/manage/{token}", "/manage/[manage_token]", {"manage_token": token})
+    call(manage_page, "load")
+    assert french_day in manage_page.view.when and manage_page.locale == "fr-FR"
+
+
+@pytest.mark.parametrize("given,kept", [("fr_fr", "fr-FR"), ("en-GB", "en-GB"), ("zz-Nowhere", None),
+                                        ("<script>", None), ("fr-FR,fr;q=0.9", None), ("", None)])
+def test_the_hold_keeps_a_known_locale_normalised_and_ignores_anything_else(engine, session_type, given, kept):
+    start = (utcnow() + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    with session_scope(engine) as session:
+        attempt = checkout.write_hold(session=session, settings=get_settings(), session_type_id=session_type.id,
+                                      start_time=start, client_name="Ann", client_email="ann@example.com",
+                                      client_locale=given)
+    with Session(engine) as db:
+        assert db.get(Booking, attempt.booking_id).client_locale == kept
 
 
 @pytest.mark.parametrize("hours_ahead,expected", [

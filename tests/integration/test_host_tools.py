@@ -42,7 +42,7 @@ from booking.workspace import booking_detail, host_tools, type_settings
 from booking_ui.addresses import redirect_old_addresses
 from booking_ui.middleware import HardeningMiddleware, HardeningSettings
 from tests.factories import make_builder, make_session_type
-from tests.support.admin_states import make_user
+from tests.support.admin_states import call, make_user, state_of, token_for
 
 PUBLIC_URL = "https://book.example"
 SETTINGS = load_settings(PUBLIC_URL=PUBLIC_URL, HOLD_MINUTES=30)
@@ -153,6 +153,25 @@ def test_the_builder_moves_a_booking_the_client_is_emailed_the_new_time_and_the_
     # The old time is free again, the new one taken.
     assert old_start in open_starts(engine, world["session_type_id"], old_start)
     assert new_start not in open_starts(engine, world["session_type_id"], new_start)
+
+
+def test_the_builders_reschedule_picker_writes_its_month_and_its_day_in_the_browsers_language(engine, world):
+    from babel.dates import format_date as babel_date
+
+    from booking_ui.admin.host_tools import HostToolsState
+
+    booking_id = confirmed(engine, world["session_type_id"], slot_at(3, 10))
+    token = token_for(engine, world["owner"].user_id)
+    picker = state_of(HostToolsState, token, {"headers": {"accept-language": "fr-FR,fr;q=0.9"}})
+
+    call(picker, "open_reschedule", booking_id)
+    day = slot_at(4, 10).date()
+    if (day.year, day.month) != (picker.view_year, picker.view_month):
+        call(picker, "next_month")
+    call(picker, "choose_day", day.isoformat())
+
+    assert picker.month_title.lower().startswith(babel_date(day, "MMMM", locale="fr_FR"))
+    assert picker.selected_day_label.lower().startswith(babel_date(day, "EEEE", locale="fr_FR"))
 
 
 def test_the_builder_cannot_move_onto_a_taken_time_nor_someone_elses_booking(engine, world):

@@ -168,12 +168,22 @@ def test_subscribing_grants_the_first_month_once_and_journals_the_invoice(
     replay = [{**event, "id": event["id"] + "_again"} for event in deliveries.delivered]
     deliveries.deliver(replay)
     assert len(grants(engine)) == 1 and len(invoices(engine)) == 1
-    # The wallet: its link emailed once, and its "Manage membership" opens the customer portal.
+    # The welcome, once: the plan, its sessions a month, the renewal and the wallet link (nothing of a package).
     token = wallet_links.derive_token(ada["builder_id"], "cleo@example.com")
     with Session(engine) as s:
         emails = s.exec(select(Notification).where(Notification.recipient == "cleo@example.com")).all()
-        assert [email.kind for email in emails] == ["package_purchased"]
+        assert [email.kind for email in emails] == ["membership_started"]
         assert client_memberships.wallet_has_membership(session=s, token=token)
+    welcome = build_message(notification_id=emails[0].id, kind=emails[0].kind, recipient=emails[0].recipient,
+                            payload=emails[0].payload, now=datetime.now(UTC))
+    text = welcome.get_body(("plain",)).get_content()
+    assert welcome["Subject"] == "Your Monthly four membership with Ada has started"
+    assert "Sessions a month: 4" in text and "Price: £40.00 a month" in text
+    renews = invoice.period_end.replace(tzinfo=UTC)
+    assert f"Renews on: {renews:%-d %b %Y, %H:%M} UTC" in text
+    assert f"/wallet/{token}" in text and token not in emails[0].payload
+    assert not {"package", "valid", "expire"} & set(text.lower().replace(":", " ").split())
+    with Session(engine) as s:
         assert not client_memberships.wallet_has_membership(session=s, token="x" * 43)
     url = client_memberships.portal_for_wallet(engine=engine, gateway=gateway, token=token,
                                                return_url="https://book.example/wallet")
@@ -189,6 +199,8 @@ def test_a_month_later_the_renewal_grants_again_then_a_failing_card_emails_and_g
     control(emulator, "clock/advance", months=1)
     assert "invoice paid; 4 credits granted" in deliveries.flush()
     assert [grant.quantity for grant in grants(engine)] == [4, 4]
+    with Session(engine) as s:  # the renewal brings credits, not another welcome
+        assert len(s.exec(select(Notification).where(Notification.kind == "membership_started")).all()) == 1
     first, second = invoices(engine)
     assert second.period_start == first.period_end
     assert (grants(engine)[1].expires_at - second.period_end).days == memberships.ROLLOVER_DAYS

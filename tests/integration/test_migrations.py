@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -418,18 +419,10 @@ def test_0008_keeps_the_uids_calendars_hold_and_the_overlap_guard(empty_url: str
         assert "invite_uid" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
 
 
-def test_0013_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> None:
-    """`booking.client_hour12` is added in place (SQLite's overlap triggers stay); bookings made before it read
-    as before (NULL: a 24-hour clock); the downgrade drops it."""
-    from datetime import datetime, timedelta, timezone
-
-    from sqlmodel import Session
-
-    from booking.core.models import Booking
-
-    migrations.upgrade(empty_url, "0009")
+def _insert_an_old_booking(url: str) -> datetime:
+    """A builder, a client, a session type and a confirmed booking 'old' three days on; returns its start."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    with connected(empty_url) as engine, engine.begin() as connection:
+    with connected(url) as engine, engine.begin() as connection:
         connection.execute(sa.text(
             "INSERT INTO builder (id, name, slug, email, time_zone, bio, buffer_minutes, min_notice_minutes,"
             " horizon_days, slot_step_minutes, created_at)"
@@ -447,6 +440,18 @@ def test_0013_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> N
             " client_time_zone, reschedule_count, invite_sequence, invite_uid, created_at, updated_at)"
             " VALUES ('old', 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, 'inv-old', :now, :now)"),
             {"start": start, "end": start + timedelta(hours=1), "now": now})
+    return start
+
+
+def test_0013_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> None:
+    """`booking.client_hour12` is added in place (SQLite's overlap triggers stay); bookings made before it read
+    as before (NULL: a 24-hour clock); the downgrade drops it."""
+    from sqlmodel import Session
+
+    from booking.core.models import Booking
+
+    migrations.upgrade(empty_url, "0009")
+    start = _insert_an_old_booking(empty_url)
 
     migrations.upgrade(empty_url, "head")
 
@@ -460,3 +465,31 @@ def test_0013_keeps_the_clients_clock_and_the_overlap_guard(empty_url: str) -> N
     with connected(empty_url) as engine:
         assert "client_hour12" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
     migrations.upgrade(empty_url, "head")
+
+
+def test_0028_keeps_the_clients_locale_and_the_overlap_guard(empty_url: str) -> None:
+    """`booking.client_locale` is added in place (SQLite's overlap triggers stay); bookings made before it have
+    none (the default locale); the downgrade drops it and keeps the triggers."""
+    from sqlmodel import Session
+
+    from booking.core.models import Booking
+
+    migrations.upgrade(empty_url, "0027")
+    start = _insert_an_old_booking(empty_url)
+    migrations.upgrade(empty_url, "head")
+    overlapping = dict(client_id=1, builder_id=1, session_type_id=1, start_time=start + timedelta(minutes=30),
+                       end_time=start + timedelta(minutes=90))
+    with connected(empty_url) as engine, Session(engine) as session:
+        assert session.get(Booking, "old").client_locale is None
+        session.add(Booking(**overlapping, client_locale="fr-FR"))
+        with pytest.raises(sa.exc.IntegrityError):
+            session.commit()
+    migrations.downgrade(empty_url, "0027")
+    with connected(empty_url) as engine:
+        assert "client_locale" not in {c["name"] for c in sa.inspect(engine).get_columns("booking")}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO booking (id, client_id, builder_id, session_type_id, start_time, end_time, status,"
+                " client_time_zone, reschedule_count, invite_sequence, invite_uid, created_at, updated_at)"
+                " VALUES ('new', 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, 'inv-new', :start, :start)"),
+                {"start": overlapping["start_time"], "end": overlapping["end_time"]})

@@ -324,6 +324,32 @@ def test_the_client_reads_their_emails_on_the_clock_they_chose_and_the_builder_o
                                                  facts=_facts(client_hour12=False)).text
 
 
+@pytest.mark.parametrize("kind", [NotificationKind.BOOKING_CONFIRMED, NotificationKind.BOOKING_REMINDER,
+                                  NotificationKind.BOOKING_RESCHEDULED, NotificationKind.BOOKING_REFUNDED])
+def test_the_client_reads_dates_and_money_in_their_locale_and_the_builder_in_the_default(kind) -> None:
+    facts = _facts(start=datetime(2026, 12, 8, 14, 0, tzinfo=UTC), client_locale="fr-FR", amount_refunded=5000,
+                   previous_start_time=datetime(2026, 12, 7, 14, 0, tzinfo=UTC),
+                   previous_end_time=datetime(2026, 12, 7, 15, 0, tzinfo=UTC), reminder_minutes=60)
+
+    client = render_booking_email(kind=kind, role=CLIENT, facts=facts)
+    builder = render_booking_email(kind=kind, role=BUILDER, facts=facts)
+
+    assert "mardi 8 décembre 2026, 09:00–10:00" in client.text and "mar. 8 déc." in client.subject
+    assert "Tuesday 8 December 2026, 14:00–15:00 GMT" in builder.text and "décembre" not in builder.text
+    if kind == NotificationKind.BOOKING_REFUNDED:
+        assert "50,00\N{NO-BREAK SPACE}£" in client.text and "£50.00" in builder.text
+
+
+def test_a_payload_queued_before_the_locale_was_kept_reads_in_the_default_locale() -> None:
+    payload = json.loads(payload_json(kind=NotificationKind.BOOKING_CONFIRMED, role=CLIENT, facts=_facts()))
+    del payload["client_locale"]
+
+    _, facts = facts_from_payload(json.dumps(payload))
+
+    assert "Tuesday 1 December 2026" in render_booking_email(kind=NotificationKind.BOOKING_CONFIRMED,
+                                                             role=CLIENT, facts=facts).text
+
+
 def test_the_confirmation_offers_google_and_outlook_to_the_client_only() -> None:
     facts = _facts(google_calendar_url="https://calendar.google.com/calendar/render?action=TEMPLATE&text=x",
                    outlook_calendar_url="https://outlook.live.com/calendar/0/deeplink/compose?subject=x")
