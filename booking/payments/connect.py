@@ -577,7 +577,7 @@ def _payments_to_look_up(session: Session, builder_id: int) -> list[tuple[int, s
     the fee given back)."""
     rows = session.exec(
         sales.with_sale(select(Payment.id, Payment.payment_intent_id))
-        .where(sales.builder_of_payment() == builder_id, Payment.destination_account_id.is_not(None),
+        .where(sales.sold_by(builder_id), Payment.destination_account_id.is_not(None),
                Payment.payment_intent_id.is_not(None), Payment.status.in_(SETTLED_STATES),
                sa.or_(Payment.transfer_id.is_(None), Payment.amount_refunded > 0))
         .order_by(Payment.transfer_id.is_not(None), Payment.paid_at.desc(), Payment.id.desc())
@@ -709,7 +709,7 @@ def held_funds(*, session: Session, builder: Builder, settings: Any) -> HeldFund
     held)."""
     held = session.exec(
         sales.with_sale(select(Payment))
-        .where(sales.builder_of_payment() == builder.id, Payment.destination_account_id.is_(None),
+        .where(sales.sold_by(builder.id), Payment.destination_account_id.is_(None),
                Payment.release_transfer_id.is_(None),
                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)))
     ).all()
@@ -752,7 +752,7 @@ def _paid_payments_of(builder_id: int) -> Any:
     return (
         sales.with_sale(select(Payment, sales.sale_kind_of_payment(), Booking.start_time,
                                sales.client_of_payment(), sales.item_of_payment()))
-        .where(sales.builder_of_payment() == builder_id, Payment.status.in_(SETTLED_STATES))
+        .where(sales.sold_by(builder_id), Payment.status.in_(SETTLED_STATES))
     )
 
 
@@ -847,7 +847,7 @@ def _totals(session: Session, builder_id: int) -> list[TotalRow]:
                sa.func.sum(sa.case((destination, 0), (released, 0), else_=Payment.amount - Payment.amount_refunded))))
         .outerjoin(fee_back, fee_back.c.payment_id == Payment.id)
         .outerjoin(sent, sent.c.payment_id == Payment.id)
-        .where(sales.builder_of_payment() == builder_id, Payment.status.in_(SETTLED_STATES))
+        .where(sales.sold_by(builder_id), Payment.status.in_(SETTLED_STATES))
         .group_by(Payment.currency, sale_kind)
     ).all()
     sums: dict[str, tuple[dict[sales.SaleKind, int], list[int]]] = {}

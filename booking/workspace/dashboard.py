@@ -142,7 +142,7 @@ def weekly_figures(*, session: Session, builder_id: int | None, zone_name: str, 
                                sales.sale_kind_of_payment().label("sale_kind"),
                                (Payment.amount - Payment.amount_refunded).label("net")))
         .where(counted, sold_at.is_not(None), sold_at >= bounds[0], sold_at < bounds[-1],
-               *(() if builder_id is None else (sales.builder_of_payment() == builder_id,)))
+               *(() if builder_id is None else (sales.sold_by(builder_id),)))
         .subquery()
     )
     # Grouping a subquery's columns: PostgreSQL sees one expression, not two copies of the CASE's parameters.
