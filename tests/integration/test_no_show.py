@@ -77,7 +77,7 @@ def book(engine, gateway, emulator, session_type, card: str, email: str = "ann@e
     assert result.status == "succeeded", result.error
     receipt = receipts.confirm_from_success_page(engine=engine, gateway=gateway,
                                                  checkout_session_id=started.checkout_session_id)
-    assert receipt.state == "confirmed"
+    assert receipt.state == receipts.ReceiptState.CONFIRMED
     with Session(engine) as s:
         return s.get(Booking, started.booking_id)
 
