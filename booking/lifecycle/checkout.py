@@ -539,7 +539,10 @@ def _require_active(session: Session, booking: Booking | None, now: datetime) ->
 
 
 def checkout_settled(checkout: CheckoutSession) -> bool:
-    """Paid, or complete (a delayed payment method still paying): it is fulfilled, never released."""
+    """Paid, or complete (a delayed payment method still paying; a setup session's card saved): it is
+    fulfilled, never released. A setup session is `no_payment_required` from the start: only complete counts."""
+    if checkout.mode is CheckoutMode.SETUP:
+        return checkout.status == CheckoutStatus.COMPLETE
     return checkout.payment_status in PAID_CHECKOUT or checkout.status == CheckoutStatus.COMPLETE
 
 
