@@ -21,7 +21,7 @@ from booking.core.models import Booking, BookingStatus, Builder, SessionType, ut
 from booking.core.time import LocaleLike, format_time, format_time_range
 from booking.lifecycle import checkout as payments
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import PaymentGateway
+from booking.payments.gateway import CheckoutStatus, PaymentGateway
 from booking.scheduling.availability import Slot, load_zone
 
 
@@ -120,7 +120,7 @@ def continue_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Sett
         if payments.checkout_settled(current):  # paid meanwhile: fulfilled (a late payment's refund sent too)
             payments.fulfil_flow(engine=engine, gateway=gateway, checkout=current)
             return Continued(paid=True, checkout_session_id=checkout_id, checkout_url="")
-        if current.status == "open" and (current.url or checkout_url):
+        if current.status == CheckoutStatus.OPEN and (current.url or checkout_url):
             return Continued(paid=False, checkout_session_id=checkout_id, checkout_url=current.url or checkout_url)
     started = payments.retry_checkout(engine=engine, gateway=gateway, settings=settings, booking_id=booking_id, now=now)
     return Continued(paid=False, checkout_session_id=started.checkout_session_id, checkout_url=started.checkout_url)

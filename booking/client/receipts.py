@@ -25,7 +25,13 @@ from booking.core.models import Booking, BookingStatus, Payment, PaymentStatus, 
 from booking.lifecycle.checkout import fulfill_checkout, hold_key_hash, send_late_payment_refunds
 from booking.notifications.invites import invite_path
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import PaymentDocuments, PaymentGateway, PaymentProviderError
+from booking.payments.gateway import (
+    CheckoutPaymentStatus,
+    CheckoutSession,
+    PaymentDocuments,
+    PaymentGateway,
+    PaymentProviderError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +114,11 @@ def confirm_from_success_page(*, engine: Engine, gateway: PaymentGateway, checko
     return receipt
 
 
-def _documents_to_record(engine: Engine, gateway: PaymentGateway, checkout) -> PaymentDocuments | None:
+def _documents_to_record(engine: Engine, gateway: PaymentGateway,
+                         checkout: CheckoutSession) -> PaymentDocuments | None:
     """Receipts and invoices: a paid session's receipt and invoice links, read from Stripe (no transaction
     open) when our row lacks them; the success page may confirm the booking before the webhook does."""
-    if checkout.payment_status != "paid" or not checkout.payment_intent_id:
+    if checkout.payment_status != CheckoutPaymentStatus.PAID or not checkout.payment_intent_id:
         return None
     with session_scope(engine) as session:
         known = session.exec(select(Payment.receipt_url).where(

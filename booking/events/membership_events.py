@@ -37,7 +37,7 @@ from booking.notifications.membership_emails import (
 )
 from booking.payments import credits, pricing
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import CheckoutMode, CheckoutSession, PaymentGateway
+from booking.payments.gateway import CheckoutMode, CheckoutPaymentStatus, CheckoutSession, PaymentGateway
 from booking.payments.ledger import UnknownBooking
 from booking.payments.memberships import membership_credit_expiry
 
@@ -92,7 +92,8 @@ def on_subscription_checkout_completed(session: Session, gateway: PaymentGateway
                              metadata=checkout.get("metadata"), checkout_session_id=checkout.get("id"))
     _attach(session, membership, subscription_id=_id(checkout.get("subscription")),
             customer_id=_id(checkout.get("customer")))
-    if membership.status == MembershipStatus.PENDING and checkout.get("payment_status") == "paid":
+    paid = CheckoutPaymentStatus.from_stripe(checkout.get("payment_status"), missing=CheckoutPaymentStatus.UNPAID)
+    if membership.status == MembershipStatus.PENDING and paid == CheckoutPaymentStatus.PAID:
         membership.status, membership.updated_at = MembershipStatus.ACTIVE, utcnow()
         session.add(membership)
         return "membership active"

@@ -42,7 +42,17 @@ from booking.lifecycle.checkout import (
     sweep_expired_holds,
 )
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import CheckoutSession, PaymentGateway, PaymentIntentRecord, PaymentProviderError, Refund
+from booking.payments.gateway import (
+    CheckoutPaymentStatus,
+    CheckoutSession,
+    CheckoutStatus,
+    PaymentGateway,
+    PaymentIntentRecord,
+    PaymentIntentStatus,
+    PaymentProviderError,
+    Refund,
+    RefundState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +61,7 @@ _SINCE = re.compile(r"^\s*(\d{1,4})\s*([dhm])\s*$", re.IGNORECASE)
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 _IN_CHUNK = 500  # ids per IN (...) query
 _PAID_HERE = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
-_REFUND_COUNTED = ("succeeded", "pending")  # money on its way back counts as refunded at Stripe
+_REFUND_COUNTED = (RefundState.SUCCEEDED, RefundState.PENDING)  # money on its way back counts as refunded at Stripe
 
 
 def parse_since(text: str) -> timedelta:
@@ -219,7 +229,7 @@ def _settle_pending(*, engine: Engine, gateway: PaymentGateway, sessions_by_id: 
             except PaymentProviderError as exc:
                 report.problems.append(f"booking {booking_id}: {exc}")
                 continue
-        if checkout.payment_status != "paid" and checkout.status != "complete":
+        if checkout.payment_status != CheckoutPaymentStatus.PAID and checkout.status != CheckoutStatus.COMPLETE:
             continue
         if fulfil_flow(engine=engine, gateway=gateway, checkout=checkout).state == FulfilmentState.CONFIRMED:
             report.pending_settled += 1
@@ -247,7 +257,7 @@ def _mismatches(*, engine: Engine, gateway: PaymentGateway, report: ReconcileRep
     checked_sessions: dict[str, CheckoutSession] = {}
     for checkout in sessions:
         checked_sessions[checkout.id] = checkout
-        if checkout.payment_status != "paid":
+        if checkout.payment_status != CheckoutPaymentStatus.PAID:
             continue
         booking_id = booking_id_of(checkout) or ""
         row = ours.get(booking_id)
@@ -260,7 +270,7 @@ def _mismatches(*, engine: Engine, gateway: PaymentGateway, report: ReconcileRep
         compare_money(row, checkout.id, checkout.amount_total, checkout.currency)
 
     for intent in intents:
-        if intent.status != "succeeded":
+        if intent.status != PaymentIntentStatus.SUCCEEDED:
             continue
         row = ours.get(intent.metadata.get("booking_id", "")) or by_intent.get(intent.id)
         if row is None:
@@ -280,7 +290,7 @@ def _mismatches(*, engine: Engine, gateway: PaymentGateway, report: ReconcileRep
             except PaymentProviderError as exc:
                 report.problems.append(f"booking {row.id}: {exc}")
                 continue
-        if checkout is not None and checkout.payment_status != "paid":
+        if checkout is not None and checkout.payment_status != CheckoutPaymentStatus.PAID:
             add(MismatchKind.CONFIRMED_NOT_PAID, row.id, checkout.id, row.describe(), checkout.payment_status)
 
     refunded_at_stripe: dict[str, list[Refund]] = defaultdict(list)

@@ -38,7 +38,13 @@ from booking.lifecycle import transitions as bookings
 from booking.lifecycle.checkout import FulfilmentState, fulfill_checkout, request_late_payment_refund
 from booking.payments import connect, disputes
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import CheckoutSession, InvalidWebhook, PaymentGateway, PaymentProviderError
+from booking.payments.gateway import (
+    CheckoutPaymentStatus,
+    CheckoutSession,
+    InvalidWebhook,
+    PaymentGateway,
+    PaymentProviderError,
+)
 from booking.payments.gateway import Refund as StripeRefund
 from booking.payments.ledger import StripeRef, UnknownBooking, locate
 
@@ -347,7 +353,8 @@ def _prefetch_documents(engine: Engine, answers: StripeAnswers, event: dict[str,
     if obj.get("object") == "checkout.session":
         payment_intent = obj.get("payment_intent")
         payment_intent = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
-        if obj.get("payment_status") != "paid":
+        paid = CheckoutPaymentStatus.from_stripe(obj.get("payment_status"), missing=CheckoutPaymentStatus.UNPAID)
+        if paid != CheckoutPaymentStatus.PAID:
             return
     else:
         payment_intent = obj.get("id")

@@ -31,7 +31,7 @@ from booking.lifecycle.no_show import Refused as NoShowRefused
 from booking.lifecycle.refunds import (
     ASK_CANCEL_SESSION,
     DEFAULT_CANCEL_REASON,
-    REFUND_CHOICES,
+    RefundChoice,
     Refused,
     cancel_booking,
     request_refund,
@@ -52,7 +52,7 @@ __all__ = [
     "NoShowRefused",
     "mark_attended",
     "mark_no_show",
-    "REFUND_CHOICES",
+    "RefundChoice",
     "RateLimited",
     "Refused",
     "RenewalsExhausted",

@@ -49,9 +49,11 @@ from booking.payments import connect, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import (
     DELAYED_PAYMENT_METHOD_TYPES,
+    PAID_CHECKOUT,
     CheckoutMode,
     CheckoutRequest,
     CheckoutSession,
+    CheckoutStatus,
     PaymentGateway,
     PaymentProviderError,
 )
@@ -468,7 +470,7 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         fulfil_flow(engine=engine, gateway=gateway, checkout=current)
         raise HoldNotActive("paid")
     if renewals >= settings.max_checkout_renewals:
-        if current is not None and current.status == "open" and (current.url or checkout_url):
+        if current is not None and current.status == CheckoutStatus.OPEN and (current.url or checkout_url):
             return CheckoutStarted(booking_id, current.id, current.url or checkout_url or "", hold_expires_at)
         raise RenewalsExhausted("renewals used up")
 
@@ -499,7 +501,7 @@ def retry_checkout(*, engine: Engine, gateway: PaymentGateway, settings: Setting
         promotions.attach_payment(session=session, booking_id=booking.id, payment_id=payment.id)
         attempt = _Attempt(booking_id=booking.id, attempt=money.attempts + 1, request=request)
 
-    if current is not None and current.status == "open":
+    if current is not None and current.status == CheckoutStatus.OPEN:
         try:
             gateway.expire_checkout_session(previous, idempotency_key=f"booking-{booking_id}-expire-{previous}")
         except PaymentProviderError:
@@ -538,13 +540,12 @@ def _require_active(session: Session, booking: Booking | None, now: datetime) ->
         raise HoldNotActive("expired")
 
 
-# Stripe's payment_status of a Checkout Session whose money is settled (nothing to pay counts as paid).
-PAID_CHECKOUT = ("paid", "no_payment_required")
-
-
 def checkout_settled(checkout: CheckoutSession) -> bool:
-    """Paid, or complete (a delayed payment method still paying): it is fulfilled, never released."""
-    return checkout.payment_status in PAID_CHECKOUT or checkout.status == "complete"
+    """Paid, or complete (a delayed payment method still paying; a setup session's card saved): it is
+    fulfilled, never released. A setup session is `no_payment_required` from the start: only complete counts."""
+    if checkout.mode is CheckoutMode.SETUP:
+        return checkout.status == CheckoutStatus.COMPLETE
+    return checkout.payment_status in PAID_CHECKOUT or checkout.status == CheckoutStatus.COMPLETE
 
 
 @dataclass(frozen=True)
@@ -581,7 +582,7 @@ def end_hold(*, engine: Engine, gateway: PaymentGateway | None, booking_id: str,
             fulfilment = fulfil_flow(engine=engine, gateway=gateway, checkout=current)
             if fulfilment.state != FulfilmentState.MISMATCH:
                 return HoldEnding(ended=False, fulfilment=fulfilment)
-        elif current.status == "open":
+        elif current.status == CheckoutStatus.OPEN:
             gateway.expire_checkout_session(checkout_id, idempotency_key=f"booking-{booking_id}-expire-{checkout_id}")
     with session_scope(engine) as session:
         ended = bookings.end_hold_now(session=session, booking_id=booking_id, cause=cause, now=now, note=note,
@@ -663,7 +664,7 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
         return Fulfilment(state=FulfilmentState.CONFIRMED if outcome.booking.status == BookingStatus.CONFIRMED
                           else FulfilmentState.REFUNDED,
                           booking=outcome.booking, refund_required=outcome.refund_required)
-    if checkout.status == "complete":  # completed with a delayed payment method
+    if checkout.status == CheckoutStatus.COMPLETE:  # completed with a delayed payment method
         bookings.mark_payment_processing(session=session, booking_id=booking.id, payment=located.payment)
         return Fulfilment(state=FulfilmentState.PROCESSING,
                           booking=bookings.get_booking(session=session, booking_id=booking.id))
@@ -675,7 +676,7 @@ def fulfill_checkout(*, session: Session, checkout_session: CheckoutSession,
 def _fulfil_setup(*, session: Session, checkout: CheckoutSession, event_id: str | None) -> Fulfilment:
     """Checkout in setup mode completed: the card is recorded on the booking and the hold confirmed
     (lifecycle `save_card`), exactly once. An open or expired session confirms nothing."""
-    if checkout.status == "complete" and payment_records.cross_check_checkout(
+    if checkout.status == CheckoutStatus.COMPLETE and payment_records.cross_check_checkout(
             session=session, checkout=checkout, event_id=event_id):
         return Fulfilment(state=FulfilmentState.MISMATCH, booking=None)
     try:
@@ -683,7 +684,7 @@ def _fulfil_setup(*, session: Session, checkout: CheckoutSession, event_id: str 
     except payment_records.UnknownBooking:
         return Fulfilment(state=FulfilmentState.UNKNOWN, booking=None)
     booking = located.booking
-    if checkout.status == "complete":
+    if checkout.status == CheckoutStatus.COMPLETE:
         no_show.record_card(session=session, booking=booking, checkout=checkout)
         if bookings.confirm_card_saved(session=session, booking_id=booking.id):
             payment_records.mark_paid(session=session, payment=located.payment, payment_intent_id=None)
@@ -880,7 +881,8 @@ def repair_interrupted_checkouts(*, engine: Engine, gateway: PaymentGateway, ses
             current_attempt = payment is not None and latest is not None and latest.id == payment.id
         if current_attempt:
             end_hold(engine=engine, gateway=gateway, booking_id=booking_id, cause=EndCause.REPAIRED_BY_RECONCILE)
-        elif checkout is not None and checkout.status == "open":  # a later attempt holds the slot: leave it
+        elif checkout is not None and checkout.status == CheckoutStatus.OPEN:
+            # a later attempt holds the slot: leave it
             gateway.expire_checkout_session(checkout.id, idempotency_key=f"booking-{booking_id}-expire-{checkout.id}")
         if checkout is not None:
             report.closed += 1

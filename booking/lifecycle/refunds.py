@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -51,7 +52,6 @@ from booking.payments.ledger import StripeRef
 
 log = logging.getLogger(__name__)
 
-REFUND_CHOICES = ("full", "partial", "none")
 DEFAULT_CANCEL_REASON = END_CAUSE_TEXT[EndCause.CANCELLED_BY_BUILDER]  # shown when the builder gives none
 # A refund still "requested" after this long lost its Stripe answer (a crash): Retry re-sends it with
 # the same idempotency key, so Stripe answers with the refund it made, if it made one.
@@ -66,6 +66,22 @@ class Refused(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class RefundChoice(StrEnum):
+    """How much a cancellation refunds; the values are the cancel form's options."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+    @classmethod
+    def from_form(cls, value: object) -> RefundChoice:
+        """The form's value as a choice; Refused, with a message for the builder, when it is none."""
+        try:
+            return cls(str(value or ""))
+        except ValueError:
+            raise Refused("Choose a full, partial or no refund.") from None
 
 
 @dataclass(frozen=True)
@@ -131,8 +147,8 @@ def request_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
             ask = _write_request(session=session, actor=actor, booking=booking, amount=amount, reason=reason,
                                  key=key)
     if asks_to_cancel and cancel_session:
-        cancelled = cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id, refund="full",
-                                   amount=None, refund_reason=reason, request_key=key)
+        cancelled = cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
+                                   refund=RefundChoice.FULL, amount=None, refund_reason=reason, request_key=key)
         refund = cancelled.refund or RefundOutcome(ok=False, status="", message="")
         return RefundOutcome(ok=refund.ok, status=refund.status, message=cancelled.message,
                              refund_id=refund.refund_id)
@@ -275,8 +291,9 @@ def retry_refund(*, engine: Engine, gateway: PaymentGateway, actor: Actor, refun
 # --- cancel ------------------------------------------------------------------------------------------
 
 
-def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, booking_id: str, refund: str,
-                   amount: int | None, refund_reason: str, request_key: str, reason: str = "") -> CancelOutcome:
+def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, booking_id: str,
+                   refund: RefundChoice, amount: int | None, refund_reason: str, request_key: str,
+                   reason: str = "") -> CancelOutcome:
     """Cancel a hold or a confirmed booking, then refund all, part or none of what was paid.
 
     Raises Refused (nothing changed) or authz.NotFound. Order: a hold ends through `end_hold` (its
@@ -287,13 +304,12 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
     kept as the booking's note (shown to the client, never branched on).
     """
     note = " ".join((reason or "").split())[:500] or None
-    if refund not in REFUND_CHOICES:
-        raise Refused("Choose a full, partial or no refund.")
-    if refund == "partial" and (amount is None or amount <= 0):
+    refund = RefundChoice.from_form(refund)  # a raw form value is refused here too, before anything changes
+    if refund == RefundChoice.PARTIAL and (amount is None or amount <= 0):
         raise Refused("Enter the amount to refund.")
-    if refund != "none" and refund_reason not in REFUND_REASONS:
+    if refund != RefundChoice.NONE and refund_reason not in REFUND_REASONS:
         raise Refused("Choose a reason for the refund.")
-    if refund != "none" and not 0 < len((request_key or "").strip()) <= 100:
+    if refund != RefundChoice.NONE and not 0 < len((request_key or "").strip()) <= 100:
         raise Refused("This form has expired. Open the booking again.")
     with session_scope(engine) as session:
         booking = authz.load_owned(session=session, actor=actor, model=Booking, object_id=booking_id)
@@ -337,11 +353,11 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
                                                              amount=amount))
 
     outcome = None
-    if refund != "none":
+    if refund != RefundChoice.NONE:
         try:
             outcome = request_refund(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
-                                     amount=amount if refund == "partial" else None, reason=refund_reason,
-                                     request_key=request_key, cancel_session=False)
+                                     amount=amount if refund == RefundChoice.PARTIAL else None,
+                                     reason=refund_reason, request_key=request_key, cancel_session=False)
         except Refused as exc:  # changed since the check above (say a refund landed meanwhile)
             outcome = RefundOutcome(ok=False, status="", message=f"No refund was made: {exc.message}")
     head = "Booking cancelled; the slot is free and the client has been emailed." if cancelled else \
@@ -353,22 +369,23 @@ def cancel_booking(*, engine: Engine, gateway: PaymentGateway, actor: Actor, boo
 _AUDITED_CANCEL = ("status", "end_cause", "end_note")
 
 
-def _coming_refund(*, session: Session, booking: Booking, refund: str, amount: int | None) -> int:
-    if refund == "none":
+def _coming_refund(*, session: Session, booking: Booking, refund: RefundChoice, amount: int | None) -> int:
+    if refund == RefundChoice.NONE:
         return 0
     payment = payment_records.paid_payment_of(session=session, booking=booking)
     left = payment_records.amount_left(session=session, payment=payment) if payment is not None else 0
-    return left if refund == "full" else min(amount or 0, left)
+    return left if refund == RefundChoice.FULL else min(amount or 0, left)
 
 
-def _check_cancellable(*, session: Session, booking: Booking, refund: str, amount: int | None) -> bool:
+def _check_cancellable(*, session: Session, booking: Booking, refund: RefundChoice,
+                       amount: int | None) -> bool:
     """Everything that would refuse the request, before anything changes. True: already cancelled."""
     already = booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
-    if already and refund == "none":
+    if already and refund == RefundChoice.NONE:
         raise Refused("This booking is already cancelled.")
     if booking.status == BookingStatus.PENDING and payment_records.money_of(session=session, booking=booking).processing:
         raise Refused("A payment for this booking is being processed. Try again once it has landed.")
-    if refund == "none":
+    if refund == RefundChoice.NONE:
         return already
     payment = payment_records.paid_payment_of(session=session, booking=booking)
     if payment is None:
@@ -376,6 +393,6 @@ def _check_cancellable(*, session: Session, booking: Booking, refund: str, amoun
     left = payment_records.amount_left(session=session, payment=payment)
     if left <= 0:
         raise Refused("Nothing is left to refund on this booking: choose No refund.")
-    if refund == "partial" and amount is not None and amount > left:
+    if refund == RefundChoice.PARTIAL and amount is not None and amount > left:
         raise Refused(f"At most {format_money(left, payment.currency)} is left to refund.")
     return already

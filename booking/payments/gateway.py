@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,9 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import stripe
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 
@@ -31,6 +34,62 @@ class CheckoutMode(StrEnum):
     PAYMENT = "payment"
     SETUP = "setup"  # nothing is charged: the card is kept on the client's Customer (a no-show-fee session type)
     SUBSCRIPTION = "subscription"  # a membership's recurring Price
+
+
+class StripeStatus(StrEnum):
+    """A status Stripe sends as a string; each kind's values are Stripe's. A value Stripe added after this
+    code was written is UNKNOWN (logged) rather than an error: no check counts UNKNOWN as open, paid or
+    settled, so nothing is confirmed or reused on it, and the next look at Stripe may know better."""
+
+    @classmethod
+    def from_stripe(cls, value: Any, *, missing: Self) -> Self:
+        if not value:
+            return missing
+        try:
+            return cls(value)
+        except ValueError:
+            log.warning("Stripe sent an unknown %s: %r", cls.__name__, value)
+            return cls("unknown")
+
+
+class CheckoutStatus(StripeStatus):
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class CheckoutPaymentStatus(StripeStatus):
+    PAID = "paid"
+    UNPAID = "unpaid"
+    NO_PAYMENT_REQUIRED = "no_payment_required"
+    UNKNOWN = "unknown"
+
+
+# A Checkout Session's payment_status whose money is settled (nothing to pay counts as paid).
+PAID_CHECKOUT = (CheckoutPaymentStatus.PAID, CheckoutPaymentStatus.NO_PAYMENT_REQUIRED)
+
+
+class RefundState(StripeStatus):
+    """A Stripe Refund's `status` (the ledger's RefundStatus is ours, mapped from it)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+
+class PaymentIntentStatus(StripeStatus):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -84,8 +143,8 @@ class PaymentDocuments:
 class CheckoutSession:
     id: str
     url: str | None
-    status: str  # open | complete | expired
-    payment_status: str  # unpaid | paid | no_payment_required
+    status: CheckoutStatus
+    payment_status: CheckoutPaymentStatus
     payment_intent_id: str | None
     amount_total: int | None
     currency: str | None
@@ -106,8 +165,9 @@ class CheckoutSession:
             customer_id=_object_id(data.get("customer")),
             id=data["id"],
             url=data.get("url"),
-            status=data.get("status") or "open",
-            payment_status=data.get("payment_status") or "unpaid",
+            status=CheckoutStatus.from_stripe(data.get("status"), missing=CheckoutStatus.OPEN),
+            payment_status=CheckoutPaymentStatus.from_stripe(data.get("payment_status"),
+                                                             missing=CheckoutPaymentStatus.UNPAID),
             payment_intent_id=payment_intent,
             amount_total=data.get("amount_total"),
             currency=data.get("currency"),
@@ -120,7 +180,7 @@ class CheckoutSession:
 class Refund:
     id: str
     amount: int
-    status: str  # pending | requires_action | succeeded | failed | canceled
+    status: RefundState
     currency: str | None = None
     reason: str | None = None
     payment_intent_id: str | None = None
@@ -135,7 +195,7 @@ class Refund:
         return cls(
             id=data["id"],
             amount=int(data.get("amount") or 0),
-            status=data.get("status") or "pending",
+            status=RefundState.from_stripe(data.get("status"), missing=RefundState.PENDING),
             currency=data.get("currency"),
             reason=data.get("reason"),
             payment_intent_id=payment_intent,
@@ -150,7 +210,7 @@ class Refund:
 @dataclass(frozen=True)
 class PaymentIntentRecord:
     id: str
-    status: str  # succeeded | processing | requires_payment_method | canceled | ...
+    status: PaymentIntentStatus
     amount: int
     amount_received: int
     currency: str
@@ -158,7 +218,8 @@ class PaymentIntentRecord:
 
     @classmethod
     def from_stripe(cls, data: dict[str, Any]) -> PaymentIntentRecord:
-        return cls(id=data["id"], status=data.get("status") or "", amount=int(data.get("amount") or 0),
+        status = PaymentIntentStatus.from_stripe(data.get("status"), missing=PaymentIntentStatus.UNKNOWN)
+        return cls(id=data["id"], status=status, amount=int(data.get("amount") or 0),
                    amount_received=int(data.get("amount_received") or 0), currency=data.get("currency") or "",
                    metadata=dict(data.get("metadata") or {}))
 
@@ -590,7 +651,8 @@ class StripeGateway:
                             else OffSessionOutcome.DECLINED),
                     payment_intent_id=_object_id(_plain(intent_data)) if intent_data else None,
                     code=code, message=getattr(exc, "user_message", None) or str(code))
-        succeeded = _plain(intent).get("status") == "succeeded"
+        succeeded = PaymentIntentStatus.from_stripe(
+            _plain(intent).get("status"), missing=PaymentIntentStatus.UNKNOWN) == PaymentIntentStatus.SUCCEEDED
         return OffSessionResult(status=OffSessionOutcome.SUCCEEDED if succeeded else OffSessionOutcome.DECLINED,
                                 payment_intent_id=_plain(intent)["id"])
 

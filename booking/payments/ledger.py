@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,7 +44,14 @@ from booking.core.models import (
 )
 from booking.core.time import format_money
 from booking.payments import movements, pricing
-from booking.payments.gateway import CheckoutMode, CheckoutRequest, CheckoutSession, PaymentDocuments, PaymentGateway
+from booking.payments.gateway import (
+    CheckoutMode,
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentDocuments,
+    PaymentGateway,
+    RefundState,
+)
 from booking.payments.gateway import Refund as StripeRefund
 
 log = logging.getLogger(__name__)
@@ -63,11 +71,11 @@ _REFUND_RANK = {
     RefundStatus.CANCELED: 3,
 }
 _STRIPE_REFUND_STATUS = {
-    "pending": RefundStatus.PENDING,
-    "requires_action": RefundStatus.PENDING,
-    "succeeded": RefundStatus.SUCCEEDED,
-    "failed": RefundStatus.FAILED,
-    "canceled": RefundStatus.CANCELED,
+    RefundState.PENDING: RefundStatus.PENDING,
+    RefundState.REQUIRES_ACTION: RefundStatus.PENDING,
+    RefundState.SUCCEEDED: RefundStatus.SUCCEEDED,
+    RefundState.FAILED: RefundStatus.FAILED,
+    RefundState.CANCELED: RefundStatus.CANCELED,
 }
 
 
@@ -570,8 +578,9 @@ def refund_retry_later(*, session: Session, refund_id: int) -> None:
         session.flush()
 
 
-def refund_status_of(stripe_status: str | None) -> RefundStatus:
-    return _STRIPE_REFUND_STATUS.get(stripe_status or "", RefundStatus.PENDING)
+def refund_status_of(stripe_status: RefundState) -> RefundStatus:
+    """Ours of Stripe's; a status Stripe added since (UNKNOWN) is still on its way: pending."""
+    return _STRIPE_REFUND_STATUS.get(stripe_status, RefundStatus.PENDING)
 
 
 def lock_money(*, session: Session, located: Located) -> None:
@@ -808,7 +817,7 @@ def true_up_fee_refunds(*, session: Session, payment: Payment, stripe_fee_refund
 # --- cross-checks: what Stripe says was paid against what we asked for ------------------------------------
 
 
-class MismatchKind:
+class MismatchKind(StrEnum):
     SESSION_ID = "session_id"  # a session we never made for this booking
     BOOKING = "booking"  # our session, but its metadata names another booking
     AMOUNT = "amount"
@@ -830,7 +839,7 @@ def cross_check_checkout(*, session: Session, checkout: CheckoutSession, event_i
         session.get(Booking, named) if named else None)
     if booking is None:
         return []  # not about a booking of ours: the caller acknowledges it, nothing is confirmed
-    found: list[tuple[str, str, str]] = []
+    found: list[tuple[MismatchKind, str, str]] = []
     if ours is not None and named and named != ours.booking_id:
         found.append((MismatchKind.BOOKING, ours.booking_id, named))
     payment = ours or _unnamed_attempt(session=session, booking=booking, checkout_session_id=checkout.id)
@@ -881,7 +890,7 @@ def _unnamed_attempt(*, session: Session, booking: Booking, checkout_session_id:
 
 
 def _money_differences(*, expected_amount: int, expected_currency: str, amount: int | None,
-                       currency: str | None, amount_required: bool = False) -> list[tuple[str, str, str]]:
+                       currency: str | None, amount_required: bool = False) -> list[tuple[MismatchKind, str, str]]:
     """`amount_required`: a completed Checkout Session that names no amount paid is not proof of payment."""
     if currency and currency.lower() != expected_currency.lower():
         return [(MismatchKind.CURRENCY, expected_currency.upper(), currency.upper())]
@@ -894,7 +903,7 @@ def _money_differences(*, expected_amount: int, expected_currency: str, amount: 
 
 
 def _record_mismatch(*, session: Session, booking_id: str | None, event_id: str | None, stripe_object_id: str | None,
-                     kind: str, expected: str, actual: str, now: datetime | None) -> PaymentMismatch:
+                     kind: MismatchKind, expected: str, actual: str, now: datetime | None) -> PaymentMismatch:
     """Once per (booking, Stripe object, kind): a redelivered event finds the row it left."""
     existing = session.exec(select(PaymentMismatch).where(
         PaymentMismatch.booking_id == booking_id, PaymentMismatch.stripe_object_id == stripe_object_id,

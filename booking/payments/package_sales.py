@@ -32,7 +32,7 @@ from booking.notifications.credit_emails import CreditFacts, queue_credit_email
 from booking.notifications.templates import NotificationKind
 from booking.payments import credits, promotions
 from booking.payments import ledger as payment_records
-from booking.payments.gateway import CheckoutSession
+from booking.payments.gateway import PAID_CHECKOUT, CheckoutSession
 
 PURCHASE_METADATA_KEY = "package_purchase_id"
 
@@ -93,7 +93,7 @@ def fulfil_sale(*, session: Session, payment: Payment, checkout: CheckoutSession
     now = now or utcnow()
     purchase = session.get(PackagePurchase, payment.package_purchase_id)
     if checkout is not None:
-        if checkout.payment_status not in ("paid", "no_payment_required"):
+        if checkout.payment_status not in PAID_CHECKOUT:
             return SaleFulfilment(purchase.id, False, None)
         if checkout.amount_total is not None and (checkout.amount_total, (checkout.currency or "").lower()) != (
                 payment.amount, payment.currency):

@@ -15,6 +15,7 @@ from booking.core.models import Builder, SessionType, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
 from booking.core.time import format_money
 from booking.notifications.reminders import InvalidReminderTimes, format_offsets, parse_offsets
+from booking.workspace.session_types import MAX_UNIT_AMOUNT
 
 MAX_WINDOW_HOURS = 7 * 24
 
@@ -85,6 +86,8 @@ def save_no_show_fee(*, session: Session, actor: Actor, session_type_id: object,
             raise InvalidNoShowFee("Enter the fee as an amount such as 25.00 (or leave it empty).") from None
         if amount <= 0:
             raise InvalidNoShowFee("The fee must be more than zero (or leave it empty for payment up front).")
+        if amount > MAX_UNIT_AMOUNT:  # Stripe's largest charge, as for a price
+            raise InvalidNoShowFee(f"The fee can be at most {format_money(MAX_UNIT_AMOUNT, session_type.currency)}.")
         problem = charge_problem(amount, session_type.currency)
         if problem:  # Stripe would refuse the charge at the no-show: say so now
             raise InvalidNoShowFee(problem)

@@ -18,7 +18,7 @@ import reflex as rx
 
 from booking.accounts import Actor, builder_scope
 from booking.core import REFUND_REASONS, Builder, MoneyError, format_money, session_scope, to_minor_units
-from booking.lifecycle import ASK_CANCEL_SESSION, DEFAULT_CANCEL_REASON, REFUND_CHOICES, Refused, request_refund
+from booking.lifecycle import ASK_CANCEL_SESSION, DEFAULT_CANCEL_REASON, RefundChoice, Refused, request_refund
 from booking.lifecycle import cancel_booking as refunds_cancel_booking
 from booking.lifecycle import retry_refund as refunds_retry_refund
 from booking.payments import PaymentProviderError
@@ -101,7 +101,7 @@ class BookingsState(AdminState):
     cancel_busy: bool = False
     cancel_ok: bool = False
     cancel_result: str = ""
-    cancel_choice: str = "full"
+    cancel_choice: str = RefundChoice.FULL.value
     retrying: str = ""
     # The confirm dialog before a refund or a cancellation: which ("" = closed), and what will happen.
     confirm_kind: str = ""
@@ -199,7 +199,7 @@ class BookingsState(AdminState):
     def _new_forms(self) -> None:
         self._refund_key, self._cancel_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
         self.refund_done, self.refund_ok, self.refund_result = False, False, ""
-        self.cancel_ok, self.cancel_result, self.cancel_choice = False, "", "full"
+        self.cancel_ok, self.cancel_result, self.cancel_choice = False, "", RefundChoice.FULL.value
         self.form_version += 1
 
     @admin_event
@@ -289,14 +289,15 @@ class BookingsState(AdminState):
         self.cancel_result, self.cancel_ok = "", False
         if not detail.id or self.cancel_busy:
             return None
-        choice = str(form.get("refund") or "")
-        if choice not in REFUND_CHOICES:
-            self.cancel_result = "Choose a full, partial or no refund."
+        try:
+            choice = RefundChoice.from_form(form.get("refund"))
+        except Refused as exc:
+            self.cancel_result = exc.message
             return None
         locale = deps.browser_language(self) or None
-        if choice == "none" or detail.left_minor <= 0:
+        if choice == RefundChoice.NONE or detail.left_minor <= 0:
             refund = "Nothing is refunded."
-        elif choice == "full":
+        elif choice == RefundChoice.FULL:
             refund = f"{format_money(detail.left_minor, detail.currency, locale=locale)} is refunded to them."
         else:
             try:
@@ -332,7 +333,10 @@ class BookingsState(AdminState):
 
     @admin_event
     def set_cancel_choice(self, value: str):
-        self.cancel_choice = value if value in REFUND_CHOICES else "full"
+        try:
+            self.cancel_choice = RefundChoice(value).value
+        except ValueError:
+            self.cancel_choice = RefundChoice.FULL.value
         return None
 
     async def _after_money_change(self, actor: Actor, booking_id: str) -> None:
@@ -409,8 +413,8 @@ class BookingsState(AdminState):
             self.cancel_busy, self.cancel_result = True, ""
         ok, message = False, ""
         try:
-            choice = str(form.get("refund") or "")
-            amount = _parse_amount(form.get("amount"), currency) if choice == "partial" else None
+            choice = RefundChoice.from_form(form.get("refund"))
+            amount = _parse_amount(form.get("amount"), currency) if choice == RefundChoice.PARTIAL else None
             outcome = await asyncio.to_thread(
                 refunds_cancel_booking, engine=deps.engine(), gateway=deps.gateway(), actor=actor,
                 booking_id=booking_id, refund=choice, amount=amount,
@@ -642,6 +646,11 @@ def _refund_form() -> rx.Component:
     )
 
 
+def _refund_option(choice: RefundChoice, label: str) -> rx.Component:
+    option_id = f"cancel-refund-{choice.value}"
+    return rx.el.label(rx.radio_group.item(value=choice.value, id=option_id), label, html_for=option_id)
+
+
 def _cancel_form() -> rx.Component:
     detail = BookingsState.detail
     return rx.cond(detail.can_cancel, rx.vstack(
@@ -652,12 +661,9 @@ def _cancel_form() -> rx.Component:
                     rx.el.legend("Refund"),
                     rx.radio_group.root(
                         rx.hstack(
-                            rx.el.label(rx.radio_group.item(value="full", id="cancel-refund-full"), " Full",
-                                        html_for="cancel-refund-full"),
-                            rx.el.label(rx.radio_group.item(value="partial", id="cancel-refund-partial"), " Partial",
-                                        html_for="cancel-refund-partial"),
-                            rx.el.label(rx.radio_group.item(value="none", id="cancel-refund-none"), " No refund",
-                                        html_for="cancel-refund-none"),
+                            _refund_option(RefundChoice.FULL, " Full"),
+                            _refund_option(RefundChoice.PARTIAL, " Partial"),
+                            _refund_option(RefundChoice.NONE, " No refund"),
                             spacing="4",
                         ),
                         name="refund", value=BookingsState.cancel_choice, on_change=BookingsState.set_cancel_choice,
@@ -665,11 +671,11 @@ def _cancel_form() -> rx.Component:
                     style={"border": "none", "padding": 0, "margin": 0},
                 ),
                 rx.hstack(
-                    rx.cond(BookingsState.cancel_choice == "partial", _labelled(
+                    rx.cond(BookingsState.cancel_choice == RefundChoice.PARTIAL.value, _labelled(
                         "Amount to refund (" + detail.currency.upper() + ")", "cancel-amount",
                         rx.input(id="cancel-amount", name="amount", inputmode="decimal", data_testid="cancel-amount"))),
-                    rx.cond(BookingsState.cancel_choice != "none", _reason_select("cancel-refund-reason",
-                                                                                  "refund_reason")),
+                    rx.cond(BookingsState.cancel_choice != RefundChoice.NONE.value,
+                            _reason_select("cancel-refund-reason", "refund_reason")),
                     _labelled("Message to the client (optional)", "cancel-reason", rx.input(
                         id="cancel-reason", name="reason", max_length=500, placeholder=DEFAULT_CANCEL_REASON)),
                     align="end", spacing="3", wrap="wrap",

@@ -272,12 +272,12 @@ def test_sweepers_in_several_workers_release_each_hold_once(engine, gateway, ses
 
 def test_processing_payment_is_reported_until_the_async_result_lands(engine, gateway, session_type):
     from booking.events.webhooks import handle_webhook
-    from booking.payments.gateway import CheckoutSession
+    from booking.payments.gateway import CheckoutSession, CheckoutStatus
     from tests.support import stripe_events as se
 
     started = begin(engine, gateway, session_type)
     current = gateway.sessions[started.checkout_session_id]
-    gateway.sessions[current.id] = CheckoutSession(**{**current.__dict__, "status": "complete",
+    gateway.sessions[current.id] = CheckoutSession(**{**current.__dict__, "status": CheckoutStatus.COMPLETE,
                                                       "payment_intent_id": "pi_slow"})
 
     receipt = receipts.confirm_from_success_page(engine=engine, gateway=gateway, checkout_session_id=current.id)

@@ -16,7 +16,13 @@ from booking.events.webhooks import handle_webhook
 from booking.lifecycle import checkout as payments
 from booking.lifecycle import transitions as bookings
 from booking.lifecycle.transitions import ONLY_AFTER, TRANSITIONS, Event
-from booking.payments.gateway import CheckoutSession, PaymentProviderError
+from booking.payments.gateway import (
+    PAID_CHECKOUT,
+    CheckoutPaymentStatus,
+    CheckoutSession,
+    CheckoutStatus,
+    PaymentProviderError,
+)
 from tests.factories import hold_session_id, make_builder, make_hold, make_session_type
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
@@ -200,7 +206,8 @@ def test_a_failed_delayed_payment_ends_the_hold_as_payment_failed_and_tells_the_
 
 def test_a_paying_hold_is_not_ended_by_the_sweeper_or_the_client(engine, gateway, session_type):
     started = begin(engine, gateway, session_type)
-    _set_session(gateway, started.checkout_session_id, status="complete", payment_status="unpaid")
+    _set_session(gateway, started.checkout_session_id, status=CheckoutStatus.COMPLETE,
+                 payment_status=CheckoutPaymentStatus.UNPAID)
 
     result = payments.end_hold(engine=engine, gateway=gateway, booking_id=started.booking_id,
                                cause=EndCause.RELEASED_BY_CLIENT)
@@ -214,12 +221,13 @@ def test_a_paying_hold_is_not_ended_by_the_sweeper_or_the_client(engine, gateway
 
 
 @pytest.mark.parametrize("cause", sorted(bookings.HOLD_CAUSES))
-@pytest.mark.parametrize("payment_status", ["paid", "no_payment_required"])
+@pytest.mark.parametrize("payment_status", list(PAID_CHECKOUT))
 def test_end_hold_fulfils_a_paid_but_unfulfilled_session_instead_of_releasing_it(
         engine, gateway, session_type, cause, payment_status):
     started = begin(engine, gateway, session_type)
-    _set_session(gateway, started.checkout_session_id, status="complete", payment_status=payment_status,
-                 payment_intent_id="pi_test_paid" if payment_status == "paid" else None)
+    _set_session(gateway, started.checkout_session_id, status=CheckoutStatus.COMPLETE,
+                 payment_status=payment_status,
+                 payment_intent_id="pi_test_paid" if payment_status == CheckoutPaymentStatus.PAID else None)
 
     result = payments.end_hold(engine=engine, gateway=gateway, booking_id=started.booking_id, cause=cause,
                                now=NOW + timedelta(hours=2))

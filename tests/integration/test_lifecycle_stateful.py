@@ -329,13 +329,14 @@ def lifecycle_machine(*, engine, database_url: str, emulator: EmulatorServer) ->
                 self.keep_by_choice(booking_id)
 
         @precondition(lambda self: self.booking_ids)
-        @rule(index=st.integers(0, 50), refund=st.sampled_from(refunds.REFUND_CHOICES))
-        def builder_cancels(self, index: int, refund: str) -> None:
+        @rule(index=st.integers(0, 50), refund=st.sampled_from(list(refunds.RefundChoice)))
+        def builder_cancels(self, index: int, refund: refunds.RefundChoice) -> None:
             booking_id = self.pick(index)
             try:
                 outcome = refunds.cancel_booking(
                     engine=engine, gateway=gateway, actor=self.actor, booking_id=booking_id, refund=refund,
-                    amount=2000 if refund == "partial" else None, refund_reason="requested_by_customer",
+                    amount=2000 if refund == refunds.RefundChoice.PARTIAL else None,
+                    refund_reason="requested_by_customer",
                     request_key=f"cancel-{next(keys)}")
             except refunds.Refused:
                 return

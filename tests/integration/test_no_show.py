@@ -21,6 +21,7 @@ from booking.core.models import (
     BookingStatus,
     CardOnFile,
     Client,
+    EndCause,
     MoneyMovement,
     MovementKind,
     Notification,
@@ -77,7 +78,7 @@ def book(engine, gateway, emulator, session_type, card: str, email: str = "ann@e
     assert result.status == "succeeded", result.error
     receipt = receipts.confirm_from_success_page(engine=engine, gateway=gateway,
                                                  checkout_session_id=started.checkout_session_id)
-    assert receipt.state == "confirmed"
+    assert receipt.state == receipts.ReceiptState.CONFIRMED
     with Session(engine) as s:
         return s.get(Booking, started.booking_id)
 
@@ -119,6 +120,22 @@ def test_booking_keeps_the_card_on_the_clients_customer_and_charges_nothing(engi
     again = book(engine, gateway, emulator, session_type, "4242424242424242", hour=13)
     with Session(engine) as s:
         assert s.get(CardOnFile, again.id).stripe_customer_id == client.stripe_customer_id
+
+
+def test_an_unpaid_no_show_fee_hold_is_released_and_its_setup_session_closed(engine, gateway, emulator, setup):
+    session_type, _actor, _account = setup
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    started = payments.begin_checkout(engine=engine, gateway=gateway, settings=SETTINGS,
+                                      session_type_id=session_type.id, start_time=start, client_name="Ann",
+                                      client_email="ann@example.com")
+
+    ending = payments.end_hold(engine=engine, gateway=gateway, booking_id=started.booking_id,
+                               cause=EndCause.RELEASED_BY_CLIENT)
+
+    assert ending.ended and ending.fulfilment is None  # a card not yet saved is not a payment
+    with Session(engine) as s:
+        assert s.get(Booking, started.booking_id).status == BookingStatus.CANCELLED
+    assert emulator.client().v1.checkout.sessions.retrieve(started.checkout_session_id).status == "expired"
 
 
 def test_the_window_is_enforced_and_the_fee_is_charged_once_with_the_platform_fee(engine, gateway, emulator, setup):

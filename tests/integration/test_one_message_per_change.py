@@ -271,8 +271,9 @@ def test_the_builders_cancellation_with_a_partial_refund_is_one_email_each(engin
     sent_mail(engine)
 
     outcome = refunds.cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
-                                     refund="partial", amount=1500, refund_reason="requested_by_customer",
-                                     request_key="cancel-1", reason="Builder is ill")
+                                     refund=refunds.RefundChoice.PARTIAL, amount=1500,
+                                     refund_reason="requested_by_customer", request_key="cancel-1",
+                                     reason="Builder is ill")
     stripe.deliver_new()
 
     assert outcome.cancelled and outcome.refund.ok
@@ -294,8 +295,8 @@ def test_the_confirmation_offers_cancel_and_reschedule_and_the_cancellation_offe
     [confirmation] = sent_mail(engine)[CLIENT]
     assert "Manage booking (cancel or reschedule): https://book.example/manage/" in text(confirmation)
 
-    refunds.cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id, refund="none",
-                           amount=None, refund_reason="", request_key="", reason="")
+    refunds.cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
+                           refund=refunds.RefundChoice.NONE, amount=None, refund_reason="", request_key="", reason="")
 
     [cancellation] = sent_mail(engine)[CLIENT]
     assert cancellation[KIND_HEADER] == "booking_cancelled"

@@ -241,7 +241,7 @@ def test_a_bad_wallet_link_and_a_bad_package_are_refused(engine, gateway, shop):
 
 
 def test_the_builders_cancellation_always_gives_the_credit_back(engine, gateway, emulator, shop):
-    from booking.lifecycle import cancel_booking
+    from booking.lifecycle import RefundChoice, cancel_booking
 
     buy(engine, gateway, emulator, shop)
     booked = wallet.book_with_credit(engine=engine, token=wallet_token(shop), session_type_id=shop["session_type"],
@@ -251,7 +251,7 @@ def test_the_builders_cancellation_always_gives_the_credit_back(engine, gateway,
     assert booked.ok and wallet.load_wallet(engine=engine, token=wallet_token(shop)).available == 2
 
     outcome = cancel_booking(engine=engine, gateway=gateway, actor=shop["actor"], booking_id=booking_id,
-                             refund="none", amount=None, refund_reason="", request_key="")
+                             refund=RefundChoice.NONE, amount=None, refund_reason="", request_key="")
 
     assert outcome.cancelled
     assert wallet.load_wallet(engine=engine, token=wallet_token(shop)).available == 3

@@ -25,7 +25,15 @@ from booking.core.models import (
 )
 from booking.events.reconcile import MismatchKind, format_report, parse_since, reconcile
 from booking.lifecycle import checkout as payments
-from booking.payments.gateway import CheckoutSession, PaymentIntentRecord, Refund
+from booking.payments.gateway import (
+    CheckoutPaymentStatus,
+    CheckoutSession,
+    CheckoutStatus,
+    PaymentIntentRecord,
+    PaymentIntentStatus,
+    Refund,
+    RefundState,
+)
 from tests.factories import make_builder, make_hold, make_session_type
 from tests.support.fake_gateway import FakeGateway
 from tests.support.ledger import money
@@ -221,17 +229,18 @@ def test_a_refund_at_stripe_missing_here_and_a_payment_we_never_confirmed_are_re
     session.commit()
     gateway = NoTransactionGateway(engine)
     gateway.sessions["cs_test_paid_here"] = CheckoutSession(
-        id="cs_test_paid_here", url=None, status="complete", payment_status="paid",
+        id="cs_test_paid_here", url=None, status=CheckoutStatus.COMPLETE, payment_status=CheckoutPaymentStatus.PAID,
         payment_intent_id="pi_test_paid_here", amount_total=5000, currency="gbp",
         metadata={"booking_id": paid_here.id}, client_reference_id=paid_here.id)
     gateway.sessions["cs_test_released"] = CheckoutSession(
-        id="cs_test_released", url=None, status="complete", payment_status="paid", payment_intent_id="pi_test_late",
+        id="cs_test_released", url=None, status=CheckoutStatus.COMPLETE, payment_status=CheckoutPaymentStatus.PAID,
+        payment_intent_id="pi_test_late",
         amount_total=5000, currency="gbp", metadata={"booking_id": released.id},
         client_reference_id=released.id)
     gateway.listed_payment_intents = [PaymentIntentRecord(
-        id="pi_test_paid_here", status="succeeded", amount=5000, amount_received=5000,
+        id="pi_test_paid_here", status=PaymentIntentStatus.SUCCEEDED, amount=5000, amount_received=5000,
         currency="gbp", metadata={"booking_id": paid_here.id})]
-    gateway.listed_refunds = [Refund(id="re_test_elsewhere", amount=1500, status="succeeded",
+    gateway.listed_refunds = [Refund(id="re_test_elsewhere", amount=1500, status=RefundState.SUCCEEDED,
                                      currency="gbp", payment_intent_id="pi_test_paid_here")]
 
     report = reconcile(engine=engine, gateway=gateway, since=WEEK)

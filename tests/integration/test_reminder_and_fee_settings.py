@@ -78,6 +78,28 @@ def test_a_no_show_fee_below_stripes_minimum_charge_is_refused_and_nothing_chang
     assert "¥50" in row.summary  # the minimum itself is accepted
 
 
+def test_a_no_show_fee_above_stripes_largest_charge_is_refused_and_nothing_changes(engine, session: Session):
+    builder = make_builder(session)
+    session_type = make_session_type(session, builder, currency="gbp", price_amount=5000)
+    session.commit()
+    actor = actor_of(builder)
+    with Session(engine) as s:
+        save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="25", window_hours="24")
+        s.commit()
+    with Session(engine) as s:
+        with pytest.raises(InvalidNoShowFee, match="The fee can be at most £999,999.99"):
+            save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="1000000",
+                             window_hours="48")
+        s.commit()
+    with Session(engine) as s:
+        saved = s.get(SessionType, session_type.id)
+        assert (saved.no_show_fee_amount, saved.no_show_window_hours) == (2500, 24)
+        assert len(s.exec(select(AuditEntry).where(AuditEntry.action == "no_show_fee.update")).all()) == 1
+        row = save_no_show_fee(session=s, actor=actor, session_type_id=session_type.id, fee="999999.99",
+                               window_hours="24")
+    assert "£999,999.99" in row.summary  # the maximum itself is accepted
+
+
 def test_another_builder_cannot_change_them(engine, session: Session):
     owner, stranger = make_builder(session), make_builder(session)
     session_type = make_session_type(session, owner)

@@ -308,11 +308,12 @@ def test_payment_after_the_hold_lapsed_keeps_the_slot_when_it_is_still_free(engi
 
 
 def test_a_refund_that_overtakes_the_payment_events_still_cancels_the_booking(engine, gateway, hold):
-    from booking.payments.gateway import CheckoutSession
+    from booking.payments.gateway import CheckoutPaymentStatus, CheckoutSession, CheckoutStatus
 
     # Stripe knows the paid session; our payment events are still on their way.
     gateway.sessions[hold_session_id(hold)] = CheckoutSession(
-        id=hold_session_id(hold), url=None, status="complete", payment_status="paid", payment_intent_id="pi_fast",
+        id=hold_session_id(hold), url=None, status=CheckoutStatus.COMPLETE, payment_status=CheckoutPaymentStatus.PAID,
+        payment_intent_id="pi_fast",
         amount_total=5000, currency="gbp", metadata={"booking_id": hold.id}, client_reference_id=hold.id)
 
     deliver(engine, gateway, se.event("charge.refunded", se.charge("pi_fast", amount=5000, amount_refunded=5000)))

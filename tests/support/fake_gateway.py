@@ -8,8 +8,11 @@ from typing import Any
 
 from booking.payments.gateway import (
     ChargeFee,
+    CheckoutMode,
+    CheckoutPaymentStatus,
     CheckoutRequest,
     CheckoutSession,
+    CheckoutStatus,
     ConnectedAccount,
     ConnectedBalance,
     DestinationCharge,
@@ -17,6 +20,7 @@ from booking.payments.gateway import (
     PaymentIntentRecord,
     PaymentProviderError,
     Refund,
+    RefundState,
     StripePayout,
     StripePrice,
     StripeProduct,
@@ -52,18 +56,26 @@ class FakeGateway:
 
     def create_checkout_session(self, request: CheckoutRequest, *, idempotency_key: str) -> CheckoutSession:
         self._check()
+        setup = request.mode is CheckoutMode.SETUP  # as Stripe: nothing to pay, no amount, the client's Customer
         session = CheckoutSession(
-            id=f"cs_test_fake{next(_ids)}", url="https://checkout.example/pay", status="open",
-            payment_status="unpaid", payment_intent_id=None, amount_total=request.amount,
+            id=f"cs_test_fake{next(_ids)}", url="https://checkout.example/pay", status=CheckoutStatus.OPEN,
+            payment_status=CheckoutPaymentStatus.NO_PAYMENT_REQUIRED if setup else CheckoutPaymentStatus.UNPAID,
+            payment_intent_id=None, amount_total=None if setup else request.amount,
             currency=request.currency, metadata=dict(request.metadata), client_reference_id=request.booking_id,
+            mode=request.mode, customer_id=request.customer_id,
         )
         self.sessions[session.id] = session
         self.created.append((request, idempotency_key))
         return session
 
     def pay(self, session_id: str, payment_intent_id: str = "pi_test_1") -> CheckoutSession:
-        paid = CheckoutSession(**{**self.sessions[session_id].__dict__, "status": "complete",
-                                  "payment_status": "paid", "payment_intent_id": payment_intent_id})
+        """The client completes the session: paid, or (setup mode) their card saved by a SetupIntent."""
+        current = self.sessions[session_id]
+        if current.mode is CheckoutMode.SETUP:
+            completed = {"setup_intent_id": f"seti_fake{next(_ids)}"}
+        else:
+            completed = {"payment_status": CheckoutPaymentStatus.PAID, "payment_intent_id": payment_intent_id}
+        paid = CheckoutSession(**{**current.__dict__, "status": CheckoutStatus.COMPLETE, **completed})
         self.sessions[session_id] = paid
         return paid
 
@@ -76,7 +88,7 @@ class FakeGateway:
     def expire_checkout_session(self, session_id: str, *, idempotency_key: str) -> CheckoutSession:
         self._check()
         current = self.sessions[session_id]
-        self.sessions[session_id] = CheckoutSession(**{**current.__dict__, "status": "expired"})
+        self.sessions[session_id] = CheckoutSession(**{**current.__dict__, "status": CheckoutStatus.EXPIRED})
         self.expired.append(session_id)
         return self.sessions[session_id]
 
@@ -90,7 +102,7 @@ class FakeGateway:
         if reverse_transfer or refund_application_fee:  # a destination charge's refund (Connect)
             asked.update(reverse_transfer=reverse_transfer, refund_application_fee=refund_application_fee)
         self.refunds.append(asked)
-        made = Refund(id=f"re_{next(_ids)}", amount=amount or 0, status="succeeded", reason=reason,
+        made = Refund(id=f"re_{next(_ids)}", amount=amount or 0, status=RefundState.SUCCEEDED, reason=reason,
                       payment_intent_id=payment_intent_id, metadata=dict(metadata))
         self.refunds_by_key[idempotency_key] = made
         return made
@@ -181,8 +193,9 @@ class FakeGateway:
 
     def pay_free(self, session_id: str) -> CheckoutSession:
         """A session a 100 % code left at zero: complete, nothing to pay, no PaymentIntent."""
-        done = CheckoutSession(**{**self.sessions[session_id].__dict__, "status": "complete",
-                                  "payment_status": "no_payment_required", "payment_intent_id": None})
+        done = CheckoutSession(**{**self.sessions[session_id].__dict__, "status": CheckoutStatus.COMPLETE,
+                                  "payment_status": CheckoutPaymentStatus.NO_PAYMENT_REQUIRED,
+                                  "payment_intent_id": None})
         self.sessions[session_id] = done
         return done
     def create_recurring_price(self, *, product_id: str, unit_amount: int, currency: str, interval: str,
@@ -193,8 +206,9 @@ class FakeGateway:
     def create_subscription_checkout(self, request: Any, *, idempotency_key: str) -> CheckoutSession:
         self._check()
         session = CheckoutSession(
-            id=f"cs_test_fake{next(_ids)}", url="https://checkout.example/subscribe", status="open",
-            payment_status="unpaid", payment_intent_id=None, amount_total=None, currency=None,
+            id=f"cs_test_fake{next(_ids)}", url="https://checkout.example/subscribe",
+            status=CheckoutStatus.OPEN, payment_status=CheckoutPaymentStatus.UNPAID, payment_intent_id=None,
+            amount_total=None, currency=None,
             metadata=dict(request.metadata), client_reference_id=f"membership-{request.membership_id}")
         self.sessions[session.id] = session
         self.subscription_checkouts = [*getattr(self, "subscription_checkouts", []), (request, idempotency_key)]

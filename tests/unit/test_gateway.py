@@ -4,14 +4,23 @@ from datetime import datetime, timezone
 
 import pytest
 
+from booking.core.models import RefundStatus
+from booking.lifecycle.checkout import checkout_settled
 from booking.payments.gateway import (
     CheckoutMode,
+    CheckoutPaymentStatus,
     CheckoutRequest,
     CheckoutSession,
+    CheckoutStatus,
     InvalidWebhook,
+    PaymentIntentRecord,
+    PaymentIntentStatus,
+    Refund,
+    RefundState,
     checkout_params,
     verify_webhook,
 )
+from booking.payments.ledger import refund_status_of
 from tests.support.stripe_events import WEBHOOK_SECRET, encode, event, sign
 
 
@@ -51,6 +60,31 @@ def test_a_setup_session_keeps_the_card_on_the_customer_and_charges_nothing():
                                                     ("subscription", CheckoutMode.SUBSCRIPTION)])
 def test_a_checkout_sessions_mode_is_read_from_stripe_as_a_checkout_mode(stripe_mode, mode):
     assert CheckoutSession.from_stripe({"id": "cs_1", "mode": stripe_mode}).mode is mode
+
+
+@pytest.mark.parametrize(("data", "status", "payment_status", "settled"), [
+    ({"status": "complete", "payment_status": "paid"}, CheckoutStatus.COMPLETE, CheckoutPaymentStatus.PAID, True),
+    ({"status": "expired", "payment_status": "unpaid"}, CheckoutStatus.EXPIRED, CheckoutPaymentStatus.UNPAID, False),
+    ({}, CheckoutStatus.OPEN, CheckoutPaymentStatus.UNPAID, False),  # Stripe always sends them; absent: not paid
+])
+def test_a_checkout_sessions_statuses_are_read_from_stripe_as_enums(data, status, payment_status, settled):
+    checkout = CheckoutSession.from_stripe({"id": "cs_1", **data})
+
+    assert (checkout.status, checkout.payment_status) == (status, payment_status)
+    assert type(checkout.status) is CheckoutStatus and type(checkout.payment_status) is CheckoutPaymentStatus
+    assert checkout_settled(checkout) is settled
+
+
+def test_a_status_stripe_added_since_is_unknown_and_never_counts_as_paid_or_settled(caplog):
+    checkout = CheckoutSession.from_stripe({"id": "cs_1", "status": "archived", "payment_status": "partly_paid"})
+    refund = Refund.from_stripe({"id": "re_1", "amount": 500, "status": "reversed"})
+    intent = PaymentIntentRecord.from_stripe({"id": "pi_1", "status": "on_hold"})
+
+    assert (checkout.status, checkout.payment_status) == (CheckoutStatus.UNKNOWN, CheckoutPaymentStatus.UNKNOWN)
+    assert not checkout_settled(checkout)  # nothing is confirmed on it; the hold is not reused either
+    assert refund.status is RefundState.UNKNOWN and refund_status_of(refund.status) is RefundStatus.PENDING
+    assert intent.status is PaymentIntentStatus.UNKNOWN
+    assert "'partly_paid'" in caplog.text and "'reversed'" in caplog.text and "'on_hold'" in caplog.text
 
 
 def test_checkout_uses_the_stripe_price_when_the_session_type_has_one():

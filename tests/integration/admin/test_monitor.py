@@ -25,7 +25,7 @@ from booking.core.models import (
     UserRole,
     utcnow,
 )
-from booking.payments.gateway import CheckoutSession
+from booking.payments.gateway import CheckoutPaymentStatus, CheckoutSession, CheckoutStatus
 from booking_ui import deps, routes
 from booking_ui.admin.base import NOT_FOUND_MESSAGE
 from booking_ui.admin.outbox import OutboxState
@@ -264,7 +264,7 @@ def test_the_reconcile_button_shows_counts_and_mismatches_to_a_platform_admin(en
         hold = s.get(Booking, world["ada"]["hold"])
         hold.status = BookingStatus.CANCELLED
         gateway.sessions["cs_test_ada"] = CheckoutSession(
-            id="cs_test_ada", url=None, status="complete", payment_status="paid",
+            id="cs_test_ada", url=None, status=CheckoutStatus.COMPLETE, payment_status=CheckoutPaymentStatus.PAID,
             payment_intent_id="pi_test_ada", amount_total=5000, currency="gbp",
             metadata={"booking_id": hold.id}, client_reference_id=hold.id)
     state = loaded(PaymentsState, world["tokens"]["admin"])

@@ -340,7 +340,8 @@ def test_a_failed_refund_can_be_retried_once(engine, gateway, emulator, shop):
 
 def cancel(engine, gateway, actor, booking_id, refund_choice, amount=None, key="cancel-1"):
     return refunds.cancel_booking(engine=engine, gateway=gateway, actor=actor, booking_id=booking_id,
-                                  refund=refund_choice, amount=amount, refund_reason="requested_by_customer",
+                                  refund=refunds.RefundChoice(refund_choice), amount=amount,
+                                  refund_reason="requested_by_customer",
                                   request_key=key, reason="Builder is ill")
 
 
