@@ -49,6 +49,11 @@ class BookingSummary:
     invoice_pdf_url: str = ""
     book_path: str = ""  # the session type's booking page: /<builder slug>/<session type slug>
 
+    @property
+    def still_held(self) -> bool:
+        """A hold the client may still pay (the success page offers to go back to Checkout)."""
+        return self.status == BookingStatus.PENDING
+
 
 def summarise(*, session: Session, booking: Booking, time_zone: str | None = None,
               locale: LocaleLike = None) -> BookingSummary:

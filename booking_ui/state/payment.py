@@ -59,13 +59,13 @@ class SuccessState(rx.State):
     @rx.var
     def page_title(self) -> str:
         """The tab says what the page says (never "Booking confirmed" over a payment that wasn't found)."""
-        if self.state == "confirmed" and not self.own:
+        if self.state == ReceiptState.CONFIRMED and not self.own:
             return f"Payment received · {SITE}"
         return f"{SUCCESS_TITLES.get(self.state, 'Payment not found')} · {SITE}"
 
     @rx.var
     def still_held(self) -> bool:
-        return self.summary is not None and self.summary.status == "pending"
+        return self.summary is not None and self.summary.still_held
 
     @rx.var(cache=False)
     def manage_path(self) -> str:
