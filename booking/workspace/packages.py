@@ -4,7 +4,11 @@ sold and refunds unused credits pro rata.
 
 Flows here own their transactions and never call Stripe with one open: the package row is written as an
 inactive draft, Stripe makes the Product and Price (idempotency keys from the draft's id), then the row is
-activated. A refund of unused credits writes its credit line and its Refund row first, asks Stripe (key
+activated. An edit reads the row and its revision n, makes what changed at Stripe (a new Price when the
+price does: Prices are immutable; keys from revision n+1 and the values), then compare-and-swaps on n in
+one transaction; the old Price is archived only after that commit, so the row never names an inactive one.
+What was sold keeps its own terms: a grant its credits, session types and expiry; a purchase its count and
+validity; a payment its amount (what a refund of unused credits is a share of). A refund of unused credits writes its credit line and its Refund row first, asks Stripe (key
 `package-refund-<refund id>`), then records the answer; a refusal gives the credits back.
 """
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -36,10 +41,17 @@ from booking.core.models import (
     utcnow,
 )
 from booking.core.time import format_date, format_money
-from booking.payments import credits, package_sales, price_options, pricing
+from booking.payments import credits, package_sales, price_options, pricing, stripe_prices
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import PaymentGateway, PaymentProviderError
-from booking.workspace.session_types import parse_currency, parse_name, parse_other_prices, parse_price
+from booking.workspace.session_types import (
+    other_prices_input,
+    parse_currency,
+    parse_name,
+    parse_other_prices,
+    parse_price,
+    price_input,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +67,10 @@ class InvalidPackage(ValueError):
 
 class RefundRefused(RuntimeError):
     pass
+
+
+class PackageConflict(RuntimeError):
+    """The package changed since it was read (another save won the compare-and-swap). Nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,7 @@ class PackageRow:
     session_types: str
     active: bool
     sold: int
+    revision: int = 0
 
 
 def list_packages(*, session: Session, actor: Actor) -> list[PackageRow]:
@@ -151,12 +168,29 @@ def list_packages(*, session: Session, actor: Actor) -> list[PackageRow]:
                                        row, price_options.package_options_of(session=session,
                                                                              package_id=row.id)).items()),
                                validity_days=row.validity_days, session_types=", ".join(names), active=row.active,
-                               sold=sold))
+                               sold=sold, revision=row.revision))
     return rows
 
 
+def _key_prefix(package: CreditPackage, revision: int) -> str:
+    return f"package-{package.id}-{package_sales.row_stamp(package.created_at)}-rev-{revision}"
+
+
 def _key(package: CreditPackage, step: str) -> str:
-    return f"package-{package.id}-{package_sales.row_stamp(package.created_at)}-rev-{package.revision}-{step}"
+    return f"{_key_prefix(package, package.revision)}-{step}"
+
+
+def _check_session_types(session: Session, type_ids: tuple[int, ...], owner: int) -> None:
+    types = session.exec(select(SessionType).where(SessionType.id.in_(type_ids))).all()
+    if len(types) != len(type_ids) or any(row.builder_id != owner for row in types):
+        raise InvalidPackage({"session_type_ids": "Choose session types of this builder."})
+
+
+def _client_prices(data: PackageInput, settings: Any) -> tuple[int, dict[str, int]]:
+    """The Price's unit amount and its other currencies, as clients pay them (Checkout's `currency` picks one)."""
+    return (pricing.quote(data.price_amount, data.currency, settings).client_pays,
+            {code: pricing.quote(amount, code, settings).client_pays
+             for code, amount in data.price_options if code != data.currency})
 
 
 def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, data: PackageInput,
@@ -169,9 +203,7 @@ def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, dat
             raise authz.Forbidden("This account has no builder.")
         else:
             owner = actor.builder_id
-        types = session.exec(select(SessionType).where(SessionType.id.in_(data.session_type_ids))).all()
-        if len(types) != len(data.session_type_ids) or any(row.builder_id != owner for row in types):
-            raise InvalidPackage({"session_type_ids": "Choose session types of this builder."})
+        _check_session_types(session, data.session_type_ids, owner)
         package = CreditPackage(builder_id=owner, name=data.name, description=data.description,
                                 session_count=data.session_count, price_amount=data.price_amount,
                                 currency=data.currency, validity_days=data.validity_days, active=False, revision=1)
@@ -183,10 +215,7 @@ def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, dat
         price_options.replace_package_options(session=session, package_id=package.id,
                                               options=dict(data.price_options))
         draft = CreditPackage(**package.model_dump())
-    client_pays = pricing.quote(draft.price_amount, draft.currency, settings).client_pays
-    # The Price's other currencies, as clients pay them: Checkout's `currency` picks one.
-    currency_options = {code: pricing.quote(amount, code, settings).client_pays
-                        for code, amount in data.price_options if code != draft.currency}
+    client_pays, currency_options = _client_prices(data, settings)
     metadata = {"package_id": str(draft.id), "builder_id": str(draft.builder_id)}
     product = gateway.create_product(name=draft.name, description=draft.description, active=True, metadata=metadata,
                                      idempotency_key=_key(draft, "product"))
@@ -203,6 +232,159 @@ def create_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, dat
                      after=audit.snapshot(row, ("name", "session_count", "price_amount", "currency", "validity_days",
                                                 "stripe_product_id", "stripe_price_id")))
     return draft.id
+
+
+@dataclass(frozen=True)
+class PackageForm:
+    """A package's terms as its edit form shows them."""
+
+    id: str
+    revision: int
+    values: dict[str, str]  # the form's text fields
+    session_type_ids: tuple[str, ...]
+
+
+def load_package_form(*, session: Session, actor: Actor, package_id: object) -> PackageForm:
+    row = authz.load_owned(session=session, actor=actor, model=CreditPackage, object_id=package_id)
+    options = price_options.package_options_of(session=session, package_id=row.id)
+    values = {"name": row.name, "description": row.description, "session_count": str(row.session_count),
+              "price": price_input(row.price_amount, row.currency), "currency": row.currency,
+              "validity_days": str(row.validity_days), "other_prices": other_prices_input(options)}
+    return PackageForm(id=str(row.id), revision=row.revision, values=values, session_type_ids=tuple(
+        str(type_id) for type_id in package_sales.package_session_type_ids(session=session, package_id=row.id)))
+
+
+@dataclass(frozen=True)
+class PackageSaved:
+    package_id: int
+    name: str
+    changed: bool = True
+    warning: str = ""  # saved, but the old Price is still active at Stripe
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """A package as an edit compares it: read in one transaction, used after it closed."""
+
+    row: CreditPackage
+    session_type_ids: tuple[int, ...]
+    price_options: tuple[tuple[str, int], ...]
+
+    def same_price(self, data: PackageInput) -> bool:
+        return ((self.row.price_amount, self.row.currency, self.price_options)
+                == (data.price_amount, data.currency, data.price_options))
+
+    def same_terms(self, data: PackageInput) -> bool:
+        row = self.row
+        return ((row.name, row.description, row.session_count, row.validity_days, self.session_type_ids)
+                == (data.name, data.description, data.session_count, data.validity_days, data.session_type_ids))
+
+
+_CONFLICT = "Someone else changed this package meanwhile. Open it again to see their changes, then save yours."
+
+
+def update_package(*, engine: Engine, gateway: PaymentGateway, actor: Actor, package_id: object,
+                   data: PackageInput, settings: Any, expected_revision: int | None = None) -> PackageSaved:
+    """New terms for the clients who buy the package from now on (the shop and Checkout use them at once).
+    Only its builder or the platform admin may; bad input raises InvalidPackage and a lost race
+    PackageConflict, with nothing saved."""
+    with session_scope(engine) as session:
+        row = authz.load_owned(session=session, actor=actor, model=CreditPackage, object_id=package_id)
+        if expected_revision is not None and row.revision != expected_revision:
+            raise PackageConflict(_CONFLICT)
+        _check_session_types(session, data.session_type_ids, row.builder_id)
+        current = _Terms(row=CreditPackage(**row.model_dump()),
+                         session_type_ids=tuple(package_sales.package_session_type_ids(session=session,
+                                                                                       package_id=row.id)),
+                         price_options=tuple(sorted(price_options.package_options_of(session=session,
+                                                                                     package_id=row.id).items())))
+    old = current.row
+    if current.same_price(data) and current.same_terms(data) and old.stripe_price_id:
+        return PackageSaved(package_id=old.id, name=old.name, changed=False)
+
+    prefix = _key_prefix(old, old.revision + 1)
+    metadata = {"package_id": str(old.id), "builder_id": str(old.builder_id)}
+    product = {"name": data.name, "description": data.description, "active": old.active, "metadata": metadata}
+    product_id = old.stripe_product_id
+    if product_id is None:  # a draft Stripe never got: make it now
+        product_id = gateway.create_product(**product, idempotency_key=stripe_prices.key(prefix, "product",
+                                                                                         product)).id
+    elif (data.name, data.description) != (old.name, old.description):
+        gateway.update_product(product_id, **product,
+                               idempotency_key=stripe_prices.key(prefix, "product-update", product))
+    price_id = old.stripe_price_id
+    if price_id is None or product_id != old.stripe_product_id or not current.same_price(data):
+        unit_amount, currency_options = _client_prices(data, settings)
+        price_id = stripe_prices.create_price(gateway, key_prefix=prefix, step="price", product_id=product_id,
+                                              unit_amount=unit_amount, currency=data.currency,
+                                              currency_options=currency_options, metadata=metadata)
+    try:
+        _save_terms(engine=engine, actor=actor, current=current, data=data, product_id=product_id,
+                    price_id=price_id)
+    except PackageConflict:
+        _retire_unnamed_price(engine, gateway, old, prefix, product_id, price_id)
+        raise
+    warning = ""
+    if old.stripe_price_id and old.stripe_price_id != price_id:
+        try:
+            stripe_prices.retire_prices(gateway, key_prefix=prefix, product_id=product_id, keep={price_id},
+                                        only=old.stripe_price_id)
+        except PaymentProviderError as exc:
+            log.warning("package %s: old Price %s left active: %s", old.id, old.stripe_price_id, exc)
+            warning = f"Saved, but the old price is still active at Stripe ({exc})."
+    return PackageSaved(package_id=old.id, name=data.name, warning=warning)
+
+
+def _save_terms(*, engine: Engine, actor: Actor, current: _Terms, data: PackageInput, product_id: str,
+                price_id: str) -> None:
+    """Compare-and-swap on the revision that was read, the new terms and Stripe's ids, audit: one transaction."""
+    old = current.row
+    with session_scope(engine) as session:
+        result = session.execute(
+            sa.update(CreditPackage)
+            .where(CreditPackage.id == old.id, CreditPackage.revision == old.revision)
+            .values(name=data.name, description=data.description, session_count=data.session_count,
+                    price_amount=data.price_amount, currency=data.currency, validity_days=data.validity_days,
+                    stripe_product_id=product_id, stripe_price_id=price_id, revision=old.revision + 1,
+                    updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise PackageConflict(_CONFLICT)
+        if data.session_type_ids != current.session_type_ids:
+            session.execute(sa.delete(CreditPackageSessionType).where(CreditPackageSessionType.package_id == old.id))
+            session.add_all(CreditPackageSessionType(package_id=old.id, session_type_id=type_id)
+                            for type_id in data.session_type_ids)
+        if data.price_options != current.price_options:
+            price_options.replace_package_options(session=session, package_id=old.id,
+                                                  options=dict(data.price_options))
+        session.flush()
+        row = session.get(CreditPackage, old.id, populate_existing=True)
+        audit.record(session=session, actor=actor, action="package.update", entity_type="credit_package",
+                     entity_id=row.id, builder_id=row.builder_id,
+                     before={**audit.snapshot(old, _AUDITED), "session_type_ids": list(current.session_type_ids),
+                             "other_prices": other_prices_input(current.price_options)},
+                     after={**audit.snapshot(row, _AUDITED), "session_type_ids": list(data.session_type_ids),
+                            "other_prices": other_prices_input(data.price_options)})
+
+
+_AUDITED = ("name", "description", "session_count", "price_amount", "currency", "validity_days",
+            "stripe_product_id", "stripe_price_id", "revision")
+
+
+def _retire_unnamed_price(engine: Engine, gateway: PaymentGateway, old: CreditPackage, prefix: str,
+                          product_id: str, price_id: str) -> None:
+    """A save that lost the race: archive the Price it made, unless the winner (the same values, so the same
+    idempotency key and Price) now names it. Best effort."""
+    if price_id == old.stripe_price_id:
+        return
+    with session_scope(engine) as session:
+        named = session.get(CreditPackage, old.id).stripe_price_id
+    if named == price_id:
+        return
+    try:
+        stripe_prices.retire_prices(gateway, key_prefix=prefix, product_id=product_id, keep=set(), only=price_id)
+    except PaymentProviderError:
+        log.warning("package %s: left an unused Stripe Price %s active", old.id, price_id)
 
 
 def set_package_active(*, engine: Engine, gateway: PaymentGateway, actor: Actor, package_id: object,

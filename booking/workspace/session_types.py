@@ -18,8 +18,6 @@ double click or a retry with the same values replays Stripe's first answer.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import unicodedata
@@ -40,7 +38,7 @@ from booking.core.db import session_scope
 from booking.core.models import Builder, PriceOption, SessionType, utcnow
 from booking.core.money import decimals, to_major_units
 from booking.core.time import format_money
-from booking.payments import price_options, pricing
+from booking.payments import price_options, pricing, stripe_prices
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, StripePrice, StripeProduct
 from booking.workspace.type_settings import ensure_slug
 
@@ -375,11 +373,12 @@ class _Catalogued:
         return {"name": self.name, "description": self.description, "active": self.active,
                 "metadata": self.metadata}
 
-    def key(self, revision: int, step: str, params: Mapping[str, Any]) -> str:
+    def key_prefix(self, revision: int) -> str:
         created = self.created_at if self.created_at.tzinfo else self.created_at.replace(tzinfo=timezone.utc)
-        stamp = (created - _EPOCH) // _MICROSECOND
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        return f"session-type-{self.id}-{stamp}-rev-{revision}-{step}-{digest}"
+        return f"session-type-{self.id}-{(created - _EPOCH) // _MICROSECOND}-rev-{revision}"
+
+    def key(self, revision: int, step: str, params: Mapping[str, Any]) -> str:
+        return stripe_prices.key(self.key_prefix(revision), step, params)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -397,24 +396,15 @@ def _price_matches(price: StripePrice, product_id: str, want: _Catalogued) -> bo
 
 
 def _create_price(gateway: PaymentGateway, want: _Catalogued, product_id: str, revision: int, step: str) -> str:
-    params: dict[str, Any] = {"product_id": product_id, "unit_amount": want.client_pays, "currency": want.currency,
-                              "metadata": want.metadata}
-    if want.currency_options:
-        params["currency_options"] = want.currency_options
-    return gateway.create_price(**params, idempotency_key=want.key(revision, step, params)).id
+    return stripe_prices.create_price(gateway, key_prefix=want.key_prefix(revision), step=step,
+                                      product_id=product_id, unit_amount=want.client_pays, currency=want.currency,
+                                      currency_options=want.currency_options, metadata=want.metadata)
 
 
 def _retire_prices(gateway: PaymentGateway, want: _Catalogued, product_id: str, keep: set[str], revision: int,
                    only: str | None = None) -> int:
-    """Deactivate the product's active Prices other than `keep` (or just `only`): one active Price each."""
-    retired = 0
-    candidates = [only] if only else [price.id for price in gateway.list_active_prices(product_id)]
-    for price_id in candidates:
-        if price_id and price_id not in keep:
-            gateway.set_price_active(price_id, active=False,
-                                     idempotency_key=want.key(revision, f"retire-{price_id}", {"active": False}))
-            retired += 1
-    return retired
+    return stripe_prices.retire_prices(gateway, key_prefix=want.key_prefix(revision), product_id=product_id,
+                                       keep=keep, only=only)
 
 
 def _audit_fields(row: SessionType) -> dict[str, Any] | None:

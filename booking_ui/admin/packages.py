@@ -1,5 +1,5 @@
 """Packages (routes.ADMIN_PACKAGES): the builder's packages of prepaid sessions (each a Stripe Product and
-Price), a form to add one, what was sold, and "Refund unused" (pro rata). Thin over booking.workspace."""
+Price), a form to add or edit one, what was sold, and "Refund unused" (pro rata). Thin over booking.workspace."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from booking.core import get_settings, session_scope
 from booking.payments import PaymentProviderError
 from booking.workspace import (
     InvalidPackage,
+    PackageConflict,
     PackageRow,
     RefundRefused,
     SaleRow,
@@ -16,9 +17,11 @@ from booking.workspace import (
     create_package,
     list_packages,
     list_sales,
+    load_package_form,
     parse_package_form,
     refund_unused_credits,
     set_package_active,
+    update_package,
 )
 from booking.workspace import session_types_list_session_types as list_session_types
 from booking_ui import deps, routes
@@ -29,6 +32,11 @@ from booking_ui.admin.layout import admin_layout
 TITLE = "Packages"
 
 
+def _blank_form() -> dict[str, str]:
+    return {"name": "", "description": "", "session_count": "", "price": "", "currency": "gbp",
+            "validity_days": "", "other_prices": ""}
+
+
 class PackagesState(AdminState):
     packages: list[PackageRow] = []
     sales: list[SaleRow] = []
@@ -36,6 +44,11 @@ class PackagesState(AdminState):
     chosen_types: list[str] = []
     form_errors: dict[str, str] = {}
     notice: str = ""
+    form_values: dict[str, str] = _blank_form()
+    form_key: str = "new-0"  # a new key remounts the form, so its inputs show the new defaults
+    editing_package_id: str = ""
+    _editing_revision: int = -1
+    _form_serial: int = 0
 
     def _refresh(self) -> None:
         actor = current_actor()
@@ -44,9 +57,16 @@ class PackagesState(AdminState):
             self.sales = list_sales(session=session, actor=actor)
             self.session_types = [row for row in list_session_types(session=session, actor=actor)[0] if row.active]
 
+    def _open_form(self, values: dict[str, str], types: list[str], editing: str, revision: int) -> None:
+        self._form_serial += 1
+        self.form_key = f"{editing or 'new'}-{self._form_serial}"
+        self.form_values, self.chosen_types, self.form_errors = values, types, {}
+        self.editing_package_id, self._editing_revision = editing, revision
+
     @admin_event
     def load(self):
-        self.notice, self.form_errors, self.chosen_types = "", {}, []
+        self.notice = ""
+        self._open_form(_blank_form(), [], "", -1)
         self._refresh()
 
     @admin_event
@@ -55,20 +75,50 @@ class PackagesState(AdminState):
         self.chosen_types = types + [session_type_id] if checked else types
 
     @admin_event
-    def create(self, form: dict):
+    def edit(self, package_id: str):
+        with session_scope(deps.engine()) as session:
+            found = load_package_form(session=session, actor=current_actor(), package_id=package_id)
+        self.notice = ""
+        self._open_form(found.values, list(found.session_type_ids), found.id, found.revision)
+
+    @admin_event
+    def cancel_edit(self):
+        self._open_form(_blank_form(), [], "", -1)
+
+    @admin_event
+    def save(self, form: dict):
         self.notice, self.form_errors = "", {}
+        editing, revision = self.editing_package_id, self._editing_revision
         try:
             data = parse_package_form({**form, "session_type_ids": list(self.chosen_types)})
-            builder_id = next((row.builder_id for row in self.session_types if row.id in self.chosen_types), None)
-            create_package(engine=deps.engine(), gateway=deps.gateway(), actor=current_actor(), data=data,
-                           builder_id=builder_id, settings=get_settings())
+            if editing:
+                saved = update_package(engine=deps.engine(), gateway=deps.gateway(), actor=current_actor(),
+                                       package_id=editing, data=data, settings=get_settings(),
+                                       expected_revision=revision)
+            else:
+                builder_id = next((row.builder_id for row in self.session_types if row.id in self.chosen_types),
+                                  None)
+                create_package(engine=deps.engine(), gateway=deps.gateway(), actor=current_actor(), data=data,
+                               builder_id=builder_id, settings=get_settings())
         except InvalidPackage as exc:
             self.form_errors = exc.errors
             return
-        except PaymentProviderError:
-            self.admin_error = "Stripe could not be reached: the package was not put on sale. Please try again."
+        except PackageConflict as exc:
+            self.admin_error = str(exc)
             return
-        self.notice, self.chosen_types = f"{data.name} is on sale.", []
+        except PaymentProviderError:
+            self.admin_error = ("Stripe could not be reached: nothing was changed. Please try again." if editing
+                                else "Stripe could not be reached: the package was not put on sale. "
+                                     "Please try again.")
+            return
+        if not editing:
+            self.notice = f"{data.name} is on sale."
+        elif saved.warning:
+            self.admin_error = saved.warning
+        else:
+            self.notice = (f"{data.name} is saved: new buyers get these terms; earlier buyers keep theirs."
+                           if saved.changed else "Nothing to save: the package is unchanged.")
+        self._open_form(_blank_form(), [], "", -1)
         self._refresh()
 
     @admin_event
@@ -101,11 +151,15 @@ def _package_row(row: PackageRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.name), rx.table.cell(row.sessions), rx.table.cell(row.price),
         rx.table.cell(row.validity_days, " days"), rx.table.cell(row.session_types), rx.table.cell(row.sold),
-        rx.table.cell(rx.cond(row.active,
-                              rx.button("Stop selling", size="1", variant="soft",
-                                        on_click=PackagesState.set_active(row.id, False)),
-                              rx.button("Sell again", size="1", variant="soft",
-                                        on_click=PackagesState.set_active(row.id, True)))),
+        rx.table.cell(rx.hstack(
+            rx.button("Edit", size="1", variant="soft", on_click=PackagesState.edit(row.id),
+                      data_testid="edit-package"),
+            rx.cond(row.active,
+                    rx.button("Stop selling", size="1", variant="soft",
+                              on_click=PackagesState.set_active(row.id, False)),
+                    rx.button("Sell again", size="1", variant="soft",
+                              on_click=PackagesState.set_active(row.id, True))),
+            spacing="2")),
         data_testid="package-row")
 
 
@@ -123,7 +177,7 @@ def _sale_row(row: SaleRow) -> rx.Component:
 def _field(label: str, name: str, **props) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=f"package-{name}"),
-        rx.input(id=f"package-{name}", name=name, **props),
+        rx.input(id=f"package-{name}", name=name, default_value=PackagesState.form_values[name], **props),
         rx.cond(PackagesState.form_errors.contains(name),
                 rx.text(PackagesState.form_errors[name], color_scheme="red", size="2")),
         spacing="1")
@@ -138,16 +192,20 @@ def _type_choice(row: SessionTypeRow) -> rx.Component:
 
 
 def _form() -> rx.Component:
+    editing = PackagesState.editing_package_id != ""
     return rx.card(rx.form(
         rx.vstack(
-            rx.heading("Add a package", size="4", as_="h2"),
+            rx.heading(rx.cond(editing, "Edit the package", "Add a package"), size="4", as_="h2"),
+            rx.cond(editing, rx.text("New buyers get the new terms at once. Clients who already bought keep "
+                                     "theirs: their credits, expiry, session types and what they paid.", size="2")),
             rx.flex(_field("Name", "name", required=True, max_length=120),
                     _field("Sessions", "session_count", type="number", min=1, max=100, required=True),
                     _field("Price", "price", placeholder="135.00", required=True),
                     rx.vstack(rx.el.label("Currency", html_for="package-currency"),
                               rx.el.select(*[rx.el.option(code.upper(), value=code)
                                              for code in ("gbp", "eur", "usd", "jpy")],
-                                           id="package-currency", name="currency"), spacing="1"),
+                                           id="package-currency", name="currency",
+                                           default_value=PackagesState.form_values["currency"]), spacing="1"),
                     _field("Valid for (days)", "validity_days", type="number", min=1, max=730, required=True),
                     wrap="wrap", spacing="4"),
             _field("Other currencies (optional)", "other_prices", placeholder="EUR 155.00, USD 170.00"),
@@ -156,9 +214,13 @@ def _form() -> rx.Component:
             rx.foreach(PackagesState.session_types, _type_choice),
             rx.cond(PackagesState.form_errors.contains("session_type_ids"),
                     rx.text(PackagesState.form_errors["session_type_ids"], color_scheme="red", size="2")),
-            rx.button("Put it on sale", type="submit", data_testid="create-package"),
+            rx.hstack(
+                rx.button(rx.cond(editing, "Save", "Put it on sale"), type="submit", data_testid="create-package"),
+                rx.cond(editing, rx.button("Cancel", type="button", variant="soft", color_scheme="gray",
+                                           on_click=PackagesState.cancel_edit)),
+                spacing="3"),
             spacing="3", align="start"),
-        on_submit=PackagesState.create, reset_on_submit=False))
+        on_submit=PackagesState.save, reset_on_submit=False, key=PackagesState.form_key))
 
 
 def _content() -> rx.Component:
