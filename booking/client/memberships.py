@@ -24,6 +24,7 @@ from booking.payments.memberships import (
     PlanBuilderNotPayable,
     PlanNotOffered,
     PlanView,
+    active_plans,
     covered_session_types,
     has_current_membership,
     offered_plans,
@@ -71,9 +72,7 @@ def builder_plans(*, session: Session, slug: str) -> list[PublicPlan] | None:
         return None
     covered = [SessionTypeCovered(id=int(row.id), name=row.name)
                for row in covered_session_types(session=session, builder_id=builder.id)]
-    plans = session.exec(select(MembershipPlan).where(MembershipPlan.builder_id == builder.id,
-                                                      MembershipPlan.active.is_(True))
-                         .order_by(MembershipPlan.amount, MembershipPlan.id)).all()
+    plans = active_plans(session=session, builder_id=builder.id)
     return [PublicPlan(id=int(plan.id), name=plan.name, sessions_per_month=plan.sessions_per_period,
                        amount=plan.amount, currency=plan.currency.lower(),
                        price_display=format_money(plan.amount, plan.currency),

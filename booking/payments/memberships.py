@@ -192,12 +192,16 @@ def _view(plan: MembershipPlan, subscribers: int = 0) -> PlanView:
                     active=plan.active, subscribers=subscribers)
 
 
+def active_plans(*, session: Session, builder_id: int) -> list[MembershipPlan]:
+    """A builder's plans on offer, cheapest first."""
+    return list(session.exec(select(MembershipPlan).where(MembershipPlan.builder_id == builder_id,
+                                                          MembershipPlan.active.is_(True))
+                             .order_by(MembershipPlan.amount, MembershipPlan.id)).all())
+
+
 def offered_plans(*, session: Session, builder_id: int) -> list[PlanView]:
     """A builder's active plans, as their public page offers them."""
-    rows = session.exec(select(MembershipPlan).where(MembershipPlan.builder_id == builder_id,
-                                                     MembershipPlan.active.is_(True))
-                        .order_by(MembershipPlan.amount, MembershipPlan.id)).all()
-    return [_view(row) for row in rows]
+    return [_view(row) for row in active_plans(session=session, builder_id=builder_id)]
 
 
 def covered_session_types(*, session: Session, builder_id: int) -> list[SessionType]:
