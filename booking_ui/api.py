@@ -21,9 +21,14 @@ from booking.client import (
     OUT_OF_RANGE,
     LinkNotFound,
     ManageError,
+    MembershipCheckout,
     NoMembership,
     Outcome,
+    PlanBuilderNotPayable,
+    PlanNotOffered,
+    PublicPlan,
     SlotList,
+    builder_plans,
     cancel_by_client,
     invite_for_token,
     list_active_session_types,
@@ -31,6 +36,7 @@ from booking.client import (
     portal_for_token,
     reschedule,
     reschedule_year_ok,
+    subscribe,
 )
 from booking.core import WebhookProcessing, database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
@@ -225,8 +231,9 @@ def _client_ip(request: Request) -> str | None:
                      get_settings().forwarded_allow_ips)
 
 
-async def create_checkout_session(request: Request) -> JSONResponse:
-    # JSON only: a text/plain or form body is what a cross-site form can send without a CORS preflight.
+async def _json_object(request: Request) -> dict[str, Any] | JSONResponse:
+    """A create-checkout body: one JSON object, else the refusal. JSON only: a text/plain or form body is what a
+    cross-site form can send without a CORS preflight."""
     if not _is_json(request):
         return error(415, "unsupported_media_type", "Send the body as application/json.")
     raw = await request.body() or b"null"  # at most 16 KiB: booking_ui/middleware.py
@@ -238,13 +245,34 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return invalid("body", "The body must be JSON.")
     if not isinstance(body, dict):
         return invalid("body", "The body must be a JSON object.")
-    for field in ("session_type_id", "start_time", "client_name", "client_email"):
+    return body
+
+
+def _missing_or_malformed(body: dict[str, Any], fields: tuple[str, ...]) -> JSONResponse | None:
+    """Each field present, a string (or a number) without control characters; else the refusal naming it."""
+    for field in fields:
         if body.get(field) in (None, ""):
             return invalid(field, f"{field} is required.")
         if not isinstance(body[field], (str, int)) or isinstance(body[field], bool):
             return invalid(field, f"{field} must be a string.")
         if isinstance(body[field], str) and _clean_text(body[field]) is None:
             return invalid(field, f"{field} must not contain control characters.")
+    return None
+
+
+def _currency_refused(currency: object) -> JSONResponse | None:
+    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+        return invalid("currency", "currency must be a three-letter ISO code such as EUR.")
+    return None
+
+
+async def create_checkout_session(request: Request) -> JSONResponse:
+    body = await _json_object(request)
+    if isinstance(body, JSONResponse):
+        return body
+    refused = _missing_or_malformed(body, ("session_type_id", "start_time", "client_name", "client_email"))
+    if refused is not None:
+        return refused
     if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
             and _clean_text(body["client_time_zone"]) is None:
         return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
@@ -264,8 +292,8 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     if not isinstance(invoice_requested, bool):
         return invalid("invoice", "invoice must be true or false.")
     currency = body.get("currency")  # optional: one of the session type's prices (GET /api/session-types)
-    if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
-        return invalid("currency", "currency must be a three-letter ISO code such as EUR.")
+    if (refused := _currency_refused(currency)) is not None:
+        return refused
     answers = body.get("answers")  # checked against the session type's questions by the service
     if answers is not None and not isinstance(answers, dict):
         return answers_refused(InvalidAnswers({"answers": "answers must be an object: question id -> answer."}))
@@ -325,6 +353,71 @@ def _parse_start_time(raw: str) -> datetime | None:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         return None
     return parsed if _in_date_window(parsed.date(), utcnow().date()) else None
+
+
+PLAN_NOT_FOUND = "No such membership plan, or it is no longer offered."
+
+
+def _plan_json(plan: PublicPlan) -> dict[str, Any]:
+    price = {"amount": plan.amount, "currency": plan.currency, "display": plan.price_display}
+    return {"id": str(plan.id), "name": plan.name, "sessions_per_month": plan.sessions_per_month,
+            "price": price, "prices": [price], "unused_credits": str(plan.unused_credits),
+            "session_types": [{"id": str(t.id), "name": t.name} for t in plan.session_types]}
+
+
+async def builder_membership_plans(request: Request) -> JSONResponse:
+    """A builder's active membership plans (public: what their page offers)."""
+    slug = request.path_params["slug"]
+
+    def load() -> list[PublicPlan] | None:
+        with session_scope(deps.engine()) as session:
+            return builder_plans(session=session, slug=slug)
+
+    plans = await run_in_threadpool(load) if slug.isascii() and slug.isprintable() and len(slug) <= 80 else None
+    if plans is None:
+        return error(404, "builder_not_found", "No builder at this address.")
+    return JSONResponse([_plan_json(plan) for plan in plans])
+
+
+async def create_membership_checkout(request: Request) -> JSONResponse:
+    """Subscribe a client to a plan: the booking page's service, behind the create-checkout rate limit."""
+    body = await _json_object(request)
+    if isinstance(body, JSONResponse):
+        return body
+    refused = _missing_or_malformed(body, ("plan_id", "client_name", "client_email"))
+    if refused is not None:
+        return refused
+    if _parse_id(str(body["plan_id"])) is None:
+        return error(404, "plan_not_found", PLAN_NOT_FOUND)
+    currency = body.get("currency")  # optional: the plan's own (a plan has one price)
+    if (refused := _currency_refused(currency)) is not None:
+        return refused
+    settings = get_settings()
+    requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
+
+    def start() -> MembershipCheckout:
+        limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it makes a Checkout Session
+        return subscribe(engine=deps.engine(), gateway=deps.gateway(), plan_id=body["plan_id"],
+                         client_name=str(body["client_name"]), client_email=str(body["client_email"]),
+                         currency=currency)
+
+    try:
+        started = await run_in_threadpool(start)
+    except InvalidRequest as exc:
+        return invalid(exc.field, exc.message)
+    except PlanNotOffered:
+        return error(404, "plan_not_found", PLAN_NOT_FOUND)
+    except PlanBuilderNotPayable as exc:
+        return error(409, "builder_not_payable", str(exc))
+    except LimitReached as exc:
+        log.warning("membership checkout refused (%s) for request %s from %s", exc.code, requester.request_id,
+                    requester.ip)
+        return limited(exc)
+    except PaymentProviderError:
+        return error(502, "payment_provider_error", "We could not reach the payment provider. Nothing was charged.")
+    return JSONResponse({"membership_id": str(started.membership_id),
+                         "checkout_session_id": started.checkout_session_id,
+                         "checkout_url": started.checkout_url}, status_code=201)
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
@@ -612,6 +705,8 @@ def build_api() -> Starlette:
             Route(routes.API_SESSION_TYPES, session_types, methods=["GET"]),
             Route(routes.API_SLOTS, session_type_slots, methods=["GET"]),
             Route(routes.API_CREATE_CHECKOUT, create_checkout_session, methods=["POST"]),
+            Route(routes.API_BUILDER_PLANS, builder_membership_plans, methods=["GET"]),
+            Route(routes.API_CREATE_MEMBERSHIP_CHECKOUT, create_membership_checkout, methods=["POST"]),
             Route(routes.API_WEBHOOK, stripe_webhook, methods=["POST"]),
             Route(routes.API_ICS, booking_invite, methods=["GET"]),
             Route(routes.API_BUILDER_PHOTO, builder_photo, methods=["GET"]),

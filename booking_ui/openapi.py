@@ -177,6 +177,51 @@ SCHEMAS: dict[str, Any] = {
             "expires_at": {"type": "string", "format": "date-time", "description": "The slot is held until then."},
         },
     },
+    "MembershipPlan": {
+        "type": "object",
+        "required": ["id", "name", "sessions_per_month", "price", "prices", "unused_credits", "session_types"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$", "description": "`plan_id` on create-checkout-session."},
+            "name": {"type": "string"},
+            "sessions_per_month": {"type": "integer", "minimum": 1,
+                                   "description": "Credits granted each month, once the month's invoice is paid."},
+            "price": _ref("Price"),
+            "prices": {"type": "array", "items": _ref("Price"), "minItems": 1,
+                       "description": "Every currency it is sold in (a plan has one: its `price`)."},
+            "unused_credits": {"type": "string", "enum": ["lapse", "roll_over"],
+                               "description": "At a month's end, unused credits lapse or stay usable for 90 days."},
+            "session_types": {"type": "array", "description": "What the credits can be booked for: the "
+                                                             "builder's active session types.",
+                              "items": {"type": "object", "required": ["id", "name"],
+                                        "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"},
+                                                       "name": {"type": "string"}}}},
+        },
+    },
+    "MembershipPlanList": {"type": "array", "items": _ref("MembershipPlan")},
+    "MembershipCheckoutRequest": {
+        "type": "object",
+        "required": ["plan_id", "client_name", "client_email"],
+        "properties": {
+            "plan_id": {"type": ["string", "integer"], "examples": ["1"]},
+            "client_name": {"type": "string", "minLength": 1, "maxLength": 120},
+            "client_email": {"type": "string", "format": "email"},
+            "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["gbp"],
+                         "description": "The plan's own currency (the only one it is sold in); another gets 422 "
+                                        "invalid_request naming `currency`."},
+        },
+    },
+    "MembershipCheckoutStarted": {
+        "type": "object",
+        "required": ["membership_id", "checkout_session_id", "checkout_url"],
+        "properties": {
+            "membership_id": {"type": "string", "pattern": "^[0-9]+$",
+                              "description": "Pending until the first invoice is paid."},
+            "checkout_session_id": {"type": "string"},
+            "checkout_url": {"type": "string", "format": "uri",
+                             "description": "Send the client here to subscribe (Stripe Checkout, subscription "
+                                            "mode); the month's credits arrive once it is paid."},
+        },
+    },
     "StripeEvent": {
         "type": "object",
         "description": "A Stripe event, exactly as Stripe signed it.",
@@ -236,6 +281,10 @@ SCHEMAS: dict[str, Any] = {
     "BookingNotFoundError": _error_schema("No confirmed booking there.", "booking_not_found"),
     "CalendarNotFoundError": _error_schema("No calendar at this address.", "calendar_not_found"),
     "PhotoNotFoundError": _error_schema("No builder there, or they have no photo.", "photo_not_found"),
+    "BuilderNotFoundError": _error_schema("No builder at this slug.", "builder_not_found"),
+    "PlanNotFoundError": _error_schema("No such membership plan, or it is no longer offered.", "plan_not_found"),
+    "BuilderNotPayableError": _error_schema("The builder can't take payments yet (REQUIRE_PAYOUTS is on and their "
+                                            "payouts are not set up).", "builder_not_payable"),
 }
 
 SESSION_TYPE_ID = {"name": "session_type_id", "in": "path", "required": True,
@@ -292,6 +341,31 @@ def _paths() -> dict[str, Any]:
                                                      "or an answer is (`invalid_answers`)."),
                 "429": _json("RateLimitedError", "Too many holds or requests.", RETRY_AFTER),
                 "502": _json("PaymentProviderError", "Stripe could not be reached; the slot was released."),
+            },
+        }},
+        routes.API_BUILDER_PLANS: {"get": {
+            "operationId": "listMembershipPlans", "summary": "A builder's active membership plans.",
+            "tags": ["memberships"],
+            "parameters": [{"name": "slug", "in": "path", "required": True, "description": "The builder's public slug.",
+                            "schema": {"type": "string"}, "examples": {"seeded": {"value": "ada"}}}],
+            "responses": {"200": _json("MembershipPlanList", "The plans, cheapest first (none: an empty list)."),
+                          "404": _json("BuilderNotFoundError", "No builder at this slug.")},
+        }},
+        routes.API_CREATE_MEMBERSHIP_CHECKOUT: {"post": {
+            "operationId": "createMembershipCheckoutSession", "tags": ["memberships"],
+            "summary": "Subscribe a client to a plan: a Stripe Checkout in subscription mode (as the builder's page).",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": _ref("MembershipCheckoutRequest")}}},
+            "responses": {
+                "201": _json("MembershipCheckoutStarted", "Started; send the client to checkout_url."),
+                "400": BAD_LENGTH,
+                "404": _json("PlanNotFoundError", "No such plan, or it is no longer offered."),
+                "409": _json("BuilderNotPayableError", "The builder can't take payments yet."),
+                "413": TOO_LARGE,
+                "415": _json("UnsupportedMediaTypeError", "Only application/json is accepted."),
+                "422": _json("InvalidRequestError", "A field is missing or malformed; `field` names it."),
+                "429": _json("RateLimitedError", "Too many checkout attempts from this address.", RETRY_AFTER),
+                "502": _json("PaymentProviderError", "Stripe could not be reached; nothing was charged."),
             },
         }},
         routes.API_WEBHOOK: {"post": {
@@ -431,8 +505,9 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Booking API",
             "version": "1",
-            "description": "The public HTTP API: session types, open slots, checkout, Stripe's webhook, calendar "
-                           'invites and the manage links. Every error is `{"error": {"code", "message"}}`, '
+            "description": "The public HTTP API: session types, open slots, checkout, membership plans and "
+                           "subscribing, Stripe's webhook, calendar invites and the manage links. "
+                           'Every error is `{"error": {"code", "message"}}`, '
                            "sometimes with `field` or `retry_after`. Bodies under /api are capped at 16 KiB "
                            "(the webhook: 1 MiB).",
         },

@@ -17,6 +17,8 @@ API_WEBHOOK = "/api/payments/webhook"
 # The success page's download: the invite's opaque UID and a signed, short-lived token (never the booking id).
 API_ICS = "/api/invites/{invite_uid}/{token}/invite.ics"
 API_BUILDER_PHOTO = "/api/builders/{slug}/photo"  # the profile photo (?v=<version> for caching)
+API_BUILDER_PLANS = "/api/builders/{slug}/plans"  # the builder's active membership plans
+API_CREATE_MEMBERSHIP_CHECKOUT = "/api/memberships/create-checkout-session"
 
 # The client's own booking, through the token in their emails (booking.notifications.manage_links.MANAGE_PATH).
 MANAGE = "/manage/[manage_token]"

@@ -1,30 +1,40 @@
-"""Memberships for clients: the plans a builder's page offers, subscribing (Checkout in subscription mode) and
-Stripe's customer portal, opened from the wallet (by the client's email) or from the "update your card" email
-(by the link's token). Thin over booking.payments.memberships."""
+"""Memberships for clients: the plans a builder's page (and the JSON API) offers, subscribing (Checkout in
+subscription mode; the page and the API's create-checkout-session both call `subscribe`) and Stripe's customer
+portal, opened from the wallet (by the client's email) or from the "update your card" email (by the link's
+token). Thin over booking.payments.memberships."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from booking.core.config import get_settings
-from booking.core.models import Builder, MembershipPlan
-from booking.lifecycle.checkout import validate_client
+from booking.core.models import Builder, MembershipPlan, UnusedCredits
+from booking.core.time import format_money
+from booking.lifecycle.checkout import InvalidRequest, validate_client
 from booking.notifications import wallet_links
 from booking.notifications.membership_emails import membership_of_token
 from booking.payments.gateway import PaymentGateway
 from booking.payments.memberships import (
+    MembershipCheckout,
     MembershipUnavailable,
     NoMembership,
+    PlanBuilderNotPayable,
+    PlanNotOffered,
     PlanView,
+    active_plans,
+    covered_session_types,
     has_current_membership,
     offered_plans,
     open_portal,
     start_membership_checkout,
 )
 
-__all__ = ["MembershipUnavailable", "NoMembership", "PlanView", "membership_offers", "portal_for_client",
-           "portal_for_token", "portal_for_wallet", "subscribe", "wallet_has_membership"]
+__all__ = ["MembershipCheckout", "MembershipUnavailable", "NoMembership", "PlanBuilderNotPayable", "PlanNotOffered",
+           "PlanView", "PublicPlan", "builder_plans", "membership_offers", "portal_for_client", "portal_for_token",
+           "portal_for_wallet", "subscribe", "wallet_has_membership"]
 
 SUBSCRIBED_QUERY = "subscribed=1"
 
@@ -35,21 +45,68 @@ def membership_offers(*, session: Session, slug: str) -> list[PlanView]:
     return offered_plans(session=session, builder_id=builder.id) if builder is not None else []
 
 
-def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str,
-              client_email: str) -> str:
-    """The Checkout address for a client subscribing to a plan. Raises lifecycle's InvalidRequest (bad name or
-    email, naming the field), MembershipUnavailable, PaymentProviderError."""
+@dataclass(frozen=True)
+class SessionTypeCovered:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class PublicPlan:
+    """A plan as anyone may see it: what it costs and what its credits buy."""
+
+    id: int
+    name: str
+    sessions_per_month: int
+    amount: int  # minor units, every month
+    currency: str  # lower case
+    price_display: str  # "£40.00"
+    unused_credits: UnusedCredits
+    session_types: list[SessionTypeCovered]
+
+
+def builder_plans(*, session: Session, slug: str) -> list[PublicPlan] | None:
+    """A builder's active plans (cheapest first) for the JSON API; None when no builder has this slug."""
+    builder = session.exec(select(Builder).where(Builder.slug == (slug or "")[:80])).first()
+    if builder is None:
+        return None
+    covered = [SessionTypeCovered(id=int(row.id), name=row.name)
+               for row in covered_session_types(session=session, builder_id=builder.id)]
+    plans = active_plans(session=session, builder_id=builder.id)
+    return [PublicPlan(id=int(plan.id), name=plan.name, sessions_per_month=plan.sessions_per_period,
+                       amount=plan.amount, currency=plan.currency.lower(),
+                       price_display=format_money(plan.amount, plan.currency),
+                       unused_credits=UnusedCredits(plan.unused_credits), session_types=covered)
+            for plan in plans]
+
+
+MAX_PLAN_ID = 2**31 - 1  # PostgreSQL `integer`: a larger id can't exist, and looking it up is an error
+
+
+def _plan_key(plan_id: object) -> int | None:
+    raw = str(plan_id)
+    key = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else 0
+    return key if 1 <= key <= MAX_PLAN_ID else None
+
+
+def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str, client_email: str,
+              currency: str | None = None) -> MembershipCheckout:
+    """The Checkout Session for a client subscribing to a plan (`currency`, if given, must be the plan's: a
+    plan has one price). Raises lifecycle's InvalidRequest (bad name, email or currency, naming the field),
+    PlanNotOffered, PlanBuilderNotPayable, PaymentProviderError."""
     name, email = validate_client(name=client_name, email=client_email)
+    key = _plan_key(plan_id)
     with Session(engine) as session:
-        plan = session.get(MembershipPlan, int(plan_id)) if str(plan_id).isdigit() else None
-        builder = session.get(Builder, plan.builder_id) if plan is not None else None
+        plan = session.get(MembershipPlan, key) if key is not None else None
+        builder = session.get(Builder, plan.builder_id) if plan is not None and plan.active else None
         if builder is None:
-            raise MembershipUnavailable("This membership is not offered.")
+            raise PlanNotOffered("This membership is not offered.")
+        if currency is not None and currency.lower() != plan.currency.lower():
+            raise InvalidRequest("currency", f"This membership is priced in {plan.currency.upper()} only.")
         page = f"{get_settings().public_url.rstrip('/')}/b/{builder.slug}"
-    started = start_membership_checkout(engine=engine, gateway=gateway, plan_id=plan_id, client_name=name,
-                                        client_email=email, success_url=f"{page}?{SUBSCRIBED_QUERY}",
-                                        cancel_url=page)
-    return started.checkout_url
+    return start_membership_checkout(engine=engine, gateway=gateway, plan_id=key, client_name=name,
+                                     client_email=email, success_url=f"{page}?{SUBSCRIBED_QUERY}",
+                                     cancel_url=page)
 
 
 def portal_for_token(*, engine: Engine, gateway: PaymentGateway, token: str, return_url: str) -> str:

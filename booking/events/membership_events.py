@@ -25,7 +25,6 @@ from booking.core.models import (
     MembershipInvoice,
     MembershipPlan,
     MembershipStatus,
-    SessionType,
     utcnow,
 )
 from booking.notifications import wallet_links as wallets
@@ -39,7 +38,7 @@ from booking.payments import credits, pricing
 from booking.payments import ledger as payment_records
 from booking.payments.gateway import CheckoutMode, CheckoutPaymentStatus, CheckoutSession, PaymentGateway
 from booking.payments.ledger import UnknownBooking
-from booking.payments.memberships import membership_credit_expiry
+from booking.payments.memberships import covered_session_types, membership_credit_expiry
 
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
                        "customer.subscription.deleted")
@@ -164,8 +163,8 @@ def on_invoice_paid(session: Session, gateway: PaymentGateway, event: dict[str, 
         application_fee_amount=pricing.membership_fee(facts.amount, percent), destination_account_id=destination)
     if row.credits_granted_at is not None:
         return "invoice recorded; credits already granted"
-    session_type_ids = list(session.exec(select(SessionType.id).where(
-        SessionType.builder_id == membership.builder_id, SessionType.active.is_(True))).all())
+    session_type_ids = [int(row.id) for row in covered_session_types(session=session,
+                                                                      builder_id=membership.builder_id)]
     if not session_type_ids:
         return "invoice recorded; the builder has no session type to grant credits for"
     period_end = facts.period_end or paid_at

@@ -36,6 +36,7 @@ from booking.core.models import (
     MembershipInvoice,
     MembershipPlan,
     MembershipStatus,
+    SessionType,
     UnusedCredits,
     utcnow,
 )
@@ -75,6 +76,14 @@ class InvalidPlan(ValueError):
 
 class MembershipUnavailable(ValueError):
     """The plan can't be subscribed to (unknown, inactive, or its builder can't take payments)."""
+
+
+class PlanNotOffered(MembershipUnavailable):
+    """No such plan, or its builder stopped offering it."""
+
+
+class PlanBuilderNotPayable(MembershipUnavailable):
+    """REQUIRE_PAYOUTS is on and the plan's builder can't be paid yet."""
 
 
 class NoMembership(LookupError):
@@ -183,12 +192,23 @@ def _view(plan: MembershipPlan, subscribers: int = 0) -> PlanView:
                     active=plan.active, subscribers=subscribers)
 
 
+def active_plans(*, session: Session, builder_id: int) -> list[MembershipPlan]:
+    """A builder's plans on offer, cheapest first."""
+    return list(session.exec(select(MembershipPlan).where(MembershipPlan.builder_id == builder_id,
+                                                          MembershipPlan.active.is_(True))
+                             .order_by(MembershipPlan.amount, MembershipPlan.id)).all())
+
+
 def offered_plans(*, session: Session, builder_id: int) -> list[PlanView]:
     """A builder's active plans, as their public page offers them."""
-    rows = session.exec(select(MembershipPlan).where(MembershipPlan.builder_id == builder_id,
-                                                     MembershipPlan.active.is_(True))
-                        .order_by(MembershipPlan.amount, MembershipPlan.id)).all()
-    return [_view(row) for row in rows]
+    return [_view(row) for row in active_plans(session=session, builder_id=builder_id)]
+
+
+def covered_session_types(*, session: Session, builder_id: int) -> list[SessionType]:
+    """What a plan's credits can be spent on: every active session type of its builder (as of each invoice)."""
+    return list(session.exec(select(SessionType).where(SessionType.builder_id == builder_id,
+                                                       SessionType.active.is_(True))
+                             .order_by(SessionType.id)).all())
 
 
 def workspace_plans(*, session: Session, actor: Actor) -> list[PlanView]:
@@ -247,21 +267,22 @@ class MembershipCheckout:
 
 def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str,
                               client_email: str, success_url: str, cancel_url: str) -> MembershipCheckout:
-    """A pending membership and its Checkout Session (subscription mode). Raises MembershipUnavailable,
+    """A pending membership and its Checkout Session (subscription mode). Raises PlanNotOffered,
+    PlanBuilderNotPayable,
     lifecycle's InvalidRequest for bad client details (checked by the caller), PaymentProviderError."""
     settings = get_settings()
     try:
         plan_key = int(str(plan_id))
     except (TypeError, ValueError):
-        raise MembershipUnavailable("No such membership.") from None
+        raise PlanNotOffered("No such membership.") from None
     with session_scope(engine) as session:
         plan = session.get(MembershipPlan, plan_key)
         if plan is None or not plan.active or not plan.stripe_price_id:
-            raise MembershipUnavailable("This membership is not offered.")
+            raise PlanNotOffered("This membership is not offered.")
         builder = session.get(Builder, plan.builder_id)
         destination = builder.stripe_account_id if builder is not None and connect.payouts_ready(builder) else None
         if destination is None and settings.require_payouts:
-            raise MembershipUnavailable("This builder can't take payments yet.")
+            raise PlanBuilderNotPayable("This builder can't take payments yet.")
         membership = Membership(plan_id=plan.id, builder_id=plan.builder_id, client_email=client_email,
                                 client_name=client_name, status=MembershipStatus.PENDING)
         session.add(membership)

@@ -1,5 +1,6 @@
 """The workspace dashboard's figures: today's and upcoming sessions, sales (bookings, package sales,
-membership invoices: booking.payments.sales) and revenue per week per currency, and recent failed payments. Services: an explicit session, read only.
+membership invoices: booking.payments.sales) and revenue per week per currency, and recent failed payments
+(bookings' and membership invoices', in one list). Services: an explicit session, read only.
 
 `builder_id=None` means every builder (a platform admin's view). Weeks start on Monday 00:00 in the
 zone the caller passes (the builder's; UTC for everyone), and are bucketed in SQL, so the figures
@@ -10,11 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from booking.core.models import Booking, BookingStatus, Builder, Client, Payment, PaymentStatus, SessionType
+from booking.core.models import (
+    Booking,
+    BookingStatus,
+    Builder,
+    Client,
+    Membership,
+    MembershipInvoice,
+    MembershipInvoiceStatus,
+    MembershipPlan,
+    Payment,
+    PaymentStatus,
+    SessionType,
+)
 from booking.payments import ledger as payment_records
 from booking.payments import sales
 from booking.payments.sales import SaleCounts, SaleKind
@@ -172,18 +186,34 @@ def weekly_figures(*, session: Session, builder_id: int | None, zone_name: str, 
 # --------------------------------------------------------------------------------------------------
 
 
+class FailedPaymentKind(StrEnum):
+    BOOKING = "booking"  # a Checkout attempt for a booking
+    MEMBERSHIP = "membership"  # a membership's monthly invoice (invoice.payment_failed)
+
+    @property
+    def label(self) -> str:
+        return {FailedPaymentKind.BOOKING: "Booking", FailedPaymentKind.MEMBERSHIP: "Membership"}[self]
+
+
 @dataclass(frozen=True)
 class FailedPayment:
-    payment_id: int
-    booking_id: str
+    kind: FailedPaymentKind
     failed_at: datetime  # UTC
     amount: int
     currency: str
     failure_code: str
     failure_message: str
     client_name: str
-    session_type_name: str
+    subject: str  # the session type's name, or the membership plan's
     time_zone: str  # the builder's
+    booking_id: str = ""  # a booking's
+    membership_id: int | None = None  # a membership's
+
+    @property
+    def reason(self) -> str:
+        """Stripe's words when we have them (a booking's attempt); an invoice's failure carries none."""
+        return self.failure_message or self.failure_code or (
+            "Declined" if self.kind is FailedPaymentKind.BOOKING else "Payment failed")
 
 
 @dataclass(frozen=True)
@@ -194,15 +224,24 @@ class FailedPayments:
 
 def failed_payments(*, session: Session, builder_id: int | None, now: datetime, days: int = 7,
                     limit: int = FAILED_LIST_LIMIT) -> FailedPayments:
-    """Checkout attempts whose status is failed and that failed in the last `days` days."""
+    """Payments that failed in the last `days` days, in one list: bookings' Checkout attempts and memberships'
+    monthly invoices still unpaid (one paid later, with a new card, is no longer listed)."""
+    since = now - timedelta(days=days)
+    bookings = _failed_booking_payments(session=session, builder_id=builder_id, since=since, limit=limit)
+    memberships = _failed_membership_invoices(session=session, builder_id=builder_id, since=since, limit=limit)
+    recent = sorted(bookings.recent + memberships.recent, key=lambda f: f.failed_at, reverse=True)[:limit]
+    return FailedPayments(count=bookings.count + memberships.count, recent=recent)
+
+
+def _failed_booking_payments(*, session: Session, builder_id: int | None, since: datetime,
+                             limit: int) -> FailedPayments:
     failed_at = sa.func.coalesce(Payment.failed_at, Payment.updated_at)
-    conditions = (Payment.status == PaymentStatus.FAILED, failed_at >= now - timedelta(days=days),
-                  *_builder_filter(builder_id))
+    conditions = (Payment.status == PaymentStatus.FAILED, failed_at >= since, *_builder_filter(builder_id))
     count = session.exec(
         select(sa.func.count()).select_from(Payment).join(Booking, Booking.id == Payment.booking_id).where(*conditions)
     ).one()
     rows = session.exec(
-        select(Payment.id, Payment.booking_id, failed_at, Payment.amount, Payment.currency, Payment.failure_code,
+        select(Payment.booking_id, failed_at, Payment.amount, Payment.currency, Payment.failure_code,
                Payment.failure_message, sa.func.coalesce(Booking.client_name, Client.name), SessionType.name,
                Builder.time_zone)
         .join(Booking, Booking.id == Payment.booking_id)
@@ -214,9 +253,35 @@ def failed_payments(*, session: Session, builder_id: int | None, now: datetime, 
         .limit(limit)
     ).all()
     return FailedPayments(count=int(count), recent=[
-        FailedPayment(payment_id=r[0], booking_id=r[1], failed_at=_utc(r[2]), amount=r[3], currency=r[4],
-                      failure_code=r[5] or "", failure_message=r[6] or "", client_name=r[7],
-                      session_type_name=r[8], time_zone=r[9])
+        FailedPayment(kind=FailedPaymentKind.BOOKING, booking_id=r[0], failed_at=_utc(r[1]), amount=r[2],
+                      currency=r[3], failure_code=r[4] or "", failure_message=r[5] or "", client_name=r[6],
+                      subject=r[7], time_zone=r[8])
+        for r in rows
+    ])
+
+
+def _failed_membership_invoices(*, session: Session, builder_id: int | None, since: datetime,
+                                limit: int) -> FailedPayments:
+    conditions = (MembershipInvoice.status == MembershipInvoiceStatus.FAILED, MembershipInvoice.failed_at >= since,
+                  *(() if builder_id is None else (Membership.builder_id == builder_id,)))
+    count = session.exec(
+        select(sa.func.count()).select_from(MembershipInvoice)
+        .join(Membership, Membership.id == MembershipInvoice.membership_id).where(*conditions)
+    ).one()
+    rows = session.exec(
+        select(MembershipInvoice.membership_id, MembershipInvoice.failed_at, MembershipInvoice.amount,
+               MembershipInvoice.currency, Membership.client_name, MembershipPlan.name, Builder.time_zone)
+        .join(Membership, Membership.id == MembershipInvoice.membership_id)
+        .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
+        .join(Builder, Builder.id == Membership.builder_id)
+        .where(*conditions)
+        .order_by(MembershipInvoice.failed_at.desc(), MembershipInvoice.id.desc())
+        .limit(limit)
+    ).all()
+    return FailedPayments(count=int(count), recent=[
+        FailedPayment(kind=FailedPaymentKind.MEMBERSHIP, membership_id=r[0], failed_at=_utc(r[1]), amount=r[2],
+                      currency=r[3], failure_code="", failure_message="", client_name=r[4], subject=r[5],
+                      time_zone=r[6])
         for r in rows
     ])
 

@@ -63,8 +63,9 @@ class ChartSeries:
 @dataclass
 class FailedRow:
     when: str
+    kind: str  # "Booking" / "Membership"
+    subject: str  # the session type, or the membership plan
     client: str
-    session_type: str
     amount: str
     reason: str
 
@@ -137,9 +138,9 @@ class DashboardState(AdminState):
         self.failed = [
             FailedRow(when=format_datetime(f.failed_at, zone=load_zone(f.time_zone), locale=locale,
                                            date_style="short", abbreviation=False),
-                      client=f.client_name, session_type=f.session_type_name,
+                      kind=f.kind.label, subject=f.subject, client=f.client_name,
                       amount=format_money(f.amount, f.currency, locale=locale),
-                      reason=f.failure_message or f.failure_code or "Declined")
+                      reason=f.reason)
             for f in failed.recent
         ]
         self.public_page = routes.builder_page(builder.slug) if builder else ""
@@ -263,7 +264,8 @@ def _failed_card() -> rx.Component:
                 rx.text("None.", size="2", color_scheme="gray"),
                 rx.el.ul(
                     rx.foreach(S.failed, lambda f: rx.el.li(
-                        rx.text(rx.text.strong(f.when), " · ", f.client, " · ", f.session_type, " · ", f.amount,
+                        rx.text(rx.text.strong(f.when), " · ", rx.badge(f.kind, variant="soft", size="1"), " ",
+                                f.subject, " · ", f.client, " · ", f.amount,
                                 " · ", rx.text.span(f.reason, color="var(--red-11)"), size="2"),
                         data_testid="failed-payment",
                     )),

@@ -41,9 +41,9 @@ class MembershipOffersState(rx.State):
                 return None
             self.subscribing_plan, self.errors, self.notice = plan_id, {}, ""
         try:
-            url = await asyncio.to_thread(subscribe, engine=deps.engine(), gateway=deps.gateway(), plan_id=plan_id,
-                                          client_name=str(form.get("client_name") or ""),
-                                          client_email=str(form.get("client_email") or ""))
+            started = await asyncio.to_thread(subscribe, engine=deps.engine(), gateway=deps.gateway(),
+                                              plan_id=plan_id, client_name=str(form.get("client_name") or ""),
+                                              client_email=str(form.get("client_email") or ""))
         except InvalidRequest as exc:
             async with self:
                 self.errors, self.subscribing_plan = {f"{plan_id}:{exc.field}": exc.message}, ""
@@ -59,4 +59,4 @@ class MembershipOffersState(rx.State):
             async with self:
                 self.subscribing_plan, self.notice = "", "Something went wrong; nothing was charged. Please try again."
             return None
-        return rx.redirect(url)
+        return rx.redirect(started.checkout_url)

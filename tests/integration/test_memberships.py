@@ -39,6 +39,7 @@ from booking.notifications.outbox import build_message
 from booking.payments import connect, memberships, movements
 from booking.payments.gateway import StripeGateway
 from booking.payments.memberships import PlanInput
+from booking.workspace import dashboard
 from stripe_emulator.server import EmulatorServer
 from tests.factories import make_builder, make_session_type
 from tests.support import stripe_events as se
@@ -218,6 +219,10 @@ def test_a_month_later_the_renewal_grants_again_then_a_failing_card_emails_and_g
     assert len(grants(engine)) == 2  # no credits for the unpaid month
     assert membership_row(engine, started.membership_id).status == MembershipStatus.PAST_DUE
     assert invoices(engine)[-1].status == MembershipInvoiceStatus.FAILED
+    with Session(engine) as s:  # the builder's dashboard lists it with the failed payments
+        [failed] = dashboard.failed_payments(session=s, builder_id=ada["builder_id"], now=datetime.now(UTC)).recent
+    assert (failed.kind, failed.subject, failed.client_name, failed.amount) == (
+        dashboard.FailedPaymentKind.MEMBERSHIP, "Monthly four", "Cleo", 4000)
     deliveries.deliver([{**event, "id": event["id"] + "_again"} for event in new])
     with Session(engine) as s:
         [email] = s.exec(select(Notification).where(Notification.kind == "membership_payment_failed")).all()

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 
 from booking.core.config import get_settings
-from booking.core.models import Booking
+from booking.core.models import Booking, Builder, MembershipPlan
 from booking.notifications import calendar_feed, invites, manage_links
 from booking_ui import api, deps, routes
 from booking_ui.middleware import HardeningMiddleware, HardeningSettings
@@ -86,8 +86,9 @@ def operation(path: str, method: str):
 
 def test_real_ids_keep_to_the_document(seeded, engine):
     session_type = seeded
-    """The answers random data can't reach (slots, 201, 409, a signed webhook, invites, the feed, a manage
-POST from our own page with its CSRF token) keep to the document too."""
+    """The answers random data can't reach (slots, 201, 409, a signed webhook, invites, the feed, a builder's
+membership plans and subscribing, a manage POST from our own page with its CSRF token) keep to the document
+too."""
     listed = operation(routes.API_SESSION_TYPES, "GET").Case().call_and_validate(checks=CHECKS)
     assert [row["id"] for row in listed.json()] == [str(session_type.id)]
 
@@ -131,6 +132,21 @@ POST from our own page with its CSRF token) keep to the document too."""
     feed = operation(routes.CALENDAR_FEED, "GET").Case(path_parameters={"token": feed_token}).call_and_validate(
         checks=CHECKS)
     assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.content
+
+    with Session(engine) as db:  # a membership plan of the same builder (already in Stripe)
+        builder = db.get(Builder, session_type.builder_id)
+        plan = MembershipPlan(builder_id=builder.id, name="Monthly four", sessions_per_period=4, amount=4000,
+                              currency="gbp", stripe_product_id="prod_contract", stripe_price_id="price_contract")
+        db.add(plan)
+        db.commit()
+        slug, plan_id = builder.slug, plan.id
+    plans = operation(routes.API_BUILDER_PLANS, "GET").Case(path_parameters={"slug": slug}).call_and_validate(
+        checks=CHECKS)
+    assert [row["id"] for row in plans.json()] == [str(plan_id)]
+    subscribed = operation(routes.API_CREATE_MEMBERSHIP_CHECKOUT, "POST").Case(
+        body={"plan_id": str(plan_id), "client_name": "Ann", "client_email": "ann@example.com", "currency": "GBP"},
+        media_type="application/json").call_and_validate(checks=CHECKS)
+    assert subscribed.status_code == 201 and subscribed.json()["checkout_url"]
 
     form = {"csrf_token": manage_links.csrf_token(manage_links.token_hash(token), "cancel")}
     cancelled = operation(routes.API_MANAGE_ACTION, "POST").Case(

@@ -14,6 +14,11 @@ from booking.core.models import (
     BookingStatus,
     Builder,
     Client,
+    Membership,
+    MembershipInvoice,
+    MembershipInvoiceStatus,
+    MembershipPlan,
+    MembershipStatus,
     Payment,
     PaymentStatus,
     SessionType,
@@ -147,6 +152,43 @@ def test_failed_payments_of_the_last_seven_days(engine, seeded):
     assert everyone.count == 3 and len(everyone.recent) == 2
 
 
+def _failed_invoice(session, builder_id: int, client: str, plan_name: str, failed_at: datetime, *,
+                    paid_later: bool = False) -> None:
+    """A membership whose monthly invoice failed (as invoice.payment_failed records it), or was paid after."""
+    plan = MembershipPlan(builder_id=builder_id, name=plan_name, sessions_per_period=4, amount=4000, currency="gbp")
+    session.add(plan)
+    session.flush()
+    membership = Membership(plan_id=plan.id, builder_id=builder_id, client_email=f"{client.lower()}@example.com",
+                            client_name=client, status=MembershipStatus.PAST_DUE)
+    session.add(membership)
+    session.flush()
+    session.add(MembershipInvoice(
+        membership_id=membership.id, stripe_invoice_id=f"in_{plan.id}", amount=4000, currency="gbp",
+        status=MembershipInvoiceStatus.PAID if paid_later else MembershipInvoiceStatus.FAILED, failed_at=failed_at,
+        paid_at=failed_at + timedelta(hours=1) if paid_later else None))
+
+
+def test_failed_membership_payments_are_listed_with_the_bookings(engine, seeded):
+    with session_scope(engine) as session:
+        booking = session.exec(select(Booking).where(Booking.builder_id == seeded["ada"])).first()
+        session.add(Payment(booking_id=booking.id, attempt=2, amount=5000, currency="gbp",
+                            status=PaymentStatus.FAILED, failure_code="card_declined", failed_at=NOW - timedelta(days=1)))
+        _failed_invoice(session, seeded["ada"], "Cleo", "Monthly four", NOW - timedelta(hours=3))
+        _failed_invoice(session, seeded["ada"], "Dan", "Weekly", NOW - timedelta(days=2), paid_later=True)
+        _failed_invoice(session, seeded["ada"], "Eve", "Weekly", NOW - timedelta(days=9))  # too old
+        _failed_invoice(session, seeded["kenji"], "Fay", "Kenji's plan", NOW - timedelta(hours=1))
+    with session_scope(engine) as session:
+        mine = dashboard.failed_payments(session=session, builder_id=seeded["ada"], now=NOW)
+        everyone = dashboard.failed_payments(session=session, builder_id=None, now=NOW, limit=2)
+    assert mine.count == 2
+    assert [(p.kind, p.subject, p.client_name, p.failed_at, p.amount, p.reason) for p in mine.recent] == [
+        (dashboard.FailedPaymentKind.MEMBERSHIP, "Monthly four", "Cleo", NOW - timedelta(hours=3), 4000,
+         "Payment failed"),
+        (dashboard.FailedPaymentKind.BOOKING, "Mentoring", "Alice", NOW - timedelta(days=1), 5000, "card_declined"),
+    ]
+    assert everyone.count == 3 and [p.client_name for p in everyone.recent] == ["Fay", "Cleo"]
+
+
 # --- the page's state ------------------------------------------------------------------------------
 
 
@@ -161,6 +203,7 @@ def test_a_builder_sees_their_own_dashboard(engine, seeded):
         session.add(Payment(booking_id=today.id, attempt=2, amount=5000, currency="gbp", status=PaymentStatus.FAILED,
                             failure_code="card_declined", failure_message="Your card was declined.",
                             failed_at=now - timedelta(hours=1)))
+        _failed_invoice(session, seeded["ada"], "Cleo", "Monthly four", now - timedelta(hours=2))
     token = token_for(engine, make_user(engine, email="ada@example.test", builder_id=seeded["ada"]))
     state = state_of(DashboardState, token)
     assert call(state, "load") is None and state.admin_error == ""
@@ -169,8 +212,10 @@ def test_a_builder_sees_their_own_dashboard(engine, seeded):
     assert [c.currency for c in state.charts] == ["GBP"]
     assert state.charts[0].totals.startswith("12 weeks: 2 bookings, £100.00")
     assert len(state.charts[0].points) == 12 and state.charts[0].points[-1]["revenue"] == 100.0
-    assert state.failed_count == 1 and state.failed[0].reason == "Your card was declined."
-    assert state.failed[0].amount == "£50.00"
+    assert state.failed_count == 2
+    assert [(f.kind, f.subject, f.client, f.amount, f.reason) for f in state.failed] == [
+        ("Booking", "Mentoring", "Alice", "£50.00", "Your card was declined."),
+        ("Membership", "Monthly four", "Cleo", "£40.00", "Payment failed")]
     assert state.public_page == routes.builder_page("ada")
     assert state.builder_choices == []  # no builder select for a builder
     call(state, "set_builder", str(seeded["kenji"]))
