@@ -54,7 +54,6 @@ from booking.lifecycle import (
     SlotUnavailable,
     begin_checkout,
     client_detail_errors,
-    client_ip,
     limits_for,
 )
 from booking.payments import PaymentProviderError
@@ -62,6 +61,7 @@ from booking.scheduling import CancellationPolicy, InvalidAnswers, SessionTypeNo
 from booking_ui import deps, routes
 from booking_ui.offloop import db_event, off_loop
 from booking_ui.state.month_picker import MonthPickerState
+from booking_ui.state.requester import requester_of
 
 log = logging.getLogger(__name__)
 
@@ -425,11 +425,7 @@ class BookState(MonthPickerState, rx.State):  # MonthPickerState: the calendar (
                 answers=dict(self._answers),
                 promotion_code=self.promo.code if self.promo is not None else None,
             )
-            headers = self.router.headers.raw_headers
-            # The socket's peer (Reflex's own X-Forwarded-For handling is off: trusted_proxy_hops is 0).
-            peer = headers.get("asgi-scope-client") or self.router.session.client_ip
-            requester = Requester.of(client_ip(peer, headers.get("x-forwarded-for"),
-                                               get_settings().forwarded_allow_ips))
+            requester = requester_of(self)
             framed = self.framed
         try:
             started = await asyncio.to_thread(_begin_checkout, requester=requester, **request)

@@ -9,13 +9,20 @@ import logging
 import reflex as rx
 
 from booking.client import SUBSCRIBED_QUERY, MembershipUnavailable, PlanView, membership_offers, subscribe
-from booking.core import session_scope
-from booking.lifecycle import InvalidRequest
+from booking.core import get_settings, session_scope
+from booking.lifecycle import InvalidRequest, LimitReached, Requester, limits_for
 from booking.payments import PaymentProviderError
 from booking_ui import deps
 from booking_ui.offloop import db_event
+from booking_ui.state.requester import requester_of
 
 log = logging.getLogger(__name__)
+
+
+def _subscribe(*, requester: Requester, **request: str):
+    """Subscribe: one checkout attempt against this client IP's rate limit, then the Checkout Session."""
+    limits_for(get_settings()).check_checkout_rate(requester.ip)
+    return subscribe(engine=deps.engine(), gateway=deps.gateway(), **request)
 
 
 class MembershipOffersState(rx.State):
@@ -40,10 +47,17 @@ class MembershipOffersState(rx.State):
             if self.subscribing_plan:
                 return None
             self.subscribing_plan, self.errors, self.notice = plan_id, {}, ""
+            requester = requester_of(self)
         try:
-            started = await asyncio.to_thread(subscribe, engine=deps.engine(), gateway=deps.gateway(),
-                                              plan_id=plan_id, client_name=str(form.get("client_name") or ""),
+            started = await asyncio.to_thread(_subscribe, requester=requester, plan_id=plan_id,
+                                              client_name=str(form.get("client_name") or ""),
                                               client_email=str(form.get("client_email") or ""))
+        except LimitReached as exc:  # the same per-network limit as the booking page's Pay and the API
+            log.warning("subscribe refused (%s) for request %s from %s", exc.code, requester.request_id,
+                        requester.ip)
+            async with self:
+                self.subscribing_plan, self.notice = "", exc.message
+            return None
         except InvalidRequest as exc:
             async with self:
                 self.errors, self.subscribing_plan = {f"{plan_id}:{exc.field}": exc.message}, ""

@@ -183,3 +183,29 @@ def test_attempts_count_against_the_checkout_rate_limit(engine, gateway, http, a
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert answers[2].json()["error"]["code"] == "rate_limited" and int(answers[2].headers["Retry-After"]) > 0
     assert memberships_saved(engine) == 2
+
+
+def test_the_builder_pages_subscribe_button_shares_the_networks_checkout_limit(engine, gateway, http, ada,
+                                                                                configure) -> None:
+    """The API's calls and the builder page's Subscribe count against one per-network limit."""
+    import reflex as rx
+    from reflex.istate.data import RouterData
+
+    import booking_ui.booking_ui  # noqa: F401 - registers the pages
+    from booking_ui.state.memberships import MembershipOffersState
+    from tests.support.admin_states import call
+
+    plan_id = make_plan(engine, gateway, ada)
+    configure(CHECKOUT_RATE_LIMIT="1/minute")
+    assert http.post(SUBSCRIBE, json=body(plan_id, client_email="api@example.com")).status_code == 201
+
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data({
+        "pathname": "/b/[builder_slug]", "asPath": "/b/ada", "ip": "203.0.113.7",
+        "query": {"builder_slug": "ada"},
+        "headers": {"origin": "http://localhost:3000", "asgi-scope-client": "203.0.113.7"}})
+    page = root.get_substate(MembershipOffersState.get_full_name().split(".")[1:])
+    call(page, "subscribe", {"plan_id": str(plan_id), "client_name": "Page", "client_email": "page@example.com"})
+
+    assert page.notice == "Too many booking attempts from your network. Please wait a moment and try again."
+    assert page.subscribing_plan == "" and memberships_saved(engine) == 1
