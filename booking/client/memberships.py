@@ -36,8 +36,9 @@ def membership_offers(*, session: Session, slug: str) -> list[PlanView]:
 
 
 def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str,
-              client_email: str) -> str:
-    """The Checkout address for a client subscribing to a plan. Raises lifecycle's InvalidRequest (bad name or
+              client_email: str, client_locale: str | None = None) -> str:
+    """The Checkout address for a client subscribing to a plan (`client_locale`: the page's language, for the
+    member's emails). Raises lifecycle's InvalidRequest (bad name or
     email, naming the field), MembershipUnavailable, PaymentProviderError."""
     name, email = validate_client(name=client_name, email=client_email)
     with Session(engine) as session:
@@ -48,7 +49,7 @@ def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, clien
         page = f"{get_settings().public_url.rstrip('/')}/b/{builder.slug}"
     started = start_membership_checkout(engine=engine, gateway=gateway, plan_id=plan_id, client_name=name,
                                         client_email=email, success_url=f"{page}?{SUBSCRIBED_QUERY}",
-                                        cancel_url=page)
+                                        cancel_url=page, client_locale=client_locale)
     return started.checkout_url
 
 
