@@ -266,6 +266,9 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     currency = body.get("currency")  # optional: one of the session type's prices (GET /api/session-types)
     if currency is not None and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
         return invalid("currency", "currency must be a three-letter ISO code such as EUR.")
+    client_locale = body.get("client_locale")  # optional: the client's emails follow it; an unknown one is ignored
+    if client_locale is not None and not isinstance(client_locale, str):
+        return invalid("client_locale", "client_locale must be a BCP 47 language tag such as fr-FR.")
     answers = body.get("answers")  # checked against the session type's questions by the service
     if answers is not None and not isinstance(answers, dict):
         return answers_refused(InvalidAnswers({"answers": "answers must be an object: question id -> answer."}))
@@ -285,7 +288,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
-            invoice_requested=invoice_requested, currency=currency, answers=answers,
+            client_locale=client_locale, invoice_requested=invoice_requested, currency=currency, answers=answers,
             promotion_code=promotion_code or None,
         )
 

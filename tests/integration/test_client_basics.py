@@ -275,3 +275,23 @@ def test_the_refund_tier_follows_the_session_types_policy(engine, session: Sessi
     pick(page, 30)
 
     assert page.refund_tier == "Booked 30 h ahead: no refund if you cancel, as the refund windows have already passed."
+
+
+@pytest.mark.parametrize("given,kept", [("fr-FR", "fr-FR"), ("zz-Nowhere", None)])
+def test_the_json_api_keeps_a_known_client_locale_and_ignores_an_unknown_one(engine, gateway, session_type,
+                                                                           given, kept):
+    from starlette.testclient import TestClient
+
+    from booking_ui import api
+
+    client = TestClient(api.build_api())
+    start = (utcnow() + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    body = {"session_type_id": str(session_type.id), "start_time": start.isoformat(), "client_name": "Ann",
+            "client_email": "ann@example.com"}
+    refused = client.post("/api/payments/create-checkout-session", json={**body, "client_locale": 7})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "client_locale"
+    created = client.post("/api/payments/create-checkout-session", json={**body, "client_locale": given})
+    assert created.status_code == 201
+    with Session(engine) as db:
+        assert db.get(Booking, created.json()["booking_id"]).client_locale == kept
+
