@@ -294,6 +294,9 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     currency = body.get("currency")  # optional: one of the session type's prices (GET /api/session-types)
     if (refused := _currency_refused(currency)) is not None:
         return refused
+    client_locale = body.get("client_locale")  # optional: the client's emails follow it; an unknown one is ignored
+    if client_locale is not None and not isinstance(client_locale, str):
+        return invalid("client_locale", "client_locale must be a BCP 47 language tag such as fr-FR.")
     answers = body.get("answers")  # checked against the session type's questions by the service
     if answers is not None and not isinstance(answers, dict):
         return answers_refused(InvalidAnswers({"answers": "answers must be an object: question id -> answer."}))
@@ -313,7 +316,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
             client_email=str(body["client_email"]), client_time_zone=client_time_zone,
-            invoice_requested=invoice_requested, currency=currency, answers=answers,
+            client_locale=client_locale, invoice_requested=invoice_requested, currency=currency, answers=answers,
             promotion_code=promotion_code or None,
         )
 
@@ -392,6 +395,9 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
     currency = body.get("currency")  # optional: the plan's own (a plan has one price)
     if (refused := _currency_refused(currency)) is not None:
         return refused
+    client_locale = body.get("client_locale")  # optional: the member's emails follow it; an unknown one is ignored
+    if client_locale is not None and not isinstance(client_locale, str):
+        return invalid("client_locale", "client_locale must be a BCP 47 language tag such as fr-FR.")
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
@@ -399,7 +405,7 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
         limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it makes a Checkout Session
         return subscribe(engine=deps.engine(), gateway=deps.gateway(), plan_id=body["plan_id"],
                          client_name=str(body["client_name"]), client_email=str(body["client_email"]),
-                         currency=currency)
+                         currency=currency, client_locale=client_locale)
 
     try:
         started = await run_in_threadpool(start)

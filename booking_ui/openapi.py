@@ -151,6 +151,10 @@ SCHEMAS: dict[str, Any] = {
             "client_email": {"type": "string", "format": "email"},
             "client_time_zone": {"type": "string", "description": "IANA name; UTC when absent.",
                                  "examples": ["Europe/London"]},
+            "client_locale": {"type": "string", "examples": ["fr-FR"],
+                              "description": "The client's language, a BCP 47 tag: their emails write dates, times "
+                                             "and amounts its way. One that isn't known (or isn't a tag) is "
+                                             "ignored, not refused: the default locale, as when absent."},
             "invoice": {"type": "boolean", "default": False,
                         "description": "The client needs an invoice: Stripe's page asks for a business name "
                                        "and tax ID, and an invoice is made after payment."},
@@ -208,6 +212,9 @@ SCHEMAS: dict[str, Any] = {
             "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["gbp"],
                          "description": "The plan's own currency (the only one it is sold in); another gets 422 "
                                         "invalid_request naming `currency`."},
+            "client_locale": {"type": "string", "examples": ["fr-FR"],
+                              "description": "The member's language, a BCP 47 tag: their emails write dates and "
+                                             "amounts its way. One that isn't known is ignored, not refused."},
         },
     },
     "MembershipCheckoutStarted": {

@@ -90,10 +90,11 @@ def _plan_key(plan_id: object) -> int | None:
 
 
 def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str, client_email: str,
-              currency: str | None = None) -> MembershipCheckout:
+              currency: str | None = None, client_locale: str | None = None) -> MembershipCheckout:
     """The Checkout Session for a client subscribing to a plan (`currency`, if given, must be the plan's: a
-    plan has one price). Raises lifecycle's InvalidRequest (bad name, email or currency, naming the field),
-    PlanNotOffered, PlanBuilderNotPayable, PaymentProviderError."""
+    plan has one price; `client_locale`: the page's language, for the member's emails). Raises lifecycle's
+    InvalidRequest (bad name, email or currency, naming the field), PlanNotOffered, PlanBuilderNotPayable,
+    PaymentProviderError."""
     name, email = validate_client(name=client_name, email=client_email)
     key = _plan_key(plan_id)
     with Session(engine) as session:
@@ -106,7 +107,7 @@ def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, clien
         page = f"{get_settings().public_url.rstrip('/')}/b/{builder.slug}"
     return start_membership_checkout(engine=engine, gateway=gateway, plan_id=key, client_name=name,
                                      client_email=email, success_url=f"{page}?{SUBSCRIBED_QUERY}",
-                                     cancel_url=page)
+                                     cancel_url=page, client_locale=client_locale)
 
 
 def portal_for_token(*, engine: Engine, gateway: PaymentGateway, token: str, return_url: str) -> str:

@@ -19,7 +19,7 @@ from booking.core.config import Settings
 from booking.core.db import session_scope
 from booking.core.models import Builder, CreditPackage, PackagePurchase, Payment, SessionType, utcnow
 from booking.core.money import MoneyError
-from booking.core.time import LocaleLike, format_money
+from booking.core.time import LocaleLike, format_money, known_locale_tag
 from booking.lifecycle.checkout import InvalidRequest, stripe_customer_email, validate_client
 from booking.payments import connect, package_sales, price_options, pricing, promotions
 from booking.payments import ledger as payment_records
@@ -99,9 +99,11 @@ class PurchaseStarted:
 
 def begin_package_purchase(*, engine: Engine, gateway: PaymentGateway, settings: Settings, package_id: object,
                            client_name: str, client_email: str, client_time_zone: str = "UTC",
-                           currency: str | None = None, promotion_code: str | None = None) -> PurchaseStarted:
+                           client_locale: str | None = None, currency: str | None = None,
+                           promotion_code: str | None = None) -> PurchaseStarted:
     """Open the package's Checkout, in `currency` (None: the package's own; else one of its other prices)
     with `promotion_code` taken off (one use reserved with the purchase, released if it is left unpaid).
+    `client_locale`: the shop page's language, kept for the buyer's emails (one Babel doesn't know: none).
     Raises InvalidRequest (names the field), promotions.PromotionCodeInvalid (nothing written) or
     PaymentProviderError (nothing is left to pay for)."""
     name, email = validate_client(name=client_name, email=client_email)
@@ -115,6 +117,7 @@ def begin_package_purchase(*, engine: Engine, gateway: PaymentGateway, settings:
             raise InvalidRequest("currency", str(exc)) from None
         purchase = PackagePurchase(package_id=package.id, builder_id=builder.id, client_email=email,
                                    client_name=name, client_time_zone=client_time_zone or "UTC",
+                                   client_locale=known_locale_tag(client_locale),
                                    session_count=package.session_count, validity_days=package.validity_days)
         session.add(purchase)
         session.flush()

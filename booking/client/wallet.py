@@ -60,7 +60,9 @@ def _wallet(session: Session, token: str) -> CreditWallet:
     return wallet
 
 
-def load_wallet(*, engine: Engine, token: str, time_zone: str = "UTC", now: datetime | None = None) -> WalletView:
+def load_wallet(*, engine: Engine, token: str, time_zone: str = "UTC", locale: str | None = None,
+                now: datetime | None = None) -> WalletView:
+    """The wallet, its expiry dates written in the viewer's zone and `locale`."""
     now = now or utcnow()
     zone = zone_or_utc(time_zone)
     with session_scope(engine) as session:
@@ -70,7 +72,7 @@ def load_wallet(*, engine: Engine, token: str, time_zone: str = "UTC", now: date
                                   builder_id=wallet.builder_id, now=now)
         type_ids = sorted({type_id for grant in summary.grants for type_id in grant.session_type_ids})
         types = {row.id: row for row in session.exec(select(SessionType).where(SessionType.id.in_(type_ids)))}
-        rows = [WalletCredit(available=grant.available, expires=format_date(grant.expires_at, zone=zone),
+        rows = [WalletCredit(available=grant.available, expires=format_date(grant.expires_at, zone=zone, locale=locale),
                              session_type_names=", ".join(types[t].name for t in grant.session_type_ids if t in types))
                 for grant in summary.grants if grant.available > 0]
         offered = [WalletSessionType(id=str(row.id), name=row.name, duration_minutes=row.duration_minutes,
@@ -79,7 +81,8 @@ def load_wallet(*, engine: Engine, token: str, time_zone: str = "UTC", now: date
                    for type_id, row in sorted(types.items()) if row.active]
         return WalletView(builder_name=builder.name, builder_slug=builder.slug, client_email=wallet.client_email,
                           available=summary.available, credits=rows, session_types=offered,
-                          next_expiry=format_date(summary.next_expiry, zone=zone) if summary.next_expiry else "")
+                          next_expiry=format_date(summary.next_expiry, zone=zone, locale=locale)
+                          if summary.next_expiry else "")
 
 
 @dataclass(frozen=True)

@@ -1111,6 +1111,9 @@ class PackagePurchase(SQLModel, table=True):
     client_email: str = Field(max_length=254)
     client_name: str = Field(max_length=120)
     client_time_zone: str = Field(default="UTC", max_length=64)
+    # The shop page's language ("fr-FR", checked by `known_locale_tag`; None: not known, the default locale):
+    # the purchase and expiry emails write dates and amounts its way.
+    client_locale: str | None = Field(default=None, max_length=35)
     session_count: int
     validity_days: int
     created_at: datetime = Field(default_factory=utcnow)
@@ -1266,6 +1269,9 @@ class Membership(SQLModel, table=True):
     builder_id: int = Field(foreign_key="builder.id", index=True)
     client_email: str = Field(max_length=254, index=True)
     client_name: str = Field(default="", max_length=120)
+    # The builder page's language when subscribing ("fr-FR", checked by `known_locale_tag`; None: not known,
+    # the default locale): the membership's emails write dates and amounts its way.
+    client_locale: str | None = Field(default=None, max_length=35)
     checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_subscription_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_customer_id: str | None = Field(default=None, max_length=255, index=True)

@@ -185,7 +185,8 @@ def on_invoice_paid(session: Session, gateway: PaymentGateway, event: dict[str, 
             membership_id=int(membership.id), builder_id=membership.builder_id,
             builder_name=builder.name if builder else "", client_email=grant.client_email,
             client_name=membership.client_name, plan_name=plan.name, sessions_per_month=plan.sessions_per_period,
-            amount=plan.amount, currency=plan.currency, renews_at=period_end.isoformat()))
+            amount=plan.amount, currency=plan.currency, renews_at=period_end.isoformat(),
+            client_locale=membership.client_locale))
     if membership.status in (MembershipStatus.PENDING, MembershipStatus.PAST_DUE, MembershipStatus.UNPAID):
         # Paid: the membership is current again (the subscription event may come later, or not first).
         membership.status, membership.updated_at = MembershipStatus.ACTIVE, utcnow()
@@ -213,7 +214,8 @@ def on_invoice_payment_failed(session: Session, gateway: PaymentGateway, event: 
         facts=MembershipFailureFacts(membership_id=int(membership.id), stripe_invoice_id=invoice["id"],
                                      client_name=membership.client_name, plan_name=plan.name,
                                      builder_name=builder.name if builder else "", amount=facts.amount,
-                                     currency=facts.currency, public_url=get_settings().public_url))
+                                     currency=facts.currency, public_url=get_settings().public_url,
+                                     client_locale=membership.client_locale))
     row.failure_notice_queued_at = utcnow()
     session.add(row)
     return "payment failure recorded; client emailed"

@@ -34,6 +34,7 @@ class CreditFacts:
     amount: int = 0
     currency: str = ""
     site_domain: str = "localhost"
+    client_locale: str | None = None  # the buyer's ("fr-FR"; None: the default locale): dates and amounts
 
     def to_json(self, kind: NotificationKind) -> str:
         return json.dumps({"kind": str(kind), **asdict(self)}, sort_keys=True)
@@ -47,7 +48,8 @@ class CreditFacts:
 
 def _expiry(facts: CreditFacts) -> str:
     zone = zone_or_utc(facts.client_time_zone)
-    return format_datetime(datetime.fromisoformat(facts.expires_at), zone=zone, date_style="medium")
+    return format_datetime(datetime.fromisoformat(facts.expires_at), zone=zone, locale=facts.client_locale,
+                           date_style="medium")
 
 
 def render_credit_email(kind: NotificationKind, facts: CreditFacts, wallet_url: str) -> RenderedEmail:
@@ -58,7 +60,7 @@ def render_credit_email(kind: NotificationKind, facts: CreditFacts, wallet_url: 
                       f"{facts.builder_name}, until {_expiry(facts)}.",
                       "Open your wallet to see your credits and book a time: no payment is needed."]
         details = [("Package", facts.package_name), ("Sessions", str(facts.credits)),
-                   ("Paid", format_money(facts.amount, facts.currency)), ("Valid until", _expiry(facts))]
+                   ("Paid", format_money(facts.amount, facts.currency, locale=facts.client_locale)), ("Valid until", _expiry(facts))]
     elif kind == NotificationKind.CREDITS_EXPIRING:
         subject = f"{sessions} with {facts.builder_name} expire on {_expiry(facts)}"
         paragraphs = [f"You still have {sessions} of {facts.package_name} to book with {facts.builder_name}. "

@@ -65,6 +65,7 @@ class MembershipFailureFacts:
     amount: int
     currency: str
     public_url: str = "http://localhost"
+    client_locale: str | None = None  # the member's ("fr-FR"; None: the default locale): the amount
 
     def to_json(self) -> str:
         return json.dumps({"kind": MEMBERSHIP_PAYMENT_FAILED, **asdict(self)}, sort_keys=True)
@@ -77,7 +78,7 @@ class MembershipFailureFacts:
 
 
 def render_membership_failure(facts: MembershipFailureFacts) -> RenderedEmail:
-    money = format_money(facts.amount, facts.currency)
+    money = format_money(facts.amount, facts.currency, locale=facts.client_locale)
     link = portal_url(facts.membership_id, facts.public_url)
     subject = f"Your {facts.plan_name} payment of {money} failed: update your card"
     paragraphs = [
@@ -141,6 +142,7 @@ class MembershipStartedFacts:
     currency: str
     renews_at: str  # ISO, UTC: the paid period's end, when the next payment is taken
     site_domain: str = "localhost"
+    client_locale: str | None = None  # the member's ("fr-FR"; None: the default locale): dates and amounts
 
     def to_json(self) -> str:
         return json.dumps({"kind": MEMBERSHIP_STARTED, **asdict(self)}, sort_keys=True)
@@ -154,9 +156,10 @@ class MembershipStartedFacts:
 
 def render_membership_started(facts: MembershipStartedFacts, wallet_url: str) -> RenderedEmail:
     sessions = f"{facts.sessions_per_month} session{'s' if facts.sessions_per_month != 1 else ''}"
-    money = format_money(facts.amount, facts.currency)
+    money = format_money(facts.amount, facts.currency, locale=facts.client_locale)
     # No zone of the member's is known: the moment is told in UTC, labelled, rather than a date that may be off.
-    renews = format_datetime(datetime.fromisoformat(facts.renews_at), zone=zone_or_utc("UTC"), date_style="medium")
+    renews = format_datetime(datetime.fromisoformat(facts.renews_at), zone=zone_or_utc("UTC"),
+                             locale=facts.client_locale, date_style="medium")
     subject = f"Your {facts.plan_name} membership with {facts.builder_name} has started"
     paragraphs = [f"Welcome to {facts.plan_name} with {facts.builder_name}: {sessions} a month to book, for "
                   f"{money} a month.",

@@ -40,7 +40,7 @@ from booking.core.models import (
     UnusedCredits,
     utcnow,
 )
-from booking.core.time import format_money
+from booking.core.time import format_money, known_locale_tag
 from booking.payments import connect, pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, SubscriptionCheckoutRequest
 
@@ -266,9 +266,10 @@ class MembershipCheckout:
 
 
 def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str,
-                              client_email: str, success_url: str, cancel_url: str) -> MembershipCheckout:
-    """A pending membership and its Checkout Session (subscription mode). Raises PlanNotOffered,
-    PlanBuilderNotPayable,
+                              client_email: str, success_url: str, cancel_url: str,
+                              client_locale: str | None = None) -> MembershipCheckout:
+    """A pending membership and its Checkout Session (subscription mode), with the page's `client_locale` kept
+    for the member's emails (one Babel doesn't know: none). Raises PlanNotOffered, PlanBuilderNotPayable,
     lifecycle's InvalidRequest for bad client details (checked by the caller), PaymentProviderError."""
     settings = get_settings()
     try:
@@ -284,7 +285,8 @@ def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_i
         if destination is None and settings.require_payouts:
             raise PlanBuilderNotPayable("This builder can't take payments yet.")
         membership = Membership(plan_id=plan.id, builder_id=plan.builder_id, client_email=client_email,
-                                client_name=client_name, status=MembershipStatus.PENDING)
+                                client_name=client_name, client_locale=known_locale_tag(client_locale),
+                                status=MembershipStatus.PENDING)
         session.add(membership)
         session.flush()
         membership_id, created = int(membership.id), membership.created_at

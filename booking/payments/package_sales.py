@@ -22,6 +22,8 @@ from booking.core.models import (
     CreditPackage,
     CreditPackageSessionType,
     CreditSourceKind,
+    Membership,
+    MembershipInvoice,
     PackagePurchase,
     Payment,
     PaymentStatus,
@@ -123,7 +125,8 @@ def fulfil_sale(*, session: Session, payment: Payment, checkout: CheckoutSession
                            builder_id=builder.id, builder_name=builder.name, client_email=grant.client_email,
                            client_name=purchase.client_name, client_time_zone=purchase.client_time_zone,
                            package_name=package.name, credits=purchase.session_count,
-                           expires_at=expires_at.isoformat(), amount=payment.amount, currency=payment.currency))
+                           expires_at=expires_at.isoformat(), amount=payment.amount, currency=payment.currency,
+                           client_locale=purchase.client_locale))
     return SaleFulfilment(purchase.id, True, grant.id)
 
 
@@ -150,6 +153,15 @@ def purchase_of_grant(*, session: Session, grant_id: int) -> tuple[PackagePurcha
         Payment.package_purchase_id == purchase.id,
         Payment.status.in_(payment_records.SETTLED_STATES))).first() if purchase else None
     return (purchase, payment) if purchase and payment else None
+
+
+def _member_locale(session: Session, grant: CreditGrant) -> str | None:
+    """The locale a membership's credits are written in: its member's (a grant's source is the invoice)."""
+    if grant.source_kind != CreditSourceKind.SUBSCRIPTION_INVOICE:
+        return None
+    return session.exec(select(Membership.client_locale).join(
+        MembershipInvoice, MembershipInvoice.membership_id == Membership.id).where(
+        MembershipInvoice.stripe_invoice_id == grant.source_id)).first()
 
 
 def is_paid(payment: Payment) -> bool:
@@ -198,7 +210,8 @@ def expire_credits(*, engine: Any, now: datetime | None = None) -> ExpiryTick:
                         client_name=purchase.client_name if purchase else grant.client_email.split("@")[0],
                         client_time_zone=purchase.client_time_zone if purchase else "UTC",
                         package_name=package.name if package else "your sessions", credits=left,
-                        expires_at=grant.expires_at.isoformat())):
+                        expires_at=grant.expires_at.isoformat(),
+                        client_locale=purchase.client_locale if purchase else _member_locale(session, grant))):
                 reminded += 1
         expired = credits.expire_due(session=session, now=now)
     return ExpiryTick(reminded=reminded, expired=sum(item.quantity for item in expired))

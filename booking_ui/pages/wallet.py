@@ -44,9 +44,21 @@ def _credits() -> rx.Component:
 
 def _slot(slot) -> rx.Component:
     chosen = S.selected_start == slot.start
-    return rx.button(slot.label_24, on_click=S.choose_time(slot.start), variant=rx.cond(chosen, "solid", "outline"),
-                     aria_pressed=rx.cond(chosen, "true", "false"), aria_label=slot.aria_24, type="button",
+    return rx.button(rx.cond(S.hour12, slot.label_12, slot.label_24), on_click=S.choose_time(slot.start),
+                     variant=rx.cond(chosen, "solid", "outline"), aria_pressed=rx.cond(chosen, "true", "false"),
+                     aria_label=rx.cond(S.hour12, slot.aria_12, slot.aria_24), type="button",
                      data_testid="wallet-slot", data_start=slot.start)
+
+
+def _clock() -> rx.Component:
+    """12h / 24h, as on the booking page (the browser's own to start with)."""
+    return rx.hstack(
+        rx.text("Clock", size="2", weight="medium", id="wallet-clock-label", as_="div"),
+        rx.segmented_control.root(
+            rx.segmented_control.item("12h", value="12", data_testid="clock-12"),
+            rx.segmented_control.item("24h", value="24", data_testid="clock-24"),
+            value=rx.cond(S.hour12, "12", "24"), on_change=S.set_clock, aria_labelledby="wallet-clock-label"),
+        align="center", spacing="2")
 
 
 def _day_times() -> rx.Component:
@@ -69,7 +81,8 @@ def _book() -> rx.Component:
                                         lambda row: rx.el.option(row.name, value=row.id)),
                              id="wallet-session-type", value=S.session_type_id, on_change=S.choose_session_type,
                              data_testid="wallet-session-type"),
-                align="center", spacing="2"),
+                _clock(),
+                align="center", spacing="4", wrap="wrap"),
             rx.cond(
                 S.chosen_credits > 0,
                 rx.vstack(

@@ -9,11 +9,12 @@ import logging
 import reflex as rx
 
 from booking.client import SUBSCRIBED_QUERY, MembershipUnavailable, PlanView, membership_offers, subscribe
-from booking.core import get_settings, session_scope
+from booking.core import get_settings, locale_tag, session_scope
 from booking.lifecycle import InvalidRequest, LimitReached, Requester, limits_for
 from booking.payments import PaymentProviderError
 from booking_ui import deps
 from booking_ui.offloop import db_event
+from booking_ui.state.book import BROWSER_PREFERENCES_JS
 from booking_ui.state.requester import requester_of
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class MembershipOffersState(rx.State):
     errors: dict[str, str] = {}
     notice: str = ""
     subscribed: bool = False
+    locale: str = ""  # the browser's language: kept with the membership for the member's emails
 
     @db_event
     def load(self):
@@ -39,6 +41,15 @@ class MembershipOffersState(rx.State):
             self.plans = membership_offers(session=session, slug=str(slug))
         self.subscribed = SUBSCRIBED_QUERY.split("=")[0] in self.router.url.query_parameters
         self.errors, self.notice, self.subscribing_plan = {}, "", ""
+        self.locale = self.locale or locale_tag(deps.browser_language(self))  # until the page says
+        if self.plans:
+            return rx.call_script(BROWSER_PREFERENCES_JS, callback=MembershipOffersState.set_browser_preferences)
+        return None
+
+    @rx.event
+    def set_browser_preferences(self, preferences: dict):
+        if isinstance(preferences, dict) and preferences.get("lang"):
+            self.locale = locale_tag(str(preferences["lang"]))
 
     @rx.event(background=True)
     async def subscribe(self, form: dict):
@@ -47,11 +58,12 @@ class MembershipOffersState(rx.State):
             if self.subscribing_plan:
                 return None
             self.subscribing_plan, self.errors, self.notice = plan_id, {}, ""
-            requester = requester_of(self)
+            requester, locale = requester_of(self), self.locale
         try:
             started = await asyncio.to_thread(_subscribe, requester=requester, plan_id=plan_id,
                                               client_name=str(form.get("client_name") or ""),
-                                              client_email=str(form.get("client_email") or ""))
+                                              client_email=str(form.get("client_email") or ""),
+                                              client_locale=locale)
         except LimitReached as exc:  # the same per-network limit as the booking page's Pay and the API
             log.warning("subscribe refused (%s) for request %s from %s", exc.code, requester.request_id,
                         requester.ip)

@@ -129,6 +129,7 @@ class PackageShopState(rx.State):
             started = begin_package_purchase(engine=deps.engine(), gateway=deps.gateway(), settings=get_settings(),
                                              package_id=self.chosen_package, client_name=self.client_name,
                                              client_email=self.client_email, client_time_zone=self.time_zone,
+                                             client_locale=self.locale,  # the emails write its dates and amounts
                                              currency=self._chosen_currency(),
                                              promotion_code=self.promotion_code.strip() or None)
         except (InvalidRequest, PromotionCodeInvalid) as exc:

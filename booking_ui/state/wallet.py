@@ -40,6 +40,7 @@ class WalletState(MonthPickerState, rx.State):  # the booking page's month picke
     loaded: bool = False
     view: WalletView | None = None
     zone: str = "UTC"
+    hour12: bool = False  # the browser's clock until the client picks one, as on the booking page
     locale: str = ""
     session_type_id: str = ""
     selected_start: str = ""
@@ -78,12 +79,20 @@ class WalletState(MonthPickerState, rx.State):  # the booking page's month picke
     def set_browser_preferences(self, preferences: dict):
         preferences = preferences if isinstance(preferences, dict) else {}
         self.zone = canonical_zone_or_utc(str(preferences.get("tz") or "UTC"))
+        self.hour12 = preferences.get("hour12") is True
+        if preferences.get("lang"):
+            self.locale = locale_tag(str(preferences["lang"]))
         self._refresh()
+
+    @rx.event
+    def set_clock(self, value: str | list[str]):
+        self.hour12 = (value[0] if isinstance(value, list) and value else value) == "12"
 
     def _refresh(self, year: int | None = None, month: int | None = None) -> None:
         token = self._token()
         try:
-            self.view = load_wallet(engine=deps.engine(), token=token, time_zone=self.zone) if token else None
+            self.view = load_wallet(engine=deps.engine(), token=token, time_zone=self.zone,
+                                    locale=self.locale) if token else None
         except WalletNotFound:
             self.view = None
         with session_scope(deps.engine()) as session:
@@ -177,7 +186,8 @@ class WalletState(MonthPickerState, rx.State):  # the booking page's month picke
             return
         try:
             result = book_with_credit(engine=deps.engine(), token=self._token(), session_type_id=self.session_type_id,
-                                      start_time=start, client_time_zone=self.zone, client_locale=self.locale)
+                                      start_time=start, client_time_zone=self.zone, client_hour12=self.hour12,
+                                      client_locale=self.locale)
         except WalletNotFound:
             self.view = None
             return

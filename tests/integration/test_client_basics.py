@@ -13,16 +13,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date as babel_date
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from booking.client import manage
 from booking.core.config import get_settings
 from booking.core.db import session_scope
-from booking.core.models import Booking, utcnow
+from booking.core.models import Booking, CreditSourceKind, utcnow
 from booking.lifecycle import checkout
-from booking.notifications import manage_links, send_due_reminders
+from booking.notifications import manage_links, send_due_reminders, wallet_links
 from booking.notifications.mailer import KIND_HEADER
 from booking.notifications.outbox import send_due_notifications
+from booking.payments import credits
 from booking.scheduling.availability import END_OF_DAY
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import call, redirect_path
@@ -275,3 +276,50 @@ def test_the_refund_tier_follows_the_session_types_policy(engine, session: Sessi
     pick(page, 30)
 
     assert page.refund_tier == "Booked 30 h ahead: no refund if you cancel, as the refund windows have already passed."
+
+
+@pytest.mark.parametrize("given,kept", [("fr-FR", "fr-FR"), ("zz-Nowhere", None)])
+def test_the_json_api_keeps_a_known_client_locale_and_ignores_an_unknown_one(engine, gateway, session_type,
+                                                                           given, kept):
+    from starlette.testclient import TestClient
+
+    from booking_ui import api
+
+    client = TestClient(api.build_api())
+    start = (utcnow() + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    body = {"session_type_id": str(session_type.id), "start_time": start.isoformat(), "client_name": "Ann",
+            "client_email": "ann@example.com"}
+    refused = client.post("/api/payments/create-checkout-session", json={**body, "client_locale": 7})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "client_locale"
+    created = client.post("/api/payments/create-checkout-session", json={**body, "client_locale": given})
+    assert created.status_code == 201
+    with Session(engine) as db:
+        assert db.get(Booking, created.json()["booking_id"]).client_locale == kept
+
+
+def test_the_wallet_shows_the_browsers_clock_and_language_and_books_with_them(engine, session_type):
+    from booking_ui.state.wallet import WalletState
+
+    expires_at = (utcnow() + timedelta(days=30)).replace(microsecond=0)
+    with session_scope(engine) as db:
+        credits.grant(session=db, builder_id=session_type.builder_id, client_email="ann@example.com", quantity=2,
+                      session_type_ids=[session_type.id], expires_at=expires_at,
+                      source_kind=CreditSourceKind.PACKAGE_PURCHASE, source_id="1", now=utcnow())
+        wallet_links.issue(session=db, builder_id=session_type.builder_id, client_email="ann@example.com")
+    token = wallet_links.derive_token(session_type.builder_id, "ann@example.com")
+    page = page_state(WalletState, f"/wallet/{token}", "/wallet/[wallet_token]", {"wallet_token": token})
+    call(page, "load")
+    call(page, "set_browser_preferences", {"tz": "Europe/Paris", "hour12": True, "lang": "fr-FR"})
+    assert page.hour12 and page.locale == "fr-FR"
+    assert page.view.next_expiry == babel_date(expires_at.astimezone(ZoneInfo("Europe/Paris")), "full",
+                                               locale="fr_FR")
+    call(page, "set_clock", "24")
+    assert not page.hour12
+    call(page, "set_clock", "12")
+
+    call(page, "choose_time", page.times[0].start)
+    call(page, "book")
+    assert page.notice.startswith("Booked:") and CLOCK_12.search(page.notice.replace("\u202f", " "))
+    with Session(engine) as db:
+        (booking,) = db.exec(select(Booking)).all()
+    assert (booking.client_hour12, booking.client_locale) == (True, "fr-FR")

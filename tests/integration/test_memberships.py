@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from babel.dates import format_date as babel_date
 from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor
@@ -97,10 +98,12 @@ def make_plan(engine, gateway, ada, *, unused=UnusedCredits.LAPSE) -> int:
         name="Monthly four", sessions_per_period=4, amount=4000, currency="gbp", unused_credits=unused))
 
 
-def subscribe(engine, gateway, emulator, plan_id: int, card: str = "4242424242424242") -> memberships.MembershipCheckout:
+def subscribe(engine, gateway, emulator, plan_id: int, card: str = "4242424242424242",
+              client_locale: str | None = None) -> memberships.MembershipCheckout:
     started = memberships.start_membership_checkout(
         engine=engine, gateway=gateway, plan_id=plan_id, client_name="Cleo", client_email="cleo@example.com",
-        success_url="https://book.example/membership/thanks", cancel_url="https://book.example/b/ada")
+        success_url="https://book.example/membership/thanks", cancel_url="https://book.example/b/ada",
+        client_locale=client_locale)
     paid = control(emulator, f"checkout/sessions/{started.checkout_session_id}/complete", card=card)
     assert paid["status"] == "succeeded", paid
     return started
@@ -233,6 +236,25 @@ def test_a_month_later_the_renewal_grants_again_then_a_failing_card_emails_and_g
     link = next(line for line in text.splitlines() if "/membership/portal/" in line)
     token = link.rsplit("/", 1)[1]
     assert membership_of_token(token) == started.membership_id and membership_of_token(token + "x") is None
+
+
+@pytest.mark.parametrize("given,kept", [("fr_fr", "fr-FR"), ("<script>", None)])
+def test_a_french_member_reads_the_welcome_in_french_and_a_garbage_locale_is_not_kept(
+        engine, gateway, emulator, deliveries, ada, given, kept) -> None:
+    onboard(engine, gateway, emulator, deliveries, ada)
+    started = subscribe(engine, gateway, emulator, make_plan(engine, gateway, ada), client_locale=given)
+    deliveries.flush()
+    assert membership_row(engine, started.membership_id).client_locale == kept
+    with Session(engine) as s:
+        [email] = s.exec(select(Notification).where(Notification.kind == "membership_started")).all()
+    text = build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
+                         payload=email.payload, now=datetime.now(UTC)).get_body(("plain",)).get_content()
+    renews = invoices(engine)[0].period_end.replace(tzinfo=UTC)
+    if kept:  # the words stay English; the amount and the date are French
+        assert "Price: 40,00\N{NO-BREAK SPACE}£GB a month" in text
+        assert f"Renews on: {babel_date(renews, 'd MMM y', locale='fr_FR')}" in text
+    else:
+        assert "Price: £40.00 a month" in text and f"Renews on: {renews:%-d %b %Y, %H:%M} UTC" in text
 
 
 def test_events_out_of_order_end_in_the_same_state(engine, gateway, emulator, deliveries, ada) -> None:

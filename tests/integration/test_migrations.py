@@ -493,3 +493,48 @@ def test_0028_keeps_the_clients_locale_and_the_overlap_guard(empty_url: str) -> 
                 " client_time_zone, reschedule_count, invite_sequence, invite_uid, created_at, updated_at)"
                 " VALUES ('new', 1, 1, 1, :start, :end, 'confirmed', 'UTC', 0, 0, 'inv-new', :start, :start)"),
                 {"start": overlapping["start_time"], "end": overlapping["end_time"]})
+
+
+def test_0029_keeps_the_buyers_locale_on_package_purchases_and_memberships(empty_url: str) -> None:
+    """`package_purchase.client_locale` and `membership.client_locale` are added in place; those bought before
+    have none (the default locale); the downgrade drops both and keeps the rows."""
+    from sqlmodel import Session
+
+    from booking.core.models import Membership, PackagePurchase
+
+    migrations.upgrade(empty_url, "0028")
+    now = _insert_an_old_booking(empty_url)  # its builder's; a time to stamp the rows with
+    with connected(empty_url) as engine, engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO credit_package (id, builder_id, name, description, session_count, price_amount, currency,"
+            " validity_days, active, revision, created_at, updated_at) VALUES (1, 1, 'Three', '', 3, 9000, 'gbp', 60,"
+            " :t, 0, :now, :now)"), {"t": True, "now": now})
+        connection.execute(sa.text(
+            "INSERT INTO package_purchase (id, package_id, builder_id, client_email, client_name, client_time_zone,"
+            " session_count, validity_days, created_at) VALUES (1, 1, 1, 'a@example.com', 'Ann', 'UTC', 3, 60,"
+            " :now)"), {"now": now})
+        connection.execute(sa.text(
+            "INSERT INTO membership_plan (id, builder_id, name, sessions_per_period, amount, currency,"
+            " unused_credits, active, created_at, updated_at) VALUES (1, 1, 'Monthly', 4, 4000, 'gbp', 'lapse', :t,"
+            " :now, :now)"), {"t": True, "now": now})
+        connection.execute(sa.text(
+            "INSERT INTO membership (id, plan_id, builder_id, client_email, client_name, status,"
+            " cancel_at_period_end, created_at, updated_at) VALUES (1, 1, 1, 'a@example.com', 'Ann', 'pending',"
+            " :f, :now, :now)"), {"f": False, "now": now})
+
+    migrations.upgrade(empty_url, "head")
+    with connected(empty_url) as engine, Session(engine) as session:
+        purchase, membership = session.get(PackagePurchase, 1), session.get(Membership, 1)
+        assert (purchase.client_locale, membership.client_locale) == (None, None)
+        purchase.client_locale = membership.client_locale = "fr-FR"
+        session.commit()
+
+    migrations.downgrade(empty_url, "0028")
+    with connected(empty_url) as engine:
+        inspector = sa.inspect(engine)
+        for table in ("package_purchase", "membership"):
+            assert "client_locale" not in {c["name"] for c in inspector.get_columns(table)}
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT client_name FROM package_purchase")).scalar_one() == "Ann"
+            assert connection.execute(sa.text("SELECT client_name FROM membership")).scalar_one() == "Ann"
+    migrations.upgrade(empty_url, "head")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from babel.dates import format_date as babel_date
 from sqlmodel import Session, select
 
 from booking.accounts.authz import Actor, NotFound
@@ -23,6 +25,7 @@ from booking.core.models import (
     MoneyMovement,
     MovementKind,
     Notification,
+    PackagePurchase,
     Payment,
     PaymentStatus,
     Refund,
@@ -31,6 +34,7 @@ from booking.core.models import (
 )
 from booking.events.webhooks import handle_webhook
 from booking.notifications import wallet_links
+from booking.notifications.outbox import build_message
 from booking.payments import connect, credits, package_sales
 from booking.payments.gateway import StripeGateway
 from booking.workspace import packages as workspace_packages
@@ -85,10 +89,11 @@ def deliver_all(engine, gateway, emulator) -> list[str]:
     return outcomes
 
 
-def buy(engine, gateway, emulator, shop) -> None:
+def buy(engine, gateway, emulator, shop, client_locale: str | None = None) -> None:
     started = packages.begin_package_purchase(engine=engine, gateway=gateway, settings=SETTINGS,
                                               package_id=shop["package"], client_name="Ann",
-                                              client_email="Ann@Example.com", client_time_zone="Europe/London")
+                                              client_email="Ann@Example.com", client_time_zone="Europe/London",
+                                              client_locale=client_locale)
     with Session(engine) as s:
         session_id = s.exec(select(Payment.checkout_session_id).where(
             Payment.package_purchase_id == started.purchase_id)).one()
@@ -219,6 +224,34 @@ def test_credits_expire_after_one_reminder_a_week_before(engine, gateway, emulat
     with Session(engine) as s:
         assert len(s.exec(select(Notification).where(Notification.kind == "credits_expiring")).all()) == 1
     assert wallet.load_wallet(engine=engine, token=wallet_token(shop), now=expires_at + timedelta(minutes=1)).available == 0
+
+
+def mail_text(engine, kind: str) -> str:
+    with Session(engine) as s:
+        [email] = s.exec(select(Notification).where(Notification.kind == kind)).all()
+    return build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
+                         payload=email.payload, now=datetime.now(timezone.utc)).get_body(("plain",)).get_content()
+
+
+def test_a_french_buyer_reads_the_package_emails_in_french(engine, gateway, emulator, shop):
+    buy(engine, gateway, emulator, shop, client_locale="fr-FR")
+    with Session(engine) as s:
+        assert s.exec(select(PackagePurchase.client_locale)).one() == "fr-FR"
+        expires_at = s.exec(select(CreditGrant.expires_at)).one().replace(tzinfo=timezone.utc)
+    french_day = babel_date(expires_at.astimezone(ZoneInfo("Europe/London")), "d MMM y", locale="fr_FR")
+    bought = mail_text(engine, "package_purchased")
+    assert "Paid: 135,00\N{NO-BREAK SPACE}£GB" in bought and f"Valid until: {french_day}" in bought
+    assert "Thank you for buying Three calls" in bought  # the words stay English
+
+    package_sales.expire_credits(engine=engine, now=expires_at - timedelta(days=6))
+    assert f"They expire on {french_day}" in mail_text(engine, "credits_expiring")
+
+
+def test_a_garbage_locale_is_not_kept_and_the_emails_keep_the_default(engine, gateway, emulator, shop):
+    buy(engine, gateway, emulator, shop, client_locale="zz-Nowhere<script>")
+    with Session(engine) as s:
+        assert s.exec(select(PackagePurchase.client_locale)).one() is None
+    assert "Paid: £135.00" in mail_text(engine, "package_purchased")
 
 
 def test_the_fee_report_shows_package_sales_as_their_own_kind(engine, gateway, emulator, shop):

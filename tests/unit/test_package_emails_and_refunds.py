@@ -1,12 +1,16 @@
 """Package money and emails without a database: the pro rata refund of unused credits, and the purchase and
-expiry emails (the wallet link appears in the email, never in what is stored)."""
+expiry emails (the wallet link appears in the email, never in what is stored), in the buyer's locale."""
 
 from __future__ import annotations
+
+import dataclasses
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.notifications.credit_emails import CreditFacts, render_credit_email
+from booking.notifications.membership_emails import MembershipFailureFacts, render_membership_failure
 from booking.notifications.templates import NotificationKind
 from booking.payments.pricing import pro_rata
 
@@ -41,3 +45,23 @@ def test_the_reminder_says_how_many_credits_are_left_and_when_they_expire() -> N
     email = render_credit_email(NotificationKind.CREDITS_EXPIRING, FACTS, "https://book.example/wallet/abc")
     assert email.subject.startswith("3 sessions with Ada expire on")
     assert "Open your wallet to book a time before then." in email.text
+
+
+def test_a_french_buyer_reads_dates_and_amounts_in_french_and_an_older_payload_in_the_default() -> None:
+    french = dataclasses.replace(FACTS, client_locale="fr-FR")
+    email = render_credit_email(NotificationKind.PACKAGE_PURCHASED, french, "https://book.example/wallet/abc")
+    assert "135,00\N{NO-BREAK SPACE}£GB" in email.text and "5 févr. 2027" in email.text
+    assert "Thank you for buying Three calls" in email.text  # the words stay English
+    older = json.loads(french.to_json(NotificationKind.PACKAGE_PURCHASED))
+    del older["client_locale"]  # queued before the locale was kept
+    assert "£135.00" in render_credit_email(NotificationKind.PACKAGE_PURCHASED, CreditFacts.from_json(
+        json.dumps(older)), "https://book.example/wallet/abc").text
+
+
+def test_a_french_members_failed_payment_email_writes_the_amount_in_french() -> None:
+    facts = MembershipFailureFacts(membership_id=7, stripe_invoice_id="in_1", client_name="Cleo",
+                                   plan_name="Monthly four", builder_name="Ada", amount=4000, currency="eur",
+                                   client_locale="fr-FR")
+    email = render_membership_failure(facts)
+    assert "40,00\N{NO-BREAK SPACE}€" in email.subject and "40,00\N{NO-BREAK SPACE}€" in email.text
+    assert "€40.00" in render_membership_failure(dataclasses.replace(facts, client_locale=None)).subject
