@@ -111,7 +111,8 @@ def test_subscribing_through_the_api_then_paying_grants_the_months_credits(engin
                                                                            http, ada) -> None:
     plan_id = make_plan(engine, gateway, ada)
 
-    started = http.post(SUBSCRIBE, json=body(int(plan_id), client_email="Cleo@Example.com", currency="GBP"))
+    started = http.post(SUBSCRIBE, json=body(int(plan_id), client_email="Cleo@Example.com", currency="GBP",
+                                             client_locale="fr_fr"))
 
     assert started.status_code == 201, started.text
     answer = started.json()
@@ -123,6 +124,7 @@ def test_subscribing_through_the_api_then_paying_grants_the_months_credits(engin
         membership = s.get(Membership, int(answer["membership_id"]))
         [grant] = s.exec(select(CreditGrant)).all()
     assert membership.status == MembershipStatus.ACTIVE and membership.client_email == "cleo@example.com"
+    assert membership.client_locale == "fr-FR"  # the member's emails are written the French way
     assert grant.quantity == 4 and grant.client_email == "cleo@example.com"
 
 
