@@ -8,6 +8,7 @@ fee, idempotency key `package-purchase-<id>-checkout-1`) with no transaction ope
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,7 +119,9 @@ def begin_package_purchase(*, engine: Engine, gateway: PaymentGateway, settings:
         purchase = PackagePurchase(package_id=package.id, builder_id=builder.id, client_email=email,
                                    client_name=name, client_time_zone=client_time_zone or "UTC",
                                    client_locale=known_locale_tag(client_locale),
-                                   session_count=package.session_count, validity_days=package.validity_days)
+                                   session_count=package.session_count, validity_days=package.validity_days,
+                                   session_type_ids=json.dumps(package_sales.package_session_type_ids(
+                                       session=session, package_id=package.id)))
         session.add(purchase)
         session.flush()
         discount = None

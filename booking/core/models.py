@@ -1083,7 +1083,8 @@ class PromotionCode(SQLModel, table=True):
     expires_at: datetime | None = None
     max_uses: int | None = None
     first_booking_only: bool = Field(default=False)
-    minimum_amount: int | None = None  # minor units of the price's currency
+    minimum_amount: int | None = None  # minor units of `minimum_currency`
+    minimum_currency: str | None = Field(default=None, max_length=3)  # a price in another currency can't use it
     active: bool = Field(default=True)
     stripe_coupon_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_promotion_code_id: str | None = Field(default=None, max_length=255, unique=True)
@@ -1116,6 +1117,9 @@ class PackagePurchase(SQLModel, table=True):
     client_locale: str | None = Field(default=None, max_length=35)
     session_count: int
     validity_days: int
+    # The session types the package covered when the client started paying (a JSON list of ids; None only for
+    # a purchase from before migration 0030): the credits are for these, whatever the builder edits meanwhile.
+    session_type_ids: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -1292,6 +1296,8 @@ class MembershipInvoice(SQLModel, table=True):
     charge, transfer and platform fee in the journal)."""
 
     __tablename__ = "membership_invoice"
+    # The dashboard's recent failed membership payments.
+    __table_args__ = (sa.Index("ix_membership_invoice_failed", "status", "failed_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     membership_id: int = Field(foreign_key="membership.id", index=True)

@@ -10,6 +10,7 @@ often the webhook and the success page ask. Refunds of unused credits are pro ra
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,6 +54,14 @@ def checkout_idempotency_key(purchase: PackagePurchase) -> str:
 def package_session_type_ids(*, session: Session, package_id: int) -> list[int]:
     return sorted(session.exec(select(CreditPackageSessionType.session_type_id)
                                .where(CreditPackageSessionType.package_id == package_id)).all())
+
+
+def covered_types_as_sold(purchase: PackagePurchase, *, session: Session) -> list[int]:
+    """The session types the purchase's credits are for: those its package covered when the client started
+    paying (the package's current ones only for a purchase from before they were kept, migration 0030)."""
+    if purchase.session_type_ids is None:
+        return package_session_type_ids(session=session, package_id=purchase.package_id)
+    return [int(type_id) for type_id in json.loads(purchase.session_type_ids)]
 
 
 def _purchase_id(value: Any) -> int | None:
@@ -113,8 +122,7 @@ def fulfil_sale(*, session: Session, payment: Payment, checkout: CheckoutSession
     expires_at = now + timedelta(days=purchase.validity_days)
     grant = credits.grant(
         session=session, builder_id=purchase.builder_id, client_email=purchase.client_email,
-        quantity=purchase.session_count, session_type_ids=package_session_type_ids(session=session,
-                                                                                  package_id=package.id),
+        quantity=purchase.session_count, session_type_ids=covered_types_as_sold(purchase, session=session),
         expires_at=expires_at, source_kind=CreditSourceKind.PACKAGE_PURCHASE, source_id=source, now=now)
     wallet_links.issue(session=session, builder_id=purchase.builder_id, client_email=grant.client_email)
     builder = session.get(Builder, purchase.builder_id)

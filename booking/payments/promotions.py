@@ -138,9 +138,13 @@ def rule_problem(code: PromotionCode, *, session_type: Priced, now: datetime, us
         return f"The code {code.code} is in {str(code.currency).upper()}, and this " \
                f"{'package' if target_package else 'session'} is priced in " \
                f"{session_type.currency.upper()}."
-    if code.minimum_amount is not None and session_type.price_amount < code.minimum_amount:
-        return f"The code {code.code} needs a price of at least " \
-               f"{format_money(code.minimum_amount, session_type.currency)}."
+    if code.minimum_amount is not None:
+        minimum_currency = (code.minimum_currency or session_type.currency).lower()
+        minimum = format_money(code.minimum_amount, minimum_currency)
+        if minimum_currency != session_type.currency.lower():  # no exchange rate: Stripe refuses it too
+            return f"The code {code.code} is for prices in {minimum_currency.upper()} (from {minimum})."
+        if session_type.price_amount < code.minimum_amount:
+            return f"The code {code.code} needs a price of at least {minimum}."
     if code.first_booking_only and client_has_booked:
         return f"The code {code.code} is for a first booking only."
     return None

@@ -61,6 +61,7 @@ class PromotionCodeInput:
     session_type_id: int | None
     builder_id: int | None
     package_id: int | None = None
+    minimum_currency: str | None = None  # `minimum_amount`'s: a price in another currency can't use the code
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
@@ -112,14 +113,17 @@ def parse_form(form: Mapping[str, Any]) -> PromotionCodeInput:
             errors["max_uses"] = "Enter a whole number of uses, 1 or more (or leave it empty)."
         else:
             max_uses = int(_text(form, "max_uses"))
-    minimum = None
+    minimum = minimum_currency = None
     if _text(form, "minimum_amount"):
+        # An amount off is in its own currency, and so is its minimum; a percentage's minimum names one.
         minimum_currency = currency or _text(form, "minimum_currency").lower() or "gbp"
-        try:
-            minimum = parse_price(_text(form, "minimum_amount"), minimum_currency
-                                  if minimum_currency in SUPPORTED_CURRENCIES else "gbp")
-        except ValueError as exc:
-            errors["minimum_amount"] = str(exc).replace("price", "minimum")
+        if minimum_currency not in SUPPORTED_CURRENCIES:
+            errors["minimum_currency"] = "Choose one of the listed currencies."
+        else:
+            try:
+                minimum = parse_price(_text(form, "minimum_amount"), minimum_currency)
+            except ValueError as exc:
+                errors["minimum_amount"] = str(exc).replace("price", "minimum")
     session_type_id = _optional_id(_text(form, "session_type_id"))
     package_id = _optional_id(_text(form, "package_id"))
     if session_type_id is not None and package_id is not None:
@@ -130,6 +134,7 @@ def parse_form(form: Mapping[str, Any]) -> PromotionCodeInput:
     return PromotionCodeInput(code=code, kind=kind, percent_off=percent, amount_off=amount, currency=currency,
                               expires_on=expires_on, max_uses=max_uses,
                               first_booking_only=checked(form, "first_booking_only"), minimum_amount=minimum,
+                              minimum_currency=minimum_currency if minimum is not None else None,
                               session_type_id=session_type_id, package_id=package_id,
                               builder_id=_optional_id(_text(form, "builder_id")))
 
@@ -184,16 +189,11 @@ def list_promotion_codes(*, session: Session, actor: Actor) -> list[PromotionCod
         if row.first_booking_only:
             limits.append("first booking only")
         if row.minimum_amount:
-            limits.append(f"from {format_money(row.minimum_amount, row.currency or _currency_of(types, row))}")
+            limits.append(f"from {format_money(row.minimum_amount, row.minimum_currency or row.currency or 'gbp')}")
         result.append(PromotionCodeRow(id=row.id, code=row.code, discount=_discount_text(row), applies_to=applies,
                                        limits=" · ".join(limits), uses=used, active=row.active,
                                        synced=bool(row.stripe_promotion_code_id), sync_error=row.sync_error or ""))
     return result
-
-
-def _currency_of(types: dict[int, SessionType], row: PromotionCode) -> str:
-    chosen = types.get(row.session_type_id or 0)
-    return chosen.currency if chosen else "gbp"
 
 
 def _owner(session: Session, actor: Actor, data: PromotionCodeInput) -> tuple[int | None, int | None, str]:
@@ -233,7 +233,7 @@ def create_promotion_code(*, engine: Engine, gateway: PaymentGateway, actor: Act
                             package_id=data.package_id, kind=data.kind,
                             percent_off=data.percent_off, amount_off=data.amount_off, currency=data.currency,
                             expires_at=expires_at, max_uses=data.max_uses, first_booking_only=data.first_booking_only,
-                            minimum_amount=data.minimum_amount, active=True)
+                            minimum_amount=data.minimum_amount, minimum_currency=data.minimum_currency, active=True)
         session.add(row)
         try:
             session.flush()

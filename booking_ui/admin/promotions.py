@@ -180,6 +180,12 @@ def _form() -> rx.Component:
                 _input("Last day (optional)", "expires_on", type="date"),
                 _input("Maximum uses (optional)", "max_uses", input_mode="numeric"),
                 _input("Minimum price (optional)", "minimum_amount", input_mode="decimal"),
+                rx.cond(S.kind == "percent",  # an amount off's minimum is in the amount's currency
+                        rx.vstack(rx.el.label("Minimum in", html_for="promo-minimum_currency", font_weight="500"),
+                                  rx.el.select(*[rx.el.option(code.upper(), value=code) for code in CURRENCIES],
+                                               id="promo-minimum_currency", name="minimum_currency"),
+                                  _error("minimum_currency"), spacing="1"),
+                        rx.fragment()),
                 wrap="wrap", style={"gap": "1em"},
             ),
             rx.el.label(rx.el.input(type="checkbox", name="first_booking_only", value="on",

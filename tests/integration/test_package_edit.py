@@ -119,6 +119,21 @@ def test_a_client_who_bought_before_keeps_their_credits_and_their_refund_is_from
     assert said == "Refunded £135.00 for 3 unused credit(s)."
 
 
+def test_a_client_paying_while_the_package_is_edited_gets_what_they_were_sold(engine, gateway, emulator, shop):
+    started = packages.begin_package_purchase(engine=engine, gateway=gateway, settings=SETTINGS,
+                                              package_id=shop["package"], client_name="Ann",
+                                              client_email="ann@example.com")
+    edit(engine, gateway, shop, session_count="10", validity_days="7", session_type_ids=[str(shop["group"])])
+    with Session(engine) as s:
+        payment = s.exec(select(Payment).where(Payment.package_purchase_id == started.purchase_id)).one()
+    emulator.emulator.pay(payment.checkout_session_id, **{**CARD, "email": "ann@example.com"})
+    deliver_all(engine, gateway, emulator)
+
+    with Session(engine) as s:
+        [grant] = credits.balance(session=s, client_email="ann@example.com", now=datetime.now(timezone.utc)).grants
+    assert (grant.quantity, grant.session_type_ids) == (3, (shop["one_to_one"],))  # the 1:1 call, as sold
+
+
 def test_another_builder_cannot_edit_the_package_but_the_platform_admin_can(engine, gateway, shop):
     with Session(engine) as s:
         other = make_builder(s, name="Bo")

@@ -130,6 +130,7 @@ def test_checkout_gets_the_discount_and_the_fee_is_on_what_the_client_pays(engin
     [
         ({"max_uses": "1"}, "used up"),
         ({"minimum_amount": "60.00"}, "at least £60.00"),
+        ({"minimum_amount": "5000", "minimum_currency": "jpy"}, "for prices in JPY (from ¥5,000)"),
         ({"kind": "amount", "currency": "eur", "amount_off": "5"}, "in EUR"),
     ],
 )

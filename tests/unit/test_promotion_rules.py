@@ -113,3 +113,16 @@ def test_a_code_for_one_package_applies_to_that_package_only():
     assert package_problem(code(builder_id=3, session_type_id=7)) == "The code WELCOME10 is not valid for this package."
     assert package_problem(code(builder_id=3)) is None  # a builder's "all": their packages too
     assert package_problem(code(builder_id=4)) is not None and package_problem(code()) is None
+
+
+def test_a_minimum_counts_in_its_own_currency_only():
+    """A £50 minimum is no ¥50 or ¥5,000 minimum: a price in another currency can't use the code."""
+    kwargs = {"now": NOW, "uses": 0, "client_has_booked": False}
+    row = code(builder_id=3, minimum_amount=5000, minimum_currency="gbp")
+    in_yen = promotions.PriceTarget(builder_id=3, price_amount=900000, currency="jpy")
+    assert promotions.rule_problem(row, session_type=in_yen, **kwargs) == \
+        "The code WELCOME10 is for prices in GBP (from £50.00)."
+    pounds = promotions.PriceTarget(builder_id=3, price_amount=4999, currency="gbp")
+    assert "at least £50.00" in promotions.rule_problem(row, session_type=pounds, **kwargs)
+    assert promotions.rule_problem(row, session_type=promotions.PriceTarget(
+        builder_id=3, price_amount=5000, currency="GBP"), **kwargs) is None
