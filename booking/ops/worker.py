@@ -40,6 +40,7 @@ from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_paymen
 from booking.notifications import (
     Mailer,
     mailer_from_settings,
+    schedule_missing_reminders,
     send_due_calendar_writes,
     send_due_notifications,
     send_due_reminders,
@@ -111,10 +112,13 @@ def send_outbox(ctx: Context) -> int:
 
 
 def send_reminders(ctx: Context) -> int:
-    """Reminders due on the app's clock go to the outbox (once each); late ones are skipped."""
-    report = send_due_reminders(engine=ctx.engine, now=app_clock.now(),
+    """Confirmed bookings without reminders (confirmed before reminders existed) get them; then reminders due on
+    the app's clock go to the outbox (once each), late ones skipped."""
+    now = app_clock.now()
+    scheduled = schedule_missing_reminders(engine=ctx.engine, now=now)
+    report = send_due_reminders(engine=ctx.engine, now=now,
                                 grace=timedelta(minutes=ctx.settings.reminder_grace_minutes))
-    return report.queued + report.skipped
+    return scheduled + report.queued + report.skipped
 
 
 def apply_stored_events(ctx: Context) -> int:
