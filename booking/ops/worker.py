@@ -55,6 +55,7 @@ log = logging.getLogger("booking.worker")
 # A tick still running this long after SIGTERM (a hung call) is abandoned: the process must be gone within a few
 # seconds (`make run`, a deploy), not after a Stripe call's timeout and retries (30 s and more).
 STOP_GRACE_SECONDS = 5.0
+SIGNAL_POLL_SECONDS = 0.1  # how soon the main thread acts on a signal
 
 
 @dataclass
@@ -239,13 +240,6 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    def stopped(self, timeout: float | None = None) -> bool:
-        """Wait up to `timeout` seconds for `stop()`; True once it was called."""
-        return self._stop.wait(timeout)
-
     def wait(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """After `stop()`: wait for the ticks in progress. False when one was still running at the end."""
         deadline = time.monotonic() + grace_seconds
@@ -269,25 +263,38 @@ def main(argv: list[str] | None = None, *, gateway_factory: Callable[[Settings],
                   gateway_factory=gateway_factory or gateway_from_settings)
     worker = Worker(ctx)
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        if worker.stopping():
-            log.warning("%s again: stopping now, without waiting for the ticks in progress",
-                        signal.Signals(signum).name)
-            _exit_now()
-        log.info("%s: stopping after the ticks in progress", signal.Signals(signum).name)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signals = StopSignals()
     worker.start()
-    while not worker.stopped(timeout=1.0):  # the main thread waits here and takes the signal
-        pass
-    if not worker.wait():
-        log.warning("job worker stopped: a tick still running after %g s was abandoned", STOP_GRACE_SECONDS)
-        _exit_now()
+    while not signals.received:
+        time.sleep(SIGNAL_POLL_SECONDS)
+    log.info("%s: stopping after the ticks in progress", signal.Signals(signals.received[0]).name)
+    worker.stop()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while not worker.wait(grace_seconds=SIGNAL_POLL_SECONDS):
+        if len(signals.received) > 1:
+            log.warning("%s again: stopping now, without waiting for the ticks in progress",
+                        signal.Signals(signals.received[-1]).name)
+            _exit_now()
+        if time.monotonic() >= deadline:
+            log.warning("job worker stopped: a tick still running after %g s was abandoned", STOP_GRACE_SECONDS)
+            _exit_now()
     ctx.engine.dispose()
     log.info("job worker stopped")
     return 0
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, noted by a handler that takes no lock; the main thread acts on them. (A handler that
+    stopped the worker itself deadlocked when Ctrl-C's SIGINT and `make run`'s SIGTERM came together: the second
+    ran inside the first while it held the stop Event's lock.)"""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        signal.signal(signal.SIGTERM, self._note)
+        signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
 
 
 def _exit_now() -> None:
