@@ -13,9 +13,19 @@ mkdir -p var
 python -m booking check-settings
 python -m booking migrate
 
+# The emulator and the job workers run in sessions of their own (setsid), so Ctrl-C reaches only this script
+# and the web server: the script then stops them itself (the web server and the job workers, then the emulator
+# last, once no job worker is waiting on it), and waits for each.
+# (No setsid, as on macOS: they get the Ctrl-C too, and a job worker taking a second signal exits at once.)
+detached() { if command -v setsid >/dev/null; then exec setsid "$@"; else exec "$@"; fi; }
 emulator_pid=""
-cleanup() { [[ -n $emulator_pid ]] && kill "$emulator_pid" 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+stop_emulator() {
+  [[ -n $emulator_pid ]] || return 0
+  kill "$emulator_pid" 2>/dev/null || true
+  wait "$emulator_pid" 2>/dev/null || true
+  emulator_pid=""
+}
+trap stop_emulator EXIT INT TERM
 
 has_key=$(python -c 'from booking.core import get_settings; print("yes" if get_settings().stripe_secret_key else "")')
 # The interface the web server binds: 127.0.0.1 unless HOST says otherwise (HOST=0.0.0.0: every interface).
@@ -30,7 +40,7 @@ if [[ -z $has_key ]]; then
   export STRIPE_API_BASE=http://127.0.0.1:$emulator_port
   # The emulator reads the webhook secrets from STRIPE_WEBHOOK_SECRET and STRIPE_CONNECT_WEBHOOK_SECRET
   # (exported above), not its arguments.
-  python -m stripe_emulator --port "$emulator_port" \
+  detached python -m stripe_emulator --port "$emulator_port" \
     --public-url "http://localhost:$emulator_port" \
     --webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
     --connect-webhook-url "http://127.0.0.1:$PORT/api/payments/webhook" \
@@ -69,15 +79,16 @@ export WEBHOOK_PROCESSING=${WEBHOOK_PROCESSING:-worker}
 job_workers=${JOB_WORKERS:-1}
 job_pids=()
 for ((n = 0; n < job_workers; n++)); do
-  python -m booking.worker &
+  detached python -m booking.worker &
   job_pids+=($!)
 done
 app_pid=""
 stop_all() {
-  [[ -n $app_pid ]] && kill "$app_pid" 2>/dev/null
-  for pid in "${job_pids[@]}"; do kill "$pid" 2>/dev/null; done
-  wait "${job_pids[@]}" 2>/dev/null
-  cleanup
+  trap - EXIT INT TERM  # once: Ctrl-C and then the script's exit both land here
+  # A job worker finishes its ticks in progress and is gone within seconds (booking/ops/worker.py).
+  for pid in $app_pid "${job_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${job_pids[@]}" $app_pid; do wait "$pid" 2>/dev/null || true; done
+  stop_emulator
 }
 trap stop_all EXIT INT TERM
 echo "==> Serving the app on http://localhost:$PORT (listening on $host; HOST changes it)${WORKERS:+ with $WORKERS web workers}, and $job_workers job worker(s)"

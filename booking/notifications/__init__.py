@@ -24,6 +24,7 @@ from booking.notifications.reminders import (
     builder_offsets,
     format_offsets,
     parse_offsets,
+    schedule_missing_reminders,
     send_due_reminders,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "send_due_calendar_writes",
     "send_due_notifications",
     "send_due_reminders",
+    "schedule_missing_reminders",
     "InvalidReminderTimes",
     "builder_offsets",
     "format_offsets",

@@ -6,6 +6,10 @@ lifecycle: `follow_booking` runs inside every state change (`booking.lifecycle.t
 confirmation schedules them, a reschedule moves them (a reminder already sent for the old time is
 scheduled again for the new one) and an ending cancels them, in the same transaction as the change.
 
+`schedule_missing_reminders` gives the rows to confirmed future bookings that have none (confirmed before
+reminders existed, migration 0025), through `follow_booking` itself; the worker runs it before each
+`send_due_reminders` tick.
+
 `send_due_reminders` is one tick of the worker. Each due row is claimed with a compare-and-swap
 (`scheduled` -> `sent`, only while its `due_at` is the one read), and its email is queued in the outbox in
 the same transaction (its dedupe key names the booking, offset, recipient and start), so however many
@@ -117,6 +121,41 @@ def follow_booking(*, session: Session, booking: Booking, now: datetime) -> None
                 row.settled_at = None if status == ReminderStatus.SCHEDULED else now
                 session.add(row)
     session.flush()
+
+
+def schedule_missing_reminders(*, engine: Engine, now: datetime, limit: int = 200) -> int:
+    """Schedule the reminders of confirmed bookings still to start that have no reminder row; moments already
+    past are skipped, as for any confirmation. Idempotent and safe with several workers: each booking's row is
+    locked and re-read before its reminders are written. Returns how many bookings got reminders."""
+    with session_scope(engine) as session:
+        has_reminders = select(BookingReminder.id).where(BookingReminder.booking_id == Booking.id)
+        lacking = session.exec(select(Booking.id).join(Builder, Builder.id == Booking.builder_id).where(
+            Booking.status == BookingStatus.CONFIRMED, Booking.start_time > now, ~sa.exists(has_reminders),
+            Builder.reminder_offsets != "")  # a builder who wants no reminders: nothing to schedule, ever
+            .order_by(Booking.start_time).limit(limit)).all()
+    scheduled = 0
+    for booking_id in lacking:
+        with session_scope(engine) as session:
+            scheduled += _schedule_if_missing(session=session, booking_id=booking_id, now=now)
+    if scheduled:
+        log.info("reminders scheduled for %s confirmed booking(s) that had none", scheduled)
+    return scheduled
+
+
+def _schedule_if_missing(*, session: Session, booking_id: str, now: datetime) -> bool:
+    # The row lock waits for a state change (or another worker's backfill) in progress, then reads its outcome.
+    booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    if booking is None or booking.status != BookingStatus.CONFIRMED:
+        return False
+    if _has_reminders(session=session, booking_id=booking_id):
+        return False
+    follow_booking(session=session, booking=booking, now=now)
+    return _has_reminders(session=session, booking_id=booking_id)
+
+
+def _has_reminders(*, session: Session, booking_id: str) -> bool:
+    return session.exec(select(BookingReminder.id).where(BookingReminder.booking_id == booking_id)
+                        .limit(1)).first() is not None
 
 
 # --- sending (the worker) ---------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ runner: the others skip their ticks until the leader goes. The jobs stay safe to
 anyway (compare-and-swap updates, claimed outbox rows), so a failover never does harm.
 
 SIGTERM or SIGINT stops it gracefully: each job finishes the tick it is in, gives up its lead (another
-worker takes over at its next tick) and the process exits 0.
+worker takes over at its next tick) and the process exits 0. A tick still running `STOP_GRACE_SECONDS` later
+(say, waiting on a Stripe emulator that is shutting down too), or a second signal, ends the process at once:
+every tick is safe to cut short (its transaction rolls back, its Stripe writes carry idempotency keys, its rows
+are claimed by compare-and-swap and picked up again at the next tick).
 
 Adding a job is one line in `JOBS`: a name, an interval read from the settings, and a function of the
 `Context` (engine, settings, gateway, mailer) that does one tick. Logs carry job names, counts and Stripe
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
@@ -36,6 +40,7 @@ from booking.lifecycle.checkout import LATE_REFUND_RETRY_AFTER, send_late_paymen
 from booking.notifications import (
     Mailer,
     mailer_from_settings,
+    schedule_missing_reminders,
     send_due_calendar_writes,
     send_due_notifications,
     send_due_reminders,
@@ -47,7 +52,10 @@ from booking.scheduling import policy_from_settings, sync_due_calendars
 
 log = logging.getLogger("booking.worker")
 
-STOP_GRACE_SECONDS = 30.0  # a tick still running after this (a hung call) is abandoned at exit
+# A tick still running this long after SIGTERM (a hung call) is abandoned: the process must be gone within a few
+# seconds (`make run`, a deploy), not after a Stripe call's timeout and retries (30 s and more).
+STOP_GRACE_SECONDS = 5.0
+SIGNAL_POLL_SECONDS = 0.1  # how soon the main thread acts on a signal
 
 
 @dataclass
@@ -105,10 +113,13 @@ def send_outbox(ctx: Context) -> int:
 
 
 def send_reminders(ctx: Context) -> int:
-    """Reminders due on the app's clock go to the outbox (once each); late ones are skipped."""
-    report = send_due_reminders(engine=ctx.engine, now=app_clock.now(),
+    """Confirmed bookings without reminders (confirmed before reminders existed) get them; then reminders due on
+    the app's clock go to the outbox (once each), late ones skipped."""
+    now = app_clock.now()
+    scheduled = schedule_missing_reminders(engine=ctx.engine, now=now)
+    report = send_due_reminders(engine=ctx.engine, now=now,
                                 grace=timedelta(minutes=ctx.settings.reminder_grace_minutes))
-    return report.queued + report.skipped
+    return scheduled + report.queued + report.skipped
 
 
 def apply_stored_events(ctx: Context) -> int:
@@ -229,10 +240,6 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
-    def stopped(self, timeout: float | None = None) -> bool:
-        """Wait up to `timeout` seconds for `stop()`; True once it was called."""
-        return self._stop.wait(timeout)
-
     def wait(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """After `stop()`: wait for the ticks in progress. False when one was still running at the end."""
         deadline = time.monotonic() + grace_seconds
@@ -256,19 +263,46 @@ def main(argv: list[str] | None = None, *, gateway_factory: Callable[[Settings],
                   gateway_factory=gateway_factory or gateway_from_settings)
     worker = Worker(ctx)
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("%s: stopping after the ticks in progress", signal.Signals(signum).name)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    signals = StopSignals()
     worker.start()
-    while not worker.stopped(timeout=1.0):  # the main thread waits here and takes the signal
-        pass
-    clean = worker.wait()
+    while not signals.received:
+        time.sleep(SIGNAL_POLL_SECONDS)
+    log.info("%s: stopping after the ticks in progress", signal.Signals(signals.received[0]).name)
+    worker.stop()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while not worker.wait(grace_seconds=SIGNAL_POLL_SECONDS):
+        if len(signals.received) > 1:
+            log.warning("%s again: stopping now, without waiting for the ticks in progress",
+                        signal.Signals(signals.received[-1]).name)
+            _exit_now()
+        if time.monotonic() >= deadline:
+            log.warning("job worker stopped: a tick still running after %g s was abandoned", STOP_GRACE_SECONDS)
+            _exit_now()
     ctx.engine.dispose()
-    log.info("job worker stopped%s", "" if clean else " (a tick was still running)")
+    log.info("job worker stopped")
     return 0
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, noted by a handler that takes no lock; the main thread acts on them. (A handler that
+    stopped the worker itself deadlocked when Ctrl-C's SIGINT and `make run`'s SIGTERM came together: the second
+    ran inside the first while it held the stop Event's lock.)"""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        signal.signal(signal.SIGTERM, self._note)
+        signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.received.append(signum)
+
+
+def _exit_now() -> None:
+    """Exit 0 without the interpreter's shutdown: that would wait on, or tear objects out from under, the job
+    threads still in a tick (a hung HTTP call, a pool lock held) and could hang."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -7,19 +7,22 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
 from booking.core.config import load_settings
-from booking.core.models import Booking, BookingStatus, EventStatus, StripeEvent
+from booking.core.models import Booking, BookingStatus, EventStatus, PaymentStatus, StripeEvent
 from booking.events.processor import accept_webhook
 from booking.ops import worker as job_worker
-from tests.factories import hold_session_id, make_client, make_hold
+from tests.factories import add_payment, hold_session_id, make_client, make_hold
 from tests.support import stripe_events as se
 from tests.support.fake_gateway import FakeGateway
 from tests.support.processes import wait_until
@@ -69,6 +72,79 @@ def test_python_m_booking_worker_applies_a_stored_event_sends_the_email_and_stop
     assert "Traceback" not in output
     # The log tells what ran, never who booked.
     assert "zelda" not in output.lower() and "quartermaine" not in output.lower()
+
+
+@pytest.fixture
+def unanswering_server() -> Iterator[tuple[str, threading.Event]]:
+    """An HTTP address that takes connections and never answers (a Stripe emulator stopping at the same moment):
+    its URL, and an event set once a request is waiting on it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    connected, held = threading.Event(), []
+
+    def take_connections() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:  # the listener closed at the end of the test
+                return
+            connected.set()
+
+    threading.Thread(target=take_connections, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", connected
+    finally:
+        listener.close()
+        for connection in held:
+            connection.close()
+
+
+@pytest.fixture
+def worker_stuck_on_stripe(engine, session, database_url, tmp_path: Path,
+                           unanswering_server) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """`python -m booking.worker` with a tick waiting on Stripe (10 s timeout, retried twice), its signal handlers
+    in place: the process and its log."""
+    stripe_url, stripe_called = unanswering_server
+    hold = make_hold(session)
+    # A paid charge without its Stripe fee: the money-journal job asks Stripe for it.
+    add_payment(session, hold, attempt=2, status=PaymentStatus.PAID, payment_intent_id="pi_test_fee_unknown")
+    session.commit()
+    log_path = tmp_path / "worker.log"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "REDIS_URL", "SMTP_URL"))},
+           "DATABASE_URL": database_url, "PYTHONPATH": os.pathsep.join(sys.path), "MAIL_DIR": str(tmp_path / "mail"),
+           "STRIPE_SECRET_KEY": "sk_test_job_worker", "STRIPE_API_BASE": stripe_url, "SWEEP_INTERVAL_SECONDS": "0.2"}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "booking.worker"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        assert stripe_called.wait(30), "the money-journal job never asked Stripe"
+        wait_until(lambda: b"job worker started" in log_path.read_bytes(), timeout=10, message="the signal handlers")
+        yield process, log_path
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_job_worker_waiting_on_an_unanswering_stripe_still_exits_0_within_seconds_of_sigterm(
+        worker_stuck_on_stripe):
+    """`make run` stops the emulator and the job worker together: a tick stuck on a Stripe call must not keep the
+    worker alive for the call's timeout and retries; it is abandoned (the next worker asks again)."""
+    process, log_path = worker_stuck_on_stripe
+    process.send_signal(signal.SIGTERM)
+    asked_to_stop = time.monotonic()
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - asked_to_stop < job_worker.STOP_GRACE_SECONDS + 3
+    assert "a tick still running after" in log_path.read_text()
+
+
+def test_a_second_sigterm_stops_the_job_worker_at_once(worker_stuck_on_stripe):
+    process, log_path = worker_stuck_on_stripe
+    process.send_signal(signal.SIGTERM)
+    wait_until(lambda: b"stopping after the ticks in progress" in log_path.read_bytes(), timeout=5, interval=0.02,
+               message="the first SIGTERM to be taken")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=job_worker.STOP_GRACE_SECONDS - 2) == 0  # sooner than the grace
+    assert "SIGTERM again: stopping now" in log_path.read_text()
 
 
 def counting_job(name: str, ran: list[str], who: str) -> job_worker.Job:

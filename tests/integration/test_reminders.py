@@ -11,8 +11,10 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from booking.core.config import load_settings
 from booking.core.db import session_scope
 from booking.core.models import (
     BookingReminder,
@@ -22,9 +24,15 @@ from booking.core.models import (
     ReminderStatus,
 )
 from booking.lifecycle import transitions as bookings
-from booking.notifications import InvalidReminderTimes, parse_offsets, send_due_reminders
+from booking.notifications import (
+    InvalidReminderTimes,
+    parse_offsets,
+    schedule_missing_reminders,
+    send_due_reminders,
+)
 from booking.notifications.mailer import FolderMailer
 from booking.notifications.outbox import send_due_notifications
+from booking.ops import worker as job_worker
 from tests.factories import make_builder, make_hold, make_session_type
 
 
@@ -147,6 +155,70 @@ def test_a_reschedule_after_a_reminder_was_sent_sends_it_again_for_the_new_time(
                                    new_start=later, new_end=end + timedelta(days=3), now=sent_at)
     assert send_due_reminders(engine=engine, now=later - timedelta(minutes=1439)).queued == 2
     assert len(outbox_reminders(engine, booking.id)) == 4
+
+
+def without_reminders(engine, booking_id: str) -> None:
+    """As a booking confirmed before reminders existed (migration 0025) is: no reminder row."""
+    with session_scope(engine) as s:
+        s.execute(sa.delete(BookingReminder).where(BookingReminder.booking_id == booking_id))
+
+
+def test_a_confirmed_booking_without_reminders_gets_them_once_skipping_past_moments_and_a_cancelled_one_none(
+        engine, session):
+    booking, cancelled = confirmed_booking(engine, session), confirmed_booking(engine, session)
+    with session_scope(engine) as s:
+        assert bookings.cancel_by_builder(session=s, booking_id=cancelled.id)
+    without_reminders(engine, booking.id)
+    without_reminders(engine, cancelled.id)
+    start = utc(booking.start_time)
+    now = start - timedelta(minutes=120)  # the day-before moment has passed, the hour-before one has not
+
+    assert schedule_missing_reminders(engine=engine, now=now) == 1
+    rows = reminders_of(engine, booking.id)
+    assert {key: row.status for key, row in rows.items()} == {
+        (60, ReminderRecipient.CLIENT): ReminderStatus.SCHEDULED, (60, ReminderRecipient.BUILDER): ReminderStatus.SCHEDULED,
+        (1440, ReminderRecipient.CLIENT): ReminderStatus.SKIPPED, (1440, ReminderRecipient.BUILDER): ReminderStatus.SKIPPED}
+    assert utc(rows[(60, ReminderRecipient.CLIENT)].due_at) == start - timedelta(minutes=60)
+    assert reminders_of(engine, cancelled.id) == {}
+
+    assert schedule_missing_reminders(engine=engine, now=now) == 0  # run again: nothing new
+    assert reminders_of(engine, booking.id).keys() == rows.keys()
+    report = send_due_reminders(engine=engine, now=start - timedelta(minutes=59))
+    assert (report.queued, report.skipped) == (2, 0)  # the hour-before reminder reaches both sides
+    assert len(outbox_reminders(engine, booking.id)) == 2
+
+
+def test_two_workers_backfilling_at_once_write_each_reminder_once(engine, session):
+    booking = confirmed_booking(engine, session)
+    without_reminders(engine, booking.id)
+    now = utc(booking.start_time) - timedelta(days=2)
+    barrier = threading.Barrier(2)
+    scheduled: list[int] = []
+
+    def worker() -> None:
+        barrier.wait()
+        scheduled.append(schedule_missing_reminders(engine=engine, now=now))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(scheduled) == [0, 1]
+    with Session(engine) as s:
+        assert len(s.exec(select(BookingReminder).where(BookingReminder.booking_id == booking.id)).all()) == 4
+
+
+def test_the_job_workers_reminders_tick_backfills_and_leaves_a_builder_who_wants_none_alone(engine, session):
+    booking = confirmed_booking(engine, session)
+    unreminded = confirmed_booking(engine, session, reminder_offsets="")
+    without_reminders(engine, booking.id)
+    url = str(engine.url.render_as_string(hide_password=False))
+    ctx = job_worker.Context(settings=load_settings(DATABASE_URL=url), engine=engine)
+    assert job_worker.send_reminders(ctx) == 1  # the tick's count: the booking that got its reminders
+    assert len(reminders_of(engine, booking.id)) == 4
+    assert reminders_of(engine, unreminded.id) == {}
+    assert job_worker.send_reminders(ctx) == 0
 
 
 def booking_client_email(engine, booking_id: str) -> str:
