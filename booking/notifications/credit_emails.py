@@ -4,12 +4,10 @@ is the client's credential, derived when the email is built (booking.notificatio
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime as rfc_datetime
 
 from sqlmodel import Session
 
@@ -17,7 +15,7 @@ from booking.core.models import Notification
 from booking.core.time import format_datetime, format_money, zone_or_utc
 from booking.notifications import wallet_links
 from booking.notifications.ics import site_domain
-from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
+from booking.notifications.letters import Link, email_message, render_letter
 from booking.notifications.templates import NotificationKind, RenderedEmail
 
 
@@ -60,7 +58,8 @@ def render_credit_email(kind: NotificationKind, facts: CreditFacts, wallet_url: 
                       f"{facts.builder_name}, until {_expiry(facts)}.",
                       "Open your wallet to see your credits and book a time: no payment is needed."]
         details = [("Package", facts.package_name), ("Sessions", str(facts.credits)),
-                   ("Paid", format_money(facts.amount, facts.currency, locale=facts.client_locale)), ("Valid until", _expiry(facts))]
+                   ("Paid", format_money(facts.amount, facts.currency, locale=facts.client_locale)),
+                   ("Valid until", _expiry(facts))]
     elif kind == NotificationKind.CREDITS_EXPIRING:
         subject = f"{sessions} with {facts.builder_name} expire on {_expiry(facts)}"
         paragraphs = [f"You still have {sessions} of {facts.package_name} to book with {facts.builder_name}. "
@@ -69,18 +68,9 @@ def render_credit_email(kind: NotificationKind, facts: CreditFacts, wallet_url: 
                    ("Expire on", _expiry(facts))]
     else:
         raise ValueError(f"{kind} is not a credit email")
-    text = [f"Hi {facts.client_name},", "", *[p + "\n" for p in paragraphs]]
-    text += [f"  {label}: {value}" for label, value in details]
-    text += ["", f"Your wallet: {wallet_url}", "", "Keep this link private: it books with your credits."]
-    esc = html.escape
-    body = [f"<p>Hi {esc(facts.client_name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs], "<table>",
-            *[f'<tr><th style="text-align: left; padding-right: 12px;">{esc(label)}</th><td>{esc(value)}</td></tr>'
-              for label, value in details], "</table>",
-            f'<p><a href="{esc(wallet_url, quote=True)}">Open your wallet</a></p>',
-            "<p>Keep this link private: it books with your credits.</p>"]
-    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
-            + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text="\n".join(text) + "\n", html=page)
+    return render_letter(subject=subject, name=facts.client_name, paragraphs=paragraphs, details=details,
+                         link=Link(wallet_url, "Open your wallet", "Your wallet"),
+                         closing=["Keep this link private: it books with your credits."])
 
 
 def credit_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
@@ -88,16 +78,9 @@ def credit_message(*, notification_id: int, kind: NotificationKind, recipient: s
     facts = CreditFacts.from_json(payload)
     url = wallet_links.wallet_url(facts.builder_id, facts.client_email)
     rendered = render_credit_email(kind, facts, url)
-    message = EmailMessage()
-    message["To"] = mailbox(facts.client_name, recipient)
-    message["Subject"] = rendered.subject
-    message["Date"] = rfc_datetime(now)
-    message["Message-ID"] = f"<notification-{notification_id}.credits@{facts.site_domain}>"
-    message[KIND_HEADER] = str(kind)
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.client_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.credits@{facts.site_domain}", kind=str(kind),
+                         notification_id=notification_id, now=now)
 
 
 def queue_credit_email(*, session: Session, kind: NotificationKind, facts: CreditFacts, once_key: str,

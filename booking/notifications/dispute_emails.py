@@ -4,19 +4,17 @@ workspace shows them)."""
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime as rfc_datetime
 
 from sqlmodel import Session, select
 
 from booking.core.models import Builder, Notification, UserAccount, UserRole
 from booking.core.time import format_datetime, format_money, zone_or_utc
 from booking.notifications.ics import site_domain
-from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
+from booking.notifications.letters import Link, email_message, render_letter
 from booking.notifications.templates import NotificationKind, RecipientRole, RenderedEmail
 
 DISPUTE_OPENED = "dispute_opened"
@@ -76,34 +74,17 @@ def render_dispute_email(facts: DisputeFacts) -> RenderedEmail:
                ("Session", facts.session_type_name),
                ("Service date", _when(facts.service_start, facts.recipient_time_zone)),
                ("Booking", facts.booking_reference), ("Dispute", facts.dispute_id)]
-    text = [f"Hi {facts.recipient_name},", "", *[p + "\n" for p in paragraphs]]
-    text += [f"  {label}: {value}" for label, value in details]
-    if facts.disputes_url:
-        text += ["", f"Disputes: {facts.disputes_url}"]
-    esc = html.escape
-    body = [f"<p>Hi {esc(facts.recipient_name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs], "<table>",
-            *[f'<tr><th style="text-align: left; padding-right: 12px;">{esc(label)}</th><td>{esc(value)}</td></tr>'
-              for label, value in details], "</table>"]
-    if facts.disputes_url:
-        body.append(f'<p><a href="{esc(facts.disputes_url, quote=True)}">Disputes</a></p>')
-    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
-            + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text="\n".join(text) + "\n", html=page)
+    link = Link(facts.disputes_url, "Disputes", "Disputes") if facts.disputes_url else None
+    return render_letter(subject=subject, name=facts.recipient_name, paragraphs=paragraphs, details=details,
+                         link=link)
 
 
 def dispute_message(*, notification_id: int, recipient: str, payload: str, now: datetime) -> EmailMessage:
     facts = DisputeFacts.from_json(payload)
     rendered = render_dispute_email(facts)
-    message = EmailMessage()
-    message["To"] = mailbox(facts.recipient_name, recipient)
-    message["Subject"] = rendered.subject
-    message["Date"] = rfc_datetime(now)
-    message["Message-ID"] = f"<notification-{notification_id}.{facts.dispute_id}@{facts.site_domain}>"
-    message[KIND_HEADER] = DISPUTE_OPENED
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.recipient_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.{facts.dispute_id}@{facts.site_domain}",
+                         kind=DISPUTE_OPENED, notification_id=notification_id, now=now)
 
 
 def queue_dispute_opened(*, session: Session, dispute_id: str, booking_id: str, booking_reference: str,

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime as rfc_datetime
 
 from sqlmodel import Session
 
@@ -25,7 +23,7 @@ from booking.core.models import Notification
 from booking.core.time import format_datetime, format_money, zone_or_utc
 from booking.notifications import wallet_links
 from booking.notifications.ics import site_domain
-from booking.notifications.mailer import KIND_HEADER, NOTIFICATION_ID_HEADER, mailbox
+from booking.notifications.letters import Link, email_message, render_letter
 from booking.notifications.templates import NotificationKind, RenderedEmail
 
 MEMBERSHIP_PAYMENT_FAILED = str(NotificationKind.MEMBERSHIP_PAYMENT_FAILED)
@@ -87,29 +85,17 @@ def render_membership_failure(facts: MembershipFailureFacts) -> RenderedEmail:
         "No new session credits are added until the payment goes through. Update your card to keep your "
         "membership:",
     ]
-    text = [f"Hi {facts.client_name or 'there'},", "", *[p + "\n" for p in paragraphs], link, ""]
-    esc = html.escape
-    body = [f"<p>Hi {esc(facts.client_name or 'there')},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
-            f'<p><a href="{esc(link, quote=True)}">Update your card</a></p>']
-    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
-            + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text="\n".join(text), html=page)
+    return render_letter(subject=subject, name=facts.client_name or "there", paragraphs=paragraphs,
+                         link=Link(link, "Update your card"))
 
 
 def membership_failure_message(*, notification_id: int, recipient: str, payload: str, now: datetime) -> EmailMessage:
     facts = MembershipFailureFacts.from_json(payload)
     rendered = render_membership_failure(facts)
-    message = EmailMessage()
-    message["To"] = mailbox(facts.client_name, recipient)
-    message["Subject"] = rendered.subject
-    message["Date"] = rfc_datetime(now)
-    message["Message-ID"] = (f"<notification-{notification_id}.{facts.stripe_invoice_id}"
-                             f"@{site_domain(facts.public_url)}>")
-    message[KIND_HEADER] = MEMBERSHIP_PAYMENT_FAILED
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.client_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.{facts.stripe_invoice_id}"
+                                    f"@{site_domain(facts.public_url)}",
+                         kind=MEMBERSHIP_PAYMENT_FAILED, notification_id=notification_id, now=now)
 
 
 def queue_membership_payment_failed(*, session: Session, facts: MembershipFailureFacts,
@@ -168,34 +154,18 @@ def render_membership_started(facts: MembershipStartedFacts, wallet_url: str) ->
                   "Open your wallet to book a time: no payment is needed."]
     details = [("Plan", facts.plan_name), ("Sessions a month", str(facts.sessions_per_month)),
                ("Price", f"{money} a month"), ("Renews on", renews)]
-    name = facts.client_name or "there"
-    text = [f"Hi {name},", "", *[p + "\n" for p in paragraphs]]
-    text += [f"  {label}: {value}" for label, value in details]
-    text += ["", f"Your wallet: {wallet_url}", "", "Keep this link private: it books with your sessions."]
-    esc = html.escape
-    body = [f"<p>Hi {esc(name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs], "<table>",
-            *[f'<tr><th style="text-align: left; padding-right: 12px;">{esc(label)}</th><td>{esc(value)}</td></tr>'
-              for label, value in details], "</table>",
-            f'<p><a href="{esc(wallet_url, quote=True)}">Open your wallet</a></p>',
-            "<p>Keep this link private: it books with your sessions.</p>"]
-    page = ('<!doctype html>\n<html><body style="font-family: sans-serif; line-height: 1.5; color: #222;">\n'
-            + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text="\n".join(text) + "\n", html=page)
+    return render_letter(subject=subject, name=facts.client_name or "there", paragraphs=paragraphs,
+                         details=details, link=Link(wallet_url, "Open your wallet", "Your wallet"),
+                         closing=["Keep this link private: it books with your sessions."])
 
 
 def membership_started_message(*, notification_id: int, recipient: str, payload: str, now: datetime) -> EmailMessage:
     facts = MembershipStartedFacts.from_json(payload)
     rendered = render_membership_started(facts, wallet_links.wallet_url(facts.builder_id, facts.client_email))
-    message = EmailMessage()
-    message["To"] = mailbox(facts.client_name, recipient)
-    message["Subject"] = rendered.subject
-    message["Date"] = rfc_datetime(now)
-    message["Message-ID"] = f"<notification-{notification_id}.membership-{facts.membership_id}@{facts.site_domain}>"
-    message[KIND_HEADER] = MEMBERSHIP_STARTED
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.client_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.membership-{facts.membership_id}"
+                                    f"@{facts.site_domain}",
+                         kind=MEMBERSHIP_STARTED, notification_id=notification_id, now=now)
 
 
 def queue_membership_started(*, session: Session, facts: MembershipStartedFacts, public_url: str) -> bool:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -51,12 +50,10 @@ from booking.core.models import (
 from booking.core.slugs import type_path
 from booking.notifications import calendar_links, manage_links
 from booking.notifications.ics import booking_invite, site_domain
+from booking.notifications.letters import email_message
 from booking.notifications.mailer import (
-    KIND_HEADER,
-    NOTIFICATION_ID_HEADER,
     MailDeliveryError,
     Mailer,
-    mailbox,
 )
 from booking.notifications.templates import (
     ACCOUNT_KINDS,
@@ -526,17 +523,9 @@ def build_message(*, notification_id: int, kind: NotificationKind | str, recipie
         facts = replace(facts, manage_url=manage_links.manage_url(manage_links.derive_token(facts.booking_id)))
     rendered = render_booking_email(kind=kind, role=role, facts=facts)
     recipient_name = facts.client_name if role == RecipientRole.CLIENT else facts.builder_name
-    message = EmailMessage()
-    message["To"] = mailbox(recipient_name, recipient)  # formataddr refuses ünï@exämple.com
-    message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(now.astimezone(UTC))
-    # Stable across retries, so a receiving server can drop a duplicate of an at-least-once resend.
-    message["Message-ID"] = f"<notification-{notification_id}.{facts.reference}@{facts.site_domain}>"
-    message[KIND_HEADER] = str(kind)
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    # Quoted-printable keeps the saved .eml files readable (names, £, dashes are not ASCII).
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    message = email_message(rendered=rendered, to_name=recipient_name, recipient=recipient,
+                            message_id=f"notification-{notification_id}.{facts.reference}@{facts.site_domain}",
+                            kind=str(kind), notification_id=notification_id, now=now)
     invite = _invite_for(kind=kind, role=role, facts=facts, now=now)
     if invite is not None:
         filename, method, data = invite
@@ -554,16 +543,9 @@ def _payout_message(*, notification_id: int, kind: NotificationKind, recipient: 
                     now: datetime) -> EmailMessage:
     facts = PayoutFacts.from_json(payload)
     rendered = render_payout_email(kind=kind, facts=facts)
-    message = EmailMessage()
-    message["To"] = mailbox(facts.recipient_name, recipient)  # formataddr refuses ünï@exämple.com
-    message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(now.astimezone(UTC))
-    message["Message-ID"] = f"<notification-{notification_id}.{facts.payout_id}@{facts.site_domain}>"
-    message[KIND_HEADER] = str(kind)
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.recipient_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.{facts.payout_id}@{facts.site_domain}",
+                         kind=str(kind), notification_id=notification_id, now=now)
 
 
 def _account_message(*, notification_id: int, kind: NotificationKind, recipient: str, payload: str,
@@ -574,16 +556,9 @@ def _account_message(*, notification_id: int, kind: NotificationKind, recipient:
     url = link_url(kind="reset" if kind == NotificationKind.PASSWORD_RESET else "invite", seed=facts.seed,
                    public_url=get_settings().public_url)
     rendered = render_account_email(kind=kind, facts=facts, url=url)
-    message = EmailMessage()
-    message["To"] = mailbox(facts.recipient_name, recipient)
-    message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(now.astimezone(UTC))
-    message["Message-ID"] = f"<notification-{notification_id}.account-{facts.token_id}@{facts.site_domain}>"
-    message[KIND_HEADER] = str(kind)
-    message[NOTIFICATION_ID_HEADER] = str(notification_id)
-    message.set_content(rendered.text, cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return message
+    return email_message(rendered=rendered, to_name=facts.recipient_name, recipient=recipient,
+                         message_id=f"notification-{notification_id}.account-{facts.token_id}@{facts.site_domain}",
+                         kind=str(kind), notification_id=notification_id, now=now)
 
 
 def _invite_for(*, kind: NotificationKind, role: RecipientRole, facts: BookingFacts, now: datetime) -> tuple[str, str, bytes] | None:

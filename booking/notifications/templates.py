@@ -17,6 +17,7 @@ from booking.core.models import BookingStatus
 from booking.core.time import format_datetime, format_money, format_time_range, zone_or_utc
 from booking.core.zones import friendly_zone_name
 from booking.notifications.ics import booking_reference, booking_uid, one_line
+from booking.notifications.letters import Link, RenderedEmail, render_letter
 
 
 class NotificationKind(StrEnum):
@@ -141,13 +142,6 @@ class BookingFacts:
 
 
 _MOMENTS = ("start_time", "end_time", "hold_expires_at", "previous_start_time", "previous_end_time")
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    text: str
-    html: str
 
 
 def render_booking_email(*, kind: NotificationKind | str, role: RecipientRole | str, facts: BookingFacts) -> RenderedEmail:
@@ -612,19 +606,9 @@ def render_payout_email(*, kind: NotificationKind | str, facts: PayoutFacts) -> 
     details = [("Amount", money), ("Payout", facts.payout_id)]
     if facts.failure_code or facts.failure_message:
         details.append(("Reason", " — ".join(part for part in (facts.failure_code, facts.failure_message) if part)))
-    text_lines = [f"Hi {_one_line(facts.recipient_name)},", "", *[p + "\n" for p in paragraphs]]
-    text_lines += [f"  {label}: {value}" for label, value in details]
-    if facts.payouts_url:
-        text_lines += ["", f"Payouts: {facts.payouts_url}"]
-    esc = html.escape
-    body = [f"<p>Hi {esc(_one_line(facts.recipient_name))},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
-            "<table>", *[f"<tr><th style=\"text-align: left; padding-right: 12px;\">{esc(label)}</th>"
-                         f"<td>{esc(value)}</td></tr>" for label, value in details], "</table>"]
-    if facts.payouts_url:
-        body.append(f'<p><a href="{esc(facts.payouts_url, quote=True)}">Payouts</a></p>')
-    html_text = ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #222;\">\n"
-                 + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text="\n".join(text_lines) + "\n", html=html_text)
+    link = Link(facts.payouts_url, "Payouts", "Payouts") if facts.payouts_url else None
+    return render_letter(subject=subject, name=_one_line(facts.recipient_name), paragraphs=paragraphs,
+                         details=details, link=link)
 
 
 
@@ -680,11 +664,5 @@ def render_account_email(*, kind: NotificationKind | str, facts: AccountLinkFact
         label = "Choose your password"
     else:
         raise ValueError(f"{kind} is not an account email")
-    name = _one_line(facts.recipient_name) or "there"
-    text = "\n".join([f"Hi {name},", "", *[p + "\n" for p in paragraphs], f"{label}: {url}"]) + "\n"
-    esc = html.escape
-    body = [f"<p>Hi {esc(name)},</p>", *[f"<p>{esc(p)}</p>" for p in paragraphs],
-            f'<p><a href="{esc(url, quote=True)}">{esc(label)}</a></p>']
-    html_text = ("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5; color: #222;\">\n"
-                 + "\n".join(body) + "\n</body></html>\n")
-    return RenderedEmail(subject=subject, text=text, html=html_text)
+    return render_letter(subject=subject, name=_one_line(facts.recipient_name) or "there", paragraphs=paragraphs,
+                         link=Link(url, label, label))
