@@ -108,9 +108,10 @@ def test_subscribe_renew_then_the_card_fails(app_server, app_db, emulator_months
     wait_until(lambda: credits_of(app_db, plan["email"]) == [4, 4], timeout=30, message="the renewal's credits")
 
     # The client changes the card in the customer portal, opened from their wallet (its link was emailed).
-    wait_until(lambda: emails_to(mail_dir, plan["email"], "Your package with"), timeout=30,
-               message="the wallet link's email")
-    page.goto(link_in(emails_to(mail_dir, plan["email"], "Your package with")[0], "/wallet/"))
+    started = f"Your Monthly {plan['tag']} membership with"  # its own email, with the wallet link
+    wait_until(lambda: emails_to(mail_dir, plan["email"], started), timeout=30, message="the wallet link's email")
+    assert len(emails_to(mail_dir, plan["email"], started)) == 1  # once, not again at the renewal
+    page.goto(link_in(emails_to(mail_dir, plan["email"], started)[0], "/wallet/"))
     expect(page.get_by_test_id("credits-available")).to_have_text("8", timeout=30_000)
     page.get_by_test_id("manage-membership").click()
     expect(page.get_by_test_id("portal-subscription")).to_contain_text(f"Monthly {plan['tag']}", timeout=30_000)
