@@ -7,6 +7,7 @@ scripts/bootstrap.sh --tests
 source scripts/env.sh
 # The house rules on imports (layers, public faces, app and emulator apart): .importlinter
 lint-imports --no-cache
-# Two workers (TEST_WORKERS=0 runs in one process): the tiers run in order on each, and each
+# Three workers (TEST_WORKERS=0 runs in one process; the machine is half idle on two: tests wait on
+# browsers, servers and fsync): the tiers run in order on each, and each
 # database's browser tests stay together on one worker (tests/conftest.py).
-python -m pytest -n "${TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder "$@"
+python -m pytest -n "${TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder "$@"

@@ -10,12 +10,21 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.browser import launched_chromium
+from tests.support.databases import finish_drops
+from tests.support.kept import close_all, kept
 
 # Timing is not behaviour: on a loaded machine (two test workers on two cores, builds beside them)
 # Hypothesis's 200 ms deadline and its slow-generation check fail tests that are right.
 hypothesis.settings.register_profile(
     "suite", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
 hypothesis.settings.load_profile("suite")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop what the run kept (the browser tests' apps and emulators), then wait for the databases
+    dropped in the background."""
+    close_all()
+    finish_drops()
 
 
 def free_port() -> int:
@@ -25,9 +34,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as chromium:
-        yield chromium
+def browser() -> Browser:
+    return kept("chromium", lambda stack: stack.enter_context(launched_chromium()))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from booking.core.migrations import PROJECT_ROOT
 from tests.conftest import free_port
 from tests.support.app_server import AppServer, start_app
 from tests.support.databases import backends, temporary_database
+from tests.support.kept import kept
 from tests.support.processes import ServerProcess
 
 WEBHOOK_SECRET = "whsec_e2e_" + "x" * 24
@@ -35,39 +37,52 @@ class Emulator:
         return response.json()
 
 
+# Each value below is kept for the whole test process (tests/support/kept.py): one app and one emulator per
+# database, on their own ports, however often pytest-xdist sets the session fixtures up again.
+
+
 @pytest.fixture(scope="session")
 def e2e_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(tmp_path_factory.mktemp("e2e"))
+    return kept("e2e-workdir", lambda _stack: Path(tmp_path_factory.mktemp("e2e")))
 
 
 @pytest.fixture(scope="session", params=backends())
-def e2e_database_url(request: pytest.FixtureRequest, e2e_workdir: Path) -> Iterator[str]:
+def e2e_database_url(request: pytest.FixtureRequest, e2e_workdir: Path) -> str:
     """The running app's own database: SQLite, and PostgreSQL too when TEST_POSTGRES_URL is set."""
-    with temporary_database(request.param, e2e_workdir) as url:
-        yield url
+    return kept(f"e2e-database-{request.param}",
+                lambda stack: stack.enter_context(temporary_database(request.param, e2e_workdir)))
+
+
+def _backend(database_url: str) -> str:
+    return database_url.split("://")[0].split("+")[0]
 
 
 @pytest.fixture(scope="session")
-def ports() -> dict[str, int]:
-    return {"app": free_port(), "emulator": free_port()}
+def ports(e2e_database_url: str) -> dict[str, int]:
+    return kept(f"e2e-ports-{_backend(e2e_database_url)}", lambda _stack: {"app": free_port(), "emulator": free_port()})
 
 
-@pytest.fixture(scope="session")
-def emulator(e2e_workdir: Path, ports: dict[str, int]) -> Iterator[Emulator]:
+def _start_emulator(stack: ExitStack, workdir: Path, ports: dict[str, int], name: str) -> Emulator:
     url = f"http://127.0.0.1:{ports['emulator']}"
     process = ServerProcess(
         [sys.executable, "-m", "stripe_emulator", "--port", str(ports["emulator"]), "--public-url", url,
          "--webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
          "--connect-webhook-url", f"http://127.0.0.1:{ports['app']}/api/payments/webhook",
-         "--state-file", str(e2e_workdir / "emulator.sqlite3"),
+         "--state-file", str(workdir / f"{name}.sqlite3"),
          "--test-mode", "--retry-schedule", "0.5,1,2,4", "--business-name", "Book a builder"],
         cwd=PROJECT_ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT), "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
              "STRIPE_CONNECT_WEBHOOK_SECRET": CONNECT_WEBHOOK_SECRET},
-        log_path=e2e_workdir / "emulator.log",
+        log_path=workdir / f"{name}.log",
     )
+    stack.callback(process.stop)
     process.wait_ready(f"{url}/", timeout=30)
-    yield Emulator(url=url, process=process)
-    process.stop()
+    return Emulator(url=url, process=process)
+
+
+@pytest.fixture(scope="session")
+def emulator(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int]) -> Emulator:
+    name = f"emulator-{_backend(e2e_database_url)}"
+    return kept(f"e2e-{name}", lambda stack: _start_emulator(stack, e2e_workdir, ports, name))
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +90,9 @@ def mail_dir(e2e_workdir: Path) -> Path:
     return e2e_workdir / "mail"
 
 
-@pytest.fixture(scope="session")
-def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], emulator: Emulator,
-               mail_dir: Path) -> Iterator[AppServer]:
-    workdir = e2e_workdir / Path(e2e_database_url.split("://")[0].split("+")[0])
+def _start_app(stack: ExitStack, e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int],
+               emulator: Emulator, mail_dir: Path) -> AppServer:
+    workdir = e2e_workdir / _backend(e2e_database_url)
     workdir.mkdir(exist_ok=True)
     server = start_app(
         workdir,
@@ -101,8 +115,15 @@ def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], 
             "APP_CLOCK_FILE": str(e2e_workdir / "app_clock"), "REMINDER_INTERVAL_SECONDS": "0.5",
         },
     )
-    yield server
-    server.stop()
+    stack.callback(server.stop)
+    return server
+
+
+@pytest.fixture(scope="session")
+def app_server(e2e_workdir: Path, e2e_database_url: str, ports: dict[str, int], emulator: Emulator,
+               mail_dir: Path) -> AppServer:
+    return kept(f"e2e-app-{_backend(e2e_database_url)}",
+                lambda stack: _start_app(stack, e2e_workdir, e2e_database_url, ports, emulator, mail_dir))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 import booking.core.models  # noqa: F401 - registers every table on SQLModel.metadata
 from booking.core import migrations
 from booking.core.db import make_engine
-from tests.support.databases import POSTGRES_ADMIN_URL, backends
+from tests.support.databases import POSTGRES_ADMIN_URL, backends, drop_later
 
 MODEL_TABLES = frozenset(SQLModel.metadata.tables)
 
@@ -38,9 +38,8 @@ def empty_database(backend: str, directory: Path) -> Iterator[str]:
     try:
         yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+        drop_later(name)
 
 
 @contextmanager
