@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 
@@ -97,10 +98,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=tier)  # stable: keeps file order within a tier
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Under `pytest -n` (scripts/test.sh), each database's browser tests run as one group on one
-    worker: the production build for that database is made once, and the two builds run side by side."""
-    if "e2e" in item.path.parts:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("e2e_database_url", "any") if callspec else "any"
-        item.add_marker(pytest.mark.xdist_group(f"e2e-{backend}"))
+# Browser tests that start their own deployment (its own app, emulator and database): any worker may run them.
+_OWN_DEPLOYMENT = ("tests/e2e/test_several_workers.py::", "tests/e2e/test_shared_network.py::")
+_BACKEND_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql)(?:-[^\]]*)?\]$")
+
+
+def browser_group(nodeid: str) -> str | None:
+    """The group of a browser test that uses the shared app: one per database, so each database's
+    production build and emulator are made once, on one worker."""
+    if not nodeid.startswith("tests/e2e/") or nodeid.startswith(_OWN_DEPLOYMENT):
+        return None
+    found = _BACKEND_ID.search(nodeid)
+    return f"e2e-{found.group(1) if found else 'any'}"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under `pytest -n` (scripts/test.sh): xdist's own `loadgroup` marks a group by rewriting
+    `item._nodeid`, which pytest 9 no longer reads, so its groups silently fell apart (every worker
+    built and started the app for both databases). The groups are told from the test ids instead."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return browser_group(nodeid) or nodeid  # every other test is a unit of its own
+
+    return BrowserGroups(config, log)

@@ -78,8 +78,13 @@ def session_type(session: Session):
 def hours_ahead(hours: float) -> datetime:
     """A slot start `hours` from now, on the half-hour grid."""
     moment = utcnow() + timedelta(hours=hours)
-    start = moment.replace(minute=0 if moment.minute < 30 else 30, second=0, microsecond=0) + timedelta(minutes=30)
-    # The builder's day ends at midnight (UTC): an hour from 23:30 would cross it, so take 00:00 instead.
+    return slot_from(moment.replace(minute=0 if moment.minute < 30 else 30, second=0, microsecond=0)
+                     + timedelta(minutes=30))
+
+
+def slot_from(start: datetime) -> datetime:
+    """`start`, unless it is 23:30: the builder's day ends at midnight (UTC), and an hour from 23:30 would
+    cross it, so 00:00 instead."""
     return start + timedelta(minutes=30) if (start.hour, start.minute) == (23, 30) else start
 
 
@@ -399,11 +404,11 @@ def test_the_reschedule_limit_and_window_are_enforced(engine, gateway, emulator,
         manage.reschedule(engine=engine, token=token, new_start=third)
     assert booking_of(engine, booking_id).start_time == second
 
-    other_id, _ = paid_booking(engine, gateway, emulator, session_type, start + timedelta(hours=3))
+    other_start = slot_from(start + timedelta(hours=3))
+    other_id, _ = paid_booking(engine, gateway, emulator, session_type, other_start)
     other = token_from_email(engine, other_id)
     with pytest.raises(manage.NotAllowed, match="too late"):
-        manage.reschedule(engine=engine, token=other, new_start=third,
-                          now=start + timedelta(hours=3) - timedelta(hours=23))
+        manage.reschedule(engine=engine, token=other, new_start=third, now=other_start - timedelta(hours=23))
     assert not manage.load_view(engine=engine, token=other, now=start - timedelta(hours=20)).can_reschedule
 
 
