@@ -179,7 +179,13 @@ def test_back_from_checkout_shows_the_hold_and_continue_reaches_the_same_checkou
 
     page.go_back()
     expect(banner).to_be_visible()
-    other = page.get_by_test_id("slot").nth(1)
+    expect(slot_at(page, start)).to_contain_text("your hold")  # the day's times are shown
+    other = page.get_by_test_id("slot").filter(has_not_text="your hold").first
+    if not other.count():  # late in the evening the held time is the day's last: another day's
+        another_day = page.locator('[data-testid="calendar-day"][aria-pressed="false"]')
+        if not another_day.count():
+            page.get_by_test_id("next-month").click()
+        another_day.first.click()
     other.click()
     page.get_by_label("Name").fill("Ann Client")
     page.get_by_label("Email").fill("ann@example.com")
