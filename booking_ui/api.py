@@ -38,7 +38,7 @@ from booking.client import (
     reschedule_year_ok,
     subscribe,
 )
-from booking.core import WebhookProcessing, database_reachable, get_settings, session_scope, utcnow
+from booking.core import WebhookProcessing, database_id, database_reachable, get_settings, session_scope, utcnow
 from booking.events import accept_webhook, handle_webhook
 from booking.lifecycle import (
     CheckoutStarted,
@@ -104,17 +104,6 @@ async def session_types(_request: Request) -> JSONResponse:
             return [asdict(view) for view in list_active_session_types(session=session)]
 
     return JSONResponse(await run_in_threadpool(load))
-
-
-MAX_DB_ID = 2**31 - 1  # PostgreSQL `integer`: a larger id can't exist, and querying it is an error
-
-
-def _parse_id(raw: str) -> int | None:
-    """A positive database id, or None. ASCII digits only: "²" passes str.isdigit() but not int()."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        return None
-    value = int(raw)
-    return value if 1 <= value <= MAX_DB_ID else None
 
 
 # Dates from the browser must fall within this window around today: dates near year 1 or 9999 overflow the
@@ -193,7 +182,7 @@ def _clean_text(value: object) -> str | None:
 
 
 async def session_type_slots(request: Request) -> JSONResponse:
-    session_type_id = _parse_id(request.path_params["session_type_id"])
+    session_type_id = database_id(request.path_params["session_type_id"])
     if session_type_id is None:
         return error(404, "session_type_not_found", "No such session type.")
     tz = request.query_params.get("tz", "UTC")
@@ -276,7 +265,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
             and _clean_text(body["client_time_zone"]) is None:
         return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
-    session_type_id = _parse_id(str(body["session_type_id"]))
+    session_type_id = database_id(str(body["session_type_id"]))
     if session_type_id is None:
         return error(404, "session_type_not_found", "No such session type.")
     start_time = _parse_start_time(str(body["start_time"]))
@@ -390,7 +379,7 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
     refused = _missing_or_malformed(body, ("plan_id", "client_name", "client_email"))
     if refused is not None:
         return refused
-    if _parse_id(str(body["plan_id"])) is None:
+    if database_id(str(body["plan_id"])) is None:
         return error(404, "plan_not_found", PLAN_NOT_FOUND)
     currency = body.get("currency")  # optional: the plan's own (a plan has one price)
     if (refused := _currency_refused(currency)) is not None:

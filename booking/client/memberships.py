@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from booking.core.config import get_settings
+from booking.core.forms import database_id
 from booking.core.models import Builder, MembershipPlan, UnusedCredits
 from booking.core.time import format_money
 from booking.lifecycle.checkout import InvalidRequest, validate_client
@@ -39,9 +40,13 @@ __all__ = ["MembershipCheckout", "MembershipUnavailable", "NoMembership", "PlanB
 SUBSCRIBED_QUERY = "subscribed=1"
 
 
+def _builder_of(session: Session, slug: str) -> Builder | None:
+    return session.exec(select(Builder).where(Builder.slug == (slug or "")[:80])).first()
+
+
 def membership_offers(*, session: Session, slug: str) -> list[PlanView]:
     """The membership plans a builder's public page (by its slug) offers."""
-    builder = session.exec(select(Builder).where(Builder.slug == (slug or "")[:80])).first()
+    builder = _builder_of(session, slug)
     return offered_plans(session=session, builder_id=builder.id) if builder is not None else []
 
 
@@ -67,7 +72,7 @@ class PublicPlan:
 
 def builder_plans(*, session: Session, slug: str) -> list[PublicPlan] | None:
     """A builder's active plans (cheapest first) for the JSON API; None when no builder has this slug."""
-    builder = session.exec(select(Builder).where(Builder.slug == (slug or "")[:80])).first()
+    builder = _builder_of(session, slug)
     if builder is None:
         return None
     covered = [SessionTypeCovered(id=int(row.id), name=row.name)
@@ -80,15 +85,6 @@ def builder_plans(*, session: Session, slug: str) -> list[PublicPlan] | None:
             for plan in plans]
 
 
-MAX_PLAN_ID = 2**31 - 1  # PostgreSQL `integer`: a larger id can't exist, and looking it up is an error
-
-
-def _plan_key(plan_id: object) -> int | None:
-    raw = str(plan_id)
-    key = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else 0
-    return key if 1 <= key <= MAX_PLAN_ID else None
-
-
 def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str, client_email: str,
               currency: str | None = None, client_locale: str | None = None) -> MembershipCheckout:
     """The Checkout Session for a client subscribing to a plan (`currency`, if given, must be the plan's: a
@@ -96,7 +92,7 @@ def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, clien
     InvalidRequest (bad name, email or currency, naming the field), PlanNotOffered, PlanBuilderNotPayable,
     PaymentProviderError."""
     name, email = validate_client(name=client_name, email=client_email)
-    key = _plan_key(plan_id)
+    key = database_id(plan_id)
     with Session(engine) as session:
         plan = session.get(MembershipPlan, key) if key is not None else None
         builder = session.get(Builder, plan.builder_id) if plan is not None and plan.active else None

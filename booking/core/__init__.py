@@ -16,7 +16,7 @@ Everything above imports from here; this package imports nothing else of `bookin
 
 from booking.core.config import DisputeRecoveryPolicy, WebhookProcessing, get_settings
 from booking.core.db import database_reachable, engine_for, session_scope
-from booking.core.forms import checked
+from booking.core.forms import checked, database_id
 from booking.core.models import REFUND_REASONS, AuditEntry, Builder, SessionType, StripeEvent, UserRole, utcnow
 from booking.core.money import MoneyError, to_major_units, to_minor_units
 from booking.core.slugs import is_reserved, is_type_slug, slugify, type_path
@@ -41,6 +41,7 @@ from booking.core.time import (
 from booking.core.zones import ZoneChoice, canonical_zone_or_utc, zone_choices, zone_label
 
 __all__ = [
+    "database_id",
     "DisputeRecoveryPolicy",
     "WebhookProcessing",
     "is_reserved",
