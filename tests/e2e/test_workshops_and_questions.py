@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 
 from booking.core.models import Booking, BookingQuestion, BookingStatus, QuestionKind, UserAccount, UserRole
 from tests.e2e.test_booking_flow import CARD_OK, expect_confirmed, fill_card, slot_at
+from tests.e2e.test_manage_booking import pick_in_month_grid
 from tests.e2e.test_workspace import sign_in
 from tests.factories import make_builder, make_session_type
 from tests.support.admin_states import password_hash
@@ -46,12 +48,12 @@ def workshop(app_db: Session, builder):
     return row
 
 
-def open_tomorrows_times(page: Page, app_url: str, session_type) -> None:
-    """The booking page, on its second bookable day (all of whose times stay open while the test runs)."""
+def open_tomorrows_times(page: Page, app_url: str, session_type, *, start: str | None = None) -> None:
+    """The booking page, on the day of `start` or else tomorrow in London (all of whose times stay open while the
+    test runs; "the second bookable day" would be another day once today's last time had passed)."""
     page.goto(f"{app_url}/book/{session_type.id}")
-    days = page.get_by_test_id("calendar-day")
-    expect(days.nth(1)).to_be_visible()
-    days.nth(1).click()
+    tomorrow = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=1)
+    pick_in_month_grid(page, date.fromisoformat(start[:10]) if start else tomorrow)
     expect(page.get_by_test_id("slot").first).to_be_visible()
 
 
@@ -60,7 +62,7 @@ def book_a_seat(browser: Browser, app_url: str, session_type, *, start: str | No
     """One client in a browser of their own: picks the time (it shows `seats_left`), answers, pays."""
     context = browser.new_context(timezone_id="Europe/London", locale="en-GB")
     page = context.new_page()
-    open_tomorrows_times(page, app_url, session_type)
+    open_tomorrows_times(page, app_url, session_type, start=start)
     slot = slot_at(page, start) if start else page.get_by_test_id("slot").first
     expect(slot.get_by_test_id("seats-left")).to_have_text(seats_left)
     start = slot.get_attribute("data-start")
@@ -91,7 +93,7 @@ def test_a_three_seat_workshop_fills_and_the_fourth_client_is_turned_away(app_se
 
     # The 4th client: the full session is no longer offered, and asking for it anyway is refused.
     fourth = browser.new_context(timezone_id="Europe/London", locale="en-GB").new_page()
-    open_tomorrows_times(fourth, app_server.url, workshop)
+    open_tomorrows_times(fourth, app_server.url, workshop, start=start)
     expect(slot_at(fourth, start)).to_have_count(0)
     with Session(app_db.get_bind()) as fresh:
         question_id = fresh.exec(select(BookingQuestion.id).where(BookingQuestion.session_type_id == workshop.id)).one()

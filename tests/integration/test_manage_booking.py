@@ -82,6 +82,11 @@ def hours_ahead(hours: float) -> datetime:
                      + timedelta(minutes=30))
 
 
+def overlapping_half_hour(start: datetime) -> datetime:
+    """A start half an hour from `start` (so the hours overlap) that never crosses the builder's midnight."""
+    return start + timedelta(minutes=30) if start.hour < 23 else start - timedelta(minutes=30)
+
+
 def slot_from(start: datetime) -> datetime:
     """`start`, unless it is 23:30: the builder's day ends at midnight (UTC), and an hour from 23:30 would
     cross it, so 00:00 instead."""
@@ -351,7 +356,7 @@ def test_reschedule_keeps_the_payment_moves_the_slot_and_sends_a_newer_invite(en
     booking_id, payment_intent = paid_booking(engine, gateway, emulator, session_type, old_start)
     token = token_from_email(engine, booking_id)
     paid_before = payment_rows(engine, booking_id)
-    new_start = old_start + timedelta(days=1, hours=2)
+    new_start = slot_from(old_start + timedelta(days=1, hours=2))
     offered = manage.reschedule_options(engine=engine, token=token, from_day=new_start.date(), time_zone="UTC", days=1)
     assert new_start.isoformat() in [slot.value for day in offered for slot in day.slots]
 
@@ -383,7 +388,7 @@ def test_a_move_that_overlaps_its_own_old_time_is_allowed(engine, gateway, emula
     start = hours_ahead(72)
     booking_id, _ = paid_booking(engine, gateway, emulator, session_type, start)
     token = token_from_email(engine, booking_id)
-    half_an_hour_later = start + timedelta(minutes=30)
+    half_an_hour_later = overlapping_half_hour(start)
     offered = manage.reschedule_options(engine=engine, token=token, from_day=start.date(), time_zone="UTC", days=2)
     values = [slot.value for day in offered for slot in day.slots]
     assert half_an_hour_later.isoformat() in values and start.isoformat() not in values
@@ -420,7 +425,7 @@ def test_a_taken_slot_is_refused_and_nothing_moves(engine, gateway, emulator, se
     token = token_from_email(engine, booking_id)
 
     with pytest.raises(manage.SlotTaken):
-        manage.reschedule(engine=engine, token=token, new_start=taken + timedelta(minutes=30))  # overlaps it
+        manage.reschedule(engine=engine, token=token, new_start=overlapping_half_hour(taken))
 
     booking = booking_of(engine, booking_id)
     assert (booking.start_time, booking.reschedule_count, booking.invite_sequence) == (start, 0, 0)
