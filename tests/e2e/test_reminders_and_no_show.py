@@ -48,10 +48,11 @@ def clocks(e2e_workdir: Path, emulator):
 
 @pytest.fixture
 def builder(app_db: Session):
-    """A builder open around the clock (a slot exists whenever the test runs), with a sign-in."""
+    """A builder open around the clock (a slot exists whenever the test runs), with a sign-in. Two hours' notice
+    against a reminder an hour before: the reminder is never already due when the client has paid."""
     tag = uuid.uuid4().hex[:8]
     ada = make_builder(app_db, name=f"Ada {tag}", slug=f"ada-{tag}", time_zone="Europe/London",
-                       hours=(time(0, 0), time(23, 0)), min_notice_minutes=60, reminder_offsets="60")
+                       hours=(time(0, 0), time(23, 0)), min_notice_minutes=120, reminder_offsets="60")
     user = UserAccount(email=f"ada-{tag}@e2e.test", password_hash=password_hash(), role=UserRole.BUILDER,
                        builder_id=ada.id)
     app_db.add(user)

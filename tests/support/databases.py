@@ -75,14 +75,23 @@ def finish_drops() -> None:
 
 
 def empty_all_tables(url: str) -> None:
-    """Per-test isolation that still lets a test use many connections (concurrency tests)."""
+    """Per-test isolation that still lets a test use many connections (concurrency tests).
+
+    Only the tables a test wrote to are emptied, and their ids restarted: on PostgreSQL one TRUNCATE of every
+    table made new files for each table and index and took 0.6-1.4 s a test, where these DELETEs take a few ms."""
     engine = engine_for(url)
     tables = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            connection.exec_driver_sql(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
+            used = set(connection.exec_driver_sql(" UNION ALL ".join(
+                f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)).scalars())
+            for table in (t for t in tables if t in used):
+                connection.exec_driver_sql(f'DELETE FROM "{table}"')
+            if used:  # the id sequences those tables own (serial or identity columns)
+                connection.exec_driver_sql(
+                    "SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+                    "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') "
+                    "AND t.relname = ANY(%s)", (sorted(used),))
         else:
             for table in tables:
                 connection.exec_driver_sql(f'DELETE FROM "{table}"')
