@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, SessionType, SessionTypeSlugHistory
+from booking.core.builder_slugs import builder_by_slug
+from booking.core.models import Builder, BuilderPhoto, SessionType, SessionTypeSlugHistory
 from booking.core.slugs import is_type_slug, type_path
 from booking.core.time import format_money
 from booking.payments import connect, price_options, pricing
@@ -131,12 +132,7 @@ def get_builder(*, session: Session, slug: str, settings: Any = None,
                 locale: str | None = None) -> BuilderView | None:
     """The builder at /b/<slug>. An old slug finds the builder too: the view's `slug` is then the current
     one, and the page redirects there."""
-    if not isinstance(slug, str) or not slug.isprintable():  # PostgreSQL refuses NUL in text
-        return None
-    builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
-    if builder is None:
-        moved = session.exec(select(BuilderSlugHistory.builder_id).where(BuilderSlugHistory.old_slug == slug)).first()
-        builder = session.get(Builder, moved) if moved is not None else None
+    builder, _moved = builder_by_slug(session=session, slug=slug)
     if builder is None:
         return None
     types = session.exec(
@@ -190,20 +186,12 @@ class TypeAddress:
     moved: bool  # asked for by an old address (a slug changed): redirect to `path`
 
 
-def _builder_by_slug(session: Session, slug: str) -> tuple[Builder | None, bool]:
-    builder = session.exec(select(Builder).where(Builder.slug == slug)).first()
-    if builder is not None:
-        return builder, False
-    moved = session.exec(select(BuilderSlugHistory.builder_id).where(BuilderSlugHistory.old_slug == slug)).first()
-    return (session.get(Builder, moved), True) if moved is not None else (None, False)
-
-
 def resolve_type_address(*, session: Session, builder_slug: str, type_slug: str) -> TypeAddress | None:
     """The active session type at /<builder_slug>/<type_slug> (secret ones too: their link is the way in).
     Old slugs of either find it, with `moved`; a type without a slug yet is found by its id."""
     if not all(isinstance(v, str) and 0 < len(v) <= 80 and v.isprintable() for v in (builder_slug, type_slug)):
         return None
-    builder, moved = _builder_by_slug(session, builder_slug.lower())
+    builder, moved = builder_by_slug(session=session, slug=builder_slug)
     if builder is None:
         return None
     wanted = type_slug.lower()

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from booking.core.builder_slugs import builder_by_slug
 from booking.core.config import get_settings
 from booking.core.forms import database_id
 from booking.core.models import Builder, MembershipPlan, UnusedCredits
@@ -41,7 +42,8 @@ SUBSCRIBED_QUERY = "subscribed=1"
 
 
 def _builder_of(session: Session, slug: str) -> Builder | None:
-    return session.exec(select(Builder).where(Builder.slug == (slug or "")[:80])).first()
+    """The builder at /b/<slug>, found by an old slug too (their page redirects; the plans API answers)."""
+    return builder_by_slug(session=session, slug=slug)[0]
 
 
 def membership_offers(*, session: Session, slug: str) -> list[PlanView]:

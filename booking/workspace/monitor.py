@@ -27,6 +27,10 @@ from booking.core.models import (
     Builder,
     Client,
     EventStatus,
+    Membership,
+    MembershipInvoice,
+    MembershipInvoiceStatus,
+    MembershipPlan,
     Notification,
     NotificationStatus,
     Payment,
@@ -107,41 +111,74 @@ def _summary(error: str | None) -> str:
 
 @dataclass(frozen=True)
 class FailedPaymentRow:
-    payment_id: str
-    booking_id: str
+    payment_id: str  # a booking's Payment id, or "" for a membership's invoice
+    booking_id: str  # "" for a membership's invoice
     client: str
     client_email: str
-    session_type: str
+    session_type: str  # the session type's name, or "Membership: <plan>"
     amount: str
-    code: str  # Stripe's decline or failure code
+    code: str  # Stripe's decline or failure code ("invoice_payment_failed" for a membership's month)
     message: str
     when: str
 
 
+# A membership's unpaid monthly invoice: Stripe's invoice.payment_failed carries no decline code of its own.
+INVOICE_FAILED_CODE = "invoice_payment_failed"
+INVOICE_FAILED_MESSAGE = "The month's payment failed; the member was emailed a link to update their card."
+
+
 def failed_payments(*, session: Session, builder_id: int | None, zone: tzinfo, page: int = 1) -> Page[FailedPaymentRow]:
-    when = sa.func.coalesce(Payment.failed_at, Payment.updated_at)
-    query = _of_builder(
-        select(Payment, sa.func.coalesce(Booking.client_name, Client.name), Client.email, SessionType.name)
+    """Bookings' failed Checkout payments and memberships' unpaid monthly invoices, newest first, in one list
+    (an invoice paid later, with a new card, is no longer listed)."""
+    bookings = _of_builder(
+        select(sa.literal("booking").label("kind"), sa.cast(Payment.id, sa.String).label("payment_id"),
+               Payment.booking_id.label("booking_id"),
+               sa.func.coalesce(Payment.failed_at, Payment.updated_at).label("failed_at"),
+               sa.func.coalesce(Booking.client_name, Client.name).label("client"), Client.email.label("email"),
+               SessionType.name.label("subject"), Payment.amount.label("amount"), Payment.currency.label("currency"),
+               Payment.failure_code.label("code"), Payment.failure_message.label("message"))
         .join(Booking, Booking.id == Payment.booking_id)
         .join(Client, Client.id == Booking.client_id)
         .join(SessionType, SessionType.id == Booking.session_type_id)
         .where(Payment.status == PaymentStatus.FAILED),
         builder_id,
-    ).order_by(when.desc(), Payment.id.desc())
-    rows, page, pages, total = _paged(session, query, _count(query), page)
+    )
+    invoices = (
+        select(sa.literal("membership").label("kind"), sa.literal("").label("payment_id"),
+               sa.literal("").label("booking_id"),
+               sa.func.coalesce(MembershipInvoice.failed_at, MembershipInvoice.updated_at).label("failed_at"),
+               Membership.client_name.label("client"), Membership.client_email.label("email"),
+               MembershipPlan.name.label("subject"), MembershipInvoice.amount.label("amount"),
+               MembershipInvoice.currency.label("currency"), sa.literal(INVOICE_FAILED_CODE).label("code"),
+               sa.literal(INVOICE_FAILED_MESSAGE).label("message"))
+        .join(Membership, Membership.id == MembershipInvoice.membership_id)
+        .join(MembershipPlan, MembershipPlan.id == Membership.plan_id)
+        .where(MembershipInvoice.status == MembershipInvoiceStatus.FAILED)
+    )
+    if builder_id is not None:
+        invoices = invoices.where(Membership.builder_id == builder_id)
+    both = sa.union_all(bookings, invoices).subquery()
+    query = select(*both.c).order_by(both.c.failed_at.desc(), both.c.kind, both.c.payment_id.desc())
+    rows, page, pages, total = _paged(session, query, select(sa.func.count()).select_from(both), page)
     return Page(
         rows=[
             FailedPaymentRow(
-                payment_id=str(payment.id), booking_id=payment.booking_id, client=client_name,
-                client_email=client_email, session_type=type_name,
-                amount=format_money(payment.amount, payment.currency),
-                code=payment.failure_code or "unknown", message=payment.failure_message or "",
-                when=format_time(payment.failed_at or payment.updated_at, zone),
+                payment_id=row.payment_id, booking_id=row.booking_id or "", client=row.client or "",
+                client_email=row.email, amount=format_money(row.amount, row.currency),
+                session_type=row.subject if row.kind == "booking" else f"Membership: {row.subject}",
+                code=row.code or "unknown", message=row.message or "", when=format_time(_as_utc(row.failed_at), zone),
             )
-            for payment, client_name, client_email, type_name in rows
+            for row in rows
         ],
         page=page, pages=pages, total=total,
     )
+
+
+def _as_utc(moment: datetime | str | None) -> datetime | None:
+    """A union's COALESCE loses the column type on SQLite, which then hands back the stored text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
+from booking.core.builder_slugs import builder_by_slug
 from booking.core.models import Builder, BuilderPhoto, BuilderSlugHistory, utcnow
 from booking.core.slugs import is_reserved
 from booking.core.time import canonical_zone
@@ -262,13 +263,8 @@ def remove_photo(*, session: Session, actor: Actor, builder_id: object) -> Profi
 
 def builder_id_for_slug(*, session: Session, slug: str) -> int | None:
     """The builder at /b/<slug>: the current slug, else an old one (which redirects)."""
-    if not isinstance(slug, str) or not slug or len(slug) > 80 or not slug.isprintable():
-        return None  # PostgreSQL refuses NUL in text: such a slug can't exist anyway
-    found = session.exec(select(Builder.id).where(Builder.slug == slug)).first()
-    if found is None:
-        found = session.exec(select(BuilderSlugHistory.builder_id)
-                             .where(BuilderSlugHistory.old_slug == slug)).first()
-    return found
+    builder, _moved = builder_by_slug(session=session, slug=slug)
+    return builder.id if builder is not None else None
 
 
 def public_photo(*, session: Session, slug: str) -> StoredPhoto | None:

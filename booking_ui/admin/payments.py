@@ -322,7 +322,7 @@ def _content() -> rx.Component:
         ),
         _section(
             "Failed payments", PaymentsState.failed_total,
-            _table(("When", "Client", "Session type", "Amount", "Decline"), PaymentsState.failed, _failed_row,
+            _table(("When", "Client", "For", "Amount", "Decline"), PaymentsState.failed, _failed_row,
                    "No failed payments."),
             _pager("failed payments", PaymentsState.failed_page, PaymentsState.failed_pages,
                    PaymentsState.show_failed_page),

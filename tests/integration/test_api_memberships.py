@@ -11,7 +11,15 @@ from starlette.testclient import TestClient
 
 from booking.accounts.authz import Actor
 from booking.core.config import get_settings
-from booking.core.models import CreditGrant, Membership, MembershipPlan, MembershipStatus, UnusedCredits, UserAccount
+from booking.core.models import (
+    BuilderSlugHistory,
+    CreditGrant,
+    Membership,
+    MembershipPlan,
+    MembershipStatus,
+    UnusedCredits,
+    UserAccount,
+)
 from booking.payments import memberships
 from booking.payments.gateway import StripeGateway
 from booking.payments.memberships import PlanInput
@@ -105,6 +113,17 @@ def test_the_plans_of_a_builder_with_price_and_what_the_credits_buy(engine, gate
     ]
     assert http.get("/api/builders/nobody/plans").json()["error"]["code"] == "builder_not_found"
     assert http.get("/api/builders/nobody/plans").status_code == 404
+
+
+def test_an_old_address_or_capitals_still_list_the_builders_plans(engine, gateway, http, ada) -> None:
+    plan = make_plan(engine, gateway, ada)
+    with Session(engine) as s:
+        s.add(BuilderSlugHistory(builder_id=ada["builder_id"], old_slug="ada-old"))
+        s.commit()
+
+    for address in ("ada-old", "ADA"):
+        listed = http.get(f"/api/builders/{address}/plans")
+        assert listed.status_code == 200 and [p["id"] for p in listed.json()] == [str(plan)], address
 
 
 def test_subscribing_through_the_api_then_paying_grants_the_months_credits(engine, gateway, emulator, deliveries,

@@ -15,6 +15,11 @@ from booking.core.models import (
     Booking,
     BookingStatus,
     EventStatus,
+    Membership,
+    MembershipInvoice,
+    MembershipInvoiceStatus,
+    MembershipPlan,
+    MembershipStatus,
     Notification,
     NotificationStatus,
     Payment,
@@ -109,6 +114,36 @@ def test_a_builder_sees_only_their_own_payments_holds_and_refunds(world):
     admin = loaded(PaymentsState, world["tokens"]["admin"])
     assert sorted(row.client_email for row in admin.failed) == sorted([world["ada"]["client"], world["bob"]["client"]])
     assert (admin.failed_total, admin.expired_total, admin.refunds_total) == (2, 2, 2)
+
+
+def test_a_members_unpaid_month_is_listed_with_the_failed_payments_of_its_builder_only(engine, world):
+    with session_scope(engine) as session:
+        plan = MembershipPlan(builder_id=world["ada"]["builder"], name="Monthly four", sessions_per_period=4,
+                              amount=4000, currency="gbp")
+        session.add(plan)
+        session.flush()
+        member = Membership(plan_id=plan.id, builder_id=plan.builder_id, client_email="cleo@example.test",
+                            client_name="Cleo Member", status=MembershipStatus.PAST_DUE)
+        session.add(member)
+        session.flush()
+        later = utcnow() + timedelta(minutes=5)  # the newest failure: listed first
+        session.add_all([
+            MembershipInvoice(membership_id=member.id, stripe_invoice_id="in_walk_failed", amount=4000,
+                              currency="gbp", status=MembershipInvoiceStatus.FAILED, failed_at=later),
+            MembershipInvoice(membership_id=member.id, stripe_invoice_id="in_walk_paid", amount=4000,
+                              currency="gbp", status=MembershipInvoiceStatus.PAID, paid_at=utcnow()),
+        ])
+
+    ada = loaded(PaymentsState, world["tokens"]["ada"])
+    assert ada.failed_total == 2
+    newest, booking = ada.failed
+    assert (newest.client, newest.client_email, newest.session_type, newest.amount, newest.booking_id) == (
+        "Cleo Member", "cleo@example.test", "Membership: Monthly four", "£40.00", "")
+    assert newest.code == "invoice_payment_failed" and "update their card" in newest.message
+    assert (booking.booking_id, booking.code) == (world["ada"]["hold"], "card_declined")
+    bob = loaded(PaymentsState, world["tokens"]["bob"])
+    assert [row.client_email for row in bob.failed] == [world["bob"]["client"]]
+    assert loaded(PaymentsState, world["tokens"]["admin"]).failed_total == 3
 
 
 def test_a_builder_sees_only_their_own_events_and_emails(world):
