@@ -387,6 +387,16 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
     client_locale = body.get("client_locale")  # optional: the member's emails follow it; an unknown one is ignored
     if client_locale is not None and not isinstance(client_locale, str):
         return invalid("client_locale", "client_locale must be a BCP 47 language tag such as fr-FR.")
+    # optional: the member's emails tell the renewal on its clock (none: UTC); checked as create-checkout does
+    if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
+            and _clean_text(body["client_time_zone"]) is None:
+        return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
+    client_time_zone = str(body["client_time_zone"]) if body.get("client_time_zone") not in (None, "") else None
+    if client_time_zone is not None:
+        try:
+            load_zone(client_time_zone)
+        except ValueError as exc:
+            return invalid("client_time_zone", str(exc))
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
@@ -394,7 +404,7 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
         limits_for(settings).check_checkout_rate(requester.ip)  # a valid request: it makes a Checkout Session
         return subscribe(engine=deps.engine(), gateway=deps.gateway(), plan_id=body["plan_id"],
                          client_name=str(body["client_name"]), client_email=str(body["client_email"]),
-                         currency=currency, client_locale=client_locale)
+                         currency=currency, client_locale=client_locale, client_time_zone=client_time_zone)
 
     try:
         started = await run_in_threadpool(start)

@@ -215,6 +215,10 @@ SCHEMAS: dict[str, Any] = {
             "client_locale": {"type": "string", "examples": ["fr-FR"],
                               "description": "The member's language, a BCP 47 tag: their emails write dates and "
                                              "amounts its way. One that isn't known is ignored, not refused."},
+            "client_time_zone": {"type": "string", "examples": ["America/New_York"],
+                                 "description": "IANA name: the member's emails tell the renewal on its clock; "
+                                                "UTC when absent. One that isn't known gets 422 invalid_request "
+                                                "naming `client_time_zone`."},
         },
     },
     "MembershipCheckoutStarted": {

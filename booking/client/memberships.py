@@ -14,7 +14,7 @@ from booking.core.builder_slugs import builder_by_slug
 from booking.core.config import get_settings
 from booking.core.forms import database_id
 from booking.core.models import Builder, MembershipPlan, UnusedCredits
-from booking.core.time import format_money
+from booking.core.time import UnknownZone, canonical_zone, format_money
 from booking.lifecycle.checkout import InvalidRequest, validate_client
 from booking.notifications import wallet_links
 from booking.notifications.membership_emails import membership_of_token
@@ -88,12 +88,18 @@ def builder_plans(*, session: Session, slug: str) -> list[PublicPlan] | None:
 
 
 def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str, client_email: str,
-              currency: str | None = None, client_locale: str | None = None) -> MembershipCheckout:
+              currency: str | None = None, client_locale: str | None = None,
+              client_time_zone: str | None = None) -> MembershipCheckout:
     """The Checkout Session for a client subscribing to a plan (`currency`, if given, must be the plan's: a
-    plan has one price; `client_locale`: the page's language, for the member's emails). Raises lifecycle's
-    InvalidRequest (bad name, email or currency, naming the field), PlanNotOffered, PlanBuilderNotPayable,
+    plan has one price; `client_locale`: the page's language, for the member's emails; `client_time_zone`: the
+    browser's IANA zone, the emails' clock, None when not known: UTC). Raises lifecycle's InvalidRequest (bad
+    name, email, currency or time zone, naming the field), PlanNotOffered, PlanBuilderNotPayable,
     PaymentProviderError."""
     name, email = validate_client(name=client_name, email=client_email)
+    try:
+        zone_name = canonical_zone(client_time_zone) if client_time_zone else None
+    except UnknownZone as exc:
+        raise InvalidRequest("client_time_zone", str(exc)) from None
     key = database_id(plan_id)
     with Session(engine) as session:
         plan = session.get(MembershipPlan, key) if key is not None else None
@@ -105,7 +111,8 @@ def subscribe(*, engine: Engine, gateway: PaymentGateway, plan_id: object, clien
         page = f"{get_settings().public_url.rstrip('/')}/b/{builder.slug}"
     return start_membership_checkout(engine=engine, gateway=gateway, plan_id=key, client_name=name,
                                      client_email=email, success_url=f"{page}?{SUBSCRIBED_QUERY}",
-                                     cancel_url=page, client_locale=client_locale)
+                                     cancel_url=page, client_locale=client_locale,
+                                     client_time_zone=zone_name)
 
 
 def portal_for_token(*, engine: Engine, gateway: PaymentGateway, token: str, return_url: str) -> str:

@@ -1276,6 +1276,9 @@ class Membership(SQLModel, table=True):
     # The builder page's language when subscribing ("fr-FR", checked by `known_locale_tag`; None: not known,
     # the default locale): the membership's emails write dates and amounts its way.
     client_locale: str | None = Field(default=None, max_length=35)
+    # The browser's zone when subscribing (a canonical IANA name such as "America/New_York"; None: not known,
+    # UTC): the membership's emails tell the renewal on its clock.
+    client_time_zone: str | None = Field(default=None, max_length=64)
     checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_subscription_id: str | None = Field(default=None, max_length=255, unique=True)
     stripe_customer_id: str | None = Field(default=None, max_length=255, index=True)

@@ -186,7 +186,7 @@ def on_invoice_paid(session: Session, gateway: PaymentGateway, event: dict[str, 
             builder_name=builder.name if builder else "", client_email=grant.client_email,
             client_name=membership.client_name, plan_name=plan.name, sessions_per_month=plan.sessions_per_period,
             amount=plan.amount, currency=plan.currency, renews_at=period_end.isoformat(),
-            client_locale=membership.client_locale))
+            client_locale=membership.client_locale, client_time_zone=membership.client_time_zone))
     if membership.status in (MembershipStatus.PENDING, MembershipStatus.PAST_DUE, MembershipStatus.UNPAID):
         # Paid: the membership is current again (the subscription event may come later, or not first).
         membership.status, membership.updated_at = MembershipStatus.ACTIVE, utcnow()

@@ -1,12 +1,12 @@
 """A member's emails, to the client (no booking behind them):
 
 - "membership started", once per membership when its first invoice is paid: the plan, the sessions a month, the
-  renewal date and the wallet link (its token, the client's credential, derived when the email is built:
-  booking.notifications.wallet_links);
-- "your membership payment failed", once per failed invoice, with a link that opens Stripe's customer portal to
-  update the card (`/membership/portal/<token>`, served by booking_ui.api: it creates a portal session when
-  followed, since a portal session itself lives only minutes). The link's token is an HMAC of the membership id
-  under SECRET_KEY, derived when the email is built, never stored."""
+  renewal date (on the member's clock when their zone is known, labelled; else in UTC) and the wallet link (its
+  token, the client's credential, derived when the email is built: booking.notifications.wallet_links);
+- "your membership payment failed", once per failed invoice (it tells no date), with a link that opens Stripe's
+  customer portal to update the card (`/membership/portal/<token>`, served by booking_ui.api: it creates a portal
+  session when followed, since a portal session itself lives only minutes). The link's token is an HMAC of the
+  membership id under SECRET_KEY, derived when the email is built, never stored."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from booking.core.time import format_datetime, format_money, zone_or_utc
 from booking.notifications import wallet_links
 from booking.notifications.ics import site_domain
 from booking.notifications.letters import Link, email_message, render_letter
-from booking.notifications.templates import NotificationKind, RenderedEmail
+from booking.notifications.templates import NotificationKind, RenderedEmail, zone_text
 
 MEMBERSHIP_PAYMENT_FAILED = str(NotificationKind.MEMBERSHIP_PAYMENT_FAILED)
 MEMBERSHIP_STARTED = str(NotificationKind.MEMBERSHIP_STARTED)
@@ -129,6 +129,7 @@ class MembershipStartedFacts:
     renews_at: str  # ISO, UTC: the paid period's end, when the next payment is taken
     site_domain: str = "localhost"
     client_locale: str | None = None  # the member's ("fr-FR"; None: the default locale): dates and amounts
+    client_time_zone: str | None = None  # the member's ("America/New_York"; None: not known, UTC): the renewal
 
     def to_json(self) -> str:
         return json.dumps({"kind": MEMBERSHIP_STARTED, **asdict(self)}, sort_keys=True)
@@ -143,9 +144,11 @@ class MembershipStartedFacts:
 def render_membership_started(facts: MembershipStartedFacts, wallet_url: str) -> RenderedEmail:
     sessions = f"{facts.sessions_per_month} session{'s' if facts.sessions_per_month != 1 else ''}"
     money = format_money(facts.amount, facts.currency, locale=facts.client_locale)
-    # No zone of the member's is known: the moment is told in UTC, labelled, rather than a date that may be off.
-    renews = format_datetime(datetime.fromisoformat(facts.renews_at), zone=zone_or_utc("UTC"),
-                             locale=facts.client_locale, date_style="medium")
+    # On the member's clock when their zone is known (one the tz database no longer knows reads as UTC); else
+    # in UTC, labelled, rather than a date that may be off.
+    zone = zone_or_utc(facts.client_time_zone)
+    renews = format_datetime(datetime.fromisoformat(facts.renews_at), zone=zone, locale=facts.client_locale,
+                             date_style="medium")
     subject = f"Your {facts.plan_name} membership with {facts.builder_name} has started"
     paragraphs = [f"Welcome to {facts.plan_name} with {facts.builder_name}: {sessions} a month to book, for "
                   f"{money} a month.",
@@ -154,6 +157,8 @@ def render_membership_started(facts: MembershipStartedFacts, wallet_url: str) ->
                   "Open your wallet to book a time: no payment is needed."]
     details = [("Plan", facts.plan_name), ("Sessions a month", str(facts.sessions_per_month)),
                ("Price", f"{money} a month"), ("Renews on", renews)]
+    if facts.client_time_zone:
+        details.append(("Time zone", zone_text(zone)))
     return render_letter(subject=subject, name=facts.client_name or "there", paragraphs=paragraphs,
                          details=details, link=Link(wallet_url, "Open your wallet", "Your wallet"),
                          closing=["Keep this link private: it books with your sessions."])

@@ -40,7 +40,7 @@ from booking.core.models import (
     UnusedCredits,
     utcnow,
 )
-from booking.core.time import format_money, known_locale_tag
+from booking.core.time import canonical_zone, format_money, known_locale_tag
 from booking.payments import connect, pricing
 from booking.payments.gateway import PaymentGateway, PaymentProviderError, SubscriptionCheckoutRequest
 
@@ -267,11 +267,15 @@ class MembershipCheckout:
 
 def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_id: object, client_name: str,
                               client_email: str, success_url: str, cancel_url: str,
-                              client_locale: str | None = None) -> MembershipCheckout:
+                              client_locale: str | None = None,
+                              client_time_zone: str | None = None) -> MembershipCheckout:
     """A pending membership and its Checkout Session (subscription mode), with the page's `client_locale` kept
-    for the member's emails (one Babel doesn't know: none). Raises PlanNotOffered, PlanBuilderNotPayable,
-    lifecycle's InvalidRequest for bad client details (checked by the caller), PaymentProviderError."""
+    for the member's emails (one Babel doesn't know: none) and its `client_time_zone` (an IANA name, kept
+    canonical; None: not known, the emails tell UTC). Raises PlanNotOffered, PlanBuilderNotPayable,
+    lifecycle's InvalidRequest for bad client details (checked by the caller), UnknownZone for a zone the
+    caller did not check (before anything is written), PaymentProviderError."""
     settings = get_settings()
+    zone_name = canonical_zone(client_time_zone) if client_time_zone else None
     try:
         plan_key = int(str(plan_id))
     except (TypeError, ValueError):
@@ -286,7 +290,7 @@ def start_membership_checkout(*, engine: Engine, gateway: PaymentGateway, plan_i
             raise PlanBuilderNotPayable("This builder can't take payments yet.")
         membership = Membership(plan_id=plan.id, builder_id=plan.builder_id, client_email=client_email,
                                 client_name=client_name, client_locale=known_locale_tag(client_locale),
-                                status=MembershipStatus.PENDING)
+                                client_time_zone=zone_name, status=MembershipStatus.PENDING)
         session.add(membership)
         session.flush()
         membership_id, created = int(membership.id), membership.created_at

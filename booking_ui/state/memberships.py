@@ -9,7 +9,7 @@ import logging
 import reflex as rx
 
 from booking.client import SUBSCRIBED_QUERY, MembershipUnavailable, PlanView, membership_offers, subscribe
-from booking.core import get_settings, locale_tag, session_scope
+from booking.core import UnknownZone, canonical_zone, get_settings, locale_tag, session_scope
 from booking.lifecycle import InvalidRequest, LimitReached, Requester, limits_for
 from booking.payments import PaymentProviderError
 from booking_ui import deps
@@ -20,7 +20,7 @@ from booking_ui.state.requester import requester_of
 log = logging.getLogger(__name__)
 
 
-def _subscribe(*, requester: Requester, **request: str):
+def _subscribe(*, requester: Requester, **request: str | None):
     """Subscribe: one checkout attempt against this client IP's rate limit, then the Checkout Session."""
     limits_for(get_settings()).check_checkout_rate(requester.ip)
     return subscribe(engine=deps.engine(), gateway=deps.gateway(), **request)
@@ -33,6 +33,7 @@ class MembershipOffersState(rx.State):
     notice: str = ""
     subscribed: bool = False
     locale: str = ""  # the browser's language: kept with the membership for the member's emails
+    time_zone: str = ""  # the browser's zone (canonical; "": not known or not one we load): the emails' clock
 
     @db_event
     def load(self):
@@ -50,6 +51,11 @@ class MembershipOffersState(rx.State):
     def set_browser_preferences(self, preferences: dict):
         if isinstance(preferences, dict) and preferences.get("lang"):
             self.locale = locale_tag(str(preferences["lang"]))
+        if isinstance(preferences, dict) and preferences.get("tz"):
+            try:  # a zone the server can't load is left out (the emails tell UTC), never a refused Subscribe
+                self.time_zone = canonical_zone(str(preferences["tz"]))
+            except UnknownZone:
+                self.time_zone = ""
 
     @rx.event(background=True)
     async def subscribe(self, form: dict):
@@ -58,12 +64,12 @@ class MembershipOffersState(rx.State):
             if self.subscribing_plan:
                 return None
             self.subscribing_plan, self.errors, self.notice = plan_id, {}, ""
-            requester, locale = requester_of(self), self.locale
+            requester, locale, time_zone = requester_of(self), self.locale, self.time_zone
         try:
             started = await asyncio.to_thread(_subscribe, requester=requester, plan_id=plan_id,
                                               client_name=str(form.get("client_name") or ""),
                                               client_email=str(form.get("client_email") or ""),
-                                              client_locale=locale)
+                                              client_locale=locale, client_time_zone=time_zone or None)
         except LimitReached as exc:  # the same per-network limit as the booking page's Pay and the API
             log.warning("subscribe refused (%s) for request %s from %s", exc.code, requester.request_id,
                         requester.ip)
