@@ -131,7 +131,7 @@ def test_subscribing_through_the_api_then_paying_grants_the_months_credits(engin
     plan_id = make_plan(engine, gateway, ada)
 
     started = http.post(SUBSCRIBE, json=body(int(plan_id), client_email="Cleo@Example.com", currency="GBP",
-                                             client_locale="fr_fr"))
+                                             client_locale="fr_fr", client_time_zone="America/New_York"))
 
     assert started.status_code == 201, started.text
     answer = started.json()
@@ -144,6 +144,7 @@ def test_subscribing_through_the_api_then_paying_grants_the_months_credits(engin
         [grant] = s.exec(select(CreditGrant)).all()
     assert membership.status == MembershipStatus.ACTIVE and membership.client_email == "cleo@example.com"
     assert membership.client_locale == "fr-FR"  # the member's emails are written the French way
+    assert membership.client_time_zone == "America/New_York"  # and tell the renewal on New York's clock
     assert grant.quantity == 4 and grant.client_email == "cleo@example.com"
 
 
@@ -166,6 +167,9 @@ def test_an_unknown_or_stopped_plan_is_404(engine, gateway, http, ada) -> None:
     ({"currency": "eur"}, "currency"),
     ({"currency": "euro"}, "currency"),
     ({"plan_id": True}, "plan_id"),
+    ({"client_time_zone": "Mars/Olympus_Mons"}, "client_time_zone"),
+    ({"client_time_zone": "Europe/Lon\x00don"}, "client_time_zone"),
+    ({"client_time_zone": 5}, "client_time_zone"),
 ])
 def test_bad_details_are_422_naming_the_field(engine, gateway, http, ada, change, field) -> None:
     plan_id = make_plan(engine, gateway, ada)
@@ -230,3 +234,29 @@ def test_the_builder_pages_subscribe_button_shares_the_networks_checkout_limit(e
 
     assert page.notice == "Too many booking attempts from your network. Please wait a moment and try again."
     assert page.subscribing_plan == "" and memberships_saved(engine) == 1
+
+
+@pytest.mark.parametrize(("tz", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus_Mons", None)])
+def test_the_builder_pages_subscribe_keeps_the_browsers_zone_and_ignores_one_it_cannot_load(
+        engine, gateway, http, ada, tz, kept) -> None:
+    import reflex as rx
+    from reflex.istate.data import RouterData
+
+    import booking_ui.booking_ui  # noqa: F401 - registers the pages
+    from booking_ui.state.memberships import MembershipOffersState
+    from tests.support.admin_states import call
+
+    plan_id = make_plan(engine, gateway, ada)
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data({
+        "pathname": "/b/[builder_slug]", "asPath": "/b/ada", "ip": "203.0.113.7",
+        "query": {"builder_slug": "ada"},
+        "headers": {"origin": "http://localhost:3000", "asgi-scope-client": "203.0.113.7"}})
+    page = root.get_substate(MembershipOffersState.get_full_name().split(".")[1:])
+    call(page, "set_browser_preferences", {"tz": tz, "lang": "en-US"})
+    call(page, "subscribe", {"plan_id": str(plan_id), "client_name": "Page", "client_email": "page@example.com"})
+
+    assert page.errors == {} and page.notice == ""  # an unknown zone never refuses the Subscribe
+    with Session(engine) as s:
+        [membership] = s.exec(select(Membership)).all()
+    assert membership.client_time_zone == kept  # None: the emails tell UTC

@@ -8,6 +8,7 @@ events out of order change nothing twice."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -34,6 +35,7 @@ from booking.core.models import (
     UserRole,
 )
 from booking.core.time import format_money
+from booking.lifecycle.checkout import InvalidRequest
 from booking.notifications import wallet_links
 from booking.notifications.membership_emails import membership_of_token
 from booking.notifications.outbox import build_message
@@ -99,11 +101,12 @@ def make_plan(engine, gateway, ada, *, unused=UnusedCredits.LAPSE) -> int:
 
 
 def subscribe(engine, gateway, emulator, plan_id: int, card: str = "4242424242424242",
-              client_locale: str | None = None) -> memberships.MembershipCheckout:
+              client_locale: str | None = None,
+              client_time_zone: str | None = None) -> memberships.MembershipCheckout:
     started = memberships.start_membership_checkout(
         engine=engine, gateway=gateway, plan_id=plan_id, client_name="Cleo", client_email="cleo@example.com",
         success_url="https://book.example/membership/thanks", cancel_url="https://book.example/b/ada",
-        client_locale=client_locale)
+        client_locale=client_locale, client_time_zone=client_time_zone)
     paid = control(emulator, f"checkout/sessions/{started.checkout_session_id}/complete", card=card)
     assert paid["status"] == "succeeded", paid
     return started
@@ -255,6 +258,38 @@ def test_a_french_member_reads_the_welcome_in_french_and_a_garbage_locale_is_not
         assert f"Renews on: {babel_date(renews, 'd MMM y', locale='fr_FR')}" in text
     else:
         assert "Price: £40.00 a month" in text and f"Renews on: {renews:%-d %b %Y, %H:%M} UTC" in text
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", None])
+def test_the_welcome_tells_the_renewal_in_the_members_zone_else_in_utc(
+        engine, gateway, emulator, deliveries, ada, zone) -> None:
+    onboard(engine, gateway, emulator, deliveries, ada)
+    started = subscribe(engine, gateway, emulator, make_plan(engine, gateway, ada), client_time_zone=zone)
+    deliveries.flush()
+    assert membership_row(engine, started.membership_id).client_time_zone == zone
+    with Session(engine) as s:
+        [email] = s.exec(select(Notification).where(Notification.kind == "membership_started")).all()
+    text = build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
+                         payload=email.payload, now=datetime.now(UTC)).get_body(("plain",)).get_content()
+    renews = invoices(engine)[0].period_end.replace(tzinfo=UTC)
+    if zone:  # New York's clock, labelled with its zone
+        local = renews.astimezone(ZoneInfo(zone))
+        assert f"Renews on: {local:%-d %b %Y, %H:%M} {local:%Z}" in text
+        assert "Time zone: " in text and "(America/New_York)" in text
+    else:
+        assert f"Renews on: {renews:%-d %b %Y, %H:%M} UTC" in text and "Time zone" not in text
+
+
+def test_a_zone_the_server_does_not_know_is_refused_naming_it_and_saves_nothing(engine, gateway, ada) -> None:
+    plan_id = make_plan(engine, gateway, ada)
+
+    with pytest.raises(InvalidRequest) as refused:
+        client_memberships.subscribe(engine=engine, gateway=gateway, plan_id=plan_id, client_name="Cleo",
+                                     client_email="cleo@example.com", client_time_zone="Mars/Olympus_Mons")
+
+    assert refused.value.field == "client_time_zone"
+    with Session(engine) as s:
+        assert s.exec(select(Membership)).all() == []
 
 
 def test_events_out_of_order_end_in_the_same_state(engine, gateway, emulator, deliveries, ada) -> None:

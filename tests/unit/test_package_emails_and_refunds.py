@@ -1,5 +1,6 @@
 """Package money and emails without a database: the pro rata refund of unused credits, and the purchase and
-expiry emails (the wallet link appears in the email, never in what is stored), in the buyer's locale."""
+expiry emails (the wallet link appears in the email, never in what is stored), in the buyer's locale; a member's
+emails in their locale and zone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.notifications.credit_emails import CreditFacts, render_credit_email
-from booking.notifications.membership_emails import MembershipFailureFacts, render_membership_failure
+from booking.notifications.membership_emails import (
+    MembershipFailureFacts,
+    MembershipStartedFacts,
+    render_membership_failure,
+    render_membership_started,
+)
 from booking.notifications.templates import NotificationKind
 from booking.payments.pricing import pro_rata
 
@@ -65,3 +71,24 @@ def test_a_french_members_failed_payment_email_writes_the_amount_in_french() -> 
     email = render_membership_failure(facts)
     assert "40,00\N{NO-BREAK SPACE}€" in email.subject and "40,00\N{NO-BREAK SPACE}€" in email.text
     assert "€40.00" in render_membership_failure(dataclasses.replace(facts, client_locale=None)).subject
+
+
+STARTED = MembershipStartedFacts(membership_id=7, builder_id=1, builder_name="Ada", client_email="cleo@example.com",
+                                 client_name="Cleo", plan_name="Monthly four", sessions_per_month=4, amount=4000,
+                                 currency="gbp", renews_at="2027-01-05T02:30:00+00:00")
+
+
+def test_the_welcome_tells_the_renewal_on_the_members_clock_labelled_else_in_utc() -> None:
+    new_york = render_membership_started(dataclasses.replace(STARTED, client_time_zone="America/New_York"),
+                                         "https://book.example/wallet/abc")
+    assert "Renews on: 4 Jan 2027, 21:30 EST" in new_york.text  # the evening before, in New York
+    assert "(America/New_York)" in new_york.text
+    utc = render_membership_started(STARTED, "https://book.example/wallet/abc")
+    assert "Renews on: 5 Jan 2027, 02:30 UTC" in utc.text and "Time zone" not in utc.text
+    older = json.loads(STARTED.to_json())  # queued before the zone was kept: UTC, as then
+    assert "client_time_zone" in older
+    del older["client_time_zone"]
+    assert "02:30 UTC" in render_membership_started(MembershipStartedFacts.from_json(json.dumps(older)),
+                                                    "https://book.example/wallet/abc").text
+    gone = dataclasses.replace(STARTED, client_time_zone="Mars/Olympus_Mons")  # a zone no longer known: UTC
+    assert "02:30 UTC" in render_membership_started(gone, "https://book.example/wallet/abc").text
