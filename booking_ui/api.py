@@ -255,6 +255,20 @@ def _currency_refused(currency: object) -> JSONResponse | None:
     return None
 
 
+def _time_zone_field(body: dict[str, Any]) -> str | None | JSONResponse:
+    """The optional `client_time_zone`: the zone's name, None when absent or empty, or the 422 naming the field."""
+    raw = body.get("client_time_zone")
+    if raw in (None, ""):
+        return None
+    if _clean_text(raw) is None:
+        return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
+    try:
+        load_zone(str(raw))
+    except ValueError as exc:
+        return invalid("client_time_zone", str(exc))
+    return str(raw)
+
+
 async def create_checkout_session(request: Request) -> JSONResponse:
     body = await _json_object(request)
     if isinstance(body, JSONResponse):
@@ -262,20 +276,15 @@ async def create_checkout_session(request: Request) -> JSONResponse:
     refused = _missing_or_malformed(body, ("session_type_id", "start_time", "client_name", "client_email"))
     if refused is not None:
         return refused
-    if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
-            and _clean_text(body["client_time_zone"]) is None:
-        return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
+    client_time_zone = _time_zone_field(body)
+    if isinstance(client_time_zone, JSONResponse):
+        return client_time_zone
     session_type_id = database_id(str(body["session_type_id"]))
     if session_type_id is None:
         return error(404, "session_type_not_found", "No such session type.")
     start_time = _parse_start_time(str(body["start_time"]))
     if start_time is None:
         return invalid("start_time", "start_time must be ISO 8601 with an offset, within ten years from now.")
-    client_time_zone = str(body.get("client_time_zone") or "UTC")
-    try:
-        load_zone(client_time_zone)
-    except ValueError as exc:
-        return invalid("client_time_zone", str(exc))
 
     invoice_requested = body.get("invoice", False)
     if not isinstance(invoice_requested, bool):
@@ -304,7 +313,7 @@ async def create_checkout_session(request: Request) -> JSONResponse:
         return begin_checkout(
             engine=deps.engine(), gateway=deps.gateway(), settings=settings, requester=requester,
             session_type_id=session_type_id, start_time=start_time, client_name=str(body["client_name"]),
-            client_email=str(body["client_email"]), client_time_zone=client_time_zone,
+            client_email=str(body["client_email"]), client_time_zone=client_time_zone or "UTC",
             client_locale=client_locale, invoice_requested=invoice_requested, currency=currency, answers=answers,
             promotion_code=promotion_code or None,
         )
@@ -387,16 +396,9 @@ async def create_membership_checkout(request: Request) -> JSONResponse:
     client_locale = body.get("client_locale")  # optional: the member's emails follow it; an unknown one is ignored
     if client_locale is not None and not isinstance(client_locale, str):
         return invalid("client_locale", "client_locale must be a BCP 47 language tag such as fr-FR.")
-    # optional: the member's emails tell the renewal on its clock (none: UTC); checked as create-checkout does
-    if "client_time_zone" in body and body["client_time_zone"] not in (None, "") \
-            and _clean_text(body["client_time_zone"]) is None:
-        return invalid("client_time_zone", "client_time_zone must be a time zone name like Europe/London.")
-    client_time_zone = str(body["client_time_zone"]) if body.get("client_time_zone") not in (None, "") else None
-    if client_time_zone is not None:
-        try:
-            load_zone(client_time_zone)
-        except ValueError as exc:
-            return invalid("client_time_zone", str(exc))
+    client_time_zone = _time_zone_field(body)  # optional: the renewal on the member's clock in their emails
+    if isinstance(client_time_zone, JSONResponse):
+        return client_time_zone
     settings = get_settings()
     requester = Requester.of(_client_ip(request), request.headers.get("x-request-id"))
 
