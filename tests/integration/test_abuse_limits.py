@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import email
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from email.policy import default as default_policy
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -63,8 +64,11 @@ def client_from(ip: str) -> TestClient:
 
 
 def slot(hour: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=2)).replace(
-        hour=hour, minute=0, second=0, microsecond=0).isoformat()
+    """`hour` o'clock on the builder's clock (London: the factory's 09:00-17:00), the day after tomorrow. In UTC
+    the hour would fall outside those hours all summer (16:00 UTC is 17:00 BST)."""
+    london = ZoneInfo("Europe/London")
+    day = datetime.now(london).date() + timedelta(days=2)
+    return datetime.combine(day, time(hour), tzinfo=london).isoformat()
 
 
 def book(http: TestClient, session_type, hour: int, email_address: str = "ann@example.com", **extra):
@@ -281,8 +285,6 @@ def test_create_checkout_is_rate_limited_per_ip_with_429_and_retry_after(configu
 
 def show_tomorrow(page) -> None:
     """Pick tomorrow on the page's calendar: today may have fewer times left than a test takes."""
-    from zoneinfo import ZoneInfo
-
     from tests.support.admin_states import call
 
     tomorrow = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=1)
