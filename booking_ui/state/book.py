@@ -74,9 +74,14 @@ BROWSER_PREFERENCES_JS = (
 
 
 def focus_script(element_id: str) -> str:
-    """Focus an element once React has rendered it (it may appear with this very update)."""
-    return (f"(function f(n){{const el=document.getElementById({element_id!r});"
-            "if(el){el.focus();}else if(n>0){setTimeout(function(){f(n-1);},50);}})(40)")
+    """Focus an element once React has rendered it (it may appear with this very update), unless the person
+    has moved focus meanwhile: someone who clicked a time and went straight on to the Email field must not
+    have the rest of their typing land in Name."""
+    return ("(function(){const before=document.activeElement;"
+            f"(function f(n){{const el=document.getElementById({element_id!r});"
+            "if(el){const now=document.activeElement;"
+            "if(!now||now===before||now===document.body||!now.isConnected){el.focus();}}"
+            "else if(n>0){setTimeout(function(){f(n-1);},50);}})(40);})()")
 
 
 def _begin_checkout(*, requester: Requester, **request: object) -> CheckoutStarted:
