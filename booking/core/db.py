@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -96,3 +97,11 @@ def database_reachable(engine: Engine | None = None) -> bool:
         return True
     except Exception:
         return False
+
+
+def utc_of_computed(moment: datetime | str) -> datetime:
+    """A timestamp read through COALESCE or a UNION, as an aware UTC datetime: SQLite loses the column's type
+    there and hands back the stored text (naive UTC); PostgreSQL gives an aware datetime."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

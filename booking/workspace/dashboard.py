@@ -16,6 +16,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from booking.core.db import utc_of_computed
 from booking.core.models import (
     Booking,
     BookingStatus,
@@ -253,7 +254,7 @@ def _failed_booking_payments(*, session: Session, builder_id: int | None, since:
         .limit(limit)
     ).all()
     return FailedPayments(count=int(count), recent=[
-        FailedPayment(kind=FailedPaymentKind.BOOKING, booking_id=r[0], failed_at=_utc(r[1]), amount=r[2],
+        FailedPayment(kind=FailedPaymentKind.BOOKING, booking_id=r[0], failed_at=utc_of_computed(r[1]), amount=r[2],
                       currency=r[3], failure_code=r[4] or "", failure_message=r[5] or "", client_name=r[6],
                       subject=r[7], time_zone=r[8])
         for r in rows
@@ -279,18 +280,11 @@ def _failed_membership_invoices(*, session: Session, builder_id: int | None, sin
         .limit(limit)
     ).all()
     return FailedPayments(count=int(count), recent=[
-        FailedPayment(kind=FailedPaymentKind.MEMBERSHIP, membership_id=r[0], failed_at=_utc(r[1]), amount=r[2],
+        FailedPayment(kind=FailedPaymentKind.MEMBERSHIP, membership_id=r[0], failed_at=utc_of_computed(r[1]), amount=r[2],
                       currency=r[3], failure_code="", failure_message="", client_name=r[4], subject=r[5],
                       time_zone=r[6])
         for r in rows
     ])
-
-
-def _utc(moment: datetime | str) -> datetime:
-    """COALESCE loses the column type on SQLite, which then hands back the stored text."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --------------------------------------------------------------------------------------------------

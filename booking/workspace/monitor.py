@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from booking.accounts import audit, authz
 from booking.accounts.authz import Actor
-from booking.core.db import session_scope
+from booking.core.db import session_scope, utc_of_computed
 from booking.core.models import (
     Booking,
     BookingStatus,
@@ -166,19 +166,12 @@ def failed_payments(*, session: Session, builder_id: int | None, zone: tzinfo, p
                 payment_id=row.payment_id, booking_id=row.booking_id or "", client=row.client or "",
                 client_email=row.email, amount=format_money(row.amount, row.currency),
                 session_type=row.subject if row.kind == "booking" else f"Membership: {row.subject}",
-                code=row.code or "unknown", message=row.message or "", when=format_time(_as_utc(row.failed_at), zone),
+                code=row.code or "unknown", message=row.message or "", when=format_time(utc_of_computed(row.failed_at), zone),
             )
             for row in rows
         ],
         page=page, pages=pages, total=total,
     )
-
-
-def _as_utc(moment: datetime | str | None) -> datetime | None:
-    """A union's COALESCE loses the column type on SQLite, which then hands back the stored text."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)

@@ -210,26 +210,32 @@ def test_attempts_count_against_the_checkout_rate_limit(engine, gateway, http, a
     assert memberships_saved(engine) == 2
 
 
-def test_the_builder_pages_subscribe_button_shares_the_networks_checkout_limit(engine, gateway, http, ada,
-                                                                                configure) -> None:
-    """The API's calls and the builder page's Subscribe count against one per-network limit."""
+def builder_page_memberships():
+    """The builder page's memberships state for /b/ada, as a browser at 203.0.113.7 has it."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
     import booking_ui.booking_ui  # noqa: F401 - registers the pages
     from booking_ui.state.memberships import MembershipOffersState
-    from tests.support.admin_states import call
-
-    plan_id = make_plan(engine, gateway, ada)
-    configure(CHECKOUT_RATE_LIMIT="1/minute")
-    assert http.post(SUBSCRIBE, json=body(plan_id, client_email="api@example.com")).status_code == 201
 
     root = rx.State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data({
         "pathname": "/b/[builder_slug]", "asPath": "/b/ada", "ip": "203.0.113.7",
         "query": {"builder_slug": "ada"},
         "headers": {"origin": "http://localhost:3000", "asgi-scope-client": "203.0.113.7"}})
-    page = root.get_substate(MembershipOffersState.get_full_name().split(".")[1:])
+    return root.get_substate(MembershipOffersState.get_full_name().split(".")[1:])
+
+
+def test_the_builder_pages_subscribe_button_shares_the_networks_checkout_limit(engine, gateway, http, ada,
+                                                                                configure) -> None:
+    """The API's calls and the builder page's Subscribe count against one per-network limit."""
+    from tests.support.admin_states import call
+
+    plan_id = make_plan(engine, gateway, ada)
+    configure(CHECKOUT_RATE_LIMIT="1/minute")
+    assert http.post(SUBSCRIBE, json=body(plan_id, client_email="api@example.com")).status_code == 201
+
+    page = builder_page_memberships()
     call(page, "subscribe", {"plan_id": str(plan_id), "client_name": "Page", "client_email": "page@example.com"})
 
     assert page.notice == "Too many booking attempts from your network. Please wait a moment and try again."
@@ -239,20 +245,10 @@ def test_the_builder_pages_subscribe_button_shares_the_networks_checkout_limit(e
 @pytest.mark.parametrize(("tz", "kept"), [("America/New_York", "America/New_York"), ("Mars/Olympus_Mons", None)])
 def test_the_builder_pages_subscribe_keeps_the_browsers_zone_and_ignores_one_it_cannot_load(
         engine, gateway, http, ada, tz, kept) -> None:
-    import reflex as rx
-    from reflex.istate.data import RouterData
-
-    import booking_ui.booking_ui  # noqa: F401 - registers the pages
-    from booking_ui.state.memberships import MembershipOffersState
     from tests.support.admin_states import call
 
     plan_id = make_plan(engine, gateway, ada)
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data({
-        "pathname": "/b/[builder_slug]", "asPath": "/b/ada", "ip": "203.0.113.7",
-        "query": {"builder_slug": "ada"},
-        "headers": {"origin": "http://localhost:3000", "asgi-scope-client": "203.0.113.7"}})
-    page = root.get_substate(MembershipOffersState.get_full_name().split(".")[1:])
+    page = builder_page_memberships()
     call(page, "set_browser_preferences", {"tz": tz, "lang": "en-US"})
     call(page, "subscribe", {"plan_id": str(plan_id), "client_name": "Page", "client_email": "page@example.com"})
 

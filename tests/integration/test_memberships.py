@@ -241,6 +241,14 @@ def test_a_month_later_the_renewal_grants_again_then_a_failing_card_emails_and_g
     assert membership_of_token(token) == started.membership_id and membership_of_token(token + "x") is None
 
 
+def welcome_text(engine) -> str:
+    """The plain text of the one "membership started" email."""
+    with Session(engine) as s:
+        [email] = s.exec(select(Notification).where(Notification.kind == "membership_started")).all()
+    return build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
+                         payload=email.payload, now=datetime.now(UTC)).get_body(("plain",)).get_content()
+
+
 @pytest.mark.parametrize("given,kept", [("fr_fr", "fr-FR"), ("<script>", None)])
 def test_a_french_member_reads_the_welcome_in_french_and_a_garbage_locale_is_not_kept(
         engine, gateway, emulator, deliveries, ada, given, kept) -> None:
@@ -248,10 +256,7 @@ def test_a_french_member_reads_the_welcome_in_french_and_a_garbage_locale_is_not
     started = subscribe(engine, gateway, emulator, make_plan(engine, gateway, ada), client_locale=given)
     deliveries.flush()
     assert membership_row(engine, started.membership_id).client_locale == kept
-    with Session(engine) as s:
-        [email] = s.exec(select(Notification).where(Notification.kind == "membership_started")).all()
-    text = build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
-                         payload=email.payload, now=datetime.now(UTC)).get_body(("plain",)).get_content()
+    text = welcome_text(engine)
     renews = invoices(engine)[0].period_end.replace(tzinfo=UTC)
     if kept:  # the words stay English; the amount and the date are French
         assert "Price: 40,00\N{NO-BREAK SPACE}£GB a month" in text
@@ -267,10 +272,7 @@ def test_the_welcome_tells_the_renewal_in_the_members_zone_else_in_utc(
     started = subscribe(engine, gateway, emulator, make_plan(engine, gateway, ada), client_time_zone=zone)
     deliveries.flush()
     assert membership_row(engine, started.membership_id).client_time_zone == zone
-    with Session(engine) as s:
-        [email] = s.exec(select(Notification).where(Notification.kind == "membership_started")).all()
-    text = build_message(notification_id=email.id, kind=email.kind, recipient=email.recipient,
-                         payload=email.payload, now=datetime.now(UTC)).get_body(("plain",)).get_content()
+    text = welcome_text(engine)
     renews = invoices(engine)[0].period_end.replace(tzinfo=UTC)
     if zone:  # New York's clock, labelled with its zone
         local = renews.astimezone(ZoneInfo(zone))
